@@ -1,0 +1,210 @@
+"""``agentctl agent ...``: the agent commands."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+import typer
+
+from agentctl.cli import output
+from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
+from agentctl.core.duration import parse_duration
+from agentctl.errors import UsageError
+
+app = typer.Typer(help="Add, list, show, edit and remove agents.", rich_markup_mode=None, no_args_is_help=True)
+
+LEVELS = ("intern", "specialist", "lead")
+RUNTIMES = ("simulated", "command", "llm")
+STATUSES = ("idle", "active", "blocked")
+
+
+def _choice(value: str | None, choices: tuple[str, ...], option: str) -> str | None:
+    if value is not None and value not in choices:
+        raise UsageError(f"{option} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _every(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            raise UsageError(f"--every: {exc}") from None
+    return value
+
+
+def _command(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    try:
+        argv = shlex.split(value)
+    except ValueError as exc:
+        raise UsageError(f"--command: {exc}") from None
+    if not argv:
+        raise UsageError("--command is empty")
+    return argv
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Agent name: lowercase letters, digits, '-'."),
+    role: str = typer.Option(..., "--role", "-r", help="What the agent does, e.g. developer, reviewer."),
+    level: str = typer.Option("specialist", "--level", help="intern | specialist | lead."),
+    capability: list[str] = typer.Option(None, "--capability", "-c", help="A capability (repeatable)."),
+    runtime: str = typer.Option("simulated", "--runtime", help="simulated | command | llm."),
+    model: str = typer.Option(None, "--model", help="Model name for the llm runtime (any litellm model)."),
+    command: str = typer.Option(None, "--command", help="Command line for the command runtime (no shell)."),
+    every: str = typer.Option(None, "--every", help="Heartbeat interval, e.g. 15m."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Add an agent: a definition file with a persona you can edit."""
+    ws = open_workspace(ctx)
+    agent = ws.add_agent(
+        acting(ctx, ws),
+        name,
+        role,
+        level=_choice(level, LEVELS, "--level") or "specialist",
+        capabilities=capability or [],
+        runtime=_choice(runtime, RUNTIMES, "--runtime") or "simulated",
+        model=model,
+        command=_command(command),
+        every=_every(every),
+    )
+    if want_json(ctx, json_):
+        output.emit_json({"agent": agent})
+    else:
+        output.say(f"added agent {agent['name']} ({agent['role']}, {agent['level']}, {agent['runtime']})")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
+    """List agents with their status and open task count."""
+    ws = open_workspace(ctx)
+    agents = ws.list_agents()
+    if want_json(ctx, json_):
+        output.emit_json({"agents": agents})
+        return
+    if not agents:
+        output.notice("no agents yet: add one with 'agentctl agent add NAME --role ROLE'")
+        return
+    rows = [
+        [
+            a["name"],
+            a["role"],
+            a.get("level", "specialist"),
+            a.get("runtime", "simulated"),
+            a["state"].get("status", "idle"),
+            str(a["open_tasks"]),
+            a["state"].get("last_heartbeat") or "never",
+            ",".join(a.get("capabilities", [])),
+        ]
+        for a in agents
+    ]
+    output.table(["NAME", "ROLE", "LEVEL", "RUNTIME", "STATUS", "OPEN", "LAST HEARTBEAT", "CAPABILITIES"], rows)
+
+
+@app.command("show")
+def show(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name."), json_: bool = JSON_OPTION) -> None:
+    """Show an agent: definition, state, open tasks and persona."""
+    ws = open_workspace(ctx)
+    agent = ws.show_agent(name)
+    if want_json(ctx, json_):
+        output.emit_json({"agent": agent})
+        return
+    state = agent["state"]
+    lines = [
+        f"{agent['name']}  ({agent['role']}, {agent.get('level', 'specialist')})",
+        f"runtime:      {agent.get('runtime', 'simulated')}" + (f" ({agent['model']})" if agent.get("model") else ""),
+    ]
+    if agent.get("command"):
+        lines.append(f"command:      {shlex.join(agent['command'])}")
+    lines += [
+        f"capabilities: {', '.join(agent.get('capabilities', [])) or '-'}",
+        f"heartbeat:    every {(agent.get('heartbeat') or {}).get('every', '15m')}",
+        f"status:       {state.get('status', 'idle')}",
+        f"last beat:    {state.get('last_heartbeat') or 'never'}",
+        f"file:         {agent['path']}",
+    ]
+    if agent["tasks"]:
+        lines += ["", "Open tasks:"]
+        lines += [f"  {t['id']}  p{t['priority']}  {t['status']:<12} {t['title']}" for t in agent["tasks"]]
+    lines += ["", "Persona:", agent["persona"].strip()]
+    output.write("\n".join(lines) + "\n")
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Agent name."),
+    role: str = typer.Option(None, "--role", "-r", help="New role."),
+    level: str = typer.Option(None, "--level", help="intern | specialist | lead."),
+    capability: list[str] = typer.Option(None, "--capability", "-c", help="Replace capabilities (repeatable)."),
+    add_capability: list[str] = typer.Option(None, "--add-capability", help="Add a capability (repeatable)."),
+    runtime: str = typer.Option(None, "--runtime", help="simulated | command | llm."),
+    model: str = typer.Option(None, "--model", help="Model for the llm runtime."),
+    command: str = typer.Option(None, "--command", help="Command line for the command runtime."),
+    every: str = typer.Option(None, "--every", help="Heartbeat interval, e.g. 15m."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Change an agent's definition (leads and humans only)."""
+    ws = open_workspace(ctx)
+    changes: dict[str, Any] = {}
+    if role is not None:
+        changes["role"] = role
+    if level is not None:
+        changes["level"] = _choice(level, LEVELS, "--level")
+    if capability:
+        changes["capabilities"] = list(dict.fromkeys(capability))
+    if add_capability:
+        current = changes.get("capabilities") or (ws.index.agent(name) or {}).get("capabilities", [])
+        changes["capabilities"] = list(dict.fromkeys([*current, *add_capability]))
+    if runtime is not None:
+        changes["runtime"] = _choice(runtime, RUNTIMES, "--runtime")
+    if model is not None:
+        changes["model"] = model
+    if command is not None:
+        changes["command"] = _command(command)
+    if every is not None:
+        heartbeat = dict((ws.index.agent(name) or {}).get("heartbeat") or {})
+        heartbeat["every"] = _every(every)
+        changes["heartbeat"] = heartbeat
+    agent = ws.edit_agent(acting(ctx, ws), name, changes)
+    if want_json(ctx, json_):
+        output.emit_json({"agent": agent})
+    else:
+        output.say(f"edited agent {name} ({', '.join(sorted(changes))})")
+
+
+@app.command("rm")
+def rm(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Agent name."),
+    force: bool = typer.Option(False, "--force", "-f", help="Unassign its open tasks instead of refusing."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Remove an agent (refused while it has open tasks, unless --force)."""
+    ws = open_workspace(ctx)
+    result = ws.remove_agent(acting(ctx, ws), name, force)
+    if want_json(ctx, json_):
+        output.emit_json({"agent": result})
+    else:
+        extra = f"; unassigned {len(result['unassigned'])} task(s)" if result["unassigned"] else ""
+        output.say(f"removed agent {name}{extra}")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Agent name."),
+    value: str = typer.Argument(..., help="idle | active | blocked."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Set an agent's status."""
+    ws = open_workspace(ctx)
+    state = ws.set_agent_status(acting(ctx, ws), name, _choice(value, STATUSES, "STATUS") or value)
+    if want_json(ctx, json_):
+        output.emit_json({"agent": name, "state": state})
+    else:
+        output.say(f"{name} is now {state['status']}")

@@ -1,0 +1,89 @@
+"""The ``agentctl`` command: a root group whose subcommands are imported only when used.
+
+Start-up cost is part of the product (agents call the CLI constantly), so ``--help`` and
+every command load just the module they need: the root lists commands from the static table
+below, and help is rendered in plain text (no rich import).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from agentctl import __version__
+from agentctl.cli import boundary
+from agentctl.cli.common import Globals
+
+# name -> (module, attribute, one-line help). Order is the order shown in --help.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("agentctl.cli.setup", "init_app", "Create a workspace (idempotent; works outside git too)."),
+    "task": ("agentctl.cli.tasks", "app", "Add, list, show, edit, move, assign and claim tasks."),
+    "agent": ("agentctl.cli.agents", "app", "Add, list, show, edit and remove agents."),
+    "working": ("agentctl.cli.working", "app", "Print WORKING.md (re-rendered if stale), or apply edits to it."),
+    "note": ("agentctl.cli.working", "note_app", "Append a signed line to WORKING.md's Notes section."),
+    "validate": ("agentctl.cli.setup", "validate_app", "Check every record; print file:line: problem."),
+    "reindex": ("agentctl.cli.setup", "reindex_app", "Rebuild the local index from the records."),
+    "board": ("agentctl.cli.board", "app", "Show the task board (static rendering)."),
+    "demo": ("agentctl.cli.demo", "app", "Build a sample workspace with a team and tasks, and show it."),
+}
+
+
+class LazyGroup(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(entry[0])
+        command = typer.main.get_command(getattr(module, entry[1]))
+        command.name = cmd_name
+        return command
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry[2]) for name, entry in COMMANDS.items()])
+
+
+app = typer.Typer(
+    cls=LazyGroup,
+    name="agentctl",
+    help="Git-native mission control for teams of AI agents.\n\n"
+    "Agents, tasks and the shared WORKING.md live as markdown/YAML files in your git repo.",
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"agentctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    workspace: str = typer.Option(
+        None, "--workspace", "-W", envvar="AGENTCTL_WORKSPACE", help="Workspace directory (default: search upwards)."
+    ),
+    as_agent: str = typer.Option(
+        None, "--as", envvar="AGENTCTL_AGENT", help="Act as this agent (default: you, the human)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document (see docs/cli.md)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    ctx.obj = Globals(workspace=workspace, as_agent=as_agent, json=json_output)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and exit with a documented code."""
+    code = boundary.run(app, sys.argv[1:] if argv is None else argv)
+    sys.exit(code)

@@ -1,0 +1,71 @@
+"""The one place where errors become stderr lines and exit codes.
+
+Domain errors (:class:`agentctl.errors.AgentctlError`) print ``agentctl: error: <message>``
+plus an optional ``hint:`` line and exit with their code. Command-line mistakes exit with
+USAGE. Anything else is a bug: one line naming the exception (a traceback only with
+``AGENTCTL_DEBUG=1``) and exit code 1.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from typing import Any
+
+import typer
+
+from agentctl.errors import AgentctlError, ExitCode
+
+
+def _error(message: str, hint: str | None = None) -> None:
+    text = f"agentctl: error: {message}\n"
+    if hint:
+        text += f"agentctl: hint: {hint}\n"
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
+def run(app: Any, args: list[str]) -> int:
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="agentctl", standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except AgentctlError as exc:
+        _error(exc.message, exc.hint)
+        return int(exc.exit_code)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        _error("aborted")
+        return int(ExitCode.USAGE)
+    except typer.TyperException as exc:
+        usage = getattr(exc, "ctx", None)
+        message = exc.format_message()
+        hint = None
+        if usage is not None:
+            hint = f"see '{usage.command_path} --help'"
+        _error(message, hint)
+        code = getattr(exc, "exit_code", ExitCode.USAGE)
+        return int(ExitCode.USAGE if code == 2 else code)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error; silence the flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            return 0
+        _error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+        return int(ExitCode.ERROR)
+    except Exception as exc:  # a bug: say so in one line, never a traceback by default
+        if os.environ.get("AGENTCTL_DEBUG"):
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc}", "this is a bug; rerun with AGENTCTL_DEBUG=1 and report it")
+        return int(ExitCode.ERROR)

@@ -1,0 +1,46 @@
+"""What every command shares: global options, opening the workspace, choosing the output."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from agentctl.core.rules import Actor
+    from agentctl.workspace import Workspace
+
+JSON_OPTION: Any = typer.Option(False, "--json", help="Print one JSON document with schema_version.")
+
+
+@dataclass
+class Globals:
+    workspace: str | None = None
+    as_agent: str | None = None
+    json: bool = False
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    root = ctx.find_root()
+    return root.obj if isinstance(root.obj, Globals) else Globals()
+
+
+def want_json(ctx: typer.Context, local: bool) -> bool:
+    return local or globals_of(ctx).json
+
+
+def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
+    """The workspace for this invocation; read commands warn about invalid files on stderr."""
+    from agentctl.workspace import Workspace
+
+    workspace: Workspace = Workspace.open(globals_of(ctx).workspace)
+    if warn:
+        for problem in workspace.refresh():
+            sys.stderr.write(f"agentctl: warning: {problem} (skipped; run 'agentctl validate')\n")
+    return workspace
+
+
+def acting(ctx: typer.Context, workspace: Workspace) -> Actor:
+    return workspace.actor(globals_of(ctx).as_agent)

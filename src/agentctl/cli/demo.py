@@ -1,0 +1,48 @@
+"""``agentctl demo``: build a sample workspace and show its board and WORKING.md."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import typer
+
+from agentctl.cli import output
+from agentctl.cli.board import load_board, plain_board, rich_board
+from agentctl.cli.common import JSON_OPTION, want_json
+
+app = typer.Typer(rich_markup_mode=None)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    directory: Path = typer.Option(None, "--dir", help="Where to build it (default: a new temp directory)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Build a sample workspace (a team of four, a dozen tasks in motion) with no API key."""
+    from agentctl import demo as demo_lib
+
+    target = directory or Path(tempfile.mkdtemp(prefix="agentctl-demo-"))
+    as_json = want_json(ctx, json_)
+    progress = (lambda _: None) if as_json else (lambda message: output.notice(message))
+    ws = demo_lib.build(target, progress)
+    if as_json:
+        output.emit_json(demo_lib.summary(ws))
+        return
+    view = load_board(ws)
+    output.write("\n")
+    if output.is_terminal():
+        output.console().print(rich_board(view))
+    else:
+        output.write(plain_board(view))
+    text, _ = ws.working_text()
+    output.write("\n" + text)
+    output.write(
+        f"\nThe demo workspace is at {ws.root}\nExplore it:\n"
+        f"  cd {ws.root}\n"
+        "  agentctl task list --all\n"
+        "  agentctl task ready --explain\n"
+        "  agentctl agent list\n"
+        "  git log --oneline | head\n"
+    )

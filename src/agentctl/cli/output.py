@@ -1,0 +1,77 @@
+"""Rendering: ``--json`` documents, plain text when piped, rich on a terminal.
+
+stdout carries data only; diagnostics go to stderr. Plain output is written in one call so a
+slow pipe still receives every line. rich is imported only for a terminal, and big tables are
+printed as plain aligned text even there (a rich table of 10,000 rows takes seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+SCHEMA_VERSION = 1
+RICH_ROW_LIMIT = 300
+
+
+def emit_json(document: dict[str, Any]) -> None:
+    write(json.dumps({"schema_version": SCHEMA_VERSION, **document}, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def use_colour() -> bool:
+    return is_terminal() and not os.environ.get("NO_COLOR")
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None, styles: Sequence[str] | None = None) -> None:
+    """Rows as a table: rich on a terminal (for modest sizes), aligned plain text otherwise."""
+    if is_terminal() and len(rows) <= RICH_ROW_LIMIT:
+        from rich.table import Table
+
+        grid = Table(title=title, box=None, header_style="bold", pad_edge=False)
+        for i, column in enumerate(columns):
+            grid.add_column(column, style=(styles[i] if styles else None) or None, overflow="fold")
+        for row in rows:
+            grid.add_row(*row)
+        console().print(grid)
+        return
+    write(plain_table(columns, rows))
+
+
+def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(c) for c in columns]
+    for row in rows:
+        for i, cell in enumerate(row[:-1]):
+            if len(cell) > widths[i]:
+                widths[i] = len(cell)
+    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(columns)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def say(message: str) -> None:
+    """A human-oriented confirmation line (stdout, since it is the command's result)."""
+    write(message + "\n")
+
+
+def notice(message: str) -> None:
+    """A diagnostic for people: stderr, so it never pollutes piped data."""
+    sys.stderr.write(f"agentctl: {message}\n")

@@ -1,0 +1,78 @@
+"""``agentctl init``, ``agentctl validate`` and ``agentctl reindex``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from agentctl.cli import output
+from agentctl.cli.common import JSON_OPTION, globals_of, open_workspace, want_json
+from agentctl.errors import ExitCode
+
+init_app = typer.Typer(rich_markup_mode=None)
+validate_app = typer.Typer(rich_markup_mode=None)
+reindex_app = typer.Typer(rich_markup_mode=None)
+
+
+@init_app.command()
+def init(
+    ctx: typer.Context,
+    path: Path = typer.Argument(Path("."), help="Directory to initialise (default: here)."),
+    name: str = typer.Option(None, "--name", help="Workspace name shown in WORKING.md."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Create the workspace layout, config, .gitignore and .gitattributes entries.
+
+    Idempotent: running it again creates only what is missing and never overwrites a file.
+    """
+    from agentctl.workspace import Workspace
+
+    result = Workspace.init(path, name, globals_of(ctx).as_agent)
+    if want_json(ctx, json_):
+        output.emit_json(result)
+        return
+    if result["already_initialised"]:
+        output.say(f"workspace already initialised at {result['root']}")
+        return
+    output.say(f"initialised agentctl workspace at {result['root']}")
+    for item in result["created"]:
+        output.say(f"  created {item}")
+    if not result["git"]:
+        output.notice("not inside a git repository: git features (auto-commit, history) are off")
+    elif result["autocommit"]:
+        output.notice("git auto-commit is on: each change is one commit of exactly its files")
+
+
+@validate_app.command()
+def validate(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(None, help="Only these record files (default: everything)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Check every record: schema, file names, references, cycles, conflict markers, event log."""
+    ws = open_workspace(ctx, warn=False)
+    problems = ws.validate(paths or None)
+    if want_json(ctx, json_):
+        output.emit_json({"ok": not problems, "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in problems]})
+    else:
+        for problem in problems:
+            output.write(f"{problem}\n")
+        if not problems:
+            output.notice("all records are valid")
+    if problems:
+        raise typer.Exit(int(ExitCode.VALIDATION))
+
+
+@reindex_app.command()
+def reindex(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
+    """Rebuild the local SQLite index from the record files."""
+    ws = open_workspace(ctx, warn=False)
+    result = ws.reindex()
+    problems = result.pop("problems")
+    for problem in problems:
+        output.notice(f"warning: {problem}")
+    if want_json(ctx, json_):
+        output.emit_json({**result, "problems": [str(p) for p in problems]})
+    else:
+        output.say(f"indexed {result['tasks']} tasks and {result['agents']} agents")

@@ -1,0 +1,83 @@
+"""Workspace configuration: ``.agentctl/config.yaml`` validated by :class:`models.Config`.
+
+Reads get the validated config as plain data from the index cache (keyed by the file's
+stat signature), so pydantic is imported only when the file changed. Environment overrides:
+``AGENTCTL_LOCK_TIMEOUT`` (seconds) and ``AGENTCTL_AUTOCOMMIT`` (0/1).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from agentctl.errors import UsageError, ValidationError
+from agentctl.paths import Layout
+from agentctl.store.index import Index, signature
+
+
+def template_text(name: str) -> str:
+    """A file from templates/ (installed as agentctl/_templates, or the source tree's)."""
+    packaged = resources.files("agentctl") / "_templates" / name
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    source = Path(__file__).resolve().parents[2] / "templates" / name
+    return source.read_text(encoding="utf-8")
+
+
+def default_config_text(workspace_name: str) -> str:
+    import json
+
+    return template_text("config.yaml").replace("{name}", json.dumps(workspace_name))
+
+
+def parse_config(text: str, path: str) -> dict[str, Any]:
+    """Validate config text; returns the complete config (defaults filled) as plain data."""
+    from pydantic import ValidationError as PydanticError
+
+    from agentctl.core.models import Config, check_workflow
+    from agentctl.store.frontmatter import load_yaml_fast
+
+    raw = load_yaml_fast(text, path)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ValidationError("config must be a YAML mapping", path, 1)
+    try:
+        config = Config.model_validate(raw)
+    except PydanticError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise ValidationError(f"{where}: {error['msg']}", path) from None
+    problems = check_workflow(config.workflow)
+    if problems:
+        raise ValidationError(problems[0], path)
+    return config.model_dump(mode="json")
+
+
+def load_config(layout: Layout, index: Index) -> dict[str, Any]:
+    path = layout.config
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ValidationError("missing workspace config", str(path)) from None
+
+    def compute() -> dict[str, Any]:
+        return parse_config(path.read_text(encoding="utf-8"), layout.relative(path))
+
+    config: dict[str, Any] = index.cached("config", signature(st), compute)
+    return apply_env(config)
+
+
+def apply_env(config: dict[str, Any]) -> dict[str, Any]:
+    timeout = os.environ.get("AGENTCTL_LOCK_TIMEOUT")
+    if timeout:
+        try:
+            config["lock"]["timeout"] = float(timeout)
+        except ValueError:
+            raise UsageError(f"AGENTCTL_LOCK_TIMEOUT must be a number of seconds, not {timeout!r}") from None
+    autocommit = os.environ.get("AGENTCTL_AUTOCOMMIT")
+    if autocommit:
+        config["git"]["autocommit"] = autocommit.lower() not in ("0", "false", "no", "off")
+    return config

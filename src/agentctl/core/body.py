@@ -1,0 +1,94 @@
+"""Markdown bodies made of ``## Heading`` sections (task Description / Acceptance criteria /
+Notes). Editing one section leaves every other byte of the body as it was."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DESCRIPTION = "Description"
+ACCEPTANCE = "Acceptance criteria"
+NOTES = "Notes"
+TASK_SECTIONS = (DESCRIPTION, ACCEPTANCE, NOTES)
+
+_HEADING = re.compile(r"^## +(.+?)\s*$")
+_CHECK = re.compile(r"^\s*[-*] \[( |x|X)\] (.*)$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    text: str
+    done: bool = False
+
+
+def _section_spans(body: str) -> list[tuple[str, int, int, int]]:
+    """(heading, heading line start, content start, content end) for each '## ' section,
+    ignoring headings inside fenced code blocks."""
+    spans: list[tuple[str, int, int, int]] = []
+    offset = 0
+    fenced = False
+    for line in body.splitlines(keepends=True):
+        if _FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced else _HEADING.match(line.rstrip("\n"))
+        if match:
+            if spans:
+                name, start, content, _ = spans[-1]
+                spans[-1] = (name, start, content, offset)
+            spans.append((match.group(1), offset, offset + len(line), len(body)))
+        offset += len(line)
+    return spans
+
+
+def get_section(body: str, name: str) -> str | None:
+    for heading, _, content, end in _section_spans(body):
+        if heading.lower() == name.lower():
+            return body[content:end].strip("\n")
+    return None
+
+
+def set_section(body: str, name: str, text: str) -> str:
+    """Replace (or append) section ``name`` with ``text``; sections are separated by one
+    blank line and the body ends with a single newline."""
+    content_text = text.strip("\n")
+    for heading, _, content, end in _section_spans(body):
+        if heading.lower() == name.lower():
+            at_end = not body[end:].strip()
+            block = f"\n{content_text}\n" if content_text else ""
+            if not at_end:
+                block += "\n"
+            return body[:content] + block + body[end:]
+    stem = body.rstrip("\n")
+    prefix = f"{stem}\n\n" if stem else "\n"
+    block = f"\n{content_text}\n" if content_text else ""
+    return f"{prefix}## {name}\n{block}"
+
+
+def append_to_section(body: str, name: str, line: str) -> str:
+    current = get_section(body, name) or ""
+    joined = f"{current}\n{line}" if current else line
+    return set_section(body, name, joined)
+
+
+def parse_criteria(section: str | None) -> list[Criterion]:
+    if not section:
+        return []
+    found = []
+    for line in section.splitlines():
+        match = _CHECK.match(line)
+        if match:
+            found.append(Criterion(match.group(2).strip(), match.group(1) != " "))
+    return found
+
+
+def render_criteria(criteria: list[Criterion]) -> str:
+    return "\n".join(f"- [{'x' if c.done else ' '}] {c.text}" for c in criteria)
+
+
+def task_body(description: str = "", criteria: list[Criterion] | None = None, notes: str = "") -> str:
+    """The body of a new task with its three standard sections."""
+    body = set_section("", DESCRIPTION, description)
+    body = set_section(body, ACCEPTANCE, render_criteria(criteria or []))
+    body = set_section(body, NOTES, notes)
+    return body

@@ -1,0 +1,253 @@
+"""Record models: the schema of every file agentctl reads and writes.
+
+All models forbid unknown fields, so a typo in a hand-edited file is reported instead of
+silently ignored. ``docs/schema/*.json`` is generated from these models (a test keeps it
+current). Importing pydantic costs ~100 ms, so read commands are served from the index and
+only writes and ``validate`` import this module.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agentctl.core.duration import parse_duration
+from agentctl.core.ids import ALPHABET, RANDOM_CHARS
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+TASK_ID_PATTERN = rf"^t-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
+EVENT_ID_PATTERN = rf"^e-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description="a lowercase name: a-z, 0-9, '-'")]
+TaskId = Annotated[str, Field(pattern=TASK_ID_PATTERN, description="a task ID, e.g. t-4k7q2m9x3bce")]
+Status = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="a workflow status name")]
+Level = Literal["intern", "specialist", "lead"]
+RuntimeKind = Literal["simulated", "command", "llm"]
+AgentStatus = Literal["idle", "active", "blocked"]
+
+LEVELS: tuple[str, ...] = ("intern", "specialist", "lead")
+RUNTIMES: tuple[str, ...] = ("simulated", "command", "llm")
+AGENT_STATUSES: tuple[str, ...] = ("idle", "active", "blocked")
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def parse_priority(value: Any) -> int:
+    """Priorities are 0 (most urgent) to 3; ``p0``..``p3`` are accepted."""
+    if isinstance(value, bool):
+        raise ValueError("priority must be 0-3 or p0-p3")
+    if isinstance(value, str):
+        text = value.strip().lower()
+        text = text[1:] if text.startswith("p") else text
+        if not text.isdigit():
+            raise ValueError(f"priority must be 0-3 or p0-p3, not {value!r}")
+        value = int(text)
+    if not isinstance(value, int) or not 0 <= value <= 3:
+        raise ValueError(f"priority must be 0-3 or p0-p3, not {value!r}")
+    return value
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+class Claim(Record):
+    """An exclusive, leased hold on a task by one agent (or person)."""
+
+    claimed_by: str = Field(description="who holds the claim")
+    epoch: int = Field(ge=1, description="fencing epoch: increases with every new claim")
+    lease_expires: datetime = Field(description="when the claim may be taken over")
+
+
+class Task(Record):
+    """Frontmatter of ``.agentctl/tasks/<id>.md``. The body holds Description,
+    Acceptance criteria (a checklist) and Notes sections."""
+
+    id: TaskId
+    title: str = Field(min_length=1, max_length=500)
+    status: Status
+    priority: int = Field(default=2, ge=0, le=3, description="0 = most urgent, 3 = least")
+    assignees: list[Name] = Field(default_factory=list)
+    labels: list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,]+$")]] = Field(
+        default_factory=list
+    )
+    parent: TaskId | None = None
+    depends_on: list[TaskId] = Field(default_factory=list)
+    spec: str | None = Field(default=None, description="link to a spec section: <spec-id>#<anchor>")
+    estimate: str | None = Field(default=None, description="a duration such as 30m, 4h, 2d, 1w")
+    due: date | None = None
+    created_by: str = Field(min_length=1, max_length=128)
+    created_at: datetime
+    updated_at: datetime
+    claim: Claim | None = None
+
+    _priority = field_validator("priority", mode="before")(parse_priority)
+    _estimate = field_validator("estimate")(_check_duration)
+
+
+class HeartbeatSettings(Record):
+    every: str = Field(default="15m", description="interval between ticks, e.g. 15m")
+    offset: str | None = Field(default=None, description="stagger within the interval, e.g. 2m")
+    active_hours: str | None = Field(
+        default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$", description="e.g. 09:00-18:00 (local time)"
+    )
+
+    _every = field_validator("every")(_check_duration)
+    _offset = field_validator("offset")(_check_duration)
+
+
+class Budget(Record):
+    daily_tokens: int | None = Field(default=None, ge=0)
+    daily_usd: float | None = Field(default=None, ge=0)
+
+
+PERMISSION_NAMES: tuple[str, ...] = (
+    "assign_others",  # assign or unassign agents other than oneself
+    "move_any",  # move tasks not assigned to oneself
+    "move_done",  # move a task to a done status
+    "skip_review",  # move to done from a status other than review
+    "remove_tasks",
+    "edit_agents",
+    "create_tasks",
+)
+
+
+class Permissions(Record):
+    """Grants and denials on top of the defaults of the agent's level."""
+
+    allow: list[Literal[PERMISSION_NAMES]] = Field(default_factory=list)  # type: ignore[valid-type]
+    deny: list[Literal[PERMISSION_NAMES]] = Field(default_factory=list)  # type: ignore[valid-type]
+
+
+class Agent(Record):
+    """Frontmatter of ``.agentctl/agents/<name>.md``; the body is the persona (SOUL)."""
+
+    name: Name
+    role: str = Field(min_length=1, max_length=64)
+    level: Level = "specialist"
+    capabilities: list[Name] = Field(default_factory=list)
+    runtime: RuntimeKind = "simulated"
+    model: str | None = None
+    command: list[str] | None = Field(default=None, description="argument list for the command runtime")
+    heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
+    budget: Budget | None = None
+    permissions: Permissions | None = None
+    created_at: datetime
+
+
+class AgentState(Record):
+    """``.agentctl/agents/<name>.state.yaml``: runtime state written only by the tool."""
+
+    status: AgentStatus = "idle"
+    current_task: TaskId | None = None
+    last_heartbeat: datetime | None = None
+    last_outcome: str | None = None
+    inbox_cursor: str | None = None
+    failures: int = Field(default=0, ge=0)
+
+
+class Event(Record):
+    """One line of ``.agentctl/events/<yyyy-mm-dd>.jsonl``."""
+
+    id: str = Field(pattern=EVENT_ID_PATTERN)
+    ts: datetime
+    actor: str
+    type: str = Field(pattern=r"^[a-z][a-z_.]*$")
+    subject: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    notify: list[str] = Field(default_factory=list)
+
+
+# -- configuration -----------------------------------------------------------------------
+
+DEFAULT_STATUSES = ["inbox", "assigned", "in_progress", "review", "done", "blocked"]
+DEFAULT_TRANSITIONS: dict[str, list[str]] = {
+    "inbox": ["assigned", "in_progress", "blocked"],
+    "assigned": ["in_progress", "inbox", "blocked"],
+    "in_progress": ["review", "done", "assigned", "blocked"],
+    "review": ["done", "in_progress", "blocked"],
+    "blocked": ["inbox", "assigned", "in_progress", "review"],
+    "done": ["inbox", "assigned", "in_progress"],
+}
+
+
+class WorkflowConfig(Record):
+    statuses: list[Status] = Field(default_factory=lambda: list(DEFAULT_STATUSES), min_length=2)
+    transitions: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TRANSITIONS))
+    initial: str = Field(default="inbox", description="status of new unassigned tasks")
+    assigned: str = Field(default="assigned", description="status a task takes when assigned from inbox")
+    in_progress: str = Field(default="in_progress", description="status a claimed task takes")
+    review: str = Field(default="review")
+    done: list[str] = Field(default_factory=lambda: ["done"], description="statuses that count as finished")
+    blocked: str = Field(default="blocked")
+    ready: list[str] = Field(
+        default_factory=lambda: ["inbox", "assigned"], description="statuses from which a task can be ready"
+    )
+
+
+class WorkingConfig(Record):
+    path: str = Field(default="WORKING.md", pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\.md$")
+    max_per_status: int = Field(default=15, ge=1, le=500)
+    recent_done: int = Field(default=10, ge=0, le=500)
+    activity: int = Field(default=15, ge=0, le=500)
+
+
+class GitConfig(Record):
+    autocommit: bool = True
+
+
+class LockConfig(Record):
+    timeout: float = Field(default=10.0, gt=0, le=3600, description="seconds to wait for the lock")
+
+
+class TaskDefaults(Record):
+    priority: int = Field(default=2, ge=0, le=3)
+    claim_lease: str = Field(default="2h", description="how long a claim holds before it can be taken over")
+
+    _priority = field_validator("priority", mode="before")(parse_priority)
+    _lease = field_validator("claim_lease")(_check_duration)
+
+
+class Config(Record):
+    """``.agentctl/config.yaml``."""
+
+    schema_version: int = Field(default=1, ge=1, le=1)
+    name: str = Field(default="agentctl workspace", max_length=200)
+    workflow: WorkflowConfig = Field(default_factory=WorkflowConfig)
+    tasks: TaskDefaults = Field(default_factory=TaskDefaults)
+    working: WorkingConfig = Field(default_factory=WorkingConfig)
+    git: GitConfig = Field(default_factory=GitConfig)
+    lock: LockConfig = Field(default_factory=LockConfig)
+
+
+def check_workflow(workflow: WorkflowConfig) -> list[str]:
+    """Consistency problems in a workflow (unknown statuses in transitions and roles)."""
+    problems: list[str] = []
+    known = set(workflow.statuses)
+    for source, targets in workflow.transitions.items():
+        if source not in known:
+            problems.append(f"workflow.transitions: unknown status {source!r}")
+        for target in targets:
+            if target not in known:
+                problems.append(f"workflow.transitions.{source}: unknown status {target!r}")
+    for role in ("initial", "assigned", "in_progress", "review", "blocked"):
+        if getattr(workflow, role) not in known:
+            problems.append(f"workflow.{role}: unknown status {getattr(workflow, role)!r}")
+    for status in (*workflow.done, *workflow.ready):
+        if status not in known:
+            problems.append(f"workflow: unknown status {status!r}")
+    return problems
+
+
+SLUG_RE = re.compile(NAME_PATTERN)

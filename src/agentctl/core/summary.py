@@ -1,0 +1,58 @@
+"""One-line, human-readable summaries of events (activity lists and commit messages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _title(data: dict[str, Any]) -> str:
+    title = str(data.get("title") or "")
+    if len(title) > 60:
+        title = title[:57] + "..."
+    return f' "{title}"' if title else ""
+
+
+def summarize(event: dict[str, Any]) -> str:
+    """What happened, without the actor or time: ``moved t-… "Title" inbox -> review``."""
+    kind = str(event.get("type", ""))
+    subject = event.get("subject") or ""
+    data = event.get("data") or {}
+    if not isinstance(data, dict):
+        data = {}
+    title = _title(data)
+    if kind == "task.created":
+        return f"created {subject}{title}"
+    if kind == "task.moved":
+        return f"moved {subject}{title} {data.get('from')} -> {data.get('to')}"
+    if kind == "task.edited":
+        fields = ", ".join(data.get("fields", []))
+        return f"edited {subject}{title} ({fields})" if fields else f"edited {subject}{title}"
+    if kind == "task.assigned":
+        return f"assigned {subject}{title} to {', '.join(data.get('added', []))}"
+    if kind == "task.unassigned":
+        return f"unassigned {', '.join(data.get('removed', []))} from {subject}{title}"
+    if kind == "task.claimed":
+        return f"claimed {subject}{title}"
+    if kind == "task.released":
+        return f"released {subject}{title}"
+    if kind == "task.dep_added":
+        return f"made {subject}{title} depend on {data.get('dependency')}"
+    if kind == "task.dep_removed":
+        return f"removed dependency {data.get('dependency')} from {subject}{title}"
+    if kind == "task.removed":
+        return f"removed {subject}{title}"
+    if kind == "agent.added":
+        return f"added agent {subject} ({data.get('role', '')}, {data.get('level', '')})"
+    if kind == "agent.edited":
+        return f"edited agent {subject} ({', '.join(data.get('fields', []))})"
+    if kind == "agent.removed":
+        return f"removed agent {subject}"
+    if kind == "agent.status":
+        return f"set agent {subject} {data.get('to')}"
+    if kind == "note.added":
+        return "added a note to WORKING.md"
+    if kind == "workspace.init":
+        return "initialised the workspace"
+    if kind == "working.applied":
+        return f"applied {data.get('moves', 0)} WORKING.md edit(s)"
+    return f"{kind} {subject}".strip()

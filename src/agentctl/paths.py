@@ -1,0 +1,150 @@
+"""Workspace discovery, the on-disk layout, and path validation.
+
+Every path the tool writes is built here from a validated name or ID and checked to stay
+inside the workspace; symlinks inside ``.agentctl/`` are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentctl.errors import NotFoundError, UsageError, ValidationError
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+DIR_NAME = ".agentctl"
+ENV_WORKSPACE = "AGENTCTL_WORKSPACE"
+
+
+def validate_name(value: str, what: str = "name") -> str:
+    """Return ``value`` if it is a safe record name (``^[a-z0-9][a-z0-9-]{0,63}$``)."""
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise UsageError(
+            f"invalid {what} {value!r}: use 1-64 lowercase letters, digits and '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Names of everything in a workspace rooted at ``root`` (resolved, absolute)."""
+
+    root: Path
+    working_name: str = "WORKING.md"
+
+    @property
+    def dir(self) -> Path:
+        return self.root / DIR_NAME
+
+    @property
+    def config(self) -> Path:
+        return self.dir / "config.yaml"
+
+    @property
+    def agents(self) -> Path:
+        return self.dir / "agents"
+
+    @property
+    def tasks(self) -> Path:
+        return self.dir / "tasks"
+
+    @property
+    def threads(self) -> Path:
+        return self.dir / "threads"
+
+    @property
+    def events(self) -> Path:
+        return self.dir / "events"
+
+    @property
+    def specs(self) -> Path:
+        return self.dir / "specs"
+
+    @property
+    def docs(self) -> Path:
+        return self.dir / "docs"
+
+    @property
+    def memory(self) -> Path:
+        return self.dir / "memory"
+
+    @property
+    def local(self) -> Path:
+        return self.dir / "local"
+
+    @property
+    def lock(self) -> Path:
+        return self.local / "workspace.lock"
+
+    @property
+    def index(self) -> Path:
+        return self.local / "index.sqlite"
+
+    @property
+    def working(self) -> Path:
+        return self.inside(self.root / self.working_name)
+
+    def task(self, task_id: str) -> Path:
+        return self.inside(self.tasks / f"{validate_name(task_id, 'task id')}.md")
+
+    def agent(self, name: str) -> Path:
+        return self.inside(self.agents / f"{validate_name(name, 'agent name')}.md")
+
+    def agent_state(self, name: str) -> Path:
+        return self.inside(self.agents / f"{validate_name(name, 'agent name')}.state.yaml")
+
+    def events_file(self, day: str) -> Path:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            raise UsageError(f"invalid event log date {day!r}")
+        return self.events / f"{day}.jsonl"
+
+    def inside(self, path: Path) -> Path:
+        """``path`` made absolute and checked to stay inside the workspace root.
+
+        Refuses ``..`` escapes and any symlink between ``.agentctl/`` and the path.
+        """
+        absolute = path if path.is_absolute() else self.root / path
+        normal = Path(os.path.normpath(absolute))
+        try:
+            relative = normal.relative_to(self.root)
+        except ValueError:
+            raise UsageError(f"path {path} is outside the workspace {self.root}") from None
+        if relative.parts and relative.parts[0] == DIR_NAME:
+            current = self.root
+            for part in relative.parts:
+                current = current / part
+                if current.is_symlink():
+                    raise ValidationError("symlinks are not allowed inside .agentctl/", str(current))
+        return normal
+
+    def relative(self, path: Path) -> str:
+        """Display form of a workspace path, relative to the root with '/' separators."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def find_root(start: Path | None = None, explicit: str | None = None) -> Path:
+    """The workspace root: ``explicit`` (flag), else $AGENTCTL_WORKSPACE, else the nearest
+    directory at or above ``start`` that holds ``.agentctl/config.yaml``."""
+    chosen = explicit or os.environ.get(ENV_WORKSPACE)
+    if chosen:
+        root = Path(chosen).expanduser().resolve()
+        if not (root / DIR_NAME / "config.yaml").is_file():
+            raise NotFoundError(
+                f"no agentctl workspace at {root}",
+                hint=f"run 'agentctl init {root}' to create one",
+            )
+        return root
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / DIR_NAME / "config.yaml").is_file():
+            return candidate
+    raise NotFoundError(
+        f"no agentctl workspace found in {here} or its parents",
+        hint="run 'agentctl init' here, or pass --workspace PATH",
+    )

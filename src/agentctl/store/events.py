@@ -1,0 +1,117 @@
+"""The activity log: ``.agentctl/events/<yyyy-mm-dd>.jsonl``, one JSON event per line.
+
+Files are append-only and union-merged by git (``.gitattributes``), so two machines adding
+events never conflict. Readers tolerate a torn last line (a writer killed mid-append) by
+skipping it; ``validate`` reports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from agentctl.core.ids import EVENT, new_id
+from agentctl.store import atomic
+
+FIELDS = ("id", "ts", "actor", "type", "subject", "data", "notify")
+
+
+def make_event(
+    actor: str,
+    type_: str,
+    subject: str | None,
+    data: dict[str, Any] | None = None,
+    notify: list[str] | None = None,
+    ts: datetime | None = None,
+) -> dict[str, Any]:
+    moment = (ts or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return {
+        "id": new_id(EVENT),
+        "ts": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "actor": actor,
+        "type": type_,
+        "subject": subject,
+        "data": data or {},
+        "notify": sorted(set(notify or [])),
+    }
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def append(events_dir: Path, event: dict[str, Any]) -> Path:
+    day = event["ts"][:10]
+    path = events_dir / f"{day}.jsonl"
+    atomic.append_line(path, encode(event))
+    return path
+
+
+def day_files(events_dir: Path) -> list[Path]:
+    """Event files, oldest day first."""
+    try:
+        names = [n for n in os.listdir(events_dir) if n.endswith(".jsonl") and not n.startswith(".")]
+    except FileNotFoundError:
+        return []
+    return [events_dir / n for n in sorted(names)]
+
+
+def parse_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """(line number, event or None when the line is not a JSON object) for non-blank lines."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            yield number, None
+            continue
+        yield number, value if isinstance(value, dict) else None
+
+
+def _read_tail_lines(path: Path, wanted: int) -> list[str]:
+    """At least ``wanted`` complete lines from the end of ``path`` (all if fewer)."""
+    block = 65536
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        start = size
+        data = b""
+        while True:
+            start = max(0, start - block)
+            handle.seek(start)
+            data = handle.read(size - start)
+            lines = data.split(b"\n")
+            complete = lines if start == 0 else lines[1:]
+            if start == 0 or len(complete) > wanted + 1:
+                return [line.decode("utf-8", errors="replace") for line in complete]
+            block *= 4
+
+
+def tail(events_dir: Path, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` events, oldest first, reading backwards only as far as needed.
+
+    Union merges can interleave machines' lines within a day, so events are ordered by
+    timestamp (then id) rather than trusted in file order.
+    """
+    if limit <= 0:
+        return []
+    collected: list[dict[str, Any]] = []
+    for path in reversed(day_files(events_dir)):
+        try:
+            lines = _read_tail_lines(path, limit - len(collected))
+        except FileNotFoundError:
+            continue
+        collected.extend(event for _, event in parse_lines("\n".join(lines)) if event is not None and "ts" in event)
+        if len(collected) >= limit:
+            break
+    collected.sort(key=lambda e: (str(e.get("ts")), str(e.get("id"))))
+    return collected[-limit:]
+
+
+def last_event(events_dir: Path) -> dict[str, Any] | None:
+    found = tail(events_dir, 1)
+    return found[0] if found else None

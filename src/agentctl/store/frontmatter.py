@@ -1,0 +1,270 @@
+"""Markdown files with a YAML frontmatter block: the only module that uses ruamel.yaml.
+
+Two ways in:
+
+* :func:`load_fast` parses with ruamel's C-accelerated safe loader into plain Python data.
+  It is what the index uses when a file changed; it never keeps formatting.
+* :class:`Document` parses with the round-trip loader so that a record can be edited and
+  written back losslessly: comments, key order, quoting and the body survive; an unchanged
+  document serialises to exactly the bytes it was read from, and changing one field changes
+  one line.
+
+Files look like::
+
+    ---
+    id: t-4k7q2m9x3bce
+    title: Write the docs
+    ---
+    body markdown (may itself contain '---' lines)
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from agentctl.errors import ValidationError
+
+DELIMITER = "---"
+_CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ")
+
+_fast = YAML(typ="safe", pure=False)
+
+
+def _round_trip_yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 1_000_000  # never fold long titles over several lines
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+_rt = _round_trip_yaml()
+
+
+def split(text: str, path: str) -> tuple[str, str, int]:
+    """Split a file into (yaml text, body, 1-based line of the first yaml line)."""
+    check_conflict_markers(text, path)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    first_break = text.find("\n")
+    if first_break < 0 or text[:first_break].rstrip("\r") != DELIMITER:
+        raise ValidationError("missing frontmatter: the file must start with a '---' line", path, 1)
+    start = first_break + 1
+    pos = start
+    while True:
+        end = text.find("\n", pos)
+        line = text[pos:] if end < 0 else text[pos:end]
+        if line.rstrip("\r") == DELIMITER:
+            body = "" if end < 0 else text[end + 1 :]
+            return text[start:pos], body, 2
+        if end < 0:
+            raise ValidationError("unterminated frontmatter: no closing '---' line", path, 1)
+        pos = end + 1
+
+
+def check_conflict_markers(text: str, path: str) -> None:
+    """Refuse files that still hold git merge conflict markers, naming the line."""
+    if "<<<<<<< " not in text and ">>>>>>> " not in text:
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(_CONFLICT_MARKERS[0]) or line.startswith(_CONFLICT_MARKERS[2]):
+            raise ValidationError(
+                "unresolved git merge conflict marker", path, number, hint="resolve the conflict and commit"
+            )
+
+
+def _yaml_error(exc: YAMLError, path: str, first_line: int) -> ValidationError:
+    line = first_line
+    problem = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+    if isinstance(exc, MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            line = first_line + mark.line
+        problem = exc.problem or exc.context or problem
+    return ValidationError(f"invalid YAML: {problem}", path, line)
+
+
+def load_fast(text: str, path: str) -> tuple[dict[str, Any], str]:
+    """Frontmatter as plain data plus the body. Raises ValidationError with file:line."""
+    head, body, first_line = split(text, path)
+    try:
+        data = _fast.load(head)
+    except YAMLError as exc:
+        raise _yaml_error(exc, path, first_line) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValidationError("frontmatter must be a YAML mapping", path, first_line)
+    return data, body
+
+
+def load_yaml_fast(text: str, path: str) -> Any:
+    """A plain YAML file (config, agent state) as plain data."""
+    check_conflict_markers(text, path)
+    try:
+        return _fast.load(text)
+    except YAMLError as exc:
+        raise _yaml_error(exc, path, 1) from None
+
+
+def _to_yaml(value: Any) -> Any:
+    """Python data to the round-trip node types; lists are written in flow style."""
+    if isinstance(value, Mapping):
+        node = CommentedMap()
+        for key, item in value.items():
+            if item is not None:
+                node[key] = _to_yaml(item)
+        return node
+    if isinstance(value, (list, tuple)):
+        seq = CommentedSeq([_to_yaml(v) for v in value])
+        if all(not isinstance(v, (Mapping, list, tuple)) for v in value):
+            seq.fa.set_flow_style()
+        return seq
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def format_timestamp(value: datetime) -> str:
+    """UTC timestamps as ``2026-11-22T01:02:03Z`` (seconds precision)."""
+    text = value.isoformat(timespec="seconds")
+    return text.replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """Round-trip node types back to plain Python values for comparison."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+class Document:
+    """A frontmatter document held for lossless editing."""
+
+    def __init__(self, data: CommentedMap, body: str, original: str | None) -> None:
+        self._data = data
+        self._body = body
+        self._original = original
+        self._dirty = original is None
+
+    @classmethod
+    def parse(cls, text: str, path: str) -> Document:
+        head, body, first_line = split(text, path)
+        try:
+            data = _rt.load(head)
+        except YAMLError as exc:
+            raise _yaml_error(exc, path, first_line) from None
+        if data is None:
+            data = CommentedMap()
+        if not isinstance(data, CommentedMap):
+            raise ValidationError("frontmatter must be a YAML mapping", path, first_line)
+        return cls(data, body, text)
+
+    @classmethod
+    def new(cls, fields: Mapping[str, Any], body: str) -> Document:
+        return cls(_to_yaml(fields), body, None)
+
+    def plain(self) -> dict[str, Any]:
+        """The frontmatter as plain Python data (timestamps as ISO strings)."""
+        result = _plain(self._data)
+        assert isinstance(result, dict)
+        return result
+
+    @property
+    def body(self) -> str:
+        return self._body
+
+    @body.setter
+    def body(self, text: str) -> None:
+        if text != self._body:
+            self._body = text
+            self._dirty = True
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return _plain(self._data.get(key, default))
+
+    def set(self, key: str, value: Any) -> None:
+        """Set one field (None removes it). A no-op when the value is unchanged."""
+        if value is None:
+            if key in self._data:
+                del self._data[key]
+                self._dirty = True
+            return
+        if key in self._data and _plain(self._data[key]) == _plain(_to_yaml(value)):
+            return
+        self._data[key] = _to_yaml(value)
+        self._dirty = True
+
+    def update(self, fields: Mapping[str, Any], order: Iterable[str] = ()) -> None:
+        """Set several fields; new keys are placed following ``order`` where possible."""
+        order_list = list(order)
+        for key, value in fields.items():
+            if key not in self._data and value is not None and key in order_list:
+                position = self._insert_position(key, order_list)
+                self._data.insert(position, key, _to_yaml(value))
+                self._dirty = True
+            else:
+                self.set(key, value)
+
+    def _insert_position(self, key: str, order: list[str]) -> int:
+        rank = order.index(key)
+        keys = list(self._data.keys())
+        position = len(keys)
+        for i, existing in enumerate(keys):
+            if existing in order and order.index(existing) > rank:
+                position = i
+                break
+        return position
+
+    def dumps(self) -> str:
+        """Serialise. Unchanged documents come back byte for byte as they were read."""
+        if not self._dirty and self._original is not None:
+            return self._original
+        buffer = io.StringIO()
+        if len(self._data):
+            _rt.dump(self._data, buffer)
+        return f"{DELIMITER}\n{buffer.getvalue()}{DELIMITER}\n{self._body}"
+
+
+def dump_yaml(data: Mapping[str, Any]) -> str:
+    """A plain YAML file written by the tool (agent state, index-free caches)."""
+    buffer = io.StringIO()
+    _rt.dump(_to_yaml(data), buffer)
+    return buffer.getvalue()
+
+
+def load_yaml_roundtrip(text: str, path: str) -> CommentedMap:
+    """A YAML file (config) held for editing with its comments."""
+    check_conflict_markers(text, path)
+    try:
+        data = _rt.load(text)
+    except YAMLError as exc:
+        raise _yaml_error(exc, path, 1) from None
+    if data is None:
+        return CommentedMap()
+    if not isinstance(data, CommentedMap):
+        raise ValidationError("the file must be a YAML mapping", path, 1)
+    return data
+
+
+def dump_yaml_roundtrip(data: CommentedMap) -> str:
+    buffer = io.StringIO()
+    _rt.dump(data, buffer)
+    return buffer.getvalue()

@@ -1,0 +1,406 @@
+"""The local SQLite index (``.agentctl/local/index.sqlite``): a disposable cache of records.
+
+Reads are served from here so their cost grows with the answer, not with the number of
+files. :meth:`Index.refresh` compares every record file's stat signature (mtime, size, inode,
+ctime) with the one recorded and re-parses only what changed, so hand edits and ``git pull``
+are picked up without a rebuild. The file can be deleted at any time; it is rebuilt on use.
+
+Only light structural checks run here (no pydantic: it costs ~100 ms to import). Files that
+fail them are recorded with their problem and left out of results; read commands warn about
+them on stderr, and ``agentctl validate`` runs the full schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from agentctl.core.checks import check_agent, check_state, check_task
+from agentctl.errors import ValidationError
+from agentctl.paths import Layout
+
+SCHEMA = 3
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, kind TEXT NOT NULL, sig TEXT NOT NULL,
+    problem TEXT, line INTEGER);
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
+    priority INTEGER NOT NULL, assignees TEXT NOT NULL, labels TEXT NOT NULL, parent TEXT,
+    depends_on TEXT NOT NULL, spec TEXT, estimate TEXT, due TEXT, created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, claim TEXT);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, created_at);
+CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
+CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS states (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
+"""
+
+TASK_COLUMNS = (
+    "id", "title", "status", "priority", "assignees", "labels", "parent", "depends_on", "spec",
+    "estimate", "due", "created_by", "created_at", "updated_at", "claim",
+)  # fmt: skip
+_JSON_COLUMNS = frozenset({"assignees", "labels", "depends_on", "claim"})
+_SELECT_TASK = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+
+
+def signature(st: os.stat_result) -> str:
+    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
+
+
+def plain_value(value: Any) -> Any:
+    """YAML scalars as JSON-friendly values (timestamps as ISO strings)."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: plain_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_value(v) for v in value]
+    return value
+
+
+def _row_to_task(row: Sequence[Any]) -> dict[str, Any]:
+    task = dict(zip(TASK_COLUMNS, row, strict=True))
+    for column in _JSON_COLUMNS:
+        if task[column] is not None:
+            task[column] = json.loads(task[column])
+    return task
+
+
+class Index:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self._db: sqlite3.Connection | None = None
+
+    # -- connection --------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        self.layout.local.mkdir(parents=True, exist_ok=True)
+        for attempt in range(2):
+            db = sqlite3.connect(self.layout.index, timeout=30, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                version = self._schema_version(db)
+                if version != SCHEMA:
+                    db.execute("BEGIN IMMEDIATE")
+                    if self._schema_version(db) != SCHEMA:  # re-check under the write lock
+                        for table in ("meta", "files", "tasks", "agents", "states"):
+                            db.execute(f"DROP TABLE IF EXISTS {table}")
+                        for statement in _TABLES.split(";"):
+                            if statement.strip():
+                                db.execute(statement)
+                        db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+                    db.execute("COMMIT")
+                return db
+            except sqlite3.DatabaseError:
+                db.close()
+                if attempt:
+                    raise
+                # A corrupt cache is thrown away and rebuilt from the records.
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(self.layout.index) + suffix).unlink(missing_ok=True)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _schema_version(db: sqlite3.Connection) -> int | None:
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return int(row[0]) if row else None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def rebuild(self) -> list[Problem]:
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.layout.index) + suffix).unlink(missing_ok=True)
+        return self.refresh()
+
+    # -- refresh -----------------------------------------------------------------------
+
+    def _scan(self) -> dict[str, tuple[str, str]]:
+        """relative path -> (kind, signature) for every record file on disk."""
+        found: dict[str, tuple[str, str]] = {}
+        root = self.layout.root
+        for directory, kinds in ((self.layout.tasks, (".md", "task")), (self.layout.agents, None)):
+            try:
+                entries = os.scandir(directory)
+            except FileNotFoundError:
+                continue
+            rel_dir = os.path.relpath(directory, root).replace(os.sep, "/")
+            with entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    if kinds is not None:
+                        if not name.endswith(".md"):
+                            continue
+                        kind = "task"
+                    elif name.endswith(".state.yaml"):
+                        kind = "state"
+                    elif name.endswith(".md"):
+                        kind = "agent"
+                    else:
+                        continue
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    found[f"{rel_dir}/{name}"] = (kind, signature(st))
+        return found
+
+    def refresh(self) -> list[Problem]:
+        """Bring the index up to date with the files; returns current file problems."""
+        db = self.db
+        on_disk = self._scan()
+        known = {path: sig for path, sig in db.execute("SELECT path, sig FROM files")}
+        changed = [p for p, (_, sig) in on_disk.items() if known.get(p) != sig]
+        removed = [p for p in known if p not in on_disk]
+        if changed or removed:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for path in removed:
+                    self._forget(path)
+                for path in changed:
+                    kind, _ = on_disk[path]
+                    self._load_file(path, kind)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return self.problems()
+
+    def _forget(self, rel: str) -> None:
+        db = self.db
+        db.execute("DELETE FROM files WHERE path=?", (rel,))
+        db.execute("DELETE FROM tasks WHERE path=?", (rel,))
+        db.execute("DELETE FROM agents WHERE path=?", (rel,))
+        db.execute("DELETE FROM states WHERE path=?", (rel,))
+
+    def _load_file(self, rel: str, kind: str) -> None:
+        """(Re)read one record file into the index, recording a problem if it is invalid."""
+        from agentctl.store import frontmatter
+
+        path = self.layout.root / rel
+        self._forget(rel)
+        try:
+            st = os.stat(path, follow_symlinks=False)
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return
+        problem: Problem | None = None
+        try:
+            text = raw.decode("utf-8")
+            stem = path.name.removesuffix(".state.yaml").removesuffix(".md")
+            if kind == "state":
+                loaded = frontmatter.load_yaml_fast(text, rel)
+                data = plain_value(loaded if loaded is not None else {})
+                check_state(data, rel)
+                self.store_state(stem, rel, data)
+            else:
+                fields, _ = frontmatter.load_fast(text, rel)
+                data = plain_value(fields)
+                if kind == "task":
+                    check_task(data, stem, rel)
+                    self.store_task(rel, data)
+                else:
+                    check_agent(data, stem, rel)
+                    self.store_agent(rel, data)
+        except UnicodeDecodeError:
+            problem = Problem(rel, None, "not valid UTF-8")
+        except ValidationError as exc:
+            problem = Problem(exc.path or rel, exc.line, exc.problem)
+        self.db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+            (rel, kind, signature(st), problem.message if problem else None, problem.line if problem else None),
+        )
+
+    def record_file(self, path: Path) -> None:
+        """Index one record file just written by this process (inside the caller's lock)."""
+        rel = self.layout.relative(path)
+        kind = "state" if path.name.endswith(".state.yaml") else ("task" if path.parent == self.layout.tasks else "agent")
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if path.exists():
+                self._load_file(rel, kind)
+            else:
+                self._forget(rel)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def store_task(self, rel: str, data: dict[str, Any]) -> None:
+        values = []
+        for column in TASK_COLUMNS:
+            value = data.get(column)
+            if column in ("assignees", "labels", "depends_on"):
+                value = json.dumps(value or [])
+            elif column == "claim":
+                value = json.dumps(value) if value else None
+            elif column == "priority":
+                value = int(value if value is not None else 2)
+            elif value is not None:
+                value = str(value)
+            values.append(value)
+        self.db.execute(
+            f"INSERT OR REPLACE INTO tasks (path, {', '.join(TASK_COLUMNS)}) VALUES (?{', ?' * len(TASK_COLUMNS)})",
+            (rel, *values),
+        )
+
+    def store_agent(self, rel: str, data: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO agents VALUES (?, ?, ?)", (data["name"], rel, json.dumps(data)))
+
+    def store_state(self, name: str, rel: str, data: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (name, rel, json.dumps(data)))
+
+    # -- queries -----------------------------------------------------------------------
+
+    def problems(self) -> list[Problem]:
+        rows = self.db.execute("SELECT path, line, problem FROM files WHERE problem IS NOT NULL ORDER BY path")
+        return [Problem(path, line, message) for path, line, message in rows]
+
+    def task_ids(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT id FROM tasks ORDER BY id")]
+
+    def neighbours(self, task_id: str) -> list[str]:
+        """The IDs just before and after ``task_id`` in sort order (for short-ID display)."""
+        db = self.db
+        before = db.execute("SELECT id FROM tasks WHERE id < ? ORDER BY id DESC LIMIT 1", (task_id,)).fetchone()
+        after = db.execute("SELECT id FROM tasks WHERE id > ? ORDER BY id LIMIT 1", (task_id,)).fetchone()
+        return [row[0] for row in (before, after) if row]
+
+    def ids_with_prefix(self, prefix: str, limit: int = 12) -> list[str]:
+        upper = prefix + "\uffff"
+        rows = self.db.execute(
+            "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (prefix, upper, limit)
+        )
+        return [row[0] for row in rows]
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(_SELECT_TASK + " WHERE id=?", (task_id,)).fetchone()
+        return _row_to_task(row) if row else None
+
+    def tasks(
+        self,
+        statuses: Iterable[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        order: str = "priority, created_at, id",
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if statuses is not None:
+            wanted = list(statuses)
+            clauses.append(f"status IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        if assignee is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.assignees) WHERE value = ?)")
+            params.append(assignee)
+        if label is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = ?)")
+            params.append(label)
+        if parent is not None:
+            clauses.append("parent = ?")
+            params.append(parent)
+        sql = _SELECT_TASK
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_row_to_task(row) for row in self.db.execute(sql, params)]
+
+    def count_by_status(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
+
+    def graph(self) -> dict[str, dict[str, Any]]:
+        """Minimal task data for graph work: id, status, priority, created_at, depends_on, assignees."""
+        rows = self.db.execute("SELECT id, status, priority, created_at, depends_on, assignees, title FROM tasks")
+        return {
+            row[0]: {
+                "id": row[0],
+                "status": row[1],
+                "priority": row[2],
+                "created_at": row[3],
+                "depends_on": json.loads(row[4]),
+                "assignees": json.loads(row[5]),
+                "title": row[6],
+            }
+            for row in rows
+        }
+
+    def graph_parents(self) -> dict[str, str | None]:
+        return dict(self.db.execute("SELECT id, parent FROM tasks").fetchall())
+
+    def dependents(self, task_id: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT id FROM tasks WHERE EXISTS (SELECT 1 FROM json_each(tasks.depends_on) WHERE value = ?)"
+            " ORDER BY id",
+            (task_id,),
+        )
+        return [row[0] for row in rows]
+
+    def children(self, task_id: str) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT id FROM tasks WHERE parent=? ORDER BY id", (task_id,))]
+
+    def agents(self) -> list[dict[str, Any]]:
+        return [json.loads(row[0]) for row in self.db.execute("SELECT data FROM agents ORDER BY name")]
+
+    def agent(self, name: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT data FROM agents WHERE name=?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        return {name: json.loads(data) for name, data in self.db.execute("SELECT name, data FROM states")}
+
+    # -- cached config -----------------------------------------------------------------
+
+    def cached(self, key: str, sig: str, compute: Callable[[], Any]) -> Any:
+        """A JSON value cached in meta under ``key`` while the source signature is ``sig``."""
+        db = self.db
+        row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        if row:
+            stored = json.loads(row[0])
+            if stored.get("sig") == sig:
+                return stored["value"]
+        value = compute()
+        db.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps({"sig": sig, "value": value}))
+        )
+        return value

@@ -1,0 +1,414 @@
+"""The only module that talks to git.
+
+It drives the git CLI through :mod:`subprocess` with argument lists (never a shell), and
+uses only the standard library: GitPython's import alone would cost the write path more
+than the handful of git processes a commit needs.
+
+The one write operation, :meth:`Repo.commit_paths`, commits a chosen set of files without
+touching anything else the user has staged or changed. It builds the tree in a private,
+temporary index file (plumbing: ``read-tree``/``update-index``/``write-tree``), creates the
+commit with ``commit-tree`` and moves HEAD with a compare-and-swap ``update-ref``. Only
+then are the real index entries for those same paths brought in line with the commit, so
+``git status`` shows them clean.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import secrets
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentctl.errors import GitError
+
+# Environment variables that would redirect git to another repository, work tree or
+# index. They are set, for example, while git runs hooks; inheriting them would make us
+# read or write the wrong index. We locate everything from the work tree instead, and set
+# GIT_INDEX_FILE ourselves only where we mean to.
+_STRIPPED_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_PREFIX",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+)
+
+# How often the read-HEAD ... update-ref sequence is retried when HEAD moved under us.
+_CAS_ATTEMPTS = 5
+
+# How long one and the same .git/index.lock may block us before we call it stale. A lock
+# that keeps changing (other git processes taking turns) restarts this clock, bounded by
+# _INDEX_LOCK_MAX_WAIT overall.
+_INDEX_LOCK_STALE_AFTER = 1.0
+_INDEX_LOCK_MAX_WAIT = 30.0
+
+# Threads of this process queue here first (one lock per git dir), so index.lock only ever
+# sees contention from other processes and the staleness clock is not eaten by our own.
+_THREAD_LOCKS: dict[Path, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+# The empty tree, per hash algorithm: a root commit of nothing is not worth making.
+_EMPTY_TREES = frozenset(
+    {
+        "4b825dc642cb6eb9a060e54bf8d69288fbee4904",  # sha1
+        "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",  # sha256
+    }
+)
+
+# Identity used when the repository has none configured, so commits never fail for it.
+_FALLBACK_NAME = "agentctl"
+_FALLBACK_EMAIL = "agentctl@localhost"
+
+
+def git_available() -> bool:
+    """True when a ``git`` executable is on PATH."""
+    return shutil.which("git") is not None
+
+
+def _base_env() -> dict[str, str]:
+    """The environment for every git process we start (see _STRIPPED_ENV)."""
+    env = {k: v for k, v in os.environ.items() if k not in _STRIPPED_ENV}
+    env["GIT_TERMINAL_PROMPT"] = "0"  # never block on a credential prompt
+    env["LC_ALL"] = "C"  # untranslated messages: we match on some of them
+    return env
+
+
+def _git_cmd(args: Sequence[str]) -> list[str]:
+    # quotepath=off: paths in output come back verbatim instead of C-quoted octal escapes.
+    return ["git", "-c", "core.quotepath=off", *args]
+
+
+def _error_line(stderr: bytes) -> str:
+    """The most telling line of git's stderr: the first fatal:/error: line, else the first."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return lines[0] if lines else "git failed without a message"
+
+
+def _lock_error(lock: Path | str) -> GitError:
+    return GitError(
+        f"git index is locked: {lock} exists",
+        hint=(
+            "another git process is running, or one was killed: "
+            f"if none is running, delete {lock}"
+        ),
+    )
+
+
+def find_repo(path: Path) -> Repo | None:
+    """The git work tree containing ``path``, or None when not in a repo or git is not installed.
+
+    ``path`` may be a file, a directory, or not exist yet (its nearest existing ancestor is
+    used). Bare repositories, the inside of a .git directory and repositories git refuses to
+    use (e.g. "dubious ownership") all count as "not in a repo". One subprocess.
+    """
+    start = path.absolute()
+    while not start.is_dir():
+        if start.parent == start:
+            return None
+        start = start.parent
+    try:
+        proc = subprocess.run(
+            _git_cmd(["rev-parse", "--show-toplevel", "--absolute-git-dir"]),
+            cwd=start,
+            env=_base_env(),
+            capture_output=True,
+            check=False,
+        )
+    except OSError:  # git not installed, or start not accessible
+        return None
+    if proc.returncode != 0:
+        return None
+    lines = os.fsdecode(proc.stdout).splitlines()
+    if len(lines) != 2 or not lines[0] or not lines[1]:
+        return None
+    return Repo(root=Path(lines[0]).resolve(), git_dir=Path(lines[1]).resolve())
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A git work tree that contains the workspace."""
+
+    root: Path  # the work tree top level (resolved)
+    git_dir: Path  # its git directory (per-worktree one for linked worktrees; holds the index)
+
+    # -- running git --------------------------------------------------------------------
+
+    def _run(
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        ok_codes: tuple[int, ...] = (0,),
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run git in the work tree; raise GitError (never CalledProcessError) on failure.
+
+        ``env`` holds extra variables on top of :func:`_base_env`.
+        """
+        full_env = _base_env()
+        if env:
+            full_env.update(env)
+        try:
+            proc = subprocess.run(
+                _git_cmd(args), cwd=self.root, env=full_env, capture_output=True, check=False
+            )
+        except OSError as exc:  # git vanished, or the work tree did
+            raise GitError(f"cannot run git in {self.root}: {exc}") from exc
+        if proc.returncode not in ok_codes:
+            stderr = proc.stderr.decode("utf-8", "replace")
+            if "index.lock" in stderr:
+                # Name the lock git complained about; it is the real index's in practice.
+                found = re.search(r"'([^']*index\.lock)'", stderr)
+                raise _lock_error(found.group(1) if found else self.git_dir / "index.lock")
+            raise GitError(f"git {args[0]}: {_error_line(proc.stderr)}")
+        return proc
+
+    def _out(self, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
+        """Stdout of a successful git command, trailing newline removed."""
+        return os.fsdecode(self._run(args, env=env).stdout).rstrip("\n")
+
+    # -- queries --------------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None when the current branch has no commits yet."""
+        proc = self._run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], ok_codes=(0, 1))
+        sha = proc.stdout.decode("ascii").strip()
+        return sha if proc.returncode == 0 and sha else None
+
+    def log_subjects(self, n: int = 50) -> list[str]:
+        """Subjects of the last ``n`` commits reachable from HEAD, newest first."""
+        if n <= 0 or self.head() is None:
+            return []
+        # %x00 after each subject: subjects cannot contain NUL, but they could be empty.
+        out = self._run(["log", f"-n{n}", "--format=%s%x00"]).stdout.decode("utf-8", "replace")
+        return [entry.lstrip("\n") for entry in out.split("\0")[:-1]]
+
+    def user_name(self) -> str | None:
+        """``git config user.name``, or None when unset."""
+        proc = self._run(["config", "user.name"], ok_codes=(0, 1))
+        name = proc.stdout.decode("utf-8", "replace").strip()
+        return name if proc.returncode == 0 and name else None
+
+    # -- committing -----------------------------------------------------------------------
+
+    def commit_paths(
+        self,
+        paths: Sequence[Path],
+        message: str,
+        author_name: str | None = None,
+        author_email: str | None = None,
+    ) -> str | None:
+        """Commit exactly the working-tree state of ``paths`` on top of HEAD; return the sha.
+
+        Existing files are added or updated, missing ones removed from the tree. Nothing else
+        is staged, unstaged or committed. Returns None (and commits nothing) when ``paths``
+        are unchanged relative to HEAD. Paths are files, absolute (under the root) or
+        relative to the root. Raises GitError on any git failure, including a locked index.
+        """
+        rels = list(dict.fromkeys(self._relative(p) for p in paths))  # dedupe, keep order
+        if not rels:
+            return None
+        identity = self._identity_env(author_name, author_email)
+        # Hold the real index's lock for the whole operation, exactly as git commands do.
+        # It keeps other git processes (and our own threads) from changing the index between
+        # our commit and our index update, and a stale lock fails us before we commit.
+        with self._index_lock():
+            for attempt in range(_CAS_ATTEMPTS):
+                new, moved = self._try_commit(rels, message, identity)
+                if not moved:
+                    break
+                # HEAD moved under us (a commit by something not taking the index lock,
+                # e.g. plumbing): start over from the new HEAD after a short random pause.
+                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+            else:
+                raise GitError(
+                    f"HEAD kept moving while committing ({_CAS_ATTEMPTS} attempts)",
+                    hint="something else is committing to this repository; try again",
+                )
+            if new is not None:
+                try:
+                    self._sync_index(rels)
+                except GitError as exc:
+                    raise GitError(
+                        f"committed {new[:12]}, but could not update the index: {exc}",
+                        hint="`git status` may show the committed files as changed; "
+                        "`git reset -q -- <files>` fixes that",
+                    ) from exc
+            return new
+
+    def _relative(self, path: Path) -> str:
+        """``path`` as a POSIX path relative to the root, refusing anything outside it."""
+        absolute = path if path.is_absolute() else self.root / path
+        # Collapse "." and ".." lexically, then resolve symlinks in the parent directories
+        # (the root is resolved too) but not in the last component: a symlink is committed
+        # as a symlink.
+        normal = Path(os.path.normpath(absolute))
+        full = normal.parent.resolve() / normal.name
+        try:
+            rel = full.relative_to(self.root)
+        except ValueError:
+            raise GitError(f"{path} is outside the git work tree {self.root}") from None
+        if not rel.parts or rel.parts[0] == ".git":
+            raise GitError(f"{path} is not a file in the git work tree {self.root}")
+        return rel.as_posix()
+
+    def _identity_env(self, author_name: str | None, author_email: str | None) -> dict[str, str]:
+        """GIT_AUTHOR_*/GIT_COMMITTER_* variables for commit-tree.
+
+        The given author wins. Where the repository (config or environment) has no identity,
+        "agentctl <agentctl@localhost>" fills in, so commits never fail for lack of one;
+        git's own guess from user and host name is refused by commit-tree in many setups.
+        """
+        proc = self._run(["config", "-z", "--get-regexp", r"^user\.(name|email)$"], ok_codes=(0, 1))
+        keys = {entry.split("\n", 1)[0] for entry in os.fsdecode(proc.stdout).split("\0") if entry}
+        name_known = "user.name" in keys
+        email_known = "user.email" in keys or "EMAIL" in os.environ
+        env: dict[str, str] = {}
+        for role in ("COMMITTER", "AUTHOR"):
+            if not name_known and f"GIT_{role}_NAME" not in os.environ:
+                env[f"GIT_{role}_NAME"] = _FALLBACK_NAME
+            if not email_known and f"GIT_{role}_EMAIL" not in os.environ:
+                env[f"GIT_{role}_EMAIL"] = _FALLBACK_EMAIL
+        if author_name:
+            env["GIT_AUTHOR_NAME"] = author_name
+        if author_email:
+            env["GIT_AUTHOR_EMAIL"] = author_email
+        return env
+
+    def _try_commit(
+        self, rels: list[str], message: str, identity: Mapping[str, str]
+    ) -> tuple[str | None, bool]:
+        """One read-HEAD ... update-ref round: (new sha or None if unchanged, HEAD moved?)."""
+        old = self.head()
+        tree = self._build_tree(old, rels)
+        if old is not None:
+            if tree == self._out(["rev-parse", f"{old}^{{tree}}"]):
+                return None, False
+        elif tree in _EMPTY_TREES:
+            return None, False
+        parents = ["-p", old] if old is not None else []
+        new = self._out(["commit-tree", tree, *parents, "-m", message], env=identity)
+        subject = message.strip().splitlines()[0] if message.strip() else ""
+        # Compare-and-swap: git refuses unless HEAD (or the branch it names) is still `old`;
+        # the empty old value means "must not exist yet" (a root commit). HEAD is
+        # dereferenced, so a checked-out branch advances and HEAD stays attached to it.
+        proc = self._run(
+            ["update-ref", "-m", f"commit (agentctl): {subject}", "HEAD", new, old or ""],
+            ok_codes=(0, 128),
+        )
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace")
+            # "cannot lock ref 'HEAD': is at X but expected Y" / "... already exists" / the
+            # branch's own .lock file held by a concurrent update: all mean "HEAD is moving".
+            if "cannot lock ref" in err:
+                return None, True
+            raise GitError(f"git update-ref: {_error_line(proc.stderr)}")
+        return new, False
+
+    def _build_tree(self, old: str | None, rels: list[str]) -> str:
+        """Write the tree of ``old`` with ``rels`` replaced by their working-tree state."""
+        # A private index inside the git dir: the real one is never read or written here.
+        tmp = self.git_dir / f"agentctl-index-{secrets.token_hex(8)}"
+        env = {"GIT_INDEX_FILE": str(tmp)}
+        try:
+            if old is not None:  # no HEAD: start from an empty index (a missing file)
+                self._run(["read-tree", old], env=env)
+            self._run(["update-index", "--add", "--remove", "--", *rels], env=env)
+            return self._out(["write-tree"], env=env)
+        finally:
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.lock").unlink(missing_ok=True)  # only if a git process was killed
+
+    def _sync_index(self, rels: list[str]) -> None:
+        """Set the real index entries for ``rels`` to what was just committed.
+
+        Must be called holding the index lock (see :meth:`_index_lock`). Git itself cannot
+        write the index while we hold its lock, so it updates a copy (GIT_INDEX_FILE) which
+        then atomically replaces the index: the same lock-then-rename protocol git follows.
+        Entries for other paths are kept as they were. If the user had staged a different
+        version of one of *our* paths, that staged version is lost: the entry now matches
+        the commit (the only state that leaves the path clean; there is nothing meaningful
+        to preserve it against). Same for an unmerged (conflicted) entry of one of our paths.
+        """
+        index = self.git_dir / "index"
+        staging = self.git_dir / f"agentctl-index-{secrets.token_hex(8)}"
+        try:
+            if index.exists():
+                # copy2 keeps the mtime, which git compares entry mtimes against to spot
+                # "racily clean" entries; a fresh mtime could hide a same-second change.
+                shutil.copy2(index, staging)
+            # The working tree still holds what we committed (we hold the index lock and the
+            # caller owns these files), so re-adding them reproduces the committed blobs,
+            # with fresh stat data so that status/diff need not rehash them.
+            self._run(
+                ["update-index", "--add", "--remove", "--", *rels],
+                env={"GIT_INDEX_FILE": str(staging)},
+            )
+            if staging.exists():  # git skips writing when nothing changed
+                os.replace(staging, index)
+        except OSError as exc:
+            raise GitError(f"cannot update the git index {index}: {exc}") from exc
+        finally:
+            staging.unlink(missing_ok=True)
+            Path(f"{staging}.lock").unlink(missing_ok=True)
+
+    @contextmanager
+    def _index_lock(self) -> Iterator[None]:
+        """Hold ``<git dir>/index.lock`` (created exclusively, like git does) for the block.
+
+        Another git process holding it briefly is waited for; one and the same lock that
+        persists for _INDEX_LOCK_STALE_AFTER seconds is taken to be stale (left by a killed
+        git) and raises GitError, without anything having been committed.
+        """
+        with _THREAD_LOCKS_GUARD:
+            thread_lock = _THREAD_LOCKS.setdefault(self.git_dir, threading.Lock())
+        if not thread_lock.acquire(timeout=_INDEX_LOCK_MAX_WAIT):
+            raise GitError(f"timed out waiting for another thread committing to {self.root}")
+        try:
+            with self._index_lock_file():
+                yield
+        finally:
+            thread_lock.release()
+
+    @contextmanager
+    def _index_lock_file(self) -> Iterator[None]:
+        """The cross-process part of :meth:`_index_lock`: the index.lock file itself."""
+        lock = self.git_dir / "index.lock"
+        start = time.monotonic()
+        seen: tuple[int, int, int] | None = None  # identity of the lock we are waiting on
+        seen_since = start
+        while True:
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+                break
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise GitError(f"cannot create {lock}: {exc}") from exc
+            now = time.monotonic()
+            try:
+                st = lock.stat()
+                current: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+            except FileNotFoundError:  # released just now: try again at once
+                continue
+            if current != seen:  # a different holder than last time: restart the clock
+                seen, seen_since = current, now
+            if now - seen_since >= _INDEX_LOCK_STALE_AFTER or now - start >= _INDEX_LOCK_MAX_WAIT:
+                raise _lock_error(lock)
+            time.sleep(random.uniform(0.002, 0.02))
+        os.close(fd)
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)

@@ -1,0 +1,15 @@
+"""The library API every front end calls (CLI, TUI, heartbeats, hooks, MCP).
+
+``Workspace`` returns data and raises :mod:`agentctl.errors`; it never prints.
+"""
+
+from __future__ import annotations
+
+from agentctl.workspace.maintenance import Maintenance
+
+
+class Workspace(Maintenance):
+    """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
+
+
+__all__ = ["Workspace"]

@@ -1,0 +1,191 @@
+"""Agent operations of the workspace facade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentctl.core.rules import Actor
+from agentctl.errors import ConflictError, NotFoundError, UsageError
+from agentctl.paths import validate_name
+from agentctl.workspace.base import Mutation, WorkspaceBase, timestamp
+from agentctl.workspace.tasks import TaskOps, validate_model
+
+AGENT_ORDER = [
+    "name", "role", "level", "capabilities", "runtime", "model", "command", "heartbeat", "budget",
+    "permissions", "created_at",
+]  # fmt: skip
+STATE_ORDER = ["status", "current_task", "last_heartbeat", "last_outcome", "inbox_cursor", "failures"]
+
+
+class AgentOps(TaskOps):
+    # -- reads -------------------------------------------------------------------------
+
+    def list_agents(self) -> list[dict[str, Any]]:
+        self.refresh()
+        states = self.index.states()
+        open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
+        load: dict[str, int] = {}
+        for task in self.index.tasks(open_statuses):
+            for name in task["assignees"]:
+                load[name] = load.get(name, 0) + 1
+        result = []
+        for agent in self.index.agents():
+            state = states.get(agent["name"], {})
+            result.append({**agent, "state": {"status": "idle", **state}, "open_tasks": load.get(agent["name"], 0)})
+        return result
+
+    def show_agent(self, name: str) -> dict[str, Any]:
+        from agentctl.store.frontmatter import load_fast
+
+        self.refresh()
+        validate_name(name, "agent name")
+        agent = self.index.agent(name)
+        if agent is None:
+            raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
+        path = self.layout.agent(name)
+        _, persona = load_fast(path.read_text(encoding="utf-8"), self.layout.relative(path))
+        state = self.index.states().get(name, {})
+        open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
+        return {
+            **agent,
+            "path": self.layout.relative(path),
+            "state": {"status": "idle", **state},
+            "tasks": self.index.tasks(open_statuses, assignee=name),
+            "persona": persona,
+        }
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _agent_row(self, name: str) -> dict[str, Any]:
+        validate_name(name, "agent name")
+        agent = self.index.agent(name)
+        if agent is None:
+            raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
+        return agent
+
+    def _stage_state(self, m: Mutation, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        from agentctl.store.frontmatter import dump_yaml
+
+        state = {**self.index.states().get(name, {}), **changes}
+        state = {k: state[k] for k in STATE_ORDER if state.get(k) is not None}
+        validate_model("AgentState", state, self.layout.relative(self.layout.agent_state(name)))
+        m.write(self.layout.agent_state(name), dump_yaml(state))
+        return state
+
+    # -- mutations ---------------------------------------------------------------------
+
+    def add_agent(
+        self,
+        actor: Actor,
+        name: str,
+        role: str,
+        level: str = "specialist",
+        capabilities: list[str] | None = None,
+        runtime: str = "simulated",
+        model: str | None = None,
+        command: list[str] | None = None,
+        every: str | None = None,
+        persona: str | None = None,
+    ) -> dict[str, Any]:
+        from agentctl.config import template_text
+        from agentctl.store.frontmatter import Document
+
+        actor.require("edit_agents", "add agents")
+        validate_name(name, "agent name")
+        with self._mutate(actor) as m:
+            if self.index.agent(name) is not None or self.layout.agent(name).exists():
+                raise ConflictError(f"an agent named {name!r} already exists")
+            if runtime == "command" and not command:
+                raise UsageError("the command runtime needs --command")
+            fields: dict[str, Any] = {
+                "name": name,
+                "role": role,
+                "level": level,
+                "capabilities": list(dict.fromkeys(capabilities or [])),
+                "runtime": runtime,
+                "model": model,
+                "command": command,
+                "heartbeat": {"every": every} if every else None,
+                "created_at": timestamp(),
+            }
+            fields = {k: v for k, v in fields.items() if v is not None}
+            path = self.layout.agent(name)
+            validate_model("Agent", fields, self.layout.relative(path))
+            if persona is None:
+                strengths = "\n".join(f"- {c}" for c in fields["capabilities"]) or "- general work"
+                persona = (
+                    template_text("persona.md")
+                    .replace("{name}", name)
+                    .replace("{role}", role)
+                    .replace("{level}", level)
+                    .replace("{capabilities}", strengths)
+                )
+            m.create(path, Document.new(fields, persona).dumps())
+            self._stage_state(m, name, {"status": "idle"})
+            m.record("agent.added", name, {"role": role, "level": level})
+            m.result = fields
+        return m.result  # type: ignore[no-any-return]
+
+    def edit_agent(self, actor: Actor, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        from agentctl.store.frontmatter import Document
+
+        actor.require("edit_agents", "edit agents")
+        with self._mutate(actor) as m:
+            self._agent_row(name)
+            if not changes:
+                raise UsageError("nothing to change: give at least one field option")
+            path = self.layout.agent(name)
+            rel = self.layout.relative(path)
+            doc = Document.parse(path.read_text(encoding="utf-8"), rel)
+            merged = {k: v for k, v in {**doc.plain(), **changes}.items() if v is not None}
+            if merged.get("runtime") == "command" and not merged.get("command"):
+                raise UsageError("the command runtime needs --command")
+            validate_model("Agent", merged, rel)
+            doc.update(changes, order=AGENT_ORDER)
+            m.write(path, doc.dumps())
+            m.record("agent.edited", name, {"fields": sorted(changes)})
+            m.result = merged
+        return m.result  # type: ignore[no-any-return]
+
+    def remove_agent(self, actor: Actor, name: str, force: bool = False) -> dict[str, Any]:
+        actor.require("edit_agents", "remove agents")
+        with self._mutate(actor) as m:
+            agent = self._agent_row(name)
+            open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
+            assigned = self.index.tasks(open_statuses, assignee=name)
+            if assigned and not force:
+                shown = ", ".join(t["id"] for t in assigned[:5]) + (" ..." if len(assigned) > 5 else "")
+                raise ConflictError(
+                    f"{name} still has {len(assigned)} open task(s): {shown}",
+                    hint="reassign them, or use --force to unassign them",
+                )
+            flow = self.workflow
+            for task in assigned:
+                remaining = [a for a in task["assignees"] if a != name]
+                changes: dict[str, Any] = {"assignees": remaining}
+                if task.get("claim") and task["claim"].get("claimed_by") == name:
+                    changes["claim"] = None
+                if not remaining and task["status"] == flow["assigned"]:
+                    changes["status"] = flow["initial"]
+                self._stage_task(m, task["id"], changes)
+            m.delete(self.layout.agent(name))
+            m.delete(self.layout.agent_state(name))
+            m.record("agent.removed", name, {"agent": agent, "unassigned": [t["id"] for t in assigned]})
+            m.result = {**agent, "unassigned": [t["id"] for t in assigned]}
+        return m.result  # type: ignore[no-any-return]
+
+    def set_agent_status(self, actor: Actor, name: str, status: str) -> dict[str, Any]:
+        if actor.name != name:
+            actor.require("edit_agents", "set another agent's status")
+        with self._mutate(actor) as m:
+            self._agent_row(name)
+            previous = self.index.states().get(name, {}).get("status", "idle")
+            if previous == status:
+                raise ConflictError(f"{name} is already {status}")
+            changes: dict[str, Any] = {"status": status}
+            if status == "idle":
+                changes["failures"] = 0
+            state = self._stage_state(m, name, changes)
+            m.record("agent.status", name, {"from": previous, "to": status})
+            m.result = state
+        return m.result  # type: ignore[no-any-return]

@@ -1,0 +1,282 @@
+"""The workspace facade's machinery: opening, config, actors, reads, and the one mutation path.
+
+A mutation is: take the workspace lock → refresh the index → read and validate (in the
+operation) → write the staged files atomically → append exactly one event → update the index
+→ re-render WORKING.md → commit exactly the touched paths (when enabled) → release.
+Operations stage their writes on a :class:`Mutation`; nothing touches disk until every check
+has passed, so a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentctl import paths
+from agentctl.core import ids
+from agentctl.core.rules import Actor
+from agentctl.core.summary import summarize
+from agentctl.errors import ConflictError, NotFoundError, ValidationError
+from agentctl.store import events as eventlog
+from agentctl.store.index import Index, Problem
+from agentctl.store.working import WorkingState, extract_notes, render
+
+if TYPE_CHECKING:
+    from agentctl.store.frontmatter import Document
+    from agentctl.vcs import Repo
+
+ENV_AGENT = "AGENTCTL_AGENT"
+
+
+@dataclass
+class Mutation:
+    """Writes staged by one operation, applied together by :meth:`WorkspaceBase._mutate`."""
+
+    actor: Actor
+    writes: dict[Path, str | None] = field(default_factory=dict)  # None = delete
+    creates: set[Path] = field(default_factory=set)
+    also_commit: list[Path] = field(default_factory=list)  # written before the mutation (init)
+    event: dict[str, Any] | None = None
+    result: Any = None
+
+    def write(self, path: Path, text: str) -> None:
+        self.writes[path] = text
+
+    def create(self, path: Path, text: str) -> None:
+        self.writes[path] = text
+        self.creates.add(path)
+
+    def delete(self, path: Path) -> None:
+        self.writes[path] = None
+
+    def record(
+        self,
+        type_: str,
+        subject: str | None,
+        data: dict[str, Any] | None = None,
+        notify: list[str] | None = None,
+    ) -> None:
+        if self.event is not None:
+            raise AssertionError("one mutation records exactly one event")
+        wanted = [n for n in (notify or []) if n != self.actor.name]
+        self.event = eventlog.make_event(self.actor.name, type_, subject, data, wanted)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    return (moment or now()).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class WorkspaceBase:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.layout = paths.Layout(self.root)
+        self.index = Index(self.layout)
+        self._config: dict[str, Any] | None = None
+        self._problems: list[Problem] | None = None
+        self._repo: Repo | None | bool = False  # False = not looked up yet
+
+    @classmethod
+    def open(cls, explicit: str | None = None, start: Path | None = None) -> Any:
+        return cls(paths.find_root(start, explicit))
+
+    # -- config, index, git ------------------------------------------------------------
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            from agentctl.config import load_config
+
+            self._config = load_config(self.layout, self.index)
+            self.layout = paths.Layout(self.root, self._config["working"]["path"])
+        return self._config
+
+    @property
+    def workflow(self) -> dict[str, Any]:
+        return self.config["workflow"]  # type: ignore[no-any-return]
+
+    def refresh(self, force: bool = False) -> list[Problem]:
+        """Bring the index up to date (once per process unless forced); returns file problems."""
+        if self._problems is None or force:
+            self.config  # noqa: B018 - validates config first: everything depends on it
+            self._problems = self.index.refresh()
+        return self._problems
+
+    @property
+    def repo(self) -> Repo | None:
+        if self._repo is False:
+            from agentctl import vcs
+
+            self._repo = vcs.find_repo(self.root)
+        return self._repo  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.index.close()
+
+    # -- actors ------------------------------------------------------------------------
+
+    def actor(self, name: str | None = None) -> Actor:
+        """The acting agent (``--as`` / $AGENTCTL_AGENT) or, with neither, the human user."""
+        chosen = name or os.environ.get(ENV_AGENT) or None
+        if chosen:
+            paths.validate_name(chosen, "agent name")
+            self.refresh()
+            agent = self.index.agent(chosen)
+            if agent is None:
+                raise NotFoundError(f"no agent named {chosen!r}", hint="see 'agentctl agent list'")
+            perms = agent.get("permissions") or {}
+            return Actor(
+                chosen,
+                agent.get("level", "specialist"),
+                frozenset(perms.get("allow", [])),
+                frozenset(perms.get("deny", [])),
+            )
+        return Actor(self.human_name())
+
+    def human_name(self) -> str:
+        repo = self.repo
+        name = repo.user_name() if repo is not None else None
+        return name or os.environ.get("USER") or os.environ.get("USERNAME") or "human"
+
+    # -- task lookup -------------------------------------------------------------------
+
+    def resolve_task(self, ref: str) -> str:
+        self.refresh()
+        wanted = ids.normalize_ref(ids.TASK, ref)
+        candidates = self.index.ids_with_prefix(wanted)
+        return ids.resolve(ids.TASK, ref, candidates)
+
+    def short_id(self, task_id: str) -> str:
+        return ids.short_id(task_id, self.index.neighbours(task_id))
+
+    def load_task_doc(self, task_id: str) -> Document:
+        from agentctl.store.frontmatter import Document
+
+        path = self.layout.task(task_id)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise NotFoundError(f"no task {task_id}") from None
+        return Document.parse(text, self.layout.relative(path))
+
+    # -- the mutation path -------------------------------------------------------------
+
+    @contextmanager
+    def _mutate(self, actor: Actor) -> Iterator[Mutation]:
+        from agentctl.store import locks
+
+        config = self.config
+        with locks.hold(self.layout.lock, float(config["lock"]["timeout"])):
+            self.refresh(force=True)
+            mutation = Mutation(actor)
+            yield mutation
+            self._apply(mutation)
+
+    def _apply(self, mutation: Mutation) -> None:
+        from agentctl.store import atomic
+
+        if mutation.event is None:
+            raise AssertionError("a mutation must record its event")
+        touched: list[Path] = []
+        for path, text in mutation.writes.items():
+            checked = self.layout.inside(path)
+            if text is None:
+                atomic.delete(checked)
+            elif checked in mutation.creates:
+                try:
+                    atomic.create_text(checked, text)
+                except FileExistsError:
+                    raise ConflictError(f"{self.layout.relative(checked)} already exists") from None
+            else:
+                atomic.write_text(checked, text)
+            touched.append(checked)
+        touched.extend(mutation.also_commit)
+        touched.append(eventlog.append(self.layout.events, mutation.event))
+        for path in touched:
+            if path.parent in (self.layout.tasks, self.layout.agents):
+                self.index.record_file(path)
+        self._problems = None
+        working = self.write_working()
+        if working is not None:
+            touched.append(working)
+        self._commit(touched, mutation.event)
+
+    def _commit(self, touched: list[Path], event: dict[str, Any]) -> None:
+        if not self.config["git"]["autocommit"] or self.repo is None:
+            return
+        actor = event["actor"]
+        agent = self.index.agent(actor) if paths.NAME_RE.match(actor) else None
+        message = f"agentctl: {summarize(event)}\n\nActor: {actor}\nEvent: {event['id']}\n"
+        self.repo.commit_paths(
+            touched,
+            message,
+            author_name=actor if agent else None,
+            author_email=f"{actor}@agents.agentctl" if agent else None,
+        )
+
+    # -- WORKING.md ----------------------------------------------------------------------
+
+    def working_state(self, notes: str) -> WorkingState:
+        cfg = self.config
+        flow = cfg["workflow"]
+        caps = cfg["working"]
+        index = self.index
+        counts = index.count_by_status()
+        attention = [s for s in (flow["review"], flow["blocked"]) if s in flow["statuses"]]
+        open_statuses = [s for s in flow["statuses"] if s not in flow["done"]]
+        open_tasks = {
+            status: index.tasks(statuses=[status], limit=caps["max_per_status"]) for status in open_statuses
+        }
+        recent_done = index.tasks(statuses=flow["done"], order="updated_at DESC, id", limit=caps["recent_done"])
+        return WorkingState(
+            name=cfg["name"],
+            statuses=list(flow["statuses"]),
+            done=list(flow["done"]),
+            attention=attention,
+            open_tasks=open_tasks,
+            open_counts={s: counts.get(s, 0) for s in open_statuses},
+            recent_done=recent_done,
+            done_count=sum(counts.get(s, 0) for s in flow["done"]),
+            agents=index.agents(),
+            states=index.states(),
+            events=eventlog.tail(self.layout.events, caps["activity"]),
+            notes=notes,
+        )
+
+    def render_working(self) -> tuple[str, str]:
+        """(fresh rendering, current file text or '')."""
+        self.refresh()
+        path = self.layout.working
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = ""
+        return render(self.working_state(extract_notes(current))), current
+
+    def write_working(self) -> Path | None:
+        """Re-render WORKING.md (caller holds the lock); returns its path if it changed."""
+        from agentctl.store import atomic
+
+        fresh, current = self.render_working()
+        if fresh == current:
+            return None
+        atomic.write_text(self.layout.working, fresh)
+        return self.layout.working
+
+    def check_reference(self, task_id: str, what: str) -> None:
+        if self.index.task(task_id) is None:
+            raise NotFoundError(f"{what} {task_id} does not exist")
+
+    def require_valid_task_file(self, task_id: str) -> None:
+        rel = self.layout.relative(self.layout.task(task_id))
+        for problem in self.refresh():
+            if problem.path == rel:
+                raise ValidationError(problem.message, problem.path, problem.line)

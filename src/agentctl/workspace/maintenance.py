@@ -1,0 +1,321 @@
+"""Workspace-wide operations: init, WORKING.md (show, note, apply), validate, reindex."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from agentctl import paths
+from agentctl.core.rules import Actor
+from agentctl.errors import ConflictError, UsageError, ValidationError
+from agentctl.store.index import Problem
+from agentctl.workspace.agents import AgentOps
+from agentctl.workspace.base import timestamp
+
+GITIGNORE = "# Machine-local state: locks, index, run logs, caches. Never committed.\nlocal/\n"
+GITATTRIBUTES_LINES = (
+    ".agentctl/events/*.jsonl merge=union",
+)
+LAYOUT_DIRS = ("agents", "tasks", "threads", "events", "specs", "docs", "memory", "local")
+
+
+class Maintenance(AgentOps):
+    # -- init ----------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: Path, name: str | None = None, actor_name: str | None = None) -> dict[str, Any]:
+        """Create the workspace layout in ``path``. Idempotent; never overwrites a file."""
+        from agentctl.config import default_config_text
+        from agentctl.store import atomic
+
+        root = path.expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise UsageError(f"{root} is not a directory")
+        layout = paths.Layout(root)
+        if layout.dir.is_symlink():
+            raise ValidationError("symlinks are not allowed inside .agentctl/", str(layout.dir))
+        created: list[str] = []
+        for sub in LAYOUT_DIRS:
+            directory = layout.dir / sub
+            if not directory.is_dir():
+                directory.mkdir(parents=True, exist_ok=True)
+                created.append(layout.relative(directory) + "/")
+        config_created = False
+        if not layout.config.exists():
+            atomic.create_text(layout.config, default_config_text(name or root.name))
+            created.append(layout.relative(layout.config))
+            config_created = True
+        workspace = cls(root)
+        repo = workspace.repo
+        actor = Actor(actor_name or workspace.human_name())
+        gitignore = layout.dir / ".gitignore"
+        attributes = root / ".gitattributes"
+        existing_attributes = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
+        missing = [line for line in GITATTRIBUTES_LINES if line not in existing_attributes.splitlines()]
+        workspace.refresh()
+        needs_working = not workspace.layout.working.exists()
+        if config_created or not gitignore.exists() or missing or needs_working:
+            with workspace._mutate(actor) as m:
+                if not gitignore.exists():
+                    m.create(gitignore, GITIGNORE)
+                    created.append(layout.relative(gitignore))
+                if missing:
+                    text = existing_attributes
+                    if text and not text.endswith("\n"):
+                        text += "\n"
+                    text += "# agentctl: event logs merge by union (append-only JSON lines)\n"
+                    text += "\n".join(missing) + "\n"
+                    m.write(attributes, text)
+                    created.append(".gitattributes")
+                if config_created:
+                    m.also_commit.append(layout.config)
+                m.record("workspace.init", None, {"name": workspace.config["name"]})
+            if needs_working:
+                created.append(workspace.layout.relative(workspace.layout.working))
+        result = {
+            "root": str(root),
+            "created": created,
+            "git": repo is not None,
+            "autocommit": bool(workspace.config["git"]["autocommit"]) and repo is not None,
+            "already_initialised": not created,
+        }
+        workspace.close()
+        return result
+
+    # -- WORKING.md ----------------------------------------------------------------------
+
+    def working_text(self) -> tuple[str, bool]:
+        """WORKING.md's text, re-rendered first if stale; returns (text, was_rerendered)."""
+        fresh, current = self.render_working()
+        if fresh == current:
+            return current, False
+        from agentctl.store import atomic, locks
+
+        with locks.hold(self.layout.lock, float(self.config["lock"]["timeout"])):
+            self.refresh(force=True)
+            fresh, current = self.render_working()
+            if fresh != current:
+                atomic.write_text(self.layout.working, fresh)
+        return fresh, True
+
+    def add_note(self, actor: Actor, text: str) -> dict[str, Any]:
+        """Append a signed, timestamped line to WORKING.md's Notes section."""
+        from agentctl.store.working import NOTES_END, NOTES_START, extract_notes
+
+        line_text = " ".join(text.split())
+        if not line_text:
+            raise UsageError("the note is empty")
+        if NOTES_START in line_text or NOTES_END in line_text:
+            raise UsageError("a note cannot contain the notes markers")
+        with self._mutate(actor) as m:
+            path = self.layout.working
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            notes = extract_notes(current)
+            entry = f"- {timestamp()} {actor.name}: {line_text}"
+            new_notes = f"{notes}\n{entry}" if notes else entry
+            if NOTES_START in current and NOTES_END in current:
+                start = current.index(NOTES_START) + len(NOTES_START)
+                end = current.index(NOTES_END, start)
+                updated = f"{current[:start]}\n{new_notes}\n{current[end:]}"
+            else:
+                updated = f"{current.rstrip()}\n\n## Notes\n\n{NOTES_START}\n{new_notes}\n{NOTES_END}\n"
+            m.write(path, updated)
+            m.record("note.added", None, {"text": line_text})
+            m.result = {"note": entry}
+        return m.result  # type: ignore[no-any-return]
+
+    def apply_working(self, actor: Actor, text: str | None = None) -> list[dict[str, Any]]:
+        """Apply hand-moved task lines in WORKING.md as status changes.
+
+        Refused when the file was rendered from an older state than the current one (its
+        state digest differs), so an edit never overrides changes it did not see.
+        """
+        from agentctl.store.working import extract_digest, parse_task_lines, render_sections, state_digest
+
+        edited = text if text is not None else self.layout.working.read_text(encoding="utf-8")
+        self.refresh()
+        rendered_from = extract_digest(edited)
+        current = state_digest(render_sections(self.working_state("")))
+        if rendered_from != current:
+            raise ConflictError(
+                "WORKING.md was edited from an older state (its state digest "
+                f"{rendered_from or 'is missing'}, current {current}); nothing applied",
+                hint="run 'agentctl working' to re-render, then redo the edit",
+            )
+        moves = []
+        for task_id, status in parse_task_lines(edited).items():
+            row = self.index.task(task_id)
+            if row is not None and row["status"] != status:
+                moves.append((task_id, row["status"], status))
+        applied = []
+        for task_id, before, after in moves:
+            self.move_task(actor, task_id, after, note="moved in WORKING.md")
+            applied.append({"id": task_id, "from": before, "to": after})
+        return applied
+
+    # -- validate / reindex -------------------------------------------------------------
+
+    def reindex(self) -> dict[str, Any]:
+        problems = self.index.rebuild()
+        return {"tasks": len(self.index.task_ids()), "agents": len(self.index.agents()), "problems": problems}
+
+    def validate(self, only: list[Path] | None = None) -> list[Problem]:
+        """Full check of every record (or of ``only``): schema, file names, references,
+        cycles, conflict markers, event log lines, stray files. Sweeps writers' temp files."""
+        from agentctl.store import atomic, locks
+
+        problems: list[Problem] = []
+        try:
+            self.config  # noqa: B018
+        except ValidationError as exc:
+            return [Problem(exc.path or "config", exc.line, exc.problem)]
+        with locks.try_hold(self.layout.lock) as locked:
+            if locked:
+                atomic.sweep_temp([self.layout.dir])
+        targets = [self.layout.inside(p.resolve()) for p in only] if only else None
+        tasks: dict[str, dict[str, Any]] = {}
+        agents: set[str] = set()
+        checks = []
+        for directory, kind in ((self.layout.tasks, "task"), (self.layout.agents, "agent")):
+            for entry in sorted(os.scandir(directory), key=lambda e: e.name) if directory.is_dir() else []:
+                path = Path(entry.path)
+                if entry.is_symlink():
+                    problems.append(Problem(self.layout.relative(path), None, "symlinks are not allowed"))
+                    continue
+                if atomic.is_temp(entry.name):
+                    continue
+                checks.append((path, kind))
+        for path, kind in checks:
+            rel = self.layout.relative(path)
+            name = path.name
+            if kind == "agent" and name.endswith(".state.yaml"):
+                record_kind = "state"
+            elif name.endswith(".md"):
+                record_kind = kind
+            else:
+                if targets is None or path in targets:
+                    problems.append(Problem(rel, None, f"unexpected file in {path.parent.name}/"))
+                continue
+            data = _check_record(path, rel, record_kind, problems if targets is None or path in targets else [])
+            if data is not None and record_kind == "task":
+                tasks[data["id"]] = data
+            elif data is not None and record_kind == "agent":
+                agents.add(data["name"])
+        for task_id, task in tasks.items():
+            rel = self.layout.relative(self.layout.task(task_id))
+            if targets is not None and self.layout.task(task_id) not in targets:
+                continue
+            for dep in task.get("depends_on", []):
+                if dep not in tasks:
+                    problems.append(Problem(rel, _key_line(self.layout.task(task_id), "depends_on"), f"depends on missing task {dep}"))
+            parent = task.get("parent")
+            if parent and parent not in tasks:
+                problems.append(Problem(rel, _key_line(self.layout.task(task_id), "parent"), f"parent {parent} does not exist"))
+            status = task.get("status")
+            if status not in self.workflow["statuses"]:
+                problems.append(Problem(rel, _key_line(self.layout.task(task_id), "status"), f"unknown status {status!r}"))
+        from agentctl.core.graph import find_cycles
+
+        for cycle in find_cycles(tasks):
+            problems.append(Problem(self.layout.relative(self.layout.task(cycle[0])), None, f"dependency cycle {' -> '.join(cycle)}"))
+        if targets is None:
+            problems.extend(self._validate_events())
+            problems.extend(self._validate_working())
+        self.refresh(force=True)
+        return problems
+
+    def _validate_events(self) -> list[Problem]:
+        from pydantic import ValidationError as PydanticError
+
+        from agentctl.core.models import Event
+        from agentctl.store import events as eventlog
+        from agentctl.store.frontmatter import check_conflict_markers
+
+        problems = []
+        for path in eventlog.day_files(self.layout.events):
+            rel = self.layout.relative(path)
+            text = path.read_text(encoding="utf-8", errors="replace")
+            try:
+                check_conflict_markers(text, rel)
+            except ValidationError as exc:
+                problems.append(Problem(rel, exc.line, exc.problem))
+                continue
+            for number, event in eventlog.parse_lines(text):
+                if event is None:
+                    problems.append(Problem(rel, number, "not a JSON event (a torn or hand-edited line)"))
+                    continue
+                try:
+                    Event.model_validate(event)
+                except PydanticError as exc:
+                    error = exc.errors()[0]
+                    where = ".".join(str(p) for p in error["loc"]) or "event"
+                    problems.append(Problem(rel, number, f"{where}: {error['msg']}"))
+        return problems
+
+    def _validate_working(self) -> list[Problem]:
+        from agentctl.store.frontmatter import check_conflict_markers
+
+        path = self.layout.working
+        if not path.exists():
+            return []
+        try:
+            check_conflict_markers(path.read_text(encoding="utf-8"), self.layout.relative(path))
+        except ValidationError as exc:
+            return [Problem(self.layout.relative(path), exc.line, exc.problem + " (run 'agentctl working' to re-render)")]
+        return []
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    pattern = re.compile(rf"^{re.escape(key)}\s*:")
+    for number, line in enumerate(lines, start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _check_record(path: Path, rel: str, kind: str, problems: list[Problem]) -> dict[str, Any] | None:
+    """Full schema check of one record file; appends problems, returns its data if valid."""
+    from pydantic import ValidationError as PydanticError
+
+    from agentctl.core import models
+    from agentctl.store import frontmatter
+    from agentctl.store.index import plain_value
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        stem = path.name.removesuffix(".state.yaml").removesuffix(".md")
+        if kind == "state":
+            loaded = frontmatter.load_yaml_fast(text, rel)
+            data = plain_value(loaded if loaded is not None else {})
+            if not isinstance(data, dict):
+                raise ValidationError("agent state must be a YAML mapping", rel, 1)
+            models.AgentState.model_validate(data)
+            return data
+        fields, _ = frontmatter.load_fast(text, rel)
+        data = plain_value(fields)
+        model = models.Task if kind == "task" else models.Agent
+        key = "id" if kind == "task" else "name"
+        model.model_validate(data)
+        if data[key] != stem:
+            problems.append(Problem(rel, _key_line(path, key), f"{key} {data[key]!r} does not match the file name {stem!r}"))
+            return None
+        return data
+    except UnicodeDecodeError:
+        problems.append(Problem(rel, None, "not valid UTF-8"))
+    except ValidationError as exc:
+        problems.append(Problem(exc.path or rel, exc.line, exc.problem))
+    except PydanticError as exc:
+        for error in exc.errors()[:3]:
+            loc = [str(p) for p in error["loc"]]
+            line = _key_line(path, loc[0]) if loc else None
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown field"
+            problems.append(Problem(rel, line, f"{'.'.join(loc) or 'record'}: {message}"))
+    return None

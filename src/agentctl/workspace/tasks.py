@@ -1,0 +1,525 @@
+"""Task operations of the workspace facade (reads from the index, writes via the mutation path)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from agentctl.core import body as taskbody
+from agentctl.core import graph, ids
+from agentctl.core.duration import parse_duration
+from agentctl.core.rules import Actor, check_move_permission, check_transition
+from agentctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
+from agentctl.paths import validate_name
+from agentctl.workspace.base import Mutation, WorkspaceBase, now, timestamp
+
+TASK_ORDER = [
+    "id", "title", "status", "priority", "assignees", "labels", "parent", "depends_on", "spec",
+    "estimate", "due", "created_by", "created_at", "updated_at", "claim",
+]  # fmt: skip
+
+
+def validate_model(model_name: str, data: dict[str, Any], path: str) -> None:
+    """Full schema check of a record about to be written."""
+    from pydantic import ValidationError as PydanticError
+
+    from agentctl.core import models
+
+    model = getattr(models, model_name)
+    try:
+        model.model_validate(data)
+    except PydanticError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "record"
+        raise ValidationError(f"{where}: {error['msg']}", path) from None
+
+
+class TaskOps(WorkspaceBase):
+    # -- reads -------------------------------------------------------------------------
+
+    def list_tasks(
+        self,
+        statuses: list[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        include_done: bool = False,
+        sort: str = "priority",
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        self.refresh()
+        flow = self.workflow
+        if statuses:
+            for status in statuses:
+                if status not in flow["statuses"]:
+                    raise UsageError(f"unknown status {status!r}; statuses are: {', '.join(flow['statuses'])}")
+            wanted: list[str] | None = statuses
+        elif include_done:
+            wanted = None
+        else:
+            wanted = [s for s in flow["statuses"] if s not in flow["done"]]
+        orders = {
+            "priority": "priority, created_at, id",
+            "created": "created_at, id",
+            "updated": "updated_at DESC, id",
+            "status": "status, priority, created_at, id",
+            "title": "title COLLATE NOCASE, id",
+            "id": "id",
+        }
+        if sort not in orders:
+            raise UsageError(f"unknown sort {sort!r}; use one of: {', '.join(orders)}")
+        parent_id = self.resolve_task(parent) if parent else None
+        tasks = self.index.tasks(wanted, assignee, label, parent_id, orders[sort], limit)
+        if sort == "status":
+            rank = {s: i for i, s in enumerate(flow["statuses"])}
+            tasks.sort(key=lambda t: (rank.get(t["status"], 99), t["priority"], t["created_at"], t["id"]))
+        return tasks
+
+    def short_ids(self) -> dict[str, str]:
+        return ids.short_ids(self.index.task_ids())
+
+    def show_task(self, ref: str) -> dict[str, Any]:
+        """A task with its body sections, dependents, children and readiness."""
+        from agentctl.store.frontmatter import load_fast
+        from agentctl.store.index import plain_value
+
+        task_id = self.resolve_task(ref)
+        self.require_valid_task_file(task_id)
+        path = self.layout.task(task_id)
+        fields, body = load_fast(path.read_text(encoding="utf-8"), self.layout.relative(path))
+        task = plain_value(fields)
+        task.setdefault("priority", 2)
+        for key in ("assignees", "labels", "depends_on"):
+            task.setdefault(key, [])
+        task["path"] = self.layout.relative(path)
+        task["short_id"] = self.short_id(task_id)
+        task["description"] = taskbody.get_section(body, taskbody.DESCRIPTION) or ""
+        task["acceptance_criteria"] = [
+            {"text": c.text, "done": c.done}
+            for c in taskbody.parse_criteria(taskbody.get_section(body, taskbody.ACCEPTANCE))
+        ]
+        task["notes"] = taskbody.get_section(body, taskbody.NOTES) or ""
+        task["body"] = body
+        task["dependents"] = self.index.dependents(task_id)
+        task["children"] = self.index.children(task_id)
+        tasks = self.index.graph()
+        task["blocked_by"] = graph.blockers(tasks, tasks[task_id], self.workflow["done"]) if task_id in tasks else []
+        task["ready"] = task_id in tasks and not graph.explain_ready(tasks, tasks[task_id], self.workflow)
+        return task
+
+    def ready(self, agent: str | None = None, explain: bool = False) -> dict[str, Any]:
+        """Tasks that can be started now, in work order; with ``explain`` also why others wait."""
+        self.refresh()
+        tasks = self.index.graph()
+        flow = self.workflow
+        ready = graph.ready_tasks(tasks, flow)
+        if agent:
+            ready = [t for t in ready if not t["assignees"] or agent in t["assignees"]]
+        result: dict[str, Any] = {"ready": [dict(t) for t in ready]}
+        if explain:
+            waiting = []
+            for task in sorted(tasks.values(), key=graph.work_order_key):
+                if task["status"] in flow["done"]:
+                    continue
+                reasons = graph.explain_ready(tasks, task, flow)
+                if reasons:
+                    waiting.append({**task, "reasons": reasons})
+            result["not_ready"] = waiting
+        return result
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _known_agents(self, names: list[str]) -> list[str]:
+        result: list[str] = []
+        for name in names:
+            validate_name(name, "agent name")
+            if self.index.agent(name) is None:
+                raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
+            if name not in result:
+                result.append(name)
+        return result
+
+    def _stage_task(self, m: Mutation, task_id: str, changes: dict[str, Any], body: str | None = None) -> dict[str, Any]:
+        """Validate and stage an update of one task; returns the task's new fields."""
+        doc = self.load_task_doc(task_id)
+        path = self.layout.task(task_id)
+        merged = {k: v for k, v in {**doc.plain(), **changes}.items() if v is not None}
+        merged["updated_at"] = timestamp()
+        validate_model("Task", merged, self.layout.relative(path))
+        doc.update({**changes, "updated_at": merged["updated_at"]}, order=TASK_ORDER)
+        if body is not None:
+            doc.body = body
+        m.write(path, doc.dumps())
+        return merged
+
+    def _own_or(self, actor: Actor, task: dict[str, Any], permission: str, doing: str) -> None:
+        if actor.is_agent and actor.name not in task.get("assignees", []):
+            actor.require(permission, doing)
+
+    def _task_row(self, task_id: str) -> dict[str, Any]:
+        row = self.index.task(task_id)
+        if row is None:
+            self.require_valid_task_file(task_id)
+            raise NotFoundError(f"no task {task_id}")
+        return row
+
+    # -- mutations ---------------------------------------------------------------------
+
+    def add_task(
+        self,
+        actor: Actor,
+        title: str,
+        description: str = "",
+        priority: int | None = None,
+        assignees: list[str] | None = None,
+        labels: list[str] | None = None,
+        parent: str | None = None,
+        depends_on: list[str] | None = None,
+        estimate: str | None = None,
+        due: str | None = None,
+        criteria: list[str] | None = None,
+        spec: str | None = None,
+    ) -> dict[str, Any]:
+        actor.require("create_tasks", "create tasks")
+        if not title.strip():
+            raise UsageError("a task needs a title")
+        with self._mutate(actor) as m:
+            flow = self.workflow
+            wanted = self._known_agents(assignees or [])
+            if any(a != actor.name for a in wanted):
+                actor.require("assign_others", "assign tasks to other agents")
+            parent_id = self.resolve_task(parent) if parent else None
+            deps: list[str] = []
+            for ref in depends_on or []:
+                dep = self.resolve_task(ref)
+                if dep not in deps:
+                    deps.append(dep)
+            task_id = ids.new_id(ids.TASK)
+            stamp = timestamp()
+            fields: dict[str, Any] = {
+                "id": task_id,
+                "title": title.strip(),
+                "status": flow["assigned"] if wanted else flow["initial"],
+                "priority": self.config["tasks"]["priority"] if priority is None else priority,
+                "assignees": wanted,
+                "labels": _unique(labels or []),
+                "parent": parent_id,
+                "depends_on": deps,
+                "spec": spec,
+                "estimate": estimate,
+                "due": due,
+                "created_by": actor.name,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            path = self.layout.task(task_id)
+            validate_model("Task", {k: v for k, v in fields.items() if v is not None}, self.layout.relative(path))
+            from agentctl.store.frontmatter import Document
+
+            body = taskbody.task_body(description, [taskbody.Criterion(c) for c in criteria or []])
+            doc = Document.new({k: fields[k] for k in TASK_ORDER if k in fields}, body)
+            m.create(path, doc.dumps())
+            m.record("task.created", task_id, {"title": fields["title"], "status": fields["status"]}, wanted)
+            m.result = {k: v for k, v in fields.items() if v is not None}
+        return m.result  # type: ignore[no-any-return]
+
+    def edit_task(
+        self,
+        actor: Actor,
+        ref: str,
+        title: str | None = None,
+        description: str | None = None,
+        priority: int | None = None,
+        add_labels: list[str] | None = None,
+        remove_labels: list[str] | None = None,
+        parent: str | None = None,
+        estimate: str | None = None,
+        due: str | None = None,
+        spec: str | None = None,
+        add_criteria: list[str] | None = None,
+        check: list[int] | None = None,
+        uncheck: list[int] | None = None,
+        clear: list[str] | None = None,
+    ) -> dict[str, Any]:
+        with self._mutate(actor) as m:
+            task_id = self.resolve_task(ref)
+            current = self._task_row(task_id)
+            self._own_or(actor, current, "move_any", f"edit {task_id}, which is not assigned to it")
+            changes: dict[str, Any] = {}
+            if title is not None:
+                if not title.strip():
+                    raise UsageError("a task needs a title")
+                changes["title"] = title.strip()
+            if priority is not None:
+                changes["priority"] = priority
+            if add_labels or remove_labels:
+                labels = [label for label in current["labels"] if label not in (remove_labels or [])]
+                changes["labels"] = _unique([*labels, *(add_labels or [])])
+            if parent is not None:
+                parent_id = self.resolve_task(parent)
+                if parent_id == task_id or graph.find_path(_parents(self.index.graph_parents()), parent_id, task_id):
+                    raise ConflictError(f"{parent_id} cannot be the parent of {task_id}: that makes a loop")
+                changes["parent"] = parent_id
+            for key, value in (("estimate", estimate), ("due", due), ("spec", spec)):
+                if value is not None:
+                    changes[key] = value
+            for key in clear or []:
+                if key not in ("parent", "estimate", "due", "spec", "labels"):
+                    raise UsageError(f"cannot clear {key!r}: use one of parent, estimate, due, spec, labels")
+                changes[key] = [] if key == "labels" else None
+            doc = self.load_task_doc(task_id)
+            body = doc.body
+            if description is not None:
+                body = taskbody.set_section(body, taskbody.DESCRIPTION, description)
+            if add_criteria or check or uncheck:
+                criteria = taskbody.parse_criteria(taskbody.get_section(body, taskbody.ACCEPTANCE))
+                for number, done in [*((n, True) for n in check or []), *((n, False) for n in uncheck or [])]:
+                    if not 1 <= number <= len(criteria):
+                        raise UsageError(f"{task_id} has {len(criteria)} acceptance criteria; there is no #{number}")
+                    criteria[number - 1] = taskbody.Criterion(criteria[number - 1].text, done)
+                criteria.extend(taskbody.Criterion(text) for text in add_criteria or [])
+                body = taskbody.set_section(body, taskbody.ACCEPTANCE, taskbody.render_criteria(criteria))
+            if not changes and body == doc.body:
+                raise UsageError("nothing to change: give at least one field option")
+            fields = sorted(changes) + (["body"] if body != doc.body else [])
+            merged = self._stage_task(m, task_id, changes, body)
+            m.record("task.edited", task_id, {"title": merged["title"], "fields": fields})
+            m.result = merged
+        return m.result  # type: ignore[no-any-return]
+
+    def replace_task_text(self, actor: Actor, task_id: str, original: str, edited: str) -> dict[str, Any]:
+        """Apply a whole-file edit (``task edit --editor``) if the file did not change meanwhile."""
+        from agentctl.store.frontmatter import Document, load_fast
+
+        with self._mutate(actor) as m:
+            current = self._task_row(task_id)
+            self._own_or(actor, current, "move_any", f"edit {task_id}, which is not assigned to it")
+            path = self.layout.task(task_id)
+            rel = self.layout.relative(path)
+            if path.read_text(encoding="utf-8") != original:
+                raise ConflictError(f"{rel} changed while you were editing; your edit was not applied")
+            if edited == original:
+                raise UsageError("no changes made")
+            fields, _ = load_fast(edited, rel)
+            from agentctl.store.index import plain_value
+
+            data = plain_value(fields)
+            if data.get("id") != task_id:
+                raise ValidationError(f"the id must stay {task_id}", rel)
+            if data.get("status") != current["status"]:
+                raise UsageError("change the status with 'agentctl task move', not in the editor")
+            validate_model("Task", data, rel)
+            doc = Document.parse(edited, rel)
+            doc.set("updated_at", timestamp())
+            m.write(path, doc.dumps())
+            changed = sorted(k for k in set(data) | set(current) if data.get(k) != current.get(k) and k != "updated_at")
+            m.record("task.edited", task_id, {"title": data.get("title"), "fields": changed})
+            m.result = data
+        return m.result  # type: ignore[no-any-return]
+
+    def move_task(self, actor: Actor, ref: str, status: str, note: str | None = None) -> dict[str, Any]:
+        with self._mutate(actor) as m:
+            task_id = self.resolve_task(ref)
+            task = self._task_row(task_id)
+            flow = self.workflow
+            check_transition(flow, task["status"], status)
+            check_move_permission(actor, flow, task, status)
+            changes: dict[str, Any] = {"status": status}
+            if status in flow["done"] and task.get("claim"):
+                changes["claim"] = None
+            body = None
+            if note:
+                doc = self.load_task_doc(task_id)
+                line = f"- {timestamp()} {actor.name}: {task['status']} -> {status}: {note.strip()}"
+                body = taskbody.append_to_section(doc.body, taskbody.NOTES, line)
+            merged = self._stage_task(m, task_id, changes, body)
+            data = {"title": task["title"], "from": task["status"], "to": status}
+            if note:
+                data["note"] = note.strip()
+            m.record("task.moved", task_id, data, task["assignees"])
+            m.result = merged
+        return m.result  # type: ignore[no-any-return]
+
+    def assign(self, actor: Actor, ref: str, agents: list[str]) -> dict[str, Any]:
+        with self._mutate(actor) as m:
+            task_id = self.resolve_task(ref)
+            task = self._task_row(task_id)
+            wanted = self._known_agents(agents)
+            if any(a != actor.name for a in wanted):
+                actor.require("assign_others", "assign tasks to other agents")
+            added = [a for a in wanted if a not in task["assignees"]]
+            if not added:
+                raise ConflictError(f"{task_id} is already assigned to {', '.join(wanted)}")
+            changes: dict[str, Any] = {"assignees": [*task["assignees"], *added]}
+            flow = self.workflow
+            if task["status"] == flow["initial"] and flow["assigned"] in flow["transitions"].get(task["status"], []):
+                changes["status"] = flow["assigned"]
+            merged = self._stage_task(m, task_id, changes)
+            m.record("task.assigned", task_id, {"title": task["title"], "added": added}, added)
+            m.result = merged
+        return m.result  # type: ignore[no-any-return]
+
+    def unassign(self, actor: Actor, ref: str, agents: list[str]) -> dict[str, Any]:
+        with self._mutate(actor) as m:
+            task_id = self.resolve_task(ref)
+            task = self._task_row(task_id)
+            removed = [a for a in _unique(agents) if a in task["assignees"]]
+            if not removed:
+                raise ConflictError(f"{task_id} is not assigned to {', '.join(agents)}")
+            if any(a != actor.name for a in removed):
+                actor.require("assign_others", "unassign other agents")
+            remaining = [a for a in task["assignees"] if a not in removed]
+            changes: dict[str, Any] = {"assignees": remaining}
+            claim = task.get("claim")
+            if claim and claim.get("claimed_by") in removed:
+                changes["claim"] = None
+            flow = self.workflow
+            if not remaining and task["status"] == flow["assigned"]:
+                changes["status"] = flow["initial"]
+            merged = self._stage_task(m, task_id, changes)
+            m.record("task.unassigned", task_id, {"title": task["title"], "removed": removed}, removed)
+            m.result = merged
+        return m.result  # type: ignore[no-any-return]
+
+    def claim(self, actor: Actor, ref: str | None = None) -> dict[str, Any]:
+        """Atomically take a task: assign the actor, move it in progress, hold a leased claim."""
+        with self._mutate(actor) as m:
+            flow = self.workflow
+            tasks = self.index.graph()
+            if ref is None:
+                candidates = [
+                    t for t in graph.ready_tasks(tasks, flow) if not t["assignees"] or actor.name in t["assignees"]
+                ]
+                if not candidates:
+                    raise NotFoundError(f"no ready task for {actor.name} to claim")
+                mine = [t for t in candidates if actor.name in t["assignees"]]
+                task_id = (mine or candidates)[0]["id"]
+            else:
+                task_id = self.resolve_task(ref)
+            task = self._task_row(task_id)
+            claim = task.get("claim")
+            moment = now()
+            if claim and claim.get("claimed_by") != actor.name and str(claim.get("lease_expires")) > timestamp(moment):
+                raise ConflictError(
+                    f"{task_id} is claimed by {claim['claimed_by']} until {claim['lease_expires']}"
+                )
+            others = [a for a in task["assignees"] if a != actor.name]
+            if others and actor.is_agent and actor.name not in task["assignees"]:
+                actor.require("assign_others", f"claim {task_id}, which is assigned to {', '.join(others)}")
+            status = task["status"]
+            if status != flow["in_progress"]:
+                reasons = graph.explain_ready(tasks, tasks[task_id], flow)
+                if reasons:
+                    raise ConflictError(f"{task_id} is not ready: {'; '.join(reasons)}")
+                check_transition(flow, status, flow["in_progress"])
+            lease = timedelta(seconds=parse_duration(self.config["tasks"]["claim_lease"]))
+            epoch = int(claim["epoch"]) + 1 if claim else 1
+            assignees = task["assignees"] if actor.name in task["assignees"] else [*task["assignees"], actor.name]
+            changes = {
+                "status": flow["in_progress"],
+                "assignees": assignees if _is_name(actor.name) else task["assignees"],
+                "claim": {"claimed_by": actor.name, "epoch": epoch, "lease_expires": timestamp(moment + lease)},
+            }
+            merged = self._stage_task(m, task_id, changes)
+            m.record("task.claimed", task_id, {"title": task["title"], "epoch": epoch, "from": status}, others)
+            m.result = merged
+        return m.result  # type: ignore[no-any-return]
+
+    def release(self, actor: Actor, ref: str) -> dict[str, Any]:
+        """Give a task back: drop the claim and the releaser's assignment; back to the pool."""
+        with self._mutate(actor) as m:
+            task_id = self.resolve_task(ref)
+            task = self._task_row(task_id)
+            claim = task.get("claim")
+            holder = claim.get("claimed_by") if claim else None
+            if holder != actor.name and actor.name not in task["assignees"]:
+                if not claim:
+                    raise ConflictError(f"{task_id} is not claimed")
+                actor.require("assign_others", f"release {task_id}, claimed by {holder}")
+            flow = self.workflow
+            released = holder or actor.name
+            remaining = [a for a in task["assignees"] if a != released]
+            changes: dict[str, Any] = {"claim": None, "assignees": remaining}
+            if task["status"] == flow["in_progress"]:
+                target = flow["assigned"] if remaining else flow["initial"]
+                if target in flow["transitions"].get(task["status"], []):
+                    changes["status"] = target
+            merged = self._stage_task(m, task_id, changes)
+            m.record("task.released", task_id, {"title": task["title"], "released": released}, remaining)
+            m.result = merged
+        return m.result  # type: ignore[no-any-return]
+
+    def add_dependency(self, actor: Actor, ref: str, dep_ref: str) -> dict[str, Any]:
+        with self._mutate(actor) as m:
+            task_id = self.resolve_task(ref)
+            dep_id = self.resolve_task(dep_ref)
+            task = self._task_row(task_id)
+            self._own_or(actor, task, "move_any", f"change dependencies of {task_id}")
+            if dep_id in task["depends_on"]:
+                raise ConflictError(f"{task_id} already depends on {dep_id}")
+            cycle = graph.cycle_if_added(self.index.graph(), task_id, dep_id)
+            if cycle:
+                raise ConflictError(f"refused: that would make a dependency cycle {' -> '.join(cycle)}")
+            merged = self._stage_task(m, task_id, {"depends_on": [*task["depends_on"], dep_id]})
+            m.record("task.dep_added", task_id, {"title": task["title"], "dependency": dep_id})
+            m.result = merged
+        return m.result  # type: ignore[no-any-return]
+
+    def remove_dependency(self, actor: Actor, ref: str, dep_ref: str) -> dict[str, Any]:
+        with self._mutate(actor) as m:
+            task_id = self.resolve_task(ref)
+            task = self._task_row(task_id)
+            self._own_or(actor, task, "move_any", f"change dependencies of {task_id}")
+            wanted = ids.normalize_ref(ids.TASK, dep_ref)
+            matches = [d for d in task["depends_on"] if d.startswith(wanted)]
+            if len(matches) != 1:
+                raise NotFoundError(f"{task_id} does not depend on {dep_ref}")
+            merged = self._stage_task(m, task_id, {"depends_on": [d for d in task["depends_on"] if d != matches[0]]})
+            m.record("task.dep_removed", task_id, {"title": task["title"], "dependency": matches[0]})
+            m.result = merged
+        return m.result  # type: ignore[no-any-return]
+
+    def remove_task(self, actor: Actor, ref: str, force: bool = False) -> dict[str, Any]:
+        """Delete a task file. The event keeps its fields; git keeps the file's history."""
+        actor.require("remove_tasks", "remove tasks")
+        with self._mutate(actor) as m:
+            task_id = self.resolve_task(ref)
+            task = self._task_row(task_id)
+            dependents = self.index.dependents(task_id)
+            children = self.index.children(task_id)
+            if (dependents or children) and not force:
+                parts = []
+                if dependents:
+                    parts.append(f"{', '.join(dependents)} depend on it")
+                if children:
+                    parts.append(f"{', '.join(children)} are its subtasks")
+                raise ConflictError(f"refused: {'; '.join(parts)} (use --force to remove the references too)")
+            for other in dependents:
+                row = self._task_row(other)
+                self._stage_task(m, other, {"depends_on": [d for d in row["depends_on"] if d != task_id]})
+            for child in children:
+                self._stage_task(m, child, {"parent": None})
+            m.delete(self.layout.task(task_id))
+            m.record("task.removed", task_id, {"title": task["title"], "task": task, "updated": dependents + children})
+            m.result = task
+        return m.result  # type: ignore[no-any-return]
+
+
+def _unique(values: list[str]) -> list[str]:
+    result: list[str] = []
+    for value in values:
+        if value not in result:
+            result.append(value)
+    return result
+
+
+def _is_name(value: str) -> bool:
+    from agentctl.paths import NAME_RE
+
+    return bool(NAME_RE.match(value))
+
+
+def _parents(rows: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+    """Parent links shaped like a dependency graph, for loop detection."""
+    return {task_id: {"depends_on": [parent] if parent else []} for task_id, parent in rows.items()}
+
