@@ -351,7 +351,7 @@ def test_head_moving_concurrently_is_retried(repo_dir: Path, repo: Repo) -> None
 
     def plumbing_committer() -> None:
         # Empty commits on top of HEAD with its own compare-and-swap retry loop.
-        while not stop.is_set():
+        while not stop.is_set() and len(raw_commits) < 8:
             old = git(repo_dir, "rev-parse", "HEAD").strip()
             tree = git(repo_dir, "rev-parse", "HEAD^{tree}").strip()
             new = git(repo_dir, "commit-tree", tree, "-p", old, "-m", "raw").strip()
@@ -415,3 +415,42 @@ def test_concurrent_processes_all_land(repo_dir: Path) -> None:
     assert git(repo_dir, "rev-list", "--count", "HEAD").strip() == str(1 + procs_n * rounds)
     assert status(repo_dir) == ""
     assert no_temp_files(repo_dir)
+
+
+class _RacedRepo(Repo):
+    """A Repo whose HEAD is moved by a real plumbing commit right after each of the first
+    ``races`` times it reads HEAD: a deterministic stand-in for a concurrent committer."""
+
+    races = 0
+
+    def head(self) -> str | None:
+        sha = super().head()
+        if self.races > 0:
+            object.__setattr__(self, "races", self.races - 1)
+            tree = git(self.root, "rev-parse", "HEAD^{tree}").strip()
+            new = git(self.root, "commit-tree", tree, "-p", "HEAD", "-m", "raced").strip()
+            git(self.root, "update-ref", "HEAD", new)
+        return sha
+
+
+def test_cas_failure_retries_on_top_of_the_new_head(repo_dir: Path, repo: Repo) -> None:
+    raced = _RacedRepo(root=repo.root, git_dir=repo.git_dir)
+    object.__setattr__(raced, "races", 2)
+    (repo_dir / "keep.txt").write_text("keep.txt v2\n")
+    sha = raced.commit_paths([repo_dir / "keep.txt"], "after races")
+    assert sha is not None and repo.head() == sha
+    assert repo.log_subjects() == ["after races", "raced", "raced", "initial"]
+    assert name_status(repo_dir) == ["M\tkeep.txt"]
+    assert status(repo_dir) == ""
+
+
+def test_head_moving_forever_gives_up_with_git_error(repo_dir: Path, repo: Repo) -> None:
+    raced = _RacedRepo(root=repo.root, git_dir=repo.git_dir)
+    object.__setattr__(raced, "races", 1000)
+    (repo_dir / "keep.txt").write_text("keep.txt v2\n")
+    with pytest.raises(GitError, match="HEAD kept moving"):
+        raced.commit_paths([repo_dir / "keep.txt"], "never lands")
+    assert "never lands" not in repo.log_subjects()
+    assert no_temp_files(repo_dir)
+    # The index entry was not touched: keep.txt still shows as modified, not staged.
+    assert status(repo_dir) == " M keep.txt\n"

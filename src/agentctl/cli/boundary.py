@@ -13,6 +13,7 @@ import os
 import sys
 from typing import Any
 
+import click
 import typer
 
 from agentctl.errors import AgentctlError, ExitCode
@@ -37,12 +38,12 @@ def run(app: Any, args: list[str]) -> int:
     except AgentctlError as exc:
         _error(exc.message, exc.hint)
         return int(exc.exit_code)
-    except typer.Exit as exc:
+    except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort:
+    except click.exceptions.Abort:
         _error("aborted")
         return int(ExitCode.USAGE)
-    except typer.TyperException as exc:
+    except click.exceptions.ClickException as exc:
         usage = getattr(exc, "ctx", None)
         message = exc.format_message()
         hint = None

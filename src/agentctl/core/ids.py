@@ -11,7 +11,7 @@ the type prefix) and accept any unique prefix, git style.
 from __future__ import annotations
 
 import bisect
-import secrets
+import os
 from collections.abc import Sequence
 
 from agentctl.errors import AmbiguousError, NotFoundError, UsageError
@@ -32,7 +32,9 @@ _CROCKFORD_ALIASES = str.maketrans({"i": "1", "l": "1", "o": "0"})
 
 def new_id(kind: str) -> str:
     """A fresh random ID such as ``t-4k7q2m9x3bce``."""
-    return kind + "-" + "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_CHARS))
+    bits = int.from_bytes(os.urandom(8), "big") >> (64 - 5 * RANDOM_CHARS)
+    chars = [ALPHABET[(bits >> (5 * i)) & 31] for i in reversed(range(RANDOM_CHARS))]
+    return kind + "-" + "".join(chars)
 
 
 def is_id(kind: str, value: str) -> bool:

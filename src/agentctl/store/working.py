@@ -8,7 +8,6 @@ Every section is capped, so the file stays small whatever the number of tasks.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +138,8 @@ def render(state: WorkingState) -> str:
 
 def state_digest(sections: str) -> str:
     """Digest of the rendered state (not the notes): equal digests mean equal state."""
+    import hashlib
+
     return hashlib.sha256(sections.encode("utf-8")).hexdigest()[:12]
 
 

@@ -325,8 +325,8 @@ class TaskOps(WorkspaceBase):
             check_transition(flow, task["status"], status)
             check_move_permission(actor, flow, task, status)
             changes: dict[str, Any] = {"status": status}
-            if status in flow["done"] and task.get("claim"):
-                changes["claim"] = None
+            if task.get("claim") and status not in (flow["in_progress"], flow["blocked"]):
+                changes["claim"] = None  # the claim covers active work only
             body = None
             if note:
                 doc = self.load_task_doc(task_id)

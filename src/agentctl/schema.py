@@ -1,0 +1,49 @@
+"""JSON Schemas of the record frontmatter, generated from the pydantic models.
+
+``python -m agentctl.schema [DIR]`` writes ``docs/schema/<record>.schema.json``; a test keeps
+the committed files equal to what the models generate.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+RECORDS = {
+    "task": "Task",
+    "agent": "Agent",
+    "agent-state": "AgentState",
+    "event": "Event",
+    "config": "Config",
+}
+
+
+def generate() -> dict[str, dict[str, Any]]:
+    from agentctl.core import models
+
+    schemas = {}
+    for name, model_name in RECORDS.items():
+        model = getattr(models, model_name)
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://agentctl.dev/schema/{name}.schema.json"
+        schemas[name] = schema
+    return schemas
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    target = Path(args[0]) if args else Path("docs/schema")
+    target.mkdir(parents=True, exist_ok=True)
+    for name, schema in generate().items():
+        (target / f"{name}.schema.json").write_text(render(schema), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

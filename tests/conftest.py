@@ -1,0 +1,291 @@
+"""Shared fixtures: an isolated environment, real git repos, real workspaces, and CLI runners.
+
+Tests never see the developer's machine: HOME, git configuration and every ``AGENTCTL_*``
+variable are pinned by an autouse fixture. The ``cli`` fixture runs the real entry point
+(``agentctl.cli.boundary.run``) in-process so the error boundary, exit codes and stderr are
+exactly what a user gets; ``run_proc`` runs ``python -m agentctl`` as a real subprocess.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ENV_REMOVED = (
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "EMAIL",
+    "AGENTCTL_WORKSPACE",
+    "AGENTCTL_AGENT",
+    "AGENTCTL_AUTOCOMMIT",
+    "AGENTCTL_LOCK_TIMEOUT",
+    "AGENTCTL_DEBUG",
+    "VISUAL",
+    "EDITOR",
+)
+
+GIT_USER_NAME = "Test User"
+GIT_USER_EMAIL = "test.user@example.com"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Pin the environment: private HOME, no global/system git config, no AGENTCTL_* leaks."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ENV_REMOVED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("USER", "tester")
+    return home
+
+
+# -- results and runners ---------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """The outcome of one agentctl invocation."""
+
+    code: int
+    out: str
+    err: str
+    args: tuple[str, ...] = ()
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.out)
+        except json.JSONDecodeError as exc:  # pragma: no cover - shown on failure only
+            raise AssertionError(f"stdout is not JSON ({exc}):\n{self}") from None
+
+    def __str__(self) -> str:
+        return f"$ agentctl {' '.join(self.args)}\n[exit {self.code}]\n--- stdout ---\n{self.out}--- stderr ---\n{self.err}"
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    """Run git in ``cwd``; return stdout (raises with stderr on failure when ``check``)."""
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc.stdout
+
+
+@contextlib.contextmanager
+def _temporary_env(env: Mapping[str, str | None] | None) -> Iterator[None]:
+    if not env:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in env}
+    try:
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _cwd(path: Path | str | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+Runner = Callable[..., Result]
+
+
+def run_cli(
+    *args: str,
+    input: str | None = None,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str | None] | None = None,
+) -> Result:
+    """Run agentctl in-process through its real error boundary; never raises."""
+    from agentctl.cli import boundary
+    from agentctl.cli.app import app
+
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.TextIOWrapper(io.BytesIO((input or "").encode("utf-8")), encoding="utf-8")
+    saved_stdin = sys.stdin
+    sys.stdin = stdin
+    try:
+        with _cwd(cwd), _temporary_env(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = boundary.run(app, [str(a) for a in args])
+    finally:
+        sys.stdin = saved_stdin
+    return Result(code, out.getvalue(), err.getvalue(), tuple(str(a) for a in args))
+
+
+def run_proc(
+    *args: str,
+    input: str | None = None,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = 120,
+) -> Result:
+    """Run ``python -m agentctl ARGS`` as a real subprocess (inherits the pinned env)."""
+    full_env = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentctl", *[str(a) for a in args]],
+        input=input,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr, tuple(str(a) for a in args))
+
+
+@pytest.fixture
+def cli() -> Runner:
+    """``cli(*args, input=None, cwd=None, env=None) -> Result`` (in-process, real boundary)."""
+    return run_cli
+
+
+@pytest.fixture(name="run_proc")
+def run_proc_fixture() -> Runner:
+    """``run_proc(*args, input=None, cwd=None, env=None) -> Result`` (real subprocess)."""
+    return run_proc
+
+
+# -- repositories and workspaces ---------------------------------------------------------------
+
+
+def make_git_repo(path: Path) -> Path:
+    """A real repo on branch main with a local identity and one commit (README.md)."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.name", GIT_USER_NAME)
+    git(path, "config", "user.email", GIT_USER_EMAIL)
+    git(path, "config", "commit.gpgsign", "false")
+    (path / "README.md").write_text("# test project\n", encoding="utf-8")
+    git(path, "add", "README.md")
+    git(path, "commit", "-q", "-m", "initial commit")
+    return path
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh git repo (cwd is set to it for the test)."""
+    root = make_git_repo(tmp_path / "repo")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def ws_root(git_repo: Path) -> Path:
+    """``git_repo`` with ``agentctl init`` run in it (cwd is the workspace root)."""
+    result = run_cli("init", cwd=git_repo)
+    assert result.code == 0, str(result)
+    return git_repo
+
+
+TEAM = (
+    ("lead-1", "lead", "lead", ()),
+    ("dev-1", "developer", "specialist", ("python",)),
+    ("dev-2", "developer", "specialist", ()),
+    ("intern-1", "intern", "intern", ()),
+)
+
+
+def make_team(cli: Runner, cwd: Path | str | None = None) -> list[str]:
+    """Add lead-1 (lead), dev-1 (specialist, python), dev-2 (specialist), intern-1 (intern)."""
+    names = []
+    for name, role, level, capabilities in TEAM:
+        args = ["agent", "add", name, "--role", role, "--level", level]
+        for capability in capabilities:
+            args += ["--capability", capability]
+        result = cli(*args, cwd=cwd)
+        assert result.code == 0, str(result)
+        names.append(name)
+    return names
+
+
+@pytest.fixture
+def team(ws_root: Path, cli: Runner) -> list[str]:
+    """A workspace with the standard team of four (see :func:`make_team`)."""
+    return make_team(cli, cwd=ws_root)
+
+
+def add_task(cli: Runner, title: str, *options: str, cwd: Path | str | None = None) -> str:
+    """Create a task and return its full ID."""
+    result = cli("task", "add", title, *options, "--json", cwd=cwd)
+    assert result.code == 0, str(result)
+    task_id: str = result.json()["task"]["id"]
+    return task_id
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (bytes), except .git/ and the machine-local .agentctl/local/."""
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if rel == ".git" or rel.startswith(".git/") or rel.startswith(".agentctl/local"):
+            continue
+        if path.is_file():
+            files[rel] = path.read_bytes()
+    return files
+
+
+def git_state(root: Path) -> tuple[str, str, str, str]:
+    """HEAD, ``git status --porcelain``, staged and unstaged diffs: to prove nothing moved."""
+    head = git(root, "rev-parse", "HEAD", check=False).strip()
+    return (
+        head,
+        git(root, "status", "--porcelain", "--untracked-files=all"),
+        git(root, "diff", "--cached", "--binary"),
+        git(root, "diff", "--binary"),
+    )
+
+
+def assert_one_line_error(result: Result, code: int, *needles: str) -> None:
+    """Exit ``code``; stderr is ``agentctl: error: ...`` (+ at most one hint line), no traceback,
+    and the error line contains every needle."""
+    assert result.code == code, str(result)
+    lines = result.err.splitlines()
+    assert lines, str(result)
+    assert lines[0].startswith("agentctl: error: "), str(result)
+    assert len(lines) <= 2, str(result)
+    if len(lines) == 2:
+        assert lines[1].startswith("agentctl: hint: "), str(result)
+    assert "Traceback" not in result.err and "Traceback" not in result.out, str(result)
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in the error line\n{result}"

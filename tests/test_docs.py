@@ -1,0 +1,64 @@
+"""Generated documentation stays current: docs/cli.md, the JSON Schemas, the changelog."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentctl import schema
+from agentctl.cli import docgen
+from agentctl.core import checks, models
+from agentctl.errors import ExitCode
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cli_reference_is_current() -> None:
+    expected = docgen.render()
+    actual = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert actual == expected, "docs/cli.md is stale: run `python -m agentctl.cli.docgen > docs/cli.md`"
+
+
+def test_every_command_has_help_text() -> None:
+    for path, command, _ in docgen.command_tree():
+        assert (command.help or command.short_help or "").strip(), f"{' '.join(path)} has no help text"
+
+
+def test_every_exit_code_is_documented() -> None:
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for code in ExitCode:
+        assert f"| {int(code)} | `{code.name}` |" in text
+
+
+@pytest.mark.parametrize("name", sorted(schema.RECORDS))
+def test_json_schema_is_current(name: str) -> None:
+    path = ROOT / "docs" / "schema" / f"{name}.schema.json"
+    assert path.read_text(encoding="utf-8") == schema.render(schema.generate()[name]), (
+        f"{path} is stale: run `python -m agentctl.schema docs/schema`"
+    )
+    json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_light_checks_know_exactly_the_model_fields() -> None:
+    assert checks.TASK_FIELDS == set(models.Task.model_fields)
+    assert checks.AGENT_FIELDS == set(models.Agent.model_fields)
+    assert checks.STATE_FIELDS == set(models.AgentState.model_fields)
+    required = {n for n, f in models.Task.model_fields.items() if f.is_required()}
+    assert checks.TASK_REQUIRED == required
+    assert checks.AGENT_REQUIRED == {n for n, f in models.Agent.model_fields.items() if f.is_required()}
+
+
+def test_changelog_has_unreleased_section_first() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings and headings[0].startswith("## [Unreleased]")
+
+
+def test_readme_quickstart_has_the_ci_test_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'pip install -e ".[dev]"' in readme and "pytest" in readme
+    assert 'pip install --quiet -e ".[dev]" && python -m pytest' in ci
+    assert "agentctl demo" in readme
