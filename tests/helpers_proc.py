@@ -154,7 +154,10 @@ def crash_writer(root: Path, seed: int, progress: Path) -> int:
     actor = ws.actor()
     moves = {"inbox": "in_progress", "in_progress": "review", "review": "in_progress", "assigned": "in_progress"}
     counter = 0
+    ws.refresh()
     with open(progress, "a", encoding="utf-8") as out:
+        out.write("ready\n")
+        out.flush()
         while True:
             counter += 1
             tasks = ws.list_tasks(include_done=True)

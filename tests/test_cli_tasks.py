@@ -577,6 +577,11 @@ def test_release(ws_root: Path, cli: Runner) -> None:
     assert "claim" not in data or data["claim"] is None
     assert data["assignees"] == []
     assert_one_line_error(cli("--as", "dev-2", "task", "release", t), ExitCode.CONFLICT, "not claimed")
+    # back in the pool: ready, and the next claim without an ID takes it
+    assert [x["id"] for x in cli("task", "ready", "--json").json()["ready"]] == [t]
+    r = cli("--as", "dev-2", "task", "claim", "--json")
+    assert r.code == 0, str(r)
+    assert r.json()["task"]["id"] == t
 
 
 def test_release_keeps_other_assignees(ws_root: Path, cli: Runner) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import secrets
 import shutil
 import subprocess
 import threading
@@ -319,7 +318,7 @@ class Repo:
     def _build_tree(self, old: str | None, rels: list[str]) -> str:
         """Write the tree of ``old`` with ``rels`` replaced by their working-tree state."""
         # A private index inside the git dir: the real one is never read or written here.
-        tmp = self.git_dir / f"agentctl-index-{secrets.token_hex(8)}"
+        tmp = self.git_dir / f"agentctl-index-{os.urandom(8).hex()}"
         env = {"GIT_INDEX_FILE": str(tmp)}
         try:
             if old is not None:  # no HEAD: start from an empty index (a missing file)
@@ -342,7 +341,7 @@ class Repo:
         to preserve it against). Same for an unmerged (conflicted) entry of one of our paths.
         """
         index = self.git_dir / "index"
-        staging = self.git_dir / f"agentctl-index-{secrets.token_hex(8)}"
+        staging = self.git_dir / f"agentctl-index-{os.urandom(8).hex()}"
         try:
             if index.exists():
                 # copy2 keeps the mtime, which git compares entry mtimes against to spot

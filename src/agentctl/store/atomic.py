@@ -9,7 +9,6 @@ file or the new one, plus at most a hidden ``.*.tmp`` file that :func:`sweep_tem
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ TEMP_SUFFIX = ".agentctl-tmp"
 
 
 def _temp_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    return path.with_name(f".{path.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}")
 
 
 def _fsync_dir(directory: Path) -> None:

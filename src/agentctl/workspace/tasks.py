@@ -20,18 +20,18 @@ TASK_ORDER = [
 
 
 def validate_model(model_name: str, data: dict[str, Any], path: str) -> None:
-    """Full schema check of a record about to be written."""
-    from pydantic import ValidationError as PydanticError
+    """Strict check of a record about to be written (see core/checks.py for why not pydantic)."""
+    from agentctl.core import checks
 
-    from agentctl.core import models
-
-    model = getattr(models, model_name)
-    try:
-        model.model_validate(data)
-    except PydanticError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "record"
-        raise ValidationError(f"{where}: {error['msg']}", path) from None
+    record = dict(data)
+    if model_name == "Task":
+        checks.check_task(record, None, path)
+    elif model_name == "Agent":
+        checks.check_agent(record, None, path)
+    elif model_name == "AgentState":
+        checks.check_state(record, path)
+    else:
+        raise AssertionError(f"unknown record type {model_name}")
 
 
 class TaskOps(WorkspaceBase):
@@ -441,9 +441,9 @@ class TaskOps(WorkspaceBase):
             remaining = [a for a in task["assignees"] if a != released]
             changes: dict[str, Any] = {"claim": None, "assignees": remaining}
             if task["status"] == flow["in_progress"]:
-                target = flow["assigned"] if remaining else flow["initial"]
-                if target in flow["transitions"].get(task["status"], []):
-                    changes["status"] = target
+                # Releasing undoes a claim: the task goes back to the pool (documented in
+                # docs/decisions.md) even where the workflow has no in_progress -> inbox move.
+                changes["status"] = flow["assigned"] if remaining else flow["initial"]
             merged = self._stage_task(m, task_id, changes)
             m.record("task.released", task_id, {"title": task["title"], "released": released}, remaining)
             m.result = merged

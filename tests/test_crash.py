@@ -1,0 +1,116 @@
+"""A writer killed with SIGKILL at random points never leaves the workspace broken.
+
+After every kill: every task file parses, ``agentctl validate`` sweeps the writer's temp
+files and passes, and ``agentctl working`` brings WORKING.md back to a fresh rendering.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers_proc import event_lines, isolate, new_workspace, run_cli, run_json, temp_files
+
+from agentctl.store.frontmatter import load_fast
+from agentctl.workspace import Workspace
+
+HELPER = str(Path(__file__).with_name("helpers_proc.py"))
+KILLS = 25
+SEED = 20261122
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate(monkeypatch, tmp_path / "home")
+    monkeypatch.setenv("AGENTCTL_AUTOCOMMIT", "0")
+
+
+def _lines(path: Path) -> int:
+    try:
+        return len(path.read_text(encoding="utf-8").splitlines())
+    except FileNotFoundError:
+        return 0
+
+
+def _start_writer(root: Path, seed: int, progress: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, HELPER, "crash", str(root), str(seed), str(progress)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_progress(proc: subprocess.Popen[bytes], progress: Path, wanted: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while _lines(progress) < wanted:
+        if proc.poll() is not None:
+            raise AssertionError(f"writer exited {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}")
+        if time.monotonic() > deadline:
+            raise AssertionError("writer made no progress")
+        time.sleep(0.01)
+
+
+def _check_task_files(root: Path) -> int:
+    count = 0
+    for path in sorted((root / ".agentctl" / "tasks").iterdir()):
+        if path.name.startswith("."):
+            continue  # a temp file: swept by validate, checked below
+        fields, body = load_fast(path.read_text(encoding="utf-8"), str(path))
+        assert fields["id"] == path.stem
+        assert body.startswith("\n## Description")
+        count += 1
+    return count
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_never_breaks_the_workspace(tmp_path: Path) -> None:
+    root = new_workspace(tmp_path / "repo")
+    for n in range(3):
+        run_cli(root, "task", "add", f"seed {n}")
+    rng = random.Random(SEED)
+    progress = tmp_path / "progress.log"
+    temps_seen = 0
+    mutations = 0
+    for round_ in range(KILLS):
+        before = _lines(progress)
+        proc = _start_writer(root, SEED + round_, progress)
+        try:
+            _wait_for_progress(proc, progress, before + 2)  # "ready" and one whole mutation
+            time.sleep(rng.uniform(0.05, 0.6))
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode() if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+        mutations += _lines(progress) - before - 1
+
+        count = _check_task_files(root)
+        assert count >= 3
+        temps_seen += len(temp_files(root / ".agentctl"))
+
+        result = run_cli(root, "validate", check=False)
+        assert result.returncode == 0, f"round {round_}: {result.stdout}{result.stderr}"
+        assert temp_files(root / ".agentctl") == [], f"round {round_}"
+
+        run_cli(root, "working")
+        ws = Workspace(root)
+        try:
+            fresh, current = ws.render_working()
+        finally:
+            ws.close()
+        assert current == fresh, f"round {round_}"
+
+    # The workspace is still fully usable: list, a new mutation, and everything valid.
+    listed = run_json(root, "task", "list", "--all")["tasks"]
+    assert len(listed) == _check_task_files(root)
+    run_cli(root, "task", "add", "after the storm")
+    assert run_cli(root, "validate", check=False).returncode == 0
+    print(f"\n{KILLS} kills, {mutations} completed mutations, {temps_seen} temp files left by kills, {len(event_lines(root))} events")
