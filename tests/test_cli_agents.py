@@ -265,7 +265,8 @@ def test_status_values(ws_root: Path, cli: Runner) -> None:
         assert show_agent(cli, "dev-1")["state"]["status"] == value
     r = cli("agent", "status", "dev-1", "active", "--json")
     assert r.code == 0, str(r)
-    assert r.json() == {"schema_version": 1, "agent": "dev-1", "state": {"status": "active"}}
+    doc = r.json()
+    assert doc["schema_version"] == 1 and doc["agent"] == "dev-1" and doc["state"]["status"] == "active"
     assert_one_line_error(cli("agent", "status", "dev-1", "active"), ExitCode.CONFLICT, "dev-1 is already active")
     assert_one_line_error(cli("agent", "status", "dev-1", "sleeping"), ExitCode.USAGE, "idle, active, blocked")
     assert_one_line_error(cli("agent", "status", "ghost", "idle"), ExitCode.NOT_FOUND, "ghost")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -56,7 +57,7 @@ def _due(value: str | None) -> str | None:
 def _text_arg(value: str | None) -> str | None:
     """'-' reads the text from stdin."""
     if value == "-":
-        return typer.get_text_stream("stdin").read()
+        return sys.stdin.read()
     return value
 
 

@@ -51,8 +51,7 @@ def normalize_ref(kind: str, ref: str) -> str:
     """
     text = ref.strip().lower()
     prefix = kind + "-"
-    if text.startswith(prefix):
-        text = text[len(prefix) :]
+    text = text.removeprefix(prefix)
     text = text.translate(_CROCKFORD_ALIASES)
     if not text or any(c not in ALPHABET for c in text) or len(text) > RANDOM_CHARS:
         raise UsageError(f"not a valid {_kind_name(kind)} ID: {ref!r}")

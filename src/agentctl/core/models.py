@@ -9,7 +9,7 @@ only writes and ``validate`` import this module.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -38,7 +38,7 @@ class Record(BaseModel):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def parse_priority(value: Any) -> int:
@@ -47,7 +47,7 @@ def parse_priority(value: Any) -> int:
         raise ValueError("priority must be 0-3 or p0-p3")
     if isinstance(value, str):
         text = value.strip().lower()
-        text = text[1:] if text.startswith("p") else text
+        text = text.removeprefix("p")
         if not text.isdigit():
             raise ValueError(f"priority must be 0-3 or p0-p3, not {value!r}")
         value = int(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ def make_event(
     notify: list[str] | None = None,
     ts: datetime | None = None,
 ) -> dict[str, Any]:
-    moment = (ts or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    moment = (ts or datetime.now(UTC)).astimezone(UTC)
     return {
         "id": new_id(EVENT),
         "ts": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),

@@ -51,8 +51,7 @@ _rt = _round_trip_yaml()
 def split(text: str, path: str) -> tuple[str, str, int]:
     """Split a file into (yaml text, body, 1-based line of the first yaml line)."""
     check_conflict_markers(text, path)
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     first_break = text.find("\n")
     if first_break < 0 or text[:first_break].rstrip("\r") != DELIMITER:
         raise ValidationError("missing frontmatter: the file must start with a '---' line", path, 1)
@@ -74,7 +73,7 @@ def check_conflict_markers(text: str, path: str) -> None:
     if "<<<<<<< " not in text and ">>>>>>> " not in text:
         return
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith(_CONFLICT_MARKERS[0]) or line.startswith(_CONFLICT_MARKERS[2]):
+        if line.startswith((_CONFLICT_MARKERS[0], _CONFLICT_MARKERS[2])):
             raise ValidationError(
                 "unresolved git merge conflict marker", path, number, hint="resolve the conflict and commit"
             )

@@ -7,7 +7,7 @@ from typing import Any
 from agentctl.core.rules import Actor
 from agentctl.errors import ConflictError, NotFoundError, UsageError
 from agentctl.paths import validate_name
-from agentctl.workspace.base import Mutation, WorkspaceBase, timestamp
+from agentctl.workspace.base import Mutation, timestamp
 from agentctl.workspace.tasks import TaskOps, validate_model
 
 AGENT_ORDER = [

@@ -132,7 +132,12 @@ class Maintenance(AgentOps):
         Refused when the file was rendered from an older state than the current one (its
         state digest differs), so an edit never overrides changes it did not see.
         """
-        from agentctl.store.working import extract_digest, parse_task_lines, render_sections, state_digest
+        from agentctl.store.working import (
+            extract_digest,
+            parse_task_lines,
+            render_sections,
+            state_digest,
+        )
 
         edited = text if text is not None else self.layout.working.read_text(encoding="utf-8")
         self.refresh()
@@ -305,7 +310,7 @@ def _check_record(path: Path, rel: str, kind: str, problems: list[Problem]) -> d
         if data[key] != stem:
             problems.append(Problem(rel, _key_line(path, key), f"{key} {data[key]!r} does not match the file name {stem!r}"))
             return None
-        return data
+        return dict(data)
     except UnicodeDecodeError:
         problems.append(Problem(rel, None, "not valid UTF-8"))
     except ValidationError as exc:

@@ -87,7 +87,7 @@ class TaskOps(WorkspaceBase):
         self.require_valid_task_file(task_id)
         path = self.layout.task(task_id)
         fields, body = load_fast(path.read_text(encoding="utf-8"), self.layout.relative(path))
-        task = plain_value(fields)
+        task: dict[str, Any] = plain_value(fields)
         task.setdefault("priority", 2)
         for key in ("assignees", "labels", "depends_on"):
             task.setdefault(key, [])
