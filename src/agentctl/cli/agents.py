@@ -60,7 +60,7 @@ def add(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Add an agent: a definition file with a persona you can edit."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     agent = ws.add_agent(
         acting(ctx, ws),
         name,
@@ -185,7 +185,7 @@ def rm(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Remove an agent (refused while it has open tasks, unless --force)."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     result = ws.remove_agent(acting(ctx, ws), name, force)
     if want_json(ctx, json_):
         output.emit_json({"agent": result})
@@ -202,7 +202,7 @@ def status(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Set an agent's status."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     state = ws.set_agent_status(acting(ctx, ws), name, _choice(value, STATUSES, "STATUS") or value)
     if want_json(ctx, json_):
         output.emit_json({"agent": name, "state": state})

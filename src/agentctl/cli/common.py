@@ -32,7 +32,11 @@ def want_json(ctx: typer.Context, local: bool) -> bool:
 
 
 def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
-    """The workspace for this invocation; read commands warn about invalid files on stderr."""
+    """The workspace for this invocation; read commands warn about invalid files on stderr.
+
+    Write commands pass ``warn=False``: they refuse an invalid target record with a single
+    ``file:line`` error instead, and a failed write prints nothing but that error.
+    """
     from agentctl.workspace import Workspace
 
     workspace: Workspace = Workspace.open(globals_of(ctx).workspace)

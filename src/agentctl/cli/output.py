@@ -18,7 +18,9 @@ RICH_ROW_LIMIT = 300
 
 
 def emit_json(document: dict[str, Any]) -> None:
-    write(json.dumps({"schema_version": SCHEMA_VERSION, **document}, ensure_ascii=False, indent=2, default=str) + "\n")
+    """One JSON document: indented on a terminal, compact (C-encoded, fast) when piped."""
+    indent = 2 if is_terminal() else None
+    write(json.dumps({"schema_version": SCHEMA_VERSION, **document}, ensure_ascii=False, indent=indent, default=str) + "\n")
 
 
 def write(text: str) -> None:

@@ -109,7 +109,7 @@ def add(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Create a task (in inbox, or assigned when --assign is given)."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     task = ws.add_task(
         acting(ctx, ws),
         title,
@@ -206,7 +206,7 @@ def edit(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Change a task's fields (one frontmatter line per field changes)."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     actor = acting(ctx, ws)
     if editor:
         result = _edit_in_editor(ws, actor, task)
@@ -256,7 +256,7 @@ def move(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Move a task to another status, following the workflow's transitions."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     result = ws.move_task(acting(ctx, ws), task, status, note)
     _changed(ctx, json_, "moved", result)
 
@@ -269,7 +269,7 @@ def assign(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Assign agents to a task (an inbox task becomes assigned)."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     _changed(ctx, json_, "assigned", ws.assign(acting(ctx, ws), task, agents))
 
 
@@ -281,7 +281,7 @@ def unassign(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Remove agents from a task (an assigned task with nobody left returns to inbox)."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     _changed(ctx, json_, "unassigned", ws.unassign(acting(ctx, ws), task, agents))
 
 
@@ -292,7 +292,7 @@ def claim(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Atomically take a task: assigns you, moves it in progress, and holds a leased claim."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     _changed(ctx, json_, "claimed", ws.claim(acting(ctx, ws), task))
 
 
@@ -301,7 +301,7 @@ def release(
     ctx: typer.Context, task: str = typer.Argument(..., help="Task ID or unique prefix."), json_: bool = JSON_OPTION
 ) -> None:
     """Give a claimed task back: drops the claim and your assignment."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     _changed(ctx, json_, "released", ws.release(acting(ctx, ws), task))
 
 
@@ -338,7 +338,7 @@ def dep_add(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Make TASK depend on DEPENDENCY (cycles are refused)."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     _changed(ctx, json_, "updated", ws.add_dependency(acting(ctx, ws), task, dependency))
 
 
@@ -350,7 +350,7 @@ def dep_rm(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Remove a dependency."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     _changed(ctx, json_, "updated", ws.remove_dependency(acting(ctx, ws), task, dependency))
 
 
@@ -362,5 +362,5 @@ def rm(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Remove a task (its history stays in the event log and git)."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     _changed(ctx, json_, "removed", ws.remove_task(acting(ctx, ws), task, force))

@@ -31,7 +31,7 @@ def working(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
 @app.command("apply")
 def apply(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
     """Apply hand edits: a task line moved under another status heading changes its status."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     moves = ws.apply_working(acting(ctx, ws))
     if want_json(ctx, json_):
         output.emit_json({"applied": moves})
@@ -49,7 +49,7 @@ def note(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Append a signed, timestamped line to the Notes section of WORKING.md."""
-    ws = open_workspace(ctx)
+    ws = open_workspace(ctx, warn=False)
     result = ws.add_note(acting(ctx, ws), " ".join(text))
     if want_json(ctx, json_):
         output.emit_json(result)

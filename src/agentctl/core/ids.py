@@ -90,12 +90,13 @@ def short_ids(sorted_ids: Sequence[str]) -> dict[str, str]:
     result: dict[str, str] = {}
     n = len(sorted_ids)
     for i, ident in enumerate(sorted_ids):
-        dash = ident.find("-") + 1
-        common = 0
+        base = ident.find("-") + 1 + MIN_PREFIX
+        head = ident[:base]
+        length = base
         for j in (i - 1, i + 1):
-            if 0 <= j < n:
-                common = max(common, _common_prefix(ident, sorted_ids[j]))
-        length = max(dash + MIN_PREFIX, common + 1)
+            # Random IDs rarely share MIN_PREFIX characters: compare slices before walking.
+            if 0 <= j < n and sorted_ids[j][:base] == head:
+                length = max(length, _common_prefix(ident, sorted_ids[j]) + 1)
         result[ident] = ident[:length]
     return result
 

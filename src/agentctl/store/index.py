@@ -48,7 +48,6 @@ TASK_COLUMNS = (
     "estimate", "due", "created_by", "created_at", "updated_at", "claim",
 )  # fmt: skip
 _JSON_COLUMNS = frozenset({"assignees", "labels", "depends_on", "claim"})
-_SELECT_TASK = "SELECT " + ", ".join(TASK_COLUMNS) + " FROM tasks"
 
 
 @dataclass(frozen=True)
@@ -78,12 +77,23 @@ def plain_value(value: Any) -> Any:
     return value
 
 
-def _row_to_task(row: Sequence[Any]) -> dict[str, Any]:
-    task = dict(zip(TASK_COLUMNS, row, strict=True))
-    for column in _JSON_COLUMNS:
-        if task[column] is not None:
-            task[column] = json.loads(task[column])
-    return task
+def _task_json_sql() -> str:
+    """One JSON object per task row, built by SQLite (far faster than decoding columns)."""
+    parts = []
+    for column in TASK_COLUMNS:
+        value = f"json({column})" if column in _JSON_COLUMNS else column
+        parts.append(f"'{column}', {value}")
+    return "SELECT json_object(" + ", ".join(parts) + ") FROM tasks"
+
+
+_SELECT_TASK_JSON = _task_json_sql()
+
+
+def _decode_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Rows of one JSON object each, decoded with a single json.loads call."""
+    text = ",".join(row[0] for row in rows)
+    result: list[dict[str, Any]] = json.loads(f"[{text}]")
+    return result
 
 
 class Index:
@@ -310,8 +320,8 @@ class Index:
         return [row[0] for row in rows]
 
     def task(self, task_id: str) -> dict[str, Any] | None:
-        row = self.db.execute(_SELECT_TASK + " WHERE id=?", (task_id,)).fetchone()
-        return _row_to_task(row) if row else None
+        rows = self.db.execute(_SELECT_TASK_JSON + " WHERE id=?", (task_id,)).fetchall()
+        return _decode_rows(rows)[0] if rows else None
 
     def tasks(
         self,
@@ -337,33 +347,34 @@ class Index:
         if parent is not None:
             clauses.append("parent = ?")
             params.append(parent)
-        sql = _SELECT_TASK
+        sql = _SELECT_TASK_JSON
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_row_to_task(row) for row in self.db.execute(sql, params)]
+        return _decode_rows(self.db.execute(sql, params))
 
     def count_by_status(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
 
     def graph(self) -> dict[str, dict[str, Any]]:
-        """Minimal task data for graph work: id, status, priority, created_at, depends_on, assignees."""
-        rows = self.db.execute("SELECT id, status, priority, created_at, depends_on, assignees, title FROM tasks")
-        return {
-            row[0]: {
-                "id": row[0],
-                "status": row[1],
-                "priority": row[2],
-                "created_at": row[3],
-                "depends_on": json.loads(row[4]),
-                "assignees": json.loads(row[5]),
-                "title": row[6],
-            }
-            for row in rows
-        }
+        """Minimal task data for graph work: id, status, priority, created_at, depends_on, assignees, title."""
+        rows = self.db.execute(
+            "SELECT json_object('id', id, 'status', status, 'priority', priority, 'created_at', created_at,"
+            " 'depends_on', json(depends_on), 'assignees', json(assignees), 'title', title) FROM tasks"
+        )
+        return {task["id"]: task for task in _decode_rows(rows)}
+
+    def open_load(self, statuses: Sequence[str]) -> dict[str, int]:
+        """Open tasks per assignee."""
+        placeholders = ", ".join("?" * len(statuses))
+        rows = self.db.execute(
+            f"SELECT value, COUNT(*) FROM tasks, json_each(tasks.assignees) WHERE status IN ({placeholders}) GROUP BY value",
+            list(statuses),
+        )
+        return dict(rows.fetchall())
 
     def graph_parents(self) -> dict[str, str | None]:
         return dict(self.db.execute("SELECT id, parent FROM tasks").fetchall())

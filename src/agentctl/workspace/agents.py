@@ -24,10 +24,7 @@ class AgentOps(TaskOps):
         self.refresh()
         states = self.index.states()
         open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
-        load: dict[str, int] = {}
-        for task in self.index.tasks(open_statuses):
-            for name in task["assignees"]:
-                load[name] = load.get(name, 0) + 1
+        load = self.index.open_load(open_statuses)
         result = []
         for agent in self.index.agents():
             state = states.get(agent["name"], {})

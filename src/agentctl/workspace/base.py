@@ -152,6 +152,14 @@ class WorkspaceBase:
         self.refresh()
         wanted = ids.normalize_ref(ids.TASK, ref)
         candidates = self.index.ids_with_prefix(wanted)
+        if not candidates:
+            # An invalid task file is left out of the index: name it and its problem
+            # rather than claiming the task does not exist.
+            tasks_dir = self.layout.relative(self.layout.tasks) + "/"
+            for problem in self.refresh():
+                stem = problem.path.removeprefix(tasks_dir).removesuffix(".md")
+                if problem.path.startswith(tasks_dir) and stem.startswith(wanted):
+                    raise ValidationError(problem.message, problem.path, problem.line)
         return ids.resolve(ids.TASK, ref, candidates)
 
     def short_id(self, task_id: str) -> str:
