@@ -82,7 +82,14 @@ class Result:
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
     """Run git in ``cwd``; return stdout (raises with stderr on failure when ``check``)."""
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
+        check=False,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc.stdout
@@ -140,7 +147,12 @@ def run_cli(
     saved_stdin = sys.stdin
     sys.stdin = stdin
     try:
-        with _cwd(cwd), _temporary_env(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            _cwd(cwd),
+            _temporary_env(env),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
             code = boundary.run(app, [str(a) for a in args])
     finally:
         sys.stdin = saved_stdin
@@ -258,7 +270,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if rel == ".git" or rel.startswith(".git/") or rel.startswith(".agentctl/local"):
+        if rel == ".git" or rel.startswith((".git/", ".agentctl/local")):
             continue
         if path.is_file():
             files[rel] = path.read_bytes()
@@ -289,3 +301,26 @@ def assert_one_line_error(result: Result, code: int, *needles: str) -> None:
     assert "Traceback" not in result.err and "Traceback" not in result.out, str(result)
     for needle in needles:
         assert needle in lines[0], f"{needle!r} not in the error line\n{result}"
+
+
+def run_refused(
+    cli: Runner,
+    root: Path,
+    code: int,
+    args: tuple[str, ...],
+    *needles: str,
+    env: Mapping[str, str | None] | None = None,
+) -> Result:
+    """Run a command that must fail with ``code`` (see :func:`assert_one_line_error`) and
+    prove it changed nothing: every workspace file (WORKING.md and events included), HEAD,
+    the git index and the working tree are as they were."""
+    files, state = snapshot(root), git_state(root)
+    events_dir = root / ".agentctl" / "events"
+    events = sorted(events_dir.iterdir()) if events_dir.is_dir() else []
+    result = cli(*args, env=env)
+    assert_one_line_error(result, code, *needles)
+    assert result.out == "", str(result)
+    assert snapshot(root) == files, f"files changed after a refused command\n{result}"
+    assert git_state(root) == state, f"git state changed after a refused command\n{result}"
+    assert (sorted(events_dir.iterdir()) if events_dir.is_dir() else []) == events
+    return result

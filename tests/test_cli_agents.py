@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Runner, add_task, assert_one_line_error, make_team, snapshot
 
 from agentctl.errors import ExitCode
-from conftest import Runner, add_task, assert_one_line_error, make_team, snapshot
 
 
 def agent_file(root: Path, name: str) -> Path:
@@ -70,13 +70,30 @@ def test_add_command_runtime_needs_command(ws_root: Path, cli: Runner) -> None:
     r = cli("agent", "add", "runner", "--role", "x", "--runtime", "command")
     assert_one_line_error(r, ExitCode.USAGE, "the command runtime needs --command")
     assert snapshot(ws_root) == before
-    r = cli("agent", "add", "runner", "--role", "x", "--runtime", "command", "--command", "claude -p 'do it'", "--json")
+    r = cli(
+        "agent",
+        "add",
+        "runner",
+        "--role",
+        "x",
+        "--runtime",
+        "command",
+        "--command",
+        "claude -p 'do it'",
+        "--json",
+    )
     assert r.code == 0, str(r)
     assert r.json()["agent"]["command"] == ["claude", "-p", "do it"]
     r = cli("agent", "show", "runner")
     assert "command:      claude -p 'do it'" in r.out
-    assert_one_line_error(cli("agent", "add", "r2", "--role", "x", "--runtime", "command", "--command", "  "), ExitCode.USAGE, "--command is empty")
-    assert_one_line_error(cli("agent", "add", "r2", "--role", "x", "--command", "a 'b"), ExitCode.USAGE, "--command")
+    assert_one_line_error(
+        cli("agent", "add", "r2", "--role", "x", "--runtime", "command", "--command", "  "),
+        ExitCode.USAGE,
+        "--command is empty",
+    )
+    assert_one_line_error(
+        cli("agent", "add", "r2", "--role", "x", "--command", "a 'b"), ExitCode.USAGE, "--command"
+    )
 
 
 def test_add_duplicate_is_conflict(ws_root: Path, cli: Runner) -> None:
@@ -87,7 +104,9 @@ def test_add_duplicate_is_conflict(ws_root: Path, cli: Runner) -> None:
     assert snapshot(ws_root) == before
 
 
-@pytest.mark.parametrize("name", ["Bad_Name", "UPPER", "-dash", "with space", "a" * 65, "dot.name", ""])
+@pytest.mark.parametrize(
+    "name", ["Bad_Name", "UPPER", "-dash", "with space", "a" * 65, "dot.name", ""]
+)
 def test_add_invalid_name_is_usage(ws_root: Path, cli: Runner, name: str) -> None:
     before = snapshot(ws_root)
     r = cli("agent", "add", "--role", "x", "--", name)
@@ -101,7 +120,9 @@ def test_add_invalid_name_is_usage(ws_root: Path, cli: Runner, name: str) -> Non
      ("--runtime", "docker", "--runtime must be one of simulated, command, llm"),
      ("--every", "soon", "--every")],
 )  # fmt: skip
-def test_add_bad_values_are_usage(ws_root: Path, cli: Runner, option: str, value: str, needle: str) -> None:
+def test_add_bad_values_are_usage(
+    ws_root: Path, cli: Runner, option: str, value: str, needle: str
+) -> None:
     r = cli("agent", "add", "valid", "--role", "x", option, value)
     assert_one_line_error(r, ExitCode.USAGE, needle)
     assert not agent_file(ws_root, "valid").exists()
@@ -124,10 +145,29 @@ def test_list_plain_and_json(ws_root: Path, cli: Runner) -> None:
     r = cli("agent", "list")
     assert r.code == 0, str(r)
     lines = r.out.splitlines()
-    assert lines[0].split() == ["NAME", "ROLE", "LEVEL", "RUNTIME", "STATUS", "OPEN", "LAST", "HEARTBEAT", "CAPABILITIES"]
+    assert lines[0].split() == [
+        "NAME",
+        "ROLE",
+        "LEVEL",
+        "RUNTIME",
+        "STATUS",
+        "OPEN",
+        "LAST",
+        "HEARTBEAT",
+        "CAPABILITIES",
+    ]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert set(rows) == {"lead-1", "dev-1", "dev-2", "intern-1"}
-    assert rows["dev-1"] == ["dev-1", "developer", "specialist", "simulated", "idle", "1", "never", "python"]
+    assert rows["dev-1"] == [
+        "dev-1",
+        "developer",
+        "specialist",
+        "simulated",
+        "idle",
+        "1",
+        "never",
+        "python",
+    ]
     assert rows["lead-1"][2] == "lead" and rows["lead-1"][5] == "0"
 
     doc = cli("agent", "list", "--json").json()
@@ -156,7 +196,9 @@ def test_show(ws_root: Path, cli: Runner) -> None:
 
 
 def test_show_unknown_and_invalid(ws_root: Path, cli: Runner) -> None:
-    assert_one_line_error(cli("agent", "show", "ghost"), ExitCode.NOT_FOUND, "no agent named 'ghost'")
+    assert_one_line_error(
+        cli("agent", "show", "ghost"), ExitCode.NOT_FOUND, "no agent named 'ghost'"
+    )
     assert_one_line_error(cli("agent", "show", "../ghost"), ExitCode.USAGE, "invalid agent name")
 
 
@@ -176,7 +218,9 @@ def test_show_unknown_and_invalid(ws_root: Path, cli: Runner) -> None:
         (("--every", "45m"), "heartbeat", {"every": "45m"}),
     ],
 )
-def test_edit_each_flag(ws_root: Path, cli: Runner, args: tuple[str, ...], key: str, expected: Any) -> None:
+def test_edit_each_flag(
+    ws_root: Path, cli: Runner, args: tuple[str, ...], key: str, expected: Any
+) -> None:
     make_team(cli)
     path = agent_file(ws_root, "dev-1")
     before = path.read_text(encoding="utf-8")
@@ -197,9 +241,15 @@ def test_edit_json_and_errors(ws_root: Path, cli: Runner) -> None:
     assert r.json()["schema_version"] == 1 and r.json()["agent"]["role"] == "qa"
     before = snapshot(ws_root)
     assert_one_line_error(cli("agent", "edit", "dev-2"), ExitCode.USAGE, "nothing to change")
-    assert_one_line_error(cli("agent", "edit", "ghost", "--role", "x"), ExitCode.NOT_FOUND, "no agent named 'ghost'")
-    assert_one_line_error(cli("agent", "edit", "dev-2", "--level", "god"), ExitCode.USAGE, "--level")
-    assert_one_line_error(cli("agent", "edit", "dev-2", "--runtime", "command"), ExitCode.USAGE, "needs --command")
+    assert_one_line_error(
+        cli("agent", "edit", "ghost", "--role", "x"), ExitCode.NOT_FOUND, "no agent named 'ghost'"
+    )
+    assert_one_line_error(
+        cli("agent", "edit", "dev-2", "--level", "god"), ExitCode.USAGE, "--level"
+    )
+    assert_one_line_error(
+        cli("agent", "edit", "dev-2", "--runtime", "command"), ExitCode.USAGE, "needs --command"
+    )
     assert snapshot(ws_root) == before
 
 
@@ -266,10 +316,20 @@ def test_status_values(ws_root: Path, cli: Runner) -> None:
     r = cli("agent", "status", "dev-1", "active", "--json")
     assert r.code == 0, str(r)
     doc = r.json()
-    assert doc["schema_version"] == 1 and doc["agent"] == "dev-1" and doc["state"]["status"] == "active"
-    assert_one_line_error(cli("agent", "status", "dev-1", "active"), ExitCode.CONFLICT, "dev-1 is already active")
-    assert_one_line_error(cli("agent", "status", "dev-1", "sleeping"), ExitCode.USAGE, "idle, active, blocked")
+    assert (
+        doc["schema_version"] == 1
+        and doc["agent"] == "dev-1"
+        and doc["state"]["status"] == "active"
+    )
+    assert_one_line_error(
+        cli("agent", "status", "dev-1", "active"), ExitCode.CONFLICT, "dev-1 is already active"
+    )
+    assert_one_line_error(
+        cli("agent", "status", "dev-1", "sleeping"), ExitCode.USAGE, "idle, active, blocked"
+    )
     assert_one_line_error(cli("agent", "status", "ghost", "idle"), ExitCode.NOT_FOUND, "ghost")
     # the status shows in the list and in WORKING.md
     assert "active" in cli("agent", "list").out
-    assert "**dev-1** (developer, specialist) — active" in (ws_root / "WORKING.md").read_text(encoding="utf-8")
+    assert "**dev-1** (developer, specialist) — active" in (ws_root / "WORKING.md").read_text(
+        encoding="utf-8"
+    )

@@ -10,10 +10,19 @@ from typing import Any
 import click
 import pytest
 import typer
+from conftest import (
+    Runner,
+    add_task,
+    assert_one_line_error,
+    git,
+    git_state,
+    make_git_repo,
+    make_team,
+    snapshot,
+)
 
 from agentctl import __version__
 from agentctl.errors import ExitCode
-from conftest import Runner, add_task, assert_one_line_error, git, git_state, make_git_repo, make_team, snapshot
 
 
 def working_file(root: Path) -> Path:
@@ -32,13 +41,19 @@ def test_init_creates_the_layout(git_repo: Path, cli: Runner) -> None:
         assert f"  created .agentctl/{item}/" in r.out
     assert (git_repo / ".agentctl" / "config.yaml").is_file()
     assert working_file(git_repo).is_file()
-    assert ".agentctl/events/*.jsonl merge=union" in (git_repo / ".gitattributes").read_text(encoding="utf-8").splitlines()
+    assert (
+        ".agentctl/events/*.jsonl merge=union"
+        in (git_repo / ".gitattributes").read_text(encoding="utf-8").splitlines()
+    )
     gitignore = (git_repo / ".agentctl" / ".gitignore").read_text(encoding="utf-8")
     assert "local/" in gitignore.splitlines()
     assert "auto-commit is on" in r.err
     # local/ is ignored by git; everything else is committed
     assert git(git_repo, "status", "--porcelain", "--untracked-files=all") == ""
-    assert git(git_repo, "check-ignore", ".agentctl/local/index.sqlite").strip() == ".agentctl/local/index.sqlite"
+    assert (
+        git(git_repo, "check-ignore", ".agentctl/local/index.sqlite").strip()
+        == ".agentctl/local/index.sqlite"
+    )
 
 
 def test_init_is_idempotent(git_repo: Path, cli: Runner) -> None:
@@ -58,7 +73,9 @@ def test_init_is_idempotent(git_repo: Path, cli: Runner) -> None:
     assert snapshot(git_repo) == files
 
 
-def test_init_keeps_existing_gitattributes_and_restores_missing_pieces(git_repo: Path, cli: Runner) -> None:
+def test_init_keeps_existing_gitattributes_and_restores_missing_pieces(
+    git_repo: Path, cli: Runner
+) -> None:
     (git_repo / ".gitattributes").write_text("*.png binary", encoding="utf-8")  # no final newline
     assert cli("init").code == 0
     text = (git_repo / ".gitattributes").read_text(encoding="utf-8")
@@ -130,7 +147,15 @@ def test_workspace_flag_and_env_override(ws_root: Path, tmp_path: Path, cli: Run
     assert r.code == 0, str(r)
     assert [x["id"] for x in r.json()["tasks"]] == [mine]
     # the flag beats the environment
-    r = cli("-W", str(other), "task", "list", "--json", cwd=elsewhere, env={"AGENTCTL_WORKSPACE": str(ws_root)})
+    r = cli(
+        "-W",
+        str(other),
+        "task",
+        "list",
+        "--json",
+        cwd=elsewhere,
+        env={"AGENTCTL_WORKSPACE": str(ws_root)},
+    )
     assert [x["id"] for x in r.json()["tasks"]] == [theirs]
     # writes go to the chosen workspace too
     assert cli("-W", str(other), "task", "add", "remote add", cwd=elsewhere).code == 0
@@ -140,7 +165,13 @@ def test_workspace_flag_and_env_override(ws_root: Path, tmp_path: Path, cli: Run
 def test_no_workspace_is_not_found_with_hint(tmp_path: Path, cli: Runner) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    for args in (("task", "list"), ("agent", "list"), ("working",), ("validate",), ("task", "add", "x")):
+    for args in (
+        ("task", "list"),
+        ("agent", "list"),
+        ("working",),
+        ("validate",),
+        ("task", "add", "x"),
+    ):
         r = cli(*args, cwd=empty)
         assert_one_line_error(r, ExitCode.NOT_FOUND, "no agentctl workspace found")
         assert "agentctl: hint: run 'agentctl init'" in r.err
@@ -185,7 +216,10 @@ def test_working_rerenders_when_deleted(ws_root: Path, cli: Runner) -> None:
 def test_working_rerenders_after_a_hand_edit_of_a_task(ws_root: Path, cli: Runner) -> None:
     t = add_task(cli, "Old title")
     task_path = ws_root / ".agentctl" / "tasks" / f"{t}.md"
-    task_path.write_text(task_path.read_text(encoding="utf-8").replace("title: Old title", "title: Hand edited"), encoding="utf-8")
+    task_path.write_text(
+        task_path.read_text(encoding="utf-8").replace("title: Old title", "title: Hand edited"),
+        encoding="utf-8",
+    )
     assert "Old title" in working_file(ws_root).read_text(encoding="utf-8")
     r = cli("working")
     assert r.code == 0, str(r)
@@ -237,7 +271,11 @@ def _move_line(text: str, task_id: str, to_status: str) -> str:
     lines = text.splitlines(keepends=True)
     line = next(ln for ln in lines if ln.startswith(f"- [{task_id}]"))
     lines.remove(line)
-    heading = next(i for i, ln in enumerate(lines) if re.match(rf"### {to_status}( \(\d+\))?$", ln.rstrip("\n")))
+    heading = next(
+        i
+        for i, ln in enumerate(lines)
+        if re.match(rf"### {to_status}( \(\d+\))?$", ln.rstrip("\n"))
+    )
     lines.insert(heading + 2, line)
     return "".join(lines)
 
@@ -246,7 +284,9 @@ def test_working_apply_moves_tasks(ws_root: Path, cli: Runner) -> None:
     t = add_task(cli, "Move me by hand")
     u = add_task(cli, "Leave me")
     path = working_file(ws_root)
-    path.write_text(_move_line(path.read_text(encoding="utf-8"), t, "in_progress"), encoding="utf-8")
+    path.write_text(
+        _move_line(path.read_text(encoding="utf-8"), t, "in_progress"), encoding="utf-8"
+    )
     r = cli("working", "apply")
     assert r.code == 0, str(r)
     assert r.out == f"moved {t} inbox -> in_progress\n"
@@ -315,18 +355,24 @@ def test_validate_broken(ws_root: Path, cli: Runner) -> None:
         assert re.match(r"^\S+:(\d+:)? \S", out_line), out_line
     doc = cli("validate", "--json").json()
     assert doc["ok"] is False
-    assert {"path": f".agentctl/tasks/{t}.md", "line": line, "message": "unknown status 'limbo'"} in doc["problems"]
+    assert {
+        "path": f".agentctl/tasks/{t}.md",
+        "line": line,
+        "message": "unknown status 'limbo'",
+    } in doc["problems"]
 
 
 def test_validate_reports_schema_and_yaml_problems(ws_root: Path, cli: Runner) -> None:
     t = add_task(cli, "yaml")
     path = ws_root / ".agentctl" / "tasks" / f"{t}.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("priority: 2", "priority: [oops"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("priority: 2", "priority: [oops"), encoding="utf-8"
+    )
     stray = ws_root / ".agentctl" / "tasks" / "notes.txt"
     stray.write_text("hello", encoding="utf-8")
     r = cli("validate")
     assert r.code == ExitCode.VALIDATION, str(r)
-    assert re.search(rf"^\.agentctl/tasks/{t}\.md:\d+: invalid YAML", r.out, re.M), str(r)
+    assert re.search(rf"^\.agentctl/tasks/{t}\.md:\d+: invalid YAML", r.out, re.MULTILINE), str(r)
     assert ".agentctl/tasks/notes.txt: unexpected file in tasks/" in r.out
 
 
@@ -365,14 +411,28 @@ def test_board_plain_and_json(ws_root: Path, cli: Runner) -> None:
     assert r.code == 0, str(r)
     lines = r.out.splitlines()
     headings = [ln for ln in lines if ln.startswith("== ")]
-    assert headings == ["== inbox (2)", "== assigned (1)", "== in_progress (0)", "== review (0)", "== done (0)", "== blocked (0)"]
+    assert headings == [
+        "== inbox (2)",
+        "== assigned (1)",
+        "== in_progress (0)",
+        "== review (0)",
+        "== done (0)",
+        "== blocked (0)",
+    ]
     assert any(ln.split() == [a[:6], "p0", "Board", "card", "@dev-1"] for ln in lines), r.out
     assert any(ln.startswith(f"  {b[:6]}") and ln.endswith("!") for ln in lines), r.out
     # piped output is plain too
     assert cli("board").out == r.out
     doc = cli("board", "--json").json()
     assert doc["schema_version"] == 1
-    assert [c["status"] for c in doc["columns"]] == ["inbox", "assigned", "in_progress", "review", "done", "blocked"]
+    assert [c["status"] for c in doc["columns"]] == [
+        "inbox",
+        "assigned",
+        "in_progress",
+        "review",
+        "done",
+        "blocked",
+    ]
     filtered = cli("board", "--plain", "--assignee", "dev-1").out
     assert "Board card" in filtered and "Waiting card" not in filtered
 
@@ -392,12 +452,16 @@ def test_help_lists_every_command(cli: Runner, tmp_path: Path) -> None:
     r = cli("--help", cwd=tmp_path)
     assert r.code == 0, str(r)
     for name, (_, _, summary) in COMMANDS.items():
-        assert re.search(rf"^\s+{name}\s+", r.out, re.M), f"{name} missing from --help\n{r.out}"
+        assert re.search(rf"^\s+{name}\s+", r.out, re.MULTILINE), (
+            f"{name} missing from --help\n{r.out}"
+        )
         assert summary.split()[0] in r.out
     assert cli(cwd=tmp_path).code in (0, 2)  # no args: help
 
 
-def _walk(command: click.Command, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], click.Command]]:
+def _walk(
+    command: click.Command, path: tuple[str, ...]
+) -> list[tuple[tuple[str, ...], click.Command]]:
     found = [(path, command)]
     if isinstance(command, click.Group):
         ctx = click.Context(command)
@@ -421,7 +485,9 @@ def test_every_command_has_help_text(cli: Runner, tmp_path: Path) -> None:
         assert text, f"'agentctl {' '.join(path)}' has no help text"
         for param in command.params:
             if isinstance(param, click.Option) and not param.hidden:
-                assert (param.help or "").strip(), f"'agentctl {' '.join(path)}' option {param.opts} has no help"
+                assert (param.help or "").strip(), (
+                    f"'agentctl {' '.join(path)}' option {param.opts} has no help"
+                )
         if path:
             r = cli(*path, "--help", cwd=tmp_path)
             assert r.code == 0, str(r)
@@ -451,7 +517,9 @@ def test_demo_builds_a_workspace(tmp_path: Path, cli: Runner) -> None:
 
 
 @pytest.mark.parametrize("args", [("task",), ("agent",), ("task", "dep")])
-def test_groups_without_subcommand_show_help(cli: Runner, tmp_path: Path, args: tuple[str, ...]) -> None:
+def test_groups_without_subcommand_show_help(
+    cli: Runner, tmp_path: Path, args: tuple[str, ...]
+) -> None:
     r = cli(*args, cwd=tmp_path)
     assert r.code in (0, ExitCode.USAGE), str(r)
     assert "Usage: agentctl " + " ".join(args) in r.out + r.err

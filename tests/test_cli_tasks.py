@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Result, Runner, add_task, assert_one_line_error, git, make_team
 
 from agentctl.errors import ExitCode
-from conftest import Result, Runner, add_task, assert_one_line_error, git, make_team
 
 
 def task_file(root: Path, task_id: str) -> Path:
@@ -126,7 +126,7 @@ def test_add_unknown_assignee_parent_and_dependency(ws_root: Path, cli: Runner) 
     assert_one_line_error(r, ExitCode.NOT_FOUND, "t-zzzz")
     r = cli("task", "add", "x", "--depends-on", "t-zzzz")
     assert_one_line_error(r, ExitCode.NOT_FOUND, "t-zzzz")
-    assert list(( ws_root / ".agentctl" / "tasks").iterdir()) == []
+    assert list((ws_root / ".agentctl" / "tasks").iterdir()) == []
 
 
 def test_add_empty_title_is_usage(ws_root: Path, cli: Runner) -> None:
@@ -138,7 +138,9 @@ def test_add_empty_title_is_usage(ws_root: Path, cli: Runner) -> None:
 
 def test_list_plain_columns_and_short_ids(ws_root: Path, cli: Runner) -> None:
     make_team(cli)
-    a = add_task(cli, "Alpha", "--priority", "0", "--assign", "dev-1", "--label", "x", "--label", "y")
+    a = add_task(
+        cli, "Alpha", "--priority", "0", "--assign", "dev-1", "--label", "x", "--label", "y"
+    )
     r = cli("task", "list")
     assert r.code == 0, str(r)
     lines = r.out.splitlines()
@@ -190,13 +192,29 @@ def test_list_sort_orders(ws_root: Path, cli: Runner) -> None:
     assert list_ids(cli, "--sort", "id") == sorted([a, b, c])
     # status sorts by workflow order: inbox before in_progress
     assert list_ids(cli, "--sort", "status") == [b, a, c]
-    assert list_ids(cli, "--sort", "updated")[0] == c
-    assert set(list_ids(cli, "--sort", "created")) == {a, b, c}
+    # timestamps have whole seconds: ties are broken by ID
+    rows = cli("task", "list", "--sort", "updated", "--json").json()["tasks"]
+    keys = [(t["updated_at"], t["id"]) for t in rows]
+    assert keys == sorted(keys, key=lambda k: (_desc(k[0]), k[1]))
+    assert rows[0]["id"] == c or rows[0]["updated_at"] == next(
+        t["updated_at"] for t in rows if t["id"] == c
+    )
+    rows = cli("task", "list", "--sort", "created", "--json").json()["tasks"]
+    keys = [(t["created_at"], t["id"]) for t in rows]
+    assert keys == sorted(keys) and len(keys) == 3
+
+
+def _desc(text: str) -> tuple[int, ...]:
+    return tuple(-ord(ch) for ch in text)
 
 
 def test_list_bad_filter_values(ws_root: Path, cli: Runner) -> None:
-    assert_one_line_error(cli("task", "list", "--sort", "size"), ExitCode.USAGE, "unknown sort 'size'")
-    assert_one_line_error(cli("task", "list", "--status", "nope"), ExitCode.USAGE, "unknown status 'nope'", "inbox")
+    assert_one_line_error(
+        cli("task", "list", "--sort", "size"), ExitCode.USAGE, "unknown sort 'size'"
+    )
+    assert_one_line_error(
+        cli("task", "list", "--status", "nope"), ExitCode.USAGE, "unknown status 'nope'", "inbox"
+    )
     r = cli("task", "list", "--limit", "0")
     assert r.code == ExitCode.USAGE, str(r)
     assert "Traceback" not in r.err
@@ -249,7 +267,11 @@ def test_show_by_prefix_forms(ws_root: Path, cli: Runner) -> None:
 
 def test_show_unknown_id_is_not_found(ws_root: Path, cli: Runner) -> None:
     add_task(cli, "something")
-    assert_one_line_error(cli("task", "show", "t-zzzzzzzzzzzz"), ExitCode.NOT_FOUND, "no task matches 't-zzzzzzzzzzzz'")
+    assert_one_line_error(
+        cli("task", "show", "t-zzzzzzzzzzzz"),
+        ExitCode.NOT_FOUND,
+        "no task matches 't-zzzzzzzzzzzz'",
+    )
     assert_one_line_error(cli("task", "move", "zzzz", "done"), ExitCode.NOT_FOUND, "zzzz")
 
 
@@ -290,7 +312,18 @@ def _diff_frontmatter(before: str, after: str) -> list[tuple[str, str]]:
 def test_edit_one_field_changes_one_frontmatter_line(
     ws_root: Path, cli: Runner, option: str, value: str, key: str, expected_line: str | None
 ) -> None:
-    t = add_task(cli, "Original", "--estimate", "1h", "--due", "2030-01-01", "--spec", "s-zzzz#x", "-d", "body text")
+    t = add_task(
+        cli,
+        "Original",
+        "--estimate",
+        "1h",
+        "--due",
+        "2030-01-01",
+        "--spec",
+        "s-zzzz#x",
+        "-d",
+        "body text",
+    )
     path = task_file(ws_root, t)
     before = path.read_text(encoding="utf-8")
     r = cli("task", "edit", t, option, value)
@@ -312,14 +345,29 @@ def test_edit_git_diff_is_small(ws_root: Path, cli: Runner) -> None:
     assert git(ws_root, "status", "--porcelain") == ""
     assert cli("task", "edit", t, "--title", "Diffed", env={"AGENTCTL_AUTOCOMMIT": "0"}).code == 0
     diff = git(ws_root, "diff", "-U0", "--", f".agentctl/tasks/{t}.md")
-    changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    changed = [
+        ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))
+    ]
     assert "-title: Diff me" in changed and "+title: Diffed" in changed
     assert all(ln[1:].startswith(("title:", "updated_at:")) for ln in changed), diff
 
 
 def test_edit_labels_description_and_criteria(ws_root: Path, cli: Runner) -> None:
     t = add_task(cli, "Edit many", "--label", "a", "--label", "b", "--ac", "c1", "-d", "old")
-    r = cli("task", "edit", t, "--label", "c", "--remove-label", "a", "--ac", "c2", "-d", "new words", "--json")
+    r = cli(
+        "task",
+        "edit",
+        t,
+        "--label",
+        "c",
+        "--remove-label",
+        "a",
+        "--ac",
+        "c2",
+        "-d",
+        "new words",
+        "--json",
+    )
     assert r.code == 0, str(r)
     assert r.json()["schema_version"] == 1
     assert r.json()["task"]["labels"] == ["b", "c"]
@@ -334,7 +382,9 @@ def test_edit_labels_description_and_criteria(ws_root: Path, cli: Runner) -> Non
     text = task_file(ws_root, t).read_text(encoding="utf-8")
     assert "- [ ] c1\n- [x] c2\n" in text
 
-    assert_one_line_error(cli("task", "edit", t, "--check", "3"), ExitCode.USAGE, "2 acceptance criteria", "#3")
+    assert_one_line_error(
+        cli("task", "edit", t, "--check", "3"), ExitCode.USAGE, "2 acceptance criteria", "#3"
+    )
 
 
 def test_edit_description_from_stdin(ws_root: Path, cli: Runner) -> None:
@@ -348,14 +398,28 @@ def test_edit_clear_and_parent(ws_root: Path, cli: Runner) -> None:
     t = add_task(cli, "Child", "--estimate", "1h", "--due", "2030-01-01", "--label", "x")
     assert cli("task", "edit", t, "--parent", parent).code == 0
     assert show(cli, t)["parent"] == parent
-    r = cli("task", "edit", t, "--clear", "estimate", "--clear", "due", "--clear", "labels", "--clear", "parent")
+    r = cli(
+        "task",
+        "edit",
+        t,
+        "--clear",
+        "estimate",
+        "--clear",
+        "due",
+        "--clear",
+        "labels",
+        "--clear",
+        "parent",
+    )
     assert r.code == 0, str(r)
     data = show(cli, t)
     assert "estimate" not in data and "due" not in data and "parent" not in data
     assert data["labels"] == []
     lines = frontmatter_lines(task_file(ws_root, t).read_text(encoding="utf-8"))
     assert not any(ln.startswith(("estimate:", "due:", "parent:")) for ln in lines)
-    assert_one_line_error(cli("task", "edit", t, "--clear", "title"), ExitCode.USAGE, "cannot clear 'title'")
+    assert_one_line_error(
+        cli("task", "edit", t, "--clear", "title"), ExitCode.USAGE, "cannot clear 'title'"
+    )
     # a parent loop is refused
     assert cli("task", "edit", t, "--parent", parent).code == 0
     assert_one_line_error(cli("task", "edit", parent, "--parent", t), ExitCode.CONFLICT, "loop")
@@ -392,7 +456,13 @@ def test_edit_in_editor_without_editor_or_with_failing_editor(ws_root: Path, cli
     t = add_task(cli, "No editor")
     before = task_file(ws_root, t).read_bytes()
     assert_one_line_error(cli("task", "edit", t, "--editor"), ExitCode.USAGE, "$EDITOR")
-    r = cli("task", "edit", t, "--editor", env={"EDITOR": f"{sys.executable} -c 'import sys; sys.exit(3)'"})
+    r = cli(
+        "task",
+        "edit",
+        t,
+        "--editor",
+        env={"EDITOR": f"{sys.executable} -c 'import sys; sys.exit(3)'"},
+    )
     assert_one_line_error(r, ExitCode.USAGE, "status 3")
     # an editor that changes nothing
     r = cli("task", "edit", t, "--editor", env={"EDITOR": f"{sys.executable} -c pass"})
@@ -418,11 +488,15 @@ def test_illegal_move_is_conflict_and_lists_allowed(ws_root: Path, cli: Runner) 
     before = task_file(ws_root, t).read_bytes()
     r = cli("task", "move", t, "done")
     assert_one_line_error(
-        r, ExitCode.CONFLICT, "cannot move from inbox to done; allowed from inbox: assigned, in_progress, blocked"
+        r,
+        ExitCode.CONFLICT,
+        "cannot move from inbox to done; allowed from inbox: assigned, in_progress, blocked",
     )
     assert task_file(ws_root, t).read_bytes() == before
     assert_one_line_error(cli("task", "move", t, "inbox"), ExitCode.CONFLICT, "already inbox")
-    assert_one_line_error(cli("task", "move", t, "limbo"), ExitCode.CONFLICT, "unknown status 'limbo'")
+    assert_one_line_error(
+        cli("task", "move", t, "limbo"), ExitCode.CONFLICT, "unknown status 'limbo'"
+    )
 
 
 def test_move_note_appends_to_notes(ws_root: Path, cli: Runner) -> None:
@@ -455,7 +529,9 @@ def test_assign_and_unassign_drive_status(ws_root: Path, cli: Runner) -> None:
     data = show(cli, t)
     assert data["assignees"] == ["dev-1", "dev-2"] and data["status"] == "assigned"
     assert_one_line_error(cli("task", "assign", t, "dev-1"), ExitCode.CONFLICT, "already assigned")
-    assert_one_line_error(cli("task", "assign", t, "ghost"), ExitCode.NOT_FOUND, "no agent named 'ghost'")
+    assert_one_line_error(
+        cli("task", "assign", t, "ghost"), ExitCode.NOT_FOUND, "no agent named 'ghost'"
+    )
 
     r = cli("task", "unassign", t, "dev-1", "--json")
     assert r.code == 0, str(r)
@@ -576,7 +652,9 @@ def test_release(ws_root: Path, cli: Runner) -> None:
     data = show(cli, t)
     assert "claim" not in data or data["claim"] is None
     assert data["assignees"] == []
-    assert_one_line_error(cli("--as", "dev-2", "task", "release", t), ExitCode.CONFLICT, "not claimed")
+    assert_one_line_error(
+        cli("--as", "dev-2", "task", "release", t), ExitCode.CONFLICT, "not claimed"
+    )
     # back in the pool: ready, and the next claim without an ID takes it
     assert [x["id"] for x in cli("task", "ready", "--json").json()["ready"]] == [t]
     r = cli("--as", "dev-2", "task", "claim", "--json")
@@ -654,7 +732,9 @@ def test_dep_add_rm_and_cycle(ws_root: Path, cli: Runner) -> None:
     assert r.code == 0, str(r)
     assert r.out == f"updated {b}: B [inbox]\n"
     assert cli("task", "dep", "add", c, b, "--json").json()["task"]["depends_on"] == [b]
-    assert_one_line_error(cli("task", "dep", "add", b, a), ExitCode.CONFLICT, f"{b} already depends on {a}")
+    assert_one_line_error(
+        cli("task", "dep", "add", b, a), ExitCode.CONFLICT, f"{b} already depends on {a}"
+    )
 
     before = {p.name: p.read_bytes() for p in (ws_root / ".agentctl" / "tasks").iterdir()}
     r = cli("task", "dep", "add", a, c)
@@ -665,7 +745,9 @@ def test_dep_add_rm_and_cycle(ws_root: Path, cli: Runner) -> None:
     r = cli("task", "dep", "rm", c, b[:7])
     assert r.code == 0, str(r)
     assert show(cli, c)["depends_on"] == []
-    assert_one_line_error(cli("task", "dep", "rm", c, b), ExitCode.NOT_FOUND, f"does not depend on {b}")
+    assert_one_line_error(
+        cli("task", "dep", "rm", c, b), ExitCode.NOT_FOUND, f"does not depend on {b}"
+    )
     # now a -> c is fine
     assert cli("task", "dep", "add", a, c).code == 0
 
@@ -678,7 +760,9 @@ def test_rm_refused_with_dependents_unless_force(ws_root: Path, cli: Runner) -> 
     dependent = add_task(cli, "Dependent", "--depends-on", base)
     child = add_task(cli, "Child", "--parent", base)
     r = cli("task", "rm", base)
-    assert_one_line_error(r, ExitCode.CONFLICT, f"{dependent} depend on it", f"{child} are its subtasks", "--force")
+    assert_one_line_error(
+        r, ExitCode.CONFLICT, f"{dependent} depend on it", f"{child} are its subtasks", "--force"
+    )
     assert task_file(ws_root, base).exists()
 
     r = cli("task", "rm", base, "--force")
@@ -715,7 +799,13 @@ def test_every_task_command_emits_one_json_document(ws_root: Path, cli: Runner) 
         (("task", "unassign", a, "dev-1"), "task"),
         (("task", "dep", "add", b, a), "task"),
         (("task", "dep", "rm", b, a), "task"),
-        (("task", "ready",), "ready"),
+        (
+            (
+                "task",
+                "ready",
+            ),
+            "ready",
+        ),
         (("task", "claim", a), "task"),
         (("task", "release", a), "task"),
         (("task", "move", b, "blocked"), "task"),
@@ -729,7 +819,11 @@ def test_every_task_command_emits_one_json_document(ws_root: Path, cli: Runner) 
         assert doc["schema_version"] == 1, str(r)
         assert key in doc, str(r)
     # the global --json flag works like the local one for reads
-    for args, key in ((("task", "list"), "tasks"), (("task", "show", a), "task"), (("task", "ready"), "ready")):
+    for args, key in (
+        (("task", "list"), "tasks"),
+        (("task", "show", a), "task"),
+        (("task", "ready"), "ready"),
+    ):
         r = cli("--json", *args)
         assert r.code == 0, str(r)
         assert r.json()["schema_version"] == 1 and key in r.json()

@@ -246,6 +246,28 @@ class Repo:
                     ) from exc
             return new
 
+    def check_index_unlocked(self) -> None:
+        """Fail now, before anything is written, if ``index.lock`` is stale.
+
+        A lock that disappears (another git command finishing) is fine; one and the same lock
+        that persists for _INDEX_LOCK_STALE_AFTER seconds raises GitError with the fix.
+        """
+        lock = self.git_dir / "index.lock"
+        seen: tuple[int, int, int] | None = None
+        seen_since = time.monotonic()
+        while True:
+            try:
+                st = lock.stat()
+            except FileNotFoundError:
+                return
+            current = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+            now = time.monotonic()
+            if current != seen:
+                seen, seen_since = current, now
+            elif now - seen_since >= _INDEX_LOCK_STALE_AFTER:
+                raise _lock_error(lock)
+            time.sleep(0.02)
+
     def _relative(self, path: Path) -> str:
         """``path`` as a POSIX path relative to the root, refusing anything outside it."""
         absolute = path if path.is_absolute() else self.root / path

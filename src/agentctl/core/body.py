@@ -13,7 +13,7 @@ TASK_SECTIONS = (DESCRIPTION, ACCEPTANCE, NOTES)
 
 _HEADING = re.compile(r"^## +(.+?)\s*$")
 _CHECK = re.compile(r"^\s*[-*] \[( |x|X)\] (.*)$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,19 @@ def _section_spans(body: str) -> list[tuple[str, int, int, int]]:
     ignoring headings inside fenced code blocks."""
     spans: list[tuple[str, int, int, int]] = []
     offset = 0
-    fenced = False
-    for line in body.splitlines(keepends=True):
-        if _FENCE.match(line):
-            fenced = not fenced
-        match = None if fenced else _HEADING.match(line.rstrip("\n"))
+    fence: str | None = None  # the opening fence while inside a fenced code block
+    # Lines end at "\n" only, as in markdown (str.splitlines also splits at \x1c, \u2028...).
+    for line in body.split("\n"):
+        line += "\n" if offset + len(line) < len(body) else ""
+        bare = line.rstrip("\r\n")
+        fence_match = _FENCE.match(bare)
+        if fence_match:
+            marker = fence_match.group(1)
+            if fence is None:
+                fence = marker
+            elif marker[0] == fence[0] and len(marker) >= len(fence) and not fence_match.group(2).strip():
+                fence = None  # only a fence of the same kind, at least as long, closes one
+        match = None if fence is not None else _HEADING.match(line.rstrip("\n"))
         if match:
             if spans:
                 name, start, content, _ = spans[-1]

@@ -73,12 +73,19 @@ def delete(path: Path) -> None:
 
 
 def append_line(path: Path, line: str) -> None:
-    """Append one line with a single write(2) in append mode, then fsync."""
+    """Append one line with a single write(2) in append mode, then fsync.
+
+    If the file does not end with a newline (a torn last line), the new line starts on a
+    line of its own, so it is not glued to, and lost with, the torn one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     created = not path.exists()
     data = (line.rstrip("\n") + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
         os.write(fd, data)
         os.fsync(fd)
     finally:
@@ -103,6 +110,24 @@ def sweep_temp(directories: Iterable[Path]) -> list[Path]:
             if entry.is_dir(follow_symlinks=False):
                 removed.extend(sweep_temp([Path(entry.path)]))
             elif is_temp(entry.name):
+                Path(entry.path).unlink(missing_ok=True)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def sweep_temp_of(targets: Iterable[Path]) -> list[Path]:
+    """Remove temp files left by killed writers of these files (outside ``.agentctl/``, such
+    as WORKING.md at the repository root), looking only in each file's own directory.
+    Call only while holding the workspace lock."""
+    removed: list[Path] = []
+    for target in targets:
+        prefix = f".{target.name}."
+        try:
+            entries = list(os.scandir(target.parent))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.name.startswith(prefix) and is_temp(entry.name) and entry.is_file(follow_symlinks=False):
                 Path(entry.path).unlink(missing_ok=True)
                 removed.append(Path(entry.path))
     return removed

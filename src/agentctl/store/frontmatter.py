@@ -28,10 +28,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from agentctl.errors import ValidationError
 
 DELIMITER = "---"
+_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
 _CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ")
 
 _fast = YAML(typ="safe", pure=False)
@@ -130,6 +132,10 @@ def _to_yaml(value: Any) -> Any:
         return format_timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str) and any(c in value for c in _UNICODE_BREAKS):
+        # NEL, LS and PS are line breaks to YAML 1.1 readers: the emitter writes them raw
+        # inside single quotes (NEL then reads back as a space). Double quotes escape them.
+        return DoubleQuotedScalarString(value)
     return value
 
 

@@ -25,12 +25,12 @@ from agentctl.core.checks import check_agent, check_state, check_task
 from agentctl.errors import ValidationError
 from agentctl.paths import Layout
 
-SCHEMA = 3
+SCHEMA = 4
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, kind TEXT NOT NULL, sig TEXT NOT NULL,
+    path TEXT PRIMARY KEY, kind TEXT NOT NULL, sig INTEGER NOT NULL,
     problem TEXT, line INTEGER);
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
@@ -60,8 +60,9 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
 
 
-def signature(st: os.stat_result) -> str:
-    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
+def signature(st: os.stat_result) -> int:
+    """Changes whenever the file is replaced or edited in place (hash of small ints is stable)."""
+    return hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
 
 
 def plain_value(value: Any) -> Any:
@@ -158,36 +159,36 @@ class Index:
 
     # -- refresh -----------------------------------------------------------------------
 
-    def _scan(self) -> dict[str, tuple[str, str]]:
+    def _scan(self) -> dict[str, tuple[str, int]]:
         """relative path -> (kind, signature) for every record file on disk."""
-        found: dict[str, tuple[str, str]] = {}
-        root = self.layout.root
-        for directory, kinds in ((self.layout.tasks, (".md", "task")), (self.layout.agents, None)):
+        found: dict[str, tuple[str, int]] = {}
+        stat = os.stat
+        for directory in (self.layout.tasks, self.layout.agents):
             try:
-                entries = os.scandir(directory)
+                names = os.listdir(directory)
             except FileNotFoundError:
                 continue
-            rel_dir = os.path.relpath(directory, root).replace(os.sep, "/")
-            with entries:
-                for entry in entries:
-                    name = entry.name
-                    if name.startswith("."):
+            is_tasks = directory == self.layout.tasks
+            rel_dir = "/".join(directory.relative_to(self.layout.root).parts)
+            base = str(directory) + os.sep
+            for name in names:
+                if name[0] == ".":
+                    continue
+                if is_tasks:
+                    if not name.endswith(".md"):
                         continue
-                    if kinds is not None:
-                        if not name.endswith(".md"):
-                            continue
-                        kind = "task"
-                    elif name.endswith(".state.yaml"):
-                        kind = "state"
-                    elif name.endswith(".md"):
-                        kind = "agent"
-                    else:
-                        continue
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    found[f"{rel_dir}/{name}"] = (kind, signature(st))
+                    kind = "task"
+                elif name.endswith(".state.yaml"):
+                    kind = "state"
+                elif name.endswith(".md"):
+                    kind = "agent"
+                else:
+                    continue
+                try:
+                    st = stat(base + name, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                found[f"{rel_dir}/{name}"] = (kind, hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)))
         return found
 
     def refresh(self) -> list[Problem]:
@@ -367,6 +368,28 @@ class Index:
         )
         return {task["id"]: task for task in _decode_rows(rows)}
 
+    def ready(self, ready_statuses: Sequence[str], done_statuses: Sequence[str]) -> list[dict[str, Any]]:
+        """Tasks in a ready status whose dependencies all exist and are done, in work order.
+
+        The same rule as :func:`agentctl.core.graph.ready_tasks`, evaluated inside SQLite so
+        only candidate rows are decoded (the stateful test checks both against a model).
+        """
+        ready_marks = ", ".join("?" * len(ready_statuses))
+        done_marks = ", ".join("?" * len(done_statuses))
+        sql = (
+            _SELECT_TASK_JSON + f" WHERE status IN ({ready_marks}) AND NOT EXISTS ("
+            " SELECT 1 FROM json_each(tasks.depends_on) AS dep LEFT JOIN tasks AS other ON other.id = dep.value"
+            f" WHERE other.id IS NULL OR other.status NOT IN ({done_marks}))"
+            " ORDER BY priority, created_at, id"
+        )
+        return _decode_rows(self.db.execute(sql, [*ready_statuses, *done_statuses]))
+
+    def statuses_of(self, task_ids: Sequence[str]) -> dict[str, str]:
+        if not task_ids:
+            return {}
+        marks = ", ".join("?" * len(task_ids))
+        return dict(self.db.execute(f"SELECT id, status FROM tasks WHERE id IN ({marks})", list(task_ids)).fetchall())
+
     def open_load(self, statuses: Sequence[str]) -> dict[str, int]:
         """Open tasks per assignee."""
         placeholders = ", ".join("?" * len(statuses))
@@ -402,7 +425,7 @@ class Index:
 
     # -- cached config -----------------------------------------------------------------
 
-    def cached(self, key: str, sig: str, compute: Callable[[], Any]) -> Any:
+    def cached(self, key: str, sig: int, compute: Callable[[], Any]) -> Any:
         """A JSON value cached in meta under ``key`` while the source signature is ``sig``."""
         db = self.db
         row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()

@@ -21,7 +21,7 @@ from agentctl import paths
 from agentctl.core import ids
 from agentctl.core.rules import Actor
 from agentctl.core.summary import summarize
-from agentctl.errors import ConflictError, NotFoundError, ValidationError
+from agentctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
 from agentctl.store import events as eventlog
 from agentctl.store.index import Index, Problem
 from agentctl.store.working import WorkingState, extract_notes, render
@@ -65,6 +65,22 @@ class Mutation:
             raise AssertionError("one mutation records exactly one event")
         wanted = [n for n in (notify or []) if n != self.actor.name]
         self.event = eventlog.make_event(self.actor.name, type_, subject, data, wanted)
+
+
+def _refuse_conflict_markers(text: str, rel: str) -> None:
+    """Never write a file that every reader would refuse as an unresolved merge conflict."""
+    if "<<<<<<< " not in text and ">>>>>>> " not in text:
+        return
+    from agentctl.store.frontmatter import check_conflict_markers
+
+    try:
+        check_conflict_markers(text, rel)
+    except ValidationError as exc:
+        raise UsageError(
+            f"refused: line {exc.line} of {rel} would start with a git conflict marker "
+            "('<<<<<<< ' or '>>>>>>> ')",
+            hint="indent that line or change its first characters",
+        ) from None
 
 
 def now() -> datetime:
@@ -183,6 +199,8 @@ class WorkspaceBase:
 
         config = self.config
         with locks.hold(self.layout.lock, float(config["lock"]["timeout"])):
+            if config["git"]["autocommit"] and self.repo is not None:
+                self.repo.check_index_unlocked()  # a stale index.lock fails before any write
             self.refresh(force=True)
             mutation = Mutation(actor)
             yield mutation
@@ -193,6 +211,9 @@ class WorkspaceBase:
 
         if mutation.event is None:
             raise AssertionError("a mutation must record its event")
+        for path, text in mutation.writes.items():
+            if text is not None:
+                _refuse_conflict_markers(text, self.layout.relative(path))
         touched: list[Path] = []
         for path, text in mutation.writes.items():
             checked = self.layout.inside(path)

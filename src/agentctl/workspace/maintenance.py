@@ -179,6 +179,7 @@ class Maintenance(AgentOps):
         with locks.try_hold(self.layout.lock) as locked:
             if locked:
                 atomic.sweep_temp([self.layout.dir])
+                atomic.sweep_temp_of([self.layout.working, self.root / ".gitattributes"])
         targets = [self.layout.inside(p.resolve()) for p in only] if only else None
         tasks: dict[str, dict[str, Any]] = {}
         agents: set[str] = set()

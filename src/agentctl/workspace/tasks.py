@@ -102,21 +102,21 @@ class TaskOps(WorkspaceBase):
         task["body"] = body
         task["dependents"] = self.index.dependents(task_id)
         task["children"] = self.index.children(task_id)
-        tasks = self.index.graph()
-        task["blocked_by"] = graph.blockers(tasks, tasks[task_id], self.workflow["done"]) if task_id in tasks else []
-        task["ready"] = task_id in tasks and not graph.explain_ready(tasks, tasks[task_id], self.workflow)
+        dep_status = self.index.statuses_of(task["depends_on"])
+        task["blocked_by"] = [d for d in task["depends_on"] if dep_status.get(d) not in self.workflow["done"]]
+        task["ready"] = task["status"] in self.workflow["ready"] and not task["blocked_by"]
         return task
 
     def ready(self, agent: str | None = None, explain: bool = False) -> dict[str, Any]:
         """Tasks that can be started now, in work order; with ``explain`` also why others wait."""
         self.refresh()
-        tasks = self.index.graph()
         flow = self.workflow
-        ready = graph.ready_tasks(tasks, flow)
+        ready = self.index.ready(flow["ready"], flow["done"])
         if agent:
             ready = [t for t in ready if not t["assignees"] or agent in t["assignees"]]
-        result: dict[str, Any] = {"ready": [dict(t) for t in ready]}
+        result: dict[str, Any] = {"ready": ready}
         if explain:
+            tasks = self.index.graph()
             waiting = []
             for task in sorted(tasks.values(), key=graph.work_order_key):
                 if task["status"] in flow["done"]:
@@ -385,10 +385,11 @@ class TaskOps(WorkspaceBase):
         """Atomically take a task: assign the actor, move it in progress, hold a leased claim."""
         with self._mutate(actor) as m:
             flow = self.workflow
-            tasks = self.index.graph()
             if ref is None:
                 candidates = [
-                    t for t in graph.ready_tasks(tasks, flow) if not t["assignees"] or actor.name in t["assignees"]
+                    t
+                    for t in self.index.ready(flow["ready"], flow["done"])
+                    if not t["assignees"] or actor.name in t["assignees"]
                 ]
                 if not candidates:
                     raise NotFoundError(f"no ready task for {actor.name} to claim")
@@ -408,7 +409,9 @@ class TaskOps(WorkspaceBase):
                 actor.require("assign_others", f"claim {task_id}, which is assigned to {', '.join(others)}")
             status = task["status"]
             if status != flow["in_progress"]:
-                reasons = graph.explain_ready(tasks, tasks[task_id], flow)
+                deps = {**self.index.statuses_of(task["depends_on"])}
+                known = {d: {"status": st} for d, st in deps.items()}
+                reasons = graph.explain_ready({**known, task_id: task}, task, flow)
                 if reasons:
                     raise ConflictError(f"{task_id} is not ready: {'; '.join(reasons)}")
                 check_transition(flow, status, flow["in_progress"])

@@ -1,0 +1,144 @@
+"""Import hygiene as a tested contract: the CLI's start-up and read paths never import the heavy
+adapters (litellm, textual, GitPython), and reads served from the index import neither
+pydantic, ruamel.yaml nor filelock."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Runner, add_task, make_team
+
+WATCHED = ("litellm", "textual", "git", "pydantic", "ruamel", "filelock", "rich")
+NEVER = {"litellm", "textual", "git"}
+NOT_FROM_INDEX = {"pydantic", "ruamel", "filelock"}
+
+WRAPPER = """
+import json, runpy, sys
+report, argv = sys.argv[1], sys.argv[2:]
+sys.argv = ["agentctl", *argv]
+code = 0
+try:
+    runpy.run_module("agentctl", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+with open(report, "w", encoding="utf-8") as fh:
+    json.dump({"code": code, "modules": sorted(m for m in WATCHED if m in sys.modules)}, fh)
+""".replace("WATCHED", repr(WATCHED))
+
+
+def imported(cwd: Path, tmp_path: Path, *args: str) -> tuple[int, set[str], str]:
+    """Run agentctl ARGS in a fresh interpreter; return (exit code, watched modules, stderr)."""
+    script = tmp_path / "wrapper.py"
+    script.write_text(WRAPPER, encoding="utf-8")
+    report = tmp_path / "report.json"
+    report.unlink(missing_ok=True)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(report), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert report.exists(), f"the wrapper did not finish: {proc.stderr}"
+    data = json.loads(report.read_text(encoding="utf-8"))
+    return int(data["code"]), set(data["modules"]), proc.stderr
+
+
+@pytest.fixture
+def workspace(ws_root: Path, cli: Runner) -> tuple[Path, str]:
+    make_team(cli)
+    first = add_task(cli, "first", "--assign", "dev-1", "--ac", "works", "-d", "text")
+    add_task(cli, "second", "--depends-on", first)
+    return ws_root, first
+
+
+def test_help_and_version_import_nothing_heavy(tmp_path: Path) -> None:
+    for args in (("--help",), ("--version",), ("task", "--help"), ("agent", "--help")):
+        code, modules, err = imported(tmp_path, tmp_path, *args)
+        assert code == 0, err
+        assert not modules & (NEVER | NOT_FROM_INDEX | {"rich"}), f"{args}: {sorted(modules)}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("task", "list"), ("task", "show", "{id}"), ("task", "ready"), ("task", "ready", "--explain"), ("agent", "list"),
+     ("agent", "show", "dev-1"), ("board", "--plain"), ("working",), ("task", "list", "--json")],
+    ids=lambda a: " ".join(a),
+)  # fmt: skip
+def test_read_commands_never_import_adapters(
+    workspace: tuple[Path, str], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    root, task_id = workspace
+    argv = tuple(a.format(id=task_id[:7]) for a in args)
+    for _ in range(2):
+        code, modules, err = imported(root, tmp_path, *argv)
+        assert code == 0, err
+        assert not modules & NEVER, f"{argv}: {sorted(modules)}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("task", "list"), ("task", "ready"), ("agent", "list"), ("task", "list", "--all", "--json")],
+    ids=lambda a: " ".join(a),
+)
+def test_reads_served_from_the_index_stay_light(
+    workspace: tuple[Path, str], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    root, _ = workspace
+    imported(root, tmp_path, *args)  # brings the index up to date if needed
+    code, modules, err = imported(root, tmp_path, *args)
+    assert code == 0, err
+    assert not modules & (NEVER | NOT_FROM_INDEX), f"{args}: {sorted(modules)}"
+
+
+def test_reads_after_a_hand_edit_still_avoid_adapters(
+    workspace: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, task_id = workspace
+    path = root / ".agentctl" / "tasks" / f"{task_id}.md"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("title: first", "title: first (edited)"),
+        encoding="utf-8",
+    )
+    code, modules, err = imported(root, tmp_path, "task", "list")
+    assert code == 0, err
+    assert not modules & NEVER
+    # once re-indexed, the next read is light again
+    code, modules, err = imported(root, tmp_path, "task", "list")
+    assert code == 0, err
+    assert not modules & (NEVER | NOT_FROM_INDEX), sorted(modules)
+
+
+def test_mutations_never_import_adapters(workspace: tuple[Path, str], tmp_path: Path) -> None:
+    root, task_id = workspace
+    for args in (("task", "add", "from a subprocess"), ("task", "move", task_id, "in_progress"), ("note", "hello"),
+                 ("agent", "status", "dev-2", "active")):  # fmt: skip
+        code, modules, err = imported(root, tmp_path, *args)
+        assert code == 0, err
+        assert not modules & NEVER, f"{args}: {sorted(modules)}"
+        if args[:2] == ("task", "add"):
+            assert "ruamel" in modules  # writing YAML does import it: the probe sees imports
+
+
+def test_real_process_exit_codes(workspace: tuple[Path, str], run_proc: Runner) -> None:
+    root, task_id = workspace
+    r = run_proc("task", "list", cwd=root)
+    assert r.code == 0, str(r)
+    assert "first" in r.out
+    r = run_proc("task", "show", "t-zzzzzzzzzzzz", cwd=root)
+    assert r.code == 3, str(r)
+    assert r.err == "agentctl: error: no task matches 't-zzzzzzzzzzzz'\n"
+    r = run_proc("task", "move", task_id, "done", cwd=root)
+    assert r.code == 5, str(r)
+    r = run_proc("--as", "intern-1", "task", "rm", task_id, cwd=root)
+    assert r.code == 7, str(r)
+    r = run_proc("task", "frob", cwd=root)
+    assert r.code == 2, str(r)
+    assert "Traceback" not in r.err
+    r = run_proc("task", "list", "--json", cwd=root)
+    assert r.code == 0 and json.loads(r.out)["schema_version"] == 1
