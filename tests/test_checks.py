@@ -27,7 +27,7 @@ def valid_task() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {
             "id": task_ids,
-            "title": st.text(min_size=1, max_size=40),
+            "title": st.text(min_size=1, max_size=40).filter(lambda t: checks.TITLE_RE.match(t) is not None),
             "status": st.sampled_from(["inbox", "in_progress", "done"]),
             "created_by": st.text(min_size=1, max_size=20),
             "created_at": stamps,
@@ -148,3 +148,18 @@ def test_invalid_tasks_are_rejected_by_both(change: dict[str, Any]) -> None:
     record = {**BASE, **change}
     assert not _fast_ok("task", record)
     assert not _pydantic_ok("task", record)
+
+
+@pytest.mark.parametrize("name", ["dev\n", "dev\r", "a" * 65, "Dev", "-dev", "../dev", "dev/x", ""])
+def test_names_with_trailing_newline_or_path_parts_are_refused(name: str) -> None:
+    from agentctl.errors import UsageError
+    from agentctl.paths import validate_name
+
+    with pytest.raises(UsageError):
+        validate_name(name)
+
+
+@pytest.mark.parametrize("title", ["two\nlines", "trailing newline\n", "sep\u2028arator", "nel\x85"])
+def test_titles_are_one_line(title: str) -> None:
+    assert not _fast_ok("task", {**BASE, "title": title})
+    assert not _pydantic_ok("task", {**BASE, "title": title})

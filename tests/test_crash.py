@@ -6,7 +6,6 @@ files and passes, and ``agentctl working`` brings WORKING.md back to a fresh ren
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -19,6 +18,8 @@ from helpers_proc import event_lines, isolate, new_workspace, run_cli, run_json,
 
 from agentctl.store.frontmatter import load_fast
 from agentctl.workspace import Workspace
+
+pytestmark = pytest.mark.slow
 
 HELPER = str(Path(__file__).with_name("helpers_proc.py"))
 KILLS = 25
@@ -69,7 +70,6 @@ def _check_task_files(root: Path) -> int:
     return count
 
 
-@pytest.mark.slow
 def test_sigkill_at_random_points_never_breaks_the_workspace(tmp_path: Path) -> None:
     root = new_workspace(tmp_path / "repo")
     for n in range(3):
@@ -118,3 +118,37 @@ def test_sigkill_at_random_points_never_breaks_the_workspace(tmp_path: Path) -> 
     run_cli(root, "task", "add", "after the storm")
     assert run_cli(root, "validate", check=False).returncode == 0
     print(f"\n{KILLS} kills, {mutations} completed mutations, {temps_seen} temp files left by kills, {root_temps} at the root, {len(event_lines(root))} events")
+
+
+def test_torn_last_event_line_is_reported_and_never_swallows_the_next_event(tmp_path: Path) -> None:
+    """A single write(2) per event means SIGKILL cannot tear a line, but a power cut or a
+    hand edit can: validate names the line (exit 6, it is not healed: an event may be lost),
+    readers skip it, and the next event still gets a line of its own."""
+    root = new_workspace(tmp_path / "repo")
+    run_cli(root, "task", "add", "before")
+    log = max((root / ".agentctl" / "events").glob("*.jsonl"))
+    complete = log.read_text(encoding="utf-8")
+    last = complete.splitlines()[-1]
+    log.write_text(complete + last[: len(last) // 2], encoding="utf-8")  # the torn append
+    torn_line = len(complete.splitlines()) + 1
+
+    result = run_cli(root, "validate", check=False)
+    assert result.returncode == 6
+    assert f"{log.relative_to(root).as_posix()}:{torn_line}: not a JSON event (a torn or hand-edited line)" in result.stdout
+
+    ws = Workspace(root)
+    try:
+        fresh, current = ws.render_working()
+        assert fresh == current  # the torn line is skipped: nothing changed for readers
+    finally:
+        ws.close()
+
+    task = run_json(root, "task", "add", "after")["task"]
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines[torn_line - 1] == last[: len(last) // 2]
+    assert '"subject":"' + task["id"] + '"' in lines[torn_line]
+    assert len(lines) == torn_line + 1
+    assert task["id"] in (root / "WORKING.md").read_text(encoding="utf-8")
+    # still exactly the one torn line reported
+    result = run_cli(root, "validate", check=False)
+    assert result.returncode == 6 and result.stdout.count("not a JSON event") == 1

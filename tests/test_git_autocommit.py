@@ -16,8 +16,8 @@ from conftest import (
     assert_one_line_error,
     git,
     make_git_repo,
-    snapshot,
     make_team,
+    snapshot,
 )
 
 from agentctl.errors import ExitCode

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agentctl.errors import GitError
 from agentctl import vcs
+from agentctl.errors import GitError
 from agentctl.vcs import Repo, find_repo, git_available
 
 pytestmark = pytest.mark.skipif(not git_available(), reason="git is not installed")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agentctl.errors import NotFoundError, UsageError, ValidationError
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
 DIR_NAME = ".agentctl"
 ENV_WORKSPACE = "AGENTCTL_WORKSPACE"
 

@@ -83,7 +83,7 @@ def parse_criteria(section: str | None) -> list[Criterion]:
     if not section:
         return []
     found = []
-    for line in section.splitlines():
+    for line in section.split("\n"):  # not splitlines(): \x0c, \u2028... are not line ends
         match = _CHECK.match(line)
         if match:
             found.append(Criterion(match.group(2).strip(), match.group(1) != " "))

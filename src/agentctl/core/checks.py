@@ -17,12 +17,13 @@ from typing import Any
 from agentctl.core.duration import parse_duration
 from agentctl.errors import ValidationError
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-STATUS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-TASK_ID_RE = re.compile(r"^t-[0-9abcdefghjkmnpqrstvwxyz]{12}$")
-LABEL_RE = re.compile(r"^[^\s,]{1,64}$")
-HOURS_RE = re.compile(r"^\d{2}:\d{2}-\d{2}:\d{2}$")
-DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
+STATUS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}\Z")
+TASK_ID_RE = re.compile(r"^t-[0-9abcdefghjkmnpqrstvwxyz]{12}\Z")
+TITLE_RE = re.compile(r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*\Z")  # one line
+LABEL_RE = re.compile(r"^[^\s,]{1,64}\Z")
+HOURS_RE = re.compile(r"^\d{2}:\d{2}-\d{2}:\d{2}\Z")
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?\Z")
 
 LEVELS = ("intern", "specialist", "lead")
 RUNTIMES = ("simulated", "command", "llm")
@@ -148,7 +149,7 @@ def check_task(data: dict[str, Any], stem: str | None, path: str) -> None:
     c.text("id", data["id"], pattern=TASK_ID_RE)
     if stem is not None and data["id"] != stem:
         raise ValidationError(f"id {data['id']!r} does not match the file name {stem!r}", path)
-    c.text("title", data["title"], 1, 500)
+    c.text("title", data["title"], 1, 500, pattern=TITLE_RE)
     c.text("status", data["status"], pattern=STATUS_RE)
     priority = priority_value(data.get("priority", 2))
     if priority is None:

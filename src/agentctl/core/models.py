@@ -75,7 +75,7 @@ class Task(Record):
     Acceptance criteria (a checklist) and Notes sections."""
 
     id: TaskId
-    title: str = Field(min_length=1, max_length=500)
+    title: str = Field(min_length=1, max_length=500, pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$", description="one line")
     status: Status
     priority: int = Field(default=2, ge=0, le=3, description="0 = most urgent, 3 = least")
     assignees: list[Name] = Field(default_factory=list)

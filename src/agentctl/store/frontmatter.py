@@ -33,7 +33,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from agentctl.errors import ValidationError
 
 DELIMITER = "---"
-_UNICODE_BREAKS = ("\x85", "\u2028", "\u2029")
+_LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
 _CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ")
 
 _fast = YAML(typ="safe", pure=False)
@@ -127,14 +127,20 @@ def _to_yaml(value: Any) -> Any:
         seq = CommentedSeq([_to_yaml(v) for v in value])
         if all(not isinstance(v, (Mapping, list, tuple)) for v in value):
             seq.fa.set_flow_style()
+            for i, item in enumerate(seq):
+                # ruamel writes "?x", ": x" and "a:b" plain inside [...], where they read back
+                # as a mapping or fail to parse (libyaml's C loader is stricter): quote them.
+                if isinstance(item, str) and (item.startswith(("?", ":")) or ":" in item):
+                    seq[i] = DoubleQuotedScalarString(item)
         return seq
     if isinstance(value, datetime):
         return format_timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str) and any(c in value for c in _UNICODE_BREAKS):
-        # NEL, LS and PS are line breaks to YAML 1.1 readers: the emitter writes them raw
-        # inside single quotes (NEL then reads back as a space). Double quotes escape them.
+    if isinstance(value, str) and any(c in value for c in _LINE_BREAKS):
+        # Double quotes keep a value with line breaks on one line, escaped. Otherwise the
+        # emitter may write them raw inside single quotes (the style a replaced value had),
+        # spreading the value over several lines, and NEL then reads back as a space.
         return DoubleQuotedScalarString(value)
     return value
 

@@ -20,6 +20,13 @@ _DIGEST_RE = re.compile(r"state ([0-9a-f]{12})")
 TASK_LINE_RE = re.compile(r"^- \[(t-[0-9a-z]+)\]")
 STATUS_HEADING_RE = re.compile(r"^### ([a-z0-9][a-z0-9_-]*)(?: \(\d+\))?\s*$")
 AGENT_CAP = 50
+# Every character str.splitlines() breaks at: record text (titles, roles, event data) is put
+# on one line, so it can never add a heading or a task line that `working apply` would act on.
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    return _LINE_BREAKS.sub(" ", text)
 
 
 @dataclass
@@ -56,7 +63,7 @@ def _task_line(task: dict[str, Any]) -> str:
         parts.append("(after " + ", ".join(task["depends_on"]) + ")")
     if task.get("claim"):
         parts.append(f"[claimed by {task['claim'].get('claimed_by')}]")
-    return " ".join(parts)
+    return _one_line(" ".join(parts))
 
 
 def _capped(lines: list[str], total: int) -> list[str]:
@@ -79,7 +86,7 @@ def render_sections(state: WorkingState) -> str:
         unread = state.unread.get(agent["name"], 0)
         if unread:
             line += f" · {unread} unread"
-        out.append(line)
+        out.append(_one_line(line))
     if len(state.agents) > AGENT_CAP:
         out.append(f"- … +{len(state.agents) - AGENT_CAP} more")
 
@@ -101,7 +108,7 @@ def render_sections(state: WorkingState) -> str:
     out.append("\n## Recent activity\n")
     if state.events:
         for event in reversed(state.events):
-            out.append(f"- {_short_time(event.get('ts'))} · {event.get('actor')} · {summarize(event)}")
+            out.append(_one_line(f"- {_short_time(event.get('ts'))} · {event.get('actor')} · {summarize(event)}"))
     else:
         out.append("_No activity yet._")
     return "\n".join(out) + "\n"

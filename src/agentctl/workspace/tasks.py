@@ -181,8 +181,7 @@ class TaskOps(WorkspaceBase):
         spec: str | None = None,
     ) -> dict[str, Any]:
         actor.require("create_tasks", "create tasks")
-        if not title.strip():
-            raise UsageError("a task needs a title")
+        _check_title(title)
         with self._mutate(actor) as m:
             flow = self.workflow
             wanted = self._known_agents(assignees or [])
@@ -247,8 +246,7 @@ class TaskOps(WorkspaceBase):
             self._own_or(actor, current, "move_any", f"edit {task_id}, which is not assigned to it")
             changes: dict[str, Any] = {}
             if title is not None:
-                if not title.strip():
-                    raise UsageError("a task needs a title")
+                _check_title(title)
                 changes["title"] = title.strip()
             if priority is not None:
                 changes["priority"] = priority
@@ -506,6 +504,17 @@ class TaskOps(WorkspaceBase):
             m.record("task.removed", task_id, {"title": task["title"], "task": task, "updated": dependents + children})
             m.result = task
         return m.result  # type: ignore[no-any-return]
+
+
+def _check_title(title: str) -> None:
+    from agentctl.core.checks import TITLE_RE
+
+    if not title.strip():
+        raise UsageError("a task needs a title")
+    if not TITLE_RE.match(title):
+        raise UsageError("a task title must be a single line (put details in --description)")
+    if len(title.strip()) > 500:
+        raise UsageError("a task title can be at most 500 characters (put details in --description)")
 
 
 def _unique(values: list[str]) -> list[str]:
