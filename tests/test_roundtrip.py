@@ -293,10 +293,8 @@ def test_config_round_trip(fields: dict[str, Any]) -> None:
     assert parse_config(text, "config.yaml") == expected
 
 
-@pytest.mark.parametrize("value", YAML_TRAPS)
+@pytest.mark.parametrize("value", [trap for trap in YAML_TRAPS if trap])  # titles are never empty
 def test_every_trap_survives_as_a_title(value: str) -> None:
-    if not value:
-        pytest.skip("a task title is never empty")
     one_line = value if TITLE_RE.match(value) else "multi-line traps go in created_by"
     fields = {"id": "t-000000000000", "title": one_line, "status": "inbox", "created_by": value,
               "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "labels": []}  # fmt: skip

@@ -23,6 +23,15 @@ def emit_json(document: dict[str, Any]) -> None:
     write(json.dumps({"schema_version": SCHEMA_VERSION, **document}, ensure_ascii=False, indent=indent, default=str) + "\n")
 
 
+def emit_json_raw(key: str, json_text: str) -> None:
+    """A document whose one payload is JSON text already (the index builds it); on a terminal
+    it is re-parsed so it can be indented like every other document."""
+    if is_terminal():
+        emit_json({key: json.loads(json_text)})
+        return
+    write(f'{{"schema_version":{SCHEMA_VERSION},"{key}":{json_text}}}\n')
+
+
 def write(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()

@@ -141,10 +141,11 @@ def list_(
 ) -> None:
     """List open tasks (served from the index)."""
     ws = open_workspace(ctx)
-    tasks = ws.list_tasks(status or None, assignee, label, parent, all_, sort, limit)
     if want_json(ctx, json_):
-        output.emit_json({"tasks": tasks})
+        text = ws.list_tasks(status or None, assignee, label, parent, all_, sort, limit, as_json_text=True)
+        output.emit_json_raw("tasks", text)
         return
+    tasks = ws.list_tasks(status or None, assignee, label, parent, all_, sort, limit)
     _print_tasks(tasks, ws.short_ids(), "no tasks match")
 
 

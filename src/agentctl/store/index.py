@@ -324,15 +324,16 @@ class Index:
         rows = self.db.execute(_SELECT_TASK_JSON + " WHERE id=?", (task_id,)).fetchall()
         return _decode_rows(rows)[0] if rows else None
 
-    def tasks(
+    def _task_query(
         self,
-        statuses: Iterable[str] | None = None,
-        assignee: str | None = None,
-        label: str | None = None,
-        parent: str | None = None,
-        order: str = "priority, created_at, id",
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+        statuses: Iterable[str] | None,
+        assignee: str | None,
+        label: str | None,
+        parent: str | None,
+        order: str,
+        limit: int | None,
+        status_rank: Sequence[str] = (),
+    ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
         if statuses is not None:
@@ -351,11 +352,46 @@ class Index:
         sql = _SELECT_TASK_JSON
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
+        order_params: list[Any] = []
+        if status_rank:  # workflow order of statuses, then the given order
+            cases = " ".join("WHEN ? THEN ?" for _ in status_rank)
+            order = f"CASE status {cases} ELSE {len(status_rank)} END, {order}"
+            for rank, status in enumerate(status_rank):
+                order_params.extend([status, rank])
         sql += f" ORDER BY {order}"
+        params.extend(order_params)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
+        return sql, params
+
+    def tasks(
+        self,
+        statuses: Iterable[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        order: str = "priority, created_at, id",
+        limit: int | None = None,
+        status_rank: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        sql, params = self._task_query(statuses, assignee, label, parent, order, limit, status_rank)
         return _decode_rows(self.db.execute(sql, params))
+
+    def tasks_json(
+        self,
+        statuses: Iterable[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        order: str = "priority, created_at, id",
+        limit: int | None = None,
+        status_rank: Sequence[str] = (),
+    ) -> str:
+        """The same result as :meth:`tasks`, as JSON array text built by SQLite, for output
+        that is JSON anyway (decoding and re-encoding 10,000 tasks costs ~60 ms)."""
+        sql, params = self._task_query(statuses, assignee, label, parent, order, limit, status_rank)
+        return "[" + ",".join(row[0] for row in self.db.execute(sql, params)) + "]"
 
     def count_by_status(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())

@@ -232,7 +232,7 @@ class WorkspaceBase:
         for path in touched:
             if path.parent in (self.layout.tasks, self.layout.agents):
                 self.index.record_file(path)
-        self._problems = None
+        self._problems = self.index.problems()  # our writes are indexed: no rescan needed
         working = self.write_working()
         if working is not None:
             touched.append(working)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core import body as taskbody
 from agentctl.core import graph, ids
@@ -12,6 +12,9 @@ from agentctl.core.rules import Actor, check_move_permission, check_transition
 from agentctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
 from agentctl.paths import validate_name
 from agentctl.workspace.base import Mutation, WorkspaceBase, now, timestamp
+
+if TYPE_CHECKING:
+    from agentctl.store.frontmatter import Document
 
 TASK_ORDER = [
     "id", "title", "status", "priority", "assignees", "labels", "parent", "depends_on", "spec",
@@ -46,7 +49,10 @@ class TaskOps(WorkspaceBase):
         include_done: bool = False,
         sort: str = "priority",
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+        as_json_text: bool = False,
+    ) -> Any:
+        """Tasks matching the filters (open ones unless ``include_done`` or ``statuses``);
+        with ``as_json_text`` the same list as JSON array text (the fast path for --json)."""
         self.refresh()
         flow = self.workflow
         if statuses:
@@ -62,18 +68,16 @@ class TaskOps(WorkspaceBase):
             "priority": "priority, created_at, id",
             "created": "created_at, id",
             "updated": "updated_at DESC, id",
-            "status": "status, priority, created_at, id",
+            "status": "priority, created_at, id",  # after the workflow order of statuses
             "title": "title COLLATE NOCASE, id",
             "id": "id",
         }
         if sort not in orders:
             raise UsageError(f"unknown sort {sort!r}; use one of: {', '.join(orders)}")
         parent_id = self.resolve_task(parent) if parent else None
-        tasks = self.index.tasks(wanted, assignee, label, parent_id, orders[sort], limit)
-        if sort == "status":
-            rank = {s: i for i, s in enumerate(flow["statuses"])}
-            tasks.sort(key=lambda t: (rank.get(t["status"], 99), t["priority"], t["created_at"], t["id"]))
-        return tasks
+        rank = flow["statuses"] if sort == "status" else ()
+        query = (wanted, assignee, label, parent_id, orders[sort], limit, rank)
+        return self.index.tasks_json(*query) if as_json_text else self.index.tasks(*query)
 
     def short_ids(self) -> dict[str, str]:
         return ids.short_ids(self.index.task_ids())
@@ -139,9 +143,12 @@ class TaskOps(WorkspaceBase):
                 result.append(name)
         return result
 
-    def _stage_task(self, m: Mutation, task_id: str, changes: dict[str, Any], body: str | None = None) -> dict[str, Any]:
-        """Validate and stage an update of one task; returns the task's new fields."""
-        doc = self.load_task_doc(task_id)
+    def _stage_task(
+        self, m: Mutation, task_id: str, changes: dict[str, Any], body: str | None = None, doc: Document | None = None
+    ) -> dict[str, Any]:
+        """Validate and stage an update of one task (``doc``: the file already parsed, if it
+        was); returns the task's new fields."""
+        doc = doc if doc is not None else self.load_task_doc(task_id)
         path = self.layout.task(task_id)
         merged = {k: v for k, v in {**doc.plain(), **changes}.items() if v is not None}
         merged["updated_at"] = timestamp()
@@ -280,7 +287,7 @@ class TaskOps(WorkspaceBase):
             if not changes and body == doc.body:
                 raise UsageError("nothing to change: give at least one field option")
             fields = sorted(changes) + (["body"] if body != doc.body else [])
-            merged = self._stage_task(m, task_id, changes, body)
+            merged = self._stage_task(m, task_id, changes, body, doc)
             m.record("task.edited", task_id, {"title": merged["title"], "fields": fields})
             m.result = merged
         return m.result  # type: ignore[no-any-return]
@@ -326,11 +333,11 @@ class TaskOps(WorkspaceBase):
             if task.get("claim") and status not in (flow["in_progress"], flow["blocked"]):
                 changes["claim"] = None  # the claim covers active work only
             body = None
+            doc = self.load_task_doc(task_id)
             if note:
-                doc = self.load_task_doc(task_id)
                 line = f"- {timestamp()} {actor.name}: {task['status']} -> {status}: {note.strip()}"
                 body = taskbody.append_to_section(doc.body, taskbody.NOTES, line)
-            merged = self._stage_task(m, task_id, changes, body)
+            merged = self._stage_task(m, task_id, changes, body, doc)
             data = {"title": task["title"], "from": task["status"], "to": status}
             if note:
                 data["note"] = note.strip()
