@@ -15,6 +15,7 @@ import typer
 
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
+from agentctl.core.checks import priority_value
 from agentctl.core.duration import parse_duration
 from agentctl.errors import UsageError
 
@@ -29,10 +30,10 @@ app.add_typer(dep_app, name="dep")
 def _priority(value: str | None) -> int | None:
     if value is None:
         return None
-    text = value.strip().lower().removeprefix("p")
-    if text not in ("0", "1", "2", "3"):
+    number = priority_value(value)
+    if number is None:
         raise UsageError(f"--priority must be 0-3 or p0-p3 (0 is the most urgent), not {value!r}")
-    return int(text)
+    return number
 
 
 def _estimate(value: str | None) -> str | None:

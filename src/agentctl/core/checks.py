@@ -16,8 +16,8 @@ from typing import Any
 
 from agentctl.core.duration import parse_duration
 from agentctl.errors import ValidationError
+from agentctl.paths import NAME_RE
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
 STATUS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}\Z")
 TASK_ID_RE = re.compile(r"^t-[0-9abcdefghjkmnpqrstvwxyz]{12}\Z")
 TITLE_RE = re.compile(r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*\Z")  # one line

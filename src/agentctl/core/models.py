@@ -8,12 +8,12 @@ only writes and ``validate`` import this module.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agentctl.core.checks import PERMISSION_NAMES, priority_value
 from agentctl.core.duration import parse_duration
 from agentctl.core.ids import ALPHABET, RANDOM_CHARS
 
@@ -43,17 +43,10 @@ def utcnow() -> datetime:
 
 def parse_priority(value: Any) -> int:
     """Priorities are 0 (most urgent) to 3; ``p0``..``p3`` are accepted."""
-    if isinstance(value, bool):
-        raise ValueError("priority must be 0-3 or p0-p3")
-    if isinstance(value, str):
-        text = value.strip().lower()
-        text = text.removeprefix("p")
-        if not text.isdigit():
-            raise ValueError(f"priority must be 0-3 or p0-p3, not {value!r}")
-        value = int(text)
-    if not isinstance(value, int) or not 0 <= value <= 3:
+    number = priority_value(value)
+    if number is None:
         raise ValueError(f"priority must be 0-3 or p0-p3, not {value!r}")
-    return value
+    return number
 
 
 def _check_duration(value: str | None) -> str | None:
@@ -110,17 +103,6 @@ class HeartbeatSettings(Record):
 class Budget(Record):
     daily_tokens: int | None = Field(default=None, ge=0)
     daily_usd: float | None = Field(default=None, ge=0)
-
-
-PERMISSION_NAMES: tuple[str, ...] = (
-    "assign_others",  # assign or unassign agents other than oneself
-    "move_any",  # move tasks not assigned to oneself
-    "move_done",  # move a task to a done status
-    "skip_review",  # move to done from a status other than review
-    "remove_tasks",
-    "edit_agents",
-    "create_tasks",
-)
 
 
 class Permissions(Record):
@@ -249,5 +231,3 @@ def check_workflow(workflow: WorkflowConfig) -> list[str]:
             problems.append(f"workflow: unknown status {status!r}")
     return problems
 
-
-SLUG_RE = re.compile(NAME_PATTERN)

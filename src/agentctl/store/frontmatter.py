@@ -21,6 +21,7 @@ Files look like::
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -37,6 +38,7 @@ _LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
 _CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ")
 
 _fast = YAML(typ="safe", pure=False)
+_FLOW_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+/-]*")
 
 
 def _round_trip_yaml() -> YAML:
@@ -128,9 +130,11 @@ def _to_yaml(value: Any) -> Any:
         if all(not isinstance(v, (Mapping, list, tuple)) for v in value):
             seq.fa.set_flow_style()
             for i, item in enumerate(seq):
-                # ruamel writes "?x", ": x" and "a:b" plain inside [...], where they read back
-                # as a mapping or fail to parse (libyaml's C loader is stricter): quote them.
-                if isinstance(item, str) and (item.startswith(("?", ":")) or ":" in item):
+                # Inside [...] ruamel writes some indicator characters plain ("?x", "a:b",
+                # "0?") that read back as a mapping or fail in libyaml's C loader: anything
+                # but a plainly safe word is double-quoted. (ruamel itself quotes the words
+                # YAML would resolve to other types, such as "no" or "1e3".)
+                if isinstance(item, str) and not _FLOW_SAFE.fullmatch(item):
                     seq[i] = DoubleQuotedScalarString(item)
         return seq
     if isinstance(value, datetime):
