@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     LOCK_TIMEOUT = 8  # the workspace lock could not be taken in time
     GIT = 9  # a git operation failed (e.g. a stale .git/index.lock)
     BUDGET = 10  # an agent's token/cost budget is exhausted
+    RUNTIME = 11  # an agent runtime failed: missing API key, command not found, timeout, bad answer
 
 
 class AgentctlError(Exception):
@@ -87,3 +88,9 @@ class GitError(AgentctlError):
 
 class BudgetError(AgentctlError):
     exit_code = ExitCode.BUDGET
+
+
+class RuntimeFailure(AgentctlError):
+    """An agent's runtime could not produce an answer (the tick is recorded as failed)."""
+
+    exit_code = ExitCode.RUNTIME

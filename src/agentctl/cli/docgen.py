@@ -22,6 +22,7 @@ EXIT_MEANINGS = {
     ExitCode.LOCK_TIMEOUT: "the workspace lock was not free within lock.timeout seconds",
     ExitCode.GIT: "a git operation failed, e.g. a stale .git/index.lock",
     ExitCode.BUDGET: "an agent's token or cost budget is exhausted",
+    ExitCode.RUNTIME: "an agent runtime failed: missing API key, command not found, timeout or an unusable answer",
 }
 
 

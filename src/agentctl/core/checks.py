@@ -46,7 +46,9 @@ AGENT_FIELDS = frozenset(
     }
 )  # fmt: skip
 AGENT_REQUIRED = frozenset({"name", "role", "created_at"})
-STATE_FIELDS = frozenset({"status", "current_task", "last_heartbeat", "last_outcome", "inbox_cursor", "failures"})
+STATE_FIELDS = frozenset(
+    {"status", "current_task", "last_heartbeat", "last_outcome", "inbox_cursor", "failures", "retry_after"}
+)
 CLAIM_FIELDS = frozenset({"claimed_by", "epoch", "lease_expires"})
 
 
@@ -240,6 +242,7 @@ def check_state(data: Any, path: str) -> None:
     c.optional_text("last_outcome", data.get("last_outcome"), low=0)
     c.optional_text("inbox_cursor", data.get("inbox_cursor"), low=0)
     c.integer("failures", data.get("failures", 0), 0)
+    c.timestamp("retry_after", data.get("retry_after"), optional=True)
 
 
 CHECKERS = {"Task": check_task, "Agent": check_agent}

@@ -136,7 +136,8 @@ class AgentState(Record):
     last_heartbeat: datetime | None = None
     last_outcome: str | None = None
     inbox_cursor: str | None = None
-    failures: int = Field(default=0, ge=0)
+    failures: int = Field(default=0, ge=0, description="consecutive failed ticks")
+    retry_after: datetime | None = Field(default=None, description="no tick before this time (backoff)")
 
 
 class Event(Record):
@@ -176,6 +177,9 @@ class WorkflowConfig(Record):
     ready: list[str] = Field(
         default_factory=lambda: ["inbox", "assigned"], description="statuses from which a task can be ready"
     )
+    separate_reviewer: bool = Field(
+        default=True, description="the agent that moves a task out of review must not be one of its implementers"
+    )
 
 
 class WorkingConfig(Record):
@@ -201,6 +205,40 @@ class TaskDefaults(Record):
     _lease = field_validator("claim_lease")(_check_duration)
 
 
+Argv = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class HeartbeatConfig(Record):
+    """Workspace-wide heartbeat behaviour (each agent's schedule lives in its record)."""
+
+    stale_after: str = Field(default="2h", description="in-progress work with no activity for this long is stale")
+    missed_beats: int = Field(default=3, ge=1, description="an agent silent for this many intervals is stale")
+    max_failures: int = Field(default=3, ge=1, description="consecutive failed ticks before the agent is blocked")
+    backoff: str = Field(default="1m", description="wait after a failed tick; doubles with each failure")
+    prompt_tokens: int = Field(default=6000, ge=500, le=200000, description="token budget of one prompt")
+    max_actions: int = Field(default=20, ge=1, le=200, description="actions applied from one answer at most")
+    record_idle_every: str = Field(
+        default="1h", description="idle ticks update the tracked agent state at most this often"
+    )
+
+    _stale = field_validator("stale_after")(_check_duration)
+    _backoff = field_validator("backoff")(_check_duration)
+    _idle = field_validator("record_idle_every")(_check_duration)
+
+
+class LLMConfig(Record):
+    """Defaults for agents on the ``llm`` runtime."""
+
+    model: str | None = Field(default=None, description="model for llm agents that name none")
+    max_tokens: int = Field(default=1500, ge=1, le=100000, description="output tokens per call")
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    timeout: float = Field(default=60.0, gt=0, le=3600, description="seconds per call")
+    retries: int = Field(default=2, ge=0, le=10)
+    fallbacks: list[str] = Field(default_factory=list, description="models tried in order when a call fails")
+    api_base: str | None = Field(default=None, description="endpoint override (e.g. a local OpenAI-compatible server)")
+    cache: bool = Field(default=True, description="exact-match response cache under .agentctl/local/")
+
+
 class Config(Record):
     """``.agentctl/config.yaml``."""
 
@@ -211,6 +249,13 @@ class Config(Record):
     working: WorkingConfig = Field(default_factory=WorkingConfig)
     git: GitConfig = Field(default_factory=GitConfig)
     lock: LockConfig = Field(default_factory=LockConfig)
+    heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    hooks: dict[Annotated[str, Field(pattern=r"^(\*|[a-z][a-z_]*(\.(\*|[a-z_]+))?)$")], list[Argv]] = Field(
+        default_factory=dict,
+        description="event type (or 'task.*', '*') -> commands (argument lists, no shell) run with the event as JSON on stdin",
+    )
+    hook_timeout: float = Field(default=10.0, gt=0, le=600, description="seconds a hook may run")
 
 
 def check_workflow(workflow: WorkflowConfig) -> list[str]:

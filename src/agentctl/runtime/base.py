@@ -1,0 +1,43 @@
+"""What every agent runtime receives and returns.
+
+A heartbeat tick builds a :class:`Request` (the prompt is already bounded and its untrusted
+parts delimited), hands it to the agent's runtime, and parses the :class:`Answer`'s text into
+actions itself. Runtimes never touch workspace records: they only turn a prompt into text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Request:
+    agent: dict[str, Any]  # the agent record (plain data, as in the index)
+    system: str  # persona, rules and the action schema
+    prompt: str  # the work: WORKING.md excerpt, tasks, threads, notifications, memory
+    workspace_root: Path
+    local_dir: Path  # .agentctl/local/ (cache, ledger, logs live below it)
+    config: dict[str, Any]  # the workspace config (plain data)
+    task_id: str | None = None  # the task the tick is mainly about, if any
+    context: dict[str, Any] = field(default_factory=dict)  # structured work, for the simulated runtime
+
+
+@dataclass
+class Answer:
+    text: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    model: str | None = None
+    cached: bool = False
+
+
+class Runtime(Protocol):
+    def run(self, request: Request) -> Answer: ...
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, deterministic token estimate (about four characters per token)."""
+    return (len(text) + 3) // 4
