@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reindex": ("agentctl.cli.setup", "reindex_app", "Rebuild the local index from the records."),
     "board": ("agentctl.cli.board", "app", "Show the task board (static rendering)."),
     "demo": ("agentctl.cli.demo", "app", "Build a sample workspace with a team and tasks, and show it."),
+    "cron": ("agentctl.cli.schedule", "app", "Install, show or remove staggered heartbeat lines in your crontab."),
+    "run": ("agentctl.cli.schedule", "run_app", "Tick agents in the foreground on their schedules (no cron needed)."),
 }
 
 
