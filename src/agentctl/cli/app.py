@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("agentctl.cli.setup", "validate_app", "Check every record; print file:line: problem."),
     "reindex": ("agentctl.cli.setup", "reindex_app", "Rebuild the local index from the records."),
     "board": ("agentctl.cli.board", "app", "Show the task board (static rendering)."),
+    "memory": ("agentctl.cli.memory", "app", "Show, add to, search and compact an agent's memory."),
     "demo": ("agentctl.cli.demo", "app", "Build a sample workspace with a team and tasks, and show it."),
     "cron": ("agentctl.cli.schedule", "app", "Install, show or remove staggered heartbeat lines in your crontab."),
     "run": ("agentctl.cli.schedule", "run_app", "Tick agents in the foreground on their schedules (no cron needed)."),

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 from agentctl.workspace.maintenance import Maintenance
+from agentctl.workspace.memory import MemoryOps
 
 
-class Workspace(Maintenance):
+class Workspace(Maintenance, MemoryOps):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 
 
