@@ -1,0 +1,240 @@
+"""The ``command`` runtime: any CLI as an agent (``claude -p``, ``codex exec``, ``aider``...).
+
+The agent record's ``command`` is an argument list, run without a shell:
+
+- the prompt goes to the child's stdin: the system text, a line ``---``, then the work;
+- an argument that is exactly ``{prompt}`` is replaced by that text instead, and one that is
+  exactly ``{prompt_file}`` by the path of a temporary file holding it (for CLIs that take the
+  message as an option, like ``aider --message-file``); stdin is then empty;
+- the working directory is the workspace root; the environment is this process's plus
+  ``AGENTCTL_AGENT`` (so the child's own ``agentctl`` calls act as the agent and are
+  permission-checked), ``AGENTCTL_WORKSPACE`` and, when the tick is about one task,
+  ``AGENTCTL_TASK``;
+- the child runs in its own session; on timeout (``command_timeout`` in the config, default
+  900 s) its whole process group gets SIGTERM, then SIGKILL after a short grace;
+- stdout is the answer, at most 256 KiB (more is drained and dropped, with a marker line);
+  undecodable bytes are replaced. A non-zero exit is a :class:`RuntimeFailure` quoting the
+  last line of stderr that mentions an error (else its last line).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import IO
+
+from agentctl.errors import RuntimeFailure
+from agentctl.runtime.base import Answer, Request
+from agentctl.store import atomic
+
+DEFAULT_TIMEOUT = 900.0  # seconds; coding-agent CLIs routinely take minutes
+OUTPUT_LIMIT = 256 * 1024  # bytes of stdout kept
+STDERR_LIMIT = 64 * 1024  # bytes of stderr kept (the end: that is where errors are)
+KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL to the process group
+DRAIN_GRACE = 2.0  # seconds to wait for the pipes to close once the child has exited
+PROMPT_ARG_LIMIT = 100 * 1024  # Linux refuses single arguments over 128 KiB
+SEPARATOR = "\n\n---\n\n"
+PROMPT, PROMPT_FILE = "{prompt}", "{prompt_file}"
+_ERROR_WORDS = re.compile(r"\b(error|fatal|failed|denied)\b", re.IGNORECASE)
+
+
+def compose(system: str, prompt: str) -> str:
+    """What the child reads: the system text, a Markdown rule, the work."""
+    return f"{system.strip()}{SEPARATOR}{prompt.strip()}\n"
+
+
+def _timeout(config: dict[str, object]) -> float:
+    value = config.get("command_timeout")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return DEFAULT_TIMEOUT
+
+
+class _Reader(threading.Thread):
+    """Reads a pipe to its end, keeping the first (or last) ``limit`` bytes.
+
+    It reads the file descriptor directly: a buffered reader's ``close`` would wait for a read
+    blocked in this thread. The stream is closed only once this thread is done with it.
+    """
+
+    def __init__(self, stream: IO[bytes], limit: int, keep_tail: bool = False) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.limit, self.keep_tail = stream, limit, keep_tail
+        self.data = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        fd = self.stream.fileno()
+        try:
+            while chunk := os.read(fd, 65536):
+                self.total += len(chunk)
+                if self.keep_tail:
+                    self.data += chunk
+                    del self.data[: max(0, len(self.data) - self.limit)]
+                elif len(self.data) < self.limit:
+                    self.data += chunk[: self.limit - len(self.data)]
+        except OSError:
+            pass
+        finally:
+            self.stream.close()
+
+
+def _write_stdin(stream: IO[bytes], data: bytes) -> None:
+    try:
+        stream.write(data)
+    except (BrokenPipeError, OSError, ValueError):  # the child does not read its stdin
+        pass
+    finally:
+        try:
+            stream.close()
+        except OSError:
+            pass
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _error_line(stderr: str) -> str:
+    """The line of stderr that best says what went wrong: the last one mentioning an error,
+    else the last one (hints and usage notes often follow the error itself)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    flagged = [line for line in lines if _ERROR_WORDS.search(line)]
+    line = (flagged or lines)[-1]
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
+class CommandRuntime:
+    """Runs the agent's ``command`` with the prompt and returns its stdout."""
+
+    def run(self, request: Request) -> Answer:
+        agent = str(request.agent.get("name") or "?")
+        argv = request.agent.get("command")
+        if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and a for a in argv):
+            raise RuntimeFailure(
+                f"agent {agent}: no command configured for the command runtime",
+                hint=f"set command: [claude, -p] (an argument list) in .agentctl/agents/{agent}.md",
+            )
+        text = compose(request.system, request.prompt)
+        timeout = _timeout(request.config)
+        env = dict(os.environ)
+        env["AGENTCTL_AGENT"] = agent
+        env["AGENTCTL_WORKSPACE"] = str(request.workspace_root)
+        if request.task_id:
+            env["AGENTCTL_TASK"] = request.task_id
+        else:
+            env.pop("AGENTCTL_TASK", None)
+
+        with tempfile.TemporaryDirectory(prefix="agentctl-prompt-") as scratch:
+            args, stdin_text = list(argv), text
+            if PROMPT in args[1:]:
+                if len(text.encode("utf-8")) > PROMPT_ARG_LIMIT:
+                    raise RuntimeFailure(
+                        f"agent {agent}: the prompt is too long to pass as an argument",
+                        hint=f"use {PROMPT_FILE} or stdin instead of {PROMPT} in the agent's command",
+                    )
+                args = [text if a == PROMPT else a for a in args]
+                stdin_text = ""
+            if PROMPT_FILE in args[1:]:
+                prompt_path = Path(scratch) / "prompt.md"
+                atomic.write_text(prompt_path, text)
+                args = [str(prompt_path) if a == PROMPT_FILE else a for a in args]
+                stdin_text = ""
+            return self._execute(agent, args, stdin_text, request.workspace_root, env, timeout)
+
+    def _execute(
+        self, agent: str, args: list[str], stdin_text: str, cwd: Path, env: dict[str, str], timeout: float
+    ) -> Answer:
+        program = args[0]
+        try:
+            proc = subprocess.Popen(
+                args,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise RuntimeFailure(
+                f"agent {agent}: command not found: {program}",
+                hint="install it, or put its absolute path in the agent's command (cron runs with a short PATH)",
+            ) from None
+        except PermissionError:
+            raise RuntimeFailure(f"agent {agent}: command is not executable: {program}") from None
+        except OSError as exc:
+            raise RuntimeFailure(f"agent {agent}: cannot run {program}: {exc.strerror or exc}") from None
+
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        out, err = _Reader(proc.stdout, OUTPUT_LIMIT), _Reader(proc.stderr, STDERR_LIMIT, keep_tail=True)
+        writer = threading.Thread(
+            target=_write_stdin, args=(proc.stdin, stdin_text.encode("utf-8")), daemon=True
+        )
+        for thread in (out, err, writer):
+            thread.start()
+        pgid = proc.pid  # start_new_session: the child leads its own group
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            self._kill_group(proc, pgid)
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM handler): leave nothing behind
+            self._kill_group(proc, pgid)
+            raise
+        finally:
+            self._finish(out, err, writer, pgid)
+
+        if timed_out:
+            raise RuntimeFailure(
+                f"agent {agent}: command {program} timed out after {timeout:g} s (its process group was killed)",
+                hint="raise command_timeout in .agentctl/config.yaml",
+            )
+        stderr = err.data.decode("utf-8", errors="replace")
+        if proc.returncode != 0:
+            if proc.returncode < 0:
+                how = f"was killed by {signal.Signals(-proc.returncode).name}"
+            else:
+                how = f"exited with status {proc.returncode}"
+            detail = _error_line(stderr)
+            raise RuntimeFailure(f"agent {agent}: command {program} {how}" + (f": {detail}" if detail else ""))
+        stdout = out.data.decode("utf-8", errors="replace")
+        if out.total > OUTPUT_LIMIT:
+            stdout += f"\n[agentctl: output truncated at {OUTPUT_LIMIT // 1024} KiB of {out.total:,} bytes]\n"
+        return Answer(text=stdout)
+
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen[bytes], pgid: int) -> None:
+        _signal_group(pgid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=KILL_GRACE)
+        except subprocess.TimeoutExpired:
+            pass
+        # SIGKILL the group even if the leader went: its children may still be running. The
+        # group id cannot be reused while any member lives, and is gone (ESRCH) once none does.
+        _signal_group(pgid, signal.SIGKILL)
+        if proc.poll() is None:  # not in its own group after all (it called setpgid itself)
+            proc.kill()
+        proc.wait()
+
+    @staticmethod
+    def _finish(out: _Reader, err: _Reader, writer: threading.Thread, pgid: int) -> None:
+        """Collect the pipes; descendants still holding them after a grace period are killed."""
+        for reader in (out, err):
+            reader.join(DRAIN_GRACE)
+        if out.is_alive() or err.is_alive():
+            _signal_group(pgid, signal.SIGKILL)
+            for reader in (out, err):
+                reader.join(DRAIN_GRACE)
+        writer.join(DRAIN_GRACE)
