@@ -1,14 +1,25 @@
-"""``agentctl board``: a static rendering of the board view model."""
+"""``agentctl board``: the live TUI on a terminal, a static rendering of the same board view
+model otherwise (``--plain``, piped output, ``--json``), or the TUI in a browser (``--web``).
+
+textual is imported only on the interactive path (:func:`run_interactive`); the static
+path costs what a read command costs.
+"""
 
 from __future__ import annotations
 
+import os
+import shlex
+import sys
 from typing import Any
 
 import typer
 
 from agentctl.cli import output
-from agentctl.cli.common import JSON_OPTION, open_workspace, want_json
+from agentctl.cli.common import JSON_OPTION, globals_of, open_workspace, want_json
 from agentctl.core.board import Board, build_board, matches
+from agentctl.errors import UsageError
+
+WEB_EXTRA_HINT = "install it with: pip install 'agentctl[web]' (or pip install textual-serve)"
 
 app = typer.Typer(rich_markup_mode=None)
 
@@ -67,12 +78,24 @@ def board(
     show_done: bool = typer.Option(False, "--done", help="Show all done tasks, not just the latest."),
     assignee: str = typer.Option(None, "--assignee", help="Only this agent's tasks."),
     label: str = typer.Option(None, "--label", help="Only tasks with this label."),
+    tui: bool = typer.Option(False, "--tui", help="Run the live board even when stdout is not a terminal."),
+    web: bool = typer.Option(False, "--web", help="Serve the live board in a browser (needs textual-serve)."),
+    host: str = typer.Option("localhost", "--host", help="With --web: the address to listen on."),
+    port: int = typer.Option(8000, "--port", help="With --web: the port to listen on."),
     json_: bool = JSON_OPTION,
 ) -> None:
-    """Show the task board: one column per status, most urgent first."""
+    """Show the task board: live and keyboard-driven on a terminal (see docs/tui.md),
+    static when piped or with --plain; one column per status, most urgent first."""
+    if web:
+        serve_web(ctx, host, port, show_done, assignee, label)
+        return
     ws = open_workspace(ctx)
+    as_json = want_json(ctx, json_)
+    if not as_json and not plain and (tui or output.is_terminal() or os.environ.get("TEXTUAL_DRIVER")):
+        run_interactive(ws, globals_of(ctx).as_agent, initial_query(assignee, label), show_done)
+        return
     view = load_board(ws, show_done, assignee=assignee, label=label)
-    if want_json(ctx, json_):
+    if as_json:
         output.emit_json(
             {
                 "columns": [
@@ -82,7 +105,47 @@ def board(
             }
         )
         return
-    if plain or not output.is_terminal():
+    if not output.is_terminal():
         output.write(plain_board(view))
         return
     output.console().print(rich_board(view))
+
+
+def initial_query(assignee: str | None, label: str | None) -> str:
+    """The TUI's ``/`` filter equivalent to the static board's options."""
+    return " ".join(part for part in ((f"@{assignee}" if assignee else ""), (f"#{label}" if label else "")) if part)
+
+
+def run_interactive(ws: Any, actor: str | None, query: str = "", show_done: bool = False) -> None:
+    """Run the textual board in this terminal until the person quits."""
+    from agentctl.tui.app import make_app
+
+    make_app(ws, actor=actor, query=query, show_done=show_done).run()
+
+
+def web_command(root: str, actor: str | None, show_done: bool, assignee: str | None, label: str | None) -> str:
+    """The command textual-serve starts per browser session. textual-serve runs it through a
+    shell, so every argument is quoted."""
+    argv = [sys.executable, "-m", "agentctl", "-W", root]
+    if actor:
+        argv += ["--as", actor]
+    argv += ["board", "--tui"]
+    if show_done:
+        argv.append("--done")
+    if assignee:
+        argv += ["--assignee", assignee]
+    if label:
+        argv += ["--label", label]
+    return shlex.join(argv)
+
+
+def serve_web(ctx: typer.Context, host: str, port: int, show_done: bool, assignee: str | None, label: str | None) -> None:
+    try:
+        from textual_serve.server import Server  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise UsageError("board --web needs the optional textual-serve package, which is not installed", hint=WEB_EXTRA_HINT) from None
+    ws = open_workspace(ctx)
+    command = web_command(str(ws.root), globals_of(ctx).as_agent, show_done, assignee, label)
+    ws.close()
+    output.notice(f"serving the board on http://{host}:{port} (Ctrl+C stops)")
+    Server(command, host=host, port=port, title="agentctl board").serve()

@@ -1,0 +1,348 @@
+"""The board's only door to the workspace: every read and write runs on one worker thread.
+
+The app never touches disk or git on its UI thread. :class:`Gateway` owns the
+:class:`~agentctl.workspace.Workspace` (its SQLite connection belongs to the thread that
+opened it) on a single-thread executor, so operations are also serialised: a reload never
+interleaves with a write. Writes are the same workspace calls the CLI makes, with the same
+actor rules; refusals arrive as :class:`~agentctl.errors.AgentctlError`.
+
+Watching is two stat signatures: a cheap one (a handful of directories and the newest event
+log, microseconds) polled several times a second, and a deep one (every task and agent
+file, tens of milliseconds at 10,000 tasks) taken every few seconds to catch editors that
+rewrite a file in place. Any mutation through the API appends an event, so the cheap one
+sees every change another agentctl process makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from agentctl.core import ids
+from agentctl.core.board import build_agent_bar, build_board
+from agentctl.core.checks import priority_value
+from agentctl.core.summary import summarize
+from agentctl.errors import UsageError
+from agentctl.tui import adapters
+from agentctl.tui.view import FeedLine, Session, Snapshot, ViewOptions
+
+if TYPE_CHECKING:
+    from agentctl.workspace import Workspace
+
+T = TypeVar("T")
+
+PER_COLUMN = 1000  # cards built per column; the rest is "+N more" (narrow it with /)
+DONE_LIMIT = 5  # done columns show the latest few unless expanded
+FEED_LIMIT = 50
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC).astimezone()
+
+
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def heartbeat_argv(root: Path | str, agent: str) -> list[str]:
+    """The command the board runs to trigger one heartbeat (an argument list: no shell)."""
+    return [sys.executable, "-m", "agentctl", "-W", str(root), "heartbeat", agent]
+
+
+class Gateway:
+    """Runs workspace operations on its own thread; ``await gateway.call(fn, ...)``."""
+
+    def __init__(self, workspace: Workspace, actor_name: str | None = None, clock: Clock = system_clock) -> None:
+        # SQLite objects belong to the thread that created them: let the gateway's thread
+        # reopen the index (a cheap connect) instead of sharing the caller's connection.
+        workspace.index.close()
+        self.ws = workspace
+        self.root = workspace.root
+        self.clock = clock
+        self._actor_name = actor_name
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="agentctl-board")
+        self._tasks: list[dict[str, Any]] | None = None
+        self._lookup: dict[str, dict[str, Any]] = {}
+        self._short: dict[str, str] = {}
+        self._agents: list[dict[str, Any]] = []
+        self._unread_agents: dict[str, int] = {}
+        self._unread_tasks: dict[str, int] = {}
+        self._feed: tuple[FeedLine, ...] = ()
+        self._rescan = True  # the index may be behind the files: refresh before reading
+        self._generation = 0
+        self._config_key: tuple[int, int, int] | None = None
+        self.session: Session | None = None
+
+    # -- threading -------------------------------------------------------------------------
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run on the gateway's thread and wait (for tests and benchmarks, not the UI)."""
+        return self._executor.submit(functools.partial(fn, *args, **kwargs)).result()
+
+    def close(self) -> None:
+        try:
+            self._executor.submit(self.ws.close).result(timeout=10)
+        finally:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- session ---------------------------------------------------------------------------
+
+    def open(self) -> Session:
+        ws = self.ws
+        ws.refresh(force=True)
+        actor = ws.actor(self._actor_name)
+        self._config_key = _stat_key(ws.layout.config)
+        self.session = Session(
+            actor=actor,
+            name=str(ws.config.get("name", ws.root.name)),
+            root=str(ws.root),
+            workflow=ws.workflow,
+            agents=tuple(a["name"] for a in ws.index.agents()),
+        )
+        return self.session
+
+    # -- watching --------------------------------------------------------------------------
+
+    def signature(self) -> tuple[Any, ...]:
+        """Cheap: directory stats (creations, deletions, atomic renames) and the newest event log."""
+        layout = self.ws.layout
+        watched: list[Path] = [layout.tasks, layout.agents, layout.events, layout.threads, layout.docs, layout.config]
+        keys: list[Any] = [_stat_key(path) for path in watched]
+        inbox = getattr(layout, "inbox", None)  # read-state logs: one small file per agent
+        if isinstance(inbox, Path):
+            try:
+                names = sorted(os.listdir(inbox))
+            except FileNotFoundError:
+                names = []
+            keys.extend((name, _stat_key(inbox / name)) for name in names)
+        try:
+            logs = sorted(n for n in os.listdir(layout.events) if n.endswith(".jsonl"))
+        except FileNotFoundError:
+            logs = []
+        if logs:
+            keys.append((logs[-1], _stat_key(layout.events / logs[-1])))
+        return tuple(keys)
+
+    def deep_signature(self) -> int:
+        """Every task and agent file's stat: catches in-place edits the cheap one misses."""
+        layout = self.ws.layout
+        entries: list[tuple[str, int, int]] = []
+        for directory in (layout.tasks, layout.agents):
+            try:
+                with os.scandir(directory) as scan:
+                    for entry in scan:
+                        try:
+                            st = entry.stat(follow_symlinks=False)
+                        except FileNotFoundError:
+                            continue
+                        entries.append((entry.name, st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                continue
+        entries.sort()
+        return hash(tuple(entries))
+
+    def mark_changed(self) -> None:
+        """Something changed on disk: the next snapshot refreshes the index first."""
+        self._rescan = True
+        self._tasks = None
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def _reopen_if_config_changed(self) -> None:
+        key = _stat_key(self.ws.layout.config)
+        if key != self._config_key:
+            self._config_key = key
+            old = self.ws
+            self.ws = type(old)(old.root)
+            old.close()
+
+    def _load(self) -> None:
+        ws = self.ws
+        if self._rescan:
+            self._reopen_if_config_changed()
+            ws = self.ws
+            ws.refresh(force=True)
+            self._rescan = False
+        tasks: list[dict[str, Any]] = ws.list_tasks(include_done=True)
+        self._tasks = tasks
+        self._lookup = {t["id"]: t for t in tasks}
+        self._short = ids.short_ids(sorted(self._lookup))
+        self._agents = ws.list_agents()
+        names = [a["name"] for a in self._agents]
+        self._unread_agents, self._unread_tasks = adapters.unread(ws, self._actor(), names)
+        self._feed = tuple(self._feed_line(e) for e in adapters.feed(ws, FEED_LIMIT))
+        self._generation += 1
+
+    def _feed_line(self, event: dict[str, Any]) -> FeedLine:
+        subject = event.get("subject")
+        shown = dict(event)
+        if isinstance(subject, str) and subject in self._short:
+            shown["subject"] = self._short[subject]
+        return FeedLine(str(event.get("ts", "")), str(event.get("actor", "")), summarize(shown), str(event.get("type", "")))
+
+    def snapshot(self, options: ViewOptions) -> Snapshot:
+        """The board for ``options`` (re-reading the workspace only if something changed)."""
+        if self._tasks is None:
+            self._load()
+        tasks = self._tasks or []
+        ws = self.ws
+        flow = ws.workflow
+        wanted = options.filter
+        shown = [t for t in tasks if wanted.matches(t)] if wanted.active else tasks
+        board = build_board(
+            shown,
+            flow,
+            self._short,
+            per_column=PER_COLUMN,
+            done_limit=DONE_LIMIT,
+            show_done=options.show_done,
+            all_tasks=self._lookup,
+            unread=self._unread_tasks,
+        )
+        counts: dict[str, int] = dict.fromkeys(flow["statuses"], 0)
+        for task in tasks:
+            counts[task["status"]] = counts.get(task["status"], 0) + 1
+        chips = build_agent_bar(
+            self._agents,
+            self.clock(),
+            int(ws.config.get("heartbeat", {}).get("missed_beats", 3)),
+            self._unread_agents,
+            self._short,
+        )
+        created = {card.id: str(self._lookup[card.id].get("created_at", "")) for c in board.columns for card in c.cards}
+        return Snapshot(
+            board=board,
+            agents=chips,
+            feed=self._feed,
+            counts=counts,
+            workflow=flow,
+            name=str(ws.config.get("name", ws.root.name)),
+            options=options,
+            problems=len(ws.refresh()),
+            created_at=created,
+            generation=self._generation,
+        )
+
+    # -- details ---------------------------------------------------------------------------
+
+    def display_id(self, task_id: str) -> str:
+        """The short ID from the last snapshot (safe from any thread: a dict lookup)."""
+        return self._short.get(task_id, task_id)
+
+    def short(self, task_id: str) -> str:
+        return self._short.get(task_id) or self.ws.short_id(task_id)
+
+    def task_detail(self, task_id: str) -> dict[str, Any]:
+        """A task as ``task show`` returns it, plus its thread, documents and the titles and
+        statuses of the tasks it links to."""
+        ws = self.ws
+        task = ws.show_task(task_id)
+        linked = [*task["depends_on"], *task["dependents"], *task["children"]]
+        if task.get("parent"):
+            linked.append(task["parent"])
+        rows = {}
+        for other in dict.fromkeys(linked):
+            row = ws.index.task(other)
+            rows[other] = {
+                "id": other,
+                "short_id": self.short(other) if row else other,
+                "title": row["title"] if row else "(missing)",
+                "status": row["status"] if row else "missing",
+            }
+        task["links"] = rows
+        task["thread"] = adapters.thread(ws, task["id"])
+        task["docs"] = adapters.docs_for(ws, task["id"])
+        task["can_comment"] = adapters.has_comments(ws)
+        return task
+
+    def agent_detail(self, name: str) -> dict[str, Any]:
+        ws = self.ws
+        agent = ws.show_agent(name)
+        chips = build_agent_bar(
+            [{**agent, "open_tasks": len(agent["tasks"])}],
+            self.clock(),
+            int(ws.config.get("heartbeat", {}).get("missed_beats", 3)),
+            adapters.unread(ws, self._actor(), [name])[0],
+            self._short,
+        )
+        agent["chip"] = chips[0]
+        for task in agent["tasks"]:
+            task["short_id"] = self.short(task["id"])
+        agent["runs"] = adapters.runs(ws, name)
+        agent["memory"] = adapters.memory(ws, name)
+        agent["activity"] = [self._feed_line(e) for e in adapters.feed(ws, 12, agent=name)]
+        return agent
+
+    # -- mutations (the same workspace calls as the CLI) -----------------------------------
+
+    def _actor(self) -> Any:
+        if self.session is None:
+            raise AssertionError("the gateway is not open")
+        return self.session.actor
+
+    def _after_write(self) -> None:
+        # Our own write is indexed by the mutation; re-query without a rescan.
+        self._tasks = None
+
+    def move(self, task_id: str, status: str) -> dict[str, Any]:
+        try:
+            return self.ws.move_task(self._actor(), task_id, status)
+        finally:
+            self._after_write()
+
+    def assign(self, task_id: str, agents: Iterable[str]) -> dict[str, Any]:
+        try:
+            return self.ws.assign(self._actor(), task_id, list(agents))
+        finally:
+            self._after_write()
+
+    def unassign(self, task_id: str, agents: Iterable[str]) -> dict[str, Any]:
+        try:
+            return self.ws.unassign(self._actor(), task_id, list(agents))
+        finally:
+            self._after_write()
+
+    def create(self, title: str, priority: str = "", assignee: str = "", labels: str = "", description: str = "") -> dict[str, Any]:
+        number: int | None = None
+        if priority.strip():
+            number = priority_value(priority.strip())
+            if number is None:
+                raise UsageError(f"priority must be 0-3 or p0-p3 (0 is the most urgent), not {priority.strip()!r}")
+        assignees = [a.strip().lstrip("@") for a in assignee.replace(",", " ").split() if a.strip()]
+        label_list = [x.strip().lstrip("#") for x in labels.replace(",", " ").split() if x.strip()]
+        try:
+            return self.ws.add_task(
+                self._actor(),
+                title,
+                description=description.strip(),
+                priority=number,
+                assignees=assignees,
+                labels=label_list,
+            )
+        finally:
+            self._after_write()
+
+    def comment(self, task_id: str, text: str) -> dict[str, Any]:
+        if not text.strip():
+            raise UsageError("a comment needs some text")
+        try:
+            return adapters.comment(self.ws, self._actor(), task_id, text.strip())
+        finally:
+            self._after_write()
