@@ -333,7 +333,10 @@ def run(
         tick_now=now,
         cwd=root,
     )
-    starts = scheduler.due_times(scheduler.clock())
+    try:
+        starts = scheduler.due_times(scheduler.clock())
+    except ScheduleError as exc:  # e.g. no slot of the interval falls inside active_hours
+        raise UsageError(str(exc)) from None
     for schedule in schedules:
         first = starts[schedule.agent].strftime("%H:%M:%S")
         output.notice(f"run: {schedule.agent} {schedule.describe()}, first tick {first}")

@@ -117,6 +117,7 @@ class Scheduler:
     max_ticks: int | None = None
     duration: float | None = None
     grace: float = 30.0
+    kill_after: float = KILL_AFTER
     tick_now: bool = False
     cwd: Path | None = None
     env: Mapping[str, str] | None = None
@@ -247,7 +248,9 @@ class Scheduler:
                 outcome = "failed"
                 summary.failed += 1
             summary.finished += 1
-            message = _last_line(self.log_dir / f"{running.agent}.log", running.log_start, outcome != "ok")
+            message = _last_line(
+                self.log_dir / f"{running.agent}.log", running.log_start, outcome != "ok"
+            )
             self.report(
                 TickResult(
                     running.agent, outcome, running.due, running.started, seconds, code, message
@@ -272,7 +275,7 @@ class Scheduler:
         for running in self._running.values():
             running.terminated = True
             _signal_group(running.process, signal.SIGTERM)
-        limit = time.monotonic() + KILL_AFTER
+        limit = time.monotonic() + self.kill_after
         while self._running and time.monotonic() < limit:
             self._wake.wait(max(0.0, limit - time.monotonic()))
             self._wake.clear()
