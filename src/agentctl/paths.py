@@ -15,6 +15,8 @@ from agentctl.errors import NotFoundError, UsageError, ValidationError
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
 DIR_NAME = ".agentctl"
+# <yyyymmddThhmmssmmm>Z-<message id>.md: sorts by time, unique across machines.
+MESSAGE_FILE_RE = re.compile(r"^\d{8}T\d{9}Z-m-[0-9a-z]{12}\.md\Z")
 ENV_WORKSPACE = "AGENTCTL_WORKSPACE"
 
 
@@ -72,6 +74,10 @@ class Layout:
         return self.dir / "memory"
 
     @property
+    def inbox(self) -> Path:
+        return self.dir / "inbox"
+
+    @property
     def local(self) -> Path:
         return self.dir / "local"
 
@@ -95,6 +101,20 @@ class Layout:
 
     def agent_state(self, name: str) -> Path:
         return self.inside(self.agents / f"{validate_name(name, 'agent name')}.state.yaml")
+
+    def inbox_file(self, agent: str) -> Path:
+        return self.inside(self.inbox / f"{validate_name(agent, 'agent name')}.jsonl")
+
+    def thread(self, task_id: str) -> Path:
+        return self.inside(self.threads / validate_name(task_id, "task id"))
+
+    def message(self, task_id: str, file_name: str) -> Path:
+        if not MESSAGE_FILE_RE.match(file_name):
+            raise UsageError(f"invalid message file name {file_name!r}")
+        return self.inside(self.thread(task_id) / file_name)
+
+    def doc(self, doc_id: str) -> Path:
+        return self.inside(self.docs / f"{validate_name(doc_id, 'document id')}.md")
 
     def events_file(self, day: str) -> Path:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):

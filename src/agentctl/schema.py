@@ -15,6 +15,8 @@ RECORDS = {
     "task": "Task",
     "agent": "Agent",
     "agent-state": "AgentState",
+    "message": "Message",
+    "document": "Document",
     "event": "Event",
     "config": "Config",
 }

@@ -199,6 +199,31 @@ class Repo:
         name = proc.stdout.decode("utf-8", "replace").strip()
         return name if proc.returncode == 0 and name else None
 
+    def file_history(self, path: Path, limit: int = 100) -> list[dict[str, str]]:
+        """Commits that changed ``path`` (following renames), newest first."""
+        if self.head() is None:
+            return []
+        out = self._run(
+            ["log", f"-n{limit}", "--follow", "--format=%H%x1f%aI%x1f%an%x1f%s%x00", "--", self._relative(path)]
+        ).stdout.decode("utf-8", "replace")
+        history = []
+        for entry in out.split("\0")[:-1]:
+            sha, date, author, subject = entry.lstrip("\n").split("\x1f", 3)
+            history.append({"commit": sha, "date": date, "author": author, "subject": subject})
+        return history
+
+    def show_file(self, rev: str, path: Path) -> str | None:
+        """The text of ``path`` at commit ``rev``, or None if it did not exist there."""
+        proc = self._run(["show", f"{rev}:{self._relative(path)}"], ok_codes=(0, 128))
+        return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+    def resolve_rev(self, rev: str) -> str | None:
+        if rev.startswith("-"):
+            return None
+        proc = self._run(["rev-parse", "-q", "--verify", f"{rev}^{{commit}}"], ok_codes=(0, 1, 128))
+        sha = proc.stdout.decode("ascii", "replace").strip()
+        return sha if proc.returncode == 0 and sha else None
+
     # -- committing -----------------------------------------------------------------------
 
     def commit_paths(

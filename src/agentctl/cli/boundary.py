@@ -31,6 +31,23 @@ def _error(message: str, hint: str | None = None) -> None:
 
 
 def run(app: Any, args: list[str]) -> int:
+    from agentctl.cli import common
+
+    common.OPENED.clear()
+    try:
+        return _run(app, args)
+    finally:
+        for workspace in common.OPENED:
+            for warning in workspace.warnings:
+                try:
+                    sys.stderr.write(f"agentctl: warning: {warning}\n")
+                except OSError:
+                    pass
+            workspace.warnings.clear()
+        common.OPENED.clear()
+
+
+def _run(app: Any, args: list[str]) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="agentctl", standalone_mode=False)

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
 
+OPENED: list[Workspace] = []  # workspaces opened by this invocation: the boundary prints their warnings
+
 JSON_OPTION: Any = typer.Option(False, "--json", help="Print one JSON document with schema_version.")
 
 
@@ -40,6 +42,7 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
     from agentctl.workspace import Workspace
 
     workspace: Workspace = Workspace.open(globals_of(ctx).workspace)
+    OPENED.append(workspace)
     if warn:
         for problem in workspace.refresh():
             sys.stderr.write(f"agentctl: warning: {problem} (skipped; run 'agentctl validate')\n")

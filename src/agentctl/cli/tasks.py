@@ -15,6 +15,8 @@ import typer
 
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
+from agentctl.cli.threads import register as register_thread_commands
+from agentctl.cli.threads import render_messages
 from agentctl.core.checks import priority_value
 from agentctl.core.duration import parse_duration
 from agentctl.errors import UsageError
@@ -155,6 +157,9 @@ def show(ctx: typer.Context, task: str = typer.Argument(..., help="Task ID or un
     """Show one task: fields, description, acceptance criteria, dependencies and notes."""
     ws = open_workspace(ctx)
     data = ws.show_task(task)
+    data["thread"] = ws.thread(data["id"])["messages"]
+    data["docs"] = ws.index.docs(task=data["id"])
+    data["subscribers"] = ws.index.subscribers(data["id"])
     if want_json(ctx, json_):
         output.emit_json({"task": data})
         return
@@ -184,6 +189,13 @@ def show(ctx: typer.Context, task: str = typer.Argument(..., help="Task ID or un
         lines += [f"  {i}. [{'x' if c['done'] else ' '}] {c['text']}" for i, c in enumerate(data["acceptance_criteria"], 1)]
     if data["notes"]:
         lines += ["", "Notes:", data["notes"]]
+    if data["docs"]:
+        lines += ["", "Documents:"]
+        lines += [f"  {d['id']}  {d['type']:<11} {d['title']}" for d in data["docs"]]
+    if data["subscribers"]:
+        lines += ["", f"Subscribers: {', '.join(data['subscribers'])}"]
+    lines += ["", f"Thread ({len(data['thread'])} message{'s' if len(data['thread']) != 1 else ''}):"]
+    lines += render_messages(data["thread"]) or ["  (none yet: agentctl task comment ID TEXT)"]
     output.write("\n".join(lines) + "\n")
 
 
@@ -366,3 +378,6 @@ def rm(
     """Remove a task (its history stays in the event log and git)."""
     ws = open_workspace(ctx, warn=False)
     _changed(ctx, json_, "removed", ws.remove_task(acting(ctx, ws), task, force))
+
+
+register_thread_commands(app)

@@ -245,4 +245,43 @@ def check_state(data: Any, path: str) -> None:
     c.timestamp("retry_after", data.get("retry_after"), optional=True)
 
 
-CHECKERS = {"Task": check_task, "Agent": check_agent}
+MESSAGE_KINDS = ("comment", "question", "answer", "review", "status_update")
+DOC_TYPES = ("deliverable", "research", "protocol", "decision")
+MESSAGE_FIELDS = frozenset({"id", "task", "author", "created_at", "kind", "mentions", "reply_to"})
+MESSAGE_REQUIRED = frozenset({"id", "task", "author", "created_at", "kind"})
+DOC_FIELDS = frozenset({"id", "title", "type", "task", "author", "created_at", "updated_at"})
+DOC_REQUIRED = frozenset({"id", "title", "type", "author", "created_at", "updated_at"})
+MESSAGE_ID_RE = re.compile(r"^m-[0-9abcdefghjkmnpqrstvwxyz]{12}\Z")
+DOC_ID_RE = re.compile(r"^d-[0-9abcdefghjkmnpqrstvwxyz]{12}\Z")
+
+
+def check_message(data: dict[str, Any], task_id: str | None, path: str) -> None:
+    c = _Checker(data, path)
+    c.fields(MESSAGE_FIELDS, MESSAGE_REQUIRED)
+    c.not_null("mentions")
+    c.text("id", data["id"], pattern=MESSAGE_ID_RE)
+    c.text("task", data["task"], pattern=TASK_ID_RE)
+    if task_id is not None and data["task"] != task_id:
+        raise ValidationError(f"task {data['task']!r} does not match the thread directory {task_id!r}", path)
+    c.text("author", data["author"], 1, 128)
+    c.timestamp("created_at", data["created_at"])
+    c.choice("kind", data["kind"], MESSAGE_KINDS)
+    c.text_list("mentions", data.get("mentions"), NAME_RE)
+    c.optional_text("reply_to", data.get("reply_to"), pattern=MESSAGE_ID_RE)
+
+
+def check_doc(data: dict[str, Any], stem: str | None, path: str) -> None:
+    c = _Checker(data, path)
+    c.fields(DOC_FIELDS, DOC_REQUIRED)
+    c.text("id", data["id"], pattern=DOC_ID_RE)
+    if stem is not None and data["id"] != stem:
+        raise ValidationError(f"id {data['id']!r} does not match the file name {stem!r}", path)
+    c.text("title", data["title"], 1, 500, pattern=TITLE_RE)
+    c.choice("type", data["type"], DOC_TYPES)
+    c.optional_text("task", data.get("task"), pattern=TASK_ID_RE)
+    c.text("author", data["author"], 1, 128)
+    c.timestamp("created_at", data["created_at"])
+    c.timestamp("updated_at", data["updated_at"])
+
+
+CHECKERS = {"Task": check_task, "Agent": check_agent, "Message": check_message, "Document": check_doc}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -32,3 +33,27 @@ def format_duration(seconds: float) -> str:
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
     return f"{int(seconds)}s"
+
+
+def since_timestamp(text: str, now: datetime | None = None) -> str:
+    """A ``--since`` value as an ISO UTC timestamp: a duration back from now (``2h``, ``7d``),
+    a date (``2026-11-20``) or a timestamp. Raises UsageError for anything else."""
+    from agentctl.errors import UsageError
+
+    value = text.strip()
+    moment = now or datetime.now(UTC)
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        pass
+    else:
+        return (moment - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--since must be a duration (30m, 2h, 7d) or a date/time (2026-11-20, 2026-11-20T09:00Z), not {text!r}"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -140,6 +140,37 @@ class AgentState(Record):
     retry_after: datetime | None = Field(default=None, description="no tick before this time (backoff)")
 
 
+MessageKind = Literal["comment", "question", "answer", "review", "status_update"]
+DocType = Literal["deliverable", "research", "protocol", "decision"]
+MESSAGE_ID_PATTERN = rf"^m-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
+DOC_ID_PATTERN = rf"^d-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
+
+
+class Message(Record):
+    """Frontmatter of ``.agentctl/threads/<task-id>/<time>-<id>.md``; the body is markdown.
+    Messages are append-only: one file each, never edited by the tool."""
+
+    id: str = Field(pattern=MESSAGE_ID_PATTERN)
+    task: TaskId
+    author: str = Field(min_length=1, max_length=128)
+    created_at: datetime
+    kind: MessageKind = "comment"
+    mentions: list[Name] = Field(default_factory=list, description="agents notified by @mention")
+    reply_to: str | None = Field(default=None, pattern=MESSAGE_ID_PATTERN)
+
+
+class Document(Record):
+    """Frontmatter of ``.agentctl/docs/<id>.md``; the body is the document (markdown)."""
+
+    id: str = Field(pattern=DOC_ID_PATTERN)
+    title: str = Field(min_length=1, max_length=500, pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$")
+    type: DocType
+    task: TaskId | None = None
+    author: str = Field(min_length=1, max_length=128)
+    created_at: datetime
+    updated_at: datetime
+
+
 class Event(Record):
     """One line of ``.agentctl/events/<yyyy-mm-dd>.jsonl``."""
 

@@ -49,6 +49,20 @@ def summarize(event: dict[str, Any]) -> str:
         return f"removed agent {subject}"
     if kind == "agent.status":
         return f"set agent {subject} {data.get('to')}"
+    if kind == "message.added":
+        verb = {"question": "asked on", "answer": "answered on", "review": "reviewed", "status_update": "posted a status update on"}
+        excerpt = str(data.get("excerpt") or "")
+        if len(excerpt) > 60:
+            excerpt = excerpt[:57] + "..."
+        return f"{verb.get(str(data.get('kind')), 'commented on')} {subject}{title}: {excerpt}".rstrip(": ")
+    if kind == "task.subscribed":
+        return f"subscribed {data.get('agent')} to {subject}{title}"
+    if kind == "task.unsubscribed":
+        return f"unsubscribed {data.get('agent')} from {subject}{title}"
+    if kind in ("doc.added", "doc.edited", "doc.removed"):
+        verb = {"doc.added": "added", "doc.edited": "edited", "doc.removed": "removed"}[kind]
+        linked = f" (task {data['task']})" if data.get("task") else ""
+        return f"{verb} {data.get('type', 'document')} {subject}{title}{linked}"
     if kind == "note.added":
         return "added a note to WORKING.md"
     if kind == "workspace.init":

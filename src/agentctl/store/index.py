@@ -21,11 +21,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from agentctl.core.checks import check_agent, check_state, check_task
+from agentctl.core.checks import check_agent, check_doc, check_state, check_task
 from agentctl.errors import ValidationError
 from agentctl.paths import Layout
+from agentctl.store.index_events import EVENT_TABLES, EventIndex
+from agentctl.store.index_text import TEXT_TABLES, TextIndex
 
-SCHEMA = 4
+SCHEMA = 5
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,7 +103,7 @@ def _decode_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     return result
 
 
-class Index:
+class Index(EventIndex, TextIndex):
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self._db: sqlite3.Connection | None = None
@@ -125,9 +127,13 @@ class Index:
                 if version != SCHEMA:
                     db.execute("BEGIN IMMEDIATE")
                     if self._schema_version(db) != SCHEMA:  # re-check under the write lock
-                        for table in ("meta", "files", "tasks", "agents", "states"):
-                            db.execute(f"DROP TABLE IF EXISTS {table}")
-                        for statement in _TABLES.split(";"):
+                        tables = db.execute(
+                            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                            " AND name NOT LIKE 'fts_%'"
+                        ).fetchall()
+                        for (table,) in tables:
+                            db.execute(f'DROP TABLE IF EXISTS "{table}"')
+                        for statement in (_TABLES + EVENT_TABLES + TEXT_TABLES).split(";"):
                             if statement.strip():
                                 db.execute(statement)
                         db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
@@ -167,12 +173,22 @@ class Index:
         """relative path -> (kind, signature) for every record file on disk."""
         found: dict[str, tuple[str, int]] = {}
         stat = os.stat
-        for directory in (self.layout.tasks, self.layout.agents):
+        for directory in (self.layout.tasks, self.layout.agents, self.layout.docs):
             try:
                 names = os.listdir(directory)
             except FileNotFoundError:
                 continue
             is_tasks = directory == self.layout.tasks
+            if directory == self.layout.docs:
+                base = str(directory) + os.sep
+                for name in names:
+                    if name[0] != "." and name.endswith(".md"):
+                        try:
+                            st = stat(base + name, follow_symlinks=False)
+                        except FileNotFoundError:
+                            continue
+                        found[f".agentctl/docs/{name}"] = ("doc", signature(st))
+                continue
             rel_dir = "/".join(directory.relative_to(self.layout.root).parts)
             base = str(directory) + os.sep
             for name in names:
@@ -195,11 +211,20 @@ class Index:
                 found[f"{rel_dir}/{name}"] = (kind, hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)))
         return found
 
-    def refresh(self) -> list[Problem]:
-        """Bring the index up to date with the files; returns current file problems."""
+    def refresh(self, logs: bool = True, threads: bool = False) -> list[Problem]:
+        """Bring the index up to date with the record files (and the event/inbox logs, and
+        with ``threads`` every thread's messages); returns current record file problems."""
+        self.refresh_records()
+        if logs:
+            self.refresh_logs()
+        if threads:
+            self.refresh_threads()
+        return self.problems()
+
+    def refresh_records(self) -> None:
         db = self.db
         on_disk = self._scan()
-        known = {path: sig for path, sig in db.execute("SELECT path, sig FROM files")}
+        known = {path: sig for path, sig in db.execute("SELECT path, sig FROM files WHERE kind != 'message'")}
         changed = [p for p, (_, sig) in on_disk.items() if known.get(p) != sig]
         removed = [p for p in known if p not in on_disk]
         if changed or removed:
@@ -214,7 +239,6 @@ class Index:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return self.problems()
 
     def _forget(self, rel: str) -> None:
         db = self.db
@@ -222,6 +246,8 @@ class Index:
         db.execute("DELETE FROM tasks WHERE path=?", (rel,))
         db.execute("DELETE FROM agents WHERE path=?", (rel,))
         db.execute("DELETE FROM states WHERE path=?", (rel,))
+        db.execute("DELETE FROM docs WHERE path=?", (rel,))
+        self.fts_forget(rel)
 
     def _load_file(self, rel: str, kind: str) -> None:
         """(Re)read one record file into the index, recording a problem if it is invalid."""
@@ -244,11 +270,15 @@ class Index:
                 check_state(data, rel)
                 self.store_state(stem, rel, data)
             else:
-                fields, _ = frontmatter.load_fast(text, rel)
+                fields, body = frontmatter.load_fast(text, rel)
                 data = plain_value(fields)
                 if kind == "task":
                     check_task(data, stem, rel)
                     self.store_task(rel, data)
+                    self.fts_put(rel, "task", data["id"], data["id"], data["title"], body)
+                elif kind == "doc":
+                    check_doc(data, stem, rel)
+                    self.store_doc(rel, data, body)
                 else:
                     check_agent(data, stem, rel)
                     self.store_agent(rel, data)
@@ -264,7 +294,14 @@ class Index:
     def record_file(self, path: Path) -> None:
         """Index one record file just written by this process (inside the caller's lock)."""
         rel = self.layout.relative(path)
-        kind = "state" if path.name.endswith(".state.yaml") else ("task" if path.parent == self.layout.tasks else "agent")
+        if path.name.endswith(".state.yaml"):
+            kind = "state"
+        elif path.parent == self.layout.tasks:
+            kind = "task"
+        elif path.parent == self.layout.docs:
+            kind = "doc"
+        else:
+            kind = "agent"
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -304,7 +341,9 @@ class Index:
     # -- queries -----------------------------------------------------------------------
 
     def problems(self) -> list[Problem]:
-        rows = self.db.execute("SELECT path, line, problem FROM files WHERE problem IS NOT NULL ORDER BY path")
+        rows = self.db.execute(
+            "SELECT path, line, problem FROM files WHERE problem IS NOT NULL AND kind != 'message' ORDER BY path"
+        )
         return [Problem(path, line, message) for path, line, message in rows]
 
     def task_ids(self) -> list[str]:

@@ -41,8 +41,13 @@ class Mutation:
     writes: dict[Path, str | None] = field(default_factory=dict)  # None = delete
     creates: set[Path] = field(default_factory=set)
     also_commit: list[Path] = field(default_factory=list)  # written before the mutation (init)
+    appends: dict[Path, list[str]] = field(default_factory=dict)  # append-only logs (inbox state)
     event: dict[str, Any] | None = None
+    bookkeeping: str | None = None  # commit message of an event-less change (read-state only)
     result: Any = None
+
+    def append(self, path: Path, line: str) -> None:
+        self.appends.setdefault(path, []).append(line)
 
     def write(self, path: Path, text: str) -> None:
         self.writes[path] = text
@@ -99,6 +104,8 @@ class WorkspaceBase:
         self._config: dict[str, Any] | None = None
         self._problems: list[Problem] | None = None
         self._repo: Repo | None | bool = False  # False = not looked up yet
+        self.warnings: list[str] = []  # non-fatal diagnostics of the last operations (front ends print them)
+        self.last_event: dict[str, Any] | None = None
 
     @classmethod
     def open(cls, explicit: str | None = None, start: Path | None = None) -> Any:
@@ -120,7 +127,8 @@ class WorkspaceBase:
         return self.config["workflow"]  # type: ignore[no-any-return]
 
     def refresh(self, force: bool = False) -> list[Problem]:
-        """Bring the index up to date (once per process unless forced); returns file problems."""
+        """Bring the index up to date with the records and logs (once per process unless
+        forced); returns record file problems. Threads are refreshed by their readers."""
         if self._problems is None or force:
             self.config  # noqa: B018 - validates config first: everything depends on it
             self._problems = self.index.refresh()
@@ -209,7 +217,7 @@ class WorkspaceBase:
     def _apply(self, mutation: Mutation) -> None:
         from agentctl.store import atomic
 
-        if mutation.event is None:
+        if mutation.event is None and mutation.bookkeeping is None:
             raise AssertionError("a mutation must record its event")
         for path, text in mutation.writes.items():
             if text is not None:
@@ -228,15 +236,84 @@ class WorkspaceBase:
                 atomic.write_text(checked, text)
             touched.append(checked)
         touched.extend(mutation.also_commit)
-        touched.append(eventlog.append(self.layout.events, mutation.event))
+        for path, lines in mutation.appends.items():
+            checked = self.layout.inside(path)
+            for line in lines:
+                atomic.append_line(checked, line)
+            touched.append(checked)
+        event = mutation.event
+        if event is not None:
+            self._fan_out(event)
+            touched.append(eventlog.append(self.layout.events, event))
         for path in touched:
-            if path.parent in (self.layout.tasks, self.layout.agents):
+            if path.parent in (self.layout.tasks, self.layout.agents, self.layout.docs):
                 self.index.record_file(path)
+            elif path.parent.parent == self.layout.threads:
+                self.index.record_message(path)
+        self.index.refresh_logs()  # ingests just the lines appended above
         self._problems = self.index.problems()  # our writes are indexed: no rescan needed
         working = self.write_working()
         if working is not None:
             touched.append(working)
-        self._commit(touched, mutation.event)
+        if event is not None:
+            self._commit(touched, event)
+            self.last_event = event
+        else:
+            self._commit_bookkeeping(touched, mutation)
+
+    # -- notifications -------------------------------------------------------------------
+
+    def _fan_out(self, event: dict[str, Any]) -> None:
+        """Complete an event's ``notify`` list: everyone the event concerns, with the reason.
+
+        Explicitly named agents (mentions, assignees) come from the operation; this adds the
+        task's subscribers, reviewers when work enters review, and the assignees of tasks
+        waiting on a task that just became done. Only known agents, never the actor.
+        """
+        data = event["data"]
+        kind = event["type"]
+        direct = {"message.added": "mention", "task.created": "assigned", "task.assigned": "assigned"}
+        reasons: dict[str, str] = {name: direct.get(kind, "assignee") for name in event["notify"]}
+        subject = event.get("subject") or ""
+        task_id = subject if subject.startswith("t-") else data.get("task")
+        flow = self.workflow
+        if isinstance(task_id, str) and task_id.startswith("t-") and kind != "task.created":
+            for name in self.index.subscribers(task_id):
+                reasons.setdefault(name, "subscribed")
+        if kind == "task.moved":
+            if data.get("to") == flow["review"]:
+                task = self.index.task(subject) or {}
+                implementers = set(task.get("assignees", []))
+                for name in self._reviewers():
+                    if name not in implementers:
+                        reasons.setdefault(name, "review")
+            if data.get("to") in flow["done"]:
+                graph = self.index.graph()
+                for dependent in self.index.dependents(subject):
+                    for name in graph.get(dependent, {}).get("assignees", []):
+                        reasons.setdefault(name, "dependency_done")
+        known = {agent["name"] for agent in self.index.agents()}
+        reasons = {name: why for name, why in reasons.items() if name in known and name != event["actor"]}
+        event["notify"] = sorted(reasons)
+        if reasons:
+            data["why"] = dict(sorted(reasons.items()))
+
+    def _reviewers(self) -> list[str]:
+        """Agents asked to review: those with the ``review`` capability, else the leads."""
+        agents = self.index.agents()
+        chosen = [a["name"] for a in agents if "review" in (a.get("capabilities") or [])]
+        return chosen or [a["name"] for a in agents if a.get("level") == "lead"]
+
+    def _commit_bookkeeping(self, touched: list[Path], mutation: Mutation) -> None:
+        if not self.config["git"]["autocommit"] or self.repo is None:
+            return
+        actor = mutation.actor
+        self.repo.commit_paths(
+            touched,
+            f"agentctl: {mutation.bookkeeping}\n\nActor: {actor.name}\n",
+            author_name=actor.name if actor.is_agent else None,
+            author_email=f"{actor.name}@agents.agentctl" if actor.is_agent else None,
+        )
 
     def _commit(self, touched: list[Path], event: dict[str, Any]) -> None:
         if not self.config["git"]["autocommit"] or self.repo is None:
@@ -278,6 +355,7 @@ class WorkspaceBase:
             states=index.states(),
             events=eventlog.tail(self.layout.events, caps["activity"]),
             notes=notes,
+            unread=index.unread_counts(),
         )
 
     def render_working(self) -> tuple[str, str]:

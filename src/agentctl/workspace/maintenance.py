@@ -17,8 +17,9 @@ from agentctl.workspace.base import timestamp
 GITIGNORE = "# Machine-local state: locks, index, run logs, caches. Never committed.\nlocal/\n"
 GITATTRIBUTES_LINES = (
     ".agentctl/events/*.jsonl merge=union",
+    ".agentctl/inbox/*.jsonl merge=union",
 )
-LAYOUT_DIRS = ("agents", "tasks", "threads", "events", "specs", "docs", "memory", "local")
+LAYOUT_DIRS = ("agents", "tasks", "threads", "events", "inbox", "specs", "docs", "memory", "local")
 
 
 class Maintenance(AgentOps):
@@ -65,7 +66,7 @@ class Maintenance(AgentOps):
                     text = existing_attributes
                     if text and not text.endswith("\n"):
                         text += "\n"
-                    text += "# agentctl: event logs merge by union (append-only JSON lines)\n"
+                    text += "# agentctl: event logs and inbox read-state merge by union (append-only JSON lines)\n"
                     text += "\n".join(missing) + "\n"
                     m.write(attributes, text)
                     created.append(".gitattributes")

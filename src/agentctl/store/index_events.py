@@ -1,0 +1,344 @@
+"""The index's view of the append-only logs: events, notifications, subscriptions, read-state.
+
+Sources (all union-merged JSONL, so two machines never conflict in git):
+
+* ``.agentctl/events/<day>.jsonl``: every event; an event's ``notify`` list *is* its
+  notifications (one per named agent), so notifications need no storage of their own.
+* ``.agentctl/inbox/<agent>.jsonl``: the agent's read-state, kept apart from the
+  notifications: lines ``{"ts": ..., "delivered": [event ids]}`` or ``{"ts": ..., "read": [...]}``.
+
+Logs only grow, so each file is ingested from the byte offset reached last time; a file that
+shrank or was replaced (a merge rewrites it) is re-read whole. Subscriptions are folded from
+events with last-writer-wins by (timestamp, event id), so the result does not depend on the
+order in which merged lines arrive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from agentctl.paths import NAME_RE
+
+EVENT_TABLES = """
+CREATE TABLE IF NOT EXISTS logs (path TEXT PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY, day TEXT NOT NULL, ts TEXT NOT NULL, actor TEXT NOT NULL, type TEXT NOT NULL,
+    subject TEXT, data TEXT NOT NULL, notify TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts, id);
+CREATE INDEX IF NOT EXISTS events_subject ON events (subject, ts);
+CREATE INDEX IF NOT EXISTS events_day ON events (day);
+CREATE TABLE IF NOT EXISTS notifications (
+    agent TEXT NOT NULL, event TEXT NOT NULL, ts TEXT NOT NULL, delivered TEXT, read TEXT,
+    PRIMARY KEY (agent, event));
+CREATE INDEX IF NOT EXISTS notifications_unread ON notifications (agent, ts) WHERE read IS NULL;
+CREATE INDEX IF NOT EXISTS notifications_ts ON notifications (agent, ts);
+CREATE TABLE IF NOT EXISTS notification_state (
+    agent TEXT NOT NULL, event TEXT NOT NULL, delivered TEXT, read TEXT, PRIMARY KEY (agent, event));
+CREATE TABLE IF NOT EXISTS subscriptions (
+    task TEXT NOT NULL, agent TEXT NOT NULL, stamp TEXT NOT NULL, active INTEGER NOT NULL, reason TEXT,
+    PRIMARY KEY (task, agent));
+"""
+
+_EVENT_JSON = (
+    "SELECT json_object('id', id, 'ts', ts, 'actor', actor, 'type', type, 'subject', subject,"
+    " 'data', json(data), 'notify', json(notify)) FROM events"
+)
+
+
+def subscription_effects(event: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    """(agent, subscribed?, reason) implied by one event about a task."""
+    kind = event.get("type")
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    actor = str(event.get("actor", ""))
+    effects: list[tuple[str, bool, str]] = []
+    if kind == "task.created":
+        effects.append((actor, True, "created"))
+        effects.extend((name, True, "assigned") for name in data.get("assignees") or event.get("notify") or [])
+    elif kind == "task.assigned":
+        effects.extend((name, True, "assigned") for name in data.get("added") or [])
+    elif kind == "task.claimed":
+        effects.append((actor, True, "claimed"))
+    elif kind == "message.added":
+        effects.append((actor, True, "commented"))
+        effects.extend((name, True, "mentioned") for name in data.get("mentions") or [])
+    elif kind == "task.subscribed":
+        effects.append((str(data.get("agent", "")), True, "subscribed"))
+    elif kind == "task.unsubscribed":
+        effects.append((str(data.get("agent", "")), False, "unsubscribed"))
+    return [(name, on, why) for name, on, why in effects if isinstance(name, str) and NAME_RE.match(name)]
+
+
+class EventIndex:
+    """Mixed into :class:`agentctl.store.index.Index` (uses its ``db`` and ``layout``)."""
+
+    db: sqlite3.Connection
+    layout: Any
+
+    # -- ingestion ---------------------------------------------------------------------
+
+    def refresh_logs(self) -> None:
+        """Ingest new lines of every event log and inbox state file."""
+        self._refresh_dir(self.layout.events, "event")
+        self._refresh_dir(self.layout.inbox, "inbox")
+
+    def _refresh_dir(self, directory: Path, kind: str) -> None:
+        try:
+            names = sorted(n for n in os.listdir(directory) if n.endswith(".jsonl") and not n.startswith("."))
+        except FileNotFoundError:
+            names = []
+        db = self.db
+        rel_dir = self.layout.relative(directory)
+        known = {
+            path: (ino, size)
+            for path, ino, size in db.execute(
+                "SELECT path, ino, size FROM logs WHERE path >= ? AND path < ?", (rel_dir + "/", rel_dir + "0")
+            )
+        }
+        work: list[tuple[str, Path, int, int, int]] = []  # rel, path, ino, size, offset
+        for name in names:
+            path = directory / name
+            try:
+                st = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            rel = f"{rel_dir}/{name}"
+            before = known.pop(rel, None)
+            if before == (st.st_ino, st.st_size):
+                continue
+            offset = before[1] if before and before[0] == st.st_ino and st.st_size > before[1] else 0
+            work.append((rel, path, st.st_ino, st.st_size, offset))
+        if not work and not known:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for rel in known:  # files that disappeared
+                db.execute("DELETE FROM logs WHERE path=?", (rel,))
+                if kind == "event":
+                    self._drop_events_of_day(rel.rsplit("/", 1)[-1].removesuffix(".jsonl"), keep=set())
+            for rel, path, ino, _size, offset in work:
+                consumed = self._ingest_file(path, kind, offset)
+                db.execute("INSERT OR REPLACE INTO logs VALUES (?, ?, ?)", (rel, ino, offset + consumed))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _ingest_file(self, path: Path, kind: str, offset: int) -> int:
+        """Read complete lines from ``offset``; returns the bytes consumed."""
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return 0
+        end = data.rfind(b"\n") + 1  # a torn last line waits until it is complete
+        lines = data[:end].decode("utf-8", errors="replace").split("\n")
+        parsed: list[dict[str, Any]] = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                parsed.append(value)
+        if kind == "event":
+            day = path.name.removesuffix(".jsonl")
+            if offset == 0:
+                self._drop_events_of_day(day, keep={str(e.get("id")) for e in parsed})
+            for event in parsed:
+                self._ingest_event(day, event)
+        else:
+            agent = path.name.removesuffix(".jsonl")
+            if NAME_RE.match(agent):
+                for entry in parsed:
+                    self._ingest_state(agent, entry)
+        return end
+
+    def _drop_events_of_day(self, day: str, keep: set[str]) -> None:
+        db = self.db
+        gone = [row[0] for row in db.execute("SELECT id FROM events WHERE day=?", (day,)) if row[0] not in keep]
+        for event_id in gone:
+            db.execute("DELETE FROM events WHERE id=?", (event_id,))
+            db.execute("DELETE FROM notifications WHERE event=?", (event_id,))
+
+    def _ingest_event(self, day: str, event: dict[str, Any]) -> None:
+        event_id, ts, kind = event.get("id"), event.get("ts"), event.get("type")
+        if not (isinstance(event_id, str) and isinstance(ts, str) and isinstance(kind, str)):
+            return
+        data = event.get("data") if isinstance(event.get("data"), dict) else {}
+        notify = [n for n in event.get("notify") or [] if isinstance(n, str) and NAME_RE.match(n)]
+        subject = event.get("subject") if isinstance(event.get("subject"), str) else None
+        db = self.db
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (event_id, day, ts, str(event.get("actor", "")), kind, subject, json.dumps(data), json.dumps(notify)),
+        )
+        if cursor.rowcount != 1:
+            return
+        for agent in notify:
+            state = db.execute(
+                "SELECT delivered, read FROM notification_state WHERE agent=? AND event=?", (agent, event_id)
+            ).fetchone()
+            delivered, read = state if state else (None, None)
+            db.execute(
+                "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?)", (agent, event_id, ts, delivered, read)
+            )
+        if subject and subject.startswith("t-"):
+            stamp = f"{ts}|{event_id}"
+            for agent, active, reason in subscription_effects({**event, "data": data, "notify": notify}):
+                db.execute(
+                    "INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?) ON CONFLICT (task, agent) DO UPDATE SET"
+                    " stamp=excluded.stamp, active=excluded.active, reason=excluded.reason"
+                    " WHERE excluded.stamp > subscriptions.stamp",
+                    (subject, agent, stamp, int(active), reason),
+                )
+
+    def _ingest_state(self, agent: str, entry: dict[str, Any]) -> None:
+        ts = entry.get("ts")
+        if not isinstance(ts, str):
+            return
+        db = self.db
+        for column in ("delivered", "read"):
+            for event_id in entry.get(column) or []:
+                if not isinstance(event_id, str):
+                    continue
+                db.execute(
+                    f"INSERT INTO notification_state (agent, event, {column}) VALUES (?, ?, ?)"
+                    f" ON CONFLICT (agent, event) DO UPDATE SET {column}=min(coalesce({column}, excluded.{column}),"
+                    f" excluded.{column})",
+                    (agent, event_id, ts),
+                )
+                db.execute(
+                    f"UPDATE notifications SET {column}=? WHERE agent=? AND event=? AND ({column} IS NULL OR {column} > ?)",
+                    (ts, agent, event_id, ts),
+                )
+
+    # -- queries -----------------------------------------------------------------------
+
+    def events(
+        self,
+        *,
+        actor: str | None = None,
+        subject: str | None = None,
+        types: Iterable[str] = (),
+        since: str | None = None,
+        after_rowid: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Events oldest first; with ``limit`` the newest ``limit`` of them."""
+        clauses, params = self._event_filter(actor, subject, types, since)
+        if after_rowid is not None:
+            clauses.append("rowid > ?")
+            params.append(after_rowid)
+        sql = _EVENT_JSON.replace("SELECT json_object(", "SELECT rowid, json_object(")
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY ts DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self.db.execute(sql, params).fetchall()
+        result = []
+        for rowid, text in reversed(rows):
+            event = json.loads(text)
+            event["_rowid"] = rowid
+            result.append(event)
+        return result
+
+    @staticmethod
+    def _event_filter(
+        actor: str | None, subject: str | None, types: Iterable[str], since: str | None
+    ) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if actor is not None:
+            clauses.append("(actor = ? OR EXISTS (SELECT 1 FROM json_each(events.notify) WHERE value = ?))")
+            params.extend([actor, actor])
+        if subject is not None:
+            clauses.append("subject = ?")
+            params.append(subject)
+        wanted = list(types)
+        if wanted:
+            parts = []
+            for kind in wanted:
+                if kind.endswith("*"):
+                    parts.append("type LIKE ?")
+                    params.append(kind[:-1] + "%")
+                else:
+                    parts.append("type = ?")
+                    params.append(kind)
+            clauses.append("(" + " OR ".join(parts) + ")")
+        if since is not None:
+            clauses.append("ts >= ?")
+            params.append(since)
+        return clauses, params
+
+    def max_event_rowid(self) -> int:
+        row = self.db.execute("SELECT max(rowid) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(_EVENT_JSON + " WHERE id=?", (event_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def notifications(self, agent: str, include_read: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+        """The agent's notifications, oldest first (the newest ``limit`` when limited)."""
+        sql = (
+            "SELECT json_object('id', e.id, 'ts', e.ts, 'actor', e.actor, 'type', e.type, 'subject', e.subject,"
+            " 'data', json(e.data), 'delivered', n.delivered, 'read', n.read)"
+            " FROM notifications AS n JOIN events AS e ON e.id = n.event WHERE n.agent = ?"
+        )
+        params: list[Any] = [agent]
+        if not include_read:
+            sql += " AND n.read IS NULL"
+        sql += " ORDER BY n.ts DESC, n.event DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self.db.execute(sql, params).fetchall()
+        return [json.loads(row[0]) for row in reversed(rows)]
+
+    def notification_ids(self, agent: str, prefix: str = "", unread_only: bool = False) -> list[str]:
+        sql = "SELECT event FROM notifications WHERE agent = ? AND event >= ? AND event < ?"
+        if unread_only:
+            sql += " AND read IS NULL"
+        rows = self.db.execute(sql + " ORDER BY event", (agent, prefix, prefix + "\uffff"))
+        return [row[0] for row in rows]
+
+    def unread_counts(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT agent, COUNT(*) FROM notifications WHERE read IS NULL GROUP BY agent")
+        return dict(rows.fetchall())
+
+    def undelivered(self, agent: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT event FROM notifications WHERE agent=? AND read IS NULL AND delivered IS NULL ORDER BY ts, event",
+            (agent,),
+        )
+        return [row[0] for row in rows]
+
+    def subscribers(self, task_id: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT agent FROM subscriptions WHERE task=? AND active=1 ORDER BY agent", (task_id,)
+        )
+        return [row[0] for row in rows]
+
+    def subscription(self, task_id: str, agent: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT active, reason FROM subscriptions WHERE task=? AND agent=?", (task_id, agent)
+        ).fetchone()
+        return {"active": bool(row[0]), "reason": row[1]} if row else None
+
+    def last_activity(self, task_ids: Iterable[str]) -> dict[str, str]:
+        wanted = list(task_ids)
+        if not wanted:
+            return {}
+        marks = ", ".join("?" * len(wanted))
+        rows = self.db.execute(f"SELECT subject, max(ts) FROM events WHERE subject IN ({marks}) GROUP BY subject", wanted)
+        return dict(rows.fetchall())

@@ -1,0 +1,289 @@
+"""The index's text side: thread messages, documents, and full-text search (SQLite FTS5).
+
+Messages are append-only files, one per message, under ``threads/<task-id>/``. A thread
+directory's own stat signature changes whenever a message is added or removed (also by
+``git pull``), so a full refresh stats one directory per thread, not one file per message;
+refreshing a single thread (``thread``, ``task show``) also stats its files, which catches
+hand edits there. Every task, message and document body goes into one FTS5 table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agentctl.core.checks import check_message
+from agentctl.errors import UsageError, ValidationError
+from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
+
+TEXT_TABLES = """
+CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, sig INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, task TEXT NOT NULL, path TEXT NOT NULL, author TEXT NOT NULL,
+    created_at TEXT NOT NULL, kind TEXT NOT NULL, mentions TEXT NOT NULL, reply_to TEXT, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_task ON messages (task, created_at, id);
+CREATE INDEX IF NOT EXISTS messages_path ON messages (path);
+CREATE TABLE IF NOT EXISTS docs (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, type TEXT NOT NULL, task TEXT,
+    author TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS docs_task ON docs (task);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    kind UNINDEXED, ref UNINDEXED, task UNINDEXED, title, body, tokenize = 'porter unicode61');
+CREATE TABLE IF NOT EXISTS search_rows (path TEXT PRIMARY KEY, fts INTEGER NOT NULL);
+"""
+
+_MESSAGE_JSON = (
+    "SELECT json_object('id', id, 'task', task, 'author', author, 'created_at', created_at, 'kind', kind,"
+    " 'mentions', json(mentions), 'reply_to', reply_to, 'body', body, 'path', path) FROM messages"
+)
+_DOC_JSON = (
+    "SELECT json_object('id', id, 'title', title, 'type', type, 'task', task, 'author', author,"
+    " 'created_at', created_at, 'updated_at', updated_at, 'path', path) FROM docs"
+)
+
+
+def _dir_sig(st: os.stat_result) -> int:
+    return hash((st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+
+
+def _file_sig(st: os.stat_result) -> int:
+    return hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
+
+
+class TextIndex:
+    """Mixed into :class:`agentctl.store.index.Index` (uses its ``db`` and ``layout``)."""
+
+    db: sqlite3.Connection
+    layout: Any
+
+    # -- full-text rows ----------------------------------------------------------------
+
+    def fts_put(self, rel: str, kind: str, ref: str, task: str | None, title: str, body: str) -> None:
+        self.fts_forget(rel)
+        cursor = self.db.execute("INSERT INTO fts (kind, ref, task, title, body) VALUES (?, ?, ?, ?, ?)", (kind, ref, task, title, body))
+        self.db.execute("INSERT OR REPLACE INTO search_rows VALUES (?, ?)", (rel, cursor.lastrowid))
+
+    def fts_forget(self, rel: str) -> None:
+        row = self.db.execute("SELECT fts FROM search_rows WHERE path=?", (rel,)).fetchone()
+        if row:
+            self.db.execute("DELETE FROM fts WHERE rowid=?", (row[0],))
+            self.db.execute("DELETE FROM search_rows WHERE path=?", (rel,))
+
+    # -- documents (called from the record scan) ---------------------------------------
+
+    def store_doc(self, rel: str, data: dict[str, Any], body: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (data["id"], rel, data["title"], data["type"], data.get("task"), str(data["author"]),
+             str(data["created_at"]), str(data["updated_at"])),
+        )  # fmt: skip
+        self.fts_put(rel, "doc", data["id"], data.get("task"), data["title"], body)
+
+    # -- messages ----------------------------------------------------------------------
+
+    def refresh_threads(self, task_id: str | None = None) -> None:
+        """Index new, changed and removed message files: every thread, or just one (deeply)."""
+        threads = self.layout.threads
+        if task_id is not None:
+            dirs = [task_id]
+        else:
+            try:
+                dirs = [n for n in os.listdir(threads) if NAME_RE.match(n)]
+            except FileNotFoundError:
+                dirs = []
+        db = self.db
+        known_dirs = dict(db.execute("SELECT path, sig FROM dirs").fetchall()) if task_id is None else {}
+        rel_root = self.layout.relative(threads)
+        changed: list[tuple[str, str, int | None]] = []
+        for name in dirs:
+            rel = f"{rel_root}/{name}"
+            try:
+                st = os.stat(threads / name, follow_symlinks=False)
+            except FileNotFoundError:
+                changed.append((name, rel, None))
+                continue
+            sig = _dir_sig(st)
+            if task_id is None and known_dirs.pop(rel, None) == sig:
+                continue
+            changed.append((name, rel, sig))
+        gone = list(known_dirs) if task_id is None else []
+        if not changed and not gone:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for rel in gone:
+                self._sync_thread(rel.rsplit("/", 1)[-1], rel, None)
+            for name, rel, sig in changed:
+                self._sync_thread(name, rel, sig, deep=task_id is not None)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _sync_thread(self, task_id: str, rel_dir: str, sig: int | None, deep: bool = False) -> None:
+        db = self.db
+        known = dict(
+            db.execute("SELECT path, sig FROM files WHERE kind='message' AND path >= ? AND path < ?", (rel_dir + "/", rel_dir + "0"))
+        )
+        directory = self.layout.threads / task_id
+        names: list[str] = []
+        if sig is not None:
+            try:
+                names = [n for n in os.listdir(directory) if MESSAGE_FILE_RE.match(n)]
+            except (FileNotFoundError, NotADirectoryError):
+                names = []
+        for name in names:
+            rel = f"{rel_dir}/{name}"
+            before = known.pop(rel, None)
+            if before is not None and not deep:
+                continue
+            try:
+                st = os.stat(directory / name, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if before == _file_sig(st):
+                continue
+            self.load_message(rel, directory / name, st)
+        for rel in known:
+            self.forget_message(rel)
+        if sig is None:
+            db.execute("DELETE FROM dirs WHERE path=?", (rel_dir,))
+        else:
+            db.execute("INSERT OR REPLACE INTO dirs VALUES (?, ?)", (rel_dir, sig))
+
+    def forget_message(self, rel: str) -> None:
+        self.db.execute("DELETE FROM files WHERE path=?", (rel,))
+        self.db.execute("DELETE FROM messages WHERE path=?", (rel,))
+        self.fts_forget(rel)
+
+    def load_message(self, rel: str, path: Path, st: os.stat_result | None = None) -> None:
+        from agentctl.store import frontmatter
+        from agentctl.store.index import plain_value
+
+        self.forget_message(rel)
+        try:
+            st = st or os.stat(path, follow_symlinks=False)
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return
+        problem: tuple[str | None, int | None] = (None, None)
+        try:
+            fields, body = frontmatter.load_fast(raw.decode("utf-8"), rel)
+            data = plain_value(fields)
+            check_message(data, path.parent.name, rel)
+            self.db.execute(
+                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (data["id"], data["task"], rel, str(data["author"]), str(data["created_at"]), data["kind"],
+                 json.dumps(data.get("mentions") or []), data.get("reply_to"), body),
+            )  # fmt: skip
+            self.fts_put(rel, "message", data["id"], data["task"], "", body)
+        except UnicodeDecodeError:
+            problem = ("not valid UTF-8", None)
+        except ValidationError as exc:
+            problem = (exc.problem, exc.line)
+        self.db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, 'message', ?, ?, ?)", (rel, _file_sig(st), problem[0], problem[1])
+        )
+
+    def record_message(self, path: Path) -> None:
+        """Index one message file just written by this process (inside the caller's lock)."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self.load_message(self.layout.relative(path), path)
+            directory = path.parent
+            db.execute(
+                "INSERT OR REPLACE INTO dirs VALUES (?, ?)",
+                (self.layout.relative(directory), _dir_sig(os.stat(directory, follow_symlinks=False))),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # -- queries -----------------------------------------------------------------------
+
+    def thread(self, task_id: str, since: str | None = None) -> list[dict[str, Any]]:
+        sql = _MESSAGE_JSON + " WHERE task = ?"
+        params: list[Any] = [task_id]
+        if since is not None:
+            sql += " AND created_at >= ?"
+            params.append(since)
+        rows = self.db.execute(sql + " ORDER BY created_at, id", params)
+        return [json.loads(row[0]) for row in rows]
+
+    def recent_messages(self, task_id: str, limit: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(_MESSAGE_JSON + " WHERE task = ? ORDER BY created_at DESC, id DESC LIMIT ?", (task_id, limit))
+        return [json.loads(row[0]) for row in reversed(rows.fetchall())]
+
+    def message_counts(self, task_ids: Sequence[str]) -> dict[str, int]:
+        if not task_ids:
+            return {}
+        marks = ", ".join("?" * len(task_ids))
+        rows = self.db.execute(f"SELECT task, COUNT(*) FROM messages WHERE task IN ({marks}) GROUP BY task", list(task_ids))
+        return dict(rows.fetchall())
+
+    def docs(self, type_: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
+        clauses, params = [], []
+        if type_ is not None:
+            clauses.append("type = ?")
+            params.append(type_)
+        if task is not None:
+            clauses.append("task = ?")
+            params.append(task)
+        sql = _DOC_JSON + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY created_at, id"
+        return [json.loads(row[0]) for row in self.db.execute(sql, params)]
+
+    def doc(self, doc_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(_DOC_JSON + " WHERE id = ?", (doc_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def doc_ids_with_prefix(self, prefix: str, limit: int = 12) -> list[str]:
+        rows = self.db.execute("SELECT id FROM docs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (prefix, prefix + "\uffff", limit))
+        return [row[0] for row in rows]
+
+    def search(
+        self, query: str, kinds: Sequence[str] = (), statuses: Sequence[str] = (), limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Ranked hits (best first) with a snippet whose matches are wrapped in ``**``."""
+        sql = (
+            "SELECT f.kind, f.ref, f.task, f.title, snippet(fts, 4, '**', '**', '…', 16),"
+            " snippet(fts, 3, '**', '**', '…', 16), bm25(fts, 0.0, 0.0, 0.0, 4.0, 1.0) AS rank, t.status, t.title"
+            " FROM fts AS f LEFT JOIN tasks AS t ON t.id = f.task WHERE fts MATCH ?"
+        )
+        params: list[Any] = [query]
+        if kinds:
+            sql += f" AND f.kind IN ({', '.join('?' * len(kinds))})"
+            params.extend(kinds)
+        if statuses:
+            sql += f" AND t.status IN ({', '.join('?' * len(statuses))})"
+            params.extend(statuses)
+        sql += " ORDER BY rank, f.ref LIMIT ?"
+        params.append(limit)
+        try:
+            rows = self.db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            message = str(exc).removeprefix("fts5: ")
+            raise UsageError(
+                f"bad search query {query!r}: {message}",
+                hint='quote phrases ("exact words"), use prefix* for prefixes, AND/OR/NOT in capitals',
+            ) from None
+        hits = []
+        for kind, ref, task, title, body_snippet, title_snippet, rank, status, task_title in rows:
+            snippet = body_snippet if "**" in body_snippet or not title else title_snippet
+            hits.append(
+                {
+                    "type": "task" if kind == "task" else kind,
+                    "id": ref,
+                    "task": task,
+                    "title": title or task_title or "",
+                    "status": status,
+                    "snippet": " ".join(snippet.split()),
+                    "score": round(-rank, 4),
+                }
+            )
+        return hits

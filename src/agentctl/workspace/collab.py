@@ -1,0 +1,219 @@
+"""Collaboration: threads, mentions, subscriptions, inboxes, the activity feed and search.
+
+Messages are append-only files, one per message; notifications are the ``notify`` lists of
+events (union-merged logs); an agent's read-state is its own append-only log. Nothing here
+edits a shared file in place, so two machines working offline always merge cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from agentctl.core import ids, mentions
+from agentctl.core.checks import MESSAGE_KINDS
+from agentctl.core.rules import Actor
+from agentctl.errors import NotFoundError, PermissionDeniedError, UsageError
+from agentctl.paths import validate_name
+from agentctl.workspace.tasks import TaskOps
+
+MAX_MESSAGE_CHARS = 20_000
+
+
+def _message_stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _iso_ms(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class CollabOps(TaskOps):
+    # -- threads ---------------------------------------------------------------------------
+
+    def comment(
+        self, actor: Actor, ref: str, text: str, kind: str = "comment", reply_to: str | None = None
+    ) -> dict[str, Any]:
+        """Add a message to a task's thread; mentioned agents are notified and subscribed."""
+        from agentctl.store.frontmatter import Document
+
+        if kind not in MESSAGE_KINDS:
+            raise UsageError(f"unknown message kind {kind!r}; kinds are: {', '.join(MESSAGE_KINDS)}")
+        body = text.strip("\n")
+        if not body.strip():
+            raise UsageError("refused: the message is empty")
+        if len(body) > MAX_MESSAGE_CHARS:
+            raise UsageError(f"refused: the message is {len(body)} characters long (at most {MAX_MESSAGE_CHARS})")
+        task_id = self.resolve_task(ref)
+        with self._mutate(actor) as m:
+            task = self.index.task(task_id)
+            if task is None:
+                raise NotFoundError(f"no task {task_id}")
+            found, unknown = mentions.resolve(mentions.tokens(body), self.index.agents())
+            for token in unknown:
+                self.warnings.append(f"{token} is not a known agent or role: nobody was notified for it")
+            moment = datetime.now(UTC)
+            message_id = ids.new_id(ids.MESSAGE)
+            fields: dict[str, Any] = {
+                "id": message_id,
+                "task": task_id,
+                "author": actor.name,
+                "created_at": _iso_ms(moment),
+                "kind": kind,
+                "mentions": found,
+            }
+            if reply_to:
+                fields["reply_to"] = reply_to
+            path = self.layout.message(task_id, f"{_message_stamp(moment)}-{message_id}.md")
+            m.create(path, Document.new(fields, body + "\n").dumps())
+            m.record(
+                "message.added",
+                task_id,
+                {
+                    "title": task["title"],
+                    "message": message_id,
+                    "kind": kind,
+                    "mentions": found,
+                    "excerpt": mentions.excerpt(body),
+                },
+                found,
+            )
+            m.result = {**fields, "body": body + "\n", "path": self.layout.relative(path), "unknown_mentions": unknown}
+        return m.result  # type: ignore[no-any-return]
+
+    def thread(self, ref: str, since: str | None = None) -> dict[str, Any]:
+        """A task's messages, oldest first."""
+        task_id = self.resolve_task(ref)
+        self.index.refresh_threads(task_id)
+        task = self.index.task(task_id) or {}
+        return {"task": task_id, "title": task.get("title"), "messages": self.index.thread(task_id, since)}
+
+    def subscribe(self, actor: Actor, ref: str, agent: str | None = None, on: bool = True) -> dict[str, Any]:
+        name = self._inbox_owner(actor, agent)
+        task_id = self.resolve_task(ref)
+        with self._mutate(actor) as m:
+            task = self.index.task(task_id) or {}
+            current = self.index.subscription(task_id, name)
+            m.record(
+                "task.subscribed" if on else "task.unsubscribed",
+                task_id,
+                {"title": task.get("title"), "agent": name},
+            )
+            m.result = {"task": task_id, "agent": name, "subscribed": on, "was": bool(current and current["active"])}
+        return m.result  # type: ignore[no-any-return]
+
+    def subscribers(self, ref: str) -> list[str]:
+        return self.index.subscribers(self.resolve_task(ref))
+
+    # -- inbox -------------------------------------------------------------------------------
+
+    def _inbox_owner(self, actor: Actor, agent: str | None) -> str:
+        """The agent whose inbox is meant: ``agent``, else the acting agent. Agents may only
+        act on their own inbox and subscriptions; humans on anyone's."""
+        name = agent or (actor.name if actor.is_agent else None)
+        if name is None:
+            raise UsageError("say whose inbox: --as AGENT (or --agent AGENT)")
+        validate_name(name, "agent name")
+        if self.index.agent(name) is None:
+            raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
+        if actor.is_agent and actor.name != name:
+            raise PermissionDeniedError(f"{actor.name} may not act on {name}'s inbox or subscriptions")
+        return name
+
+    def inbox(self, actor: Actor, agent: str | None = None, include_read: bool = False, limit: int | None = None) -> dict[str, Any]:
+        self.refresh()
+        name = self._inbox_owner(actor, agent)
+        items = self.index.notifications(name, include_read=include_read, limit=limit)
+        unread = self.index.unread_counts().get(name, 0)
+        return {"agent": name, "unread": unread, "notifications": [self._notification(name, n) for n in items]}
+
+    def _notification(self, agent: str, item: dict[str, Any]) -> dict[str, Any]:
+        from agentctl.core.summary import summarize
+
+        data = item.get("data") or {}
+        subject = item.get("subject") or ""
+        task_id = subject if subject.startswith("t-") else data.get("task")
+        if item["type"] == "message.added":
+            text = f"{data.get('kind', 'comment')}: {data.get('excerpt', '')}"
+        else:
+            text = summarize(item)
+        return {
+            "id": item["id"],
+            "ts": item["ts"],
+            "actor": item["actor"],
+            "type": item["type"],
+            "task": task_id,
+            "title": data.get("title"),
+            "reason": (data.get("why") or {}).get(agent, "notified"),
+            "excerpt": text,
+            "delivered": item.get("delivered"),
+            "read": item.get("read"),
+        }
+
+    def mark_read(self, actor: Actor, refs: list[str], agent: str | None = None, every: bool = False) -> dict[str, Any]:
+        return self._mark(actor, "read", refs, agent, every)
+
+    def mark_delivered(self, actor: Actor, event_ids: list[str], agent: str | None = None) -> dict[str, Any]:
+        return self._mark(actor, "delivered", event_ids, agent, False)
+
+    def _mark(self, actor: Actor, column: str, refs: list[str], agent: str | None, every: bool) -> dict[str, Any]:
+        if not refs and not every:
+            raise UsageError("name notifications to mark (IDs from 'agentctl inbox'), or pass --all")
+        self.refresh()
+        name = self._inbox_owner(actor, agent)
+        with self._mutate(actor) as m:
+            if every:
+                chosen = self.index.notification_ids(name, unread_only=True)
+            else:
+                chosen = []
+                for ref in refs:
+                    wanted = ids.normalize_ref(ids.EVENT, ref)
+                    event_id = ids.resolve(ids.EVENT, ref, self.index.notification_ids(name, wanted))
+                    if event_id not in chosen:
+                        chosen.append(event_id)
+            self.stage_inbox_state(m, name, column, chosen)
+            m.bookkeeping = f"{name}: {len(chosen)} notification(s) {column}"
+            m.result = {"agent": name, column: chosen}
+        return m.result  # type: ignore[no-any-return]
+
+    def stage_inbox_state(self, m: Any, agent: str, column: str, event_ids: list[str]) -> None:
+        """Stage one read-state line (``delivered`` or ``read``) on a mutation."""
+        if not event_ids:
+            return
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        line = json.dumps({"ts": stamp, column: event_ids}, separators=(",", ":"))
+        m.append(self.layout.inbox_file(agent), line)
+
+    # -- feed and search ---------------------------------------------------------------------
+
+    def feed(
+        self,
+        agent: str | None = None,
+        task: str | None = None,
+        types: list[str] | None = None,
+        since: str | None = None,
+        limit: int | None = 50,
+        after_rowid: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Events oldest first (the newest ``limit``), filtered."""
+        self.refresh()
+        task_id = self.resolve_task(task) if task else None
+        if agent is not None:
+            validate_name(agent, "agent name")
+        return self.index.events(
+            actor=agent, subject=task_id, types=types or [], since=since, after_rowid=after_rowid, limit=limit
+        )
+
+    def search(
+        self, query: str, kinds: list[str] | None = None, statuses: list[str] | None = None, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        if not query.strip():
+            raise UsageError("the search query is empty")
+        self.refresh()
+        self.index.refresh_threads()
+        kinds = kinds or []
+        for kind in kinds:
+            if kind not in ("task", "message", "doc"):
+                raise UsageError(f"unknown search type {kind!r}; use task, message or doc")
+        return self.index.search(query, kinds, statuses or [], limit)
