@@ -83,7 +83,9 @@ def test_read_commands_never_import_adapters(
 
 @pytest.mark.parametrize(
     "args",
-    [("task", "list"), ("task", "ready"), ("agent", "list"), ("task", "list", "--all", "--json")],
+    [("task", "list"), ("task", "ready"), ("agent", "list"), ("task", "list", "--all", "--json"),
+     ("memory", "show", "dev-1"), ("memory", "search", "dev-1", "x"), ("standup",), ("standup", "--format", "json"),
+     ("stats",), ("stats", "--json")],
     ids=lambda a: " ".join(a),
 )
 def test_reads_served_from_the_index_stay_light(
