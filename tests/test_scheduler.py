@@ -359,20 +359,17 @@ def test_max_ticks_runs_exactly_that_many(tmp_path: Path) -> None:
         tick_now=True,
     )
     summary = scheduler.run()
-    assert summary.as_dict() == {
-        "reason": "max-ticks",
-        "started": 3,
-        "finished": 3,
-        "skipped": 0,
-        "failed": 0,
-        "terminated": 0,
-    }
+    # A slot may be skipped while a slow (loaded machine) tick still runs; started ticks are exact.
+    assert (summary.reason, summary.started, summary.finished, summary.failed) == (
+        "max-ticks",
+        3,
+        3,
+        0,
+    )
+    assert summary.skipped == sum(r.outcome == "skipped" for r in reports)
+    reports = [r for r in reports if r.outcome != "skipped"]
     assert [r.outcome for r in reports] == ["ok", "ok", "ok"]
-    assert sorted(r.agent for r in reports) == [
-        "a",
-        "a",
-        "b",
-    ]  # a and b at once, then a's next slot
+    assert {r.agent for r in reports} == {"a", "b"}  # both tick at once, then whoever is due
     for report in reports:
         assert report.exit_code == 0 and report.message == f"{report.agent}: done"
         assert re.fullmatch(
@@ -492,6 +489,23 @@ def test_a_second_stop_ends_the_grace_period(tmp_path: Path) -> None:
     assert summary.terminated == 1
 
 
+def test_a_failing_report_leaves_no_tick_running(tmp_path: Path) -> None:
+    """If printing fails (stdout closed), the scheduler stops its ticks before raising."""
+    fake = Fake(tmp_path, mode="block")
+
+    def report(result: loop.TickResult) -> None:
+        raise BrokenPipeError("stdout went away")
+
+    scheduler = loop.Scheduler(
+        every_second("a"), fake.argv, tmp_path / "logs", report, kill_after=0.5
+    )
+    with pytest.raises(BrokenPipeError):
+        scheduler.run()  # the first report is the skipped second slot of the blocked tick
+    assert fake.count("start") == 1
+    tick_pid = fake.lines()[0][2]
+    wait_for(lambda: not alive(tick_pid), "the blocked tick to be gone")
+
+
 def test_duration_limit(tmp_path: Path) -> None:
     fake = Fake(tmp_path)
     reports: list[loop.TickResult] = []
@@ -500,7 +514,7 @@ def test_duration_limit(tmp_path: Path) -> None:
     ).run()
     assert summary.reason == "duration"
     assert summary.started == summary.finished == fake.count("end")
-    assert all(r.outcome == "ok" for r in reports)
+    assert {r.outcome for r in reports} <= {"ok", "skipped"}
 
 
 # -- the command -------------------------------------------------------------------------------

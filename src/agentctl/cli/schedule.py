@@ -23,8 +23,9 @@ app = typer.Typer(
     help="Install, inspect or remove the heartbeat lines of this workspace in your crontab.",
     rich_markup_mode=None,
     no_args_is_help=True,
+    add_completion=False,
 )
-run_app = typer.Typer(rich_markup_mode=None)
+run_app = typer.Typer(rich_markup_mode=None, add_completion=False)
 
 EVERY_HELP = "Interval for every agent instead of its heartbeat.every, e.g. 15m."
 STAGGER_HELP = "Offset step between agents without a heartbeat.offset (agent i ticks i*STAGGER into each interval)."
@@ -295,7 +296,9 @@ def run(
         "--grace",
         help="On stop, how long running ticks may finish before they are terminated.",
     ),
-    json_: bool = JSON_OPTION,
+    json_: bool = typer.Option(
+        False, "--json", help="Print JSON Lines: one document per tick, then a summary (each with schema_version)."
+    ),
 ) -> None:
     """Tick agents in the foreground on their schedules (for machines without cron).
 

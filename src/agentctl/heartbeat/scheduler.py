@@ -152,6 +152,16 @@ class Scheduler:
     def run(self) -> RunSummary:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         summary = RunSummary(reason="stopped")
+        try:
+            self._loop(summary)
+            self._wind_down(summary)
+        except BaseException:
+            # e.g. stdout went away while reporting: leave no tick running unattended.
+            self._abort()
+            raise
+        return summary
+
+    def _loop(self, summary: RunSummary) -> None:
         deadline = None if self.duration is None else time.monotonic() + self.duration
         due = self.due_times(self.clock())
         by_agent = {s.agent: s for s in self.schedules}
@@ -182,8 +192,6 @@ class Scheduler:
                 wait = min(wait, deadline - time.monotonic())
             self._wake.wait(max(0.0, min(wait, MAX_SLEEP)))
             self._wake.clear()
-        self._wind_down(summary)
-        return summary
 
     def _fire(self, agent: str, when: datetime, summary: RunSummary) -> None:
         previous = self._running.get(agent)
@@ -287,6 +295,19 @@ class Scheduler:
             self._wake.wait(1.0)
             self._wake.clear()
             self._collect(summary)
+
+    def _abort(self) -> None:
+        """Terminate every running tick without reporting (the loop failed)."""
+        for running in self._running.values():
+            _signal_group(running.process, signal.SIGTERM)
+        for running in list(self._running.values()):
+            try:
+                running.process.wait(self.kill_after)
+            except subprocess.TimeoutExpired:
+                _signal_group(running.process, signal.SIGKILL)
+                running.process.wait()
+            running.log.close()
+        self._running.clear()
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
