@@ -316,14 +316,13 @@ class MemoryOps(WorkspaceBase):
         }
 
     def search_memory(self, agent: str, query: str, limit: int = 100) -> dict[str, Any]:
-        """Lines of an agent's memory that contain ``query`` or every one of its terms
-        (case-insensitive): MEMORY.md first, then daily notes newest first."""
+        """Lines of an agent's memory that contain every word of ``query`` (case-insensitive),
+        with their file and line number: MEMORY.md first, then daily notes newest first."""
         terms = query.lower().split()
         if not terms:
             raise UsageError("the search query is empty")
         if limit < 1:
             raise UsageError("--limit must be 1 or more")
-        needle = " ".join(terms)
         directory = self._memory_agent(agent, must_exist=False)
         long_term_path, daily, ignored = self._memory_files(directory)
         hits: list[dict[str, Any]] = []
@@ -331,8 +330,8 @@ class MemoryOps(WorkspaceBase):
         for path in [long_term_path, *(p for _, p in reversed(daily))]:
             rel = self.layout.relative(path)
             for number, line in enumerate(self._read_memory_file(path).splitlines(), start=1):
-                folded = " ".join(line.lower().split())
-                if needle in folded or all(term in folded for term in terms):
+                folded = line.lower()
+                if all(term in folded for term in terms):
                     total += 1
                     if len(hits) < limit:
                         hits.append({"path": rel, "line": number, "text": line})
