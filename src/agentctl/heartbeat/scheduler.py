@@ -206,9 +206,10 @@ class Scheduler:
             return
         summary.started += 1
         started, started_mono = self.clock(), time.monotonic()
-        log = open(self.log_dir / f"{agent}.log", "ab")  # noqa: SIM115 - closed when the tick ends
-        log_start = log.seek(0, os.SEEK_END)
+        log: IO[bytes] | None = None
         try:
+            log = open(self.log_dir / f"{agent}.log", "ab")  # noqa: SIM115 - closed when the tick ends
+            log_start = log.seek(0, os.SEEK_END)
             process = subprocess.Popen(
                 self.tick_argv(agent),
                 stdin=subprocess.DEVNULL,
@@ -219,7 +220,8 @@ class Scheduler:
                 start_new_session=True,
             )
         except OSError as exc:
-            log.close()
+            if log is not None:
+                log.close()
             summary.failed += 1
             self.report(
                 TickResult(
