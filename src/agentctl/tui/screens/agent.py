@@ -86,6 +86,7 @@ def agent_rest(agent: dict[str, Any], now: datetime) -> RenderableType:
         for item in activity:
             line = Text("  ")
             line.append(clock_time(item.ts, now), style="dim")
+            line.append(f" {item.actor}", style="bold")
             line.append(" " + item.text)
             parts.append(line)
     parts.append(Text("\nMemory (MEMORY.md)", style="bold underline"))

@@ -224,14 +224,15 @@ class TaskScreen(Screen[None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "comment":
-            self.post_comment(event.value)
+        if event.input.id != "comment":
+            return
+        if not event.value.strip():
+            self.board_app.say("write something first", "warning")
+            return
+        self.post_comment(event.value)
 
     @work(group="comment")
     async def post_comment(self, text: str) -> None:
-        if not text.strip():
-            self.notify("write something first", severity="warning", markup=False)
-            return
         box = self.query_one("#comment", Input)
         box.disabled = True
         try:

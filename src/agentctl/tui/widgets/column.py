@@ -19,20 +19,26 @@ WIDE = 24  # from this inner width a card takes two lines instead of three
 
 
 def card_lines(card: Card, width: int) -> list[Text]:
-    """The lines of one card: ID, priority and markers; title; assignees (narrow only)."""
+    """The lines of one card: ID, priority and markers; title; assignees (narrow only).
+    Narrow cards drop the ``t-`` of the ID (it is accepted without it) and pack the markers
+    so they survive truncation."""
+    wide = width >= WIDE
     head = Text(no_wrap=True, overflow="ellipsis")
-    head.append(card.short_id, style="bold")
+    head.append(card.short_id if wide else card.short_id.removeprefix("t-"), style="bold")
     head.append(" ")
     head.append(f"p{card.priority}", style=PRIORITY_STYLE.get(card.priority, ""))
+    gap = " " if wide else ""
+    if card.blocked or card.needs_review or card.unread:
+        head.append(" ")
     if card.blocked:
-        head.append(" !", style="bold red")
+        head.append("!", style="bold red")
     if card.needs_review:
-        head.append(" ?", style="bold magenta")
+        head.append(gap * card.blocked + "?", style="bold magenta")
     if card.unread:
-        head.append(f" ✉{card.unread}", style="bold yellow")
+        head.append(gap * (card.blocked or card.needs_review) + f"✉{card.unread}", style="bold yellow")
     who = " ".join(f"@{a}" for a in card.assignees)
     title = Text(card.title, no_wrap=True, overflow="ellipsis")
-    if width >= WIDE:
+    if wide:
         if who:
             head.append(" " + who, style="green")
         lines = [head, Text("  ") + title]
@@ -41,6 +47,17 @@ def card_lines(card: Card, width: int) -> list[Text]:
     for line in lines:
         line.truncate(width, overflow="ellipsis", pad=True)
     return lines
+
+
+def header_text(status: str, count: str, width: int) -> Text:
+    """``status count``, shortening the status rather than losing the count."""
+    room = max(width - len(count) - 1, 1)
+    name = status if len(status) <= room else status[: max(room - 1, 0)] + "…"
+    header = Text(no_wrap=True, overflow="ellipsis")
+    header.append(name, style="bold")
+    header.append(" " + count, style="dim")
+    header.truncate(width, overflow="ellipsis", pad=True)
+    return header
 
 
 class CardColumn(Widget):
@@ -114,15 +131,13 @@ class CardColumn(Widget):
         column = self.column
         out: list[Text] = []
         rows: list[int | None] = []
-        header = Text(no_wrap=True, overflow="ellipsis")
-        header.append(self.status, style="bold")
         if column is None:
-            header.append(" …", style="dim")
+            count = "…"
         elif column.total != self.total_unfiltered:
-            header.append(f" {column.total}/{self.total_unfiltered}", style="dim")
+            count = f"{column.total}/{self.total_unfiltered}"
         else:
-            header.append(f" {column.total}", style="dim")
-        header.truncate(width, overflow="ellipsis", pad=True)
+            count = str(column.total)
+        header = header_text(self.status, count, width)
         if self.active:
             header.stylize("reverse" if self.board_focused else "underline")
         out.append(header)
@@ -134,11 +149,11 @@ class CardColumn(Widget):
             out.append(Text("—", style="dim"))
             rows.append(None)
         else:
-            top, count, above, below = self._window(height - 1)
+            top, shown, above, below = self._window(height - 1)
             if above:
                 out.append(Text(f"↑ {top} more", style="dim", no_wrap=True, overflow="ellipsis"))
                 rows.append(None)
-            for index in range(top, top + count):
+            for index in range(top, top + shown):
                 lines = card_lines(column.cards[index], width)
                 if self.active and index == self.cursor:
                     for line in lines:
@@ -146,7 +161,7 @@ class CardColumn(Widget):
                 out.extend(lines)
                 rows.extend([index] * len(lines))
             if below:
-                rest = len(column.cards) - top - count
+                rest = len(column.cards) - top - shown
                 note = f"↓ {rest} more" if rest else ""
                 if column.hidden:
                     extra = f"+{column.hidden} " + ("(d: all)" if self.done_collapsed else "(/ filter)")

@@ -1,0 +1,1 @@
+"""Screens pushed over the board: a task, an agent, and small dialogs."""
