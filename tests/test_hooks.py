@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -75,10 +76,14 @@ def log_lines(logs: Path) -> list[dict[str, Any]]:
 def gone(pid: int) -> bool:
     """The process no longer runs (or is a zombie waiting to be reaped)."""
     try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
         with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
             return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
+    except FileNotFoundError:  # no /proc (macOS): alive as far as we can tell
+        return False
 
 
 def test_matching_order_and_globs() -> None:
