@@ -332,8 +332,8 @@ def test_transitions_from_a_status_without_any() -> None:
 
 EXPECTED_MATRIX = {
     "intern": {"create_tasks"},
-    "specialist": {"create_tasks", "move_done"},
-    "lead": {"create_tasks", "move_done", "skip_review", "assign_others", "move_any", "remove_tasks", "edit_agents"},
+    "specialist": {"create_tasks", "move_done", "review"},
+    "lead": {"create_tasks", "move_done", "skip_review", "assign_others", "move_any", "remove_tasks", "edit_agents", "review"},
 }
 
 
@@ -368,12 +368,17 @@ def test_permission_table_in_models_matches_rules() -> None:
 def test_move_permission() -> None:
     task = {"id": "t-1", "status": "review", "assignees": ["dev"]}
     rules.check_move_permission(Actor("human"), WORKFLOW, task, "done")
-    rules.check_move_permission(Actor("dev", "specialist"), WORKFLOW, task, "done")
+    with pytest.raises(PermissionDeniedError, match="dev implemented t-1 and may not approve it"):
+        rules.check_move_permission(Actor("dev", "specialist"), WORKFLOW, task, "done")
+    rules.check_move_permission(Actor("dev", "specialist"), {**WORKFLOW, "separate_reviewer": False}, task, "done")
     rules.check_move_permission(Actor("dev", "specialist"), WORKFLOW, task, "in_progress")
+    rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, task, "done")  # a reviewer
+    with pytest.raises(PermissionDeniedError, match="other \\(intern\\) may only move tasks assigned to it"):
+        rules.check_move_permission(Actor("other", "intern"), WORKFLOW, task, "done")  # interns do not review
     with pytest.raises(PermissionDeniedError, match="may only move tasks assigned to it; t-1 is assigned to dev"):
-        rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, task, "in_progress")
+        rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, {**task, "status": "in_progress"}, "review")
     with pytest.raises(PermissionDeniedError, match="assigned to nobody"):
-        rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, {**task, "assignees": []}, "blocked")
+        rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, {**task, "assignees": [], "status": "assigned"}, "blocked")
     rules.check_move_permission(Actor("boss", "lead"), WORKFLOW, task, "in_progress")
     rules.check_move_permission(Actor("other", "specialist", allow=frozenset({"move_any"})), WORKFLOW, task, "blocked")
     with pytest.raises(PermissionDeniedError, match="may not move tasks to done"):

@@ -80,9 +80,35 @@ def test_specialist_reaches_done_only_from_review(ws: Path, cli: Runner) -> None
     run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "dev-1", "task", "move", t, "done"),
                 "dev-1 (specialist) may not move a task to done without review", "review first")  # fmt: skip
     assert cli("--as", "dev-1", "task", "move", t, "review").code == 0
-    r = cli("--as", "dev-1", "task", "move", t, "done")
+    # The implementer may not approve its own work; another specialist reviews it.
+    run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "dev-1", "task", "move", t, "done"),
+                "dev-1 implemented", "another agent must review it")  # fmt: skip
+    r = cli("--as", "dev-2", "task", "move", t, "done")
     assert r.code == 0, str(r)
     assert status_of(cli, t) == "done"
+
+
+def test_self_review_allowed_when_configured(ws: Path, cli: Runner) -> None:
+    config = ws / ".agentctl" / "config.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("separate_reviewer: true", "separate_reviewer: false"),
+        encoding="utf-8",
+    )
+    t = add_task(cli, "self reviewed", "--assign", "dev-1")
+    to_status(cli, t, "in_progress")
+    assert cli("--as", "dev-1", "task", "move", t, "review").code == 0
+    r = cli("--as", "dev-1", "task", "move", t, "done")
+    assert r.code == 0, str(r)
+
+
+def test_reviewer_moves_others_task_only_out_of_review(ws: Path, cli: Runner) -> None:
+    t = add_task(cli, "someone else's", "--assign", "dev-1")
+    run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "dev-2", "task", "move", t, "in_progress"),
+                "dev-2 (specialist) may only move tasks assigned to it")  # fmt: skip
+    to_status(cli, t, "in_progress")
+    assert cli("--as", "dev-1", "task", "move", t, "review").code == 0
+    r = cli("--as", "dev-2", "task", "move", t, "in_progress")  # sent back with changes requested
+    assert r.code == 0, str(r)
 
 
 def test_intern_can_never_move_to_done(ws: Path, cli: Runner) -> None:

@@ -74,7 +74,6 @@ def build(path: Path, progress: Callable[[str], None] = lambda _: None, git: boo
         ws.assign(lead, ids[key], [who])
         ws.claim(dev[who], ids[key])
         ws.move_task(dev[who], ids[key], "review", note=note)
-        ws.assign(lead, ids[key], ["sentry"])
         ws.move_task(qa, ids[key], "done", note="reviewed: acceptance criteria hold")
 
     finish("schema", "nova", "schema documented and exported")
@@ -85,7 +84,6 @@ def build(path: Path, progress: Callable[[str], None] = lambda _: None, git: boo
     ws.assign(lead, ids["cli"], ["pixel"])
     ws.claim(dev["pixel"], ids["cli"])
     ws.move_task(dev["pixel"], ids["cli"], "review", note="all commands wired; please check --json shapes")
-    ws.assign(lead, ids["cli"], ["sentry"])
     ws.assign(lead, ids["tests"], ["sentry"])
     ws.move_task(lead, ids["hooks"], "blocked", note="waiting for a decision on hook installation")
     ws.add_note(lead, "Release target: end of the week. Reviews go to sentry.")

@@ -30,6 +30,7 @@ RUNTIMES = ("simulated", "command", "llm")
 AGENT_STATUSES = ("idle", "active", "blocked")
 PERMISSION_NAMES = (
     "assign_others", "move_any", "move_done", "skip_review", "remove_tasks", "edit_agents", "create_tasks",
+    "review",
 )  # fmt: skip
 
 TASK_FIELDS = frozenset(

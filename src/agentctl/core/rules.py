@@ -14,9 +14,9 @@ from agentctl.errors import ConflictError, PermissionDeniedError
 
 LEVEL_PERMISSIONS: dict[str, frozenset[str]] = {
     "intern": frozenset({"create_tasks"}),
-    "specialist": frozenset({"create_tasks", "move_done"}),
+    "specialist": frozenset({"create_tasks", "move_done", "review"}),
     "lead": frozenset(
-        {"create_tasks", "move_done", "skip_review", "assign_others", "move_any", "remove_tasks", "edit_agents"}
+        {"create_tasks", "move_done", "skip_review", "assign_others", "move_any", "remove_tasks", "edit_agents", "review"}
     ),
 }
 
@@ -70,16 +70,29 @@ def check_transition(workflow: dict[str, Any], current: str, target: str) -> Non
 def check_move_permission(
     actor: Actor, workflow: dict[str, Any], task: dict[str, Any], target: str
 ) -> None:
-    """Agents move only their own tasks (unless ``move_any``) and reach done only via review."""
+    """Agents move only their own tasks (unless ``move_any``; reviewers may move tasks out of
+    review), reach done only via review, and never approve their own work when the workflow
+    separates reviewers from implementers."""
     if not actor.is_agent:
         return
-    if actor.name not in task.get("assignees", []) and not actor.can("move_any"):
+    implementers = set(task.get("assignees") or [])
+    claim = task.get("claim") or {}
+    if claim.get("claimed_by"):
+        implementers.add(claim["claimed_by"])
+    reviewing = task["status"] == workflow["review"]
+    reviewer = reviewing and actor.can("review")
+    if actor.name not in task.get("assignees", []) and not actor.can("move_any") and not reviewer:
         raise PermissionDeniedError(
             f"{actor.name} ({actor.level}) may only move tasks assigned to it; "
             f"{task['id']} is assigned to {', '.join(task.get('assignees') or []) or 'nobody'}"
         )
     if target in workflow["done"]:
         actor.require("move_done", f"move tasks to {target}")
+        if workflow.get("separate_reviewer", True) and reviewing and target in workflow["done"] and actor.name in implementers:
+            raise PermissionDeniedError(
+                f"{actor.name} implemented {task['id']} and may not approve it: another agent must review it",
+                hint="set workflow.separate_reviewer: false in config to allow self-review",
+            )
         if task["status"] != workflow["review"] and not actor.can("skip_review"):
             raise PermissionDeniedError(
                 f"{actor.name} ({actor.level}) may not move a task to {target} without review: "

@@ -63,6 +63,14 @@ def summarize(event: dict[str, Any]) -> str:
         verb = {"doc.added": "added", "doc.edited": "edited", "doc.removed": "removed"}[kind]
         linked = f" (task {data['task']})" if data.get("task") else ""
         return f"{verb} {data.get('type', 'document')} {subject}{title}{linked}"
+    if kind == "memory.added":
+        return f"added to {subject}'s memory"
+    if kind == "memory.compacted":
+        return f"compacted {subject}'s memory ({data.get('method', 'trimmed')})"
+    if kind == "message.direct":
+        return f"messaged {', '.join(event.get('notify') or [])}: {str(data.get('excerpt') or '')[:60]}"
+    if kind == "agent.heartbeat":
+        return f"heartbeat of {subject}: {data.get('outcome')} ({data.get('applied', 0)} applied, {data.get('rejected', 0)} rejected)"
     if kind == "note.added":
         return "added a note to WORKING.md"
     if kind == "workspace.init":

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from agentctl.vcs import Repo
 
 ENV_AGENT = "AGENTCTL_AGENT"
+_NO_SUBSCRIBER_FAN_OUT = frozenset({"task.created", "task.subscribed", "task.unsubscribed"})
 
 
 @dataclass
@@ -213,6 +214,16 @@ class WorkspaceBase:
             mutation = Mutation(actor)
             yield mutation
             self._apply(mutation)
+        if mutation.event is not None and config["hooks"]:
+            self._run_hooks(mutation.event)
+
+    def _run_hooks(self, event: dict[str, Any]) -> None:
+        """Event hooks: after the commit, outside the lock; failures become warnings."""
+        from agentctl.workspace.hooks import run_hooks
+
+        for result in run_hooks(self.root, self.config, event, self.layout.local / "logs"):
+            if not result.ok:
+                self.warnings.append(result.describe())
 
     def _apply(self, mutation: Mutation) -> None:
         from agentctl.store import atomic
@@ -277,9 +288,6 @@ class WorkspaceBase:
         subject = event.get("subject") or ""
         task_id = subject if subject.startswith("t-") else data.get("task")
         flow = self.workflow
-        if isinstance(task_id, str) and task_id.startswith("t-") and kind != "task.created":
-            for name in self.index.subscribers(task_id):
-                reasons.setdefault(name, "subscribed")
         if kind == "task.moved":
             if data.get("to") == flow["review"]:
                 task = self.index.task(subject) or {}
@@ -292,6 +300,11 @@ class WorkspaceBase:
                 for dependent in self.index.dependents(subject):
                     for name in graph.get(dependent, {}).get("assignees", []):
                         reasons.setdefault(name, "dependency_done")
+        # Subscribers last: a more specific reason (review, dependency_done) wins. Changes of
+        # subscriptions themselves concern nobody else.
+        if isinstance(task_id, str) and task_id.startswith("t-") and kind not in _NO_SUBSCRIBER_FAN_OUT:
+            for name in self.index.subscribers(task_id):
+                reasons.setdefault(name, "subscribed")
         known = {agent["name"] for agent in self.index.agents()}
         reasons = {name: why for name, why in reasons.items() if name in known and name != event["actor"]}
         event["notify"] = sorted(reasons)

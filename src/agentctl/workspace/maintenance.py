@@ -18,6 +18,7 @@ GITIGNORE = "# Machine-local state: locks, index, run logs, caches. Never commit
 GITATTRIBUTES_LINES = (
     ".agentctl/events/*.jsonl merge=union",
     ".agentctl/inbox/*.jsonl merge=union",
+    ".agentctl/memory/*/*.md merge=union",
 )
 LAYOUT_DIRS = ("agents", "tasks", "threads", "events", "inbox", "specs", "docs", "memory", "local")
 
@@ -54,8 +55,11 @@ class Maintenance(AgentOps):
         gitignore = layout.dir / ".gitignore"
         attributes = root / ".gitattributes"
         existing_attributes = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
-        missing = [line for line in GITATTRIBUTES_LINES if line not in existing_attributes.splitlines()]
         workspace.refresh()
+        # WORKING.md is generated: a union merge keeps both sides' Notes lines, and the next
+        # render (any command, or the post-merge hook) rewrites the rest.
+        working_line = f"/{workspace.layout.relative(workspace.layout.working)} merge=union"
+        missing = [line for line in (*GITATTRIBUTES_LINES, working_line) if line not in existing_attributes.splitlines()]
         needs_working = not workspace.layout.working.exists()
         if config_created or not gitignore.exists() or missing or needs_working:
             with workspace._mutate(actor) as m:
@@ -66,7 +70,7 @@ class Maintenance(AgentOps):
                     text = existing_attributes
                     if text and not text.endswith("\n"):
                         text += "\n"
-                    text += "# agentctl: event logs and inbox read-state merge by union (append-only JSON lines)\n"
+                    text += "# agentctl: append-only logs and the generated WORKING.md merge by union (no conflicts)\n"
                     text += "\n".join(missing) + "\n"
                     m.write(attributes, text)
                     created.append(".gitattributes")
