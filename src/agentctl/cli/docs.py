@@ -91,7 +91,7 @@ def show(ctx: typer.Context, doc: str = typer.Argument(..., help="Document ID or
         f"type: {data['type']} · task: {data.get('task') or '-'} · by {data['author']} · updated {data['updated_at']}",
         "",
     ]
-    output.write("\n".join(head) + data["body"])
+    output.write("\n".join(head) + "\n" + data["body"])  # a blank line between header and text
 
 
 @app.command("edit")

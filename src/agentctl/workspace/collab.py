@@ -50,6 +50,12 @@ class CollabOps(TaskOps):
             task = self.index.task(task_id)
             if task is None:
                 raise NotFoundError(f"no task {task_id}")
+            if reply_to is not None:
+                # A reply names a message of the same thread (ID or unique prefix); anything
+                # else would write a message file that every reader refuses.
+                self.index.refresh_threads(task_id)
+                in_thread = sorted(message["id"] for message in self.index.thread(task_id))
+                reply_to = ids.resolve(ids.MESSAGE, reply_to, in_thread)
             found, unknown = mentions.resolve(mentions.tokens(body), self.index.agents())
             for token in unknown:
                 self.warnings.append(f"{token} is not a known agent or role: nobody was notified for it")
