@@ -491,9 +491,6 @@ class BoardApp(App[None]):
             self.say(f"heartbeat {name} failed (exit {code}): {reason}", "error")
         self.gateway_mark_and_reload()
 
-    def on_board_view_selected(self, message: BoardView.Selected) -> None:
-        message.stop()
-
 
 def make_app(
     workspace: Any,

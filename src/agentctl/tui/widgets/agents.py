@@ -59,11 +59,15 @@ class AgentBar(Widget, can_focus=True):
         self._spans: list[tuple[int, int, int]] = []  # (line, start, end) per chip shown
 
     def show(self, chips: Sequence[AgentChip]) -> None:
+        if tuple(chips) == self.chips:
+            return
         selected = self.selected
+        lines = len(self._lines(max(self.content_size.width, 1)))
         self.chips = tuple(chips)
         names = [c.name for c in self.chips]
         self.index = names.index(selected) if selected in names else min(self.index, max(len(names) - 1, 0))
-        self.refresh(layout=True)
+        # a new layout only when the bar needs another number of lines
+        self.refresh(layout=len(self._lines(max(self.content_size.width, 1))) != lines)
 
     @property
     def selected(self) -> str | None:

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 
 from agentctl.core.board import Board, Card, Column
 from agentctl.tui.view import Cursor, reselect
-from agentctl.tui.widgets.column import CardColumn
+from agentctl.tui.widgets.column import CardColumn, ColumnState
 
 
 class BoardView(Horizontal, can_focus=True):
@@ -33,13 +32,6 @@ class BoardView(Horizontal, can_focus=True):
         Binding("a", "app.assign", "assign"),
         Binding("u", "app.unassign", "unassign"),
     ]
-
-    class Selected(Message):
-        """The selected card changed (None: nothing selected)."""
-
-        def __init__(self, card: Card | None) -> None:
-            super().__init__()
-            self.card = card
 
     def __init__(self, statuses: Sequence[str], done: Sequence[str], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -74,14 +66,15 @@ class BoardView(Horizontal, can_focus=True):
         for number, (widget, column) in enumerate(zip(self._columns, columns, strict=True)):
             status = self.statuses[number]
             widget.show(
-                column,
-                self.counts.get(status, column.total if column else 0),
-                self.cursor.index.get(status, 0),
-                number == self.cursor.column,
-                focused,
-                status in self.done and not self.show_done,
+                ColumnState(
+                    column,
+                    self.counts.get(status, column.total if column else 0),
+                    self.cursor.index.get(status, 0),
+                    number == self.cursor.column,
+                    focused,
+                    status in self.done and not self.show_done,
+                )
             )
-        self.post_message(self.Selected(self.selected_card))
 
     # -- selection ---------------------------------------------------------------------------
 
