@@ -208,6 +208,30 @@ def test_importing_the_runtime_modules_does_not_import_litellm() -> None:
     assert proc.stdout.strip() == "[]"
 
 
+def test_litellm_is_loaded_offline_and_quiet(tmp_path: Path) -> None:
+    code = (
+        "import logging, os, sys\nfrom agentctl.runtime.llm import _litellm\n"
+        "lm = _litellm()\n"
+        "print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'], logging.getLogger('LiteLLM').level > logging.CRITICAL,"
+        " lm.suppress_debug_info, 'gpt-4o-mini' in lm.model_cost)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False, env=env, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True", "True", "True"]
+    assert proc.stderr == ""
+
+
+def test_litellm_not_installed(local: Path, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "litellm", None)  # makes "import litellm" fail
+    with pytest.raises(RuntimeFailure) as caught:
+        LLMRuntime().run(make_request(local))
+    assert str(caught.value) == "agent nova: the llm runtime needs litellm, which is not installed"
+    assert caught.value.hint == "pip install 'agentctl[llm]'"
+
+
 def test_load_builds_the_llm_runtime() -> None:
     assert isinstance(load("llm"), LLMRuntime)
 

@@ -56,10 +56,18 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE
 _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 
 
-def _litellm() -> Any:
+def _litellm(agent: str = "?") -> Any:
     """Import litellm quietly and offline (the first call pays the import)."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    module: Any = importlib.import_module("litellm")
+    try:
+        module: Any = importlib.import_module("litellm")
+    except ImportError as exc:
+        if exc.name not in (None, "litellm"):
+            raise  # litellm is there but broken: let the real error show
+        raise RuntimeFailure(
+            f"agent {agent}: the llm runtime needs litellm, which is not installed",
+            hint="pip install 'agentctl[llm]'",
+        ) from None
     module.suppress_debug_info = True  # no "Give Feedback / Get Help" banner on errors
     if "LITELLM_LOG" not in os.environ:  # litellm's own switch for its logs wins
         for name in _LITELLM_LOGGERS:
@@ -216,7 +224,7 @@ class LLMRuntime:
                 hint=f"set model: in .agentctl/agents/{agent}.md or llm.model in .agentctl/config.yaml "
                 "(any litellm model string, e.g. openai/gpt-4o-mini)",
             )
-        lm = _litellm()
+        lm = _litellm(agent)
         chain = [_target(lm, agent, primary, "model", settings.api_base)]
         chain += [
             _target(lm, agent, model, "fallback model", settings.api_base)
