@@ -287,6 +287,9 @@ class Config(Record):
         description="event type (or 'task.*', '*') -> commands (argument lists, no shell) run with the event as JSON on stdin",
     )
     hook_timeout: float = Field(default=10.0, gt=0, le=600, description="seconds a hook may run")
+    command_timeout: float = Field(
+        default=900.0, gt=0, le=86400, description="seconds a command-runtime agent may run per tick"
+    )
 
 
 def check_workflow(workflow: WorkflowConfig) -> list[str]:

@@ -15,6 +15,7 @@ order in which merged lines arrive.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -25,7 +26,8 @@ from typing import Any
 from agentctl.paths import NAME_RE
 
 EVENT_TABLES = """
-CREATE TABLE IF NOT EXISTS logs (path TEXT PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS logs (
+    path TEXT PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL, tail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY, day TEXT NOT NULL, ts TEXT NOT NULL, actor TEXT NOT NULL, type TEXT NOT NULL,
     subject TEXT, data TEXT NOT NULL, notify TEXT NOT NULL);
@@ -43,6 +45,13 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     task TEXT NOT NULL, agent TEXT NOT NULL, stamp TEXT NOT NULL, active INTEGER NOT NULL, reason TEXT,
     PRIMARY KEY (task, agent));
 """
+
+TAIL_BYTES = 4096  # the bytes before a log's read offset that must be unchanged to read on from it
+
+
+def _tail_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
 
 _EVENT_JSON = (
     "SELECT json_object('id', id, 'ts', ts, 'actor', actor, 'type', type, 'subject', subject,"
@@ -94,12 +103,12 @@ class EventIndex:
         db = self.db
         rel_dir = self.layout.relative(directory)
         known = {
-            path: (ino, size)
-            for path, ino, size in db.execute(
-                "SELECT path, ino, size FROM logs WHERE path >= ? AND path < ?", (rel_dir + "/", rel_dir + "0")
+            path: (ino, size, tail)
+            for path, ino, size, tail in db.execute(
+                "SELECT path, ino, size, tail FROM logs WHERE path >= ? AND path < ?", (rel_dir + "/", rel_dir + "0")
             )
         }
-        work: list[tuple[str, Path, int, int, int]] = []  # rel, path, ino, size, offset
+        work: list[tuple[str, Path, int, int, str]] = []  # rel, path, ino, offset, tail before offset
         for name in names:
             path = directory / name
             try:
@@ -108,10 +117,15 @@ class EventIndex:
                 continue
             rel = f"{rel_dir}/{name}"
             before = known.pop(rel, None)
-            if before == (st.st_ino, st.st_size):
+            if before is not None and before[:2] == (st.st_ino, st.st_size):
                 continue
-            offset = before[1] if before and before[0] == st.st_ino and st.st_size > before[1] else 0
-            work.append((rel, path, st.st_ino, st.st_size, offset))
+            # git often gives a rewritten file the inode it just freed, so a grown file with
+            # the same inode may still have been rewritten (a merge or rebase puts lines
+            # before ours): _ingest_file checks the bytes before the offset.
+            if before is not None and before[0] == st.st_ino and st.st_size > before[1]:
+                work.append((rel, path, st.st_ino, before[1], before[2]))
+            else:
+                work.append((rel, path, st.st_ino, 0, ""))
         if not work and not known:
             return
         db.execute("BEGIN IMMEDIATE")
@@ -120,24 +134,32 @@ class EventIndex:
                 db.execute("DELETE FROM logs WHERE path=?", (rel,))
                 if kind == "event":
                     self._drop_events_of_day(rel.rsplit("/", 1)[-1].removesuffix(".jsonl"), keep=set())
-            for rel, path, ino, _size, offset in work:
-                consumed = self._ingest_file(path, kind, offset)
-                db.execute("INSERT OR REPLACE INTO logs VALUES (?, ?, ?)", (rel, ino, offset + consumed))
+            for rel, path, ino, offset, tail in work:
+                consumed, new_tail = self._ingest_file(path, kind, offset, tail)
+                db.execute("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?)", (rel, ino, consumed, new_tail))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
-    def _ingest_file(self, path: Path, kind: str, offset: int) -> int:
-        """Read complete lines from ``offset``; returns the bytes consumed."""
+    def _ingest_file(self, path: Path, kind: str, offset: int, tail: str) -> tuple[int, str]:
+        """Read complete lines from ``offset`` (from the start if the bytes before ``offset``
+        are not the ones read last time); returns (bytes consumed from the start, their tail)."""
         try:
             with open(path, "rb") as handle:
-                handle.seek(offset)
+                start = max(0, offset - TAIL_BYTES)
+                handle.seek(start)
                 data = handle.read()
+                if offset and _tail_digest(data[: offset - start]) != tail:
+                    offset = start = 0
+                    handle.seek(0)
+                    data = handle.read()
         except FileNotFoundError:
-            return 0
-        end = data.rfind(b"\n") + 1  # a torn last line waits until it is complete
-        lines = data[:end].decode("utf-8", errors="replace").split("\n")
+            return 0, ""
+        skip = offset - start
+        end = skip + data[skip:].rfind(b"\n") + 1  # a torn last line waits until it is complete
+        new_tail = _tail_digest(data[max(0, end - TAIL_BYTES) : end])
+        lines = data[skip:end].decode("utf-8", errors="replace").split("\n")
         parsed: list[dict[str, Any]] = []
         for line in lines:
             if not line.strip():
@@ -159,7 +181,7 @@ class EventIndex:
             if NAME_RE.match(agent):
                 for entry in parsed:
                     self._ingest_state(agent, entry)
-        return end
+        return start + end, new_tail
 
     def _drop_events_of_day(self, day: str, keep: set[str]) -> None:
         db = self.db
@@ -288,7 +310,9 @@ class EventIndex:
         row = self.db.execute(_EVENT_JSON + " WHERE id=?", (event_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def notifications(self, agent: str, include_read: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+    def notifications(
+        self, agent: str, include_read: bool = False, limit: int | None = None, undelivered_only: bool = False
+    ) -> list[dict[str, Any]]:
         """The agent's notifications, oldest first (the newest ``limit`` when limited)."""
         sql = (
             "SELECT json_object('id', e.id, 'ts', e.ts, 'actor', e.actor, 'type', e.type, 'subject', e.subject,"
@@ -298,6 +322,8 @@ class EventIndex:
         params: list[Any] = [agent]
         if not include_read:
             sql += " AND n.read IS NULL"
+        if undelivered_only:
+            sql += " AND n.delivered IS NULL"
         sql += " ORDER BY n.ts DESC, n.event DESC"
         if limit is not None:
             sql += " LIMIT ?"

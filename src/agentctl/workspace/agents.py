@@ -14,7 +14,7 @@ AGENT_ORDER = [
     "name", "role", "level", "capabilities", "runtime", "model", "command", "heartbeat", "budget",
     "permissions", "created_at",
 ]  # fmt: skip
-STATE_ORDER = ["status", "current_task", "last_heartbeat", "last_outcome", "inbox_cursor", "failures"]
+STATE_ORDER = ["status", "current_task", "last_heartbeat", "last_outcome", "inbox_cursor", "failures", "retry_after"]
 
 
 class AgentOps(TaskOps):
@@ -169,6 +169,22 @@ class AgentOps(TaskOps):
             m.delete(self.layout.agent_state(name))
             m.record("agent.removed", name, {"agent": agent, "unassigned": [t["id"] for t in assigned]})
             m.result = {**agent, "unassigned": [t["id"] for t in assigned]}
+        return m.result  # type: ignore[no-any-return]
+
+    def record_heartbeat(
+        self, name: str, changes: dict[str, Any], data: dict[str, Any] | None = None, notify: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Update an agent's runtime state after a tick, as the agent. With ``data`` the tick
+        is an event (``agent.heartbeat``, notifying ``notify``); without, state bookkeeping."""
+        actor = self.actor(name)
+        with self._mutate(actor) as m:
+            self._agent_row(name)
+            state = self._stage_state(m, name, changes)
+            if data is not None:
+                m.record("agent.heartbeat", name, data, notify)
+            else:
+                m.bookkeeping = f"{name}: heartbeat ({changes.get('last_outcome', 'recorded')})"
+            m.result = state
         return m.result  # type: ignore[no-any-return]
 
     def set_agent_status(self, actor: Actor, name: str, status: str) -> dict[str, Any]:

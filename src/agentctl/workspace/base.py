@@ -107,6 +107,7 @@ class WorkspaceBase:
         self._repo: Repo | None | bool = False  # False = not looked up yet
         self.warnings: list[str] = []  # non-fatal diagnostics of the last operations (front ends print them)
         self.last_event: dict[str, Any] | None = None
+        self._batch: dict[str, Any] | None = None  # commits deferred by batched()
 
     @classmethod
     def open(cls, explicit: str | None = None, start: Path | None = None) -> Any:
@@ -291,10 +292,8 @@ class WorkspaceBase:
         if kind == "task.moved":
             if data.get("to") == flow["review"]:
                 task = self.index.task(subject) or {}
-                implementers = set(task.get("assignees", []))
-                for name in self._reviewers():
-                    if name not in implementers:
-                        reasons.setdefault(name, "review")
+                for name in self.reviewers_for(task):
+                    reasons.setdefault(name, "review")
             if data.get("to") in flow["done"]:
                 graph = self.index.graph()
                 for dependent in self.index.dependents(subject):
@@ -317,7 +316,53 @@ class WorkspaceBase:
         chosen = [a["name"] for a in agents if "review" in (a.get("capabilities") or [])]
         return chosen or [a["name"] for a in agents if a.get("level") == "lead"]
 
+    def reviewers_for(self, task: dict[str, Any]) -> list[str]:
+        """Who reviews ``task``: the reviewers who did not implement it, else the leads who
+        did not (a reviewer's own work goes to a lead)."""
+        implementers = set(task.get("assignees") or [])
+        claim = task.get("claim") or {}
+        if claim.get("claimed_by"):
+            implementers.add(claim["claimed_by"])
+        chosen = [name for name in self._reviewers() if name not in implementers]
+        if chosen:
+            return chosen
+        leads = [a["name"] for a in self.index.agents() if a.get("level") == "lead"]
+        return [name for name in leads if name not in implementers]
+
+    @contextmanager
+    def batched(self, actor: Actor, subject: str) -> Iterator[list[str]]:
+        """Run several mutations as one git commit (a heartbeat tick is one commit).
+
+        Each mutation still takes the lock and writes atomically; only the commits are
+        deferred and made once, of every path touched, when the block ends (also on error,
+        so nothing applied is left uncommitted). Yields the list of change summaries.
+        """
+        if self._batch is not None:
+            raise AssertionError("batches do not nest")
+        self._batch = {"paths": [], "lines": []}
+        try:
+            yield self._batch["lines"]
+        finally:
+            batch, self._batch = self._batch, None
+            if batch["paths"] and self.config["git"]["autocommit"] and self.repo is not None:
+                body = "\n".join(f"- {line}" for line in batch["lines"])
+                self.repo.commit_paths(
+                    batch["paths"],
+                    f"agentctl: {subject}\n\n{body}\n\nActor: {actor.name}\n",
+                    author_name=actor.name if actor.is_agent else None,
+                    author_email=f"{actor.name}@agents.agentctl" if actor.is_agent else None,
+                )
+
+    def _defer(self, touched: list[Path], line: str) -> bool:
+        if self._batch is None:
+            return False
+        self._batch["paths"].extend(touched)
+        self._batch["lines"].append(line)
+        return True
+
     def _commit_bookkeeping(self, touched: list[Path], mutation: Mutation) -> None:
+        if self._defer(touched, str(mutation.bookkeeping)):
+            return
         if not self.config["git"]["autocommit"] or self.repo is None:
             return
         actor = mutation.actor
@@ -329,6 +374,8 @@ class WorkspaceBase:
         )
 
     def _commit(self, touched: list[Path], event: dict[str, Any]) -> None:
+        if self._defer(touched, f"{event['actor']}: {summarize(event)}"):
+            return
         if not self.config["git"]["autocommit"] or self.repo is None:
             return
         actor = event["actor"]

@@ -112,6 +112,23 @@ class CollabOps(TaskOps):
     def subscribers(self, ref: str) -> list[str]:
         return self.index.subscribers(self.resolve_task(ref))
 
+    def direct_message(self, actor: Actor, agent: str, text: str) -> dict[str, Any]:
+        """A message to one agent that belongs to no task: it lands in the agent's inbox."""
+        validate_name(agent, "agent name")
+        body = text.strip()
+        if not body:
+            raise UsageError("refused: the message is empty")
+        if len(body) > MAX_MESSAGE_CHARS:
+            raise UsageError(f"refused: the message is {len(body)} characters long (at most {MAX_MESSAGE_CHARS})")
+        with self._mutate(actor) as m:
+            if self.index.agent(agent) is None:
+                raise NotFoundError(f"no agent named {agent!r}", hint="see 'agentctl agent list'")
+            if agent == actor.name:
+                raise UsageError("refused: a message to yourself notifies nobody")
+            m.record("message.direct", None, {"excerpt": mentions.excerpt(body, 300), "text": body[:2000]}, [agent])
+            m.result = {"to": agent, "from": actor.name, "text": body}
+        return m.result  # type: ignore[no-any-return]
+
     # -- inbox -------------------------------------------------------------------------------
 
     def _inbox_owner(self, actor: Actor, agent: str | None) -> str:
@@ -142,6 +159,8 @@ class CollabOps(TaskOps):
         task_id = subject if subject.startswith("t-") else data.get("task")
         if item["type"] == "message.added":
             text = f"{data.get('kind', 'comment')}: {data.get('excerpt', '')}"
+        elif item["type"] == "message.direct":
+            text = f"direct: {data.get('excerpt', '')}"
         else:
             text = summarize(item)
         return {

@@ -1,0 +1,317 @@
+"""What an agent sees when it wakes: its work, and the bounded prompt built from it.
+
+Collecting work reads only the index (cheap: an idle tick must cost no model call and
+little time). The prompt has a token budget split between sections, each list is capped,
+so its size does not grow with the workspace. Text written by other agents or people goes
+in ``<untrusted-NONCE ...>`` blocks whose nonce is a hash of all of that text, so no content
+can contain (and close) its own block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentctl.core.duration import parse_duration
+
+MAX_NOTIFICATIONS = 20
+MAX_TASKS = 8
+MAX_REVIEWS = 5
+MAX_TRIAGE = 10
+MAX_STALE = 5
+MESSAGES_PER_TASK = 4
+CHARS_PER_TOKEN = 4
+
+
+def parse_ts(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass
+class Work:
+    agent: dict[str, Any]
+    state: dict[str, Any]
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)  # its workable tasks
+    reviews: list[dict[str, Any]] = field(default_factory=list)  # tasks in review it may approve
+    triage: list[dict[str, Any]] = field(default_factory=list)  # lead: unassigned inbox tasks
+    stale_tasks: list[dict[str, Any]] = field(default_factory=list)  # lead
+    silent_agents: list[dict[str, Any]] = field(default_factory=list)  # lead
+    team: list[dict[str, Any]] = field(default_factory=list)  # lead: agents with load
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.notifications or self.tasks or self.reviews or self.triage or self.stale_tasks or self.silent_agents)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "notifications": len(self.notifications),
+            "tasks": len(self.tasks),
+            "reviews": len(self.reviews),
+            "triage": len(self.triage),
+            "stale_tasks": len(self.stale_tasks),
+            "silent_agents": len(self.silent_agents),
+        }
+
+
+def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
+    """The agent's work right now (index queries only)."""
+    moment = now or datetime.now(UTC)
+    ws.refresh()
+    index = ws.index
+    flow = ws.workflow
+    agent = index.agent(name)
+    states = index.states()
+    work = Work(agent=agent, state=states.get(name, {}))
+    work.notifications = [ws._notification(name, n) for n in index.notifications(name, limit=MAX_NOTIFICATIONS, undelivered_only=True)]
+    active = [flow["assigned"], flow["in_progress"]]
+    mine = index.tasks(statuses=active, assignee=name, limit=MAX_TASKS * 4)
+    dep_status = index.statuses_of(sorted({d for t in mine for d in t["depends_on"]}))
+    workable = [
+        t for t in mine
+        if t["status"] == flow["in_progress"] or all(dep_status.get(d) in flow["done"] for d in t["depends_on"])
+    ]  # fmt: skip
+    work.tasks = workable[:MAX_TASKS]
+    reviews = index.tasks(statuses=[flow["review"]], limit=MAX_REVIEWS * 8)
+    work.reviews = [t for t in reviews if name in ws.reviewers_for(t)][:MAX_REVIEWS]
+    if agent.get("level") == "lead":
+        inbox = index.tasks(statuses=[flow["initial"]], limit=MAX_TRIAGE * 4)
+        work.triage = [t for t in inbox if not t["assignees"]][:MAX_TRIAGE]
+        config = ws.config["heartbeat"]
+        stale_after = timedelta(seconds=parse_duration(config["stale_after"]))
+        in_progress = index.tasks(statuses=[flow["in_progress"]], order="updated_at, id", limit=200)
+        activity = index.last_activity([t["id"] for t in in_progress])
+        for task in in_progress:
+            last = parse_ts(activity.get(task["id"]) or task["updated_at"])
+            if last is not None and moment - last > stale_after:
+                work.stale_tasks.append({**task, "last_activity": activity.get(task["id"]) or task["updated_at"]})
+        work.stale_tasks = work.stale_tasks[:MAX_STALE]
+        idle_every = parse_duration(config["record_idle_every"])
+        load = index.open_load([s for s in flow["statuses"] if s not in flow["done"]])
+        for other in index.agents():
+            other_state = states.get(other["name"], {})
+            work.team.append({
+                "name": other["name"], "role": other.get("role"), "level": other.get("level"),
+                "capabilities": other.get("capabilities") or [], "status": other_state.get("status", "idle"),
+                "open_tasks": load.get(other["name"], 0),
+            })  # fmt: skip
+            if other["name"] == name or other_state.get("status") == "blocked":
+                continue
+            every = parse_duration((other.get("heartbeat") or {}).get("every") or "15m")
+            limit = timedelta(seconds=max(config["missed_beats"] * every, idle_every + every))
+            last = parse_ts(other_state.get("last_heartbeat"))
+            if last is not None and moment - last > limit and not _chased(index, name, other["name"], last):
+                work.silent_agents.append({"name": other["name"], "last_heartbeat": other_state.get("last_heartbeat")})
+    return work
+
+
+def _chased(index: Any, lead: str, agent: str, since: datetime) -> bool:
+    """Whether ``lead`` already messaged ``agent`` after its last heartbeat."""
+    stamp = since.isoformat(timespec="seconds").replace("+00:00", "Z")
+    sent = index.events(actor=agent, types=["message.direct"], since=stamp, limit=50)
+    return any(event["actor"] == lead for event in sent)
+
+
+# -- the prompt -----------------------------------------------------------------------------
+
+
+@dataclass
+class Prompt:
+    system: str
+    prompt: str
+    context: dict[str, Any]  # structured work, for the simulated runtime
+    nonce: str
+    task_id: str | None
+
+    @property
+    def tokens(self) -> int:
+        return (len(self.system) + len(self.prompt) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+class _Blocks:
+    """Collects untrusted text; renders it later inside nonce-labelled blocks."""
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+
+    def add(self, text: str) -> int:
+        self.pieces.append(text)
+        return len(self.pieces) - 1
+
+    def nonce(self) -> str:
+        digest = hashlib.sha256("\x00".join(self.pieces).encode("utf-8", "replace")).hexdigest()
+        return digest[:16]
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: max(0, limit - 14)].rstrip() + " […truncated]"
+
+
+def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
+    """Persona, rules and action schema (system), and the bounded work (prompt)."""
+    from agentctl.core.actions import schema_text
+
+    moment = now or datetime.now(UTC)
+    agent = work.agent
+    name = agent["name"]
+    budget = int(ws.config["heartbeat"]["prompt_tokens"]) * CHARS_PER_TOKEN
+    blocks = _Blocks()
+    parts: list[tuple[str, str]] = []  # (heading, text with {U:i} placeholders)
+
+    def untrusted(label: str, text: str, limit: int) -> str:
+        index = blocks.add(_clip(text, limit))
+        return f"{{U:{index}:{label}}}"
+
+    share = {"notifications": 0.12, "tasks": 0.34, "reviews": 0.12, "lead": 0.14, "memory": 0.1, "working": 0.1}
+    flow = ws.workflow
+    context: dict[str, Any] = {
+        "agent": {k: agent.get(k) for k in ("name", "role", "level", "capabilities")},
+        "workflow": {k: flow[k] for k in ("statuses", "initial", "assigned", "in_progress", "review", "done", "blocked")},
+        "notifications": work.notifications,
+        "tasks": [],
+        "reviews": [],
+        "triage": work.triage,
+        "stale_tasks": work.stale_tasks,
+        "silent_agents": work.silent_agents,
+        "team": work.team,
+    }
+
+    if work.notifications:
+        each = int(budget * share["notifications"]) // max(1, len(work.notifications))
+        lines = []
+        for n in work.notifications:
+            lines.append(
+                f"- [{n['id']}] {n['reason']} · from {n['actor']} · task {n['task'] or '-'}: "
+                + untrusted(f"notification from {n['actor']}", n["excerpt"], max(80, each - 60))
+            )
+        parts.append((f"Your unread notifications ({len(work.notifications)})", "\n".join(lines)))
+
+    def task_section(tasks: list[dict[str, Any]], key: str, heading: str, portion: float) -> None:
+        if not tasks:
+            return
+        each = int(budget * portion) // len(tasks)
+        lines = []
+        for task in tasks:
+            detail = ws.show_task(task["id"])
+            ws.index.refresh_threads(task["id"])
+            messages = ws.index.recent_messages(task["id"], MESSAGES_PER_TASK)
+            docs = ws.index.docs(task=task["id"])
+            criteria = [c["text"] for c in detail["acceptance_criteria"]]
+            context[key].append({
+                "id": task["id"], "title": task["title"], "status": task["status"], "priority": task["priority"],
+                "assignees": task["assignees"], "labels": task["labels"], "depends_on": task["depends_on"],
+                "criteria": criteria, "docs": [{"id": d["id"], "type": d["type"], "title": d["title"], "author": d["author"]} for d in docs],
+                "messages": [{"author": m["author"], "kind": m["kind"], "body": m["body"]} for m in messages],
+            })  # fmt: skip
+            text = [
+                f"### {task['id']} [{task['status']}] p{task['priority']} · assignees: {', '.join(task['assignees']) or '-'}",
+                "Title: " + untrusted("task title", task["title"], 200),
+            ]
+            if detail["description"]:
+                text.append("Description: " + untrusted("task description", detail["description"], max(200, each // 3)))
+            if criteria:
+                text.append("Acceptance criteria: " + untrusted("acceptance criteria", "\n".join(f"- {c}" for c in criteria), max(150, each // 5)))
+            if docs:
+                text.append("Documents: " + ", ".join(f"{d['id']} ({d['type']})" for d in docs))
+            for message in messages:
+                text.append(
+                    f"Message by {message['author']} ({message['kind']}): "
+                    + untrusted(f"message by {message['author']}", message["body"], max(120, each // (2 * MESSAGES_PER_TASK)))
+                )
+            lines.append("\n".join(text))
+        parts.append((heading, "\n\n".join(lines)))
+
+    task_section(work.tasks, "tasks", f"Your tasks ({len(work.tasks)})", share["tasks"])
+    task_section(work.reviews, "reviews", "Waiting for your review (you are not their implementer)", share["reviews"])
+
+    if agent.get("level") == "lead":
+        lead_lines = []
+        if work.triage:
+            lead_lines.append("Inbox tasks to triage (assign each to the best-suited agent):")
+            for task in work.triage:
+                lead_lines.append(f"- {task['id']} p{task['priority']} labels={','.join(task['labels']) or '-'}: " + untrusted("task title", task["title"], 200))
+        if work.team:
+            lead_lines.append("Team (name · role · level · capabilities · status · open tasks):")
+            lead_lines += [
+                f"- {m['name']} · {m['role']} · {m['level']} · {','.join(m['capabilities']) or '-'} · {m['status']} · {m['open_tasks']}"
+                for m in work.team[:30]
+            ]
+        if work.stale_tasks:
+            lead_lines.append("Stale work (in progress, no recent activity):")
+            lead_lines += [f"- {t['id']} ({', '.join(t['assignees']) or 'nobody'}) last activity {t['last_activity']}" for t in work.stale_tasks]
+        if work.silent_agents:
+            lead_lines.append("Agents that missed heartbeats:")
+            lead_lines += [f"- {a['name']} last heartbeat {a['last_heartbeat']}" for a in work.silent_agents]
+        if lead_lines:
+            parts.append(("Lead duties", _clip("\n".join(lead_lines), int(budget * share["lead"]) * 2)))
+
+    memory = ws.memory_context(name, int(budget * share["memory"]))
+    if memory.strip():
+        parts.append(("Your memory", untrusted("your memory", memory, int(budget * share["memory"]))))
+    working_text, _ = ws.render_working()  # the fresh rendering, without writing it
+    if working_text:
+        parts.append(("WORKING.md (shared state, excerpt)", untrusted("WORKING.md", str(working_text), int(budget * share["working"]))))
+
+    nonce = blocks.nonce()
+    tag = f"untrusted-{nonce}"
+
+    def render(text: str) -> str:
+        out = text
+        for i, piece in enumerate(blocks.pieces):
+            marker_start = f"{{U:{i}:"
+            start = out.find(marker_start)
+            if start < 0:
+                continue
+            end = out.find("}", start + len(marker_start))
+            label = out[start + len(marker_start) : end]
+            safe = piece.replace(tag, "untrusted-block")  # cannot happen for a content hash; belt and braces
+            out = out[:start] + f'<{tag} source="{label}">\n{safe}\n</{tag}>' + out[end + 1 :]
+        return out
+
+    body = [f"Time: {moment.isoformat(timespec='minutes').replace('+00:00', 'Z')}. You are {name}."]
+    for heading, text in parts:
+        body.append(f"## {heading}\n{render(text)}")
+    body.append(
+        "## What to do\nDecide your next steps for the work above and answer with the JSON action list. "
+        "Work in small steps; comment on tasks to report progress; use noop if nothing is needed."
+    )
+    prompt = "\n\n".join(body)
+    if len(prompt) > budget:
+        prompt = prompt[: budget - 40] + "\n[…prompt truncated to its budget]"
+    persona = _clip(str(ws.show_agent(name).get("persona") or ""), 2000)
+    system = "\n\n".join(
+        p
+        for p in (
+            f"You are {name}, the {agent.get('role')} ({agent.get('level')}) of an agent team coordinated with agentctl.",
+            persona,
+            _rules(agent, flow),
+            schema_text(),
+        )
+        if p
+    )
+    main_task = (work.tasks or work.reviews or [{}])[0].get("id")
+    return Prompt(system=system, prompt=prompt, context=context, nonce=nonce, task_id=main_task)
+
+
+def _rules(agent: dict[str, Any], flow: dict[str, Any]) -> str:
+    level = agent.get("level")
+    rules = [
+        f"Statuses: {', '.join(flow['statuses'])}. Work moves {flow['assigned']} -> {flow['in_progress']} -> {flow['review']} -> {', '.join(flow['done'])}.",
+        "You act only through the actions below; they are validated and permission-checked, and refused ones are reported on the task.",
+    ]
+    if level == "intern":
+        rules.append("As an intern you cannot move work to done; ask for review.")
+    elif level == "specialist":
+        rules.append("Move your finished work to review; another agent approves it. Review others' work when asked.")
+    else:
+        rules.append("As lead you triage the inbox (assign by capability and load), unblock work and chase stale tasks.")
+    return "Rules:\n- " + "\n- ".join(rules)

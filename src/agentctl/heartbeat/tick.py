@@ -1,0 +1,306 @@
+"""One heartbeat tick of one agent: the decisions, not the schedule.
+
+lock (non-blocking; a running tick means "skipped") → collect work → no work: record an
+idle beat and stop, with no model call → build the bounded prompt → call the runtime →
+parse and validate the answer → apply each valid action through the workspace API as the
+agent (permission-checked like any CLI call) → report rejected ones on their task → mark the
+notifications delivered → note the tick in memory and in the agent's state → one commit.
+Every tick, whatever its outcome, is appended to the local run log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from agentctl.core.duration import parse_duration
+from agentctl.core.rules import Actor
+from agentctl.errors import AgentctlError, BudgetError, NotFoundError
+from agentctl.heartbeat.context import Work, build_prompt, collect, parse_ts
+from agentctl.paths import validate_name
+
+SYSTEM_ACTOR = Actor("agentctl")
+OUTCOMES = ("idle", "worked", "failed", "skipped", "budget")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def runs_dir(ws: Any) -> Path:
+    return Path(ws.layout.local) / "runs"
+
+
+def run_lock_path(ws: Any, name: str) -> Path:
+    return Path(ws.layout.local) / "run" / f"{validate_name(name, 'agent name')}.lock"
+
+
+def append_run(ws: Any, record: dict[str, Any]) -> None:
+    from agentctl.store import atomic
+
+    directory = runs_dir(ws)
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic.append_line(directory / f"{record['agent']}.jsonl", json.dumps(record, separators=(",", ":")))
+
+
+def read_runs(ws: Any, agent: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest ``limit`` runs (of one agent or all), oldest first, from the local run log."""
+    directory = runs_dir(ws)
+    if agent is not None:
+        files = [directory / f"{validate_name(agent, 'agent name')}.jsonl"]
+    else:
+        files = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    runs: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()[-limit:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            try:
+                runs.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    runs.sort(key=lambda r: (str(r.get("started")), str(r.get("agent"))))
+    return runs[-limit:]
+
+
+def tick(ws: Any, name: str, dry_run: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    """Run one tick of agent ``name``; returns the run record."""
+    from agentctl.store import locks
+
+    validate_name(name, "agent name")
+    started = now or datetime.now(UTC).replace(microsecond=0)
+    clock = time.monotonic()
+    record: dict[str, Any] = {"agent": name, "started": _stamp(started), "outcome": "skipped"}
+    lock = run_lock_path(ws, name)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with locks.try_hold(lock) as got:
+        if not got:
+            record["reason"] = "a previous tick of this agent is still running"
+            return _finish(ws, record, clock, dry_run)
+        try:
+            _tick(ws, name, record, started, dry_run)
+        except BudgetError as exc:
+            record.update(outcome="budget", error=exc.message)
+            if not dry_run:
+                _record_budget(ws, name, started, exc)
+            _finish(ws, record, clock, dry_run)
+            raise
+        return _finish(ws, record, clock, dry_run)
+
+
+def _finish(ws: Any, record: dict[str, Any], clock: float, dry_run: bool) -> dict[str, Any]:
+    record["duration_ms"] = int((time.monotonic() - clock) * 1000)
+    if not dry_run:
+        append_run(ws, record)
+    return record
+
+
+def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run: bool) -> None:
+    ws.refresh()
+    agent = ws.index.agent(name)
+    if agent is None:
+        raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
+    state = ws.index.states().get(name, {})
+    if state.get("status") == "blocked":
+        record["reason"] = f"{name} is blocked (after {state.get('failures', 0)} failed ticks); 'agentctl agent status {name} idle' resumes it"
+        return
+    retry_after = parse_ts(state.get("retry_after"))
+    if retry_after is not None and retry_after > started:
+        record["reason"] = f"backing off after a failure until {_stamp(retry_after)}"
+        return
+    work = collect(ws, name, started)
+    record["work"] = work.summary()
+    if not work.has_work:
+        record["outcome"] = "idle"
+        if not dry_run:
+            _record_idle(ws, name, state, started)
+        return
+    prompt = build_prompt(ws, work, started)
+    record["prompt_tokens"] = prompt.tokens
+    if dry_run:
+        record["outcome"] = "would_work"
+        return
+    from agentctl import runtime
+    from agentctl.runtime.base import Request
+
+    kind = agent.get("runtime", "simulated")
+    request = Request(
+        agent={**agent, "persona": None},
+        system=prompt.system,
+        prompt=prompt.prompt,
+        workspace_root=ws.root,
+        local_dir=Path(ws.layout.local),
+        config=ws.config,
+        task_id=prompt.task_id,
+        context=prompt.context,
+    )
+    try:
+        answer = runtime.load(kind).run(request)
+    except BudgetError:
+        raise
+    except AgentctlError as exc:
+        _record_failure(ws, name, state, started, record, exc.message)
+        return
+    record.update(tokens_in=answer.tokens_in, tokens_out=answer.tokens_out, cost_usd=round(answer.cost_usd, 6),
+                  model=answer.model, cached=answer.cached)  # fmt: skip
+    _apply_answer(ws, name, kind, work, prompt.task_id, answer.text, record, started)
+
+
+def _apply_answer(
+    ws: Any, name: str, kind: str, work: Work, task_id: str | None, text: str, record: dict[str, Any], started: datetime
+) -> None:
+    from agentctl.core.actions import AnswerError, parse_answer
+
+    actor = ws.actor(name)
+    max_actions = int(ws.config["heartbeat"]["max_actions"])
+    try:
+        actions, rejected = parse_answer(text, max_actions)
+    except AnswerError as exc:
+        if kind == "command" and text.strip() and task_id:
+            # A coding agent that just talks: its output is the progress report.
+            with ws.batched(actor, f"heartbeat of {name}: output posted on {task_id}"):
+                ws.comment(actor, task_id, text.strip()[:4000], kind="status_update")
+                _close_tick(ws, name, work, started, record, applied=[], rejected=[], current=task_id)
+            return
+        state = ws.index.states().get(name, {})
+        _record_failure(ws, name, state, started, record, f"unusable answer: {exc}")
+        return
+    applied: list[dict[str, Any]] = []
+    with ws.batched(actor, f"heartbeat of {name}"):
+        for action in actions:
+            if action.type == "noop":
+                applied.append({"action": "noop", "reason": action.reason})
+                continue
+            try:
+                applied.append(_apply(ws, actor, action))
+            except AgentctlError as exc:
+                rejected.append({"action": f"{action.type}({getattr(action, 'task', None) or ''})", "reason": exc.message,
+                                 "task": getattr(action, "task", None)})  # fmt: skip
+        for item in rejected:
+            task = item.get("task")
+            if task:
+                try:
+                    ws.comment(SYSTEM_ACTOR, task, f"Rejected {name}'s action {item['action']}: {item['reason']}", kind="status_update")
+                except AgentctlError:
+                    pass  # the task itself may be unknown: the run log keeps the reason
+        current = next((a.get("task") for a in applied if a.get("task")), task_id)
+        _close_tick(ws, name, work, started, record, applied, rejected, current)
+
+
+def _apply(ws: Any, actor: Actor, action: Any) -> dict[str, Any]:
+    kind = action.type
+    if kind == "comment":
+        message = ws.comment(actor, action.task, action.text, kind=action.kind)
+        return {"action": kind, "task": message["task"], "id": message["id"]}
+    if kind == "set_status":
+        task = ws.move_task(actor, action.task, action.status, action.note)
+        return {"action": kind, "task": task["id"], "status": action.status}
+    if kind == "create_task":
+        task = ws.add_task(
+            actor, action.title, description=action.description or "", priority=action.priority,
+            assignees=[action.assignee] if action.assignee else None, labels=action.labels or None,
+            parent=action.parent, depends_on=action.depends_on or None, criteria=action.criteria or None,
+        )  # fmt: skip
+        return {"action": kind, "task": task["id"]}
+    if kind == "assign":
+        task = ws.assign(actor, action.task, [action.agent])
+        return {"action": kind, "task": task["id"], "agent": action.agent}
+    if kind == "claim":
+        task = ws.claim(actor, action.task)
+        return {"action": kind, "task": task["id"]}
+    if kind == "release":
+        task = ws.release(actor, action.task)
+        return {"action": kind, "task": task["id"]}
+    if kind == "write_doc":
+        doc = ws.add_doc(actor, action.title, action.doc_type, action.body, action.task)
+        return {"action": kind, "task": doc.get("task"), "doc": doc["id"]}
+    if kind == "remember":
+        ws.add_memory(actor.name, action.text, long_term=action.long_term, actor=actor)
+        return {"action": kind}
+    if kind == "notify":
+        if action.task:
+            message = ws.comment(actor, action.task, f"@{action.agent} {action.text}")
+            return {"action": kind, "task": message["task"], "agent": action.agent}
+        ws.direct_message(actor, action.agent, action.text)
+        return {"action": kind, "agent": action.agent}
+    raise AssertionError(f"unhandled action {kind}")
+
+
+def _close_tick(
+    ws: Any, name: str, work: Work, started: datetime, record: dict[str, Any],
+    applied: list[dict[str, Any]], rejected: list[dict[str, Any]], current: str | None,
+) -> None:  # fmt: skip
+    """Mark notifications delivered and record the tick (inside the tick's batch)."""
+    actor = ws.actor(name)
+    delivered = [n["id"] for n in work.notifications]
+    if delivered:
+        ws.mark_delivered(actor, delivered, name)
+    done = [a for a in applied if a["action"] != "noop"]
+    record.update(outcome="worked", applied=len(done), rejected=len(rejected), actions=applied, rejections=rejected)
+    changes = {"status": "idle", "last_heartbeat": _stamp(started), "last_outcome": "worked", "failures": 0,
+               "retry_after": None, "current_task": current}  # fmt: skip
+    data = {"outcome": "worked", "applied": len(done), "rejected": len(rejected),
+            "tokens": record.get("tokens_in", 0) + record.get("tokens_out", 0), "cost_usd": record.get("cost_usd", 0.0)}  # fmt: skip
+    ws.record_heartbeat(name, changes, data)
+
+
+def _record_idle(ws: Any, name: str, state: dict[str, Any], started: datetime) -> None:
+    """Idle beats touch the tracked state at most every ``record_idle_every``."""
+    every = timedelta(seconds=parse_duration(ws.config["heartbeat"]["record_idle_every"]))
+    last = parse_ts(state.get("last_heartbeat"))
+    if last is not None and started - last < every and state.get("last_outcome") == "idle":
+        return
+    ws.record_heartbeat(name, {"last_heartbeat": _stamp(started), "last_outcome": "idle"})
+
+
+def _leads(ws: Any, name: str) -> list[str]:
+    return [a["name"] for a in ws.index.agents() if a.get("level") == "lead" and a["name"] != name]
+
+
+def _record_failure(ws: Any, name: str, state: dict[str, Any], started: datetime, record: dict[str, Any], reason: str) -> None:
+    config = ws.config["heartbeat"]
+    failures = int(state.get("failures", 0)) + 1
+    backoff = parse_duration(config["backoff"]) * (2 ** (failures - 1))
+    blocked = failures >= int(config["max_failures"])
+    changes: dict[str, Any] = {"failures": failures, "last_heartbeat": _stamp(started), "last_outcome": "failed",
+                               "retry_after": _stamp(started + timedelta(seconds=backoff))}  # fmt: skip
+    if blocked:
+        changes.update(status="blocked", retry_after=None)
+    record.update(outcome="failed", error=reason, failures=failures, blocked=blocked)
+    data = {"outcome": "failed", "error": reason[:300], "failures": failures, "blocked": blocked}
+    ws.record_heartbeat(name, changes, data, notify=_leads(ws, name) if blocked else None)
+
+
+def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> None:
+    data = {"outcome": "budget", "error": exc.message[:300]}
+    changes = {"last_heartbeat": _stamp(started), "last_outcome": "budget"}
+    ws.record_heartbeat(name, changes, data, notify=_leads(ws, name))
+
+
+def tick_all(ws: Any, dry_run: bool = False) -> list[dict[str, Any]]:
+    """One tick of every agent, in name order; a budget stop of one does not stop the rest."""
+    ws.refresh()
+    records = []
+    for agent in ws.index.agents():
+        try:
+            records.append(tick(ws, agent["name"], dry_run=dry_run))
+        except BudgetError as exc:
+            records.append({"agent": agent["name"], "outcome": "budget", "error": exc.message})
+    return records
+
+
+def exit_code(records: list[dict[str, Any]]) -> int:
+    from agentctl.errors import ExitCode
+
+    outcomes = {r.get("outcome") for r in records}
+    if "budget" in outcomes:
+        return int(ExitCode.BUDGET)
+    if "failed" in outcomes:
+        return int(ExitCode.RUNTIME)
+    return 0
+
