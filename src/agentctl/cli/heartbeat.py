@@ -63,7 +63,7 @@ def heartbeat(
     if all_:
         records = tick_all(ws, dry_run=dry_run)
     else:
-        records = [tick(ws, name, dry_run=dry_run)]
+        records = [tick(ws, str(name), dry_run=dry_run)]
     if want_json(ctx, json_):
         output.emit_json({"runs": records})
     else:

@@ -114,7 +114,7 @@ Action = Annotated[
 ACTION_TYPES = ("comment", "set_status", "create_task", "assign", "claim", "release", "write_doc", "remember", "notify", "noop")
 _ADAPTER: TypeAdapter[Any] | None = None
 
-_FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)\n\s*```", re.S)
+_FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)\n\s*```", re.DOTALL)
 
 
 class AnswerError(ValueError):

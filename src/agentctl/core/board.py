@@ -96,7 +96,7 @@ def build_board(
                 priority=int(t.get("priority", 2)),
                 assignees=tuple(t.get("assignees", ())),
                 labels=tuple(t.get("labels", ())),
-                blocked=status == workflow["blocked"] or bool(graph.blockers(lookup, t, done)) and status not in done,
+                blocked=status == workflow["blocked"] or status not in done and _waits(lookup, t, done),
                 needs_review=status == workflow["review"],
                 unread=unread.get(t["id"], 0) if unread else 0,
             )
@@ -104,6 +104,16 @@ def build_board(
         )
         columns.append(Column(status, cards, len(members)))
     return Board(tuple(columns), {c.status: c.total for c in columns})
+
+
+def _waits(lookup: Mapping[str, Mapping[str, Any]], task: Mapping[str, Any], done: set[str]) -> bool:
+    """Whether a dependency is unfinished or missing (:func:`graph.blockers`, without building
+    the list: this runs once per card)."""
+    for dep in task.get("depends_on", ()):
+        other = lookup.get(dep)
+        if other is None or other["status"] not in done:
+            return True
+    return False
 
 
 # -- the filter language ----------------------------------------------------------------------

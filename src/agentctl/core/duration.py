@@ -49,7 +49,7 @@ def since_timestamp(text: str, now: datetime | None = None) -> str:
     else:
         return (moment - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(
             f"--since must be a duration (30m, 2h, 7d) or a date/time (2026-11-20, 2026-11-20T09:00Z), not {text!r}"

@@ -60,9 +60,9 @@ def summarize(event: dict[str, Any]) -> str:
     if kind == "task.unsubscribed":
         return f"unsubscribed {data.get('agent')} from {subject}{title}"
     if kind in ("doc.added", "doc.edited", "doc.removed"):
-        verb = {"doc.added": "added", "doc.edited": "edited", "doc.removed": "removed"}[kind]
+        action = {"doc.added": "added", "doc.edited": "edited", "doc.removed": "removed"}[kind]
         linked = f" (task {data['task']})" if data.get("task") else ""
-        return f"{verb} {data.get('type', 'document')} {subject}{title}{linked}"
+        return f"{action} {data.get('type', 'document')} {subject}{title}{linked}"
     if kind == "memory.added":
         return f"added to {subject}'s memory"
     if kind == "memory.compacted":

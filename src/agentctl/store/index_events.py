@@ -62,7 +62,8 @@ _EVENT_JSON = (
 def subscription_effects(event: dict[str, Any]) -> list[tuple[str, bool, str]]:
     """(agent, subscribed?, reason) implied by one event about a task."""
     kind = event.get("type")
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    raw = event.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
     actor = str(event.get("actor", ""))
     effects: list[tuple[str, bool, str]] = []
     if kind == "task.created":
@@ -85,8 +86,11 @@ def subscription_effects(event: dict[str, Any]) -> list[tuple[str, bool, str]]:
 class EventIndex:
     """Mixed into :class:`agentctl.store.index.Index` (uses its ``db`` and ``layout``)."""
 
-    db: sqlite3.Connection
     layout: Any
+
+    @property
+    def db(self) -> sqlite3.Connection:  # provided by Index
+        raise NotImplementedError
 
     # -- ingestion ---------------------------------------------------------------------
 
@@ -208,7 +212,7 @@ class EventIndex:
             state = db.execute(
                 "SELECT delivered, read FROM notification_state WHERE agent=? AND event=?", (agent, event_id)
             ).fetchone()
-            delivered, read = state if state else (None, None)
+            delivered, read = state or (None, None)
             db.execute(
                 "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?)", (agent, event_id, ts, delivered, read)
             )

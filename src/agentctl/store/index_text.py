@@ -57,8 +57,11 @@ def _file_sig(st: os.stat_result) -> int:
 class TextIndex:
     """Mixed into :class:`agentctl.store.index.Index` (uses its ``db`` and ``layout``)."""
 
-    db: sqlite3.Connection
     layout: Any
+
+    @property
+    def db(self) -> sqlite3.Connection:  # provided by Index
+        raise NotImplementedError
 
     # -- full-text rows ----------------------------------------------------------------
 
@@ -117,8 +120,8 @@ class TextIndex:
         try:
             for rel in gone:
                 self._sync_thread(rel.rsplit("/", 1)[-1], rel, None)
-            for name, rel, sig in changed:
-                self._sync_thread(name, rel, sig, deep=task_id is not None)
+            for thread_name, thread_rel, thread_sig in changed:
+                self._sync_thread(thread_name, thread_rel, thread_sig, deep=task_id is not None)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -12,7 +12,13 @@ from typing import Any
 from agentctl.core import ids
 from agentctl.core.checks import DOC_TYPES, TITLE_RE
 from agentctl.core.rules import Actor
-from agentctl.errors import GitError, NotFoundError, PermissionDeniedError, UsageError, ValidationError
+from agentctl.errors import (
+    GitError,
+    NotFoundError,
+    PermissionDeniedError,
+    UsageError,
+    ValidationError,
+)
 from agentctl.workspace.base import timestamp
 from agentctl.workspace.tasks import TaskOps
 
