@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl import paths
+from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
 from agentctl.core.rules import Actor
 from agentctl.errors import ConflictError, UsageError, ValidationError
 from agentctl.store.index import Problem
@@ -189,7 +190,12 @@ class Maintenance(AgentOps):
         tasks: dict[str, dict[str, Any]] = {}
         agents: set[str] = set()
         checks = []
-        for directory, kind in ((self.layout.tasks, "task"), (self.layout.agents, "agent")):
+        directories = [(self.layout.tasks, "task"), (self.layout.agents, "agent"), (self.layout.docs, "doc")]
+        if self.layout.threads.is_dir():
+            for entry in sorted(os.scandir(self.layout.threads), key=lambda e: e.name):
+                if entry.is_dir(follow_symlinks=False):
+                    directories.append((Path(entry.path), "message"))
+        for directory, kind in directories:
             for entry in sorted(os.scandir(directory), key=lambda e: e.name) if directory.is_dir() else []:
                 path = Path(entry.path)
                 if entry.is_symlink():
@@ -208,6 +214,10 @@ class Maintenance(AgentOps):
             else:
                 if targets is None or path in targets:
                     problems.append(Problem(rel, None, f"unexpected file in {path.parent.name}/"))
+                continue
+            if record_kind == "message" and not MESSAGE_FILE_RE.match(name):
+                if targets is None or path in targets:
+                    problems.append(Problem(rel, None, "unexpected file name in a thread directory"))
                 continue
             data = _check_record(path, rel, record_kind, problems if targets is None or path in targets else [])
             if data is not None and record_kind == "task":
@@ -233,6 +243,7 @@ class Maintenance(AgentOps):
             problems.append(Problem(self.layout.relative(self.layout.task(cycle[0])), None, f"dependency cycle {' -> '.join(cycle)}"))
         if targets is None:
             problems.extend(self._validate_events())
+            problems.extend(self._validate_inbox())
             problems.extend(self._validate_working())
         self.refresh(force=True)
         return problems
@@ -263,6 +274,24 @@ class Maintenance(AgentOps):
                     error = exc.errors()[0]
                     where = ".".join(str(p) for p in error["loc"]) or "event"
                     problems.append(Problem(rel, number, f"{where}: {error['msg']}"))
+        return problems
+
+    def _validate_inbox(self) -> list[Problem]:
+        """Read-state logs: one JSON object per line with ts and delivered/read ID lists."""
+        from agentctl.store import events as eventlog
+
+        problems = []
+        directory = self.layout.inbox
+        for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
+            rel = self.layout.relative(path)
+            if not NAME_RE.match(path.name.removesuffix(".jsonl")):
+                problems.append(Problem(rel, None, "the file name must be an agent name"))
+                continue
+            for number, entry in eventlog.parse_lines(path.read_text(encoding="utf-8", errors="replace")):
+                if entry is None or not isinstance(entry.get("ts"), str) or not (
+                    isinstance(entry.get("read"), list) or isinstance(entry.get("delivered"), list)
+                ):
+                    problems.append(Problem(rel, number, "not a read-state line ({\"ts\", \"read\"|\"delivered\": [IDs]})"))
         return problems
 
     def _validate_working(self) -> list[Problem]:
@@ -310,9 +339,14 @@ def _check_record(path: Path, rel: str, kind: str, problems: list[Problem]) -> d
             return data
         fields, _ = frontmatter.load_fast(text, rel)
         data = plain_value(fields)
-        model = models.Task if kind == "task" else models.Agent
-        key = "id" if kind == "task" else "name"
+        model = {"task": models.Task, "agent": models.Agent, "doc": models.Document, "message": models.Message}[kind]
+        key = "name" if kind == "agent" else "id"
         model.model_validate(data)
+        if kind == "message":
+            if data["task"] != path.parent.name:
+                problems.append(Problem(rel, _key_line(path, "task"), f"task {data['task']!r} does not match the thread directory {path.parent.name!r}"))
+                return None
+            stem = stem.split("-", 1)[1] if "-" in stem else stem
         if data[key] != stem:
             problems.append(Problem(rel, _key_line(path, key), f"{key} {data[key]!r} does not match the file name {stem!r}"))
             return None
