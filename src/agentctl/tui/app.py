@@ -31,9 +31,6 @@ from agentctl.core.board import Board, parse_filter
 from agentctl.core.rules import check_move_permission, check_transition
 from agentctl.errors import AgentctlError
 from agentctl.tui.gateway import Clock, Gateway, heartbeat_argv, system_clock
-from agentctl.tui.screens.agent import AgentScreen
-from agentctl.tui.screens.dialogs import ChoiceDialog, HelpDialog, NewTaskDialog
-from agentctl.tui.screens.task import TaskScreen
 from agentctl.tui.view import Session, Snapshot, ViewOptions, move_card, neighbour_status
 from agentctl.tui.widgets.agents import AgentBar
 from agentctl.tui.widgets.board import BoardView
@@ -95,6 +92,7 @@ class BoardApp(App[None]):
         self._generation = -1
         self._beating: set[str] = set()
         self._filter_timer: Any = None
+        self._first_snapshot = asyncio.Event()
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -153,7 +151,14 @@ class BoardApp(App[None]):
         snapshot = await self.gateway.call(self.gateway.snapshot, options)
         if self._pending_writes or epoch != self._writes_done or options is not self.options:
             return  # a write or a new filter came in meanwhile: a newer reload follows
-        self.apply(snapshot)
+        if self.alive:
+            self.apply(snapshot)
+
+    @property
+    def alive(self) -> bool:
+        """False once the app is shutting down (a worker's answer may arrive after that)."""
+        stack = self.screen_stack if self.is_running else []
+        return bool(stack) and stack[0].is_attached
 
     def apply(self, snapshot: Snapshot) -> None:
         changed = snapshot.generation != self._generation
@@ -165,14 +170,17 @@ class BoardApp(App[None]):
         self.query_one("#feed", Feed).show(snapshot.feed)
         self._update_status()
         self.snapshots_applied += 1
-        screen = self.screen
-        if changed and isinstance(screen, TaskScreen | AgentScreen):
-            screen.reload()
+        if changed and not self._first_snapshot.is_set():
+            self._first_snapshot.set()
+        reload = getattr(self.screen, "reload_on_change", None)
+        if changed and callable(reload):
+            reload()
 
     @work(group="watch")
     async def watch_workspace(self) -> None:
         """Poll the cheap signature; on a change wait for the burst to settle, then reload."""
         gateway = self.gateway
+        await self._first_snapshot.wait()  # the first paint comes first
         last = await gateway.call(gateway.signature)
         deep = await gateway.call(gateway.deep_signature)
         next_deep = time.monotonic() + self.deep_interval
@@ -222,9 +230,13 @@ class BoardApp(App[None]):
 
     # -- writes -------------------------------------------------------------------------------
 
-    async def write(self, fn: Callable[[Gateway], Any], follow: Follow = None, done: str | None = None) -> bool:
-        """Run one workspace mutation on the gateway; show a refusal; re-read afterwards."""
-        self._pending_writes += 1
+    async def write(
+        self, fn: Callable[[Gateway], Any], follow: Follow = None, done: str | None = None, counted: bool = False
+    ) -> bool:
+        """Run one workspace mutation on the gateway; show a refusal; re-read afterwards.
+        (``counted``: the caller already counted it as pending.)"""
+        if not counted:
+            self._pending_writes += 1
         self._update_status()
         ok = False
         result: Any = None
@@ -232,10 +244,13 @@ class BoardApp(App[None]):
             result = await self.gateway.call(fn, self.gateway)
             ok = True
         except AgentctlError as exc:
-            self.refuse(exc)
+            if self.alive:
+                self.refuse(exc)
         finally:
             self._pending_writes -= 1
             self._writes_done += 1
+        if not self.alive:
+            return ok
         if ok and done:
             self.last_action = done
         target = follow(result) if callable(follow) else follow
@@ -245,9 +260,15 @@ class BoardApp(App[None]):
         self.reload()
         return ok
 
+    def run_write(self, fn: Callable[[Gateway], Any], follow: Follow = None, done: str | None = None) -> None:
+        """Start a write in a worker; it counts as pending at once, so no reload that was
+        already under way can paint over what the person just did."""
+        self._pending_writes += 1
+        self._write_worker(fn, follow, done)
+
     @work(group="write")
-    async def run_write(self, fn: Callable[[Gateway], Any], follow: Follow = None, done: str | None = None) -> None:
-        await self.write(fn, follow, done)
+    async def _write_worker(self, fn: Callable[[Gateway], Any], follow: Follow, done: str | None) -> None:
+        await self.write(fn, follow, done, counted=True)
 
     def _short(self, task_id: str) -> str:
         return self.gateway.display_id(task_id)
@@ -267,13 +288,26 @@ class BoardApp(App[None]):
         return True
 
     def move_to(self, task_id: str, current: str, target: str, assignees: Sequence[str]) -> None:
+        short = self._short(task_id)
+
+        def write() -> None:
+            self.run_write(lambda g: g.move(task_id, target), follow=task_id, done=f"moved {short} to {target}")
+
         shown = self.board.board
         if shown is not None and self.snapshot is not None and self._allowed(task_id, current, target, assignees):
             moved = move_card(shown, task_id, target, self.snapshot.workflow, self.snapshot.created_at)
             if moved is not None:
                 self._show_optimistic(moved, task_id)
-        short = self._short(task_id)
-        self.run_write(lambda g: g.move(task_id, target), follow=task_id, done=f"moved {short} to {target}")
+                self._pending_writes += 1  # from now: no reload may paint the card back
+                # Start the write once the moved card is on screen, so the frame is not
+                # slowed by the write's work on the other thread.
+                self.call_after_refresh(self._start_pending, write)
+                return
+        write()
+
+    def _start_pending(self, write: Callable[[], None]) -> None:
+        write()
+        self._pending_writes -= 1
 
     def _show_optimistic(self, board: Board, task_id: str) -> None:
         counts = dict(self.board.counts)
@@ -310,6 +344,8 @@ class BoardApp(App[None]):
             if status:
                 self.move_to(task_id, current, status, assignees)
 
+        from agentctl.tui.screens.dialogs import ChoiceDialog
+
         self.push_screen(ChoiceDialog(f"Move {self._short(task_id)} to…", choices), chosen)
 
     def pick_assignee(self, task_id: str, assignees: Sequence[str]) -> None:
@@ -324,6 +360,8 @@ class BoardApp(App[None]):
                 short = self._short(task_id)
                 self.run_write(lambda g: g.assign(task_id, [name]), follow=task_id, done=f"assigned {short} to {name}")
 
+        from agentctl.tui.screens.dialogs import ChoiceDialog
+
         self.push_screen(ChoiceDialog(f"Assign {self._short(task_id)} to…", choices), chosen)
 
     def pick_unassign(self, task_id: str, assignees: Sequence[str]) -> None:
@@ -335,6 +373,8 @@ class BoardApp(App[None]):
             if name:
                 short = self._short(task_id)
                 self.run_write(lambda g: g.unassign(task_id, [name]), follow=task_id, done=f"unassigned {name} from {short}")
+
+        from agentctl.tui.screens.dialogs import ChoiceDialog
 
         self.push_screen(ChoiceDialog(f"Unassign from {self._short(task_id)}…", [(a, a, True) for a in assignees]), chosen)
 
@@ -358,7 +398,14 @@ class BoardApp(App[None]):
             self.open_task_screen(selected[0])
 
     def open_task_screen(self, task_id: str) -> None:
+        from agentctl.tui.screens.task import TaskScreen
+
         self.push_screen(TaskScreen(task_id))
+
+    def open_agent_screen(self, name: str) -> None:
+        from agentctl.tui.screens.agent import AgentScreen
+
+        self.push_screen(AgentScreen(name))
 
     def action_move_step(self, step: int) -> None:
         selected = self._selected()
@@ -388,6 +435,8 @@ class BoardApp(App[None]):
                     follow=lambda task: task["id"] if task else None,
                     done=f"created {values['title'].strip()[:40]}",
                 )
+
+        from agentctl.tui.screens.dialogs import NewTaskDialog
 
         self.push_screen(NewTaskDialog(), created)
 
@@ -445,12 +494,14 @@ class BoardApp(App[None]):
         self.reload()
 
     def action_help(self) -> None:
+        from agentctl.tui.screens.dialogs import HelpDialog
+
         self.push_screen(HelpDialog())
 
     # -- agents -------------------------------------------------------------------------------
 
     def on_agent_bar_open(self, message: AgentBar.Open) -> None:
-        self.push_screen(AgentScreen(message.name))
+        self.open_agent_screen(message.name)
 
     def on_agent_bar_heartbeat(self, message: AgentBar.Heartbeat) -> None:
         self.trigger_heartbeat(message.name)
@@ -489,7 +540,8 @@ class BoardApp(App[None]):
         else:
             reason = (stderr or stdout or ["no output"])[0].removeprefix("agentctl: ")
             self.say(f"heartbeat {name} failed (exit {code}): {reason}", "error")
-        self.gateway_mark_and_reload()
+        if self.alive:
+            self.gateway_mark_and_reload()
 
 
 def make_app(

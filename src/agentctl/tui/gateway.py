@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-PER_COLUMN = 1000  # cards built per column; the rest is "+N more" (narrow it with /)
+PER_COLUMN = 500  # cards built per column; the rest is "+N more" (narrow it with /)
 DONE_LIMIT = 5  # done columns show the latest few unless expanded
 FEED_LIMIT = 50
 
@@ -74,14 +74,18 @@ class Gateway:
         self.clock = clock
         self._actor_name = actor_name
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="agentctl-board")
-        self._tasks: list[dict[str, Any]] | None = None
-        self._lookup: dict[str, dict[str, Any]] = {}
+        self._lookup: dict[str, dict[str, Any]] = {}  # every task by ID, as the index serves it
         self._short: dict[str, str] = {}
         self._agents: list[dict[str, Any]] = []
         self._unread_agents: dict[str, int] = {}
         self._unread_tasks: dict[str, int] = {}
         self._feed: tuple[FeedLine, ...] = ()
-        self._rescan = True  # the index may be behind the files: refresh before reading
+        # What the next snapshot must re-read: everything (something changed on disk), only
+        # the tasks this board just wrote (and the cheap side data), or nothing.
+        self._stale_all = True
+        self._stale_tasks: set[str] = set()
+        self._stale_side = True
+        self._rescan = False  # the index may be behind the files: refresh before reading
         self._generation = 0
         self._config_key: tuple[int, int, int] | None = None
         self.session: Session | None = None
@@ -106,7 +110,7 @@ class Gateway:
 
     def open(self) -> Session:
         ws = self.ws
-        ws.refresh(force=True)
+        ws.refresh()  # once per process: a caller that already refreshed pays nothing
         actor = ws.actor(self._actor_name)
         self._config_key = _stat_key(ws.layout.config)
         self.session = Session(
@@ -159,9 +163,9 @@ class Gateway:
         return hash(tuple(entries))
 
     def mark_changed(self) -> None:
-        """Something changed on disk: the next snapshot refreshes the index first."""
+        """Something changed on disk: the next snapshot refreshes the index and re-reads all."""
         self._rescan = True
-        self._tasks = None
+        self._stale_all = True
 
     # -- snapshots -------------------------------------------------------------------------
 
@@ -180,15 +184,29 @@ class Gateway:
             ws = self.ws
             ws.refresh(force=True)
             self._rescan = False
-        tasks: list[dict[str, Any]] = ws.list_tasks(include_done=True)
-        self._tasks = tasks
-        self._lookup = {t["id"]: t for t in tasks}
-        self._short = ids.short_ids(sorted(self._lookup))
-        self._agents = ws.list_agents()
-        names = [a["name"] for a in self._agents]
-        self._unread_agents, self._unread_tasks = adapters.unread(ws, self._actor(), names)
-        self._feed = tuple(self._feed_line(e) for e in adapters.feed(ws, FEED_LIMIT))
-        self._generation += 1
+        if self._stale_all:
+            tasks: list[dict[str, Any]] = ws.list_tasks(include_done=True)
+            self._lookup = {t["id"]: t for t in tasks}
+            self._short = ids.short_ids(sorted(self._lookup))
+        elif self._stale_tasks:
+            added = False
+            for task_id in self._stale_tasks:
+                row = ws.index.task(task_id)
+                if row is None:
+                    self._lookup.pop(task_id, None)
+                else:
+                    added = added or task_id not in self._lookup
+                    self._lookup[task_id] = row
+            if added:
+                self._short = ids.short_ids(sorted(self._lookup))
+        if self._stale_all or self._stale_side:
+            self._agents = ws.list_agents()
+            names = [a["name"] for a in self._agents]
+            self._unread_agents, self._unread_tasks = adapters.unread(ws, self._actor(), names)
+            self._feed = tuple(self._feed_line(e) for e in adapters.feed(ws, FEED_LIMIT))
+        if self._stale_all or self._stale_tasks or self._stale_side:
+            self._generation += 1
+        self._stale_all, self._stale_tasks, self._stale_side = False, set(), False
 
     def _feed_line(self, event: dict[str, Any]) -> FeedLine:
         subject = event.get("subject")
@@ -199,9 +217,8 @@ class Gateway:
 
     def snapshot(self, options: ViewOptions) -> Snapshot:
         """The board for ``options`` (re-reading the workspace only if something changed)."""
-        if self._tasks is None:
-            self._load()
-        tasks = self._tasks or []
+        self._load()
+        tasks = self._lookup.values()
         ws = self.ws
         flow = ws.workflow
         wanted = options.filter
@@ -297,27 +314,30 @@ class Gateway:
             raise AssertionError("the gateway is not open")
         return self.session.actor
 
-    def _after_write(self) -> None:
-        # Our own write is indexed by the mutation; re-query without a rescan.
-        self._tasks = None
+    def _after_write(self, *task_ids: str) -> None:
+        """Our own write is in the index already (the mutation recorded it): the next
+        snapshot re-reads just the tasks it touched, the agents, inboxes and the feed. Changes
+        other processes made meanwhile arrive through the watcher as usual."""
+        self._stale_tasks.update(t for t in task_ids if t)
+        self._stale_side = True
 
     def move(self, task_id: str, status: str) -> dict[str, Any]:
         try:
             return self.ws.move_task(self._actor(), task_id, status)
         finally:
-            self._after_write()
+            self._after_write(task_id)
 
     def assign(self, task_id: str, agents: Iterable[str]) -> dict[str, Any]:
         try:
             return self.ws.assign(self._actor(), task_id, list(agents))
         finally:
-            self._after_write()
+            self._after_write(task_id)
 
     def unassign(self, task_id: str, agents: Iterable[str]) -> dict[str, Any]:
         try:
             return self.ws.unassign(self._actor(), task_id, list(agents))
         finally:
-            self._after_write()
+            self._after_write(task_id)
 
     def create(self, title: str, priority: str = "", assignee: str = "", labels: str = "", description: str = "") -> dict[str, Any]:
         number: int | None = None
@@ -327,17 +347,16 @@ class Gateway:
                 raise UsageError(f"priority must be 0-3 or p0-p3 (0 is the most urgent), not {priority.strip()!r}")
         assignees = [a.strip().lstrip("@") for a in assignee.replace(",", " ").split() if a.strip()]
         label_list = [x.strip().lstrip("#") for x in labels.replace(",", " ").split() if x.strip()]
-        try:
-            return self.ws.add_task(
-                self._actor(),
-                title,
-                description=description.strip(),
-                priority=number,
-                assignees=assignees,
-                labels=label_list,
-            )
-        finally:
-            self._after_write()
+        task = self.ws.add_task(
+            self._actor(),
+            title,
+            description=description.strip(),
+            priority=number,
+            assignees=assignees,
+            labels=label_list,
+        )
+        self._after_write(task["id"])
+        return task
 
     def comment(self, task_id: str, text: str) -> dict[str, Any]:
         if not text.strip():
@@ -345,4 +364,4 @@ class Gateway:
         try:
             return adapters.comment(self.ws, self._actor(), task_id, text.strip())
         finally:
-            self._after_write()
+            self._after_write()  # no task field changes: inboxes and the feed do

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -58,6 +57,8 @@ def agent_header(agent: dict[str, Any], now: datetime) -> RenderableType:
 
 
 def agent_rest(agent: dict[str, Any], now: datetime) -> RenderableType:
+    from rich.markdown import Markdown  # markdown-it is a noticeable import: only when shown
+
     parts: list[RenderableType] = []
     runs = agent.get("runs")
     parts.append(Text("\nRecent runs", style="bold underline"))
@@ -151,7 +152,8 @@ class AgentScreen(Screen[None]):
         except AgentctlError as exc:
             self.board_app.refuse(exc)
             return
-        self.show(detail)
+        if self.is_attached:  # the screen may have been closed while the task was read
+            self.show(detail)
 
     def show(self, detail: dict[str, Any]) -> None:
         self.detail = detail
@@ -181,6 +183,10 @@ class AgentScreen(Screen[None]):
         self.dismiss(None)
 
     def action_reload(self) -> None:
+        self.reload()
+
+    def reload_on_change(self) -> None:
+        """Called by the app when the workspace changed: show the record as it is now."""
         self.reload()
 
     def action_heartbeat(self) -> None:

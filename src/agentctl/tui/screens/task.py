@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -40,6 +39,8 @@ def _link_line(row: dict[str, Any], done: set[str]) -> Text:
 
 def task_renderable(task: dict[str, Any], workflow: dict[str, Any] | Any, now: datetime) -> RenderableType:
     done = set(workflow["done"])
+    from rich.markdown import Markdown  # markdown-it is a noticeable import: only when shown
+
     parts: list[RenderableType] = []
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="dim", no_wrap=True)
@@ -179,7 +180,8 @@ class TaskScreen(Screen[None]):
         except AgentctlError as exc:
             self.board_app.refuse(exc)
             return
-        self.show(detail)
+        if self.is_attached:  # the screen may have been closed while the task was read
+            self.show(detail)
 
     def show(self, detail: dict[str, Any]) -> None:
         self.detail = detail
@@ -204,6 +206,10 @@ class TaskScreen(Screen[None]):
         self.query_one("#comment", Input).focus()
 
     def action_reload(self) -> None:
+        self.reload()
+
+    def reload_on_change(self) -> None:
+        """Called by the app when the workspace changed: show the record as it is now."""
         self.reload()
 
     def action_move_step(self, step: int) -> None:
@@ -239,6 +245,8 @@ class TaskScreen(Screen[None]):
             ok = await self.board_app.write(lambda g: g.comment(self.task_id, text), follow=self.task_id)
         finally:
             box.disabled = False
+        if not self.is_attached:
+            return
         if ok:
             box.value = ""
             self.query_one("#task-body").focus()
