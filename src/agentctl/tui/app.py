@@ -148,7 +148,10 @@ class BoardApp(App[None]):
         """Ask the gateway for the board as it is now and show it."""
         options = self.options
         epoch = self._writes_done
-        snapshot = await self.gateway.call(self.gateway.snapshot, options)
+        if self.snapshot is None:
+            snapshot = await self.gateway.first_snapshot(options)
+        else:
+            snapshot = await self.gateway.call(self.gateway.snapshot, options)
         if self._pending_writes or epoch != self._writes_done or options is not self.options:
             return  # a write or a new filter came in meanwhile: a newer reload follows
         if self.alive:
@@ -567,7 +570,7 @@ def make_app(
     except BaseException:
         gateway.close()
         raise
-    return BoardApp(
+    app = BoardApp(
         gateway,
         session,
         clock=clock or system_clock,
@@ -577,3 +580,5 @@ def make_app(
         query=query,
         show_done=show_done,
     )
+    gateway.prefetch(app.options)  # read the board while textual starts up
+    return app

@@ -20,7 +20,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -74,6 +74,7 @@ class Gateway:
         self.clock = clock
         self._actor_name = actor_name
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="agentctl-board")
+        self._prefetched: tuple[ViewOptions, Future[Snapshot]] | None = None
         self._lookup: dict[str, dict[str, Any]] = {}  # every task by ID, as the index serves it
         self._short: dict[str, str] = {}
         self._agents: list[dict[str, Any]] = []
@@ -95,6 +96,17 @@ class Gateway:
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def prefetch(self, options: ViewOptions) -> None:
+        """Start building the first snapshot now, while the app is still starting up."""
+        self._prefetched = (options, self._executor.submit(self.snapshot, options))
+
+    async def first_snapshot(self, options: ViewOptions) -> Snapshot:
+        """The prefetched snapshot if it was for ``options``, else a fresh one."""
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == options:
+            return await asyncio.wrap_future(prefetched[1])
+        return await self.call(self.snapshot, options)
 
     def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run on the gateway's thread and wait (for tests and benchmarks, not the UI)."""
