@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -461,6 +462,10 @@ def test_agent_bar_and_agent_screen(world: Path) -> None:
         assert "nova  backend-developer" in text
         assert "t-3c4d p1 [in_progress] Build the SQLite index" in text
         assert "every 15m · last 14m ago" in text
+        if app.screen.detail["runs"] is not None:  # newest first
+            assert "09:46 idle · 41 ms\n" in text + "\n"
+            assert "09:10 worked · 2 applied · 2042 tokens · $0.0041 · 5230 ms" in text
+        assert "09:10 nova claimed t-3c4d" in text  # recent activity
         await pilot.press("enter")  # opens the highlighted task
         await until(pilot, lambda: isinstance(app.screen, TaskScreen), "the task screen")
         assert app.screen.task_id == IDS["index"]
@@ -480,6 +485,8 @@ def test_agent_screen_shows_memory_and_failures(world: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None, "sentry")
         text = screen_text(app)
         assert "✖ blocked" in text and "failures" in text and "runtime failed: command not found: qa-bot" in text
+        if app.screen.detail["runs"] is not None:
+            assert "09:00 failed · 12 ms  runtime failed: command not found: qa-bot" in text
         app.pop_screen()
         app.push_screen(AgentScreen("atlas"))
         await until(pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None
@@ -601,3 +608,43 @@ def test_thousands_of_tasks_render_as_a_few_widgets(tmp_path: Path) -> None:
         await until(pilot, lambda: card_ids(app, "inbox") == ["t-000000001999"], "the filter")
 
     run_app(app, script)
+
+
+# -- NO_COLOR -------------------------------------------------------------------------------------
+
+WINDOW_CHROME = {"#ff5f57", "#febc2e", "#28c840"}  # the screenshot's window buttons, not the app
+
+
+def spread(svg: str) -> int:
+    """The largest difference between the channels of any colour the app drew (0: greys)."""
+    import re
+
+    colours = set(re.findall(r"#[0-9a-f]{6}", svg.lower())) - WINDOW_CHROME
+    channels = [(int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)) for c in colours]
+    return max(max(rgb) - min(rgb) for rgb in channels)
+
+
+def test_no_color_draws_in_greys_and_colour_otherwise(world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shots: dict[str, str] = {}
+
+    def shoot(name: str) -> None:
+        app = open_app(world, clock=clock)
+
+        async def script(pilot: Any) -> None:
+            app.open_task_screen(IDS["cli"])
+            await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None, "the task")
+            shots[name + " task"] = app.export_screenshot()
+            app.pop_screen()
+            await pilot.pause()
+            shots[name + " board"] = app.export_screenshot()
+
+        run_app(app, script, size=(80, 24))
+
+    assert "NO_COLOR" in os.environ  # the test environment sets it
+    shoot("no colour")
+    monkeypatch.delenv("NO_COLOR")
+    shoot("colour")
+    assert spread(shots["no colour board"]) <= 4 and spread(shots["no colour task"]) <= 4
+    assert spread(shots["colour board"]) > 60 and spread(shots["colour task"]) > 60
+    # the markers are characters, so nothing is said by colour alone
+    assert "4d5e p1 ?✉2" in svg_text(shots["no colour board"])

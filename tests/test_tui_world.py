@@ -136,6 +136,21 @@ def build_world(root: Path) -> dict[str, str]:
     for name, text in memories.items():
         (agentctl_dir / "memory" / name).mkdir(parents=True, exist_ok=True)
         (agentctl_dir / "memory" / name / "MEMORY.md").write_text(text, encoding="utf-8")
+    runs = {
+        "nova": [
+            {"agent": "nova", "started": "2026-03-02T09:10:00Z", "outcome": "worked", "applied": 2, "rejected": 0,
+             "tokens_in": 1830, "tokens_out": 212, "cost_usd": 0.0041, "duration_ms": 5230},
+            {"agent": "nova", "started": "2026-03-02T09:46:00Z", "outcome": "idle", "duration_ms": 41},
+        ],
+        "sentry": [
+            {"agent": "sentry", "started": "2026-03-02T09:00:00Z", "outcome": "failed", "duration_ms": 12,
+             "error": "runtime failed: command not found: qa-bot"},
+        ],
+    }  # fmt: skip
+    (agentctl_dir / "local" / "runs").mkdir(parents=True, exist_ok=True)
+    for name, records in runs.items():
+        lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+        (agentctl_dir / "local" / "runs" / f"{name}.jsonl").write_text(lines, encoding="utf-8")
     events = [
         _event(1, "2026-03-02T08:00:00.000Z", "sentry", "task.moved", IDS["store"],
                {"title": "Implement the file store", "from": "review", "to": "done"}, ["nova"]),

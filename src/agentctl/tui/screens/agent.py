@@ -61,35 +61,23 @@ def agent_rest(agent: dict[str, Any], now: datetime) -> RenderableType:
 
     parts: list[RenderableType] = []
     runs = agent.get("runs")
-    parts.append(Text("\nRecent runs", style="bold underline"))
+    parts.append(Text("\nRecent runs (this machine)", style="bold underline"))
     if runs is None:
-        parts.append(Text("runs are not recorded by this agentctl yet; recent activity instead:", style="dim"))
+        parts.append(Text("runs are not recorded by this agentctl", style="dim"))
     elif not runs:
-        parts.append(Text("no runs yet", style="dim"))
+        parts.append(Text("no runs yet (h runs one)", style="dim"))
     for run in runs or []:
+        parts.append(run_line(run, now))
+    parts.append(Text("\nRecent activity (by or for this agent)", style="bold underline"))
+    activity = agent.get("activity") or []
+    if not activity:
+        parts.append(Text("none", style="dim"))
+    for item in activity:
         line = Text("  ")
-        when = run.get("started_at") or run.get("ts") or run.get("at") or ""
-        line.append(clock_time(str(when), now), style="dim")
-        outcome = str(run.get("outcome") or run.get("status") or "")
-        line.append(f" {outcome}", style="bold red" if outcome in ("failed", "error") else "bold")
-        detail = run.get("summary") or run.get("message") or ""
-        if run.get("actions") is not None:
-            detail = f"{run['actions']} action(s) {detail}".strip()
-        if run.get("tokens"):
-            detail += f" · {run['tokens']} tokens"
-        if detail:
-            line.append(f" {detail}")
+        line.append(clock_time(item.ts, now), style="dim")
+        line.append(f" {item.actor}", style="bold")
+        line.append(" " + item.text)
         parts.append(line)
-    if runs is None:
-        activity = agent.get("activity") or []
-        if not activity:
-            parts.append(Text("  no activity by this agent", style="dim"))
-        for item in activity:
-            line = Text("  ")
-            line.append(clock_time(item.ts, now), style="dim")
-            line.append(f" {item.actor}", style="bold")
-            line.append(" " + item.text)
-            parts.append(line)
     parts.append(Text("\nMemory (MEMORY.md)", style="bold underline"))
     memory = agent.get("memory")
     parts.append(Markdown(memory) if memory and memory.strip() else Text("no memory yet", style="dim"))
@@ -98,6 +86,32 @@ def agent_rest(agent: dict[str, Any], now: datetime) -> RenderableType:
         parts.append(Text("\nPersona", style="bold underline"))
         parts.append(Markdown(persona))
     return Group(*parts)
+
+
+def run_line(run: dict[str, Any], now: datetime) -> Text:
+    """One heartbeat run: when, outcome, actions applied/rejected, tokens, cost, time, note."""
+    line = Text("  ")
+    line.append(clock_time(str(run.get("started") or run.get("ts") or ""), now), style="dim")
+    outcome = str(run.get("outcome") or "?")
+    line.append(f" {outcome}", style="bold red" if outcome in ("failed", "budget") else "bold")
+    details = []
+    if run.get("applied") is not None:
+        details.append(f"{run['applied']} applied")
+    if run.get("rejected"):
+        details.append(f"{run['rejected']} rejected")
+    tokens = int(run.get("tokens_in") or 0) + int(run.get("tokens_out") or 0)
+    if tokens:
+        details.append(f"{tokens} tokens")
+    if run.get("cost_usd"):
+        details.append(f"${float(run['cost_usd']):.4f}")
+    if run.get("duration_ms") is not None:
+        details.append(f"{int(run['duration_ms'])} ms")
+    if details:
+        line.append(" · " + " · ".join(details), style="dim")
+    note = run.get("error") or run.get("reason")
+    if note:
+        line.append(f"  {' '.join(str(note).split())[:200]}", style="red" if run.get("error") else "")
+    return line
 
 
 def task_option(task: dict[str, Any]) -> Text:
