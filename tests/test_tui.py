@@ -522,6 +522,27 @@ def test_heartbeat_runs_the_command_and_reports_the_outcome(world: Path) -> None
     assert seen == [(world.resolve(), "nova"), (world.resolve(), "sentry")]
 
 
+def test_heartbeat_with_the_real_command(world: Path) -> None:
+    from agentctl.cli.app import COMMANDS
+
+    if "heartbeat" not in COMMANDS:
+        pytest.skip("agentctl heartbeat is not in this build")
+    app = open_app(world, clock=clock)
+    runs = world / ".agentctl" / "local" / "runs" / "nova.jsonl"
+    before = runs.read_text(encoding="utf-8").count("\n")
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("tab", "right", "h")  # nova, from the agent bar
+        await until(pilot, lambda: any(t.startswith("heartbeat nova") and t != "heartbeat for nova started"
+                                       for _, t in app.messages), "the outcome", timeout=60)  # fmt: skip
+        [(severity, text)] = [(s, t) for s, t in app.messages if t.startswith("heartbeat nova")]
+        assert severity == "information", text
+        assert text.startswith("heartbeat nova: nova: ")  # the tick's own summary line, without its timestamp
+
+    run_app(app, script)
+    assert runs.read_text(encoding="utf-8").count("\n") == before + 1  # the tick was recorded
+
+
 def test_the_default_heartbeat_command_is_the_cli_without_a_shell(tmp_path: Path) -> None:
     from agentctl.tui.gateway import heartbeat_argv
 

@@ -14,6 +14,7 @@ refused or failed write puts the card back.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -539,7 +540,8 @@ class BoardApp(App[None]):
         stdout = [line for line in out.decode("utf-8", "replace").splitlines() if line.strip()]
         stderr = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
         if code == 0:
-            self.say(f"heartbeat {name}: {stdout[-1] if stdout else 'done'}")
+            last = re.sub(r"^\d{4}-\d\d-\d\dT\S+\s+", "", stdout[-1]) if stdout else "done"
+            self.say(f"heartbeat {name}: {last}")
         else:
             reason = (stderr or stdout or ["no output"])[0].removeprefix("agentctl: ")
             self.say(f"heartbeat {name} failed (exit {code}): {reason}", "error")
