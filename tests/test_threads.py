@@ -820,3 +820,25 @@ def test_result_output_of_comment_reports_notified(crew: Path, cli: Runner) -> N
     r: Result = cli("task", "comment", task, "no mentions here")
     assert r.code == 0, str(r)
     assert re.fullmatch(r"m-[0-9a-z]{12} added to t-[0-9a-z]{12}\n", r.out), str(r)
+
+
+def test_marking_nothing_read_makes_no_commit(crew: Path, cli: Runner) -> None:
+    before = commit_count(crew)
+    r = cli("--as", "dev-1", "inbox", "read", "--all")
+    assert r.code == 0, str(r)
+    assert r.out == "dev-1: 0 notification(s) marked read\n"
+    assert commit_count(crew) == before
+    assert not (crew / ".agentctl" / "inbox" / "dev-1.jsonl").exists()
+    assert clean(crew)
+
+
+def test_validate_reports_an_invalid_message_file(crew: Path, cli: Runner) -> None:
+    # An invalid message file is left out of the thread and of search: validate names it.
+    task = add_task(cli, "Parser")
+    sent = comment(cli, task, "fine")
+    path = crew / sent["path"]
+    path.write_text(path.read_text(encoding="utf-8").replace("kind: comment", "kind: gossip"), encoding="utf-8")
+    assert thread(cli, task) == []
+    r = cli("validate")
+    assert r.code == ExitCode.VALIDATION, str(r)
+    assert sent["path"] in r.out + r.err

@@ -4,7 +4,8 @@ Messages are append-only files, one per message, under ``threads/<task-id>/``. A
 directory's own stat signature changes whenever a message is added or removed (also by
 ``git pull``), so a full refresh stats one directory per thread, not one file per message;
 refreshing a single thread (``thread``, ``task show``) also stats its files, which catches
-hand edits there. Every task, message and document body goes into one FTS5 table.
+hand edits there. Message file signatures have their own table, so the record scan that every
+command makes never reads them. Every task, message and document body goes into one FTS5 table.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
 
 TEXT_TABLES = """
 CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, sig INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS message_files (path TEXT PRIMARY KEY, sig INTEGER NOT NULL, problem TEXT, line INTEGER);
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, task TEXT NOT NULL, path TEXT NOT NULL, author TEXT NOT NULL,
     created_at TEXT NOT NULL, kind TEXT NOT NULL, mentions TEXT NOT NULL, reply_to TEXT, body TEXT NOT NULL);
@@ -101,11 +103,12 @@ class TextIndex:
         db = self.db
         known_dirs = dict(db.execute("SELECT path, sig FROM dirs").fetchall()) if task_id is None else {}
         rel_root = self.layout.relative(threads)
+        base = str(threads) + os.sep  # plain strings: pathlib costs more than the stat itself
         changed: list[tuple[str, str, int | None]] = []
         for name in dirs:
             rel = f"{rel_root}/{name}"
             try:
-                st = os.stat(threads / name, follow_symlinks=False)
+                st = os.stat(base + name, follow_symlinks=False)
             except FileNotFoundError:
                 changed.append((name, rel, None))
                 continue
@@ -130,7 +133,7 @@ class TextIndex:
     def _sync_thread(self, task_id: str, rel_dir: str, sig: int | None, deep: bool = False) -> None:
         db = self.db
         known = dict(
-            db.execute("SELECT path, sig FROM files WHERE kind='message' AND path >= ? AND path < ?", (rel_dir + "/", rel_dir + "0"))
+            db.execute("SELECT path, sig FROM message_files WHERE path >= ? AND path < ?", (rel_dir + "/", rel_dir + "0"))
         )
         directory = self.layout.threads / task_id
         names: list[str] = []
@@ -159,7 +162,7 @@ class TextIndex:
             db.execute("INSERT OR REPLACE INTO dirs VALUES (?, ?)", (rel_dir, sig))
 
     def forget_message(self, rel: str) -> None:
-        self.db.execute("DELETE FROM files WHERE path=?", (rel,))
+        self.db.execute("DELETE FROM message_files WHERE path=?", (rel,))
         self.db.execute("DELETE FROM messages WHERE path=?", (rel,))
         self.fts_forget(rel)
 
@@ -189,7 +192,7 @@ class TextIndex:
         except ValidationError as exc:
             problem = (exc.problem, exc.line)
         self.db.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, 'message', ?, ?, ?)", (rel, _file_sig(st), problem[0], problem[1])
+            "INSERT OR REPLACE INTO message_files VALUES (?, ?, ?, ?)", (rel, _file_sig(st), problem[0], problem[1])
         )
 
     def record_message(self, path: Path) -> None:
