@@ -17,6 +17,7 @@ app = typer.Typer(help="Add, list, show, edit and remove agents.", rich_markup_m
 LEVELS = ("intern", "specialist", "lead")
 RUNTIMES = ("simulated", "command", "llm")
 STATUSES = ("idle", "active", "blocked")
+RECENT_RUNS = 5  # heartbeat runs shown by 'agent show'
 
 
 def _choice(value: str | None, choices: tuple[str, ...], option: str) -> str | None:
@@ -108,10 +109,19 @@ def list_(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
 @app.command("show")
 def show(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name."), json_: bool = JSON_OPTION) -> None:
     """Show an agent: definition, state, open tasks and persona."""
+    from agentctl.heartbeat.tick import read_runs
+    from agentctl.runtime.ledger import summary
+
     ws = open_workspace(ctx)
     agent = ws.show_agent(name)
+    recent = read_runs(ws, name, RECENT_RUNS)
+    spend = summary(ws.layout.local).get(name)
     if want_json(ctx, json_):
-        output.emit_json({"agent": agent})
+        spend_today = None
+        if spend is not None:
+            spend_today = {"calls": spend.calls, "cached": spend.cached, "tokens_in": spend.tokens_in,
+                           "tokens_out": spend.tokens_out, "cost_usd": round(spend.cost_usd, 6)}  # fmt: skip
+        output.emit_json({"agent": {**agent, "runs": recent, "spend_today": spend_today}})
         return
     state = agent["state"]
     lines = [
@@ -127,9 +137,16 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name.")
         f"last beat:    {state.get('last_heartbeat') or 'never'}",
         f"file:         {agent['path']}",
     ]
+    if spend is not None:
+        lines.append(f"model today:  {spend.calls} call(s), {spend.cached} cached, {spend.tokens:,} tokens, ${spend.cost_usd:.4f}")
     if agent["tasks"]:
         lines += ["", "Open tasks:"]
         lines += [f"  {t['id']}  p{t['priority']}  {t['status']:<12} {t['title']}" for t in agent["tasks"]]
+    if recent:
+        from agentctl.cli.heartbeat import describe
+
+        lines += ["", "Recent runs:"]
+        lines += [f"  {describe(r)}" for r in reversed(recent)]
     lines += ["", "Persona:", agent["persona"].strip()]
     output.write("\n".join(lines) + "\n")
 

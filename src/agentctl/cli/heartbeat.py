@@ -70,7 +70,25 @@ def heartbeat(
         output.write("".join(describe(r) + "\n" for r in records))
     code = exit_code(records)
     if code:
+        _report_errors(records)
         raise typer.Exit(code)
+
+
+def _report_errors(records: list[dict[str, Any]]) -> None:
+    """A failed tick is also an error line on stderr (stdout stays the run records): one line,
+    plus the runtime's hint when one agent was ticked."""
+    import sys
+
+    failed = [r for r in records if r.get("outcome") in ("failed", "budget") and r.get("error")]
+    lines = []
+    for record in failed:
+        message = " ".join(str(record["error"]).split())
+        if not message.startswith((f"agent {record['agent']}:", f"{record['agent']}:")):
+            message = f"{record['agent']}: {message}"
+        lines.append(f"agentctl: error: {message}\n")
+        if len(records) == 1 and record.get("hint"):
+            lines.append(f"agentctl: hint: {record['hint']}\n")
+    sys.stderr.write("".join(lines))
 
 
 @runs_app.command()

@@ -12,17 +12,33 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 NAME = r"^[a-z0-9][a-z0-9-]{0,63}$"
 TASK_REF = r"^(t-)?[0-9a-z]{4,12}$"
 ONE_LINE = r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$"
 MAX_TEXT = 4000
+# C0 controls but tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_DOC = 20000
 
 
 class _Action(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        """Model text ends up on people's terminals: no escape sequences, no bidi overrides."""
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n")
+            if CONTROL_CHARS.search(value):
+                raise ValueError("control characters are not allowed (only newlines and tabs)")
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str) and CONTROL_CHARS.search(item):
+                    raise ValueError("control characters are not allowed (only newlines and tabs)")
+        return value
 
 
 class Comment(_Action):
@@ -114,6 +130,7 @@ Action = Annotated[
 ACTION_TYPES = ("comment", "set_status", "create_task", "assign", "claim", "release", "write_doc", "remember", "notify", "noop")
 _ADAPTER: TypeAdapter[Any] | None = None
 
+_TASK_REF = re.compile(TASK_REF)
 _FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)\n\s*```", re.DOTALL)
 
 
@@ -165,20 +182,30 @@ def parse_answer(text: str, max_actions: int) -> tuple[list[Any], list[dict[str,
         if position >= max_actions:
             rejected.append({"action": _brief(item), "reason": f"more than {max_actions} actions in one answer"})
             continue
-        try:
-            valid.append(_adapter().validate_python(item))
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
-            rejected.append({"action": _brief(item), "reason": f"invalid action: {where or 'action'}: {error['msg']}"})
+        if isinstance(item, dict) and item.get("type") not in ACTION_TYPES:
+            reason = f"unknown action type; the actions are: {', '.join(ACTION_TYPES)}"  # never echo it
+        else:
+            try:
+                valid.append(_adapter().validate_python(item))
+                continue
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+                reason = f"invalid action: {where or 'action'}: {' '.join(str(error['msg']).split())}"
+        rejection = {"action": _brief(item), "reason": reason}
+        task = item.get("task") if isinstance(item, dict) else None
+        if isinstance(task, str) and _TASK_REF.match(task):
+            rejection["task"] = task  # reported on that task, if it exists
+        rejected.append(rejection)
     return valid, rejected
 
 
 def _brief(item: Any) -> str:
+    """A short, safe label of an item (it is quoted in rejection notes: no mentions, no controls)."""
     if isinstance(item, dict):
-        kind = str(item.get("type", "?"))[:32]
+        kind = re.sub(r"[^a-z0-9_]", "?", str(item.get("type", "?"))[:32])
         task = item.get("task")
-        return f"{kind}({str(task)[:16]})" if isinstance(task, str) else kind
+        return f"{kind}({re.sub(r'[^a-z0-9-]', '?', task[:16])})" if isinstance(task, str) else kind
     return type(item).__name__
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agentctl.core.duration import parse_duration
+from agentctl.paths import validate_name
 
 MAX_NOTIFICATIONS = 20
 MAX_TASKS = 8
@@ -68,7 +69,11 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
     ws.refresh()
     index = ws.index
     flow = ws.workflow
-    agent = index.agent(name)
+    agent = index.agent(validate_name(name, "agent name"))
+    if agent is None:
+        from agentctl.errors import NotFoundError
+
+        raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
     states = index.states()
     work = Work(agent=agent, state=states.get(name, {}))
     work.notifications = [ws._notification(name, n) for n in index.notifications(name, limit=MAX_NOTIFICATIONS, undelivered_only=True)]
@@ -115,7 +120,8 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
 
 def _chased(index: Any, lead: str, agent: str, since: datetime) -> bool:
     """Whether ``lead`` already messaged ``agent`` after its last heartbeat."""
-    stamp = since.isoformat(timespec="seconds").replace("+00:00", "Z")
+    # Event times carry milliseconds: "...:45Z" would sort after "...:45.115Z" as text.
+    stamp = since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     sent = index.events(actor=agent, types=["message.direct"], since=stamp, limit=50)
     return any(event["actor"] == lead for event in sent)
 

@@ -11,19 +11,22 @@ Every tick, whatever its outcome, is appended to the local run log.
 from __future__ import annotations
 
 import json
+import re
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from agentctl.core.duration import parse_duration
 from agentctl.core.rules import Actor
-from agentctl.errors import AgentctlError, BudgetError, NotFoundError
+from agentctl.errors import AgentctlError, BudgetError, LockTimeoutError, NotFoundError
 from agentctl.heartbeat.context import Work, build_prompt, collect, parse_ts
 from agentctl.paths import validate_name
 
 SYSTEM_ACTOR = Actor("agentctl")
 OUTCOMES = ("idle", "worked", "failed", "skipped", "budget")
+LOGGED_REJECTIONS = 50  # rejected actions listed in a run record (all are counted)
 
 
 def _stamp(moment: datetime) -> str:
@@ -78,8 +81,12 @@ def tick(ws: Any, name: str, dry_run: bool = False, now: datetime | None = None)
     record: dict[str, Any] = {"agent": name, "started": _stamp(started), "outcome": "skipped"}
     lock = run_lock_path(ws, name)
     lock.parent.mkdir(parents=True, exist_ok=True)
-    with locks.try_hold(lock) as got:
-        if not got:
+    # Not locks.try_hold: a LockTimeoutError raised inside its block (the workspace lock,
+    # mid-tick) makes that generator fail with "generator didn't stop after throw()".
+    with ExitStack() as held:
+        try:
+            held.enter_context(locks.hold(lock, 0))
+        except LockTimeoutError:
             record["reason"] = "a previous tick of this agent is still running"
             return _finish(ws, record, clock, dry_run)
         try:
@@ -144,6 +151,8 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
     except BudgetError:
         raise
     except AgentctlError as exc:
+        if exc.hint:
+            record["hint"] = exc.hint
         _record_failure(ws, name, state, started, record, exc.message)
         return
     record.update(tokens_in=answer.tokens_in, tokens_out=answer.tokens_out, cost_usd=round(answer.cost_usd, 6),
@@ -161,10 +170,11 @@ def _apply_answer(
     try:
         actions, rejected = parse_answer(text, max_actions)
     except AnswerError as exc:
-        if kind == "command" and text.strip() and task_id:
+        report = _plain_text(text)[:4000].strip()
+        if kind == "command" and report and task_id:
             # A coding agent that just talks: its output is the progress report.
             with ws.batched(actor, f"heartbeat of {name}: output posted on {task_id}"):
-                ws.comment(actor, task_id, text.strip()[:4000], kind="status_update")
+                ws.comment(actor, task_id, report, kind="status_update")
                 _close_tick(ws, name, work, started, record, applied=[], rejected=[], current=task_id)
             return
         state = ws.index.states().get(name, {})
@@ -190,6 +200,16 @@ def _apply_answer(
                     pass  # the task itself may be unknown: the run log keeps the reason
         current = next((a.get("task") for a in applied if a.get("task")), task_id)
         _close_tick(ws, name, work, started, record, applied, rejected, current)
+
+
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def _plain_text(text: str) -> str:
+    """A CLI's output without terminal escape sequences and control characters."""
+    from agentctl.core.actions import CONTROL_CHARS
+
+    return CONTROL_CHARS.sub("", _ANSI_ESCAPE.sub("", text.replace("\r\n", "\n"))).strip()
 
 
 def _apply(ws: Any, actor: Actor, action: Any) -> dict[str, Any]:
@@ -241,7 +261,10 @@ def _close_tick(
     if delivered:
         ws.mark_delivered(actor, delivered, name)
     done = [a for a in applied if a["action"] != "noop"]
-    record.update(outcome="worked", applied=len(done), rejected=len(rejected), actions=applied, rejections=rejected)
+    record.update(outcome="worked", applied=len(done), rejected=len(rejected), actions=applied,
+                  rejections=rejected[:LOGGED_REJECTIONS])  # fmt: skip
+    if len(rejected) > LOGGED_REJECTIONS:  # e.g. 10,000 actions past max_actions: one line each is enough
+        record["rejections_omitted"] = len(rejected) - LOGGED_REJECTIONS
     changes = {"status": "idle", "last_heartbeat": _stamp(started), "last_outcome": "worked", "failures": 0,
                "retry_after": None, "current_task": current}  # fmt: skip
     data = {"outcome": "worked", "applied": len(done), "rejected": len(rejected),
