@@ -120,7 +120,10 @@ def run_interactive(ws: Any, actor: str | None, query: str = "", show_done: bool
     """Run the textual board in this terminal until the person quits."""
     from agentctl.tui.app import make_app
 
-    make_app(ws, actor=actor, query=query, show_done=show_done).run()
+    app = make_app(ws, actor=actor, query=query, show_done=show_done)
+    app.run()
+    if app.return_code:  # textual has printed the crash report already
+        raise typer.Exit(app.return_code)
 
 
 def web_command(root: str, actor: str | None, show_done: bool, assignee: str | None, label: str | None) -> str:
