@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Input
 
 from agentctl.core.board import Board, parse_filter
@@ -76,7 +78,7 @@ class BoardApp(App[None]):
     ) -> None:
         super().__init__()
         self.gateway = gateway
-        self.session: Session | None = session
+        self.session = session
         self.clock = clock
         self.poll_interval = poll_interval
         self.deep_interval = deep_interval
@@ -85,7 +87,7 @@ class BoardApp(App[None]):
         self.options = ViewOptions(parse_filter(query), show_done)
         self.filter_query = query
         self.snapshots_applied = 0  # for tests and benchmarks: how many reloads were shown
-        self.messages: list[tuple[str, str]] = []  # (severity, text) of every notification
+        self.messages: deque[tuple[str, str]] = deque(maxlen=200)  # (severity, text) of notifications
         self.last_action = ""
         self._pending_writes = 0
         self._writes_done = 0
@@ -99,7 +101,6 @@ class BoardApp(App[None]):
 
     def compose(self) -> ComposeResult:
         session = self.session
-        assert session is not None
         yield AgentBar(id="agents")
         yield BoardView(session.workflow["statuses"], session.workflow["done"], id="board")
         yield Input(placeholder="filter: words, @agent, #label, p0-p3 · Enter keeps it · Esc clears", id="filter")
@@ -132,9 +133,9 @@ class BoardApp(App[None]):
 
     # -- notifications --------------------------------------------------------------------
 
-    def say(self, text: str, severity: str = "information", title: str = "") -> None:
+    def say(self, text: str, severity: SeverityLevel = "information", title: str = "") -> None:
         self.messages.append((severity, text))
-        self.notify(text, title=title, severity=severity, markup=False)  # type: ignore[arg-type]
+        self.notify(text, title=title, severity=severity, markup=False)
 
     def refuse(self, exc: AgentctlError) -> None:
         text = exc.message + (f"\n{exc.hint}" if exc.hint else "")
@@ -227,8 +228,7 @@ class BoardApp(App[None]):
         elif self.last_action:
             left.append(f" · {self.last_action}", style="red" if self.last_action.startswith("refused") else "dim")
         right = Text(no_wrap=True)
-        if self.session is not None:
-            right.append(f"as {self.session.actor.name}", style="dim")
+        right.append(f"as {self.session.actor.name}", style="dim")
         right.append(f" · {self.clock().strftime('%H:%M:%S')}", style="dim")
         self.query_one("#status", StatusLine).show(left, right)
 
@@ -280,8 +280,6 @@ class BoardApp(App[None]):
     def _allowed(self, task_id: str, current: str, target: str, assignees: Sequence[str]) -> bool:
         """Whether the API's own rules allow a move (decides only whether to draw it early)."""
         session = self.session
-        if session is None:
-            return False
         try:
             check_transition(dict(session.workflow), current, target)
             check_move_permission(
@@ -321,8 +319,6 @@ class BoardApp(App[None]):
         self.board.set_board(board, counts, self.options.show_done, follow=task_id)
 
     def move_step(self, task_id: str, current: str, step: int, assignees: Sequence[str]) -> None:
-        if self.session is None:
-            return
         target = neighbour_status(self.session.workflow, current, step)
         if target is None:
             edge = "last" if step > 0 else "first"
@@ -331,8 +327,6 @@ class BoardApp(App[None]):
         self.move_to(task_id, current, target, assignees)
 
     def pick_status(self, task_id: str, current: str, assignees: Sequence[str]) -> None:
-        if self.session is None:
-            return
         flow = self.session.workflow
         allowed = set(flow["transitions"].get(current, []))
         choices = []

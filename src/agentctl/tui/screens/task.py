@@ -3,6 +3,7 @@ a comment box. It re-reads the task whenever the workspace changes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -37,7 +38,7 @@ def _link_line(row: dict[str, Any], done: set[str]) -> Text:
     return text
 
 
-def task_renderable(task: dict[str, Any], workflow: dict[str, Any] | Any, now: datetime) -> RenderableType:
+def task_renderable(task: dict[str, Any], workflow: Mapping[str, Any], now: datetime) -> RenderableType:
     done = set(workflow["done"])
     from rich.markdown import Markdown  # markdown-it is a noticeable import: only when shown
 
@@ -190,7 +191,7 @@ class TaskScreen(Screen[None]):
         title.append("  ")
         title.append(detail["title"], style="bold")
         self.query_one("#task-title", Static).update(title)
-        workflow = self.board_app.session.workflow if self.board_app.session else {"done": ["done"]}
+        workflow = self.board_app.session.workflow
         self.query_one("#task-content", Static).update(task_renderable(detail, workflow, self.board_app.clock()))
 
     # -- actions -------------------------------------------------------------------------
