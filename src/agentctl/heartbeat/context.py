@@ -286,13 +286,20 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
     body = [f"Time: {moment.isoformat(timespec='minutes').replace('+00:00', 'Z')}. You are {name}."]
     for heading, text in parts:
         body.append(f"## {heading}\n{render(text)}")
-    body.append(
+    closing = (
         "## What to do\nDecide your next steps for the work above and answer with the JSON action list. "
         "Work in small steps; comment on tasks to report progress; use noop if nothing is needed."
     )
-    prompt = "\n\n".join(body)
+    prompt = "\n\n".join([*body, closing])
     if len(prompt) > budget:
-        prompt = prompt[: budget - 40] + "\n[…prompt truncated to its budget]"
+        # Cut the work, never the closing instructions; cut at a line end and close a block
+        # left open, so no text after the cut can pass for a block's (trusted) surroundings.
+        marker, closer = "[…prompt truncated to its budget]", f"</{tag}>"
+        text = "\n\n".join(body)[: max(0, budget - len(closing) - len(marker) - len(closer) - 8)]
+        text = text[: text.rfind("\n")] if "\n" in text else text
+        if text.rfind(f"<{tag} ") > text.rfind(closer):
+            text += "\n" + closer
+        prompt = f"{text}\n{marker}\n\n{closing}"
     persona = _clip(str(ws.show_agent(name).get("persona") or ""), 2000)
     system = "\n\n".join(
         p

@@ -202,14 +202,14 @@ def _apply_answer(
         _close_tick(ws, name, work, started, record, applied, rejected, current)
 
 
-_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_ANSI_ESCAPE = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"
 
 
 def _plain_text(text: str) -> str:
     """A CLI's output without terminal escape sequences and control characters."""
     from agentctl.core.actions import CONTROL_CHARS
 
-    return CONTROL_CHARS.sub("", _ANSI_ESCAPE.sub("", text.replace("\r\n", "\n"))).strip()
+    return CONTROL_CHARS.sub("", re.sub(_ANSI_ESCAPE, "", text.replace("\r\n", "\n"))).strip()
 
 
 def _apply(ws: Any, actor: Actor, action: Any) -> dict[str, Any]:
