@@ -37,7 +37,7 @@ def open_app(root: Path, **options: Any) -> BoardApp:
 def run_app(app: BoardApp, script: Script, size: tuple[int, int] = SIZE) -> None:
     async def main() -> None:
         async with app.run_test(size=size, notifications=True) as pilot:
-            await until(pilot, lambda: app.snapshots_applied > 0, "the first snapshot")
+            await until(pilot, lambda: app.ready, "the first snapshot")
             await script(pilot)
 
     asyncio.run(main())

@@ -43,7 +43,7 @@ async def until(pilot: Any, predicate: Callable[[], object], timeout: float = 10
 @pytest.mark.parametrize("size", SIZES)
 def test_board(app: BoardApp, snap_compare: Any, size: tuple[int, int]) -> None:
     async def loaded(pilot: Any) -> None:
-        await until(pilot, lambda: app.snapshots_applied > 0)
+        await until(pilot, lambda: app.ready)
         await pilot.press("right", "right", "right")  # select the card in review
 
     assert snap_compare(app, terminal_size=size, run_before=loaded)
@@ -52,7 +52,7 @@ def test_board(app: BoardApp, snap_compare: Any, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_task_screen(app: BoardApp, snap_compare: Any, size: tuple[int, int]) -> None:
     async def opened(pilot: Any) -> None:
-        await until(pilot, lambda: app.snapshots_applied > 0)
+        await until(pilot, lambda: app.ready)
         app.open_task_screen(IDS["cli"])
         await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None)
 
@@ -62,7 +62,7 @@ def test_task_screen(app: BoardApp, snap_compare: Any, size: tuple[int, int]) ->
 @pytest.mark.parametrize("size", SIZES)
 def test_agent_screen(app: BoardApp, snap_compare: Any, size: tuple[int, int]) -> None:
     async def opened(pilot: Any) -> None:
-        await until(pilot, lambda: app.snapshots_applied > 0)
+        await until(pilot, lambda: app.ready)
         app.push_screen(AgentScreen("nova"))
         await until(pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None)
 

@@ -239,3 +239,49 @@ def test_board_web_serves_the_tui_command(ws_root: Path, cli: Runner, monkeypatc
 def test_board_with_an_unknown_agent_fails_before_any_screen(ws_root: Path, cli: Runner) -> None:
     r = cli("--as", "nobody", "board", "--tui")
     assert_one_line_error(r, 3, "no agent named 'nobody'")
+
+
+# -- the gateway's quick first paint ------------------------------------------------------------------
+
+
+def test_the_quick_first_paint_is_the_top_of_the_full_board(tmp_path: Path) -> None:
+    """The first paint reads one small query per column; it must show exactly the first cards
+    of the full board (order, markers, counts), whatever the size of the columns."""
+    import random
+
+    from agentctl.core import body as taskbody
+    from agentctl.store.frontmatter import Document
+    from agentctl.tui import gateway as gw
+    from agentctl.tui.view import ViewOptions
+    from agentctl.workspace import Workspace
+
+    root = tmp_path / "ws"
+    Workspace.init(root, "quick", "tester")
+    rng = random.Random(5)
+    statuses = ["inbox", "assigned", "in_progress", "review", "done", "blocked"]
+    made: list[str] = []
+    for n in range(400):
+        task_id = f"t-{n:012d}"
+        stamp = f"2026-01-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z"
+        fields = {"id": task_id, "title": f"task {n}", "status": rng.choice(statuses), "priority": rng.randint(0, 3),
+                  "assignees": [], "labels": [], "depends_on": rng.sample(made[-30:], k=min(len(made), rng.choice([0, 1, 2]))),
+                  "created_by": "tester", "created_at": stamp, "updated_at": stamp}  # fmt: skip
+        (root / ".agentctl" / "tasks" / f"{task_id}.md").write_text(Document.new(fields, taskbody.task_body("", [])).dumps(), encoding="utf-8")
+        made.append(task_id)
+    gateway = gw.Gateway(Workspace(root))
+    try:
+        gateway.run_sync(gateway.open)
+        for show_done in (False, True):
+            options = ViewOptions(show_done=show_done)
+            quick = gateway.run_sync(gateway.quick_snapshot, options)
+            full = gateway.run_sync(gateway.snapshot, options)
+            assert quick is not None and not quick.complete and full.complete
+            assert quick.counts == full.counts and sum(full.counts.values()) == 400
+            for q, f in zip(quick.board.columns, full.board.columns, strict=True):
+                assert (q.status, q.total) == (f.status, f.total)
+                assert q.cards == f.cards[: len(q.cards)]
+                assert len(q.cards) == min(f.total, gw.QUICK_PER_COLUMN if show_done or q.status != "done" else gw.DONE_LIMIT)
+            assert any(card.blocked for c in full.board.columns for card in c.cards)
+        assert gateway.run_sync(gateway.quick_snapshot, ViewOptions(parse_filter("task"))) is None  # filters need all
+    finally:
+        gateway.close()

@@ -151,13 +151,22 @@ class BoardApp(App[None]):
         options = self.options
         epoch = self._writes_done
         if self.snapshot is None:
-            snapshot = await self.gateway.first_snapshot(options)
+            quick, full = self.gateway.first_snapshots(options)
+            first = await asyncio.wrap_future(quick) if quick is not None else None
+            if first is not None and self.alive and not self._pending_writes:
+                self.apply(first)  # the top of every column, while the rest is read
+            snapshot = await asyncio.wrap_future(full)
         else:
             snapshot = await self.gateway.call(self.gateway.snapshot, options)
         if self._pending_writes or epoch != self._writes_done or options is not self.options:
             return  # a write or a new filter came in meanwhile: a newer reload follows
         if self.alive:
             self.apply(snapshot)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the whole board has been read and shown (not just the first paint)."""
+        return self.snapshot is not None and self.snapshot.complete
 
     @property
     def alive(self) -> bool:

@@ -21,12 +21,13 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentctl.core import ids
-from agentctl.core.board import build_agent_bar, build_board
+from agentctl.core.board import Board, Column, build_agent_bar, build_board
 from agentctl.core.checks import priority_value
 from agentctl.core.summary import summarize
 from agentctl.errors import UsageError
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PER_COLUMN = 500  # cards built per column; the rest is "+N more" (narrow it with /)
+QUICK_PER_COLUMN = 60  # cards per column of the first paint (more than any screen shows)
 DONE_LIMIT = 5  # done columns show the latest few unless expanded
 FEED_LIMIT = 50
 
@@ -74,7 +76,7 @@ class Gateway:
         self.clock = clock
         self._actor_name = actor_name
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="agentctl-board")
-        self._prefetched: tuple[ViewOptions, Future[Snapshot]] | None = None
+        self._prefetched: tuple[ViewOptions, Future[Snapshot | None], Future[Snapshot]] | None = None
         self._lookup: dict[str, dict[str, Any]] = {}  # every task by ID, as the index serves it
         self._short: dict[str, str] = {}
         self._agents: list[dict[str, Any]] = []
@@ -98,15 +100,18 @@ class Gateway:
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
     def prefetch(self, options: ViewOptions) -> None:
-        """Start building the first snapshot now, while the app is still starting up."""
-        self._prefetched = (options, self._executor.submit(self.snapshot, options))
+        """Start reading the first board now, while the app is still starting up: the quick
+        one for the first paint, then the full one."""
+        quick = self._executor.submit(self.quick_snapshot, options)
+        self._prefetched = (options, quick, self._executor.submit(self.snapshot, options))
 
-    async def first_snapshot(self, options: ViewOptions) -> Snapshot:
-        """The prefetched snapshot if it was for ``options``, else a fresh one."""
+    def first_snapshots(self, options: ViewOptions) -> tuple[Future[Snapshot | None] | None, Future[Snapshot]]:
+        """The prefetched (quick, full) snapshots if they were for ``options``, else a full
+        one started now."""
         prefetched, self._prefetched = self._prefetched, None
         if prefetched is not None and prefetched[0] == options:
-            return await asyncio.wrap_future(prefetched[1])
-        return await self.call(self.snapshot, options)
+            return prefetched[1], prefetched[2]
+        return None, self._executor.submit(self.snapshot, options)
 
     def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run on the gateway's thread and wait (for tests and benchmarks, not the UI)."""
@@ -212,10 +217,7 @@ class Gateway:
             if added:
                 self._short = ids.short_ids(sorted(self._lookup))
         if self._stale_all or self._stale_side:
-            self._agents = ws.list_agents()
-            names = [a["name"] for a in self._agents]
-            self._unread_agents, self._unread_tasks = adapters.unread(ws, self._actor(), names)
-            self._feed = tuple(self._feed_line(e) for e in adapters.feed(ws, FEED_LIMIT))
+            self._load_side()
         if self._stale_all or self._stale_tasks or self._stale_side:
             self._generation += 1
         self._stale_all, self._stale_tasks, self._stale_side = False, set(), False
@@ -226,6 +228,46 @@ class Gateway:
         if isinstance(subject, str) and subject in self._short:
             shown["subject"] = self._short[subject]
         return FeedLine(str(event.get("ts", "")), str(event.get("actor", "")), summarize(shown), str(event.get("type", "")))
+
+    def _load_side(self) -> None:
+        """The agents, their inboxes and the feed (a few small queries)."""
+        ws = self.ws
+        self._agents = ws.list_agents()
+        names = [a["name"] for a in self._agents]
+        self._unread_agents, self._unread_tasks = adapters.unread(ws, self._actor(), names)
+        self._feed = tuple(self._feed_line(e) for e in adapters.feed(ws, FEED_LIMIT))
+
+    def quick_snapshot(self, options: ViewOptions) -> Snapshot | None:
+        """The first paint: only the cards a screen can show, read with one small query per
+        column (10,000 tasks need not be decoded to draw the top of each column). The full
+        :meth:`snapshot` follows; None when a filter needs every task anyway."""
+        if options.filter.active:
+            return None
+        ws = self.ws
+        flow = ws.workflow
+        counts = {s: 0 for s in flow["statuses"]} | ws.index.count_by_status()
+        rows: list[dict[str, Any]] = []
+        for status in flow["statuses"]:
+            if status in flow["done"]:
+                limit = QUICK_PER_COLUMN if options.show_done else DONE_LIMIT
+                # a few more than shown: the board breaks ties in update time by ID, descending
+                rows += ws.list_tasks(statuses=[status], sort="updated", limit=limit + 20)
+            else:
+                rows += ws.list_tasks(statuses=[status], limit=QUICK_PER_COLUMN)
+        lookup: dict[str, Any] = {t["id"]: t for t in rows}
+        deps = sorted({d for t in rows for d in t["depends_on"]} - set(lookup))
+        for dep, status in ws.index.statuses_of(deps).items():
+            lookup[dep] = {"id": dep, "status": status}
+        self._short = ids.short_ids(ws.index.task_ids())
+        self._load_side()
+        board = build_board(
+            rows, flow, self._short, per_column=QUICK_PER_COLUMN, done_limit=DONE_LIMIT,
+            show_done=options.show_done, all_tasks=lookup, unread=self._unread_tasks,
+        )  # fmt: skip
+        columns = tuple(Column(c.status, c.cards, counts.get(c.status, 0)) for c in board.columns)
+        board = Board(columns, {c.status: c.total for c in columns})
+        quick = self._snapshot(board, counts, options, {t["id"]: str(t.get("created_at", "")) for t in rows})
+        return replace(quick, complete=False)
 
     def snapshot(self, options: ViewOptions) -> Snapshot:
         """The board for ``options`` (re-reading the workspace only if something changed)."""
@@ -248,6 +290,11 @@ class Gateway:
         counts: dict[str, int] = dict.fromkeys(flow["statuses"], 0)
         for task in tasks:
             counts[task["status"]] = counts.get(task["status"], 0) + 1
+        created = {card.id: str(self._lookup[card.id].get("created_at", "")) for c in board.columns for card in c.cards}
+        return self._snapshot(board, counts, options, created)
+
+    def _snapshot(self, board: Board, counts: dict[str, int], options: ViewOptions, created: dict[str, str]) -> Snapshot:
+        ws = self.ws
         chips = build_agent_bar(
             self._agents,
             self.clock(),
@@ -255,13 +302,12 @@ class Gateway:
             self._unread_agents,
             self._short,
         )
-        created = {card.id: str(self._lookup[card.id].get("created_at", "")) for c in board.columns for card in c.cards}
         return Snapshot(
             board=board,
             agents=chips,
             feed=self._feed,
             counts=counts,
-            workflow=flow,
+            workflow=ws.workflow,
             name=str(ws.config.get("name", ws.root.name)),
             options=options,
             problems=len(ws.refresh()),

@@ -47,6 +47,7 @@ class Snapshot:
     problems: int = 0  # record files the index refused (see `agentctl validate`)
     created_at: Mapping[str, str] = field(default_factory=dict)  # task id -> created_at
     generation: int = 0  # data generation it was built from (bumps on every change seen)
+    complete: bool = True  # False for the quick first paint (top cards only; the rest follows)
 
     @property
     def total(self) -> int:
