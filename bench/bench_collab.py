@@ -144,31 +144,41 @@ def prepare(root: Path, n_tasks: int) -> dict[str, object]:
 TIME = shutil.which("time", path="/usr/bin:/bin")
 
 
-def run_once(argv: list[str], cwd: Path, env: dict[str, str], scratch: Path) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MiB, exit code) of one whole process.
+def run_once(argv: list[str], cwd: Path, env: dict[str, str], scratch: Path) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS in MiB, exit code) of one whole process.
 
-    The peak comes from GNU time, whose own small process forks the command: a child forked
-    straight from this (large) benchmark process would report this process's RSS as its peak.
+    CPU time (user + system) is reported next to wall time because it hardly depends on what
+    else the machine is running. The peak comes from GNU time, whose own small process forks
+    the command: a child forked straight from this (large) benchmark process would report this
+    process's RSS as its own peak.
     """
-    wrapped = [TIME, "-f", "%M", "-o", str(scratch), *argv] if TIME else argv
+    wrapped = [TIME, "-f", "%U %S %M", "-o", str(scratch), *argv] if TIME else argv
     start = time.perf_counter()
     proc = subprocess.run(wrapped, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     elapsed = time.perf_counter() - start
-    peak = float(scratch.read_text().split()[-1]) / 1024 if TIME else float("nan")
-    return elapsed, peak, proc.returncode
+    if not TIME:
+        return elapsed, float("nan"), float("nan"), proc.returncode
+    user, system, peak = scratch.read_text().split()[-3:]
+    return elapsed, float(user) + float(system), float(peak) / 1024, proc.returncode
 
 
 def measure(label: str, argv: list[str], cwd: Path, env: dict[str, str], runs: int) -> dict[str, object]:
-    times, peaks = [], []
+    times, cpus, peaks = [], [], []
     scratch = cwd.parent / "time.out"
     for i in range(runs + 1):
-        elapsed, peak, code = run_once(argv, cwd, env, scratch)
+        elapsed, cpu, peak, code = run_once(argv, cwd, env, scratch)
         if code != 0:
             raise SystemExit(f"{label}: exit {code}: {' '.join(argv)}")
         if i:  # the first run warms the index and the page cache
             times.append(elapsed)
+            cpus.append(cpu)
             peaks.append(peak)
-    return {"command": label, "median_ms": round(statistics.median(times) * 1000, 1), "peak_mib": round(max(peaks), 1)}
+    return {
+        "command": label,
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "cpu_ms": round(statistics.median(cpus) * 1000),
+        "peak_mib": round(max(peaks), 1),
+    }
 
 
 def bench_size(n: int, runs: int, base: Path) -> tuple[list[dict[str, object]], dict[str, object]]:
@@ -178,6 +188,7 @@ def bench_size(n: int, runs: int, base: Path) -> tuple[list[dict[str, object]], 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")}
     agent, typical, busiest = str(facts["agent"]), str(facts["typical"]), str(facts["busiest"])
     results = [
+        measure("agentctl --help (start-up floor)", [*exe, "--help"], root, env, runs),
         measure(f"search {RARE}", [*exe, "search", RARE], root, env, runs),
         measure("search \"merge rebase\" --json", [*exe, "search", '"merge rebase"', "--json"], root, env, runs),
         measure("inbox --as AGENT (all unread)", [*exe, "--as", agent, "inbox"], root, env, runs),
@@ -219,10 +230,15 @@ def main() -> None:
             for row in rows:
                 table.setdefault(str(row["command"]), {})[n] = row
                 print(json.dumps({"tasks": n, **row}), file=sys.stderr)
-    header = "| command | " + " | ".join(f"{n:,} tasks / {n * MESSAGES_PER_TASK:,} msgs: median ms (peak MiB)" for n in args.sizes) + " |"
-    lines = [header, "|---|" + "---:|" * len(args.sizes)]
+    header = "| command | " + " | ".join(f"{n:,} tasks / {n * MESSAGES_PER_TASK:,} msgs" for n in args.sizes) + " |"
+    lines = [
+        "Median wall ms / median CPU ms (user + system) / peak MiB of one whole process, warm index.",
+        "",
+        header,
+        "|---|" + "---:|" * len(args.sizes),
+    ]
     for command, by_size in table.items():
-        cells = [f"{by_size[n]['median_ms']} ({by_size[n]['peak_mib']})" for n in args.sizes]
+        cells = [f"{by_size[n]['median_ms']} / {by_size[n]['cpu_ms']} / {by_size[n]['peak_mib']}" for n in args.sizes]
         lines.append(f"| `{command}` | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
     print(text)

@@ -285,7 +285,6 @@ def _working_md(world: dict[str, Any]) -> None:
     assert texts[0] == texts[1], "the two clones render different WORKING.md files from the same commit"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["--no-rebase", "--rebase"])
 def test_two_clones_merge_cleanly(world: dict[str, Any], mode: str) -> None:
     a: Clone = world["a"]
@@ -313,7 +312,6 @@ def test_two_clones_merge_cleanly(world: dict[str, Any], mode: str) -> None:
     assert text.count("## Active agents") == 1
 
 
-@pytest.mark.slow
 def test_repeated_round_trips_stay_consistent(world: dict[str, Any]) -> None:
     """Several rounds of offline work and syncs in both directions."""
     a: Clone = world["a"]
@@ -339,7 +337,6 @@ def test_repeated_round_trips_stay_consistent(world: dict[str, Any]) -> None:
         _no_conflict_markers(clone)
 
 
-@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="WORKING.md merges by union: right after a pull it holds both clones' renderings "
@@ -405,3 +402,22 @@ def test_index_rereads_logs_rewritten_with_lines_before_its_offset(ws_root: Path
     read = {n["id"] for n in box["notifications"] if n["read"]}
     assert read == {unread["id"], theirs[0]["id"]}
     assert box["unread"] == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="`agentctl working` re-renders the merged WORKING.md but leaves it uncommitted, so the "
+    "next `git pull` refuses (local changes would be overwritten; --rebase: unstaged changes)",
+)
+def test_rerendering_after_a_merge_does_not_block_the_next_pull(world: dict[str, Any]) -> None:
+    a: Clone = world["a"]
+    b: Clone = world["b"]
+    shared = world["tasks"]["shared"]
+    a.comment("alice", shared, "from A")
+    b.comment("bob", shared, "from B")
+    b.git("push", "-q", "origin", "main")
+    _pull(a, "--no-rebase")
+    a.ok("working")  # fix the union-merged file, as the docs suggest
+    b.comment("bob", shared, "B again")
+    b.git("push", "-q", "origin", "main")
+    _pull(a, "--no-rebase")
