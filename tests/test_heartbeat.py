@@ -570,3 +570,13 @@ def test_a_workspace_lock_timeout_mid_tick_is_a_clean_error(ws_root: Path, team:
     # the run lock was released: the next tick works
     [record] = tick_json(cli, "dev-1")
     assert record["outcome"] == "worked"
+
+
+def test_runs_reads_only_the_end_of_a_long_run_log(ws_root: Path, team: list[str], cli: Runner) -> None:
+    log = ws_root / ".agentctl" / "local" / "runs" / "dev-1.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"agent": "dev-1", "started": f"2026-01-01T00:00:{i % 60:02d}Z", "outcome": "idle", "n": i}) for i in range(60_000)]
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    last = runs(cli, "dev-1", limit=3)
+    assert [r["n"] for r in last] == [59_997, 59_998, 59_999]
+    assert len(runs(cli, "dev-1", limit=500)) == 500

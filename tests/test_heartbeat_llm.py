@@ -171,6 +171,12 @@ def test_budget_exhausted_stops_the_tick_notifies_the_lead_and_applies_nothing(
     assert record["outcome"] == "budget" and "budget" in record["error"]
     assert status_clean(root)
 
+    # the next stop of the same day is logged and exits 10, but does not tell the lead again
+    result = cli("heartbeat", "llm-1", env={"OPENAI_API_KEY": KEY})
+    assert_one_line_error(result, 10, "daily token budget")
+    assert [n for n in inbox(cli, "lead-1") if n["id"] not in lead_before] == fresh
+    assert [r["outcome"] for r in runs(cli, "llm-1")] == ["budget", "budget"]
+
     # --all goes on with the other agents and exits 10
     result = cli("heartbeat", "--all", "--json", env={"OPENAI_API_KEY": KEY})
     assert result.code == 10, str(result)

@@ -10,6 +10,7 @@ can contain (and close) its own block.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -85,8 +86,11 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
         if t["status"] == flow["in_progress"] or all(dep_status.get(d) in flow["done"] for d in t["depends_on"])
     ]  # fmt: skip
     work.tasks = workable[:MAX_TASKS]
-    reviews = index.tasks(statuses=[flow["review"]], limit=MAX_REVIEWS * 8)
-    work.reviews = [t for t in reviews if name in ws.reviewers_for(t)][:MAX_REVIEWS]
+    # reviewers_for() only ever names review-capable agents or leads: anyone else skips the
+    # per-task check (two agent-table reads per task in review, the bulk of an idle tick).
+    if agent.get("level") == "lead" or name in ws._reviewers():
+        reviews = index.tasks(statuses=[flow["review"]], limit=MAX_REVIEWS * 8)
+        work.reviews = [t for t in reviews if name in ws.reviewers_for(t)][:MAX_REVIEWS]
     if agent.get("level") == "lead":
         inbox = index.tasks(statuses=[flow["initial"]], limit=MAX_TRIAGE * 4)
         work.triage = [t for t in inbox if not t["assignees"]][:MAX_TRIAGE]
@@ -143,14 +147,31 @@ class Prompt:
 
 
 class _Blocks:
-    """Collects untrusted text; renders it later inside nonce-labelled blocks."""
+    """Collects untrusted text; renders it later inside nonce-labelled blocks.
+
+    The prompt is first written with placeholders (``\x00<index>\x00``) and filled in one
+    pass, so text inside a block is never searched for placeholders itself: a description
+    holding a placeholder-like string cannot pull another block into its own and so make its
+    words after that block's closer look like text outside any block."""
+
+    PLACEHOLDER = re.compile("\x00([0-9]+)\x00")
 
     def __init__(self) -> None:
         self.pieces: list[str] = []
+        self.labels: list[str] = []
 
-    def add(self, text: str) -> int:
+    def add(self, label: str, text: str) -> str:
         self.pieces.append(text)
-        return len(self.pieces) - 1
+        self.labels.append(re.sub(r'["<>\x00-\x1f]', "'", label))
+        return f"\x00{len(self.pieces) - 1}\x00"
+
+    def render(self, text: str, tag: str) -> str:
+        def block(match: re.Match[str]) -> str:
+            index = int(match.group(1))
+            safe = self.pieces[index].replace(tag, "untrusted-block")  # cannot happen for a content hash; belt and braces
+            return f'<{tag} source="{self.labels[index]}">\n{safe}\n</{tag}>'
+
+        return self.PLACEHOLDER.sub(block, text)
 
     def nonce(self) -> str:
         digest = hashlib.sha256("\x00".join(self.pieces).encode("utf-8", "replace")).hexdigest()
@@ -174,8 +195,7 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
     parts: list[tuple[str, str]] = []  # (heading, text with {U:i} placeholders)
 
     def untrusted(label: str, text: str, limit: int) -> str:
-        index = blocks.add(_clip(text, limit))
-        return f"{{U:{index}:{label}}}"
+        return blocks.add(label, _clip(text, limit))
 
     share = {"notifications": 0.12, "tasks": 0.34, "reviews": 0.12, "lead": 0.14, "memory": 0.1, "working": 0.1}
     flow = ws.workflow
@@ -270,22 +290,9 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
     nonce = blocks.nonce()
     tag = f"untrusted-{nonce}"
 
-    def render(text: str) -> str:
-        out = text
-        for i, piece in enumerate(blocks.pieces):
-            marker_start = f"{{U:{i}:"
-            start = out.find(marker_start)
-            if start < 0:
-                continue
-            end = out.find("}", start + len(marker_start))
-            label = out[start + len(marker_start) : end]
-            safe = piece.replace(tag, "untrusted-block")  # cannot happen for a content hash; belt and braces
-            out = out[:start] + f'<{tag} source="{label}">\n{safe}\n</{tag}>' + out[end + 1 :]
-        return out
-
     body = [f"Time: {moment.isoformat(timespec='minutes').replace('+00:00', 'Z')}. You are {name}."]
     for heading, text in parts:
-        body.append(f"## {heading}\n{render(text)}")
+        body.append(f"## {heading}\n{blocks.render(text, tag)}")
     closing = (
         "## What to do\nDecide your next steps for the work above and answer with the JSON action list. "
         "Work in small steps; comment on tasks to report progress; use noop if nothing is needed."

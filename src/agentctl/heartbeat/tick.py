@@ -59,7 +59,7 @@ def read_runs(ws: Any, agent: str | None = None, limit: int = 20) -> list[dict[s
     runs: list[dict[str, Any]] = []
     for path in files:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()[-limit:]
+            lines = _tail_lines(path, limit)
         except FileNotFoundError:
             continue
         for line in lines:
@@ -69,6 +69,24 @@ def read_runs(ws: Any, agent: str | None = None, limit: int = 20) -> list[dict[s
                 continue
     runs.sort(key=lambda r: (str(r.get("started")), str(r.get("agent"))))
     return runs[-limit:]
+
+
+def _tail_lines(path: Path, count: int) -> list[str]:
+    """The last ``count`` lines of a file, reading only as much of its end as needed (run logs
+    grow by a line per tick and are never rotated)."""
+    with open(path, "rb") as handle:
+        end = handle.seek(0, 2)
+        size = 16384
+        while True:
+            start = max(0, end - size)
+            handle.seek(start)
+            lines = handle.read(end - start).split(b"\n")
+            if start == 0 or len(lines) > count + 1:
+                break
+            size *= 4
+    if start > 0:
+        lines = lines[1:]  # the first one may be cut
+    return [line.decode("utf-8", "replace") for line in lines if line.strip()][-count:]
 
 
 def tick(ws: Any, name: str, dry_run: bool = False, now: datetime | None = None) -> dict[str, Any]:
@@ -300,8 +318,15 @@ def _record_failure(ws: Any, name: str, state: dict[str, Any], started: datetime
 
 
 def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> None:
-    data = {"outcome": "budget", "error": exc.message[:300]}
+    """The first budget stop of a UTC day is an event that tells the leads; later ticks of
+    that day only update the state (not one notification per beat until the budget resets)."""
+    state = ws.index.states().get(name, {})
+    last = parse_ts(state.get("last_heartbeat"))
     changes = {"last_heartbeat": _stamp(started), "last_outcome": "budget"}
+    if state.get("last_outcome") == "budget" and last is not None and last.date() == started.astimezone(UTC).date():
+        ws.record_heartbeat(name, changes)
+        return
+    data = {"outcome": "budget", "error": exc.message[:300]}
     ws.record_heartbeat(name, changes, data, notify=_leads(ws, name))
 
 
