@@ -404,11 +404,6 @@ def test_index_rereads_logs_rewritten_with_lines_before_its_offset(ws_root: Path
     assert box["unread"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`agentctl working` re-renders the merged WORKING.md but leaves it uncommitted, so the "
-    "next `git pull` refuses (local changes would be overwritten; --rebase: unstaged changes)",
-)
 def test_rerendering_after_a_merge_does_not_block_the_next_pull(world: dict[str, Any]) -> None:
     a: Clone = world["a"]
     b: Clone = world["b"]

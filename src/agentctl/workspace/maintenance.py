@@ -104,6 +104,12 @@ class Maintenance(AgentOps):
             fresh, current = self.render_working()
             if fresh != current:
                 atomic.write_text(self.layout.working, fresh)
+                # A stale WORKING.md (after a merge or a hand edit of the records) is committed
+                # once re-rendered, so it never leaves the tree dirty and blocks the next pull.
+                if self.config["git"]["autocommit"] and self.repo is not None:
+                    self.repo.commit_paths(
+                        [self.layout.working], "agentctl: re-render WORKING.md\n\nActor: agentctl\n"
+                    )
         return fresh, True
 
     def add_note(self, actor: Actor, text: str) -> dict[str, Any]:
