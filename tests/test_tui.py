@@ -477,6 +477,22 @@ def test_agent_bar_and_agent_screen(world: Path) -> None:
     run_app(app, script)
 
 
+def test_agent_ages_move_on_with_the_clock(world: Path) -> None:
+    from datetime import timedelta
+
+    now = [clock()]
+    app = open_app(world, clock=lambda: now[0])
+
+    async def script(pilot: Any) -> None:
+        assert "● atlas active →t-3c4d 2m" in screen_text(app)
+        now[0] += timedelta(hours=1)  # no change on disk, only time passes
+        app.tick()
+        await until(pilot, lambda: "◌ atlas stale →t-3c4d 1h" in screen_text(app), "the new age")
+        assert "11:00:00" in screen_text(app)  # the status line's clock
+
+    run_app(app, script)
+
+
 def test_agent_screen_shows_memory_and_failures(world: Path) -> None:
     app = open_app(world, clock=clock)
 

@@ -37,7 +37,7 @@ from agentctl.tui.widgets.status import StatusLine
 
 COALESCE_STEP = 0.1  # seconds between checks that a burst of changes has settled
 COALESCE_MAX = 8  # checks at most before reloading anyway (a continuous stream of writes)
-TICK = 30.0  # seconds between re-renders of ages (time since last heartbeat)
+TICK = 30.0  # seconds between re-draws of ages (time since each agent's last heartbeat)
 
 
 class BoardApp(BoardActions):
@@ -107,7 +107,7 @@ class BoardApp(BoardActions):
         self._update_status()
         self.reload()
         self.watch_workspace()
-        self.set_interval(TICK, self.reload)
+        self.set_interval(TICK, self.tick)
 
     def on_resize(self, event: Resize) -> None:
         self._size_feed(event.size.height)
@@ -159,6 +159,14 @@ class BoardApp(BoardActions):
         reload = getattr(self.screen, "reload_on_change", None)
         if changed and callable(reload):
             reload()
+
+    @work(exclusive=True, group="tick")
+    async def tick(self) -> None:
+        """Ages move on without any change on disk: re-draw the agent bar and the clock."""
+        chips = await self.gateway.call(self.gateway.chips)
+        if self.alive:
+            self.query_one("#agents", AgentBar).show(chips)
+            self._update_status()
 
     @work(group="watch")
     async def watch_workspace(self) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentctl.core import ids
-from agentctl.core.board import Board, Column, build_agent_bar, build_board
+from agentctl.core.board import AgentChip, Board, Column, build_agent_bar, build_board
 from agentctl.core.checks import priority_value
 from agentctl.core.summary import summarize
 from agentctl.errors import UsageError
@@ -293,15 +293,19 @@ class Gateway:
         created = {card.id: str(self._lookup[card.id].get("created_at", "")) for c in board.columns for card in c.cards}
         return self._snapshot(board, counts, options, created)
 
-    def _snapshot(self, board: Board, counts: dict[str, int], options: ViewOptions, created: dict[str, str]) -> Snapshot:
-        ws = self.ws
-        chips = build_agent_bar(
+    def chips(self) -> tuple[AgentChip, ...]:
+        """The agent bar as of now (ages move on with the clock) from the agents last read."""
+        return build_agent_bar(
             self._agents,
             self.clock(),
-            int(ws.config.get("heartbeat", {}).get("missed_beats", 3)),
+            int(self.ws.config.get("heartbeat", {}).get("missed_beats", 3)),
             self._unread_agents,
             self._short,
         )
+
+    def _snapshot(self, board: Board, counts: dict[str, int], options: ViewOptions, created: dict[str, str]) -> Snapshot:
+        ws = self.ws
+        chips = self.chips()
         return Snapshot(
             board=board,
             agents=chips,
