@@ -580,3 +580,62 @@ def test_runs_reads_only_the_end_of_a_long_run_log(ws_root: Path, team: list[str
     last = runs(cli, "dev-1", limit=3)
     assert [r["n"] for r in last] == [59_997, 59_998, 59_999]
     assert len(runs(cli, "dev-1", limit=500)) == 500
+
+
+def test_a_command_agents_own_agentctl_calls_are_attributed_and_permission_checked(
+    ws_root: Path, team: list[str], cli: Runner, scripts: Path
+) -> None:
+    """The child gets AGENTCTL_AGENT/AGENTCTL_TASK: its own `agentctl` calls act as the agent."""
+    out = scripts / "child.out"
+    argv = script(scripts, "coder", f"""
+        import subprocess
+        sys.stdin.read()
+        task = os.environ["AGENTCTL_TASK"]
+        def agentctl(*args):
+            proc = subprocess.run([sys.executable, "-m", "agentctl", *args], capture_output=True, text=True)
+            return f"{{proc.returncode}} {{(proc.stderr.strip().splitlines() or [''])[0]}}"
+        results = [
+            agentctl("task", "move", task, "in_progress"),
+            agentctl("agent", "edit", "dev-1", "--level", "lead"),
+            agentctl("task", "move", task, "done"),
+        ]
+        pathlib.Path({str(out)!r}).write_text("\\n".join(results), encoding="utf-8")
+        print("Moved the task to in progress; I could not do more.")
+    """)  # fmt: skip
+    add_command_agent(cli, "coder-1", argv)
+    task = add_task(cli, "code it", "--assign", "coder-1")
+    agent_file = (ws_root / ".agentctl" / "agents" / "dev-1.md").read_bytes()
+
+    [record] = tick_json(cli, "coder-1")
+    assert record["outcome"] == "worked", record
+    moved, edit, done = out.read_text(encoding="utf-8").splitlines()
+    assert moved == "0 "
+    assert edit.startswith("7 agentctl: error: coder-1 (specialist) may not edit agents"), edit
+    assert done.startswith("7 agentctl: error: coder-1 (specialist) may not move a task to done without review"), done
+    assert (ws_root / ".agentctl" / "agents" / "dev-1.md").read_bytes() == agent_file
+    shown = cli("task", "show", task, "--json").json()["task"]
+    assert shown["status"] == "in_progress"
+    [message] = thread(cli, task)  # prose output: posted as the agent's progress note
+    assert (message["author"], message["kind"]) == ("coder-1", "status_update")
+    assert message["body"].strip() == "Moved the task to in progress; I could not do more."
+    authors = [c.author for c in commits(ws_root)[:2]]
+    assert authors == ["coder-1", "coder-1"], "the child's own move, then the tick"
+
+
+def test_work_in_progress_is_not_hidden_behind_many_waiting_tasks(ws_root: Path, team: list[str], cli: Runner) -> None:
+    """An agent with 40 urgent assigned tasks that all wait for a dependency still sees (and
+    works on) its less urgent task in progress, and a ready assigned task."""
+    from agentctl.core.rules import Actor
+
+    blocker = add_task(cli, "the blocker", "--assign", "dev-2")
+    current = add_task(cli, "current work", "--assign", "dev-1", "--priority", "3")
+    ready = add_task(cli, "ready later work", "--assign", "dev-1", "--priority", "2")
+    assert cli("--as", "dev-1", "task", "claim", current).code == 0
+    ws = Workspace(ws_root)
+    try:
+        for i in range(40):
+            ws.add_task(Actor("Test User"), f"waiting {i}", priority=0, assignees=["dev-1"], depends_on=[blocker])
+    finally:
+        ws.close()
+    work = library_collect(ws_root, "dev-1")
+    assert {t["id"] for t in work.tasks} == {current, ready}  # type: ignore[attr-defined]

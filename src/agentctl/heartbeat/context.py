@@ -79,12 +79,18 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
     work = Work(agent=agent, state=states.get(name, {}))
     work.notifications = [ws._notification(name, n) for n in index.notifications(name, limit=MAX_NOTIFICATIONS, undelivered_only=True)]
     active = [flow["assigned"], flow["in_progress"]]
-    mine = index.tasks(statuses=active, assignee=name, limit=MAX_TASKS * 4)
-    dep_status = index.statuses_of(sorted({d for t in mine for d in t["depends_on"]}))
-    workable = [
-        t for t in mine
-        if t["status"] == flow["in_progress"] or all(dep_status.get(d) in flow["done"] for d in t["depends_on"])
-    ]  # fmt: skip
+    fetch: int | None = MAX_TASKS * 4
+    while True:
+        mine = index.tasks(statuses=active, assignee=name, limit=fetch)
+        dep_status = index.statuses_of(sorted({d for t in mine for d in t["depends_on"]}))
+        workable = [
+            t for t in mine
+            if t["status"] == flow["in_progress"] or all(dep_status.get(d) in flow["done"] for d in t["depends_on"])
+        ]  # fmt: skip
+        # Many waiting tasks ahead of the workable ones (a plan assigned in advance): look at all.
+        if len(workable) >= MAX_TASKS or fetch is None or len(mine) < fetch:
+            break
+        fetch = None
     work.tasks = workable[:MAX_TASKS]
     # reviewers_for() only ever names review-capable agents or leads: anyone else skips the
     # per-task check (two agent-table reads per task in review, the bulk of an idle tick).
