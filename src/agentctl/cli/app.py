@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "heartbeat": ("agentctl.cli.heartbeat", "heartbeat_app", "Run one heartbeat tick of an agent (or --all)."),
     "runs": ("agentctl.cli.heartbeat", "runs_app", "List recent heartbeat runs: outcome, actions, tokens, cost."),
     "prime": ("agentctl.cli.heartbeat", "prime_app", "Print the context a heartbeat would give an agent (for coding agents)."),
-    "board": ("agentctl.cli.board", "app", "Show the task board (static rendering)."),
+    "board": ("agentctl.cli.board", "app", "Show the live task board (static when piped or with --plain)."),
     "memory": ("agentctl.cli.memory", "app", "Show, add to, search and compact an agent's memory."),
     "standup": ("agentctl.cli.reports", "standup_app", "Per-agent digest of done, in progress, review, blocked and decisions."),
     "stats": ("agentctl.cli.reports", "stats_app", "Tasks by status, throughput, cycle time and per-agent load."),
