@@ -41,8 +41,10 @@ def demo(
     output.write(
         f"\nThe demo workspace is at {ws.root}\nExplore it:\n"
         f"  cd {ws.root}\n"
-        "  agentctl task list --all\n"
-        "  agentctl task ready --explain\n"
-        "  agentctl agent list\n"
-        "  git log --oneline | head\n"
+        "  agentctl board                  # the live board (q quits)\n"
+        "  agentctl feed --limit 20        # what the agents did\n"
+        "  agentctl --as atlas inbox       # the lead's notifications\n"
+        "  agentctl runs                   # heartbeat ticks: outcome, actions, tokens\n"
+        "  agentctl standup; agentctl stats\n"
+        "  git log --oneline | head        # one commit per worked tick\n"
     )
