@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agentctl.heartbeat.schedule import Schedule, next_due
+from agentctl.procs import signal_group
 
 TickArgv = Callable[[str], list[str]]
 MAX_SLEEP = 60.0  # re-read the clock at least this often (suspend, clock changes)
@@ -284,14 +285,14 @@ class Scheduler:
             return
         for running in self._running.values():
             running.terminated = True
-            _signal_group(running.process, signal.SIGTERM)
+            signal_group(running.process.pid, signal.SIGTERM)
         limit = time.monotonic() + self.kill_after
         while self._running and time.monotonic() < limit:
             self._wake.wait(max(0.0, limit - time.monotonic()))
             self._wake.clear()
             self._collect(summary)
         for running in list(self._running.values()):
-            _signal_group(running.process, signal.SIGKILL)
+            signal_group(running.process.pid, signal.SIGKILL)
             running.process.wait()
         while self._running:
             self._wake.wait(1.0)
@@ -301,23 +302,15 @@ class Scheduler:
     def _abort(self) -> None:
         """Terminate every running tick without reporting (the loop failed)."""
         for running in self._running.values():
-            _signal_group(running.process, signal.SIGTERM)
+            signal_group(running.process.pid, signal.SIGTERM)
         for running in list(self._running.values()):
             try:
                 running.process.wait(self.kill_after)
             except subprocess.TimeoutExpired:
-                _signal_group(running.process, signal.SIGKILL)
+                signal_group(running.process.pid, signal.SIGKILL)
                 running.process.wait()
             running.log.close()
         self._running.clear()
-
-
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    """Signal the tick's whole process group (it may have started a runtime of its own)."""
-    try:
-        os.killpg(process.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _last_line(path: Path, start: int, failed: bool = False, max_chars: int = 300) -> str | None:

@@ -22,13 +22,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import tempfile
-import threading
 from pathlib import Path
-from typing import IO
 
 from agentctl.errors import RuntimeFailure
+from agentctl.procs import run_in_group
 from agentctl.runtime.base import Answer, Request
 from agentctl.store import atomic
 
@@ -53,54 +51,6 @@ def _timeout(config: dict[str, object]) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
     return DEFAULT_TIMEOUT
-
-
-class _Reader(threading.Thread):
-    """Reads a pipe to its end, keeping the first (or last) ``limit`` bytes.
-
-    It reads the file descriptor directly: a buffered reader's ``close`` would wait for a read
-    blocked in this thread. The stream is closed only once this thread is done with it.
-    """
-
-    def __init__(self, stream: IO[bytes], limit: int, keep_tail: bool = False) -> None:
-        super().__init__(daemon=True)
-        self.stream, self.limit, self.keep_tail = stream, limit, keep_tail
-        self.data = bytearray()
-        self.total = 0
-
-    def run(self) -> None:
-        fd = self.stream.fileno()
-        try:
-            while chunk := os.read(fd, 65536):
-                self.total += len(chunk)
-                if self.keep_tail:
-                    self.data += chunk
-                    del self.data[: max(0, len(self.data) - self.limit)]
-                elif len(self.data) < self.limit:
-                    self.data += chunk[: self.limit - len(self.data)]
-        except OSError:
-            pass
-        finally:
-            self.stream.close()
-
-
-def _write_stdin(stream: IO[bytes], data: bytes) -> None:
-    try:
-        stream.write(data)
-    except (BrokenPipeError, OSError, ValueError):  # the child does not read its stdin
-        pass
-    finally:
-        try:
-            stream.close()
-        except OSError:
-            pass
-
-
-def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _error_line(stderr: str) -> str:
@@ -157,15 +107,11 @@ class CommandRuntime:
     ) -> Answer:
         program = args[0]
         try:
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=cwd,
-                env=env,
-                start_new_session=True,
-            )
+            done = run_in_group(
+                args, cwd=cwd, env=env, stdin=stdin_text.encode("utf-8"), timeout=timeout,
+                kill_grace=KILL_GRACE, drain_grace=DRAIN_GRACE, stdout_limit=OUTPUT_LIMIT,
+                stderr_limit=STDERR_LIMIT, stderr_tail=True,
+            )  # fmt: skip
         except FileNotFoundError:
             raise RuntimeFailure(
                 f"agent {agent}: command not found: {program}",
@@ -176,65 +122,20 @@ class CommandRuntime:
         except OSError as exc:
             raise RuntimeFailure(f"agent {agent}: cannot run {program}: {exc.strerror or exc}") from None
 
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        out, err = _Reader(proc.stdout, OUTPUT_LIMIT), _Reader(proc.stderr, STDERR_LIMIT, keep_tail=True)
-        writer = threading.Thread(
-            target=_write_stdin, args=(proc.stdin, stdin_text.encode("utf-8")), daemon=True
-        )
-        for thread in (out, err, writer):
-            thread.start()
-        pgid = proc.pid  # start_new_session: the child leads its own group
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            self._kill_group(proc, pgid)
-        except BaseException:  # interrupted (Ctrl-C, SIGTERM handler): leave nothing behind
-            self._kill_group(proc, pgid)
-            raise
-        finally:
-            self._finish(out, err, writer, pgid)
-
-        if timed_out:
+        if done.timed_out:
             raise RuntimeFailure(
                 f"agent {agent}: command {program} timed out after {timeout:g} s (its process group was killed)",
                 hint="raise command_timeout in .agentctl/config.yaml",
             )
-        stderr = err.data.decode("utf-8", errors="replace")
-        if proc.returncode != 0:
-            if proc.returncode < 0:
-                how = f"was killed by {signal.Signals(-proc.returncode).name}"
+        stderr = done.stderr.decode("utf-8", errors="replace")
+        if done.returncode != 0:
+            if done.returncode < 0:
+                how = f"was killed by {signal.Signals(-done.returncode).name}"
             else:
-                how = f"exited with status {proc.returncode}"
+                how = f"exited with status {done.returncode}"
             detail = _error_line(stderr)
             raise RuntimeFailure(f"agent {agent}: command {program} {how}" + (f": {detail}" if detail else ""))
-        stdout = out.data.decode("utf-8", errors="replace")
-        if out.total > OUTPUT_LIMIT:
-            stdout += f"\n[agentctl: output truncated at {OUTPUT_LIMIT // 1024} KiB of {out.total:,} bytes]\n"
+        stdout = done.stdout.decode("utf-8", errors="replace")
+        if done.stdout_total > OUTPUT_LIMIT:
+            stdout += f"\n[agentctl: output truncated at {OUTPUT_LIMIT // 1024} KiB of {done.stdout_total:,} bytes]\n"
         return Answer(text=stdout)
-
-    @staticmethod
-    def _kill_group(proc: subprocess.Popen[bytes], pgid: int) -> None:
-        _signal_group(pgid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=KILL_GRACE)
-        except subprocess.TimeoutExpired:
-            pass
-        # SIGKILL the group even if the leader went: its children may still be running. The
-        # group id cannot be reused while any member lives, and is gone (ESRCH) once none does.
-        _signal_group(pgid, signal.SIGKILL)
-        if proc.poll() is None:  # not in its own group after all (it called setpgid itself)
-            proc.kill()
-        proc.wait()
-
-    @staticmethod
-    def _finish(out: _Reader, err: _Reader, writer: threading.Thread, pgid: int) -> None:
-        """Collect the pipes; descendants still holding them after a grace period are killed."""
-        for reader in (out, err):
-            reader.join(DRAIN_GRACE)
-        if out.is_alive() or err.is_alive():
-            _signal_group(pgid, signal.SIGKILL)
-            for reader in (out, err):
-                reader.join(DRAIN_GRACE)
-        writer.join(DRAIN_GRACE)

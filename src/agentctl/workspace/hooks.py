@@ -26,14 +26,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from agentctl.procs import run_in_group
 
 LOG_NAME = "hooks.log"
 MAX_HOOK_DEPTH = 3  # a hook's agentctl call runs hooks at depth 1, theirs at 2, theirs at 3: no further
@@ -99,57 +99,6 @@ def _first_line(data: bytes) -> str:
     return ""
 
 
-def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-class _StderrReader(threading.Thread):
-    """Reads a pipe to its end, keeping the first :data:`STDERR_KEEP` bytes."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        super().__init__(daemon=True)
-        self.stream = stream
-        self.data = bytearray()
-
-    def run(self) -> None:
-        fd = self.stream.fileno()
-        try:
-            while chunk := os.read(fd, 65536):
-                if len(self.data) < STDERR_KEEP:
-                    self.data += chunk[: STDERR_KEEP - len(self.data)]
-        except OSError:
-            pass
-        finally:
-            self.stream.close()
-
-
-def _feed(stream: IO[bytes], data: bytes) -> None:
-    try:
-        stream.write(data)
-    except (BrokenPipeError, OSError, ValueError):  # the hook does not read its stdin
-        pass
-    finally:
-        try:
-            stream.close()
-        except OSError:
-            pass
-
-
-def _kill_group(proc: subprocess.Popen[bytes], pgid: int) -> None:
-    _signal_group(pgid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=KILL_GRACE)
-    except subprocess.TimeoutExpired:
-        pass
-    _signal_group(pgid, signal.SIGKILL)  # also the children, even if the leader is gone
-    if proc.poll() is None:  # it left its group (setpgid): kill it directly
-        proc.kill()
-    proc.wait()
-
-
 def _run_one(argv: list[str], root: Path, env: dict[str, str], stdin: bytes, timeout: float, event_type: str) -> HookResult:
     started = time.monotonic()
 
@@ -157,46 +106,20 @@ def _run_one(argv: list[str], root: Path, env: dict[str, str], stdin: bytes, tim
         return HookResult(tuple(argv), event_type, code, time.monotonic() - started, error, stderr, timed_out)
 
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=root,
-            env=env,
-            start_new_session=True,  # its own process group, so a timeout kills its children too
-        )
+        done = run_in_group(
+            argv, cwd=root, env=env, stdin=stdin, timeout=timeout, kill_grace=KILL_GRACE,
+            drain_grace=DRAIN_GRACE, stdout_limit=None, stderr_limit=STDERR_KEEP,
+        )  # fmt: skip
     except FileNotFoundError:
         return failed(f"command not found: {argv[0]}")
     except PermissionError:
         return failed(f"not executable: {argv[0]}")
     except OSError as exc:
         return failed(f"cannot run {argv[0]}: {exc.strerror or exc}")
-    assert proc.stdin is not None and proc.stderr is not None
-    reader = _StderrReader(proc.stderr)
-    writer = threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)
-    reader.start()
-    writer.start()
-    pgid = proc.pid
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(proc, pgid)
-    except BaseException:  # interrupted: leave nothing running behind us
-        _kill_group(proc, pgid)
-        raise
-    finally:
-        reader.join(DRAIN_GRACE)
-        if reader.is_alive():  # a descendant still holds stderr open
-            _signal_group(pgid, signal.SIGKILL)
-            reader.join(DRAIN_GRACE)
-        writer.join(DRAIN_GRACE)
-    stderr = _first_line(bytes(reader.data))
-    if timed_out:
+    stderr = _first_line(done.stderr)
+    if done.timed_out:
         return failed(f"timed out after {timeout:g} s (its process group was killed)", stderr=stderr, timed_out=True)
-    code = proc.returncode
+    code = done.returncode
     if code < 0:
         try:
             name = signal.Signals(-code).name

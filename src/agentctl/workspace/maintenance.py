@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from agentctl import paths
-from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
 from agentctl.core.rules import Actor
 from agentctl.errors import ConflictError, UsageError, ValidationError
+from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
 from agentctl.store.index import Problem
 from agentctl.workspace.agents import AgentOps
 from agentctl.workspace.base import timestamp
@@ -345,7 +345,10 @@ def _check_record(path: Path, rel: str, kind: str, problems: list[Problem]) -> d
             return data
         fields, _ = frontmatter.load_fast(text, rel)
         data = plain_value(fields)
-        model = {"task": models.Task, "agent": models.Agent, "doc": models.Document, "message": models.Message}[kind]
+        record_models: dict[str, type[models.Record]] = {
+            "task": models.Task, "agent": models.Agent, "doc": models.Document, "message": models.Message,
+        }  # fmt: skip
+        model = record_models[kind]
         key = "name" if kind == "agent" else "id"
         model.model_validate(data)
         if kind == "message":
