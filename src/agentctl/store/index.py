@@ -169,11 +169,13 @@ class Index(EventIndex, TextIndex):
 
     # -- refresh -----------------------------------------------------------------------
 
-    def _scan(self) -> dict[str, tuple[str, int]]:
-        """relative path -> (kind, signature) for every record file on disk."""
+    def _scan(self, agents_only: bool = False) -> dict[str, tuple[str, int]]:
+        """relative path -> (kind, signature) for every record file on disk (or just the
+        agent definitions and states)."""
         found: dict[str, tuple[str, int]] = {}
         stat = os.stat
-        for directory in (self.layout.tasks, self.layout.agents, self.layout.docs):
+        directories = (self.layout.agents,) if agents_only else (self.layout.tasks, self.layout.agents, self.layout.docs)
+        for directory in directories:
             try:
                 names = os.listdir(directory)
             except FileNotFoundError:
@@ -221,10 +223,13 @@ class Index(EventIndex, TextIndex):
             self.refresh_threads()
         return self.problems()
 
-    def refresh_records(self) -> None:
+    def refresh_records(self, agents_only: bool = False) -> None:
+        """Re-index changed record files: all of them, or (cheap, for finding who acts) only
+        the agent definitions and states."""
         db = self.db
-        on_disk = self._scan()
-        known = {path: sig for path, sig in db.execute("SELECT path, sig FROM files WHERE kind != 'message'")}
+        on_disk = self._scan(agents_only)
+        wanted = "kind IN ('agent', 'state')" if agents_only else "kind != 'message'"
+        known = {path: sig for path, sig in db.execute(f"SELECT path, sig FROM files WHERE {wanted}")}
         changed = [p for p, (_, sig) in on_disk.items() if known.get(p) != sig]
         removed = [p for p in known if p not in on_disk]
         if changed or removed:

@@ -154,7 +154,9 @@ class WorkspaceBase:
         chosen = name or os.environ.get(ENV_AGENT) or None
         if chosen:
             paths.validate_name(chosen, "agent name")
-            self.refresh()
+            if self._problems is None:  # only the agents matter here: a mutation rescans the rest under its lock
+                self.config  # noqa: B018 - validates config first
+                self.index.refresh_records(agents_only=True)
             agent = self.index.agent(chosen)
             if agent is None:
                 raise NotFoundError(f"no agent named {chosen!r}", hint="see 'agentctl agent list'")

@@ -45,8 +45,8 @@ class CollabOps(TaskOps):
             raise UsageError("refused: the message is empty")
         if len(body) > MAX_MESSAGE_CHARS:
             raise UsageError(f"refused: the message is {len(body)} characters long (at most {MAX_MESSAGE_CHARS})")
-        task_id = self.resolve_task(ref)
-        with self._mutate(actor) as m:
+        with self._mutate(actor) as m:  # resolved under the lock: one index refresh per mutation
+            task_id = self.resolve_task(ref)
             task = self.index.task(task_id)
             if task is None:
                 raise NotFoundError(f"no task {task_id}")
@@ -96,9 +96,9 @@ class CollabOps(TaskOps):
         return {"task": task_id, "title": task.get("title"), "messages": self.index.thread(task_id, since)}
 
     def subscribe(self, actor: Actor, ref: str, agent: str | None = None, on: bool = True) -> dict[str, Any]:
-        name = self._inbox_owner(actor, agent)
-        task_id = self.resolve_task(ref)
         with self._mutate(actor) as m:
+            name = self._inbox_owner(actor, agent)
+            task_id = self.resolve_task(ref)
             task = self.index.task(task_id) or {}
             current = self.index.subscription(task_id, name)
             m.record(
@@ -185,9 +185,8 @@ class CollabOps(TaskOps):
     def _mark(self, actor: Actor, column: str, refs: list[str], agent: str | None, every: bool) -> dict[str, Any]:
         if not refs and not every:
             raise UsageError("name notifications to mark (IDs from 'agentctl inbox'), or pass --all")
-        self.refresh()
-        name = self._inbox_owner(actor, agent)
         with self._mutate(actor) as m:
+            name = self._inbox_owner(actor, agent)
             if every:
                 chosen = self.index.notification_ids(name, unread_only=True)
             else:

@@ -59,10 +59,8 @@ class DocOps(TaskOps):
             raise UsageError(f"unknown document type {type_!r}; types are: {', '.join(DOC_TYPES)}")
         title = _check_title(title)
         body = _check_body(body)
-        task_id = self.resolve_task(task) if task else None
         with self._mutate(actor) as m:
-            if task_id is not None:
-                self.check_reference(task_id, "task")
+            task_id = self.resolve_task(task) if task else None
             doc_id = ids.new_id(ids.DOC)
             now = timestamp()
             fields: dict[str, Any] = {"id": doc_id, "title": title, "type": type_}
@@ -98,10 +96,10 @@ class DocOps(TaskOps):
     ) -> dict[str, Any]:
         from agentctl.store.frontmatter import Document
 
-        doc_id = self.resolve_doc(ref)
         if body is None and title is None:
             raise UsageError("nothing to change: give new text (--file, stdin or --editor) or --title")
         with self._mutate(actor) as m:
+            doc_id = self.resolve_doc(ref)
             path = self.layout.doc(doc_id)
             rel = self.layout.relative(path)
             try:
@@ -125,8 +123,8 @@ class DocOps(TaskOps):
         return m.result  # type: ignore[no-any-return]
 
     def remove_doc(self, actor: Actor, ref: str) -> dict[str, Any]:
-        doc_id = self.resolve_doc(ref)
         with self._mutate(actor) as m:
+            doc_id = self.resolve_doc(ref)
             doc = self.index.doc(doc_id)
             if doc is None:
                 raise NotFoundError(f"no document {doc_id}")
