@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from agentctl.errors import AgentctlError, NotFoundError
+from agentctl.tui.screens.detail import fetch_detail
 from agentctl.tui.view import age, clock_time
 from agentctl.tui.widgets.agents import STATUS_GLYPH, STATUS_STYLE
 from agentctl.tui.widgets.column import PRIORITY_STYLE
@@ -155,18 +155,8 @@ class AgentScreen(Screen[None]):
 
     @work(exclusive=True, group="agent-detail")
     async def reload(self) -> None:
-        gateway = self.board_app.gateway
-        try:
-            detail = await gateway.call(gateway.agent_detail, self.agent_name)
-        except NotFoundError as exc:
-            self.board_app.refuse(exc)
-            if self.is_current:
-                self.dismiss(None)
-            return
-        except AgentctlError as exc:
-            self.board_app.refuse(exc)
-            return
-        if self.is_attached:  # the screen may have been closed while the task was read
+        detail = await fetch_detail(self, self.board_app, self.board_app.gateway.agent_detail, self.agent_name)
+        if detail is not None:
             self.show(detail)
 
     def show(self, detail: dict[str, Any]) -> None:

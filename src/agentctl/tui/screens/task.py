@@ -17,7 +17,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from agentctl.errors import AgentctlError, NotFoundError
+from agentctl.tui.screens.detail import fetch_detail
 from agentctl.tui.view import clock_time
 from agentctl.tui.widgets.column import PRIORITY_STYLE
 
@@ -170,18 +170,8 @@ class TaskScreen(Screen[None]):
 
     @work(exclusive=True, group="task-detail")
     async def reload(self) -> None:
-        gateway = self.board_app.gateway
-        try:
-            detail = await gateway.call(gateway.task_detail, self.task_id)
-        except NotFoundError as exc:
-            self.board_app.refuse(exc)
-            if self.is_current:
-                self.dismiss(None)
-            return
-        except AgentctlError as exc:
-            self.board_app.refuse(exc)
-            return
-        if self.is_attached:  # the screen may have been closed while the task was read
+        detail = await fetch_detail(self, self.board_app, self.board_app.gateway.task_detail, self.task_id)
+        if detail is not None:
             self.show(detail)
 
     def show(self, detail: dict[str, Any]) -> None:
