@@ -54,13 +54,13 @@ def feed(
     _emit(events, as_json)
     if not follow:
         return
-    last = max(last, ws.index.max_event_rowid()) if not events else last
+    subject = ws.resolve_task(task) if task else None
     try:
         while True:
             time.sleep(POLL_SECONDS)  # a stat of the log directory per poll: no busy wait
             ws.index.refresh_logs()
             fresh = ws.index.events(
-                actor=agent, subject=events_task(ws, task), types=type_ or [], since=since_ts, after_rowid=last
+                actor=agent, subject=subject, types=type_ or [], since=since_ts, after_rowid=last
             )
             if fresh:
                 last = max(e["_rowid"] for e in fresh)
@@ -69,10 +69,6 @@ def feed(
                 _emit(fresh, as_json)
     except KeyboardInterrupt:
         return
-
-
-def events_task(ws: Any, task: str | None) -> str | None:
-    return ws.resolve_task(task) if task else None
 
 
 def _emit(events: list[dict[str, Any]], as_json: bool) -> None:
