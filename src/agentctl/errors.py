@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     GIT = 9  # a git operation failed (e.g. a stale .git/index.lock)
     BUDGET = 10  # an agent's token/cost budget is exhausted
     RUNTIME = 11  # an agent runtime failed: missing API key, command not found, timeout, bad answer
+    STORAGE = 12  # a file could not be written: disk full, read-only file system, no permission
 
 
 class AgentctlError(Exception):

@@ -86,6 +86,11 @@ class Layout:
         return self.local / "workspace.lock"
 
     @property
+    def journal(self) -> Path:
+        """Write-ahead entries of changes not yet committed (see store/journal.py)."""
+        return self.local / "journal"
+
+    @property
     def index(self) -> Path:
         return self.local / "index.sqlite"
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentctl.errors import GitError
+from agentctl.store.journal import marker_is_dead, owner_marker
 
 # Environment variables that would redirect git to another repository, work tree or
 # index. They are set, for example, while git runs hooks; inheriting them would make us
@@ -103,6 +104,38 @@ def _lock_error(lock: Path | str) -> GitError:
             f"if none is running, delete {lock}"
         ),
     )
+
+
+def _remove_if_ours_and_dead(lock: Path) -> bool:
+    """Remove ``lock`` if agentctl created it (see :func:`owner_marker`) in a process that was
+    killed while holding it. Git's own lock files start with index data, never our marker."""
+    try:
+        with open(lock, "rb") as handle:
+            head = handle.read(200)
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    except OSError:
+        return False
+    if not marker_is_dead(head.decode("ascii", "replace")):
+        return False
+    lock.unlink(missing_ok=True)
+    return True
+
+
+def _ref_exists(repo: Repo, ref: str) -> bool:
+    """True if ``ref`` has a loose file or a packed-refs line (damaged or not); False for an
+    unborn branch."""
+    common = repo.git_dir
+    commondir = repo.git_dir / "commondir"
+    if commondir.is_file():
+        common = (repo.git_dir / commondir.read_text(encoding="utf-8").strip()).resolve()
+    if (common / ref).is_file():
+        return True
+    try:
+        packed = (common / "packed-refs").read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return False
+    return any(line.endswith(f" {ref}") for line in packed.splitlines())
 
 
 def find_repo(path: Path) -> Repo | None:
@@ -281,6 +314,8 @@ class Repo:
         seen: tuple[int, int, int] | None = None
         seen_since = time.monotonic()
         while True:
+            if _remove_if_ours_and_dead(lock):
+                continue
             try:
                 st = lock.stat()
             except FileNotFoundError:
@@ -292,6 +327,126 @@ class Repo:
             elif now - seen_since >= _INDEX_LOCK_STALE_AFTER:
                 raise _lock_error(lock)
             time.sleep(0.02)
+
+    def preflight(self) -> None:
+        """Refuse, before anything is written, a repository state a commit would go wrong in.
+
+        HEAD must be on a branch (a commit on a detached HEAD is lost at the next checkout),
+        no merge, rebase, cherry-pick or revert may be in progress (our commit would land in
+        the middle of it), and the branch ref must be readable. Costs one git process.
+        """
+        in_progress = {
+            "MERGE_HEAD": ("a merge", "finish it with `git commit` or abort it with `git merge --abort`"),
+            "rebase-merge": ("a rebase", "finish it with `git rebase --continue` or `git rebase --abort`"),
+            "rebase-apply": ("a rebase or `git am`", "finish it with `--continue` or undo it with `--abort`"),
+            "CHERRY_PICK_HEAD": ("a cherry-pick", "finish it with `git cherry-pick --continue` or `--abort`"),
+            "REVERT_HEAD": ("a revert", "finish it with `git revert --continue` or `--abort`"),
+        }
+        for name, (what, fix) in in_progress.items():
+            if (self.git_dir / name).exists():
+                raise GitError(
+                    f"{what} is in progress in {self.root}: agentctl does not commit into it",
+                    hint=f"{fix}, then retry (or set AGENTCTL_AUTOCOMMIT=0 to write without committing)",
+                )
+        proc = self._run(["symbolic-ref", "-q", "HEAD"], ok_codes=(0, 1, 128))
+        if proc.returncode == 1:
+            sha = self._run(["rev-parse", "--short", "HEAD"], ok_codes=(0, 128)).stdout.decode("ascii", "replace").strip()
+            raise GitError(
+                f"HEAD is detached{f' at {sha}' if sha else ''}: agentctl commits only on a branch "
+                "(commits on a detached HEAD are lost at the next checkout)",
+                hint="switch to a branch (`git switch <branch>`), or set AGENTCTL_AUTOCOMMIT=0",
+            )
+        if proc.returncode != 0:
+            raise GitError(
+                f"cannot read HEAD: {_error_line(proc.stderr)}",
+                hint="the branch ref may be damaged: see `git status` and `git fsck`",
+            )
+        branch = os.fsdecode(proc.stdout).strip()
+        check = self._run(["rev-parse", "-q", "--verify", f"{branch}^{{commit}}"], ok_codes=(0, 1, 128))
+        if check.returncode != 0 and _ref_exists(self, branch):
+            raise GitError(
+                f"cannot read the branch {branch}: {_error_line(check.stderr) if check.stderr.strip() else 'it does not name a commit'}",
+                hint="the branch ref is damaged: see `git fsck`; restore it with `git update-ref`",
+            )
+
+    def reset_index(self, paths: Sequence[Path | str]) -> None:
+        """Set the real index entries of ``paths`` to HEAD's (removed where HEAD has none).
+
+        Repairs an index left behind by a writer killed between moving HEAD and updating the
+        index (the committed files would show as staged deletions). Other entries are kept.
+        """
+        rels = list(dict.fromkeys(self._relative(Path(p)) for p in paths))
+        if not rels or self.head() is None:
+            return
+        index = self.git_dir / "index"
+        with self._index_lock():
+            staging = self.git_dir / f"agentctl-index-{os.urandom(8).hex()}"
+            try:
+                if index.exists():
+                    shutil.copy2(index, staging)
+                env = {"GIT_INDEX_FILE": str(staging)}
+                self._run(["reset", "-q", "HEAD", "--", *rels], env=env, ok_codes=(0, 1))
+                # Fresh stat data for entries whose file matches HEAD, so status stays quick.
+                self._run(["update-index", "-q", "--refresh"], env=env, ok_codes=(0, 1))
+                if staging.exists():
+                    os.replace(staging, index)
+                # Under the index lock no agentctl commit is building a tree: any other
+                # private index was left by a killed process.
+                self.sweep_private_indexes(older_than=0.0)
+            except OSError as exc:
+                raise GitError(f"cannot update the git index {index}: {exc}") from exc
+            finally:
+                staging.unlink(missing_ok=True)
+                Path(f"{staging}.lock").unlink(missing_ok=True)
+
+    def drift(self, paths: Sequence[Path | str]) -> dict[str, list[str]]:
+        """How ``paths`` (dirs recurse) stand against HEAD: ``desynced`` (the index differs
+        from HEAD while the file equals HEAD: left by a writer killed mid-commit, a plain
+        ``git commit`` would commit that difference), ``untracked`` and ``changed`` (in the work
+        tree, not committed). Ignored files are left out."""
+        rels = [self._relative(Path(p)) for p in paths]
+        result: dict[str, list[str]] = {"desynced": [], "untracked": [], "changed": []}
+        if self.head() is None:
+            return result
+
+        def names(args: list[str]) -> list[str]:
+            out = self._run([*args, "-z", "--", *rels]).stdout
+            return [n for n in os.fsdecode(out).split("\0") if n]
+
+        staged = names(["diff", "--cached", "--name-only", "--no-renames", "HEAD"])
+        result["untracked"] = names(["ls-files", "--others", "--exclude-standard"])
+        result["changed"] = names(["diff", "--name-only", "--no-renames"])
+        if staged:
+            in_head: dict[str, str] = {}
+            out = self._run(["ls-tree", "-z", "HEAD", "--", *staged]).stdout
+            for item in os.fsdecode(out).split("\0"):
+                if "\t" in item:
+                    meta, name = item.split("\t", 1)
+                    in_head[name] = meta.split()[2]
+            present = [n for n in staged if (self.root / n).is_file()]
+            hashes: dict[str, str] = {}
+            if present:
+                out = self._run(["hash-object", "--", *present]).stdout
+                hashes = dict(zip(present, os.fsdecode(out).split(), strict=False))
+            for name in staged:
+                if hashes.get(name) == in_head.get(name):  # both None: gone from HEAD and disk
+                    result["desynced"].append(name)
+            result["untracked"] = [n for n in result["untracked"] if n not in result["desynced"]]
+        return result
+
+    def sweep_private_indexes(self, older_than: float = 600.0) -> list[Path]:
+        """Remove private index files of killed agentctl processes (left in the git dir).
+        With ``older_than=0`` only while holding the index lock."""
+        removed = []
+        cutoff = time.time() - older_than
+        for path in self.git_dir.glob("agentctl-index-*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:
+                continue
+        return removed
 
     def _relative(self, path: Path) -> str:
         """``path`` as a POSIX path relative to the root, refusing anything outside it."""
@@ -439,7 +594,8 @@ class Repo:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
                 break
             except FileExistsError:
-                pass
+                if _remove_if_ours_and_dead(lock):
+                    continue
             except OSError as exc:
                 raise GitError(f"cannot create {lock}: {exc}") from exc
             now = time.monotonic()
@@ -453,7 +609,11 @@ class Repo:
             if now - seen_since >= _INDEX_LOCK_STALE_AFTER or now - start >= _INDEX_LOCK_MAX_WAIT:
                 raise _lock_error(lock)
             time.sleep(random.uniform(0.002, 0.02))
-        os.close(fd)
+        try:
+            # Name the holder, so a lock left by a killed agentctl can be told from git's own.
+            os.write(fd, owner_marker().encode("ascii"))
+        finally:
+            os.close(fd)
         try:
             yield
         finally:

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "note": ("agentctl.cli.working", "note_app", "Append a signed line to WORKING.md's Notes section."),
     "validate": ("agentctl.cli.setup", "validate_app", "Check every record; print file:line: problem."),
     "reindex": ("agentctl.cli.setup", "reindex_app", "Rebuild the local index from the records."),
+    "doctor": ("agentctl.cli.setup", "doctor_app", "Finish interrupted changes; repair git and event-log drift."),
     "heartbeat": ("agentctl.cli.heartbeat", "heartbeat_app", "Run one heartbeat tick of an agent (or --all)."),
     "runs": ("agentctl.cli.heartbeat", "runs_app", "List recent heartbeat runs: outcome, actions, tokens, cost."),
     "prime": ("agentctl.cli.heartbeat", "prime_app", "Print the context a heartbeat would give an agent (for coding agents)."),

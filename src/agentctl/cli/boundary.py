@@ -18,6 +18,14 @@ import typer
 
 from agentctl.errors import AgentctlError, ExitCode
 
+_STORAGE_ERRORS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied (operation not permitted)",
+}
+
 
 def _error(message: str, hint: str | None = None) -> None:
     text = f"agentctl: error: {message}\n"
@@ -80,6 +88,11 @@ def _run(app: Any, args: list[str]) -> int:
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             return 0
+        storage = _STORAGE_ERRORS.get(exc.errno or 0)
+        if storage is not None:
+            where = f"cannot write {exc.filename}" if exc.filename else "cannot write"
+            _error(f"{where}: {storage}", "fix that and retry: a change that was cut short is completed by the next agentctl command")
+            return int(ExitCode.STORAGE)
         _error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
         return int(ExitCode.ERROR)
     except Exception as exc:  # a bug: say so in one line, never a traceback by default

@@ -23,6 +23,7 @@ EXIT_MEANINGS = {
     ExitCode.GIT: "a git operation failed, e.g. a stale .git/index.lock",
     ExitCode.BUDGET: "an agent's token or cost budget is exhausted",
     ExitCode.RUNTIME: "an agent runtime failed: missing API key, command not found, timeout or an unusable answer",
+    ExitCode.STORAGE: "a file could not be written: the disk is full, the file system is read-only, or permission is denied (the change is completed by the next command once it can write)",
 }
 
 

@@ -13,6 +13,7 @@ from agentctl.errors import ExitCode
 init_app = typer.Typer(rich_markup_mode=None)
 validate_app = typer.Typer(rich_markup_mode=None)
 reindex_app = typer.Typer(rich_markup_mode=None)
+doctor_app = typer.Typer(rich_markup_mode=None)
 
 
 @init_app.command()
@@ -76,3 +77,43 @@ def reindex(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
         output.emit_json({**result, "problems": [str(p) for p in problems]})
     else:
         output.say(f"indexed {result['tasks']} tasks and {result['agents']} agents")
+
+
+@doctor_app.command()
+def doctor(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only report what would be repaired."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Finish interrupted changes and repair git and event-log drift.
+
+    Completes changes a killed or failed writer left (records, event and commit), commits
+    agentctl files left uncommitted, puts git index entries of agentctl files back in step
+    with HEAD, records an event for records no event created, and restores from HEAD (or
+    records as lost) records whose creating event has no file. Exits 6 if problems remain.
+    """
+    ws = open_workspace(ctx, warn=False)
+    report = ws.doctor(dry_run=dry_run)
+    if want_json(ctx, json_):
+        output.emit_json({"ok": not report["problems"], **report})
+    else:
+        labels = {
+            "recovered": "completed an interrupted change",
+            "committed": "committed",
+            "index_repaired": "put the git index back in step for",
+            "adopted": "recorded an event for",
+            "restored": "restored from HEAD",
+            "lost": "recorded as lost",
+        }
+        done = False
+        for key, label in labels.items():
+            for item in report.get(key, []):
+                done = True
+                shown = item["change"] if isinstance(item, dict) else item
+                output.say(f"{label}: {shown}")
+        for problem in report["problems"]:
+            output.write(f"{problem}\n")
+        if not done and not report["problems"]:
+            output.notice("nothing to repair")
+    if report["problems"]:
+        raise typer.Exit(int(ExitCode.VALIDATION))

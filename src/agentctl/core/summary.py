@@ -75,6 +75,10 @@ def summarize(event: dict[str, Any]) -> str:
         return "added a note to WORKING.md"
     if kind == "workspace.init":
         return "initialised the workspace"
+    if kind == "record.adopted":
+        return f"recorded the existing {data.get('kind', 'record')} {subject} (no event had created it)"
+    if kind == "record.lost":
+        return f"recorded that {data.get('kind', 'record')} {subject} was lost before it was committed"
     if kind == "working.applied":
         return f"applied {data.get('moves', 0)} WORKING.md edit(s)"
     return f"{kind} {subject}".strip()

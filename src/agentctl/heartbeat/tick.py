@@ -20,7 +20,7 @@ from typing import Any
 
 from agentctl.core.duration import parse_duration
 from agentctl.core.rules import Actor
-from agentctl.errors import AgentctlError, BudgetError, LockTimeoutError, NotFoundError
+from agentctl.errors import AgentctlError, BudgetError, GitError, LockTimeoutError, NotFoundError
 from agentctl.heartbeat.context import Work, build_prompt, collect, parse_ts
 from agentctl.paths import validate_name
 
@@ -130,6 +130,12 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
     agent = ws.index.agent(name)
     if agent is None:
         raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
+    if not dry_run:
+        try:
+            ws.check_git_preconditions()  # a tick that could not commit would change nothing
+        except GitError as exc:
+            record["reason"] = exc.message
+            return
     state = ws.index.states().get(name, {})
     if state.get("status") == "blocked":
         record["reason"] = f"{name} is blocked (after {state.get('failures', 0)} failed ticks); 'agentctl agent status {name} idle' resumes it"

@@ -44,9 +44,13 @@ def encode(event: dict[str, Any]) -> str:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def day_path(events_dir: Path, event: dict[str, Any]) -> Path:
+    """The day file ``event`` belongs in."""
+    return events_dir / f"{event['ts'][:10]}.jsonl"
+
+
 def append(events_dir: Path, event: dict[str, Any]) -> Path:
-    day = event["ts"][:10]
-    path = events_dir / f"{day}.jsonl"
+    path = day_path(events_dir, event)
     atomic.append_line(path, encode(event))
     return path
 

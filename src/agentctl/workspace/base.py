@@ -21,7 +21,7 @@ from agentctl import paths
 from agentctl.core import ids
 from agentctl.core.rules import Actor
 from agentctl.core.summary import summarize
-from agentctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
+from agentctl.errors import ConflictError, GitError, NotFoundError, UsageError, ValidationError
 from agentctl.store import events as eventlog
 from agentctl.store.index import Index, Problem
 from agentctl.store.working import WorkingState, extract_notes, render
@@ -87,6 +87,11 @@ def _refuse_conflict_markers(text: str, rel: str) -> None:
             "('<<<<<<< ' or '>>>>>>> ')",
             hint="indent that line or change its first characters",
         ) from None
+
+
+def _in_git_work_tree(root: Path) -> bool:
+    """True if ``root`` or a parent holds a ``.git`` (without running git: it may be missing)."""
+    return any((directory / ".git").exists() for directory in (root, *root.parents))
 
 
 def now() -> datetime:
@@ -211,9 +216,9 @@ class WorkspaceBase:
 
         config = self.config
         with locks.hold(self.layout.lock, float(config["lock"]["timeout"])):
-            if config["git"]["autocommit"] and self.repo is not None:
-                self.repo.check_index_unlocked()  # a stale index.lock fails before any write
+            self.check_git_preconditions()  # before anything is written
             self.refresh(force=True)
+            self.recover_interrupted()
             mutation = Mutation(actor)
             yield mutation
             self._apply(mutation)
@@ -228,17 +233,82 @@ class WorkspaceBase:
             if not result.ok:
                 self.warnings.append(result.describe())
 
+    def check_git_preconditions(self) -> None:
+        """With auto-commit on, refuse (before anything is written) what would make the commit
+        fail or go astray: git missing from PATH in a git work tree, a detached HEAD, a merge
+        or rebase in progress, a damaged branch ref, a stale index.lock."""
+        if not self.config["git"]["autocommit"]:
+            return
+        repo = self.repo
+        if repo is None:
+            from agentctl import vcs
+
+            if not vcs.git_available() and _in_git_work_tree(self.root):
+                raise GitError(
+                    "git is not on PATH, but this workspace is in a git repository with auto-commit on: "
+                    "nothing was written",
+                    hint="put git on PATH (under cron: a PATH= line in the crontab), "
+                    "or set git.autocommit: false / AGENTCTL_AUTOCOMMIT=0",
+                )
+            return
+        repo.preflight()
+        repo.check_index_unlocked()  # a stale index.lock fails before any write
+
+    def recover_interrupted(self) -> list[dict[str, Any]]:
+        """Finish changes a killed or failed writer left half-done (caller holds the lock)."""
+        from agentctl.store import journal
+
+        if not journal.any_pending(self.layout.journal):
+            return []
+        from agentctl.workspace.recovery import recover
+
+        return recover(self)
+
     def _apply(self, mutation: Mutation) -> None:
-        from agentctl.store import atomic
+        from agentctl.store import journal
 
         if mutation.event is None and mutation.bookkeeping is None:
             raise AssertionError("a mutation must record its event")
         for path, text in mutation.writes.items():
             if text is not None:
                 _refuse_conflict_markers(text, self.layout.relative(path))
+        checked_writes = [(self.layout.inside(path), text) for path, text in mutation.writes.items()]
+        checked_appends = [(self.layout.inside(path), lines) for path, lines in mutation.appends.items()]
+        event = mutation.event
+        if event is not None:
+            self._fan_out(event)
+        # Write-ahead: the whole change is on disk before any record is touched, so a writer
+        # killed from here on leaves something the next command can finish (see recovery.py).
+        entry = journal.begin(
+            self.layout.journal,
+            self.root,
+            checked_writes,
+            checked_appends,
+            event,
+            eventlog.day_path(self.layout.events, event) if event is not None else None,
+            self._commit_spec(mutation),
+            mutation.also_commit,
+        )
+        deferred = False
+        try:
+            deferred = self._apply_entry(mutation, entry, checked_writes, checked_appends)
+        finally:
+            if not deferred:  # still on disk if not finished: recoverable from now on
+                journal.release(entry)
+
+    def _apply_entry(
+        self,
+        mutation: Mutation,
+        entry: Any,
+        checked_writes: list[tuple[Path, str | None]],
+        checked_appends: list[tuple[Path, list[str]]],
+    ) -> bool:
+        """Write, index, render and commit one journaled change; True if its commit is
+        deferred to the enclosing batch."""
+        from agentctl.store import atomic, journal
+
         touched: list[Path] = []
-        for path, text in mutation.writes.items():
-            checked = self.layout.inside(path)
+        for checked, text in checked_writes:
             if text is None:
                 atomic.delete(checked)
             elif checked in mutation.creates:
@@ -250,14 +320,12 @@ class WorkspaceBase:
                 atomic.write_text(checked, text)
             touched.append(checked)
         touched.extend(mutation.also_commit)
-        for path, lines in mutation.appends.items():
-            checked = self.layout.inside(path)
+        for checked, lines in checked_appends:
             for line in lines:
                 atomic.append_line(checked, line)
             touched.append(checked)
         event = mutation.event
         if event is not None:
-            self._fan_out(event)
             touched.append(eventlog.append(self.layout.events, event))
         for path in touched:
             if path.parent in (self.layout.tasks, self.layout.agents, self.layout.docs):
@@ -270,10 +338,21 @@ class WorkspaceBase:
         if working is not None:
             touched.append(working)
         if event is not None:
-            self._commit(touched, event)
             self.last_event = event
-        else:
-            self._commit_bookkeeping(touched, mutation)
+        if self._defer(touched, entry, self._batch_line(mutation)):
+            return True
+        spec = entry.commit
+        if spec is not None and self.repo is not None:
+            try:
+                self.repo.commit_paths(touched, spec["message"], spec["author_name"], spec["author_email"])
+            except GitError as exc:
+                raise GitError(
+                    f"{exc.message}; the change is saved on disk but not committed yet",
+                    hint="it is committed by the next agentctl command once git works again "
+                    "(or run `agentctl doctor`)",
+                ) from exc
+        journal.finish(entry)
+        return False
 
     # -- notifications -------------------------------------------------------------------
 
@@ -335,60 +414,69 @@ class WorkspaceBase:
     def batched(self, actor: Actor, subject: str) -> Iterator[list[str]]:
         """Run several mutations as one git commit (a heartbeat tick is one commit).
 
-        Each mutation still takes the lock and writes atomically; only the commits are
-        deferred and made once, of every path touched, when the block ends (also on error,
-        so nothing applied is left uncommitted). Yields the list of change summaries.
+        Each mutation still takes the lock, journals and writes atomically; only the commits
+        are deferred and made once, of every path touched, when the block ends (also on error,
+        so nothing applied is left uncommitted). Their journal entries are finished after that
+        commit; if it fails they stay, and the next command commits them. Yields the list of
+        change summaries.
         """
+        from agentctl.store import journal
+
         if self._batch is not None:
             raise AssertionError("batches do not nest")
-        self._batch = {"paths": [], "lines": []}
+        self._batch = {"paths": [], "lines": [], "entries": []}
         try:
             yield self._batch["lines"]
         finally:
             batch, self._batch = self._batch, None
-            if batch["paths"] and self.config["git"]["autocommit"] and self.repo is not None:
-                body = "\n".join(f"- {line}" for line in batch["lines"])
-                self.repo.commit_paths(
-                    batch["paths"],
-                    f"agentctl: {subject}\n\n{body}\n\nActor: {actor.name}\n",
-                    author_name=actor.name if actor.is_agent else None,
-                    author_email=f"{actor.name}@agents.agentctl" if actor.is_agent else None,
-                )
+            try:
+                if batch["paths"] and self.config["git"]["autocommit"] and self.repo is not None:
+                    body = "\n".join(f"- {line}" for line in batch["lines"])
+                    self.repo.commit_paths(
+                        batch["paths"],
+                        f"agentctl: {subject}\n\n{body}\n\nActor: {actor.name}\n",
+                        author_name=actor.name if actor.is_agent else None,
+                        author_email=f"{actor.name}@agents.agentctl" if actor.is_agent else None,
+                    )
+                for entry in batch["entries"]:
+                    journal.finish(entry)
+            finally:
+                for entry in batch["entries"]:
+                    journal.release(entry)
 
-    def _defer(self, touched: list[Path], line: str) -> bool:
+    def _defer(self, touched: list[Path], entry: Any, line: str) -> bool:
         if self._batch is None:
             return False
         self._batch["paths"].extend(touched)
         self._batch["lines"].append(line)
+        self._batch["entries"].append(entry)
         return True
 
-    def _commit_bookkeeping(self, touched: list[Path], mutation: Mutation) -> None:
-        if self._defer(touched, str(mutation.bookkeeping)):
-            return
-        if not self.config["git"]["autocommit"] or self.repo is None:
-            return
-        actor = mutation.actor
-        self.repo.commit_paths(
-            touched,
-            f"agentctl: {mutation.bookkeeping}\n\nActor: {actor.name}\n",
-            author_name=actor.name if actor.is_agent else None,
-            author_email=f"{actor.name}@agents.agentctl" if actor.is_agent else None,
-        )
+    def _batch_line(self, mutation: Mutation) -> str:
+        if mutation.event is not None:
+            return f"{mutation.event['actor']}: {summarize(mutation.event)}"
+        return str(mutation.bookkeeping)
 
-    def _commit(self, touched: list[Path], event: dict[str, Any]) -> None:
-        if self._defer(touched, f"{event['actor']}: {summarize(event)}"):
-            return
+    def _commit_spec(self, mutation: Mutation) -> dict[str, Any] | None:
+        """The commit this mutation will make (message and author), or None when nothing
+        commits (no git, or auto-commit off)."""
         if not self.config["git"]["autocommit"] or self.repo is None:
-            return
-        actor = event["actor"]
-        agent = self.index.agent(actor) if paths.NAME_RE.match(actor) else None
-        message = f"agentctl: {summarize(event)}\n\nActor: {actor}\nEvent: {event['id']}\n"
-        self.repo.commit_paths(
-            touched,
-            message,
-            author_name=actor if agent else None,
-            author_email=f"{actor}@agents.agentctl" if agent else None,
-        )
+            return None
+        actor = mutation.actor
+        if mutation.event is None:
+            message = f"agentctl: {mutation.bookkeeping}\n\nActor: {actor.name}\n"
+            is_agent = actor.is_agent
+        else:
+            event = mutation.event
+            name = event["actor"]
+            is_agent = paths.NAME_RE.match(name) is not None and self.index.agent(name) is not None
+            message = f"agentctl: {summarize(event)}\n\nActor: {name}\nEvent: {event['id']}\n"
+        author = actor.name if mutation.event is None else mutation.event["actor"]
+        return {
+            "message": message,
+            "author_name": author if is_agent else None,
+            "author_email": f"{author}@agents.agentctl" if is_agent else None,
+        }
 
     # -- WORKING.md ----------------------------------------------------------------------
 

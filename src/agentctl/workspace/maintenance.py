@@ -248,11 +248,23 @@ class Maintenance(AgentOps):
         for cycle in find_cycles(tasks):
             problems.append(Problem(self.layout.relative(self.layout.task(cycle[0])), None, f"dependency cycle {' -> '.join(cycle)}"))
         if targets is None:
+            from agentctl.workspace import recovery
+
             problems.extend(self._validate_events())
             problems.extend(self._validate_inbox())
             problems.extend(self._validate_working())
+            integrity = recovery.check(self)
+            problems.extend(integrity.problems)
+            self.warnings.extend(str(w) for w in integrity.warnings)
         self.refresh(force=True)
         return problems
+
+    def doctor(self, dry_run: bool = False) -> dict[str, Any]:
+        """Finish interrupted changes and repair what ``validate`` reports about git and the
+        event log (see workspace/recovery.py)."""
+        from agentctl.workspace import recovery
+
+        return recovery.doctor(self, dry_run)
 
     def _validate_events(self) -> list[Problem]:
         from pydantic import ValidationError as PydanticError

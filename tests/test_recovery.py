@@ -1,0 +1,368 @@
+"""Nothing is lost when a writer dies or git fails: the write-ahead journal, recovery by the
+next command, ``validate``'s git checks and ``agentctl doctor``.
+
+Crash points inside git are reached with a ``git`` shim placed first on PATH: it runs the real
+git, then kills its parent (the agentctl process) right after a chosen subcommand, or fails
+that subcommand the way a read-only object store would.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers_proc import event_lines, git, head_count, isolate, new_workspace, run_cli, run_json
+
+REAL_GIT = shutil.which("git") or "/usr/bin/git"
+
+SHIM = """#!/bin/sh
+if [ -n "$SHIM_FAIL_ON" ]; then
+  for a in "$@"; do
+    if [ "$a" = "$SHIM_FAIL_ON" ]; then
+      echo "error: insufficient permission for adding an object to repository database .git/objects" >&2
+      exit 128
+    fi
+  done
+fi
+"$REAL_GIT" "$@"
+rc=$?
+if [ -n "$SHIM_KILL_AFTER" ]; then
+  for a in "$@"; do
+    if [ "$a" = "$SHIM_KILL_AFTER" ]; then kill -9 $PPID; sleep 5; fi
+  done
+fi
+exit $rc
+"""
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate(monkeypatch, tmp_path / "home")
+
+
+@pytest.fixture
+def shim(tmp_path: Path) -> dict[str, str]:
+    """Environment that puts the git shim first on PATH (armed by SHIM_* variables)."""
+    bin_dir = tmp_path / "shim-bin"
+    bin_dir.mkdir()
+    script = bin_dir / "git"
+    script.write_text(SHIM, encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "REAL_GIT": REAL_GIT}
+
+
+def _status(root: Path) -> str:
+    return git(root, "status", "--porcelain", "--untracked-files=all")
+
+
+def _agentctl_status(root: Path) -> list[str]:
+    return [line for line in _status(root).splitlines() if ".agentctl/" in line or "WORKING.md" in line]
+
+
+def _task_ids_on_disk(root: Path) -> set[str]:
+    return {p.stem for p in (root / ".agentctl" / "tasks").glob("t-*.md")}
+
+
+def _created_events(root: Path) -> set[str]:
+    alive: dict[str, bool] = {}
+    for line in event_lines(root):
+        event = json.loads(line)
+        if event["type"] == "task.created":
+            alive[event["subject"]] = True
+        elif event["type"] == "task.removed":
+            alive[event["subject"]] = False
+    return {k for k, v in alive.items() if v}
+
+
+def _assert_consistent(root: Path) -> None:
+    """git status clean of agentctl paths; every task has its event and vice versa; every
+    task is in HEAD and in the index."""
+    assert _agentctl_status(root) == [], _status(root)
+    assert _task_ids_on_disk(root) == _created_events(root)
+    tracked = git(root, "ls-files", ".agentctl/tasks").split()
+    in_head = git(root, "ls-tree", "-r", "--name-only", "HEAD", ".agentctl/tasks").split()
+    expected = sorted(f".agentctl/tasks/{t}.md" for t in _task_ids_on_disk(root))
+    assert sorted(tracked) == expected
+    assert sorted(in_head) == expected
+
+
+# -- killed inside the commit ----------------------------------------------------------------
+
+
+def test_killed_after_moving_head_before_syncing_the_index_is_repaired_by_the_next_command(
+    tmp_path: Path, shim: dict[str, str]
+) -> None:
+    root = new_workspace(tmp_path / "repo")
+    (root / "user.txt").write_text("mine\n", encoding="utf-8")
+    git(root, "add", "user.txt")  # the user's own staged work
+    killed = run_cli(root, "task", "add", "first", env={**shim, "SHIM_KILL_AFTER": "update-ref"}, check=False)
+    assert killed.returncode == -9
+    # What the kill left: HEAD has the task, the real index does not (staged deletions).
+    assert "D  .agentctl/tasks/" in _status(root)
+    assert (root / ".git" / "index.lock").exists()  # ours, left by the killed process
+
+    # No manual `rm .git/index.lock`: the lock names its dead holder and is cleared.
+    run_cli(root, "task", "add", "next")
+    _assert_consistent(root)
+    assert "A  user.txt" in _status(root)  # the user's staged file is as it was
+    assert git(root, "show", ":user.txt") == "mine\n"
+    assert run_cli(root, "validate", check=False).returncode == 0
+    assert subprocess.run([REAL_GIT, "fsck", "--no-progress"], cwd=root, capture_output=True).returncode == 0
+
+
+def test_validate_reports_the_desync_and_doctor_repairs_it(tmp_path: Path, shim: dict[str, str]) -> None:
+    root = new_workspace(tmp_path / "repo")
+    run_cli(root, "task", "add", "first", env={**shim, "SHIM_KILL_AFTER": "update-ref"}, check=False)
+
+    report = run_cli(root, "validate", check=False)
+    assert report.returncode == 6
+    assert "an interrupted change is not finished (task.created t-" in report.stdout
+    assert "the git index is out of step with HEAD" in report.stdout
+
+    dry = run_cli(root, "doctor", "--dry-run", check=False)
+    assert dry.returncode == 6 and "interrupted change" in dry.stdout
+    assert "D  .agentctl/tasks/" in _status(root)  # a dry run repairs nothing
+
+    fixed = run_cli(root, "doctor")
+    assert "completed an interrupted change: task.created t-" in fixed.stdout
+    _assert_consistent(root)
+    assert run_cli(root, "validate", check=False).returncode == 0
+    assert run_cli(root, "doctor").stdout.strip() == ""  # nothing left: the notice is on stderr
+
+
+def test_a_desynced_index_without_a_journal_is_found_and_repaired(tmp_path: Path) -> None:
+    """The index can get out of step with HEAD without a crash of ours (e.g. `git rm --cached`):
+    validate names the file and doctor puts the index entry back."""
+    root = new_workspace(tmp_path / "repo")
+    task = run_json(root, "task", "add", "kept")["task"]["id"]
+    rel = f".agentctl/tasks/{task}.md"
+    git(root, "rm", "-q", "--cached", rel)
+    result = run_cli(root, "validate", check=False)
+    assert result.returncode == 6 and f"{rel}: the git index is out of step with HEAD" in result.stdout
+    fixed = run_cli(root, "doctor")
+    assert f"put the git index back in step for: {rel}" in fixed.stdout
+    _assert_consistent(root)
+
+
+@pytest.mark.parametrize("point", ["read-tree", "write-tree", "commit-tree"])
+def test_killed_after_writing_records_before_committing_them(tmp_path: Path, shim: dict[str, str], point: str) -> None:
+    root = new_workspace(tmp_path / "repo")
+    before = head_count(root)
+    killed = run_cli(root, "task", "add", "orphan", env={**shim, "SHIM_KILL_AFTER": point}, check=False)
+    assert killed.returncode == -9
+    orphan = _task_ids_on_disk(root)
+    assert len(orphan) == 1 and head_count(root) == before
+
+    nxt = run_json(root, "task", "add", "next")["task"]["id"]
+    _assert_consistent(root)
+    (task_id,) = orphan
+    # The orphan is committed with its own event, in a commit of its own, before the next one.
+    subjects = git(root, "log", "--format=%s", "-3").splitlines()
+    assert subjects[0].startswith(f"agentctl: created {nxt}")
+    assert subjects[1].startswith(f"agentctl: created {task_id}")
+    body = git(root, "log", "-1", "--format=%b", "HEAD~1")
+    assert "Recovered: completed after its writer stopped" in body
+
+
+def test_a_clone_never_sees_an_event_without_its_record(tmp_path: Path, shim: dict[str, str]) -> None:
+    root = new_workspace(tmp_path / "repo")
+    run_cli(root, "task", "add", "orphan", env={**shim, "SHIM_KILL_AFTER": "write-tree"}, check=False)
+    run_cli(root, "task", "add", "next")
+    clone = tmp_path / "clone"
+    subprocess.run([REAL_GIT, "clone", "-q", str(root), str(clone)], check=True)
+    assert _task_ids_on_disk(clone) == _created_events(clone)
+    assert len(_task_ids_on_disk(clone)) == 2
+    assert run_cli(clone, "validate", check=False).returncode == 0
+
+
+def test_killed_between_the_record_and_its_event(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task file with no event at all: the journal holds the event, the next command appends it."""
+    from agentctl.core.rules import Actor
+    from agentctl.store import events as eventlog
+    from agentctl.workspace import Workspace
+
+    root = new_workspace(tmp_path / "repo")
+
+    class Killed(BaseException):
+        pass
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Killed
+
+    ws = Workspace(root)
+    monkeypatch.setattr(eventlog, "append", die)
+    with pytest.raises(Killed):
+        ws.add_task(Actor("tester"), "no event yet")
+    monkeypatch.undo()
+    ws.close()
+    (task_id,) = _task_ids_on_disk(root)
+    assert task_id not in _created_events(root)
+    # Another process leaves the entry of a live writer alone...
+    run_cli(root, "task", "add", "elsewhere")
+    assert task_id not in _created_events(root)
+    # ...and the writer's own next change (its failed entry is no longer active) finishes it.
+    ws = Workspace(root)
+    ws.add_task(Actor("tester"), "next")
+    ws.close()
+    _assert_consistent(root)
+
+
+# -- git fails, or would go wrong --------------------------------------------------------------
+
+
+def test_git_failing_after_the_files_are_written_is_committed_later(tmp_path: Path, shim: dict[str, str]) -> None:
+    root = new_workspace(tmp_path / "repo")
+    failed = run_cli(root, "task", "add", "saved", env={**shim, "SHIM_FAIL_ON": "commit-tree"}, check=False)
+    assert failed.returncode == 9
+    err = failed.stderr.strip().splitlines()
+    assert err[0] == (
+        "agentctl: error: git commit-tree: error: insufficient permission for adding an object to repository "
+        "database .git/objects; the change is saved on disk but not committed yet"
+    )
+    assert "Traceback" not in failed.stderr and "HEAD kept moving" not in failed.stderr
+    assert "committed by the next agentctl command once git works again" in failed.stderr
+    # git works again: the next command commits the saved change first.
+    run_cli(root, "task", "list")  # reads never write
+    assert len(_agentctl_status(root)) > 0
+    run_cli(root, "note", "git is back")
+    _assert_consistent(root)
+
+
+def _assert_nothing_written(root: Path, before_events: int, before_tasks: set[str]) -> None:
+    assert len(event_lines(root)) == before_events
+    assert _task_ids_on_disk(root) == before_tasks
+    assert not any((root / ".agentctl" / "local" / "journal").glob("j-*.json"))
+
+
+def test_corrupt_branch_ref_is_refused_before_writing(tmp_path: Path) -> None:
+    root = new_workspace(tmp_path / "repo")
+    events, tasks = len(event_lines(root)), _task_ids_on_disk(root)
+    (root / ".git" / "refs" / "heads" / "main").write_text("garbage\n", encoding="utf-8")
+    result = run_cli(root, "task", "add", "x", check=False)
+    assert result.returncode == 9, result.stderr
+    assert result.stderr.startswith("agentctl: error: cannot read HEAD") or result.stderr.startswith(
+        "agentctl: error: cannot read the branch"
+    ), result.stderr
+    assert "HEAD kept moving" not in result.stderr
+    _assert_nothing_written(root, events, tasks)
+
+
+def test_git_missing_from_path_is_refused_before_writing(tmp_path: Path) -> None:
+    root = new_workspace(tmp_path / "repo")
+    events, tasks = len(event_lines(root)), _task_ids_on_disk(root)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = run_cli(root, "task", "add", "x", env={"PATH": str(empty)}, check=False)
+    assert result.returncode == 9, result.stderr
+    assert result.stderr.startswith("agentctl: error: git is not on PATH, but this workspace is in a git repository")
+    assert "crontab" in result.stderr
+    _assert_nothing_written(root, events, tasks)
+    # Reads still work without git.
+    assert run_cli(root, "task", "list", env={"PATH": str(empty)}).returncode == 0
+
+
+def test_detached_head_is_refused_before_writing(tmp_path: Path) -> None:
+    root = new_workspace(tmp_path / "repo")
+    run_cli(root, "task", "add", "one")
+    git(root, "checkout", "-q", "--detach")
+    events, tasks = len(event_lines(root)), _task_ids_on_disk(root)
+    result = run_cli(root, "task", "add", "x", check=False)
+    assert result.returncode == 9
+    assert "HEAD is detached at " in result.stderr and "git switch" in result.stderr
+    _assert_nothing_written(root, events, tasks)
+
+
+@pytest.mark.parametrize(
+    ("marker", "what"),
+    [("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"), ("CHERRY_PICK_HEAD", "a cherry-pick")],
+)
+def test_unfinished_merge_or_rebase_is_refused_before_writing(tmp_path: Path, marker: str, what: str) -> None:
+    root = new_workspace(tmp_path / "repo")
+    head = git(root, "rev-parse", "HEAD").strip()
+    target = root / ".git" / marker
+    if marker == "rebase-merge":
+        target.mkdir()
+    else:
+        target.write_text(head + "\n", encoding="utf-8")
+    events, tasks = len(event_lines(root)), _task_ids_on_disk(root)
+    result = run_cli(root, "task", "add", "x", check=False)
+    assert result.returncode == 9
+    assert result.stderr.startswith(f"agentctl: error: {what} is in progress in ")
+    _assert_nothing_written(root, events, tasks)
+
+
+def test_a_real_unfinished_merge_is_refused(tmp_path: Path) -> None:
+    root = new_workspace(tmp_path / "repo")
+    (root / "code.txt").write_text("base\n", encoding="utf-8")
+    git(root, "add", "code.txt")
+    git(root, "commit", "-q", "-m", "base")
+    git(root, "checkout", "-q", "-b", "other")
+    (root / "code.txt").write_text("other\n", encoding="utf-8")
+    git(root, "commit", "-q", "-am", "other")
+    git(root, "checkout", "-q", "main")
+    (root / "code.txt").write_text("main\n", encoding="utf-8")
+    git(root, "commit", "-q", "-am", "main")
+    subprocess.run([REAL_GIT, "merge", "-q", "other"], cwd=root, capture_output=True)
+    assert (root / ".git" / "MERGE_HEAD").exists()
+    result = run_cli(root, "task", "add", "x", check=False)
+    assert result.returncode == 9 and "a merge is in progress" in result.stderr
+    assert "git merge --abort" in result.stderr
+
+
+def test_heartbeat_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    root = new_workspace(tmp_path / "repo")
+    run_cli(root, "agent", "add", "nova", "--role", "developer")
+    git(root, "checkout", "-q", "--detach")
+    result = run_cli(root, "--json", "heartbeat", "nova", check=False)
+    assert result.returncode == 0, result.stderr
+    run = json.loads(result.stdout)
+    runs = run.get("runs", [run])
+    assert runs[0]["outcome"] == "skipped"
+    assert "HEAD is detached" in runs[0]["reason"]
+
+
+# -- full disk, read-only directories ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [(errno.ENOSPC, "the disk is full"), (errno.EROFS, "read-only"), (errno.EACCES, "permission denied")],
+)
+def test_full_disk_and_read_only_get_a_documented_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, words: str
+) -> None:
+    from agentctl.cli.app import app
+    from agentctl.cli.boundary import run
+    from agentctl.store import atomic
+
+    root = new_workspace(tmp_path / "repo", git_repo=False)
+    real = atomic._write_temp
+    calls = {"n": 0}
+
+    def failing(path: Path, data: bytes) -> Path:
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the journal entry: inside the change itself
+            raise OSError(code, os.strerror(code), str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(atomic, "_write_temp", failing)
+    monkeypatch.chdir(root)
+    import io
+    import sys
+
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert run(app, ["task", "add", "x"]) == 12
+    message = err.getvalue()
+    assert message.count("\n") <= 2 and words in message and "Traceback" not in message
+    monkeypatch.undo()
+    # Space is back: the next command completes or cleans up, and everything is consistent.
+    run_cli(root, "task", "add", "y")
+    assert _task_ids_on_disk(root) == _created_events(root)
+    assert run_cli(root, "validate", check=False).returncode == 0
