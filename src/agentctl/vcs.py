@@ -122,22 +122,6 @@ def _remove_if_ours_and_dead(lock: Path) -> bool:
     return True
 
 
-def _ref_exists(repo: Repo, ref: str) -> bool:
-    """True if ``ref`` has a loose file or a packed-refs line (damaged or not); False for an
-    unborn branch."""
-    common = repo.git_dir
-    commondir = repo.git_dir / "commondir"
-    if commondir.is_file():
-        common = (repo.git_dir / commondir.read_text(encoding="utf-8").strip()).resolve()
-    if (common / ref).is_file():
-        return True
-    try:
-        packed = (common / "packed-refs").read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return False
-    return any(line.endswith(f" {ref}") for line in packed.splitlines())
-
-
 def find_repo(path: Path) -> Repo | None:
     """The git work tree containing ``path``, or None when not in a repo or git is not installed.
 
@@ -348,26 +332,65 @@ class Repo:
                     f"{what} is in progress in {self.root}: agentctl does not commit into it",
                     hint=f"{fix}, then retry (or set AGENTCTL_AUTOCOMMIT=0 to write without committing)",
                 )
-        proc = self._run(["symbolic-ref", "-q", "HEAD"], ok_codes=(0, 1, 128))
-        if proc.returncode == 1:
+        branch = self._branch()
+        if branch is None:
             sha = self._run(["rev-parse", "--short", "HEAD"], ok_codes=(0, 128)).stdout.decode("ascii", "replace").strip()
             raise GitError(
                 f"HEAD is detached{f' at {sha}' if sha else ''}: agentctl commits only on a branch "
                 "(commits on a detached HEAD are lost at the next checkout)",
                 hint="switch to a branch (`git switch <branch>`), or set AGENTCTL_AUTOCOMMIT=0",
             )
-        if proc.returncode != 0:
+        problem = self._ref_problem(branch)
+        if problem is not None:
             raise GitError(
-                f"cannot read HEAD: {_error_line(proc.stderr)}",
-                hint="the branch ref may be damaged: see `git status` and `git fsck`",
-            )
-        branch = os.fsdecode(proc.stdout).strip()
-        check = self._run(["rev-parse", "-q", "--verify", f"{branch}^{{commit}}"], ok_codes=(0, 1, 128))
-        if check.returncode != 0 and _ref_exists(self, branch):
-            raise GitError(
-                f"cannot read the branch {branch}: {_error_line(check.stderr) if check.stderr.strip() else 'it does not name a commit'}",
+                f"cannot read the branch {branch}: {problem}",
                 hint="the branch ref is damaged: see `git fsck`; restore it with `git update-ref`",
             )
+
+    def _common_dir(self) -> Path:
+        commondir = self.git_dir / "commondir"
+        if commondir.is_file():
+            return (self.git_dir / commondir.read_text(encoding="utf-8").strip()).resolve()
+        return self.git_dir
+
+    def _branch(self) -> str | None:
+        """The ref HEAD names (``refs/heads/main``), or None when HEAD is detached. Reads
+        ``HEAD`` directly (no process); asks git where the file format is not the plain one."""
+        try:
+            text = (self.git_dir / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
+        except OSError as exc:
+            raise GitError(f"cannot read HEAD in {self.git_dir}: {exc}") from exc
+        if text.startswith("ref: ") and text != "ref: refs/heads/.invalid":
+            return text[5:].strip()
+        if not text.startswith("ref: "):
+            return None
+        proc = self._run(["symbolic-ref", "-q", "HEAD"], ok_codes=(0, 1, 128))  # reftable
+        if proc.returncode == 1:
+            return None
+        if proc.returncode != 0:
+            raise GitError(f"cannot read HEAD: {_error_line(proc.stderr)}", hint="see `git status` and `git fsck`")
+        return os.fsdecode(proc.stdout).strip()
+
+    def _ref_problem(self, ref: str) -> str | None:
+        """What is wrong with a loose ref file (None if fine, packed, or not born yet)."""
+        path = self._common_dir() / ref
+        try:
+            value = path.read_text(encoding="ascii", errors="replace").strip()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            return str(exc)
+        if value.startswith("ref: "):
+            return None  # a symbolic ref: git follows it
+        if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", value):
+            return None
+        return f"{self._relative_git(path)} does not hold a commit id"
+
+    def _relative_git(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
 
     def reset_index(self, paths: Sequence[Path | str]) -> None:
         """Set the real index entries of ``paths`` to HEAD's (removed where HEAD has none).
