@@ -26,10 +26,11 @@ GATES = """\
 """
 
 
-def configure(root: Path, gates: str = GATES, extra: str = "") -> None:
+def configure(root: Path, gates: str = GATES) -> None:
     config = root / ".agentctl" / "config.yaml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("workflow:\n", "workflow:\n" + gates, 1) + extra, encoding="utf-8")
+    assert "  human_gates: []\n" in text  # the template's (empty) list
+    config.write_text(text.replace("  human_gates: []\n", gates, 1), encoding="utf-8")
 
 
 @pytest.fixture
@@ -120,7 +121,6 @@ def test_inbox_human_lists_waiting_tasks_and_refusals(gated: Path, cli: Runner) 
 
 def test_working_md_has_a_bounded_needs_a_human_section(gated: Path, cli: Runner) -> None:
     working = gated / "WORKING.md"
-    configure(gated, gates="", extra="")  # config already has the gates; cap the sections:
     config = gated / ".agentctl" / "config.yaml"
     config.write_text(config.read_text(encoding="utf-8").replace("max_per_status: 15", "max_per_status: 3"), encoding="utf-8")
     ids = [in_review(cli, f"release step {n}", "--label", "release") for n in range(5)]
@@ -203,3 +203,17 @@ def test_the_heartbeat_gets_the_same_refusals(gated: Path, cli: Runner) -> None:
     assert status(cli, gated_task) == "review" and status(cli, own) == "in_progress"
     [refusal] = human_inbox(cli)["refusals"]
     assert refusal["actor"] == "bot-rev" and refusal["task"] == gated_task
+
+
+def test_an_agent_cannot_edit_a_task_out_of_a_gate(gated: Path, cli: Runner) -> None:
+    both = in_review(cli, "cut 1.0", "--label", "release", "--priority", "p0")
+    # still covered by its priority: the label may go, and labels may be added
+    assert cli("--as", "dev-1", "task", "edit", both, "--remove-label", "release", "--label", "extra").code == 0
+    result = cli("--as", "dev-1", "task", "edit", both, "--priority", "p1")
+    assert result.code == 7, str(result)
+    assert "may not change the priority or labels of" in result.err and "'release sign-off' no longer covers it" in result.err
+    release = in_review(cli, "cut 1.1", "--label", "release", "--priority", "p3")
+    result = cli("--as", "lead-1", "task", "edit", release, "--remove-label", "release")
+    assert result.code == 7 and "no longer covers it" in result.err, str(result)
+    assert cli("task", "show", release, "--json").json()["task"]["labels"] == ["release"]
+    assert cli("task", "edit", release, "--remove-label", "release").code == 0  # a person may

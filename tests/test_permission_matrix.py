@@ -247,7 +247,8 @@ def test_approve_and_reject_leave_the_note_on_the_thread(workspace: Path, cli: R
 def test_without_require_review_leads_may_skip_review_again(workspace: Path, cli: Runner) -> None:
     config = workspace / ".agentctl" / "config.yaml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("workflow:\n", "workflow:\n  require_review: false\n", 1), encoding="utf-8")
+    assert "require_review: true" in text
+    config.write_text(text.replace("require_review: true", "require_review: false", 1), encoding="utf-8")
     lead = prepare(cli, workspace, Row("lead-1", "assignee", "in_progress", "move:done", OK))
     dev = prepare(cli, workspace, Row("dev-1", "assignee", "in_progress", "move:done", DENIED))
     assert cli("--as", "lead-1", "task", "move", lead, "done", cwd=workspace).code == 0

@@ -179,15 +179,30 @@ def gate_for(workflow: dict[str, Any], task: dict[str, Any], source: str, target
     task when its priority is listed or it carries a listed label (neither listed: every task)."""
     for gate in workflow.get("human_gates") or []:
         gate_source, gate_target = split_transition(gate["transition"])
-        if gate_source not in ("*", source) or gate_target not in ("*", target):
-            continue
-        priorities = gate.get("priority") or []
-        labels = gate.get("labels") or []
-        if not priorities and not labels:
-            return dict(gate)
-        if task.get("priority") in priorities or set(labels) & set(task.get("labels") or []):
+        if gate_source in ("*", source) and gate_target in ("*", target) and _covers(gate, task):
             return dict(gate)
     return None
+
+
+def _covers(gate: dict[str, Any], task: dict[str, Any]) -> bool:
+    priorities = gate.get("priority") or []
+    labels = gate.get("labels") or []
+    if not priorities and not labels:
+        return True
+    return task.get("priority") in priorities or bool(set(labels) & set(task.get("labels") or []))
+
+
+def check_gate_escape(actor: Actor, workflow: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
+    """An agent may not edit a task (its priority or labels) out of a human gate's cover."""
+    if not actor.is_agent:
+        return
+    for gate in workflow.get("human_gates") or []:
+        if _covers(gate, before) and not _covers(gate, after):
+            raise PermissionDeniedError(
+                f"{actor.name} may not change the priority or labels of {before['id']} so that human gate "
+                f"'{gate_name(gate)}' no longer covers it",
+                hint="a person can change it",
+            )
 
 
 def check_gates(actor: Actor, workflow: dict[str, Any], task: dict[str, Any], target: str) -> None:

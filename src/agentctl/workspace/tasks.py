@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from agentctl.core import body as taskbody
 from agentctl.core import graph, ids
+from agentctl.core.checks import priority_value
 from agentctl.core.duration import parse_duration
 from agentctl.core.rules import (
     Actor,
     GateRefusal,
     check_assign_self,
+    check_gate_escape,
     check_gates,
     check_move_permission,
     check_transition,
@@ -332,6 +334,7 @@ class TaskOps(WorkspaceBase):
             if not changes and body == doc.body:
                 raise UsageError("nothing to change: give at least one field option")
             fields = sorted(changes) + (["body"] if body != doc.body else [])
+            check_gate_escape(actor, self.workflow, current, {**current, **changes})
             merged = self._stage_task(m, task_id, changes, body, doc)
             m.record("task.edited", task_id, {"title": merged["title"], "fields": fields})
             m.result = merged
@@ -359,6 +362,7 @@ class TaskOps(WorkspaceBase):
             if data.get("status") != current["status"]:
                 raise UsageError("change the status with 'agentctl task move', not in the editor")
             validate_model("Task", data, rel)
+            check_gate_escape(actor, self.workflow, current, {**data, "priority": priority_value(data.get("priority", 2))})
             doc = Document.parse(edited, rel)
             doc.set("updated_at", timestamp())
             m.write(path, doc.dumps())
