@@ -213,6 +213,9 @@ CORPUS: list[Case] = [
          agent="h-intern", applied=1, rejected=1, reasons=("may not move tasks to done",), notes_on=("intern",),
          may_change=frozenset({"thread:intern", "task:intern"}), must_change=frozenset({"task:intern"}),
          check=status_of("intern", "review")),
+    Case("skips-review", lambda ids: _j({"type": "set_status", "task": ids["dev"], "status": "done"}),
+         rejected=1, reasons=("without review (workflow.require_review)",), notes_on=("dev",),
+         may_change=frozenset({"thread:dev"}), check=status_of("dev", "in_progress")),
     Case("approves-own-review", lambda ids: _j({"type": "set_status", "task": ids["review"], "status": "done"}),
          rejected=1, reasons=("h-dev implemented t-",), notes_on=("review",),
          may_change=frozenset({"thread:review"}), check=status_of("review", "review")),
@@ -408,7 +411,6 @@ def test_an_injected_closer_cannot_close_the_real_untrusted_block(hostile: dict[
     assert prompt.find(f"</untrusted-{nonce}>", at) < prompt.find(f"<untrusted-{nonce} ", at) or prompt.find(f"<untrusted-{nonce} ", at) < 0
 
 
-@pytest.mark.xfail(strict=True, reason="assigning oneself to another agent's task needs no permission (claim does)")
 def test_an_agent_cannot_take_over_another_agents_task_by_assigning_itself(hostile: dict[str, Any], cli: Runner) -> None:
     ids = hostile["ids"]
     (hostile["answers"] / "h-dev.answer").write_text(
@@ -416,7 +418,11 @@ def test_an_agent_cannot_take_over_another_agents_task_by_assigning_itself(hosti
            {"type": "set_status", "task": ids["other"], "status": "review"}), encoding="utf-8")  # fmt: skip
     [record] = cli("heartbeat", "h-dev", "--json").json()["runs"]
     assert record["applied"] == 0, record
-    assert cli("task", "show", ids["other"], "--json").json()["task"]["status"] == "in_progress"
+    reasons = [r["reason"] for r in record["rejections"]]
+    assert "h-dev (specialist) may not assign itself to" in reasons[0] and "which is assigned to dev-1" in reasons[0], reasons
+    assert "may only move tasks assigned to it" in reasons[1], reasons
+    task = cli("task", "show", ids["other"], "--json").json()["task"]
+    assert task["status"] == "in_progress" and task["assignees"] == ["dev-1"]
 
 
 # -- parse_answer ----------------------------------------------------------------------------------

@@ -332,7 +332,7 @@ def test_transitions_from_a_status_without_any() -> None:
 
 EXPECTED_MATRIX = {
     "intern": {"create_tasks"},
-    "specialist": {"create_tasks", "move_done", "review"},
+    "specialist": {"create_tasks", "move_done"},  # reviewing needs the review capability or a grant
     "lead": {"create_tasks", "move_done", "skip_review", "assign_others", "move_any", "remove_tasks", "edit_agents", "review"},
 }
 
@@ -367,29 +367,75 @@ def test_permission_table_in_models_matches_rules() -> None:
 
 def test_move_permission() -> None:
     task = {"id": "t-1", "status": "review", "assignees": ["dev"]}
+    reviewer = frozenset({"review"})
     rules.check_move_permission(Actor("human"), WORKFLOW, task, "done")
     with pytest.raises(PermissionDeniedError, match="dev implemented t-1 and may not approve it"):
-        rules.check_move_permission(Actor("dev", "specialist"), WORKFLOW, task, "done")
-    rules.check_move_permission(Actor("dev", "specialist"), {**WORKFLOW, "separate_reviewer": False}, task, "done")
-    rules.check_move_permission(Actor("dev", "specialist"), WORKFLOW, task, "in_progress")
-    rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, task, "done")  # a reviewer
-    with pytest.raises(PermissionDeniedError, match="other \\(intern\\) may only move tasks assigned to it"):
-        rules.check_move_permission(Actor("other", "intern"), WORKFLOW, task, "done")  # interns do not review
+        rules.check_move_permission(Actor("dev", "specialist", capabilities=reviewer), WORKFLOW, task, "done")
+    # separate_reviewer: false lets an implementer approve only where review is not required
+    with pytest.raises(PermissionDeniedError, match="dev implemented t-1"):
+        rules.check_move_permission(Actor("dev", "specialist", capabilities=reviewer), {**WORKFLOW, "separate_reviewer": False}, task, "done")
+    relaxed = {**WORKFLOW, "separate_reviewer": False, "require_review": False}
+    rules.check_move_permission(Actor("dev", "specialist", capabilities=reviewer), relaxed, task, "done")
+    # moving out of review is reviewing: the capability, a grant, or a lead; deny wins
+    with pytest.raises(PermissionDeniedError, match="dev \\(specialist\\) may not review t-1"):
+        rules.check_move_permission(Actor("dev", "specialist"), WORKFLOW, task, "in_progress")
+    rules.check_move_permission(Actor("dev", "specialist", capabilities=reviewer), WORKFLOW, task, "in_progress")
+    rules.check_move_permission(Actor("other", "specialist", capabilities=reviewer), WORKFLOW, task, "done")
+    rules.check_move_permission(Actor("other", "specialist", allow=reviewer), WORKFLOW, task, "done")
+    rules.check_move_permission(Actor("boss", "lead"), WORKFLOW, task, "done")
+    with pytest.raises(PermissionDeniedError, match="may not review"):
+        rules.check_move_permission(Actor("boss", "lead", deny=reviewer, capabilities=reviewer), WORKFLOW, task, "done")
+    with pytest.raises(PermissionDeniedError, match="other \\(specialist\\) may not review t-1"):
+        rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, task, "done")
+    with pytest.raises(PermissionDeniedError, match="other \\(intern\\) may not move tasks to done"):
+        rules.check_move_permission(Actor("other", "intern", capabilities=reviewer), WORKFLOW, task, "done")
+    rules.check_move_permission(Actor("other", "intern", capabilities=reviewer), WORKFLOW, task, "in_progress")
     with pytest.raises(PermissionDeniedError, match="may only move tasks assigned to it; t-1 is assigned to dev"):
         rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, {**task, "status": "in_progress"}, "review")
     with pytest.raises(PermissionDeniedError, match="assigned to nobody"):
         rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, {**task, "assignees": [], "status": "assigned"}, "blocked")
-    rules.check_move_permission(Actor("boss", "lead"), WORKFLOW, task, "in_progress")
-    rules.check_move_permission(Actor("other", "specialist", allow=frozenset({"move_any"})), WORKFLOW, task, "blocked")
+    rules.check_move_permission(Actor("other", "specialist", allow=frozenset({"move_any"})), WORKFLOW, {**task, "status": "assigned"}, "blocked")
     with pytest.raises(PermissionDeniedError, match="may not move tasks to done"):
         rules.check_move_permission(Actor("dev", "intern"), WORKFLOW, task, "done")
+    # no agent skips review while it is required, leads included; without it, skip_review decides
     in_progress = {**task, "status": "in_progress"}
-    with pytest.raises(PermissionDeniedError, match="without review: move it to review first"):
-        rules.check_move_permission(Actor("dev", "specialist"), WORKFLOW, in_progress, "done")
-    rules.check_move_permission(Actor("dev", "specialist", allow=frozenset({"skip_review"})), WORKFLOW, in_progress, "done")
-    rules.check_move_permission(Actor("boss", "lead"), WORKFLOW, in_progress, "done")
+    for actor in (Actor("dev", "specialist"), Actor("dev", "specialist", allow=frozenset({"skip_review"})), Actor("boss", "lead")):
+        with pytest.raises(PermissionDeniedError, match="without review \\(workflow.require_review\\): move t-1 to review first"):
+            rules.check_move_permission(actor, WORKFLOW, in_progress, "done")
+    optional = {**WORKFLOW, "require_review": False}
+    with pytest.raises(PermissionDeniedError, match="may not move a task to done without review: move t-1 to review first"):
+        rules.check_move_permission(Actor("dev", "specialist"), optional, in_progress, "done")
+    rules.check_move_permission(Actor("dev", "specialist", allow=frozenset({"skip_review"})), optional, in_progress, "done")
+    rules.check_move_permission(Actor("boss", "lead"), optional, in_progress, "done")
     with pytest.raises(PermissionDeniedError):
-        rules.check_move_permission(Actor("boss", "lead", deny=frozenset({"skip_review"})), WORKFLOW, in_progress, "done")
+        rules.check_move_permission(Actor("boss", "lead", deny=frozenset({"skip_review"})), optional, in_progress, "done")
+
+
+def test_assign_self_and_gates() -> None:
+    free = {"id": "t-1", "status": "inbox", "assignees": [], "priority": 0, "labels": []}
+    rules.check_assign_self(Actor("dev", "intern"), free)
+    held = {**free, "assignees": ["other"]}
+    with pytest.raises(PermissionDeniedError, match="dev \\(intern\\) may not assign itself to t-1, which is assigned to other"):
+        rules.check_assign_self(Actor("dev", "intern"), held)
+    claimed = {**free, "claim": {"claimed_by": "someone"}}
+    with pytest.raises(PermissionDeniedError, match="assigned to someone"):
+        rules.check_assign_self(Actor("dev", "specialist"), claimed)
+    rules.check_assign_self(Actor("boss", "lead"), held)
+    rules.check_assign_self(Actor("human"), held)
+    gates = {**WORKFLOW, "human_gates": [
+        {"name": None, "transition": "review->done", "priority": [0], "labels": []},
+        {"name": "freeze", "transition": " * -> in_progress ", "priority": [], "labels": ["frozen"]},
+        {"name": "all", "transition": "blocked->*", "priority": [], "labels": []},
+    ]}  # fmt: skip
+    assert rules.gate_name(gates["human_gates"][0]) == "review -> done (priority: p0)"
+    assert rules.gate_for(gates, free, "review", "done") == gates["human_gates"][0]
+    assert rules.gate_for(gates, {**free, "priority": 1}, "review", "done") is None
+    assert rules.gate_for(gates, {**free, "labels": ["frozen"]}, "assigned", "in_progress")["name"] == "freeze"
+    assert rules.gate_for(gates, {**free, "labels": ["x"]}, "assigned", "in_progress") is None
+    assert rules.gate_for(gates, free, "blocked", "inbox")["name"] == "all"
+    with pytest.raises(rules.GateRefusal, match="t-1: review -> done needs a human \\(human gate 'review -> done \\(priority: p0\\)'\\)"):
+        rules.check_gates(Actor("boss", "lead"), gates, {**free, "status": "review"}, "done")
+    rules.check_gates(Actor("human"), gates, {**free, "status": "review"}, "done")
 
 
 # -- store/working.py ------------------------------------------------------------------------------

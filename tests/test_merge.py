@@ -168,7 +168,8 @@ def _work_offline(world: dict[str, Any]) -> dict[str, Any]:
     b.comment("alice", shared, "Question for @role:lead: ship on Friday?", "--kind", "question")
     b.ok("task", "assign", tasks["for_b"], "carol")
     b.ok("--as", "carol", "task", "move", tasks["for_b"], "in_progress")
-    b.ok("--as", "carol", "task", "move", tasks["for_b"], "done")  # notifies alice: dependency done
+    b.ok("--as", "carol", "task", "move", tasks["for_b"], "review")  # leads pass review too
+    b.ok("approve", tasks["for_b"], "--note", "fine")  # a person approves: notifies alice, dependency done
     b.ok("doc", "add", "Design decision", "--type", "decision", "--task", shared, input="We go with plan B.\n")
     b.ok("--as", "alice", "inbox", "read", "--all")
     b.ok("--as", "bob", "inbox", "read", b.unread("bob")[0])

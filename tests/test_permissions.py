@@ -66,11 +66,15 @@ def test_non_leads_move_only_their_own_tasks(ws: Path, cli: Runner, agent: str) 
     assert cli("--as", agent, "task", "edit", mine, "--title", "own task, renamed").code == 0
 
 
-def test_lead_moves_any_task(ws: Path, cli: Runner) -> None:
+def test_lead_moves_any_task_but_not_past_review(ws: Path, cli: Runner) -> None:
     t = add_task(cli, "dev-2's", "--assign", "dev-2")
     r = cli("--as", "lead-1", "task", "move", t, "in_progress")
     assert r.code == 0, str(r)
-    r = cli("--as", "lead-1", "task", "move", t, "done")  # leads may skip review
+    # workflow.require_review (the default): leads pass through review like everyone
+    run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "lead-1", "task", "move", t, "done"),
+                "lead-1 (lead) may not move a task to done without review (workflow.require_review)")  # fmt: skip
+    assert cli("--as", "lead-1", "task", "move", t, "review").code == 0
+    r = cli("--as", "lead-1", "task", "move", t, "done")  # the lead did not implement it: it reviews
     assert r.code == 0, str(r)
 
 
@@ -80,9 +84,13 @@ def test_specialist_reaches_done_only_from_review(ws: Path, cli: Runner) -> None
     run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "dev-1", "task", "move", t, "done"),
                 "dev-1 (specialist) may not move a task to done without review", "review first")  # fmt: skip
     assert cli("--as", "dev-1", "task", "move", t, "review").code == 0
-    # The implementer may not approve its own work; another specialist reviews it.
+    # The implementer may not approve its own work; a specialist without the review capability
+    # may not review at all; one with it does.
     run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "dev-1", "task", "move", t, "done"),
                 "dev-1 implemented", "another agent must review it")  # fmt: skip
+    run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "dev-2", "task", "move", t, "done"),
+                "dev-2 (specialist) may not review", "'review' capability")  # fmt: skip
+    assert cli("agent", "edit", "dev-2", "--add-capability", "review").code == 0
     r = cli("--as", "dev-2", "task", "move", t, "done")
     assert r.code == 0, str(r)
     assert status_of(cli, t) == "done"
@@ -90,13 +98,18 @@ def test_specialist_reaches_done_only_from_review(ws: Path, cli: Runner) -> None
 
 def test_self_review_allowed_when_configured(ws: Path, cli: Runner) -> None:
     config = ws / ".agentctl" / "config.yaml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("separate_reviewer: true", "separate_reviewer: false"),
-        encoding="utf-8",
-    )
+    assert cli("agent", "edit", "dev-1", "--add-capability", "review").code == 0
     t = add_task(cli, "self reviewed", "--assign", "dev-1")
     to_status(cli, t, "in_progress")
     assert cli("--as", "dev-1", "task", "move", t, "review").code == 0
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("separate_reviewer: true", "separate_reviewer: false"), encoding="utf-8")
+    # require_review (the default) keeps an implementer from approving its own work regardless
+    run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "dev-1", "task", "move", t, "done"), "dev-1 implemented")
+    config.write_text(
+        text.replace("separate_reviewer: true", "separate_reviewer: false").replace("require_review: true", "require_review: false"),
+        encoding="utf-8",
+    )
     r = cli("--as", "dev-1", "task", "move", t, "done")
     assert r.code == 0, str(r)
 
@@ -107,6 +120,9 @@ def test_reviewer_moves_others_task_only_out_of_review(ws: Path, cli: Runner) ->
                 "dev-2 (specialist) may only move tasks assigned to it")  # fmt: skip
     to_status(cli, t, "in_progress")
     assert cli("--as", "dev-1", "task", "move", t, "review").code == 0
+    run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "dev-2", "task", "move", t, "in_progress"),
+                "dev-2 (specialist) may not review")  # fmt: skip
+    assert cli("agent", "edit", "dev-2", "--add-capability", "review").code == 0
     r = cli("--as", "dev-2", "task", "move", t, "in_progress")  # sent back with changes requested
     assert r.code == 0, str(r)
 

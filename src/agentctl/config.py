@@ -66,7 +66,18 @@ def load_config(layout: Layout, index: Index) -> dict[str, Any]:
     def compute() -> dict[str, Any]:
         return parse_config(path.read_text(encoding="utf-8"), layout.relative(path))
 
-    config: dict[str, Any] = index.cached("config", signature(st), compute)
+    # The cached value is the config with every default filled in: it is stale when the models
+    # (new settings, new defaults) change, not only when the file does.
+    models = Path(__file__).parent / "core" / "models.py"
+    try:
+        code = signature(os.stat(models))
+    except OSError:  # a zipped or frozen install: the package version stands in for the models
+        import zlib
+
+        from agentctl import __version__
+
+        code = zlib.crc32(__version__.encode())  # str hashes differ between processes
+    config: dict[str, Any] = index.cached("config", hash((signature(st), code)), compute)
     return apply_env(config)
 
 

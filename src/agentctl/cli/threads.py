@@ -13,7 +13,9 @@ from agentctl.core.duration import since_timestamp
 from agentctl.errors import UsageError
 
 thread_app = typer.Typer(rich_markup_mode=None)
-inbox_app = typer.Typer(rich_markup_mode=None, help="List an agent's unread notifications, or mark them read.")
+inbox_app = typer.Typer(
+    rich_markup_mode=None, help="List an agent's unread notifications (or, --human, what waits for a person)."
+)
 
 KIND_HELP = "comment | question | answer | review | status_update"
 
@@ -128,10 +130,16 @@ def inbox(
     agent: str = typer.Option(None, "--agent", "-a", help="Whose inbox (default: the acting agent, --as)."),
     all_: bool = typer.Option(False, "--all", help="Include notifications already read."),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="Only the newest N."),
+    human: bool = typer.Option(False, "--human", help="What waits for a person: tasks at a human gate and agents' refusals there."),
     json_: bool = JSON_OPTION,
 ) -> None:
     """List unread notifications, newest last, with the task and a one-line excerpt."""
     if ctx.invoked_subcommand is not None:
+        return
+    if human:
+        if agent or all_:
+            raise UsageError("--human lists what waits for a person: it takes no --agent or --all")
+        _human_inbox(ctx, limit, json_)
         return
     ws = open_workspace(ctx)
     result = ws.inbox(acting(ctx, ws), agent, include_read=all_, limit=limit)
@@ -151,6 +159,32 @@ def inbox(
         ])  # fmt: skip
     output.table(["ID", "WHEN", "FROM", "TASK", "WHY", "STATE", "WHAT"], rows)
     output.say(f"{result['unread']} unread · mark read: agentctl inbox read ID… | --all")
+
+
+def _human_inbox(ctx: typer.Context, limit: int | None, json_: bool) -> None:
+    ws = open_workspace(ctx)
+    result = ws.human_inbox(limit)
+    if want_json(ctx, json_):
+        output.emit_json({"human": result})
+        return
+    if not ws.workflow.get("human_gates"):
+        output.say("no human gates are configured (workflow.human_gates): nothing waits for a person")
+        return
+    if not result["waiting"] and not result["refusals"]:
+        output.say("nothing waits for a person")
+        return
+    if result["waiting"]:
+        output.say("Waiting for a person (agentctl approve ID | agentctl reject ID --note TEXT):")
+        output.table(
+            ["TASK", "PRI", "TITLE", "STEP", "GATE"],
+            [[t["id"], f"p{t['priority']}", t["title"], f"{t['from']} -> {t['to']}", t["gate"]] for t in result["waiting"]],
+        )
+    if result["refusals"]:
+        output.say("Agents refused at a gate:")
+        output.table(
+            ["WHEN", "AGENT", "TASK", "STEP", "GATE"],
+            [[short_time(r["ts"]), r["actor"], r["task"], f"{r['from']} -> {r['to']}", r["gate"]] for r in result["refusals"]],
+        )
 
 
 @inbox_app.command("read")

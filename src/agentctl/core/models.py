@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from agentctl.core.checks import PERMISSION_NAMES, priority_value
 from agentctl.core.duration import parse_duration
@@ -196,6 +196,26 @@ DEFAULT_TRANSITIONS: dict[str, list[str]] = {
 }
 
 
+GATE_TRANSITION = r"^\s*(\*|[a-z][a-z0-9_-]{0,31})\s*->\s*(\*|[a-z][a-z0-9_-]{0,31})\s*$"
+
+
+class HumanGate(Record):
+    """A status change only a person may make, for the tasks it covers: those with a listed
+    priority or a listed label (with neither listed, every task)."""
+
+    name: str | None = Field(
+        default=None, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$",
+        description="shown in refusals and in 'inbox --human' (default: a description of the gate)",
+    )
+    transition: str = Field(pattern=GATE_TRANSITION, description="FROM->TO; '*' matches any status, e.g. review->done")
+    priority: list[Annotated[int, BeforeValidator(parse_priority)]] = Field(
+        default_factory=list, description="priorities covered (0-3 or p0-p3)"
+    )
+    labels: list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,]+$")]] = Field(
+        default_factory=list, description="labels covered"
+    )
+
+
 class WorkflowConfig(Record):
     statuses: list[Status] = Field(default_factory=lambda: list(DEFAULT_STATUSES), min_length=2)
     transitions: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TRANSITIONS))
@@ -210,6 +230,13 @@ class WorkflowConfig(Record):
     )
     separate_reviewer: bool = Field(
         default=True, description="the agent that moves a task out of review must not be one of its implementers"
+    )
+    require_review: bool = Field(
+        default=True,
+        description="agents reach done only from review, approved by an agent that did not implement the task (leads too)",
+    )
+    human_gates: list[HumanGate] = Field(
+        default_factory=list, description="status changes that only a person may make (agents are refused)"
     )
 
 
@@ -308,5 +335,13 @@ def check_workflow(workflow: WorkflowConfig) -> list[str]:
     for status in (*workflow.done, *workflow.ready):
         if status not in known:
             problems.append(f"workflow: unknown status {status!r}")
+    for number, gate in enumerate(workflow.human_gates):
+        where = f"workflow.human_gates.{number}.transition"
+        source, _, target = (part.strip() for part in gate.transition.partition("->"))
+        unknown = [s for s in (source, target) if s != "*" and s not in known]
+        if unknown:
+            problems.append(f"{where}: unknown status {unknown[0]!r}")
+        elif "*" not in (source, target) and target not in workflow.transitions.get(source, []):
+            problems.append(f"{where}: {source} -> {target} is not a transition of the workflow")
     return problems
 

@@ -1,8 +1,8 @@
-"""Who may do what: the status state machine and per-agent permissions. Pure functions.
+"""Who may do what: the status state machine, per-agent permissions and human gates. Pure functions.
 
 The workflow comes from config as plain data (``config["workflow"]``). An actor is a human
-(no restrictions beyond the state machine) or an agent whose level grants defaults, adjusted
-by the agent's ``permissions.allow`` / ``permissions.deny`` lists.
+(bound only by the state machine) or an agent whose level grants defaults, adjusted by the
+agent's ``permissions.allow`` / ``permissions.deny`` lists. docs/permissions.md has the matrix.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from agentctl.errors import ConflictError, PermissionDeniedError
 
 LEVEL_PERMISSIONS: dict[str, frozenset[str]] = {
     "intern": frozenset({"create_tasks"}),
-    "specialist": frozenset({"create_tasks", "move_done", "review"}),
+    "specialist": frozenset({"create_tasks", "move_done"}),
     "lead": frozenset(
         {"create_tasks", "move_done", "skip_review", "assign_others", "move_any", "remove_tasks", "edit_agents", "review"}
     ),
 }
+REVIEW = "review"  # both the capability and the permission that make an agent a reviewer
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Actor:
     level: str | None = None
     allow: frozenset[str] = field(default_factory=frozenset)
     deny: frozenset[str] = field(default_factory=frozenset)
+    capabilities: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_agent(self) -> bool:
@@ -41,12 +43,42 @@ class Actor:
             return False
         return permission in self.allow or permission in LEVEL_PERMISSIONS.get(self.level or "", frozenset())
 
+    def may_review(self) -> bool:
+        """Reviewers: the ``review`` capability or permission (leads have the permission by
+        level); ``permissions.deny: [review]`` overrides both."""
+        return self.can(REVIEW) or (REVIEW in self.capabilities and REVIEW not in self.deny)
+
     def require(self, permission: str, doing: str) -> None:
         if not self.can(permission):
             raise PermissionDeniedError(
                 f"{self.name} ({self.level}) may not {doing}",
                 hint=f"a lead or a human can do it, or grant '{permission}' in the agent's permissions",
             )
+
+
+def may_review(agent: dict[str, Any]) -> bool:
+    """:meth:`Actor.may_review` for an agent record (as the index returns it)."""
+    return actor_of(agent).may_review()
+
+
+def actor_of(agent: dict[str, Any]) -> Actor:
+    perms = agent.get("permissions") or {}
+    return Actor(
+        agent["name"],
+        agent.get("level") or "specialist",
+        frozenset(perms.get("allow") or []),
+        frozenset(perms.get("deny") or []),
+        frozenset(agent.get("capabilities") or []),
+    )
+
+
+def implementers(task: dict[str, Any]) -> set[str]:
+    """Who did the work: the assignees and the holder of the claim."""
+    names = set(task.get("assignees") or [])
+    claim = task.get("claim") or {}
+    if claim.get("claimed_by"):
+        names.add(claim["claimed_by"])
+    return names
 
 
 def allowed_next(workflow: dict[str, Any], status: str) -> list[str]:
@@ -67,34 +99,136 @@ def check_transition(workflow: dict[str, Any], current: str, target: str) -> Non
         raise ConflictError(f"cannot move from {current} to {target}; allowed from {current}: {choices}")
 
 
+def check_assign_self(actor: Actor, task: dict[str, Any]) -> None:
+    """Taking a task someone else holds (assignee or claim) needs ``assign_others``; an
+    unowned task may be taken by anyone."""
+    if not actor.is_agent:
+        return
+    owners = sorted(implementers(task) - {actor.name})
+    if owners and not actor.can("assign_others"):
+        raise PermissionDeniedError(
+            f"{actor.name} ({actor.level}) may not assign itself to {task['id']}, which is assigned to {', '.join(owners)}",
+            hint="a lead or a human can reassign it, or grant 'assign_others' in the agent's permissions",
+        )
+
+
 def check_move_permission(
     actor: Actor, workflow: dict[str, Any], task: dict[str, Any], target: str
 ) -> None:
-    """Agents move only their own tasks (unless ``move_any``; reviewers may move tasks out of
-    review), reach done only via review, and never approve their own work when the workflow
-    separates reviewers from implementers."""
+    """Agents move only their own tasks (unless ``move_any``; reviewers move tasks out of
+    review), reach done only through review (``require_review``; else with ``skip_review``),
+    never approve their own work, and never cross a human gate. Humans: no limits here."""
     if not actor.is_agent:
         return
-    implementers = set(task.get("assignees") or [])
-    claim = task.get("claim") or {}
-    if claim.get("claimed_by"):
-        implementers.add(claim["claimed_by"])
-    reviewing = task["status"] == workflow["review"]
-    reviewer = reviewing and actor.can("review")
-    if actor.name not in task.get("assignees", []) and not actor.can("move_any") and not reviewer:
+    review = workflow["review"]
+    reviewing = task["status"] == review
+    require_review = workflow.get("require_review", True)
+    finishing = target in workflow["done"]
+    if finishing:
+        actor.require("move_done", f"move tasks to {target}")
+    if reviewing:
+        # Moving a task out of review is reviewing it, whoever holds the task.
+        if finishing and actor.name in implementers(task) and (require_review or workflow.get("separate_reviewer", True)):
+            raise PermissionDeniedError(
+                f"{actor.name} implemented {task['id']} and may not approve it: another agent must review it",
+                hint="an agent with the 'review' capability, a lead or a human approves it",
+            )
+        if not actor.may_review():
+            raise PermissionDeniedError(
+                f"{actor.name} ({actor.level}) may not review {task['id']}: moving a task out of {review} "
+                f"needs the '{REVIEW}' capability or permission",
+                hint=f"give the agent the '{REVIEW}' capability (agent edit NAME --add-capability {REVIEW}) or leave it to a reviewer",
+            )
+    elif actor.name not in (task.get("assignees") or []) and not actor.can("move_any"):
         raise PermissionDeniedError(
             f"{actor.name} ({actor.level}) may only move tasks assigned to it; "
             f"{task['id']} is assigned to {', '.join(task.get('assignees') or []) or 'nobody'}"
         )
-    if target in workflow["done"]:
-        actor.require("move_done", f"move tasks to {target}")
-        if workflow.get("separate_reviewer", True) and reviewing and target in workflow["done"] and actor.name in implementers:
+    if finishing and not reviewing and (require_review or not actor.can("skip_review")):
+        why = " (workflow.require_review)" if require_review else ""
+        raise PermissionDeniedError(
+            f"{actor.name} ({actor.level}) may not move a task to {target} without review{why}: "
+            f"move {task['id']} to {review} first"
+        )
+    check_gates(actor, workflow, task, target)
+
+
+# -- human gates ------------------------------------------------------------------------------
+
+
+def gate_name(gate: dict[str, Any]) -> str:
+    """A gate's ``name``, else a description of what it covers."""
+    if gate.get("name"):
+        return str(gate["name"])
+    source, target = split_transition(gate["transition"])
+    covers = []
+    if gate.get("priority"):
+        covers.append("priority: " + ", ".join(f"p{p}" for p in gate["priority"]))
+    if gate.get("labels"):
+        covers.append("labels: " + ", ".join(gate["labels"]))
+    return f"{source} -> {target}" + (f" ({'; '.join(covers)})" if covers else "")
+
+
+def split_transition(text: str) -> tuple[str, str]:
+    source, _, target = text.partition("->")
+    return source.strip(), target.strip()
+
+
+def gate_for(workflow: dict[str, Any], task: dict[str, Any], source: str, target: str) -> dict[str, Any] | None:
+    """The first human gate covering ``source -> target`` for ``task``, if any. A gate covers a
+    task when its priority is listed or it carries a listed label (neither listed: every task)."""
+    for gate in workflow.get("human_gates") or []:
+        gate_source, gate_target = split_transition(gate["transition"])
+        if gate_source in ("*", source) and gate_target in ("*", target) and _covers(gate, task):
+            return dict(gate)
+    return None
+
+
+def _covers(gate: dict[str, Any], task: dict[str, Any]) -> bool:
+    priorities = gate.get("priority") or []
+    labels = gate.get("labels") or []
+    if not priorities and not labels:
+        return True
+    return task.get("priority") in priorities or bool(set(labels) & set(task.get("labels") or []))
+
+
+def check_gate_escape(actor: Actor, workflow: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
+    """An agent may not edit a task (its priority or labels) out of a human gate's cover."""
+    if not actor.is_agent:
+        return
+    for gate in workflow.get("human_gates") or []:
+        if _covers(gate, before) and not _covers(gate, after):
             raise PermissionDeniedError(
-                f"{actor.name} implemented {task['id']} and may not approve it: another agent must review it",
-                hint="set workflow.separate_reviewer: false in config to allow self-review",
+                f"{actor.name} may not change the priority or labels of {before['id']} so that human gate "
+                f"'{gate_name(gate)}' no longer covers it",
+                hint="a person can change it",
             )
-        if task["status"] != workflow["review"] and not actor.can("skip_review"):
-            raise PermissionDeniedError(
-                f"{actor.name} ({actor.level}) may not move a task to {target} without review: "
-                f"move it to {workflow['review']} first"
-            )
+
+
+def check_gates(actor: Actor, workflow: dict[str, Any], task: dict[str, Any], target: str) -> None:
+    """Refuse an agent a status change that a human gate reserves for people."""
+    if not actor.is_agent:
+        return
+    gate = gate_for(workflow, task, task["status"], target)
+    if gate is None:
+        return
+    approve = task["status"] == workflow["review"] and target in workflow["done"]
+    raise GateRefusal(
+        f"{task['id']}: {task['status']} -> {target} needs a human (human gate '{gate_name(gate)}'); "
+        f"{actor.name} may not do it",
+        hint=(f"a person approves it with 'agentctl approve {task['id']}'" if approve
+              else f"a person runs 'agentctl task move {task['id']} {target}'")
+        + "; 'agentctl inbox --human' lists what waits",
+        task=task["id"], gate=gate_name(gate), source=task["status"], target=target,
+    )  # fmt: skip
+
+
+class GateRefusal(PermissionDeniedError):
+    """A refusal at a human gate: recorded for the humans (``task.gate_refused``)."""
+
+    def __init__(self, message: str, hint: str, task: str, gate: str, source: str, target: str) -> None:
+        super().__init__(message, hint)
+        self.task = task
+        self.gate = gate
+        self.source = source
+        self.target = target

@@ -31,6 +31,8 @@ def summarize(event: dict[str, Any]) -> str:
         return f"assigned {subject}{title} to {', '.join(data.get('added', []))}"
     if kind == "task.unassigned":
         return f"unassigned {', '.join(data.get('removed', []))} from {subject}{title}"
+    if kind == "task.gate_refused":
+        return f"was refused {data.get('from')} -> {data.get('to')} on {subject}{title} (human gate '{data.get('gate')}')"
     if kind == "task.claimed":
         return f"claimed {subject}{title}"
     if kind == "task.released":

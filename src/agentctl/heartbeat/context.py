@@ -96,7 +96,8 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
     # per-task check (two agent-table reads per task in review, the bulk of an idle tick).
     if agent.get("level") == "lead" or name in ws._reviewers():
         reviews = index.tasks(statuses=[flow["review"]], limit=MAX_REVIEWS * 8)
-        work.reviews = [t for t in reviews if name in ws.reviewers_for(t)][:MAX_REVIEWS]
+        # A task whose approval a human gate reserves for people waits for them, not for agents.
+        work.reviews = [t for t in reviews if name in ws.reviewers_for(t) and not _gated_approval(flow, t)][:MAX_REVIEWS]
     if agent.get("level") == "lead":
         inbox = index.tasks(statuses=[flow["initial"]], limit=MAX_TRIAGE * 4)
         work.triage = [t for t in inbox if not t["assignees"]][:MAX_TRIAGE]
@@ -328,6 +329,12 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
     return Prompt(system=system, prompt=prompt, context=context, nonce=nonce, task_id=main_task)
 
 
+def _gated_approval(flow: dict[str, Any], task: dict[str, Any]) -> bool:
+    from agentctl.core.rules import gate_for
+
+    return any(gate_for(flow, task, flow["review"], done) is not None for done in flow["done"])
+
+
 def _rules(agent: dict[str, Any], flow: dict[str, Any]) -> str:
     level = agent.get("level")
     rules = [
@@ -340,4 +347,8 @@ def _rules(agent: dict[str, Any], flow: dict[str, Any]) -> str:
         rules.append("Move your finished work to review; another agent approves it. Review others' work when asked.")
     else:
         rules.append("As lead you triage the inbox (assign by capability and load), unblock work and chase stale tasks.")
+        if flow.get("require_review", True):
+            rules.append("Your own work goes to review too: another agent approves it.")
+    if flow.get("human_gates"):
+        rules.append("Some steps are reserved for people (human gates): you are refused them; leave those tasks to a human.")
     return "Rules:\n- " + "\n- ".join(rules)

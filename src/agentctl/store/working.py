@@ -46,6 +46,10 @@ class WorkingState:
     events: list[dict[str, Any]]
     notes: str = ""
     unread: dict[str, int] = field(default_factory=dict)
+    # With human gates configured: {"waiting": [task...], "refusals": [refusal...]} (else None:
+    # no "Needs a human" section), and how many lines of each to show.
+    needs_human: dict[str, list[dict[str, Any]]] | None = None
+    needs_human_cap: int = 15
 
 
 def _short_time(ts: Any) -> str:
@@ -98,6 +102,8 @@ def render_sections(state: WorkingState) -> str:
     for status in state.attention:
         out.extend(_status_block(state, status))
 
+    if state.needs_human is not None:
+        out.extend(_needs_human(state.needs_human, state.needs_human_cap))
     out.append("## Recently done\n")
     out.append(f"### {state.done[0]} ({state.done_count})\n")
     if state.recent_done:
@@ -112,6 +118,31 @@ def render_sections(state: WorkingState) -> str:
     else:
         out.append("_No activity yet._")
     return "\n".join(out) + "\n"
+
+
+def _needs_human(items: dict[str, list[dict[str, Any]]], cap: int) -> list[str]:
+    """Tasks whose next step a human gate reserves for people, and unresolved refusals."""
+    waiting, refusals = items.get("waiting", []), items.get("refusals", [])
+    out = ["## Needs a human\n"]
+    if not waiting and not refusals:
+        return [*out, "_Nothing waits for a person._", ""]
+    if waiting:
+        out.append(f"Waiting for approval ({len(waiting)}): `agentctl approve ID` or `agentctl reject ID --note TEXT`\n")
+        lines = [
+            f"{_task_line(t)} · {t['from']} -> {t['to']} (gate '{t['gate']}')" for t in waiting[:cap]
+        ]
+        out.extend(_one_line(line) for line in _capped(lines, len(waiting)))
+        out.append("")
+    if refusals:
+        out.append(f"Refused at a gate ({len(refusals)}):\n")
+        lines = [
+            f"- {_short_time(r['ts'])} · {r['actor']} was refused {r['from']} -> {r['to']} on {r['task']}"
+            f" \"{r.get('title') or ''}\" (gate '{r['gate']}')"
+            for r in refusals[:cap]
+        ]
+        out.extend(_one_line(line) for line in _capped(lines, len(refusals)))
+        out.append("")
+    return out
 
 
 def _status_block(state: WorkingState, status: str) -> list[str]:

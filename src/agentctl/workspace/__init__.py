@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 
-from agentctl.workspace.collab import CollabOps
 from agentctl.workspace.docs import DocOps
+from agentctl.workspace.gates import GateOps
 from agentctl.workspace.maintenance import Maintenance
 from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.reports import ReportOps
 
 
-class Workspace(Maintenance, CollabOps, DocOps, MemoryOps, ReportOps):
+class Workspace(Maintenance, GateOps, DocOps, MemoryOps, ReportOps):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 
 

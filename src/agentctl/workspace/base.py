@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentctl import paths
 from agentctl.core import ids
-from agentctl.core.rules import Actor
+from agentctl.core.rules import Actor, actor_of, may_review
 from agentctl.core.summary import summarize
 from agentctl.errors import ConflictError, GitError, NotFoundError, UsageError, ValidationError
 from agentctl.store import events as eventlog
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from agentctl.vcs import Repo
 
 ENV_AGENT = "AGENTCTL_AGENT"
-_NO_SUBSCRIBER_FAN_OUT = frozenset({"task.created", "task.subscribed", "task.unsubscribed"})
+# Changes of subscriptions concern nobody else; refusals at human gates are for the humans
+# (``inbox --human``), not a reason to wake the task's agents.
+_NO_SUBSCRIBER_FAN_OUT = frozenset({"task.created", "task.subscribed", "task.unsubscribed", "task.gate_refused"})
 
 
 @dataclass
@@ -92,6 +94,11 @@ def _refuse_conflict_markers(text: str, rel: str) -> None:
 def _in_git_work_tree(root: Path) -> bool:
     """True if ``root`` or a parent holds a ``.git`` (without running git: it may be missing)."""
     return any((directory / ".git").exists() for directory in (root, *root.parents))
+
+
+def _designated(agent: dict[str, Any]) -> bool:
+    """A lead named as a reviewer (capability or grant), not one by level alone."""
+    return "review" in (agent.get("capabilities") or []) or "review" in ((agent.get("permissions") or {}).get("allow") or [])
 
 
 def now() -> datetime:
@@ -165,13 +172,7 @@ class WorkspaceBase:
             agent = self.index.agent(chosen)
             if agent is None:
                 raise NotFoundError(f"no agent named {chosen!r}", hint="see 'agentctl agent list'")
-            perms = agent.get("permissions") or {}
-            return Actor(
-                chosen,
-                agent.get("level", "specialist"),
-                frozenset(perms.get("allow", [])),
-                frozenset(perms.get("deny", [])),
-            )
+            return actor_of(agent)
         return Actor(self.human_name())
 
     def human_name(self) -> str:
@@ -392,23 +393,24 @@ class WorkspaceBase:
             data["why"] = dict(sorted(reasons.items()))
 
     def _reviewers(self) -> list[str]:
-        """Agents asked to review: those with the ``review`` capability, else the leads."""
-        agents = self.index.agents()
-        chosen = [a["name"] for a in agents if "review" in (a.get("capabilities") or [])]
+        """Agents asked to review: the designated reviewers (the ``review`` capability or an
+        explicit ``review`` grant), else the leads; only agents that may review
+        (:meth:`Actor.may_review`, the rule the move itself checks)."""
+        agents = [a for a in self.index.agents() if may_review(a)]
+        chosen = [a["name"] for a in agents if a.get("level") != "lead" or _designated(a)]
         return chosen or [a["name"] for a in agents if a.get("level") == "lead"]
 
     def reviewers_for(self, task: dict[str, Any]) -> list[str]:
         """Who reviews ``task``: the reviewers who did not implement it, else the leads who
         did not (a reviewer's own work goes to a lead)."""
-        implementers = set(task.get("assignees") or [])
-        claim = task.get("claim") or {}
-        if claim.get("claimed_by"):
-            implementers.add(claim["claimed_by"])
-        chosen = [name for name in self._reviewers() if name not in implementers]
+        from agentctl.core.rules import implementers
+
+        done_by = implementers(task)
+        chosen = [name for name in self._reviewers() if name not in done_by]
         if chosen:
             return chosen
-        leads = [a["name"] for a in self.index.agents() if a.get("level") == "lead"]
-        return [name for name in leads if name not in implementers]
+        leads = [a["name"] for a in self.index.agents() if a.get("level") == "lead" and may_review(a)]
+        return [name for name in leads if name not in done_by]
 
     @contextmanager
     def batched(self, actor: Actor, subject: str) -> Iterator[list[str]]:
@@ -506,7 +508,14 @@ class WorkspaceBase:
             events=eventlog.tail(self.layout.events, caps["activity"]),
             notes=notes,
             unread=index.unread_counts(),
+            needs_human=self._needs_human() if flow.get("human_gates") else None,
+            needs_human_cap=caps["max_per_status"],
         )
+
+    def _needs_human(self) -> dict[str, list[dict[str, Any]]]:
+        from agentctl.workspace.gates import needs_human
+
+        return needs_human(self.index, self.workflow)
 
     def render_working(self) -> tuple[str, str]:
         """(fresh rendering, current file text or '')."""

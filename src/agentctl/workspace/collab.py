@@ -36,8 +36,6 @@ class CollabOps(TaskOps):
         self, actor: Actor, ref: str, text: str, kind: str = "comment", reply_to: str | None = None
     ) -> dict[str, Any]:
         """Add a message to a task's thread; mentioned agents are notified and subscribed."""
-        from agentctl.store.frontmatter import Document
-
         if kind not in MESSAGE_KINDS:
             raise UsageError(f"unknown message kind {kind!r}; kinds are: {', '.join(MESSAGE_KINDS)}")
         body = text.strip("\n")
@@ -56,37 +54,48 @@ class CollabOps(TaskOps):
                 self.index.refresh_threads(task_id)
                 in_thread = sorted(message["id"] for message in self.index.thread(task_id))
                 reply_to = ids.resolve(ids.MESSAGE, reply_to, in_thread)
-            found, unknown = mentions.resolve(mentions.tokens(body), self.index.agents())
-            for token in unknown:
-                self.warnings.append(f"{token} is not a known agent or role: nobody was notified for it")
-            moment = datetime.now(UTC)
-            message_id = ids.new_id(ids.MESSAGE)
-            fields: dict[str, Any] = {
-                "id": message_id,
-                "task": task_id,
-                "author": actor.name,
-                "created_at": _iso_ms(moment),
-                "kind": kind,
-                "mentions": found,
-            }
-            if reply_to:
-                fields["reply_to"] = reply_to
-            path = self.layout.message(task_id, f"{_message_stamp(moment)}-{message_id}.md")
-            m.create(path, Document.new(fields, body + "\n").dumps())
+            fields, unknown = self.stage_message(m, actor, task_id, body, kind, reply_to)
+            found = fields["mentions"]
             m.record(
                 "message.added",
                 task_id,
                 {
                     "title": task["title"],
-                    "message": message_id,
+                    "message": fields["id"],
                     "kind": kind,
                     "mentions": found,
                     "excerpt": mentions.excerpt(body),
                 },
                 found,
             )
-            m.result = {**fields, "body": body + "\n", "path": self.layout.relative(path), "unknown_mentions": unknown}
+            m.result = {**fields, "body": body + "\n", "unknown_mentions": unknown}
         return m.result  # type: ignore[no-any-return]
+
+    def stage_message(
+        self, m: Any, actor: Actor, task_id: str, body: str, kind: str, reply_to: str | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Stage one new message file on a thread; returns its fields (with ``path``) and the
+        mention tokens that named nobody."""
+        from agentctl.store.frontmatter import Document
+
+        found, unknown = mentions.resolve(mentions.tokens(body), self.index.agents())
+        for token in unknown:
+            self.warnings.append(f"{token} is not a known agent or role: nobody was notified for it")
+        moment = datetime.now(UTC)
+        message_id = ids.new_id(ids.MESSAGE)
+        fields: dict[str, Any] = {
+            "id": message_id,
+            "task": task_id,
+            "author": actor.name,
+            "created_at": _iso_ms(moment),
+            "kind": kind,
+            "mentions": found,
+        }
+        if reply_to:
+            fields["reply_to"] = reply_to
+        path = self.layout.message(task_id, f"{_message_stamp(moment)}-{message_id}.md")
+        m.create(path, Document.new(fields, body + "\n").dumps())
+        return {**fields, "path": self.layout.relative(path)}, unknown
 
     def thread(self, ref: str, since: str | None = None) -> dict[str, Any]:
         """A task's messages, oldest first."""

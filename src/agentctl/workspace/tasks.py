@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core import body as taskbody
 from agentctl.core import graph, ids
+from agentctl.core.checks import priority_value
 from agentctl.core.duration import parse_duration
-from agentctl.core.rules import Actor, check_move_permission, check_transition
-from agentctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
+from agentctl.core.rules import (
+    Actor,
+    GateRefusal,
+    check_assign_self,
+    check_gate_escape,
+    check_gates,
+    check_move_permission,
+    check_transition,
+)
+from agentctl.errors import AgentctlError, ConflictError, NotFoundError, UsageError, ValidationError
 from agentctl.paths import validate_name
 from agentctl.workspace.base import Mutation, WorkspaceBase, now, timestamp
+
+# Events after which a task's status may differ: a refusal before the latest of them is stale.
+STATUS_CHANGES = ("task.moved", "task.claimed", "task.released", "task.assigned", "task.unassigned")
 
 if TYPE_CHECKING:
     from agentctl.store.frontmatter import Document
@@ -35,6 +49,10 @@ def validate_model(model_name: str, data: dict[str, Any], path: str) -> None:
         checks.check_state(record, path)
     else:
         raise AssertionError(f"unknown record type {model_name}")
+
+
+class _AlreadyRecorded(Exception):
+    """Raised inside a mutation to leave it without writing (nothing new to record)."""
 
 
 class TaskOps(WorkspaceBase):
@@ -163,6 +181,35 @@ class TaskOps(WorkspaceBase):
         if actor.is_agent and actor.name not in task.get("assignees", []):
             actor.require(permission, doing)
 
+    @contextmanager
+    def _recording_refusals(self, actor: Actor) -> Iterator[None]:
+        """Let a refusal at a human gate through, after recording it for the humans."""
+        try:
+            yield
+        except GateRefusal as refusal:
+            self._record_refusal(actor, refusal)
+            raise
+
+    def _record_refusal(self, actor: Actor, refusal: GateRefusal) -> None:
+        """One ``task.gate_refused`` event (what ``inbox --human`` and WORKING.md list); the
+        same refusal again, with the task unchanged in between, is not recorded twice."""
+        try:
+            with self._mutate(actor) as m:
+                for event in reversed(self.index.events(subject=refusal.task, types=("task.gate_refused", *STATUS_CHANGES), limit=50)):
+                    if event["type"] != "task.gate_refused":
+                        break
+                    data = event["data"]
+                    if event["actor"] == actor.name and (data.get("from"), data.get("to")) == (refusal.source, refusal.target):
+                        raise _AlreadyRecorded  # leaves the mutation without writing anything
+                task = self.index.task(refusal.task) or {}
+                m.record("task.gate_refused", refusal.task, {
+                    "title": task.get("title"), "gate": refusal.gate, "from": refusal.source, "to": refusal.target,
+                })  # fmt: skip
+        except _AlreadyRecorded:
+            pass
+        except AgentctlError as exc:  # the refusal stands whatever happens to its record
+            self.warnings.append(f"the refusal at the human gate was not recorded: {exc.message}")
+
     def _task_row(self, task_id: str) -> dict[str, Any]:
         row = self.index.task(task_id)
         if row is None:
@@ -287,6 +334,7 @@ class TaskOps(WorkspaceBase):
             if not changes and body == doc.body:
                 raise UsageError("nothing to change: give at least one field option")
             fields = sorted(changes) + (["body"] if body != doc.body else [])
+            check_gate_escape(actor, self.workflow, current, {**current, **changes})
             merged = self._stage_task(m, task_id, changes, body, doc)
             m.record("task.edited", task_id, {"title": merged["title"], "fields": fields})
             m.result = merged
@@ -314,6 +362,7 @@ class TaskOps(WorkspaceBase):
             if data.get("status") != current["status"]:
                 raise UsageError("change the status with 'agentctl task move', not in the editor")
             validate_model("Task", data, rel)
+            check_gate_escape(actor, self.workflow, current, {**data, "priority": priority_value(data.get("priority", 2))})
             doc = Document.parse(edited, rel)
             doc.set("updated_at", timestamp())
             m.write(path, doc.dumps())
@@ -323,10 +372,25 @@ class TaskOps(WorkspaceBase):
         return m.result  # type: ignore[no-any-return]
 
     def move_task(self, actor: Actor, ref: str, status: str, note: str | None = None) -> dict[str, Any]:
-        with self._mutate(actor) as m:
+        return self._move_task(actor, ref, status, note)
+
+    def _move_task(
+        self,
+        actor: Actor,
+        ref: str,
+        status: str,
+        note: str | None = None,
+        expect: str | None = None,
+        also: Callable[[Mutation, dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The one status change: ``expect`` refuses unless the task is in that status now;
+        ``also`` stages more writes on the same mutation and returns data for its event."""
+        with self._recording_refusals(actor), self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
             flow = self.workflow
+            if expect is not None and task["status"] != expect:
+                raise ConflictError(f"{task_id} is {task['status']}, not {expect}")
             check_transition(flow, task["status"], status)
             check_move_permission(actor, flow, task, status)
             changes: dict[str, Any] = {"status": status}
@@ -341,12 +405,14 @@ class TaskOps(WorkspaceBase):
             data = {"title": task["title"], "from": task["status"], "to": status}
             if note:
                 data["note"] = note.strip()
+            if also is not None:
+                data.update(also(m, task))
             m.record("task.moved", task_id, data, task["assignees"])
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
     def assign(self, actor: Actor, ref: str, agents: list[str]) -> dict[str, Any]:
-        with self._mutate(actor) as m:
+        with self._recording_refusals(actor), self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
             wanted = self._known_agents(agents)
@@ -355,17 +421,20 @@ class TaskOps(WorkspaceBase):
             added = [a for a in wanted if a not in task["assignees"]]
             if not added:
                 raise ConflictError(f"{task_id} is already assigned to {', '.join(wanted)}")
+            if actor.name in added:
+                check_assign_self(actor, task)
             changes: dict[str, Any] = {"assignees": [*task["assignees"], *added]}
             flow = self.workflow
             if task["status"] == flow["initial"] and flow["assigned"] in flow["transitions"].get(task["status"], []):
                 changes["status"] = flow["assigned"]
+                check_gates(actor, flow, task, flow["assigned"])
             merged = self._stage_task(m, task_id, changes)
             m.record("task.assigned", task_id, {"title": task["title"], "added": added}, added)
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
     def unassign(self, actor: Actor, ref: str, agents: list[str]) -> dict[str, Any]:
-        with self._mutate(actor) as m:
+        with self._recording_refusals(actor), self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
             removed = [a for a in _unique(agents) if a in task["assignees"]]
@@ -381,6 +450,7 @@ class TaskOps(WorkspaceBase):
             flow = self.workflow
             if not remaining and task["status"] == flow["assigned"]:
                 changes["status"] = flow["initial"]
+                check_gates(actor, flow, task, flow["initial"])
             merged = self._stage_task(m, task_id, changes)
             m.record("task.unassigned", task_id, {"title": task["title"], "removed": removed}, removed)
             m.result = merged
@@ -388,7 +458,7 @@ class TaskOps(WorkspaceBase):
 
     def claim(self, actor: Actor, ref: str | None = None) -> dict[str, Any]:
         """Atomically take a task: assign the actor, move it in progress, hold a leased claim."""
-        with self._mutate(actor) as m:
+        with self._recording_refusals(actor), self._mutate(actor) as m:
             flow = self.workflow
             if ref is None:
                 candidates = [
@@ -420,6 +490,7 @@ class TaskOps(WorkspaceBase):
                 if reasons:
                     raise ConflictError(f"{task_id} is not ready: {'; '.join(reasons)}")
                 check_transition(flow, status, flow["in_progress"])
+                check_gates(actor, flow, task, flow["in_progress"])
             lease = timedelta(seconds=parse_duration(self.config["tasks"]["claim_lease"]))
             epoch = int(claim["epoch"]) + 1 if claim else 1
             assignees = task["assignees"] if actor.name in task["assignees"] else [*task["assignees"], actor.name]
@@ -435,7 +506,7 @@ class TaskOps(WorkspaceBase):
 
     def release(self, actor: Actor, ref: str) -> dict[str, Any]:
         """Give a task back: drop the claim and the releaser's assignment; back to the pool."""
-        with self._mutate(actor) as m:
+        with self._recording_refusals(actor), self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
             claim = task.get("claim")
@@ -452,6 +523,7 @@ class TaskOps(WorkspaceBase):
                 # Releasing undoes a claim: the task goes back to the pool (documented in
                 # docs/decisions.md) even where the workflow has no in_progress -> inbox move.
                 changes["status"] = flow["assigned"] if remaining else flow["initial"]
+                check_gates(actor, flow, task, changes["status"])
             merged = self._stage_task(m, task_id, changes)
             m.record("task.released", task_id, {"title": task["title"], "released": released}, remaining)
             m.result = merged
