@@ -100,6 +100,9 @@ class CommandRuntime:
                 atomic.write_text(prompt_path, text)
                 args = [str(prompt_path) if a == PROMPT_FILE else a for a in args]
                 stdin_text = ""
+            if request.confine is not None:  # the tick's containment: sandbox argv, broker env
+                env.update(request.confine.env)
+                args = request.confine.wrap(args)
             return self._execute(agent, args, stdin_text, request.workspace_root, env, timeout)
 
     def _execute(

@@ -23,6 +23,7 @@ from agentctl.core.rules import Actor
 from agentctl.core.summary import summarize
 from agentctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
 from agentctl.store import events as eventlog
+from agentctl.workspace import containment
 from agentctl.store.index import Index, Problem
 from agentctl.store.working import WorkingState, extract_notes, render
 
@@ -152,6 +153,7 @@ class WorkspaceBase:
     def actor(self, name: str | None = None) -> Actor:
         """The acting agent (``--as`` / $AGENTCTL_AGENT) or, with neither, the human user."""
         chosen = name or os.environ.get(ENV_AGENT) or None
+        chosen = containment.check_identity(self.layout, chosen)
         if chosen:
             paths.validate_name(chosen, "agent name")
             if self._problems is None:  # only the agents matter here: a mutation rescans the rest under its lock
@@ -269,11 +271,21 @@ class WorkspaceBase:
         working = self.write_working()
         if working is not None:
             touched.append(working)
+        self._journal(mutation, touched)
         if event is not None:
             self._commit(touched, event)
             self.last_event = event
         else:
             self._commit_bookkeeping(touched, mutation)
+
+    def _journal(self, mutation: Mutation, touched: list[Path]) -> None:
+        """Tell a running containment window what this mutation wrote (workspace/containment.py)."""
+        appended = {self.layout.inside(p): list(lines) for p, lines in mutation.appends.items()}
+        if mutation.event is not None:
+            for path in touched:
+                if path.parent == self.layout.events:
+                    appended[path] = [eventlog.encode(mutation.event)]
+        containment.note(self.layout, touched, appended)
 
     # -- notifications -------------------------------------------------------------------
 
