@@ -89,14 +89,16 @@ FILE_ATTACKS = {
 }
 
 
-def command_agent(cli: Runner, tmp_path: Path, attack: str) -> tuple[str, Path]:
-    """dev-1 as a command agent running ``attack``; returns (task id, report path)."""
+def command_agent(cli: Runner, tmp_path: Path, attack: str, sandbox: str = "none") -> tuple[str, Path]:
+    """dev-1 as a command agent running ``attack`` (unsandboxed unless ``sandbox``); returns
+    (task id, report path)."""
     make_team(cli)
     body = HEADER + ATTACKS[attack] + "\nprint('worked on it')\n"
     path = tmp_path / f"{attack}.py"
     path.write_text(body, encoding="utf-8")
     out = tmp_path / f"{attack}.json"
-    result = cli("agent", "edit", "dev-1", "--runtime", "command", "--command", f"{sys.executable} {path} {out}")
+    command = f"{sys.executable} {path} {out}"
+    result = cli("agent", "edit", "dev-1", "--runtime", "command", "--command", command, "--sandbox", sandbox)
     assert result.code == 0, str(result)
     task_id = add_task(cli, "implement the parser", "--assign", "dev-1")
     return task_id, out
@@ -133,7 +135,7 @@ def test_direct_changes_are_reverted_and_the_agent_blocked(ws_root: Path, cli: R
     before = protected(ws_root)
     rel = FILE_ATTACKS[attack] or f".agentctl/tasks/{task_id}.md"
     if attack == "event_forged":
-        rel = sorted(p for p in before if p.startswith(".agentctl/events/"))[-1]
+        rel = max(p for p in before if p.startswith(".agentctl/events/"))
 
     result = cli("heartbeat", "dev-1", "--json")
     assert out.exists(), "the attack did not run"
@@ -244,17 +246,11 @@ needs_bwrap = pytest.mark.skipif(
 )
 
 
-def sandboxed(cli: Runner) -> None:
-    result = cli("agent", "edit", "dev-1", "--sandbox", "bwrap")
-    assert result.code == 0, str(result)
-
-
 @pytest.mark.slow
 @needs_bwrap
 @pytest.mark.parametrize("attack", ["own_level", "config_hook", "task_file", "new_file"])
 def test_sandboxed_direct_changes_fail_at_the_os_level(ws_root: Path, cli: Runner, tmp_path: Path, attack: str) -> None:
-    command_agent(cli, tmp_path, attack)
-    sandboxed(cli)
+    command_agent(cli, tmp_path, attack, sandbox="bwrap")
     before = protected(ws_root)
     result = cli("heartbeat", "dev-1", "--json")
     assert result.code == 11, str(result)
@@ -269,8 +265,7 @@ def test_sandboxed_direct_changes_fail_at_the_os_level(ws_root: Path, cli: Runne
 @pytest.mark.slow
 @needs_bwrap
 def test_sandboxed_legit_call_goes_through_the_broker(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
-    task_id, out = command_agent(cli, tmp_path, "legit")
-    sandboxed(cli)
+    task_id, out = command_agent(cli, tmp_path, "legit", sandbox="bwrap")
     result = cli("heartbeat", "dev-1", "--json")
     assert result.code == 0, str(result)
     seen = json.loads(out.read_text())
@@ -284,8 +279,7 @@ def test_sandboxed_legit_call_goes_through_the_broker(ws_root: Path, cli: Runner
 @pytest.mark.slow
 @needs_bwrap
 def test_sandboxed_broker_refuses_another_identity(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
-    task_id, out = command_agent(cli, tmp_path, "as_lead")
-    sandboxed(cli)
+    task_id, out = command_agent(cli, tmp_path, "as_lead", sandbox="bwrap")
     cli("heartbeat", "dev-1")
     seen = json.loads(out.read_text())["r"]
     assert seen["code"] == 7, seen

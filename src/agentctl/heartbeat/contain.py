@@ -48,10 +48,10 @@ def _signature(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
 
 
-def _walk(root: Path, skip: Path) -> dict[Path, os.stat_result]:
+def _walk(root: str, skip: str) -> dict[str, os.stat_result]:
     """Every non-directory entry below ``root`` except the ``skip`` directory (lstat: links
-    are not followed)."""
-    found: dict[Path, os.stat_result] = {}
+    are not followed). Plain strings: at 10,000 files, Path objects cost more than the stats."""
+    found: dict[str, os.stat_result] = {}
     stack = [root]
     while stack:
         directory = stack.pop()
@@ -60,34 +60,39 @@ def _walk(root: Path, skip: Path) -> dict[Path, os.stat_result]:
         except OSError:
             continue
         for entry in entries:
-            path = Path(entry.path)
-            st = entry.stat(follow_symlinks=False)
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue  # removed meanwhile
             if stat.S_ISDIR(st.st_mode):
-                if path != skip:
-                    stack.append(path)
+                if entry.path != skip:
+                    stack.append(entry.path)
             else:
-                found[path] = st
+                found[entry.path] = st
     return found
 
 
-def protected_files(layout: Any) -> dict[Path, os.stat_result]:
-    found = _walk(Path(layout.dir), Path(layout.local))
+def protected_files(layout: Any) -> dict[str, os.stat_result]:
+    found = _walk(str(layout.dir), str(layout.local))
     try:
-        found[Path(layout.working)] = os.lstat(layout.working)
+        found[str(layout.working)] = os.lstat(layout.working)
     except OSError:
         pass
     return found
 
 
-def snapshot(layout: Any) -> dict[Path, Entry]:
-    taken: dict[Path, Entry] = {}
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def snapshot(layout: Any) -> dict[str, Entry]:
+    taken: dict[str, Entry] = {}
     for path, st in protected_files(layout).items():
-        data = None
-        if stat.S_ISREG(st.st_mode):
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue
+        data = _read(path) if stat.S_ISREG(st.st_mode) else None
         taken[path] = Entry(_signature(st), data)
     return taken
 
@@ -127,7 +132,7 @@ def _diff(rel: str, before: bytes | None, after: bytes | None) -> str:
     return text
 
 
-def compare(layout: Any, taken: dict[Path, Entry], journal: Path) -> Findings:
+def compare(layout: Any, taken: dict[str, Entry], journal: Path) -> Findings:
     """What changed since the snapshot without a journaled agentctl mutation, and how to undo it."""
     files, lines = _read_journal(journal)
     findings = Findings()
@@ -137,23 +142,18 @@ def compare(layout: Any, taken: dict[Path, Entry], journal: Path) -> Findings:
         before, st = taken.get(path), now.get(path)
         if before is not None and st is not None and before.signature == _signature(st):
             continue
-        current: bytes | None = None
-        if st is not None and stat.S_ISREG(st.st_mode):
-            try:
-                current = path.read_bytes()
-            except OSError:
-                current = None
+        current = _read(path) if st is not None and stat.S_ISREG(st.st_mode) else None
         was = before.data if before is not None else None
         if before is not None and st is not None and stat.S_IFMT(st.st_mode) == stat.S_IFMT(before.signature[4]) and current == was:
             continue  # touched but not changed
-        rel = layout.relative(path)
+        rel = layout.relative(Path(path))
         journaled = rel in files and files[rel] == (containment.digest(current) if current is not None else None)
         if journaled and (st is None or stat.S_ISREG(st.st_mode)):
             continue
         restore = was
         if (
             was is not None and current is not None and current.startswith(was)
-            and path.parent.name in _LOG_DIRS and path.parent.parent == Path(layout.dir)
+            and Path(path).parent.name in _LOG_DIRS and Path(path).parent.parent == Path(layout.dir)
         ):  # fmt: skip
             allowed = lines.get(rel, set())
             added = current[len(was) :].decode("utf-8", errors="replace").splitlines(keepends=True)
@@ -161,7 +161,7 @@ def compare(layout: Any, taken: dict[Path, Entry], journal: Path) -> Findings:
             if len(kept) == len([line for line in added if line.strip()]):
                 continue  # every appended line was written by a mutation
             restore = was + "".join(line if line.endswith("\n") else line + "\n" for line in kept).encode("utf-8")
-        findings.restore[path] = restore
+        findings.restore[Path(path)] = restore
         findings.reverted.append(rel)
         diffs.append(_diff(rel, was, current))
     diff = "".join(diffs)
@@ -228,10 +228,10 @@ def _top(pid: int, ancestor: int) -> int:
 class Guard:
     """One containment window around one run of a command agent's child."""
 
-    def __init__(self, ws: Any, agent: str, record: dict[str, Any] | None = None) -> None:
-        self.ws, self.agent, self.record = ws, agent, record or {}
+    def __init__(self, ws: Any, agent: str) -> None:
+        self.ws, self.agent = ws, agent
         self.layout = ws.layout
-        self.taken: dict[Path, Entry] = {}
+        self.taken: dict[str, Entry] = {}
         self.env: dict[str, str] = {}
         self._before: set[int] = set()
         self.leads: list[str] = []
@@ -259,7 +259,8 @@ class Guard:
             kill_escaped(self._before)
         finally:
             _subreaper(False)
-        return self.ws.contain_agent(self.agent, self._inspect, notify=self.leads)
+        found: Findings | None = self.ws.contain_agent(self.agent, self._inspect, notify=self.leads)
+        return found
 
     def abandon(self) -> None:
         """Close the window without inspecting (the tick is failing before the child ran)."""

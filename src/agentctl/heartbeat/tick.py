@@ -165,8 +165,12 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
         task_id=prompt.task_id,
         context=prompt.context,
     )
-    guard = _guard(ws, name, agent) if kind == "command" else None
     failure: AgentctlError | None = None
+    try:
+        guard = _guard(ws, name, agent) if kind == "command" else None
+    except AgentctlError as exc:  # e.g. sandbox: bwrap where bubblewrap cannot run
+        _record_failure(ws, name, state, started, record, exc.message)
+        return
     try:
         answer = runtime.load(kind).run(replace(request, confine=guard))
     except BudgetError:
@@ -191,10 +195,11 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
 
 
 def _guard(ws: Any, name: str, agent: dict[str, Any]) -> Any:
-    """Open the containment window around a command agent's run (heartbeat/contain.py)."""
-    from agentctl.heartbeat.contain import Guard
+    """Open the containment window around a command agent's run (heartbeat/contain.py), in
+    the sandbox when there is one (heartbeat/sandbox.py)."""
+    from agentctl.heartbeat.sandbox import make_guard
 
-    guard = Guard(ws, name, agent)
+    guard = make_guard(ws, name, agent)
     guard.open()
     return guard
 

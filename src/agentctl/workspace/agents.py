@@ -12,7 +12,7 @@ from agentctl.workspace.base import Mutation, timestamp
 from agentctl.workspace.tasks import TaskOps, validate_model
 
 AGENT_ORDER = [
-    "name", "role", "level", "capabilities", "runtime", "model", "command", "heartbeat", "budget",
+    "name", "role", "level", "capabilities", "runtime", "model", "command", "sandbox", "heartbeat", "budget",
     "permissions", "created_at",
 ]  # fmt: skip
 SYSTEM_NAME = "agentctl"  # the actor of what the tool does on its own (containment)
@@ -91,6 +91,7 @@ class AgentOps(TaskOps):
         command: list[str] | None = None,
         every: str | None = None,
         persona: str | None = None,
+        sandbox: str | None = None,
     ) -> dict[str, Any]:
         from agentctl.config import template_text
         from agentctl.store.frontmatter import Document
@@ -110,6 +111,7 @@ class AgentOps(TaskOps):
                 "runtime": runtime,
                 "model": model,
                 "command": command,
+                "sandbox": sandbox,
                 "heartbeat": {"every": every} if every else None,
                 "created_at": timestamp(),
             }

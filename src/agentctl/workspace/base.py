@@ -23,9 +23,9 @@ from agentctl.core.rules import Actor
 from agentctl.core.summary import summarize
 from agentctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
 from agentctl.store import events as eventlog
-from agentctl.workspace import containment
 from agentctl.store.index import Index, Problem
 from agentctl.store.working import WorkingState, extract_notes, render
+from agentctl.workspace import containment
 
 if TYPE_CHECKING:
     from agentctl.store.frontmatter import Document
