@@ -77,6 +77,7 @@ ATTACKS: dict[str, str] = {
         "    f.write(json.dumps({'id': 'e-forged000000', 'actor': 'lead-1', 'type': 'task.moved'}) + '\\n')\n"
         "report()"
     ),
+    "task_edit": "report(r=agentctl('task', 'edit', TASK, '--title', 'renamed by the child'))",
     "legit": "report(r=agentctl('--as', 'dev-1', 'task', 'comment', TASK, 'parser done, tests green'))",
 }
 FILE_ATTACKS = {
@@ -284,3 +285,31 @@ def test_sandboxed_broker_refuses_another_identity(ws_root: Path, cli: Runner, t
     seen = json.loads(out.read_text())["r"]
     assert seen["code"] == 7, seen
     assert cli("task", "show", task_id, "--json").json()["task"]["status"] == "assigned"
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_sandboxed_writes_outside_the_action_set_are_refused(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+    task_id, out = command_agent(cli, tmp_path, "task_edit", sandbox="bwrap")
+    result = cli("heartbeat", "dev-1")
+    assert result.code == 0, str(result)
+    seen = json.loads(out.read_text())["r"]
+    assert seen["code"] == 7, seen
+    assert seen["err"].startswith("agentctl: error: this command cannot change the workspace inside the sandbox"), seen
+    assert cli("task", "show", task_id, "--json").json()["task"]["title"] == "implement the parser"
+
+
+def test_required_sandbox_without_bwrap_fails_the_tick(ws_root: Path, cli: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentctl.heartbeat import sandbox
+
+    command_agent(cli, tmp_path, "legit", sandbox="bwrap")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    sandbox.bwrap.cache_clear()
+    try:
+        result = cli("heartbeat", "dev-1", "--json")
+    finally:
+        sandbox.bwrap.cache_clear()
+    assert result.code == 11, str(result)
+    run = result.json()["runs"][0]
+    assert run["error"] == "agent dev-1: sandbox: bwrap is set but bubblewrap cannot run here", run
+    assert not (tmp_path / "legit.json").exists(), "the command ran without its sandbox"
