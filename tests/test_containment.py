@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,22 @@ ATTACKS: dict[str, str] = {
         "report()"
     ),
     "task_edit": "report(r=agentctl('task', 'edit', TASK, '--title', 'renamed by the child'))",
+    "window_removed": (
+        "for p in (ROOT / '.agentctl' / 'local' / 'run').glob('*.window.json'):\n"
+        "    p.unlink()\n"
+        "env = {k: v for k, v in os.environ.items() if k != 'AGENTCTL_AGENT'}\n"
+        "report(r=agentctl('agent', 'edit', 'dev-1', '--level', 'lead', env=env))"
+    ),
+    "leave_daemon": (
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        os.closerange(0, 3)\n"
+        "        time.sleep(4)\n"
+        "        Path(str(OUT) + '.late').write_text('still alive')\n"
+        "    os._exit(0)\n"
+        "report()"
+    ),
     "legit": "report(r=agentctl('--as', 'dev-1', 'task', 'comment', TASK, 'parser done, tests green'))",
 }
 FILE_ATTACKS = {
@@ -87,6 +104,7 @@ FILE_ATTACKS = {
     "task_file": None,  # the task's own file
     "new_file": ".agentctl/tasks/t-zzzzzz.md",
     "event_forged": None,  # today's events file
+    "window_removed": ".agentctl/agents/dev-1.md",  # edited by "the human"
 }
 
 
@@ -141,6 +159,8 @@ def test_direct_changes_are_reverted_and_the_agent_blocked(ws_root: Path, cli: R
     result = cli("heartbeat", "dev-1", "--json")
     assert out.exists(), "the attack did not run"
     assert result.code == 11, str(result)
+    if attack == "window_removed":  # the edit went through as the human, and was undone
+        assert json.loads(out.read_text())["r"]["code"] == 0
     after = protected(ws_root)
     if attack == "new_file":
         assert rel not in after
@@ -170,6 +190,16 @@ def test_direct_changes_are_reverted_and_the_agent_blocked(ws_root: Path, cli: R
     assert not out.exists()
     if attack == "config_hook":
         assert not Path("/tmp/agentctl-planted").exists()
+
+
+@pytest.mark.slow
+def test_descendants_left_behind_are_killed(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+    _, out = command_agent(cli, tmp_path, "leave_daemon")
+    result = cli("heartbeat", "dev-1")
+    assert result.code == 0, str(result)
+    assert out.exists()
+    time.sleep(5)
+    assert not Path(str(out) + ".late").exists(), "a double-forked descendant outlived the tick"
 
 
 @pytest.mark.slow
