@@ -45,9 +45,12 @@ ATTACKS: dict[str, str] = {
     "as_lead": "report(r=agentctl('--as', 'lead-1', 'task', 'move', TASK, 'done'))",
     "env_lead": "report(r=agentctl('task', 'move', TASK, 'done', env={**os.environ, 'AGENTCTL_AGENT': 'lead-1'}))",
     "unset_env": (
-        "env = {k: v for k, v in os.environ.items() if k != 'AGENTCTL_AGENT'}\n"
-        "report(edit=agentctl('agent', 'edit', 'dev-1', '--level', 'lead', env=env),"
-        " add=agentctl('task', 'add', 'made without AGENTCTL_AGENT', '--json', env=env))"
+        "def unset(*args):\n"
+        "    r = subprocess.run(['env', '-u', 'AGENTCTL_AGENT', sys.executable, '-m', 'agentctl', *args],"
+        " capture_output=True, text=True)\n"
+        "    return {'code': r.returncode, 'err': r.stderr.strip(), 'out': r.stdout}\n"
+        "report(edit=unset('agent', 'edit', 'dev-1', '--level', 'lead'),"
+        " add=unset('task', 'add', 'made without AGENTCTL_AGENT', '--json'))"
     ),
     "escape_session": (
         # double fork + setsid: a process outside the child's session and process group
@@ -309,8 +312,9 @@ def test_sandboxed_legit_call_goes_through_the_broker(ws_root: Path, cli: Runner
 
 @pytest.mark.slow
 @needs_bwrap
-def test_sandboxed_broker_refuses_another_identity(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
-    task_id, out = command_agent(cli, tmp_path, "as_lead", sandbox="bwrap")
+@pytest.mark.parametrize("attack", ["as_lead", "env_lead"])
+def test_sandboxed_broker_refuses_another_identity(ws_root: Path, cli: Runner, tmp_path: Path, attack: str) -> None:
+    task_id, out = command_agent(cli, tmp_path, attack, sandbox="bwrap")
     cli("heartbeat", "dev-1")
     seen = json.loads(out.read_text())["r"]
     assert seen["code"] == 7, seen
@@ -343,3 +347,15 @@ def test_required_sandbox_without_bwrap_fails_the_tick(ws_root: Path, cli: Runne
     run = result.json()["runs"][0]
     assert run["error"] == "agent dev-1: sandbox: bwrap is set but bubblewrap cannot run here", run
     assert not (tmp_path / "legit.json").exists(), "the command ran without its sandbox"
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_sandboxed_child_without_agentctl_agent_still_acts_as_its_agent(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+    command_agent(cli, tmp_path, "unset_env", sandbox="bwrap")
+    cli("heartbeat", "dev-1")
+    seen = json.loads(out_text(tmp_path, "unset_env"))
+    assert seen["edit"]["code"] == 7, seen  # not an action: refused inside the sandbox
+    assert seen["add"]["code"] == 0, seen
+    created = [e for e in events(ws_root) if e["type"] == "task.created" and "made " in json.dumps(e)]
+    assert [e["actor"] for e in created] == ["dev-1"], created
