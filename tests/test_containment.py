@@ -98,6 +98,7 @@ ATTACKS: dict[str, str] = {
         "    os._exit(0)\n"
         "report()"
     ),
+    "legit_working": "report(r=agentctl('working'))",
     "legit": "report(r=agentctl('--as', 'dev-1', 'task', 'comment', TASK, 'parser done, tests green'))",
 }
 FILE_ATTACKS = {
@@ -218,6 +219,19 @@ def test_a_legit_child_is_not_blocked_and_its_change_is_kept(ws_root: Path, cli:
     assert not [e for e in events(ws_root) if e["type"] == "agent.contained"]
     comments = [e for e in events(ws_root) if e["type"] == "message.added" and e["actor"] == "dev-1"]
     assert comments, "the child's comment is not attributed to dev-1"
+
+
+@pytest.mark.slow
+def test_a_stale_working_md_re_rendered_by_the_child_is_not_tampering(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+    command_agent(cli, tmp_path, "legit_working")
+    working = ws_root / "WORKING.md"
+    working.write_text(working.read_text(encoding="utf-8") + "\nhand-written line outside Notes\n", encoding="utf-8")
+    result = cli("heartbeat", "dev-1", "--json")
+    assert result.code == 0, str(result)
+    seen = json.loads((tmp_path / "legit_working.json").read_text())["r"]
+    assert seen["code"] == 0, seen
+    assert "hand-written line outside Notes" not in working.read_text(encoding="utf-8")
+    assert state_of(cli, "dev-1").get("status") != "blocked"
 
 
 @pytest.mark.slow

@@ -40,6 +40,11 @@ class BrokeredWorkspace(Workspace):
             hint=f"a sandboxed agent changes the workspace through the broker: {COVERED}",
         )
 
+    def working_text(self) -> tuple[str, bool]:
+        """The fresh rendering, without writing it (WORKING.md is read-only in the sandbox)."""
+        fresh, current = self.render_working()
+        return fresh, fresh != current
+
     def _send(self, actor: Actor, action: dict[str, Any]) -> Any:
         path = os.environ[ENV_BROKER]
         request = json.dumps({"actor": actor.name, "action": action}) + "\n"
