@@ -68,7 +68,7 @@ def _walk(root: str, skip: str) -> dict[str, os.stat_result]:
             if stat.S_ISDIR(st.st_mode):
                 if entry.path != skip:
                     stack.append(entry.path)
-            else:
+            elif not entry.name.endswith(TEMP_SUFFIX):  # readers ignore them; validate sweeps them
                 found[entry.path] = st
     return found
 
@@ -148,9 +148,6 @@ def compare(layout: Any, taken: dict[str, Entry], journal: Path) -> Findings:
         if before is not None and st is not None and stat.S_IFMT(st.st_mode) == stat.S_IFMT(before.signature[4]) and current == was:
             continue  # touched but not changed
         rel = layout.relative(Path(path))
-        if before is None and path.endswith(TEMP_SUFFIX):
-            findings.restore[Path(path)] = None  # left by a writer killed mid-write: not a change
-            continue
         journaled = rel in files and files[rel] == (containment.digest(current) if current is not None else None)
         if journaled and (st is None or stat.S_ISREG(st.st_mode)):
             continue
@@ -277,12 +274,7 @@ class Guard:
         with contextlib.suppress(OSError):
             containment.window_path(self.layout, self.agent).unlink()
         findings = compare(self.layout, self.taken, containment.journal_path(self.layout, self.agent))
-        if not findings.reverted:
-            for path in findings.restore:  # only temp files of killed writers: remove them quietly
-                with contextlib.suppress(OSError):
-                    path.unlink()
-            return None
-        return findings
+        return findings if findings.reverted else None
 
     def _leads(self) -> list[str]:
         return [a["name"] for a in self.ws.index.agents() if a.get("level") == "lead" and a["name"] != self.agent]
