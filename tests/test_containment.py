@@ -10,6 +10,7 @@ fail at the OS level and the legitimate call goes through the tick's broker.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -99,6 +100,7 @@ ATTACKS: dict[str, str] = {
         "report()"
     ),
     "legit_working": "report(r=agentctl('working'))",
+    "hang": "report(started=True)\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\ntime.sleep(60)",
     "legit": "report(r=agentctl('--as', 'dev-1', 'task', 'comment', TASK, 'parser done, tests green'))",
 }
 FILE_ATTACKS = {
@@ -373,3 +375,18 @@ def test_sandboxed_child_without_agentctl_agent_still_acts_as_its_agent(ws_root:
     assert seen["add"]["code"] == 0, seen
     created = [e for e in events(ws_root) if e["type"] == "task.created" and "made " in json.dumps(e)]
     assert [e["actor"] for e in created] == ["dev-1"], created
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_a_sandboxed_child_that_hangs_is_killed_at_the_timeout(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+    command_agent(cli, tmp_path, "hang", sandbox="bwrap")
+    config = ws_root / ".agentctl" / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"(?m)^command_timeout: .*$", "command_timeout: 2", text), encoding="utf-8")
+    began = time.monotonic()
+    result = cli("heartbeat", "dev-1", "--json")
+    assert result.code == 11, str(result)
+    assert "timed out after 2 s" in result.out, str(result)
+    assert time.monotonic() - began < 30
+    assert (tmp_path / "hang.json").exists()
