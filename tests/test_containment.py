@@ -101,6 +101,7 @@ ATTACKS: dict[str, str] = {
     ),
     "legit_working": "report(r=agentctl('working'))",
     "hang": "report(started=True)\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\ntime.sleep(60)",
+    "fail": "sys.stderr.write('Error: the parser is broken\\n')\nsys.exit(3)",
     "legit": "report(r=agentctl('--as', 'dev-1', 'task', 'comment', TASK, 'parser done, tests green'))",
 }
 FILE_ATTACKS = {
@@ -390,3 +391,13 @@ def test_a_sandboxed_child_that_hangs_is_killed_at_the_timeout(ws_root: Path, cl
     assert "timed out after 2 s" in result.out, str(result)
     assert time.monotonic() - began < 30
     assert (tmp_path / "hang.json").exists()
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_a_sandboxed_failure_names_the_agents_program_not_bwrap(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+    command_agent(cli, tmp_path, "fail", sandbox="bwrap")
+    result = cli("heartbeat", "dev-1", "--json")
+    assert result.code == 11, str(result)
+    run = result.json()["runs"][0]
+    assert run["error"] == f"agent dev-1: command {sys.executable} exited with status 3: Error: the parser is broken", run
