@@ -325,9 +325,9 @@ def test_agentctl_agent_env_works_like_as(ws: Path, cli: Runner) -> None:
     r = cli("task", "add", "made by env", "--json", env=env)
     assert r.code == 0, str(r)
     assert r.json()["task"]["created_by"] == "dev-1"
-    # --as wins over the environment
-    r = cli("--as", "lead-1", "task", "rm", t, env=env)
-    assert r.code == 0, str(r)
+    # --as another agent while the environment names one is refused (a command agent's child
+    # must not pass itself off as a lead; see tests/test_containment.py)
+    run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "lead-1", "task", "rm", t), "--as lead-1 is refused", env=env)
     # the env actor signs notes
     r = cli("note", "from the env", env={"AGENTCTL_AGENT": "intern-1"})
     assert r.code == 0 and r.out.rstrip().endswith("intern-1: from the env"), str(r)

@@ -16,6 +16,7 @@ app = typer.Typer(help="Add, list, show, edit and remove agents.", rich_markup_m
 
 LEVELS = ("intern", "specialist", "lead")
 RUNTIMES = ("simulated", "command", "llm")
+SANDBOXES = ("auto", "bwrap", "none")
 STATUSES = ("idle", "active", "blocked")
 RECENT_RUNS = 5  # heartbeat runs shown by 'agent show'
 
@@ -57,6 +58,7 @@ def add(
     runtime: str = typer.Option("simulated", "--runtime", help="simulated | command | llm."),
     model: str = typer.Option(None, "--model", help="Model name for the llm runtime (any litellm model)."),
     command: str = typer.Option(None, "--command", help="Command line for the command runtime (no shell)."),
+    sandbox: str = typer.Option(None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."),
     every: str = typer.Option(None, "--every", help="Heartbeat interval, e.g. 15m."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -72,6 +74,7 @@ def add(
         model=model,
         command=_command(command),
         every=_every(every),
+        sandbox=_choice(sandbox, SANDBOXES, "--sandbox"),
     )
     if want_json(ctx, json_):
         output.emit_json({"agent": agent})
@@ -162,6 +165,7 @@ def edit(
     runtime: str = typer.Option(None, "--runtime", help="simulated | command | llm."),
     model: str = typer.Option(None, "--model", help="Model for the llm runtime."),
     command: str = typer.Option(None, "--command", help="Command line for the command runtime."),
+    sandbox: str = typer.Option(None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."),
     every: str = typer.Option(None, "--every", help="Heartbeat interval, e.g. 15m."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -183,6 +187,8 @@ def edit(
         changes["model"] = model
     if command is not None:
         changes["command"] = _command(command)
+    if sandbox is not None:
+        changes["sandbox"] = _choice(sandbox, SANDBOXES, "--sandbox")
     if every is not None:
         heartbeat = dict((ws.index.agent(name) or {}).get("heartbeat") or {})
         heartbeat["every"] = _every(every)

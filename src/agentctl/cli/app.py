@@ -97,7 +97,25 @@ def root(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document (see docs/cli.md)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
+    _refuse_other_identity(ctx, as_agent)
     ctx.obj = Globals(workspace=workspace, as_agent=as_agent, json=json_output)
+
+
+def _refuse_other_identity(ctx: typer.Context, as_agent: str | None) -> None:
+    """``--as`` another agent while $AGENTCTL_AGENT names one: a command agent's child (which
+    runs with $AGENTCTL_AGENT set) may not pass itself off as someone else."""
+    from click.core import ParameterSource
+
+    from agentctl.errors import PermissionDeniedError
+
+    current = os.environ.get("AGENTCTL_AGENT")
+    if not current or not as_agent or as_agent == current:
+        return
+    if ctx.get_parameter_source("as_agent") is ParameterSource.COMMANDLINE:
+        raise PermissionDeniedError(
+            f"--as {as_agent} is refused: this process acts as {current} ($AGENTCTL_AGENT)",
+            hint="unset AGENTCTL_AGENT to act as someone else (outside a command agent's heartbeat)",
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -39,9 +39,16 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
     Write commands pass ``warn=False``: they refuse an invalid target record with a single
     ``file:line`` error instead, and a failed write prints nothing but that error.
     """
+    import os
+
     from agentctl.workspace import Workspace
 
-    workspace: Workspace = Workspace.open(globals_of(ctx).workspace)
+    cls: type[Workspace] = Workspace
+    if os.environ.get("AGENTCTL_BROKER"):  # inside a sandboxed command agent: writes go to the broker
+        from agentctl.workspace.brokered import BrokeredWorkspace
+
+        cls = BrokeredWorkspace
+    workspace: Workspace = cls.open(globals_of(ctx).workspace)
     OPENED.append(workspace)
     if warn:
         for problem in workspace.refresh():

@@ -27,6 +27,7 @@ DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)
 
 LEVELS = ("intern", "specialist", "lead")
 RUNTIMES = ("simulated", "command", "llm")
+SANDBOXES = ("auto", "bwrap", "none")
 AGENT_STATUSES = ("idle", "active", "blocked")
 PERMISSION_NAMES = (
     "assign_others", "move_any", "move_done", "skip_review", "remove_tasks", "edit_agents", "create_tasks",
@@ -42,7 +43,7 @@ TASK_FIELDS = frozenset(
 TASK_REQUIRED = frozenset({"id", "title", "status", "created_by", "created_at", "updated_at"})
 AGENT_FIELDS = frozenset(
     {
-        "name", "role", "level", "capabilities", "runtime", "model", "command", "heartbeat", "budget",
+        "name", "role", "level", "capabilities", "runtime", "model", "command", "sandbox", "heartbeat", "budget",
         "permissions", "created_at",
     }
 )  # fmt: skip
@@ -198,6 +199,8 @@ def check_agent(data: dict[str, Any], stem: str | None, path: str) -> None:
     c.choice("runtime", data.get("runtime", "simulated"), RUNTIMES)
     c.optional_text("model", data.get("model"), low=0)
     c.text_list("command", data.get("command"))
+    if data.get("sandbox") is not None:
+        c.choice("sandbox", data["sandbox"], SANDBOXES)
     heartbeat = data.get("heartbeat")
     if heartbeat is not None:
         if not isinstance(heartbeat, dict):

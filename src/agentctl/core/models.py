@@ -122,6 +122,9 @@ class Agent(Record):
     runtime: RuntimeKind = "simulated"
     model: str | None = None
     command: list[str] | None = Field(default=None, description="argument list for the command runtime")
+    sandbox: Literal["auto", "bwrap", "none"] | None = Field(
+        default=None, description="command runtime: run the child under bubblewrap (default: the config's sandbox)"
+    )
     heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
     budget: Budget | None = None
     permissions: Permissions | None = None
@@ -316,6 +319,10 @@ class Config(Record):
     hook_timeout: float = Field(default=10.0, gt=0, le=600, description="seconds a hook may run")
     command_timeout: float = Field(
         default=900.0, gt=0, le=86400, description="seconds a command-runtime agent may run per tick"
+    )
+    sandbox: Literal["auto", "bwrap", "none"] = Field(
+        default="auto",
+        description="command agents run under bubblewrap: auto = where it works, bwrap = required, none = never",
     )
 
 

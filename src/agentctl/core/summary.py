@@ -73,6 +73,9 @@ def summarize(event: dict[str, Any]) -> str:
         return f"messaged {', '.join(event.get('notify') or [])}: {str(data.get('excerpt') or '')[:60]}"
     if kind == "agent.heartbeat":
         return f"heartbeat of {subject}: {data.get('outcome')} ({data.get('applied', 0)} applied, {data.get('rejected', 0)} rejected)"
+    if kind == "agent.contained":
+        reverted = data.get("reverted") or []
+        return f"contained {subject}: reverted {len(reverted)} direct change(s) to {', '.join(reverted[:3])}"
     if kind == "note.added":
         return "added a note to WORKING.md"
     if kind == "workspace.init":

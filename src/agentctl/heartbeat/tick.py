@@ -14,6 +14,7 @@ import json
 import re
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -170,18 +171,43 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
         task_id=prompt.task_id,
         context=prompt.context,
     )
+    failure: AgentctlError | None = None
     try:
-        answer = runtime.load(kind).run(request)
+        guard = _guard(ws, name, agent) if kind == "command" else None
+    except AgentctlError as exc:  # e.g. sandbox: bwrap where bubblewrap cannot run
+        _record_failure(ws, name, state, started, record, exc.message)
+        return
+    try:
+        answer = runtime.load(kind).run(replace(request, confine=guard))
     except BudgetError:
         raise
     except AgentctlError as exc:
-        if exc.hint:
-            record["hint"] = exc.hint
-        _record_failure(ws, name, state, started, record, exc.message)
+        failure = exc
+    finally:
+        findings = guard.close() if guard is not None else None
+    if findings is not None:
+        shown = ", ".join(findings.reverted[:5]) + (" …" if len(findings.reverted) > 5 else "")
+        record.update(outcome="failed", blocked=True, contained=findings.reverted[:50],
+                      error=f"{name}'s command changed protected files directly (reverted: {shown}); {name} is blocked")  # fmt: skip
+        return
+    if failure is not None:
+        if failure.hint:
+            record["hint"] = failure.hint
+        _record_failure(ws, name, state, started, record, failure.message)
         return
     record.update(tokens_in=answer.tokens_in, tokens_out=answer.tokens_out, cost_usd=round(answer.cost_usd, 6),
                   model=answer.model, cached=answer.cached)  # fmt: skip
     _apply_answer(ws, name, kind, work, prompt.task_id, answer.text, record, started)
+
+
+def _guard(ws: Any, name: str, agent: dict[str, Any]) -> Any:
+    """Open the containment window around a command agent's run (heartbeat/contain.py), in
+    the sandbox when there is one (heartbeat/sandbox.py)."""
+    from agentctl.heartbeat.sandbox import make_guard
+
+    guard = make_guard(ws, name, agent)
+    guard.open()
+    return guard
 
 
 def _apply_answer(

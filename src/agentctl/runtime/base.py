@@ -22,6 +22,15 @@ class Request:
     config: dict[str, Any]  # the workspace config (plain data)
     task_id: str | None = None  # the task the tick is mainly about, if any
     context: dict[str, Any] = field(default_factory=dict)  # structured work, for the simulated runtime
+    confine: Confinement | None = None  # the tick's containment of a command agent's child
+
+
+class Confinement(Protocol):
+    """What the tick adds around a command agent's child (heartbeat/contain.py)."""
+
+    env: dict[str, str]  # extra environment (the broker's socket in sandboxed mode)
+
+    def wrap(self, argv: list[str]) -> list[str]: ...  # the sandbox's argv around the command
 
 
 @dataclass

@@ -100,12 +100,16 @@ class CommandRuntime:
                 atomic.write_text(prompt_path, text)
                 args = [str(prompt_path) if a == PROMPT_FILE else a for a in args]
                 stdin_text = ""
-            return self._execute(agent, args, stdin_text, request.workspace_root, env, timeout)
+            program = args[0]
+            if request.confine is not None:  # the tick's containment: sandbox argv, broker env
+                env.update(request.confine.env)
+                args = request.confine.wrap(args)
+            return self._execute(agent, args, stdin_text, request.workspace_root, env, timeout, program)
 
     def _execute(
-        self, agent: str, args: list[str], stdin_text: str, cwd: Path, env: dict[str, str], timeout: float
+        self, agent: str, args: list[str], stdin_text: str, cwd: Path, env: dict[str, str], timeout: float,
+        program: str,  # the agent's program, named in messages (args may start with the sandbox)
     ) -> Answer:
-        program = args[0]
         try:
             done = run_in_group(
                 args, cwd=cwd, env=env, stdin=stdin_text.encode("utf-8"), timeout=timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agentctl.core.rules import Actor
@@ -11,9 +12,16 @@ from agentctl.workspace.base import Mutation, timestamp
 from agentctl.workspace.tasks import TaskOps, validate_model
 
 AGENT_ORDER = [
-    "name", "role", "level", "capabilities", "runtime", "model", "command", "heartbeat", "budget",
+    "name", "role", "level", "capabilities", "runtime", "model", "command", "sandbox", "heartbeat", "budget",
     "permissions", "created_at",
 ]  # fmt: skip
+SYSTEM_NAME = "agentctl"  # the actor of what the tool does on its own (containment)
+
+
+class _Clean(Exception):
+    """Nothing to contain: leaves the containment mutation without writing."""
+
+
 STATE_ORDER = ["status", "current_task", "last_heartbeat", "last_outcome", "inbox_cursor", "failures", "retry_after"]
 
 
@@ -83,6 +91,7 @@ class AgentOps(TaskOps):
         command: list[str] | None = None,
         every: str | None = None,
         persona: str | None = None,
+        sandbox: str | None = None,
     ) -> dict[str, Any]:
         from agentctl.config import template_text
         from agentctl.store.frontmatter import Document
@@ -102,6 +111,7 @@ class AgentOps(TaskOps):
                 "runtime": runtime,
                 "model": model,
                 "command": command,
+                "sandbox": sandbox,
                 "heartbeat": {"every": every} if every else None,
                 "created_at": timestamp(),
             }
@@ -186,6 +196,32 @@ class AgentOps(TaskOps):
                 m.bookkeeping = f"{name}: heartbeat ({changes.get('last_outcome', 'recorded')})"
             m.result = state
         return m.result  # type: ignore[no-any-return]
+
+    def contain_agent(
+        self, name: str, inspect: Callable[[], Any], notify: list[str], started: str | None = None
+    ) -> Any:
+        """After a command agent's run: under the workspace lock, ``inspect()`` compares the
+        workspace with the tick's snapshot (heartbeat/contain.py). If it finds direct changes,
+        one mutation by ``agentctl`` restores them, blocks ``name`` and records
+        ``agent.contained`` (notifying ``notify``). Returns the findings, or None."""
+        try:
+            with self._mutate(Actor(SYSTEM_NAME)) as m:
+                findings = inspect()
+                if findings is None:
+                    raise _Clean
+                for path, data in findings.restore.items():
+                    if data is None:
+                        m.delete(path)
+                    else:
+                        m.write(path, data.decode("utf-8", errors="replace"))
+                self._stage_state(m, name, {"status": "blocked", "last_outcome": "contained", "retry_after": None,
+                                            "last_heartbeat": started or timestamp()})  # fmt: skip
+                m.record("agent.contained", name, {"reverted": findings.reverted, "diff": findings.diff}, notify)
+                m.result = findings
+        except _Clean:
+            return None
+        self.refresh(force=True)  # the index saw the changed files while the lock was held
+        return m.result
 
     def set_agent_status(self, actor: Actor, name: str, status: str) -> dict[str, Any]:
         if actor.name != name:

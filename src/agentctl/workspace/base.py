@@ -25,6 +25,7 @@ from agentctl.errors import ConflictError, GitError, NotFoundError, UsageError, 
 from agentctl.store import events as eventlog
 from agentctl.store.index import Index, Problem
 from agentctl.store.working import WorkingState, extract_notes, render
+from agentctl.workspace import containment
 
 if TYPE_CHECKING:
     from agentctl.store.frontmatter import Document
@@ -164,6 +165,7 @@ class WorkspaceBase:
     def actor(self, name: str | None = None) -> Actor:
         """The acting agent (``--as`` / $AGENTCTL_AGENT) or, with neither, the human user."""
         chosen = name or os.environ.get(ENV_AGENT) or None
+        chosen = containment.check_identity(self.layout, chosen)
         if chosen:
             paths.validate_name(chosen, "agent name")
             if self._problems is None:  # only the agents matter here: a mutation rescans the rest under its lock
@@ -338,6 +340,7 @@ class WorkspaceBase:
         working = self.write_working()
         if working is not None:
             touched.append(working)
+        self._journal(mutation, touched)
         if event is not None:
             self.last_event = event
         if self._defer(touched, entry, self._batch_line(mutation)):
@@ -354,6 +357,15 @@ class WorkspaceBase:
                 ) from exc
         journal.finish(entry)
         return False
+
+    def _journal(self, mutation: Mutation, touched: list[Path]) -> None:
+        """Tell a running containment window what this mutation wrote (workspace/containment.py)."""
+        appended = {self.layout.inside(p): list(lines) for p, lines in mutation.appends.items()}
+        if mutation.event is not None:
+            for path in touched:
+                if path.parent == self.layout.events:
+                    appended[path] = [eventlog.encode(mutation.event)]
+        containment.note(self.layout, touched, appended)
 
     # -- notifications -------------------------------------------------------------------
 

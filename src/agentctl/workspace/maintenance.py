@@ -98,12 +98,14 @@ class Maintenance(AgentOps):
         if fresh == current:
             return current, False
         from agentctl.store import atomic, locks
+        from agentctl.workspace import containment
 
         with locks.hold(self.layout.lock, float(self.config["lock"]["timeout"])):
             self.refresh(force=True)
             fresh, current = self.render_working()
             if fresh != current:
                 atomic.write_text(self.layout.working, fresh)
+                containment.note(self.layout, [self.layout.working], {})  # a re-render is not tampering
                 # A stale WORKING.md (after a merge or a hand edit of the records) is committed
                 # once re-rendered, so it never leaves the tree dirty and blocks the next pull.
                 if self.config["git"]["autocommit"] and self.repo is not None:
