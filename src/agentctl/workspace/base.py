@@ -159,6 +159,12 @@ class WorkspaceBase:
                 self.index.refresh_records(agents_only=True)
             agent = self.index.agent(chosen)
             if agent is None:
+                # An agent file the index refused (a symlink, an alias bomb, ...) is named with
+                # its problem: it grants nothing, and "no such agent" would hide why.
+                for rel in (self.layout.relative(self.layout.agent(chosen)), self.layout.relative(self.layout.agents)):
+                    problem = self.index.problem_of(rel)
+                    if problem is not None:
+                        raise ValidationError(problem.message, problem.path, problem.line)
                 raise NotFoundError(f"no agent named {chosen!r}", hint="see 'agentctl agent list'")
             perms = agent.get("permissions") or {}
             return Actor(
