@@ -361,14 +361,18 @@ def test_the_workspace_api_and_the_tui_gateway_refuse_control_characters(root: P
         ws.edit_agent(human, "dev-1", {"role": "x\u202ey"})
     with pytest.raises(UsageError, match="persona"):
         ws.add_agent(human, "newbie", "dev", persona="hello \x1b]8;;http://evil\x07")
-    gateway = Gateway(ws)
-    with pytest.raises(UsageError, match="title"):
-        gateway.create(ESC_TITLE)
-    with pytest.raises(UsageError, match="description"):
-        gateway.create("ok", description="\x1b[2J")
-    with pytest.raises(UsageError, match="comment"):
-        gateway.comment(task["id"], "\x07ring")
-    assert [t["title"] for t in ws.list_tasks()] == ["fine"]
+    gateway = Gateway(ws)  # the board's write path (on its own thread, as in the app)
+    try:
+        gateway.run_sync(gateway.open)
+        with pytest.raises(UsageError, match="title"):
+            gateway.run_sync(gateway.create, ESC_TITLE)
+        with pytest.raises(UsageError, match="description"):
+            gateway.run_sync(gateway.create, "ok", description="\x1b[2J")
+        with pytest.raises(UsageError, match="comment"):
+            gateway.run_sync(gateway.comment, task["id"], "\x07ring")
+        assert [t["title"] for t in gateway.run_sync(ws.list_tasks)] == ["fine"]
+    finally:
+        gateway.close()
 
 
 def _plant_hostile_task(root: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentctl.core.rules import Actor
+from agentctl.core.text import check_line, check_lines, check_text
 from agentctl.errors import ConflictError, NotFoundError, UsageError
 from agentctl.paths import validate_name
 from agentctl.workspace.base import Mutation, timestamp
@@ -89,6 +90,7 @@ class AgentOps(TaskOps):
 
         actor.require("edit_agents", "add agents")
         validate_name(name, "agent name")
+        _check_agent_text({"role": role, "capabilities": capabilities, "model": model, "command": command, "persona": persona})
         with self._mutate(actor) as m:
             if self.index.agent(name) is not None or self.layout.agent(name).exists():
                 raise ConflictError(f"an agent named {name!r} already exists")
@@ -127,6 +129,7 @@ class AgentOps(TaskOps):
         from agentctl.store.frontmatter import Document
 
         actor.require("edit_agents", "edit agents")
+        _check_agent_text(changes)
         with self._mutate(actor) as m:
             self._agent_row(name)
             if not changes:
@@ -202,3 +205,18 @@ class AgentOps(TaskOps):
             m.record("agent.status", name, {"from": previous, "to": status})
             m.result = state
         return m.result  # type: ignore[no-any-return]
+
+
+_AGENT_LINES = {"role": "role", "model": "model", "runtime": "runtime", "level": "level"}
+_AGENT_LISTS = {"capabilities": "capability", "command": "command argument"}
+
+
+def _check_agent_text(fields: dict[str, Any]) -> None:
+    """The one text rule (agentctl.core.text) for an agent's fields and persona."""
+    for key, value in fields.items():
+        if key in _AGENT_LINES and isinstance(value, str):
+            check_line(value, _AGENT_LINES[key])
+        elif key in _AGENT_LISTS and isinstance(value, list):
+            check_lines([str(item) for item in value], _AGENT_LISTS[key])
+        elif key == "persona" and isinstance(value, str):
+            check_text(value, "persona")

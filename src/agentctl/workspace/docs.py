@@ -12,6 +12,7 @@ from typing import Any
 from agentctl.core import ids
 from agentctl.core.checks import DOC_TYPES, TITLE_RE
 from agentctl.core.rules import Actor
+from agentctl.core.text import check_line, check_text
 from agentctl.errors import (
     GitError,
     NotFoundError,
@@ -26,13 +27,14 @@ MAX_DOC_CHARS = 500_000
 
 
 def _check_title(title: str) -> str:
-    title = title.strip()
+    title = check_line(title, "title").strip()
     if not title or len(title) > 500 or not TITLE_RE.match(title):
         raise UsageError("a document title must be one line of 1-500 characters")
     return title
 
 
 def _check_body(body: str) -> str:
+    check_text(body, "document")
     if len(body) > MAX_DOC_CHARS:
         raise UsageError(f"refused: the document is {len(body)} characters long (at most {MAX_DOC_CHARS})")
     return body if body.endswith("\n") or not body else body + "\n"

@@ -9,6 +9,7 @@ from typing import Any
 
 from agentctl import paths
 from agentctl.core.rules import Actor
+from agentctl.core.text import check_text
 from agentctl.errors import ConflictError, UsageError, ValidationError
 from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
 from agentctl.store.index import Problem
@@ -116,14 +117,14 @@ class Maintenance(AgentOps):
         """Append a signed, timestamped line to WORKING.md's Notes section."""
         from agentctl.store.working import NOTES_END, NOTES_START, extract_notes
 
-        line_text = " ".join(text.split())
+        line_text = " ".join(check_text(text, "note").split())
         if not line_text:
             raise UsageError("the note is empty")
         if NOTES_START in line_text or NOTES_END in line_text:
             raise UsageError("a note cannot contain the notes markers")
         with self._mutate(actor) as m:
             path = self.layout.working
-            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            current = self.read_working()
             notes = extract_notes(current)
             entry = f"- {timestamp()} {actor.name}: {line_text}"
             new_notes = f"{notes}\n{entry}" if notes else entry
@@ -151,7 +152,7 @@ class Maintenance(AgentOps):
             state_digest,
         )
 
-        edited = text if text is not None else self.layout.working.read_text(encoding="utf-8")
+        edited = text if text is not None else self.read_working()
         self.refresh()
         rendered_from = extract_digest(edited)
         current = state_digest(render_sections(self.working_state("")))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.core.rules import Actor
+from agentctl.core.text import check_text
 from agentctl.errors import (
     BudgetError,
     ConflictError,
@@ -67,8 +68,7 @@ def daily_header(agent: str, day: str) -> str:
 
 def clean_entry_text(text: str) -> list[str]:
     """The lines of an entry's text: stripped, without blank lines; refuses bad input."""
-    if "\x00" in text:
-        raise UsageError("memory text cannot contain NUL characters")
+    check_text(text, "memory text")
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = [line for line in lines if line]
     if not lines:

@@ -9,6 +9,7 @@ from agentctl.core import body as taskbody
 from agentctl.core import graph, ids
 from agentctl.core.duration import parse_duration
 from agentctl.core.rules import Actor, check_move_permission, check_transition
+from agentctl.core.text import check_line, check_lines, check_text
 from agentctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
 from agentctl.paths import validate_name
 from agentctl.workspace.base import Mutation, WorkspaceBase, now, timestamp
@@ -189,6 +190,10 @@ class TaskOps(WorkspaceBase):
     ) -> dict[str, Any]:
         actor.require("create_tasks", "create tasks")
         _check_title(title)
+        check_text(description, "description")
+        check_lines(labels, "label")
+        check_lines(criteria, "acceptance criterion")
+        check_line(spec or "", "spec link")
         with self._mutate(actor) as m:
             flow = self.workflow
             wanted = self._known_agents(assignees or [])
@@ -247,6 +252,12 @@ class TaskOps(WorkspaceBase):
         uncheck: list[int] | None = None,
         clear: list[str] | None = None,
     ) -> dict[str, Any]:
+        if title is not None:
+            _check_title(title)
+        check_text(description or "", "description")
+        check_lines(add_labels, "label")
+        check_lines(add_criteria, "acceptance criterion")
+        check_line(spec or "", "spec link")
         with self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             current = self._task_row(task_id)
@@ -296,6 +307,7 @@ class TaskOps(WorkspaceBase):
         """Apply a whole-file edit (``task edit --editor``) if the file did not change meanwhile."""
         from agentctl.store.frontmatter import Document, load_fast
 
+        check_text(edited, "task file")
         with self._mutate(actor) as m:
             current = self._task_row(task_id)
             self._own_or(actor, current, "move_any", f"edit {task_id}, which is not assigned to it")
@@ -314,6 +326,8 @@ class TaskOps(WorkspaceBase):
             if data.get("status") != current["status"]:
                 raise UsageError("change the status with 'agentctl task move', not in the editor")
             validate_model("Task", data, rel)
+            check_line(str(data.get("title", "")), "title")
+            check_lines([str(label) for label in data.get("labels") or []], "label")
             doc = Document.parse(edited, rel)
             doc.set("updated_at", timestamp())
             m.write(path, doc.dumps())
@@ -323,6 +337,7 @@ class TaskOps(WorkspaceBase):
         return m.result  # type: ignore[no-any-return]
 
     def move_task(self, actor: Actor, ref: str, status: str, note: str | None = None) -> dict[str, Any]:
+        check_text(note or "", "note")
         with self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
@@ -522,6 +537,7 @@ def _check_title(title: str) -> None:
         raise UsageError("a task title must be a single line (put details in --description)")
     if len(title.strip()) > 500:
         raise UsageError("a task title can be at most 500 characters (put details in --description)")
+    check_line(title, "title")
 
 
 def _unique(values: list[str]) -> list[str]:
