@@ -425,3 +425,25 @@ def test_the_one_text_rule_is_shared_with_the_action_schema() -> None:
         text.check_line("a\tb", "title")
     assert text.check_text("a\n\tb", "description") == "a\n\tb"
     assert os.sep  # the module stays importable without the CLI
+
+
+def test_the_board_shows_hand_written_control_characters_escaped(root: Path) -> None:
+    from agentctl.tui.gateway import Gateway
+    from agentctl.tui.view import ViewOptions
+    from agentctl.workspace import Workspace
+
+    _plant_hostile_task(root)
+    gateway = Gateway(Workspace.open(str(root)))
+    try:
+        gateway.run_sync(gateway.open)
+        snapshot_ = gateway.run_sync(gateway.snapshot, ViewOptions())
+        titles = [card.title for column in snapshot_.board.columns for card in column.cards]
+        assert any("pwned" in title for title in titles)
+        _assert_neutral("".join(titles))
+        detail = gateway.run_sync(gateway.task_detail, "t-eeeeeeeeeeee")
+        assert "\x1b" in detail["title"]  # the gateway keeps the data; the screens escape it
+    finally:
+        gateway.close()
+    from agentctl.core.text import neutralise_data
+
+    _assert_neutral(json.dumps(neutralise_data(detail), ensure_ascii=False))

@@ -14,6 +14,7 @@ Pure: no I/O, no third-party imports.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from agentctl.errors import UsageError
 
@@ -66,3 +67,15 @@ def neutralise(text: str) -> str:
     if not _NEUTRALISE.search(text):
         return text
     return _NEUTRALISE.sub(lambda m: f"\\u{ord(m.group()):04x}", text.replace("\r\n", "\n"))
+
+
+def neutralise_data(value: Any) -> Any:
+    """:func:`neutralise` applied to every string inside dicts, lists and tuples (for views
+    that render record data directly, such as the board's screens)."""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, dict):
+        return {key: neutralise_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(neutralise_data(item) for item in value)
+    return value

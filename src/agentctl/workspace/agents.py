@@ -8,6 +8,7 @@ from agentctl.core.rules import Actor
 from agentctl.core.text import check_line, check_lines, check_text
 from agentctl.errors import ConflictError, NotFoundError, UsageError
 from agentctl.paths import validate_name
+from agentctl.store.reading import read_record
 from agentctl.workspace.base import Mutation, timestamp
 from agentctl.workspace.tasks import TaskOps, validate_model
 
@@ -41,7 +42,7 @@ class AgentOps(TaskOps):
         if agent is None:
             raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
         path = self.layout.agent(name)
-        _, persona = load_fast(path.read_text(encoding="utf-8"), self.layout.relative(path))
+        _, persona = load_fast(read_record(path, self.layout.relative(path)), self.layout.relative(path))
         state = self.index.states().get(name, {})
         open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
         return {
@@ -136,7 +137,7 @@ class AgentOps(TaskOps):
                 raise UsageError("nothing to change: give at least one field option")
             path = self.layout.agent(name)
             rel = self.layout.relative(path)
-            doc = Document.parse(path.read_text(encoding="utf-8"), rel)
+            doc = Document.parse(read_record(path, rel), rel)
             merged = {k: v for k, v in {**doc.plain(), **changes}.items() if v is not None}
             if merged.get("runtime") == "command" and not merged.get("command"):
                 raise UsageError("the command runtime needs --command")

@@ -227,10 +227,11 @@ class WorkspaceBase:
 
     def load_task_doc(self, task_id: str) -> Document:
         from agentctl.store.frontmatter import Document
+        from agentctl.store.reading import read_record
 
         path = self.layout.task(task_id)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_record(path, self.layout.relative(path))
         except FileNotFoundError:
             raise NotFoundError(f"no task {task_id}") from None
         return Document.parse(text, self.layout.relative(path))

@@ -20,6 +20,7 @@ from agentctl.errors import (
     UsageError,
     ValidationError,
 )
+from agentctl.store.reading import read_record
 from agentctl.workspace.base import timestamp
 from agentctl.workspace.tasks import TaskOps
 
@@ -90,7 +91,7 @@ class DocOps(TaskOps):
         if doc is None:
             raise NotFoundError(f"no document {doc_id}")
         path = self.layout.doc(doc_id)
-        _, body, _ = split(path.read_text(encoding="utf-8"), doc["path"])
+        _, body, _ = split(read_record(path, doc["path"]), doc["path"])
         return {**doc, "body": body}
 
     def edit_doc(
@@ -105,7 +106,7 @@ class DocOps(TaskOps):
             path = self.layout.doc(doc_id)
             rel = self.layout.relative(path)
             try:
-                doc = Document.parse(path.read_text(encoding="utf-8"), rel)
+                doc = Document.parse(read_record(path, rel), rel)
             except FileNotFoundError:
                 raise NotFoundError(f"no document {doc_id}") from None
             self._check_doc_owner(actor, doc.get("author"), "edit")
@@ -167,7 +168,7 @@ class DocOps(TaskOps):
         repo = self._doc_repo()
         path = self.layout.doc(doc_id)
         rel = self.layout.relative(path)
-        current = path.read_text(encoding="utf-8")
+        current = read_record(path, rel)
         if rev is None:
             history = repo.file_history(path, limit=2)
             committed = repo.show_file(history[0]["commit"], path) if history else None

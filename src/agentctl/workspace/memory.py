@@ -281,12 +281,12 @@ class MemoryOps(WorkspaceBase):
         return long_term, daily, ignored
 
     def _read_memory_file(self, path: Path) -> str:
+        from agentctl.store.reading import read_record
+
         try:
-            return path.read_text(encoding="utf-8")
+            return read_record(path, self.layout.relative(path))
         except FileNotFoundError:
             return ""
-        except UnicodeDecodeError:
-            raise ValidationError("not valid UTF-8", self.layout.relative(path)) from None
 
     @staticmethod
     def _check_memory_access(actor: Actor, agent: str, doing: str) -> None:

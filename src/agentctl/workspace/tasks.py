@@ -87,11 +87,12 @@ class TaskOps(WorkspaceBase):
         """A task with its body sections, dependents, children and readiness."""
         from agentctl.store.frontmatter import load_fast
         from agentctl.store.index import plain_value
+        from agentctl.store.reading import read_record
 
         task_id = self.resolve_task(ref)
         self.require_valid_task_file(task_id)
         path = self.layout.task(task_id)
-        fields, body = load_fast(path.read_text(encoding="utf-8"), self.layout.relative(path))
+        fields, body = load_fast(read_record(path, self.layout.relative(path)), self.layout.relative(path))
         task: dict[str, Any] = plain_value(fields)
         task.setdefault("priority", 2)
         for key in ("assignees", "labels", "depends_on"):
@@ -306,6 +307,7 @@ class TaskOps(WorkspaceBase):
     def replace_task_text(self, actor: Actor, task_id: str, original: str, edited: str) -> dict[str, Any]:
         """Apply a whole-file edit (``task edit --editor``) if the file did not change meanwhile."""
         from agentctl.store.frontmatter import Document, load_fast
+        from agentctl.store.reading import read_record
 
         check_text(edited, "task file")
         with self._mutate(actor) as m:
@@ -313,7 +315,7 @@ class TaskOps(WorkspaceBase):
             self._own_or(actor, current, "move_any", f"edit {task_id}, which is not assigned to it")
             path = self.layout.task(task_id)
             rel = self.layout.relative(path)
-            if path.read_text(encoding="utf-8") != original:
+            if read_record(path, rel) != original:
                 raise ConflictError(f"{rel} changed while you were editing; your edit was not applied")
             if edited == original:
                 raise UsageError("no changes made")
