@@ -447,3 +447,20 @@ def test_the_board_shows_hand_written_control_characters_escaped(root: Path) -> 
     from agentctl.core.text import neutralise_data
 
     _assert_neutral(json.dumps(neutralise_data(detail), ensure_ascii=False))
+
+
+def test_a_memory_directory_symlinked_outside_is_never_read(root: Path, tmp_path: Path, cli: Runner) -> None:
+    outside = tmp_path / "memory"
+    outside.mkdir()
+    (outside / "MEMORY.md").write_text("# Memory\n\n- 2026-01-01T00:00:00Z OUTSIDEMEMORY\n", encoding="utf-8")
+    memory = root / ".agentctl/memory"
+    memory.mkdir(exist_ok=True)
+    (memory / "dev-1").symlink_to(outside, target_is_directory=True)
+    for args in (("memory", "show", "dev-1"), ("prime", "--agent", "dev-1"), ("memory", "add", "dev-1", "hello")):
+        result = cli(*args)
+        assert "OUTSIDEMEMORY" not in result.out + result.err, str(result)
+        assert result.code == 6 and "symlink" in result.err, str(result)
+    assert "OUTSIDEMEMORY" in (outside / "MEMORY.md").read_text(encoding="utf-8")
+    assert len(list(outside.iterdir())) == 1  # nothing written through the link
+    checked = cli("validate")
+    assert checked.code == 6 and ".agentctl/memory/dev-1: symlink" in checked.out, str(checked)

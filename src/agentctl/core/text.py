@@ -25,8 +25,15 @@ _LINE_BREAKING = re.compile("[\t\n\u2028\u2029]")
 _NEUTRALISE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
+_NAMES = {
+    0x00: "NUL", 0x07: "BEL", 0x08: "BS", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL",
+    0x9B: "CSI", 0x9D: "OSC", 0x202E: "RIGHT-TO-LEFT OVERRIDE", 0x202D: "LEFT-TO-RIGHT OVERRIDE",
+}  # fmt: skip
+
+
 def _describe(char: str) -> str:
-    return f"U+{ord(char):04X}"
+    name = _NAMES.get(ord(char))
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
 
 
 def check_text(value: str, field: str) -> str:

@@ -455,13 +455,16 @@ class WorkspaceBase:
 
     def read_working(self) -> str:
         """WORKING.md's text ('' if missing). A symlink is not followed: it reads as empty, so
-        the next render replaces the link with a regular file and the target is untouched."""
-        from agentctl.store.reading import read_record
+        the next render replaces the link with a regular file and the target is untouched.
+        Generated output, not a record: no size bound (a note that would pass 1 MiB is refused
+        when written), so a large file never fails a mutation halfway."""
+        from agentctl.store.reading import open_nofollow
 
         path = self.layout.working
         rel = self.layout.relative(path)
         try:
-            return read_record(path, rel)
+            with open_nofollow(path, rel) as handle:
+                return handle.read().decode("utf-8")
         except FileNotFoundError:
             return ""
         except ValidationError as exc:

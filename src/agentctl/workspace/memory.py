@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.core.rules import Actor
-from agentctl.core.text import check_text
+from agentctl.core.text import CONTROL_CHARS, check_text
 from agentctl.errors import (
     BudgetError,
     ConflictError,
@@ -212,7 +212,8 @@ def _summary_lines(text: str) -> list[str]:
         raw_lines = text.replace("\r\n", "\n").split("\n")
     lines = []
     for raw in raw_lines:
-        line = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", raw.replace("\x00", "").strip()).strip()
+        # Model text: control characters are dropped (the one text rule, core.text).
+        line = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", CONTROL_CHARS.sub("", raw).strip()).strip()
         if line:
             lines.append(line)
     return lines
