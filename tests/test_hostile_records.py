@@ -337,6 +337,12 @@ def test_control_characters_are_refused_in_every_cli_text_field(root: Path, cli:
     _refused(cli, root, "role", "agent", "edit", "dev-1", "--role", text)
 
 
+def test_a_workspace_name_with_control_characters_is_refused(tmp_path: Path, cli: Runner) -> None:
+    result = cli("init", str(tmp_path / "ws"), "--name", "x\x1b]0;t\x07")
+    assert result.code == 2 and "workspace name" in result.err, str(result)
+    assert not (tmp_path / "ws" / ".agentctl").exists()
+
+
 def test_newlines_and_tabs_stay_allowed_in_bodies_but_not_in_one_line_fields(root: Path, cli: Runner) -> None:
     task = add_task(cli, "a task", "-d", "line one\n\tindented\nline three")
     assert "\tindented" in cli("task", "show", task).out

@@ -9,7 +9,7 @@ from typing import Any
 
 from agentctl import paths
 from agentctl.core.rules import Actor
-from agentctl.core.text import check_text
+from agentctl.core.text import check_line, check_text
 from agentctl.errors import ConflictError, UsageError, ValidationError
 from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
 from agentctl.store.index import Problem
@@ -34,6 +34,7 @@ class Maintenance(AgentOps):
         from agentctl.config import default_config_text
         from agentctl.store import atomic
 
+        check_line(name or "", "workspace name")
         root = path.expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise UsageError(f"{root} is not a directory")
