@@ -427,6 +427,9 @@ def test_the_one_text_rule_is_shared_with_the_action_schema() -> None:
 
     assert actions.CONTROL_CHARS is text.CONTROL_CHARS
     assert text.neutralise("a\x1b[31mb\u202ec\nd\te") == "a\\u001b[31mb\\u202ec\nd\te"
+    assert text.neutralise("ascii\x7f\x07 and\r\nCRLF") == "ascii\\u007f\\u0007 and\nCRLF"
+    assert text.neutralise("plain\ttext\n") == "plain\ttext\n"
+    assert json.loads(text.neutralise(json.dumps({"t": "\x9b\u202e"}, ensure_ascii=False))) == {"t": "\x9b\u202e"}
     with pytest.raises(UsageError, match="title"):
         text.check_line("a\tb", "title")
     assert text.check_text("a\n\tb", "description") == "a\n\tb"
