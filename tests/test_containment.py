@@ -351,9 +351,9 @@ def test_sandboxed_writes_outside_the_action_set_are_refused(ws_root: Path, cli:
 
 
 def test_required_sandbox_without_bwrap_fails_the_tick(ws_root: Path, cli: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agentctl.heartbeat import sandbox
-
     import shutil
+
+    from agentctl.heartbeat import sandbox
 
     command_agent(cli, tmp_path, "legit", sandbox="bwrap")
     only_git = tmp_path / "only-git"

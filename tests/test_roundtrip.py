@@ -634,8 +634,24 @@ def test_workspace_refuses_a_body_line_that_looks_like_a_conflict_marker(workspa
     assert workspace.validate() == []
 
 
+def _passes_text_rule(text: str, one_line: bool = False) -> bool:
+    """What the workspace accepts (agentctl.core.text); the file format itself round-trips
+    any text, and tests/test_hostile_records.py covers the refusals."""
+    from agentctl.core.text import check_line, check_text
+    from agentctl.errors import UsageError
+
+    try:
+        (check_line if one_line else check_text)(text, "text")
+    except UsageError:
+        return False
+    return True
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(title=title.filter(lambda t: t.strip() and "<<<<<<< " not in t), description=markdown)
+@given(
+    title=title.filter(lambda t: t.strip() and "<<<<<<< " not in t and _passes_text_rule(t, one_line=True)),
+    description=markdown.filter(_passes_text_rule),
+)
 def test_workspace_add_and_show_round_trip(workspace: Any, title: str, description: str) -> None:
     from agentctl.core.rules import Actor
 

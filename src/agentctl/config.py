@@ -57,14 +57,23 @@ def parse_config(text: str, path: str) -> dict[str, Any]:
 
 
 def load_config(layout: Layout, index: Index) -> dict[str, Any]:
+    from stat import S_ISLNK
+
+    from agentctl.store.reading import SYMLINK_PROBLEM, read_record
+
     path = layout.config
+    rel = layout.relative(path)
     try:
-        st = os.stat(path)
+        if S_ISLNK(os.stat(layout.dir, follow_symlinks=False).st_mode):
+            raise ValidationError(SYMLINK_PROBLEM, layout.relative(layout.dir))
+        st = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
         raise ValidationError("missing workspace config", str(path)) from None
+    if S_ISLNK(st.st_mode):
+        raise ValidationError(SYMLINK_PROBLEM, rel)
 
     def compute() -> dict[str, Any]:
-        return parse_config(path.read_text(encoding="utf-8"), layout.relative(path))
+        return parse_config(read_record(path, rel), rel)
 
     # The cached value is the config with every default filled in: it is stale when the models
     # (new settings, new defaults) change, not only when the file does.

@@ -17,6 +17,7 @@ import typer
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, globals_of, open_workspace, want_json
 from agentctl.core.board import Board, build_board, matches
+from agentctl.core.text import neutralise
 from agentctl.errors import UsageError
 
 WEB_EXTRA_HINT = "install it with: pip install 'agentctl[web]' (or pip install textual-serve)"
@@ -58,7 +59,7 @@ def rich_board(board: Board) -> Any:
         for card in column.cards:
             body.append(f"{card.short_id} ", style="dim")
             body.append(f"p{card.priority} ", style=PRIORITY_STYLE.get(card.priority, ""))
-            body.append(card.title, style="bold" if card.priority == 0 else "")
+            body.append(neutralise(card.title), style="bold" if card.priority == 0 else "")
             if card.blocked:
                 body.append(" ⛔", style="red")
             if card.assignees:

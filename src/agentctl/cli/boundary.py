@@ -16,6 +16,7 @@ from typing import Any
 import click
 import typer
 
+from agentctl.core.text import neutralise
 from agentctl.errors import AgentctlError, ExitCode
 
 _STORAGE_ERRORS = {
@@ -32,7 +33,7 @@ def _error(message: str, hint: str | None = None) -> None:
     if hint:
         text += f"agentctl: hint: {hint}\n"
     try:
-        sys.stderr.write(text)
+        sys.stderr.write(neutralise(text))
         sys.stderr.flush()
     except OSError:
         pass
@@ -48,7 +49,7 @@ def run(app: Any, args: list[str]) -> int:
         for workspace in common.OPENED:
             for warning in workspace.warnings:
                 try:
-                    sys.stderr.write(f"agentctl: warning: {warning}\n")
+                    sys.stderr.write(neutralise(f"agentctl: warning: {warning}\n"))
                 except OSError:
                     pass
             workspace.warnings.clear()

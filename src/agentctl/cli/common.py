@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from agentctl.core.text import neutralise
+
 if TYPE_CHECKING:
     from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
@@ -52,7 +54,7 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
     OPENED.append(workspace)
     if warn:
         for problem in workspace.refresh():
-            sys.stderr.write(f"agentctl: warning: {problem} (skipped; run 'agentctl validate')\n")
+            sys.stderr.write(neutralise(f"agentctl: warning: {problem} (skipped; run 'agentctl validate')\n"))
     return workspace
 
 

@@ -1,7 +1,10 @@
 """Rendering: ``--json`` documents, plain text when piped, rich on a terminal.
 
 stdout carries data only; diagnostics go to stderr. Plain output is written in one call so a
-slow pipe still receives every line. rich is imported only for a terminal, and big tables are
+slow pipe still receives every line. Everything printed passes through
+:func:`agentctl.core.text.neutralise`: a record written by hand or pulled from git may hold
+terminal escapes or bidi overrides, and they are shown as ``\\uXXXX`` instead of obeyed (in
+JSON that is the standard escape, so the data stays exact). rich is imported only for a terminal, and big tables are
 printed as plain aligned text even there (a rich table of 10,000 rows takes seconds).
 """
 
@@ -12,6 +15,8 @@ import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from agentctl.core.text import neutralise
 
 SCHEMA_VERSION = 1
 RICH_ROW_LIMIT = 300
@@ -33,7 +38,7 @@ def emit_json_raw(key: str, json_text: str) -> None:
 
 
 def write(text: str) -> None:
-    sys.stdout.write(text)
+    sys.stdout.write(neutralise(text))
     sys.stdout.flush()
 
 
@@ -60,7 +65,7 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
         for i, column in enumerate(columns):
             grid.add_column(column, style=(styles[i] if styles else None) or None, overflow="fold")
         for row in rows:
-            grid.add_row(*row)
+            grid.add_row(*(neutralise(cell) for cell in row))
         console().print(grid)
         return
     write(plain_table(columns, rows))
@@ -85,4 +90,4 @@ def say(message: str) -> None:
 
 def notice(message: str) -> None:
     """A diagnostic for people: stderr, so it never pollutes piped data."""
-    sys.stderr.write(f"agentctl: {message}\n")
+    sys.stderr.write(neutralise(f"agentctl: {message}\n"))

@@ -10,6 +10,7 @@ import typer
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.core import reports
+from agentctl.core.text import neutralise
 from agentctl.errors import UsageError
 
 standup_app = typer.Typer(rich_markup_mode=None)
@@ -76,7 +77,7 @@ def stats(
         return
     from rich.text import Text
 
-    text = Text(render_stats(result, charts=True))
+    text = Text(neutralise(render_stats(result, charts=True)))
     text.highlight_regex(CHART_GLYPHS, "cyan")
     output.console().print(text, soft_wrap=True)
 

@@ -8,6 +8,7 @@ import typer
 
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, open_workspace, want_json
+from agentctl.core.text import neutralise
 
 app = typer.Typer(rich_markup_mode=None)
 
@@ -42,7 +43,7 @@ def search(
     if colour:
         console = output.console()
         for line in lines:
-            escaped = line.replace("[", "\\[")
+            escaped = neutralise(line).replace("[", "\\[")
             console.print(_MARK.sub(r"[bold yellow]\1[/]", escaped))
         return
     output.write("\n".join(lines) + "\n")

@@ -14,12 +14,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from agentctl.core.text import CONTROL_CHARS
+
 NAME = r"^[a-z0-9][a-z0-9-]{0,63}$"
 TASK_REF = r"^(t-)?[0-9a-z]{4,12}$"
 ONE_LINE = r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$"
 MAX_TEXT = 4000
-# C0 controls but tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates.
-CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_DOC = 20000
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from agentctl.core import graph
 from agentctl.core.duration import parse_duration
+from agentctl.core.text import neutralise
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def build_board(
             Card(
                 id=t["id"],
                 short_id=short_ids.get(t["id"], t["id"]),
-                title=t["title"],
+                title=neutralise(t["title"]),
                 priority=int(t.get("priority", 2)),
                 assignees=tuple(t.get("assignees", ())),
                 labels=tuple(t.get("labels", ())),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentctl.core.text import neutralise
+
 
 def _title(data: dict[str, Any]) -> str:
     title = str(data.get("title") or "")
@@ -13,7 +15,14 @@ def _title(data: dict[str, Any]) -> str:
 
 
 def summarize(event: dict[str, Any]) -> str:
-    """What happened, without the actor or time: ``moved t-… "Title" inbox -> review``."""
+    """What happened, without the actor or time: ``moved t-… "Title" inbox -> review``.
+
+    Used for commit subjects and activity lines: control characters from a hand-written or
+    pulled record are shown as ``\\uXXXX`` (core.text), never written raw."""
+    return neutralise(_summarize(event))
+
+
+def _summarize(event: dict[str, Any]) -> str:
     kind = str(event.get("type", ""))
     subject = event.get("subject") or ""
     data = event.get("data") or {}

@@ -257,7 +257,7 @@ _ANSI_ESCAPE = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\
 
 def _plain_text(text: str) -> str:
     """A CLI's output without terminal escape sequences and control characters."""
-    from agentctl.core.actions import CONTROL_CHARS
+    from agentctl.core.text import CONTROL_CHARS
 
     return CONTROL_CHARS.sub("", re.sub(_ANSI_ESCAPE, "", text.replace("\r\n", "\n"))).strip()
 

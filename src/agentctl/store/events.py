@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.core.ids import EVENT, new_id
+from agentctl.errors import ValidationError
 from agentctl.store import atomic
+from agentctl.store.reading import is_symlink, open_nofollow
 
 FIELDS = ("id", "ts", "actor", "type", "subject", "data", "notify")
 
@@ -57,6 +59,8 @@ def append(events_dir: Path, event: dict[str, Any]) -> Path:
 
 def day_files(events_dir: Path) -> list[Path]:
     """Event files, oldest day first."""
+    if is_symlink(events_dir):  # never followed (validate reports it)
+        return []
     try:
         names = [n for n in os.listdir(events_dir) if n.endswith(".jsonl") and not n.startswith(".")]
     except FileNotFoundError:
@@ -80,7 +84,7 @@ def parse_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | None]]:
 def _read_tail_lines(path: Path, wanted: int) -> list[str]:
     """At least ``wanted`` complete lines from the end of ``path`` (all if fewer)."""
     block = 65536
-    with open(path, "rb") as handle:
+    with open_nofollow(path, str(path)) as handle:
         size = handle.seek(0, os.SEEK_END)
         start = size
         data = b""
@@ -107,7 +111,7 @@ def tail(events_dir: Path, limit: int) -> list[dict[str, Any]]:
     for path in reversed(day_files(events_dir)):
         try:
             lines = _read_tail_lines(path, limit - len(collected))
-        except FileNotFoundError:
+        except (FileNotFoundError, ValidationError):  # gone, or a symlink (never followed)
             continue
         collected.extend(event for _, event in parse_lines("\n".join(lines)) if event is not None and "ts" in event)
         if len(collected) >= limit:

@@ -16,6 +16,11 @@ Files look like::
     title: Write the docs
     ---
     body markdown (may itself contain '---' lines)
+
+Anchors and aliases are limited: a file may reuse at most :data:`MAX_SHARED` collections
+through aliases, and never one inside itself. Parsing an alias is cheap, but expanding a
+"billion laughs" (nine aliases of nine aliases of ...) into plain data is not, and every
+record is expanded (copied, JSON-encoded) on its way into the index.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ _LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
 _CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ")
 
 _fast = YAML(typ="safe", pure=False)
+MAX_SHARED = 16  # collections a file may reuse through YAML aliases
+_ALIAS_USE = re.compile(r"(?:^|[\s\[{,:])\*[^\s,\[\]{}]")
 _FLOW_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+/-]*")
 
 
@@ -94,6 +101,47 @@ def _yaml_error(exc: YAMLError, path: str, first_line: int) -> ValidationError:
     return ValidationError(f"invalid YAML: {problem}", path, line)
 
 
+def _alias_line(head: str, first_line: int) -> int:
+    for number, line in enumerate(head.splitlines()):
+        if _ALIAS_USE.search(line):
+            return first_line + number
+    return first_line
+
+
+def check_aliases(data: Any, head: str, path: str, first_line: int) -> None:
+    """Refuse data that reuses more than MAX_SHARED collections through aliases, or that
+    holds itself (a recursive alias). Linear: each collection is walked once."""
+    if "*" not in head:  # no alias can be in use
+        return
+    seen: set[int] = set()
+    on_path: set[int] = set()
+    shared = 0
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(node))
+            continue
+        if not isinstance(node, (dict, list)):
+            continue
+        key = id(node)
+        if key in on_path:
+            raise ValidationError("invalid YAML: a recursive alias (a collection inside itself)", path, _alias_line(head, first_line))
+        if key in seen:
+            shared += 1
+            if shared > MAX_SHARED:
+                raise ValidationError(
+                    f"invalid YAML: too many aliases (at most {MAX_SHARED} reused collections per file)",
+                    path,
+                    _alias_line(head, first_line),
+                )
+            continue
+        seen.add(key)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in (node.values() if isinstance(node, dict) else node))
+
+
 def load_fast(text: str, path: str) -> tuple[dict[str, Any], str]:
     """Frontmatter as plain data plus the body. Raises ValidationError with file:line."""
     head, body, first_line = split(text, path)
@@ -101,6 +149,7 @@ def load_fast(text: str, path: str) -> tuple[dict[str, Any], str]:
         data = _fast.load(head)
     except YAMLError as exc:
         raise _yaml_error(exc, path, first_line) from None
+    check_aliases(data, head, path, first_line)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -112,9 +161,11 @@ def load_yaml_fast(text: str, path: str) -> Any:
     """A plain YAML file (config, agent state) as plain data."""
     check_conflict_markers(text, path)
     try:
-        return _fast.load(text)
+        data = _fast.load(text)
     except YAMLError as exc:
         raise _yaml_error(exc, path, 1) from None
+    check_aliases(data, text, path, 1)
+    return data
 
 
 def _to_yaml(value: Any) -> Any:
@@ -186,6 +237,7 @@ class Document:
             data = _rt.load(head)
         except YAMLError as exc:
             raise _yaml_error(exc, path, first_line) from None
+        check_aliases(data, head, path, first_line)
         if data is None:
             data = CommentedMap()
         if not isinstance(data, CommentedMap):
@@ -272,6 +324,7 @@ def load_yaml_roundtrip(text: str, path: str) -> CommentedMap:
         data = _rt.load(text)
     except YAMLError as exc:
         raise _yaml_error(exc, path, 1) from None
+    check_aliases(data, text, path, 1)
     if data is None:
         return CommentedMap()
     if not isinstance(data, CommentedMap):

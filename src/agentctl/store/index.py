@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from stat import S_ISLNK
 from typing import Any
 
 from agentctl.core.checks import check_agent, check_doc, check_state, check_task
@@ -26,6 +27,7 @@ from agentctl.errors import ValidationError
 from agentctl.paths import Layout
 from agentctl.store.index_events import EVENT_TABLES, EventIndex
 from agentctl.store.index_text import TEXT_TABLES, TextIndex
+from agentctl.store.reading import read_record_bytes
 
 SCHEMA = 7
 
@@ -176,11 +178,20 @@ class Index(EventIndex, TextIndex):
         stat = os.stat
         directories = (self.layout.agents,) if agents_only else (self.layout.tasks, self.layout.agents, self.layout.docs)
         for directory in directories:
+            is_tasks = directory == self.layout.tasks
+            try:
+                dir_st = stat(directory, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if S_ISLNK(dir_st.st_mode):
+                # Recorded as a problem of the directory itself (loading it is refused).
+                kind = "task" if is_tasks else "doc" if directory == self.layout.docs else "agent"
+                found[self.layout.relative(directory)] = (kind, signature(dir_st))
+                continue
             try:
                 names = os.listdir(directory)
             except FileNotFoundError:
                 continue
-            is_tasks = directory == self.layout.tasks
             if directory == self.layout.docs:
                 base = str(directory) + os.sep
                 for name in names:
@@ -256,45 +267,56 @@ class Index(EventIndex, TextIndex):
 
     def _load_file(self, rel: str, kind: str) -> None:
         """(Re)read one record file into the index, recording a problem if it is invalid."""
-        from agentctl.store import frontmatter
-
         path = self.layout.root / rel
         self._forget(rel)
-        try:
-            st = os.stat(path, follow_symlinks=False)
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return
         problem: Problem | None = None
         try:
-            text = raw.decode("utf-8")
-            stem = path.name.removesuffix(".state.yaml").removesuffix(".md")
-            if kind == "state":
-                loaded = frontmatter.load_yaml_fast(text, rel)
-                data = plain_value(loaded if loaded is not None else {})
-                check_state(data, rel)
-                self.store_state(stem, rel, data)
-            else:
-                fields, body = frontmatter.load_fast(text, rel)
-                data = plain_value(fields)
-                if kind == "task":
-                    check_task(data, stem, rel)
-                    self.store_task(rel, data)
-                    self.fts_put(rel, "task", data["id"], data["id"], data["title"], body)
-                elif kind == "doc":
-                    check_doc(data, stem, rel)
-                    self.store_doc(rel, data, body)
-                else:
-                    check_agent(data, stem, rel)
-                    self.store_agent(rel, data)
-        except UnicodeDecodeError:
-            problem = Problem(rel, None, "not valid UTF-8")
+            # No symlink, nothing but a regular file, at most MAX_RECORD_BYTES (see reading).
+            raw, st = read_record_bytes(path, rel)
+        except FileNotFoundError:
+            return
         except ValidationError as exc:
-            problem = Problem(exc.path or rel, exc.line, exc.problem)
+            try:
+                st = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                return
+            raw, problem = b"", Problem(rel, None, exc.problem)
+        if problem is None:
+            try:
+                self._parse_file(rel, kind, path.name, raw)
+            except UnicodeDecodeError:
+                problem = Problem(rel, None, "not valid UTF-8")
+            except ValidationError as exc:
+                problem = Problem(exc.path or rel, exc.line, exc.problem)
         self.db.execute(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
             (rel, kind, signature(st), problem.message if problem else None, problem.line if problem else None),
         )
+
+    def _parse_file(self, rel: str, kind: str, name: str, raw: bytes) -> None:
+        """Check one record file's bytes and store its rows (raises for a problem)."""
+        from agentctl.store import frontmatter
+
+        text = raw.decode("utf-8")
+        stem = name.removesuffix(".state.yaml").removesuffix(".md")
+        if kind == "state":
+            loaded = frontmatter.load_yaml_fast(text, rel)
+            data = plain_value(loaded if loaded is not None else {})
+            check_state(data, rel)
+            self.store_state(stem, rel, data)
+        else:
+            fields, body = frontmatter.load_fast(text, rel)
+            data = plain_value(fields)
+            if kind == "task":
+                check_task(data, stem, rel)
+                self.store_task(rel, data)
+                self.fts_put(rel, "task", data["id"], data["id"], data["title"], body)
+            elif kind == "doc":
+                check_doc(data, stem, rel)
+                self.store_doc(rel, data, body)
+            else:
+                check_agent(data, stem, rel)
+                self.store_agent(rel, data)
 
     def record_file(self, path: Path) -> None:
         """Index one record file just written by this process (inside the caller's lock)."""
@@ -350,6 +372,11 @@ class Index(EventIndex, TextIndex):
             "SELECT path, line, problem FROM files WHERE problem IS NOT NULL AND kind != 'message' ORDER BY path"
         )
         return [Problem(path, line, message) for path, line, message in rows]
+
+    def problem_of(self, rel: str) -> Problem | None:
+        """The recorded problem of one record file (or record directory), if it has one."""
+        row = self.db.execute("SELECT line, problem FROM files WHERE path=? AND problem IS NOT NULL", (rel,)).fetchone()
+        return Problem(rel, row[0], row[1]) if row else None
 
     def task_ids(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT id FROM tasks ORDER BY id")]

@@ -21,9 +21,12 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from stat import S_ISLNK, S_ISREG
 from typing import Any
 
+from agentctl.errors import ValidationError
 from agentctl.paths import NAME_RE
+from agentctl.store.reading import open_nofollow
 
 EVENT_TABLES = """
 CREATE TABLE IF NOT EXISTS logs (
@@ -101,7 +104,8 @@ class EventIndex:
 
     def _refresh_dir(self, directory: Path, kind: str) -> None:
         try:
-            names = sorted(n for n in os.listdir(directory) if n.endswith(".jsonl") and not n.startswith("."))
+            symlinked = S_ISLNK(os.stat(directory, follow_symlinks=False).st_mode)
+            names = [] if symlinked else sorted(n for n in os.listdir(directory) if n.endswith(".jsonl") and not n.startswith("."))
         except FileNotFoundError:
             names = []
         db = self.db
@@ -118,6 +122,8 @@ class EventIndex:
             try:
                 st = os.stat(path, follow_symlinks=False)
             except FileNotFoundError:
+                continue
+            if not S_ISREG(st.st_mode):  # a symlinked log is never read (validate reports it)
                 continue
             rel = f"{rel_dir}/{name}"
             before = known.pop(rel, None)
@@ -150,7 +156,7 @@ class EventIndex:
         """Read complete lines from ``offset`` (from the start if the bytes before ``offset``
         are not the ones read last time); returns (bytes consumed from the start, their tail)."""
         try:
-            with open(path, "rb") as handle:
+            with open_nofollow(path, str(path)) as handle:
                 start = max(0, offset - TAIL_BYTES)
                 handle.seek(start)
                 data = handle.read()
@@ -158,7 +164,7 @@ class EventIndex:
                     offset = start = 0
                     handle.seek(0)
                     data = handle.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, ValidationError):  # gone, or replaced by a symlink meanwhile
             return 0, ""
         skip = offset - start
         end = skip + data[skip:].rfind(b"\n") + 1  # a torn last line waits until it is complete

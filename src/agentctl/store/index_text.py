@@ -15,11 +15,13 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any
 
 from agentctl.core.checks import check_message
 from agentctl.errors import UsageError, ValidationError
 from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
+from agentctl.store.reading import read_record_bytes
 
 TEXT_TABLES = """
 CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, sig INTEGER NOT NULL);
@@ -112,6 +114,9 @@ class TextIndex:
             except FileNotFoundError:
                 changed.append((name, rel, None))
                 continue
+            if not S_ISDIR(st.st_mode):  # a symlinked thread is never read (validate reports it)
+                changed.append((name, rel, None))
+                continue
             sig = _dir_sig(st)
             if task_id is None and known_dirs.pop(rel, None) == sig:
                 continue
@@ -171,13 +176,9 @@ class TextIndex:
         from agentctl.store.index import plain_value
 
         self.forget_message(rel)
-        try:
-            st = st or os.stat(path, follow_symlinks=False)
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return
         problem: tuple[str | None, int | None] = (None, None)
         try:
+            raw, st = read_record_bytes(path, rel)
             fields, body = frontmatter.load_fast(raw.decode("utf-8"), rel)
             data = plain_value(fields)
             check_message(data, path.parent.name, rel)
@@ -187,10 +188,17 @@ class TextIndex:
                  json.dumps(data.get("mentions") or []), data.get("reply_to"), body),
             )  # fmt: skip
             self.fts_put(rel, "message", data["id"], data["task"], "", body)
+        except FileNotFoundError:
+            return
         except UnicodeDecodeError:
             problem = ("not valid UTF-8", None)
         except ValidationError as exc:
             problem = (exc.problem, exc.line)
+        if st is None:  # refused before it was opened (a symlink)
+            try:
+                st = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                return
         self.db.execute(
             "INSERT OR REPLACE INTO message_files VALUES (?, ?, ?, ?)", (rel, _file_sig(st), problem[0], problem[1])
         )

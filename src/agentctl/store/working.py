@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentctl.core.summary import summarize
+from agentctl.core.text import neutralise
 
 NOTES_START = "<!-- agentctl:notes:start -->"
 NOTES_END = "<!-- agentctl:notes:end -->"
@@ -171,7 +172,9 @@ def render(state: WorkingState) -> str:
         f"Updated {updated} · {open_total} open · {state.done_count} done · "
         f"{len(state.agents)} agents · state {digest}\n\n"
     )
-    return f"{header}{sections}\n## Notes\n\n{notes_block}\n"
+    # Titles, roles and notes may come from files written by hand or pulled from git: terminal
+    # escapes and bidi overrides are shown as \\uXXXX, never written raw (core.text).
+    return neutralise(f"{header}{sections}\n## Notes\n\n{notes_block}\n")
 
 
 def state_digest(sections: str) -> str:

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from agentctl.core.rules import Actor
+from agentctl.core.text import check_line, check_lines, check_text
 from agentctl.errors import ConflictError, NotFoundError, UsageError
 from agentctl.paths import validate_name
+from agentctl.store.reading import read_record
 from agentctl.workspace.base import Mutation, timestamp
 from agentctl.workspace.tasks import TaskOps, validate_model
 
@@ -48,7 +50,7 @@ class AgentOps(TaskOps):
         if agent is None:
             raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
         path = self.layout.agent(name)
-        _, persona = load_fast(path.read_text(encoding="utf-8"), self.layout.relative(path))
+        _, persona = load_fast(read_record(path, self.layout.relative(path)), self.layout.relative(path))
         state = self.index.states().get(name, {})
         open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
         return {
@@ -98,6 +100,7 @@ class AgentOps(TaskOps):
 
         actor.require("edit_agents", "add agents")
         validate_name(name, "agent name")
+        _check_agent_text({"role": role, "capabilities": capabilities, "model": model, "command": command, "persona": persona})
         with self._mutate(actor) as m:
             if self.index.agent(name) is not None or self.layout.agent(name).exists():
                 raise ConflictError(f"an agent named {name!r} already exists")
@@ -137,13 +140,14 @@ class AgentOps(TaskOps):
         from agentctl.store.frontmatter import Document
 
         actor.require("edit_agents", "edit agents")
+        _check_agent_text(changes)
         with self._mutate(actor) as m:
             self._agent_row(name)
             if not changes:
                 raise UsageError("nothing to change: give at least one field option")
             path = self.layout.agent(name)
             rel = self.layout.relative(path)
-            doc = Document.parse(path.read_text(encoding="utf-8"), rel)
+            doc = Document.parse(read_record(path, rel), rel)
             merged = {k: v for k, v in {**doc.plain(), **changes}.items() if v is not None}
             if merged.get("runtime") == "command" and not merged.get("command"):
                 raise UsageError("the command runtime needs --command")
@@ -238,3 +242,18 @@ class AgentOps(TaskOps):
             m.record("agent.status", name, {"from": previous, "to": status})
             m.result = state
         return m.result  # type: ignore[no-any-return]
+
+
+_AGENT_LINES = {"role": "role", "model": "model", "runtime": "runtime", "level": "level"}
+_AGENT_LISTS = {"capabilities": "capability", "command": "command argument"}
+
+
+def _check_agent_text(fields: dict[str, Any]) -> None:
+    """The one text rule (agentctl.core.text) for an agent's fields and persona."""
+    for key, value in fields.items():
+        if key in _AGENT_LINES and isinstance(value, str):
+            check_line(value, _AGENT_LINES[key])
+        elif key in _AGENT_LISTS and isinstance(value, list):
+            check_lines([str(item) for item in value], _AGENT_LISTS[key])
+        elif key == "persona" and isinstance(value, str):
+            check_text(value, "persona")

@@ -54,9 +54,11 @@ class Mutation:
         self.appends.setdefault(path, []).append(line)
 
     def write(self, path: Path, text: str) -> None:
+        _refuse_oversized(path, text)
         self.writes[path] = text
 
     def create(self, path: Path, text: str) -> None:
+        _refuse_oversized(path, text)
         self.writes[path] = text
         self.creates.add(path)
 
@@ -74,6 +76,28 @@ class Mutation:
             raise AssertionError("one mutation records exactly one event")
         wanted = [n for n in (notify or []) if n != self.actor.name]
         self.event = eventlog.make_event(self.actor.name, type_, subject, data, wanted)
+
+
+def _refuse_oversized(path: Path, text: str) -> None:
+    """Never write a record that every reader would refuse as too large."""
+    from agentctl.store.reading import MAX_RECORD_BYTES, too_large
+
+    if len(text) * 4 > MAX_RECORD_BYTES:  # only long texts are worth encoding to count bytes
+        size = len(text.encode("utf-8"))
+        if size > MAX_RECORD_BYTES:
+            raise UsageError(f"refused: {path.name} would be {too_large(size)}", hint="keep long material in several documents")
+
+
+def _refuse_symlinked_parents(layout: paths.Layout) -> None:
+    """The configured WORKING.md path may not pass through a symlinked directory (a write
+    there would land outside the repository); checked before any command writes."""
+    from agentctl.store.reading import SYMLINK_PROBLEM, is_symlink
+
+    parent = layout.working.parent
+    while parent != layout.root and layout.root in parent.parents:
+        if is_symlink(parent):
+            raise ValidationError(SYMLINK_PROBLEM, layout.relative(parent), hint="check working.path in .agentctl/config.yaml")
+        parent = parent.parent
 
 
 def _refuse_conflict_markers(text: str, rel: str) -> None:
@@ -133,8 +157,10 @@ class WorkspaceBase:
         if self._config is None:
             from agentctl.config import load_config
 
-            self._config = load_config(self.layout, self.index)
-            self.layout = paths.Layout(self.root, self._config["working"]["path"])
+            config = load_config(self.layout, self.index)
+            layout = paths.Layout(self.root, config["working"]["path"])
+            _refuse_symlinked_parents(layout)
+            self._config, self.layout = config, layout
         return self._config
 
     @property
@@ -173,6 +199,12 @@ class WorkspaceBase:
                 self.index.refresh_records(agents_only=True)
             agent = self.index.agent(chosen)
             if agent is None:
+                # An agent file the index refused (a symlink, an alias bomb, ...) is named with
+                # its problem: it grants nothing, and "no such agent" would hide why.
+                for rel in (self.layout.relative(self.layout.agent(chosen)), self.layout.relative(self.layout.agents)):
+                    problem = self.index.problem_of(rel)
+                    if problem is not None:
+                        raise ValidationError(problem.message, problem.path, problem.line)
                 raise NotFoundError(f"no agent named {chosen!r}", hint="see 'agentctl agent list'")
             return actor_of(agent)
         return Actor(self.human_name())
@@ -203,10 +235,11 @@ class WorkspaceBase:
 
     def load_task_doc(self, task_id: str) -> Document:
         from agentctl.store.frontmatter import Document
+        from agentctl.store.reading import read_record
 
         path = self.layout.task(task_id)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_record(path, self.layout.relative(path))
         except FileNotFoundError:
             raise NotFoundError(f"no task {task_id}") from None
         return Document.parse(text, self.layout.relative(path))
@@ -528,15 +561,32 @@ class WorkspaceBase:
         from agentctl.workspace.gates import needs_human
 
         return needs_human(self.index, self.workflow)
+    def read_working(self) -> str:
+        """WORKING.md's text ('' if missing). A symlink is not followed: it reads as empty, so
+        the next render replaces the link with a regular file and the target is untouched.
+        Generated output, not a record: no size bound (a note that would pass 1 MiB is refused
+        when written), so a large file never fails a mutation halfway."""
+        from agentctl.store.reading import open_nofollow
+
+        path = self.layout.working
+        rel = self.layout.relative(path)
+        try:
+            with open_nofollow(path, rel) as handle:
+                return handle.read().decode("utf-8")
+        except FileNotFoundError:
+            return ""
+        except ValidationError as exc:
+            if not exc.problem.startswith("symlink"):
+                raise
+            warning = f"{rel} is a symlink: it is not followed and is replaced by a regular file"
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+            return ""
 
     def render_working(self) -> tuple[str, str]:
         """(fresh rendering, current file text or '')."""
         self.refresh()
-        path = self.layout.working
-        try:
-            current = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            current = ""
+        current = self.read_working()
         return render(self.working_state(extract_notes(current))), current
 
     def write_working(self) -> Path | None:

@@ -14,6 +14,7 @@ from typing import Any
 from agentctl.core import ids, mentions
 from agentctl.core.checks import MESSAGE_KINDS
 from agentctl.core.rules import Actor
+from agentctl.core.text import check_text
 from agentctl.errors import NotFoundError, PermissionDeniedError, UsageError
 from agentctl.paths import validate_name
 from agentctl.workspace.tasks import TaskOps
@@ -38,7 +39,7 @@ class CollabOps(TaskOps):
         """Add a message to a task's thread; mentioned agents are notified and subscribed."""
         if kind not in MESSAGE_KINDS:
             raise UsageError(f"unknown message kind {kind!r}; kinds are: {', '.join(MESSAGE_KINDS)}")
-        body = text.strip("\n")
+        body = check_text(text, "comment").strip("\n")
         if not body.strip():
             raise UsageError("refused: the message is empty")
         if len(body) > MAX_MESSAGE_CHARS:
@@ -124,7 +125,7 @@ class CollabOps(TaskOps):
     def direct_message(self, actor: Actor, agent: str, text: str) -> dict[str, Any]:
         """A message to one agent that belongs to no task: it lands in the agent's inbox."""
         validate_name(agent, "agent name")
-        body = text.strip()
+        body = check_text(text, "message").strip()
         if not body:
             raise UsageError("refused: the message is empty")
         if len(body) > MAX_MESSAGE_CHARS:

@@ -12,6 +12,7 @@ from typing import Any
 from agentctl.core import ids
 from agentctl.core.checks import DOC_TYPES, TITLE_RE
 from agentctl.core.rules import Actor
+from agentctl.core.text import check_line, check_text
 from agentctl.errors import (
     GitError,
     NotFoundError,
@@ -19,6 +20,7 @@ from agentctl.errors import (
     UsageError,
     ValidationError,
 )
+from agentctl.store.reading import read_record
 from agentctl.workspace.base import timestamp
 from agentctl.workspace.tasks import TaskOps
 
@@ -26,13 +28,14 @@ MAX_DOC_CHARS = 500_000
 
 
 def _check_title(title: str) -> str:
-    title = title.strip()
+    title = check_line(title, "title").strip()
     if not title or len(title) > 500 or not TITLE_RE.match(title):
         raise UsageError("a document title must be one line of 1-500 characters")
     return title
 
 
 def _check_body(body: str) -> str:
+    check_text(body, "document")
     if len(body) > MAX_DOC_CHARS:
         raise UsageError(f"refused: the document is {len(body)} characters long (at most {MAX_DOC_CHARS})")
     return body if body.endswith("\n") or not body else body + "\n"
@@ -88,7 +91,7 @@ class DocOps(TaskOps):
         if doc is None:
             raise NotFoundError(f"no document {doc_id}")
         path = self.layout.doc(doc_id)
-        _, body, _ = split(path.read_text(encoding="utf-8"), doc["path"])
+        _, body, _ = split(read_record(path, doc["path"]), doc["path"])
         return {**doc, "body": body}
 
     def edit_doc(
@@ -103,7 +106,7 @@ class DocOps(TaskOps):
             path = self.layout.doc(doc_id)
             rel = self.layout.relative(path)
             try:
-                doc = Document.parse(path.read_text(encoding="utf-8"), rel)
+                doc = Document.parse(read_record(path, rel), rel)
             except FileNotFoundError:
                 raise NotFoundError(f"no document {doc_id}") from None
             self._check_doc_owner(actor, doc.get("author"), "edit")
@@ -165,7 +168,7 @@ class DocOps(TaskOps):
         repo = self._doc_repo()
         path = self.layout.doc(doc_id)
         rel = self.layout.relative(path)
-        current = path.read_text(encoding="utf-8")
+        current = read_record(path, rel)
         if rev is None:
             history = repo.file_history(path, limit=2)
             committed = repo.show_file(history[0]["commit"], path) if history else None

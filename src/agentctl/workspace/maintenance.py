@@ -9,6 +9,7 @@ from typing import Any
 
 from agentctl import paths
 from agentctl.core.rules import Actor
+from agentctl.core.text import check_line, check_text
 from agentctl.errors import ConflictError, UsageError, ValidationError
 from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
 from agentctl.store.index import Problem
@@ -33,6 +34,7 @@ class Maintenance(AgentOps):
         from agentctl.config import default_config_text
         from agentctl.store import atomic
 
+        check_line(name or "", "workspace name")
         root = path.expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise UsageError(f"{root} is not a directory")
@@ -118,14 +120,14 @@ class Maintenance(AgentOps):
         """Append a signed, timestamped line to WORKING.md's Notes section."""
         from agentctl.store.working import NOTES_END, NOTES_START, extract_notes
 
-        line_text = " ".join(text.split())
+        line_text = " ".join(check_text(text, "note").split())
         if not line_text:
             raise UsageError("the note is empty")
         if NOTES_START in line_text or NOTES_END in line_text:
             raise UsageError("a note cannot contain the notes markers")
         with self._mutate(actor) as m:
             path = self.layout.working
-            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            current = self.read_working()
             notes = extract_notes(current)
             entry = f"- {timestamp()} {actor.name}: {line_text}"
             new_notes = f"{notes}\n{entry}" if notes else entry
@@ -153,7 +155,7 @@ class Maintenance(AgentOps):
             state_digest,
         )
 
-        edited = text if text is not None else self.layout.working.read_text(encoding="utf-8")
+        edited = text if text is not None else self.read_working()
         self.refresh()
         rendered_from = extract_digest(edited)
         current = state_digest(render_sections(self.working_state("")))
@@ -199,15 +201,14 @@ class Maintenance(AgentOps):
         agents: set[str] = set()
         checks = []
         directories = [(self.layout.tasks, "task"), (self.layout.agents, "agent"), (self.layout.docs, "doc")]
-        if self.layout.threads.is_dir():
+        if self.layout.threads.is_dir() and not self.layout.threads.is_symlink():
             for entry in sorted(os.scandir(self.layout.threads), key=lambda e: e.name):
                 if entry.is_dir(follow_symlinks=False):
                     directories.append((Path(entry.path), "message"))
         for directory, kind in directories:
-            for entry in sorted(os.scandir(directory), key=lambda e: e.name) if directory.is_dir() else []:
+            for entry in sorted(os.scandir(directory), key=lambda e: e.name) if directory.is_dir() and not directory.is_symlink() else []:
                 path = Path(entry.path)
-                if entry.is_symlink():
-                    problems.append(Problem(self.layout.relative(path), None, "symlinks are not allowed"))
+                if entry.is_symlink():  # reported by _symlink_problems
                     continue
                 if atomic.is_temp(entry.name):
                     continue
@@ -252,6 +253,7 @@ class Maintenance(AgentOps):
         if targets is None:
             from agentctl.workspace import recovery
 
+            problems.extend(self._symlink_problems())
             problems.extend(self._validate_events())
             problems.extend(self._validate_inbox())
             problems.extend(self._validate_working())
@@ -268,6 +270,29 @@ class Maintenance(AgentOps):
 
         return recovery.doctor(self, dry_run)
 
+    def _symlink_problems(self) -> list[Problem]:
+        """Every symlink under .agentctl/ (but the machine-local local/), and WORKING.md if it
+        is one: none is ever followed, each is a problem."""
+        from agentctl.store.reading import SYMLINK_PROBLEM, is_symlink
+
+        found: list[Problem] = []
+        pending = [self.layout.dir]
+        while pending:
+            directory = pending.pop()
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                if entry.is_symlink():
+                    found.append(Problem(self.layout.relative(path), None, SYMLINK_PROBLEM))
+                elif entry.is_dir(follow_symlinks=False) and path != self.layout.local:
+                    pending.append(path)
+        if is_symlink(self.layout.working):
+            found.append(Problem(self.layout.relative(self.layout.working), None, SYMLINK_PROBLEM))
+        return sorted(found, key=lambda p: p.path)
+
     def _validate_events(self) -> list[Problem]:
         from pydantic import ValidationError as PydanticError
 
@@ -278,6 +303,8 @@ class Maintenance(AgentOps):
         problems = []
         for path in eventlog.day_files(self.layout.events):
             rel = self.layout.relative(path)
+            if path.is_symlink():  # reported by _symlink_problems
+                continue
             text = path.read_text(encoding="utf-8", errors="replace")
             try:
                 check_conflict_markers(text, rel)
@@ -302,8 +329,10 @@ class Maintenance(AgentOps):
 
         problems = []
         directory = self.layout.inbox
-        for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
+        for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() and not directory.is_symlink() else []:
             rel = self.layout.relative(path)
+            if path.is_symlink():  # reported by _symlink_problems
+                continue
             if not NAME_RE.match(path.name.removesuffix(".jsonl")):
                 problems.append(Problem(rel, None, "the file name must be an agent name"))
                 continue
@@ -318,7 +347,7 @@ class Maintenance(AgentOps):
         from agentctl.store.frontmatter import check_conflict_markers
 
         path = self.layout.working
-        if not path.exists():
+        if not path.exists() or path.is_symlink():
             return []
         try:
             check_conflict_markers(path.read_text(encoding="utf-8"), self.layout.relative(path))
@@ -346,9 +375,10 @@ def _check_record(path: Path, rel: str, kind: str, problems: list[Problem]) -> d
     from agentctl.core import models
     from agentctl.store import frontmatter
     from agentctl.store.index import plain_value
+    from agentctl.store.reading import read_record
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_record(path, rel)
         stem = path.name.removesuffix(".state.yaml").removesuffix(".md")
         if kind == "state":
             loaded = frontmatter.load_yaml_fast(text, rel)

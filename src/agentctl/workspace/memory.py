@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.core.rules import Actor
+from agentctl.core.text import CONTROL_CHARS, check_text
 from agentctl.errors import (
     BudgetError,
     ConflictError,
@@ -67,8 +68,7 @@ def daily_header(agent: str, day: str) -> str:
 
 def clean_entry_text(text: str) -> list[str]:
     """The lines of an entry's text: stripped, without blank lines; refuses bad input."""
-    if "\x00" in text:
-        raise UsageError("memory text cannot contain NUL characters")
+    check_text(text, "memory text")
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = [line for line in lines if line]
     if not lines:
@@ -212,7 +212,8 @@ def _summary_lines(text: str) -> list[str]:
         raw_lines = text.replace("\r\n", "\n").split("\n")
     lines = []
     for raw in raw_lines:
-        line = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", raw.replace("\x00", "").strip()).strip()
+        # Model text: control characters are dropped (the one text rule, core.text).
+        line = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", CONTROL_CHARS.sub("", raw).strip()).strip()
         if line:
             lines.append(line)
     return lines
@@ -281,12 +282,12 @@ class MemoryOps(WorkspaceBase):
         return long_term, daily, ignored
 
     def _read_memory_file(self, path: Path) -> str:
+        from agentctl.store.reading import read_record
+
         try:
-            return path.read_text(encoding="utf-8")
+            return read_record(path, self.layout.relative(path))
         except FileNotFoundError:
             return ""
-        except UnicodeDecodeError:
-            raise ValidationError("not valid UTF-8", self.layout.relative(path)) from None
 
     @staticmethod
     def _check_memory_access(actor: Actor, agent: str, doing: str) -> None:

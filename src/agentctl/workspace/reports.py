@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.core import reports
+from agentctl.errors import ValidationError
 from agentctl.store import events as eventlog
+from agentctl.store.reading import open_nofollow
 from agentctl.workspace.base import WorkspaceBase
 
 
@@ -21,8 +23,12 @@ class ReportOps(WorkspaceBase):
     def _read_events(self, path: Path, warnings: list[str]) -> list[dict[str, Any]]:
         rel = self.layout.relative(path)
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            with open_nofollow(path, rel) as handle:  # a symlinked log is never read
+                text = handle.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
+            return []
+        except ValidationError as exc:
+            warnings.append(f"{exc.message} (skipped; run 'agentctl validate')")
             return []
         found = []
         for number, event in eventlog.parse_lines(text):

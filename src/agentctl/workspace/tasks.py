@@ -20,6 +20,7 @@ from agentctl.core.rules import (
     check_move_permission,
     check_transition,
 )
+from agentctl.core.text import check_line, check_lines, check_text
 from agentctl.errors import AgentctlError, ConflictError, NotFoundError, UsageError, ValidationError
 from agentctl.paths import validate_name
 from agentctl.workspace.base import Mutation, WorkspaceBase, now, timestamp
@@ -104,11 +105,12 @@ class TaskOps(WorkspaceBase):
         """A task with its body sections, dependents, children and readiness."""
         from agentctl.store.frontmatter import load_fast
         from agentctl.store.index import plain_value
+        from agentctl.store.reading import read_record
 
         task_id = self.resolve_task(ref)
         self.require_valid_task_file(task_id)
         path = self.layout.task(task_id)
-        fields, body = load_fast(path.read_text(encoding="utf-8"), self.layout.relative(path))
+        fields, body = load_fast(read_record(path, self.layout.relative(path)), self.layout.relative(path))
         task: dict[str, Any] = plain_value(fields)
         task.setdefault("priority", 2)
         for key in ("assignees", "labels", "depends_on"):
@@ -236,6 +238,10 @@ class TaskOps(WorkspaceBase):
     ) -> dict[str, Any]:
         actor.require("create_tasks", "create tasks")
         _check_title(title)
+        check_text(description, "description")
+        check_lines(labels, "label")
+        check_lines(criteria, "acceptance criterion")
+        check_line(spec or "", "spec link")
         with self._mutate(actor) as m:
             flow = self.workflow
             wanted = self._known_agents(assignees or [])
@@ -294,6 +300,12 @@ class TaskOps(WorkspaceBase):
         uncheck: list[int] | None = None,
         clear: list[str] | None = None,
     ) -> dict[str, Any]:
+        if title is not None:
+            _check_title(title)
+        check_text(description or "", "description")
+        check_lines(add_labels, "label")
+        check_lines(add_criteria, "acceptance criterion")
+        check_line(spec or "", "spec link")
         with self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             current = self._task_row(task_id)
@@ -343,13 +355,15 @@ class TaskOps(WorkspaceBase):
     def replace_task_text(self, actor: Actor, task_id: str, original: str, edited: str) -> dict[str, Any]:
         """Apply a whole-file edit (``task edit --editor``) if the file did not change meanwhile."""
         from agentctl.store.frontmatter import Document, load_fast
+        from agentctl.store.reading import read_record
 
+        check_text(edited, "task file")
         with self._mutate(actor) as m:
             current = self._task_row(task_id)
             self._own_or(actor, current, "move_any", f"edit {task_id}, which is not assigned to it")
             path = self.layout.task(task_id)
             rel = self.layout.relative(path)
-            if path.read_text(encoding="utf-8") != original:
+            if read_record(path, rel) != original:
                 raise ConflictError(f"{rel} changed while you were editing; your edit was not applied")
             if edited == original:
                 raise UsageError("no changes made")
@@ -362,6 +376,8 @@ class TaskOps(WorkspaceBase):
             if data.get("status") != current["status"]:
                 raise UsageError("change the status with 'agentctl task move', not in the editor")
             validate_model("Task", data, rel)
+            check_line(str(data.get("title", "")), "title")
+            check_lines([str(label) for label in data.get("labels") or []], "label")
             check_gate_escape(actor, self.workflow, current, {**data, "priority": priority_value(data.get("priority", 2))})
             doc = Document.parse(edited, rel)
             doc.set("updated_at", timestamp())
@@ -372,6 +388,7 @@ class TaskOps(WorkspaceBase):
         return m.result  # type: ignore[no-any-return]
 
     def move_task(self, actor: Actor, ref: str, status: str, note: str | None = None) -> dict[str, Any]:
+        check_text(note or "", "note")
         return self._move_task(actor, ref, status, note)
 
     def _move_task(
@@ -594,6 +611,7 @@ def _check_title(title: str) -> None:
         raise UsageError("a task title must be a single line (put details in --description)")
     if len(title.strip()) > 500:
         raise UsageError("a task title can be at most 500 characters (put details in --description)")
+    check_line(title, "title")
 
 
 def _unique(values: list[str]) -> list[str]:

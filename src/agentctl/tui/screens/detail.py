@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from agentctl.core.text import neutralise_data
 from agentctl.errors import AgentctlError, NotFoundError
 
 if TYPE_CHECKING:
@@ -29,4 +30,5 @@ async def fetch_detail(
     except AgentctlError as exc:
         app.refuse(exc)
         return None
-    return detail if screen.is_attached else None
+    # Records written by hand or pulled from git may hold terminal escapes: shown, not obeyed.
+    return neutralise_data(detail) if screen.is_attached else None
