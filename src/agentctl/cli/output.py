@@ -3,6 +3,8 @@
 stdout carries data only; diagnostics go to stderr. Plain output is written in one call so a
 slow pipe still receives every line. rich is imported only for a terminal, and big tables are
 printed as plain aligned text even there (a rich table of 10,000 rows takes seconds).
+Everything printed is masked (core/secrets.py): records are masked when written, but a
+command may echo what it was given.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from agentctl.core.secrets import mask
 
 SCHEMA_VERSION = 1
 RICH_ROW_LIMIT = 300
@@ -33,7 +37,7 @@ def emit_json_raw(key: str, json_text: str) -> None:
 
 
 def write(text: str) -> None:
-    sys.stdout.write(text)
+    sys.stdout.write(mask(text))
     sys.stdout.flush()
 
 
@@ -60,7 +64,7 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
         for i, column in enumerate(columns):
             grid.add_column(column, style=(styles[i] if styles else None) or None, overflow="fold")
         for row in rows:
-            grid.add_row(*row)
+            grid.add_row(*(mask(cell) for cell in row))
         console().print(grid)
         return
     write(plain_table(columns, rows))
@@ -85,4 +89,4 @@ def say(message: str) -> None:
 
 def notice(message: str) -> None:
     """A diagnostic for people: stderr, so it never pollutes piped data."""
-    sys.stderr.write(f"agentctl: {message}\n")
+    sys.stderr.write(mask(f"agentctl: {message}\n"))
