@@ -94,7 +94,9 @@ def _report_errors(records: list[dict[str, Any]]) -> None:
         lines.append(f"agentctl: error: {message}\n")
         if len(records) == 1 and record.get("hint"):
             lines.append(f"agentctl: hint: {record['hint']}\n")
-    sys.stderr.write("".join(lines))
+    from agentctl.core.secrets import mask
+
+    sys.stderr.write(mask("".join(lines)))
 
 
 @runs_app.command()
