@@ -205,3 +205,13 @@ def test_a_masked_record_stays_valid_yaml(ws_root: Path, cli: Runner, monkeypatc
     data = shown.json()["task"]
     assert data["title"] == MASK and data["labels"] == [MASK], data
     assert cli("validate").code == 0
+
+
+def test_a_bad_secrets_env_name_is_a_one_line_config_error(ws_root: Path, cli: Runner) -> None:
+    from conftest import assert_one_line_error
+
+    from agentctl.errors import ExitCode
+
+    config = ws_root / ".agentctl" / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("env: []", 'env: ["not a name"]', 1), encoding="utf-8")
+    assert_one_line_error(cli("task", "add", "x"), ExitCode.VALIDATION, "secrets.env.0")
