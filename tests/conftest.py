@@ -55,6 +55,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("USER", "tester")
+    from agentctl.core import secrets
+
+    secrets.reset(names=True)  # the mask follows each test's environment
     return home
 
 
@@ -238,11 +241,27 @@ TEAM = (
 )
 
 
-def make_team(cli: Runner, cwd: Path | str | None = None) -> list[str]:
-    """Add lead-1 (lead), dev-1 (specialist, python), dev-2 (specialist), intern-1 (intern)."""
+def allow_simulated(root: Path) -> None:
+    """Set ``allow_simulated: true`` in the workspace config (committed in a git repo), so
+    heartbeats tick simulated agents there, as in the demo's workspace."""
+    path = root / ".agentctl" / "config.yaml"
+    text = path.read_text(encoding="utf-8")
+    if "allow_simulated: true" in text:
+        return
+    assert "allow_simulated: false" in text, "the config template names allow_simulated"
+    path.write_text(text.replace("allow_simulated: false", "allow_simulated: true", 1), encoding="utf-8")
+    if (root / ".git").exists():
+        git(root, "commit", "-q", "-m", "allow simulated agents", "--", ".agentctl/config.yaml")
+
+
+def make_team(cli: Runner, cwd: Path | str | None = None, runtime: str = "simulated") -> list[str]:
+    """Add lead-1 (lead), dev-1 (specialist, python), dev-2 (specialist), intern-1 (intern), on
+    the simulated runtime by default, and allow simulated agents to tick in the workspace."""
+    if runtime == "simulated":
+        allow_simulated(Path(cwd) if cwd is not None else Path.cwd())
     names = []
     for name, role, level, capabilities in TEAM:
-        args = ["agent", "add", name, "--role", role, "--level", level]
+        args = ["agent", "add", name, "--role", role, "--level", level, "--runtime", runtime]
         for capability in capabilities:
             args += ["--capability", capability]
         result = cli(*args, cwd=cwd)

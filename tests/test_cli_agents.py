@@ -32,14 +32,14 @@ def show_agent(cli: Runner, name: str) -> dict[str, Any]:
 def test_add_defaults(ws_root: Path, cli: Runner) -> None:
     r = cli("agent", "add", "writer", "--role", "technical writer")
     assert r.code == 0, str(r)
-    assert r.out == "added agent writer (technical writer, specialist, simulated)\n"
+    assert r.out == "added agent writer (technical writer, specialist, manual)\n"
     text = agent_file(ws_root, "writer").read_text(encoding="utf-8")
     assert text.startswith("---\nname: writer\nrole: technical writer\nlevel: specialist\n")
     assert "You are **writer**" in text  # the persona template
     assert state_file(ws_root, "writer").read_text(encoding="utf-8") == "status: idle\n"
     agent = show_agent(cli, "writer")
     assert agent["level"] == "specialist"
-    assert agent["runtime"] == "simulated"
+    assert agent["runtime"] == "manual"  # does nothing on its own until given a real runtime
     assert agent["capabilities"] == []
     assert agent["state"]["status"] == "idle"
 
@@ -117,7 +117,7 @@ def test_add_invalid_name_is_usage(ws_root: Path, cli: Runner, name: str) -> Non
 @pytest.mark.parametrize(
     "option, value, needle",
     [("--level", "boss", "--level must be one of intern, specialist, lead"),
-     ("--runtime", "docker", "--runtime must be one of simulated, command, llm"),
+     ("--runtime", "docker", "--runtime must be one of manual, simulated, command, llm"),
      ("--every", "soon", "--every")],
 )  # fmt: skip
 def test_add_bad_values_are_usage(

@@ -184,7 +184,7 @@ def test_users_staged_and_unstaged_changes_are_untouched(ws_root: Path, cli: Run
     readme, other = (ws_root / "README.md").read_bytes(), (ws_root / "other.txt").read_bytes()
     start = head(ws_root)
 
-    make_team(cli)
+    make_team(cli, runtime="manual")  # no config commit: the user's staged changes stay as they are
     t = add_task(cli, "first")
     u = add_task(cli, "second", "--depends-on", t)
     for args in (("task", "assign", t, "dev-1"), ("--as", "dev-1", "task", "move", t, "in_progress"),

@@ -455,7 +455,7 @@ def test_runs_and_agent_show_report_recent_runs(ws_root: Path, team: list[str], 
     first = logged[0]
     assert first["applied"] == 2 and first["rejected"] == 0
     assert [a["action"] for a in first["actions"]] == ["claim", "comment"]
-    assert first["tokens_in"] > 0 and first["tokens_out"] > 0 and first["model"] == "simulated"
+    assert first["tokens_in"] == first["tokens_out"] == 0 and first["model"] == "simulated"  # no model ran
     assert first["duration_ms"] >= 0 and first["prompt_tokens"] > 0
     everyone = runs(cli)
     assert {r["agent"] for r in everyone} == {"dev-1", "dev-2", "intern-1", "lead-1"}

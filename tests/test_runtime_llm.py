@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
+from agentctl.core.secrets import mask
 from agentctl.errors import BudgetError, ExitCode, RuntimeFailure
 from agentctl.runtime import load
 from agentctl.runtime.base import Answer, Request, estimate_tokens
 from agentctl.runtime.cache import ResponseCache, cache_key
 from agentctl.runtime.ledger import AgentSpend, Ledger, summary
-from agentctl.runtime.llm import LLMRuntime, redact
+from agentctl.runtime.llm import LLMRuntime
 
 SYSTEM = "You are nova, a developer. Reply with a JSON object {\"actions\": [...]}."
 PROMPT = "## Your tasks\n- t-abc (in_progress): write the parser\n"
@@ -335,7 +336,7 @@ def test_a_rejected_key_is_reported_without_the_key(
     message = str(caught.value)
     assert message == (
         "agent nova: model call failed (openai/gpt-4o-mini: authentication failed (HTTP 401): "
-        "Incorrect API key provided: ***)"
+        "Incorrect API key provided: (masked))"
     )
     assert key not in message and key not in (caught.value.hint or "")
     assert len(stub.seen) == 1, "an authentication failure is not retried"
@@ -345,10 +346,10 @@ def test_a_rejected_key_is_reported_without_the_key(
     assert Ledger.for_local(local).spent_today("nova") == (0, 0.0), "the reservation was released"
 
 
-def test_redact_masks_secret_looking_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mask_hides_secret_looking_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-123456789")
     monkeypatch.setenv("UNRELATED_SETTING", "tok-123456789-plain")
-    assert redact("failed with tok-123456789 and tok-123456789-plain") == "failed with *** and ***-plain"
+    assert mask("failed with tok-123456789 and tok-123456789-plain") == "failed with (masked) and (masked)-plain"
 
 
 # -- retries, fallbacks, timeouts --------------------------------------------------------------------

@@ -100,7 +100,7 @@ def build_world(root: Path) -> dict[str, str]:
     for sub in ("agents", "tasks", "threads", "events", "specs", "docs", "memory", "local", "inbox"):
         (agentctl_dir / sub).mkdir(parents=True, exist_ok=True)
     (agentctl_dir / ".gitignore").write_text("local/\n", encoding="utf-8")
-    (agentctl_dir / "config.yaml").write_text(default_config_text("orbit"), encoding="utf-8")
+    (agentctl_dir / "config.yaml").write_text(default_config_text("orbit", allow_simulated=True), encoding="utf-8")  # a demo-like world
     for name, role, level, caps, state in AGENTS:
         fields = {"name": name, "role": role, "level": level, "capabilities": caps, "runtime": "simulated",
                   "heartbeat": {"every": "15m"}, "created_at": "2026-03-01T08:00:00Z"}  # fmt: skip

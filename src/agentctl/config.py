@@ -26,10 +26,11 @@ def template_text(name: str) -> str:
     return source.read_text(encoding="utf-8")
 
 
-def default_config_text(workspace_name: str) -> str:
+def default_config_text(workspace_name: str, allow_simulated: bool = False) -> str:
     import json
 
-    return template_text("config.yaml").replace("{name}", json.dumps(workspace_name))
+    text = template_text("config.yaml").replace("{name}", json.dumps(workspace_name))
+    return text.replace("{allow_simulated}", "true" if allow_simulated else "false")
 
 
 def parse_config(text: str, path: str) -> dict[str, Any]:
@@ -87,6 +88,9 @@ def load_config(layout: Layout, index: Index) -> dict[str, Any]:
 
         code = zlib.crc32(__version__.encode())  # str hashes differ between processes
     config: dict[str, Any] = index.cached("config", hash((signature(st), code)), compute)
+    from agentctl.core import secrets
+
+    secrets.add_names(config.get("secrets", {}).get("env", []))
     return apply_env(config)
 
 

@@ -48,18 +48,18 @@ def _git_init(path: Path) -> None:
 
 
 def build(path: Path, progress: Callable[[str], None] = lambda _: None, git: bool = True, rounds: int = MAX_ROUNDS) -> Workspace:
-    """Create the demo workspace in ``path``: a team of four on the simulated runtime and a
-    twelve-task plan in the inbox, then run heartbeat rounds (every agent ticks once per
+    """Create the demo workspace in ``path`` (its config allows simulated agents): a team of
+    four on the simulated runtime and a twelve-task plan in the inbox, then run heartbeat rounds (every agent ticks once per
     round, exactly as cron would run them) until every task is done."""
     path.mkdir(parents=True, exist_ok=True)
     if git:
         _git_init(path)
-    Workspace.init(path, "demo: agentctl itself", "demo-human")
+    Workspace.init(path, "demo: agentctl itself", "demo-human", allow_simulated=True)
     ws = Workspace(path)
     human = Actor("demo-human")
     for name, role, level, caps in TEAM:
         if ws.index.agent(name) is None:
-            ws.add_agent(human, name, role, level, caps)
+            ws.add_agent(human, name, role, level, caps, runtime="simulated")
     progress("team ready: atlas (lead), nova and pixel (developers), sentry (QA and review)")
     if not ws.index.task_ids():
         ids: dict[str, str] = {}

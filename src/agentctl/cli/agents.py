@@ -15,7 +15,7 @@ from agentctl.errors import UsageError
 app = typer.Typer(help="Add, list, show, edit and remove agents.", rich_markup_mode=None, no_args_is_help=True)
 
 LEVELS = ("intern", "specialist", "lead")
-RUNTIMES = ("simulated", "command", "llm")
+RUNTIMES = ("manual", "simulated", "command", "llm")
 SANDBOXES = ("auto", "bwrap", "none")
 STATUSES = ("idle", "active", "blocked")
 RECENT_RUNS = 5  # heartbeat runs shown by 'agent show'
@@ -55,7 +55,10 @@ def add(
     role: str = typer.Option(..., "--role", "-r", help="What the agent does, e.g. developer, reviewer."),
     level: str = typer.Option("specialist", "--level", help="intern | specialist | lead."),
     capability: list[str] = typer.Option(None, "--capability", "-c", help="A capability (repeatable)."),
-    runtime: str = typer.Option("simulated", "--runtime", help="simulated | command | llm."),
+    runtime: str = typer.Option(
+        "manual", "--runtime",
+        help="manual (does nothing on its own: ticks only report the work waiting) | command | llm | simulated (demo, tests).",
+    ),  # fmt: skip
     model: str = typer.Option(None, "--model", help="Model name for the llm runtime (any litellm model)."),
     command: str = typer.Option(None, "--command", help="Command line for the command runtime (no shell)."),
     sandbox: str = typer.Option(None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."),
@@ -70,7 +73,7 @@ def add(
         role,
         level=_choice(level, LEVELS, "--level") or "specialist",
         capabilities=capability or [],
-        runtime=_choice(runtime, RUNTIMES, "--runtime") or "simulated",
+        runtime=_choice(runtime, RUNTIMES, "--runtime") or "manual",
         model=model,
         command=_command(command),
         every=_every(every),
@@ -98,7 +101,7 @@ def list_(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
             a["name"],
             a["role"],
             a.get("level", "specialist"),
-            a.get("runtime", "simulated"),
+            a.get("runtime", "manual"),
             a["state"].get("status", "idle"),
             str(a["open_tasks"]),
             a["state"].get("last_heartbeat") or "never",
@@ -129,7 +132,7 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name.")
     state = agent["state"]
     lines = [
         f"{agent['name']}  ({agent['role']}, {agent.get('level', 'specialist')})",
-        f"runtime:      {agent.get('runtime', 'simulated')}" + (f" ({agent['model']})" if agent.get("model") else ""),
+        f"runtime:      {agent.get('runtime', 'manual')}" + (f" ({agent['model']})" if agent.get("model") else ""),
     ]
     if agent.get("command"):
         lines.append(f"command:      {shlex.join(agent['command'])}")
@@ -162,7 +165,7 @@ def edit(
     level: str = typer.Option(None, "--level", help="intern | specialist | lead."),
     capability: list[str] = typer.Option(None, "--capability", "-c", help="Replace capabilities (repeatable)."),
     add_capability: list[str] = typer.Option(None, "--add-capability", help="Add a capability (repeatable)."),
-    runtime: str = typer.Option(None, "--runtime", help="simulated | command | llm."),
+    runtime: str = typer.Option(None, "--runtime", help="manual | command | llm | simulated."),
     model: str = typer.Option(None, "--model", help="Model for the llm runtime."),
     command: str = typer.Option(None, "--command", help="Command line for the command runtime."),
     sandbox: str = typer.Option(None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."),

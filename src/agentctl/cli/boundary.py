@@ -3,7 +3,8 @@
 Domain errors (:class:`agentctl.errors.AgentctlError`) print ``agentctl: error: <message>``
 plus an optional ``hint:`` line and exit with their code. Command-line mistakes exit with
 USAGE. Anything else is a bug: one line naming the exception (a traceback only with
-``AGENTCTL_DEBUG=1``) and exit code 1.
+``AGENTCTL_DEBUG=1``) and exit code 1. Every line written here is masked (core/secrets.py):
+an error may quote outside text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import click
 import typer
 
+from agentctl.core.secrets import mask
 from agentctl.core.text import neutralise
 from agentctl.errors import AgentctlError, ExitCode
 
@@ -32,6 +34,7 @@ def _error(message: str, hint: str | None = None) -> None:
     text = f"agentctl: error: {message}\n"
     if hint:
         text += f"agentctl: hint: {hint}\n"
+    text = mask(text)
     try:
         sys.stderr.write(neutralise(text))
         sys.stderr.flush()
@@ -41,7 +44,9 @@ def _error(message: str, hint: str | None = None) -> None:
 
 def run(app: Any, args: list[str]) -> int:
     from agentctl.cli import common
+    from agentctl.core import secrets
 
+    secrets.reset(names=True)  # this command's environment and config decide what is secret
     common.OPENED.clear()
     try:
         return _run(app, args)
@@ -49,7 +54,7 @@ def run(app: Any, args: list[str]) -> int:
         for workspace in common.OPENED:
             for warning in workspace.warnings:
                 try:
-                    sys.stderr.write(neutralise(f"agentctl: warning: {warning}\n"))
+                    sys.stderr.write(neutralise(mask(f"agentctl: warning: {warning}\n")))
                 except OSError:
                     pass
             workspace.warnings.clear()

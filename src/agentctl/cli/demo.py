@@ -20,7 +20,11 @@ def demo(
     directory: Path = typer.Option(None, "--dir", help="Where to build it (default: a new temp directory)."),
     json_: bool = JSON_OPTION,
 ) -> None:
-    """Build a sample workspace (a team of four, a dozen tasks in motion) with no API key."""
+    """Build a sample workspace (a team of four, a dozen tasks in motion) with no API key.
+
+    Its agents run on the simulated runtime, a stand-in that needs no model; the workspace's
+    config says allow_simulated: true, which nowhere else is the default.
+    """
     from agentctl import demo as demo_lib
 
     target = directory or Path(tempfile.mkdtemp(prefix="agentctl-demo-"))
@@ -44,7 +48,7 @@ def demo(
         "  agentctl board                  # the live board (q quits)\n"
         "  agentctl feed --limit 20        # what the agents did\n"
         "  agentctl --as atlas inbox       # the lead's notifications\n"
-        "  agentctl runs                   # heartbeat ticks: outcome, actions, tokens\n"
+        "  agentctl runs                   # heartbeat ticks: outcome, actions (simulated: 0 tokens)\n"
         "  agentctl standup; agentctl stats\n"
         "  git log --oneline | head        # one commit per worked tick\n"
     )

@@ -26,6 +26,10 @@ def describe(record: dict[str, Any]) -> str:
             text += f" · {tokens} tokens"
         if record.get("cost_usd"):
             text += f" · ${record['cost_usd']:.4f}"
+    elif outcome == "waiting":
+        work = record.get("work") or {}
+        text += " · " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in work.items() if v)
+        text += " · manual runtime: nothing applied; 'agentctl runs --json' shows the prompt"
     elif outcome == "would_work":
         work = record.get("work") or {}
         text += " · " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in work.items() if v)
@@ -49,8 +53,10 @@ def heartbeat(
 ) -> None:
     """One heartbeat tick: collect work, call the runtime only if there is any, apply its actions.
 
-    Exit 0 when idle, worked or skipped (another tick of the agent is running, or it backs
-    off after a failure); 11 when the runtime failed; 10 when a budget stopped it.
+    Exit 0 when idle, worked, waiting (a manual agent: its work and prompt are reported,
+    nothing is applied) or skipped (another tick of the agent is running, or it backs off
+    after a failure); 11 when the runtime failed; 10 when a budget stopped it; 5 when a
+    simulated agent was refused (the config does not say allow_simulated: true).
     """
     from agentctl.heartbeat.tick import exit_code, tick, tick_all
 
@@ -79,16 +85,18 @@ def _report_errors(records: list[dict[str, Any]]) -> None:
     plus the runtime's hint when one agent was ticked."""
     import sys
 
-    failed = [r for r in records if r.get("outcome") in ("failed", "budget") and r.get("error")]
+    failed = [r for r in records if r.get("outcome") in ("failed", "budget", "refused") and (r.get("error") or r.get("reason"))]
     lines = []
     for record in failed:
-        message = " ".join(str(record["error"]).split())
+        message = " ".join(str(record.get("error") or record["reason"]).split())
         if not message.startswith((f"agent {record['agent']}:", f"{record['agent']}:")):
             message = f"{record['agent']}: {message}"
         lines.append(f"agentctl: error: {message}\n")
         if len(records) == 1 and record.get("hint"):
             lines.append(f"agentctl: hint: {record['hint']}\n")
-    sys.stderr.write("".join(lines))
+    from agentctl.core.secrets import mask
+
+    sys.stderr.write(mask("".join(lines)))
 
 
 @runs_app.command()

@@ -6,6 +6,8 @@ slow pipe still receives every line. Everything printed passes through
 terminal escapes or bidi overrides, and they are shown as ``\\uXXXX`` instead of obeyed (in
 JSON that is the standard escape, so the data stays exact). rich is imported only for a terminal, and big tables are
 printed as plain aligned text even there (a rich table of 10,000 rows takes seconds).
+Everything printed is masked (core/secrets.py): records are masked when written, but a
+command may echo what it was given.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from agentctl.core.secrets import mask
 from agentctl.core.text import neutralise
 
 SCHEMA_VERSION = 1
@@ -38,7 +41,7 @@ def emit_json_raw(key: str, json_text: str) -> None:
 
 
 def write(text: str) -> None:
-    sys.stdout.write(neutralise(text))
+    sys.stdout.write(neutralise(mask(text)))
     sys.stdout.flush()
 
 
@@ -65,7 +68,7 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | No
         for i, column in enumerate(columns):
             grid.add_column(column, style=(styles[i] if styles else None) or None, overflow="fold")
         for row in rows:
-            grid.add_row(*(neutralise(cell) for cell in row))
+            grid.add_row(*(neutralise(mask(cell)) for cell in row))
         console().print(grid)
         return
     write(plain_table(columns, rows))
@@ -90,4 +93,4 @@ def say(message: str) -> None:
 
 def notice(message: str) -> None:
     """A diagnostic for people: stderr, so it never pollutes piped data."""
-    sys.stderr.write(neutralise(f"agentctl: {message}\n"))
+    sys.stderr.write(neutralise(mask(f"agentctl: {message}\n")))

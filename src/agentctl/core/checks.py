@@ -26,7 +26,7 @@ HOURS_RE = re.compile(r"^\d{2}:\d{2}-\d{2}:\d{2}\Z")
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?\Z")
 
 LEVELS = ("intern", "specialist", "lead")
-RUNTIMES = ("simulated", "command", "llm")
+RUNTIMES = ("manual", "simulated", "command", "llm")
 SANDBOXES = ("auto", "bwrap", "none")
 AGENT_STATUSES = ("idle", "active", "blocked")
 PERMISSION_NAMES = (
@@ -196,7 +196,7 @@ def check_agent(data: dict[str, Any], stem: str | None, path: str) -> None:
     c.text("role", data["role"], 1, 64)
     c.choice("level", data.get("level", "specialist"), LEVELS)
     c.text_list("capabilities", data.get("capabilities"), NAME_RE)
-    c.choice("runtime", data.get("runtime", "simulated"), RUNTIMES)
+    c.choice("runtime", data.get("runtime", "manual"), RUNTIMES)
     c.optional_text("model", data.get("model"), low=0)
     c.text_list("command", data.get("command"))
     if data.get("sandbox") is not None:

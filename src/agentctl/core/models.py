@@ -25,11 +25,11 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN, description="a lowercase name:
 TaskId = Annotated[str, Field(pattern=TASK_ID_PATTERN, description="a task ID, e.g. t-4k7q2m9x3bce")]
 Status = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="a workflow status name")]
 Level = Literal["intern", "specialist", "lead"]
-RuntimeKind = Literal["simulated", "command", "llm"]
+RuntimeKind = Literal["manual", "simulated", "command", "llm"]
 AgentStatus = Literal["idle", "active", "blocked"]
 
 LEVELS: tuple[str, ...] = ("intern", "specialist", "lead")
-RUNTIMES: tuple[str, ...] = ("simulated", "command", "llm")
+RUNTIMES: tuple[str, ...] = ("manual", "simulated", "command", "llm")
 AGENT_STATUSES: tuple[str, ...] = ("idle", "active", "blocked")
 
 
@@ -119,7 +119,9 @@ class Agent(Record):
     role: str = Field(min_length=1, max_length=64)
     level: Level = "specialist"
     capabilities: list[Name] = Field(default_factory=list)
-    runtime: RuntimeKind = "simulated"
+    runtime: RuntimeKind = Field(
+        default="manual", description="manual (does nothing on its own) | simulated (demo, tests) | command | llm"
+    )
     model: str | None = None
     command: list[str] | None = Field(default=None, description="argument list for the command runtime")
     sandbox: Literal["auto", "bwrap", "none"] | None = Field(
@@ -300,6 +302,15 @@ class LLMConfig(Record):
     cache: bool = Field(default=True, description="exact-match response cache under .agentctl/local/")
 
 
+class SecretsConfig(Record):
+    """What is masked in everything agentctl writes or prints, besides the values of
+    environment variables named like *KEY*, *TOKEN*, *SECRET*, *PASSWORD*."""
+
+    env: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]] = Field(
+        default_factory=list, description="more environment variables whose values are secrets"
+    )
+
+
 class Config(Record):
     """``.agentctl/config.yaml``."""
 
@@ -323,6 +334,12 @@ class Config(Record):
     sandbox: Literal["auto", "bwrap", "none"] = Field(
         default="auto",
         description="command agents run under bubblewrap: auto = where it works, bwrap = required, none = never",
+    )
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    allow_simulated: bool = Field(
+        default=False,
+        description="heartbeats may tick agents on the simulated runtime (set by 'agentctl demo'; "
+        "elsewhere they are skipped, so stand-ins never do real tasks)",
     )
 
 

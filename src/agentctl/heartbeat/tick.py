@@ -6,6 +6,12 @@ parse and validate the answer → apply each valid action through the workspace 
 agent (permission-checked like any CLI call) → report rejected ones on their task → mark the
 notifications delivered → note the tick in memory and in the agent's state → one commit.
 Every tick, whatever its outcome, is appended to the local run log.
+
+Two runtimes never change records: ``manual`` agents (the default of ``agent add``) get a
+"waiting" record naming their work and the prompt they would be sent; ``simulated`` agents
+are refused unless the config says ``allow_simulated: true`` (the demo's workspace does), so
+a stand-in never "does" real tasks. The run record is masked (core/secrets.py) before it is
+logged or returned, and so is a runtime's answer before it is parsed.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from agentctl.heartbeat.context import Work, build_prompt, collect, parse_ts
 from agentctl.paths import validate_name
 
 SYSTEM_ACTOR = Actor("agentctl")
-OUTCOMES = ("idle", "worked", "failed", "skipped", "budget")
+OUTCOMES = ("idle", "worked", "waiting", "failed", "skipped", "refused", "budget")
 LOGGED_REJECTIONS = 50  # rejected actions listed in a run record (all are counted)
+MANUAL_PROMPT_CHARS = 4000  # of the prompt a manual agent would be sent, kept in its run record
 
 
 def _stamp(moment: datetime) -> str:
@@ -43,11 +50,13 @@ def run_lock_path(ws: Any, name: str) -> Path:
 
 
 def append_run(ws: Any, record: dict[str, Any]) -> None:
+    from agentctl.core import secrets
     from agentctl.store import atomic
 
     directory = runs_dir(ws)
     directory.mkdir(parents=True, exist_ok=True)
-    atomic.append_line(directory / f"{record['agent']}.jsonl", json.dumps(record, separators=(",", ":")))
+    line = secrets.mask(json.dumps(secrets.mask_data(record), separators=(",", ":")))
+    atomic.append_line(directory / f"{record['agent']}.jsonl", line)
 
 
 def read_runs(ws: Any, agent: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
@@ -120,6 +129,9 @@ def tick(ws: Any, name: str, dry_run: bool = False, now: datetime | None = None)
 
 
 def _finish(ws: Any, record: dict[str, Any], clock: float, dry_run: bool) -> dict[str, Any]:
+    from agentctl.core import secrets
+
+    record.update(secrets.mask_data(record))  # printed by the CLI as well as logged
     record["duration_ms"] = int((time.monotonic() - clock) * 1000)
     if not dry_run:
         append_run(ws, record)
@@ -137,6 +149,13 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
         except GitError as exc:
             record["reason"] = exc.message
             return
+    kind = str(agent.get("runtime") or "manual")
+    if kind == "simulated" and not ws.config.get("allow_simulated", False):
+        record.update(outcome="refused", reason=(
+            f"agent {name}: the simulated runtime is a stand-in for demos and tests; it ticks only where "
+            f".agentctl/config.yaml says allow_simulated: true (give {name} a real runtime: "
+            f"'agentctl agent edit {name} --runtime command --command ...', or llm, or manual)"))  # fmt: skip
+        return
     state = ws.index.states().get(name, {})
     if state.get("status") == "blocked":
         record["reason"] = f"{name} is blocked (after {state.get('failures', 0)} failed ticks); 'agentctl agent status {name} idle' resumes it"
@@ -158,9 +177,9 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
         record["outcome"] = "would_work"
         return
     from agentctl import runtime
+    from agentctl.core import secrets
     from agentctl.runtime.base import Request
 
-    kind = agent.get("runtime", "simulated")
     request = Request(
         agent={**agent, "persona": None},
         system=prompt.system,
@@ -197,7 +216,13 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
         return
     record.update(tokens_in=answer.tokens_in, tokens_out=answer.tokens_out, cost_usd=round(answer.cost_usd, 6),
                   model=answer.model, cached=answer.cached)  # fmt: skip
-    _apply_answer(ws, name, kind, work, prompt.task_id, answer.text, record, started)
+    if kind == "manual":
+        # Nothing is applied and no state changes: a person (or a later runtime) does the work.
+        record.update(outcome="waiting", task=prompt.task_id, prompt=answer.text[:MANUAL_PROMPT_CHARS])
+        if len(answer.text) > MANUAL_PROMPT_CHARS:
+            record["prompt_omitted_chars"] = len(answer.text) - MANUAL_PROMPT_CHARS
+        return
+    _apply_answer(ws, name, kind, work, prompt.task_id, secrets.mask(answer.text), record, started)
 
 
 def _guard(ws: Any, name: str, agent: dict[str, Any]) -> Any:
@@ -382,5 +407,7 @@ def exit_code(records: list[dict[str, Any]]) -> int:
         return int(ExitCode.BUDGET)
     if "failed" in outcomes:
         return int(ExitCode.RUNTIME)
+    if "refused" in outcomes:  # a simulated agent outside allow_simulated: a configuration to fix
+        return int(ExitCode.CONFLICT)
     return 0
 

@@ -1,6 +1,7 @@
 """Agent runtimes: turn a heartbeat prompt into an answer.
 
-``simulated`` (deterministic, offline), ``command`` (any CLI, prompt on stdin, no shell) and
+``manual`` (answers nothing: the tick only reports the work waiting), ``simulated``
+(deterministic, offline; demo and tests only), ``command`` (any CLI, prompt on stdin, no shell) and
 ``llm`` (litellm, imported only inside :mod:`agentctl.runtime.llm`). Each is loaded on use.
 """
 
@@ -11,6 +12,7 @@ import importlib
 from agentctl.runtime.base import Answer, Request, Runtime
 
 _RUNTIMES = {
+    "manual": ("agentctl.runtime.manual", "ManualRuntime"),
     "simulated": ("agentctl.runtime.simulated", "SimulatedRuntime"),
     "command": ("agentctl.runtime.command", "CommandRuntime"),
     "llm": ("agentctl.runtime.llm", "LLMRuntime"),

@@ -25,6 +25,7 @@ import signal
 import tempfile
 from pathlib import Path
 
+from agentctl.core.secrets import mask
 from agentctl.errors import RuntimeFailure
 from agentctl.procs import run_in_group
 from agentctl.runtime.base import Answer, Request
@@ -137,7 +138,7 @@ class CommandRuntime:
                 how = f"was killed by {signal.Signals(-done.returncode).name}"
             else:
                 how = f"exited with status {done.returncode}"
-            detail = _error_line(stderr)
+            detail = _error_line(mask(stderr))  # the message goes to the run log, an event, git
             raise RuntimeFailure(f"agent {agent}: command {program} {how}" + (f": {detail}" if detail else ""))
         stdout = done.stdout.decode("utf-8", errors="replace")
         if done.stdout_total > OUTPUT_LIMIT:

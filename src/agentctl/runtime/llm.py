@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentctl.core.models import LLMConfig
+from agentctl.core.secrets import mask
 from agentctl.errors import RuntimeFailure
 from agentctl.runtime.base import Answer, Request, estimate_tokens
 from agentctl.runtime.cache import ResponseCache, cache_key
@@ -52,7 +53,6 @@ PLACEHOLDER_KEY = "no-key-required"
 MESSAGE_OVERHEAD_TOKENS = 16  # role markers and framing of a two-message chat
 BACKOFF_START = 0.5  # seconds before the first retry; doubles, at most BACKOFF_MAX
 BACKOFF_MAX = 8.0
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 
 
@@ -75,16 +75,8 @@ def _litellm(agent: str = "?") -> Any:
     return module
 
 
-def redact(text: str) -> str:
-    """``text`` with the value of every secret-looking environment variable masked."""
-    for name, value in os.environ.items():
-        if len(value) >= 6 and _SECRET_NAME.search(name) and value in text:
-            text = text.replace(value, "***")
-    return text
-
-
 def _one_line(text: str, limit: int = 200) -> str:
-    line = " ".join(redact(text).split())
+    line = " ".join(mask(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -272,7 +264,7 @@ class LLMRuntime:
         cost = _cost(lm, response)
         ledger.settle(reservation, target.model, tokens_in, tokens_out, cost)
         if cache is not None and text and getattr(choice, "finish_reason", None) != "length":
-            cache.put(key, text, target.model, tokens_in, tokens_out, cost)
+            cache.put(key, mask(text), target.model, tokens_in, tokens_out, cost)  # no secret on disk
         return Answer(
             text=text, tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, model=target.model
         )

@@ -10,6 +10,10 @@ validation and permission checks. It behaves like a plausible colleague for its 
   a progress comment, and a move to review (after review feedback, it addresses it);
 * a reviewer approves work in review that has a deliverable, and sends it back otherwise
   (and once for tasks labelled ``needs-rework``).
+
+No model runs, so its answers cost 0 tokens. Heartbeats refuse to tick it unless the config
+says ``allow_simulated: true`` (``agentctl demo`` sets it): its deliverables and approvals are
+stand-ins, never real work.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentctl.runtime.base import Answer, Request, estimate_tokens
+from agentctl.runtime.base import Answer, Request
 
 
 def _matches(task: dict[str, Any], member: dict[str, Any]) -> list[str]:
@@ -28,12 +32,7 @@ class SimulatedRuntime:
     def run(self, request: Request) -> Answer:
         actions = plan(request.context)
         text = json.dumps({"actions": actions or [{"type": "noop", "reason": "nothing needs me right now"}]})
-        return Answer(
-            text=text,
-            tokens_in=estimate_tokens(request.system) + estimate_tokens(request.prompt),
-            tokens_out=estimate_tokens(text),
-            model="simulated",
-        )
+        return Answer(text=text, model="simulated")  # no model ran: 0 tokens, $0
 
 
 def plan(context: dict[str, Any]) -> list[dict[str, Any]]:

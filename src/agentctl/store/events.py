@@ -1,7 +1,8 @@
 """The activity log: ``.agentctl/events/<yyyy-mm-dd>.jsonl``, one JSON event per line.
 
 Files are append-only and union-merged by git (``.gitattributes``), so two machines adding
-events never conflict. Readers tolerate a torn last line (a writer killed mid-append) by
+events never conflict. Secrets are masked twice: in the event's fields when it is made, and in
+the encoded line when it is written (an event built elsewhere cannot carry one in). Readers tolerate a torn last line (a writer killed mid-append) by
 skipping it; ``validate`` reports it.
 """
 
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentctl.core import secrets
 from agentctl.core.ids import EVENT, new_id
 from agentctl.errors import ValidationError
 from agentctl.store import atomic
@@ -36,8 +38,8 @@ def make_event(
         "ts": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "actor": actor,
         "type": type_,
-        "subject": subject,
-        "data": data or {},
+        "subject": secrets.mask(subject) if subject else subject,
+        "data": secrets.mask_data(data) if data else {},
         "notify": sorted(set(notify or [])),
     }
 
@@ -53,7 +55,7 @@ def day_path(events_dir: Path, event: dict[str, Any]) -> Path:
 
 def append(events_dir: Path, event: dict[str, Any]) -> Path:
     path = day_path(events_dir, event)
-    atomic.append_line(path, encode(event))
+    atomic.append_line(path, secrets.mask(encode(event)))
     return path
 
 

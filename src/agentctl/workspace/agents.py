@@ -88,7 +88,7 @@ class AgentOps(TaskOps):
         role: str,
         level: str = "specialist",
         capabilities: list[str] | None = None,
-        runtime: str = "simulated",
+        runtime: str = "manual",
         model: str | None = None,
         command: list[str] | None = None,
         every: str | None = None,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl import paths
-from agentctl.core import ids
+from agentctl.core import ids, secrets
 from agentctl.core.rules import Actor, actor_of, may_review
 from agentctl.core.summary import summarize
 from agentctl.errors import ConflictError, GitError, NotFoundError, UsageError, ValidationError
@@ -50,14 +50,18 @@ class Mutation:
     bookkeeping: str | None = None  # commit message of an event-less change (read-state only)
     result: Any = None
 
+    # Every staged text is masked here, so no operation can write a secret into a record,
+    # a log line or git (core/secrets.py; MASK stays valid YAML/JSON/Markdown).
     def append(self, path: Path, line: str) -> None:
-        self.appends.setdefault(path, []).append(line)
+        self.appends.setdefault(path, []).append(secrets.mask(line))
 
     def write(self, path: Path, text: str) -> None:
+        text = secrets.mask(text)
         _refuse_oversized(path, text)
         self.writes[path] = text
 
     def create(self, path: Path, text: str) -> None:
+        text = secrets.mask(text)
         _refuse_oversized(path, text)
         self.writes[path] = text
         self.creates.add(path)
@@ -594,6 +598,7 @@ class WorkspaceBase:
         from agentctl.store import atomic
 
         fresh, current = self.render_working()
+        fresh = secrets.mask(fresh)  # notes typed into the file by hand may hold one
         if fresh == current:
             return None
         atomic.write_text(self.layout.working, fresh)

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentctl.core.secrets import mask
 from agentctl.procs import run_in_group
 
 LOG_NAME = "hooks.log"
@@ -63,7 +64,7 @@ class HookResult:
 
     def describe(self) -> str:
         """One line for a warning: ``hook 'notify-send x' failed: exited with status 1: boom``."""
-        shown = " ".join(self.argv)
+        shown = mask(" ".join(self.argv))
         if len(shown) > 80:
             shown = shown[:79] + "…"
         if self.ok:
@@ -92,7 +93,8 @@ def matching_hooks(config: Mapping[str, Any], event_type: str) -> list[list[str]
 
 
 def _first_line(data: bytes) -> str:
-    for line in data.decode("utf-8", errors="replace").splitlines():
+    """The first non-blank line, masked (it is logged and shown as a warning)."""
+    for line in mask(data.decode("utf-8", errors="replace")).splitlines():
         if line.strip():
             text = line.strip()
             return text if len(text) <= 200 else text[:199] + "…"
@@ -138,7 +140,7 @@ def _log(log_dir: Path, event: Mapping[str, Any], result: HookResult) -> None:
         "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "event": event.get("id"),
         "type": result.event_type,
-        "argv": list(result.argv),
+        "argv": [mask(arg) for arg in result.argv],
         "exit": result.exit_code,
         "duration": round(result.duration, 3),
         "ok": result.ok,

@@ -29,8 +29,11 @@ class Maintenance(AgentOps):
     # -- init ----------------------------------------------------------------------------
 
     @classmethod
-    def init(cls, path: Path, name: str | None = None, actor_name: str | None = None) -> dict[str, Any]:
-        """Create the workspace layout in ``path``. Idempotent; never overwrites a file."""
+    def init(
+        cls, path: Path, name: str | None = None, actor_name: str | None = None, allow_simulated: bool = False
+    ) -> dict[str, Any]:
+        """Create the workspace layout in ``path``. Idempotent; never overwrites a file.
+        ``allow_simulated`` goes into a new config (the demo's workspace ticks stand-ins)."""
         from agentctl.config import default_config_text
         from agentctl.store import atomic
 
@@ -49,7 +52,7 @@ class Maintenance(AgentOps):
                 created.append(layout.relative(directory) + "/")
         config_created = False
         if not layout.config.exists():
-            atomic.create_text(layout.config, default_config_text(name or root.name))
+            atomic.create_text(layout.config, default_config_text(name or root.name, allow_simulated))
             created.append(layout.relative(layout.config))
             config_created = True
         workspace = cls(root)

@@ -34,7 +34,7 @@ def agent_header(agent: dict[str, Any], now: datetime) -> RenderableType:
     status = Text(f"{STATUS_GLYPH.get(chip.status, '?')} {chip.status}", style=STATUS_STYLE.get(chip.status, ""))
     grid.add_row("status", status)
     grid.add_row("role", f"{agent.get('role', '')} ({agent.get('level', 'specialist')})")
-    runtime = str(agent.get("runtime", "simulated"))
+    runtime = str(agent.get("runtime", "manual"))
     if agent.get("model"):
         runtime += f" · {agent['model']}"
     if agent.get("command"):
