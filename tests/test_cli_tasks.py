@@ -494,8 +494,8 @@ def test_illegal_move_is_conflict_and_lists_allowed(ws_root: Path, cli: Runner) 
     )
     assert task_file(ws_root, t).read_bytes() == before
     assert_one_line_error(cli("task", "move", t, "inbox"), ExitCode.CONFLICT, "already inbox")
-    assert_one_line_error(
-        cli("task", "move", t, "limbo"), ExitCode.CONFLICT, "unknown status 'limbo'"
+    assert_one_line_error(  # a mistyped argument is a usage error, like 'task list --status'
+        cli("task", "move", t, "limbo"), ExitCode.USAGE, "unknown status 'limbo'; statuses are: inbox"
     )
 
 

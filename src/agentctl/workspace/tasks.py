@@ -327,6 +327,8 @@ class TaskOps(WorkspaceBase):
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
             flow = self.workflow
+            if status not in flow["statuses"]:  # a mistyped argument, not a conflict
+                raise UsageError(f"unknown status {status!r}; statuses are: {', '.join(flow['statuses'])}")
             check_transition(flow, task["status"], status)
             check_move_permission(actor, flow, task, status)
             changes: dict[str, Any] = {"status": status}
