@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -514,6 +516,25 @@ def test_demo_builds_a_workspace(tmp_path: Path, cli: Runner) -> None:
     listed = cli("task", "list", "--all", "--json", cwd=target).json()["tasks"]
     assert len(listed) >= 5
     assert len(cli("agent", "list", "--json", cwd=target).json()["agents"]) >= 3
+
+
+def test_demo_advice_names_a_command_that_works_without_an_activated_venv(tmp_path: Path, run_proc: Runner) -> None:
+    script = Path(sys.executable).parent / "agentctl"
+    assert script.is_file()
+    r = run_proc("demo", "--dir", str(tmp_path / "demo"), cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+    assert r.code == 0, str(r)
+    advice = r.out.split("Explore it:\n", 1)[1]
+    assert f"  {script} board " in advice and f"  {script} standup; {script} stats\n" in advice
+    assert "\n  agentctl " not in advice
+
+
+def test_command_name_is_plain_agentctl_when_this_one_is_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentctl.cli.common import command_name
+
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + "/usr/bin:/bin")
+    assert command_name() == "agentctl"
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert command_name() == str(Path(sys.executable).parent / "agentctl")
 
 
 @pytest.mark.parametrize("args", [(), ("task",), ("agent",), ("task", "dep")])
