@@ -279,6 +279,26 @@ def test_each_workspace_has_its_own_block(
     )
 
 
+def test_install_warns_when_the_interval_leaves_no_room_to_stagger(
+    team_root: Path, cli: Runner, crontab_file: Path
+) -> None:
+    result = cli("cron", "install", "--every", "1m")
+    assert result.code == 0, str(result)
+    assert result.err == (
+        "agentctl: warning: every 1m has room for only 1 distinct start time(s) for 4 agents; sharing a slot: "
+        "dev-1, dev-2, intern-1, lead-1 (use a longer --every, or give agents heartbeat.offset)\n"
+    )
+    result = cli("cron", "install", "--every", "5m", "--stagger", "2m", "--json")
+    assert result.code == 0, str(result)
+    assert result.json()["warnings"] == ["--stagger 2m does not fit 4 agents into every 5m; staggered 1m apart instead"]
+    assert [line["schedule"].split()[0] for line in result.json()["lines"]] == [
+        "0,5,10,15,20,25,30,35,40,45,50,55",
+        "1,6,11,16,21,26,31,36,41,46,51,56",
+        "2,7,12,17,22,27,32,37,42,47,52,57",
+        "3,8,13,18,23,28,33,38,43,48,53,58",
+    ]
+
+
 def test_record_schedules_offsets_and_active_hours(
     team_root: Path, cli: Runner, crontab_file: Path
 ) -> None:

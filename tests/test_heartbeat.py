@@ -34,6 +34,7 @@ from helpers_heartbeat import (
     thread,
     tick_json,
 )
+from helpers_proc import event_lines
 
 from agentctl.heartbeat.context import collect
 from agentctl.heartbeat.tick import tick
@@ -406,7 +407,7 @@ def test_failures_back_off_then_block_and_notify_the_lead(
     # blocked: ticks are skipped (exit 0), the command is not run, however late it is
     for when in (None, third + timedelta(days=2)):
         record = library_tick(ws_root, "bad-1", now=when)
-        assert record["outcome"] == "skipped" and "blocked" in record["reason"] and "agent status bad-1 idle" in record["reason"]
+        assert record["outcome"] == "skipped" and "blocked" in record["reason"] and "agentctl agent reset bad-1" in record["reason"]
     assert count_file.read_text() == "xxx"
     assert sorted(r["outcome"] for r in runs(cli, "bad-1")) == ["failed"] * 3 + ["skipped"] * 4
 
@@ -417,6 +418,54 @@ def test_failures_back_off_then_block_and_notify_the_lead(
     assert result.code == 11, str(result)
     assert result.json()["runs"][0]["failures"] == 1
     assert count_file.read_text() == "xxxx"
+
+
+def test_agent_reset_clears_a_backoff_and_a_block_once_the_cause_is_fixed(
+    ws_root: Path, team: list[str], cli: Runner, scripts: Path
+) -> None:
+    edit_config(ws_root, "backoff: 1m", "backoff: 1h")
+    flag = scripts / "fixed"
+    argv = script(scripts, "flaky", f"""
+        sys.stdin.read()
+        if not pathlib.Path({str(flag)!r}).exists():
+            print("fatal: bad config", file=sys.stderr)
+            sys.exit(1)
+        print("done")
+    """)  # fmt: skip
+    add_command_agent(cli, "nova", argv)
+    add_task(cli, "work", "--assign", "nova")
+    assert cli("heartbeat", "nova", "--json").code == 11
+    flag.write_text("yes")  # the cause is fixed; the backoff still holds the agent back
+    [record] = tick_json(cli, "nova")
+    assert record["outcome"] == "skipped" and "agentctl agent reset nova" in record["reason"]
+    refused = cli("agent", "status", "nova", "idle")
+    assert refused.code == 5 and "already idle" in refused.err
+
+    events_before = len(event_lines(ws_root))
+    result = cli("agent", "reset", "nova")
+    assert result.code == 0, str(result)
+    assert result.out == "nova reset: no failures, no backoff, idle\n"
+    st = state(cli, "nova")
+    assert st["failures"] == 0 and "retry_after" not in st and st["status"] == "idle"
+    new = [json.loads(line) for line in event_lines(ws_root)[events_before:]]
+    assert [(e["type"], e["subject"], e["data"]["failures"]) for e in new] == [("agent.reset", "nova", 1)]
+    assert status_clean(ws_root)
+    [record] = tick_json(cli, "nova")
+    assert record["outcome"] != "skipped" and record["outcome"] != "failed"
+
+    again = cli("agent", "reset", "nova")
+    assert again.code == 5 and "nova has no failures, backoff or block to reset" in again.err
+
+    # a blocked agent is unblocked (idle) by a reset
+    flag.unlink()
+    started = datetime.now(UTC)
+    for hours in (0, 2, 5):
+        library_tick(ws_root, "nova", now=started + timedelta(hours=hours))
+    assert state(cli, "nova")["status"] == "blocked"
+    reset = cli("agent", "reset", "nova", "--json").json()["state"]
+    assert reset["status"] == "idle" and reset["failures"] == 0 and "retry_after" not in reset
+    denied = cli("--as", "dev-1", "agent", "reset", "lead-1")
+    assert denied.code == 7, str(denied)
 
 
 def test_an_unusable_answer_without_a_task_is_a_failure(ws_root: Path, team: list[str], cli: Runner, scripts: Path) -> None:

@@ -288,18 +288,45 @@ def test_build_schedules_from_records() -> None:
     schedules = build_schedules(agents)
     assert [(s.agent, s.every, s.offset) for s in schedules] == [
         ("a", 900, 0),
-        ("b", 900, 120),
+        ("b", 900, 60),
         ("c", 3600, 1200),  # the record's offset wins over the stagger
-        ("x0", 900, 360),
-        ("x1", 900, 480),
-        ("x2", 900, 600),
-        ("x3", 900, 720),
-        ("x4", 900, 840),
-        ("x5", 900, 60),  # 16m wraps within the 15m interval
+        # 9 agents x 2m does not fit in 15m: the stagger shrinks to 1m (whole minutes)
+        ("x0", 900, 180),
+        ("x1", 900, 240),
+        ("x2", 900, 300),
+        ("x3", 900, 360),
+        ("x4", 900, 420),
+        ("x5", 900, 480),
     ]
     assert schedules[2].active == ActiveHours(540, 1080)
     overridden = build_schedules(agents[:3], every="30m", stagger="5m")
     assert [(s.every, s.offset) for s in overridden] == [(1800, 0), (1800, 300), (1800, 1200)]
+
+
+def test_a_stagger_that_does_not_fit_shrinks_or_warns() -> None:
+    team = [{"name": f"a{i:02}"} for i in range(16)]
+    warnings: list[str] = []
+    fits = build_schedules(team[:4], every="10m", stagger="2m", warnings=warnings)
+    assert [s.offset for s in fits] == [0, 120, 240, 360] and warnings == []
+
+    shrunk = build_schedules(team[:8], every="10m", stagger="2m", warnings=warnings)
+    assert [s.offset // 60 for s in shrunk] == [0, 1, 2, 3, 4, 5, 6, 7]  # not 0,2,4,6,8,0,2,4
+    assert warnings == ["--stagger 2m does not fit 8 agents into every 10m; staggered 1m apart instead"]
+
+    warnings.clear()
+    every_minute = build_schedules(team, every="1m", warnings=warnings)
+    assert {s.offset for s in every_minute} == {0}
+    [warning] = warnings
+    assert warning.startswith("every 1m has room for only 1 distinct start time(s) for 16 agents; sharing a slot: a00, a01")
+
+    warnings.clear()
+    crowded = build_schedules(team, every="10m", warnings=warnings)
+    assert sorted({s.offset // 60 for s in crowded}) == list(range(10))
+    assert warnings[0].startswith("every 10m has room for only 10 distinct start time(s) for 16 agents; sharing a slot: a00, a10;")
+
+    warnings.clear()
+    seconds_apart = build_schedules(team[:4], every="1m", stagger="30s", warnings=warnings)
+    assert [s.offset for s in seconds_apart] == [0, 15, 30, 45]  # the run loop has second resolution
 
 
 @pytest.mark.parametrize(

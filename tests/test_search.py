@@ -184,12 +184,30 @@ def test_boolean_operators(corpus: dict[str, str], cli: Runner) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["foo AND", '"unclosed', "NOT", "AND", "foo OR", "(", "(foo", "foo)", "*", "NEAR(", "a.b", "foo:bar", "C++"],
+    ["foo AND", '"unclosed', "NOT", "AND", "foo OR", "(", "(foo", "foo)", "*", "NEAR("],
 )
 def test_malformed_queries_are_one_line_usage_errors(corpus: dict[str, str], cli: Runner, query: str) -> None:
     r = cli("search", query)
     assert_one_line_error(r, ExitCode.USAGE, "bad search query")
     assert r.out == ""
+
+
+def test_ordinary_words_with_punctuation_are_searched_as_words(ws_root: Path, cli: Runner) -> None:
+    make_team(cli)
+    first = add_task(cli, "Pair with dev-1 on C++ parser", "--description", "it's for @alice; see a.b and foo:bar")
+    second = add_task(cli, "Follow-up", "--description", f"after {first} lands")
+    other = add_task(cli, "Unrelated", "--description", "dev work, 1 parser in Go")
+    for query in ("dev-1", "@alice", "C++", "it's", "a.b", "foo:bar", "dev-1 parser", "dev-1, parser"):
+        r = cli("search", query, "--json")
+        assert r.code == 0, f"{query!r}: {r}"
+        assert [h["id"] for h in r.json()["hits"]] == [first], query
+        assert r.json()["query"] == query
+    assert hit_ids(cli, first) == [second]  # a task ID, e.g. mentioned in another task
+    # operators still work next to quoted words, and a prefix star stays a prefix
+    assert set(hit_ids(cli, "dev-1 OR unrelated")) == {first, other}
+    assert hit_ids(cli, "dev-1 NOT alice") == []
+    assert set(hit_ids(cli, "follow-*")) == {second}
+    assert hit_ids(cli, 'NEAR(pair parser, 5)') == [first]
 
 
 def test_empty_query(corpus: dict[str, str], cli: Runner) -> None:

@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 
 from agentctl.core.models import DEFAULT_TRANSITIONS
 from agentctl.core.rules import Actor
-from agentctl.errors import AgentctlError, ConflictError, PermissionDeniedError
+from agentctl.errors import AgentctlError, ConflictError, PermissionDeniedError, UsageError
 from agentctl.workspace import Workspace
 
 STATUSES = ["inbox", "assigned", "in_progress", "review", "done", "blocked"]
@@ -119,7 +119,8 @@ class WorkspaceMachine(RuleBasedStateMachine):
         task_id = self._pick(data)
         task = self.model[task_id]
         legal = target in STATUSES and target != task.status and target in DEFAULT_TRANSITIONS[task.status]
-        result = self._expect(None if legal else ConflictError, self.ws.move_task, HUMAN, task_id, target)
+        refused = UsageError if target not in STATUSES else ConflictError  # a made-up status is a usage error
+        result = self._expect(None if legal else refused, self.ws.move_task, HUMAN, task_id, target)
         if legal:
             assert result["status"] == target
             task.status = target

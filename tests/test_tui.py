@@ -331,6 +331,73 @@ def test_create_a_task(team_root: Path) -> None:
     assert task["created_by"] == "Test User"
 
 
+def test_keys_typed_in_a_burst_after_tab_land_in_the_next_field(team_root: Path) -> None:
+    """A terminal delivers fast typing as one burst of key events: each must go to the field
+    focused after the keys before it, not to the one focused when the burst arrived."""
+    from textual import events
+
+    app = open_app(team_root)
+    values: dict[str, str] = {}
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewTaskDialog), "the form")
+        burst = "T\t1\tdev-1\tui, ux\tdesc"
+        for char in burst:
+            app.post_message(events.Key("tab" if char == "\t" else char, char))
+        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen.query_one("#new-description").value == "desc", "the burst")
+        for key in ("title", "priority", "assignee", "labels", "description"):
+            values[key] = app.screen.query_one(f"#new-{key}").value
+        await pilot.press("shift+tab")
+        assert app.screen.focused is app.screen.query_one("#new-labels")
+        await pilot.press("enter")
+        await until(pilot, lambda: app._pending_writes == 0 and not isinstance(app.screen, NewTaskDialog), "the new task")
+
+    run_app(app, script)
+    assert values == {"title": "T", "priority": "1", "assignee": "dev-1", "labels": "ui, ux", "description": "desc"}
+
+
+def test_labels_are_separated_by_commas_as_the_hint_says(team_root: Path) -> None:
+    app = open_app(team_root)
+
+    async def script(pilot: Any) -> None:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewTaskDialog), "the form")
+        await pilot.press(*"Spaced", "tab", "tab", "tab", *"needs review", "enter")
+        await until(pilot, lambda: any(s == "error" for s, _ in app.messages), "the refusal")
+        assert any("needs review" in m for s, m in app.messages if s == "error"), app.messages
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewTaskDialog), "the form")
+        await pilot.press(*"Labelled", "tab", "tab", "tab", *"tui, ux,#web", "enter")
+        await until(pilot, lambda: app._pending_writes == 0 and not isinstance(app.screen, NewTaskDialog), "the new task")
+
+    run_app(app, script)
+    ws = Workspace(team_root)
+    try:
+        [task] = [t for t in ws.list_tasks(include_done=True) if t["title"] == "Labelled"]
+    finally:
+        ws.close()
+    assert task["labels"] == ["tui", "ux", "web"]
+
+
+def test_the_footer_keeps_quit_and_help_at_80_by_24(team_root: Path) -> None:
+    from textual.widgets import Footer
+
+    app = open_app(team_root)
+    shown: list[str] = []
+
+    async def script(pilot: Any) -> None:
+        await pilot.pause(0.2)
+        footer = app.screen.query_one(Footer)
+        for key in footer.query("FooterKey"):
+            if key.region.right <= 80 and key.region.width > 0:
+                shown.append(f"{key.key_display} {key.description}")
+
+    run_app(app, script, size=(80, 24))
+    assert "q quit" in shown and "? help" in shown and "n new" in shown, shown
+
+
 def test_create_refuses_a_bad_priority_and_an_empty_title(team_root: Path) -> None:
     app = open_app(team_root)
 

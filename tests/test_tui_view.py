@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shlex
+import socket
 import sys
 import types
 from datetime import UTC, datetime, timedelta
@@ -214,8 +215,8 @@ def test_board_web_serves_the_tui_command(ws_root: Path, cli: Runner, monkeypatc
     served: list[dict[str, Any]] = []
 
     class Server:
-        def __init__(self, command: str, host: str, port: int, title: str) -> None:
-            served.append({"command": command, "host": host, "port": port, "title": title})
+        def __init__(self, command: str, host: str, port: int, title: str, public_url: str) -> None:
+            served.append({"command": command, "host": host, "port": port, "title": title, "url": public_url})
 
         def serve(self) -> None:
             served[-1]["served"] = True
@@ -231,9 +232,11 @@ def test_board_web_serves_the_tui_command(ws_root: Path, cli: Runner, monkeypatc
     [call] = served
     assert (call["host"], call["port"], call["title"], call["served"]) == ("0.0.0.0", 8123, "agentctl board", True)
     argv = shlex.split(call["command"])
-    assert argv == [sys.executable, "-m", "agentctl", "-W", str(ws_root), "--as", "dev-1", "board", "--tui",
+    assert argv == ["exec", sys.executable, "-m", "agentctl", "-W", str(ws_root), "--as", "dev-1", "board", "--tui",
                     "--assignee", "dev 1"]  # fmt: skip
-    assert "serving the board on http://0.0.0.0:8123" in r.err
+    # browsers are never told to connect to the wildcard address
+    assert call["url"] == f"http://{socket.gethostname()}:8123"
+    assert f"serving the board on http://{socket.gethostname()}:8123 (listening on 0.0.0.0:8123" in r.err
 
 
 def test_board_with_an_unknown_agent_fails_before_any_screen(ws_root: Path, cli: Runner) -> None:

@@ -54,7 +54,7 @@ def build(path: Path, progress: Callable[[str], None] = lambda _: None, git: boo
     path.mkdir(parents=True, exist_ok=True)
     if git:
         _git_init(path)
-    Workspace.init(path, "demo: agentctl itself", "demo-human", allow_simulated=True)
+    Workspace.init(path, "demo: agentctl itself", "demo-human", nested=True, allow_simulated=True)
     ws = Workspace(path)
     human = Actor("demo-human")
     for name, role, level, caps in TEAM:

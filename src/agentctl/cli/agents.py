@@ -234,3 +234,15 @@ def status(
         output.emit_json({"agent": name, "state": state})
     else:
         output.say(f"{name} is now {state['status']}")
+
+
+@app.command("reset")
+def reset(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name."), json_: bool = JSON_OPTION) -> None:
+    """Clear an agent's failure count and backoff and unblock it, once the cause is fixed."""
+    ws = open_workspace(ctx, warn=False)
+    state = ws.reset_agent(acting(ctx, ws), name)
+    if want_json(ctx, json_):
+        output.emit_json({"agent": name, "state": state})
+    else:
+        output.say(f"{name} reset: no failures, no backoff, {state['status']}")
+

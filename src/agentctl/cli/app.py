@@ -49,6 +49,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _click_suggests_only(command: Any) -> None:
+    """click already says "Did you mean ...?" for an unknown subcommand; typer would say it
+    a second time."""
+    if isinstance(command, TyperGroup):
+        command.suggest_commands = False
+        for sub in command.commands.values():
+            _click_suggests_only(sub)
+
+
 class LazyGroup(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
@@ -60,7 +69,17 @@ class LazyGroup(TyperGroup):
         module = importlib.import_module(entry[0])
         command = typer.main.get_command(getattr(module, entry[1]))
         command.name = cmd_name
+        _click_suggests_only(command)
         return command
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        import click
+
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:
+            # The commands are not loaded, so click had nothing to suggest from.
+            raise click.exceptions.NoSuchCommand(exc.command_name, possibilities=COMMANDS, ctx=ctx) from None
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         with formatter.section("Commands"):
@@ -73,7 +92,7 @@ app = typer.Typer(
     help="Git-native mission control for teams of AI agents.\n\n"
     "Agents, tasks and the shared WORKING.md live as markdown/YAML files in your git repo.",
     rich_markup_mode=None,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -83,12 +83,15 @@ def board(
     web: bool = typer.Option(False, "--web", help="Serve the live board in a browser (needs textual-serve)."),
     host: str = typer.Option("localhost", "--host", help="With --web: the address to listen on."),
     port: int = typer.Option(8000, "--port", help="With --web: the port to listen on."),
+    public_url: str = typer.Option(
+        None, "--public-url", help="With --web: the URL browsers use to reach the server (default: http://HOST:PORT; the host name for 0.0.0.0)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Show the task board: live and keyboard-driven on a terminal (see docs/tui.md),
     static when piped or with --plain; one column per status, most urgent first."""
     if web:
-        serve_web(ctx, host, port, show_done, assignee, label)
+        serve_web(ctx, host, port, show_done, assignee, label, public_url)
         return
     ws = open_workspace(ctx)
     as_json = want_json(ctx, json_)
@@ -122,6 +125,12 @@ def run_interactive(ws: Any, actor: str | None, query: str = "", show_done: bool
     from agentctl.tui.app import make_app
 
     app = make_app(ws, actor=actor, query=query, show_done=show_done)
+    from textual.drivers.web_driver import WebDriver
+
+    if app.driver_class is WebDriver:  # started by textual-serve for one browser session
+        from agentctl.tui.web_driver import SessionBoundWebDriver
+
+        app.driver_class = SessionBoundWebDriver
     app.run()
     if app.return_code:  # textual has printed the crash report already
         raise typer.Exit(app.return_code)
@@ -140,10 +149,13 @@ def web_command(root: str, actor: str | None, show_done: bool, assignee: str | N
         argv += ["--assignee", assignee]
     if label:
         argv += ["--label", label]
-    return shlex.join(argv)
+    # exec: the shell becomes the board process, so signals reach it and no shell is left behind
+    return "exec " + shlex.join(argv)
 
 
-def serve_web(ctx: typer.Context, host: str, port: int, show_done: bool, assignee: str | None, label: str | None) -> None:
+def serve_web(
+    ctx: typer.Context, host: str, port: int, show_done: bool, assignee: str | None, label: str | None, public_url: str | None = None
+) -> None:
     try:
         from textual_serve.server import Server  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -151,5 +163,44 @@ def serve_web(ctx: typer.Context, host: str, port: int, show_done: bool, assigne
     ws = open_workspace(ctx)
     command = web_command(str(ws.root), globals_of(ctx).as_agent, show_done, assignee, label)
     ws.close()
-    output.notice(f"serving the board on http://{host}:{port} (Ctrl+C stops)")
-    Server(command, host=host, port=port, title="agentctl board").serve()
+    url = public_url.rstrip("/") if public_url else default_public_url(host, port)
+    output.notice(f"serving the board on {url} (listening on {host}:{port}; Ctrl+C stops)")
+    _session_closing_server(Server)(command, host=host, port=port, title="agentctl board", public_url=url).serve()
+
+
+def _session_closing_server(base: Any) -> Any:
+    """textual-serve's server, which on Ctrl+C / SIGTERM also drops its open browser sessions
+    (aiohttp would otherwise wait up to a minute for them), so that every board process is
+    told to quit at once."""
+
+    class SessionClosingServer(base):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.sessions: dict[int, Any] = {}  # id -> transport of an open browser session
+
+        async def handle_websocket(self, request: Any) -> Any:
+            self.sessions[id(request)] = request.transport
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                self.sessions.pop(id(request), None)
+
+        async def on_shutdown(self, app: Any) -> None:
+            await super().on_shutdown(app)
+            for transport in list(self.sessions.values()):
+                if transport is not None:
+                    transport.close()
+
+    return SessionClosingServer
+
+
+def default_public_url(host: str, port: int) -> str:
+    """The address browsers are told to connect to. A wildcard listen address (0.0.0.0, ::)
+    is no address to connect to: the machine's host name is used instead."""
+    import socket
+
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = socket.gethostname()
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"

@@ -75,6 +75,10 @@ def _run(app: Any, args: list[str]) -> int:
         _error("aborted")
         return int(ExitCode.USAGE)
     except click.exceptions.ClickException as exc:
+        if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+            # A bare group ('agentctl', 'agentctl task') asks for help: not a mistake.
+            sys.stdout.write(exc.format_message() + "\n")
+            return 0
         usage = getattr(exc, "ctx", None)
         message = exc.format_message()
         hint = None

@@ -60,3 +60,21 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
 
 def acting(ctx: typer.Context, workspace: Workspace) -> Actor:
     return workspace.actor(globals_of(ctx).as_agent)
+
+
+def command_name() -> str:
+    """How to run this agentctl again from any directory, for commands printed as advice:
+    ``agentctl`` when that name on PATH is this installation, else this installation's
+    script by its absolute path (a virtualenv that is not activated), else ``python -m``."""
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "agentctl"
+    found = shutil.which("agentctl")
+    if found and (not script.is_file() or Path(found).resolve() == script.resolve()):
+        return "agentctl"
+    if script.is_file():
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m agentctl"
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import typer
 
 from agentctl.cli import output
 from agentctl.cli.board import load_board, plain_board, rich_board
-from agentctl.cli.common import JSON_OPTION, want_json
+from agentctl.cli.common import JSON_OPTION, command_name, want_json
 
 app = typer.Typer(rich_markup_mode=None)
 
@@ -42,13 +43,15 @@ def demo(
         output.write(plain_board(view))
     text, _ = ws.working_text()
     output.write("\n" + text)
-    output.write(
-        f"\nThe demo workspace is at {ws.root}\nExplore it:\n"
-        f"  cd {ws.root}\n"
-        "  agentctl board                  # the live board (q quits)\n"
-        "  agentctl feed --limit 20        # what the agents did\n"
-        "  agentctl --as atlas inbox       # the lead's notifications\n"
-        "  agentctl runs                   # heartbeat ticks: outcome, actions (simulated: 0 tokens)\n"
-        "  agentctl standup; agentctl stats\n"
-        "  git log --oneline | head        # one commit per worked tick\n"
-    )
+    agentctl = command_name()
+    advice = [
+        (f"{agentctl} board", "the live board (q quits)"),
+        (f"{agentctl} feed --limit 20", "what the agents did"),
+        (f"{agentctl} --as atlas inbox", "the lead's notifications"),
+        (f"{agentctl} runs", "heartbeat ticks: outcome, actions (simulated: 0 tokens)"),
+        (f"{agentctl} standup; {agentctl} stats", ""),
+        ("git log --oneline | head", "one commit per worked tick"),
+    ]
+    width = max(len(command) for command, _ in advice) + 2
+    lines = [f"  {command:<{width}}# {note}".rstrip() if note else f"  {command}" for command, note in advice]
+    output.write(f"\nThe demo workspace is at {ws.root}\nExplore it:\n  cd {shlex.quote(str(ws.root))}\n" + "\n".join(lines) + "\n")

@@ -19,7 +19,7 @@ EXIT_MEANINGS = {
     ExitCode.CONFLICT: "refused by the current state: illegal status move, dependency cycle, existing record, claimed task, stale WORKING.md edit",
     ExitCode.VALIDATION: "a record or config file on disk is invalid (the message names file:line)",
     ExitCode.PERMISSION: "the acting agent (--as) is not allowed to do this",
-    ExitCode.LOCK_TIMEOUT: "the workspace lock was not free within lock.timeout seconds",
+    ExitCode.LOCK_TIMEOUT: "the workspace lock did not change hands within lock.timeout seconds",
     ExitCode.GIT: "a git operation failed, e.g. a stale .git/index.lock",
     ExitCode.BUDGET: "an agent's token or cost budget is exhausted",
     ExitCode.RUNTIME: "an agent runtime failed: missing API key, command not found, timeout or an unusable answer",

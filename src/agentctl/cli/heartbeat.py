@@ -8,7 +8,7 @@ import typer
 
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, globals_of, open_workspace, want_json
-from agentctl.errors import UsageError
+from agentctl.errors import NotFoundError, UsageError
 
 heartbeat_app = typer.Typer(rich_markup_mode=None)
 runs_app = typer.Typer(rich_markup_mode=None)
@@ -111,6 +111,12 @@ def runs(
 
     ws = open_workspace(ctx)
     records = read_runs(ws, agent, limit)
+    if agent and not records:
+        from agentctl.paths import validate_name
+
+        ws.refresh()
+        if ws.index.agent(validate_name(agent, "agent name")) is None:
+            raise NotFoundError(f"no agent named {agent!r}", hint="see 'agentctl agent list'")
     if want_json(ctx, json_):
         output.emit_json({"runs": records})
         return

@@ -61,11 +61,13 @@ def _select(ws: Workspace, wanted: list[str]) -> list[dict[str, Any]]:
     return [by_name[name] for name in wanted]
 
 
-def _schedules(agents: list[dict[str, Any]], every: str | None, stagger: str) -> list[Schedule]:
+def _schedules(
+    agents: list[dict[str, Any]], every: str | None, stagger: str, warnings: list[str] | None = None
+) -> list[Schedule]:
     from agentctl.heartbeat.schedule import build_schedules
 
     try:
-        return build_schedules(agents, every, stagger)
+        return build_schedules(agents, every, stagger, warnings)
     except ScheduleError as exc:
         raise UsageError(str(exc)) from None
 
@@ -102,7 +104,8 @@ def install(
 
     ws = open_workspace(ctx)
     agents = _select(ws, _names(agent))
-    schedules = _schedules(agents, every, stagger)
+    stagger_warnings: list[str] = []
+    schedules = _schedules(agents, every, stagger, stagger_warnings)
     logs = _logs_dir(ws)
     python = os.path.abspath(sys.executable)
     entries = []
@@ -122,7 +125,7 @@ def install(
     crontab = cron.Crontab()
     logs.mkdir(parents=True, exist_ok=True)
     before, after = cron.update(crontab, lambda text: cron.replace_block(text, ws.root, block))
-    warnings = [w for entry in entries for w in entry.time.warnings]
+    warnings = stagger_warnings + [w for entry in entries for w in entry.time.warnings]
     for warning in warnings:
         output.notice(f"warning: {warning}")
     lines = [
@@ -314,7 +317,10 @@ def run(
     grace_seconds = _seconds(grace, "--grace") or 0.0
     ws = open_workspace(ctx)
     selected = _select(ws, _names(agents))
-    schedules = _schedules(selected, every, stagger)
+    stagger_warnings: list[str] = []
+    schedules = _schedules(selected, every, stagger, stagger_warnings)
+    for warning in stagger_warnings:
+        output.notice(f"warning: {warning}")
     root, logs = ws.root, _logs_dir(ws)
     ws.close()
     as_json = want_json(ctx, json_)

@@ -21,15 +21,19 @@ def init(
     ctx: typer.Context,
     path: Path = typer.Argument(Path("."), help="Directory to initialise (default: here)."),
     name: str = typer.Option(None, "--name", help="Workspace name shown in WORKING.md."),
+    nested: bool = typer.Option(
+        False, "--nested", help="Create it even inside another workspace (refused otherwise)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Create the workspace layout, config, .gitignore and .gitattributes entries.
 
     Idempotent: running it again creates only what is missing and never overwrites a file.
+    Refused inside an existing workspace unless --nested.
     """
     from agentctl.workspace import Workspace
 
-    result = Workspace.init(path, name, globals_of(ctx).as_agent)
+    result = Workspace.init(path, name, globals_of(ctx).as_agent, nested=nested)
     if want_json(ctx, json_):
         output.emit_json(result)
         return

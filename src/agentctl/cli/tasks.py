@@ -109,9 +109,12 @@ def add(
     due: str = typer.Option(None, "--due", help="Due date, YYYY-MM-DD."),
     ac: list[str] = typer.Option(None, "--ac", help="An acceptance criterion (repeatable)."),
     spec: str = typer.Option(None, "--spec", help="Link to a spec section, <spec-id>#<anchor>."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the new task's ID (for scripts)."),
     json_: bool = JSON_OPTION,
 ) -> None:
-    """Create a task (in inbox, or assigned when --assign is given)."""
+    """Create a task (in inbox, or assigned when --assign is given).
+
+    In a script: T=$(agentctl task add "Title" -q) keeps the new ID."""
     ws = open_workspace(ctx, warn=False)
     task = ws.add_task(
         acting(ctx, ws),
@@ -127,6 +130,9 @@ def add(
         criteria=ac or [],
         spec=spec,
     )
+    if quiet and not want_json(ctx, json_):
+        output.write(f"{task['id']}\n")
+        return
     _changed(ctx, json_, "created", task)
 
 

@@ -60,6 +60,8 @@ def _summarize(event: dict[str, Any]) -> str:
         return f"removed agent {subject}"
     if kind == "agent.status":
         return f"set agent {subject} {data.get('to')}"
+    if kind == "agent.reset":
+        return f"reset agent {subject} (cleared {data.get('failures', 0)} failure(s) and its backoff)"
     if kind == "message.added":
         verb = {"question": "asked on", "answer": "answered on", "review": "reviewed", "status_update": "posted a status update on"}
         excerpt = str(data.get("excerpt") or "")

@@ -128,14 +128,22 @@ def build_schedules(
     agents: Sequence[Mapping[str, Any]],
     every: str | None = None,
     stagger: str = DEFAULT_STAGGER,
+    warnings: list[str] | None = None,
 ) -> list[Schedule]:
     """Schedules for agent records (index rows with ``name`` and ``heartbeat``), in order.
 
     The interval is ``every`` when given, else the record's ``heartbeat.every`` (default 15m).
     The offset is the record's ``heartbeat.offset`` when set, else ``i * stagger`` for the
-    i-th agent; either is taken modulo the interval.
+    i-th agent, where the stagger shrinks to fit when ``n * stagger`` would not fit in an
+    agent's interval (to ``interval / n``, in whole minutes when the stagger is whole minutes,
+    as cron needs); either offset is taken modulo the interval. What was shrunk, and agents
+    that must still share a slot (an interval too short for ``n`` distinct minutes), are
+    appended to ``warnings``.
     """
     step = seconds(stagger, "--stagger")
+    unit = 60 if step % 60 == 0 else 1
+    count = len(agents)
+    shrunk: dict[int, int] = {}
     result = []
     for i, agent in enumerate(agents):
         name = str(agent["name"])
@@ -150,6 +158,10 @@ def build_schedules(
             raise ScheduleError(f"{name}: the interval must be at least 1s")
         if settings.get("offset"):
             offset = seconds(str(settings["offset"]), f"{name}: heartbeat.offset")
+        elif count * step > interval:
+            fitted = max(unit, interval // count // unit * unit)
+            shrunk[interval] = fitted
+            offset = i * fitted
         else:
             offset = i * step
         active = None
@@ -159,7 +171,32 @@ def build_schedules(
             except ScheduleError as exc:
                 raise ScheduleError(f"{name}: {exc}") from None
         result.append(Schedule(name, interval, offset % interval, active))
+    if warnings is not None:
+        warnings.extend(_stagger_warnings(result, stagger, shrunk))
     return result
+
+
+def _stagger_warnings(schedules: Sequence[Schedule], stagger: str, shrunk: Mapping[int, int]) -> list[str]:
+    notes = []
+    for interval, fitted in sorted(shrunk.items()):
+        group = [s for s in schedules if s.every == interval]
+        slots: dict[int, list[str]] = {}
+        for schedule in group:
+            slots.setdefault(schedule.offset, []).append(schedule.agent)
+        shared = [names for names in slots.values() if len(names) > 1]
+        if shared:
+            notes.append(
+                f"every {exact_duration(interval)} has room for only {len(slots)} distinct start time(s) "
+                f"for {len(schedules)} agents; sharing a slot: "
+                + "; ".join(", ".join(names) for names in shared)
+                + " (use a longer --every, or give agents heartbeat.offset)"
+            )
+        else:
+            notes.append(
+                f"--stagger {stagger} does not fit {len(schedules)} agents into every {exact_duration(interval)}; "
+                f"staggered {exact_duration(fitted)} apart instead"
+            )
+    return notes
 
 
 def _first_slot_after(schedule: Schedule, moment: datetime) -> datetime:

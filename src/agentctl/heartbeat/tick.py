@@ -158,11 +158,11 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
         return
     state = ws.index.states().get(name, {})
     if state.get("status") == "blocked":
-        record["reason"] = f"{name} is blocked (after {state.get('failures', 0)} failed ticks); 'agentctl agent status {name} idle' resumes it"
+        record["reason"] = f"{name} is blocked (after {state.get('failures', 0)} failed ticks); 'agentctl agent reset {name}' resumes it"
         return
     retry_after = parse_ts(state.get("retry_after"))
     if retry_after is not None and retry_after > started:
-        record["reason"] = f"backing off after a failure until {_stamp(retry_after)}"
+        record["reason"] = f"backing off after a failure until {_stamp(retry_after)}; 'agentctl agent reset {name}' ends it"
         return
     work = collect(ws, name, started)
     record["work"] = work.summary()

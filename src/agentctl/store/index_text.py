@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,37 @@ def _dir_sig(st: os.stat_result) -> int:
 
 def _file_sig(st: os.stat_result) -> int:
     return hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
+
+# A phrase (closed or not), a parenthesis, a comma (inside NEAR), or a run of anything else.
+_QUERY_TOKEN = re.compile(r'"(?:[^"]|"")*"?|[(),]|[^\s(),"]+')
+_BAREWORD = re.compile(r"[0-9A-Za-z_\u0080-\U0010ffff]+")
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
+
+
+def fts_query(query: str) -> str:
+    """``query`` as FTS5 syntax: words that FTS5 would read as syntax (``dev-1``, ``@alice``,
+    ``C++``, ``it's``, a task ID) become quoted phrases, matched as the words they contain;
+    "phrases", ``prefix*``, ``AND``/``OR``/``NOT``, ``NEAR(...)`` and parentheses are kept,
+    so a query that uses them means what FTS5 says it means. A trailing ``*`` stays a prefix
+    (``dev-*`` → ``"dev-"*``); a bare ``*`` is left for FTS5 to refuse."""
+    out: list[str] = []
+    near_depth = 0  # inside NEAR(...), where "," separates the distance
+    for token in _QUERY_TOKEN.findall(query):
+        stem = token.removesuffix("*")
+        if token == "(":
+            near_depth += 1 if near_depth or (out and out[-1] == "NEAR") else 0
+            out.append(token)
+        elif token == ")":
+            near_depth = max(0, near_depth - 1)
+            out.append(token)
+        elif token == ",":
+            if near_depth:  # elsewhere a comma only separates words
+                out.append(token)
+        elif token.startswith('"') or token in _OPERATORS or token == "NEAR" or not stem or _BAREWORD.fullmatch(stem):
+            out.append(token)
+        else:
+            out.append('"' + stem.replace('"', '""') + '"' + token[len(stem) :])
+    return " ".join(out)
 
 
 class TextIndex:
@@ -269,7 +301,7 @@ class TextIndex:
             " snippet(fts, 3, '**', '**', '…', 16), bm25(fts, 0.0, 0.0, 0.0, 4.0, 1.0) AS rank, t.status, t.title"
             " FROM fts AS f LEFT JOIN tasks AS t ON t.id = f.task WHERE fts MATCH ?"
         )
-        params: list[Any] = [query]
+        params: list[Any] = [fts_query(query)]
         if kinds:
             sql += f" AND f.kind IN ({', '.join('?' * len(kinds))})"
             params.extend(kinds)

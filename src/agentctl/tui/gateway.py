@@ -408,7 +408,8 @@ class Gateway:
             if number is None:
                 raise UsageError(f"priority must be 0-3 or p0-p3 (0 is the most urgent), not {priority.strip()!r}")
         assignees = [a.strip().lstrip("@") for a in assignee.replace(",", " ").split() if a.strip()]
-        label_list = [x.strip().lstrip("#") for x in labels.replace(",", " ").split() if x.strip()]
+        # Commas separate labels (as the form says); a label with a space is refused by name.
+        label_list = [x.strip().lstrip("#") for x in labels.split(",") if x.strip()]
         task = self.ws.add_task(
             self._actor(),
             title,

@@ -243,6 +243,27 @@ class AgentOps(TaskOps):
             m.result = state
         return m.result  # type: ignore[no-any-return]
 
+    def reset_agent(self, actor: Actor, name: str) -> dict[str, Any]:
+        """Clear an agent's failure count and backoff, and unblock it, after its cause was
+        fixed: the next tick runs at once. One ``agent.reset`` event."""
+        if actor.name != name:
+            actor.require("edit_agents", "reset another agent")
+        with self._mutate(actor) as m:
+            self._agent_row(name)
+            previous = self.index.states().get(name, {})
+            status = previous.get("status", "idle")
+            failures = int(previous.get("failures") or 0)
+            retry_after = previous.get("retry_after")
+            if not failures and not retry_after and status != "blocked":
+                raise ConflictError(f"{name} has no failures, backoff or block to reset")
+            changes: dict[str, Any] = {"failures": 0, "retry_after": None}
+            if status == "blocked":
+                changes["status"] = "idle"
+            state = self._stage_state(m, name, changes)
+            m.record("agent.reset", name, {"failures": failures, "retry_after": str(retry_after) if retry_after else None, "status": status})
+            m.result = state
+        return m.result  # type: ignore[no-any-return]
+
 
 _AGENT_LINES = {"role": "role", "model": "model", "runtime": "runtime", "level": "level"}
 _AGENT_LISTS = {"capabilities": "capability", "command": "command argument"}

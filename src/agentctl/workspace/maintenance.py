@@ -30,10 +30,18 @@ class Maintenance(AgentOps):
 
     @classmethod
     def init(
-        cls, path: Path, name: str | None = None, actor_name: str | None = None, allow_simulated: bool = False
+        cls,
+        path: Path,
+        name: str | None = None,
+        actor_name: str | None = None,
+        allow_simulated: bool = False,
+        nested: bool = False,
     ) -> dict[str, Any]:
         """Create the workspace layout in ``path``. Idempotent; never overwrites a file.
-        ``allow_simulated`` goes into a new config (the demo's workspace ticks stand-ins)."""
+
+        ``allow_simulated`` goes into a new config (the demo's workspace ticks stand-ins).
+        Refused inside another workspace (commands run there would silently switch to the
+        new, empty one) unless ``nested``."""
         from agentctl.config import default_config_text
         from agentctl.store import atomic
 
@@ -42,6 +50,13 @@ class Maintenance(AgentOps):
         if root.exists() and not root.is_dir():
             raise UsageError(f"{root} is not a directory")
         layout = paths.Layout(root)
+        if not nested and not layout.config.exists():
+            outer = next((p for p in root.parents if (p / paths.DIR_NAME / "config.yaml").is_file()), None)
+            if outer is not None:
+                raise ConflictError(
+                    f"{root} is inside the agentctl workspace at {outer}",
+                    hint="agentctl commands here already use that workspace; pass --nested to create a separate one inside it",
+                )
         if layout.dir.is_symlink():
             raise ValidationError("symlinks are not allowed inside .agentctl/", str(layout.dir))
         created: list[str] = []

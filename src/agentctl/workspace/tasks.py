@@ -406,6 +406,8 @@ class TaskOps(WorkspaceBase):
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
             flow = self.workflow
+            if status not in flow["statuses"]:  # a mistyped argument, not a conflict
+                raise UsageError(f"unknown status {status!r}; statuses are: {', '.join(flow['statuses'])}")
             if expect is not None and task["status"] != expect:
                 raise ConflictError(f"{task_id} is {task['status']}, not {expect}")
             check_transition(flow, task["status"], status)

@@ -52,9 +52,19 @@ class ChoiceDialog(ModalScreen[str | None]):
 
 
 class NewTaskDialog(ModalScreen[dict[str, str] | None]):
-    """The fields of ``task add``; Enter in any field creates the task, Tab moves on."""
+    """The fields of ``task add``; Enter in any field creates the task, Tab moves on.
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    Tab and Shift+Tab are priority bindings: the app runs them as it takes each key from its
+    queue, before forwarding the next key, so letters typed right after a Tab (a burst in one
+    read from the terminal) go to the next field. As ordinary bindings they ran only once the
+    old field had seen the Tab, after the app had already forwarded the following letters to it.
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "cancel"),
+        Binding("tab", "field(1)", "next field", show=False, priority=True),
+        Binding("shift+tab", "field(-1)", "previous field", show=False, priority=True),
+    ]
 
     FIELDS = (
         ("title", "Title", "what needs doing (one line)"),
@@ -87,6 +97,12 @@ class NewTaskDialog(ModalScreen[dict[str, str] | None]):
             self.query_one("#new-title", Input).focus()
             return
         self.dismiss(values)
+
+    def action_field(self, step: int) -> None:
+        if step > 0:
+            self.focus_next(Input)
+        else:
+            self.focus_previous(Input)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

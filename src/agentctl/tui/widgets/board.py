@@ -26,9 +26,10 @@ class BoardView(Horizontal, can_focus=True):
         Binding("home", "edge(-1)", "first", show=False),
         Binding("end", "edge(1)", "last", show=False),
         Binding("enter", "app.open_task", "open"),
-        Binding("right_square_bracket,shift+right", "app.move_step(1)", "next", key_display="]"),
-        Binding("left_square_bracket,shift+left", "app.move_step(-1)", "prev", key_display="["),
-        Binding("m", "app.pick_status", "move to"),
+        # ] and [ stay out of the footer (the help lists them) so that "q quit" fits in 80 columns.
+        Binding("right_square_bracket,shift+right", "app.move_step(1)", "next", key_display="]", show=False),
+        Binding("left_square_bracket,shift+left", "app.move_step(-1)", "prev", key_display="[", show=False),
+        Binding("m", "app.pick_status", "move"),
         Binding("a", "app.assign", "assign"),
         Binding("u", "app.unassign", "unassign"),
     ]
