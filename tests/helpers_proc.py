@@ -88,6 +88,23 @@ def event_lines(root: Path) -> list[str]:
     return lines
 
 
+def tasks_created_by_events(root: Path) -> set[str]:
+    """Tasks the event log says exist: created and not removed since."""
+    alive: dict[str, bool] = {}
+    for line in event_lines(root):
+        event = json.loads(line)
+        if event["type"] == "task.created":
+            alive[event["subject"]] = True
+        elif event["type"] == "task.removed":
+            alive[event["subject"]] = False
+    return {task for task, exists in alive.items() if exists}
+
+
+def task_files(root: Path) -> set[str]:
+    """IDs of the task files on disk."""
+    return {p.stem for p in (root / ".agentctl" / "tasks").glob("t-*.md")}
+
+
 def temp_files(directory: Path) -> list[Path]:
     return [p for p in directory.rglob("*") if p.name.endswith(".agentctl-tmp")]
 

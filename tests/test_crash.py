@@ -170,10 +170,9 @@ def test_sigkill_with_autocommit_at_random_points_including_inside_git(tmp_path:
     on. After the next command (or ``doctor``): git status is clean of agentctl paths, every
     task has its creating event and vice versa, the user's staged file is untouched, and
     ``git fsck`` is clean."""
-    import json
     import os
 
-    from helpers_proc import git
+    from helpers_proc import git, task_files, tasks_created_by_events
 
     monkeypatch.setenv("AGENTCTL_AUTOCOMMIT", "1")
     env = {**os.environ}
@@ -192,15 +191,8 @@ def test_sigkill_with_autocommit_at_random_points_including_inside_git(tmp_path:
         ours = [line for line in status.splitlines() if ".agentctl/" in line or "WORKING.md" in line]
         assert ours == [], f"{where}: {status}"
         assert "A  user.txt" in status.splitlines(), f"{where}: {status}"
-        alive: dict[str, bool] = {}
-        for line in event_lines(root):
-            event = json.loads(line)
-            if event["type"] == "task.created":
-                alive[event["subject"]] = True
-            elif event["type"] == "task.removed":
-                alive[event["subject"]] = False
-        on_disk = {p.stem for p in (root / ".agentctl" / "tasks").glob("t-*.md")}
-        assert on_disk == {k for k, v in alive.items() if v}, where
+        on_disk = task_files(root)
+        assert on_disk == tasks_created_by_events(root), where
         in_head = {Path(p).stem for p in git(root, "ls-tree", "-r", "--name-only", "HEAD", ".agentctl/tasks").split()}
         assert in_head == on_disk, where
 

@@ -17,7 +17,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers_proc import event_lines, git, head_count, isolate, new_workspace, run_cli, run_json
+from helpers_proc import (
+    event_lines,
+    git,
+    head_count,
+    isolate,
+    new_workspace,
+    run_cli,
+    run_json,
+    task_files,
+    tasks_created_by_events,
+)
 
 REAL_GIT = shutil.which("git") or "/usr/bin/git"
 
@@ -65,29 +75,14 @@ def _agentctl_status(root: Path) -> list[str]:
     return [line for line in _status(root).splitlines() if ".agentctl/" in line or "WORKING.md" in line]
 
 
-def _task_ids_on_disk(root: Path) -> set[str]:
-    return {p.stem for p in (root / ".agentctl" / "tasks").glob("t-*.md")}
-
-
-def _created_events(root: Path) -> set[str]:
-    alive: dict[str, bool] = {}
-    for line in event_lines(root):
-        event = json.loads(line)
-        if event["type"] == "task.created":
-            alive[event["subject"]] = True
-        elif event["type"] == "task.removed":
-            alive[event["subject"]] = False
-    return {k for k, v in alive.items() if v}
-
-
 def _assert_consistent(root: Path) -> None:
     """git status clean of agentctl paths; every task has its event and vice versa; every
     task is in HEAD and in the index."""
     assert _agentctl_status(root) == [], _status(root)
-    assert _task_ids_on_disk(root) == _created_events(root)
+    assert task_files(root) == tasks_created_by_events(root)
     tracked = git(root, "ls-files", ".agentctl/tasks").split()
     in_head = git(root, "ls-tree", "-r", "--name-only", "HEAD", ".agentctl/tasks").split()
-    expected = sorted(f".agentctl/tasks/{t}.md" for t in _task_ids_on_disk(root))
+    expected = sorted(f".agentctl/tasks/{t}.md" for t in task_files(root))
     assert sorted(tracked) == expected
     assert sorted(in_head) == expected
 
@@ -156,7 +151,7 @@ def test_killed_after_writing_records_before_committing_them(tmp_path: Path, shi
     before = head_count(root)
     killed = run_cli(root, "task", "add", "orphan", env={**shim, "SHIM_KILL_AFTER": point}, check=False)
     assert killed.returncode == -9
-    orphan = _task_ids_on_disk(root)
+    orphan = task_files(root)
     assert len(orphan) == 1 and head_count(root) == before
 
     nxt = run_json(root, "task", "add", "next")["task"]["id"]
@@ -176,8 +171,8 @@ def test_a_clone_never_sees_an_event_without_its_record(tmp_path: Path, shim: di
     run_cli(root, "task", "add", "next")
     clone = tmp_path / "clone"
     subprocess.run([REAL_GIT, "clone", "-q", str(root), str(clone)], check=True)
-    assert _task_ids_on_disk(clone) == _created_events(clone)
-    assert len(_task_ids_on_disk(clone)) == 2
+    assert task_files(clone) == tasks_created_by_events(clone)
+    assert len(task_files(clone)) == 2
     assert run_cli(clone, "validate", check=False).returncode == 0
 
 
@@ -201,11 +196,11 @@ def test_killed_between_the_record_and_its_event(tmp_path: Path, monkeypatch: py
         ws.add_task(Actor("tester"), "no event yet")
     monkeypatch.undo()
     ws.close()
-    (task_id,) = _task_ids_on_disk(root)
-    assert task_id not in _created_events(root)
+    (task_id,) = task_files(root)
+    assert task_id not in tasks_created_by_events(root)
     # Another process leaves the entry of a live writer alone...
     run_cli(root, "task", "add", "elsewhere")
-    assert task_id not in _created_events(root)
+    assert task_id not in tasks_created_by_events(root)
     # ...and the writer's own next change (its failed entry is no longer active) finishes it.
     ws = Workspace(root)
     ws.add_task(Actor("tester"), "next")
@@ -236,13 +231,13 @@ def test_git_failing_after_the_files_are_written_is_committed_later(tmp_path: Pa
 
 def _assert_nothing_written(root: Path, before_events: int, before_tasks: set[str]) -> None:
     assert len(event_lines(root)) == before_events
-    assert _task_ids_on_disk(root) == before_tasks
+    assert task_files(root) == before_tasks
     assert not any((root / ".agentctl" / "local" / "journal").glob("j-*.json"))
 
 
 def test_corrupt_branch_ref_is_refused_before_writing(tmp_path: Path) -> None:
     root = new_workspace(tmp_path / "repo")
-    events, tasks = len(event_lines(root)), _task_ids_on_disk(root)
+    events, tasks = len(event_lines(root)), task_files(root)
     (root / ".git" / "refs" / "heads" / "main").write_text("garbage\n", encoding="utf-8")
     result = run_cli(root, "task", "add", "x", check=False)
     assert result.returncode == 9, result.stderr
@@ -255,7 +250,7 @@ def test_corrupt_branch_ref_is_refused_before_writing(tmp_path: Path) -> None:
 
 def test_git_missing_from_path_is_refused_before_writing(tmp_path: Path) -> None:
     root = new_workspace(tmp_path / "repo")
-    events, tasks = len(event_lines(root)), _task_ids_on_disk(root)
+    events, tasks = len(event_lines(root)), task_files(root)
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     result = run_cli(root, "task", "add", "x", env={"PATH": str(empty)}, check=False)
@@ -271,7 +266,7 @@ def test_detached_head_is_refused_before_writing(tmp_path: Path) -> None:
     root = new_workspace(tmp_path / "repo")
     run_cli(root, "task", "add", "one")
     git(root, "checkout", "-q", "--detach")
-    events, tasks = len(event_lines(root)), _task_ids_on_disk(root)
+    events, tasks = len(event_lines(root)), task_files(root)
     result = run_cli(root, "task", "add", "x", check=False)
     assert result.returncode == 9
     assert "HEAD is detached at " in result.stderr and "git switch" in result.stderr
@@ -290,7 +285,7 @@ def test_unfinished_merge_or_rebase_is_refused_before_writing(tmp_path: Path, ma
         target.mkdir()
     else:
         target.write_text(head + "\n", encoding="utf-8")
-    events, tasks = len(event_lines(root)), _task_ids_on_disk(root)
+    events, tasks = len(event_lines(root)), task_files(root)
     result = run_cli(root, "task", "add", "x", check=False)
     assert result.returncode == 9
     assert result.stderr.startswith(f"agentctl: error: {what} is in progress in ")
@@ -364,5 +359,5 @@ def test_full_disk_and_read_only_get_a_documented_exit_code(
     monkeypatch.undo()
     # Space is back: the next command completes or cleans up, and everything is consistent.
     run_cli(root, "task", "add", "y")
-    assert _task_ids_on_disk(root) == _created_events(root)
+    assert task_files(root) == tasks_created_by_events(root)
     assert run_cli(root, "validate", check=False).returncode == 0
