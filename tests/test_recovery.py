@@ -40,6 +40,14 @@ if [ -n "$SHIM_FAIL_ON" ]; then
     fi
   done
 fi
+if [ -n "$SHIM_DIE_IN" ]; then
+  for a in "$@"; do
+    if [ "$a" = "$SHIM_DIE_IN" ]; then
+      : > .git/refs/heads/main.lock   # what a git update-ref killed mid-way leaves
+      kill -9 $PPID; kill -9 $$
+    fi
+  done
+fi
 "$REAL_GIT" "$@"
 rc=$?
 if [ -n "$SHIM_KILL_AFTER" ]; then
@@ -109,6 +117,33 @@ def test_killed_after_moving_head_before_syncing_the_index_is_repaired_by_the_ne
     assert git(root, "show", ":user.txt") == "mine\n"
     assert run_cli(root, "validate", check=False).returncode == 0
     assert subprocess.run([REAL_GIT, "fsck", "--no-progress"], cwd=root, capture_output=True).returncode == 0
+
+
+def test_killed_inside_update_ref_leaves_no_lock_behind_for_the_next_command(
+    tmp_path: Path, shim: dict[str, str]
+) -> None:
+    root = new_workspace(tmp_path / "repo")
+    killed = run_cli(root, "task", "add", "first", env={**shim, "SHIM_DIE_IN": "update-ref"}, check=False)
+    assert killed.returncode == -9
+    assert (root / ".git" / "refs" / "heads" / "main.lock").exists()
+    run_cli(root, "task", "add", "next")
+    _assert_consistent(root)
+    assert len(task_files(root)) == 2
+
+
+def test_a_foreign_stale_ref_lock_is_named_and_the_change_kept(tmp_path: Path) -> None:
+    root = new_workspace(tmp_path / "repo")
+    lock = root / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("", encoding="utf-8")  # a git process of the user's, killed
+    failed = run_cli(root, "task", "add", "kept", check=False)
+    assert failed.returncode == 9
+    assert f"git ref lock {lock} exists: HEAD cannot move" in failed.stderr
+    assert "HEAD kept moving" not in failed.stderr
+    assert "saved on disk but not committed yet" in failed.stderr
+    lock.unlink()
+    run_cli(root, "task", "add", "next")
+    _assert_consistent(root)
+    assert len(task_files(root)) == 2
 
 
 def test_validate_reports_the_desync_and_doctor_repairs_it(tmp_path: Path, shim: dict[str, str]) -> None:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentctl.errors import GitError
@@ -158,6 +158,7 @@ class Repo:
 
     root: Path  # the work tree top level (resolved)
     git_dir: Path  # its git directory (per-worktree one for linked worktrees; holds the index)
+    _ref_lock_held: str | None = field(default=None, compare=False, repr=False)  # last update-ref refusal
 
     # -- running git --------------------------------------------------------------------
 
@@ -273,6 +274,12 @@ class Repo:
                 # e.g. plumbing): start over from the new HEAD after a short random pause.
                 time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
             else:
+                held = self._ref_lock_held
+                if held is not None:
+                    raise GitError(
+                        f"git ref lock {held} exists: HEAD cannot move",
+                        hint=f"another git process is running, or one was killed: if none is running, delete {held}",
+                    )
                 raise GitError(
                     f"HEAD kept moving while committing ({_CAS_ATTEMPTS} attempts)",
                     hint="something else is committing to this repository; try again",
@@ -298,7 +305,7 @@ class Repo:
         seen: tuple[int, int, int] | None = None
         seen_since = time.monotonic()
         while True:
-            if _remove_if_ours_and_dead(lock):
+            if self._clear_dead_lock(lock):
                 continue
             try:
                 st = lock.stat()
@@ -311,6 +318,23 @@ class Repo:
             elif now - seen_since >= _INDEX_LOCK_STALE_AFTER:
                 raise _lock_error(lock)
             time.sleep(0.02)
+
+    def _clear_dead_lock(self, lock: Path) -> bool:
+        """Remove ``index.lock`` if a killed agentctl left it, and with it the ref locks of
+        HEAD and its branch: agentctl moves HEAD only while holding the index lock, so a ref
+        lock from that time was left by the same killed commit (its ``git update-ref``)."""
+        if not _remove_if_ours_and_dead(lock):
+            return False
+        candidates = [self.git_dir / "HEAD.lock"]
+        try:
+            branch = self._branch()
+        except GitError:
+            branch = None
+        if branch is not None:
+            candidates.append(self._common_dir() / f"{branch}.lock")
+        for candidate in candidates:
+            candidate.unlink(missing_ok=True)
+        return True
 
     def preflight(self) -> None:
         """Refuse, before anything is written, a repository state a commit would go wrong in.
@@ -536,6 +560,8 @@ class Repo:
             # "cannot lock ref 'HEAD': is at X but expected Y" / "... already exists" / the
             # branch's own .lock file held by a concurrent update: all mean "HEAD is moving".
             if "cannot lock ref" in err:
+                found = re.search(r"Unable to create '([^']+\.lock)': File exists", err)
+                object.__setattr__(self, "_ref_lock_held", found.group(1) if found else None)
                 return None, True
             raise GitError(f"git update-ref: {_error_line(proc.stderr)}")
         return new, False
@@ -617,7 +643,7 @@ class Repo:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
                 break
             except FileExistsError:
-                if _remove_if_ours_and_dead(lock):
+                if self._clear_dead_lock(lock):
                     continue
             except OSError as exc:
                 raise GitError(f"cannot create {lock}: {exc}") from exc

@@ -291,8 +291,8 @@ class WorkspaceBase:
                     "or set git.autocommit: false / AGENTCTL_AUTOCOMMIT=0",
                 )
             return
+        repo.check_index_unlocked()  # clears a killed agentctl's locks; a stale foreign one fails
         repo.preflight()
-        repo.check_index_unlocked()  # a stale index.lock fails before any write
 
     def recover_interrupted(self) -> list[dict[str, Any]]:
         """Finish changes a killed or failed writer left half-done (caller holds the lock)."""
