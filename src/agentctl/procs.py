@@ -145,3 +145,15 @@ def run_in_group(
         stdout_total=out.total if out else 0,
         stderr=bytes(readers[0].data),
     )
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    """Fields of ``/proc/<pid>/stat`` after the command name (state, ppid, ...; Linux), or
+    None where there is no such process or no /proc. The command name may hold spaces and
+    parentheses, so the split is after its last ')'."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    return stat.rsplit(b")", 1)[-1].decode("ascii", "replace").split()

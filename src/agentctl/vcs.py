@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from agentctl.errors import GitError
@@ -158,7 +158,6 @@ class Repo:
 
     root: Path  # the work tree top level (resolved)
     git_dir: Path  # its git directory (per-worktree one for linked worktrees; holds the index)
-    _ref_lock_held: str | None = field(default=None, compare=False, repr=False)  # last update-ref refusal
 
     # -- running git --------------------------------------------------------------------
 
@@ -266,15 +265,15 @@ class Repo:
         # It keeps other git processes (and our own threads) from changing the index between
         # our commit and our index update, and a stale lock fails us before we commit.
         with self._index_lock():
+            held: str | None = None  # a ref lock file that refused the last attempt
             for attempt in range(_CAS_ATTEMPTS):
-                new, moved = self._try_commit(rels, message, identity)
+                new, moved, held = self._try_commit(rels, message, identity)
                 if not moved:
                     break
                 # HEAD moved under us (a commit by something not taking the index lock,
                 # e.g. plumbing): start over from the new HEAD after a short random pause.
                 time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
             else:
-                held = self._ref_lock_held
                 if held is not None:
                     raise GitError(
                         f"git ref lock {held} exists: HEAD cannot move",
@@ -408,13 +407,7 @@ class Repo:
             return None  # a symbolic ref: git follows it
         if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", value):
             return None
-        return f"{self._relative_git(path)} does not hold a commit id"
-
-    def _relative_git(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return str(path)
+        return f"{os.path.relpath(path, self.root)} does not hold a commit id"
 
     def reset_index(self, paths: Sequence[Path | str]) -> None:
         """Set the real index entries of ``paths`` to HEAD's (removed where HEAD has none).
@@ -425,26 +418,14 @@ class Repo:
         rels = list(dict.fromkeys(self._relative(Path(p)) for p in paths))
         if not rels or self.head() is None:
             return
-        index = self.git_dir / "index"
         with self._index_lock():
-            staging = self.git_dir / f"agentctl-index-{os.urandom(8).hex()}"
-            try:
-                if index.exists():
-                    shutil.copy2(index, staging)
-                env = {"GIT_INDEX_FILE": str(staging)}
+            with self._index_copy() as env:
                 self._run(["reset", "-q", "HEAD", "--", *rels], env=env, ok_codes=(0, 1))
                 # Fresh stat data for entries whose file matches HEAD, so status stays quick.
                 self._run(["update-index", "-q", "--refresh"], env=env, ok_codes=(0, 1))
-                if staging.exists():
-                    os.replace(staging, index)
-                # Under the index lock no agentctl commit is building a tree: any other
-                # private index was left by a killed process.
-                self.sweep_private_indexes(older_than=0.0)
-            except OSError as exc:
-                raise GitError(f"cannot update the git index {index}: {exc}") from exc
-            finally:
-                staging.unlink(missing_ok=True)
-                Path(f"{staging}.lock").unlink(missing_ok=True)
+            # Under the index lock no agentctl commit is building a tree: any other private
+            # index was left by a killed process.
+            self.sweep_private_indexes(older_than=0.0)
 
     def drift(self, paths: Sequence[Path | str]) -> dict[str, list[str]]:
         """How ``paths`` (dirs recurse) stand against HEAD: ``desynced`` (the index differs
@@ -483,12 +464,15 @@ class Repo:
 
     def sweep_private_indexes(self, older_than: float = 600.0) -> list[Path]:
         """Remove private index files of killed agentctl processes (left in the git dir).
-        With ``older_than=0`` only while holding the index lock."""
+        With ``older_than=0`` only while holding the index lock. The lock markers of
+        processes waiting for the lock are left alone unless they are old."""
         removed = []
-        cutoff = time.time() - older_than
-        for path in self.git_dir.glob("agentctl-index-*"):
+        now = time.time()
+        aged = [(p, older_than) for p in self.git_dir.glob("agentctl-index-*")]
+        aged += [(p, max(older_than, 600.0)) for p in self.git_dir.glob("agentctl-lock-*")]
+        for path, age in aged:
             try:
-                if path.stat().st_mtime < cutoff:
+                if path.stat().st_mtime < now - age:
                     path.unlink()
                     removed.append(path)
             except FileNotFoundError:
@@ -536,15 +520,16 @@ class Repo:
 
     def _try_commit(
         self, rels: list[str], message: str, identity: Mapping[str, str]
-    ) -> tuple[str | None, bool]:
-        """One read-HEAD ... update-ref round: (new sha or None if unchanged, HEAD moved?)."""
+    ) -> tuple[str | None, bool, str | None]:
+        """One read-HEAD ... update-ref round: (new sha or None if unchanged, HEAD moved?,
+        the ref lock file that refused the update, if one did)."""
         old = self.head()
         tree = self._build_tree(old, rels)
         if old is not None:
             if tree == self._out(["rev-parse", f"{old}^{{tree}}"]):
-                return None, False
+                return None, False, None
         elif tree in _EMPTY_TREES:
-            return None, False
+            return None, False, None
         parents = ["-p", old] if old is not None else []
         new = self._out(["commit-tree", tree, *parents, "-m", message], env=identity)
         subject = message.strip().splitlines()[0] if message.strip() else ""
@@ -561,10 +546,9 @@ class Repo:
             # branch's own .lock file held by a concurrent update: all mean "HEAD is moving".
             if "cannot lock ref" in err:
                 found = re.search(r"Unable to create '([^']+\.lock)': File exists", err)
-                object.__setattr__(self, "_ref_lock_held", found.group(1) if found else None)
-                return None, True
+                return None, True, found.group(1) if found else None
             raise GitError(f"git update-ref: {_error_line(proc.stderr)}")
-        return new, False
+        return new, False, None
 
     def _build_tree(self, old: str | None, rels: list[str]) -> str:
         """Write the tree of ``old`` with ``rels`` replaced by their working-tree state."""
@@ -591,6 +575,17 @@ class Repo:
         the commit (the only state that leaves the path clean; there is nothing meaningful
         to preserve it against). Same for an unmerged (conflicted) entry of one of our paths.
         """
+        with self._index_copy() as env:
+            # The working tree still holds what we committed (we hold the index lock and the
+            # caller owns these files), so re-adding them reproduces the committed blobs,
+            # with fresh stat data so that status/diff need not rehash them.
+            self._run(["update-index", "--add", "--remove", "--", *rels], env=env)
+
+    @contextmanager
+    def _index_copy(self) -> Iterator[dict[str, str]]:
+        """Yield the environment of git commands that update a copy of the real index; the
+        copy then atomically replaces the index (git's own lock-then-rename protocol: git
+        cannot write the index itself while we hold its lock). Hold the index lock."""
         index = self.git_dir / "index"
         staging = self.git_dir / f"agentctl-index-{os.urandom(8).hex()}"
         try:
@@ -598,13 +593,7 @@ class Repo:
                 # copy2 keeps the mtime, which git compares entry mtimes against to spot
                 # "racily clean" entries; a fresh mtime could hide a same-second change.
                 shutil.copy2(index, staging)
-            # The working tree still holds what we committed (we hold the index lock and the
-            # caller owns these files), so re-adding them reproduces the committed blobs,
-            # with fresh stat data so that status/diff need not rehash them.
-            self._run(
-                ["update-index", "--add", "--remove", "--", *rels],
-                env={"GIT_INDEX_FILE": str(staging)},
-            )
+            yield {"GIT_INDEX_FILE": str(staging)}
             if staging.exists():  # git skips writing when nothing changed
                 os.replace(staging, index)
         except OSError as exc:
@@ -638,31 +627,37 @@ class Repo:
         start = time.monotonic()
         seen: tuple[int, int, int] | None = None  # identity of the lock we are waiting on
         seen_since = start
-        while True:
-            try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-                break
-            except FileExistsError:
-                if self._clear_dead_lock(lock):
-                    continue
-            except OSError as exc:
-                raise GitError(f"cannot create {lock}: {exc}") from exc
-            now = time.monotonic()
-            try:
-                st = lock.stat()
-                current: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
-            except FileNotFoundError:  # released just now: try again at once
-                continue
-            if current != seen:  # a different holder than last time: restart the clock
-                seen, seen_since = current, now
-            if now - seen_since >= _INDEX_LOCK_STALE_AFTER or now - start >= _INDEX_LOCK_MAX_WAIT:
-                raise _lock_error(lock)
-            time.sleep(random.uniform(0.002, 0.02))
+        # The lock appears with its holder's name already in it (linked from a file written
+        # first), so a killed agentctl never leaves an anonymous lock behind: see
+        # _remove_if_ours_and_dead. link(2) fails on an existing name, like O_EXCL.
+        marked = self.git_dir / f"agentctl-lock-{os.urandom(8).hex()}"
         try:
-            # Name the holder, so a lock left by a killed agentctl can be told from git's own.
-            os.write(fd, owner_marker().encode("ascii"))
+            marked.write_bytes(owner_marker().encode("ascii"))
+        except OSError as exc:
+            raise GitError(f"cannot write in {self.git_dir}: {exc}") from exc
+        try:
+            while True:
+                try:
+                    os.link(marked, lock)
+                    break
+                except FileExistsError:
+                    if self._clear_dead_lock(lock):
+                        continue
+                except OSError as exc:
+                    raise GitError(f"cannot create {lock}: {exc}") from exc
+                now = time.monotonic()
+                try:
+                    st = lock.stat()
+                    current: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                except FileNotFoundError:  # released just now: try again at once
+                    continue
+                if current != seen:  # a different holder than last time: restart the clock
+                    seen, seen_since = current, now
+                if now - seen_since >= _INDEX_LOCK_STALE_AFTER or now - start >= _INDEX_LOCK_MAX_WAIT:
+                    raise _lock_error(lock)
+                time.sleep(random.uniform(0.002, 0.02))
         finally:
-            os.close(fd)
+            marked.unlink(missing_ok=True)
         try:
             yield
         finally:

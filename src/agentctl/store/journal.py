@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentctl.procs import proc_stat
 from agentctl.store import atomic
 
 VERSION = 1
@@ -50,14 +51,8 @@ def _read_bytes(path: Path) -> bytes | None:
 
 def _start_time(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (Linux), telling a reused pid from the writer."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    fields = stat.rsplit(b")", 1)[-1].split()
-    return fields[19].decode("ascii") if len(fields) > 19 else None
+    fields = proc_stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
 
 
 def process_alive(pid: int, started: str | None) -> bool:

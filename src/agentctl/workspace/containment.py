@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.errors import PermissionDeniedError
+from agentctl.procs import proc_stat
 
 if TYPE_CHECKING:
     from agentctl.paths import Layout
@@ -47,13 +48,8 @@ def digest(data: bytes) -> str:
 
 
 def _parent(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    # "pid (comm) state ppid ...": comm may hold spaces and parentheses
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[1]) if len(fields) > 1 else None
+    fields = proc_stat(pid)
+    return int(fields[1]) if fields is not None and len(fields) > 1 else None
 
 
 def descends_from(pid: int, ancestor: int) -> bool:

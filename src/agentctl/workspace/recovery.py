@@ -64,7 +64,7 @@ def recover(ws: WorkspaceBase) -> list[dict[str, Any]]:
     targets = {ws.root / rel for rel in commit_paths} | {ws.layout.working}
     atomic.sweep_temp_of(sorted(targets))
     ws.refresh(force=True)
-    working = ws.write_working()
+    ws.write_working()
     repo = ws.repo if ws.config["git"]["autocommit"] else None
     if repo is not None:
         paths = [ws.root / rel for rel in dict.fromkeys(commit_paths)]
@@ -80,8 +80,6 @@ def recover(ws: WorkspaceBase) -> list[dict[str, Any]]:
             author = email = None
         repo.commit_paths(paths, message, author, email)
         repo.reset_index(paths)
-    elif working is not None:
-        pass  # no git: the re-rendered WORKING.md is all there is to do
     for entry in entries:
         journal.finish(entry)
         ws.warnings.append(f"completed an interrupted change: {entry.describe()}")
@@ -223,6 +221,7 @@ def doctor(ws: Any, dry_run: bool = False) -> dict[str, Any]:
         if sha:
             report["committed"] = [ws.layout.relative(p) for p in leftovers]
     elif found.untracked or found.changed or report["restored"]:
+        # committed above, with the first adopted/lost record's event
         report["committed"] = [*found.untracked, *found.changed, *report["restored"]]
     after = check(ws)
     report["problems"] = [str(p) for p in after.problems + after.warnings]
