@@ -14,7 +14,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from agentctl.core.duration import parse_duration
+from agentctl.core.duration import parse_duration, parse_estimate
 from agentctl.errors import ValidationError
 from agentctl.paths import NAME_RE
 
@@ -37,7 +37,7 @@ PERMISSION_NAMES = (
 TASK_FIELDS = frozenset(
     {
         "id", "title", "status", "priority", "assignees", "labels", "parent", "depends_on", "spec",
-        "estimate", "due", "created_by", "created_at", "updated_at", "claim",
+        "estimate", "due", "source", "created_by", "created_at", "updated_at", "claim",
     }
 )  # fmt: skip
 TASK_REQUIRED = frozenset({"id", "title", "status", "created_by", "created_at", "updated_at"})
@@ -130,6 +130,16 @@ class _Checker:
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
 
+    def estimate(self, key: str, value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str):
+            raise self.fail(key, "must be a duration such as 4h or a range such as 4h-6h")
+        try:
+            parse_estimate(value)
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
     def choice(self, key: str, value: Any, choices: tuple[str, ...]) -> None:
         if value not in choices:
             raise self.fail(key, f"must be one of {', '.join(choices)}")
@@ -164,7 +174,8 @@ def check_task(data: dict[str, Any], stem: str | None, path: str) -> None:
     c.optional_text("parent", data.get("parent"), pattern=TASK_ID_RE)
     c.text_list("depends_on", data.get("depends_on"), TASK_ID_RE)
     c.optional_text("spec", data.get("spec"), low=0)
-    c.duration("estimate", data.get("estimate"))
+    c.estimate("estimate", data.get("estimate"))
+    c.optional_text("source", data.get("source"), low=1, high=500, pattern=TITLE_RE)
     due = data.get("due")
     if due is not None and not isinstance(due, date):
         if not isinstance(due, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", due):

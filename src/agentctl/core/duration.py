@@ -9,8 +9,10 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in ``text``; raises ValueError naming the accepted forms."""
+def parse_duration(text: str, units: dict[str, float] | None = None) -> float:
+    """Seconds in ``text`` (or another unit: ``units`` maps s/m/h/d/w to their size); raises
+    ValueError naming the accepted forms."""
+    sizes = units or _UNITS
     compact = str(text).strip().lower().replace(" ", "")
     if not compact:
         raise ValueError("empty duration")
@@ -19,11 +21,28 @@ def parse_duration(text: str) -> float:
     for match in _PART.finditer(compact):
         if match.start() != position:
             break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
+        total += float(match.group(1)) * sizes[match.group(2)]
         position = match.end()
     if position != len(compact) or position == 0:
         raise ValueError(f"invalid duration {text!r}: use forms like 30m, 4h, 2d, 1w or 1h30m")
     return total
+
+
+def parse_estimate(text: str, units: dict[str, float] | None = None) -> tuple[float, float]:
+    """An estimate as ``(low, high)`` (seconds, or ``units``): ``4h`` is (4h, 4h), a range
+    ``4h-6h`` is (4h, 6h). Raises ValueError naming the accepted forms."""
+    value = str(text).strip()
+    low_text, sep, high_text = value.partition("-")
+    if not sep:
+        seconds = parse_duration(value, units)
+        return seconds, seconds
+    try:
+        low, high = parse_duration(low_text, units), parse_duration(high_text, units)
+    except ValueError:
+        raise ValueError(f"invalid estimate {text!r}: use a duration (4h, 2d) or a range (4h-6h)") from None
+    if high < low:
+        raise ValueError(f"invalid estimate {text!r}: the range must go from low to high")
+    return low, high
 
 
 def format_duration(seconds: float) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from agentctl.core.checks import PERMISSION_NAMES, priority_value
-from agentctl.core.duration import parse_duration
+from agentctl.core.duration import parse_duration, parse_estimate
 from agentctl.core.ids import ALPHABET, RANDOM_CHARS
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -55,6 +55,12 @@ def _check_duration(value: str | None) -> str | None:
     return value
 
 
+def _check_estimate(value: str | None) -> str | None:
+    if value is not None:
+        parse_estimate(value)
+    return value
+
+
 class Claim(Record):
     """An exclusive, leased hold on a task by one agent (or person)."""
 
@@ -78,15 +84,24 @@ class Task(Record):
     parent: TaskId | None = None
     depends_on: list[TaskId] = Field(default_factory=list)
     spec: str | None = Field(default=None, description="link to a spec section: <spec-id>#<anchor>")
-    estimate: str | None = Field(default=None, description="a duration such as 30m, 4h, 2d, 1w")
+    estimate: str | None = Field(
+        default=None, description="a duration such as 30m, 4h, 2d, 1w, or a range such as 4h-6h"
+    )
     due: date | None = None
+    source: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$",
+        description="where an imported task came from: <file>#<key> (roadmap import matches on it)",
+    )
     created_by: str = Field(min_length=1, max_length=128)
     created_at: datetime
     updated_at: datetime
     claim: Claim | None = None
 
     _priority = field_validator("priority", mode="before")(parse_priority)
-    _estimate = field_validator("estimate")(_check_duration)
+    _estimate = field_validator("estimate")(_check_estimate)
 
 
 class HeartbeatSettings(Record):
@@ -311,6 +326,39 @@ class SecretsConfig(Record):
     )
 
 
+class PlanningConfig(Record):
+    """Estimates and schedules (``graph critical-path``, ``graph gantt``, dispatch order)."""
+
+    default_estimate: str = Field(
+        default="4h", description="effort assumed for an open task without an estimate (such tasks are listed)"
+    )
+    hours_per_day: float = Field(default=8.0, gt=0, le=24, description="working hours in a day of effort (1d = this)")
+    days_per_week: float = Field(default=5.0, gt=0, le=7, description="working days in a week of effort (1w = this)")
+
+    _default_estimate = field_validator("default_estimate")(_check_estimate)
+
+
+class DispatchConfig(Record):
+    """``agentctl dispatch``: who gets which ready task."""
+
+    wip_limit: int = Field(default=2, ge=1, le=100, description="open tasks an agent may hold before it gets no more")
+    labels: dict[Annotated[str, Field(min_length=1, max_length=64)], list[Name]] = Field(
+        default_factory=dict, description="task label -> agent capabilities it matches (beyond the label itself)"
+    )
+    include_manual: bool = Field(
+        default=False, description="also dispatch to agents on the manual runtime (people working through the CLI)"
+    )
+
+
+class EscalationConfig(Record):
+    """``agentctl attention``: conditions raised to the leads (or the humans) once each."""
+
+    stale_after: str = Field(default="1d", description="in-progress tasks without activity for this long")
+    bounce_limit: int = Field(default=2, ge=1, description="review -> in_progress returns before a task is raised")
+
+    _stale_after = field_validator("stale_after")(_check_duration)
+
+
 class Config(Record):
     """``.agentctl/config.yaml``."""
 
@@ -336,6 +384,9 @@ class Config(Record):
         description="command agents run under bubblewrap: auto = where it works, bwrap = required, none = never",
     )
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    planning: PlanningConfig = Field(default_factory=PlanningConfig)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     allow_simulated: bool = Field(
         default=False,
         description="heartbeats may tick agents on the simulated runtime (set by 'agentctl demo'; "

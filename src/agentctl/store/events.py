@@ -59,6 +59,13 @@ def append(events_dir: Path, event: dict[str, Any]) -> Path:
     return path
 
 
+def append_many(events_dir: Path, events: list[dict[str, Any]]) -> Path:
+    """An event batch in one append (all share the first event's day file)."""
+    path = day_path(events_dir, events[0])
+    atomic.append_line(path, "\n".join(secrets.mask(encode(event)) for event in events))
+    return path
+
+
 def day_files(events_dir: Path) -> list[Path]:
     """Event files, oldest day first."""
     if is_symlink(events_dir):  # never followed (validate reports it)

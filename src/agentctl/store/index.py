@@ -29,7 +29,7 @@ from agentctl.store.index_events import EVENT_TABLES, EventIndex
 from agentctl.store.index_text import TEXT_TABLES, TextIndex
 from agentctl.store.reading import read_record_bytes
 
-SCHEMA = 7
+SCHEMA = 8
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,17 +39,18 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
     priority INTEGER NOT NULL, assignees TEXT NOT NULL, labels TEXT NOT NULL, parent TEXT,
-    depends_on TEXT NOT NULL, spec TEXT, estimate TEXT, due TEXT, created_by TEXT NOT NULL,
+    depends_on TEXT NOT NULL, spec TEXT, estimate TEXT, due TEXT, source TEXT, created_by TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, claim TEXT);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, created_at);
 CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
+CREATE INDEX IF NOT EXISTS tasks_source ON tasks (source) WHERE source IS NOT NULL;
 CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS states (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 """
 
 TASK_COLUMNS = (
     "id", "title", "status", "priority", "assignees", "labels", "parent", "depends_on", "spec",
-    "estimate", "due", "created_by", "created_at", "updated_at", "claim",
+    "estimate", "due", "source", "created_by", "created_at", "updated_at", "claim",
 )  # fmt: skip
 _JSON_COLUMNS = frozenset({"assignees", "labels", "depends_on", "claim"})
 
@@ -474,10 +475,13 @@ class Index(EventIndex, TextIndex):
         return dict(self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
 
     def graph(self) -> dict[str, dict[str, Any]]:
-        """Minimal task data for graph work: id, status, priority, created_at, depends_on, assignees, title."""
+        """Task data for graph and planning work: id, status, priority, created_at, updated_at,
+        depends_on, assignees, labels, parent, estimate, due, title."""
         rows = self.db.execute(
             "SELECT json_object('id', id, 'status', status, 'priority', priority, 'created_at', created_at,"
-            " 'depends_on', json(depends_on), 'assignees', json(assignees), 'title', title) FROM tasks"
+            " 'updated_at', updated_at, 'depends_on', json(depends_on), 'assignees', json(assignees),"
+            " 'labels', json(labels), 'parent', parent, 'estimate', estimate, 'due', due, 'title', title)"
+            " FROM tasks"
         )
         return {task["id"]: task for task in _decode_rows(rows)}
 

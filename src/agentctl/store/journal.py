@@ -117,7 +117,7 @@ class Entry:
     id: str
     writes: list[dict[str, Any]] = field(default_factory=list)  # {path, before, after}
     appends: list[dict[str, Any]] = field(default_factory=list)  # {path, lines}
-    event: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)  # one, or an event batch
     events_path: str | None = None
     commit: dict[str, Any] | None = None  # {message, author_name, author_email}
     paths: list[str] = field(default_factory=list)  # every path the change commits
@@ -136,7 +136,7 @@ class Entry:
                 "created": self.created,
                 "writes": self.writes,
                 "appends": self.appends,
-                "event": self.event,
+                "events": self.events,
                 "events_path": self.events_path,
                 "commit": self.commit,
                 "paths": self.paths,
@@ -154,7 +154,7 @@ class Entry:
             id=str(raw["id"]),
             writes=list(raw.get("writes") or []),
             appends=list(raw.get("appends") or []),
-            event=raw.get("event"),
+            events=list(raw.get("events") or ([raw["event"]] if raw.get("event") else [])),
             events_path=raw.get("events_path"),
             commit=raw.get("commit"),
             paths=list(raw.get("paths") or []),
@@ -173,6 +173,11 @@ class Entry:
             return False  # ours, and no longer active: a failed commit of this process
         return process_alive(self.pid, self.started)
 
+    @property
+    def event(self) -> dict[str, Any] | None:
+        """The (first) event of the change."""
+        return self.events[0] if self.events else None
+
     def describe(self) -> str:
         if self.event is not None:
             return f"{self.event.get('type')} {self.event.get('subject') or ''} ({self.event.get('id')})".replace("  ", " ")
@@ -186,7 +191,7 @@ def begin(
     root: Path,
     writes: Iterable[tuple[Path, str | None]],
     appends: Iterable[tuple[Path, list[str]]],
-    event: dict[str, Any] | None,
+    events: list[dict[str, Any]],
     events_path: Path | None,
     commit: dict[str, Any] | None,
     extra_paths: Iterable[Path] = (),
@@ -197,7 +202,7 @@ def begin(
         return path.relative_to(root).as_posix()
 
     entry = Entry(id=f"{_PREFIX}{time.time_ns():x}-{os.urandom(4).hex()}", pid=_me().pid,
-                  started=_me().started, created=time.time(), commit=commit, event=event)  # fmt: skip
+                  started=_me().started, created=time.time(), commit=commit, events=list(events))  # fmt: skip
     for path, text in writes:
         entry.writes.append({"path": rel(path), "before": digest(_read_bytes(path)), "after": text})
     for path, lines in appends:
@@ -307,12 +312,13 @@ def redo(entry: Entry, root: Path, inside: Any) -> RedoReport:
             if line.rstrip("\n") not in present:
                 atomic.append_line(path, line)
                 report.written.append(append["path"])
-    if entry.event is not None and entry.events_path:
+    if entry.events and entry.events_path:
+        from agentctl.store.events import encode
+
         path = inside(root / entry.events_path)
         text = (_read_bytes(path) or b"").decode("utf-8", "replace")
-        if f'"id":"{entry.event["id"]}"' not in text:
-            from agentctl.store.events import encode
-
-            atomic.append_line(path, encode(entry.event))
+        missing = [event for event in entry.events if f'"id":"{event["id"]}"' not in text]
+        if missing:
+            atomic.append_line(path, "\n".join(encode(event) for event in missing))
             report.event_appended = True
     return report

@@ -47,6 +47,8 @@ class Mutation:
     also_commit: list[Path] = field(default_factory=list)  # written before the mutation (init)
     appends: dict[Path, list[str]] = field(default_factory=dict)  # append-only logs (inbox state)
     event: dict[str, Any] | None = None
+    more_events: list[dict[str, Any]] = field(default_factory=list)  # an event batch (record_more)
+    batch_subject: str | None = None  # the commit subject of an event batch
     bookkeeping: str | None = None  # commit message of an event-less change (read-state only)
     result: Any = None
 
@@ -80,6 +82,30 @@ class Mutation:
             raise AssertionError("one mutation records exactly one event")
         wanted = [n for n in (notify or []) if n != self.actor.name]
         self.event = eventlog.make_event(self.actor.name, type_, subject, data, wanted)
+
+    def record_more(
+        self,
+        type_: str,
+        subject: str | None,
+        data: dict[str, Any] | None = None,
+        notify: list[str] | None = None,
+    ) -> None:
+        """One more event of an event batch (an import, a dispatch): every event of the batch
+        is journaled, written and committed together, in one commit subjected
+        ``batch_subject``. All share the first event's time, so they land in one day file."""
+        if self.event is None:
+            self.record(type_, subject, data, notify)
+            return
+        if self.batch_subject is None:
+            raise AssertionError("an event batch needs its batch_subject")
+        wanted = [n for n in (notify or []) if n != self.actor.name]
+        event = eventlog.make_event(self.actor.name, type_, subject, data, wanted)
+        event["ts"] = self.event["ts"]
+        self.more_events.append(event)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [] if self.event is None else [self.event, *self.more_events]
 
 
 def _refuse_oversized(path: Path, text: str) -> None:
@@ -315,8 +341,8 @@ class WorkspaceBase:
         checked_writes = [(self.layout.inside(path), text) for path, text in mutation.writes.items()]
         checked_appends = [(self.layout.inside(path), lines) for path, lines in mutation.appends.items()]
         event = mutation.event
-        if event is not None:
-            self._fan_out(event)
+        for one in mutation.events:
+            self._fan_out(one)
         # Write-ahead: the whole change is on disk before any record is touched, so a writer
         # killed from here on leaves something the next command can finish (see recovery.py).
         entry = journal.begin(
@@ -324,7 +350,7 @@ class WorkspaceBase:
             self.root,
             checked_writes,
             checked_appends,
-            event,
+            mutation.events,
             eventlog.day_path(self.layout.events, event) if event is not None else None,
             self._commit_spec(mutation),
             mutation.also_commit,
@@ -365,7 +391,9 @@ class WorkspaceBase:
                 atomic.append_line(checked, line)
             touched.append(checked)
         event = mutation.event
-        if event is not None:
+        if mutation.more_events:
+            touched.append(eventlog.append_many(self.layout.events, mutation.events))
+        elif event is not None:
             touched.append(eventlog.append(self.layout.events, event))
         for path in touched:
             if path.parent in (self.layout.tasks, self.layout.agents, self.layout.docs):
@@ -379,7 +407,7 @@ class WorkspaceBase:
             touched.append(working)
         self._journal(mutation, touched)
         if event is not None:
-            self.last_event = event
+            self.last_event = mutation.events[-1]
         if self._defer(touched, entry, self._batch_line(mutation)):
             return True
         spec = entry.commit
@@ -401,7 +429,7 @@ class WorkspaceBase:
         if mutation.event is not None:
             for path in touched:
                 if path.parent == self.layout.events:
-                    appended[path] = [eventlog.encode(mutation.event)]
+                    appended[path] = [eventlog.encode(one) for one in mutation.events]
         containment.note(self.layout, touched, appended)
 
     # -- notifications -------------------------------------------------------------------
@@ -504,6 +532,8 @@ class WorkspaceBase:
         return True
 
     def _batch_line(self, mutation: Mutation) -> str:
+        if mutation.more_events:
+            return f"{mutation.actor.name}: {mutation.batch_subject}"
         if mutation.event is not None:
             return f"{mutation.event['actor']}: {summarize(mutation.event)}"
         return str(mutation.bookkeeping)
@@ -521,7 +551,16 @@ class WorkspaceBase:
             event = mutation.event
             name = event["actor"]
             is_agent = paths.NAME_RE.match(name) is not None and self.index.agent(name) is not None
-            message = f"agentctl: {summarize(event)}\n\nActor: {name}\nEvent: {event['id']}\n"
+            if mutation.more_events:
+                lines = "".join(f"- {summarize(one)}\n" for one in mutation.events[:50])
+                if len(mutation.events) > 50:
+                    lines += f"- … and {len(mutation.events) - 50} more\n"
+                message = (
+                    f"agentctl: {mutation.batch_subject}\n\n{lines}\nActor: {name}\n"
+                    f"Events: {event['id']} .. {mutation.events[-1]['id']} ({len(mutation.events)})\n"
+                )
+            else:
+                message = f"agentctl: {summarize(event)}\n\nActor: {name}\nEvent: {event['id']}\n"
         author = actor.name if mutation.event is None else mutation.event["actor"]
         return {
             "message": message,
