@@ -11,6 +11,7 @@ invalid records is rejected by both. The field sets are compared with the models
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -121,22 +122,19 @@ class _Checker:
             raise self.fail(key, f"invalid timestamp {value!r}") from None
 
     def duration(self, key: str, value: Any) -> None:
-        if value is None:
-            return
-        if not isinstance(value, str):
-            raise self.fail(key, "must be a duration such as 30m, 4h, 2d")
-        try:
-            parse_duration(value)
-        except ValueError as exc:
-            raise self.fail(key, str(exc)) from None
+        self._parsed(key, value, parse_duration, "must be a duration such as 30m, 4h, 2d")
 
     def estimate(self, key: str, value: Any) -> None:
+        self._parsed(key, value, parse_estimate, "must be a duration such as 4h or a range such as 4h-6h")
+
+    def _parsed(self, key: str, value: Any, parse: Callable[[str], object], expected: str) -> None:
+        """An optional string that ``parse`` accepts (its ValueError names the problem)."""
         if value is None:
             return
         if not isinstance(value, str):
-            raise self.fail(key, "must be a duration such as 4h or a range such as 4h-6h")
+            raise self.fail(key, expected)
         try:
-            parse_estimate(value)
+            parse(value)
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
 

@@ -80,8 +80,7 @@ class Mutation:
     ) -> None:
         if self.event is not None:
             raise AssertionError("one mutation records exactly one event")
-        wanted = [n for n in (notify or []) if n != self.actor.name]
-        self.event = eventlog.make_event(self.actor.name, type_, subject, data, wanted)
+        self.event = self._make_event(type_, subject, data, notify)
 
     def record_more(
         self,
@@ -98,10 +97,15 @@ class Mutation:
             return
         if self.batch_subject is None:
             raise AssertionError("an event batch needs its batch_subject")
-        wanted = [n for n in (notify or []) if n != self.actor.name]
-        event = eventlog.make_event(self.actor.name, type_, subject, data, wanted)
+        event = self._make_event(type_, subject, data, notify)
         event["ts"] = self.event["ts"]
         self.more_events.append(event)
+
+    def _make_event(
+        self, type_: str, subject: str | None, data: dict[str, Any] | None, notify: list[str] | None
+    ) -> dict[str, Any]:
+        wanted = [n for n in (notify or []) if n != self.actor.name]
+        return eventlog.make_event(self.actor.name, type_, subject, data, wanted)
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -454,9 +458,8 @@ class WorkspaceBase:
                 for name in self.reviewers_for(task):
                     reasons.setdefault(name, "review")
             if data.get("to") in flow["done"]:
-                graph = self.index.graph()
                 for dependent in self.index.dependents(subject):
-                    for name in graph.get(dependent, {}).get("assignees", []):
+                    for name in (self.index.task(dependent) or {}).get("assignees", []):
                         reasons.setdefault(name, "dependency_done")
         # Subscribers last: a more specific reason (review, dependency_done) wins. Changes of
         # subscriptions themselves concern nobody else.
