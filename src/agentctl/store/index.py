@@ -400,6 +400,15 @@ class Index(EventIndex, TextIndex):
         rows = self.db.execute(_SELECT_TASK_JSON + " WHERE id=?", (task_id,)).fetchall()
         return _decode_rows(rows)[0] if rows else None
 
+    def tasks_by_source(self, prefix: str) -> list[dict[str, Any]]:
+        """Tasks whose ``source`` starts with ``prefix`` (an importer's ``<file>#``), by
+        source; a range scan on the source index."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+        rows = self.db.execute(
+            _SELECT_TASK_JSON + " WHERE source >= ? AND source < ? ORDER BY source, id", (prefix, upper)
+        )
+        return _decode_rows(rows)
+
     def _task_query(
         self,
         statuses: Iterable[str] | None,
