@@ -471,7 +471,8 @@ class _Builder:
                 return False
             item.estimate = estimate
         elif name == "depends":
-            item.depends.extend((ref, line) for ref in rf.split_references(value))
+            if value.strip(" .").lower() not in rf.NO_REFERENCE:
+                item.depends.append((value, line))
         elif name == "labels":
             item.labels.extend(label for label in rf.parse_labels(value) if label not in item.labels)
         elif name == "owner":

@@ -267,7 +267,7 @@ NUMBER_WORDS = {
     "version": "version",
 }  # fmt: skip
 _NUMBERED = re.compile(
-    r"^\s*(?:([A-Za-z]+)\s*[-#]?\s*)?#?(\d{1,6}(?:\.\d{1,6})*)(?![\d/])(?!-\d)\.?(?=[\s:)\]–—.-]|$)[\s:)\]–—.-]*(.*)$",
+    r"^\s*(?:([A-Za-z]+)\s*[-#]?\s*)?#?(\d{1,6}(?:\.\d{1,6})*)(?![\d/])(?!-\d)(?!\.\d)\.?(?=[\s:)\]–—.-]|$)[\s:)\]–—.-]*(.*)$",
     re.DOTALL,
 )
 
@@ -391,21 +391,7 @@ def parse_labels(text: str) -> list[str]:
     return labels
 
 
-_REF_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\n)\s*")
 NO_REFERENCE = frozenset({"", "none", "n/a", "na", "-", "—", "–", "nothing", "no", "nil", "tbd", "n.a.", "no dependencies"})
-
-
-def split_references(text: str) -> list[str]:
-    """The references in a Dependencies value (``0.1, 0.2 and Phase 1``); none for ``None``."""
-    plain = text.strip().strip(".")
-    if plain.lower() in NO_REFERENCE:
-        return []
-    refs: list[str] = []
-    for part in _REF_SPLIT.split(plain):
-        part = part.strip().strip(".").strip()
-        if part and part.lower() not in NO_REFERENCE and part not in refs:
-            refs.append(part)
-    return refs
 
 
 def split_owners(text: str) -> list[str]:

@@ -7,6 +7,7 @@ Pure: no markdown parsing (:mod:`agentctl.store.roadmap` builds the tree), no I/
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -33,7 +34,7 @@ class Item:
     word: str | None = None  # "phase", "week": the noun before the number, if any
     status: str | None = None  # roadmap_fields.DONE / IN_PROGRESS / BLOCKED / TODO
     estimate: str | None = None
-    depends: list[tuple[str, int]] = field(default_factory=list)  # (reference as written, line)
+    depends: list[tuple[str, int]] = field(default_factory=list)  # (Dependencies value as written, line)
     labels: list[str] = field(default_factory=list)
     owners: list[str] = field(default_factory=list)
     due: str | None = None
@@ -241,10 +242,34 @@ def _title_variants(item: Item) -> set[str]:
 _PREVIOUS = ("all previous", "all prior", "all above", "everything above", "all earlier", "previous phases", "all of the above")
 
 
+_SEPARATED = re.compile(r"[,;\n&]|\band\b")
+
+
+def _references(lookup: _Lookup, value: str) -> list[str]:
+    """The references in a Dependencies value: ``0.1, 0.2 and Phase 1`` is three, but
+    ``HTTP checks with timeout and retries`` is one when a title of the roadmap says so."""
+    plain = value.strip().strip(".").strip()
+    if plain.lower() in rf.NO_REFERENCE:
+        return []
+    if plain.lower().startswith(_PREVIOUS) or rf.normalise_ref(plain) in lookup.titled or not _SEPARATED.search(plain):
+        return [plain]
+    refs: list[str] = []
+    for part in re.split(r"\s*[,;\n]\s*", plain):
+        part = part.strip().strip(".").strip()
+        if not part or part.lower() in rf.NO_REFERENCE:
+            continue
+        if part.lower().startswith(_PREVIOUS) or rf.normalise_ref(part) in lookup.titled or not re.search(r"\band\b|&", part):
+            pieces = [part]
+        else:
+            pieces = [p.strip() for p in re.split(r"\s*(?:\band\b|&)\s*", part) if p.strip()]
+        refs.extend(p for p in pieces if p not in refs)
+    return refs
+
+
 def _resolve(plan: Plan, items: list[Item]) -> None:
     lookup = _Lookup(items)
     for item in items:
-        for ref, line in item.depends:
+        for ref, line in ((ref, line) for value, line in item.depends for ref in _references(lookup, value)):
             if ref.lower().startswith(_PREVIOUS):
                 targets = _previous(plan, item, ref)
                 if not targets:

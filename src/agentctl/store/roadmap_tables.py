@@ -129,7 +129,8 @@ def _row_item(
             ignored.append((line, "estimate not understood (use forms like 4h, 4-6 hours, 2 days)", value))
         item.estimate = estimate
     for value in _cell(cells, roles, "depends"):
-        item.depends.extend((ref, line) for ref in rf.split_references(value))
+        if value.strip(" .").lower() not in rf.NO_REFERENCE:
+            item.depends.append((value, line))
     for value in _cell(cells, roles, "owner"):
         if "owner" in roles and re.search(r"agent|role|team", header[roles["owner"]].lower()):
             item.labels.extend(label for label in rf.parse_labels(value) if label not in item.labels)

@@ -207,8 +207,8 @@ class PlanningOps(TaskOps):
         parent: str | None, deps: list[str], roadmap_ids: set[str], description: str, notes: list[str],
     ) -> _Entry:  # fmt: skip
         """The changes a re-import makes to a task it created earlier: the roadmap's fields
-        win, labels and acceptance criteria are merged, nothing is cleared, hand-added
-        dependencies stay, and the status only moves forward."""
+        win; labels, dependencies and acceptance criteria are merged (nothing is cleared or
+        removed); the status only moves forward."""
         flow = self.workflow
         changes: dict[str, Any] = {}
         if row["title"] != item.title:
@@ -221,9 +221,13 @@ class PlanningOps(TaskOps):
             changes["labels"] = merged_labels
         if parent is not None and row.get("parent") != parent:
             changes["parent"] = parent
-        new_deps = deps + [dep for dep in row["depends_on"] if dep not in roadmap_ids and dep not in deps]
+        new_deps = list(row["depends_on"]) + [dep for dep in deps if dep not in row["depends_on"]]
         if new_deps != row["depends_on"]:
             changes["depends_on"] = new_deps
+        for dep in row["depends_on"]:
+            if dep in roadmap_ids and dep not in deps:
+                notes.append(f"line {item.line}: {item.label}: keeps its dependency on {dep}, which the roadmap does not "
+                             f"list (remove it with: agentctl task dep rm {row['id']} {dep})")  # fmt: skip
         if assignees and not row["assignees"]:
             changes["assignees"] = assignees
             if row["status"] == flow["initial"]:
