@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Runner, git, git_state, make_team, run_refused, snapshot
 
 from agentctl.errors import ExitCode
-from conftest import Runner, git, git_state, make_team, run_refused, snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roadmaps"
 REFERENCE = FIXTURES / "mission-control-roadmap.md"
