@@ -450,3 +450,45 @@ def test_the_sample_roadmap_imports_cleanly(plain_ws: Path, cli: Runner) -> None
     assert any("-" in (t.get("estimate") or "") for t in tasks)  # ranges
     assert any(t["labels"] and t["labels"] != ["milestone"] for t in tasks)
     shutil.rmtree(plain_ws / ".agentctl" / "tasks")  # (keeps the tmp dir small)
+
+
+@pytest.mark.slow
+def test_an_import_killed_at_random_points_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL of an importing process group (git included) at random points, auto-commit on:
+    after the next command every task file has its creating event and vice versa, none is
+    torn, git is clean, and the roadmap's tasks are either all there or none."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers_proc import CLI, isolate, new_workspace, run_cli, task_files, tasks_created_by_events, temp_files
+
+    from agentctl.store.frontmatter import load_fast
+
+    isolate(monkeypatch, tmp_path / "home")
+    monkeypatch.setenv("AGENTCTL_AUTOCOMMIT", "1")
+    rng = random.Random(20261203)
+    plan = tmp_path / "plan.md"
+    plan.write_bytes(REFERENCE.read_bytes())
+    for round_ in range(8):
+        root = new_workspace(tmp_path / f"repo-{round_}")
+        proc = subprocess.Popen([*CLI, "-W", str(root), "import", "roadmap", str(plan)], cwd=root, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        time.sleep(rng.uniform(0.3, 2.5))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert run_cli(root, "doctor", check=False).returncode == 0
+        files = task_files(root)
+        assert files == tasks_created_by_events(root), f"round {round_}"
+        assert len(files) in (0, 223), f"round {round_}: {len(files)} tasks"
+        print(f"round {round_}: {len(files)} tasks after the kill and doctor")
+        for task in files:
+            load_fast((root / ".agentctl" / "tasks" / f"{task}.md").read_text(encoding="utf-8"), task)
+        assert temp_files(root / ".agentctl") == []
+        status = git(root, "status", "--porcelain")
+        assert [line for line in status.splitlines() if ".agentctl/" in line or "WORKING.md" in line] == [], status
+        again = run_cli(root, "import", "roadmap", str(plan))
+        assert ("223 created" if not files else "Nothing to change") in again.stdout, again.stdout
+        assert run_cli(root, "validate", check=False).returncode == 0

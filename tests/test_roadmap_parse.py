@@ -380,7 +380,8 @@ def big_roadmap(lines: int) -> str:
 # -- the fast record writer the import uses ----------------------------------------------------------
 
 
-_FRAGMENTS = [*"abcXYZ019 .,:#'\"-_()/+&[]{}!?%@*|>~é✅\t`", "\x85", "\ufeff", "\u00a0", ": ", " #", "---", "yes", "1.5", "2026-01-01", "null"]
+_FRAGMENTS = [*"abcXYZ019 .,:#'\"-_()/+&[]{}!?%@*|>~é✅\t`", "\x85", "\ufeff", "\u00a0", ": ", " #", "---", "yes", "1.5", "2026-01-01", "null",
+              "True", "NULL", "false", "on", "Off", "y", "N", "e5", ".inf", "0x1f", "t-", "x"]
 _TEXT = st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join)
 
 

@@ -25,6 +25,7 @@ record is expanded (copied, JSON-encoded) on its way into the index.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -312,10 +313,14 @@ class Document:
 
 _PRINTABLE = re.compile("[\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]+")
 _STR_TAG = "tag:yaml.org,2002:str"
+_WORDS_NOT_STR = frozenset({"true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"})
 
 
+@functools.lru_cache(maxsize=4096)
 def _resolves_to_str(value: str) -> bool:
     """True if ruamel reads ``value`` written plain back as a string (not 1, true, null, a date)."""
+    if value[:1].isascii() and value[:1].isalpha():
+        return value not in _WORDS_NOT_STR  # only these words resolve (numbers and dates start otherwise)
     from ruamel.yaml.nodes import ScalarNode
 
     return bool(_rt.resolver.resolve(ScalarNode, value, (True, False)) == _STR_TAG)

@@ -247,6 +247,8 @@ def _one_line(lines: list[Line], line: int) -> Line:
 
 def _covered(spans: list[tuple[int, int]], text: str, start: int) -> bool:
     """True if the spans cover every non-blank character of ``text`` from ``start``."""
+    if not spans:
+        return False
     chars = [i for i in range(start, len(text)) if not text[i].isspace()]
     return bool(chars) and all(any(a <= i < b for a, b in spans) for i in chars)
 

@@ -7,6 +7,7 @@ more than a single inline's text.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 
@@ -164,6 +165,8 @@ def checkbox(text: str) -> tuple[str | None, str]:
 def take_marks(text: str) -> tuple[str | None, str]:
     """Status marks at either end of a title (✅ / ``(Complete)`` / ``[DONE]`` / ``- done``):
     (the first status found, the title without them)."""
+    if text.isascii() and not any(c in text for c in "([-"):
+        return None, text  # no emoji, no brackets, no dash: no mark (the common case, fast)
     found: str | None = None
     changed = True
     while changed:
@@ -410,6 +413,7 @@ def split_cell_items(text: str) -> list[str]:
     return [p.strip().lstrip("-*").strip() for p in parts if p.strip().lstrip("-*").strip()]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalise_ref(text: str) -> str:
     """A title or reference reduced for comparison: lower case, marks and punctuation out."""
     _, plain = take_marks(text)

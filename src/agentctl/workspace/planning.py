@@ -318,7 +318,7 @@ class PlanningOps(TaskOps):
             if entry.action == "create":
                 path = self.layout.task(entry.task_id)
                 validate_model("Task", entry.fields, self.layout.relative(path))
-                m.create(path, dump_new(entry.fields, entry.body))
+                m.create(path, dump_new(entry.fields, entry.body), (entry.fields, entry.body))
                 m.record_more("task.created", entry.task_id, {
                     "title": entry.fields["title"], "status": entry.fields["status"], "source": entry.source,
                 }, entry.fields.get("assignees") or [])  # fmt: skip
