@@ -460,10 +460,17 @@ def test_an_import_killed_at_random_points_is_all_or_nothing(tmp_path: Path, mon
     import random
     import signal
     import subprocess
-    import sys
     import time
 
-    from helpers_proc import CLI, isolate, new_workspace, run_cli, task_files, tasks_created_by_events, temp_files
+    from helpers_proc import (
+        CLI,
+        isolate,
+        new_workspace,
+        run_cli,
+        task_files,
+        tasks_created_by_events,
+        temp_files,
+    )
 
     from agentctl.store.frontmatter import load_fast
 
