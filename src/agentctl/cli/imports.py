@@ -86,11 +86,11 @@ def roadmap(
     ws = open_workspace(ctx, warn=False)
     data, name = read_input(file, ws.root, MAX_BYTES)
     report = ws.import_roadmap(acting(ctx, ws), data, name, dry_run=dry_run, parent=parent, label=label)
-    problems = len(report["unresolved"]) + len(report["cycles"])
-    if problems:
+    unresolved, cycles = len(report["unresolved"]), len(report["cycles"])
+    if unresolved or cycles:
         output.notice(
-            f"{len(report['unresolved'])} unresolved dependencies, {len(report['cycles'])} cut from cycles "
-            "(listed in the report)"
+            f"{unresolved} unresolved {'dependency' if unresolved == 1 else 'dependencies'}, "
+            f"{cycles} {'dependency' if cycles == 1 else 'dependencies'} left out to break cycles (listed in the report)"
         )
     if want_json(ctx, json_):
         output.emit_json({"report": report})

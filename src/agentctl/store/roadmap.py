@@ -94,7 +94,7 @@ def parse(text: str, source: str, repaired: int = 0) -> Plan:
         )
     plan = Plan(source, repaired_lines=repaired, lines=text.count("\n") + 1)
     if front:
-        plan.ignored.append(Ignored(1, "front matter", f"lines 1-{front}"))
+        plan.ignored.append(Ignored(1, "front matter", "", front))
     _Builder(plan, text.split("\n")).run(_blocks(tokens))
     return finish(plan)
 
