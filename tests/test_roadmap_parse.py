@@ -392,3 +392,36 @@ def test_dump_new_writes_exactly_what_the_emitter_writes(title: str, source: str
 
     fields = {"id": "t-abc", "title": title, "priority": number, "labels": ["a-b", label], "source": source, "depends_on": []}
     assert dump_new(fields, "body\n") == Document.new(fields, "body\n").dumps()
+
+
+# -- one module per library ----------------------------------------------------------------------------
+
+
+def test_markdown_it_and_ftfy_are_imported_by_the_roadmap_module_only() -> None:
+    import re
+
+    import agentctl
+
+    src = Path(agentctl.__file__).parent
+    users = {
+        library: sorted(
+            path.relative_to(src).as_posix()
+            for path in src.rglob("*.py")
+            if re.search(rf"^\s*(from|import) {library}\b", path.read_text(encoding="utf-8"), re.M)
+        )
+        for library in ("markdown_it", "ftfy")
+    }
+    assert users == {"markdown_it": ["store/roadmap.py"], "ftfy": ["store/roadmap.py"]}
+
+
+def test_ftfy_is_imported_only_for_a_roadmap_with_mojibake() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from agentctl.store import roadmap; "
+        "roadmap.parse(roadmap.decode(sys.stdin.buffer.read(), 'r.md')[0], 'r.md'); print('ftfy' in sys.modules)"
+    )
+    clean = subprocess.run([sys.executable, "-c", probe], input=b"# R\n- [x] done \xe2\x9c\x85\n", capture_output=True, check=True)
+    broken = subprocess.run([sys.executable, "-c", probe], input=(FIXTURES / "mojibake.md").read_bytes(), capture_output=True, check=True)
+    assert (clean.stdout, broken.stdout) == (b"False\n", b"True\n")
