@@ -407,7 +407,7 @@ def test_markdown_it_and_ftfy_are_imported_by_the_roadmap_module_only() -> None:
         library: sorted(
             path.relative_to(src).as_posix()
             for path in src.rglob("*.py")
-            if re.search(rf"^\s*(from|import) {library}\b", path.read_text(encoding="utf-8"), re.M)
+            if re.search(rf"^\s*(from|import) {library}\b", path.read_text(encoding="utf-8"), re.MULTILINE)
         )
         for library in ("markdown_it", "ftfy")
     }
