@@ -268,6 +268,18 @@ def test_owners_naming_agents_are_assigned_others_are_hints(ws_root: Path, cli: 
     assert api["id"] in inbox.out, str(inbox)
 
 
+def test_reimport_assigns_an_owner_to_an_unassigned_task(ws_root: Path, cli: Runner) -> None:
+    make_team(cli, cwd=ws_root)
+    assert cli("import", "roadmap", "-", input="# P\n\n- Write API\n- Write docs @dev-2\n").code == 0
+    result = cli("import", "roadmap", "-", input="# P\n\n- Write API @dev-1\n- Write docs @dev-1\n")
+    assert result.code == 0, str(result)
+    tasks = by_title(ws_root)
+    assert (tasks["Write API"]["assignees"], tasks["Write API"]["status"]) == (["dev-1"], "assigned")
+    assert tasks["Write docs"]["assignees"] == ["dev-2"]  # never reassigned
+    last = events(ws_root)[-1]
+    assert (last["type"], last["subject"], last["notify"]) == ("task.assigned", tasks["Write API"]["id"], ["dev-1"])
+
+
 def test_an_agent_imports_without_skipping_review(ws_root: Path, cli: Runner) -> None:
     make_team(cli, cwd=ws_root)
     plan = ws_root / "plan.md"

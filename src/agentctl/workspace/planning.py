@@ -115,10 +115,12 @@ class PlanningOps(TaskOps):
                 body = taskbody.task_body(description, [taskbody.Criterion(c.text, c.done) for c in item.criteria])
                 entries.append(_Entry(item, task_id, source, "create", fields, body))
                 continue
-            entry = self._update(actor, item, row, source, assignees, labels, top_parent, deps, roadmap_ids, description, notes)
-            if entry.action == "update" and "depends_on" in entry.changed:
-                self._refuse_new_cycles(entry, graph_now, plan)
-            entries.append(entry)
+            entries.append(self._update(actor, item, row, source, assignees, labels, top_parent, deps, roadmap_ids, description, notes))
+        if existing:  # dependencies added to existing tasks, checked against the whole graph
+            graph_now.update({e.task_id: {"depends_on": e.fields["depends_on"]} for e in entries if e.action == "create"})
+            for entry in entries:
+                if entry.action == "update" and "depends_on" in entry.changed:
+                    self._refuse_new_cycles(entry, graph_now, plan)
         vanished = [
             {"id": row["id"], "title": row["title"], "status": row["status"], "source": src}
             for src, row in sorted(existing.items())
@@ -242,7 +244,7 @@ class PlanningOps(TaskOps):
         if changes or body is not None:
             entry.action = "update"
             entry.fields = changes
-            entry.changed = sorted(k for k in changes if k != "status") + (["body"] if body is not None else [])
+            entry.changed = sorted(k for k in changes if k not in ("status", "assignees")) + (["body"] if body is not None else [])
             entry.moved = moved
             if actor.is_agent and actor.name not in row["assignees"] and not actor.can("move_any"):
                 raise PermissionDeniedError(
@@ -328,13 +330,13 @@ class PlanningOps(TaskOps):
                 merged = self._stage_task(m, entry.task_id, changes, body)
                 if entry.changed:
                     m.record_more("task.edited", entry.task_id, {"title": merged["title"], "fields": entry.changed})
+                if "assignees" in entry.fields:
+                    m.record_more("task.assigned", entry.task_id, {"title": merged["title"], "added": entry.fields["assignees"]},
+                                  entry.fields["assignees"])  # fmt: skip
                 if entry.moved is not None:
                     m.record_more("task.moved", entry.task_id, {
                         "title": merged["title"], "from": entry.moved[0], "to": entry.moved[1], "note": "roadmap import",
                     }, merged.get("assignees") or [])  # fmt: skip
-                elif "assignees" in entry.fields:
-                    m.record_more("task.assigned", entry.task_id, {"title": merged["title"], "added": entry.fields["assignees"]},
-                                  entry.fields["assignees"])  # fmt: skip
 
 
 # -- the report ----------------------------------------------------------------------------------
