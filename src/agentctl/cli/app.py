@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "memory": ("agentctl.cli.memory", "app", "Show, add to, search and compact an agent's memory."),
     "standup": ("agentctl.cli.reports", "standup_app", "Per-agent digest of done, in progress, review, blocked and decisions."),
     "stats": ("agentctl.cli.reports", "stats_app", "Tasks by status, throughput, cycle time and per-agent load."),
+    "import": ("agentctl.cli.imports", "app", "Import a plan as tasks: a markdown roadmap (import roadmap FILE)."),
     "demo": ("agentctl.cli.demo", "app", "Build a sample workspace with a team and tasks, and show it."),
     "cron": ("agentctl.cli.schedule", "app", "Install, show or remove staggered heartbeat lines in your crontab."),
     "run": ("agentctl.cli.schedule", "run_app", "Tick agents in the foreground on their schedules (no cron needed)."),

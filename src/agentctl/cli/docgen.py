@@ -13,7 +13,7 @@ from agentctl.errors import ExitCode
 EXIT_MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.ERROR: "internal error (a bug; rerun with AGENTCTL_DEBUG=1 and report it)",
-    ExitCode.USAGE: "bad command line: unknown option, invalid value or name, missing argument",
+    ExitCode.USAGE: "bad command line: unknown option, invalid value or name, missing argument; an input file that cannot be used (missing, unreadable, binary, empty, too large)",
     ExitCode.NOT_FOUND: "no such task, agent or workspace",
     ExitCode.AMBIGUOUS: "an ID prefix matches several records (the candidates are listed)",
     ExitCode.CONFLICT: "refused by the current state: illegal status move, dependency cycle, existing record, claimed task, stale WORKING.md edit",

@@ -27,7 +27,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_temp(path: Path, data: bytes) -> Path:
+def _write_temp(path: Path, data: bytes, sync: bool = True) -> Path:
     temp = _temp_for(path)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
@@ -35,7 +35,8 @@ def _write_temp(path: Path, data: bytes) -> Path:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         temp.unlink(missing_ok=True)
@@ -65,6 +66,53 @@ def create_text(path: Path, text: str) -> None:
     finally:
         temp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
+
+
+def create_many(items: list[tuple[Path, str]]) -> None:
+    """Create several files like :func:`create_text`, with two flushes in all instead of two
+    fsyncs per file (an import creates a thousand; one fsync costs 1-7 ms here): every temp
+    file is written, the file system flushed once, then each is linked into place and the
+    directories are fsynced. A crash leaves each target absent or complete, never torn.
+    Raises FileExistsError at the first target that exists (the ones before it are created)."""
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, text in items:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temps.append((path, _write_temp(path, text.encode("utf-8"), sync=False)))
+        _flush([temp for _, temp in temps])
+        for path, temp in temps:
+            os.link(temp, path)
+    finally:
+        for _, temp in temps:
+            temp.unlink(missing_ok=True)
+    for directory in sorted({path.parent for path, _ in items}):
+        _fsync_dir(directory)
+
+
+def _flush(paths: list[Path]) -> None:
+    """Make the data of ``paths`` durable: one ``syncfs`` of their file system on Linux,
+    else an fsync of each."""
+    if not paths:
+        return
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(paths[0].parent, os.O_RDONLY)
+            try:
+                if libc.syncfs(fd) == 0 and all(p.parent == paths[0].parent or os.stat(p.parent).st_dev == os.fstat(fd).st_dev for p in paths):
+                    return
+            finally:
+                os.close(fd)
+        except (OSError, AttributeError):
+            pass
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def delete(path: Path) -> None:

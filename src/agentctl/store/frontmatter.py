@@ -25,6 +25,7 @@ record is expanded (copied, JSON-encoded) on its way into the index.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -308,6 +309,72 @@ class Document:
         if len(self._data):
             _rt.dump(self._data, buffer)
         return f"{DELIMITER}\n{buffer.getvalue()}{DELIMITER}\n{self._body}"
+
+
+_PRINTABLE = re.compile("[\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]+")
+_STR_TAG = "tag:yaml.org,2002:str"
+_WORDS_NOT_STR = frozenset({"true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolves_to_str(value: str) -> bool:
+    """True if ruamel reads ``value`` written plain back as a string (not 1, true, null, a date)."""
+    if value[:1].isascii() and value[:1].isalpha():
+        return value not in _WORDS_NOT_STR  # only these words resolve (numbers and dates start otherwise)
+    from ruamel.yaml.nodes import ScalarNode
+
+    return bool(_rt.resolver.resolve(ScalarNode, value, (True, False)) == _STR_TAG)
+
+
+def _block_plain(value: str) -> bool:
+    """ruamel's emitter rules (``analyze_scalar``) for a plain scalar in block context, for a
+    one-line printable string without tabs."""
+    if value.startswith(("---", "...")) or value[0] in "#,[]{}&*!|>'\"%@`" or value[0] == " " or value[-1] == " ":
+        return False
+    if value[0] in "?:-" and (len(value) == 1 or value[1] == " "):
+        return False
+    if ": " in value or " #" in value or value.endswith(":"):
+        return False
+    return _resolves_to_str(value)
+
+
+def _fast_scalar(value: Any) -> str | None:
+    """The text ruamel's round-trip emitter writes for a simple mapping value, or None when
+    this shortcut does not know (the caller then uses the emitter)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str) or not value or not _PRINTABLE.fullmatch(value):
+        return None
+    if _block_plain(value):
+        return value
+    if "'" in value:
+        return None  # double-quoted by the emitter
+    return f"'{value}'"
+
+
+def dump_new(fields: Mapping[str, Any], body: str) -> str:
+    """The text of a new record, exactly as ``Document.new(fields, body).dumps()`` writes it,
+    several times faster for the plain values bulk creation writes (an import of a thousand
+    tasks); anything else goes through the emitter. A test keeps the two identical."""
+    lines = [DELIMITER]
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            items = [item for item in value if isinstance(item, str) and _FLOW_SAFE.fullmatch(item)]
+            if len(items) != len(value) or not all(_resolves_to_str(item) for item in items):
+                return Document.new(fields, body).dumps()
+            lines.append(f"{key}: [{', '.join(items)}]")
+            continue
+        text = _fast_scalar(value)
+        if text is None:
+            return Document.new(fields, body).dumps()
+        lines.append(f"{key}: {text}")
+    if len(lines) == 1:
+        return Document.new(fields, body).dumps()
+    return "\n".join(lines) + f"\n{DELIMITER}\n{body}"
 
 
 def dump_yaml(data: Mapping[str, Any]) -> str:

@@ -321,26 +321,48 @@ class Index(EventIndex, TextIndex):
 
     def record_file(self, path: Path) -> None:
         """Index one record file just written by this process (inside the caller's lock)."""
-        rel = self.layout.relative(path)
-        if path.name.endswith(".state.yaml"):
-            kind = "state"
-        elif path.parent == self.layout.tasks:
-            kind = "task"
-        elif path.parent == self.layout.docs:
-            kind = "doc"
-        else:
-            kind = "agent"
+        self.record_files([path])
+
+    def record_files(self, paths: list[Path], known: dict[Path, tuple[dict[str, Any], str]] | None = None) -> None:
+        """Index record files just written by this process (inside the caller's lock), in one
+        SQLite transaction. ``known`` gives the fields and body of task files the caller has
+        just written from that data, so they need not be read and parsed back (an import
+        writes a thousand)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            if path.exists():
-                self._load_file(rel, kind)
-            else:
-                self._forget(rel)
+            for path in paths:
+                rel = self.layout.relative(path)
+                if path.name.endswith(".state.yaml"):
+                    kind = "state"
+                elif path.parent == self.layout.tasks:
+                    kind = "task"
+                elif path.parent == self.layout.docs:
+                    kind = "doc"
+                else:
+                    kind = "agent"
+                parsed = (known or {}).get(path) if kind == "task" else None
+                if parsed is not None:
+                    self._store_known_task(path, rel, *parsed)
+                elif path.exists():
+                    self._load_file(rel, kind)
+                else:
+                    self._forget(rel)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def _store_known_task(self, path: Path, rel: str, fields: dict[str, Any], body: str) -> None:
+        """A task file written from ``fields`` and ``body`` by this process: checked and
+        stored like a parsed one, with the file's signature."""
+        st = os.stat(path, follow_symlinks=False)
+        data = plain_value(dict(fields))
+        self._forget(rel)
+        check_task(data, path.name.removesuffix(".md"), rel)
+        self.store_task(rel, data)
+        self.fts_put(rel, "task", data["id"], data["id"], data["title"], body)
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", (rel, "task", signature(st), None, None))
 
     def store_task(self, rel: str, data: dict[str, Any]) -> None:
         values = []
@@ -399,6 +421,15 @@ class Index(EventIndex, TextIndex):
     def task(self, task_id: str) -> dict[str, Any] | None:
         rows = self.db.execute(_SELECT_TASK_JSON + " WHERE id=?", (task_id,)).fetchall()
         return _decode_rows(rows)[0] if rows else None
+
+    def tasks_by_source(self, prefix: str) -> list[dict[str, Any]]:
+        """Tasks whose ``source`` starts with ``prefix`` (an importer's ``<file>#``), by
+        source; a range scan on the source index."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+        rows = self.db.execute(
+            _SELECT_TASK_JSON + " WHERE source >= ? AND source < ? ORDER BY source, id", (prefix, upper)
+        )
+        return _decode_rows(rows)
 
     def _task_query(
         self,

@@ -9,10 +9,11 @@ from agentctl.workspace.docs import DocOps
 from agentctl.workspace.gates import GateOps
 from agentctl.workspace.maintenance import Maintenance
 from agentctl.workspace.memory import MemoryOps
+from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
 
 
-class Workspace(Maintenance, GateOps, DocOps, MemoryOps, ReportOps):
+class Workspace(Maintenance, GateOps, DocOps, PlanningOps, MemoryOps, ReportOps):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 
 

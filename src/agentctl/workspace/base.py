@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from agentctl.vcs import Repo
 
 ENV_AGENT = "AGENTCTL_AGENT"
+_BULK_CREATE = 16  # a mutation creating this many files writes them with one flush (atomic.create_many)
 # Changes of subscriptions concern nobody else; refusals at human gates are for the humans
 # (``inbox --human``), not a reason to wake the task's agents.
 _NO_SUBSCRIBER_FAN_OUT = frozenset({"task.created", "task.subscribed", "task.unsubscribed", "task.gate_refused"})
@@ -46,6 +47,7 @@ class Mutation:
     creates: set[Path] = field(default_factory=set)
     also_commit: list[Path] = field(default_factory=list)  # written before the mutation (init)
     appends: dict[Path, list[str]] = field(default_factory=dict)  # append-only logs (inbox state)
+    parsed: dict[Path, tuple[dict[str, Any], str]] = field(default_factory=dict)  # created tasks' data
     event: dict[str, Any] | None = None
     more_events: list[dict[str, Any]] = field(default_factory=list)  # an event batch (record_more)
     batch_subject: str | None = None  # the commit subject of an event batch
@@ -62,11 +64,15 @@ class Mutation:
         _refuse_oversized(path, text)
         self.writes[path] = text
 
-    def create(self, path: Path, text: str) -> None:
-        text = secrets.mask(text)
-        _refuse_oversized(path, text)
-        self.writes[path] = text
+    def create(self, path: Path, text: str, parsed: tuple[dict[str, Any], str] | None = None) -> None:
+        """Stage a new file. ``parsed``: the fields and body ``text`` was written from (a
+        task), so the index need not parse it back; dropped if masking changed the text."""
+        masked = secrets.mask(text)
+        _refuse_oversized(path, masked)
+        self.writes[path] = masked
         self.creates.add(path)
+        if parsed is not None and masked == text:
+            self.parsed[path] = parsed
 
     def delete(self, path: Path) -> None:
         self.writes[path] = None
@@ -378,7 +384,19 @@ class WorkspaceBase:
         from agentctl.store import atomic, journal
 
         touched: list[Path] = []
+        bulk = [(checked, text) for checked, text in checked_writes if text is not None and checked in mutation.creates]
+        if len(bulk) >= _BULK_CREATE:  # an import: one flush for all new files
+            try:
+                atomic.create_many(bulk)
+            except FileExistsError as exc:
+                raise ConflictError(f"{self.layout.relative(Path(str(exc.filename)))} already exists") from None
+            touched.extend(path for path, _ in bulk)
+        else:
+            bulk = []
+        created = {path for path, _ in bulk}
         for checked, text in checked_writes:
+            if checked in created:
+                continue
             if text is None:
                 atomic.delete(checked)
             elif checked in mutation.creates:
@@ -399,10 +417,10 @@ class WorkspaceBase:
             touched.append(eventlog.append_many(self.layout.events, mutation.events))
         elif event is not None:
             touched.append(eventlog.append(self.layout.events, event))
+        records = [path for path in touched if path.parent in (self.layout.tasks, self.layout.agents, self.layout.docs)]
+        self.index.record_files(records, mutation.parsed)
         for path in touched:
-            if path.parent in (self.layout.tasks, self.layout.agents, self.layout.docs):
-                self.index.record_file(path)
-            elif path.parent.parent == self.layout.threads:
+            if path.parent.parent == self.layout.threads:
                 self.index.record_message(path)
         self.index.refresh_logs()  # ingests just the lines appended above
         self._problems = self.index.problems()  # our writes are indexed: no rescan needed
