@@ -99,134 +99,142 @@ def _subtree(tasks: TaskMap, root: str) -> set[str]:
 def critical_path(
     tasks: TaskMap, done: Iterable[str], effort: Effort | None = None, root: str | None = None
 ) -> CriticalPath:
-    """The critical path of the open tasks (under ``root`` when given)."""
+    """The critical path of the open tasks (under ``root`` when given).
+
+    Each open task is two events, start (S, node ``2i``) and finish (F, node ``2i + 1``); an
+    edge S->F carries the task's effort, every other edge (F of a dependency -> S, S of a
+    parent -> S of a child, F of a child -> F of its parent) carries none. Integer nodes and
+    lists keep it fast: WORKING.md shows the path after every change.
+    """
     effort = effort or Effort()
     done_set = set(done)
-    scope = _subtree(tasks, root) if root else set(tasks)
+    scope = _subtree(tasks, root) if root else tasks.keys()
     open_ids = sorted(t for t in scope if t in tasks and tasks[t].get("status") not in done_set)
-    open_set = set(open_ids)
-    children: dict[str, list[str]] = {}
-    for task_id in open_ids:
-        parent = tasks[task_id].get("parent")
-        if parent in open_set:
-            children.setdefault(parent, []).append(task_id)
+    count = len(open_ids)
+    position = {task_id: i for i, task_id in enumerate(open_ids)}
+    parent_of = [-1] * count
+    children: list[list[int]] = [[] for _ in range(count)]
+    for i, task_id in enumerate(open_ids):
+        parent = position.get(tasks[task_id].get("parent"))  # type: ignore[arg-type]
+        if parent is not None:
+            parent_of[i] = parent
+            children[parent].append(i)
     result = CriticalPath()
-    for task_id in open_ids:
-        if task_id in children:
-            result.hours[task_id] = 0.0
+    hours = [0.0] * count
+    expected: dict[str | None, float | None] = {}
+    for i, task_id in enumerate(open_ids):
+        if children[i]:
             continue
-        hours = effort.expected_hours(tasks[task_id].get("estimate"))
-        if hours is None:
-            hours = effort.default_hours
+        estimate = tasks[task_id].get("estimate")
+        if estimate not in expected:
+            expected[estimate] = effort.expected_hours(estimate)
+        value = expected[estimate]
+        if value is None:
+            value = effort.default_hours
             result.missing.append(task_id)
-        result.hours[task_id] = hours
+        hours[i] = value
+    result.hours = dict(zip(open_ids, hours, strict=True))
 
-    # Each task is two events, start (S) and finish (F); edges carry the duration to wait.
-    def s(task: str) -> tuple[str, str]:
-        return ("S", task)
-
-    def f(task: str) -> tuple[str, str]:
-        return ("F", task)
-
-    edges: dict[tuple[str, str], list[tuple[tuple[str, str], float]]] = {}
-    indegree: dict[tuple[str, str], int] = {}
-    for task_id in open_ids:
-        indegree.setdefault(s(task_id), 0)
-        indegree.setdefault(f(task_id), 0)
-
-    def link(a: tuple[str, str], b: tuple[str, str], weight: float) -> None:
-        edges.setdefault(a, []).append((b, weight))
-        indegree[b] = indegree.get(b, 0) + 1
-
-    for task_id in open_ids:
-        link(s(task_id), f(task_id), result.hours[task_id])
-        for dep in dict.fromkeys(tasks[task_id].get("depends_on") or ()):
-            if dep in open_set:
-                link(f(dep), s(task_id), 0.0)
-        parent = tasks[task_id].get("parent")
-        if parent in open_set:
-            link(s(parent), s(task_id), 0.0)
-            link(f(task_id), f(parent), 0.0)
+    successors: list[list[int]] = [[] for _ in range(2 * count)]
+    indegree = [0] * (2 * count)
+    depends: list[list[int]] = [[] for _ in range(count)]
+    for i, task_id in enumerate(open_ids):
+        start, finish = 2 * i, 2 * i + 1
+        successors[start].append(finish)
+        indegree[finish] += 1
+        deps = tasks[task_id].get("depends_on")
+        if deps:
+            for dep in dict.fromkeys(deps):
+                j = position.get(dep)
+                if j is not None:
+                    depends[i].append(j)
+                    successors[2 * j + 1].append(start)
+                    indegree[start] += 1
+        parent = parent_of[i]
+        if parent >= 0:
+            successors[2 * parent].append(start)
+            indegree[start] += 1
+            successors[finish].append(2 * parent + 1)
+            indegree[2 * parent + 1] += 1
 
     # Kahn's algorithm: forward pass for earliest times; what remains is in or behind a cycle.
-    earliest: dict[tuple[str, str], float] = dict.fromkeys(indegree, 0.0)
-    order: list[tuple[str, str]] = []
-    queue = deque(sorted(node for node, degree in indegree.items() if degree == 0))
-    remaining = dict(indegree)
-    while queue:
-        node = queue.popleft()
-        order.append(node)
-        for nxt, weight in edges.get(node, ()):
-            earliest[nxt] = max(earliest[nxt], earliest[node] + weight)
+    earliest = [0.0] * (2 * count)
+    remaining = indegree[:]
+    order = [node for node in range(2 * count) if not indegree[node]]
+    for node in order:  # grows while it is walked
+        here = earliest[node]
+        weight = hours[node >> 1] if not node & 1 else 0.0
+        for nxt in successors[node]:
+            arrival = here + weight if nxt == node + 1 else here
+            if arrival > earliest[nxt]:
+                earliest[nxt] = arrival
             remaining[nxt] -= 1
-            if remaining[nxt] == 0:
-                queue.append(nxt)
-    ordered = set(order)
-    result.cyclic = sorted({node[1] for node in indegree if node not in ordered})
+            if not remaining[nxt]:
+                order.append(nxt)
+    ordered = [False] * (2 * count)
+    for node in order:
+        ordered[node] = True
+    result.cyclic = [task_id for i, task_id in enumerate(open_ids) if not (ordered[2 * i] and ordered[2 * i + 1])]
     if not order:
         return result
     total = max(earliest[node] for node in order)
-    latest: dict[tuple[str, str], float] = dict.fromkeys(order, total)
+    latest = [total] * (2 * count)
     for node in reversed(order):
-        for nxt, weight in edges.get(node, ()):
-            if nxt in ordered:
-                latest[node] = min(latest[node], latest[nxt] - weight)
+        weight = hours[node >> 1] if not node & 1 else 0.0
+        best = latest[node]
+        for nxt in successors[node]:
+            if ordered[nxt]:
+                bound = latest[nxt] - weight if nxt == node + 1 else latest[nxt]
+                if bound < best:
+                    best = bound
+        latest[node] = best
     result.total_hours = total
-    for task_id in open_ids:
-        if s(task_id) in ordered and f(task_id) in ordered:
-            result.earliest_start[task_id] = earliest[s(task_id)]
-            result.earliest_finish[task_id] = earliest[f(task_id)]
-            result.slack[task_id] = max(0.0, latest[s(task_id)] - earliest[s(task_id)])
+    timed = [i for i in range(count) if ordered[2 * i] and ordered[2 * i + 1]]
+    for i in timed:
+        task_id = open_ids[i]
+        result.earliest_start[task_id] = earliest[2 * i]
+        result.earliest_finish[task_id] = earliest[2 * i + 1]
+        result.slack[task_id] = max(0.0, latest[2 * i] - earliest[2 * i])
 
     # The chain: walk back from the leaf that finishes last through tight predecessors.
-    leaves = [t for t in result.earliest_finish if t not in children]
-    if not leaves:
-        return result
-    predecessors: dict[str, list[str]] = {}
-    for task_id in leaves:
-        waits: set[str] = set()
-        node: str | None = task_id
-        while node is not None and node in open_set:  # the task's and its parents' dependencies
-            waits.update(d for d in tasks[node].get("depends_on") or () if d in result.earliest_finish)
-            parent = tasks[node].get("parent")
-            node = parent if parent in open_set else None
-        predecessors[task_id] = sorted(waits)
+    def key(i: int) -> tuple[float, float, str]:
+        return (earliest[2 * i + 1], -earliest[2 * i], open_ids[i])
 
-    def last_leaf(candidates: Iterable[str]) -> str | None:
-        best: str | None = None
-        for task_id in candidates:
-            key = (result.earliest_finish[task_id], -result.earliest_start[task_id], task_id)
-            if best is None or key > (result.earliest_finish[best], -result.earliest_start[best], best):
-                best = task_id
-        return best
+    def last_leaf(candidates: Iterable[int]) -> int | None:
+        return max(candidates, key=key, default=None)
 
-    def leaves_under(task_id: str) -> list[str]:
-        if task_id not in children:
-            return [task_id]
-        found: list[str] = []
-        stack = [task_id]
+    def leaves_under(i: int) -> list[int]:
+        found: list[int] = []
+        stack = [i]
         while stack:
             node = stack.pop()
-            if node in children:
+            if children[node]:
                 stack.extend(children[node])
-            elif node in result.earliest_finish:
+            elif ordered[2 * node]:
                 found.append(node)
         return found
 
-    current = last_leaf(leaves)
-    chain: list[str] = []
+    current = last_leaf(i for i in timed if not children[i])
+    chain: list[int] = []
     while current is not None and current not in chain:
         chain.append(current)
-        start = result.earliest_start[current]
-        if start <= 1e-9:
+        start_time = earliest[2 * current]
+        if start_time <= 1e-9:
             break
+        waits: set[int] = set()  # the task's and its parents' dependencies
+        node = current
+        seen: set[int] = set()
+        while node >= 0 and node not in seen:
+            seen.add(node)
+            waits.update(d for d in depends[node] if ordered[2 * d + 1])
+            node = parent_of[node]
         tight = [
             leaf
-            for dep in predecessors[current]
+            for dep in sorted(waits)
             for leaf in leaves_under(dep)
-            if abs(result.earliest_finish[leaf] - start) <= 1e-9
+            if abs(earliest[2 * leaf + 1] - start_time) <= 1e-9
         ]
         current = last_leaf(tight)
     chain.reverse()
-    result.path = chain
+    result.path = [open_ids[i] for i in chain]
     return result
