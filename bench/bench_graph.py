@@ -128,18 +128,22 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--pairs", type=int, default=30)
+    parser.add_argument("--parts", nargs="+", choices=["processes", "working"], default=["processes", "working"])
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-graph-"))
-    print("| tasks | command | median (ms) | `task ready` (ms) | ratio |")
-    print("|---|---|---:|---:|---:|")
     roots: dict[int, Path] = {}
     for size in args.sizes:
-        root = base / f"ws-{size}"
-        build(root, size)
-        roots[size] = root
-        for label, command, ready in processes(root, args.runs):
-            print(f"| {size:,} | `{label}` | {command:.0f} | {ready:.0f} | {command / ready:.2f} |", flush=True)
-    print()
+        roots[size] = base / f"ws-{size}"
+        build(roots[size], size)
+    if "processes" in args.parts:
+        print("| tasks | command | median (ms) | `task ready` (ms) | ratio |")
+        print("|---|---|---:|---:|---:|")
+        for size, root in roots.items():
+            for label, command, ready in processes(root, args.runs):
+                print(f"| {size:,} | `{label}` | {command:.0f} | {ready:.0f} | {command / ready:.2f} |", flush=True)
+        print()
+    if "working" not in args.parts:
+        return
     print("| tasks | WORKING.md | with the line (ms) | without (ms) | added (ms) |")
     print("|---|---|---:|---:|---:|")
     for size, root in roots.items():

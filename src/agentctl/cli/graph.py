@@ -15,6 +15,7 @@ app = typer.Typer(
     help="The task graph (tree, Mermaid, DOT, JSON), its critical path, a schedule, dependency loops.",
     rich_markup_mode=None,
     invoke_without_command=True,
+    add_completion=False,
 )
 
 GRAPH_FORMATS = ("tree", "mermaid", "dot", "json")

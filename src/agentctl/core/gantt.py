@@ -28,6 +28,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 from agentctl.core.plan import CriticalPath, Effort, critical_path
@@ -77,12 +78,12 @@ class Calendar:
     hours_per_day: float = 8.0
     days_per_week: float = 5.0
 
-    @property
+    @cached_property
     def workdays(self) -> tuple[int, ...]:
         count = min(7, max(1, int(self.days_per_week + 0.5)))
         return tuple(range(count))
 
-    @property
+    @cached_property
     def first_day(self) -> date:
         day = self.start
         while day.weekday() not in self.workdays:
@@ -93,10 +94,10 @@ class Calendar:
         """The n-th working day (0 is the first)."""
         per_week = len(self.workdays)
         day = self.first_day
-        # Jump whole weeks from the first day's Monday, then walk the rest.
-        offset = self.workdays.index(day.weekday()) + n
+        # Jump whole weeks from the first day's Monday, then to the day within the week.
+        offset = day.weekday() + n
         monday = day - timedelta(days=day.weekday())
-        return monday + timedelta(weeks=offset // per_week, days=self.workdays[offset % per_week])
+        return monday + timedelta(weeks=offset // per_week, days=offset % per_week)
 
     def at(self, hours: float, end: bool = False) -> datetime:
         """The moment ``hours`` of work after the start; with ``end`` a moment that falls on
@@ -135,9 +136,9 @@ def schedule(
     plan = critical_path(tasks, done, effort, root)
     started_set = set(started)
     result = Schedule(plan=plan, started=frozenset(started_set))
-    timed = plan.earliest_start  # open tasks that are not in or behind a cycle
-    summaries = {t for t in timed if tasks[t].get("parent") in timed}
-    summaries = {tasks[t]["parent"] for t in summaries}
+    timed = plan.earliest_start  # open tasks that are not in or behind a loop
+    planned = plan.hours  # every open task in scope: the event graph is the plan's
+    summaries = {tasks[t]["parent"] for t in planned if tasks[t].get("parent") in planned}
     if lanes is not None:
         pool_lanes = [f"lane {i + 1}" for i in range(lanes)]
     else:
@@ -153,7 +154,7 @@ def schedule(
 
     successors: dict[str, list[str]] = {}
     waiting: dict[str, int] = {}
-    for task_id in timed:
+    for task_id in planned:
         for node in {start_node(task_id), finish_node(task_id)}:
             waiting.setdefault(node, 0)
 
@@ -161,20 +162,20 @@ def schedule(
         successors.setdefault(before, []).append(after)
         waiting[after] += 1
 
-    for task_id in sorted(timed):
+    for task_id in sorted(planned):
         task = tasks[task_id]
         for dep in dict.fromkeys(task.get("depends_on") or ()):
-            if dep in timed:
+            if dep in planned:
                 link(finish_node(dep), start_node(task_id))
         parent = task.get("parent")
-        if parent in timed:
+        if parent in planned:
             link(start_node(parent), start_node(task_id))
             link(finish_node(task_id), finish_node(parent))
         if task_id in summaries:
             link(start_node(task_id), finish_node(task_id))
 
     lane_of: dict[str, str | None] = {}
-    for task_id in timed:
+    for task_id in planned:
         if task_id in summaries:
             continue
         assignees = tasks[task_id].get("assignees") or []
@@ -244,10 +245,11 @@ def schedule(
     for bar in bars:  # a summary spans the work below it
         parent = tasks[bar.task].get("parent")
         seen: set[str] = set()
-        while parent in summaries and parent not in seen:
+        while isinstance(parent, str) and parent in summaries and parent not in seen:
             seen.add(parent)
-            span = spans.setdefault(parent, [bar.start, bar.finish])
-            span[0], span[1] = min(span[0], bar.start), max(span[1], bar.finish)
+            if parent in timed:  # a parent in a loop has no bar, its scheduled children do
+                span = spans.setdefault(parent, [bar.start, bar.finish])
+                span[0], span[1] = min(span[0], bar.start), max(span[1], bar.finish)
             parent = tasks[parent].get("parent")
     result.summaries = sorted(
         (Bar(task_id, span[0], span[1], None, task_id in plan.critical) for task_id, span in spans.items()),

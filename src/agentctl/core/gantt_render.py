@@ -33,10 +33,6 @@ def _workdays(calendar: Calendar) -> str:
     return WEEKDAYS[days[0]] if len(days) == 1 else f"{WEEKDAYS[days[0]]}–{WEEKDAYS[days[-1]]}"
 
 
-def _section_of(tasks: TaskMap, schedule: Schedule, bar: Bar) -> str | None:
-    parent = tasks[bar.task].get("parent")
-    summaries = {s.task for s in schedule.summaries}
-    return parent if parent in summaries else None
 
 
 def render_mermaid_gantt(schedule: Schedule, tasks: TaskMap, short: Mapping[str, str], calendar: Calendar) -> str:
@@ -49,8 +45,10 @@ def render_mermaid_gantt(schedule: Schedule, tasks: TaskMap, short: Mapping[str,
         "    axisFormat %m-%d",
     ]
     sections: dict[str | None, list[Bar]] = {}
+    summaries = {s.task for s in schedule.summaries}
     for bar in schedule.bars:
-        sections.setdefault(_section_of(tasks, schedule, bar), []).append(bar)
+        parent = tasks[bar.task].get("parent")
+        sections.setdefault(parent if parent in summaries else None, []).append(bar)
     order = sorted(sections, key=lambda s: (sections[s][0].start, s is not None, s or ""))
     for section in order:
         if section is None:

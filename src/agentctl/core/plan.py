@@ -14,8 +14,9 @@ The rules (docs/planning.md):
 - **Parents** (tasks with open children) are summaries, as in project planners: a parent
   starts when its own dependencies are met, its children start no earlier than it, and it
   finishes when its last child does. Its own estimate is ignored while it has open children.
-- Tasks in a dependency cycle are left out and listed in ``cyclic`` (``graph cycles`` shows
-  the cycles); dependencies on missing tasks are ignored.
+- Tasks in a loop (of dependencies, of parents, or a task waiting for its own parent or
+  child), and the tasks waiting on them, are left out and listed in ``cyclic`` (``graph
+  cycles`` shows the loops); dependencies on missing tasks are ignored.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class CriticalPath:
     earliest_finish: dict[str, float] = field(default_factory=dict)
     slack: dict[str, float] = field(default_factory=dict)  # 0 on the critical path
     missing: list[str] = field(default_factory=list)  # open tasks that used the default estimate
-    cyclic: list[str] = field(default_factory=list)  # open tasks left out: in a dependency cycle
+    cyclic: list[str] = field(default_factory=list)  # open tasks left out: in or behind a loop
 
     @property
     def critical(self) -> set[str]:
@@ -97,14 +98,16 @@ def _subtree(tasks: TaskMap, root: str) -> set[str]:
 
 
 def critical_path(
-    tasks: TaskMap, done: Iterable[str], effort: Effort | None = None, root: str | None = None
+    tasks: TaskMap, done: Iterable[str], effort: Effort | None = None, root: str | None = None, slack: bool = True
 ) -> CriticalPath:
     """The critical path of the open tasks (under ``root`` when given).
 
-    Each open task is two events, start (S, node ``2i``) and finish (F, node ``2i + 1``); an
-    edge S->F carries the task's effort, every other edge (F of a dependency -> S, S of a
-    parent -> S of a child, F of a child -> F of its parent) carries none. Integer nodes and
-    lists keep it fast: WORKING.md shows the path after every change.
+    Each open task is two events, its start S and its finish F. F follows S by the task's
+    effort (none for a summary); S follows the F of each dependency and the S of the parent;
+    a parent's F follows the F of each child. A forward pass in topological order (Kahn's
+    algorithm) gives the earliest times, a backward pass the latest ones (skipped without
+    ``slack``: the path and its length need only the first). Tasks are numbered and kept in
+    lists, not dicts of tuples: WORKING.md shows the path after every change.
     """
     effort = effort or Effort()
     done_set = set(done)
@@ -112,96 +115,128 @@ def critical_path(
     open_ids = sorted(t for t in scope if t in tasks and tasks[t].get("status") not in done_set)
     count = len(open_ids)
     position = {task_id: i for i, task_id in enumerate(open_ids)}
-    parent_of = [-1] * count
+    rows = [tasks[task_id] for task_id in open_ids]
+    parent_of = [position.get(row.get("parent"), -1) for row in rows]  # type: ignore[arg-type]
     children: list[list[int]] = [[] for _ in range(count)]
-    for i, task_id in enumerate(open_ids):
-        parent = position.get(tasks[task_id].get("parent"))  # type: ignore[arg-type]
-        if parent is not None:
-            parent_of[i] = parent
+    for i, parent in enumerate(parent_of):
+        if parent >= 0:
             children[parent].append(i)
     result = CriticalPath()
+    expected: dict[Any, float | None] = {}
     hours = [0.0] * count
-    expected: dict[str | None, float | None] = {}
-    for i, task_id in enumerate(open_ids):
+    for i, row in enumerate(rows):
         if children[i]:
             continue
-        estimate = tasks[task_id].get("estimate")
+        estimate = row.get("estimate")
         if estimate not in expected:
             expected[estimate] = effort.expected_hours(estimate)
         value = expected[estimate]
         if value is None:
             value = effort.default_hours
-            result.missing.append(task_id)
+            result.missing.append(open_ids[i])
         hours[i] = value
     result.hours = dict(zip(open_ids, hours, strict=True))
 
-    successors: list[list[int]] = [[] for _ in range(2 * count)]
-    indegree = [0] * (2 * count)
+    # Edges: dependents[j] lists the tasks whose S follows F(j); depends[i] the reverse.
+    dependents: list[list[int]] = [[] for _ in range(count)]
     depends: list[list[int]] = [[] for _ in range(count)]
-    for i, task_id in enumerate(open_ids):
-        start, finish = 2 * i, 2 * i + 1
-        successors[start].append(finish)
-        indegree[finish] += 1
-        deps = tasks[task_id].get("depends_on")
+    waiting_start = [0] * count  # unprocessed predecessors of S(i)
+    waiting_finish = [1] * count  # of F(i): its own S, and its children's F
+    for i, row in enumerate(rows):
+        deps = row.get("depends_on")
         if deps:
-            for dep in dict.fromkeys(deps):
+            for dep in deps if len(deps) == 1 else dict.fromkeys(deps):
                 j = position.get(dep)
                 if j is not None:
+                    dependents[j].append(i)
                     depends[i].append(j)
-                    successors[2 * j + 1].append(start)
-                    indegree[start] += 1
+                    waiting_start[i] += 1
         parent = parent_of[i]
         if parent >= 0:
-            successors[2 * parent].append(start)
-            indegree[start] += 1
-            successors[finish].append(2 * parent + 1)
-            indegree[2 * parent + 1] += 1
+            waiting_start[i] += 1
+            waiting_finish[parent] += 1
 
-    # Kahn's algorithm: forward pass for earliest times; what remains is in or behind a cycle.
-    earliest = [0.0] * (2 * count)
-    remaining = indegree[:]
-    order = [node for node in range(2 * count) if not indegree[node]]
-    for node in order:  # grows while it is walked
-        here = earliest[node]
-        weight = hours[node >> 1] if not node & 1 else 0.0
-        for nxt in successors[node]:
-            arrival = here + weight if nxt == node + 1 else here
-            if arrival > earliest[nxt]:
-                earliest[nxt] = arrival
-            remaining[nxt] -= 1
-            if not remaining[nxt]:
-                order.append(nxt)
-    ordered = [False] * (2 * count)
-    for node in order:
-        ordered[node] = True
-    result.cyclic = [task_id for i, task_id in enumerate(open_ids) if not (ordered[2 * i] and ordered[2 * i + 1])]
+    # Forward pass; events are 2i (S) and 2i + 1 (F). What never comes free is in or behind a loop.
+    start_at = [0.0] * count
+    finish_at = [0.0] * count
+    order = [2 * i for i in range(count) if not waiting_start[i]]
+    for event in order:  # grows while it is walked
+        i = event >> 1
+        if event & 1:
+            time = finish_at[i]
+            for k in dependents[i]:
+                if time > start_at[k]:
+                    start_at[k] = time
+                waiting_start[k] -= 1
+                if not waiting_start[k]:
+                    order.append(2 * k)
+            parent = parent_of[i]
+            if parent >= 0:
+                if time > finish_at[parent]:
+                    finish_at[parent] = time
+                waiting_finish[parent] -= 1
+                if not waiting_finish[parent]:
+                    order.append(2 * parent + 1)
+        else:
+            time = start_at[i]
+            if time + hours[i] > finish_at[i]:
+                finish_at[i] = time + hours[i]
+            waiting_finish[i] -= 1
+            if not waiting_finish[i]:
+                order.append(event + 1)
+            for child in children[i]:
+                if time > start_at[child]:
+                    start_at[child] = time
+                waiting_start[child] -= 1
+                if not waiting_start[child]:
+                    order.append(2 * child)
+    complete = len(order) == 2 * count
+    started = [True] * count if complete else [False] * count
+    finished = [True] * count if complete else [False] * count
+    if not complete:
+        for event in order:
+            (finished if event & 1 else started)[event >> 1] = True
+        result.cyclic = [open_ids[i] for i in range(count) if not finished[i]]
     if not order:
         return result
-    total = max(earliest[node] for node in order)
-    latest = [total] * (2 * count)
-    for node in reversed(order):
-        weight = hours[node >> 1] if not node & 1 else 0.0
-        best = latest[node]
-        for nxt in successors[node]:
-            if ordered[nxt]:
-                bound = latest[nxt] - weight if nxt == node + 1 else latest[nxt]
-                if bound < best:
-                    best = bound
-        latest[node] = best
+    total = max((finish_at[i] for i in range(count) if finished[i]), default=0.0)
+
+    # Backward pass: the latest times that do not move the end.
+    latest_start = [total] * count
+    latest_finish = [total] * count
+    for event in reversed(order) if slack else ():
+        i = event >> 1
+        if event & 1:
+            bound = latest_finish[i]
+            for k in dependents[i]:
+                if started[k] and latest_start[k] < bound:
+                    bound = latest_start[k]
+            parent = parent_of[i]
+            if parent >= 0 and finished[parent] and latest_finish[parent] < bound:
+                bound = latest_finish[parent]
+            latest_finish[i] = bound
+        else:
+            bound = latest_finish[i] - hours[i] if finished[i] else latest_start[i]
+            for child in children[i]:
+                if started[child] and latest_start[child] < bound:
+                    bound = latest_start[child]
+            latest_start[i] = bound
     result.total_hours = total
-    timed = [i for i in range(count) if ordered[2 * i] and ordered[2 * i + 1]]
-    for i in timed:
-        task_id = open_ids[i]
-        result.earliest_start[task_id] = earliest[2 * i]
-        result.earliest_finish[task_id] = earliest[2 * i + 1]
-        result.slack[task_id] = max(0.0, latest[2 * i] - earliest[2 * i])
+    timed = list(range(count)) if complete else [i for i in range(count) if started[i] and finished[i]]
+    if complete:
+        result.earliest_start = dict(zip(open_ids, start_at, strict=True))
+        result.earliest_finish = dict(zip(open_ids, finish_at, strict=True))
+    else:
+        for i in timed:
+            result.earliest_start[open_ids[i]] = start_at[i]
+            result.earliest_finish[open_ids[i]] = finish_at[i]
+    if slack:
+        spare = [latest - early if latest > early else 0.0 for latest, early in zip(latest_start, start_at, strict=True)]
+        result.slack = {open_ids[i]: spare[i] for i in timed} if not complete else dict(zip(open_ids, spare, strict=True))
 
     # The chain: walk back from the leaf that finishes last through tight predecessors.
     def key(i: int) -> tuple[float, float, str]:
-        return (earliest[2 * i + 1], -earliest[2 * i], open_ids[i])
-
-    def last_leaf(candidates: Iterable[int]) -> int | None:
-        return max(candidates, key=key, default=None)
+        return (finish_at[i], -start_at[i], open_ids[i])
 
     def leaves_under(i: int) -> list[int]:
         found: list[int] = []
@@ -210,15 +245,15 @@ def critical_path(
             node = stack.pop()
             if children[node]:
                 stack.extend(children[node])
-            elif ordered[2 * node]:
+            elif started[node]:
                 found.append(node)
         return found
 
-    current = last_leaf(i for i in timed if not children[i])
+    current = max((i for i in timed if not children[i]), key=key, default=None)
     chain: list[int] = []
     while current is not None and current not in chain:
         chain.append(current)
-        start_time = earliest[2 * current]
+        start_time = start_at[current]
         if start_time <= 1e-9:
             break
         waits: set[int] = set()  # the task's and its parents' dependencies
@@ -226,15 +261,15 @@ def critical_path(
         seen: set[int] = set()
         while node >= 0 and node not in seen:
             seen.add(node)
-            waits.update(d for d in depends[node] if ordered[2 * d + 1])
+            waits.update(d for d in depends[node] if finished[d])
             node = parent_of[node]
         tight = [
             leaf
             for dep in sorted(waits)
             for leaf in leaves_under(dep)
-            if abs(earliest[2 * leaf + 1] - start_time) <= 1e-9
+            if abs(finish_at[leaf] - start_time) <= 1e-9
         ]
-        current = last_leaf(tight)
+        current = max(tight, key=key, default=None)
     chain.reverse()
     result.path = [open_ids[i] for i in chain]
     return result

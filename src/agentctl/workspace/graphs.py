@@ -241,13 +241,14 @@ def working_critical_path(ws: WorkspaceBase) -> dict[str, Any] | None:
         tasks: dict[str, dict[str, Any]] = {}
         for line in text.split("\n"):
             task_id, parent, depends, estimate = line.split("|")
-            tasks[task_id] = {
-                "id": task_id,
-                "parent": parent or None,
-                "depends_on": json.loads(depends) if depends != "[]" else (),
-                "estimate": estimate or None,
-            }
-        plan = critical_path(tasks, (), effort)
+            if depends == "[]":
+                waits: Any = None
+            elif depends.startswith('["') and depends.endswith('"]'):  # json.dumps of IDs (the index writes it)
+                waits = depends[2:-2].split('", "')
+            else:
+                waits = json.loads(depends)
+            tasks[task_id] = {"parent": parent or None, "depends_on": waits, "estimate": estimate or None}
+        plan = critical_path(tasks, (), effort, slack=False)
         return {"path": plan.path, "total_hours": plan.total_hours, "cyclic": len(plan.cyclic)}
 
     cached: dict[str, Any] = ws.index.cached(_CACHE_KEY, signature, compute)
