@@ -111,8 +111,13 @@ def critical_path(
     """
     effort = effort or Effort()
     done_set = set(done)
-    scope = _subtree(tasks, root) if root else tasks.keys()
-    open_ids = sorted(t for t in scope if t in tasks and tasks[t].get("status") not in done_set)
+    if root:
+        scope = _subtree(tasks, root)
+        open_ids = sorted(t for t in scope if t in tasks and tasks[t].get("status") not in done_set)
+    elif done_set:
+        open_ids = sorted(t for t, task in tasks.items() if task.get("status") not in done_set)
+    else:  # the caller passes open tasks only (WORKING.md)
+        open_ids = sorted(tasks)
     count = len(open_ids)
     position = {task_id: i for i, task_id in enumerate(open_ids)}
     rows = [tasks[task_id] for task_id in open_ids]
@@ -199,7 +204,7 @@ def critical_path(
         result.cyclic = [open_ids[i] for i in range(count) if not finished[i]]
     if not order:
         return result
-    total = max((finish_at[i] for i in range(count) if finished[i]), default=0.0)
+    total = max(finish_at) if complete else max((finish_at[i] for i in range(count) if finished[i]), default=0.0)
 
     # Backward pass: the latest times that do not move the end.
     latest_start = [total] * count
@@ -249,7 +254,9 @@ def critical_path(
                 found.append(node)
         return found
 
-    current = max((i for i in timed if not children[i]), key=key, default=None)
+    leaves = [i for i in timed if not children[i]]
+    last = max((finish_at[i] for i in leaves), default=0.0)
+    current = max((i for i in leaves if finish_at[i] == last), key=key, default=None)
     chain: list[int] = []
     while current is not None and current not in chain:
         chain.append(current)
