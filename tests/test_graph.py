@@ -262,6 +262,12 @@ def test_task_blocked_lists_waiting_tasks_and_explains_the_chain(roadmap: dict[s
         f"    - waits for {short[roadmap['a']]} (blocked): Design schema",
     ]
     assert f"{short[roadmap['a']]}  Design schema  [blocked]\n  - status is blocked\n" in explained
+    _hand_edit(roadmap["e"], f"depends_on: [{roadmap['d']}]", "depends_on: [t-zzzzzzzzzzzz]")  # a task that does not exist
+    explained = cli("task", "blocked", "--explain").out
+    assert "  - depends on missing task t-zzzzzzzzzzzz\n" in explained
+    data = {t["id"]: t for t in cli("task", "blocked", "--explain", "--json").json()["blocked"]}
+    assert data[roadmap["e"]]["waits_for"] == ["t-zzzzzzzzzzzz"]
+    assert data[roadmap["e"]]["chain"] == [{"reason": "depends on missing task t-zzzzzzzzzzzz", "task": "t-zzzzzzzzzzzz", "chain": []}]
 
 
 # -- WORKING.md ------------------------------------------------------------------------------

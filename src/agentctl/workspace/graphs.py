@@ -148,28 +148,26 @@ class GraphOps(WorkspaceBase):
 def _why(
     tasks: Mapping[str, Mapping[str, Any]], task: Mapping[str, Any], flow: Mapping[str, Any], short: Mapping[str, str], seen: set[str]
 ) -> list[dict[str, Any]]:
-    """The reasons ``task`` waits (:func:`graph.explain_ready`, without the status rule of
-    readiness unless the task is in the blocked status), each unfinished dependency with its
-    own reasons below it. A loop is named once, not followed."""
+    """Why ``task`` waits, in the words of :func:`graph.explain_ready` (its status only when
+    that is the blocked status), each unfinished dependency with its own reasons below it.
+    A loop is named once, not followed."""
     seen = seen | {task["id"]}
+    waits = graph.blockers(tasks, task, flow["done"])
+    said = graph.explain_ready(tasks, task, flow)  # the status rule first, then one per blocker
     reasons: list[dict[str, Any]] = []
-    for reason in graph.explain_ready(tasks, task, flow):
-        if reason.startswith("status is") and task["status"] != flow["blocked"]:
-            continue
-        reasons.append({"reason": reason.split(" (ready needs")[0]})
-    for item in reasons:
-        text = item["reason"]
-        if not text.startswith("waits for "):
-            continue
-        dep_id = text.split()[2]
-        dep = tasks[dep_id]
-        item.update({"task": dep_id, "short_id": short.get(dep_id, dep_id), "title": dep["title"], "status": dep["status"]})
-        item["reason"] = f"waits for {short.get(dep_id, dep_id)} ({dep['status']})"
-        if dep_id in seen:
-            item["reason"] += ": a dependency loop (see graph cycles)"
-            item["chain"] = []
-        else:
-            item["chain"] = _why(tasks, dep, flow, short, seen)
+    if len(said) > len(waits) and task["status"] == flow["blocked"]:
+        reasons.append({"reason": said[0].split(" (ready needs")[0]})
+    for dep_id, text in zip(waits, said[len(said) - len(waits) :], strict=True):
+        item: dict[str, Any] = {"reason": text, "task": dep_id, "chain": []}
+        dep = tasks.get(dep_id)
+        if dep is not None:
+            item.update({"short_id": short.get(dep_id, dep_id), "title": dep["title"], "status": dep["status"]})
+            item["reason"] = f"waits for {item['short_id']} ({dep['status']})"
+            if dep_id in seen:
+                item["reason"] += ": a dependency loop (see graph cycles)"
+            else:
+                item["chain"] = _why(tasks, dep, flow, short, seen)
+        reasons.append(item)
     return reasons
 
 
