@@ -67,7 +67,9 @@ def test_help_and_version_import_nothing_heavy(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args",
     [("task", "list"), ("task", "show", "{id}"), ("task", "ready"), ("task", "ready", "--explain"), ("agent", "list"),
-     ("agent", "show", "dev-1"), ("board", "--plain"), ("working",), ("task", "list", "--json")],
+     ("agent", "show", "dev-1"), ("board", "--plain"), ("working",), ("task", "list", "--json"), ("graph",),
+     ("graph", "-f", "mermaid"), ("graph", "-f", "dot"), ("graph", "--json"), ("graph", "critical-path"),
+     ("graph", "gantt"), ("graph", "gantt", "-f", "mermaid"), ("graph", "cycles"), ("task", "blocked", "--explain")],
     ids=lambda a: " ".join(a),
 )  # fmt: skip
 def test_read_commands_never_import_adapters(
@@ -85,7 +87,8 @@ def test_read_commands_never_import_adapters(
     "args",
     [("task", "list"), ("task", "ready"), ("agent", "list"), ("task", "list", "--all", "--json"),
      ("memory", "show", "dev-1"), ("memory", "search", "dev-1", "x"), ("standup",), ("standup", "--format", "json"),
-     ("stats",), ("stats", "--json")],
+     ("stats",), ("stats", "--json"), ("graph",), ("graph", "critical-path"), ("graph", "critical-path", "--json"),
+     ("graph", "gantt"), ("graph", "gantt", "--json"), ("graph", "cycles"), ("task", "blocked"), ("task", "blocked", "--explain")],
     ids=lambda a: " ".join(a),
 )
 def test_reads_served_from_the_index_stay_light(

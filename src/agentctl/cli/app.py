@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("agentctl.cli.setup", "init_app", "Create a workspace (idempotent; works outside git too)."),
     "task": ("agentctl.cli.tasks", "app", "Add, list, show, edit, move, assign and claim tasks."),
     "agent": ("agentctl.cli.agents", "app", "Add, list, show, edit and remove agents."),
+    "graph": ("agentctl.cli.graph", "app", "The task graph (tree, Mermaid, DOT, JSON), its critical path, a schedule, dependency loops."),
     "thread": ("agentctl.cli.threads", "thread_app", "Print a task's message thread."),
     "inbox": ("agentctl.cli.threads", "inbox_app", "List an agent's unread notifications (or, --human, what waits for a person)."),
     "approve": ("agentctl.cli.review", "approve_app", "Approve a task in review as a human: move it to done (human gates)."),

@@ -18,7 +18,7 @@ from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.cli.threads import register as register_thread_commands
 from agentctl.cli.threads import render_messages
 from agentctl.core.checks import priority_value
-from agentctl.core.duration import parse_duration
+from agentctl.core.duration import parse_estimate
 from agentctl.errors import UsageError
 
 app = typer.Typer(help="Add, list, show, edit, move, assign and claim tasks.", rich_markup_mode=None, no_args_is_help=True)
@@ -42,7 +42,7 @@ def _estimate(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        parse_duration(value)
+        parse_estimate(value)
     except ValueError as exc:
         raise UsageError(f"--estimate: {exc}") from None
     return value
@@ -105,7 +105,7 @@ def add(
     label: list[str] = typer.Option(None, "--label", "-l", help="Add a label (repeatable)."),
     parent: str = typer.Option(None, "--parent", help="Parent task ID (prefix)."),
     depends_on: list[str] = typer.Option(None, "--depends-on", help="A task this one waits for (repeatable)."),
-    estimate: str = typer.Option(None, "--estimate", help="Effort estimate, e.g. 30m, 4h, 2d."),
+    estimate: str = typer.Option(None, "--estimate", help="Effort estimate, e.g. 30m, 4h, 2d, or a range 4h-6h."),
     due: str = typer.Option(None, "--due", help="Due date, YYYY-MM-DD."),
     ac: list[str] = typer.Option(None, "--ac", help="An acceptance criterion (repeatable)."),
     spec: str = typer.Option(None, "--spec", help="Link to a spec section, <spec-id>#<anchor>."),
@@ -215,7 +215,7 @@ def edit(
     label: list[str] = typer.Option(None, "--label", "-l", help="Add a label (repeatable)."),
     remove_label: list[str] = typer.Option(None, "--remove-label", help="Remove a label (repeatable)."),
     parent: str = typer.Option(None, "--parent", help="Set the parent task."),
-    estimate: str = typer.Option(None, "--estimate", help="Effort estimate, e.g. 4h."),
+    estimate: str = typer.Option(None, "--estimate", help="Effort estimate, e.g. 4h or a range 4h-6h."),
     due: str = typer.Option(None, "--due", help="Due date, YYYY-MM-DD."),
     spec: str = typer.Option(None, "--spec", help="Spec link."),
     ac: list[str] = typer.Option(None, "--ac", help="Add an acceptance criterion (repeatable)."),
@@ -350,6 +350,45 @@ def ready(
     if explain and result["not_ready"]:
         output.write("\nNot ready:\n")
         output.write("".join(f"  {short[t['id']]}  {t['title']}: {'; '.join(t['reasons'])}\n" for t in result["not_ready"]))
+
+
+@app.command("blocked")
+def blocked(
+    ctx: typer.Context,
+    explain: bool = typer.Option(False, "--explain", help="Show why: each unfinished dependency and what it waits for in turn."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Open tasks that wait for unfinished dependencies or are in the blocked status."""
+    ws = open_workspace(ctx)
+    found = ws.blocked(explain)
+    if want_json(ctx, json_):
+        output.emit_json({"blocked": found})
+        return
+    if not found:
+        output.notice("no task is blocked")
+        return
+    if not explain:
+        short = ws.short_ids()
+        rows = [
+            [t["short_id"], f"p{t['priority']}", t["status"], t["title"], ",".join(short.get(d, d) for d in t["waits_for"]) or "-"]
+            for t in found
+        ]
+        output.table(["ID", "PRI", "STATUS", "TITLE", "WAITS FOR"], rows)
+        return
+    lines: list[str] = []
+
+    def reasons(chain: list[dict[str, Any]], depth: int) -> None:
+        for item in chain:
+            text = item["reason"]
+            if "title" in item:
+                text += f": {item['title']}"
+            lines.append("  " * depth + "- " + text)
+            reasons(item.get("chain", []), depth + 1)
+
+    for task in found:
+        lines.append(f"{task['short_id']}  {task['title']}  [{task['status']}]")
+        reasons(task["chain"], 1)
+    output.write("\n".join(lines) + "\n")
 
 
 @dep_app.command("add")

@@ -6,7 +6,8 @@ Pure functions over plain task mappings (``id``, ``status``, ``priority``, ``dep
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 TaskMap = Mapping[str, Mapping[str, Any]]
@@ -98,3 +99,145 @@ def work_order_key(task: Mapping[str, Any]) -> tuple[int, str, str]:
 def ready_tasks(tasks: TaskMap, workflow: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     ready = [t for t in tasks.values() if not explain_ready(tasks, t, workflow)]
     return sorted(ready, key=work_order_key)
+
+
+def _components(succ: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """Strongly connected components with a cycle (several nodes, or one with a self-loop),
+    by Tarjan's algorithm without recursion (a hand-made chain may be thousands long)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(succ):
+        if root in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(succ[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in succ:
+                    continue
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(succ[child]))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in succ[node]:
+                    found.append(sorted(component))
+    return found
+
+
+def covering_cycles(succ: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """Cycles (``[a, b, ..., a]``) that together pass through every node that is on any cycle.
+
+    Listing every elementary cycle can take exponential time, and reporting one per back
+    edge of a depth-first search can leave tasks of a cycle unnamed; this takes each tangle
+    (strongly connected component) and, for each of its nodes not yet named, the shortest
+    cycle through it. Deterministic: nodes are visited in sorted order.
+    """
+    cycles: list[list[str]] = []
+    for component in _components(succ):
+        members = set(component)
+        covered: set[str] = set()
+        for start in component:
+            if start in covered:
+                continue
+            # Breadth-first from start's successors back to start, inside the component.
+            back: dict[str, str] = {}
+            queue = deque([start])
+            reached = False
+            while queue and not reached:
+                node = queue.popleft()
+                for child in sorted(succ[node]):
+                    if child == start:
+                        back[start] = node
+                        reached = True
+                        break
+                    if child in members and child not in back:
+                        back[child] = node
+                        queue.append(child)
+            path = [start]
+            node = back[start]
+            while node != start:
+                path.append(node)
+                node = back[node]
+            path.append(start)
+            path = [path[0], *reversed(path[1:-1]), start]
+            cycles.append(path)
+            covered.update(path)
+    return cycles
+
+
+def structure_cycles(tasks: TaskMap) -> list[dict[str, Any]]:
+    """Every loop a planner cannot order, each a ``{"kind", "path"}``:
+
+    - ``depends_on``: tasks that wait for each other (``path`` is ``[a, b, ..., a]``, each
+      waiting for the next);
+    - ``parent``: tasks that are each other's parents (``[a, b, ..., a]``, each the child of
+      the next);
+    - ``ancestor``: a task that waits for a task it is inside of (``[task, ..., ancestor]``, up
+      the parents), or ``descendant``: a summary that waits for a task inside it
+      (``[task, ..., descendant]``, down): a summary starts before and ends after its children,
+      so either way is a loop.
+
+    Hand-edited or pulled files can hold any of these; none of them raises.
+    """
+    report: list[dict[str, Any]] = []
+    depends = {tid: [d for d in t.get("depends_on") or () if d in tasks] for tid, t in tasks.items()}
+    for cycle in covering_cycles(depends):
+        report.append({"kind": "depends_on", "path": cycle})
+    parents = {tid: [t["parent"]] if t.get("parent") in tasks else [] for tid, t in tasks.items()}
+    for cycle in covering_cycles(parents):
+        report.append({"kind": "parent", "path": cycle})
+
+    def chain_up(task_id: str) -> list[str]:
+        """``task_id`` and its ancestors, nearest first (stops at a parent loop)."""
+        chain = [task_id]
+        seen = {task_id}
+        parent = tasks[task_id].get("parent")
+        while isinstance(parent, str) and parent in tasks and parent not in seen:
+            chain.append(parent)
+            seen.add(parent)
+            parent = tasks[parent].get("parent")
+        return chain
+
+    for task_id in sorted(tasks):
+        deps = depends[task_id]
+        if not deps:
+            continue
+        up = chain_up(task_id)
+        for dep in dict.fromkeys(deps):
+            if dep == task_id:
+                continue  # a self-dependency is a depends_on cycle, reported above
+            if dep in up:
+                report.append({"kind": "ancestor", "path": up[: up.index(dep) + 1]})
+                continue
+            down = chain_up(dep)
+            if task_id in down:
+                report.append({"kind": "descendant", "path": list(reversed(down[: down.index(task_id) + 1]))})
+    return report

@@ -14,8 +14,9 @@ The rules (docs/planning.md):
 - **Parents** (tasks with open children) are summaries, as in project planners: a parent
   starts when its own dependencies are met, its children start no earlier than it, and it
   finishes when its last child does. Its own estimate is ignored while it has open children.
-- Tasks in a dependency cycle are left out and listed in ``cyclic`` (``graph cycles`` shows
-  the cycles); dependencies on missing tasks are ignored.
+- Tasks in a loop (of dependencies, of parents, or a task waiting for its own parent or
+  child), and the tasks waiting on them, are left out and listed in ``cyclic`` (``graph
+  cycles`` shows the loops); dependencies on missing tasks are ignored.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class CriticalPath:
     earliest_finish: dict[str, float] = field(default_factory=dict)
     slack: dict[str, float] = field(default_factory=dict)  # 0 on the critical path
     missing: list[str] = field(default_factory=list)  # open tasks that used the default estimate
-    cyclic: list[str] = field(default_factory=list)  # open tasks left out: in a dependency cycle
+    cyclic: list[str] = field(default_factory=list)  # open tasks left out: in or behind a loop
 
     @property
     def critical(self) -> set[str]:
@@ -97,136 +98,185 @@ def _subtree(tasks: TaskMap, root: str) -> set[str]:
 
 
 def critical_path(
-    tasks: TaskMap, done: Iterable[str], effort: Effort | None = None, root: str | None = None
+    tasks: TaskMap, done: Iterable[str], effort: Effort | None = None, root: str | None = None, slack: bool = True
 ) -> CriticalPath:
-    """The critical path of the open tasks (under ``root`` when given)."""
+    """The critical path of the open tasks (under ``root`` when given).
+
+    Each open task is two events, its start S and its finish F. F follows S by the task's
+    effort (none for a summary); S follows the F of each dependency and the S of the parent;
+    a parent's F follows the F of each child. A forward pass in topological order (Kahn's
+    algorithm) gives the earliest times, a backward pass the latest ones (skipped without
+    ``slack``: the path and its length need only the first). Tasks are numbered and kept in
+    lists, not dicts of tuples: WORKING.md shows the path after every change.
+    """
     effort = effort or Effort()
     done_set = set(done)
-    scope = _subtree(tasks, root) if root else set(tasks)
-    open_ids = sorted(t for t in scope if t in tasks and tasks[t].get("status") not in done_set)
-    open_set = set(open_ids)
-    children: dict[str, list[str]] = {}
-    for task_id in open_ids:
-        parent = tasks[task_id].get("parent")
-        if parent in open_set:
-            children.setdefault(parent, []).append(task_id)
+    if root:
+        scope = _subtree(tasks, root)
+        open_ids = sorted(t for t in scope if t in tasks and tasks[t].get("status") not in done_set)
+    elif done_set:
+        open_ids = sorted(t for t, task in tasks.items() if task.get("status") not in done_set)
+    else:  # the caller passes open tasks only (WORKING.md)
+        open_ids = sorted(tasks)
+    count = len(open_ids)
+    position = {task_id: i for i, task_id in enumerate(open_ids)}
+    rows = [tasks[task_id] for task_id in open_ids]
+    parent_of = [position.get(row.get("parent"), -1) for row in rows]  # type: ignore[arg-type]
+    children: list[list[int]] = [[] for _ in range(count)]
+    for i, parent in enumerate(parent_of):
+        if parent >= 0:
+            children[parent].append(i)
     result = CriticalPath()
-    for task_id in open_ids:
-        if task_id in children:
-            result.hours[task_id] = 0.0
+    expected: dict[Any, float | None] = {}
+    hours = [0.0] * count
+    for i, row in enumerate(rows):
+        if children[i]:
             continue
-        hours = effort.expected_hours(tasks[task_id].get("estimate"))
-        if hours is None:
-            hours = effort.default_hours
-            result.missing.append(task_id)
-        result.hours[task_id] = hours
+        estimate = row.get("estimate")
+        if estimate not in expected:
+            expected[estimate] = effort.expected_hours(estimate)
+        value = expected[estimate]
+        if value is None:
+            value = effort.default_hours
+            result.missing.append(open_ids[i])
+        hours[i] = value
+    result.hours = dict(zip(open_ids, hours, strict=True))
 
-    # Each task is two events, start (S) and finish (F); edges carry the duration to wait.
-    def s(task: str) -> tuple[str, str]:
-        return ("S", task)
+    # Edges: dependents[j] lists the tasks whose S follows F(j); depends[i] the reverse.
+    dependents: list[list[int]] = [[] for _ in range(count)]
+    depends: list[list[int]] = [[] for _ in range(count)]
+    waiting_start = [0] * count  # unprocessed predecessors of S(i)
+    waiting_finish = [1] * count  # of F(i): its own S, and its children's F
+    for i, row in enumerate(rows):
+        deps = row.get("depends_on")
+        if deps:
+            for dep in deps if len(deps) == 1 else dict.fromkeys(deps):
+                j = position.get(dep)
+                if j is not None:
+                    dependents[j].append(i)
+                    depends[i].append(j)
+                    waiting_start[i] += 1
+        parent = parent_of[i]
+        if parent >= 0:
+            waiting_start[i] += 1
+            waiting_finish[parent] += 1
 
-    def f(task: str) -> tuple[str, str]:
-        return ("F", task)
-
-    edges: dict[tuple[str, str], list[tuple[tuple[str, str], float]]] = {}
-    indegree: dict[tuple[str, str], int] = {}
-    for task_id in open_ids:
-        indegree.setdefault(s(task_id), 0)
-        indegree.setdefault(f(task_id), 0)
-
-    def link(a: tuple[str, str], b: tuple[str, str], weight: float) -> None:
-        edges.setdefault(a, []).append((b, weight))
-        indegree[b] = indegree.get(b, 0) + 1
-
-    for task_id in open_ids:
-        link(s(task_id), f(task_id), result.hours[task_id])
-        for dep in dict.fromkeys(tasks[task_id].get("depends_on") or ()):
-            if dep in open_set:
-                link(f(dep), s(task_id), 0.0)
-        parent = tasks[task_id].get("parent")
-        if parent in open_set:
-            link(s(parent), s(task_id), 0.0)
-            link(f(task_id), f(parent), 0.0)
-
-    # Kahn's algorithm: forward pass for earliest times; what remains is in or behind a cycle.
-    earliest: dict[tuple[str, str], float] = dict.fromkeys(indegree, 0.0)
-    order: list[tuple[str, str]] = []
-    queue = deque(sorted(node for node, degree in indegree.items() if degree == 0))
-    remaining = dict(indegree)
-    while queue:
-        node = queue.popleft()
-        order.append(node)
-        for nxt, weight in edges.get(node, ()):
-            earliest[nxt] = max(earliest[nxt], earliest[node] + weight)
-            remaining[nxt] -= 1
-            if remaining[nxt] == 0:
-                queue.append(nxt)
-    ordered = set(order)
-    result.cyclic = sorted({node[1] for node in indegree if node not in ordered})
+    # Forward pass; events are 2i (S) and 2i + 1 (F). What never comes free is in or behind a loop.
+    start_at = [0.0] * count
+    finish_at = [0.0] * count
+    order = [2 * i for i in range(count) if not waiting_start[i]]
+    for event in order:  # grows while it is walked
+        i = event >> 1
+        if event & 1:
+            time = finish_at[i]
+            for k in dependents[i]:
+                if time > start_at[k]:
+                    start_at[k] = time
+                waiting_start[k] -= 1
+                if not waiting_start[k]:
+                    order.append(2 * k)
+            parent = parent_of[i]
+            if parent >= 0:
+                if time > finish_at[parent]:
+                    finish_at[parent] = time
+                waiting_finish[parent] -= 1
+                if not waiting_finish[parent]:
+                    order.append(2 * parent + 1)
+        else:
+            time = start_at[i]
+            if time + hours[i] > finish_at[i]:
+                finish_at[i] = time + hours[i]
+            waiting_finish[i] -= 1
+            if not waiting_finish[i]:
+                order.append(event + 1)
+            for child in children[i]:
+                if time > start_at[child]:
+                    start_at[child] = time
+                waiting_start[child] -= 1
+                if not waiting_start[child]:
+                    order.append(2 * child)
+    complete = len(order) == 2 * count
+    started = [True] * count if complete else [False] * count
+    finished = [True] * count if complete else [False] * count
+    if not complete:
+        for event in order:
+            (finished if event & 1 else started)[event >> 1] = True
+        result.cyclic = [open_ids[i] for i in range(count) if not finished[i]]
     if not order:
         return result
-    total = max(earliest[node] for node in order)
-    latest: dict[tuple[str, str], float] = dict.fromkeys(order, total)
-    for node in reversed(order):
-        for nxt, weight in edges.get(node, ()):
-            if nxt in ordered:
-                latest[node] = min(latest[node], latest[nxt] - weight)
+    total = max(finish_at) if complete else max((finish_at[i] for i in range(count) if finished[i]), default=0.0)
+
+    # Backward pass: the latest times that do not move the end.
+    latest_start = [total] * count
+    latest_finish = [total] * count
+    for event in reversed(order) if slack else ():
+        i = event >> 1
+        if event & 1:
+            bound = latest_finish[i]
+            for k in dependents[i]:
+                if started[k] and latest_start[k] < bound:
+                    bound = latest_start[k]
+            parent = parent_of[i]
+            if parent >= 0 and finished[parent] and latest_finish[parent] < bound:
+                bound = latest_finish[parent]
+            latest_finish[i] = bound
+        else:
+            bound = latest_finish[i] - hours[i] if finished[i] else latest_start[i]
+            for child in children[i]:
+                if started[child] and latest_start[child] < bound:
+                    bound = latest_start[child]
+            latest_start[i] = bound
     result.total_hours = total
-    for task_id in open_ids:
-        if s(task_id) in ordered and f(task_id) in ordered:
-            result.earliest_start[task_id] = earliest[s(task_id)]
-            result.earliest_finish[task_id] = earliest[f(task_id)]
-            result.slack[task_id] = max(0.0, latest[s(task_id)] - earliest[s(task_id)])
+    timed = list(range(count)) if complete else [i for i in range(count) if started[i] and finished[i]]
+    if complete:
+        result.earliest_start = dict(zip(open_ids, start_at, strict=True))
+        result.earliest_finish = dict(zip(open_ids, finish_at, strict=True))
+    else:
+        for i in timed:
+            result.earliest_start[open_ids[i]] = start_at[i]
+            result.earliest_finish[open_ids[i]] = finish_at[i]
+    if slack:
+        spare = [latest - early if latest > early else 0.0 for latest, early in zip(latest_start, start_at, strict=True)]
+        result.slack = {open_ids[i]: spare[i] for i in timed} if not complete else dict(zip(open_ids, spare, strict=True))
 
     # The chain: walk back from the leaf that finishes last through tight predecessors.
-    leaves = [t for t in result.earliest_finish if t not in children]
-    if not leaves:
-        return result
-    predecessors: dict[str, list[str]] = {}
-    for task_id in leaves:
-        waits: set[str] = set()
-        node: str | None = task_id
-        while node is not None and node in open_set:  # the task's and its parents' dependencies
-            waits.update(d for d in tasks[node].get("depends_on") or () if d in result.earliest_finish)
-            parent = tasks[node].get("parent")
-            node = parent if parent in open_set else None
-        predecessors[task_id] = sorted(waits)
+    def key(i: int) -> tuple[float, float, str]:
+        return (finish_at[i], -start_at[i], open_ids[i])
 
-    def last_leaf(candidates: Iterable[str]) -> str | None:
-        best: str | None = None
-        for task_id in candidates:
-            key = (result.earliest_finish[task_id], -result.earliest_start[task_id], task_id)
-            if best is None or key > (result.earliest_finish[best], -result.earliest_start[best], best):
-                best = task_id
-        return best
-
-    def leaves_under(task_id: str) -> list[str]:
-        if task_id not in children:
-            return [task_id]
-        found: list[str] = []
-        stack = [task_id]
+    def leaves_under(i: int) -> list[int]:
+        found: list[int] = []
+        stack = [i]
         while stack:
             node = stack.pop()
-            if node in children:
+            if children[node]:
                 stack.extend(children[node])
-            elif node in result.earliest_finish:
+            elif started[node]:
                 found.append(node)
         return found
 
-    current = last_leaf(leaves)
-    chain: list[str] = []
+    leaves = [i for i in timed if not children[i]]
+    last = max((finish_at[i] for i in leaves), default=0.0)
+    current = max((i for i in leaves if finish_at[i] == last), key=key, default=None)
+    chain: list[int] = []
     while current is not None and current not in chain:
         chain.append(current)
-        start = result.earliest_start[current]
-        if start <= 1e-9:
+        start_time = start_at[current]
+        if start_time <= 1e-9:
             break
+        waits: set[int] = set()  # the task's and its parents' dependencies
+        node = current
+        seen: set[int] = set()
+        while node >= 0 and node not in seen:
+            seen.add(node)
+            waits.update(d for d in depends[node] if finished[d])
+            node = parent_of[node]
         tight = [
             leaf
-            for dep in predecessors[current]
+            for dep in sorted(waits)
             for leaf in leaves_under(dep)
-            if abs(result.earliest_finish[leaf] - start) <= 1e-9
+            if abs(finish_at[leaf] - start_time) <= 1e-9
         ]
-        current = last_leaf(tight)
+        current = max(tight, key=key, default=None)
     chain.reverse()
-    result.path = chain
+    result.path = [open_ids[i] for i in chain]
     return result

@@ -505,16 +505,33 @@ class Index(EventIndex, TextIndex):
     def count_by_status(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
 
-    def graph(self) -> dict[str, dict[str, Any]]:
+    def graph(self, exclude_statuses: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
         """Task data for graph and planning work: id, status, priority, created_at, updated_at,
-        depends_on, assignees, labels, parent, estimate, due, title."""
-        rows = self.db.execute(
+        depends_on, assignees, labels, parent, estimate, due, title (of the tasks not in
+        ``exclude_statuses``)."""
+        sql = (
             "SELECT json_object('id', id, 'status', status, 'priority', priority, 'created_at', created_at,"
             " 'updated_at', updated_at, 'depends_on', json(depends_on), 'assignees', json(assignees),"
             " 'labels', json(labels), 'parent', parent, 'estimate', estimate, 'due', due, 'title', title)"
             " FROM tasks"
         )
+        if exclude_statuses:
+            sql += f" WHERE status NOT IN ({', '.join('?' * len(exclude_statuses))})"
+        rows = self.db.execute(sql, list(exclude_statuses))
         return {task["id"]: task for task in _decode_rows(rows)}
+
+    def plan_text(self, done_statuses: Sequence[str]) -> str:
+        """``id|parent|depends_on|estimate`` of every task not in ``done_statuses``, one per
+        line: the whole input of the critical path in one string built by SQLite, cheap
+        enough to key a cache by on every mutation (none of the fields can hold ``|`` or a
+        line break: they are validated IDs, JSON arrays of IDs and estimates)."""
+        marks = ", ".join("?" * len(done_statuses))
+        row = self.db.execute(
+            "SELECT group_concat(id || '|' || ifnull(parent, '') || '|' || depends_on || '|' || ifnull(estimate, ''),"
+            f" char(10)) FROM tasks WHERE status NOT IN ({marks})",
+            list(done_statuses),
+        ).fetchone()
+        return str(row[0] or "")
 
     def ready(self, ready_statuses: Sequence[str], done_statuses: Sequence[str]) -> list[dict[str, Any]]:
         """Tasks in a ready status whose dependencies all exist and are done, in work order.

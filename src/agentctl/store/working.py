@@ -51,6 +51,9 @@ class WorkingState:
     # no "Needs a human" section), and how many lines of each to show.
     needs_human: dict[str, list[dict[str, Any]]] | None = None
     needs_human_cap: int = 15
+    # The next tasks on the critical path and the work left along it (workspace/graphs.py),
+    # or None when no task is open.
+    critical_path: dict[str, Any] | None = None
 
 
 def _short_time(ts: Any) -> str:
@@ -96,6 +99,8 @@ def render_sections(state: WorkingState) -> str:
         out.append(f"- … +{len(state.agents) - AGENT_CAP} more")
 
     out.append("\n## Current tasks\n")
+    if state.critical_path is not None:
+        out.extend([_critical_path_line(state.critical_path), ""])
     current = [s for s in state.statuses if s not in state.done and s not in state.attention]
     for status in current:
         out.extend(_status_block(state, status))
@@ -119,6 +124,26 @@ def render_sections(state: WorkingState) -> str:
     else:
         out.append("_No activity yet._")
     return "\n".join(out) + "\n"
+
+
+def _critical_path_line(path: dict[str, Any]) -> str:
+    """``Critical path: 14h left (1.8 days) · next t-ab12 Title → t-cd34 Title (+2 more)``."""
+    hours = float(path["total_hours"])
+    days = hours / float(path["hours_per_day"])
+    total = f"{hours:.1f}".removesuffix(".0")
+    line = f"Critical path: {total}h left ({days:.1f} working days)"
+    names = [f"{task['short_id']} {_clip(task['title'], 60)}" for task in path["next"]]
+    if names:
+        line += " · next " + " → ".join(names)
+    if path["more"]:
+        line += f" (+{path['more']} more)"
+    if path.get("cyclic"):
+        line += f" · {path['cyclic']} task(s) in a dependency loop left out (agentctl graph cycles)"
+    return _one_line(line)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _needs_human(items: dict[str, list[dict[str, Any]]], cap: int) -> list[str]:

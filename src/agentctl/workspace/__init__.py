@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from agentctl.workspace.docs import DocOps
 from agentctl.workspace.gates import GateOps
+from agentctl.workspace.graphs import GraphOps
 from agentctl.workspace.maintenance import Maintenance
 from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
 
 
-class Workspace(Maintenance, GateOps, DocOps, PlanningOps, MemoryOps, ReportOps):
+class Workspace(Maintenance, GateOps, DocOps, PlanningOps, GraphOps, MemoryOps, ReportOps):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 
 

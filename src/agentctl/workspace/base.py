@@ -592,6 +592,8 @@ class WorkspaceBase:
     # -- WORKING.md ----------------------------------------------------------------------
 
     def working_state(self, notes: str) -> WorkingState:
+        from agentctl.workspace.graphs import working_critical_path
+
         cfg = self.config
         flow = cfg["workflow"]
         caps = cfg["working"]
@@ -619,6 +621,7 @@ class WorkspaceBase:
             unread=index.unread_counts(),
             needs_human=self._needs_human() if flow.get("human_gates") else None,
             needs_human_cap=caps["max_per_status"],
+            critical_path=working_critical_path(self),
         )
 
     def _needs_human(self) -> dict[str, list[dict[str, Any]]]:
