@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from agentctl.workspace.attention import AttentionOps
+from agentctl.workspace.dispatching import DispatchOps
 from agentctl.workspace.docs import DocOps
 from agentctl.workspace.gates import GateOps
 from agentctl.workspace.maintenance import Maintenance
@@ -12,7 +14,7 @@ from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.reports import ReportOps
 
 
-class Workspace(Maintenance, GateOps, DocOps, MemoryOps, ReportOps):
+class Workspace(Maintenance, GateOps, DocOps, DispatchOps, AttentionOps, MemoryOps, ReportOps):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 
 

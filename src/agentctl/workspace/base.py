@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 
 ENV_AGENT = "AGENTCTL_AGENT"
 # Changes of subscriptions concern nobody else; refusals at human gates are for the humans
-# (``inbox --human``), not a reason to wake the task's agents.
-_NO_SUBSCRIBER_FAN_OUT = frozenset({"task.created", "task.subscribed", "task.unsubscribed", "task.gate_refused"})
+# (``inbox --human``), not a reason to wake the task's agents; conditions needing attention
+# are for the leads.
+_NO_SUBSCRIBER_FAN_OUT = frozenset(
+    {"task.created", "task.subscribed", "task.unsubscribed", "task.gate_refused", "attention.raised"}
+)
 
 
 @dataclass
@@ -443,7 +446,7 @@ class WorkspaceBase:
         """
         data = event["data"]
         kind = event["type"]
-        direct = {"message.added": "mention", "task.created": "assigned", "task.assigned": "assigned"}
+        direct = {"message.added": "mention", "task.created": "assigned", "task.assigned": "assigned", "attention.raised": "attention"}
         reasons: dict[str, str] = {name: direct.get(kind, "assignee") for name in event["notify"]}
         subject = event.get("subject") or ""
         task_id = subject if subject.startswith("t-") else data.get("task")
@@ -598,7 +601,14 @@ class WorkspaceBase:
             unread=index.unread_counts(),
             needs_human=self._needs_human() if flow.get("human_gates") else None,
             needs_human_cap=caps["max_per_status"],
+            needs_attention=self._needs_attention(),
+            needs_attention_cap=caps["max_per_status"],
         )
+
+    def _needs_attention(self) -> list[str]:
+        from agentctl.workspace.attention import as_of_last_event
+
+        return [condition.line() for condition in as_of_last_event(self)]
 
     def _needs_human(self) -> dict[str, list[dict[str, Any]]]:
         from agentctl.workspace.gates import needs_human

@@ -1,0 +1,96 @@
+"""Escalation in the workspace: what needs attention now, and raising it once.
+
+Detection is pure (core/attention.py) over index data (store/index_dispatch.py). Raising is a
+mutation: every condition whose key has no ``attention.raised`` event yet gets one (a batch:
+one journal entry, one commit), notifying the leads; with no lead it notifies nobody and
+``inbox --human`` lists the conditions. Read commands only list; raising happens where work
+is already being written (docs/planning.md, "Escalation"): a lead's heartbeat tick (or any
+tick when the workspace has no lead), once per ``heartbeat --all`` round, and
+``agentctl dispatch``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from agentctl.core.attention import RAISED, Condition, Settings, detect, local_time, parse_ts
+from agentctl.core.rules import Actor
+from agentctl.workspace.tasks import TaskOps
+
+SYSTEM = Actor("agentctl")  # the tool raises conditions: never a lead, so every lead is told
+MAX_RAISED = 100  # conditions raised by one round at most; the rest follow in the next rounds
+
+
+class _NothingNew(Exception):
+    """Leaves the raising mutation without writing anything."""
+
+
+def current_conditions(ws: Any, now: datetime) -> list[Condition]:
+    """Every condition that holds at ``now`` (caller has refreshed the index)."""
+    from agentctl.store.index_dispatch import attention_facts
+
+    today = now.astimezone(UTC).date().isoformat()
+    facts = attention_facts(ws.index, ws.workflow, today)
+    return detect(facts, Settings.from_config(ws.config), now, local_time(now))
+
+
+def as_of_last_event(ws: Any) -> list[Condition]:
+    """The conditions as of the latest event: WORKING.md is a pure function of the records
+    and the log, never of the wall clock, so rendering it twice gives the same bytes."""
+    from agentctl.store.index_dispatch import last_event_ts
+
+    moment = parse_ts(last_event_ts(ws.index))
+    return [] if moment is None else current_conditions(ws, moment)
+
+
+class AttentionOps(TaskOps):
+    def attention(self, now: datetime | None = None) -> dict[str, Any]:
+        """Current conditions, each with when it was raised (None: not raised yet). Read-only."""
+        from agentctl.store.index_dispatch import raised_keys
+
+        self.refresh()
+        moment = now or datetime.now(UTC)
+        conditions = current_conditions(self, moment)
+        raised = raised_keys(self.index, [c.subject for c in conditions])
+        leads = self._leads()
+        return {
+            "as_of": moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "notify": leads,
+            "conditions": [{**c.as_dict(), "raised": raised.get(c.key)} for c in conditions],
+        }
+
+    def raise_attention(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Raise every current condition not raised before (at most ``MAX_RAISED``); returns
+        the ones raised now. Nothing new: nothing is written."""
+        moment = now or datetime.now(UTC)
+        self.refresh()
+        if not self._unraised(moment):  # the common case, decided without the lock
+            return []
+        try:
+            with self._mutate(SYSTEM) as m:
+                new = self._unraised(moment)
+                if not new:
+                    raise _NothingNew
+                new = new[:MAX_RAISED]
+                leads = self._leads()
+                m.batch_subject = f"{len(new)} condition(s) need attention"
+                for condition in new:
+                    data = {"key": condition.key, **{k: v for k, v in condition.as_dict().items() if k != "key"}}
+                    m.record_more(RAISED, condition.subject, data, [n for n in leads if n != condition.subject])
+                m.result = [c.as_dict() for c in new]
+        except _NothingNew:
+            return []
+        return m.result  # type: ignore[no-any-return]
+
+    def _unraised(self, moment: datetime) -> list[Condition]:
+        from agentctl.store.index_dispatch import raised_keys
+
+        conditions = current_conditions(self, moment)
+        if not conditions:
+            return []
+        raised = raised_keys(self.index, [c.subject for c in conditions])
+        return [c for c in conditions if c.key not in raised]
+
+    def _leads(self) -> list[str]:
+        return [a["name"] for a in self.index.agents() if a.get("level") == "lead"]
