@@ -35,7 +35,14 @@ from helpers_heartbeat import (
     thread,
 )
 
-from agentctl.core.actions import ACTION_TYPES, DISPATCH_LINE, AnswerError, extract_json, parse_answer, schema_text
+from agentctl.core.actions import (
+    ACTION_TYPES,
+    DISPATCH_LINE,
+    AnswerError,
+    extract_json,
+    parse_answer,
+    schema_text,
+)
 
 HOSTILE = ("h-dev", "h-intern")
 _TEMPLATE: dict[str, Any] = {}

@@ -437,7 +437,7 @@ def event_lines(root: Path) -> list[dict[str, Any]]:
 
 
 def event_day(root: Path) -> str:
-    return sorted((root / ".agentctl" / "events").glob("*.jsonl"))[-1].name
+    return max((root / ".agentctl" / "events").glob("*.jsonl")).name
 
 
 def test_silence_uses_the_heartbeat_missed_beats_rule() -> None:

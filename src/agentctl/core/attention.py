@@ -43,14 +43,14 @@ def parse_ts(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def stamp(moment: datetime, timespec: str = "seconds") -> str:
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def local_time(moment: datetime) -> datetime:
@@ -199,7 +199,8 @@ def detect(facts: Facts, settings: Settings, now: datetime, local_now: datetime 
             continue
         last = max(moments)
         if last < cutoff:
-            add(Condition("stale", task["id"], stamp(last),
+            # The state has milliseconds (as event times do): any later activity makes a new key.
+            add(Condition("stale", task["id"], stamp(last, "milliseconds"),
                           f"{task.get('status')} with no activity since {stamp(last)} (over {format_duration(settings.stale_after)})",
                           task.get("title"), tuple(task.get("assignees") or ())), stamp(last))  # fmt: skip
     for task in facts.bounces:
@@ -220,10 +221,10 @@ def detect(facts: Facts, settings: Settings, now: datetime, local_now: datetime 
                       task.get("title"), tuple(task.get("assignees") or ())), since)  # fmt: skip
     for agent in facts.agents:
         state = facts.states.get(agent["name"], {})
-        last = silent_since(agent, state, now, local_now, settings.missed_beats, settings.idle_every)
-        if last is not None:
+        beat = silent_since(agent, state, now, local_now, settings.missed_beats, settings.idle_every)
+        if beat is not None:
             every = format_duration(agent_every(agent))
-            add(Condition("silent", agent["name"], stamp(last), f"no heartbeat since {stamp(last)} (it ticks every {every})"), stamp(last))
+            add(Condition("silent", agent["name"], stamp(beat), f"no heartbeat since {stamp(beat)} (it ticks every {every})"), stamp(beat))
     found.sort(key=lambda item: item[:3])
     return [item[3] for item in found]
 
