@@ -271,16 +271,23 @@ def section(root: Path) -> str:
     return text.split("## Needs attention\n", 1)[1].split("\n## ", 1)[0].strip()
 
 
-def test_working_md_shows_what_needs_attention_as_of_the_last_event(plain: Path, cli: Runner) -> None:
+def test_working_md_lists_the_raised_conditions_that_still_hold(plain: Path, cli: Runner) -> None:
     assert section(plain) == "_Nothing needs attention._"
     late = add_task(cli, "Late", "--due", YESTERDAY, "--assign", "nova")
+    assert section(plain) == "_Nothing needs attention._", "not raised yet"
+    assert raise_at(plain, NOW)
     assert section(plain) == f'- overdue {late} "Late" (@nova): past its due date {YESTERDAY} (still assigned)'
     set_state(plain, "nova", "2026-01-01T00:00:00Z")
-    add_task(cli, "Another")  # any change re-renders
+    assert raise_at(plain, NOW) == ["silent:nova:2026-01-01T00:00:00Z"]
     assert section(plain).splitlines()[-1] == "- silent nova: no heartbeat since 2026-01-01T00:00:00Z (it ticks every 15m)"
     # rendering is a function of the records and the log: no re-render, whatever the clock says
-    result = cli("working", "--json")
-    assert result.json()["rerendered"] is False
+    assert cli("working", "--json").json()["rerendered"] is False
+    # resolved: the task gets a later due date, the agent beats again
+    assert cli("task", "edit", late, "--due", (NOW + timedelta(days=9)).date().isoformat()).code == 0
+    assert section(plain) == "- silent nova: no heartbeat since 2026-01-01T00:00:00Z (it ticks every 15m)"
+    set_state(plain, "nova", NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    add_task(cli, "Any change re-renders")
+    assert section(plain) == "_Nothing needs attention._"
 
 
 def test_working_md_caps_the_section(plain: Path, cli: Runner) -> None:
@@ -288,6 +295,7 @@ def test_working_md_caps_the_section(plain: Path, cli: Runner) -> None:
     config.write_text(config.read_text(encoding="utf-8").replace("max_per_status: 15", "max_per_status: 2"), encoding="utf-8")
     for i in range(5):
         add_task(cli, f"Late {i}", "--due", (date.fromisoformat(YESTERDAY) - timedelta(days=i)).isoformat())
+    assert len(raise_at(plain, NOW)) == 5
     lines = section(plain).splitlines()
     assert len(lines) == 3 and lines[-1] == "- … +3 more"
     assert lines[0].startswith("- overdue ") and "Late 4" in lines[0], "oldest first"

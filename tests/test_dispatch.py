@@ -447,3 +447,22 @@ def test_silence_uses_the_heartbeat_missed_beats_rule() -> None:
     assert skipped(run([task("t-1")], team_, states=states), "agent") == {"a": f"silent: no heartbeat since {(NOW - timedelta(hours=3, minutes=1)).strftime('%Y-%m-%dT%H:%M:%SZ')}"}
     states["a"]["last_heartbeat"] = (NOW - timedelta(hours=2, minutes=59)).isoformat()
     assert given(run([task("t-1")], team_, states=states)) == {"t-1": "a"}
+
+
+def test_the_critical_path_follows_changes_of_estimates_and_dependencies(plain: Path, cli: Runner) -> None:
+    """The critical set is cached in the index while the open tasks' dependencies, parents and
+    estimates are unchanged: a change of any of them is seen at once."""
+
+    def first() -> tuple[str, bool]:
+        doc = cli("dispatch", "--dry-run", "--json").json()["dispatch"]
+        return doc["assignments"][0]["task"], doc["assignments"][0]["critical"]
+
+    ids = plan_tasks(cli)
+    assert first() == (ids["schema"], True)
+    assert cli("task", "edit", ids["fix"], "--estimate", "3w").code == 0
+    assert first() == (ids["fix"], True)
+    assert cli("task", "edit", ids["fix"], "--estimate", "1h").code == 0
+    assert first() == (ids["schema"], True)
+    extra = add_task(cli, "Long tail", "--estimate", "1w", "--depends-on", ids["fix"])
+    assert first() == (ids["fix"], True), "fix now leads the longest chain"
+    assert extra not in {a["task"] for a in cli("dispatch", "--dry-run", "--json").json()["dispatch"]["assignments"]}

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from agentctl.core.attention import outside_active_hours, silent_since, stamp
@@ -39,6 +40,7 @@ _SEPARATORS = re.compile(r"[^a-z0-9]+")
 SHOWN_AGENTS = 4  # agents named in one "no available agent" reason
 
 
+@lru_cache(maxsize=4096)
 def tokens(text: str) -> frozenset[str]:
     """The normalised words of a label or capability: ``Backend_Dev`` -> {backend}."""
     words = _SEPARATORS.split(_CAMEL.sub(" ", text).lower())
@@ -189,6 +191,7 @@ def plan(
     covered = frozenset().union(*(m.tokens for m in members)) if members else frozenset()
     summaries = summaries or {}
     refused = refused or {}
+    wanted: dict[tuple[str, ...], frozenset[str]] = {}  # labels -> covered tokens (labels repeat)
 
     for task in sorted(tasks, key=lambda t: order_key(t, critical)):
         task_id, title = str(task["id"]), str(task.get("title") or "")
@@ -201,8 +204,10 @@ def plan(
         if limit is not None and len(result.assignments) >= limit:
             result.skips.append(Skip("task", task_id, f"the limit of {limit} assignment(s) is reached", title))
             continue
-        labels = [str(label) for label in task.get("labels") or ()]
-        relevant = settings.task_tokens(labels) & covered
+        labels = tuple(str(label) for label in task.get("labels") or ())
+        if labels not in wanted:
+            wanted[labels] = settings.task_tokens(labels) & covered
+        relevant = wanted[labels]
         if relevant:
             pool = [m for m in members if m.tokens & relevant]
             what = f"no available agent for {', '.join(sorted(relevant))}"

@@ -3,7 +3,8 @@
 Detection is pure (core/attention.py) over index data (store/index_dispatch.py). Raising is a
 mutation: every condition whose key has no ``attention.raised`` event yet gets one (a batch:
 one journal entry, one commit), notifying the leads; with no lead it notifies nobody and
-``inbox --human`` lists the conditions. Read commands only list; raising happens where work
+``inbox --human`` lists the conditions. WORKING.md's "Needs attention" lists the raised
+conditions that still hold. Read commands only list; raising happens where work
 is already being written (docs/planning.md, "Escalation"): a lead's heartbeat tick (or any
 tick when the workspace has no lead), once per ``heartbeat --all`` round, and
 ``agentctl dispatch``.
@@ -35,13 +36,21 @@ def current_conditions(ws: Any, now: datetime) -> list[Condition]:
     return detect(facts, Settings.from_config(ws.config), now, local_time(now))
 
 
-def as_of_last_event(ws: Any) -> list[Condition]:
-    """The conditions as of the latest event: WORKING.md is a pure function of the records
-    and the log, never of the wall clock, so rendering it twice gives the same bytes."""
-    from agentctl.store.index_dispatch import last_event_ts
+def raised_and_unresolved(ws: Any) -> list[Condition]:
+    """The conditions raised so far that still hold, judged as of the latest event: what
+    WORKING.md shows. It is a pure function of the records and the log, never of the wall
+    clock (rendering twice gives the same bytes), and costs a look at the raised conditions'
+    subjects only. A new condition appears when it is raised (a mutation, so a re-render)."""
+    from agentctl.store.index_dispatch import attention_facts, last_event_ts, raised
 
+    keys = raised(ws.index)
     moment = parse_ts(last_event_ts(ws.index))
-    return [] if moment is None else current_conditions(ws, moment)
+    if not keys or moment is None:
+        return []
+    tasks = sorted({subject for subject, _ in keys.values() if subject.startswith("t-")})
+    today = moment.astimezone(UTC).date().isoformat()
+    facts = attention_facts(ws.index, ws.workflow, today, ids=tasks)
+    return [c for c in detect(facts, Settings.from_config(ws.config), moment, local_time(moment)) if c.key in keys]
 
 
 class AttentionOps(TaskOps):

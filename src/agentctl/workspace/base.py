@@ -606,9 +606,9 @@ class WorkspaceBase:
         )
 
     def _needs_attention(self) -> list[str]:
-        from agentctl.workspace.attention import as_of_last_event
+        from agentctl.workspace.attention import raised_and_unresolved
 
-        return [condition.line() for condition in as_of_last_event(self)]
+        return [condition.line() for condition in raised_and_unresolved(self)]
 
     def _needs_human(self) -> dict[str, list[dict[str, Any]]]:
         from agentctl.workspace.gates import needs_human

@@ -61,7 +61,7 @@ class DispatchOps(TaskOps):
 
     def _dispatch_plan(self, actor: Actor, moment: datetime, limit: int | None) -> matching.Plan:
         from agentctl.core.plan import Effort, critical_path
-        from agentctl.store.index_dispatch import open_children, ready_unassigned
+        from agentctl.store.index_dispatch import critical_tasks, open_children, ready_unassigned
 
         config, flow, index = self.config, self.workflow, self.index
         candidates = ready_unassigned(index, flow["ready"], flow["done"])
@@ -69,8 +69,13 @@ class DispatchOps(TaskOps):
         summaries: dict[str, int] = {}
         refused: dict[str, str] = {}
         if candidates:
-            path = critical_path(index.graph(), flow["done"], Effort.from_config(config))
-            critical = {task for task, slack in path.slack.items() if slack <= 1e-9}
+            effort = Effort.from_config(config)
+
+            def on_the_path(tasks: dict[str, dict[str, Any]]) -> list[str]:
+                path = critical_path(tasks, flow["done"], effort)
+                return [task for task, slack in path.slack.items() if slack <= 1e-9]
+
+            critical = critical_tasks(index, flow["done"], repr(effort), on_the_path)
             summaries = open_children(index, flow["done"])
             if actor.is_agent and flow.get("human_gates"):
                 for task in candidates:
