@@ -7,8 +7,9 @@ has real matching to do), and an event history of about five events per task: mo
 the workflow, review returns (a tenth of the tasks bounce three times), comments. Every
 in-progress task is stale by then, so the attention section has plenty to find.
 
-* whole processes: ``agentctl dispatch --dry-run`` and ``agentctl task ready`` alternate
-  (ABBA), each run a fresh process, warm index; medians;
+* whole processes: ``agentctl dispatch --dry-run``, ``agentctl task ready`` and the same
+  dispatch with the cached critical set dropped before each run alternate (ABCCBA), each run
+  a fresh process, warm index; medians;
 * in process: ``Workspace.render_working()`` with the attention section and with it stubbed
   out, alternating; the dry-run dispatch with the cached critical path and with the cache
   cleared (the first dispatch after a change of estimates or dependencies), ``ready``, and a
@@ -26,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -85,15 +87,30 @@ def prepare(root: Path, size: int) -> None:
     subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", "bench history"], check=True)
 
 
+def forget_critical_path(root: Path) -> None:
+    """Drop the cached critical set, as a change of estimates or dependencies would."""
+    db = sqlite3.connect(root / ".agentctl" / "local" / "index.sqlite")
+    with db:
+        db.execute("DELETE FROM meta WHERE key = 'dispatch.critical'")
+    db.close()
+
+
 def processes(root: Path, runs: int) -> dict[str, float]:
     exe = [sys.executable, "-m", "agentctl"]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")}
-    commands = {"dispatch --dry-run": [*exe, "dispatch", "--dry-run"], "task ready": [*exe, "task", "ready"]}
+    commands = {
+        "dispatch --dry-run": [*exe, "dispatch", "--dry-run"],
+        "task ready": [*exe, "task", "ready"],
+        "dispatch --dry-run, path not cached": [*exe, "dispatch", "--dry-run"],
+    }
     times: dict[str, list[float]] = {name: [] for name in commands}
     for argv in commands.values():  # warm-up
         run_once(argv, root, env)
-    for i in range(runs * 2):
-        name = list(commands)[0 if (i % 4) in (0, 3) else 1]  # ABBA
+    names = list(commands)
+    for i in range(runs * 3):
+        name = names[[0, 1, 2, 2, 1, 0][i % 6]]  # ABCCBA
+        if name.endswith("not cached"):
+            forget_critical_path(root)
         elapsed, _, code = run_once(commands[name], root, env)
         if code:
             raise SystemExit(f"{name}: exit {code}")
@@ -108,7 +125,7 @@ def in_process(root: Path, renders: int) -> dict[str, float]:
     times: dict[str, list[float]] = {"with attention": [], "without": []}
     for i in range(renders * 2):
         with_section = (i % 4) in (0, 3)
-        ws._needs_attention = real if with_section else (lambda: [])  # type: ignore[method-assign]
+        ws._needs_attention = real if with_section else (list)  # type: ignore[method-assign]
         start = time.perf_counter()
         ws.render_working()
         times["with attention" if with_section else "without"].append(time.perf_counter() - start)
@@ -155,12 +172,13 @@ def main() -> None:
             row = {"tasks": size, **{k: round(v, 1) for k, v in whole.items()}, **{k: round(v, 1) for k, v in inner.items()}}
             print(json.dumps(row), file=sys.stderr)
             rows.append(row)
-    print("| tasks | `dispatch --dry-run` ms | `task ready` ms | ratio | in process: dispatch / path not cached / ready ms "
+    print("| tasks | `dispatch --dry-run` ms | path not cached ms | `task ready` ms | ratios | in process: dispatch / path not cached / ready ms "
           "| WORKING.md render with attention / without ms | detect conditions ms (found) | assigned / skips |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
-        ratio = row["dispatch --dry-run"] / row["task ready"]
-        print(f"| {row['tasks']:,} | {row['dispatch --dry-run']} | {row['task ready']} | {ratio:.2f} "
+        ready = row["task ready"]
+        ratio = f"{row['dispatch --dry-run'] / ready:.2f} / {row['dispatch --dry-run, path not cached'] / ready:.2f}"
+        print(f"| {row['tasks']:,} | {row['dispatch --dry-run']} | {row['dispatch --dry-run, path not cached']} | {ready} | {ratio} "
               f"| {row['dispatch in process']} / {row['dispatch, path not cached']} / {row['ready in process']} "
               f"| {row['with attention']} / {row['without']} | {row['detect conditions']} ({row['conditions']}) "
               f"| {row['assigned']} / {row['skips']} |")

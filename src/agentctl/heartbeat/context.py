@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentctl.core.attention import silence_limit
 from agentctl.core.duration import parse_duration
 from agentctl.paths import validate_name
 
@@ -114,6 +113,8 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
             if last is not None and moment - last > stale_after:
                 work.stale_tasks.append({**task, "last_activity": activity.get(task["id"]) or task["updated_at"]})
         work.stale_tasks = work.stale_tasks[:MAX_STALE]
+        from agentctl.core.attention import silence_limit
+
         idle_every = parse_duration(config["record_idle_every"])
         load = index.open_load([s for s in flow["statuses"] if s not in flow["done"]])
         for other in index.agents():

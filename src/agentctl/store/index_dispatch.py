@@ -9,14 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentctl.core.attention import RAISED, Facts
 from agentctl.store.index import _SELECT_TASK_JSON, Index, _decode_rows
 
+if TYPE_CHECKING:
+    from agentctl.core.attention import Facts
+
 _ROW = "json_object('id', t.id, 'title', t.title, 'status', t.status, 'assignees', json(t.assignees)"
-# A literal (not a parameter), so SQLite can use the partial index events_attention.
-_RAISED_WHERE = f"type = '{RAISED}'"
+# The type of core.attention.RAISED, as a literal (not a parameter) so SQLite can use the
+# partial index events_attention; written out so rendering WORKING.md imports no rules.
+_RAISED_WHERE = "type = 'attention.raised'"
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -85,6 +88,8 @@ def attention_facts(index: Index, flow: dict[str, Any], today: str, ids: Sequenc
     in-progress or review with their returns from review, open tasks due before ``today``,
     blocked tasks whose dependencies are all done, and the agents with their states. With
     ``ids``, only those tasks are looked at."""
+    from agentctl.core.attention import Facts
+
     done = list(flow["done"])
     in_progress, review, blocked = flow["in_progress"], flow["review"], flow["blocked"]
     only, only_params = "", []
@@ -99,9 +104,9 @@ def attention_facts(index: Index, flow: dict[str, Any], today: str, ids: Sequenc
     ), [in_progress, *only_params])  # fmt: skip
     # Returns from review: counted for tasks in the two statuses a bounce moves between.
     facts.bounces = _rows(index, (
-        f"SELECT {_ROW}, 'count', returns) FROM (SELECT *, (SELECT COUNT(*) FROM events AS e WHERE e.subject = tasks.id"
+        f"SELECT {_ROW}, 'count', returns) FROM (SELECT t.*, (SELECT COUNT(*) FROM events AS e WHERE e.subject = t.id"
         " AND e.type = 'task.moved' AND json_extract(e.data, '$.from') = ? AND json_extract(e.data, '$.to') = ?) AS returns"
-        f" FROM tasks WHERE status IN (?, ?)) AS t WHERE returns > 0{only}"
+        f" FROM tasks AS t WHERE t.status IN (?, ?){only}) AS t WHERE returns > 0"
     ), [review, in_progress, in_progress, review, *only_params])  # fmt: skip
     facts.due = _rows(index, (
         f"SELECT {_ROW}, 'due', t.due) FROM tasks AS t"
@@ -125,19 +130,6 @@ def raised(index: Index) -> dict[str, tuple[str, str]]:
     for ts, key, subject in rows:
         if isinstance(key, str) and isinstance(subject, str):
             found.setdefault(key, (subject, ts))
-    return found
-
-
-def raised_keys(index: Index, subjects: Iterable[str]) -> dict[str, str]:
-    """Condition key -> when it was first raised, for the given subjects."""
-    found: dict[str, str] = {}
-    for subject in sorted(set(subjects)):
-        rows = index.db.execute(
-            f"SELECT json_extract(data, '$.key'), ts FROM events WHERE subject = ? AND {_RAISED_WHERE} ORDER BY ts", (subject,)
-        )
-        for key, ts in rows:
-            if isinstance(key, str):
-                found.setdefault(key, ts)
     return found
 
 

@@ -13,11 +13,16 @@ tick when the workspace has no lead), once per ``heartbeat --all`` round, and
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentctl.core.attention import RAISED, Condition, Settings, detect, local_time, parse_ts
 from agentctl.core.rules import Actor
 from agentctl.workspace.tasks import TaskOps
+
+if TYPE_CHECKING:
+    from agentctl.core.attention import Condition
+
+# core/attention.py and the queries are imported where used: every command imports this
+# module (the Workspace class), and most never look at attention.
 
 SYSTEM = Actor("agentctl")  # the tool raises conditions: never a lead, so every lead is told
 MAX_RAISED = 100  # conditions raised by one round at most; the rest follow in the next rounds
@@ -29,6 +34,7 @@ class _NothingNew(Exception):
 
 def current_conditions(ws: Any, now: datetime) -> list[Condition]:
     """Every condition that holds at ``now`` (caller has refreshed the index)."""
+    from agentctl.core.attention import Settings, detect, local_time
     from agentctl.store.index_dispatch import attention_facts
 
     today = now.astimezone(UTC).date().isoformat()
@@ -41,11 +47,16 @@ def raised_and_unresolved(ws: Any) -> list[Condition]:
     WORKING.md shows. It is a pure function of the records and the log, never of the wall
     clock (rendering twice gives the same bytes), and costs a look at the raised conditions'
     subjects only. A new condition appears when it is raised (a mutation, so a re-render)."""
-    from agentctl.store.index_dispatch import attention_facts, last_event_ts, raised
+    from agentctl.store.index_dispatch import raised
 
     keys = raised(ws.index)
+    if not keys:
+        return []
+    from agentctl.core.attention import Settings, detect, local_time, parse_ts
+    from agentctl.store.index_dispatch import attention_facts, last_event_ts
+
     moment = parse_ts(last_event_ts(ws.index))
-    if not keys or moment is None:
+    if moment is None:
         return []
     tasks = sorted({subject for subject, _ in keys.values() if subject.startswith("t-")})
     today = moment.astimezone(UTC).date().isoformat()
@@ -56,22 +67,24 @@ def raised_and_unresolved(ws: Any) -> list[Condition]:
 class AttentionOps(TaskOps):
     def attention(self, now: datetime | None = None) -> dict[str, Any]:
         """Current conditions, each with when it was raised (None: not raised yet). Read-only."""
-        from agentctl.store.index_dispatch import raised_keys
+        from agentctl.store.index_dispatch import raised
 
         self.refresh()
         moment = now or datetime.now(UTC)
         conditions = current_conditions(self, moment)
-        raised = raised_keys(self.index, [c.subject for c in conditions])
+        first = {key: ts for key, (_, ts) in raised(self.index).items()}
         leads = self._leads()
         return {
             "as_of": moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "notify": leads,
-            "conditions": [{**c.as_dict(), "raised": raised.get(c.key)} for c in conditions],
+            "conditions": [{**c.as_dict(), "raised": first.get(c.key)} for c in conditions],
         }
 
     def raise_attention(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Raise every current condition not raised before (at most ``MAX_RAISED``); returns
         the ones raised now. Nothing new: nothing is written."""
+        from agentctl.core.attention import RAISED
+
         moment = now or datetime.now(UTC)
         self.refresh()
         if not self._unraised(moment):  # the common case, decided without the lock
@@ -93,13 +106,13 @@ class AttentionOps(TaskOps):
         return m.result  # type: ignore[no-any-return]
 
     def _unraised(self, moment: datetime) -> list[Condition]:
-        from agentctl.store.index_dispatch import raised_keys
+        from agentctl.store.index_dispatch import raised
 
         conditions = current_conditions(self, moment)
         if not conditions:
             return []
-        raised = raised_keys(self.index, [c.subject for c in conditions])
-        return [c for c in conditions if c.key not in raised]
+        known = raised(self.index)
+        return [c for c in conditions if c.key not in known]
 
     def _leads(self) -> list[str]:
         return [a["name"] for a in self.index.agents() if a.get("level") == "lead"]

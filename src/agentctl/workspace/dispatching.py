@@ -11,13 +11,14 @@ people and agents dispatch identically.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentctl.core import dispatch as matching
-from agentctl.core.attention import local_time
 from agentctl.core.rules import Actor, gate_for, gate_name
 from agentctl.errors import UsageError
 from agentctl.workspace.tasks import TaskOps
+
+if TYPE_CHECKING:  # imported where used: every command imports this module, few dispatch
+    from agentctl.core import dispatch as matching
 
 
 class _NothingAssigned(Exception):
@@ -60,6 +61,8 @@ class DispatchOps(TaskOps):
         return {"dry_run": False, **m.result.as_dict()}
 
     def _dispatch_plan(self, actor: Actor, moment: datetime, limit: int | None) -> matching.Plan:
+        from agentctl.core import dispatch as matching
+        from agentctl.core.attention import local_time
         from agentctl.core.plan import Effort, critical_path
         from agentctl.store.index_dispatch import critical_tasks, open_children, ready_unassigned
 
