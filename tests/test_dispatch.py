@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -466,3 +467,20 @@ def test_the_critical_path_follows_changes_of_estimates_and_dependencies(plain: 
     extra = add_task(cli, "Long tail", "--estimate", "1w", "--depends-on", ids["fix"])
     assert first() == (ids["fix"], True), "fix now leads the longest chain"
     assert extra not in {a["task"] for a in cli("dispatch", "--dry-run", "--json").json()["dispatch"]["assignments"]}
+
+
+def test_hooks_see_every_assignment_of_a_dispatch(plain: Path, cli: Runner, tmp_path: Path) -> None:
+    """A dispatch is one mutation with an event batch: a hook on task.assigned still runs once
+    per assigned task, with that task's event."""
+    seen = tmp_path / "seen.jsonl"
+    hook = tmp_path / "hook.py"
+    hook.write_text(f"import sys\nopen({str(seen)!r}, 'a').write(sys.stdin.read().strip() + '\\n')\n", encoding="utf-8")
+    config = plain / ".agentctl" / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("hooks: {}", f"hooks:\n  task.assigned:\n    - [{sys.executable}, {hook}]"), encoding="utf-8")
+    plan_tasks(cli)
+    result = cli("dispatch", "--json")
+    assert result.code == 0, str(result)
+    assigned = [a["task"] for a in result.json()["dispatch"]["assignments"]]
+    events = [json.loads(line) for line in seen.read_text(encoding="utf-8").splitlines()]
+    assert [e["subject"] for e in events] == assigned and len(assigned) == 3

@@ -292,7 +292,8 @@ class WorkspaceBase:
             yield mutation
             self._apply(mutation)
         if mutation.event is not None and config["hooks"]:
-            self._run_hooks(mutation.event)
+            for event in mutation.events:  # every event of a batch (a dispatch, an import)
+                self._run_hooks(event)
 
     def _run_hooks(self, event: dict[str, Any]) -> None:
         """Event hooks: after the commit, outside the lock; failures become warnings."""
