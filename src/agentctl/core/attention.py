@@ -27,7 +27,7 @@ mistaken for a silent one. Inside ``active_hours`` the clock starts at the windo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -227,19 +227,3 @@ def detect(facts: Facts, settings: Settings, now: datetime, local_now: datetime 
             add(Condition("silent", agent["name"], stamp(beat), f"no heartbeat since {stamp(beat)} (it ticks every {every})"), stamp(beat))
     found.sort(key=lambda item: item[:3])
     return [item[3] for item in found]
-
-
-def condition_from_event(event: Mapping[str, Any]) -> Condition | None:
-    """The condition an ``attention.raised`` event recorded (None if its data is not one)."""
-    data = event.get("data") or {}
-    key = data.get("key")
-    if not isinstance(key, str) or data.get("kind") not in KINDS:
-        return None
-    kind, _, rest = key.partition(":")
-    subject, _, state = rest.partition(":")
-    return Condition(kind, subject, state, str(data.get("detail") or ""), data.get("title"), tuple(data.get("assignees") or ()))
-
-
-def summary_of(conditions: Sequence[Condition]) -> str:
-    counts = {kind: sum(1 for c in conditions if c.kind == kind) for kind in KINDS}
-    return ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "nothing"
