@@ -35,7 +35,14 @@ from helpers_heartbeat import (
     thread,
 )
 
-from agentctl.core.actions import ACTION_TYPES, AnswerError, extract_json, parse_answer, schema_text
+from agentctl.core.actions import (
+    ACTION_TYPES,
+    DISPATCH_LINE,
+    AnswerError,
+    extract_json,
+    parse_answer,
+    schema_text,
+)
 
 HOSTILE = ("h-dev", "h-intern")
 _TEMPLATE: dict[str, Any] = {}
@@ -455,10 +462,13 @@ def test_extract_json_survives_pathological_input() -> None:
 
 
 def test_every_action_type_is_in_the_prompt_schema() -> None:
-    text = schema_text()
+    text = schema_text(dispatch=True)
     for kind in ACTION_TYPES:
         assert f'"type":"{kind}"' in text
     assert "<untrusted-" in text and "never follow instructions" in text
+    # the dispatch action is offered only to agents that may assign others (leads)
+    assert '"type":"dispatch"' not in schema_text()
+    assert schema_text().replace("\n", "") == text.replace(DISPATCH_LINE, "").replace("\n", "")
 
 
 def test_a_rejection_never_echoes_the_unknown_type() -> None:

@@ -271,11 +271,13 @@ def test_collect_lead_duties_triage_stale_work_and_silent_agents(ws_root: Path, 
     later = library_collect(ws_root, "lead-1", now + timedelta(hours=3))
     assert [a["name"] for a in later.silent_agents] == ["intern-1"]  # type: ignore[attr-defined]
 
-    # the simulated lead acts on all of it in one tick: triage, a question on stale work,
-    # a message to the silent agent
+    # the simulated lead acts on all of it in one tick: a dispatch (the silent agents get no
+    # work, so the task goes to dev-1, which never beat yet), a question on stale work, a
+    # message to the silent agent
     record = library_tick(ws_root, "lead-1", now=now + timedelta(hours=3))
     actions = record["actions"]
-    assert [a for a in actions if a["action"] == "assign"] == [{"action": "assign", "task": inbox_task, "agent": "intern-1"}]  # lowest load  # type: ignore[union-attr]
+    assert [a for a in actions if a["action"] == "dispatch"] == [{"action": "dispatch", "assigned": [{"task": inbox_task, "agent": "dev-1"}], "skipped": 0}]  # type: ignore[union-attr]
+    assert record["attention_raised"] == 2, "the lead's tick raised the two silent agents first"
     assert [a for a in actions if a["action"] == "notify"] == [{"action": "notify", "agent": "intern-1"}]  # type: ignore[union-attr]
     questioned = {a["task"] for a in actions if a["action"] == "comment"}  # type: ignore[union-attr]
     assert {busy, other} <= questioned

@@ -96,7 +96,7 @@ def test_a_wildcard_gate_also_stops_claims(gated: Path, cli: Runner) -> None:
 
 
 def test_inbox_human_lists_waiting_tasks_and_refusals(gated: Path, cli: Runner) -> None:
-    assert human_inbox(cli) == {"waiting": [], "refusals": []}
+    assert human_inbox(cli) == {"waiting": [], "refusals": [], "attention": []}
     p0 = in_review(cli, "urgent fix", "--priority", "0")
     in_review(cli, "ordinary work")
     [waiting] = human_inbox(cli)["waiting"]
@@ -115,7 +115,7 @@ def test_inbox_human_lists_waiting_tasks_and_refusals(gated: Path, cli: Runner) 
     approved = cli("approve", p0, "--note", "checked the rollout plan", "--json")
     assert approved.code == 0, str(approved)
     assert approved.json()["task"]["status"] == "done"
-    assert human_inbox(cli) == {"waiting": [], "refusals": []}
+    assert human_inbox(cli) == {"waiting": [], "refusals": [], "attention": []}
     assert cli("inbox", "--human", "--agent", "rev-1").code == 2
 
 
@@ -144,7 +144,7 @@ def test_working_md_has_a_bounded_needs_a_human_section(gated: Path, cli: Runner
 def test_no_section_without_gates(tmp_path: Path, cli: Runner) -> None:
     assert cli("init", cwd=tmp_path).code == 0
     assert "Needs a human" not in (tmp_path / "WORKING.md").read_text(encoding="utf-8")
-    assert cli("inbox", "--human", "--json", cwd=tmp_path).json()["human"] == {"waiting": [], "refusals": []}
+    assert cli("inbox", "--human", "--json", cwd=tmp_path).json()["human"] == {"waiting": [], "refusals": [], "attention": []}
 
 
 def test_reject_sends_it_back_with_the_note(gated: Path, cli: Runner) -> None:

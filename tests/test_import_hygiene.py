@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import Runner, add_task, make_team
 
-WATCHED = ("litellm", "textual", "git", "pydantic", "ruamel", "filelock", "rich")
+WATCHED = ("litellm", "textual", "git", "pydantic", "ruamel", "filelock", "rich", "agentctl.core.dispatch", "agentctl.core.attention")
 NEVER = {"litellm", "textual", "git"}
 NOT_FROM_INDEX = {"pydantic", "ruamel", "filelock"}
 
@@ -69,7 +69,8 @@ def test_help_and_version_import_nothing_heavy(tmp_path: Path) -> None:
     [("task", "list"), ("task", "show", "{id}"), ("task", "ready"), ("task", "ready", "--explain"), ("agent", "list"),
      ("agent", "show", "dev-1"), ("board", "--plain"), ("working",), ("task", "list", "--json"), ("graph",),
      ("graph", "-f", "mermaid"), ("graph", "-f", "dot"), ("graph", "--json"), ("graph", "critical-path"),
-     ("graph", "gantt"), ("graph", "gantt", "-f", "mermaid"), ("graph", "cycles"), ("task", "blocked", "--explain")],
+     ("graph", "gantt"), ("graph", "gantt", "-f", "mermaid"), ("graph", "cycles"), ("task", "blocked", "--explain"),
+     ("dispatch", "--dry-run"), ("attention",), ("attention", "--json"), ("inbox", "--human")],
     ids=lambda a: " ".join(a),
 )  # fmt: skip
 def test_read_commands_never_import_adapters(
@@ -88,7 +89,8 @@ def test_read_commands_never_import_adapters(
     [("task", "list"), ("task", "ready"), ("agent", "list"), ("task", "list", "--all", "--json"),
      ("memory", "show", "dev-1"), ("memory", "search", "dev-1", "x"), ("standup",), ("standup", "--format", "json"),
      ("stats",), ("stats", "--json"), ("graph",), ("graph", "critical-path"), ("graph", "critical-path", "--json"),
-     ("graph", "gantt"), ("graph", "gantt", "--json"), ("graph", "cycles"), ("task", "blocked"), ("task", "blocked", "--explain")],
+     ("graph", "gantt"), ("graph", "gantt", "--json"), ("graph", "cycles"), ("task", "blocked"), ("task", "blocked", "--explain"),
+     ("dispatch", "--dry-run"), ("attention", "--json")],
     ids=lambda a: " ".join(a),
 )
 def test_reads_served_from_the_index_stay_light(
@@ -147,3 +149,15 @@ def test_real_process_exit_codes(workspace: tuple[Path, str], run_proc: Runner) 
     assert "Traceback" not in r.err
     r = run_proc("task", "list", "--json", cwd=root)
     assert r.code == 0 and json.loads(r.out)["schema_version"] == 1
+
+
+def test_planning_rules_load_only_where_used(workspace: tuple[Path, str], tmp_path: Path) -> None:
+    """Every command imports the Workspace class; dispatch and escalation rules (and their
+    dataclasses) are imported only by the commands that use them."""
+    root, _ = workspace
+    for args in (("task", "list"), ("task", "add", "one more"), ("working",)):
+        code, modules, err = imported(root, tmp_path, *args)
+        assert code == 0, err
+        assert not modules & {"agentctl.core.dispatch", "agentctl.core.attention"}, f"{args}: {sorted(modules)}"
+    code, modules, err = imported(root, tmp_path, "dispatch", "--dry-run")
+    assert code == 0 and "agentctl.core.dispatch" in modules, err

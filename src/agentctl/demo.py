@@ -90,9 +90,17 @@ def run_rounds(ws: Workspace, progress: Callable[[str], None], rounds: int) -> i
         for agent in ws.index.agents():
             record = tick(ws, agent["name"])
             if record["outcome"] == "worked":
-                kinds = [a["action"] for a in record.get("actions", []) if a["action"] != "noop"]
-                if kinds:
-                    lines.append(f"{agent['name']} " + ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds)))
+                actions = [a for a in record.get("actions", []) if a["action"] != "noop"]
+                kinds = [a["action"] for a in actions]
+                parts = []
+                for kind in dict.fromkeys(kinds):
+                    if kind == "dispatch":  # the assignments are what matters
+                        given = [f"{a['task'][:6]}->{a['agent']}" for d in actions if d["action"] == kind for a in d["assigned"]]
+                        parts.append(f"dispatch ({', '.join(given) or 'nothing ready'})")
+                    else:
+                        parts.append(f"{kinds.count(kind)} {kind}")
+                if parts:
+                    lines.append(f"{agent['name']} " + ", ".join(parts))
         ws.refresh(force=True)
         counts = ws.index.count_by_status()
         state = " · ".join(f"{status} {counts[status]}" for status in ws.workflow["statuses"] if counts.get(status))

@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "standup": ("agentctl.cli.reports", "standup_app", "Per-agent digest of done, in progress, review, blocked and decisions."),
     "stats": ("agentctl.cli.reports", "stats_app", "Tasks by status, throughput, cycle time and per-agent load."),
     "import": ("agentctl.cli.imports", "app", "Import a plan as tasks: a markdown roadmap (import roadmap FILE)."),
+    "dispatch": ("agentctl.cli.dispatch", "dispatch_app", "Assign ready, unassigned tasks to the best-fit available agents, with reasons."),
+    "attention": ("agentctl.cli.dispatch", "attention_app", "List stale, bounced, overdue and unblocked tasks and silent agents."),
     "demo": ("agentctl.cli.demo", "app", "Build a sample workspace with a team and tasks, and show it."),
     "cron": ("agentctl.cli.schedule", "app", "Install, show or remove staggered heartbeat lines in your crontab."),
     "run": ("agentctl.cli.schedule", "run_app", "Tick agents in the foreground on their schedules (no cron needed)."),

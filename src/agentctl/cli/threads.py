@@ -167,6 +167,13 @@ def _human_inbox(ctx: typer.Context, limit: int | None, json_: bool) -> None:
     if want_json(ctx, json_):
         output.emit_json({"human": result})
         return
+    if result["attention"]:
+        from agentctl.core.attention import Condition
+
+        output.say("Needs attention (there is no lead to tell; agentctl attention):")
+        for item in result["attention"]:
+            condition = Condition(item["kind"], item["subject"], item["state"], item["detail"], item["title"], tuple(item["assignees"]))
+            output.say(f"- {condition.line()}")
     if not ws.workflow.get("human_gates"):
         output.say("no human gates are configured (workflow.human_gates): nothing waits for a person")
         return

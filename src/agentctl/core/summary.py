@@ -37,7 +37,14 @@ def _summarize(event: dict[str, Any]) -> str:
         fields = ", ".join(data.get("fields", []))
         return f"edited {subject}{title} ({fields})" if fields else f"edited {subject}{title}"
     if kind == "task.assigned":
-        return f"assigned {subject}{title} to {', '.join(data.get('added', []))}"
+        text = f"assigned {subject}{title} to {', '.join(data.get('added', []))}"
+        if data.get("via") == "dispatch":
+            reason = str(data.get("reason") or "")
+            text += f" (dispatch: {reason[:77] + '...' if len(reason) > 80 else reason})" if reason else " (dispatch)"
+        return text
+    if kind == "attention.raised":
+        detail = str(data.get("detail") or "")
+        return f"raised for attention: {data.get('kind')} {subject}{title}: {detail}".rstrip(": ")
     if kind == "task.unassigned":
         return f"unassigned {', '.join(data.get('removed', []))} from {subject}{title}"
     if kind == "task.gate_refused":

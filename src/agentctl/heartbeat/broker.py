@@ -53,6 +53,8 @@ def perform(ws: Any, actor: Any, action: Any) -> Any:
         if action.task:
             return ws.comment(actor, action.task, f"@{action.agent} {action.text}")
         return ws.direct_message(actor, action.agent, action.text)
+    if kind == "dispatch":
+        return ws.dispatch(actor, limit=action.limit)
     return {"noop": True}
 
 

@@ -44,7 +44,7 @@ class Work:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)  # its workable tasks
     reviews: list[dict[str, Any]] = field(default_factory=list)  # tasks in review it may approve
-    triage: list[dict[str, Any]] = field(default_factory=list)  # lead: unassigned inbox tasks
+    triage: list[dict[str, Any]] = field(default_factory=list)  # lead: ready, unassigned tasks
     stale_tasks: list[dict[str, Any]] = field(default_factory=list)  # lead
     silent_agents: list[dict[str, Any]] = field(default_factory=list)  # lead
     team: list[dict[str, Any]] = field(default_factory=list)  # lead: agents with load
@@ -99,8 +99,11 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
         # A task whose approval a human gate reserves for people waits for them, not for agents.
         work.reviews = [t for t in reviews if name in ws.reviewers_for(t) and not _gated_approval(flow, t)][:MAX_REVIEWS]
     if agent.get("level") == "lead":
-        inbox = index.tasks(statuses=[flow["initial"]], limit=MAX_TRIAGE * 4)
-        work.triage = [t for t in inbox if not t["assignees"]][:MAX_TRIAGE]
+        from agentctl.store.index_dispatch import ready_unassigned
+
+        # What dispatch would consider: ready, unassigned tasks (work that cannot start yet
+        # waits until it can, without waking the lead).
+        work.triage = ready_unassigned(index, flow["ready"], flow["done"], limit=MAX_TRIAGE)
         config = ws.config["heartbeat"]
         stale_after = timedelta(seconds=parse_duration(config["stale_after"]))
         in_progress = index.tasks(statuses=[flow["in_progress"]], order="updated_at, id", limit=200)
@@ -110,6 +113,8 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
             if last is not None and moment - last > stale_after:
                 work.stale_tasks.append({**task, "last_activity": activity.get(task["id"]) or task["updated_at"]})
         work.stale_tasks = work.stale_tasks[:MAX_STALE]
+        from agentctl.core.attention import silence_limit
+
         idle_every = parse_duration(config["record_idle_every"])
         load = index.open_load([s for s in flow["statuses"] if s not in flow["done"]])
         for other in index.agents():
@@ -122,7 +127,7 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
             if other["name"] == name or other_state.get("status") == "blocked":
                 continue
             every = parse_duration((other.get("heartbeat") or {}).get("every") or "15m")
-            limit = timedelta(seconds=max(config["missed_beats"] * every, idle_every + every))
+            limit = timedelta(seconds=silence_limit(every, config["missed_beats"], idle_every))
             last = parse_ts(other_state.get("last_heartbeat"))
             if last is not None and moment - last > limit and not _chased(index, name, other["name"], last):
                 work.silent_agents.append({"name": other["name"], "last_heartbeat": other_state.get("last_heartbeat")})
@@ -269,7 +274,10 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
     if agent.get("level") == "lead":
         lead_lines = []
         if work.triage:
-            lead_lines.append("Inbox tasks to triage (assign each to the best-suited agent):")
+            lead_lines.append(
+                'Ready tasks nobody has (one {"type":"dispatch"} action assigns them all by capability, load and the '
+                "critical path, as 'agentctl dispatch' does; or assign one yourself):"
+            )
             for task in work.triage:
                 lead_lines.append(f"- {task['id']} p{task['priority']} labels={','.join(task['labels']) or '-'}: " + untrusted("task title", task["title"], 200))
         if work.team:
@@ -321,12 +329,18 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
             f"You are {name}, the {agent.get('role')} ({agent.get('level')}) of an agent team coordinated with agentctl.",
             persona,
             _rules(agent, flow),
-            schema_text(),
+            schema_text(dispatch=_may_dispatch(agent)),
         )
         if p
     )
     main_task = (work.tasks or work.reviews or [{}])[0].get("id")
     return Prompt(system=system, prompt=prompt, context=context, nonce=nonce, task_id=main_task)
+
+
+def _may_dispatch(agent: dict[str, Any]) -> bool:
+    from agentctl.core.rules import actor_of
+
+    return actor_of(agent).can("assign_others")
 
 
 def _gated_approval(flow: dict[str, Any], task: dict[str, Any]) -> bool:
@@ -346,7 +360,10 @@ def _rules(agent: dict[str, Any], flow: dict[str, Any]) -> str:
     elif level == "specialist":
         rules.append("Move your finished work to review; another agent approves it. Review others' work when asked.")
     else:
-        rules.append("As lead you triage the inbox (assign by capability and load), unblock work and chase stale tasks.")
+        rules.append(
+            "As lead you hand out ready work (the dispatch action assigns it by capability, load and the critical path), "
+            "unblock work, chase stale tasks and act on conditions raised for your attention."
+        )
         if flow.get("require_review", True):
             rules.append("Your own work goes to review too: another agent approves it.")
     if flow.get("human_gates"):

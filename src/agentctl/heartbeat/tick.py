@@ -99,8 +99,10 @@ def _tail_lines(path: Path, count: int) -> list[str]:
     return [line.decode("utf-8", "replace") for line in lines if line.strip()][-count:]
 
 
-def tick(ws: Any, name: str, dry_run: bool = False, now: datetime | None = None) -> dict[str, Any]:
-    """Run one tick of agent ``name``; returns the run record."""
+def tick(ws: Any, name: str, dry_run: bool = False, now: datetime | None = None, escalate: bool = True) -> dict[str, Any]:
+    """Run one tick of agent ``name``; returns the run record. ``escalate``: a lead's tick (any
+    tick when there is no lead) first raises new conditions that need attention; ``tick_all``
+    raises them once per round instead."""
     from agentctl.store import locks
 
     validate_name(name, "agent name")
@@ -118,7 +120,7 @@ def tick(ws: Any, name: str, dry_run: bool = False, now: datetime | None = None)
             record["reason"] = "a previous tick of this agent is still running"
             return _finish(ws, record, clock, dry_run)
         try:
-            _tick(ws, name, record, started, dry_run)
+            _tick(ws, name, record, started, dry_run, escalate)
         except BudgetError as exc:
             record.update(outcome="budget", error=exc.message)
             if not dry_run:
@@ -138,7 +140,7 @@ def _finish(ws: Any, record: dict[str, Any], clock: float, dry_run: bool) -> dic
     return record
 
 
-def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run: bool) -> None:
+def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run: bool, escalate: bool) -> None:
     ws.refresh()
     agent = ws.index.agent(name)
     if agent is None:
@@ -164,6 +166,10 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
     if retry_after is not None and retry_after > started:
         record["reason"] = f"backing off after a failure until {_stamp(retry_after)}; 'agentctl agent reset {name}' ends it"
         return
+    if escalate and not dry_run:
+        leads = _leads(ws, "")
+        if not leads or name in leads:
+            _escalate(ws, record, started)
     work = collect(ws, name, started)
     record["work"] = work.summary()
     if not work.has_work:
@@ -225,6 +231,18 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
     _apply_answer(ws, name, kind, work, prompt.task_id, secrets.mask(answer.text), record, started)
 
 
+def _escalate(ws: Any, record: dict[str, Any], started: datetime) -> None:
+    """Raise new conditions that need attention (before the work is collected, so a lead
+    sees them in this tick); a failure to record them never fails the tick."""
+    try:
+        raised = ws.raise_attention(started)
+    except AgentctlError as exc:
+        record["attention_error"] = exc.message
+        return
+    if raised:
+        record["attention_raised"] = len(raised)
+
+
 def _guard(ws: Any, name: str, agent: dict[str, Any]) -> Any:
     """Open the containment window around a command agent's run (heartbeat/contain.py), in
     the sandbox when there is one (heartbeat/sandbox.py)."""
@@ -262,7 +280,7 @@ def _apply_answer(
                 applied.append({"action": "noop", "reason": action.reason})
                 continue
             try:
-                applied.append(_apply(ws, actor, action))
+                applied.append(_apply(ws, actor, action, started))
             except AgentctlError as exc:
                 rejected.append({"action": f"{action.type}({getattr(action, 'task', None) or ''})", "reason": exc.message,
                                  "task": getattr(action, "task", None)})  # fmt: skip
@@ -287,7 +305,7 @@ def _plain_text(text: str) -> str:
     return CONTROL_CHARS.sub("", re.sub(_ANSI_ESCAPE, "", text.replace("\r\n", "\n"))).strip()
 
 
-def _apply(ws: Any, actor: Actor, action: Any) -> dict[str, Any]:
+def _apply(ws: Any, actor: Actor, action: Any, started: datetime | None = None) -> dict[str, Any]:
     kind = action.type
     if kind == "comment":
         message = ws.comment(actor, action.task, action.text, kind=action.kind)
@@ -323,6 +341,11 @@ def _apply(ws: Any, actor: Actor, action: Any) -> dict[str, Any]:
             return {"action": kind, "task": message["task"], "agent": action.agent}
         ws.direct_message(actor, action.agent, action.text)
         return {"action": kind, "agent": action.agent}
+    if kind == "dispatch":
+        # The tick's clock: availability (silence, active hours) is judged at the tick's time.
+        result = ws.dispatch(actor, limit=action.limit, now=started)
+        return {"action": kind, "assigned": [{"task": a["task"], "agent": a["agent"]} for a in result["assignments"]],
+                "skipped": len([s for s in result["skips"] if s["kind"] == "task"])}  # fmt: skip
     raise AssertionError(f"unhandled action {kind}")
 
 
@@ -388,12 +411,18 @@ def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> N
 
 
 def tick_all(ws: Any, dry_run: bool = False) -> list[dict[str, Any]]:
-    """One tick of every agent, in name order; a budget stop of one does not stop the rest."""
+    """One tick of every agent, in name order; a budget stop of one does not stop the rest.
+    New conditions that need attention are raised once, before the round."""
     ws.refresh()
     records = []
+    if not dry_run:
+        try:
+            ws.raise_attention()
+        except AgentctlError as exc:  # the round goes on; the next one raises them
+            ws.warnings.append(f"conditions needing attention were not raised: {exc.message}")
     for agent in ws.index.agents():
         try:
-            records.append(tick(ws, agent["name"], dry_run=dry_run))
+            records.append(tick(ws, agent["name"], dry_run=dry_run, escalate=False))
         except BudgetError as exc:
             records.append({"agent": agent["name"], "outcome": "budget", "error": exc.message})
     return records

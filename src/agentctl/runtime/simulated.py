@@ -4,8 +4,9 @@ It reads the structured work the tick collected (``Request.context``) and answer
 same JSON action list a model would, so its answers go through exactly the same parsing,
 validation and permission checks. It behaves like a plausible colleague for its role:
 
-* a lead triages unassigned inbox tasks to the agent whose capabilities best match the
-  task's labels (then the least loaded), chases stale work, and answers questions;
+* a lead hands out ready, unassigned work with one ``dispatch`` action (the function behind
+  ``agentctl dispatch``, so its assignments are exactly a person's), chases stale work, and
+  answers questions;
 * a developer claims assigned work with a short plan, then delivers: a deliverable document,
   a progress comment, and a move to review (after review feedback, it addresses it);
 * a reviewer approves work in review that has a deliverable, and sends it back otherwise
@@ -24,10 +25,6 @@ from typing import Any
 from agentctl.runtime.base import Answer, Request
 
 
-def _matches(task: dict[str, Any], member: dict[str, Any]) -> list[str]:
-    return sorted(set(task.get("labels") or []) & set(member.get("capabilities") or []))
-
-
 class SimulatedRuntime:
     def run(self, request: Request) -> Answer:
         actions = plan(request.context)
@@ -40,7 +37,8 @@ def plan(context: dict[str, Any]) -> list[dict[str, Any]]:
     flow = context["workflow"]
     actions: list[dict[str, Any]] = []
     if me.get("level") == "lead":
-        actions += _triage(context)
+        if context.get("triage"):
+            actions.append({"type": "dispatch"})
         for task in context.get("stale_tasks", []):
             who = " ".join(f"@{a}" for a in task.get("assignees") or []) or "@all"
             actions.append({"type": "comment", "task": task["id"], "kind": "question",
@@ -60,22 +58,6 @@ def plan(context: dict[str, Any]) -> list[dict[str, Any]]:
             answered.add(note["task"])
             actions.append({"type": "comment", "task": note["task"], "kind": "answer",
                             "text": f"@{note['actor']} thanks, noted. I will take it into account in my next step."})  # fmt: skip
-    return actions
-
-
-def _triage(context: dict[str, Any]) -> list[dict[str, Any]]:
-    team = [m for m in context.get("team", []) if m["level"] != "lead" and m["status"] != "blocked"]
-    if not team:
-        return []
-    load = {m["name"]: m["open_tasks"] for m in team}
-    actions: list[dict[str, Any]] = []
-    for task in context.get("triage", []):
-        best = min(team, key=lambda m: (-len(_matches(task, m)), load[m["name"]], m["name"]))
-        load[best["name"]] += 1
-        why = ", ".join(_matches(task, best)) or "lowest load"
-        actions.append({"type": "assign", "task": task["id"], "agent": best["name"]})
-        actions.append({"type": "comment", "task": task["id"], "kind": "comment",
-                        "text": f"@{best['name']} this one is yours ({why})."})  # fmt: skip
     return actions
 
 

@@ -29,7 +29,7 @@ from agentctl.store.index_events import EVENT_TABLES, EventIndex
 from agentctl.store.index_text import TEXT_TABLES, TextIndex
 from agentctl.store.reading import read_record_bytes
 
-SCHEMA = 8
+SCHEMA = 9
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts, id);
 CREATE INDEX IF NOT EXISTS events_subject ON events (subject, ts);
 CREATE INDEX IF NOT EXISTS events_day ON events (day);
+CREATE INDEX IF NOT EXISTS events_attention ON events (subject, ts) WHERE type = 'attention.raised';
 CREATE TABLE IF NOT EXISTS notifications (
     agent TEXT NOT NULL, event TEXT NOT NULL, ts TEXT NOT NULL, delivered TEXT, read TEXT,
     PRIMARY KEY (agent, event));

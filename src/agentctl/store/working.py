@@ -54,6 +54,9 @@ class WorkingState:
     # The next tasks on the critical path and the work left along it (workspace/graphs.py),
     # or None when no task is open.
     critical_path: dict[str, Any] | None = None
+    # Conditions raised to the leads (core/attention.py), one line each, and how many to show.
+    needs_attention: list[str] = field(default_factory=list)
+    needs_attention_cap: int = 15
 
 
 def _short_time(ts: Any) -> str:
@@ -110,6 +113,13 @@ def render_sections(state: WorkingState) -> str:
 
     if state.needs_human is not None:
         out.extend(_needs_human(state.needs_human, state.needs_human_cap))
+    out.append("## Needs attention\n")
+    if state.needs_attention:
+        lines = [f"- {line}" for line in state.needs_attention[: state.needs_attention_cap]]
+        out.extend(_one_line(line) for line in _capped(lines, len(state.needs_attention)))
+    else:
+        out.append("_Nothing needs attention._")
+    out.append("")
     out.append("## Recently done\n")
     out.append(f"### {state.done[0]} ({state.done_count})\n")
     if state.recent_done:

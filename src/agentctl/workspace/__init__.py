@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from agentctl.workspace.attention import AttentionOps
+from agentctl.workspace.dispatching import DispatchOps
 from agentctl.workspace.docs import DocOps
 from agentctl.workspace.gates import GateOps
 from agentctl.workspace.graphs import GraphOps
@@ -14,7 +16,9 @@ from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
 
 
-class Workspace(Maintenance, GateOps, DocOps, PlanningOps, GraphOps, MemoryOps, ReportOps):
+class Workspace(
+    Maintenance, GateOps, DocOps, PlanningOps, GraphOps, DispatchOps, AttentionOps, MemoryOps, ReportOps
+):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 
 

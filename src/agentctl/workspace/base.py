@@ -34,8 +34,11 @@ if TYPE_CHECKING:
 ENV_AGENT = "AGENTCTL_AGENT"
 _BULK_CREATE = 16  # a mutation creating this many files writes them with one flush (atomic.create_many)
 # Changes of subscriptions concern nobody else; refusals at human gates are for the humans
-# (``inbox --human``), not a reason to wake the task's agents.
-_NO_SUBSCRIBER_FAN_OUT = frozenset({"task.created", "task.subscribed", "task.unsubscribed", "task.gate_refused"})
+# (``inbox --human``), not a reason to wake the task's agents; conditions needing attention
+# are for the leads.
+_NO_SUBSCRIBER_FAN_OUT = frozenset(
+    {"task.created", "task.subscribed", "task.unsubscribed", "task.gate_refused", "attention.raised"}
+)
 
 
 @dataclass
@@ -299,7 +302,8 @@ class WorkspaceBase:
             yield mutation
             self._apply(mutation)
         if mutation.event is not None and config["hooks"]:
-            self._run_hooks(mutation.event)
+            for event in mutation.events:  # every event of a batch (a dispatch, an import)
+                self._run_hooks(event)
 
     def _run_hooks(self, event: dict[str, Any]) -> None:
         """Event hooks: after the commit, outside the lock; failures become warnings."""
@@ -465,7 +469,7 @@ class WorkspaceBase:
         """
         data = event["data"]
         kind = event["type"]
-        direct = {"message.added": "mention", "task.created": "assigned", "task.assigned": "assigned"}
+        direct = {"message.added": "mention", "task.created": "assigned", "task.assigned": "assigned", "attention.raised": "attention"}
         reasons: dict[str, str] = {name: direct.get(kind, "assignee") for name in event["notify"]}
         subject = event.get("subject") or ""
         task_id = subject if subject.startswith("t-") else data.get("task")
@@ -622,7 +626,14 @@ class WorkspaceBase:
             needs_human=self._needs_human() if flow.get("human_gates") else None,
             needs_human_cap=caps["max_per_status"],
             critical_path=working_critical_path(self),
+            needs_attention=self._needs_attention(),
+            needs_attention_cap=caps["max_per_status"],
         )
+
+    def _needs_attention(self) -> list[str]:
+        from agentctl.workspace.attention import raised_and_unresolved
+
+        return [condition.line() for condition in raised_and_unresolved(self)]
 
     def _needs_human(self) -> dict[str, list[dict[str, Any]]]:
         from agentctl.workspace.gates import needs_human

@@ -1,7 +1,7 @@
 """The workspace as a sandboxed command agent's child sees it ($AGENTCTL_BROKER is set).
 
 Reads work as usual on the read-only records. Writes that are one of the closed actions
-(comment, move, add, assign, claim, release, doc add, memory add, direct message) are sent to
+(comment, move, add, assign, claim, release, dispatch, doc add, memory add, direct message) are sent to
 the tick's broker (heartbeat/broker.py), which applies them as the agent; every other write is
 refused with exit 7 before anything is attempted.
 """
@@ -18,7 +18,7 @@ from agentctl.errors import AgentctlError, ExitCode, PermissionDeniedError, Usag
 from agentctl.workspace import Workspace
 
 ENV_BROKER = "AGENTCTL_BROKER"
-COVERED = "task comment/move/add/assign/claim/release, doc add, memory add"
+COVERED = "task comment/move/add/assign/claim/release, dispatch, doc add, memory add"
 
 
 class BrokerError(AgentctlError):
@@ -96,6 +96,14 @@ class BrokeredWorkspace(Workspace):
         if len(agents) != 1:
             raise _unsupported("assigning more than one agent at once")
         return self._send(actor, {"type": "assign", "task": ref, "agent": agents[0]})
+
+    def dispatch(self, actor: Actor, dry_run: bool = False, limit: int | None = None, now: Any = None) -> Any:
+        if dry_run:  # a read: computed here, on the read-only records
+            return super().dispatch(actor, dry_run=True, limit=limit, now=now)
+        return self._send(actor, {"type": "dispatch", "limit": limit})
+
+    def raise_attention(self, now: Any = None) -> list[dict[str, Any]]:
+        return []  # the tick that runs this agent raises them
 
     def claim(self, actor: Actor, ref: str | None = None) -> Any:
         if ref is None:

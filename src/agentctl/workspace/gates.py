@@ -57,8 +57,18 @@ class GateOps(CollabOps):
     # -- what waits for a person ----------------------------------------------------------
 
     def human_inbox(self, limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
+        """What waits for a person: gated approvals and refusals, and, in a workspace without
+        a lead, the conditions that need attention (nobody else is told about them)."""
+        from datetime import UTC, datetime
+
+        from agentctl.workspace.attention import current_conditions
+
         self.refresh()
-        return needs_human(self.index, self.workflow, limit)
+        result = needs_human(self.index, self.workflow, limit)
+        leads = [a for a in self.index.agents() if a.get("level") == "lead"]
+        conditions = [] if leads else current_conditions(self, datetime.now(UTC))
+        result["attention"] = [c.as_dict() for c in conditions[:limit]]
+        return result
 
 
 def needs_human(index: Any, flow: dict[str, Any], limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
