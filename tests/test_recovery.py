@@ -396,3 +396,70 @@ def test_full_disk_and_read_only_get_a_documented_exit_code(
     run_cli(root, "task", "add", "y")
     assert task_files(root) == tasks_created_by_events(root)
     assert run_cli(root, "validate", check=False).returncode == 0
+
+
+# -- an event batch (roadmap import) is one change: all of it or, after recovery, all of it ------
+
+ROADMAP = """# Launch plan
+
+## 1. Backend
+- [ ] Design the schema
+- [ ] Build the API
+  Depends on: 1. Backend
+
+## 2. Frontend
+Dependencies: 1
+- [ ] Board view
+- [ ] Settings page
+"""
+
+
+@pytest.mark.parametrize("point", ["write-tree", "commit-tree"])
+def test_an_import_killed_inside_its_commit_is_completed_whole(tmp_path: Path, shim: dict[str, str], point: str) -> None:
+    root = new_workspace(tmp_path / "repo")
+    roadmap = tmp_path / "plan.md"
+    roadmap.write_text(ROADMAP, encoding="utf-8")
+    before = head_count(root)
+    killed = run_cli(root, "import", "roadmap", str(roadmap), env={**shim, "SHIM_KILL_AFTER": point}, check=False)
+    assert killed.returncode == -9
+    written = task_files(root)
+    assert len(written) == 6 and head_count(root) == before  # every record on disk, none committed
+
+    run_cli(root, "task", "add", "next")
+    _assert_consistent(root)
+    # The whole import is one commit, completed by the next command before its own.
+    subjects = git(root, "log", "--format=%s", "-3").splitlines()
+    assert subjects[0].startswith("agentctl: created")
+    assert "roadmap" in subjects[1], subjects
+    assert head_count(root) == before + 2
+    # Re-importing the same file changes nothing: the recovered tasks carry their source keys.
+    again = run_json(root, "import", "roadmap", str(roadmap))
+    assert head_count(root) == before + 2, again
+
+
+def test_an_event_batch_killed_before_its_events_are_written_gets_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentctl.core.rules import Actor
+    from agentctl.store import events as eventlog
+    from agentctl.workspace import Workspace
+
+    root = new_workspace(tmp_path / "repo")
+
+    class Killed(BaseException):
+        pass
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Killed
+
+    ws = Workspace(root)
+    monkeypatch.setattr(eventlog, "append_many", die)
+    with pytest.raises(Killed):
+        ws.import_roadmap(Actor("tester"), ROADMAP, "plan.md")
+    monkeypatch.undo()
+    ws.close()
+    assert len(task_files(root)) == 6 and tasks_created_by_events(root) == set()
+    ws = Workspace(root)
+    ws.add_task(Actor("tester"), "next")
+    ws.close()
+    _assert_consistent(root)

@@ -37,9 +37,10 @@ PLAN: list[tuple[str, str, int, list[str], list[str], str, list[str]]] = [
     ("release", "Cut the first release", 1, ["release"], ["docs", "tests", "tui"], "2h", ["Changelog updated"]),
 ]
 MAX_ROUNDS = 40
+HUMAN = "demo-human"
 
 
-def _git_init(path: Path) -> None:
+def git_init(path: Path) -> None:
     if (path / ".git").exists():
         return
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
@@ -53,10 +54,10 @@ def build(path: Path, progress: Callable[[str], None] = lambda _: None, git: boo
     round, exactly as cron would run them) until every task is done."""
     path.mkdir(parents=True, exist_ok=True)
     if git:
-        _git_init(path)
-    Workspace.init(path, "demo: agentctl itself", "demo-human", nested=True, allow_simulated=True)
+        git_init(path)
+    Workspace.init(path, "demo: agentctl itself", HUMAN, nested=True, allow_simulated=True)
     ws = Workspace(path)
-    human = Actor("demo-human")
+    human = Actor(HUMAN)
     for name, role, level, caps in TEAM:
         if ws.index.agent(name) is None:
             ws.add_agent(human, name, role, level, caps, runtime="simulated")

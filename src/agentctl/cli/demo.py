@@ -19,9 +19,16 @@ app = typer.Typer(rich_markup_mode=None)
 def demo(
     ctx: typer.Context,
     directory: Path = typer.Option(None, "--dir", help="Where to build it (default: a new temp directory)."),
+    roadmap: Path = typer.Option(
+        None, "--roadmap", help="Import this markdown roadmap instead and have a simulated team work it to done."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Build a sample workspace (a team of four, a dozen tasks in motion) with no API key.
+
+    With --roadmap FILE, the roadmap is imported instead (see `agentctl import roadmap`), a
+    team is formed from the agent types it names, and the lead dispatches the work, explained
+    round by round, until every task is done in dependency order.
 
     Its agents run on the simulated runtime, a stand-in that needs no model; the workspace's
     config says allow_simulated: true, which nowhere else is the default.
@@ -31,7 +38,12 @@ def demo(
     target = directory or Path(tempfile.mkdtemp(prefix="agentctl-demo-"))
     as_json = want_json(ctx, json_)
     progress = (lambda _: None) if as_json else (lambda message: output.notice(message))
-    ws = demo_lib.build(target, progress)
+    if roadmap is not None:
+        from agentctl import demo_roadmap
+
+        ws = demo_roadmap.build(target, roadmap, progress)
+    else:
+        ws = demo_lib.build(target, progress)
     if as_json:
         output.emit_json(demo_lib.summary(ws))
         return
