@@ -423,7 +423,7 @@ def test_an_import_killed_inside_its_commit_is_completed_whole(tmp_path: Path, s
     killed = run_cli(root, "import", "roadmap", str(roadmap), env={**shim, "SHIM_KILL_AFTER": point}, check=False)
     assert killed.returncode == -9
     written = task_files(root)
-    assert len(written) == 6 and head_count(root) == before  # every record on disk, none committed
+    assert len(written) == 7 and head_count(root) == before  # every record on disk (the title, 2 sections, 4 items), none committed
 
     run_cli(root, "task", "add", "next")
     _assert_consistent(root)
@@ -458,7 +458,7 @@ def test_an_event_batch_killed_before_its_events_are_written_gets_them_all(
         ws.import_roadmap(Actor("tester"), ROADMAP, "plan.md")
     monkeypatch.undo()
     ws.close()
-    assert len(task_files(root)) == 6 and tasks_created_by_events(root) == set()
+    assert len(task_files(root)) == 7 and tasks_created_by_events(root) == set()
     ws = Workspace(root)
     ws.add_task(Actor("tester"), "next")
     ws.close()

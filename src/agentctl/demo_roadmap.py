@@ -91,14 +91,13 @@ def build(
 
 
 def show_critical_path(ws: Workspace, progress: Callable[[str], None]) -> None:
-    path = ws.critical_path()
-    steps = path.get("path", [])
+    report = ws.critical_path_report()
+    steps = report["path"]
     if not steps:
         return
-    titles = {t["id"]: t["title"] for t in ws.index.graph().values()}
-    shown = " -> ".join(f"{ws.short_id(t)} {titles.get(t, '')[:40]}" for t in steps[:6])
+    shown = " -> ".join(f"{step['short_id']} {step['title'][:40]}" for step in steps[:6])
     more = f" -> … {len(steps) - 6} more" if len(steps) > 6 else ""
-    progress(f"critical path ({path.get('total', '')}): {shown}{more}")
+    progress(f"critical path ({report['total_hours']:g}h, {report['total_days']:g} days): {shown}{more}")
 
 
 def run(ws: Workspace, progress: Callable[[str], None], rounds: int) -> int:

@@ -1,7 +1,7 @@
 """The task dependency graph: cycles, readiness, and the order work should be taken in.
 
 Pure functions over plain task mappings (``id``, ``status``, ``priority``, ``depends_on``,
-``created_at``), as served by the index.
+``parent``, ``created_at``), as served by the index.
 """
 
 from __future__ import annotations
@@ -70,12 +70,48 @@ def find_cycles(tasks: TaskMap) -> list[list[str]]:
     return cycles
 
 
-def blockers(tasks: TaskMap, task: Mapping[str, Any], done: Iterable[str]) -> list[str]:
-    """Dependencies of ``task`` that are not finished (missing ones count as unfinished)."""
+def waits(tasks: TaskMap, task: Mapping[str, Any], done: Iterable[str]) -> list[tuple[str, str | None]]:
+    """What ``task`` waits for: ``(dependency, via)`` for each unfinished (or missing)
+    dependency of the task (``via`` None) and of each task enclosing it (``via`` the parent
+    or further ancestor whose ``depends_on`` names it), own first, each dependency once.
+
+    A subtask waits for what its parent waits for: the parts of "1.2 Auth" cannot start
+    while "1.2" depends on an unfinished "1.1" (the critical path schedules them the same
+    way, core/plan.py). A loop of parents is followed once round."""
     done_set = set(done)
-    return [
-        dep for dep in task.get("depends_on", ()) if dep not in tasks or tasks[dep]["status"] not in done_set
-    ]
+    found: list[tuple[str, str | None]] = []
+    named: set[str] = set()
+    holder: Mapping[str, Any] | None = task
+    via: str | None = None
+    visited = {task.get("id")}
+    while holder is not None:
+        for dep in holder.get("depends_on", ()):
+            if dep not in named and (dep not in tasks or tasks[dep]["status"] not in done_set):
+                named.add(dep)
+                found.append((dep, via))
+        parent = holder.get("parent")
+        if not parent or parent in visited or parent not in tasks:
+            break
+        visited.add(parent)
+        holder, via = tasks[parent], parent
+    return found
+
+
+def blockers(tasks: TaskMap, task: Mapping[str, Any], done: Iterable[str]) -> list[str]:
+    """Unfinished dependencies of ``task`` and of the tasks enclosing it (see :func:`waits`)."""
+    return [dep for dep, _via in waits(tasks, task, done)]
+
+
+def wait_reason(
+    tasks: TaskMap, task: Mapping[str, Any], dep: str, via: str | None, names: Mapping[str, str] | None = None
+) -> str:
+    """One line: why ``task`` waits for ``dep`` (reached through ``via``, see :func:`waits`);
+    ``names`` shows IDs another way (short IDs)."""
+    name = (lambda task_id: names.get(task_id, task_id)) if names else (lambda task_id: task_id)
+    text = f"waits for {name(dep)} ({tasks[dep]['status']})" if dep in tasks else f"depends on missing task {dep}"
+    if via is not None:
+        text += f", through its {'parent' if via == task.get('parent') else 'enclosing task'} {name(via)}"
+    return text
 
 
 def explain_ready(tasks: TaskMap, task: Mapping[str, Any], workflow: Mapping[str, Any]) -> list[str]:
@@ -83,11 +119,8 @@ def explain_ready(tasks: TaskMap, task: Mapping[str, Any], workflow: Mapping[str
     reasons: list[str] = []
     if task["status"] not in workflow["ready"]:
         reasons.append(f"status is {task['status']} (ready needs {' or '.join(workflow['ready'])})")
-    for dep in blockers(tasks, task, workflow["done"]):
-        if dep in tasks:
-            reasons.append(f"waits for {dep} ({tasks[dep]['status']})")
-        else:
-            reasons.append(f"depends on missing task {dep}")
+    for dep, via in waits(tasks, task, workflow["done"]):
+        reasons.append(wait_reason(tasks, task, dep, via))
     return reasons
 
 

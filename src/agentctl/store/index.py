@@ -95,6 +95,28 @@ def _task_json_sql() -> str:
 _SELECT_TASK_JSON = _task_json_sql()
 
 
+def ready_query(candidates: str, done_count: int) -> str:
+    """SELECT of the tasks matching ``candidates`` (a WHERE condition; its parameters come
+    twice) that wait for nothing: no unfinished or missing dependency of their own or of any
+    task enclosing them. Parameters: the candidates' twice, then the done statuses twice.
+    The enclosing tasks are found upward from the candidates only (primary-key lookups), so
+    a workspace without parents pays nothing for them; UNION ends a loop of parents."""
+    done = ", ".join("?" * done_count)
+    unfinished = (
+        "SELECT 1 FROM json_each({table}.depends_on) AS dep LEFT JOIN tasks AS other ON other.id = dep.value"
+        f" WHERE other.id IS NULL OR other.status NOT IN ({done})"
+    )
+    return (
+        "WITH RECURSIVE up(id, anc) AS ("
+        f"SELECT id, parent FROM tasks WHERE {candidates} AND parent IS NOT NULL"
+        " UNION SELECT up.id, t.parent FROM up JOIN tasks AS t ON t.id = up.anc WHERE t.parent IS NOT NULL) "
+        + _SELECT_TASK_JSON
+        + f" WHERE {candidates} AND NOT EXISTS ({unfinished.format(table='tasks')})"
+        " AND id NOT IN (SELECT up.id FROM up JOIN tasks AS a ON a.id = up.anc"
+        f" WHERE a.depends_on != '[]' AND EXISTS ({unfinished.format(table='a')}))"
+    )
+
+
 def _json_array(rows: Iterable[Sequence[Any]]) -> str:
     """Rows of one JSON object each, joined into JSON array text."""
     return "[" + ",".join(row[0] for row in rows) + "]"
@@ -534,20 +556,33 @@ class Index(EventIndex, TextIndex):
         return str(row[0] or "")
 
     def ready(self, ready_statuses: Sequence[str], done_statuses: Sequence[str]) -> list[dict[str, Any]]:
-        """Tasks in a ready status whose dependencies all exist and are done, in work order.
+        """Tasks in a ready status whose dependencies, and those of every task enclosing
+        them, all exist and are done, in work order.
 
         The same rule as :func:`agentctl.core.graph.ready_tasks`, evaluated inside SQLite so
-        only candidate rows are decoded (the stateful test checks both against a model).
+        only candidate rows are decoded (tests check both against each other and a model).
         """
         ready_marks = ", ".join("?" * len(ready_statuses))
-        done_marks = ", ".join("?" * len(done_statuses))
-        sql = (
-            _SELECT_TASK_JSON + f" WHERE status IN ({ready_marks}) AND NOT EXISTS ("
-            " SELECT 1 FROM json_each(tasks.depends_on) AS dep LEFT JOIN tasks AS other ON other.id = dep.value"
-            f" WHERE other.id IS NULL OR other.status NOT IN ({done_marks}))"
-            " ORDER BY priority, created_at, id"
-        )
-        return _decode_rows(self.db.execute(sql, [*ready_statuses, *done_statuses]))
+        sql = ready_query(f"status IN ({ready_marks})", len(done_statuses)) + " ORDER BY priority, created_at, id"
+        params = [*ready_statuses, *ready_statuses, *done_statuses, *done_statuses]
+        return _decode_rows(self.db.execute(sql, params))
+
+    def ancestors(self, task_id: str) -> list[dict[str, Any]]:
+        """The tasks enclosing ``task_id`` (its parent, the parent's parent, ...), nearest
+        first; a loop of parents is followed once round."""
+        rows = self.db.execute(
+            "WITH RECURSIVE up(id, depth) AS (SELECT parent, 1 FROM tasks WHERE id = ? AND parent IS NOT NULL"
+            " UNION SELECT t.parent, up.depth + 1 FROM up JOIN tasks AS t ON t.id = up.id"
+            " WHERE t.parent IS NOT NULL AND up.depth < 1000)"
+            " SELECT id, min(depth) FROM up GROUP BY id ORDER BY min(depth)",
+            (task_id,),
+        ).fetchall()
+        found = []
+        for ancestor_id, _depth in rows:
+            row = self.task(ancestor_id) if ancestor_id != task_id else None
+            if row is not None:
+                found.append(row)
+        return found
 
     def statuses_of(self, task_ids: Sequence[str]) -> dict[str, str]:
         if not task_ids:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentctl.store.index import _SELECT_TASK_JSON, Index, _decode_rows
+from agentctl.store.index import Index, _decode_rows, ready_query
 
 if TYPE_CHECKING:
     from agentctl.core.attention import Facts
@@ -32,13 +32,8 @@ def ready_unassigned(index: Index, ready: Sequence[str], done: Sequence[str], li
     stops it early (a lead's tick asks for the first few)."""
     found: list[dict[str, Any]] = []
     for status in dict.fromkeys(ready):
-        sql = (
-            _SELECT_TASK_JSON + " WHERE status = ? AND json_array_length(assignees) = 0 AND NOT EXISTS ("
-            " SELECT 1 FROM json_each(tasks.depends_on) AS dep LEFT JOIN tasks AS other ON other.id = dep.value"
-            f" WHERE other.id IS NULL OR other.status NOT IN ({_marks(done)}))"
-            " ORDER BY priority, created_at, id"
-        )
-        params: list[Any] = [status, *done]
+        sql = ready_query("status = ? AND json_array_length(assignees) = 0", len(done)) + " ORDER BY priority, created_at, id"
+        params: list[Any] = [status, status, *done, *done]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

@@ -152,17 +152,17 @@ def _why(
     that is the blocked status), each unfinished dependency with its own reasons below it.
     A loop is named once, not followed."""
     seen = seen | {task["id"]}
-    waits = graph.blockers(tasks, task, flow["done"])
-    said = graph.explain_ready(tasks, task, flow)  # the status rule first, then one per blocker
     reasons: list[dict[str, Any]] = []
-    if len(said) > len(waits) and task["status"] == flow["blocked"]:
-        reasons.append({"reason": said[0].split(" (ready needs")[0]})
-    for dep_id, text in zip(waits, said[len(said) - len(waits) :], strict=True):
-        item: dict[str, Any] = {"reason": text, "task": dep_id, "chain": []}
+    if task["status"] == flow["blocked"]:
+        reasons.append({"reason": f"status is {task['status']}"})
+    for dep_id, via in graph.waits(tasks, task, flow["done"]):
+        item: dict[str, Any] = {"reason": graph.wait_reason(tasks, task, dep_id, via), "task": dep_id, "chain": []}
         dep = tasks.get(dep_id)
         if dep is not None:
             item.update({"short_id": short.get(dep_id, dep_id), "title": dep["title"], "status": dep["status"]})
-            item["reason"] = f"waits for {item['short_id']} ({dep['status']})"
+            item["reason"] = graph.wait_reason(tasks, task, dep_id, via, short)
+            if via is not None:
+                item["via"] = via
             if dep_id in seen:
                 item["reason"] += ": a dependency loop (see graph cycles)"
             else:

@@ -126,8 +126,7 @@ class TaskOps(WorkspaceBase):
         task["body"] = body
         task["dependents"] = self.index.dependents(task_id)
         task["children"] = self.index.children(task_id)
-        dep_status = self.index.statuses_of(task["depends_on"])
-        task["blocked_by"] = [d for d in task["depends_on"] if dep_status.get(d) not in self.workflow["done"]]
+        task["blocked_by"] = graph.blockers(self._readiness_map(task), task, self.workflow["done"])
         task["ready"] = task["status"] in self.workflow["ready"] and not task["blocked_by"]
         return task
 
@@ -152,6 +151,16 @@ class TaskOps(WorkspaceBase):
         return result
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _readiness_map(self, task: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """What :func:`graph.waits` needs to judge ``task``: the task, the tasks enclosing
+        it, and the status of every dependency of them all (rows from the index)."""
+        ancestors = self.index.ancestors(task["id"])
+        deps = [d for holder in (task, *ancestors) for d in holder.get("depends_on", ())]
+        known: dict[str, dict[str, Any]] = {d: {"status": st} for d, st in self.index.statuses_of(deps).items()}
+        for holder in (*reversed(ancestors), task):
+            known[holder["id"]] = {**known.get(holder["id"], {}), **holder}
+        return known
 
     def _known_agents(self, names: list[str]) -> list[str]:
         result: list[str] = []
@@ -503,9 +512,7 @@ class TaskOps(WorkspaceBase):
                 actor.require("assign_others", f"claim {task_id}, which is assigned to {', '.join(others)}")
             status = task["status"]
             if status != flow["in_progress"]:
-                deps = {**self.index.statuses_of(task["depends_on"])}
-                known = {d: {"status": st} for d, st in deps.items()}
-                reasons = graph.explain_ready({**known, task_id: task}, task, flow)
+                reasons = graph.explain_ready(self._readiness_map(task), task, flow)
                 if reasons:
                     raise ConflictError(f"{task_id} is not ready: {'; '.join(reasons)}")
                 check_transition(flow, status, flow["in_progress"])
