@@ -247,27 +247,31 @@ def test_task_blocked_lists_waiting_tasks_and_explains_the_chain(roadmap: dict[s
     blocked = {t["id"]: t["waits_for"] for t in result.json()["blocked"]}
     assert blocked == {
         roadmap["a"]: [], roadmap["b"]: [roadmap["a"]], roadmap["c"]: [roadmap["a"]], roadmap["p2"]: [roadmap["p1"]],
-        roadmap["f"]: [roadmap["e"]], roadmap["g"]: [roadmap["f"], roadmap["c"]],
+        roadmap["e"]: [roadmap["p1"]], roadmap["f"]: [roadmap["e"], roadmap["p1"]],  # through their parent p2
+        roadmap["g"]: [roadmap["f"], roadmap["c"]],
     }  # fmt: skip
     plain = cli("task", "blocked")
     assert plain.out.splitlines()[0].split() == ["ID", "PRI", "STATUS", "TITLE", "WAITS", "FOR"]
     explained = cli("task", "blocked", "--explain").out
-    short = {t["id"]: t["short_id"] for t in result.json()["blocked"]}
+    short = {task_id: cli("task", "show", task_id, "--json").json()["task"]["short_id"] for task_id in roadmap.values()}
     release = explained[explained.index(f"{short[roadmap['g']]}  Release  [inbox]"):]
-    assert release.splitlines()[:5] == [
+    assert release.splitlines()[:6] == [
         f"{short[roadmap['g']]}  Release  [inbox]",
         f"  - waits for {short[roadmap['f']]} (inbox): Tests",
-        f"    - waits for {cli('task', 'show', roadmap['e'], '--json').json()['task']['short_id']} (inbox): API",
+        f"    - waits for {short[roadmap['e']]} (inbox): API",
+        f"      - waits for {short[roadmap['p1']]} (inbox): Phase 1, through its parent {short[roadmap['p2']]}",
+        f"    - waits for {short[roadmap['p1']]} (inbox): Phase 1, through its parent {short[roadmap['p2']]}",
         f"  - waits for {short[roadmap['c']]} (inbox): Write docs",
-        f"    - waits for {short[roadmap['a']]} (blocked): Design schema",
     ]
     assert f"{short[roadmap['a']]}  Design schema  [blocked]\n  - status is blocked\n" in explained
     _hand_edit(roadmap["e"], f"depends_on: [{roadmap['d']}]", "depends_on: [t-zzzzzzzzzzzz]")  # a task that does not exist
     explained = cli("task", "blocked", "--explain").out
     assert "  - depends on missing task t-zzzzzzzzzzzz\n" in explained
     data = {t["id"]: t for t in cli("task", "blocked", "--explain", "--json").json()["blocked"]}
-    assert data[roadmap["e"]]["waits_for"] == ["t-zzzzzzzzzzzz"]
-    assert data[roadmap["e"]]["chain"] == [{"reason": "depends on missing task t-zzzzzzzzzzzz", "task": "t-zzzzzzzzzzzz", "chain": []}]
+    assert data[roadmap["e"]]["waits_for"] == ["t-zzzzzzzzzzzz", roadmap["p1"]]
+    assert data[roadmap["e"]]["chain"][0] == {"reason": "depends on missing task t-zzzzzzzzzzzz", "task": "t-zzzzzzzzzzzz", "chain": []}
+    through = data[roadmap["e"]]["chain"][1]
+    assert (through["task"], through["via"], through["through"]) == (roadmap["p1"], roadmap["p2"], f"its parent {short[roadmap['p2']]}")
 
 
 # -- WORKING.md ------------------------------------------------------------------------------

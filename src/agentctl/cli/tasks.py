@@ -381,7 +381,11 @@ def blocked(
         for item in chain:
             text = item["reason"]
             if "title" in item:
-                text += f": {item['title']}"
+                through = item.get("through")
+                if through:  # "waits for X (status): Title, through its parent P"
+                    text = text.removesuffix(f", through {through}") + f": {item['title']}, through {through}"
+                else:
+                    text += f": {item['title']}"
             lines.append("  " * depth + "- " + text)
             reasons(item.get("chain", []), depth + 1)
 

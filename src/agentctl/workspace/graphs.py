@@ -161,8 +161,9 @@ def _why(
         if dep is not None:
             item.update({"short_id": short.get(dep_id, dep_id), "title": dep["title"], "status": dep["status"]})
             item["reason"] = graph.wait_reason(tasks, task, dep_id, via, short)
-            if via is not None:
+            if via is not None:  # the words after "through" (the CLI puts the title before them)
                 item["via"] = via
+                item["through"] = item["reason"].split(", through ", 1)[1]
             if dep_id in seen:
                 item["reason"] += ": a dependency loop (see graph cycles)"
             else:
