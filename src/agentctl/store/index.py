@@ -29,7 +29,7 @@ from agentctl.store.index_events import EVENT_TABLES, EventIndex
 from agentctl.store.index_text import TEXT_TABLES, TextIndex
 from agentctl.store.reading import read_record_bytes
 
-SCHEMA = 9
+SCHEMA = 10
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, created_at);
 CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
 CREATE INDEX IF NOT EXISTS tasks_source ON tasks (source) WHERE source IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent) WHERE parent IS NOT NULL;
 CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS states (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 """
@@ -96,24 +97,25 @@ _SELECT_TASK_JSON = _task_json_sql()
 
 
 def ready_query(candidates: str, done_count: int) -> str:
-    """SELECT of the tasks matching ``candidates`` (a WHERE condition; its parameters come
-    twice) that wait for nothing: no unfinished or missing dependency of their own or of any
-    task enclosing them. Parameters: the candidates' twice, then the done statuses twice.
-    The enclosing tasks are found upward from the candidates only (primary-key lookups), so
-    a workspace without parents pays nothing for them; UNION ends a loop of parents."""
+    """SELECT of the tasks matching ``candidates`` (a WHERE condition) that wait for
+    nothing: no unfinished or missing dependency of their own or of any task enclosing them.
+    Parameters: the done statuses, the candidates', the done statuses again.
+
+    The tasks held by an enclosing task are found top-down: the parents with an unfinished
+    dependency, then their descendants through the parent index (UNION ends a loop of
+    parents), so a workspace without parents pays nothing for them."""
     done = ", ".join("?" * done_count)
     unfinished = (
         "SELECT 1 FROM json_each({table}.depends_on) AS dep LEFT JOIN tasks AS other ON other.id = dep.value"
         f" WHERE other.id IS NULL OR other.status NOT IN ({done})"
     )
     return (
-        "WITH RECURSIVE up(id, anc) AS ("
-        f"SELECT id, parent FROM tasks WHERE {candidates} AND parent IS NOT NULL"
-        " UNION SELECT up.id, t.parent FROM up JOIN tasks AS t ON t.id = up.anc WHERE t.parent IS NOT NULL) "
+        "WITH RECURSIVE held(id) AS ("
+        "SELECT c.id FROM tasks AS a JOIN tasks AS c ON c.parent = a.id"
+        f" WHERE a.depends_on != '[]' AND EXISTS ({unfinished.format(table='a')})"
+        " UNION SELECT c.id FROM held JOIN tasks AS c ON c.parent = held.id) "
         + _SELECT_TASK_JSON
-        + f" WHERE {candidates} AND NOT EXISTS ({unfinished.format(table='tasks')})"
-        " AND id NOT IN (SELECT up.id FROM up JOIN tasks AS a ON a.id = up.anc"
-        f" WHERE a.depends_on != '[]' AND EXISTS ({unfinished.format(table='a')}))"
+        + f" WHERE {candidates} AND NOT EXISTS ({unfinished.format(table='tasks')}) AND id NOT IN held"
     )
 
 
@@ -564,7 +566,7 @@ class Index(EventIndex, TextIndex):
         """
         ready_marks = ", ".join("?" * len(ready_statuses))
         sql = ready_query(f"status IN ({ready_marks})", len(done_statuses)) + " ORDER BY priority, created_at, id"
-        params = [*ready_statuses, *ready_statuses, *done_statuses, *done_statuses]
+        params = [*done_statuses, *ready_statuses, *done_statuses]
         return _decode_rows(self.db.execute(sql, params))
 
     def ancestors(self, task_id: str) -> list[dict[str, Any]]:

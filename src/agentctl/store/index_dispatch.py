@@ -33,7 +33,7 @@ def ready_unassigned(index: Index, ready: Sequence[str], done: Sequence[str], li
     found: list[dict[str, Any]] = []
     for status in dict.fromkeys(ready):
         sql = ready_query("status = ? AND json_array_length(assignees) = 0", len(done)) + " ORDER BY priority, created_at, id"
-        params: list[Any] = [status, status, *done, *done]
+        params: list[Any] = [*done, status, *done]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
