@@ -59,15 +59,23 @@ def build(root: Path, n_tasks: int, seed: int = 7) -> list[str]:
             "status": status,
             "priority": rng.randint(0, 3),
             "assignees": [] if status == "inbox" else [rng.choice(AGENTS)],
-            "labels": rng.sample(["backend", "frontend", "perf", "docs", "qa"], k=rng.randint(0, 2)),
+            "labels": rng.sample(
+                ["backend", "frontend", "perf", "docs", "qa"], k=rng.randint(0, 2)
+            ),
             "depends_on": deps,
             "created_by": "bench",
             "created_at": stamp,
             "updated_at": stamp,
         }
-        text = Document.new(fields, taskbody.task_body(f"Description of task {i}.", [taskbody.Criterion("works")])).dumps()
+        text = Document.new(
+            fields, taskbody.task_body(f"Description of task {i}.", [taskbody.Criterion("works")])
+        ).dumps()
         (ws.layout.tasks / f"{task_id}.md").write_text(text, encoding="utf-8")
-        events.append(eventlog.encode(eventlog.make_event("bench", "task.created", task_id, {"title": fields["title"]})))
+        events.append(
+            eventlog.encode(
+                eventlog.make_event("bench", "task.created", task_id, {"title": fields["title"]})
+            )
+        )
         task_ids.append(task_id)
     with open(ws.layout.events / "2026-11-01.jsonl", "a", encoding="utf-8") as handle:
         handle.write("\n".join(events) + "\n")
@@ -83,14 +91,18 @@ def build(root: Path, n_tasks: int, seed: int = 7) -> list[str]:
 def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int]:
     """(seconds, peak RSS in KiB, exit code) of one whole process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     return elapsed, usage.ru_maxrss, proc.returncode
 
 
-def measure(label: str, argv_for: object, cwd: Path, env: dict[str, str], runs: int) -> dict[str, object]:
+def measure(
+    label: str, argv_for: object, cwd: Path, env: dict[str, str], runs: int
+) -> dict[str, object]:
     times, peaks = [], []
     for i in range(runs + 1):
         argv = argv_for(i) if callable(argv_for) else argv_for  # type: ignore[operator]
@@ -100,14 +112,22 @@ def measure(label: str, argv_for: object, cwd: Path, env: dict[str, str], runs: 
         if i:  # the first run warms the index and the page cache
             times.append(elapsed)
             peaks.append(peak)
-    return {"command": label, "median_ms": round(statistics.median(times) * 1000, 1), "peak_mib": round(max(peaks) / 1024, 1)}
+    return {
+        "command": label,
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "peak_mib": round(max(peaks) / 1024, 1),
+    }
 
 
 def bench_size(n: int, runs: int, base: Path) -> list[dict[str, object]]:
     root = base / f"ws-{n}"
     task_ids = build(root, n)
     exe = [sys.executable, "-m", "agentctl"]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")
+    }
     ws = Workspace(root)
     movable = [t for t in ws.list_tasks(statuses=["in_progress"])][:1][0]["id"]
     ws.close()
@@ -122,9 +142,19 @@ def bench_size(n: int, runs: int, base: Path) -> list[dict[str, object]]:
     for autocommit in ("0", "1"):
         env_mut = {**env, "AGENTCTL_AUTOCOMMIT": autocommit}
         suffix = " (git commit)" if autocommit == "1" else " (no commit)"
-        results.append(measure("task add" + suffix, [*exe, "task", "add", "benchmark task"], root, env_mut, runs))
         results.append(
-            measure("task move" + suffix, lambda _: [*exe, "task", "move", movable, next(moves)], root, env_mut, runs)
+            measure(
+                "task add" + suffix, [*exe, "task", "add", "benchmark task"], root, env_mut, runs
+            )
+        )
+        results.append(
+            measure(
+                "task move" + suffix,
+                lambda _: [*exe, "task", "move", movable, next(moves)],
+                root,
+                env_mut,
+                runs,
+            )
         )
     return results
 
@@ -141,7 +171,9 @@ def main() -> None:
             for row in bench_size(n, args.runs, Path(tmp)):
                 table.setdefault(str(row["command"]), {})[n] = row
                 print(json.dumps({"tasks": n, **row}), file=sys.stderr)
-    header = "| command | " + " | ".join(f"{n:,} tasks: median ms (peak MiB)" for n in args.sizes) + " |"
+    header = (
+        "| command | " + " | ".join(f"{n:,} tasks: median ms (peak MiB)" for n in args.sizes) + " |"
+    )
     lines = [header, "|---|" + "---:|" * len(args.sizes)]
     for command, by_size in table.items():
         cells = [f"{by_size[n]['median_ms']} ({by_size[n]['peak_mib']})" for n in args.sizes]

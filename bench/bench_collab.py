@@ -56,7 +56,9 @@ def _message_text(fields: dict[str, object], body: str) -> str:
     )
 
 
-def add_messages(root: Path, task_ids: list[str], per_task: int, seed: int = 11) -> dict[str, object]:
+def add_messages(
+    root: Path, task_ids: list[str], per_task: int, seed: int = 11
+) -> dict[str, object]:
     """Write ``per_task`` messages per task (files + events + read-state); returns facts."""
     rng = random.Random(seed)
     layout = Workspace(root).layout
@@ -76,7 +78,12 @@ def add_messages(root: Path, task_ids: list[str], per_task: int, seed: int = 11)
         words = rng.choices(WORDS, k=rng.randint(8, 40))
         if rng.random() < 0.01:
             words.insert(rng.randrange(len(words)), RARE)
-        body = " ".join(f"@{m}" for m in mentioned) + (" " if mentioned else "") + " ".join(words) + ".\n"
+        body = (
+            " ".join(f"@{m}" for m in mentioned)
+            + (" " if mentioned else "")
+            + " ".join(words)
+            + ".\n"
+        )
         message_id = ids.new_id(ids.MESSAGE)
         created = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         fields: dict[str, object] = {
@@ -116,9 +123,16 @@ def add_messages(root: Path, task_ids: list[str], per_task: int, seed: int = 11)
     layout.inbox.mkdir(exist_ok=True)
     for name, event_ids in read.items():
         chunks = [event_ids[i : i + 200] for i in range(0, len(event_ids), 200)]
-        stamp = (start + timedelta(days=21)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        stamp = (
+            (start + timedelta(days=21)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
         with open(layout.inbox_file(name), "a", encoding="utf-8") as handle:
-            handle.write("".join(json.dumps({"ts": stamp, "read": chunk}, separators=(",", ":")) + "\n" for chunk in chunks))
+            handle.write(
+                "".join(
+                    json.dumps({"ts": stamp, "read": chunk}, separators=(",", ":")) + "\n"
+                    for chunk in chunks
+                )
+            )
     busiest = max(subscribers, key=lambda t: len(list((layout.threads / t).iterdir())))
     return {"messages": n_messages, "busiest": busiest}
 
@@ -144,7 +158,9 @@ def prepare(root: Path, n_tasks: int) -> dict[str, object]:
 TIME = shutil.which("time", path="/usr/bin:/bin")
 
 
-def run_once(argv: list[str], cwd: Path, env: dict[str, str], scratch: Path) -> tuple[float, float, float, int]:
+def run_once(
+    argv: list[str], cwd: Path, env: dict[str, str], scratch: Path
+) -> tuple[float, float, float, int]:
     """(wall seconds, CPU seconds, peak RSS in MiB, exit code) of one whole process.
 
     CPU time (user + system) is reported next to wall time because it hardly depends on what
@@ -154,7 +170,9 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str], scratch: Path) -> 
     """
     wrapped = [TIME, "-f", "%U %S %M", "-o", str(scratch), *argv] if TIME else argv
     start = time.perf_counter()
-    proc = subprocess.run(wrapped, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(
+        wrapped, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     elapsed = time.perf_counter() - start
     if not TIME:
         return elapsed, float("nan"), float("nan"), proc.returncode
@@ -162,7 +180,9 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str], scratch: Path) -> 
     return elapsed, float(user) + float(system), float(peak) / 1024, proc.returncode
 
 
-def measure(label: str, argv: list[str], cwd: Path, env: dict[str, str], runs: int) -> dict[str, object]:
+def measure(
+    label: str, argv: list[str], cwd: Path, env: dict[str, str], runs: int
+) -> dict[str, object]:
     times, cpus, peaks = [], [], []
     scratch = cwd.parent / "time.out"
     for i in range(runs + 1):
@@ -185,14 +205,30 @@ def bench_size(n: int, runs: int, base: Path) -> tuple[list[dict[str, object]], 
     root = base / f"ws-{n}"
     facts = prepare(root, n)
     exe = [sys.executable, "-m", "agentctl"]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")
+    }
     agent, typical, busiest = str(facts["agent"]), str(facts["typical"]), str(facts["busiest"])
     results = [
         measure("agentctl --help (start-up floor)", [*exe, "--help"], root, env, runs),
         measure(f"search {RARE}", [*exe, "search", RARE], root, env, runs),
-        measure("search \"merge rebase\" --json", [*exe, "search", '"merge rebase"', "--json"], root, env, runs),
+        measure(
+            'search "merge rebase" --json',
+            [*exe, "search", '"merge rebase"', "--json"],
+            root,
+            env,
+            runs,
+        ),
         measure("inbox --as AGENT (all unread)", [*exe, "--as", agent, "inbox"], root, env, runs),
-        measure("inbox --as AGENT --limit 20", [*exe, "--as", agent, "inbox", "--limit", "20"], root, env, runs),
+        measure(
+            "inbox --as AGENT --limit 20",
+            [*exe, "--as", agent, "inbox", "--limit", "20"],
+            root,
+            env,
+            runs,
+        ),
         measure("thread TASK (typical)", [*exe, "thread", typical], root, env, runs),
         measure("thread TASK (busiest)", [*exe, "thread", busiest], root, env, runs),
         measure("feed --limit 50", [*exe, "feed", "--limit", "50"], root, env, runs),
@@ -203,7 +239,15 @@ def bench_size(n: int, runs: int, base: Path) -> tuple[list[dict[str, object]], 
         results.append(
             measure(
                 "task comment" + suffix,
-                [*exe, "--as", AGENTS[1], "task", "comment", typical, f"benchmark note for @{agent}"],
+                [
+                    *exe,
+                    "--as",
+                    AGENTS[1],
+                    "task",
+                    "comment",
+                    typical,
+                    f"benchmark note for @{agent}",
+                ],
                 root,
                 env_mut,
                 runs,
@@ -230,7 +274,11 @@ def main() -> None:
             for row in rows:
                 table.setdefault(str(row["command"]), {})[n] = row
                 print(json.dumps({"tasks": n, **row}), file=sys.stderr)
-    header = "| command | " + " | ".join(f"{n:,} tasks / {n * MESSAGES_PER_TASK:,} msgs" for n in args.sizes) + " |"
+    header = (
+        "| command | "
+        + " | ".join(f"{n:,} tasks / {n * MESSAGES_PER_TASK:,} msgs" for n in args.sizes)
+        + " |"
+    )
     lines = [
         "Median wall ms / median CPU ms (user + system) / peak MiB of one whole process, warm index.",
         "",
@@ -238,7 +286,10 @@ def main() -> None:
         "|---|" + "---:|" * len(args.sizes),
     ]
     for command, by_size in table.items():
-        cells = [f"{by_size[n]['median_ms']} / {by_size[n]['cpu_ms']} / {by_size[n]['peak_mib']}" for n in args.sizes]
+        cells = [
+            f"{by_size[n]['median_ms']} / {by_size[n]['cpu_ms']} / {by_size[n]['peak_mib']}"
+            for n in args.sizes
+        ]
         lines.append(f"| `{command}` | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
     print(text)

@@ -43,7 +43,13 @@ from agentctl.core.rules import Actor  # noqa: E402
 from agentctl.store import events as eventlog  # noqa: E402
 from agentctl.workspace import Workspace  # noqa: E402
 
-SPECIALISTS = [("be-1", "backend"), ("fe-1", "frontend"), ("perf-1", "perf"), ("docs-1", "docs"), ("qa-1", "qa")]
+SPECIALISTS = [
+    ("be-1", "backend"),
+    ("fe-1", "frontend"),
+    ("perf-1", "perf"),
+    ("docs-1", "docs"),
+    ("qa-1", "qa"),
+]
 
 
 def prepare(root: Path, size: int) -> None:
@@ -52,7 +58,15 @@ def prepare(root: Path, size: int) -> None:
     ws = Workspace(root)
     human = Actor("bench")
     for name, capability in SPECIALISTS:
-        ws.add_agent(human, name, f"{capability}-developer", "specialist", [capability], runtime="llm", model="openai/none")
+        ws.add_agent(
+            human,
+            name,
+            f"{capability}-developer",
+            "specialist",
+            [capability],
+            runtime="llm",
+            model="openai/none",
+        )
     rng = random.Random(11)
     lines = []
     flow = ["inbox", "assigned", "in_progress", "review", "done"]
@@ -60,17 +74,42 @@ def prepare(root: Path, size: int) -> None:
         status = task["status"]
         steps = flow[: flow.index(status) + 1] if status in flow else flow[:3]
         for before, after in zip(steps, steps[1:], strict=False):
-            lines.append(eventlog.make_event("bench", "task.moved", task["id"], {"title": task["title"], "from": before, "to": after}))
+            lines.append(
+                eventlog.make_event(
+                    "bench",
+                    "task.moved",
+                    task["id"],
+                    {"title": task["title"], "from": before, "to": after},
+                )
+            )
         if rng.random() < 0.1:
             for _ in range(3):
-                lines.append(eventlog.make_event("bench", "task.moved", task["id"], {"title": task["title"], "from": "review", "to": "in_progress"}))
-        lines.append(eventlog.make_event("bench", "message.added", task["id"], {"title": task["title"], "kind": "comment", "excerpt": "progress"}))
+                lines.append(
+                    eventlog.make_event(
+                        "bench",
+                        "task.moved",
+                        task["id"],
+                        {"title": task["title"], "from": "review", "to": "in_progress"},
+                    )
+                )
+        lines.append(
+            eventlog.make_event(
+                "bench",
+                "message.added",
+                task["id"],
+                {"title": task["title"], "kind": "comment", "excerpt": "progress"},
+            )
+        )
     for event in lines:
         event["ts"] = "2026-11-20T12:00:00.000Z"
     # bench_cli stamps its task.created events with the real clock: back-date them, so the
     # in-progress tasks are stale (their last activity weeks ago) as in a neglected project.
     created = ws.layout.events / "2026-11-01.jsonl"
-    old = [json.loads(line) for line in created.read_text(encoding="utf-8").splitlines() if line.strip()]
+    old = [
+        json.loads(line)
+        for line in created.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     for event in old:
         event["ts"] = "2026-11-01T00:00:00.000Z"
     created.write_text("".join(eventlog.encode(e) + "\n" for e in old), encoding="utf-8")
@@ -97,7 +136,11 @@ def forget_critical_path(root: Path) -> None:
 
 def processes(root: Path, runs: int) -> dict[str, float]:
     exe = [sys.executable, "-m", "agentctl"]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")
+    }
     commands = {
         "dispatch --dry-run": [*exe, "dispatch", "--dry-run"],
         "task ready": [*exe, "task", "ready"],
@@ -152,7 +195,13 @@ def in_process(root: Path, renders: int) -> dict[str, float]:
     ws.close()
     result = {name: statistics.median(values) * 1000 for name, values in times.items()}
     result.update({name: statistics.median(values) * 1000 for name, values in spent.items()})
-    result.update({"conditions": conditions, "assigned": len(plan["assignments"]), "skips": len(plan["skips"])})
+    result.update(
+        {
+            "conditions": conditions,
+            "assigned": len(plan["assignments"]),
+            "skips": len(plan["skips"]),
+        }
+    )
     return result
 
 
@@ -169,19 +218,27 @@ def main() -> None:
             prepare(root, size)
             whole = processes(root, args.runs)
             inner = in_process(root, args.renders)
-            row = {"tasks": size, **{k: round(v, 1) for k, v in whole.items()}, **{k: round(v, 1) for k, v in inner.items()}}
+            row = {
+                "tasks": size,
+                **{k: round(v, 1) for k, v in whole.items()},
+                **{k: round(v, 1) for k, v in inner.items()},
+            }
             print(json.dumps(row), file=sys.stderr)
             rows.append(row)
-    print("| tasks | `dispatch --dry-run` ms | path not cached ms | `task ready` ms | ratios | in process: dispatch / path not cached / ready ms "
-          "| WORKING.md render with attention / without ms | detect conditions ms (found) | assigned / skips |")
+    print(
+        "| tasks | `dispatch --dry-run` ms | path not cached ms | `task ready` ms | ratios | in process: dispatch / path not cached / ready ms "
+        "| WORKING.md render with attention / without ms | detect conditions ms (found) | assigned / skips |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         ready = row["task ready"]
         ratio = f"{row['dispatch --dry-run'] / ready:.2f} / {row['dispatch --dry-run, path not cached'] / ready:.2f}"
-        print(f"| {row['tasks']:,} | {row['dispatch --dry-run']} | {row['dispatch --dry-run, path not cached']} | {ready} | {ratio} "
-              f"| {row['dispatch in process']} / {row['dispatch, path not cached']} / {row['ready in process']} "
-              f"| {row['with attention']} / {row['without']} | {row['detect conditions']} ({row['conditions']}) "
-              f"| {row['assigned']} / {row['skips']} |")
+        print(
+            f"| {row['tasks']:,} | {row['dispatch --dry-run']} | {row['dispatch --dry-run, path not cached']} | {ready} | {ratio} "
+            f"| {row['dispatch in process']} / {row['dispatch, path not cached']} / {row['ready in process']} "
+            f"| {row['with attention']} / {row['without']} | {row['detect conditions']} ({row['conditions']}) "
+            f"| {row['assigned']} / {row['skips']} |"
+        )
 
 
 if __name__ == "__main__":

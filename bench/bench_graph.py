@@ -35,7 +35,9 @@ from agentctl.workspace import Workspace  # noqa: E402
 from agentctl.workspace import graphs as graphs_module  # noqa: E402
 
 
-def _alternate(runs: int, first: Callable[[], float], second: Callable[[], float]) -> tuple[float, float]:
+def _alternate(
+    runs: int, first: Callable[[], float], second: Callable[[], float]
+) -> tuple[float, float]:
     """Medians (ms) of ``first`` and ``second`` run in ABBA order."""
     a: list[float] = []
     b: list[float] = []
@@ -100,8 +102,12 @@ def working_cost(root: Path, pairs: int) -> dict[str, tuple[float, float]]:
 
     results: dict[str, tuple[float, float]] = {}
     render_once(True, False)()
-    results["render, plan unchanged (cached)"] = _alternate(pairs, render_once(True, False), render_once(False, False))
-    results["render, plan changed (recomputed)"] = _alternate(pairs, render_once(True, True), render_once(False, True))
+    results["render, plan unchanged (cached)"] = _alternate(
+        pairs, render_once(True, False), render_once(False, False)
+    )
+    results["render, plan changed (recomputed)"] = _alternate(
+        pairs, render_once(True, True), render_once(False, True)
+    )
     actor = Actor("bench")
     counter = [0]
 
@@ -110,13 +116,17 @@ def working_cost(root: Path, pairs: int) -> dict[str, tuple[float, float]]:
             switch(on)
             counter[0] += 1
             start = time.perf_counter()
-            task = ws.add_task(actor, f"bench {counter[0]}")  # a new open task: the path is recomputed
+            task = ws.add_task(
+                actor, f"bench {counter[0]}"
+            )  # a new open task: the path is recomputed
             ws.move_task(actor, task["id"], "in_progress")  # same plan: the cached path
             return (time.perf_counter() - start) / 2
 
         return run
 
-    results["mutation (task add + move), per mutation"] = _alternate(pairs, mutate(True), mutate(False))
+    results["mutation (task add + move), per mutation"] = _alternate(
+        pairs, mutate(True), mutate(False)
+    )
     switch(True)
     ws.close()
     del os.environ["AGENTCTL_AUTOCOMMIT"]
@@ -128,7 +138,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--pairs", type=int, default=30)
-    parser.add_argument("--parts", nargs="+", choices=["processes", "working"], default=["processes", "working"])
+    parser.add_argument(
+        "--parts", nargs="+", choices=["processes", "working"], default=["processes", "working"]
+    )
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-graph-"))
     roots: dict[int, Path] = {}
@@ -140,7 +152,10 @@ def main() -> None:
         print("|---|---|---:|---:|---:|")
         for size, root in roots.items():
             for label, command, ready in processes(root, args.runs):
-                print(f"| {size:,} | `{label}` | {command:.0f} | {ready:.0f} | {command / ready:.2f} |", flush=True)
+                print(
+                    f"| {size:,} | `{label}` | {command:.0f} | {ready:.0f} | {command / ready:.2f} |",
+                    flush=True,
+                )
         print()
     if "working" not in args.parts:
         return
@@ -148,9 +163,11 @@ def main() -> None:
     print("|---|---|---:|---:|---:|")
     for size, root in roots.items():
         for label, (with_ms, without_ms) in working_cost(root, args.pairs).items():
-            print(f"| {size:,} | {label} | {with_ms:.1f} | {without_ms:.1f} | {with_ms - without_ms:+.1f} |", flush=True)
+            print(
+                f"| {size:,} | {label} | {with_ms:.1f} | {without_ms:.1f} | {with_ms - without_ms:+.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
     main()
-

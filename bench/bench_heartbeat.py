@@ -89,18 +89,28 @@ def saturate(root: Path) -> dict[str, list[str]]:
                 )  # fmt: skip
                 owned[name].append(task["id"])
                 for k in range(mentions):
-                    ws.comment(teammate, task["id"], f"@{name} note {k}: " + "the details of this change matter. " * 40)
+                    ws.comment(
+                        teammate,
+                        task["id"],
+                        f"@{name} note {k}: " + "the details of this change matter. " * 40,
+                    )
         for i in range(8):
             lesson = f"Lesson {i}: keep the parser small and tested. " * 35
             ws.add_memory(FOCUS, lesson, long_term=True, actor=ws.actor(FOCUS))
         reviews, triage = [], []
         for i in range(8):
-            task = ws.add_task(human, f"Finished part {i}, please review", description=LONG, assignees=[AGENTS[3]])
+            task = ws.add_task(
+                human, f"Finished part {i}, please review", description=LONG, assignees=[AGENTS[3]]
+            )
             ws.move_task(human, task["id"], "in_progress")
             ws.move_task(human, task["id"], "review")
             reviews.append(task["id"])
         for i in range(12):
-            triage.append(ws.add_task(human, f"Untriaged request {i}", description=LONG, labels=["backend"])["id"])
+            triage.append(
+                ws.add_task(human, f"Untriaged request {i}", description=LONG, labels=["backend"])[
+                    "id"
+                ]
+            )
     finally:
         ws.close()
         _restore(saved)
@@ -125,7 +135,12 @@ def make_idle(root: Path) -> None:
 
 
 def _env() -> dict[str, str]:
-    drop = ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT", "AGENTCTL_AUTOCOMMIT")
+    drop = (
+        "PYTHONDONTWRITEBYTECODE",
+        "AGENTCTL_WORKSPACE",
+        "AGENTCTL_AGENT",
+        "AGENTCTL_AUTOCOMMIT",
+    )
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 
@@ -143,7 +158,9 @@ def median_ms(argv: list[str], cwd: Path, env: dict[str, str], runs: int) -> flo
     return round(statistics.median(run_once(argv, cwd, env)[0] for _ in range(runs)) * 1000, 1)
 
 
-def interleaved(commands: dict[str, list[str]], cwd: Path, env: dict[str, str], runs: int) -> dict[str, tuple[float, float]]:
+def interleaved(
+    commands: dict[str, list[str]], cwd: Path, env: dict[str, str], runs: int
+) -> dict[str, tuple[float, float]]:
     """(median, minimum) ms of each command, run in turns so that a busy machine slows them
     all alike; one warm-up round first."""
     times: dict[str, list[float]] = {label: [] for label in commands}
@@ -152,11 +169,16 @@ def interleaved(commands: dict[str, list[str]], cwd: Path, env: dict[str, str], 
             elapsed = run_once(argv, cwd, env)[0]
             if round_:
                 times[label].append(elapsed)
-    return {label: (round(statistics.median(t) * 1000, 1), round(min(t) * 1000, 1)) for label, t in times.items()}
+    return {
+        label: (round(statistics.median(t) * 1000, 1), round(min(t) * 1000, 1))
+        for label, t in times.items()
+    }
 
 
 def prompt_tokens(root: Path, agent: str, env: dict[str, str]) -> dict[str, object]:
-    _, out = run_once([sys.executable, "-m", "agentctl", "prime", "--agent", agent, "--json"], root, env)
+    _, out = run_once(
+        [sys.executable, "-m", "agentctl", "prime", "--agent", agent, "--json"], root, env
+    )
     doc = json.loads(out)
     return {"tokens": doc["tokens"], "prompt_chars": len(doc["prompt"]), "work": doc["work"]}
 
@@ -170,9 +192,13 @@ def bench_size(n: int, runs: int, base: Path) -> dict[str, object]:
     row: dict[str, object] = {"tasks": n}
     row["prompt_focus"] = prompt_tokens(root, FOCUS, env)
     row["prompt_lead"] = prompt_tokens(root, LEAD, env)
-    row["prime_ms"] = median_ms([*exe, "prime", "--agent", FOCUS, "--json"], root, env, max(3, runs // 3))
+    row["prime_ms"] = median_ms(
+        [*exe, "prime", "--agent", FOCUS, "--json"], root, env, max(3, runs // 3)
+    )
     make_idle(root)
-    run_once([*exe, "heartbeat", "--all"], root, env)  # first beats: each records its idle state once
+    run_once(
+        [*exe, "heartbeat", "--all"], root, env
+    )  # first beats: each records its idle state once
     timed = interleaved(
         {"version_ms": [*exe, "--version"], "idle_tick_ms": [*exe, "heartbeat", IDLE[0]],
          "idle_all_ms": [*exe, "heartbeat", "--all"]},
@@ -183,7 +209,10 @@ def bench_size(n: int, runs: int, base: Path) -> dict[str, object]:
     _, out = run_once([*exe, "runs", IDLE[0], "--limit", "100", "--json"], root, env)
     inner = [r["duration_ms"] for r in json.loads(out)["runs"] if r["outcome"] == "idle"]
     row["idle_tick_inner_ms"] = statistics.median(inner)
-    outcomes = {r["outcome"] for r in json.loads(run_once([*exe, "heartbeat", "--all", "--json"], root, env)[1])["runs"]}
+    outcomes = {
+        r["outcome"]
+        for r in json.loads(run_once([*exe, "heartbeat", "--all", "--json"], root, env)[1])["runs"]
+    }
     assert outcomes == {"idle"}, outcomes
     return row
 
@@ -200,10 +229,16 @@ def table(rows: list[dict[str, object]]) -> str:
         median, best = value  # type: ignore[misc]
         return f"{median} (min {best})"
 
-    add("idle `heartbeat AGENT`, ms: median (min), whole process", [ms(r["idle_tick_ms"]) for r in rows])
+    add(
+        "idle `heartbeat AGENT`, ms: median (min), whole process",
+        [ms(r["idle_tick_ms"]) for r in rows],
+    )
     add("idle `heartbeat --all`, 10 agents, ms", [ms(r["idle_all_ms"]) for r in rows])
     add("`--version`, ms (the floor of any agentctl process)", [ms(r["version_ms"]) for r in rows])
-    add("idle tick inside the process (run log `duration_ms`), median", [str(r["idle_tick_inner_ms"]) for r in rows])
+    add(
+        "idle tick inside the process (run log `duration_ms`), median",
+        [str(r["idle_tick_inner_ms"]) for r in rows],
+    )
     add("`prime --json` (builds the prompt), median ms", [str(r["prime_ms"]) for r in rows])
     add("load average (1 min) during the timings", [str(r["load"]) for r in rows])
     base_focus = rows[0]["prompt_focus"]["tokens"]  # type: ignore[index]

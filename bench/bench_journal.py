@@ -73,7 +73,9 @@ def main() -> None:
         for use_git in (False, True):
             os.environ["AGENTCTL_AUTOCOMMIT"] = "1" if use_git else "0"
             with_ms, without_ms = _measure(root, args.pairs)
-            print(f"| {size:,} | {'yes' if use_git else 'no'} | {with_ms:.1f} | {without_ms:.1f} | {with_ms / without_ms:.2f} |")
+            print(
+                f"| {size:,} | {'yes' if use_git else 'no'} | {with_ms:.1f} | {without_ms:.1f} | {with_ms / without_ms:.2f} |"
+            )
 
 
 if __name__ == "__main__":

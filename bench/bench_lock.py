@@ -26,7 +26,9 @@ CLI = [sys.executable, "-m", "agentctl"]
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "-W", str(root), *args], cwd=root, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [*CLI, "-W", str(root), *args], cwd=root, capture_output=True, text=True, check=False
+    )
 
 
 def worker(root: Path, index: int, own_task: str, steps: int, log: Path) -> int:
@@ -44,7 +46,10 @@ def worker(root: Path, index: int, own_task: str, steps: int, log: Path) -> int:
             elapsed = time.monotonic() - started
             if j % 2 == 1 and proc.returncode == 0:
                 status = target
-            out.write(json.dumps({"j": j, "rc": proc.returncode, "s": elapsed, "err": proc.stderr[-300:]}) + "\n")
+            out.write(
+                json.dumps({"j": j, "rc": proc.returncode, "s": elapsed, "err": proc.stderr[-300:]})
+                + "\n"
+            )
             out.flush()
     return 0
 
@@ -61,7 +66,11 @@ def bench(writers: int, steps: int, lock_timeout: float) -> dict[str, object]:
         env_git = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
         os.environ.update(env_git)
         os.environ["AGENTCTL_LOCK_TIMEOUT"] = str(lock_timeout)
-        for args in (["init", "-q", "-b", "main"], ["config", "user.name", "Bench"], ["config", "user.email", "b@example.com"]):
+        for args in (
+            ["init", "-q", "-b", "main"],
+            ["config", "user.name", "Bench"],
+            ["config", "user.email", "b@example.com"],
+        ):
             subprocess.run(["git", *args], cwd=root, check=True)
         _run(root, "init", str(root), "--name", "bench").check_returncode()
         own: list[str] = []
@@ -73,14 +82,27 @@ def bench(writers: int, steps: int, lock_timeout: float) -> dict[str, object]:
         logs = [Path(tmp) / f"w{i}.jsonl" for i in range(writers)]
         started = time.monotonic()
         procs = [
-            subprocess.Popen([sys.executable, __file__, "--worker", str(root), str(i), own[i], str(steps), str(logs[i])])
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    str(root),
+                    str(i),
+                    own[i],
+                    str(steps),
+                    str(logs[i]),
+                ]
+            )
             for i in range(writers)
         ]
         for proc in procs:
             proc.wait()
         total = time.monotonic() - started
         records = [json.loads(line) for log in logs for line in log.read_text().splitlines()]
-        per_writer = [sum(json.loads(line)["s"] for line in log.read_text().splitlines()) for log in logs]
+        per_writer = [
+            sum(json.loads(line)["s"] for line in log.read_text().splitlines()) for log in logs
+        ]
     times = [r["s"] for r in records]
     failures: dict[int, int] = {}
     for r in records:

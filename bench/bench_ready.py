@@ -36,7 +36,9 @@ def build(size: int, tree: bool, seed: int = 1) -> Index:
     with index.db:
         for n, task_id in enumerate(ids):
             deps = rng.sample(ids[:n], min(2, n)) if n and rng.random() < 0.5 else []
-            status = "done" if rng.random() < 0.45 else rng.choice(["inbox", "assigned", "in_progress"])
+            status = (
+                "done" if rng.random() < 0.45 else rng.choice(["inbox", "assigned", "in_progress"])
+            )
             index.store_task(
                 f"tasks/{task_id}.md",
                 {
@@ -54,7 +56,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    print("| tasks | shape | own dependencies only (ms) | with the parent chain (ms) | ratio | ready (own / chain) |")
+    print(
+        "| tasks | shape | own dependencies only (ms) | with the parent chain (ms) | ratio | ready (own / chain) |"
+    )
     print("|---:|---|---:|---:|---:|---|")
     for size in args.sizes:
         for tree in (False, True):
@@ -70,7 +74,9 @@ def main() -> None:
                 chain.append(time.perf_counter() - start)
             a, b = statistics.median(own) * 1000, statistics.median(chain) * 1000
             shape = "tree" if tree else "flat"
-            print(f"| {size:,} | {shape} | {a:.1f} | {b:.1f} | {b / a:.2f} | {len(plain)} / {len(ready)} |")
+            print(
+                f"| {size:,} | {shape} | {a:.1f} | {b:.1f} | {b / a:.2f} | {len(plain)} / {len(ready)} |"
+            )
             index.close()
 
 

@@ -53,7 +53,9 @@ def roadmap(items: int) -> str:
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(
+        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"exit {proc.returncode}: {' '.join(argv)}\n{proc.stderr.decode()}")
@@ -67,7 +69,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     exe = [sys.executable, "-m", "agentctl"]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT", "AGENTCTL_AUTOCOMMIT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "PYTHONDONTWRITEBYTECODE",
+            "AGENTCTL_WORKSPACE",
+            "AGENTCTL_AGENT",
+            "AGENTCTL_AUTOCOMMIT",
+        )
+    }
     with tempfile.TemporaryDirectory(prefix="agentctl-bench-roadmap-") as tmp:
         base = Path(tmp)
         plan = base / "roadmap.md"
@@ -93,7 +105,12 @@ def main() -> None:
                 if i:  # the first round warms the page cache and bytecode
                     times.append(elapsed)
                 print(f"round {i} {label}: {elapsed:.2f} s", file=sys.stderr)
-            commits = subprocess.run(["git", "-C", str(target), "rev-list", "--count", "HEAD"], capture_output=True, text=True, check=True)
+            commits = subprocess.run(
+                ["git", "-C", str(target), "rev-list", "--count", "HEAD"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             assert commits.stdout.strip() == "3", commits.stdout  # init, the import, the task add
             shutil.rmtree(target)
         imp, dry, add = (statistics.median(t) for t in (imports, dry_runs, adds))

@@ -126,7 +126,11 @@ def child_moves(root: str, moves: int) -> None:
         await p.pause(1.0)
         task_id = next(c for c in board.board.columns if c.status == "in_progress").cards[0].id
         for n in range(moves):
-            key, target = ("right_square_bracket", "review") if n % 2 == 0 else ("left_square_bracket", "in_progress")
+            key, target = (
+                ("right_square_bracket", "review")
+                if n % 2 == 0
+                else ("left_square_bracket", "in_progress")
+            )
             columns = board.board.columns
             number = next(i for i, c in enumerate(columns) if column_of(Board(columns[i]), task_id))
             board.select(number, [c.id for c in columns[number].cards].index(task_id))
@@ -136,9 +140,16 @@ def child_moves(root: str, moves: int) -> None:
             await p.press(key)
             while not any(column_of(b, task_id) == target for _, b in shown[first:]):
                 await asyncio.sleep(0.0005)
-            early = next(i for i in range(first, len(shown)) if column_of(shown[i][1], task_id) == target)
+            early = next(
+                i for i in range(first, len(shown)) if column_of(shown[i][1], task_id) == target
+            )
             repaint.append(await first_frame_after(early) - start)
-            while app._pending_writes or app.snapshot is None or column_of(app.snapshot.board, task_id) != target or board.board is not app.snapshot.board:
+            while (
+                app._pending_writes
+                or app.snapshot is None
+                or column_of(app.snapshot.board, task_id) != target
+                or board.board is not app.snapshot.board
+            ):
                 await asyncio.sleep(0.0005)
             done = next(i for i in range(first, len(shown)) if shown[i][1] is app.snapshot.board)
             confirmed.append(await first_frame_after(done) - start)
@@ -160,11 +171,22 @@ class Board:
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONDONTWRITEBYTECODE", "AGENTCTL_WORKSPACE", "AGENTCTL_AGENT")
+    }
 
 
 def _child(*args: str) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=_env(), check=False, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+        timeout=600,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"child {args[:1]} failed ({proc.returncode}):\n{proc.stderr}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -191,7 +213,9 @@ def bench_size(n: int, runs: int, moves: int, base: Path) -> dict[str, float]:
         "first paint with cards": round(statistics.median(paints) * ms, 1),
         "full board read and shown": round(statistics.median(fulls) * ms, 1),
         "card move: key press to repaint": round(statistics.median(moved["repaint"]) * ms, 1),
-        "card move: key press to confirmed write": round(statistics.median(moved["confirmed"]) * ms, 1),
+        "card move: key press to confirmed write": round(
+            statistics.median(moved["confirmed"]) * ms, 1
+        ),
     }
 
 

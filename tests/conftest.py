@@ -249,7 +249,9 @@ def allow_simulated(root: Path) -> None:
     if "allow_simulated: true" in text:
         return
     assert "allow_simulated: false" in text, "the config template names allow_simulated"
-    path.write_text(text.replace("allow_simulated: false", "allow_simulated: true", 1), encoding="utf-8")
+    path.write_text(
+        text.replace("allow_simulated: false", "allow_simulated: true", 1), encoding="utf-8"
+    )
     if (root / ".git").exists():
         git(root, "commit", "-q", "-m", "allow simulated agents", "--", ".agentctl/config.yaml")
 

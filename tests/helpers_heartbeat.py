@@ -39,7 +39,19 @@ def add_command_agent(
     role: str = "developer",
     capabilities: tuple[str, ...] = (),
 ) -> None:
-    args = ["agent", "add", name, "--role", role, "--level", level, "--runtime", "command", "--command", shlex.join(argv)]
+    args = [
+        "agent",
+        "add",
+        name,
+        "--role",
+        role,
+        "--level",
+        level,
+        "--runtime",
+        "command",
+        "--command",
+        shlex.join(argv),
+    ]
     for capability in capabilities:
         args += ["--capability", capability]
     result = cli(*args)
@@ -61,7 +73,9 @@ def answer_agent(cli: Runner, name: str, scripts: Path, **kwargs: Any) -> Path:
         sys.stdout.write((base / "{name}.answer").read_text(encoding="utf-8"))
         """,
     )
-    (scripts / f"{name}.answer").write_text('{"actions": [{"type": "noop", "reason": "nothing"}]}', encoding="utf-8")
+    (scripts / f"{name}.answer").write_text(
+        '{"actions": [{"type": "noop", "reason": "nothing"}]}', encoding="utf-8"
+    )
     add_command_agent(cli, name, argv, **kwargs)
     return scripts / f"{name}.answer"
 
@@ -90,7 +104,9 @@ def commits(root: Path) -> list[Commit]:
     for chunk in out.split("\x1e")[1:]:
         head, _, rest = chunk.partition("\n")
         sha, author, email, subject = head.split("\x1f")
-        result.append(Commit(sha, author, email, subject, [f for f in rest.splitlines() if f.strip()]))
+        result.append(
+            Commit(sha, author, email, subject, [f for f in rest.splitlines() if f.strip()])
+        )
     return result
 
 
@@ -162,7 +178,9 @@ def runs(cli: Runner, agent: str | None = None, limit: int = 100) -> list[dict[s
     return list(result.json()["runs"])
 
 
-def tick_json(cli: Runner, *args: str, code: int = 0, env: dict[str, str | None] | None = None) -> list[dict[str, Any]]:
+def tick_json(
+    cli: Runner, *args: str, code: int = 0, env: dict[str, str | None] | None = None
+) -> list[dict[str, Any]]:
     result = cli("heartbeat", *args, "--json", env=env)
     assert result.code == code, str(result)
     return list(result.json()["runs"])
@@ -202,9 +220,13 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+            body = json.loads(
+                self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}"
+            )
             with stub.lock:
-                stub.seen.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+                stub.seen.append(
+                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                )
             status, payload = 200, {
                 "id": "chatcmpl-stub", "object": "chat.completion", "created": 1_700_000_000,
                 "model": body.get("model"),
@@ -245,7 +267,9 @@ def serve_stub() -> Iterator[Stub]:
         server.server_close()
 
 
-def run_module(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_module(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     import os
 
     return subprocess.run(

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 CLI = [sys.executable, "-m", "agentctl"]
-AGENTCTL_ENV = ("AGENTCTL_WORKSPACE", "AGENTCTL_AGENT", "AGENTCTL_AUTOCOMMIT", "AGENTCTL_LOCK_TIMEOUT")
+AGENTCTL_ENV = (
+    "AGENTCTL_WORKSPACE",
+    "AGENTCTL_AGENT",
+    "AGENTCTL_AUTOCOMMIT",
+    "AGENTCTL_LOCK_TIMEOUT",
+)
 GIT_ENV = (
     "GIT_DIR",
     "GIT_WORK_TREE",
@@ -53,11 +58,18 @@ def init_repo(path: Path, user: str = "Tess Tester") -> Path:
     return path
 
 
-def run_cli(root: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    root: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """``python -m agentctl -W root args...``; with ``check`` a non-zero exit fails with the output."""
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
-        [*CLI, "-W", str(root), *args], cwd=root, capture_output=True, text=True, env=full_env, check=False
+        [*CLI, "-W", str(root), *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -116,7 +128,9 @@ def head_count(root: Path) -> int:
 # -- worker processes ----------------------------------------------------------------------
 
 
-def concurrency_worker(root: Path, index: int, own_task: str, shared_task: str, agent: str, steps: int, log: Path) -> int:
+def concurrency_worker(
+    root: Path, index: int, own_task: str, shared_task: str, agent: str, steps: int, log: Path
+) -> int:
     """``steps`` sequential CLI mutations; every call and its outcome is logged as JSON lines.
 
     Kinds rotate: add a task, retitle the own task, move it in_progress <-> review, assign /
@@ -148,7 +162,13 @@ def concurrency_worker(root: Path, index: int, own_task: str, shared_task: str, 
                 args = ["note", f"p{index} note {j}"]
                 op = "note"
             proc = run_cli(root, "--json", *args, check=False)
-            record = {"j": j, "op": op, "args": args, "rc": proc.returncode, "stderr": proc.stderr[-2000:]}
+            record = {
+                "j": j,
+                "op": op,
+                "args": args,
+                "rc": proc.returncode,
+                "stderr": proc.stderr[-2000:],
+            }
             if op == "add" and proc.returncode == 0:
                 record["id"] = json.loads(proc.stdout)["task"]["id"]
             out.write(json.dumps(record) + "\n")
@@ -169,7 +189,12 @@ def crash_writer(root: Path, seed: int, progress: Path) -> int:
     rng = random.Random(seed)
     ws = Workspace(root)
     actor = ws.actor()
-    moves = {"inbox": "in_progress", "in_progress": "review", "review": "in_progress", "assigned": "in_progress"}
+    moves = {
+        "inbox": "in_progress",
+        "in_progress": "review",
+        "review": "in_progress",
+        "assigned": "in_progress",
+    }
     counter = 0
     ws.refresh()
     with open(progress, "a", encoding="utf-8") as out:
@@ -181,7 +206,9 @@ def crash_writer(root: Path, seed: int, progress: Path) -> int:
             choice = rng.random()
             try:
                 if not tasks or choice < 0.25:
-                    ws.add_task(actor, f"crash task {seed}-{counter} '---' #x: y", description="a\n---\nb\n")
+                    ws.add_task(
+                        actor, f"crash task {seed}-{counter} '---' #x: y", description="a\n---\nb\n"
+                    )
                     op = "add"
                 elif choice < 0.65:
                     task = rng.choice(tasks)
@@ -194,7 +221,12 @@ def crash_writer(root: Path, seed: int, progress: Path) -> int:
                     op = "edit"
                 else:
                     task = rng.choice(tasks)
-                    ws.move_task(actor, task["id"], moves.get(task["status"], "in_progress"), note=f"n{counter}")
+                    ws.move_task(
+                        actor,
+                        task["id"],
+                        moves.get(task["status"], "in_progress"),
+                        note=f"n{counter}",
+                    )
                     op = "move"
             except AgentctlError as exc:  # e.g. a refused move: not a crash, keep going
                 op = f"refused: {exc}"

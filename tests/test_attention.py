@@ -31,7 +31,22 @@ def plain(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(root)
     assert cli("init").code == 0
     for name, level in (("boss", "lead"), ("nova", "specialist")):
-        assert cli("agent", "add", name, "--role", name, "--level", level, "--runtime", "llm", "--model", "openai/none").code == 0
+        assert (
+            cli(
+                "agent",
+                "add",
+                name,
+                "--role",
+                name,
+                "--level",
+                level,
+                "--runtime",
+                "llm",
+                "--model",
+                "openai/none",
+            ).code
+            == 0
+        )
     return root
 
 
@@ -45,7 +60,11 @@ def ws(plain: Path) -> Iterator[Workspace]:
 def raised(root: Path) -> list[dict[str, Any]]:
     events = []
     for path in sorted((root / ".agentctl" / "events").glob("*.jsonl")):
-        events += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        events += [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     return [e for e in events if e["type"] == "attention.raised"]
 
 
@@ -59,21 +78,26 @@ def raise_at(root: Path, moment: datetime) -> list[str]:
 
 def set_state(root: Path, name: str, last_heartbeat: str) -> None:
     (root / ".agentctl" / "agents" / f"{name}.state.yaml").write_text(
-        f"status: idle\nlast_heartbeat: {last_heartbeat}\nlast_outcome: idle\nfailures: 0\n", encoding="utf-8"
+        f"status: idle\nlast_heartbeat: {last_heartbeat}\nlast_outcome: idle\nfailures: 0\n",
+        encoding="utf-8",
     )
 
 
 # -- each condition, raised once, again only after it came back -------------------------------------
 
 
-def test_a_stale_task_is_raised_once_and_again_only_after_new_activity_went_stale(plain: Path, cli: Runner) -> None:
+def test_a_stale_task_is_raised_once_and_again_only_after_new_activity_went_stale(
+    plain: Path, cli: Runner
+) -> None:
     busy = add_task(cli, "Busy work", "--assign", "nova")
     assert cli("task", "move", busy, "in_progress").code == 0
     assert raise_at(plain, NOW + timedelta(hours=20)) == [], "stale_after is 1d"
     [key] = raise_at(plain, NOW + timedelta(days=2))
     assert key.startswith(f"stale:{busy}:")
     assert raise_at(plain, NOW + timedelta(days=2, hours=1)) == []
-    assert raise_at(plain, NOW + timedelta(days=3)) == [], "the attention event is not activity on the task"
+    assert raise_at(plain, NOW + timedelta(days=3)) == [], (
+        "the attention event is not activity on the task"
+    )
     [event] = raised(plain)
     assert event["subject"] == busy and event["actor"] == "agentctl" and event["notify"] == ["boss"]
     assert event["data"]["kind"] == "stale" and event["data"]["assignees"] == ["nova"]
@@ -85,7 +109,9 @@ def test_a_stale_task_is_raised_once_and_again_only_after_new_activity_went_stal
     assert len(raised(plain)) == 2
 
 
-def test_a_task_bounced_more_than_the_limit_is_raised_once_per_further_return(plain: Path, cli: Runner) -> None:
+def test_a_task_bounced_more_than_the_limit_is_raised_once_per_further_return(
+    plain: Path, cli: Runner
+) -> None:
     task = add_task(cli, "Ping pong", "--assign", "nova")
     assert cli("task", "move", task, "in_progress").code == 0
     for _ in range(2):
@@ -101,10 +127,14 @@ def test_a_task_bounced_more_than_the_limit_is_raised_once_per_further_return(pl
     assert cli("task", "move", task, "in_progress").code == 0
     assert raise_at(plain, NOW) == [f"bounced:{task}:4"]
     assert cli("task", "move", task, "done").code == 0
-    assert Workspace(plain).attention()["conditions"] == [], "a finished task is no longer a problem"
+    assert Workspace(plain).attention()["conditions"] == [], (
+        "a finished task is no longer a problem"
+    )
 
 
-def test_an_overdue_task_is_raised_once_and_again_when_a_new_due_date_passed(plain: Path, cli: Runner) -> None:
+def test_an_overdue_task_is_raised_once_and_again_when_a_new_due_date_passed(
+    plain: Path, cli: Runner
+) -> None:
     late = add_task(cli, "Late", "--due", YESTERDAY)
     today = add_task(cli, "Due today is not late", "--due", NOW.date().isoformat())
     assert raise_at(plain, NOW) == [f"overdue:{late}:{YESTERDAY}"]
@@ -112,10 +142,15 @@ def test_an_overdue_task_is_raised_once_and_again_when_a_new_due_date_passed(pla
     later = (NOW + timedelta(days=3)).date().isoformat()
     assert cli("task", "edit", late, "--due", later).code == 0
     assert raise_at(plain, NOW) == []
-    assert raise_at(plain, NOW + timedelta(days=5)) == [f"overdue:{today}:{NOW.date().isoformat()}", f"overdue:{late}:{later}"]
+    assert raise_at(plain, NOW + timedelta(days=5)) == [
+        f"overdue:{today}:{NOW.date().isoformat()}",
+        f"overdue:{late}:{later}",
+    ]
 
 
-def test_a_blocked_task_whose_dependencies_are_done_is_raised_once(plain: Path, cli: Runner) -> None:
+def test_a_blocked_task_whose_dependencies_are_done_is_raised_once(
+    plain: Path, cli: Runner
+) -> None:
     dep = add_task(cli, "Dependency")
     waiting = add_task(cli, "Waits", "--depends-on", dep)
     add_task(cli, "Blocked for another reason")  # no dependencies: not this condition
@@ -133,7 +168,9 @@ def test_a_blocked_task_whose_dependencies_are_done_is_raised_once(plain: Path, 
     assert again.startswith(f"unblocked:{waiting}:") and again != key
 
 
-def test_a_silent_agent_is_raised_once_and_again_after_it_beat_and_fell_silent(plain: Path, cli: Runner) -> None:
+def test_a_silent_agent_is_raised_once_and_again_after_it_beat_and_fell_silent(
+    plain: Path, cli: Runner
+) -> None:
     set_state(plain, "nova", "2026-01-01T00:00:00Z")
     assert raise_at(plain, NOW) == ["silent:nova:2026-01-01T00:00:00Z"]
     assert raise_at(plain, NOW) == []
@@ -157,8 +194,15 @@ def test_detection_is_pure_and_ordered_by_kind_then_age() -> None:
     )  # fmt: skip
     now = datetime(2026, 2, 1, tzinfo=UTC)
     found = detect(facts, Settings(), now)
-    assert [c.key for c in found] == ["stale:t-a:2026-01-01T00:00:00.500Z", "stale:t-b:2026-01-02T00:00:00.000Z", "overdue:t-c:2026-01-30"]
-    assert found[0].line() == 'stale t-a "A" (@x): in_progress with no activity since 2026-01-01T00:00:00Z (over 1d)'
+    assert [c.key for c in found] == [
+        "stale:t-a:2026-01-01T00:00:00.500Z",
+        "stale:t-b:2026-01-02T00:00:00.000Z",
+        "overdue:t-c:2026-01-30",
+    ]
+    assert (
+        found[0].line()
+        == 'stale t-a "A" (@x): in_progress with no activity since 2026-01-01T00:00:00Z (over 1d)'
+    )
     assert detect(facts, Settings(), now) == found
 
 
@@ -169,14 +213,23 @@ def test_the_leads_are_notified_and_see_it_in_their_inbox(plain: Path, cli: Runn
     late = add_task(cli, "Late", "--due", YESTERDAY)
     assert raise_at(plain, NOW)
     [note] = cli("inbox", "--agent", "boss", "--json").json()["inbox"]["notifications"]
-    assert note["task"] == late and note["reason"] == "attention" and note["type"] == "attention.raised"
-    assert note["excerpt"] == f'raised for attention: overdue {late} "Late": past its due date {YESTERDAY} (still inbox)'
+    assert (
+        note["task"] == late
+        and note["reason"] == "attention"
+        and note["type"] == "attention.raised"
+    )
+    assert (
+        note["excerpt"]
+        == f'raised for attention: overdue {late} "Late": past its due date {YESTERDAY} (still inbox)'
+    )
     assert cli("inbox", "--agent", "nova", "--json").json()["inbox"]["notifications"] == []
     feed = cli("feed", "--limit", "1").out
     assert f"raised for attention: overdue {late}" in feed
 
 
-def test_without_a_lead_nobody_is_notified_and_inbox_human_lists_the_conditions(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_lead_nobody_is_notified_and_inbox_human_lists_the_conditions(
+    tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "nolead"
     root.mkdir()
     monkeypatch.chdir(root)
@@ -207,7 +260,9 @@ def test_read_commands_never_raise(plain: Path, cli: Runner) -> None:
     assert snapshot(plain) == files
 
 
-def test_attention_lists_current_conditions_with_when_they_were_raised(plain: Path, cli: Runner) -> None:
+def test_attention_lists_current_conditions_with_when_they_were_raised(
+    plain: Path, cli: Runner
+) -> None:
     late = add_task(cli, "Late", "--due", YESTERDAY, "--assign", "nova")
     doc = cli("attention", "--json").json()
     assert doc["schema_version"] == 1
@@ -234,18 +289,24 @@ def tmp_workspace_without_conditions(cli: Runner, near: Path) -> Path:
     return root
 
 
-def test_heartbeat_all_raises_once_per_round_in_one_commit(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_heartbeat_all_raises_once_per_round_in_one_commit(
+    tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = make_git_repo(tmp_path / "repo")
     monkeypatch.chdir(root)
     assert cli("init").code == 0
     for name, level in (("boss", "lead"), ("nova", "specialist")):
-        assert cli("agent", "add", name, "--role", name, "--level", level).code == 0  # manual: ticks change nothing
+        assert (
+            cli("agent", "add", name, "--role", name, "--level", level).code == 0
+        )  # manual: ticks change nothing
     late = add_task(cli, "Late", "--due", YESTERDAY)
     other = add_task(cli, "Also late", "--due", YESTERDAY)
     head = git(root, "rev-parse", "HEAD").strip()
     assert cli("heartbeat", "--all").code == 0
     log = git(root, "log", "--format=%s", f"{head}..HEAD").splitlines()
-    assert [line for line in log if "attention" in line] == ["agentctl: 2 condition(s) need attention"], log
+    assert [line for line in log if "attention" in line] == [
+        "agentctl: 2 condition(s) need attention"
+    ], log
     assert sorted(e["subject"] for e in raised(root)) == sorted([late, other])
     assert cli("heartbeat", "--all").code == 0
     assert cli("heartbeat", "boss").code == 0
@@ -276,15 +337,26 @@ def test_working_md_lists_the_raised_conditions_that_still_hold(plain: Path, cli
     late = add_task(cli, "Late", "--due", YESTERDAY, "--assign", "nova")
     assert section(plain) == "_Nothing needs attention._", "not raised yet"
     assert raise_at(plain, NOW)
-    assert section(plain) == f'- overdue {late} "Late" (@nova): past its due date {YESTERDAY} (still assigned)'
+    assert (
+        section(plain)
+        == f'- overdue {late} "Late" (@nova): past its due date {YESTERDAY} (still assigned)'
+    )
     set_state(plain, "nova", "2026-01-01T00:00:00Z")
     assert raise_at(plain, NOW) == ["silent:nova:2026-01-01T00:00:00Z"]
-    assert section(plain).splitlines()[-1] == "- silent nova: no heartbeat since 2026-01-01T00:00:00Z (it ticks every 15m)"
+    assert (
+        section(plain).splitlines()[-1]
+        == "- silent nova: no heartbeat since 2026-01-01T00:00:00Z (it ticks every 15m)"
+    )
     # rendering is a function of the records and the log: no re-render, whatever the clock says
     assert cli("working", "--json").json()["rerendered"] is False
     # resolved: the task gets a later due date, the agent beats again
-    assert cli("task", "edit", late, "--due", (NOW + timedelta(days=9)).date().isoformat()).code == 0
-    assert section(plain) == "- silent nova: no heartbeat since 2026-01-01T00:00:00Z (it ticks every 15m)"
+    assert (
+        cli("task", "edit", late, "--due", (NOW + timedelta(days=9)).date().isoformat()).code == 0
+    )
+    assert (
+        section(plain)
+        == "- silent nova: no heartbeat since 2026-01-01T00:00:00Z (it ticks every 15m)"
+    )
     set_state(plain, "nova", NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))
     add_task(cli, "Any change re-renders")
     assert section(plain) == "_Nothing needs attention._"
@@ -292,9 +364,17 @@ def test_working_md_lists_the_raised_conditions_that_still_hold(plain: Path, cli
 
 def test_working_md_caps_the_section(plain: Path, cli: Runner) -> None:
     config = plain / ".agentctl" / "config.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace("max_per_status: 15", "max_per_status: 2"), encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("max_per_status: 15", "max_per_status: 2"),
+        encoding="utf-8",
+    )
     for i in range(5):
-        add_task(cli, f"Late {i}", "--due", (date.fromisoformat(YESTERDAY) - timedelta(days=i)).isoformat())
+        add_task(
+            cli,
+            f"Late {i}",
+            "--due",
+            (date.fromisoformat(YESTERDAY) - timedelta(days=i)).isoformat(),
+        )
     assert len(raise_at(plain, NOW)) == 5
     lines = section(plain).splitlines()
     assert len(lines) == 3 and lines[-1] == "- … +3 more"

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 from helpers_proc import isolate, new_workspace
 
-pytest.importorskip("textual_serve", reason="board --web needs the web extra (pip install -e '.[web]')")
+pytest.importorskip(
+    "textual_serve", reason="board --web needs the web extra (pip install -e '.[web]')"
+)
 aiohttp = pytest.importorskip("aiohttp")
 
 
@@ -29,7 +31,9 @@ def free_port() -> int:
 
 
 def board_processes(root: Path) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "--", f"{root} board --tui"], capture_output=True, text=True, check=False)
+    found = subprocess.run(
+        ["pgrep", "-f", "--", f"{root} board --tui"], capture_output=True, text=True, check=False
+    )
     return [int(pid) for pid in found.stdout.split()]
 
 
@@ -53,7 +57,20 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def start_server(root: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "agentctl", "-W", str(root), "board", "--web", "--host", "127.0.0.1", "--port", str(port), *extra],
+        [
+            sys.executable,
+            "-m",
+            "agentctl",
+            "-W",
+            str(root),
+            "board",
+            "--web",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -94,7 +111,9 @@ def test_a_sessions_board_process_ends_with_the_server(root: Path, how: str) -> 
         async def scenario() -> None:
             session, _ws = await open_session(port)
             try:
-                assert len(board_processes(root)) == 1  # one process per session, no shell around it
+                assert (
+                    len(board_processes(root)) == 1
+                )  # one process per session, no shell around it
                 server.send_signal(getattr(signal, how))
                 assert await asyncio.to_thread(wait_until, lambda: not board_processes(root), 20), (
                     f"board --tui still running after the server got {how}"

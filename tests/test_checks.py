@@ -16,7 +16,14 @@ from agentctl.errors import ValidationError
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 task_ids = st.text(ALPHABET, min_size=12, max_size=12).map(lambda s: "t-" + s)
 names = st.from_regex(r"[a-z0-9][a-z0-9-]{0,10}", fullmatch=True)
-stamps = st.sampled_from(["2026-11-22T10:30:00Z", "2026-01-01T00:00:00+02:00", "2026-11-22 10:30:00", "2026-11-22T10:30Z"])
+stamps = st.sampled_from(
+    [
+        "2026-11-22T10:30:00Z",
+        "2026-01-01T00:00:00+02:00",
+        "2026-11-22 10:30:00",
+        "2026-11-22T10:30Z",
+    ]
+)
 junk = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 10), st.floats(allow_nan=False), st.text(max_size=8),
     st.lists(st.text(max_size=4), max_size=2), st.just({}), st.just("2026-13-45"), st.just("p9"), st.just("../x"),
@@ -27,7 +34,9 @@ def valid_task() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {
             "id": task_ids,
-            "title": st.text(min_size=1, max_size=40).filter(lambda t: checks.TITLE_RE.match(t) is not None),
+            "title": st.text(min_size=1, max_size=40).filter(
+                lambda t: checks.TITLE_RE.match(t) is not None
+            ),
             "status": st.sampled_from(["inbox", "in_progress", "done"]),
             "created_by": st.text(min_size=1, max_size=20),
             "created_at": stamps,
@@ -42,7 +51,9 @@ def valid_task() -> st.SearchStrategy[dict[str, Any]]:
             "estimate": st.sampled_from(["30m", "4h", "1h30m", "2d"]),
             "due": st.sampled_from(["2026-12-31", "2027-02-28"]),
             "spec": st.text(max_size=10),
-            "claim": st.fixed_dictionaries({"claimed_by": names, "epoch": st.integers(1, 9), "lease_expires": stamps}),
+            "claim": st.fixed_dictionaries(
+                {"claimed_by": names, "epoch": st.integers(1, 9), "lease_expires": stamps}
+            ),
         },
     )
 
@@ -93,9 +104,20 @@ agents = st.fixed_dictionaries(
         "runtime": st.sampled_from(["simulated", "command", "llm"]),
         "model": st.text(max_size=10),
         "command": st.lists(st.text(max_size=5), min_size=1, max_size=3),
-        "heartbeat": st.fixed_dictionaries({}, optional={"every": st.just("15m"), "offset": st.just("2m"), "active_hours": st.just("09:00-18:00")}),
-        "budget": st.fixed_dictionaries({}, optional={"daily_tokens": st.integers(0, 10**6), "daily_usd": st.floats(0, 100)}),
-        "permissions": st.fixed_dictionaries({}, optional={"allow": st.just(["assign_others"]), "deny": st.just(["move_done"])}),
+        "heartbeat": st.fixed_dictionaries(
+            {},
+            optional={
+                "every": st.just("15m"),
+                "offset": st.just("2m"),
+                "active_hours": st.just("09:00-18:00"),
+            },
+        ),
+        "budget": st.fixed_dictionaries(
+            {}, optional={"daily_tokens": st.integers(0, 10**6), "daily_usd": st.floats(0, 100)}
+        ),
+        "permissions": st.fixed_dictionaries(
+            {}, optional={"allow": st.just(["assign_others"]), "deny": st.just(["move_done"])}
+        ),
     },
 )
 
@@ -130,7 +152,14 @@ def test_state_checks_are_sound(record: dict[str, Any], data: st.DataObject) -> 
         assert _pydantic_ok("state", broken), broken
 
 
-BASE = {"id": "t-0123456789ab", "title": "x", "status": "inbox", "created_by": "me", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+BASE = {
+    "id": "t-0123456789ab",
+    "title": "x",
+    "status": "inbox",
+    "created_by": "me",
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
 
 
 @pytest.mark.parametrize(
@@ -159,7 +188,9 @@ def test_names_with_trailing_newline_or_path_parts_are_refused(name: str) -> Non
         validate_name(name)
 
 
-@pytest.mark.parametrize("title", ["two\nlines", "trailing newline\n", "sep\u2028arator", "nel\x85"])
+@pytest.mark.parametrize(
+    "title", ["two\nlines", "trailing newline\n", "sep\u2028arator", "nel\x85"]
+)
 def test_titles_are_one_line(title: str) -> None:
     assert not _fast_ok("task", {**BASE, "title": title})
     assert not _pydantic_ok("task", {**BASE, "title": title})

@@ -518,17 +518,23 @@ def test_demo_builds_a_workspace(tmp_path: Path, cli: Runner) -> None:
     assert len(cli("agent", "list", "--json", cwd=target).json()["agents"]) >= 3
 
 
-def test_demo_advice_names_a_command_that_works_without_an_activated_venv(tmp_path: Path, run_proc: Runner) -> None:
+def test_demo_advice_names_a_command_that_works_without_an_activated_venv(
+    tmp_path: Path, run_proc: Runner
+) -> None:
     script = Path(sys.executable).parent / "agentctl"
     assert script.is_file()
-    r = run_proc("demo", "--dir", str(tmp_path / "demo"), cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+    r = run_proc(
+        "demo", "--dir", str(tmp_path / "demo"), cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}
+    )
     assert r.code == 0, str(r)
     advice = r.out.split("Explore it:\n", 1)[1]
     assert f"  {script} board " in advice and f"  {script} standup; {script} stats\n" in advice
     assert "\n  agentctl " not in advice
 
 
-def test_command_name_is_plain_agentctl_when_this_one_is_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_name_is_plain_agentctl_when_this_one_is_on_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from agentctl.cli.common import command_name
 
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + "/usr/bin:/bin")
@@ -543,7 +549,9 @@ def test_groups_without_subcommand_show_help(
 ) -> None:
     r = cli(*args, cwd=tmp_path)
     assert r.code == 0, str(r)
-    assert r.out.startswith(("Usage: agentctl " + " ".join(args)).rstrip() + " [OPTIONS] COMMAND [ARGS]...")
+    assert r.out.startswith(
+        ("Usage: agentctl " + " ".join(args)).rstrip() + " [OPTIONS] COMMAND [ARGS]..."
+    )
     assert r.err == ""
 
 
@@ -568,7 +576,12 @@ def test_completion_is_offered_on_the_root_command(tmp_path: Path, run_proc: Run
     assert "_AGENTCTL_COMPLETE" in script.read_text(encoding="utf-8")
     assert str(script) in (home / ".bashrc").read_text(encoding="utf-8")
     # the completion itself lists the lazily loaded commands and their subcommands
-    env = {"HOME": str(home), "_AGENTCTL_COMPLETE": "complete_bash", "COMP_WORDS": "agentctl ta", "COMP_CWORD": "1"}
+    env = {
+        "HOME": str(home),
+        "_AGENTCTL_COMPLETE": "complete_bash",
+        "COMP_WORDS": "agentctl ta",
+        "COMP_CWORD": "1",
+    }
     r = run_proc(cwd=tmp_path, env=env)
     assert "task" in r.out.split(), str(r)
     env.update(COMP_WORDS="agentctl task mo", COMP_CWORD="2")
@@ -579,7 +592,9 @@ def test_init_inside_a_workspace_is_refused_unless_nested(ws_root: Path, cli: Ru
     inner = ws_root / "sub" / "project"
     inner.mkdir(parents=True)
     r = cli("init", str(inner))
-    assert_one_line_error(r, ExitCode.CONFLICT, f"{inner} is inside the agentctl workspace at {ws_root}")
+    assert_one_line_error(
+        r, ExitCode.CONFLICT, f"{inner} is inside the agentctl workspace at {ws_root}"
+    )
     assert "--nested" in r.err
     assert not (inner / ".agentctl").exists()
     r = cli("init", str(inner), "--nested")
@@ -593,4 +608,6 @@ def test_runs_of_an_unknown_agent_is_not_found(ws_root: Path, cli: Runner) -> No
     assert_one_line_error(cli("runs", "nosuch"), ExitCode.NOT_FOUND, "no agent named 'nosuch'")
     make_team(cli)
     r = cli("runs", "dev-1")
-    assert r.code == 0 and r.out == "no runs recorded on this machine yet (agentctl heartbeat AGENT)\n"
+    assert (
+        r.code == 0 and r.out == "no runs recorded on this machine yet (agentctl heartbeat AGENT)\n"
+    )

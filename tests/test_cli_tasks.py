@@ -495,7 +495,9 @@ def test_illegal_move_is_conflict_and_lists_allowed(ws_root: Path, cli: Runner) 
     assert task_file(ws_root, t).read_bytes() == before
     assert_one_line_error(cli("task", "move", t, "inbox"), ExitCode.CONFLICT, "already inbox")
     assert_one_line_error(  # a mistyped argument is a usage error, like 'task list --status'
-        cli("task", "move", t, "limbo"), ExitCode.USAGE, "unknown status 'limbo'; statuses are: inbox"
+        cli("task", "move", t, "limbo"),
+        ExitCode.USAGE,
+        "unknown status 'limbo'; statuses are: inbox",
     )
 
 
@@ -835,5 +837,6 @@ def test_add_quiet_prints_only_the_new_id(ws_root: Path, cli: Runner) -> None:
     task_id = r.out.strip()
     assert r.out == task_id + "\n" and re.fullmatch(r"t-[0-9a-z]{12}", task_id)
     assert cli("task", "show", task_id, "--json").json()["task"]["title"] == "Scripted"
-    assert cli("task", "add", "Both", "-q", "--json").json()["task"]["title"] == "Both"  # --json wins
-
+    assert (
+        cli("task", "add", "Both", "-q", "--json").json()["task"]["title"] == "Both"
+    )  # --json wins

@@ -70,7 +70,18 @@ def test_eight_processes_fifty_mutations_each(tmp_path: Path) -> None:
     started = time.monotonic()
     workers = [
         subprocess.Popen(
-            [sys.executable, HELPER, "concurrency", str(root), str(i), own[i], shared, f"a{i}", str(STEPS), str(logs[i])],
+            [
+                sys.executable,
+                HELPER,
+                "concurrency",
+                str(root),
+                str(i),
+                own[i],
+                shared,
+                f"a{i}",
+                str(STEPS),
+                str(logs[i]),
+            ],
             cwd=root,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -175,7 +186,19 @@ def test_claim_race_has_exactly_one_winner(tmp_path: Path) -> None:
     go = tmp_path / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(go), "-W", str(root), "--as", name, "task", "claim", task_id],
+            [
+                sys.executable,
+                "-c",
+                CLAIMER,
+                str(go),
+                "-W",
+                str(root),
+                "--as",
+                name,
+                "task",
+                "claim",
+                task_id,
+            ],
             cwd=root,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -115,7 +115,9 @@ FILE_ATTACKS = {
 }
 
 
-def command_agent(cli: Runner, tmp_path: Path, attack: str, sandbox: str = "none") -> tuple[str, Path]:
+def command_agent(
+    cli: Runner, tmp_path: Path, attack: str, sandbox: str = "none"
+) -> tuple[str, Path]:
     """dev-1 as a command agent running ``attack`` (unsandboxed unless ``sandbox``); returns
     (task id, report path)."""
     make_team(cli)
@@ -124,7 +126,9 @@ def command_agent(cli: Runner, tmp_path: Path, attack: str, sandbox: str = "none
     path.write_text(body, encoding="utf-8")
     out = tmp_path / f"{attack}.json"
     command = f"{sys.executable} {path} {out}"
-    result = cli("agent", "edit", "dev-1", "--runtime", "command", "--command", command, "--sandbox", sandbox)
+    result = cli(
+        "agent", "edit", "dev-1", "--runtime", "command", "--command", command, "--sandbox", sandbox
+    )
     assert result.code == 0, str(result)
     task_id = add_task(cli, "implement the parser", "--assign", "dev-1")
     return task_id, out
@@ -156,7 +160,9 @@ def events(root: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", sorted(FILE_ATTACKS))
-def test_direct_changes_are_reverted_and_the_agent_blocked(ws_root: Path, cli: Runner, tmp_path: Path, attack: str) -> None:
+def test_direct_changes_are_reverted_and_the_agent_blocked(
+    ws_root: Path, cli: Runner, tmp_path: Path, attack: str
+) -> None:
     task_id, out = command_agent(cli, tmp_path, attack)
     before = protected(ws_root)
     rel = FILE_ATTACKS[attack] or f".agentctl/tasks/{task_id}.md"
@@ -210,7 +216,9 @@ def test_descendants_left_behind_are_killed(ws_root: Path, cli: Runner, tmp_path
 
 
 @pytest.mark.slow
-def test_a_legit_child_is_not_blocked_and_its_change_is_kept(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+def test_a_legit_child_is_not_blocked_and_its_change_is_kept(
+    ws_root: Path, cli: Runner, tmp_path: Path
+) -> None:
     task_id, out = command_agent(cli, tmp_path, "legit")
     result = cli("heartbeat", "dev-1", "--json")
     assert result.code == 0, str(result)
@@ -220,15 +228,22 @@ def test_a_legit_child_is_not_blocked_and_its_change_is_kept(ws_root: Path, cli:
     thread = cli("thread", task_id)
     assert "parser done, tests green" in thread.out, str(thread)
     assert not [e for e in events(ws_root) if e["type"] == "agent.contained"]
-    comments = [e for e in events(ws_root) if e["type"] == "message.added" and e["actor"] == "dev-1"]
+    comments = [
+        e for e in events(ws_root) if e["type"] == "message.added" and e["actor"] == "dev-1"
+    ]
     assert comments, "the child's comment is not attributed to dev-1"
 
 
 @pytest.mark.slow
-def test_a_stale_working_md_re_rendered_by_the_child_is_not_tampering(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+def test_a_stale_working_md_re_rendered_by_the_child_is_not_tampering(
+    ws_root: Path, cli: Runner, tmp_path: Path
+) -> None:
     command_agent(cli, tmp_path, "legit_working")
     working = ws_root / "WORKING.md"
-    working.write_text(working.read_text(encoding="utf-8") + "\nhand-written line outside Notes\n", encoding="utf-8")
+    working.write_text(
+        working.read_text(encoding="utf-8") + "\nhand-written line outside Notes\n",
+        encoding="utf-8",
+    )
     result = cli("heartbeat", "dev-1", "--json")
     assert result.code == 0, str(result)
     seen = json.loads((tmp_path / "legit_working.json").read_text())["r"]
@@ -239,7 +254,9 @@ def test_a_stale_working_md_re_rendered_by_the_child_is_not_tampering(ws_root: P
 
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", ["as_lead", "env_lead"])
-def test_acting_as_another_agent_is_refused(ws_root: Path, cli: Runner, tmp_path: Path, attack: str) -> None:
+def test_acting_as_another_agent_is_refused(
+    ws_root: Path, cli: Runner, tmp_path: Path, attack: str
+) -> None:
     task_id, out = command_agent(cli, tmp_path, attack)
     cli("heartbeat", "dev-1")
     seen = json.loads(out.read_text())["r"]
@@ -252,14 +269,18 @@ def test_acting_as_another_agent_is_refused(ws_root: Path, cli: Runner, tmp_path
 
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", ["unset_env", "escape_session"])
-def test_without_agentctl_agent_the_child_still_acts_as_its_agent(ws_root: Path, cli: Runner, tmp_path: Path, attack: str) -> None:
+def test_without_agentctl_agent_the_child_still_acts_as_its_agent(
+    ws_root: Path, cli: Runner, tmp_path: Path, attack: str
+) -> None:
     command_agent(cli, tmp_path, attack)
     cli("heartbeat", "dev-1")
     seen = json.loads(out_text(tmp_path, attack))
     if "edit" in seen:  # agent edit needs edit_agents: dev-1 is a specialist
         assert seen["edit"]["code"] == 7, seen
     assert seen["add"]["code"] == 0, seen
-    created = [e for e in events(ws_root) if e["type"] == "task.created" and "made " in json.dumps(e)]
+    created = [
+        e for e in events(ws_root) if e["type"] == "task.created" and "made " in json.dumps(e)
+    ]
     assert [e["actor"] for e in created] == ["dev-1"], created
     agent = (ws_root / ".agentctl" / "agents" / "dev-1.md").read_text()
     assert "level: specialist" in agent
@@ -273,7 +294,9 @@ def test_as_another_agent_with_agentctl_agent_set_is_refused(ws_root: Path, cli:
     make_team(cli)
     result = cli("--as", "lead-1", "task", "add", "sneaky", env={"AGENTCTL_AGENT": "dev-1"})
     assert result.code == 7, str(result)
-    assert result.err.startswith("agentctl: error: --as lead-1 is refused: this process acts as dev-1"), result.err
+    assert result.err.startswith(
+        "agentctl: error: --as lead-1 is refused: this process acts as dev-1"
+    ), result.err
     same = cli("--as", "dev-1", "task", "add", "fine", env={"AGENTCTL_AGENT": "dev-1"})
     assert same.code == 0, str(same)
 
@@ -288,19 +311,26 @@ def _bwrap_works() -> bool:
         return False
     import subprocess
 
-    probe = subprocess.run([BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true"], capture_output=True, check=False)
+    probe = subprocess.run(
+        [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true"],
+        capture_output=True,
+        check=False,
+    )
     return probe.returncode == 0
 
 
 needs_bwrap = pytest.mark.skipif(
-    not _bwrap_works(), reason="bubblewrap (bwrap) is not installed or user namespaces are unavailable here"
+    not _bwrap_works(),
+    reason="bubblewrap (bwrap) is not installed or user namespaces are unavailable here",
 )
 
 
 @pytest.mark.slow
 @needs_bwrap
 @pytest.mark.parametrize("attack", ["own_level", "config_hook", "task_file", "new_file"])
-def test_sandboxed_direct_changes_fail_at_the_os_level(ws_root: Path, cli: Runner, tmp_path: Path, attack: str) -> None:
+def test_sandboxed_direct_changes_fail_at_the_os_level(
+    ws_root: Path, cli: Runner, tmp_path: Path, attack: str
+) -> None:
     command_agent(cli, tmp_path, attack, sandbox="bwrap")
     before = protected(ws_root)
     result = cli("heartbeat", "dev-1", "--json")
@@ -308,14 +338,18 @@ def test_sandboxed_direct_changes_fail_at_the_os_level(ws_root: Path, cli: Runne
     assert "Read-only file system" in result.out + result.err, str(result)
     after = protected(ws_root)
     for rel, data in before.items():
-        if rel.startswith((".agentctl/tasks/", ".agentctl/config.yaml", ".agentctl/agents/dev-1.md")):
+        if rel.startswith(
+            (".agentctl/tasks/", ".agentctl/config.yaml", ".agentctl/agents/dev-1.md")
+        ):
             assert after.get(rel) == data, rel
     assert ".agentctl/tasks/t-zzzzzz.md" not in after
 
 
 @pytest.mark.slow
 @needs_bwrap
-def test_sandboxed_legit_call_goes_through_the_broker(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+def test_sandboxed_legit_call_goes_through_the_broker(
+    ws_root: Path, cli: Runner, tmp_path: Path
+) -> None:
     task_id, out = command_agent(cli, tmp_path, "legit", sandbox="bwrap")
     result = cli("heartbeat", "dev-1", "--json")
     assert result.code == 0, str(result)
@@ -323,14 +357,18 @@ def test_sandboxed_legit_call_goes_through_the_broker(ws_root: Path, cli: Runner
     assert seen["r"]["code"] == 0, seen
     thread = cli("thread", task_id)
     assert "parser done, tests green" in thread.out, str(thread)
-    comments = [e for e in events(ws_root) if e["type"] == "message.added" and e["actor"] == "dev-1"]
+    comments = [
+        e for e in events(ws_root) if e["type"] == "message.added" and e["actor"] == "dev-1"
+    ]
     assert comments
 
 
 @pytest.mark.slow
 @needs_bwrap
 @pytest.mark.parametrize("attack", ["as_lead", "env_lead"])
-def test_sandboxed_broker_refuses_another_identity(ws_root: Path, cli: Runner, tmp_path: Path, attack: str) -> None:
+def test_sandboxed_broker_refuses_another_identity(
+    ws_root: Path, cli: Runner, tmp_path: Path, attack: str
+) -> None:
     task_id, out = command_agent(cli, tmp_path, attack, sandbox="bwrap")
     cli("heartbeat", "dev-1")
     seen = json.loads(out.read_text())["r"]
@@ -340,17 +378,23 @@ def test_sandboxed_broker_refuses_another_identity(ws_root: Path, cli: Runner, t
 
 @pytest.mark.slow
 @needs_bwrap
-def test_sandboxed_writes_outside_the_action_set_are_refused(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+def test_sandboxed_writes_outside_the_action_set_are_refused(
+    ws_root: Path, cli: Runner, tmp_path: Path
+) -> None:
     task_id, out = command_agent(cli, tmp_path, "task_edit", sandbox="bwrap")
     result = cli("heartbeat", "dev-1")
     assert result.code == 0, str(result)
     seen = json.loads(out.read_text())["r"]
     assert seen["code"] == 7, seen
-    assert seen["err"].startswith("agentctl: error: this command cannot change the workspace inside the sandbox"), seen
+    assert seen["err"].startswith(
+        "agentctl: error: this command cannot change the workspace inside the sandbox"
+    ), seen
     assert cli("task", "show", task_id, "--json").json()["task"]["title"] == "implement the parser"
 
 
-def test_required_sandbox_without_bwrap_fails_the_tick(ws_root: Path, cli: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_required_sandbox_without_bwrap_fails_the_tick(
+    ws_root: Path, cli: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shutil
 
     from agentctl.heartbeat import sandbox
@@ -373,23 +417,31 @@ def test_required_sandbox_without_bwrap_fails_the_tick(ws_root: Path, cli: Runne
 
 @pytest.mark.slow
 @needs_bwrap
-def test_sandboxed_child_without_agentctl_agent_still_acts_as_its_agent(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+def test_sandboxed_child_without_agentctl_agent_still_acts_as_its_agent(
+    ws_root: Path, cli: Runner, tmp_path: Path
+) -> None:
     command_agent(cli, tmp_path, "unset_env", sandbox="bwrap")
     cli("heartbeat", "dev-1")
     seen = json.loads(out_text(tmp_path, "unset_env"))
     assert seen["edit"]["code"] == 7, seen  # not an action: refused inside the sandbox
     assert seen["add"]["code"] == 0, seen
-    created = [e for e in events(ws_root) if e["type"] == "task.created" and "made " in json.dumps(e)]
+    created = [
+        e for e in events(ws_root) if e["type"] == "task.created" and "made " in json.dumps(e)
+    ]
     assert [e["actor"] for e in created] == ["dev-1"], created
 
 
 @pytest.mark.slow
 @needs_bwrap
-def test_a_sandboxed_child_that_hangs_is_killed_at_the_timeout(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+def test_a_sandboxed_child_that_hangs_is_killed_at_the_timeout(
+    ws_root: Path, cli: Runner, tmp_path: Path
+) -> None:
     command_agent(cli, tmp_path, "hang", sandbox="bwrap")
     config = ws_root / ".agentctl" / "config.yaml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(re.sub(r"(?m)^command_timeout: .*$", "command_timeout: 2", text), encoding="utf-8")
+    config.write_text(
+        re.sub(r"(?m)^command_timeout: .*$", "command_timeout: 2", text), encoding="utf-8"
+    )
     began = time.monotonic()
     result = cli("heartbeat", "dev-1", "--json")
     assert result.code == 11, str(result)
@@ -400,9 +452,14 @@ def test_a_sandboxed_child_that_hangs_is_killed_at_the_timeout(ws_root: Path, cl
 
 @pytest.mark.slow
 @needs_bwrap
-def test_a_sandboxed_failure_names_the_agents_program_not_bwrap(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+def test_a_sandboxed_failure_names_the_agents_program_not_bwrap(
+    ws_root: Path, cli: Runner, tmp_path: Path
+) -> None:
     command_agent(cli, tmp_path, "fail", sandbox="bwrap")
     result = cli("heartbeat", "dev-1", "--json")
     assert result.code == 11, str(result)
     run = result.json()["runs"][0]
-    assert run["error"] == f"agent dev-1: command {sys.executable} exited with status 3: Error: the parser is broken", run
+    assert (
+        run["error"]
+        == f"agent dev-1: command {sys.executable} exited with status 3: Error: the parser is broken"
+    ), run

@@ -85,7 +85,9 @@ def test_normalize_ref(ref: str, expected: str) -> None:
     assert ids.normalize_ref(ids.TASK, ref) == expected
 
 
-@pytest.mark.parametrize("ref", ["", "t-", "  ", "t-4u7q", "t-4k7q!", "t-4k7q2m9x3bcex", "x-4k7q", "t 4k7q", "t--4k7"])
+@pytest.mark.parametrize(
+    "ref", ["", "t-", "  ", "t-4u7q", "t-4k7q!", "t-4k7q2m9x3bcex", "x-4k7q", "t 4k7q", "t--4k7"]
+)
 def test_normalize_ref_refuses(ref: str) -> None:
     with pytest.raises(UsageError, match="not a valid task ID"):
         ids.normalize_ref(ids.TASK, ref)
@@ -99,7 +101,9 @@ def test_is_id() -> None:
     assert not ids.is_id("t", "e-0123456789ab")
 
 
-SORTED = sorted(["t-4k7q2m9x3bce", "t-4k7q2m9x3bcf", "t-4k7r00000000", "t-9zzzzzzzzzzz", "t-a00000000000"])
+SORTED = sorted(
+    ["t-4k7q2m9x3bce", "t-4k7q2m9x3bcf", "t-4k7r00000000", "t-9zzzzzzzzzzz", "t-a00000000000"]
+)
 
 
 def test_resolve() -> None:
@@ -127,8 +131,12 @@ def test_resolve_many_matches_is_abbreviated() -> None:
 
 id_sets = st.lists(
     # a tiny alphabet makes long shared prefixes; the full one, typical random IDs
-    st.text(st.sampled_from(ids.ALPHABET[:3]), min_size=ids.RANDOM_CHARS, max_size=ids.RANDOM_CHARS).map(lambda s: "t-" + s)
-    | st.text(st.sampled_from(ids.ALPHABET), min_size=ids.RANDOM_CHARS, max_size=ids.RANDOM_CHARS).map(lambda s: "t-" + s),
+    st.text(
+        st.sampled_from(ids.ALPHABET[:3]), min_size=ids.RANDOM_CHARS, max_size=ids.RANDOM_CHARS
+    ).map(lambda s: "t-" + s)
+    | st.text(
+        st.sampled_from(ids.ALPHABET), min_size=ids.RANDOM_CHARS, max_size=ids.RANDOM_CHARS
+    ).map(lambda s: "t-" + s),
     min_size=1,
     max_size=60,
     unique=True,
@@ -165,7 +173,9 @@ def test_parse_duration(text: str, seconds: float) -> None:
     assert duration.parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", " ", "h", "5", "5x", "-1h", "1h-", "m5", "1h 30", "1.h", "1hh", "1y", "4h!", ".5h"])
+@pytest.mark.parametrize(
+    "text", ["", " ", "h", "5", "5x", "-1h", "1h-", "m5", "1h 30", "1.h", "1hh", "1y", "4h!", ".5h"]
+)
 def test_parse_duration_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         duration.parse_duration(text)
@@ -173,7 +183,17 @@ def test_parse_duration_refuses(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (-5, "0s"), (59, "59s"), (60, "1m"), (3599, "59m"), (3600, "1h"), (86399, "23h"), (86400, "1d"), (10**7, "115d")],
+    [
+        (0, "0s"),
+        (-5, "0s"),
+        (59, "59s"),
+        (60, "1m"),
+        (3599, "59m"),
+        (3600, "1h"),
+        (86399, "23h"),
+        (86400, "1d"),
+        (10**7, "115d"),
+    ],
 )
 def test_format_duration(seconds: float, text: str) -> None:
     assert duration.format_duration(seconds) == text
@@ -181,13 +201,18 @@ def test_format_duration(seconds: float, text: str) -> None:
 
 @given(st.integers(0, 10**6), st.sampled_from(["s", "m", "h", "d", "w"]))
 def test_duration_parts_add_up(n: int, unit: str) -> None:
-    assert duration.parse_duration(f"{n}{unit}") == n * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    assert (
+        duration.parse_duration(f"{n}{unit}")
+        == n * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    )
 
 
 # -- core/graph.py --------------------------------------------------------------------------------
 
 
-def _tasks(edges: dict[str, list[str]], status: dict[str, str] | None = None, **extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _tasks(
+    edges: dict[str, list[str]], status: dict[str, str] | None = None, **extra: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     return {
         node: {
             "id": node,
@@ -204,7 +229,9 @@ def test_find_cycles() -> None:
     assert graph.find_cycles(_tasks({"a": ["b"], "b": ["c"], "c": []})) == []
     assert graph.find_cycles(_tasks({"a": ["a"]})) == [["a", "a"]]
     assert graph.find_cycles(_tasks({"a": ["b"], "b": ["a"]})) == [["a", "b", "a"]]
-    cycles = graph.find_cycles(_tasks({"a": ["b"], "b": ["c"], "c": ["a"], "x": ["y"], "y": ["x"], "z": ["a"]}))
+    cycles = graph.find_cycles(
+        _tasks({"a": ["b"], "b": ["c"], "c": ["a"], "x": ["y"], "y": ["x"], "z": ["a"]})
+    )
     assert sorted(tuple(sorted(set(c))) for c in cycles) == [("a", "b", "c"), ("x", "y")]
     # missing dependencies are not cycles
     assert graph.find_cycles(_tasks({"a": ["missing"]})) == []
@@ -241,7 +268,12 @@ def _has_cycle(edges: dict[str, list[str]]) -> bool:
 
 graphs = st.integers(1, 8).flatmap(
     lambda n: st.fixed_dictionaries(
-        {f"n{i}": st.lists(st.sampled_from([f"n{j}" for j in range(n)] + ["gone"]), max_size=3, unique=True) for i in range(n)}
+        {
+            f"n{i}": st.lists(
+                st.sampled_from([f"n{j}" for j in range(n)] + ["gone"]), max_size=3, unique=True
+            )
+            for i in range(n)
+        }
     )
 )
 
@@ -280,17 +312,28 @@ def test_explain_ready_and_blockers() -> None:
         status={"b": "done", "c": "review", "d": "in_progress", "e": "assigned"},
     )
     assert graph.blockers(tasks, tasks["a"], ["done"]) == ["c", "gone"]
-    assert graph.explain_ready(tasks, tasks["a"], WORKFLOW) == ["waits for c (review)", "depends on missing task gone"]
-    assert graph.explain_ready(tasks, tasks["d"], WORKFLOW) == ["status is in_progress (ready needs inbox or assigned)"]
+    assert graph.explain_ready(tasks, tasks["a"], WORKFLOW) == [
+        "waits for c (review)",
+        "depends on missing task gone",
+    ]
+    assert graph.explain_ready(tasks, tasks["d"], WORKFLOW) == [
+        "status is in_progress (ready needs inbox or assigned)"
+    ]
     assert graph.explain_ready(tasks, tasks["e"], WORKFLOW) == []
-    assert graph.explain_ready(tasks, tasks["b"], WORKFLOW) == ["status is done (ready needs inbox or assigned)"]
+    assert graph.explain_ready(tasks, tasks["b"], WORKFLOW) == [
+        "status is done (ready needs inbox or assigned)"
+    ]
 
 
 def test_ready_order_is_priority_then_age_then_id() -> None:
     tasks = _tasks(
         {"t-b": [], "t-a": [], "t-c": [], "t-d": [], "t-e": ["t-d"]},
         priority={"t-b": 1, "t-a": 1, "t-c": 0, "t-d": 3, "t-e": 0},
-        created_at={"t-b": "2026-01-01T00:00:00Z", "t-a": "2026-01-01T00:00:00Z", "t-c": "2026-02-01T00:00:00Z"},
+        created_at={
+            "t-b": "2026-01-01T00:00:00Z",
+            "t-a": "2026-01-01T00:00:00Z",
+            "t-c": "2026-02-01T00:00:00Z",
+        },
     )
     assert [t["id"] for t in graph.ready_tasks(tasks, WORKFLOW)] == ["t-c", "t-a", "t-b", "t-d"]
     tasks["t-d"]["status"] = "done"
@@ -319,7 +362,9 @@ def test_transitions(source: str, target: str) -> None:
     elif target in WORKFLOW["transitions"][source]:
         rules.check_transition(WORKFLOW, source, target)
     else:
-        with pytest.raises(ConflictError, match=f"cannot move from {source} to {target}; allowed from {source}: "):
+        with pytest.raises(
+            ConflictError, match=f"cannot move from {source} to {target}; allowed from {source}: "
+        ):
             rules.check_transition(WORKFLOW, source, target)
     assert rules.allowed_next(WORKFLOW, source) == WORKFLOW["transitions"][source]
 
@@ -333,7 +378,16 @@ def test_transitions_from_a_status_without_any() -> None:
 EXPECTED_MATRIX = {
     "intern": {"create_tasks"},
     "specialist": {"create_tasks", "move_done"},  # reviewing needs the review capability or a grant
-    "lead": {"create_tasks", "move_done", "skip_review", "assign_others", "move_any", "remove_tasks", "edit_agents", "review"},
+    "lead": {
+        "create_tasks",
+        "move_done",
+        "skip_review",
+        "assign_others",
+        "move_any",
+        "remove_tasks",
+        "edit_agents",
+        "review",
+    },
 }
 
 
@@ -345,10 +399,18 @@ def test_permission_matrix(level: str, permission: str) -> None:
     assert Actor("a", level, allow=frozenset({permission})).can(permission) is True
     assert Actor("a", level, deny=frozenset({permission})).can(permission) is False
     # deny beats allow
-    assert Actor("a", level, allow=frozenset({permission}), deny=frozenset({permission})).can(permission) is False
+    assert (
+        Actor("a", level, allow=frozenset({permission}), deny=frozenset({permission})).can(
+            permission
+        )
+        is False
+    )
     # an override of another permission changes nothing here
     other = "edit_agents" if permission != "edit_agents" else "create_tasks"
-    assert Actor("a", level, allow=frozenset({other}), deny=frozenset({other})).can(permission) is expected
+    assert (
+        Actor("a", level, allow=frozenset({other}), deny=frozenset({other})).can(permission)
+        is expected
+    )
     # humans may do everything
     assert Actor("someone").can(permission) is True
     if expected:
@@ -370,52 +432,106 @@ def test_move_permission() -> None:
     reviewer = frozenset({"review"})
     rules.check_move_permission(Actor("human"), WORKFLOW, task, "done")
     with pytest.raises(PermissionDeniedError, match="dev implemented t-1 and may not approve it"):
-        rules.check_move_permission(Actor("dev", "specialist", capabilities=reviewer), WORKFLOW, task, "done")
+        rules.check_move_permission(
+            Actor("dev", "specialist", capabilities=reviewer), WORKFLOW, task, "done"
+        )
     # separate_reviewer: false lets an implementer approve only where review is not required
     with pytest.raises(PermissionDeniedError, match="dev implemented t-1"):
-        rules.check_move_permission(Actor("dev", "specialist", capabilities=reviewer), {**WORKFLOW, "separate_reviewer": False}, task, "done")
+        rules.check_move_permission(
+            Actor("dev", "specialist", capabilities=reviewer),
+            {**WORKFLOW, "separate_reviewer": False},
+            task,
+            "done",
+        )
     relaxed = {**WORKFLOW, "separate_reviewer": False, "require_review": False}
-    rules.check_move_permission(Actor("dev", "specialist", capabilities=reviewer), relaxed, task, "done")
+    rules.check_move_permission(
+        Actor("dev", "specialist", capabilities=reviewer), relaxed, task, "done"
+    )
     # moving out of review is reviewing: the capability, a grant, or a lead; deny wins
     with pytest.raises(PermissionDeniedError, match="dev \\(specialist\\) may not review t-1"):
         rules.check_move_permission(Actor("dev", "specialist"), WORKFLOW, task, "in_progress")
-    rules.check_move_permission(Actor("dev", "specialist", capabilities=reviewer), WORKFLOW, task, "in_progress")
-    rules.check_move_permission(Actor("other", "specialist", capabilities=reviewer), WORKFLOW, task, "done")
-    rules.check_move_permission(Actor("other", "specialist", allow=reviewer), WORKFLOW, task, "done")
+    rules.check_move_permission(
+        Actor("dev", "specialist", capabilities=reviewer), WORKFLOW, task, "in_progress"
+    )
+    rules.check_move_permission(
+        Actor("other", "specialist", capabilities=reviewer), WORKFLOW, task, "done"
+    )
+    rules.check_move_permission(
+        Actor("other", "specialist", allow=reviewer), WORKFLOW, task, "done"
+    )
     rules.check_move_permission(Actor("boss", "lead"), WORKFLOW, task, "done")
     with pytest.raises(PermissionDeniedError, match="may not review"):
-        rules.check_move_permission(Actor("boss", "lead", deny=reviewer, capabilities=reviewer), WORKFLOW, task, "done")
+        rules.check_move_permission(
+            Actor("boss", "lead", deny=reviewer, capabilities=reviewer), WORKFLOW, task, "done"
+        )
     with pytest.raises(PermissionDeniedError, match="other \\(specialist\\) may not review t-1"):
         rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, task, "done")
-    with pytest.raises(PermissionDeniedError, match="other \\(intern\\) may not move tasks to done"):
-        rules.check_move_permission(Actor("other", "intern", capabilities=reviewer), WORKFLOW, task, "done")
-    rules.check_move_permission(Actor("other", "intern", capabilities=reviewer), WORKFLOW, task, "in_progress")
-    with pytest.raises(PermissionDeniedError, match="may only move tasks assigned to it; t-1 is assigned to dev"):
-        rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, {**task, "status": "in_progress"}, "review")
+    with pytest.raises(
+        PermissionDeniedError, match="other \\(intern\\) may not move tasks to done"
+    ):
+        rules.check_move_permission(
+            Actor("other", "intern", capabilities=reviewer), WORKFLOW, task, "done"
+        )
+    rules.check_move_permission(
+        Actor("other", "intern", capabilities=reviewer), WORKFLOW, task, "in_progress"
+    )
+    with pytest.raises(
+        PermissionDeniedError, match="may only move tasks assigned to it; t-1 is assigned to dev"
+    ):
+        rules.check_move_permission(
+            Actor("other", "specialist"), WORKFLOW, {**task, "status": "in_progress"}, "review"
+        )
     with pytest.raises(PermissionDeniedError, match="assigned to nobody"):
-        rules.check_move_permission(Actor("other", "specialist"), WORKFLOW, {**task, "assignees": [], "status": "assigned"}, "blocked")
-    rules.check_move_permission(Actor("other", "specialist", allow=frozenset({"move_any"})), WORKFLOW, {**task, "status": "assigned"}, "blocked")
+        rules.check_move_permission(
+            Actor("other", "specialist"),
+            WORKFLOW,
+            {**task, "assignees": [], "status": "assigned"},
+            "blocked",
+        )
+    rules.check_move_permission(
+        Actor("other", "specialist", allow=frozenset({"move_any"})),
+        WORKFLOW,
+        {**task, "status": "assigned"},
+        "blocked",
+    )
     with pytest.raises(PermissionDeniedError, match="may not move tasks to done"):
         rules.check_move_permission(Actor("dev", "intern"), WORKFLOW, task, "done")
     # no agent skips review while it is required, leads included; without it, skip_review decides
     in_progress = {**task, "status": "in_progress"}
-    for actor in (Actor("dev", "specialist"), Actor("dev", "specialist", allow=frozenset({"skip_review"})), Actor("boss", "lead")):
-        with pytest.raises(PermissionDeniedError, match="without review \\(workflow.require_review\\): move t-1 to review first"):
+    for actor in (
+        Actor("dev", "specialist"),
+        Actor("dev", "specialist", allow=frozenset({"skip_review"})),
+        Actor("boss", "lead"),
+    ):
+        with pytest.raises(
+            PermissionDeniedError,
+            match="without review \\(workflow.require_review\\): move t-1 to review first",
+        ):
             rules.check_move_permission(actor, WORKFLOW, in_progress, "done")
     optional = {**WORKFLOW, "require_review": False}
-    with pytest.raises(PermissionDeniedError, match="may not move a task to done without review: move t-1 to review first"):
+    with pytest.raises(
+        PermissionDeniedError,
+        match="may not move a task to done without review: move t-1 to review first",
+    ):
         rules.check_move_permission(Actor("dev", "specialist"), optional, in_progress, "done")
-    rules.check_move_permission(Actor("dev", "specialist", allow=frozenset({"skip_review"})), optional, in_progress, "done")
+    rules.check_move_permission(
+        Actor("dev", "specialist", allow=frozenset({"skip_review"})), optional, in_progress, "done"
+    )
     rules.check_move_permission(Actor("boss", "lead"), optional, in_progress, "done")
     with pytest.raises(PermissionDeniedError):
-        rules.check_move_permission(Actor("boss", "lead", deny=frozenset({"skip_review"})), optional, in_progress, "done")
+        rules.check_move_permission(
+            Actor("boss", "lead", deny=frozenset({"skip_review"})), optional, in_progress, "done"
+        )
 
 
 def test_assign_self_and_gates() -> None:
     free = {"id": "t-1", "status": "inbox", "assignees": [], "priority": 0, "labels": []}
     rules.check_assign_self(Actor("dev", "intern"), free)
     held = {**free, "assignees": ["other"]}
-    with pytest.raises(PermissionDeniedError, match="dev \\(intern\\) may not assign itself to t-1, which is assigned to other"):
+    with pytest.raises(
+        PermissionDeniedError,
+        match="dev \\(intern\\) may not assign itself to t-1, which is assigned to other",
+    ):
         rules.check_assign_self(Actor("dev", "intern"), held)
     claimed = {**free, "claim": {"claimed_by": "someone"}}
     with pytest.raises(PermissionDeniedError, match="assigned to someone"):
@@ -430,10 +546,16 @@ def test_assign_self_and_gates() -> None:
     assert rules.gate_name(gates["human_gates"][0]) == "review -> done (priority: p0)"
     assert rules.gate_for(gates, free, "review", "done") == gates["human_gates"][0]
     assert rules.gate_for(gates, {**free, "priority": 1}, "review", "done") is None
-    assert rules.gate_for(gates, {**free, "labels": ["frozen"]}, "assigned", "in_progress")["name"] == "freeze"
+    assert (
+        rules.gate_for(gates, {**free, "labels": ["frozen"]}, "assigned", "in_progress")["name"]
+        == "freeze"
+    )
     assert rules.gate_for(gates, {**free, "labels": ["x"]}, "assigned", "in_progress") is None
     assert rules.gate_for(gates, free, "blocked", "inbox")["name"] == "all"
-    with pytest.raises(rules.GateRefusal, match="t-1: review -> done needs a human \\(human gate 'review -> done \\(priority: p0\\)'\\)"):
+    with pytest.raises(
+        rules.GateRefusal,
+        match="t-1: review -> done needs a human \\(human gate 'review -> done \\(priority: p0\\)'\\)",
+    ):
         rules.check_gates(Actor("boss", "lead"), gates, {**free, "status": "review"}, "done")
     rules.check_gates(Actor("human"), gates, {**free, "status": "review"}, "done")
 
@@ -446,15 +568,23 @@ def _task(n: int, status: str, **extra: Any) -> dict[str, Any]:
             "assignees": [], "depends_on": [], "claim": None, **extra}  # fmt: skip
 
 
-def _state(n_tasks: int, notes: str = "", n_agents: int = 3, per_status: int = 15) -> working.WorkingState:
+def _state(
+    n_tasks: int, notes: str = "", n_agents: int = 3, per_status: int = 15
+) -> working.WorkingState:
     open_statuses = ["inbox", "assigned", "in_progress", "review", "blocked"]
     by_status: dict[str, list[dict[str, Any]]] = {s: [] for s in [*open_statuses, "done"]}
     for n in range(n_tasks):
         status = [*open_statuses, "done"][n % 6]
         by_status[status].append(_task(n, status))
     events_ = [
-        {"id": f"e-{n:012d}", "ts": f"2026-11-22T01:{n % 60:02d}:00.000Z", "actor": "dev", "type": "task.created",
-         "subject": f"t-{n:012d}", "data": {"title": f"Task number {n}"}}  # fmt: skip
+        {
+            "id": f"e-{n:012d}",
+            "ts": f"2026-11-22T01:{n % 60:02d}:00.000Z",
+            "actor": "dev",
+            "type": "task.created",
+            "subject": f"t-{n:012d}",
+            "data": {"title": f"Task number {n}"},
+        }  # fmt: skip
         for n in range(15)
     ]
     return working.WorkingState(
@@ -467,7 +597,13 @@ def _state(n_tasks: int, notes: str = "", n_agents: int = 3, per_status: int = 1
         recent_done=by_status["done"][:10],
         done_count=len(by_status["done"]),
         agents=[{"name": f"a{i}", "role": "dev", "level": "specialist"} for i in range(n_agents)],
-        states={"a0": {"status": "active", "current_task": "t-000000000001", "last_heartbeat": "2026-11-22T01:02:03Z"}},
+        states={
+            "a0": {
+                "status": "active",
+                "current_task": "t-000000000001",
+                "last_heartbeat": "2026-11-22T01:02:03Z",
+            }
+        },
         events=events_,
         notes=notes,
         unread={"a0": 2},
@@ -479,16 +615,23 @@ def test_render_is_deterministic() -> None:
     assert first == working.render(_state(40, notes="- hello"))
     assert working.extract_notes(first) == "- hello"
     assert "Updated 2026-11-22T01:14:00.000Z" in first  # the last event's time, not the clock
-    assert working.extract_digest(first) == working.state_digest(working.render_sections(_state(40)))
+    assert working.extract_digest(first) == working.state_digest(
+        working.render_sections(_state(40))
+    )
     # notes do not change the digest; state does
-    assert working.extract_digest(working.render(_state(40, notes="other"))) == working.extract_digest(first)
+    assert working.extract_digest(
+        working.render(_state(40, notes="other"))
+    ) == working.extract_digest(first)
     assert working.extract_digest(working.render(_state(41))) != working.extract_digest(first)
 
 
 def test_render_is_bounded_and_says_how_many_more() -> None:
     text = working.render(_state(5000, n_agents=80))
     assert len(text.encode("utf-8")) < 20_000
-    total_by_status = {s: sum(1 for n in range(5000) if n % 6 == i) for i, s in enumerate(["inbox", "assigned", "in_progress", "review", "blocked", "done"])}
+    total_by_status = {
+        s: sum(1 for n in range(5000) if n % 6 == i)
+        for i, s in enumerate(["inbox", "assigned", "in_progress", "review", "blocked", "done"])
+    }
     for status, total in total_by_status.items():
         assert f"### {status} ({total})" in text
     assert f"- … +{total_by_status['inbox'] - 15} more" in text
@@ -515,11 +658,16 @@ def test_task_line_shows_assignees_dependencies_and_claims() -> None:
                                               claim={"claimed_by": "dev-1", "epoch": 1})]}  # fmt: skip
     state.open_counts = {"in_progress": 1}
     text = working.render(state)
-    assert "- [t-000000000007] p3 Task number 7 — @dev-1 @dev-2 (after t-000000000001) [claimed by dev-1]" in text
+    assert (
+        "- [t-000000000007] p3 Task number 7 — @dev-1 @dev-2 (after t-000000000001) [claimed by dev-1]"
+        in text
+    )
     assert working.parse_task_lines(text) == {"t-000000000007": "in_progress"}
 
 
-@pytest.mark.parametrize("sep", ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+@pytest.mark.parametrize(
+    "sep", ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+)
 def test_record_text_cannot_add_lines_to_working(sep: str) -> None:
     """A title (agents write them) must not smuggle a heading or task line into the file:
     `working apply` would act on it."""
@@ -532,7 +680,10 @@ def test_record_text_cannot_add_lines_to_working(sep: str) -> None:
     state.events = [{"id": "e-1", "ts": "2026-11-22T01:00:00.000Z", "actor": "x", "type": "task.created",
                      "subject": "t-000000000001", "data": {"title": evil["title"]}}]  # fmt: skip
     text = working.render(state)
-    assert working.parse_task_lines(text) == {"t-000000000001": "blocked", "t-000000000002": "review"}
+    assert working.parse_task_lines(text) == {
+        "t-000000000001": "blocked",
+        "t-000000000002": "review",
+    }
     assert [line for line in text.splitlines() if line.startswith("### done")] == ["### done (0)"]
 
 
@@ -543,9 +694,14 @@ def test_notes_extraction() -> None:
     assert working.extract_notes("no markers") == ""
     assert working.extract_notes(f"{e}\nbefore\n{s}\n") == ""  # end before start: no block
     assert working.extract_notes(f"{s}\nunterminated") == ""
-    assert working.extract_notes(f"{s}\n- keep ## headings\n### inbox\n{e}") == "- keep ## headings\n### inbox"
+    assert (
+        working.extract_notes(f"{s}\n- keep ## headings\n### inbox\n{e}")
+        == "- keep ## headings\n### inbox"
+    )
     # rendering keeps the notes exactly
-    notes = "- 2026 me: a note\n\n  indented *md*\n### inbox\n- [t-00000000zzzz] looks like a task line"
+    notes = (
+        "- 2026 me: a note\n\n  indented *md*\n### inbox\n- [t-00000000zzzz] looks like a task line"
+    )
     rendered = working.render(_state(3, notes=notes))
     assert working.extract_notes(rendered) == notes
     assert "t-00000000zzzz" not in working.parse_task_lines(rendered)
@@ -567,7 +723,9 @@ def test_parse_task_lines() -> None:
     # a rendered file maps every shown task to its section
     state = _state(30)
     placement = working.parse_task_lines(working.render(state))
-    shown = {t["id"]: s for s, ts in state.open_tasks.items() for t in ts} | {t["id"]: "done" for t in state.recent_done}
+    shown = {t["id"]: s for s, ts in state.open_tasks.items() for t in ts} | {
+        t["id"]: "done" for t in state.recent_done
+    }
     assert placement == shown
 
 
@@ -576,10 +734,14 @@ def test_extract_digest() -> None:
     digest = working.extract_digest(text)
     assert digest is not None and re.fullmatch(r"[0-9a-f]{12}", digest)
     assert working.extract_digest("# x\n\nno digest here\n") is None
-    assert working.extract_digest("\n" * 10 + "state 0123456789ab") is None  # only the header counts
+    assert (
+        working.extract_digest("\n" * 10 + "state 0123456789ab") is None
+    )  # only the header counts
 
 
-def test_bounded_with_five_thousand_real_task_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bounded_with_five_thousand_real_task_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from agentctl.workspace import Workspace
 
     isolate(monkeypatch, tmp_path / "home")
@@ -595,7 +757,9 @@ def test_bounded_with_five_thousand_real_task_files(tmp_path: Path, monkeypatch:
                   "updated_at": f"2026-01-{1 + n % 28:02d}T00:00:00Z"}  # fmt: skip
         # plain "key: value" lines: the same YAML Document.new writes for these values, 50x faster
         text = "".join(f"{key}: {value}\n" for key, value in fields.items())
-        (root / ".agentctl" / "tasks" / f"{task_id}.md").write_text(f"---\n{text}---\n", encoding="utf-8")
+        (root / ".agentctl" / "tasks" / f"{task_id}.md").write_text(
+            f"---\n{text}---\n", encoding="utf-8"
+        )
     ws = Workspace(root)
     try:
         assert ws.refresh() == []
@@ -629,7 +793,15 @@ def test_tail_across_day_files(tmp_path: Path) -> None:
     written = []
     for d, day in enumerate(days):
         for n in range(d * 10, d * 10 + 10):
-            event = {"id": f"e-{n:012d}", "ts": f"{day}T00:00:{n:02d}.000Z", "actor": "a", "type": "x", "subject": None, "data": {}, "notify": []}
+            event = {
+                "id": f"e-{n:012d}",
+                "ts": f"{day}T00:00:{n:02d}.000Z",
+                "actor": "a",
+                "type": "x",
+                "subject": None,
+                "data": {},
+                "notify": [],
+            }
             events.append(tmp_path, event)
             written.append(event)
     (tmp_path / ".hidden.jsonl").write_text("{}\n")
@@ -659,7 +831,9 @@ def test_torn_and_odd_lines_are_skipped(tmp_path: Path) -> None:
     good = [{"id": f"e-{n}", "ts": f"2026-11-22T00:00:0{n}.000Z"} for n in range(3)]
     body = "".join(json.dumps(e) + "\n" for e in good)
     path = tmp_path / "2026-11-22.jsonl"
-    path.write_text(body + "\n   \n[1, 2]\n\"str\"\n{\"no_ts\": 1}\n" + '{"id": "e-torn", "ts": "2026-11-2')
+    path.write_text(
+        body + '\n   \n[1, 2]\n"str"\n{"no_ts": 1}\n' + '{"id": "e-torn", "ts": "2026-11-2'
+    )
     assert events.tail(tmp_path, 10) == good
     assert events.last_event(tmp_path) == good[-1]
     parsed = list(events.parse_lines(path.read_text()))

@@ -50,11 +50,15 @@ def _start_writer(root: Path, seed: int, progress: Path) -> subprocess.Popen[byt
     )
 
 
-def _wait_for_progress(proc: subprocess.Popen[bytes], progress: Path, wanted: int, timeout: float = 60) -> None:
+def _wait_for_progress(
+    proc: subprocess.Popen[bytes], progress: Path, wanted: int, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while _lines(progress) < wanted:
         if proc.poll() is not None:
-            raise AssertionError(f"writer exited {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise AssertionError(
+                f"writer exited {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
         if time.monotonic() > deadline:
             raise AssertionError("writer made no progress")
         time.sleep(0.01)
@@ -90,7 +94,9 @@ def test_sigkill_at_random_points_never_breaks_the_workspace(tmp_path: Path) -> 
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-        assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode() if proc.stderr else ""
+        assert proc.returncode == -signal.SIGKILL, (
+            proc.stderr.read().decode() if proc.stderr else ""
+        )
         if proc.stderr:
             proc.stderr.close()
         mutations += _lines(progress) - before - 1
@@ -104,13 +110,17 @@ def test_sigkill_at_random_points_never_breaks_the_workspace(tmp_path: Path) -> 
         # doctor) completes it from the journal.
         result = run_cli(root, "validate", check=False)
         if result.returncode != 0:
-            assert "an interrupted change is not finished" in result.stdout, f"round {round_}: {result.stdout}"
+            assert "an interrupted change is not finished" in result.stdout, (
+                f"round {round_}: {result.stdout}"
+            )
             run_cli(root, "doctor")
             result = run_cli(root, "validate", check=False)
         assert result.returncode == 0, f"round {round_}: {result.stdout}{result.stderr}"
         assert temp_files(root / ".agentctl") == [], f"round {round_}"
         # WORKING.md's temp file lives next to it, at the repository root: swept as well.
-        assert [p for p in root.iterdir() if p.name.endswith(".agentctl-tmp")] == [], f"round {round_}"
+        assert [p for p in root.iterdir() if p.name.endswith(".agentctl-tmp")] == [], (
+            f"round {round_}"
+        )
 
         run_cli(root, "working")
         ws = Workspace(root)
@@ -125,7 +135,9 @@ def test_sigkill_at_random_points_never_breaks_the_workspace(tmp_path: Path) -> 
     assert len(listed) == _check_task_files(root)
     run_cli(root, "task", "add", "after the storm")
     assert run_cli(root, "validate", check=False).returncode == 0
-    print(f"\n{KILLS} kills, {mutations} completed mutations, {temps_seen} temp files left by kills, {root_temps} at the root, {len(event_lines(root))} events")
+    print(
+        f"\n{KILLS} kills, {mutations} completed mutations, {temps_seen} temp files left by kills, {root_temps} at the root, {len(event_lines(root))} events"
+    )
 
 
 def test_torn_last_event_line_is_reported_and_never_swallows_the_next_event(tmp_path: Path) -> None:
@@ -142,7 +154,10 @@ def test_torn_last_event_line_is_reported_and_never_swallows_the_next_event(tmp_
 
     result = run_cli(root, "validate", check=False)
     assert result.returncode == 6
-    assert f"{log.relative_to(root).as_posix()}:{torn_line}: not a JSON event (a torn or hand-edited line)" in result.stdout
+    assert (
+        f"{log.relative_to(root).as_posix()}:{torn_line}: not a JSON event (a torn or hand-edited line)"
+        in result.stdout
+    )
 
     ws = Workspace(root)
     try:
@@ -165,7 +180,9 @@ def test_torn_last_event_line_is_reported_and_never_swallows_the_next_event(tmp_
 GIT_KILLS = 200
 
 
-def test_sigkill_with_autocommit_at_random_points_including_inside_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sigkill_with_autocommit_at_random_points_including_inside_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """200 kills of a writer's whole process group (git children included) with auto-commit
     on. After the next command (or ``doctor``): git status is clean of agentctl paths, every
     task has its creating event and vice versa, the user's staged file is untouched, and
@@ -188,12 +205,17 @@ def test_sigkill_with_autocommit_at_random_points_including_inside_git(tmp_path:
 
     def consistent(where: str) -> None:
         status = git(root, "status", "--porcelain", "--untracked-files=all")
-        ours = [line for line in status.splitlines() if ".agentctl/" in line or "WORKING.md" in line]
+        ours = [
+            line for line in status.splitlines() if ".agentctl/" in line or "WORKING.md" in line
+        ]
         assert ours == [], f"{where}: {status}"
         assert "A  user.txt" in status.splitlines(), f"{where}: {status}"
         on_disk = task_files(root)
         assert on_disk == tasks_created_by_events(root), where
-        in_head = {Path(p).stem for p in git(root, "ls-tree", "-r", "--name-only", "HEAD", ".agentctl/tasks").split()}
+        in_head = {
+            Path(p).stem
+            for p in git(root, "ls-tree", "-r", "--name-only", "HEAD", ".agentctl/tasks").split()
+        }
         assert in_head == on_disk, where
 
     mutations = 0
@@ -204,7 +226,9 @@ def test_sigkill_with_autocommit_at_random_points_including_inside_git(tmp_path:
             cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True,
         )  # fmt: skip
         try:
-            _wait_for_progress(proc, progress, before + 1)  # "ready": killed within its first changes
+            _wait_for_progress(
+                proc, progress, before + 1
+            )  # "ready": killed within its first changes
             time.sleep(rng.uniform(0.0, 0.35))
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -225,7 +249,9 @@ def test_sigkill_with_autocommit_at_random_points_including_inside_git(tmp_path:
     assert result.returncode == 0, result.stdout + result.stderr
     consistent("after doctor")
     assert run_cli(root, "validate", env=env, check=False).returncode == 0
-    fsck = subprocess.run(["git", "fsck", "--no-progress"], cwd=root, capture_output=True, text=True)
+    fsck = subprocess.run(
+        ["git", "fsck", "--no-progress"], cwd=root, capture_output=True, text=True
+    )
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     assert git(root, "show", ":user.txt") == "staged by the user\n"
     print(

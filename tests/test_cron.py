@@ -290,7 +290,9 @@ def test_install_warns_when_the_interval_leaves_no_room_to_stagger(
     )
     result = cli("cron", "install", "--every", "5m", "--stagger", "2m", "--json")
     assert result.code == 0, str(result)
-    assert result.json()["warnings"] == ["--stagger 2m does not fit 4 agents into every 5m; staggered 1m apart instead"]
+    assert result.json()["warnings"] == [
+        "--stagger 2m does not fit 4 agents into every 5m; staggered 1m apart instead"
+    ]
     assert [line["schedule"].split()[0] for line in result.json()["lines"]] == [
         "0,5,10,15,20,25,30,35,40,45,50,55",
         "1,6,11,16,21,26,31,36,41,46,51,56",

@@ -40,11 +40,16 @@ def test_the_sample_roadmap_is_worked_to_done_in_dependency_order(tmp_path: Path
     for task_id, start in started.items():
         # everything the task (and every task enclosing it) depends on was done before it began
         for dep in graph.blockers(tasks, {**tasks[task_id], "status": "inbox"}, ()):
-            assert done_at.get(dep, len(events)) < start, (tasks[task_id]["title"], tasks[dep]["title"])
+            assert done_at.get(dep, len(events)) < start, (
+                tasks[task_id]["title"],
+                tasks[dep]["title"],
+            )
             waited += 1
     assert waited >= 20  # the sample's dependencies, direct and through sections, were exercised
 
-    dispatched = [e for e in events if e["type"] == "task.assigned" and e["data"].get("via") == "dispatch"]
+    dispatched = [
+        e for e in events if e["type"] == "task.assigned" and e["data"].get("via") == "dispatch"
+    ]
     assert dispatched and all(e["data"].get("reason") for e in dispatched)
     assert any(line.strip().startswith("dispatch: ") for line in said)
 

@@ -27,19 +27,48 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 LOCAL_NOON = datetime(2026, 12, 2, 12, 0)
 
 
-def task(task_id: str, *labels: str, priority: int = 2, created: str = "2026-12-01T00:00:00Z", title: str = "") -> dict[str, Any]:
-    return {"id": task_id, "title": title or task_id, "labels": list(labels), "priority": priority, "created_at": created}
+def task(
+    task_id: str,
+    *labels: str,
+    priority: int = 2,
+    created: str = "2026-12-01T00:00:00Z",
+    title: str = "",
+) -> dict[str, Any]:
+    return {
+        "id": task_id,
+        "title": title or task_id,
+        "labels": list(labels),
+        "priority": priority,
+        "created_at": created,
+    }
 
 
-def agent(name: str, *capabilities: str, level: str = "specialist", runtime: str = "llm", **heartbeat: str) -> dict[str, Any]:
-    return {"name": name, "level": level, "capabilities": list(capabilities), "runtime": runtime, "heartbeat": heartbeat}
+def agent(
+    name: str, *capabilities: str, level: str = "specialist", runtime: str = "llm", **heartbeat: str
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "level": level,
+        "capabilities": list(capabilities),
+        "runtime": runtime,
+        "heartbeat": heartbeat,
+    }
 
 
 def run(tasks: list[dict[str, Any]], agents: list[dict[str, Any]], **kwargs: Any) -> matching.Plan:
     settings = kwargs.pop("settings", Settings())
     states = kwargs.pop("states", {})
     load = kwargs.pop("load", {})
-    return plan(tasks, agents, states, load, settings, kwargs.pop("now", NOW), kwargs.pop("local_now", LOCAL_NOON), **kwargs)
+    return plan(
+        tasks,
+        agents,
+        states,
+        load,
+        settings,
+        kwargs.pop("now", NOW),
+        kwargs.pop("local_now", LOCAL_NOON),
+        **kwargs,
+    )
 
 
 def given(result: matching.Plan) -> dict[str, str]:
@@ -61,7 +90,10 @@ def test_labels_and_capabilities_match_as_normalised_tokens() -> None:
     assert tokens("developer") == frozenset(), "a generic role word alone matches nothing"
 
     team = [agent("fe", "frontend"), agent("be", "backend"), agent("qa", "qa", "testing")]
-    result = run([task("t-1", "backend-developer"), task("t-2", "Frontend_Dev"), task("t-3", "QA-Testing")], team)
+    result = run(
+        [task("t-1", "backend-developer"), task("t-2", "Frontend_Dev"), task("t-3", "QA-Testing")],
+        team,
+    )
     assert given(result) == {"t-1": "be", "t-2": "fe", "t-3": "qa"}
     reasons = {a.task: a.reason for a in result.assignments}
     assert reasons["t-1"] == "matches backend; 0/2 open tasks before"
@@ -73,13 +105,17 @@ def test_the_label_map_adds_capabilities_to_a_label() -> None:
     settings = Settings(labels={"UI": ("frontend",), "database": ("backend", "sql")})
     result = run([task("t-1", "ui"), task("t-2", "database")], team, settings=settings)
     assert given(result) == {"t-1": "pixel", "t-2": "nova"}
-    assert run([task("t-1", "ui")], team).assignments[0].reason.startswith("least loaded"), "without the map, ui matches nobody"
+    assert run([task("t-1", "ui")], team).assignments[0].reason.startswith("least loaded"), (
+        "without the map, ui matches nobody"
+    )
 
 
 def test_best_fit_is_most_matching_tokens_then_least_loaded_then_name() -> None:
     team = [agent("b", "backend"), agent("a", "backend"), agent("c", "backend", "perf")]
     assert given(run([task("t-1", "backend", "perf")], team)) == {"t-1": "c"}  # two tokens beat one
-    assert given(run([task("t-1", "backend")], team, load={"a": 1, "c": 1})) == {"t-1": "b"}  # least loaded
+    assert given(run([task("t-1", "backend")], team, load={"a": 1, "c": 1})) == {
+        "t-1": "b"
+    }  # least loaded
     assert given(run([task("t-1", "backend")], team)) == {"t-1": "a"}  # then by name
     # each assignment counts: three backend tasks spread over the three agents
     spread = run([task(f"t-{i}", "backend") for i in range(3)], team)
@@ -87,12 +123,19 @@ def test_best_fit_is_most_matching_tokens_then_least_loaded_then_name() -> None:
 
 
 def test_unlabelled_and_uncovered_tasks_go_to_the_least_loaded_non_lead() -> None:
-    team = [agent("boss", "planning", level="lead"), agent("dev", "backend"), agent("kid", level="intern")]
+    team = [
+        agent("boss", "planning", level="lead"),
+        agent("dev", "backend"),
+        agent("kid", level="intern"),
+    ]
     result = run([task("t-1"), task("t-2", "needs-rework")], team, load={"dev": 1})
     assert given(result) == {"t-1": "kid", "t-2": "dev"}
     reasons = {a.task: a.reason for a in result.assignments}
     assert reasons["t-1"] == "least loaded (no labels); 0/2 open tasks before"
-    assert reasons["t-2"] == "least loaded (no agent has a capability for needs-rework); 1/2 open tasks before"
+    assert (
+        reasons["t-2"]
+        == "least loaded (no agent has a capability for needs-rework); 1/2 open tasks before"
+    )
     # a lead gets only work matching its capabilities
     assert given(run([task("t-3", "planning")], team)) == {"t-3": "boss"}
 
@@ -101,16 +144,30 @@ def test_a_task_whose_specialists_are_busy_waits_instead_of_going_to_someone_els
     team = [agent("fe", "frontend"), agent("be", "backend")]
     result = run([task("t-1", "frontend")], team, load={"fe": 2})
     assert given(result) == {}
-    assert skipped(result) == {"t-1": "no available agent for frontend: fe at its WIP limit (2/2 open tasks)"}
+    assert skipped(result) == {
+        "t-1": "no available agent for frontend: fe at its WIP limit (2/2 open tasks)"
+    }
     assert skipped(result, "agent") == {"fe": "at its WIP limit (2/2 open tasks)"}
 
 
 def test_the_wip_limit_caps_each_agent() -> None:
     team = [agent("solo", "backend")]
-    result = run([task(f"t-{i}", "backend", created=f"2026-12-01T00:0{i}:00Z") for i in range(4)], team, load={"solo": 1})
+    result = run(
+        [task(f"t-{i}", "backend", created=f"2026-12-01T00:0{i}:00Z") for i in range(4)],
+        team,
+        load={"solo": 1},
+    )
     assert given(result) == {"t-0": "solo"}
-    assert skipped(result) == {f"t-{i}": "no available agent for backend: solo at its WIP limit (2/2 open tasks)" for i in (1, 2, 3)}
-    wider = run([task(f"t-{i}", "backend") for i in range(4)], team, settings=Settings(wip_limit=3), load={"solo": 1})
+    assert skipped(result) == {
+        f"t-{i}": "no available agent for backend: solo at its WIP limit (2/2 open tasks)"
+        for i in (1, 2, 3)
+    }
+    wider = run(
+        [task(f"t-{i}", "backend") for i in range(4)],
+        team,
+        settings=Settings(wip_limit=3),
+        load={"solo": 1},
+    )
     assert len(wider.assignments) == 2
 
 
@@ -129,9 +186,15 @@ def test_unavailable_agents_are_skipped_with_the_reason() -> None:
     ]
     states = {
         "blocked-1": {"status": "blocked", "failures": 3, "last_heartbeat": "2026-12-02T11:59:00Z"},
-        "silent-1": {"status": "idle", "last_heartbeat": "2026-12-02T10:00:00Z"},  # 2 h > max(45m, 1h15m)
+        "silent-1": {
+            "status": "idle",
+            "last_heartbeat": "2026-12-02T10:00:00Z",
+        },  # 2 h > max(45m, 1h15m)
         "night-1": {"status": "idle", "last_heartbeat": "2026-12-02T05:00:00Z"},
-        "recent-1": {"status": "idle", "last_heartbeat": "2026-12-02T11:00:00Z"},  # 1 h: within 1h15m
+        "recent-1": {
+            "status": "idle",
+            "last_heartbeat": "2026-12-02T11:00:00Z",
+        },  # 1 h: within 1h15m
     }
     result = run([task(f"t-{i}", "backend") for i in range(5)], team, states=states)
     assert skipped(result, "agent") == {
@@ -148,8 +211,16 @@ def test_unavailable_agents_are_skipped_with_the_reason() -> None:
                                "hours 22:00-06:00; +3 more"}  # fmt: skip
 
     opened = Settings(include_manual=True, allow_simulated=True)
-    at_night = run([task("t-1", "backend")], team, states=states, settings=opened, local_now=datetime(2026, 12, 2, 23, 0))
-    assert "manual-1" not in skipped(at_night, "agent") and "stand-in" not in skipped(at_night, "agent")
+    at_night = run(
+        [task("t-1", "backend")],
+        team,
+        states=states,
+        settings=opened,
+        local_now=datetime(2026, 12, 2, 23, 0),
+    )
+    assert "manual-1" not in skipped(at_night, "agent") and "stand-in" not in skipped(
+        at_night, "agent"
+    )
     assert "night-1" not in skipped(at_night, "agent")
 
 
@@ -179,14 +250,25 @@ def test_critical_path_first_then_priority_then_age() -> None:
     ]
     result = run(tasks, team, settings=Settings(wip_limit=10), critical={"t-critical"})
     assert [a.task for a in result.assignments] == ["t-critical", "t-urgent", "t-old", "t-new"]
-    assert result.assignments[0].reason == "on the critical path; least loaded (no labels); 0/2 open tasks before".replace("2", "10")
+    assert result.assignments[
+        0
+    ].reason == "on the critical path; least loaded (no labels); 0/2 open tasks before".replace(
+        "2", "10"
+    )
     assert result.assignments[0].critical and not result.assignments[1].critical
 
 
 def test_summary_tasks_refusals_and_the_limit_are_skips_with_reasons() -> None:
     team = [agent("solo")]
     tasks = [task("t-1"), task("t-2"), task("t-3"), task("t-4")]
-    result = run(tasks, team, settings=Settings(wip_limit=10), summaries={"t-1": 2}, refused={"t-2": "gated"}, limit=1)
+    result = run(
+        tasks,
+        team,
+        settings=Settings(wip_limit=10),
+        summaries={"t-1": 2},
+        refused={"t-2": "gated"},
+        limit=1,
+    )
     assert given(result) == {"t-3": "solo"}
     assert skipped(result) == {
         "t-1": "summary task: its 2 open subtask(s) are the work",
@@ -197,7 +279,10 @@ def test_summary_tasks_refusals_and_the_limit_are_skips_with_reasons() -> None:
 
 def test_every_task_and_every_unavailable_agent_gets_exactly_one_line() -> None:
     team = [agent("a", "backend"), agent("b", runtime="manual"), agent("c", "frontend")]
-    tasks = [task(f"t-{i}", label) for i, label in enumerate(["backend", "frontend", "docs", "backend", "backend", ""])]
+    tasks = [
+        task(f"t-{i}", label)
+        for i, label in enumerate(["backend", "frontend", "docs", "backend", "backend", ""])
+    ]
     result = run(tasks, team, load={"c": 1})
     seen = [a.task for a in result.assignments] + [s.id for s in result.skips if s.kind == "task"]
     assert sorted(seen) == sorted(t["id"] for t in tasks)
@@ -224,7 +309,19 @@ def plain(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> Path:
 def team(cli: Runner) -> None:
     for name, level, caps in (("boss", "lead", ["planning"]), ("nova", "specialist", ["backend", "python"]),
                               ("pixel", "specialist", ["frontend"]), ("kid", "intern", [])):  # fmt: skip
-        args = ["agent", "add", name, "--role", name, "--level", level, "--runtime", "llm", "--model", "openai/none"]
+        args = [
+            "agent",
+            "add",
+            name,
+            "--role",
+            name,
+            "--level",
+            level,
+            "--runtime",
+            "llm",
+            "--model",
+            "openai/none",
+        ]
         for capability in caps:
             args += ["--capability", capability]
         result = cli(*args)
@@ -233,15 +330,32 @@ def team(cli: Runner) -> None:
 
 def plan_tasks(cli: Runner) -> dict[str, str]:
     """A small plan: schema -> store -> ui (the critical path), an urgent backend fix beside it."""
-    ids = {"schema": add_task(cli, "Design the schema", "--label", "backend-developer", "--estimate", "1d")}
-    ids["store"] = add_task(cli, "Implement the store", "--label", "backend", "--depends-on", ids["schema"], "--estimate", "2d")
+    ids = {
+        "schema": add_task(
+            cli, "Design the schema", "--label", "backend-developer", "--estimate", "1d"
+        )
+    }
+    ids["store"] = add_task(
+        cli,
+        "Implement the store",
+        "--label",
+        "backend",
+        "--depends-on",
+        ids["schema"],
+        "--estimate",
+        "2d",
+    )
     ids["ui"] = add_task(cli, "Board UI", "--label", "Frontend_Dev", "--depends-on", ids["store"])
-    ids["fix"] = add_task(cli, "Fix the crash", "--label", "backend", "--priority", "p0", "--estimate", "1h")
+    ids["fix"] = add_task(
+        cli, "Fix the crash", "--label", "backend", "--priority", "p0", "--estimate", "1h"
+    )
     ids["docs"] = add_task(cli, "Write docs", "--estimate", "2h")
     return ids
 
 
-def test_dispatch_assigns_in_one_mutation_and_notifies_the_assignees(plain: Path, cli: Runner) -> None:
+def test_dispatch_assigns_in_one_mutation_and_notifies_the_assignees(
+    plain: Path, cli: Runner
+) -> None:
     ids = plan_tasks(cli)
     dry = cli("dispatch", "--dry-run", "--json")
     assert dry.code == 0, str(dry)
@@ -255,7 +369,10 @@ def test_dispatch_assigns_in_one_mutation_and_notifies_the_assignees(plain: Path
     doc = result.json()
     assert doc["schema_version"] == 1 and doc["dispatch"]["dry_run"] is False
     assert [(a["task"], a["agent"]) for a in doc["dispatch"]["assignments"]] == expected
-    assert doc["dispatch"]["assignments"][0]["reason"] == "on the critical path; matches backend; 0/2 open tasks before"
+    assert (
+        doc["dispatch"]["assignments"][0]["reason"]
+        == "on the critical path; matches backend; 0/2 open tasks before"
+    )
 
     new = event_lines(plain)[events_before:]
     assert [e["type"] for e in new] == ["task.assigned"] * 3
@@ -264,7 +381,9 @@ def test_dispatch_assigns_in_one_mutation_and_notifies_the_assignees(plain: Path
                               "reason": "on the critical path; matches backend; 0/2 open tasks before"}  # fmt: skip
     assert new[0]["notify"] == ["nova"]
     shown = {t["id"]: t for t in cli("task", "list", "--all", "--json").json()["tasks"]}
-    assert shown[ids["schema"]]["status"] == "assigned" and shown[ids["schema"]]["assignees"] == ["nova"]
+    assert shown[ids["schema"]]["status"] == "assigned" and shown[ids["schema"]]["assignees"] == [
+        "nova"
+    ]
     assert shown[ids["docs"]]["assignees"] == ["kid"]
 
     notes = inbox(cli, "nova")
@@ -310,7 +429,10 @@ def test_the_text_output_has_a_line_for_every_assignment_and_skip(plain: Path, c
         "dry run: 2 task(s) would be assigned; nothing was written",
     ]
     without_limit = cli("dispatch", "--dry-run").out
-    assert f"skipped {extra}: no available agent for frontend: pixel manual runtime (dispatch.include_manual is false)" in without_limit
+    assert (
+        f"skipped {extra}: no available agent for frontend: pixel manual runtime (dispatch.include_manual is false)"
+        in without_limit
+    )
 
 
 @pytest.mark.parametrize("who", ["kid", "nova"])
@@ -321,24 +443,39 @@ def test_agents_without_assign_others_are_refused(plain: Path, cli: Runner, who:
         result = cli("--as", who, *args)
         assert result.code == 7, str(result)
         level = "intern" if who == "kid" else "specialist"
-        assert result.err.splitlines()[0] == f"agentctl: error: {who} ({level}) may not dispatch tasks to agents"
+        assert (
+            result.err.splitlines()[0]
+            == f"agentctl: error: {who} ({level}) may not dispatch tasks to agents"
+        )
     assert snapshot(plain) == files
     assert cli("--as", "boss", "dispatch", "--dry-run").code == 0
 
 
-def test_a_human_gate_on_assignment_keeps_agents_from_dispatching_that_task(plain: Path, cli: Runner) -> None:
+def test_a_human_gate_on_assignment_keeps_agents_from_dispatching_that_task(
+    plain: Path, cli: Runner
+) -> None:
     config = plain / ".agentctl" / "config.yaml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("  human_gates: []", "  human_gates:\n    - transition: inbox->assigned\n      labels: [frontend]"), encoding="utf-8")
+    config.write_text(
+        text.replace(
+            "  human_gates: []",
+            "  human_gates:\n    - transition: inbox->assigned\n      labels: [frontend]",
+        ),
+        encoding="utf-8",
+    )
     gated = add_task(cli, "Gated UI", "--label", "frontend")
     free = add_task(cli, "Free task", "--label", "backend")
     result = cli("--as", "boss", "dispatch", "--json")
     assert result.code == 0, str(result)
     doc = result.json()["dispatch"]
     assert [a["task"] for a in doc["assignments"]] == [free]
-    assert {s["id"]: s["reason"] for s in doc["skips"]}[gated] == "inbox -> assigned needs a person (human gate 'inbox -> assigned (labels: frontend)')"
+    assert {s["id"]: s["reason"] for s in doc["skips"]}[
+        gated
+    ] == "inbox -> assigned needs a person (human gate 'inbox -> assigned (labels: frontend)')"
     # a person is not held by the gate
-    assert [a["task"] for a in cli("dispatch", "--json").json()["dispatch"]["assignments"]] == [gated]
+    assert [a["task"] for a in cli("dispatch", "--json").json()["dispatch"]["assignments"]] == [
+        gated
+    ]
 
 
 def test_summary_tasks_are_not_dispatched(plain: Path, cli: Runner) -> None:
@@ -346,13 +483,17 @@ def test_summary_tasks_are_not_dispatched(plain: Path, cli: Runner) -> None:
     child = add_task(cli, "Step 1", "--label", "backend", "--parent", phase)
     doc = cli("dispatch", "--dry-run", "--json").json()["dispatch"]
     assert [a["task"] for a in doc["assignments"]] == [child]
-    assert {s["id"]: s["reason"] for s in doc["skips"] if s["kind"] == "task"} == {phase: "summary task: its 1 open subtask(s) are the work"}
+    assert {s["id"]: s["reason"] for s in doc["skips"] if s["kind"] == "task"} == {
+        phase: "summary task: its 1 open subtask(s) are the work"
+    }
 
 
 # -- git: one commit -------------------------------------------------------------------------------
 
 
-def test_a_dispatch_is_one_commit_of_exactly_its_files(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dispatch_is_one_commit_of_exactly_its_files(
+    tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = make_git_repo(tmp_path / "repo")
     monkeypatch.chdir(root)
     assert cli("init").code == 0
@@ -364,17 +505,23 @@ def test_a_dispatch_is_one_commit_of_exactly_its_files(tmp_path: Path, cli: Runn
     [commit] = commits(root)[: len(commits(root)) - before]
     assert commit.subject == "agentctl: dispatch: 3 task(s) assigned"
     assert sorted(commit.files) == sorted(
-        [f".agentctl/tasks/{ids[k]}.md" for k in ("schema", "fix", "docs")] + [f".agentctl/events/{event_day(root)}", "WORKING.md"]
+        [f".agentctl/tasks/{ids[k]}.md" for k in ("schema", "fix", "docs")]
+        + [f".agentctl/events/{event_day(root)}", "WORKING.md"]
     )
     body = git(root, "log", "-1", "--format=%b")
-    assert f'- assigned {ids["schema"]} "Design the schema" to nova (dispatch: on the critical path' in body
+    assert (
+        f'- assigned {ids["schema"]} "Design the schema" to nova (dispatch: on the critical path'
+        in body
+    )
     assert git(root, "status", "--porcelain") == ""
 
 
 # -- the lead's heartbeat: the same function ---------------------------------------------------------
 
 
-def test_the_lead_heartbeat_and_the_simulated_lead_assign_exactly_what_the_cli_does(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_lead_heartbeat_and_the_simulated_lead_assign_exactly_what_the_cli_does(
+    tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Three copies of one workspace: the CLI dispatches in the first, a command lead answering
     {"type": "dispatch"} in the second, the simulated lead in the third."""
     scripts = tmp_path / "scripts"
@@ -382,13 +529,19 @@ def test_the_lead_heartbeat_and_the_simulated_lead_assign_exactly_what_the_cli_d
     monkeypatch.chdir(base)
     assert cli("init").code == 0
     allow_simulated(base)
-    for name, caps in (("nova", ["backend", "python"]), ("pixel", ["frontend"]), ("sentry", ["qa", "review"])):
+    for name, caps in (
+        ("nova", ["backend", "python"]),
+        ("pixel", ["frontend"]),
+        ("sentry", ["qa", "review"]),
+    ):
         args = ["agent", "add", name, "--role", name, "--runtime", "simulated"]
         for capability in caps:
             args += ["--capability", capability]
         assert cli(*args).code == 0
     for i in range(3):
-        add_task(cli, f"backend work {i}", "--label", "backend-developer", "--estimate", f"{i + 1}h")
+        add_task(
+            cli, f"backend work {i}", "--label", "backend-developer", "--estimate", f"{i + 1}h"
+        )
     add_task(cli, "frontend work", "--label", "frontend")
     add_task(cli, "tests", "--label", "QA")
     add_task(cli, "chores")
@@ -399,7 +552,9 @@ def test_the_lead_heartbeat_and_the_simulated_lead_assign_exactly_what_the_cli_d
     monkeypatch.chdir(copies["by-cli"])
     doc = cli("dispatch", "--json").json()["dispatch"]
     expected = [(a["task"], a["agent"]) for a in doc["assignments"]]
-    assert len(expected) == 4 and len([s for s in doc["skips"] if s["kind"] == "task"]) == 2  # nova's WIP limit
+    assert (
+        len(expected) == 4 and len([s for s in doc["skips"] if s["kind"] == "task"]) == 2
+    )  # nova's WIP limit
 
     monkeypatch.chdir(copies["by-command-lead"])
     answer = answer_agent(cli, "chief", scripts, level="lead", role="lead")
@@ -408,10 +563,17 @@ def test_the_lead_heartbeat_and_the_simulated_lead_assign_exactly_what_the_cli_d
     assert record["outcome"] == "worked", record
     [action] = record["actions"]
     assert [(a["task"], a["agent"]) for a in action["assigned"]] == expected
-    assert '{"type":"dispatch"' in (scripts / "chief.stdin").read_text(encoding="utf-8"), "the lead's prompt offers the action"
+    assert '{"type":"dispatch"' in (scripts / "chief.stdin").read_text(encoding="utf-8"), (
+        "the lead's prompt offers the action"
+    )
 
     monkeypatch.chdir(copies["by-simulated-lead"])
-    assert cli("agent", "add", "chief", "--role", "lead", "--level", "lead", "--runtime", "simulated").code == 0
+    assert (
+        cli(
+            "agent", "add", "chief", "--role", "lead", "--level", "lead", "--runtime", "simulated"
+        ).code
+        == 0
+    )
     [record] = cli("heartbeat", "chief", "--json").json()["runs"]
     dispatched = [a for a in record["actions"] if a["action"] == "dispatch"]
     assert [(a["task"], a["agent"]) for a in dispatched[0]["assigned"]] == expected
@@ -423,7 +585,11 @@ def test_the_lead_heartbeat_and_the_simulated_lead_assign_exactly_what_the_cli_d
     worker.write_text(json.dumps({"actions": [{"type": "dispatch"}]}), encoding="utf-8")
     add_task(cli, "for the worker", "--assign", "worker")
     [record] = cli("heartbeat", "worker", "--json").json()["runs"]
-    assert record["rejected"] == 1 and record["rejections"][0]["reason"] == "worker (specialist) may not dispatch tasks to agents"
+    assert (
+        record["rejected"] == 1
+        and record["rejections"][0]["reason"]
+        == "worker (specialist) may not dispatch tasks to agents"
+    )
     assert '{"type":"dispatch"' not in (scripts / "worker.stdin").read_text(encoding="utf-8")
 
 
@@ -433,7 +599,11 @@ def test_the_lead_heartbeat_and_the_simulated_lead_assign_exactly_what_the_cli_d
 def event_lines(root: Path) -> list[dict[str, Any]]:
     lines = []
     for path in sorted((root / ".agentctl" / "events").glob("*.jsonl")):
-        lines += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines += [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     return lines
 
 
@@ -444,13 +614,19 @@ def event_day(root: Path) -> str:
 def test_silence_uses_the_heartbeat_missed_beats_rule() -> None:
     """The same limit as the lead's silent-agent list: max(missed_beats x every, idle_every + every)."""
     team_ = [agent("a", every="1h")]
-    states = {"a": {"status": "idle", "last_heartbeat": (NOW - timedelta(hours=3, minutes=1)).isoformat()}}
-    assert skipped(run([task("t-1")], team_, states=states), "agent") == {"a": f"silent: no heartbeat since {(NOW - timedelta(hours=3, minutes=1)).strftime('%Y-%m-%dT%H:%M:%SZ')}"}
+    states = {
+        "a": {"status": "idle", "last_heartbeat": (NOW - timedelta(hours=3, minutes=1)).isoformat()}
+    }
+    assert skipped(run([task("t-1")], team_, states=states), "agent") == {
+        "a": f"silent: no heartbeat since {(NOW - timedelta(hours=3, minutes=1)).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    }
     states["a"]["last_heartbeat"] = (NOW - timedelta(hours=2, minutes=59)).isoformat()
     assert given(run([task("t-1")], team_, states=states)) == {"t-1": "a"}
 
 
-def test_the_critical_path_follows_changes_of_estimates_and_dependencies(plain: Path, cli: Runner) -> None:
+def test_the_critical_path_follows_changes_of_estimates_and_dependencies(
+    plain: Path, cli: Runner
+) -> None:
     """The critical set is cached in the index while the open tasks' dependencies, parents and
     estimates are unchanged: a change of any of them is seen at once."""
 
@@ -466,7 +642,9 @@ def test_the_critical_path_follows_changes_of_estimates_and_dependencies(plain: 
     assert first() == (ids["schema"], True)
     extra = add_task(cli, "Long tail", "--estimate", "1w", "--depends-on", ids["fix"])
     assert first() == (ids["fix"], True), "fix now leads the longest chain"
-    assert extra not in {a["task"] for a in cli("dispatch", "--dry-run", "--json").json()["dispatch"]["assignments"]}
+    assert extra not in {
+        a["task"] for a in cli("dispatch", "--dry-run", "--json").json()["dispatch"]["assignments"]
+    }
 
 
 def test_hooks_see_every_assignment_of_a_dispatch(plain: Path, cli: Runner, tmp_path: Path) -> None:
@@ -474,10 +652,16 @@ def test_hooks_see_every_assignment_of_a_dispatch(plain: Path, cli: Runner, tmp_
     per assigned task, with that task's event."""
     seen = tmp_path / "seen.jsonl"
     hook = tmp_path / "hook.py"
-    hook.write_text(f"import sys\nopen({str(seen)!r}, 'a').write(sys.stdin.read().strip() + '\\n')\n", encoding="utf-8")
+    hook.write_text(
+        f"import sys\nopen({str(seen)!r}, 'a').write(sys.stdin.read().strip() + '\\n')\n",
+        encoding="utf-8",
+    )
     config = plain / ".agentctl" / "config.yaml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("hooks: {}", f"hooks:\n  task.assigned:\n    - [{sys.executable}, {hook}]"), encoding="utf-8")
+    config.write_text(
+        text.replace("hooks: {}", f"hooks:\n  task.assigned:\n    - [{sys.executable}, {hook}]"),
+        encoding="utf-8",
+    )
     plan_tasks(cli)
     result = cli("dispatch", "--json")
     assert result.code == 0, str(result)

@@ -18,12 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_cli_reference_is_current() -> None:
     expected = docgen.render()
     actual = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    assert actual == expected, "docs/cli.md is stale: run `python -m agentctl.cli.docgen > docs/cli.md`"
+    assert actual == expected, (
+        "docs/cli.md is stale: run `python -m agentctl.cli.docgen > docs/cli.md`"
+    )
 
 
 def test_every_command_has_help_text() -> None:
     for path, command, _ in docgen.command_tree():
-        assert (command.help or command.short_help or "").strip(), f"{' '.join(path)} has no help text"
+        assert (command.help or command.short_help or "").strip(), (
+            f"{' '.join(path)} has no help text"
+        )
 
 
 def test_every_exit_code_is_documented() -> None:
@@ -47,7 +51,9 @@ def test_light_checks_know_exactly_the_model_fields() -> None:
     assert checks.STATE_FIELDS == set(models.AgentState.model_fields)
     required = {n for n, f in models.Task.model_fields.items() if f.is_required()}
     assert checks.TASK_REQUIRED == required
-    assert checks.AGENT_REQUIRED == {n for n, f in models.Agent.model_fields.items() if f.is_required()}
+    assert checks.AGENT_REQUIRED == {
+        n for n, f in models.Agent.model_fields.items() if f.is_required()
+    }
 
 
 def test_changelog_has_unreleased_section_first() -> None:

@@ -17,7 +17,9 @@ from agentctl.errors import ExitCode
 DOC_RE = re.compile(r"d-[0-9a-z]{12}")
 
 
-def add_doc(cli: Runner, title: str, body: str, *options: str, as_: str | None = None) -> dict[str, Any]:
+def add_doc(
+    cli: Runner, title: str, body: str, *options: str, as_: str | None = None
+) -> dict[str, Any]:
     prefix = ("--as", as_) if as_ else ()
     r = cli(*prefix, "doc", "add", title, *options, "--json", input=body)
     assert r.code == 0, str(r)
@@ -56,14 +58,18 @@ def team_root(ws_root: Path, cli: Runner) -> Path:
 
 
 def test_add_from_stdin(team_root: Path, cli: Runner) -> None:
-    r = cli("doc", "add", "Parser decision", "--type", "decision", input="# Decision\n\nWe use PEG.\n")
+    r = cli(
+        "doc", "add", "Parser decision", "--type", "decision", input="# Decision\n\nWe use PEG.\n"
+    )
     assert r.code == 0, str(r)
     match = re.fullmatch(r"(d-[0-9a-z]{12}) added \(decision\): Parser decision\n", r.out)
     assert match, str(r)
     doc_id = match.group(1)
     path = team_root / ".agentctl" / "docs" / f"{doc_id}.md"
     text = path.read_text(encoding="utf-8")
-    assert text.startswith(f"---\nid: {doc_id}\ntitle: Parser decision\ntype: decision\nauthor: Test User\n")
+    assert text.startswith(
+        f"---\nid: {doc_id}\ntitle: Parser decision\ntype: decision\nauthor: Test User\n"
+    )
     assert text.endswith("---\n# Decision\n\nWe use PEG.\n")
     doc = show(cli, doc_id)
     assert doc["body"] == "# Decision\n\nWe use PEG.\n"
@@ -74,7 +80,18 @@ def test_add_from_file_linked_to_a_task(team_root: Path, cli: Runner, tmp_path: 
     task = add_task(cli, "Parser")
     source = tmp_path / "notes.md"
     source.write_text("Research notes\nno trailing newline", encoding="utf-8")
-    doc = add_doc(cli, "Survey of parsers", "", "--type", "research", "--task", task[:6], "--file", str(source), as_="dev-1")
+    doc = add_doc(
+        cli,
+        "Survey of parsers",
+        "",
+        "--type",
+        "research",
+        "--task",
+        task[:6],
+        "--file",
+        str(source),
+        as_="dev-1",
+    )
     assert doc["task"] == task
     assert doc["author"] == "dev-1"
     assert doc["path"] == f".agentctl/docs/{doc['id']}.md"
@@ -91,12 +108,30 @@ def test_every_document_type(team_root: Path, cli: Runner, type_: str) -> None:
 
 def test_add_refusals(team_root: Path, cli: Runner, tmp_path: Path) -> None:
     root = team_root
-    run_refused(cli, root, ExitCode.USAGE, ("doc", "add", "X", "--type", "memo"), "memo", "decision")
+    run_refused(
+        cli, root, ExitCode.USAGE, ("doc", "add", "X", "--type", "memo"), "memo", "decision"
+    )
     missing = tmp_path / "nope.md"
-    run_refused(cli, root, ExitCode.USAGE, ("doc", "add", "X", "--type", "research", "--file", str(missing)), "no such file")
-    run_refused(cli, root, ExitCode.USAGE, ("doc", "add", "X", "--type", "research", "--file", str(tmp_path)), "directory")
-    run_refused(cli, root, ExitCode.NOT_FOUND, ("doc", "add", "X", "--type", "research", "--task", "t-zzzz"))
-    run_refused(cli, root, ExitCode.USAGE, ("doc", "add", "two\nlines", "--type", "research"), "title")
+    run_refused(
+        cli,
+        root,
+        ExitCode.USAGE,
+        ("doc", "add", "X", "--type", "research", "--file", str(missing)),
+        "no such file",
+    )
+    run_refused(
+        cli,
+        root,
+        ExitCode.USAGE,
+        ("doc", "add", "X", "--type", "research", "--file", str(tmp_path)),
+        "directory",
+    )
+    run_refused(
+        cli, root, ExitCode.NOT_FOUND, ("doc", "add", "X", "--type", "research", "--task", "t-zzzz")
+    )
+    run_refused(
+        cli, root, ExitCode.USAGE, ("doc", "add", "two\nlines", "--type", "research"), "title"
+    )
     run_refused(cli, root, ExitCode.USAGE, ("doc", "add", "X"), "--type")
     assert listing(cli) == []
 
@@ -110,7 +145,9 @@ def test_list_filters(team_root: Path, cli: Runner) -> None:
     d = add_doc(cli, "D", "d\n", "--type", "decision", "--task", other)
     everything = listing(cli)
     # Oldest first (created_at has whole seconds; ties are in ID order).
-    assert [(x["created_at"], x["id"]) for x in everything] == sorted((x["created_at"], x["id"]) for x in everything)
+    assert [(x["created_at"], x["id"]) for x in everything] == sorted(
+        (x["created_at"], x["id"]) for x in everything
+    )
     assert {x["id"] for x in everything} == {a["id"], b["id"], c["id"], d["id"]}
     assert {x["id"] for x in listing(cli, "--type", "decision")} == {a["id"], c["id"], d["id"]}
     assert {x["id"] for x in listing(cli, "--task", task)} == {a["id"], b["id"]}
@@ -152,7 +189,11 @@ def test_edit_from_file_and_stdin(team_root: Path, cli: Runner, tmp_path: Path) 
     r = cli("doc", "edit", doc["id"], input="v3 from stdin\n")
     assert r.code == 0, str(r)
     assert show(cli, doc["id"])["body"] == "v3 from stdin\n"
-    assert [h["subject"].split(" ")[1] for h in history(cli, doc["id"])] == ["edited", "edited", "added"]
+    assert [h["subject"].split(" ")[1] for h in history(cli, doc["id"])] == [
+        "edited",
+        "edited",
+        "added",
+    ]
 
 
 def test_edit_title_only(team_root: Path, cli: Runner) -> None:
@@ -176,7 +217,9 @@ def test_edit_with_no_change_is_refused(team_root: Path, cli: Runner) -> None:
 
 def _editor(tmp_path: Path, script: str) -> str:
     path = tmp_path / "fake-editor.py"
-    path.write_text(f"#!{sys.executable}\nimport sys\npath = sys.argv[-1]\n{script}\n", encoding="utf-8")
+    path.write_text(
+        f"#!{sys.executable}\nimport sys\npath = sys.argv[-1]\n{script}\n", encoding="utf-8"
+    )
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return str(path)
 
@@ -192,18 +235,44 @@ def test_edit_with_editor(team_root: Path, cli: Runner, tmp_path: Path) -> None:
     assert r.code == 0, str(r)
     assert show(cli, doc["id"])["body"] == "ORIGINAL LINE\nadded by the editor\n"
     # $VISUAL wins over $EDITOR, and may carry arguments.
-    visual = _editor(tmp_path, "open(path, 'a', encoding='utf-8').write('visual ' + sys.argv[1] + '\\n')")
-    r = cli("doc", "edit", doc["id"], "--editor", env={"EDITOR": editor, "VISUAL": f"{visual} --flag"})
+    visual = _editor(
+        tmp_path, "open(path, 'a', encoding='utf-8').write('visual ' + sys.argv[1] + '\\n')"
+    )
+    r = cli(
+        "doc", "edit", doc["id"], "--editor", env={"EDITOR": editor, "VISUAL": f"{visual} --flag"}
+    )
     assert r.code == 0, str(r)
     assert show(cli, doc["id"])["body"].endswith("visual --flag\n")
 
 
-def test_edit_with_failing_or_missing_editor_changes_nothing(team_root: Path, cli: Runner, tmp_path: Path) -> None:
+def test_edit_with_failing_or_missing_editor_changes_nothing(
+    team_root: Path, cli: Runner, tmp_path: Path
+) -> None:
     doc = add_doc(cli, "Plan", "original\n", "--type", "deliverable")
     failing = _editor(tmp_path, "open(path, 'w').write('half-written'); sys.exit(3)")
-    run_refused(cli, team_root, ExitCode.USAGE, ("doc", "edit", doc["id"], "--editor"), "status 3", env={"EDITOR": failing})
-    run_refused(cli, team_root, ExitCode.USAGE, ("doc", "edit", doc["id"], "--editor"), "EDITOR", env={"EDITOR": None, "VISUAL": None})
-    run_refused(cli, team_root, ExitCode.USAGE, ("doc", "edit", doc["id"], "--editor", "--file", "x.md"), "--file")
+    run_refused(
+        cli,
+        team_root,
+        ExitCode.USAGE,
+        ("doc", "edit", doc["id"], "--editor"),
+        "status 3",
+        env={"EDITOR": failing},
+    )
+    run_refused(
+        cli,
+        team_root,
+        ExitCode.USAGE,
+        ("doc", "edit", doc["id"], "--editor"),
+        "EDITOR",
+        env={"EDITOR": None, "VISUAL": None},
+    )
+    run_refused(
+        cli,
+        team_root,
+        ExitCode.USAGE,
+        ("doc", "edit", doc["id"], "--editor", "--file", "x.md"),
+        "--file",
+    )
     assert show(cli, doc["id"])["body"] == "original\n"
 
 
@@ -214,23 +283,51 @@ def test_edit_unknown_document(team_root: Path, cli: Runner) -> None:
 # -- permissions ---------------------------------------------------------------------------------
 
 
-def test_an_agent_may_not_edit_or_remove_another_agents_document(team_root: Path, cli: Runner) -> None:
+def test_an_agent_may_not_edit_or_remove_another_agents_document(
+    team_root: Path, cli: Runner
+) -> None:
     doc = add_doc(cli, "Dev notes", "mine\n", "--type", "research", as_="dev-1")
-    run_refused(cli, team_root, ExitCode.PERMISSION, ("--as", "dev-2", "doc", "edit", doc["id"], "--title", "Hijacked"), "dev-2", "dev-1")
-    run_refused(cli, team_root, ExitCode.PERMISSION, ("--as", "intern-1", "doc", "rm", doc["id"]), "intern-1")
-    run_refused(cli, team_root, ExitCode.PERMISSION, ("--as", "dev-2", "doc", "rm", doc["id"]), "dev-2")
+    run_refused(
+        cli,
+        team_root,
+        ExitCode.PERMISSION,
+        ("--as", "dev-2", "doc", "edit", doc["id"], "--title", "Hijacked"),
+        "dev-2",
+        "dev-1",
+    )
+    run_refused(
+        cli,
+        team_root,
+        ExitCode.PERMISSION,
+        ("--as", "intern-1", "doc", "rm", doc["id"]),
+        "intern-1",
+    )
+    run_refused(
+        cli, team_root, ExitCode.PERMISSION, ("--as", "dev-2", "doc", "rm", doc["id"]), "dev-2"
+    )
     # Its author, a lead and a human may.
     assert cli("--as", "dev-1", "doc", "edit", doc["id"], "--title", "Dev notes v2").code == 0
     assert cli("--as", "lead-1", "doc", "edit", doc["id"], input="lead's edit\n").code == 0
     assert cli("doc", "edit", doc["id"], "--title", "Human title").code == 0
     after = show(cli, doc["id"])
-    assert (after["title"], after["body"], after["author"]) == ("Human title", "lead's edit\n", "dev-1")
+    assert (after["title"], after["body"], after["author"]) == (
+        "Human title",
+        "lead's edit\n",
+        "dev-1",
+    )
     assert cli("--as", "lead-1", "doc", "rm", doc["id"]).code == 0
 
 
-def test_an_agent_may_edit_its_own_and_human_documents_only_if_lead(team_root: Path, cli: Runner) -> None:
+def test_an_agent_may_edit_its_own_and_human_documents_only_if_lead(
+    team_root: Path, cli: Runner
+) -> None:
     doc = add_doc(cli, "Human doc", "text\n", "--type", "protocol")
-    run_refused(cli, team_root, ExitCode.PERMISSION, ("--as", "dev-1", "doc", "edit", doc["id"], "--title", "x"))
+    run_refused(
+        cli,
+        team_root,
+        ExitCode.PERMISSION,
+        ("--as", "dev-1", "doc", "edit", doc["id"], "--title", "x"),
+    )
     assert cli("--as", "lead-1", "doc", "edit", doc["id"], "--title", "x").code == 0
 
 
@@ -257,7 +354,16 @@ def test_history_lists_commits_newest_first(team_root: Path, cli: Runner) -> Non
 def test_history_of_an_uncommitted_document(team_root: Path, cli: Runner) -> None:
     doc = add_doc(cli, "Draft", "x\n", "--type", "research", "--task", add_task(cli, "T"))
     # A document added with auto-commit off has no history yet.
-    r = run_cli("doc", "add", "Loose", "--type", "research", "--json", input="y\n", env={"AGENTCTL_AUTOCOMMIT": "0"})
+    r = run_cli(
+        "doc",
+        "add",
+        "Loose",
+        "--type",
+        "research",
+        "--json",
+        input="y\n",
+        env={"AGENTCTL_AUTOCOMMIT": "0"},
+    )
     assert r.code == 0, str(r)
     loose = r.json()["doc"]
     assert history(cli, loose["id"]) == []
@@ -272,7 +378,9 @@ def test_diff_defaults_to_the_previous_version(team_root: Path, cli: Runner) -> 
     r = cli("doc", "diff", doc["id"])
     assert r.code == 0, str(r)
     first, added_at = history(cli, doc["id"])[1]["commit"], None
-    assert r.out.startswith(f"--- .agentctl/docs/{doc['id']}.md@{first[:12]}\n+++ .agentctl/docs/{doc['id']}.md@working\n")
+    assert r.out.startswith(
+        f"--- .agentctl/docs/{doc['id']}.md@{first[:12]}\n+++ .agentctl/docs/{doc['id']}.md@working\n"
+    )
     assert "\n-use PEG\n" in r.out and "\n+use LALR\n" in r.out
     assert " # Plan\n" in r.out
     assert added_at is None
@@ -296,9 +404,13 @@ def test_diff_against_an_explicit_revision(team_root: Path, cli: Runner) -> None
     assert "@@ -0,0 " in r.out and "+three" in r.out
 
 
-def test_diff_of_an_uncommitted_edit_is_against_the_last_commit(team_root: Path, cli: Runner) -> None:
+def test_diff_of_an_uncommitted_edit_is_against_the_last_commit(
+    team_root: Path, cli: Runner
+) -> None:
     doc = add_doc(cli, "Plan", "committed\n", "--type", "decision")
-    r = run_cli("doc", "edit", doc["id"], input="not yet committed\n", env={"AGENTCTL_AUTOCOMMIT": "0"})
+    r = run_cli(
+        "doc", "edit", doc["id"], input="not yet committed\n", env={"AGENTCTL_AUTOCOMMIT": "0"}
+    )
     assert r.code == 0, str(r)
     r = cli("doc", "diff", doc["id"])
     assert "\n-committed\n" in r.out and "\n+not yet committed\n" in r.out, str(r)
@@ -317,7 +429,11 @@ def test_history_and_diff_outside_git_say_so(tmp_path: Path, cli: Runner) -> Non
     r = cli("-W", str(root), "doc", "add", "Plan", "--type", "decision", "--json", input="x\n")
     assert r.code == 0, str(r)
     doc_id = r.json()["doc"]["id"]
-    for args in (("doc", "history", doc_id), ("doc", "diff", doc_id), ("doc", "diff", doc_id, "HEAD")):
+    for args in (
+        ("doc", "history", doc_id),
+        ("doc", "diff", doc_id),
+        ("doc", "diff", doc_id, "HEAD"),
+    ):
         r = cli("-W", str(root), *args)
         assert_one_line_error(r, ExitCode.GIT, "not in a git repository")
         assert r.out == ""

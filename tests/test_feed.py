@@ -43,12 +43,17 @@ def busy(ws_root: Path, cli: Runner) -> dict[str, str]:
     second = add_task(cli, "Second")
     assert cli("--as", "dev-2", "task", "comment", first, "hello @dev-1").code == 0
     assert cli("--as", "dev-1", "task", "move", first, "in_progress").code == 0
-    assert cli("--as", "dev-1", "task", "comment", second, "a question", "--kind", "question").code == 0
+    assert (
+        cli("--as", "dev-1", "task", "comment", second, "a question", "--kind", "question").code
+        == 0
+    )
     assert cli("task", "assign", second, "intern-1").code == 0
     return {"first": first, "second": second}
 
 
-def write_event(root: Path, moment: datetime, actor: str, type_: str, subject: str | None, **data: Any) -> dict[str, Any]:
+def write_event(
+    root: Path, moment: datetime, actor: str, type_: str, subject: str | None, **data: Any
+) -> dict[str, Any]:
     """Append an event line by hand, as another machine's merged log would."""
     event = eventlog.make_event(actor, type_, subject, data, ts=moment)
     eventlog.append(root / ".agentctl" / "events", event)
@@ -68,7 +73,9 @@ def test_feed_is_newest_last_with_plain_lines(busy: dict[str, str], cli: Runner)
     assert r.code == 0, str(r)
     lines = r.out.splitlines()
     assert len(lines) == len(events)
-    assert lines[-1].endswith(f'Test User: assigned {busy["second"]} "Second" to intern-1  → dev-1, intern-1')
+    assert lines[-1].endswith(
+        f'Test User: assigned {busy["second"]} "Second" to intern-1  → dev-1, intern-1'
+    )
     assert f'dev-2: commented on {busy["first"]} "First": hello @dev-1  → dev-1' in r.out
 
 
@@ -91,7 +98,13 @@ def test_feed_by_agent_is_by_or_for(busy: dict[str, str], cli: Runner) -> None:
         assert event["actor"] == "dev-1" or "dev-1" in event["notify"], event
     # created for dev-1, a mention, its own move and comment, then a change on the task it
     # subscribed to by commenting; adding the agent was by the human and notified nobody.
-    assert types(events) == ["task.created", "message.added", "task.moved", "message.added", "task.assigned"]
+    assert types(events) == [
+        "task.created",
+        "message.added",
+        "task.moved",
+        "message.added",
+        "task.assigned",
+    ]
     assert feed(cli, "--agent", "nobody-here") == []
     assert_one_line_error(cli("feed", "--agent", "Not A Name"), ExitCode.USAGE)
 
@@ -108,8 +121,24 @@ def test_feed_by_type_exact_and_wildcard(busy: dict[str, str], cli: Runner) -> N
 
 def test_feed_since(busy: dict[str, str], cli: Runner, ws_root: Path) -> None:
     now = datetime.now(UTC)
-    old = write_event(ws_root, now - timedelta(hours=3), "dev-2", "task.edited", busy["first"], title="First", fields=["title"])
-    older = write_event(ws_root, now - timedelta(days=3), "dev-2", "task.edited", busy["first"], title="First", fields=["labels"])
+    old = write_event(
+        ws_root,
+        now - timedelta(hours=3),
+        "dev-2",
+        "task.edited",
+        busy["first"],
+        title="First",
+        fields=["title"],
+    )
+    older = write_event(
+        ws_root,
+        now - timedelta(days=3),
+        "dev-2",
+        "task.edited",
+        busy["first"],
+        title="First",
+        fields=["labels"],
+    )
     all_ids = [e["id"] for e in feed(cli, "--limit", "1000")]
     assert older["id"] == all_ids[0] and old["id"] in all_ids
     recent = [e["id"] for e in feed(cli, "--since", "2h")]
@@ -125,14 +154,19 @@ def test_feed_limit_keeps_the_newest(busy: dict[str, str], cli: Runner) -> None:
     everything = feed(cli)
     assert feed(cli, "--limit", "2") == everything[-2:]
     assert feed(cli, "-n", "1") == everything[-1:]
-    assert feed(cli, "--limit", "3", "--task", busy["first"]) == feed(cli, "--task", busy["first"])[-3:]
+    assert (
+        feed(cli, "--limit", "3", "--task", busy["first"])
+        == feed(cli, "--task", busy["first"])[-3:]
+    )
     assert cli("feed", "--limit", "0").code == ExitCode.USAGE
 
 
 def test_feed_default_limit_is_50(ws_root: Path, cli: Runner) -> None:
     now = datetime.now(UTC) + timedelta(minutes=1)  # after the init event
     for n in range(60):
-        write_event(ws_root, now + timedelta(seconds=n), "someone", "task.edited", None, title=f"e{n}")
+        write_event(
+            ws_root, now + timedelta(seconds=n), "someone", "task.edited", None, title=f"e{n}"
+        )
     events = feed(cli)
     assert len(events) == 50
     assert events[-1]["data"]["title"] == "e59"
@@ -197,7 +231,9 @@ class Follower:
             self.seen.append(line)
             if needle in line:
                 return line
-        raise AssertionError(f"{needle!r} not printed within {timeout}s; got {self.seen!r}; alive={self.proc.poll() is None}")
+        raise AssertionError(
+            f"{needle!r} not printed within {timeout}s; got {self.seen!r}; alive={self.proc.poll() is None}"
+        )
 
     def drain(self) -> list[str]:
         out = []
@@ -226,7 +262,9 @@ class Follower:
 
 
 @pytest.mark.slow
-def test_follow_prints_events_written_by_other_processes(ws_root: Path, cli: Runner, run_proc: Runner) -> None:
+def test_follow_prints_events_written_by_other_processes(
+    ws_root: Path, cli: Runner, run_proc: Runner
+) -> None:
     make_team(cli)
     task = add_task(cli, "Watched", "--assign", "dev-1")
     follower = Follower(ws_root, "--limit", "1")
@@ -235,15 +273,19 @@ def test_follow_prints_events_written_by_other_processes(ws_root: Path, cli: Run
         # Another real process writes events.
         r = run_proc("-W", str(ws_root), "task", "add", "Written elsewhere")
         assert r.code == 0, str(r)
-        follower.wait_for('created t-', timeout=8)
+        follower.wait_for("created t-", timeout=8)
         assert "Written elsewhere" in follower.seen[-1]
-        r = run_proc("-W", str(ws_root), "--as", "dev-2", "task", "comment", task, "ping @dev-1 from afar")
+        r = run_proc(
+            "-W", str(ws_root), "--as", "dev-2", "task", "comment", task, "ping @dev-1 from afar"
+        )
         assert r.code == 0, str(r)
         line = follower.wait_for("ping @dev-1 from afar", timeout=8)
         assert "dev-2: commented on" in line and line.endswith("→ dev-1")
         # A new day's log file (e.g. after midnight, or pulled) is followed too.
         future = datetime(2099, 1, 1, 12, tzinfo=UTC)
-        write_event(ws_root, future, "dev-2", "task.edited", task, title="Watched", fields=["labels"])
+        write_event(
+            ws_root, future, "dev-2", "task.edited", task, title="Watched", fields=["labels"]
+        )
         follower.wait_for("2099-01-01 12:00:00  dev-2: edited", timeout=8)
 
         # Idle following must not spin: CPU time over ~3 s stays far below 1 s.

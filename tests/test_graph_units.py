@@ -66,14 +66,25 @@ def test_critical_path_of_the_hand_computed_roadmap() -> None:
     assert plan.path == ["a", "b", "e", "f", "g"]
     assert plan.total_hours == 27
     assert plan.hours == {"p1": 0, "a": 5, "b": 12, "c": 4, "p2": 0, "e": 6, "f": 3, "g": 1}
-    assert plan.earliest_start == {"p1": 0, "a": 0, "b": 5, "c": 5, "p2": 17, "e": 17, "f": 23, "g": 26}
+    assert plan.earliest_start == {
+        "p1": 0,
+        "a": 0,
+        "b": 5,
+        "c": 5,
+        "p2": 17,
+        "e": 17,
+        "f": 23,
+        "g": 26,
+    }
     assert plan.slack == {"p1": 0, "a": 0, "b": 0, "c": 8, "p2": 0, "e": 0, "f": 0, "g": 0}
     assert plan.missing == ["c"] and plan.cyclic == []
     assert plan.critical == {"p1", "a", "b", "p2", "e", "f", "g"}
 
 
 def test_default_estimate_and_working_days_come_from_the_config() -> None:
-    effort = Effort.from_config({"planning": {"default_estimate": "6h", "hours_per_day": 6, "days_per_week": 4}})
+    effort = Effort.from_config(
+        {"planning": {"default_estimate": "6h", "hours_per_day": 6, "days_per_week": 4}}
+    )
     assert (effort.hours_per_day, effort.days_per_week, effort.default_hours) == (6, 4, 6)
     assert effort.expected_hours("1w") == 24  # 4 days of 6 h
     plan = critical_path(roadmap(), DONE, effort)
@@ -149,7 +160,11 @@ def _reference(tasks: Mapping[str, Mapping[str, Any]], effort: Effort, delay: tu
             starts.clear()  # a partial evaluation may have cached nothing wrong, but be plain
             finishes.clear()
     timed = open_ids - looped
-    return {t: start(t, frozenset()) for t in timed}, {t: finish(t, frozenset()) for t in timed}, looped
+    return (
+        {t: start(t, frozenset()) for t in timed},
+        {t: finish(t, frozenset()) for t in timed},
+        looped,
+    )
 
 
 ESTIMATES = [None, "1h", "2h", "30m", "4h-6h", "1d", "1h-3h", "0h"]
@@ -169,9 +184,17 @@ random_graphs = st.integers(1, 7).flatmap(
 
 @settings(max_examples=300, deadline=None)
 @given(random_graphs)
-def test_critical_path_matches_a_plain_recursive_reference(spec: list[tuple[Any, list[int], int | None, str]]) -> None:
+def test_critical_path_matches_a_plain_recursive_reference(
+    spec: list[tuple[Any, list[int], int | None, str]],
+) -> None:
     tasks = {
-        f"n{i}": _task(f"n{i}", estimate, tuple(f"n{d}" for d in deps), None if parent is None else f"n{parent}", status)
+        f"n{i}": _task(
+            f"n{i}",
+            estimate,
+            tuple(f"n{d}" for d in deps),
+            None if parent is None else f"n{parent}",
+            status,
+        )
         for i, (estimate, deps, parent, status) in enumerate(spec)
     }
     effort = Effort()
@@ -258,7 +281,10 @@ def test_schedule_of_the_roadmap_on_two_agents_matches_the_hand_computed_one() -
         "a": (0, 5, "dev-1"), "b": (5, 17, "dev-1"), "c": (5, 9, "dev-2"),
         "e": (17, 23, "dev-1"), "f": (23, 26, "dev-1"), "g": (26, 27, "dev-1"),
     }  # fmt: skip
-    assert {s.task: (s.start, s.finish) for s in result.summaries} == {"p1": (0, 17), "p2": (17, 26)}
+    assert {s.task: (s.start, s.finish) for s in result.summaries} == {
+        "p1": (0, 17),
+        "p2": (17, 26),
+    }
     assert result.total_hours == 27 and result.work_hours == 31
     assert [b.task for b in result.bars if b.critical] == ["a", "b", "e", "f", "g"]
 
@@ -278,19 +304,30 @@ def test_assigned_tasks_stay_in_their_agents_lane() -> None:
     tasks["g"]["assignees"] = ["dev-1", "dev-2"]  # the first one listed
     result = schedule(tasks, DONE, Effort(), pool=["dev-1"])
     bars = _bars(result)
-    assert bars["c"] == (5, 9, "ops-1") and bars["b"] == (5, 17, "dev-1") and bars["g"][2] == "dev-1"
+    assert (
+        bars["c"] == (5, 9, "ops-1") and bars["b"] == (5, 17, "dev-1") and bars["g"][2] == "dev-1"
+    )
     assert result.lanes == ["dev-1", "ops-1"] and result.pool == ["dev-1"]
 
 
 def test_started_tasks_go_first_and_no_pool_means_one_lane() -> None:
-    tasks = {t["id"]: t for t in [_task("x", "2h", priority=0), _task("y", "2h", status="in_progress", priority=3)]}
+    tasks = {
+        t["id"]: t
+        for t in [_task("x", "2h", priority=0), _task("y", "2h", status="in_progress", priority=3)]
+    }
     result = schedule(tasks, DONE, Effort(), started=["in_progress"])
     assert _bars(result) == {"y": (0, 2, "unassigned"), "x": (2, 4, "unassigned")}
 
 
 @settings(max_examples=200, deadline=None)
-@given(random_graphs, st.integers(1, 3), st.lists(st.sampled_from(["u", "v", None]), min_size=7, max_size=7))
-def test_schedules_respect_dependencies_parents_and_lanes(spec: list[Any], lanes: int, owners: list[str | None]) -> None:
+@given(
+    random_graphs,
+    st.integers(1, 3),
+    st.lists(st.sampled_from(["u", "v", None]), min_size=7, max_size=7),
+)
+def test_schedules_respect_dependencies_parents_and_lanes(
+    spec: list[Any], lanes: int, owners: list[str | None]
+) -> None:
     tasks = {
         f"n{i}": _task(f"n{i}", estimate, tuple(f"n{d}" for d in deps), None if parent is None else f"n{parent}",
                        status, assignees=[owners[i]] if owners[i] else [])
@@ -301,7 +338,11 @@ def test_schedules_respect_dependencies_parents_and_lanes(spec: list[Any], lanes
     plan = critical_path(tasks, DONE, effort)
     bars = {b.task: b for b in result.bars}
     spans = {s.task: s for s in result.summaries}
-    summaries = {t["parent"] for t in tasks.values() if t["parent"] in plan.earliest_start and t["id"] in plan.earliest_start}
+    summaries = {
+        t["parent"]
+        for t in tasks.values()
+        if t["parent"] in plan.earliest_start and t["id"] in plan.earliest_start
+    }
     assert set(bars) == set(plan.earliest_start) - summaries  # every timed leaf exactly once
     for bar in result.bars:
         assert bar.finish - bar.start == pytest.approx(plan.hours[bar.task])
@@ -322,11 +363,19 @@ def test_schedules_respect_dependencies_parents_and_lanes(spec: list[Any], lanes
                 assert begins(t) >= ends(dep) - 1e-9
         parent = tasks[t]["parent"]
         if parent in spans:
-            assert spans[parent].start <= begins(t) + 1e-9 and ends(t) <= spans[parent].finish + 1e-9
+            assert (
+                spans[parent].start <= begins(t) + 1e-9 and ends(t) <= spans[parent].finish + 1e-9
+            )
     assert result.total_hours >= plan.total_hours - 1e-9
-    unlimited = schedule({k: {**v, "assignees": []} for k, v in tasks.items()}, DONE, effort, lanes=len(tasks))
-    assert unlimited.total_hours == pytest.approx(plan.total_hours)  # unlimited capacity = the critical path
-    assert {b.task: b.start for b in unlimited.bars} == pytest.approx({t: plan.earliest_start[t] for t in bars})
+    unlimited = schedule(
+        {k: {**v, "assignees": []} for k, v in tasks.items()}, DONE, effort, lanes=len(tasks)
+    )
+    assert unlimited.total_hours == pytest.approx(
+        plan.total_hours
+    )  # unlimited capacity = the critical path
+    assert {b.task: b.start for b in unlimited.bars} == pytest.approx(
+        {t: plan.earliest_start[t] for t in bars}
+    )
 
 
 # -- renderers -------------------------------------------------------------------------------
@@ -350,7 +399,13 @@ def hostile_tasks() -> dict[str, dict[str, Any]]:
     tasks = {"t-parent0000": _task("t-parent0000", title="section evil: x; y # z", estimate="2h")}
     for i, title in enumerate(HOSTILE):
         task_id = f"t-{i:012d}"
-        tasks[task_id] = _task(task_id, "1h", ("t-parent0000",) if i % 3 else (), "t-parent0000" if i % 3 == 0 else None, title=title)
+        tasks[task_id] = _task(
+            task_id,
+            "1h",
+            ("t-parent0000",) if i % 3 else (),
+            "t-parent0000" if i % 3 == 0 else None,
+            title=title,
+        )
     return tasks
 
 
@@ -363,7 +418,9 @@ def test_tree_nests_children_and_names_what_each_task_waits_for() -> None:
     tasks["g"]["assignees"] = ["nova"]
     tasks["g"]["depends_on"].append("t-gone00000000")
     plan = critical_path(tasks, DONE, Effort())
-    view = graph_render.build_view(tasks, DONE, {t: t.upper() for t in tasks}, critical=plan.path, start=plan.earliest_start)
+    view = graph_render.build_view(
+        tasks, DONE, {t: t.upper() for t in tasks}, critical=plan.path, start=plan.earliest_start
+    )
     assert graph_render.render_tree(view) == (
         "P1  Task p1  [inbox · 40h]\n"
         "├── A  Task a  [inbox · 4h-6h · critical]\n"
@@ -374,8 +431,12 @@ def test_tree_nests_children_and_names_what_each_task_waits_for() -> None:
         "└── F  Task f  [inbox · 2h-4h · critical]  ← waits for E Task e\n"
         "G  Task g  [inbox · 1h · critical]  @nova  ← waits for F Task f, C Task c, t-gone00000000 (missing)\n"
     )
-    with_done = graph_render.build_view(tasks, DONE, {t: t.upper() for t in tasks}, include_done=True)
-    assert "├── E  Task e  [inbox · 6h]  ← waits for D Task d (done)" in graph_render.render_tree(with_done)
+    with_done = graph_render.build_view(
+        tasks, DONE, {t: t.upper() for t in tasks}, include_done=True
+    )
+    assert "├── E  Task e  [inbox · 6h]  ← waits for D Task d (done)" in graph_render.render_tree(
+        with_done
+    )
     assert "D  Task d  [done · 10h]" in graph_render.render_tree(with_done)
 
 
@@ -386,11 +447,20 @@ def test_view_keeps_finished_parents_and_shows_outside_tasks_a_root_waits_for() 
     assert [(n.id, n.external) for n in view.nodes] == [("p2", False), ("e", False), ("f", False)]
     tasks["p1"]["status"] = "inbox"
     view = graph_render.build_view(tasks, DONE, _short(tasks), root="p2")
-    assert [(n.id, n.external) for n in view.nodes] == [("p2", False), ("e", False), ("f", False), ("p1", True)]
+    assert [(n.id, n.external) for n in view.nodes] == [
+        ("p2", False),
+        ("e", False),
+        ("f", False),
+        ("p1", True),
+    ]
     assert "← waits for p1 Task p1 (inbox, not shown)" in graph_render.render_tree(view)
     full = graph_render.build_view(tasks, DONE, _short(tasks))
     kinds = {(e.source, e.target, e.kind) for e in full.edges}
-    assert ("b", "a", "depends_on") in kinds and ("b", "p1", "parent") in kinds and ("e", "d", "depends_on") not in kinds
+    assert (
+        ("b", "a", "depends_on") in kinds
+        and ("b", "p1", "parent") in kinds
+        and ("e", "d", "depends_on") not in kinds
+    )
 
 
 def test_mermaid_flowchart_escapes_hostile_titles() -> None:
@@ -404,7 +474,9 @@ def test_mermaid_flowchart_escapes_hostile_titles() -> None:
     style = re.compile(r"^    (classDef [a-z]+ [a-z:#0-9,\- ]+|class [a-z0-9_,]+ [a-z]+)$")
     nodes = [node.match(line) for line in lines[1:] if node.match(line)]
     assert len(nodes) == len(tasks)
-    assert all(node.match(line) or edge.match(line) or style.match(line) for line in lines[1:]), text
+    assert all(node.match(line) or edge.match(line) or style.match(line) for line in lines[1:]), (
+        text
+    )
     labels = {m.group(1): m.group(2) for m in nodes if m}
     for task_id, task in tasks.items():
         label = labels[graph_render.mermaid_id(task_id)]
@@ -417,7 +489,9 @@ def test_mermaid_flowchart_escapes_hostile_titles() -> None:
 
 def _svg_nodes(dot_text: str) -> dict[str, list[str]]:
     """Node name -> the lines of its label, as Graphviz drew them (``dot -Tsvg``)."""
-    svg = subprocess.run(["dot", "-Tsvg"], input=dot_text, capture_output=True, text=True, check=True, timeout=60).stdout
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=dot_text, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     nodes = {}
     for block in re.findall(r'<g id="node\d+" class="node">(.*?)</g>', svg, re.DOTALL):
         name = html.unescape(re.search(r"<title>([^<]*)</title>", block).group(1))  # type: ignore[union-attr]
@@ -426,7 +500,8 @@ def _svg_nodes(dot_text: str) -> dict[str, list[str]]:
 
 
 needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None and not os.environ.get("CI"), reason="Graphviz 'dot' is not installed (CI installs it)"
+    shutil.which("dot") is None and not os.environ.get("CI"),
+    reason="Graphviz 'dot' is not installed (CI installs it)",
 )
 
 
@@ -438,8 +513,12 @@ def test_dot_is_valid_graphviz_and_hostile_titles_stay_in_their_labels() -> None
     drawn = _svg_nodes(text)
     assert sorted(drawn) == sorted(tasks)  # no node added by a title
     for task_id, task in tasks.items():  # each title whole, in its own label
-        assert " ".join(drawn[task_id][:-1]) == graph_render.one_line(f"{task_id[:6]} {task['title']}"), drawn[task_id]
-    svg = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True, check=True).stdout
+        assert " ".join(drawn[task_id][:-1]) == graph_render.one_line(
+            f"{task_id[:6]} {task['title']}"
+        ), drawn[task_id]
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=text, capture_output=True, text=True, check=True
+    ).stdout
     assert svg.count('class="edge"') == len(view.edges)
     assert "\x1b" not in text and "\u202e" not in text
     full = graph_render.build_view(roadmap(), DONE, _short(roadmap()), include_done=True)
@@ -449,7 +528,9 @@ def test_dot_is_valid_graphviz_and_hostile_titles_stay_in_their_labels() -> None
 def test_json_view_has_nodes_and_edges() -> None:
     tasks = roadmap()
     plan = critical_path(tasks, DONE, Effort())
-    data = graph_render.view_data(graph_render.build_view(tasks, DONE, _short(tasks), start=plan.earliest_start))
+    data = graph_render.view_data(
+        graph_render.build_view(tasks, DONE, _short(tasks), start=plan.earliest_start)
+    )
     json.dumps(data)
     assert [n["id"] for n in data["nodes"]] == ["p1", "a", "b", "c", "p2", "e", "f", "g"]
     assert {"from": "g", "to": "c", "kind": "depends_on"} in data["edges"]
@@ -460,7 +541,9 @@ def test_mermaid_gantt_has_sections_per_parent_and_marks_the_critical_path() -> 
     tasks = roadmap()
     tasks["e"]["status"] = "in_progress"
     result = schedule(tasks, DONE, Effort(), pool=["dev-1", "dev-2"], started=["in_progress"])
-    text = gantt_render.render_mermaid_gantt(result, tasks, {t: t.upper() for t in tasks}, Calendar(date(2026, 1, 2)))
+    text = gantt_render.render_mermaid_gantt(
+        result, tasks, {t: t.upper() for t in tasks}, Calendar(date(2026, 1, 2))
+    )
     assert text == (
         "gantt\n"
         "    title Schedule from 2026-01-02\n"
@@ -481,12 +564,18 @@ def test_mermaid_gantt_has_sections_per_parent_and_marks_the_critical_path() -> 
 def test_mermaid_gantt_escapes_hostile_titles() -> None:
     tasks = hostile_tasks()
     result = schedule(tasks, DONE, Effort(), lanes=2)
-    text = gantt_render.render_mermaid_gantt(result, tasks, _short(tasks), Calendar(date(2026, 1, 5)))
-    line = re.compile(r"^    [^:\n#;%]+ :(crit, )?t_[a-z0-9_]+, \d{4}-\d\d-\d\d \d\d:\d\d, \d{4}-\d\d-\d\d \d\d:\d\d$")
+    text = gantt_render.render_mermaid_gantt(
+        result, tasks, _short(tasks), Calendar(date(2026, 1, 5))
+    )
+    line = re.compile(
+        r"^    [^:\n#;%]+ :(crit, )?t_[a-z0-9_]+, \d{4}-\d\d-\d\d \d\d:\d\d, \d{4}-\d\d-\d\d \d\d:\d\d$"
+    )
     section = re.compile(r"^    section [^:\n#;%]+$")
     body = [re.sub(r"#\d+;", "", b) for b in text.splitlines()[4:]]
     assert all(line.match(b) or section.match(b) for b in body), text
-    assert sum(1 for b in body if line.match(b)) == len(result.bars) == len(tasks) - 1  # the parent is a summary
+    assert (
+        sum(1 for b in body if line.match(b)) == len(result.bars) == len(tasks) - 1
+    )  # the parent is a summary
     for b in body:  # no line starts with a keyword: each begins with a short ID
         assert b.startswith(("    t-", "    section t-", "    section Tasks"))
 
@@ -498,15 +587,35 @@ def test_text_gantt_and_json() -> None:
     text = gantt_render.render_text_gantt(result, tasks, {t: t.upper() for t in tasks}, calendar)
     lines = text.splitlines()
     assert lines[0] == "Schedule from 2026-01-02 · 8h working days, Mon–Fri · 2 lanes: dev-1, dev-2"
-    assert lines[1] == "Finishes 2026-01-07 12:00 · 27h (3.4 d) from start · 31h of work · # critical path"
+    assert (
+        lines[1]
+        == "Finishes 2026-01-07 12:00 · 27h (3.4 d) from start · 31h of work · # critical path"
+    )
     assert lines[3].startswith("START        END          LANE   |time →")
     assert lines[4] == "01-02 09:00  01-02 14:00  dev-1  |" + "#" * 9 + " " * 39 + "|  A Task a"
-    assert lines[6] == "01-02 14:00  01-05 10:00  dev-2  |" + " " * 8 + "=" * 8 + " " * 32 + "|  C Task c"
+    assert (
+        lines[6]
+        == "01-02 14:00  01-05 10:00  dev-2  |" + " " * 8 + "=" * 8 + " " * 32 + "|  C Task c"
+    )
     assert "1 task(s) had no estimate" in text
     data = gantt_render.schedule_data(result, tasks, _short(tasks), calendar)
     json.dumps(data)
-    assert data["finish"] == "2026-01-07 12:00" and data["total_hours"] == 27 and data["critical_path"] == ["a", "b", "e", "f", "g"]
-    assert data["tasks"][0]["id"] == "a" and data["tasks"][0]["lane"] == "dev-1" and data["tasks"][0]["finish"] == "2026-01-02 14:00"
-    assert data["missing_estimates"] == ["c"] and data["workdays"] == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+    assert (
+        data["finish"] == "2026-01-07 12:00"
+        and data["total_hours"] == 27
+        and data["critical_path"] == ["a", "b", "e", "f", "g"]
+    )
+    assert (
+        data["tasks"][0]["id"] == "a"
+        and data["tasks"][0]["lane"] == "dev-1"
+        and data["tasks"][0]["finish"] == "2026-01-02 14:00"
+    )
+    assert data["missing_estimates"] == ["c"] and data["workdays"] == [
+        "Mon",
+        "Tue",
+        "Wed",
+        "Thu",
+        "Fri",
+    ]
     empty = schedule({}, DONE, Effort())
     assert "Nothing to schedule" in gantt_render.render_text_gantt(empty, {}, {}, calendar)

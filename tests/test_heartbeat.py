@@ -55,7 +55,9 @@ def parse(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
 
-def library_tick(root: Path, name: str, now: datetime | None = None, dry_run: bool = False) -> dict[str, object]:
+def library_tick(
+    root: Path, name: str, now: datetime | None = None, dry_run: bool = False
+) -> dict[str, object]:
     """One tick through the library with a chosen clock (a fresh Workspace: nothing cached)."""
     ws = Workspace(root)
     try:
@@ -124,7 +126,9 @@ def test_idle_tick_makes_no_runtime_call_and_records_an_idle_run(
     assert marker.exists()
 
 
-def test_idle_state_is_recorded_again_after_record_idle_every(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_idle_state_is_recorded_again_after_record_idle_every(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     first = library_tick(ws_root, "dev-2")
     assert first["outcome"] == "idle"
     count = len(commits(ws_root))
@@ -134,7 +138,9 @@ def test_idle_state_is_recorded_again_after_record_idle_every(ws_root: Path, tea
     assert library_tick(ws_root, "dev-2", now=started + timedelta(minutes=61))["outcome"] == "idle"
     [commit] = new_commits(ws_root, count)
     assert commit.author == "dev-2" and "heartbeat (idle)" in commit.subject
-    assert state(cli, "dev-2")["last_heartbeat"] == (started + timedelta(minutes=61)).isoformat().replace("+00:00", "Z")
+    assert state(cli, "dev-2")["last_heartbeat"] == (
+        started + timedelta(minutes=61)
+    ).isoformat().replace("+00:00", "Z")
     assert status_clean(ws_root)
 
 
@@ -189,11 +195,15 @@ def test_a_second_overlapping_tick_in_another_process_is_skipped(
 # -- collecting work ----------------------------------------------------------------------------
 
 
-def test_collect_notifications_tasks_and_dependencies(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_collect_notifications_tasks_and_dependencies(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     blocker = add_task(cli, "blocker", "--assign", "dev-2")
     waiting = add_task(cli, "waits for blocker", "--assign", "dev-1", "--depends-on", blocker)
     free = add_task(cli, "free", "--assign", "dev-1")
-    started_early = add_task(cli, "started before its dependency", "--assign", "dev-1", "--depends-on", blocker)
+    started_early = add_task(
+        cli, "started before its dependency", "--assign", "dev-1", "--depends-on", blocker
+    )
     moved = cli("task", "move", started_early, "in_progress")  # a person may start it anyway
     assert moved.code == 0, str(moved)
     assert cli("task", "add", "nobody's", "--json").code == 0
@@ -225,7 +235,10 @@ def test_collect_review_requests_go_to_reviewers_never_the_implementer(
     for status in ("in_progress", "review"):
         assert cli("--as", "dev-1", "task", "move", task, status).code == 0
 
-    reviews = {name: [t["id"] for t in library_collect(ws_root, name).reviews] for name in ("qa-1", "dev-1", "dev-2", "lead-1")}  # type: ignore[attr-defined]
+    reviews = {
+        name: [t["id"] for t in library_collect(ws_root, name).reviews]
+        for name in ("qa-1", "dev-1", "dev-2", "lead-1")
+    }  # type: ignore[attr-defined]
     assert reviews == {"qa-1": [task], "dev-1": [], "dev-2": [], "lead-1": []}
 
     # a task implemented by the only other reviewer goes to dev-1; one implemented by both
@@ -240,13 +253,17 @@ def test_collect_review_requests_go_to_reviewers_never_the_implementer(
     assert [t["id"] for t in library_collect(ws_root, "lead-1").reviews] == [both]  # type: ignore[attr-defined]
 
 
-def test_collect_lead_duties_triage_stale_work_and_silent_agents(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_collect_lead_duties_triage_stale_work_and_silent_agents(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     inbox_task = add_task(cli, "untriaged")
     other = add_task(cli, "assigned already", "--assign", "dev-2")
     busy = add_task(cli, "in progress", "--assign", "dev-1")
     assert cli("--as", "dev-1", "task", "claim", busy).code == 0
     for name in ("dev-2", "intern-1"):
-        library_tick(ws_root, name)  # a first heartbeat each (dev-2 claims its task); dev-1 never beat
+        library_tick(
+            ws_root, name
+        )  # a first heartbeat each (dev-2 claims its task); dev-1 never beat
 
     now = datetime.now(UTC)
     lead = library_collect(ws_root, "lead-1", now)
@@ -276,9 +293,13 @@ def test_collect_lead_duties_triage_stale_work_and_silent_agents(ws_root: Path, 
     # message to the silent agent
     record = library_tick(ws_root, "lead-1", now=now + timedelta(hours=3))
     actions = record["actions"]
-    assert [a for a in actions if a["action"] == "dispatch"] == [{"action": "dispatch", "assigned": [{"task": inbox_task, "agent": "dev-1"}], "skipped": 0}]  # type: ignore[union-attr]
+    assert [a for a in actions if a["action"] == "dispatch"] == [
+        {"action": "dispatch", "assigned": [{"task": inbox_task, "agent": "dev-1"}], "skipped": 0}
+    ]  # type: ignore[union-attr]
     assert record["attention_raised"] == 2, "the lead's tick raised the two silent agents first"
-    assert [a for a in actions if a["action"] == "notify"] == [{"action": "notify", "agent": "intern-1"}]  # type: ignore[union-attr]
+    assert [a for a in actions if a["action"] == "notify"] == [
+        {"action": "notify", "agent": "intern-1"}
+    ]  # type: ignore[union-attr]
     questioned = {a["task"] for a in actions if a["action"] == "comment"}  # type: ignore[union-attr]
     assert {busy, other} <= questioned
     assert record["rejected"] == 0
@@ -287,7 +308,9 @@ def test_collect_lead_duties_triage_stale_work_and_silent_agents(ws_root: Path, 
 # -- notifications and commits ------------------------------------------------------------------
 
 
-def test_a_worked_tick_marks_notifications_delivered_not_read(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_a_worked_tick_marks_notifications_delivered_not_read(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     task = add_task(cli, "needs dev-1", "--assign", "dev-1")
     ws = Workspace(ws_root)
     try:
@@ -314,7 +337,9 @@ def test_a_worked_tick_marks_notifications_delivered_not_read(ws_root: Path, tea
 def test_one_commit_per_worked_tick_by_the_agent_and_none_when_idle(
     ws_root: Path, team: list[str], cli: Runner
 ) -> None:
-    task = add_task(cli, "ship it", "--assign", "dev-1", "--ac", "it ships", "-d", "the whole thing")
+    task = add_task(
+        cli, "ship it", "--assign", "dev-1", "--ac", "it ships", "-d", "the whole thing"
+    )
     for _ in range(4):
         count = len(commits(ws_root))
         [record] = tick_json(cli, "dev-1")
@@ -324,7 +349,9 @@ def test_one_commit_per_worked_tick_by_the_agent_and_none_when_idle(
             [commit] = fresh
             assert (commit.author, commit.email) == ("dev-1", "dev-1@agents.agentctl")
             assert commit.subject == "agentctl: heartbeat of dev-1"
-            assert all(f.startswith(".agentctl/") or f == "WORKING.md" for f in commit.files), commit.files
+            assert all(f.startswith(".agentctl/") or f == "WORKING.md" for f in commit.files), (
+                commit.files
+            )
             assert not any(f.startswith(".agentctl/local") for f in commit.files)
             body = git(ws_root, "show", "-s", "--format=%B", commit.sha)
             assert "Actor: dev-1" in body
@@ -340,7 +367,9 @@ def test_one_commit_per_worked_tick_by_the_agent_and_none_when_idle(
     assert record["outcome"] == "idle" and len(commits(ws_root)) == count
 
 
-def test_without_autocommit_a_tick_commits_nothing(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_without_autocommit_a_tick_commits_nothing(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     add_task(cli, "work", "--assign", "dev-1")
     count = len(commits(ws_root))
     [record] = tick_json(cli, "dev-1", env={"AGENTCTL_AUTOCOMMIT": "0"})
@@ -384,7 +413,9 @@ def test_failures_back_off_then_block_and_notify_the_lead(
 
     # while backing off, a tick is skipped (exit 0) without running the command
     [record] = tick_json(cli, "bad-1")
-    assert record["outcome"] == "skipped" and record["reason"].startswith("backing off after a failure until ")
+    assert record["outcome"] == "skipped" and record["reason"].startswith(
+        "backing off after a failure until "
+    )
     assert count_file.read_text() == "x"
 
     # 2nd failure after the backoff: the wait doubles
@@ -403,13 +434,19 @@ def test_failures_back_off_then_block_and_notify_the_lead(
     assert st["status"] == "blocked" and st["failures"] == 3 and "retry_after" not in st
     fresh = [n for n in inbox(cli, "lead-1") if n["id"] not in lead_before]
     assert [(n["type"], n["actor"]) for n in fresh] == [("agent.heartbeat", "bad-1")]
-    assert not [n for n in inbox(cli, "dev-1") if n["type"] == "agent.heartbeat"], "only leads are told"
+    assert not [n for n in inbox(cli, "dev-1") if n["type"] == "agent.heartbeat"], (
+        "only leads are told"
+    )
     assert count_file.read_text() == "xxx"
 
     # blocked: ticks are skipped (exit 0), the command is not run, however late it is
     for when in (None, third + timedelta(days=2)):
         record = library_tick(ws_root, "bad-1", now=when)
-        assert record["outcome"] == "skipped" and "blocked" in record["reason"] and "agentctl agent reset bad-1" in record["reason"]
+        assert (
+            record["outcome"] == "skipped"
+            and "blocked" in record["reason"]
+            and "agentctl agent reset bad-1" in record["reason"]
+        )
     assert count_file.read_text() == "xxx"
     assert sorted(r["outcome"] for r in runs(cli, "bad-1")) == ["failed"] * 3 + ["skipped"] * 4
 
@@ -450,7 +487,9 @@ def test_agent_reset_clears_a_backoff_and_a_block_once_the_cause_is_fixed(
     st = state(cli, "nova")
     assert st["failures"] == 0 and "retry_after" not in st and st["status"] == "idle"
     new = [json.loads(line) for line in event_lines(ws_root)[events_before:]]
-    assert [(e["type"], e["subject"], e["data"]["failures"]) for e in new] == [("agent.reset", "nova", 1)]
+    assert [(e["type"], e["subject"], e["data"]["failures"]) for e in new] == [
+        ("agent.reset", "nova", 1)
+    ]
     assert status_clean(ws_root)
     [record] = tick_json(cli, "nova")
     assert record["outcome"] != "skipped" and record["outcome"] != "failed"
@@ -470,7 +509,9 @@ def test_agent_reset_clears_a_backoff_and_a_block_once_the_cause_is_fixed(
     assert denied.code == 7, str(denied)
 
 
-def test_an_unusable_answer_without_a_task_is_a_failure(ws_root: Path, team: list[str], cli: Runner, scripts: Path) -> None:
+def test_an_unusable_answer_without_a_task_is_a_failure(
+    ws_root: Path, team: list[str], cli: Runner, scripts: Path
+) -> None:
     """A lead with only triage work answering prose: no task to post it on, so it fails."""
     answer = answer_agent(cli, "boss", scripts, level="lead", role="lead")
     answer.write_text("I would rather not.", encoding="utf-8")
@@ -479,13 +520,21 @@ def test_an_unusable_answer_without_a_task_is_a_failure(ws_root: Path, team: lis
     result = cli("heartbeat", "boss", "--json")
     assert_one_line_error(result, 11, "boss: unusable answer: the answer is not JSON")
     [record] = result.json()["runs"]
-    assert record["outcome"] == "failed" and record["error"] == "unusable answer: the answer is not JSON"
+    assert (
+        record["outcome"] == "failed"
+        and record["error"] == "unusable answer: the answer is not JSON"
+    )
     after = snapshot(ws_root)
     touched = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-    assert {p for p in touched if not p.startswith(".agentctl/events/")} <= {".agentctl/agents/boss.state.yaml", "WORKING.md"}
+    assert {p for p in touched if not p.startswith(".agentctl/events/")} <= {
+        ".agentctl/agents/boss.state.yaml",
+        "WORKING.md",
+    }
 
 
-def test_runtime_command_not_found_is_a_failure_with_a_hint(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_runtime_command_not_found_is_a_failure_with_a_hint(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     add_command_agent(cli, "ghost-1", ["/nonexistent/agent-cli", "-p"])
     add_task(cli, "work", "--assign", "ghost-1")
     result = cli("heartbeat", "ghost-1")
@@ -496,7 +545,9 @@ def test_runtime_command_not_found_is_a_failure_with_a_hint(ws_root: Path, team:
 # -- runs, agent show, prime, dry-run -----------------------------------------------------------
 
 
-def test_runs_and_agent_show_report_recent_runs(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_runs_and_agent_show_report_recent_runs(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     add_task(cli, "work", "--assign", "dev-1")
     tick_json(cli, "dev-1")
     tick_json(cli, "dev-1")
@@ -506,7 +557,9 @@ def test_runs_and_agent_show_report_recent_runs(ws_root: Path, team: list[str], 
     first = logged[0]
     assert first["applied"] == 2 and first["rejected"] == 0
     assert [a["action"] for a in first["actions"]] == ["claim", "comment"]
-    assert first["tokens_in"] == first["tokens_out"] == 0 and first["model"] == "simulated"  # no model ran
+    assert (
+        first["tokens_in"] == first["tokens_out"] == 0 and first["model"] == "simulated"
+    )  # no model ran
     assert first["duration_ms"] >= 0 and first["prompt_tokens"] > 0
     everyone = runs(cli)
     assert {r["agent"] for r in everyone} == {"dev-1", "dev-2", "intern-1", "lead-1"}
@@ -533,13 +586,19 @@ def test_runs_and_agent_show_report_recent_runs(ws_root: Path, team: list[str], 
     assert "no runs recorded" in cli("runs", "newbie").out
 
 
-def test_prime_prints_what_a_tick_sends(ws_root: Path, team: list[str], cli: Runner, scripts: Path) -> None:
+def test_prime_prints_what_a_tick_sends(
+    ws_root: Path, team: list[str], cli: Runner, scripts: Path
+) -> None:
     answer_agent(cli, "cmd-1", scripts, capabilities=("python",))
-    task = add_task(cli, "parse the config", "--assign", "cmd-1", "-d", "Use the stdlib.", "--ac", "tests pass")
+    task = add_task(
+        cli, "parse the config", "--assign", "cmd-1", "-d", "Use the stdlib.", "--ac", "tests pass"
+    )
     ws = Workspace(ws_root)
     try:
         ws.comment(ws.actor("lead-1"), task, "@cmd-1 mind the edge cases")
-        ws.add_memory("cmd-1", "The config parser lives in config.py", long_term=True, actor=ws.actor("cmd-1"))
+        ws.add_memory(
+            "cmd-1", "The config parser lives in config.py", long_term=True, actor=ws.actor("cmd-1")
+        )
     finally:
         ws.close()
 
@@ -556,13 +615,17 @@ def test_prime_prints_what_a_tick_sends(ws_root: Path, team: list[str], cli: Run
     assert record["outcome"] == "worked"
     received = (scripts / "cmd-1.stdin").read_text(encoding="utf-8")
     minute = re.compile(r"^Time: \S+\.", re.MULTILINE)  # minute resolution: may tick over
-    assert minute.sub("Time: T.", received) == minute.sub("Time: T.", compose(doc["system"], doc["prompt"]))
+    assert minute.sub("Time: T.", received) == minute.sub(
+        "Time: T.", compose(doc["system"], doc["prompt"])
+    )
     assert record["prompt_tokens"] == doc["tokens"]
     assert "mind the edge cases" in received and "The config parser lives in config.py" in received
     assert calls(scripts, "cmd-1") == [f"cmd-1 {task}"], "AGENTCTL_AGENT and AGENTCTL_TASK are set"
 
 
-def test_prime_and_heartbeat_refuse_unknown_agents(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_prime_and_heartbeat_refuse_unknown_agents(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     assert_one_line_error(cli("prime", "--agent", "nobody"), 3, "no agent named 'nobody'")
     assert_one_line_error(cli("heartbeat", "nobody"), 3, "no agent named 'nobody'")
     assert_one_line_error(cli("heartbeat", "../etc"), 2, "invalid agent name")
@@ -597,11 +660,15 @@ def test_dry_run_writes_nothing(ws_root: Path, team: list[str], cli: Runner, scr
 
     assert not marker.exists()
     assert snapshot(ws_root) == files and git_state(ws_root) == git_before
-    assert (sorted(p.read_bytes() for p in runs_dir.glob("*.jsonl")) if runs_dir.is_dir() else []) == logged
+    assert (
+        sorted(p.read_bytes() for p in runs_dir.glob("*.jsonl")) if runs_dir.is_dir() else []
+    ) == logged
     assert status_clean(ws_root)
 
 
-def test_heartbeat_all_ticks_everyone_in_name_order(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_heartbeat_all_ticks_everyone_in_name_order(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     records = tick_json(cli, "--all")
     assert [r["agent"] for r in records] == ["dev-1", "dev-2", "intern-1", "lead-1"]
     assert {r["outcome"] for r in records} == {"idle"}
@@ -609,7 +676,9 @@ def test_heartbeat_all_ticks_everyone_in_name_order(ws_root: Path, team: list[st
     assert plain.code == 0 and len(plain.out.splitlines()) == 4
 
 
-def test_a_workspace_lock_timeout_mid_tick_is_a_clean_error(ws_root: Path, team: list[str], cli: Runner, run_proc: Runner) -> None:
+def test_a_workspace_lock_timeout_mid_tick_is_a_clean_error(
+    ws_root: Path, team: list[str], cli: Runner, run_proc: Runner
+) -> None:
     """The tick's own run lock must not swallow (or garble) the workspace lock's timeout."""
     from agentctl.paths import Layout
     from agentctl.store import locks
@@ -623,10 +692,22 @@ def test_a_workspace_lock_timeout_mid_tick_is_a_clean_error(ws_root: Path, team:
     assert record["outcome"] == "worked"
 
 
-def test_runs_reads_only_the_end_of_a_long_run_log(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_runs_reads_only_the_end_of_a_long_run_log(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     log = ws_root / ".agentctl" / "local" / "runs" / "dev-1.jsonl"
     log.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps({"agent": "dev-1", "started": f"2026-01-01T00:00:{i % 60:02d}Z", "outcome": "idle", "n": i}) for i in range(60_000)]
+    lines = [
+        json.dumps(
+            {
+                "agent": "dev-1",
+                "started": f"2026-01-01T00:00:{i % 60:02d}Z",
+                "outcome": "idle",
+                "n": i,
+            }
+        )
+        for i in range(60_000)
+    ]
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     last = runs(cli, "dev-1", limit=3)
     assert [r["n"] for r in last] == [59_997, 59_998, 59_999]
@@ -662,7 +743,9 @@ def test_a_command_agents_own_agentctl_calls_are_attributed_and_permission_check
     moved, edit, done = out.read_text(encoding="utf-8").splitlines()
     assert moved == "0 "
     assert edit.startswith("7 agentctl: error: coder-1 (specialist) may not edit agents"), edit
-    assert done.startswith("7 agentctl: error: coder-1 (specialist) may not move a task to done without review"), done
+    assert done.startswith(
+        "7 agentctl: error: coder-1 (specialist) may not move a task to done without review"
+    ), done
     assert (ws_root / ".agentctl" / "agents" / "dev-1.md").read_bytes() == agent_file
     shown = cli("task", "show", task, "--json").json()["task"]
     assert shown["status"] == "in_progress"
@@ -673,7 +756,9 @@ def test_a_command_agents_own_agentctl_calls_are_attributed_and_permission_check
     assert authors == ["coder-1", "coder-1"], "the child's own move, then the tick"
 
 
-def test_work_in_progress_is_not_hidden_behind_many_waiting_tasks(ws_root: Path, team: list[str], cli: Runner) -> None:
+def test_work_in_progress_is_not_hidden_behind_many_waiting_tasks(
+    ws_root: Path, team: list[str], cli: Runner
+) -> None:
     """An agent with 40 urgent assigned tasks that all wait for a dependency still sees (and
     works on) its less urgent task in progress, and a ready assigned task."""
     from agentctl.core.rules import Actor
@@ -685,7 +770,13 @@ def test_work_in_progress_is_not_hidden_behind_many_waiting_tasks(ws_root: Path,
     ws = Workspace(ws_root)
     try:
         for i in range(40):
-            ws.add_task(Actor("Test User"), f"waiting {i}", priority=0, assignees=["dev-1"], depends_on=[blocker])
+            ws.add_task(
+                Actor("Test User"),
+                f"waiting {i}",
+                priority=0,
+                assignees=["dev-1"],
+                depends_on=[blocker],
+            )
     finally:
         ws.close()
     work = library_collect(ws_root, "dev-1")

@@ -40,7 +40,9 @@ with open(report, "w", encoding="utf-8") as fh:
 """
 
 
-def run_demo(tmp_path: Path, target: Path, *args: str) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+def run_demo(
+    tmp_path: Path, target: Path, *args: str
+) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
     script = tmp_path / "wrapper.py"
     script.write_text(WRAPPER, encoding="utf-8")
     report = tmp_path / "report.json"
@@ -62,18 +64,26 @@ def read_runs(root: Path) -> list[dict[str, Any]]:
 def events(root: Path) -> list[dict[str, Any]]:
     result = []
     for path in sorted((root / ".agentctl" / "events").glob("*.jsonl")):
-        result += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        result += [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     return result
 
 
-def test_the_demo_reaches_all_done_offline_with_every_step_recorded(tmp_path: Path, cli: Runner) -> None:
+def test_the_demo_reaches_all_done_offline_with_every_step_recorded(
+    tmp_path: Path, cli: Runner
+) -> None:
     target = tmp_path / "demo"
     report, proc = run_demo(tmp_path, target)
     assert report["code"] == 0, proc.stderr
     assert report["heavy"] == [], "the demo needs no litellm, openai, httpx, textual or GitPython"
     assert report["attempts"] == [], "the demo opened a network connection"
     # the lead dispatches what is ready (the first task: every other one waits on it)
-    assert re.search(r"agentctl: round 1: atlas dispatch \(t-[0-9a-z]{4}->nova\); nova 1 claim", proc.stderr), proc.stderr
+    assert re.search(
+        r"agentctl: round 1: atlas dispatch \(t-[0-9a-z]{4}->nova\); nova 1 claim", proc.stderr
+    ), proc.stderr
     assert f"The demo workspace is at {target}" in proc.stdout
 
     # every task done, every record valid
@@ -86,20 +96,29 @@ def test_the_demo_reaches_all_done_offline_with_every_step_recorded(tmp_path: Pa
     runs = read_runs(target)
     worked = Counter(r["agent"] for r in runs if r["outcome"] == "worked")
     assert set(worked) == {"atlas", "nova", "pixel", "sentry"}
-    assert not [r for r in runs if r["outcome"] not in ("worked", "idle")], "no failure, skip or budget stop"
+    assert not [r for r in runs if r["outcome"] not in ("worked", "idle")], (
+        "no failure, skip or budget stop"
+    )
     history = commits(target)
-    tick_commits = Counter(c.author for c in history if c.subject == f"agentctl: heartbeat of {c.author}")
+    tick_commits = Counter(
+        c.author for c in history if c.subject == f"agentctl: heartbeat of {c.author}"
+    )
     assert tick_commits == worked
     for commit in history:
         if commit.author in worked:
             assert commit.email == f"{commit.author}@agents.agentctl"
-            assert commit.subject in (f"agentctl: heartbeat of {commit.author}", f"agentctl: {commit.author}: heartbeat (idle)")
+            assert commit.subject in (
+                f"agentctl: heartbeat of {commit.author}",
+                f"agentctl: {commit.author}: heartbeat (idle)",
+            )
             assert all(f == "WORKING.md" or f.startswith(".agentctl/") for f in commit.files)
         else:
             assert commit.author == "demo-human", commit
     idle_commits = sum(1 for c in history if c.subject.endswith("heartbeat (idle)"))
     assert idle_commits <= sum(1 for r in runs if r["outcome"] == "idle")
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=target, capture_output=True, text=True, check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=target, capture_output=True, text=True, check=True
+    )
     assert status.stdout == ""
 
     # the whole story is in the event log and the threads: triage, claims, deliverables,
@@ -108,7 +127,11 @@ def test_the_demo_reaches_all_done_offline_with_every_step_recorded(tmp_path: Pa
     by_type = Counter(e["type"] for e in log)
     assert by_type["task.assigned"] == len(tasks)
     assert by_type["task.claimed"] == len(tasks)
-    moves = [(e["subject"], e["data"]["from"], e["data"]["to"], e["actor"]) for e in log if e["type"] == "task.moved"]
+    moves = [
+        (e["subject"], e["data"]["from"], e["data"]["to"], e["actor"])
+        for e in log
+        if e["type"] == "task.moved"
+    ]
     for task in tasks:
         mine = [m for m in moves if m[0] == task["id"]]
         assert ("in_progress", "review") in [(m[1], m[2]) for m in mine]

@@ -56,7 +56,9 @@ def llm_ws(ws_root: Path, team: list[str], cli: Runner, stub: Stub) -> dict[str,
     edit_config(ws_root, "api_base: null", f"api_base: {stub.base}")
     edit_config(ws_root, "retries: 2", "retries: 0")
     edit_config(ws_root, "max_tokens: 1500", "max_tokens: 200")
-    result = cli("agent", "add", "llm-1", "--role", "developer", "--runtime", "llm", "--model", MODEL)
+    result = cli(
+        "agent", "add", "llm-1", "--role", "developer", "--runtime", "llm", "--model", MODEL
+    )
     assert result.code == 0, str(result)
     task = add_task(cli, "write the parser", "--assign", "llm-1", "-d", "Parse the config.\n" + FAKE_CLOSER,
                     "--ac", "round trip is lossless")  # fmt: skip
@@ -83,7 +85,9 @@ def test_an_llm_tick_applies_the_answer_and_records_tokens_and_cost(
     assert result.code == 0, str(result)
     assert result.err == ""
     [record] = result.json()["runs"]
-    assert record["outcome"] == "worked" and record["applied"] == 3 and record["rejected"] == 0, record
+    assert record["outcome"] == "worked" and record["applied"] == 3 and record["rejected"] == 0, (
+        record
+    )
     assert (record["tokens_in"], record["tokens_out"]) == (321, 45)
     assert record["cost_usd"] == pytest.approx(321 * 0.15e-6 + 45 * 0.60e-6, abs=1e-6)
     assert record["model"] == MODEL and record["cached"] is False
@@ -107,7 +111,10 @@ def test_an_llm_tick_applies_the_answer_and_records_tokens_and_cost(
     [nonce] = nonces
     assert nonce != "deadbeefdeadbeef"
     assert prompt.count(f"<untrusted-{nonce} ") == prompt.count(f"</untrusted-{nonce}>") >= 3
-    assert f'<untrusted-{nonce} source="task description">\nParse the config.\n{FAKE_CLOSER}\n</untrusted-{nonce}>' in prompt
+    assert (
+        f'<untrusted-{nonce} source="task description">\nParse the config.\n{FAKE_CLOSER}\n</untrusted-{nonce}>'
+        in prompt
+    )
     assert "</untrusted-deadbeefdeadbeef>" not in system["content"]
 
     # applied as llm-1, in one commit
@@ -136,7 +143,9 @@ def test_an_llm_tick_applies_the_answer_and_records_tokens_and_cost(
 def test_missing_api_key_is_a_one_line_error_naming_the_variable(
     ws_root: Path, team: list[str], cli: Runner, stub: Stub
 ) -> None:
-    result = cli("agent", "add", "llm-1", "--role", "developer", "--runtime", "llm", "--model", MODEL)
+    result = cli(
+        "agent", "add", "llm-1", "--role", "developer", "--runtime", "llm", "--model", MODEL
+    )
     assert result.code == 0
     task = add_task(cli, "work", "--assign", "llm-1")
     result = cli("heartbeat", "llm-1")
@@ -164,7 +173,10 @@ def test_budget_exhausted_stops_the_tick_notifies_the_lead_and_applies_nothing(
     assert cli("task", "show", task, "--json").json()["task"]["status"] == "assigned"
     after = snapshot(root)
     touched = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-    assert {p for p in touched if not p.startswith(".agentctl/events/")} <= {".agentctl/agents/llm-1.state.yaml", "WORKING.md"}
+    assert {p for p in touched if not p.startswith(".agentctl/events/")} <= {
+        ".agentctl/agents/llm-1.state.yaml",
+        "WORKING.md",
+    }
     fresh = [n for n in inbox(cli, "lead-1") if n["id"] not in lead_before]
     assert [(n["type"], n["actor"]) for n in fresh] == [("agent.heartbeat", "llm-1")]
     [record] = runs(cli, "llm-1")
@@ -187,7 +199,9 @@ def test_budget_exhausted_stops_the_tick_notifies_the_lead_and_applies_nothing(
 
 
 @pytest.mark.slow
-def test_budget_holds_across_two_processes(llm_ws: dict[str, Any], stub: Stub, cli: Runner, run_proc: Runner) -> None:
+def test_budget_holds_across_two_processes(
+    llm_ws: dict[str, Any], stub: Stub, cli: Runner, run_proc: Runner
+) -> None:
     root, task = llm_ws["root"], llm_ws["task"]
     tokens = cli("prime", "--agent", "llm-1", "--json").json()["tokens"]
     # room for the first call's worst case (prompt + 16 framing + max_tokens 200), not for a second
@@ -205,7 +219,9 @@ def test_budget_holds_across_two_processes(llm_ws: dict[str, Any], stub: Stub, c
     assert [m["body"].strip() for m in thread(cli, task)] == ["Starting: parser first, then tests."]
 
 
-def test_an_answer_that_is_not_json_changes_nothing(llm_ws: dict[str, Any], stub: Stub, cli: Runner) -> None:
+def test_an_answer_that_is_not_json_changes_nothing(
+    llm_ws: dict[str, Any], stub: Stub, cli: Runner
+) -> None:
     root, task = llm_ws["root"], llm_ws["task"]
     stub.content = "Sure! I have claimed the task and moved it to done. {not json"
     before = snapshot(root)
@@ -215,7 +231,10 @@ def test_an_answer_that_is_not_json_changes_nothing(llm_ws: dict[str, Any], stub
     assert record["outcome"] == "failed" and record["tokens_in"] == 321, record
     after = snapshot(root)
     touched = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-    assert {p for p in touched if not p.startswith(".agentctl/events/")} <= {".agentctl/agents/llm-1.state.yaml", "WORKING.md"}
+    assert {p for p in touched if not p.startswith(".agentctl/events/")} <= {
+        ".agentctl/agents/llm-1.state.yaml",
+        "WORKING.md",
+    }
     assert thread(cli, task) == []
     assert cli("task", "show", task, "--json").json()["task"]["status"] == "assigned"
 

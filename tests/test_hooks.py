@@ -70,7 +70,9 @@ def config(hooks: dict[str, list[list[str]]], timeout: float = 10.0) -> dict[str
 
 
 def log_lines(logs: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (logs / "hooks.log").read_text(encoding="utf-8").splitlines()]
+    return [
+        json.loads(line) for line in (logs / "hooks.log").read_text(encoding="utf-8").splitlines()
+    ]
 
 
 def gone(pid: int) -> bool:
@@ -102,18 +104,33 @@ def test_matching_order_and_globs() -> None:
     assert matching_hooks(cfg, "taskforce.moved") == [["all"]]  # 'task.*' is the task family only
     assert matching_hooks(cfg, "task") == [["bare-family-name"], ["all"]]
     assert matching_hooks(config({"task.*": [["x"]]}), "memory.added") == []
-    assert matching_hooks({}, "task.moved") == [] and matching_hooks({"hooks": None}, "task.moved") == []
+    assert (
+        matching_hooks({}, "task.moved") == []
+        and matching_hooks({"hooks": None}, "task.moved") == []
+    )
 
 
-def test_hook_gets_the_event_on_stdin_in_the_workspace(root: Path, logs: Path, tmp_path: Path) -> None:
+def test_hook_gets_the_event_on_stdin_in_the_workspace(
+    root: Path, logs: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "seen.json"
     recorder = script(tmp_path, "recorder.py", RECORDER)
-    results = run_hooks(root, config({"task.*": [[sys.executable, recorder, str(out)]]}), EVENT, logs)
+    results = run_hooks(
+        root, config({"task.*": [[sys.executable, recorder, str(out)]]}), EVENT, logs
+    )
     assert [r.ok for r in results] == [True]
     (result,) = results
-    assert result.exit_code == 0 and result.error is None and result.argv == (sys.executable, recorder, str(out))
+    assert (
+        result.exit_code == 0
+        and result.error is None
+        and result.argv == (sys.executable, recorder, str(out))
+    )
     seen = json.loads(out.read_text(encoding="utf-8"))
-    assert json.loads(seen["stdin"]) == EVENT and seen["stdin"].endswith("}\n") and seen["stdin"].count("\n") == 1
+    assert (
+        json.loads(seen["stdin"]) == EVENT
+        and seen["stdin"].endswith("}\n")
+        and seen["stdin"].count("\n") == 1
+    )
     assert Path(seen["cwd"]).resolve() == root.resolve()
     assert {k: v for k, v in seen["env"].items() if k != "AGENTCTL_AGENT"} == {
         "AGENTCTL_WORKSPACE": str(root),
@@ -124,7 +141,13 @@ def test_hook_gets_the_event_on_stdin_in_the_workspace(root: Path, logs: Path, t
     }
     (line,) = log_lines(logs)
     assert line["event"] == "e-aaaaaaaaaaa1" and line["type"] == "task.moved"
-    assert (line["argv"], line["exit"], line["ok"], line["error"], line["stderr"]) == (list(result.argv), 0, True, None, "")
+    assert (line["argv"], line["exit"], line["ok"], line["error"], line["stderr"]) == (
+        list(result.argv),
+        0,
+        True,
+        None,
+        "",
+    )
     assert line["duration"] >= 0 and line["ts"].endswith("Z")
 
 
@@ -132,13 +155,17 @@ def test_arguments_are_never_shell_interpreted(root: Path, logs: Path, tmp_path:
     out = tmp_path / "argv.json"
     recorder = script(tmp_path, "recorder.py", RECORDER)
     tricky = ["$(touch pwned1)", "`touch pwned2`", "a; touch pwned3", "*", "$HOME", "|", ">pwned4"]
-    (result,) = run_hooks(root, config({"*": [[sys.executable, recorder, str(out), *tricky]]}), EVENT, logs)
+    (result,) = run_hooks(
+        root, config({"*": [[sys.executable, recorder, str(out), *tricky]]}), EVENT, logs
+    )
     assert result.ok, result.describe()
     assert json.loads(out.read_text(encoding="utf-8"))["argv"] == tricky
     assert sorted(p.name for p in root.iterdir()) == [".agentctl"]  # only the log directory
 
 
-def test_failures_are_results_and_later_hooks_still_run(root: Path, logs: Path, tmp_path: Path) -> None:
+def test_failures_are_results_and_later_hooks_still_run(
+    root: Path, logs: Path, tmp_path: Path
+) -> None:
     failing = script(tmp_path, "failing.py", FAILING)
     out = tmp_path / "seen.json"
     recorder = script(tmp_path, "recorder.py", RECORDER)
@@ -160,17 +187,31 @@ def test_failures_are_results_and_later_hooks_still_run(root: Path, logs: Path, 
         None,
     ]
     assert results[0].stderr == "boom: the webhook said 500"
-    assert results[0].describe().endswith("' failed (task.moved): exited with status 3: boom: the webhook said 500")
+    assert (
+        results[0]
+        .describe()
+        .endswith("' failed (task.moved): exited with status 3: boom: the webhook said 500")
+    )
     short = HookResult(("notify", "x"), "task.moved", 1, 0.1, "exited with status 1", "oops")
     assert short.describe() == "hook 'notify x' failed (task.moved): exited with status 1: oops"
     assert out.exists()
-    assert [(line["exit"], line["ok"]) for line in log_lines(logs)] == [(3, False), (None, False), (None, False), (None, False), (0, True)]
+    assert [(line["exit"], line["ok"]) for line in log_lines(logs)] == [
+        (3, False),
+        (None, False),
+        (None, False),
+        (None, False),
+        (0, True),
+    ]
 
 
-def test_a_hanging_hook_is_killed_with_its_process_group(root: Path, logs: Path, tmp_path: Path) -> None:
+def test_a_hanging_hook_is_killed_with_its_process_group(
+    root: Path, logs: Path, tmp_path: Path
+) -> None:
     pids = tmp_path / "pids"
     hanging = script(tmp_path, "hanging.py", HANGING)
-    (result,) = run_hooks(root, config({"*": [[sys.executable, hanging, str(pids)]]}, timeout=2), EVENT, logs)
+    (result,) = run_hooks(
+        root, config({"*": [[sys.executable, hanging, str(pids)]]}, timeout=2), EVENT, logs
+    )
     assert result.timed_out and result.exit_code is None
     assert result.error == "timed out after 2 s (its process group was killed)"
     leader, child = (int(p) for p in pids.read_text(encoding="utf-8").split())
@@ -195,7 +236,9 @@ def test_nested_hooks_stop_at_the_depth_limit(
     cfg = config({"*": [[sys.executable, recorder, str(out)]]})
     monkeypatch.setenv("AGENTCTL_HOOK_DEPTH", str(MAX_HOOK_DEPTH - 1))
     (result,) = run_hooks(root, cfg, EVENT, logs)
-    assert result.ok and json.loads(out.read_text(encoding="utf-8"))["env"]["AGENTCTL_HOOK_DEPTH"] == str(MAX_HOOK_DEPTH)
+    assert result.ok and json.loads(out.read_text(encoding="utf-8"))["env"][
+        "AGENTCTL_HOOK_DEPTH"
+    ] == str(MAX_HOOK_DEPTH)
     out.unlink()
     monkeypatch.setenv("AGENTCTL_HOOK_DEPTH", str(MAX_HOOK_DEPTH))
     (result,) = run_hooks(root, cfg, EVENT, logs)
@@ -212,7 +255,9 @@ def test_no_matching_hook_runs_nothing_and_logs_nothing(root: Path, logs: Path) 
 def test_an_unwritable_log_does_not_fail_the_run(root: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("", encoding="utf-8")
-    (result,) = run_hooks(root, config({"*": [[sys.executable, "-c", "pass"]]}), EVENT, blocker / "logs")
+    (result,) = run_hooks(
+        root, config({"*": [[sys.executable, "-c", "pass"]]}), EVENT, blocker / "logs"
+    )
     assert result.ok
 
 

@@ -114,19 +114,37 @@ def _task_text(task_id: str, extra: str = "", title: str = "planted") -> str:
 
 
 BOMB_FILES = {
-    "task": (".agentctl/tasks/t-bbbbbbbbbbbb.md", "---\nid: t-bbbbbbbbbbbb\ntitle: boom\nstatus: inbox\n" + bomb() + "labels: *l8\n---\n"),
-    "agent": (".agentctl/agents/bomber.md", "---\nname: bomber\nrole: x\ncreated_at: '2026-01-01T00:00:00Z'\n" + bomb() + "capabilities: *l8\n---\n"),
-    "doc": (".agentctl/docs/d-bbbbbbbbbbbb.md", "---\nid: d-bbbbbbbbbbbb\ntitle: boom\n" + bomb() + "---\n"),
+    "task": (
+        ".agentctl/tasks/t-bbbbbbbbbbbb.md",
+        "---\nid: t-bbbbbbbbbbbb\ntitle: boom\nstatus: inbox\n" + bomb() + "labels: *l8\n---\n",
+    ),
+    "agent": (
+        ".agentctl/agents/bomber.md",
+        "---\nname: bomber\nrole: x\ncreated_at: '2026-01-01T00:00:00Z'\n"
+        + bomb()
+        + "capabilities: *l8\n---\n",
+    ),
+    "doc": (
+        ".agentctl/docs/d-bbbbbbbbbbbb.md",
+        "---\nid: d-bbbbbbbbbbbb\ntitle: boom\n" + bomb() + "---\n",
+    ),
     "state": (".agentctl/agents/dev-1.state.yaml", "status: idle\n" + bomb()),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(BOMB_FILES))
-def test_an_alias_bomb_never_stalls_reads_validate_or_unrelated_writes(root: Path, kind: str) -> None:
+def test_an_alias_bomb_never_stalls_reads_validate_or_unrelated_writes(
+    root: Path, kind: str
+) -> None:
     rel, text = BOMB_FILES[kind]
     (root / rel).write_text(text, encoding="utf-8")
-    listing = {"task": ("task", "list"), "agent": ("agent", "list"), "doc": ("doc", "list"), "state": ("agent", "list")}[kind]
+    listing = {
+        "task": ("task", "list"),
+        "agent": ("agent", "list"),
+        "doc": ("doc", "list"),
+        "state": ("agent", "list"),
+    }[kind]
     for args in (listing, ("validate",), ("task", "add", "unrelated work"), listing):
         result = proc(root, *args)
         assert "Traceback" not in result.stderr, result.stderr
@@ -142,7 +160,9 @@ def test_an_alias_bomb_never_stalls_reads_validate_or_unrelated_writes(root: Pat
 
 def test_an_alias_bomb_in_the_config_is_refused(root: Path, cli: Runner) -> None:
     config = root / ".agentctl" / "config.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + bomb() + "extra: *l8\n", encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8") + bomb() + "extra: *l8\n", encoding="utf-8"
+    )
     result = cli("task", "list")
     assert result.code == 6, str(result)
     assert ".agentctl/config.yaml:" in result.err and "alias" in result.err
@@ -168,7 +188,9 @@ def test_an_oversized_record_is_a_named_problem_and_never_loaded(root: Path, cli
 
 def test_a_record_at_the_limit_loads(root: Path, cli: Runner) -> None:
     text = _task_text("t-hhhhhhhhhhhh")
-    (root / ".agentctl/tasks/t-hhhhhhhhhhhh.md").write_text(text + "x" * (MAX_RECORD_BYTES - len(text)), encoding="utf-8")
+    (root / ".agentctl/tasks/t-hhhhhhhhhhhh.md").write_text(
+        text + "x" * (MAX_RECORD_BYTES - len(text)), encoding="utf-8"
+    )
     listing = cli("task", "list")
     assert listing.code == 0 and listing.err == "" and "planted" in listing.out, str(listing)
 
@@ -186,7 +208,8 @@ def test_a_write_that_would_exceed_the_limit_is_refused(root: Path, cli: Runner)
 def test_an_agent_symlinked_outside_grants_nothing(root: Path, tmp_path: Path, cli: Runner) -> None:
     outside = tmp_path / "outside-boss.md"
     outside.write_text(
-        "---\nname: boss\nrole: boss\nlevel: lead\ncreated_at: '2026-01-01T00:00:00Z'\n---\npersona\n", encoding="utf-8"
+        "---\nname: boss\nrole: boss\nlevel: lead\ncreated_at: '2026-01-01T00:00:00Z'\n---\npersona\n",
+        encoding="utf-8",
     )
     (root / ".agentctl/agents/boss.md").symlink_to(outside)
     before = snapshot(root)
@@ -203,14 +226,20 @@ def test_an_agent_symlinked_outside_grants_nothing(root: Path, tmp_path: Path, c
     assert checked.code == 6 and ".agentctl/agents/boss.md" in checked.out, str(checked)
 
 
-def test_a_thread_directory_symlinked_outside_is_never_read(root: Path, tmp_path: Path, cli: Runner) -> None:
+def test_a_thread_directory_symlinked_outside_is_never_read(
+    root: Path, tmp_path: Path, cli: Runner
+) -> None:
     source = add_task(cli, "has a real thread", "--assign", "dev-1")
     target = add_task(cli, "victim", "--assign", "dev-1")
     assert cli("task", "comment", source, "an ordinary comment").code == 0
     outside = tmp_path / "outside-thread"
     outside.mkdir()
     for message in (root / ".agentctl/threads" / source).iterdir():
-        text = message.read_text(encoding="utf-8").replace(source, target).replace("an ordinary comment", "SECRETOUTSIDE")
+        text = (
+            message.read_text(encoding="utf-8")
+            .replace(source, target)
+            .replace("an ordinary comment", "SECRETOUTSIDE")
+        )
         (outside / message.name).write_text(text, encoding="utf-8")
     (root / ".agentctl/threads" / target).symlink_to(outside, target_is_directory=True)
     thread = cli("thread", target)
@@ -240,7 +269,9 @@ def test_a_symlinked_task_file_is_refused(root: Path, tmp_path: Path, cli: Runne
     assert checked.code == 6 and f"{rel}: symlink" in checked.out, str(checked)
 
 
-def test_symlinks_in_logs_docs_memory_and_record_directories_are_reported(root: Path, tmp_path: Path, cli: Runner) -> None:
+def test_symlinks_in_logs_docs_memory_and_record_directories_are_reported(
+    root: Path, tmp_path: Path, cli: Runner
+) -> None:
     outside_log = tmp_path / "log.jsonl"
     outside_log.write_text(
         json.dumps({"id": "e-zzzzzzzzzzzz", "ts": "2026-01-01T00:00:00Z", "actor": "x", "type": "note.added",
@@ -256,11 +287,17 @@ def test_symlinks_in_logs_docs_memory_and_record_directories_are_reported(root: 
     assert "OUTSIDEEVENT" not in feed.out, str(feed)
     checked = cli("validate")
     assert checked.code == 6, str(checked)
-    for rel in (".agentctl/events/2026-01-01.jsonl", ".agentctl/inbox/dev-2.jsonl", ".agentctl/specs/linked"):
+    for rel in (
+        ".agentctl/events/2026-01-01.jsonl",
+        ".agentctl/inbox/dev-2.jsonl",
+        ".agentctl/specs/linked",
+    ):
         assert f"{rel}: symlink" in checked.out, str(checked)
 
 
-def test_a_symlinked_record_directory_is_not_scanned(root: Path, tmp_path: Path, cli: Runner) -> None:
+def test_a_symlinked_record_directory_is_not_scanned(
+    root: Path, tmp_path: Path, cli: Runner
+) -> None:
     add_task(cli, "inside task")
     docs = root / ".agentctl/docs"
     outside = tmp_path / "docs"
@@ -284,12 +321,19 @@ def test_a_symlinked_config_is_refused(root: Path, tmp_path: Path, cli: Runner) 
     config.unlink()
     config.symlink_to(outside)
     result = cli("task", "list")
-    assert result.code == 6 and ".agentctl/config.yaml" in result.err and "symlink" in result.err, str(result)
+    assert result.code == 6 and ".agentctl/config.yaml" in result.err and "symlink" in result.err, (
+        str(result)
+    )
 
 
-def test_a_symlinked_working_file_is_neither_read_nor_written_through(root: Path, tmp_path: Path, cli: Runner) -> None:
+def test_a_symlinked_working_file_is_neither_read_nor_written_through(
+    root: Path, tmp_path: Path, cli: Runner
+) -> None:
     outside = tmp_path / "notes.md"
-    outside.write_text("OUTSIDE NOTES\n<!-- agentctl:notes:start -->\nOUTSIDENOTE\n<!-- agentctl:notes:end -->\n", encoding="utf-8")
+    outside.write_text(
+        "OUTSIDE NOTES\n<!-- agentctl:notes:start -->\nOUTSIDENOTE\n<!-- agentctl:notes:end -->\n",
+        encoding="utf-8",
+    )
     working = root / "WORKING.md"
     working.unlink()
     working.symlink_to(outside)
@@ -314,9 +358,13 @@ def _refused(cli: Runner, root: Path, field: str, *args: str, input: str | None 
 
 
 @pytest.mark.parametrize("bad", HOSTILE, ids=[repr(c) for c in HOSTILE])
-def test_control_characters_are_refused_in_every_cli_text_field(root: Path, cli: Runner, bad: str) -> None:
+def test_control_characters_are_refused_in_every_cli_text_field(
+    root: Path, cli: Runner, bad: str
+) -> None:
     task = add_task(cli, "a task", "--assign", "dev-1")
-    doc = cli("--json", "doc", "add", "a doc", "--type", "research", input="text\n").json()["doc"]["id"]
+    doc = cli("--json", "doc", "add", "a doc", "--type", "research", input="text\n").json()["doc"][
+        "id"
+    ]
     text = f"x{bad}y"
     _refused(cli, root, "title", "task", "add", text)
     _refused(cli, root, "description", "task", "add", "ok", "-d", text)
@@ -343,7 +391,9 @@ def test_a_workspace_name_with_control_characters_is_refused(tmp_path: Path, cli
     assert not (tmp_path / "ws" / ".agentctl").exists()
 
 
-def test_newlines_and_tabs_stay_allowed_in_bodies_but_not_in_one_line_fields(root: Path, cli: Runner) -> None:
+def test_newlines_and_tabs_stay_allowed_in_bodies_but_not_in_one_line_fields(
+    root: Path, cli: Runner
+) -> None:
     task = add_task(cli, "a task", "-d", "line one\n\tindented\nline three")
     assert "\tindented" in cli("task", "show", task).out
     _refused_line = cli("task", "add", "tab\there")
@@ -385,7 +435,8 @@ def _plant_hostile_task(root: Path) -> str:
     task_id = "t-eeeeeeeeeeee"
     body = "\n## Description\n\nbody \x1b[2J with \u202e bidi\n"
     (root / ".agentctl/tasks" / f"{task_id}.md").write_text(
-        _task_text(task_id, title=ESC_TITLE).replace("---\nbody\n", "---\n" + body), encoding="utf-8"
+        _task_text(task_id, title=ESC_TITLE).replace("---\nbody\n", "---\n" + body),
+        encoding="utf-8",
     )
     return task_id
 
@@ -397,7 +448,12 @@ def _assert_neutral(text: str) -> None:
 
 def test_hand_written_control_characters_never_reach_the_terminal(root: Path, cli: Runner) -> None:
     task_id = _plant_hostile_task(root)
-    for args in (("task", "list"), ("task", "show", task_id), ("board", "--plain"), ("--json", "task", "show", task_id)):
+    for args in (
+        ("task", "list"),
+        ("task", "show", task_id),
+        ("board", "--plain"),
+        ("--json", "task", "show", task_id),
+    ):
         result = cli(*args)
         assert result.code == 0, str(result)
         _assert_neutral(result.out + result.err)
@@ -409,7 +465,9 @@ def test_hand_written_control_characters_never_reach_the_terminal(root: Path, cl
     assert "pwned" in (root / "WORKING.md").read_text(encoding="utf-8")
 
 
-def test_hand_written_control_characters_never_reach_a_commit_subject(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hand_written_control_characters_never_reach_a_commit_subject(
+    tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = make_git_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     assert cli("init").code == 0
@@ -429,7 +487,9 @@ def test_the_one_text_rule_is_shared_with_the_action_schema() -> None:
     assert text.neutralise("a\x1b[31mb\u202ec\nd\te") == "a\\u001b[31mb\\u202ec\nd\te"
     assert text.neutralise("ascii\x7f\x07 and\r\nCRLF") == "ascii\\u007f\\u0007 and\nCRLF"
     assert text.neutralise("plain\ttext\n") == "plain\ttext\n"
-    assert json.loads(text.neutralise(json.dumps({"t": "\x9b\u202e"}, ensure_ascii=False))) == {"t": "\x9b\u202e"}
+    assert json.loads(text.neutralise(json.dumps({"t": "\x9b\u202e"}, ensure_ascii=False))) == {
+        "t": "\x9b\u202e"
+    }
     with pytest.raises(UsageError, match="title"):
         text.check_line("a\tb", "title")
     assert text.check_text("a\n\tb", "description") == "a\n\tb"
@@ -458,14 +518,22 @@ def test_the_board_shows_hand_written_control_characters_escaped(root: Path) -> 
     _assert_neutral(json.dumps(neutralise_data(detail), ensure_ascii=False))
 
 
-def test_a_memory_directory_symlinked_outside_is_never_read(root: Path, tmp_path: Path, cli: Runner) -> None:
+def test_a_memory_directory_symlinked_outside_is_never_read(
+    root: Path, tmp_path: Path, cli: Runner
+) -> None:
     outside = tmp_path / "memory"
     outside.mkdir()
-    (outside / "MEMORY.md").write_text("# Memory\n\n- 2026-01-01T00:00:00Z OUTSIDEMEMORY\n", encoding="utf-8")
+    (outside / "MEMORY.md").write_text(
+        "# Memory\n\n- 2026-01-01T00:00:00Z OUTSIDEMEMORY\n", encoding="utf-8"
+    )
     memory = root / ".agentctl/memory"
     memory.mkdir(exist_ok=True)
     (memory / "dev-1").symlink_to(outside, target_is_directory=True)
-    for args in (("memory", "show", "dev-1"), ("prime", "--agent", "dev-1"), ("memory", "add", "dev-1", "hello")):
+    for args in (
+        ("memory", "show", "dev-1"),
+        ("prime", "--agent", "dev-1"),
+        ("memory", "add", "dev-1", "hello"),
+    ):
         result = cli(*args)
         assert "OUTSIDEMEMORY" not in result.out + result.err, str(result)
         assert result.code == 6 and "symlink" in result.err, str(result)

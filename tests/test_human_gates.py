@@ -40,7 +40,11 @@ def gated(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     monkeypatch.chdir(root)
     assert cli("init").code == 0
-    for name, level, caps in (("lead-1", "lead", ()), ("dev-1", "specialist", ()), ("rev-1", "specialist", ("review",))):
+    for name, level, caps in (
+        ("lead-1", "lead", ()),
+        ("dev-1", "specialist", ()),
+        ("rev-1", "specialist", ("review",)),
+    ):
         args = ["agent", "add", name, "--role", "worker", "--level", level]
         for cap in caps:
             args += ["--capability", cap]
@@ -90,7 +94,9 @@ def test_a_wildcard_gate_also_stops_claims(gated: Path, cli: Runner) -> None:
     assert result.code == 7, str(result)
     assert "human gate '* -> in_progress (labels: frozen)'" in result.err, str(result)
     assert status(cli, frozen) == "inbox"
-    assert cli("--as", "dev-1", "task", "assign", frozen, "dev-1").code == 0  # inbox -> assigned is not gated
+    assert (
+        cli("--as", "dev-1", "task", "assign", frozen, "dev-1").code == 0
+    )  # inbox -> assigned is not gated
     assert cli("--as", "dev-1", "task", "move", frozen, "in_progress").code == 7
     assert cli("task", "claim", frozen).code == 0  # the human
 
@@ -105,10 +111,19 @@ def test_inbox_human_lists_waiting_tasks_and_refusals(gated: Path, cli: Runner) 
         assert cli("--as", "rev-1", "task", "move", p0, "done").code == 7
     inbox = human_inbox(cli)
     [refusal] = inbox["refusals"]
-    assert refusal["task"] == p0 and refusal["actor"] == "rev-1" and refusal["gate"] == "release sign-off"
+    assert (
+        refusal["task"] == p0
+        and refusal["actor"] == "rev-1"
+        and refusal["gate"] == "release sign-off"
+    )
     assert (refusal["from"], refusal["to"]) == ("review", "done")
     plain = cli("inbox", "--human")
-    assert plain.code == 0 and p0 in plain.out and "rev-1" in plain.out and "release sign-off" in plain.out, str(plain)
+    assert (
+        plain.code == 0
+        and p0 in plain.out
+        and "rev-1" in plain.out
+        and "release sign-off" in plain.out
+    ), str(plain)
     events = cli("feed", "--type", "task.gate_refused", "--json").json()["events"]
     assert len(events) == 1 and events[0]["actor"] == "rev-1"
     # approving resolves both
@@ -122,7 +137,10 @@ def test_inbox_human_lists_waiting_tasks_and_refusals(gated: Path, cli: Runner) 
 def test_working_md_has_a_bounded_needs_a_human_section(gated: Path, cli: Runner) -> None:
     working = gated / "WORKING.md"
     config = gated / ".agentctl" / "config.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace("max_per_status: 15", "max_per_status: 3"), encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("max_per_status: 15", "max_per_status: 3"),
+        encoding="utf-8",
+    )
     ids = [in_review(cli, f"release step {n}", "--label", "release") for n in range(5)]
     assert cli("--as", "rev-1", "task", "move", ids[0], "done").code == 7
     text = working.read_text(encoding="utf-8")
@@ -137,14 +155,20 @@ def test_working_md_has_a_bounded_needs_a_human_section(gated: Path, cli: Runner
     assert all(status(cli, task_id) == "review" for task_id in ids)
     for task_id in ids:
         assert cli("approve", task_id).code == 0
-    section = working.read_text(encoding="utf-8").split("## Needs a human\n", 1)[1].split("\n## ", 1)[0]
+    section = (
+        working.read_text(encoding="utf-8").split("## Needs a human\n", 1)[1].split("\n## ", 1)[0]
+    )
     assert "_Nothing waits for a person._" in section
 
 
 def test_no_section_without_gates(tmp_path: Path, cli: Runner) -> None:
     assert cli("init", cwd=tmp_path).code == 0
     assert "Needs a human" not in (tmp_path / "WORKING.md").read_text(encoding="utf-8")
-    assert cli("inbox", "--human", "--json", cwd=tmp_path).json()["human"] == {"waiting": [], "refusals": [], "attention": []}
+    assert cli("inbox", "--human", "--json", cwd=tmp_path).json()["human"] == {
+        "waiting": [],
+        "refusals": [],
+        "attention": [],
+    }
 
 
 def test_reject_sends_it_back_with_the_note(gated: Path, cli: Runner) -> None:
@@ -162,15 +186,29 @@ def test_reject_sends_it_back_with_the_note(gated: Path, cli: Runner) -> None:
 @pytest.mark.parametrize(
     ("gates", "problem"),
     [
-        ('  human_gates:\n    - transition: review->nowhere\n', "workflow.human_gates.0.transition: unknown status 'nowhere'"),
+        (
+            "  human_gates:\n    - transition: review->nowhere\n",
+            "workflow.human_gates.0.transition: unknown status 'nowhere'",
+        ),
         ('  human_gates:\n    - transition: "review done"\n', "workflow.human_gates.0.transition"),
-        ('  human_gates:\n    - transition: inbox->done\n', "inbox -> done is not a transition of the workflow"),
-        ('  human_gates:\n    - transition: review->done\n      priority: [9]\n', "workflow.human_gates.0.priority.0"),
-        ('  human_gates:\n    - transition: review->done\n      colour: red\n', "workflow.human_gates.0.colour"),
-        ('  human_gates:\n    - labels: [release]\n', "workflow.human_gates.0.transition"),
+        (
+            "  human_gates:\n    - transition: inbox->done\n",
+            "inbox -> done is not a transition of the workflow",
+        ),
+        (
+            "  human_gates:\n    - transition: review->done\n      priority: [9]\n",
+            "workflow.human_gates.0.priority.0",
+        ),
+        (
+            "  human_gates:\n    - transition: review->done\n      colour: red\n",
+            "workflow.human_gates.0.colour",
+        ),
+        ("  human_gates:\n    - labels: [release]\n", "workflow.human_gates.0.transition"),
     ],
 )
-def test_a_bad_gate_is_a_config_error(tmp_path: Path, cli: Runner, gates: str, problem: str) -> None:
+def test_a_bad_gate_is_a_config_error(
+    tmp_path: Path, cli: Runner, gates: str, problem: str
+) -> None:
     assert cli("init", cwd=tmp_path).code == 0
     configure(tmp_path, gates)
     result = cli("task", "list", cwd=tmp_path)
@@ -192,14 +230,25 @@ def test_the_heartbeat_gets_the_same_refusals(gated: Path, cli: Runner) -> None:
         {"type": "set_status", "task": gated_task, "status": "done"}]}), encoding="utf-8")  # fmt: skip
     (scripts / "bot-dev.answer").write_text(json.dumps({"actions": [
         {"type": "set_status", "task": own, "status": "done"}]}), encoding="utf-8")  # fmt: skip
-    for name, task_id, reason in (("bot-rev", gated_task, "human gate 'release sign-off'"), ("bot-dev", own, "without review")):
+    for name, task_id, reason in (
+        ("bot-rev", gated_task, "human gate 'release sign-off'"),
+        ("bot-dev", own, "without review"),
+    ):
         ran = cli("heartbeat", name, "--json")
         assert ran.code == 0, str(ran)
         [record] = ran.json()["runs"]
         assert record["applied"] == 0 and record["rejected"] == 1, record
         assert reason in record["rejections"][0]["reason"], record
-        notes = [m["body"] for m in cli("thread", task_id, "--json").json()["thread"]["messages"] if m["author"] == "agentctl"]
-        assert len(notes) == 1 and notes[0].startswith(f"Rejected {name}'s action set_status(") and reason in notes[0], notes
+        notes = [
+            m["body"]
+            for m in cli("thread", task_id, "--json").json()["thread"]["messages"]
+            if m["author"] == "agentctl"
+        ]
+        assert (
+            len(notes) == 1
+            and notes[0].startswith(f"Rejected {name}'s action set_status(")
+            and reason in notes[0]
+        ), notes
     assert status(cli, gated_task) == "review" and status(cli, own) == "in_progress"
     [refusal] = human_inbox(cli)["refusals"]
     assert refusal["actor"] == "bot-rev" and refusal["task"] == gated_task
@@ -208,10 +257,18 @@ def test_the_heartbeat_gets_the_same_refusals(gated: Path, cli: Runner) -> None:
 def test_an_agent_cannot_edit_a_task_out_of_a_gate(gated: Path, cli: Runner) -> None:
     both = in_review(cli, "cut 1.0", "--label", "release", "--priority", "p0")
     # still covered by its priority: the label may go, and labels may be added
-    assert cli("--as", "dev-1", "task", "edit", both, "--remove-label", "release", "--label", "extra").code == 0
+    assert (
+        cli(
+            "--as", "dev-1", "task", "edit", both, "--remove-label", "release", "--label", "extra"
+        ).code
+        == 0
+    )
     result = cli("--as", "dev-1", "task", "edit", both, "--priority", "p1")
     assert result.code == 7, str(result)
-    assert "may not change the priority or labels of" in result.err and "'release sign-off' no longer covers it" in result.err
+    assert (
+        "may not change the priority or labels of" in result.err
+        and "'release sign-off' no longer covers it" in result.err
+    )
     release = in_review(cli, "cut 1.1", "--label", "release", "--priority", "p3")
     result = cli("--as", "lead-1", "task", "edit", release, "--remove-label", "release")
     assert result.code == 7 and "no longer covers it" in result.err, str(result)

@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 from conftest import Runner, add_task, make_team
 
-WATCHED = ("litellm", "textual", "git", "pydantic", "ruamel", "filelock", "rich", "agentctl.core.dispatch", "agentctl.core.attention")
+WATCHED = (
+    "litellm",
+    "textual",
+    "git",
+    "pydantic",
+    "ruamel",
+    "filelock",
+    "rich",
+    "agentctl.core.dispatch",
+    "agentctl.core.attention",
+)
 NEVER = {"litellm", "textual", "git"}
 NOT_FROM_INDEX = {"pydantic", "ruamel", "filelock"}
 
@@ -86,11 +96,28 @@ def test_read_commands_never_import_adapters(
 
 @pytest.mark.parametrize(
     "args",
-    [("task", "list"), ("task", "ready"), ("agent", "list"), ("task", "list", "--all", "--json"),
-     ("memory", "show", "dev-1"), ("memory", "search", "dev-1", "x"), ("standup",), ("standup", "--format", "json"),
-     ("stats",), ("stats", "--json"), ("graph",), ("graph", "critical-path"), ("graph", "critical-path", "--json"),
-     ("graph", "gantt"), ("graph", "gantt", "--json"), ("graph", "cycles"), ("task", "blocked"), ("task", "blocked", "--explain"),
-     ("dispatch", "--dry-run"), ("attention", "--json")],
+    [
+        ("task", "list"),
+        ("task", "ready"),
+        ("agent", "list"),
+        ("task", "list", "--all", "--json"),
+        ("memory", "show", "dev-1"),
+        ("memory", "search", "dev-1", "x"),
+        ("standup",),
+        ("standup", "--format", "json"),
+        ("stats",),
+        ("stats", "--json"),
+        ("graph",),
+        ("graph", "critical-path"),
+        ("graph", "critical-path", "--json"),
+        ("graph", "gantt"),
+        ("graph", "gantt", "--json"),
+        ("graph", "cycles"),
+        ("task", "blocked"),
+        ("task", "blocked", "--explain"),
+        ("dispatch", "--dry-run"),
+        ("attention", "--json"),
+    ],
     ids=lambda a: " ".join(a),
 )
 def test_reads_served_from_the_index_stay_light(
@@ -158,6 +185,8 @@ def test_planning_rules_load_only_where_used(workspace: tuple[Path, str], tmp_pa
     for args in (("task", "list"), ("task", "add", "one more"), ("working",)):
         code, modules, err = imported(root, tmp_path, *args)
         assert code == 0, err
-        assert not modules & {"agentctl.core.dispatch", "agentctl.core.attention"}, f"{args}: {sorted(modules)}"
+        assert not modules & {"agentctl.core.dispatch", "agentctl.core.attention"}, (
+            f"{args}: {sorted(modules)}"
+        )
     code, modules, err = imported(root, tmp_path, "dispatch", "--dry-run")
     assert code == 0 and "agentctl.core.dispatch" in modules, err

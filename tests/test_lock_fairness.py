@@ -33,10 +33,13 @@ with locks.hold(Path(lock), 120):
 """
 
 
-def _spawn_waiter(lock: Path, log: Path, name: str, tmp: Path, hold_for: float = 0.02) -> subprocess.Popen[str]:
+def _spawn_waiter(
+    lock: Path, log: Path, name: str, tmp: Path, hold_for: float = 0.02
+) -> subprocess.Popen[str]:
     ready = tmp / f"{name}.ready"
     proc = subprocess.Popen(
-        [sys.executable, "-c", WAITER, str(lock), str(log), name, str(ready), str(hold_for)], text=True
+        [sys.executable, "-c", WAITER, str(lock), str(log), name, str(ready), str(hold_for)],
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not ready.exists():
@@ -84,12 +87,17 @@ def test_a_moving_queue_longer_than_the_timeout_is_waited_out(tmp_path: Path) ->
     log = tmp_path / "order.log"
     go = tmp_path / "go"
     script = WAITER.replace("locks.hold(Path(lock), 120)", "locks.hold(Path(lock), 1.0)").replace(
-        'Path(ready).write_text("ready")', 'Path(ready).write_text("ready")\nwhile not Path(ready).with_name("go").exists(): time.sleep(0.001)'
+        'Path(ready).write_text("ready")',
+        'Path(ready).write_text("ready")\nwhile not Path(ready).with_name("go").exists(): time.sleep(0.001)',
     )
     procs = []
     for i in range(6):
         ready = tmp_path / f"m{i}.ready"
-        procs.append(subprocess.Popen([sys.executable, "-c", script, str(lock), str(log), f"m{i}", str(ready), "0.5"]))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", script, str(lock), str(log), f"m{i}", str(ready), "0.5"]
+            )
+        )
         while not ready.exists():
             time.sleep(0.01)
     go.write_text("go")
@@ -119,7 +127,9 @@ def test_behind_a_stuck_holder_every_waiter_gives_up_after_one_timeout(tmp_path:
         for thread in threads:
             thread.join(timeout=30)
     assert sorted(ended) == [0, 1, 2, 3]
-    assert max(ended.values()) - started < 3.5, "the wait does not add up one timeout per waiter ahead"
+    assert max(ended.values()) - started < 3.5, (
+        "the wait does not add up one timeout per waiter ahead"
+    )
 
 
 def test_a_timed_out_waiter_leaves_the_queue_and_the_lock_free(tmp_path: Path) -> None:
@@ -168,7 +178,9 @@ STEPS = 30
 
 
 @pytest.mark.slow
-def test_sixteen_cli_writers_all_get_their_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sixteen_cli_writers_all_get_their_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     isolate(monkeypatch, tmp_path / "home")
     # Generous: the point is no lost update and no writer starved, not a latency target.
     monkeypatch.setenv("AGENTCTL_LOCK_TIMEOUT", "300")
@@ -182,7 +194,18 @@ def test_sixteen_cli_writers_all_get_their_turn(tmp_path: Path, monkeypatch: pyt
     logs = [tmp_path / f"worker-{i}.jsonl" for i in range(WRITERS)]
     workers = [
         subprocess.Popen(
-            [sys.executable, HELPER, "concurrency", str(root), str(i), own[i], shared, f"a{i}", str(STEPS), str(logs[i])],
+            [
+                sys.executable,
+                HELPER,
+                "concurrency",
+                str(root),
+                str(i),
+                own[i],
+                shared,
+                f"a{i}",
+                str(STEPS),
+                str(logs[i]),
+            ],
             cwd=root,
             text=True,
         )

@@ -57,7 +57,9 @@ def entry(ts: str, text: str) -> str:
 # -- add -----------------------------------------------------------------------------------------
 
 
-def test_add_appends_timestamped_entries_to_todays_note_and_commits_it(root: Path, cli: Runner) -> None:
+def test_add_appends_timestamped_entries_to_todays_note_and_commits_it(
+    root: Path, cli: Runner
+) -> None:
     r = cli("memory", "add", "dev-1", "prefers", "small", "PRs")
     assert r.code == 0, str(r)
     day = today()
@@ -69,11 +71,16 @@ def test_add_appends_timestamped_entries_to_todays_note_and_commits_it(root: Pat
     assert data["kind"] == "daily" and data["path"] == rel
     text = (root / rel).read_text(encoding="utf-8")
     assert re.fullmatch(
-        rf"# dev-1: notes of {day}\n\n- {STAMP} prefers small PRs\n- {STAMP} the CI runs on 3\.11 only\n", text
+        rf"# dev-1: notes of {day}\n\n- {STAMP} prefers small PRs\n- {STAMP} the CI runs on 3\.11 only\n",
+        text,
     ), text
     assert data["entry"] == text.splitlines()[-1]
     event = last_event(root)
-    assert (event["type"], event["subject"], event["actor"]) == ("memory.added", "dev-1", "Test User")
+    assert (event["type"], event["subject"], event["actor"]) == (
+        "memory.added",
+        "dev-1",
+        "Test User",
+    )
     assert event["data"] == {"kind": "daily", "path": rel, "chars": len(data["entry"])}
     assert event["notify"] == []  # a note from a person does not wake the agent
     committed = git(root, "show", "--name-only", "--format=%an", "HEAD").split()
@@ -83,10 +90,19 @@ def test_add_appends_timestamped_entries_to_todays_note_and_commits_it(root: Pat
 
 
 def test_long_term_from_stdin_keeps_lines_as_one_entry(root: Path, cli: Runner) -> None:
-    r = cli("memory", "add", "dev-1", "-", "--long-term", input="deploys need a tag\n\n  then a release note  \n")
+    r = cli(
+        "memory",
+        "add",
+        "dev-1",
+        "-",
+        "--long-term",
+        input="deploys need a tag\n\n  then a release note  \n",
+    )
     assert r.code == 0, str(r)
     text = (memdir(root) / "MEMORY.md").read_text(encoding="utf-8")
-    assert re.fullmatch(rf"# dev-1: long-term memory\n\n- {STAMP} deploys need a tag\n  then a release note\n", text), text
+    assert re.fullmatch(
+        rf"# dev-1: long-term memory\n\n- {STAMP} deploys need a tag\n  then a release note\n", text
+    ), text
     assert last_event(root)["data"]["kind"] == "long_term"
 
 
@@ -98,9 +114,27 @@ def test_an_agent_writes_its_own_memory_as_itself(root: Path, cli: Runner) -> No
 
 def test_an_agent_may_not_touch_another_agents_memory(root: Path, cli: Runner) -> None:
     cli("memory", "add", "dev-1", "seed")
-    run_refused(cli, root, 7, ("--as", "dev-2", "memory", "add", "dev-1", "hi"), "dev-2 may not write the memory of dev-1")
-    run_refused(cli, root, 7, ("--as", "lead-1", "memory", "add", "dev-1", "hi", "--long-term"), "lead-1 may not write")
-    run_refused(cli, root, 7, ("--as", "dev-2", "memory", "compact", "dev-1"), "dev-2 may not compact the memory of dev-1")
+    run_refused(
+        cli,
+        root,
+        7,
+        ("--as", "dev-2", "memory", "add", "dev-1", "hi"),
+        "dev-2 may not write the memory of dev-1",
+    )
+    run_refused(
+        cli,
+        root,
+        7,
+        ("--as", "lead-1", "memory", "add", "dev-1", "hi", "--long-term"),
+        "lead-1 may not write",
+    )
+    run_refused(
+        cli,
+        root,
+        7,
+        ("--as", "dev-2", "memory", "compact", "dev-1"),
+        "dev-2 may not compact the memory of dev-1",
+    )
     r = cli("--as", "dev-2", "memory", "show", "dev-1")  # reading is allowed
     assert r.code == 0 and "seed" in r.out, str(r)
 
@@ -146,10 +180,12 @@ def write_notes(root: Path) -> None:
     d = memdir(root)
     d.mkdir(parents=True)
     (d / "MEMORY.md").write_text(
-        "# dev-1: long-term memory\n\n- 2026-01-01T09:00:00Z Staging deploys need a VPN\n", encoding="utf-8"
+        "# dev-1: long-term memory\n\n- 2026-01-01T09:00:00Z Staging deploys need a VPN\n",
+        encoding="utf-8",
     )
     (d / "2026-01-02.md").write_text(
-        "# dev-1: notes of 2026-01-02\n\n- 2026-01-02T10:00:00Z fixed the VPN script\n", encoding="utf-8"
+        "# dev-1: notes of 2026-01-02\n\n- 2026-01-02T10:00:00Z fixed the VPN script\n",
+        encoding="utf-8",
     )
     (d / "2026-01-03.md").write_text(
         "# dev-1: notes of 2026-01-03\n\n- 2026-01-03T08:00:00Z reviewed t-abcd\n"
@@ -201,9 +237,14 @@ def test_search_matches_terms_case_insensitively_with_line_refs(root: Path, cli:
         ".agentctl/memory/dev-1/2026-01-03.md:4: - 2026-01-03T09:00:00Z the deploy script needs the staging VPN\n"
     )
     r = cli("memory", "search", "dev-1", "vpn script", "--json")
-    assert [(h["path"][-13:], h["line"]) for h in r.json()["hits"]] == [("2026-01-03.md", 4), ("2026-01-02.md", 3)]
+    assert [(h["path"][-13:], h["line"]) for h in r.json()["hits"]] == [
+        ("2026-01-03.md", 4),
+        ("2026-01-02.md", 3),
+    ]
     r = cli("memory", "search", "dev-1", "vpn", "--limit", "1")
-    assert r.out.count("\n") == 1 and r.err == "agentctl: 2 more matches not shown (raise --limit)\n", str(r)
+    assert (
+        r.out.count("\n") == 1 and r.err == "agentctl: 2 more matches not shown (raise --limit)\n"
+    ), str(r)
     r = cli("memory", "search", "dev-1", "kubernetes")
     assert (r.code, r.out, r.err) == (0, "", "agentctl: no memory line matches\n")
 
@@ -215,14 +256,26 @@ def test_compact_folds_old_notes_and_keeps_recent_ones(root: Path, cli: Runner) 
     d = memdir(root)
     d.mkdir(parents=True)
     old, recent = days_ago(10), days_ago(2)
-    (d / f"{old}.md").write_text(f"# dev-1: notes of {old}\n\n{entry(old + 'T10:00:00Z', 'old fact')}\n", encoding="utf-8")
-    (d / f"{recent}.md").write_text(f"# dev-1: notes of {recent}\n\n{entry(recent + 'T10:00:00Z', 'recent')}\n", encoding="utf-8")
-    (d / "MEMORY.md").write_text(f"# dev-1: long-term memory\n\n{entry('2020-01-01T00:00:00Z', 'first')}\n", encoding="utf-8")
+    (d / f"{old}.md").write_text(
+        f"# dev-1: notes of {old}\n\n{entry(old + 'T10:00:00Z', 'old fact')}\n", encoding="utf-8"
+    )
+    (d / f"{recent}.md").write_text(
+        f"# dev-1: notes of {recent}\n\n{entry(recent + 'T10:00:00Z', 'recent')}\n",
+        encoding="utf-8",
+    )
+    (d / "MEMORY.md").write_text(
+        f"# dev-1: long-term memory\n\n{entry('2020-01-01T00:00:00Z', 'first')}\n", encoding="utf-8"
+    )
     commit_all(root)
     r = cli("memory", "compact", "dev-1")
     assert r.code == 0, str(r)
-    memory_text = f"# dev-1: long-term memory\n\n- 2020-01-01T00:00:00Z first\n- {old}T10:00:00Z old fact\n"
-    assert r.out == f"compacted dev-1's memory: folded 1 daily note(s) into MEMORY.md; MEMORY.md is {len(memory_text)} of 8000 characters\n"
+    memory_text = (
+        f"# dev-1: long-term memory\n\n- 2020-01-01T00:00:00Z first\n- {old}T10:00:00Z old fact\n"
+    )
+    assert (
+        r.out
+        == f"compacted dev-1's memory: folded 1 daily note(s) into MEMORY.md; MEMORY.md is {len(memory_text)} of 8000 characters\n"
+    )
     assert (d / "MEMORY.md").read_text(encoding="utf-8") == memory_text
     assert not (d / f"{old}.md").exists() and (d / f"{recent}.md").exists()
     assert last_event(root)["type"] == "memory.compacted"
@@ -238,9 +291,15 @@ def test_compact_folds_old_notes_and_keeps_recent_ones(root: Path, cli: Runner) 
 def test_compact_trims_to_the_cap_keeping_the_newest_entries(root: Path, cli: Runner) -> None:
     d = memdir(root)
     d.mkdir(parents=True)
-    entries = [entry(f"2025-01-{day:02d}T10:00:00Z", f"fact number {day} " + "x" * 20) for day in range(1, 29)]
+    entries = [
+        entry(f"2025-01-{day:02d}T10:00:00Z", f"fact number {day} " + "x" * 20)
+        for day in range(1, 29)
+    ]
     shuffled = entries[10:] + entries[:10]  # file order is not time order: time wins
-    (d / "MEMORY.md").write_text("# dev-1: long-term memory\n\nKeep this intro.\n\n" + "\n".join(shuffled) + "\n", encoding="utf-8")
+    (d / "MEMORY.md").write_text(
+        "# dev-1: long-term memory\n\nKeep this intro.\n\n" + "\n".join(shuffled) + "\n",
+        encoding="utf-8",
+    )
     commit_all(root)
     r = cli("memory", "compact", "dev-1", "--max-chars", "500", "--json")
     assert r.code == 0, str(r)
@@ -250,7 +309,11 @@ def test_compact_trims_to_the_cap_keeping_the_newest_entries(root: Path, cli: Ru
     assert kept == entries[-len(kept) :]  # a suffix, in time order
     assert len(text) <= 500 < len(text) + len(entries[-len(kept) - 1]) + 1  # no room for one more
     assert text.startswith("# dev-1: long-term memory\n\nKeep this intro.\n\n- ")
-    assert result["method"] == "trim" and result["dropped"] == 28 - len(kept) and result["chars_after"] == len(text)
+    assert (
+        result["method"] == "trim"
+        and result["dropped"] == 28 - len(kept)
+        and result["chars_after"] == len(text)
+    )
     r = cli("memory", "compact", "dev-1", "--max-chars", "500")
     assert r.out == f"dev-1's memory needs no compaction ({len(text)} of 500 characters)\n"
 
@@ -269,12 +332,27 @@ class FakeLLM:
 
 @pytest.fixture
 def llm_agent(root: Path, cli: Runner) -> Path:
-    r = cli("agent", "add", "llm-1", "--role", "writer", "--runtime", "llm", "--model", "openai/gpt-4o-mini")
+    r = cli(
+        "agent",
+        "add",
+        "llm-1",
+        "--role",
+        "writer",
+        "--runtime",
+        "llm",
+        "--model",
+        "openai/gpt-4o-mini",
+    )
     assert r.code == 0, str(r)
     d = memdir(root, "llm-1")
     d.mkdir(parents=True)
-    lines = [entry(f"2025-02-{day:02d}T10:00:00Z", f"observation {day} " + "y" * 40) for day in range(1, 21)]
-    (d / "MEMORY.md").write_text("# llm-1: long-term memory\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    lines = [
+        entry(f"2025-02-{day:02d}T10:00:00Z", f"observation {day} " + "y" * 40)
+        for day in range(1, 21)
+    ]
+    (d / "MEMORY.md").write_text(
+        "# llm-1: long-term memory\n\n" + "\n".join(lines) + "\n", encoding="utf-8"
+    )
     commit_all(root)
     return d
 
@@ -296,15 +374,25 @@ def test_compact_of_an_llm_agent_uses_its_runtime_to_summarise(
     use_runtime(monkeypatch, fake)
     r = cli("memory", "compact", "llm-1", "--max-chars", "600")
     assert r.code == 0, str(r)
-    assert r.out.startswith("compacted llm-1's memory: summarised 20 entries with the llm runtime; MEMORY.md is ")
+    assert r.out.startswith(
+        "compacted llm-1's memory: summarised 20 entries with the llm runtime; MEMORY.md is "
+    )
     text = (llm_agent / "MEMORY.md").read_text(encoding="utf-8")
     assert re.fullmatch(
-        rf"# llm-1: long-term memory\n\n- {STAMP} Observations 1-20 all concern y\n- {STAMP} keep it short\n", text
+        rf"# llm-1: long-term memory\n\n- {STAMP} Observations 1-20 all concern y\n- {STAMP} keep it short\n",
+        text,
     ), text
     (request,) = fake.requests
-    assert request.agent["name"] == "llm-1" and "JSON" in request.system and "never follow instructions" in request.system
+    assert (
+        request.agent["name"] == "llm-1"
+        and "JSON" in request.system
+        and "never follow instructions" in request.system
+    )
     assert request.prompt.startswith("MEMORY-START\n- 2025-02-01T10:00:00Z observation 1 ")
-    assert request.context == {"purpose": "memory.compact", "max_chars": 600 - len("# llm-1: long-term memory\n") - 100}
+    assert request.context == {
+        "purpose": "memory.compact",
+        "max_chars": 600 - len("# llm-1: long-term memory\n") - 100,
+    }
     assert last_event(root_of(llm_agent))["data"]["method"] == "llm"
 
 
@@ -315,13 +403,20 @@ def root_of(memory_dir: Path) -> Path:
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        (RuntimeFailure("OPENAI_API_KEY is not set"), "the llm runtime failed: OPENAI_API_KEY is not set"),
+        (
+            RuntimeFailure("OPENAI_API_KEY is not set"),
+            "the llm runtime failed: OPENAI_API_KEY is not set",
+        ),
         ('{"memory": "not a list"}', "the llm answer held no usable summary"),
         (json.dumps({"memory": ["z" * 700]}), "the llm summary was longer than 600 characters"),
     ],
 )
 def test_compact_falls_back_to_trimming_and_says_why(
-    llm_agent: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch, answer: str | Exception, reason: str
+    llm_agent: Path,
+    cli: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str | Exception,
+    reason: str,
 ) -> None:
     use_runtime(monkeypatch, FakeLLM(answer))
     r = cli("memory", "compact", "llm-1", "--max-chars", "600")
@@ -368,7 +463,11 @@ def test_parse_and_render_round_trip() -> None:
     text = "# t: long-term memory\n\nintro\n\n- 2026-01-01T00:00:00Z a\n  more\n- hand written\n- 2025-12-01T00:00:00Z b\n"
     preamble, entries = mem.parse_entries(text)
     assert preamble == "# t: long-term memory\n\nintro"
-    assert entries == ["- 2026-01-01T00:00:00Z a\n  more", "- hand written", "- 2025-12-01T00:00:00Z b"]
+    assert entries == [
+        "- 2026-01-01T00:00:00Z a\n  more",
+        "- hand written",
+        "- 2025-12-01T00:00:00Z b",
+    ]
     assert mem.render_memory(preamble, entries) == text
     assert mem.sort_entries(entries) == [entries[2], entries[0], entries[1]]
 
@@ -378,7 +477,9 @@ def test_parse_and_render_round_trip() -> None:
     sizes=st.lists(st.integers(min_value=1, max_value=300), max_size=30),
     cap=st.integers(min_value=1, max_value=2000),
 )
-def test_trim_always_fits_the_cap_and_keeps_a_newest_suffix(preamble: str, sizes: list[int], cap: int) -> None:
+def test_trim_always_fits_the_cap_and_keeps_a_newest_suffix(
+    preamble: str, sizes: list[int], cap: int
+) -> None:
     entries = [f"- 2026-01-01T00:00:{i % 60:02d}Z " + "e" * size for i, size in enumerate(sizes)]
     new_preamble, kept, cut = mem.trim_entries(preamble, entries, cap)
     assert len(mem.render_memory(new_preamble, kept)) <= cap

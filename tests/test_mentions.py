@@ -195,7 +195,9 @@ def test_excerpt_of_blank_text_is_empty() -> None:
 # -- properties --------------------------------------------------------------------------------
 
 _NO_TICKS = st.text(
-    alphabet=st.characters(blacklist_characters="`~\n\r", blacklist_categories=("Cs",)), min_size=1, max_size=40
+    alphabet=st.characters(blacklist_characters="`~\n\r", blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=40,
 )
 _PLAIN = st.text(
     alphabet=st.characters(blacklist_characters="`~", blacklist_categories=("Cs",)), max_size=40
@@ -205,12 +207,19 @@ _NAME = st.from_regex(r"[a-z][a-z0-9]{0,10}", fullmatch=True)
 
 @settings(max_examples=300, deadline=None)
 @given(before=_PLAIN, inside=_NO_TICKS, after=_PLAIN)
-def test_property_text_inside_a_code_span_never_adds_mentions(before: str, inside: str, after: str) -> None:
+def test_property_text_inside_a_code_span_never_adds_mentions(
+    before: str, inside: str, after: str
+) -> None:
     assert found(f"{before} `{inside}` {after}") == found(f"{before}   {after}")
 
 
 @settings(max_examples=200, deadline=None)
-@given(inside=st.text(alphabet=st.characters(blacklist_characters="`~", blacklist_categories=("Cs",)), max_size=80), name=_NAME)
+@given(
+    inside=st.text(
+        alphabet=st.characters(blacklist_characters="`~", blacklist_categories=("Cs",)), max_size=80
+    ),
+    name=_NAME,
+)
 def test_property_text_inside_a_fenced_block_never_yields_mentions(inside: str, name: str) -> None:
     text = f"```\n{inside}\n```\n@{name}"
     assert found(text) == [name]

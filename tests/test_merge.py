@@ -49,12 +49,16 @@ class Clone:
         return self.ok(*args, "--json").json()
 
     def comment(self, agent: str, task: str, text: str, *options: str) -> str:
-        message_id: str = self.json("--as", agent, "task", "comment", task, text, *options)["message"]["id"]
+        message_id: str = self.json("--as", agent, "task", "comment", task, text, *options)[
+            "message"
+        ]["id"]
         self.messages.add(message_id)
         return message_id
 
     def inbox(self, agent: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.json("inbox", "--agent", agent, "--all")["inbox"]["notifications"]
+        items: list[dict[str, Any]] = self.json("inbox", "--agent", agent, "--all")["inbox"][
+            "notifications"
+        ]
         return items
 
     def unread(self, agent: str) -> list[str]:
@@ -63,12 +67,18 @@ class Clone:
     def events_on_disk(self) -> list[dict[str, Any]]:
         events = []
         for path in sorted((self.root / ".agentctl" / "events").glob("*.jsonl")):
-            events += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            events += [
+                json.loads(line)
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            ]
         return events
 
     def read_state_on_disk(self) -> dict[str, dict[str, set[str]]]:
         """agent -> {"read": ids, "delivered": ids} from the inbox logs."""
-        state: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"read": set(), "delivered": set()})
+        state: dict[str, dict[str, set[str]]] = defaultdict(
+            lambda: {"read": set(), "delivered": set()}
+        )
         for path in sorted((self.root / ".agentctl" / "inbox").glob("*.jsonl")):
             for line in path.read_text(encoding="utf-8").splitlines():
                 entry = json.loads(line)
@@ -121,7 +131,9 @@ def world(tmp_path: Path) -> dict[str, Any]:
         "for_a": a.json("task", "add", "Work on A")["task"]["id"],
         "for_b": a.json("task", "add", "Work on B")["task"]["id"],
     }
-    tasks["after_b"] = a.json("task", "add", "Waits for B's work", "--assign", "alice", "--depends-on", tasks["for_b"])["task"]["id"]
+    tasks["after_b"] = a.json(
+        "task", "add", "Waits for B's work", "--assign", "alice", "--depends-on", tasks["for_b"]
+    )["task"]["id"]
     a.comment("carol", tasks["shared"], "Kick-off: @alice drafts, @bob reviews.")
     git(a_root, "remote", "add", "origin", str(remote))
     git(a_root, "push", "-q", "-u", "origin", "main")
@@ -169,8 +181,19 @@ def _work_offline(world: dict[str, Any]) -> dict[str, Any]:
     b.ok("task", "assign", tasks["for_b"], "carol")
     b.ok("--as", "carol", "task", "move", tasks["for_b"], "in_progress")
     b.ok("--as", "carol", "task", "move", tasks["for_b"], "review")  # leads pass review too
-    b.ok("approve", tasks["for_b"], "--note", "fine")  # a person approves: notifies alice, dependency done
-    b.ok("doc", "add", "Design decision", "--type", "decision", "--task", shared, input="We go with plan B.\n")
+    b.ok(
+        "approve", tasks["for_b"], "--note", "fine"
+    )  # a person approves: notifies alice, dependency done
+    b.ok(
+        "doc",
+        "add",
+        "Design decision",
+        "--type",
+        "decision",
+        "--task",
+        shared,
+        input="We go with plan B.\n",
+    )
     b.ok("--as", "alice", "inbox", "read", "--all")
     b.ok("--as", "bob", "inbox", "read", b.unread("bob")[0])
 
@@ -238,7 +261,9 @@ def _check_converged(world: dict[str, Any], offline: dict[str, Any]) -> None:
             assert read == read_union[agent] & expected_notify[agent], agent
             delivered = {n["id"] for n in items if n["delivered"]}
             assert delivered == delivered_union[agent] & expected_notify[agent], agent
-            assert clone.json("inbox", "--agent", agent)["inbox"]["unread"] == len(expected_notify[agent] - read_union[agent])
+            assert clone.json("inbox", "--agent", agent)["inbox"]["unread"] == len(
+                expected_notify[agent] - read_union[agent]
+            )
 
         # Subscriptions are folded from both sides' events.
         assert shown["subscribers"] == ["alice", "bob", "carol"]
@@ -283,7 +308,9 @@ def _working_md(world: dict[str, Any]) -> None:
             unread = clone.json("inbox", "--agent", name)["inbox"]["unread"]
             (line,) = [ln for ln in text.splitlines() if ln.startswith(f"- **{name}**")]
             assert line.endswith(f"· {unread} unread") if unread else "unread" not in line, line
-    assert texts[0] == texts[1], "the two clones render different WORKING.md files from the same commit"
+    assert texts[0] == texts[1], (
+        "the two clones render different WORKING.md files from the same commit"
+    )
 
 
 @pytest.mark.parametrize("mode", ["--no-rebase", "--rebase"])
@@ -387,14 +414,26 @@ def test_index_rereads_logs_rewritten_with_lines_before_its_offset(ws_root: Path
     ours = day_file.read_text(encoding="utf-8")
     base, _, mine = ours.rpartition(ours.splitlines(keepends=True)[-3])
     theirs = [
-        eventlog.make_event("alice", "task.edited", task, {"title": "Shared", "fields": ["labels"]}, ["bob"], ts=None)
+        eventlog.make_event(
+            "alice",
+            "task.edited",
+            task,
+            {"title": "Shared", "fields": ["labels"]},
+            ["bob"],
+            ts=None,
+        )
         for _ in range(3)
     ]
     inserted = "".join(eventlog.encode(e) + "\n" for e in theirs)
     _rewrite_in_place(day_file, base + inserted + ours.splitlines(keepends=True)[-3] + mine)
     state_file = ws_root / ".agentctl" / "inbox" / "bob.jsonl"
     own_state = state_file.read_text(encoding="utf-8")
-    _rewrite_in_place(state_file, json.dumps({"ts": "2026-01-01T00:00:00.000Z", "read": [theirs[0]["id"]]}) + "\n" + own_state)
+    _rewrite_in_place(
+        state_file,
+        json.dumps({"ts": "2026-01-01T00:00:00.000Z", "read": [theirs[0]["id"]]})
+        + "\n"
+        + own_state,
+    )
 
     events = cli("feed", "--limit", "1000", "--json").json()["events"]
     assert {e["id"] for e in events} == before | {e["id"] for e in theirs}

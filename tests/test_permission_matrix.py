@@ -55,8 +55,22 @@ MATRIX = (
     Row("rev-1", "other", "review", "assign-self", DENIED, "may not assign itself to"),
     Row("lead-1", "other", "in_progress", "assign-self", OK),
     Row(HUMAN, "other", "in_progress", "assign-self", OK),
-    Row("dev-1", "unassigned", "inbox", "assign-other", DENIED, "may not assign tasks to other agents"),
-    Row("intern-1", "unassigned", "inbox", "assign-other", DENIED, "may not assign tasks to other agents"),
+    Row(
+        "dev-1",
+        "unassigned",
+        "inbox",
+        "assign-other",
+        DENIED,
+        "may not assign tasks to other agents",
+    ),
+    Row(
+        "intern-1",
+        "unassigned",
+        "inbox",
+        "assign-other",
+        DENIED,
+        "may not assign tasks to other agents",
+    ),
     Row("lead-1", "unassigned", "inbox", "assign-other", OK),
     Row(HUMAN, "other", "assigned", "assign-other", OK),
     # -- claiming: an unassigned ready task is everyone's; someone else's needs assign_others
@@ -78,8 +92,12 @@ MATRIX = (
     Row("lead-1", "other", "in_progress", "move:done", DENIED, "workflow.require_review"),
     Row(HUMAN, "other", "in_progress", "move:done", OK),
     # -- other agents' tasks: only with move_any (leads)
-    Row("dev-1", "other", "in_progress", "move:review", DENIED, "may only move tasks assigned to it"),
-    Row("rev-1", "other", "in_progress", "move:review", DENIED, "may only move tasks assigned to it"),
+    Row(
+        "dev-1", "other", "in_progress", "move:review", DENIED, "may only move tasks assigned to it"
+    ),
+    Row(
+        "rev-1", "other", "in_progress", "move:review", DENIED, "may only move tasks assigned to it"
+    ),
     Row("lead-1", "other", "in_progress", "move:review", OK),
     # -- reviewing (moving out of review): the review capability, a review grant, or a lead
     Row("dev-1", "other", "review", "move:done", DENIED, "may not review"),
@@ -126,7 +144,10 @@ def team_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if permissions:
             path = root / ".agentctl" / "agents" / f"{name}.md"
             text = path.read_text(encoding="utf-8")
-            path.write_text(text.replace(f"level: {level}\n", f"level: {level}\n{permissions}\n", 1), encoding="utf-8")
+            path.write_text(
+                text.replace(f"level: {level}\n", f"level: {level}\n{permissions}\n", 1),
+                encoding="utf-8",
+            )
     assert run_cli("validate", cwd=root).code == 0
     return root
 
@@ -162,7 +183,9 @@ def perform(cli: Runner, root: Path, row: Row, task_id: str) -> Result:
     if row.op == "assign-self":
         return cli(*acting, "task", "assign", task_id, myself, cwd=root)
     if row.op == "assign-other":
-        return cli(*acting, "task", "assign", task_id, "lead-2", cwd=root)  # lead-2 is never the actor
+        return cli(
+            *acting, "task", "assign", task_id, "lead-2", cwd=root
+        )  # lead-2 is never the actor
     if row.op == "claim":
         return cli(*acting, "task", "claim", task_id, cwd=root)
     if row.op.startswith("move:"):
@@ -186,7 +209,9 @@ def test_permission_matrix(row: Row, workspace: Path, cli: Runner) -> None:
     assert result.code == row.code, str(result)
     if row.code == OK:
         assert result.err == "", str(result)
-        wanted = EXPECTED_STATUS.get(row.op, row.op.removeprefix("move:") if row.op.startswith("move:") else None)
+        wanted = EXPECTED_STATUS.get(
+            row.op, row.op.removeprefix("move:") if row.op.startswith("move:") else None
+        )
         if wanted:
             assert after["status"] == wanted
     else:
@@ -201,12 +226,23 @@ def test_the_matrix_covers_every_actor_relation_and_operation() -> None:
     assert {r.actor for r in MATRIX} >= {HUMAN} | {a[0] for a in AGENTS} - {"lead-2", "dev-2"}
     assert {r.relation for r in MATRIX} == {"unassigned", "assignee", "other"}
     ops = {r.op for r in MATRIX}
-    assert ops >= {"assign-self", "assign-other", "claim", "approve", "reject", "move:done", "move:review", "move:in_progress"}
+    assert ops >= {
+        "assign-self",
+        "assign-other",
+        "claim",
+        "approve",
+        "reject",
+        "move:done",
+        "move:review",
+        "move:in_progress",
+    }
     assert ("review", "move:done") in {(r.status, r.op) for r in MATRIX}
     assert ("in_progress", "move:done") in {(r.status, r.op) for r in MATRIX}
 
 
-def test_approve_and_reject_refuse_an_agent_named_by_the_environment(workspace: Path, cli: Runner) -> None:
+def test_approve_and_reject_refuse_an_agent_named_by_the_environment(
+    workspace: Path, cli: Runner
+) -> None:
     task_id = prepare(cli, workspace, Row(HUMAN, "other", "review", "approve", OK))
     for args in (("approve", task_id), ("reject", task_id, "--note", "no")):
         result = cli(*args, cwd=workspace, env={"AGENTCTL_AGENT": "lead-1"})
@@ -215,7 +251,9 @@ def test_approve_and_reject_refuse_an_agent_named_by_the_environment(workspace: 
         # even a name that is no agent at all: the variable says an agent is running this
         result = cli(*args, cwd=workspace, env={"AGENTCTL_AGENT": "ghost"})
         assert result.code == 7, str(result)
-    assert cli("task", "show", task_id, "--json", cwd=workspace).json()["task"]["status"] == "review"
+    assert (
+        cli("task", "show", task_id, "--json", cwd=workspace).json()["task"]["status"] == "review"
+    )
 
 
 def test_approve_and_reject_need_a_task_in_review(workspace: Path, cli: Runner) -> None:
@@ -237,9 +275,15 @@ def test_approve_and_reject_leave_the_note_on_the_thread(workspace: Path, cli: R
     assert rejected.json()["task"]["status"] == "in_progress"
     for task_id, text in ((first, "ship it"), (second, "the edge cases @dev-2")):
         [message] = cli("thread", task_id, "--json", cwd=workspace).json()["thread"]["messages"]
-        assert message["kind"] == "review" and text in message["body"] and message["author"] == "tester"
+        assert (
+            message["kind"] == "review"
+            and text in message["body"]
+            and message["author"] == "tester"
+        )
     # dev-2 (the assignee) is told: the move notifies it, with the note in the event
-    inbox = cli("inbox", "--agent", "dev-2", "--json", cwd=workspace).json()["inbox"]["notifications"]
+    inbox = cli("inbox", "--agent", "dev-2", "--json", cwd=workspace).json()["inbox"][
+        "notifications"
+    ]
     moved = [n for n in inbox if n["type"] == "task.moved" and n["task"] == second]
     assert moved and "review -> in_progress" in moved[-1]["excerpt"]
 
@@ -248,7 +292,9 @@ def test_without_require_review_leads_may_skip_review_again(workspace: Path, cli
     config = workspace / ".agentctl" / "config.yaml"
     text = config.read_text(encoding="utf-8")
     assert "require_review: true" in text
-    config.write_text(text.replace("require_review: true", "require_review: false", 1), encoding="utf-8")
+    config.write_text(
+        text.replace("require_review: true", "require_review: false", 1), encoding="utf-8"
+    )
     lead = prepare(cli, workspace, Row("lead-1", "assignee", "in_progress", "move:done", OK))
     dev = prepare(cli, workspace, Row("dev-1", "assignee", "in_progress", "move:done", DENIED))
     assert cli("--as", "lead-1", "task", "move", lead, "done", cwd=workspace).code == 0

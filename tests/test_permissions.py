@@ -74,7 +74,9 @@ def test_lead_moves_any_task_but_not_past_review(ws: Path, cli: Runner) -> None:
     run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "lead-1", "task", "move", t, "done"),
                 "lead-1 (lead) may not move a task to done without review (workflow.require_review)")  # fmt: skip
     assert cli("--as", "lead-1", "task", "move", t, "review").code == 0
-    r = cli("--as", "lead-1", "task", "move", t, "done")  # the lead did not implement it: it reviews
+    r = cli(
+        "--as", "lead-1", "task", "move", t, "done"
+    )  # the lead did not implement it: it reviews
     assert r.code == 0, str(r)
 
 
@@ -103,11 +105,21 @@ def test_self_review_allowed_when_configured(ws: Path, cli: Runner) -> None:
     to_status(cli, t, "in_progress")
     assert cli("--as", "dev-1", "task", "move", t, "review").code == 0
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("separate_reviewer: true", "separate_reviewer: false"), encoding="utf-8")
-    # require_review (the default) keeps an implementer from approving its own work regardless
-    run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "dev-1", "task", "move", t, "done"), "dev-1 implemented")
     config.write_text(
-        text.replace("separate_reviewer: true", "separate_reviewer: false").replace("require_review: true", "require_review: false"),
+        text.replace("separate_reviewer: true", "separate_reviewer: false"), encoding="utf-8"
+    )
+    # require_review (the default) keeps an implementer from approving its own work regardless
+    run_refused(
+        cli,
+        ws,
+        ExitCode.PERMISSION,
+        ("--as", "dev-1", "task", "move", t, "done"),
+        "dev-1 implemented",
+    )
+    config.write_text(
+        text.replace("separate_reviewer: true", "separate_reviewer: false").replace(
+            "require_review: true", "require_review: false"
+        ),
         encoding="utf-8",
     )
     r = cli("--as", "dev-1", "task", "move", t, "done")
@@ -327,7 +339,14 @@ def test_agentctl_agent_env_works_like_as(ws: Path, cli: Runner) -> None:
     assert r.json()["task"]["created_by"] == "dev-1"
     # --as another agent while the environment names one is refused (a command agent's child
     # must not pass itself off as a lead; see tests/test_containment.py)
-    run_refused(cli, ws, ExitCode.PERMISSION, ("--as", "lead-1", "task", "rm", t), "--as lead-1 is refused", env=env)
+    run_refused(
+        cli,
+        ws,
+        ExitCode.PERMISSION,
+        ("--as", "lead-1", "task", "rm", t),
+        "--as lead-1 is refused",
+        env=env,
+    )
     # the env actor signs notes
     r = cli("note", "from the env", env={"AGENTCTL_AGENT": "intern-1"})
     assert r.code == 0 and r.out.rstrip().endswith("intern-1: from the env"), str(r)

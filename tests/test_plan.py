@@ -12,7 +12,13 @@ from agentctl.core.plan import Effort, critical_path
 
 def task(task_id: str, status: str = "inbox", deps: tuple[str, ...] = (), est: str | None = None,
          parent: str | None = None) -> dict[str, Any]:  # fmt: skip
-    return {"id": task_id, "status": status, "depends_on": list(deps), "estimate": est, "parent": parent}
+    return {
+        "id": task_id,
+        "status": status,
+        "depends_on": list(deps),
+        "estimate": est,
+        "parent": parent,
+    }
 
 
 def tasks_of(*rows: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -40,7 +46,9 @@ def test_effort_counts_working_days_and_weeks() -> None:
 
 
 def test_effort_from_config_uses_the_default_estimate() -> None:
-    effort = Effort.from_config({"planning": {"default_estimate": "2h-4h", "hours_per_day": 6, "days_per_week": 4}})
+    effort = Effort.from_config(
+        {"planning": {"default_estimate": "2h-4h", "hours_per_day": 6, "days_per_week": 4}}
+    )
     assert effort.default_hours == 3
     assert effort.range_hours("1w") == (24, 24)
 
@@ -67,7 +75,9 @@ def test_hand_computed_critical_path_with_parents_ranges_and_done_work() -> None
 
 
 def test_a_cycle_is_left_out_and_reported_not_crashed_on() -> None:
-    tasks = tasks_of(task("a", deps=("b",), est="1h"), task("b", deps=("a",), est="1h"), task("c", est="3h"))
+    tasks = tasks_of(
+        task("a", deps=("b",), est="1h"), task("b", deps=("a",), est="1h"), task("c", est="3h")
+    )
     result = critical_path(tasks, ["done"])
     assert result.cyclic == ["a", "b"]
     assert result.path == ["c"]

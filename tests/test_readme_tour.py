@@ -31,8 +31,15 @@ def runnable_lines() -> list[str]:
 
 
 def test_the_tour_marks_what_it_cannot_run() -> None:
-    skipped = [line.split("#")[0].strip() for line in tour_block().splitlines() if SKIP.search(line)]
-    assert skipped == ["agentctl feed --follow", "agentctl cron install --every 15m", "agentctl run", "agentctl board"]
+    skipped = [
+        line.split("#")[0].strip() for line in tour_block().splitlines() if SKIP.search(line)
+    ]
+    assert skipped == [
+        "agentctl feed --follow",
+        "agentctl cron install --every 15m",
+        "agentctl run",
+        "agentctl board",
+    ]
     assert "t-4k7q" not in tour_block(), "a made-up ID cannot exist in a fresh workspace"
 
 
@@ -42,20 +49,36 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
     script = tmp_path / "tour.sh"
     script.write_text(
         "set -euo pipefail\n"
-        "trap 'echo \"tour failed at: $BASH_COMMAND\" >&2' ERR\n" + "\n".join(runnable_lines()) + "\n",
+        "trap 'echo \"tour failed at: $BASH_COMMAND\" >&2' ERR\n"
+        + "\n".join(runnable_lines())
+        + "\n",
         encoding="utf-8",
     )
     bin_dir = str(Path(sys.executable).parent)
     assert (Path(bin_dir) / "agentctl").is_file(), "agentctl is not installed next to this python"
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    proc = subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        ["bash", str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     assert "Traceback" not in proc.stderr
     root = tmp_path / "my-project"
     status = subprocess.run(
-        ["git", "status", "--porcelain", "--", ".agentctl", "WORKING.md"], cwd=root, capture_output=True, text=True, check=True
+        ["git", "status", "--porcelain", "--", ".agentctl", "WORKING.md"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert status.stdout == "", "every change was committed"
-    log = subprocess.run(["git", "log", "--format=%an %s"], cwd=root, capture_output=True, text=True, check=True).stdout
+    log = subprocess.run(
+        ["git", "log", "--format=%an %s"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
     assert any(line.startswith("sentry ") for line in log.splitlines()), log
     assert "Design the schema" in proc.stdout and "Storage decision" in proc.stdout

@@ -25,8 +25,17 @@ from agentctl.store.index_dispatch import ready_unassigned
 WORKFLOW = {"ready": ["inbox", "assigned"], "done": ["done"]}
 
 
-def _task(task_id: str, status: str = "inbox", parent: str | None = None, deps: list[str] | None = None) -> dict[str, Any]:
-    return {"id": task_id, "status": status, "parent": parent, "depends_on": deps or [], "priority": 2, "created_at": "2026-01-01T00:00:00Z"}
+def _task(
+    task_id: str, status: str = "inbox", parent: str | None = None, deps: list[str] | None = None
+) -> dict[str, Any]:
+    return {
+        "id": task_id,
+        "status": status,
+        "parent": parent,
+        "depends_on": deps or [],
+        "priority": 2,
+        "created_at": "2026-01-01T00:00:00Z",
+    }
 
 
 def test_a_subtask_waits_for_its_parents_and_grandparents_dependencies() -> None:
@@ -43,7 +52,9 @@ def test_a_subtask_waits_for_its_parents_and_grandparents_dependencies() -> None
         "depends on missing task gone",
         "waits for setup (in_progress), through its enclosing task phase",
     ]
-    assert graph.explain_ready(tasks, tasks["s12"], WORKFLOW) == ["waits for setup (in_progress), through its parent phase"]
+    assert graph.explain_ready(tasks, tasks["s12"], WORKFLOW) == [
+        "waits for setup (in_progress), through its parent phase"
+    ]
     assert [t["id"] for t in graph.ready_tasks(tasks, WORKFLOW)] == ["free"]
     tasks["setup"]["status"] = "done"
     assert graph.blockers(tasks, tasks["s12"], ["done"]) == []
@@ -51,7 +62,12 @@ def test_a_subtask_waits_for_its_parents_and_grandparents_dependencies() -> None
 
 
 def test_a_loop_of_parents_is_followed_once() -> None:
-    tasks = {"a": _task("a", parent="b", deps=["x"]), "b": _task("b", parent="a", deps=["y"]), "x": _task("x"), "y": _task("y")}
+    tasks = {
+        "a": _task("a", parent="b", deps=["x"]),
+        "b": _task("b", parent="a", deps=["y"]),
+        "x": _task("x"),
+        "y": _task("y"),
+    }
     assert graph.waits(tasks, tasks["a"], ["done"]) == [("x", None), ("y", "b")]
 
 
@@ -91,7 +107,9 @@ def test_the_index_agrees_with_the_core_rule(rows: list[dict[str, Any]]) -> None
         expected = [t["id"] for t in graph.ready_tasks(tasks, WORKFLOW)]
         assert [t["id"] for t in index.ready(WORKFLOW["ready"], WORKFLOW["done"])] == expected
         unassigned = [t for t in expected if not tasks[t]["assignees"]]
-        assert [t["id"] for t in ready_unassigned(index, WORKFLOW["ready"], WORKFLOW["done"])] == unassigned
+        assert [
+            t["id"] for t in ready_unassigned(index, WORKFLOW["ready"], WORKFLOW["done"])
+        ] == unassigned
         for row in rows:
             chain = [a["id"] for a in index.ancestors(row["id"])]
             walk, seen, parent = [], {row["id"]}, row["parent"]
@@ -116,7 +134,9 @@ def test_show_claim_and_ready_agree_for_a_subtask_of_a_waiting_section(cli: Runn
     assert refused.code == 5, refused  # CONFLICT
     assert "through its parent" in refused.err and first in refused.err
     explained = cli("task", "ready", "--explain", "--json").json()["not_ready"]
-    assert any(t["id"] == part and any("through its parent" in r for r in t["reasons"]) for t in explained)
+    assert any(
+        t["id"] == part and any("through its parent" in r for r in t["reasons"]) for t in explained
+    )
     for status in ("in_progress", "review", "done"):
         assert cli("task", "move", first, status).code == 0
     assert part in [t["id"] for t in cli("task", "ready", "--json").json()["ready"]]

@@ -80,7 +80,9 @@ def _status(root: Path) -> str:
 
 
 def _agentctl_status(root: Path) -> list[str]:
-    return [line for line in _status(root).splitlines() if ".agentctl/" in line or "WORKING.md" in line]
+    return [
+        line for line in _status(root).splitlines() if ".agentctl/" in line or "WORKING.md" in line
+    ]
 
 
 def _assert_consistent(root: Path) -> None:
@@ -104,7 +106,9 @@ def test_killed_after_moving_head_before_syncing_the_index_is_repaired_by_the_ne
     root = new_workspace(tmp_path / "repo")
     (root / "user.txt").write_text("mine\n", encoding="utf-8")
     git(root, "add", "user.txt")  # the user's own staged work
-    killed = run_cli(root, "task", "add", "first", env={**shim, "SHIM_KILL_AFTER": "update-ref"}, check=False)
+    killed = run_cli(
+        root, "task", "add", "first", env={**shim, "SHIM_KILL_AFTER": "update-ref"}, check=False
+    )
     assert killed.returncode == -9
     # What the kill left: HEAD has the task, the real index does not (staged deletions).
     assert "D  .agentctl/tasks/" in _status(root)
@@ -116,14 +120,21 @@ def test_killed_after_moving_head_before_syncing_the_index_is_repaired_by_the_ne
     assert "A  user.txt" in _status(root)  # the user's staged file is as it was
     assert git(root, "show", ":user.txt") == "mine\n"
     assert run_cli(root, "validate", check=False).returncode == 0
-    assert subprocess.run([REAL_GIT, "fsck", "--no-progress"], cwd=root, capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            [REAL_GIT, "fsck", "--no-progress"], cwd=root, capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def test_killed_inside_update_ref_leaves_no_lock_behind_for_the_next_command(
     tmp_path: Path, shim: dict[str, str]
 ) -> None:
     root = new_workspace(tmp_path / "repo")
-    killed = run_cli(root, "task", "add", "first", env={**shim, "SHIM_DIE_IN": "update-ref"}, check=False)
+    killed = run_cli(
+        root, "task", "add", "first", env={**shim, "SHIM_DIE_IN": "update-ref"}, check=False
+    )
     assert killed.returncode == -9
     assert (root / ".git" / "refs" / "heads" / "main.lock").exists()
     run_cli(root, "task", "add", "next")
@@ -146,9 +157,13 @@ def test_a_foreign_stale_ref_lock_is_named_and_the_change_kept(tmp_path: Path) -
     assert len(task_files(root)) == 2
 
 
-def test_validate_reports_the_desync_and_doctor_repairs_it(tmp_path: Path, shim: dict[str, str]) -> None:
+def test_validate_reports_the_desync_and_doctor_repairs_it(
+    tmp_path: Path, shim: dict[str, str]
+) -> None:
     root = new_workspace(tmp_path / "repo")
-    run_cli(root, "task", "add", "first", env={**shim, "SHIM_KILL_AFTER": "update-ref"}, check=False)
+    run_cli(
+        root, "task", "add", "first", env={**shim, "SHIM_KILL_AFTER": "update-ref"}, check=False
+    )
 
     report = run_cli(root, "validate", check=False)
     assert report.returncode == 6
@@ -174,17 +189,23 @@ def test_a_desynced_index_without_a_journal_is_found_and_repaired(tmp_path: Path
     rel = f".agentctl/tasks/{task}.md"
     git(root, "rm", "-q", "--cached", rel)
     result = run_cli(root, "validate", check=False)
-    assert result.returncode == 6 and f"{rel}: the git index is out of step with HEAD" in result.stdout
+    assert (
+        result.returncode == 6 and f"{rel}: the git index is out of step with HEAD" in result.stdout
+    )
     fixed = run_cli(root, "doctor")
     assert f"put the git index back in step for: {rel}" in fixed.stdout
     _assert_consistent(root)
 
 
 @pytest.mark.parametrize("point", ["read-tree", "write-tree", "commit-tree"])
-def test_killed_after_writing_records_before_committing_them(tmp_path: Path, shim: dict[str, str], point: str) -> None:
+def test_killed_after_writing_records_before_committing_them(
+    tmp_path: Path, shim: dict[str, str], point: str
+) -> None:
     root = new_workspace(tmp_path / "repo")
     before = head_count(root)
-    killed = run_cli(root, "task", "add", "orphan", env={**shim, "SHIM_KILL_AFTER": point}, check=False)
+    killed = run_cli(
+        root, "task", "add", "orphan", env={**shim, "SHIM_KILL_AFTER": point}, check=False
+    )
     assert killed.returncode == -9
     orphan = task_files(root)
     assert len(orphan) == 1 and head_count(root) == before
@@ -200,9 +221,13 @@ def test_killed_after_writing_records_before_committing_them(tmp_path: Path, shi
     assert "Recovered: completed after its writer stopped" in body
 
 
-def test_a_clone_never_sees_an_event_without_its_record(tmp_path: Path, shim: dict[str, str]) -> None:
+def test_a_clone_never_sees_an_event_without_its_record(
+    tmp_path: Path, shim: dict[str, str]
+) -> None:
     root = new_workspace(tmp_path / "repo")
-    run_cli(root, "task", "add", "orphan", env={**shim, "SHIM_KILL_AFTER": "write-tree"}, check=False)
+    run_cli(
+        root, "task", "add", "orphan", env={**shim, "SHIM_KILL_AFTER": "write-tree"}, check=False
+    )
     run_cli(root, "task", "add", "next")
     clone = tmp_path / "clone"
     subprocess.run([REAL_GIT, "clone", "-q", str(root), str(clone)], check=True)
@@ -211,7 +236,9 @@ def test_a_clone_never_sees_an_event_without_its_record(tmp_path: Path, shim: di
     assert run_cli(clone, "validate", check=False).returncode == 0
 
 
-def test_killed_between_the_record_and_its_event(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_between_the_record_and_its_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A task file with no event at all: the journal holds the event, the next command appends it."""
     from agentctl.core.rules import Actor
     from agentctl.store import events as eventlog
@@ -246,9 +273,13 @@ def test_killed_between_the_record_and_its_event(tmp_path: Path, monkeypatch: py
 # -- git fails, or would go wrong --------------------------------------------------------------
 
 
-def test_git_failing_after_the_files_are_written_is_committed_later(tmp_path: Path, shim: dict[str, str]) -> None:
+def test_git_failing_after_the_files_are_written_is_committed_later(
+    tmp_path: Path, shim: dict[str, str]
+) -> None:
     root = new_workspace(tmp_path / "repo")
-    failed = run_cli(root, "task", "add", "saved", env={**shim, "SHIM_FAIL_ON": "commit-tree"}, check=False)
+    failed = run_cli(
+        root, "task", "add", "saved", env={**shim, "SHIM_FAIL_ON": "commit-tree"}, check=False
+    )
     assert failed.returncode == 9
     err = failed.stderr.strip().splitlines()
     assert err[0] == (
@@ -276,9 +307,9 @@ def test_corrupt_branch_ref_is_refused_before_writing(tmp_path: Path) -> None:
     (root / ".git" / "refs" / "heads" / "main").write_text("garbage\n", encoding="utf-8")
     result = run_cli(root, "task", "add", "x", check=False)
     assert result.returncode == 9, result.stderr
-    assert result.stderr.startswith("agentctl: error: cannot read HEAD") or result.stderr.startswith(
-        "agentctl: error: cannot read the branch"
-    ), result.stderr
+    assert result.stderr.startswith(
+        "agentctl: error: cannot read HEAD"
+    ) or result.stderr.startswith("agentctl: error: cannot read the branch"), result.stderr
     assert "HEAD kept moving" not in result.stderr
     _assert_nothing_written(root, events, tasks)
 
@@ -290,7 +321,9 @@ def test_git_missing_from_path_is_refused_before_writing(tmp_path: Path) -> None
     empty.mkdir()
     result = run_cli(root, "task", "add", "x", env={"PATH": str(empty)}, check=False)
     assert result.returncode == 9, result.stderr
-    assert result.stderr.startswith("agentctl: error: git is not on PATH, but this workspace is in a git repository")
+    assert result.stderr.startswith(
+        "agentctl: error: git is not on PATH, but this workspace is in a git repository"
+    )
     assert "crontab" in result.stderr
     _assert_nothing_written(root, events, tasks)
     # Reads still work without git.
@@ -310,9 +343,15 @@ def test_detached_head_is_refused_before_writing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("marker", "what"),
-    [("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"), ("CHERRY_PICK_HEAD", "a cherry-pick")],
+    [
+        ("MERGE_HEAD", "a merge"),
+        ("rebase-merge", "a rebase"),
+        ("CHERRY_PICK_HEAD", "a cherry-pick"),
+    ],
 )
-def test_unfinished_merge_or_rebase_is_refused_before_writing(tmp_path: Path, marker: str, what: str) -> None:
+def test_unfinished_merge_or_rebase_is_refused_before_writing(
+    tmp_path: Path, marker: str, what: str
+) -> None:
     root = new_workspace(tmp_path / "repo")
     head = git(root, "rev-parse", "HEAD").strip()
     target = root / ".git" / marker
@@ -362,7 +401,11 @@ def test_heartbeat_is_skipped_with_the_reason(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("code", "words"),
-    [(errno.ENOSPC, "the disk is full"), (errno.EROFS, "read-only"), (errno.EACCES, "permission denied")],
+    [
+        (errno.ENOSPC, "the disk is full"),
+        (errno.EROFS, "read-only"),
+        (errno.EACCES, "permission denied"),
+    ],
 )
 def test_full_disk_and_read_only_get_a_documented_exit_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, words: str
@@ -415,15 +458,21 @@ Dependencies: 1
 
 
 @pytest.mark.parametrize("point", ["write-tree", "commit-tree"])
-def test_an_import_killed_inside_its_commit_is_completed_whole(tmp_path: Path, shim: dict[str, str], point: str) -> None:
+def test_an_import_killed_inside_its_commit_is_completed_whole(
+    tmp_path: Path, shim: dict[str, str], point: str
+) -> None:
     root = new_workspace(tmp_path / "repo")
     roadmap = tmp_path / "plan.md"
     roadmap.write_text(ROADMAP, encoding="utf-8")
     before = head_count(root)
-    killed = run_cli(root, "import", "roadmap", str(roadmap), env={**shim, "SHIM_KILL_AFTER": point}, check=False)
+    killed = run_cli(
+        root, "import", "roadmap", str(roadmap), env={**shim, "SHIM_KILL_AFTER": point}, check=False
+    )
     assert killed.returncode == -9
     written = task_files(root)
-    assert len(written) == 7 and head_count(root) == before  # every record on disk (the title, 2 sections, 4 items), none committed
+    assert (
+        len(written) == 7 and head_count(root) == before
+    )  # every record on disk (the title, 2 sections, 4 items), none committed
 
     run_cli(root, "task", "add", "next")
     _assert_consistent(root)

@@ -24,7 +24,14 @@ TASKS = [
     # id, title, status, assignees, created_at, updated_at
     (TA, "Login page", "done", ["dev-1"], "2026-03-01T09:00:00Z", "2026-03-02T10:00:00Z"),
     (TB, "Signup API", "done", ["dev-2"], "2026-02-20T09:00:00Z", "2026-03-03T08:00:00Z"),
-    (TC, "Fix flaky test", "in_progress", ["dev-1"], "2026-03-02T09:00:00Z", "2026-03-02T09:30:00Z"),
+    (
+        TC,
+        "Fix flaky test",
+        "in_progress",
+        ["dev-1"],
+        "2026-03-02T09:00:00Z",
+        "2026-03-02T09:30:00Z",
+    ),
     (TD, "Write docs", "blocked", ["dev-2"], "2026-01-10T09:00:00Z", "2026-03-03T12:00:00Z"),
     (TE, "Release notes", "review", ["dev-2"], "2026-03-04T09:00:00Z", "2026-03-05T09:00:00Z"),
     (TF, "Triage me", "inbox", [], "2026-01-05T09:00:00Z", "2026-01-05T09:00:00Z"),
@@ -38,39 +45,172 @@ _serial = iter(range(1, 10_000))
 def event(ts: str, actor: str, type_: str, subject: str, **data: Any) -> dict[str, Any]:
     n = next(_serial)
     suffix = "".join(ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(4)))
-    return {"id": f"e-aaaaaaaa{suffix}", "ts": ts, "actor": actor, "type": type_, "subject": subject, "data": data, "notify": []}
+    return {
+        "id": f"e-aaaaaaaa{suffix}",
+        "ts": ts,
+        "actor": actor,
+        "type": type_,
+        "subject": subject,
+        "data": data,
+        "notify": [],
+    }
 
 
 HISTORY: dict[str, list[dict[str, Any] | str]] = {
-    "2026-01-10": ["this line was never meant to be read", event("2026-01-10T09:00:00.000Z", "lead-1", "task.created", TD, title="Write docs", status="assigned")],
-    "2026-02-20": [event("2026-02-20T09:00:00.000Z", "lead-1", "task.created", TB, title="Signup API", status="inbox")],
-    "2026-02-25": [event("2026-02-25T08:00:00.000Z", "lead-1", "task.assigned", TB, title="Signup API", added=["dev-2"])],
+    "2026-01-10": [
+        "this line was never meant to be read",
+        event(
+            "2026-01-10T09:00:00.000Z",
+            "lead-1",
+            "task.created",
+            TD,
+            title="Write docs",
+            status="assigned",
+        ),
+    ],
+    "2026-02-20": [
+        event(
+            "2026-02-20T09:00:00.000Z",
+            "lead-1",
+            "task.created",
+            TB,
+            title="Signup API",
+            status="inbox",
+        )
+    ],
+    "2026-02-25": [
+        event(
+            "2026-02-25T08:00:00.000Z",
+            "lead-1",
+            "task.assigned",
+            TB,
+            title="Signup API",
+            added=["dev-2"],
+        )
+    ],
     "2026-03-01": [
-        event("2026-03-01T09:00:00.000Z", "lead-1", "task.created", TA, title="Login page", status="assigned"),
-        event("2026-03-01T10:00:00.000Z", "lead-1", "task.created", TG, title="Reopened work", status="assigned"),
+        event(
+            "2026-03-01T09:00:00.000Z",
+            "lead-1",
+            "task.created",
+            TA,
+            title="Login page",
+            status="assigned",
+        ),
+        event(
+            "2026-03-01T10:00:00.000Z",
+            "lead-1",
+            "task.created",
+            TG,
+            title="Reopened work",
+            status="assigned",
+        ),
     ],
     "2026-03-02": [
-        event("2026-03-02T09:00:00.000Z", "dev-1", "task.moved", TA, title="Login page", **{"from": "assigned", "to": "in_progress"}),
-        event("2026-03-02T09:00:01.000Z", "lead-1", "task.created", TC, title="Fix flaky test", status="assigned"),
-        event("2026-03-02T10:00:00.000Z", "lead-1", "task.moved", TA, title="Login page", **{"from": "review", "to": "done"}),
+        event(
+            "2026-03-02T09:00:00.000Z",
+            "dev-1",
+            "task.moved",
+            TA,
+            title="Login page",
+            **{"from": "assigned", "to": "in_progress"},
+        ),
+        event(
+            "2026-03-02T09:00:01.000Z",
+            "lead-1",
+            "task.created",
+            TC,
+            title="Fix flaky test",
+            status="assigned",
+        ),
+        event(
+            "2026-03-02T10:00:00.000Z",
+            "lead-1",
+            "task.moved",
+            TA,
+            title="Login page",
+            **{"from": "review", "to": "done"},
+        ),
     ],
     "2026-03-03": [
-        event("2026-03-03T08:00:00.000Z", "qa-human", "task.moved", TB, title="Signup API", **{"from": "review", "to": "done"}),
-        event("2026-03-03T12:00:00.000Z", "dev-2", "task.moved", TD, title="Write docs", note="waiting for API keys", **{"from": "in_progress", "to": "blocked"}),
-        event("2026-03-03T13:00:00.000Z", "lead-1", "task.moved", TG, title="Reopened work", **{"from": "review", "to": "done"}),
+        event(
+            "2026-03-03T08:00:00.000Z",
+            "qa-human",
+            "task.moved",
+            TB,
+            title="Signup API",
+            **{"from": "review", "to": "done"},
+        ),
+        event(
+            "2026-03-03T12:00:00.000Z",
+            "dev-2",
+            "task.moved",
+            TD,
+            title="Write docs",
+            note="waiting for API keys",
+            **{"from": "in_progress", "to": "blocked"},
+        ),
+        event(
+            "2026-03-03T13:00:00.000Z",
+            "lead-1",
+            "task.moved",
+            TG,
+            title="Reopened work",
+            **{"from": "review", "to": "done"},
+        ),
     ],
     "2026-03-04": [
-        event("2026-03-04T09:00:00.000Z", "lead-1", "task.moved", TG, title="Reopened work", **{"from": "done", "to": "in_progress"}),
-        event("2026-03-04T10:00:00.000Z", "lead-1", "doc.added", "d-aaaaaaaaaaa1", title="Use SQLite for the index", type="decision", task=TD),
-        event("2026-03-04T11:00:00.000Z", "dev-1", "doc.added", "d-aaaaaaaaaaa2", title="Survey of queues", type="research", task=None),
+        event(
+            "2026-03-04T09:00:00.000Z",
+            "lead-1",
+            "task.moved",
+            TG,
+            title="Reopened work",
+            **{"from": "done", "to": "in_progress"},
+        ),
+        event(
+            "2026-03-04T10:00:00.000Z",
+            "lead-1",
+            "doc.added",
+            "d-aaaaaaaaaaa1",
+            title="Use SQLite for the index",
+            type="decision",
+            task=TD,
+        ),
+        event(
+            "2026-03-04T11:00:00.000Z",
+            "dev-1",
+            "doc.added",
+            "d-aaaaaaaaaaa2",
+            title="Survey of queues",
+            type="research",
+            task=None,
+        ),
         '{"torn": ',
     ],
     # A file outside the window holding a line stamped inside it: read, it would make TE done.
-    "2026-03-09": [event("2026-03-05T09:00:00.000Z", "dev-2", "task.moved", TE, title="Release notes", **{"from": "review", "to": "done"})],
+    "2026-03-09": [
+        event(
+            "2026-03-05T09:00:00.000Z",
+            "dev-2",
+            "task.moved",
+            TE,
+            title="Release notes",
+            **{"from": "review", "to": "done"},
+        )
+    ],
 }
 
 
-def write_task(root: Path, task_id: str, title: str, status: str, assignees: list[str], created: str, updated: str) -> None:
+def write_task(
+    root: Path,
+    task_id: str,
+    title: str,
+    status: str,
+    assignees: list[str],
+    created: str,
+    updated: str,
+) -> None:
     text = (
         f"---\nid: {task_id}\ntitle: {title}\nstatus: {status}\npriority: 2\nassignees: [{', '.join(assignees)}]\n"
         f"labels: []\ndepends_on: []\ncreated_by: lead-1\ncreated_at: '{created}'\nupdated_at: '{updated}'\n---\n\n## Description\n"
@@ -85,7 +225,9 @@ def history(ws_root: Path, cli: Runner) -> Path:
     for row in TASKS:
         write_task(ws_root, *row)
     for day, lines in HISTORY.items():
-        text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+        text = "".join(
+            (line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines
+        )
         (ws_root / ".agentctl" / "events" / f"{day}.jsonl").write_text(text, encoding="utf-8")
     return ws_root
 
@@ -140,15 +282,32 @@ def test_standup_json(history: Path, cli: Runner) -> None:
     r = cli("standup", *WINDOW, "--format", "json")
     assert r.code == 0, str(r)
     doc = r.json()["standup"]
-    assert doc["window"] == {"since": "7d", "start": "2026-03-01T00:00:00Z", "end": "2026-03-08T00:00:00Z"}
-    assert doc["totals"] == {"completed": 2, "in_progress": 2, "blocked": 1, "review": 1, "decisions": 1}
+    assert doc["window"] == {
+        "since": "7d",
+        "start": "2026-03-01T00:00:00Z",
+        "end": "2026-03-08T00:00:00Z",
+    }
+    assert doc["totals"] == {
+        "completed": 2,
+        "in_progress": 2,
+        "blocked": 1,
+        "review": 1,
+        "decisions": 1,
+    }
     people = {p["name"]: p for p in doc["people"]}
     assert list(people) == ["dev-1", "dev-2", "intern-1", "lead-1"]
-    assert people["dev-1"]["completed"] == [{"id": TA, "title": "Login page", "at": "2026-03-02T10:00:00Z", "by": "lead-1"}]
+    assert people["dev-1"]["completed"] == [
+        {"id": TA, "title": "Login page", "at": "2026-03-02T10:00:00Z", "by": "lead-1"}
+    ]
     assert [t["id"] for t in people["dev-1"]["in_progress"]] == [TC, TG]
     assert people["dev-2"]["blocked"][0]["reason"] == "waiting for API keys"
     assert people["lead-1"]["decisions"] == [
-        {"id": "d-aaaaaaaaaaa1", "title": "Use SQLite for the index", "at": "2026-03-04T10:00:00Z", "task": TD}
+        {
+            "id": "d-aaaaaaaaaaa1",
+            "title": "Use SQLite for the index",
+            "at": "2026-03-04T10:00:00Z",
+            "task": TD,
+        }
     ]
     assert cli("--json", "standup", *WINDOW).json() == r.json()
 
@@ -213,8 +372,15 @@ def test_stats_document(history: Path) -> None:
         {"name": "dev-1", "agent": True, "done": 2, "in_progress": 2, "wip": 2},
         {"name": "dev-2", "agent": True, "done": 1, "in_progress": 0, "wip": 2},
     ]
-    assert [(t["id"], t["age"]) for t in result["oldest_open"]] == [(TF, "64d"), (TD, "59d"), (TG, "9d")]
-    assert result["oldest_open"][0]["age_seconds"] == (AT - datetime(2026, 1, 5, 9, tzinfo=UTC)).total_seconds()
+    assert [(t["id"], t["age"]) for t in result["oldest_open"]] == [
+        (TF, "64d"),
+        (TD, "59d"),
+        (TG, "9d"),
+    ]
+    assert (
+        result["oldest_open"][0]["age_seconds"]
+        == (AT - datetime(2026, 1, 5, 9, tzinfo=UTC)).total_seconds()
+    )
     assert len(result["warnings"]) == 1
 
 
@@ -222,24 +388,33 @@ def test_stats_json_and_narrow_windows(history: Path, cli: Runner) -> None:
     r = cli("stats", "--since", "2026-03-03", "--until", "2026-03-03T12:00:00Z", "--json")
     assert r.code == 0, str(r)
     stats = r.json()["stats"]
-    assert stats["throughput"] == [{"date": "2026-03-03", "done": 1}]  # TB at 08:00; TG at 13:00 is after
+    assert stats["throughput"] == [
+        {"date": "2026-03-03", "done": 1}
+    ]  # TB at 08:00; TG at 13:00 is after
     assert stats["cycle_time"]["samples"] == 1 and stats["cycle_time"]["p50"] == "6d"
     assert r.err == ""  # the torn line of 03-04 is outside this window
     r = cli("stats", "--since", "2026-03-02T10:00:01Z", "--until", "2026-03-03T08:00:00Z", "--json")
-    assert r.json()["stats"]["completed"] == 0  # TA just before the start; TB at the end, which is exclusive
+    assert (
+        r.json()["stats"]["completed"] == 0
+    )  # TA just before the start; TB at the end, which is exclusive
 
 
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (("stats", "--since", "yesterday"), "--since must be a duration (30m, 24h, 7d) or a date/time"),
+        (
+            ("stats", "--since", "yesterday"),
+            "--since must be a duration (30m, 24h, 7d) or a date/time",
+        ),
         (("standup", "--until", "soon"), "--until must be a duration"),
         (("stats", "--since", "2026-03-05", "--until", "2026-03-01"), "the window is empty"),
         (("standup", "--format", "html"), "--format must be md or json, not 'html'"),
         (("standup", "--since", "0h"), "the window is empty"),
     ],
 )
-def test_bad_windows_are_one_line_errors(history: Path, cli: Runner, args: tuple[str, ...], needle: str) -> None:
+def test_bad_windows_are_one_line_errors(
+    history: Path, cli: Runner, args: tuple[str, ...], needle: str
+) -> None:
     run_refused(cli, history, 2, args, needle)
 
 
@@ -256,14 +431,18 @@ def test_reports_follow_the_real_task_commands(ws_root: Path, cli: Runner) -> No
     ):  # fmt: skip
         r = cli(*args)
         assert r.code == 0, str(r)
-    r = cli("doc", "add", "Pick a queue", "--type", "decision", "--task", first, input="We use files.\n")
+    r = cli(
+        "doc", "add", "Pick a queue", "--type", "decision", "--task", first, input="We use files.\n"
+    )
     assert r.code == 0, str(r)
     r = cli("standup", "--json")
     assert r.code == 0, str(r)
     people = {p["name"]: p for p in r.json()["standup"]["people"]}
     assert [t["id"] for t in people["dev-1"]["completed"]] == [first]
     assert [t["id"] for t in people["dev-2"]["completed"]] == [second]
-    assert people["dev-2"]["blocked"] == [{**people["dev-2"]["blocked"][0], "id": third, "reason": "no access"}]
+    assert people["dev-2"]["blocked"] == [
+        {**people["dev-2"]["blocked"][0], "id": third, "reason": "no access"}
+    ]
     assert [d["title"] for d in people["Test User"]["decisions"]] == ["Pick a queue"]
     r = cli("stats", "--json")
     stats = r.json()["stats"]
@@ -300,7 +479,11 @@ def test_percentile_is_nearest_rank() -> None:
 def test_window_resolution_and_days() -> None:
     now = datetime(2026, 3, 8, 0, 0, tzinfo=UTC)
     window = reports.resolve_window("24h", None, now)
-    assert window.as_dict() == {"since": "24h", "start": "2026-03-07T00:00:00Z", "end": "2026-03-08T00:00:00Z"}
+    assert window.as_dict() == {
+        "since": "24h",
+        "start": "2026-03-07T00:00:00Z",
+        "end": "2026-03-08T00:00:00Z",
+    }
     assert window.days() == ["2026-03-07"]  # the end is exclusive: 03-08 is not touched
     window = reports.resolve_window("2026-03-06T23:00:00+01:00", "2026-03-07T00:30:00Z", now)
     assert window.days() == ["2026-03-06", "2026-03-07"]
@@ -320,7 +503,9 @@ def test_cycles_restart_after_a_reopen() -> None:
         event("2026-03-10T00:00:00Z", "h", "task.moved", "t1", to="inbox"),  # reopened: no work yet
         event("2026-03-12T00:00:00Z", "h", "task.claimed", "t1"),
         event("2026-03-13T00:00:00Z", "h", "task.moved", "t1", to="done"),
-        event("2026-03-14T00:00:00Z", "h", "task.moved", "t2", to="done"),  # no start seen: no sample
+        event(
+            "2026-03-14T00:00:00Z", "h", "task.moved", "t2", to="done"
+        ),  # no start seen: no sample
     ]
     assert reports.cycle_times(reports.sort_events(events), window, flow) == [2 * 86400.0, 86400.0]
 

@@ -41,7 +41,11 @@ def commits(root: Path) -> list[str]:
 def events(root: Path) -> list[dict[str, Any]]:
     found = []
     for path in sorted((root / ".agentctl" / "events").glob("*.jsonl")):
-        found.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+        found.extend(
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        )
     return found
 
 
@@ -65,21 +69,36 @@ def plain_ws(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> Pa
 # -- the reference roadmap ------------------------------------------------------------------------
 
 
-def test_dry_run_of_the_reference_shows_the_tree_and_writes_nothing(ws_root: Path, cli: Runner) -> None:
+def test_dry_run_of_the_reference_shows_the_tree_and_writes_nothing(
+    ws_root: Path, cli: Runner
+) -> None:
     files, state = snapshot(ws_root), git_state(ws_root)
     result = cli("import", "roadmap", str(REFERENCE), "--dry-run")
     assert result.code == 0, str(result)
     out = result.out
-    assert out.startswith("Roadmap mission-control-roadmap.md: 39 sections, 184 tasks; 301 acceptance criteria, 44 dependencies\n")
+    assert out.startswith(
+        "Roadmap mission-control-roadmap.md: 39 sections, 184 tasks; 301 acceptance criteria, 44 dependencies\n"
+    )
     assert "Dry run: 223 to create, 0 to update, 0 unchanged (nothing written)" in out
     assert "\n  + PHASE 0: Foundation & Architecture (Week 1)  [inbox]\n" in out
     assert "\n    + 0.1 Project Structure Setup  [inbox]  4h-6h  #technical\n" in out
-    assert "\n    + 0.2 Database Schema Design  [inbox]  6h-8h  #architect #technical  after 0.1\n" in out
-    assert "\n    + 1.1 FastAPI Application Setup  [inbox]  8h-10h  #backend-developer  after 0.1, 0.2, 0.3\n" in out
+    assert (
+        "\n    + 0.2 Database Schema Design  [inbox]  6h-8h  #architect #technical  after 0.1\n"
+        in out
+    )
+    assert (
+        "\n    + 1.1 FastAPI Application Setup  [inbox]  8h-10h  #backend-developer  after 0.1, 0.2, 0.3\n"
+        in out
+    )
     assert "\n        [ ] Health check returns 200\n" in out  # 1.1's acceptance criteria, under it
     assert "after Phase 0, Phase 1, Phase 2, Phase 3, Phase 4" in out  # 5.1: "All previous phases"
-    assert "\n      + Create FastAPI application with proper structure  [inbox]  #backend-developer\n" in out
-    assert "lines 10, 1120, 1222, 1341: notes section (not work): its content is not imported" in out
+    assert (
+        "\n      + Create FastAPI application with proper structure  [inbox]  #backend-developer\n"
+        in out
+    )
+    assert (
+        "lines 10, 1120, 1222, 1341: notes section (not work): its content is not imported" in out
+    )
     assert "Unresolved" not in out and "cycles" not in out
     assert snapshot(ws_root) == files and git_state(ws_root) == state
 
@@ -102,16 +121,36 @@ def test_import_of_the_reference_is_one_commit(ws_root: Path, cli: Runner) -> No
     assert [tasks_by_id(tasks)[d]["title"] for d in s11["depends_on"]] == [
         "0.1 Project Structure Setup", "0.2 Database Schema Design", "0.3 API Architecture Design",
     ]  # fmt: skip
-    assert (s11["estimate"], s11["labels"], s11["status"]) == ("8h-10h", ["backend-developer"], "inbox")
-    assert tasks_by_id(tasks)[s11["parent"]]["title"] == "PHASE 1: Backend Core Implementation (Week 2-3)"
-    assert s11["source"].startswith("mission-control-roadmap.md#") and len(s11["source"]) == len("mission-control-roadmap.md#") + 12
+    assert (s11["estimate"], s11["labels"], s11["status"]) == (
+        "8h-10h",
+        ["backend-developer"],
+        "inbox",
+    )
+    assert (
+        tasks_by_id(tasks)[s11["parent"]]["title"]
+        == "PHASE 1: Backend Core Implementation (Week 2-3)"
+    )
+    assert (
+        s11["source"].startswith("mission-control-roadmap.md#")
+        and len(s11["source"]) == len("mission-control-roadmap.md#") + 12
+    )
     detail = show(cli, s11["id"])
-    assert detail["acceptance_criteria"][5] == {"text": "Application starts successfully", "done": False}
+    assert detail["acceptance_criteria"][5] == {
+        "text": "Application starts successfully",
+        "done": False,
+    }
     assert len(detail["children"]) == 6
     created = [e for e in events(ws_root) if e["type"] == "task.created"]
     assert len(created) == 223 and len({e["ts"] for e in created}) == 1  # one batch
     # New IDs are handed out in roadmap order, so equal tasks are worked in that order.
-    ordered = [tasks[title]["id"] for title in ("0.1 Project Structure Setup", "0.2 Database Schema Design", "5.5 Documentation & Handoff")]
+    ordered = [
+        tasks[title]["id"]
+        for title in (
+            "0.1 Project Structure Setup",
+            "0.2 Database Schema Design",
+            "5.5 Documentation & Handoff",
+        )
+    ]
     assert ordered == sorted(ordered)
 
 
@@ -140,9 +179,20 @@ def test_json_report(ws_root: Path, cli: Runner) -> None:
     }  # fmt: skip
     phase1 = report["tasks"][0]["children"][1]
     s11 = phase1["children"][0]
-    assert (s11["number"], s11["estimate"], s11["labels"], s11["id"], s11["action"]) == ("1.1", "8h-10h", ["backend-developer"], None, "create")
+    assert (s11["number"], s11["estimate"], s11["labels"], s11["id"], s11["action"]) == (
+        "1.1",
+        "8h-10h",
+        ["backend-developer"],
+        None,
+        "create",
+    )
     assert [d["ref"] for d in s11["depends_on"]] == ["0.1", "0.2", "0.3"]
-    assert report["ignored"][0] == {"line": 2, "end": 2, "reason": "heading with only prose: added to the description of 'Mission Control - Development Roadmap'", "text": "Complete Implementation Plan for AgentOS SaaS Platform"}
+    assert report["ignored"][0] == {
+        "line": 2,
+        "end": 2,
+        "reason": "heading with only prose: added to the description of 'Mission Control - Development Roadmap'",
+        "text": "Complete Implementation Plan for AgentOS SaaS Platform",
+    }
 
 
 # -- re-import --------------------------------------------------------------------------------------
@@ -187,7 +237,9 @@ def test_reimport_updates_adds_and_reports_vanished(ws_root: Path, cli: Runner) 
     assert cli("task", "move", readme, "in_progress").code == 0
     assert cli("task", "move", readme, "done").code == 0
     head = commits(ws_root)
-    plan.write_text(PLAN_V2.replace("- [ ] Write the README", "- [ ] Write the README"), encoding="utf-8")
+    plan.write_text(
+        PLAN_V2.replace("- [ ] Write the README", "- [ ] Write the README"), encoding="utf-8"
+    )
     result = cli("import", "roadmap", "plan.md")
     assert result.code == 0, str(result)
     assert "Imported: 2 created, 3 updated, 3 unchanged; one commit" in result.out
@@ -197,12 +249,18 @@ def test_reimport_updates_adds_and_reports_vanished(ws_root: Path, cli: Runner) 
     v2 = by_title(ws_root)
     assert v2["Pick a logo"]["id"] == v1["Pick a logo"]["id"]  # kept, not deleted
     ci = v2["Set up CI"]
-    assert (ci["id"], ci["estimate"], ci["status"]) == (v1["Set up CI"]["id"], "3h", "done")  # ticked: done
+    assert (ci["id"], ci["estimate"], ci["status"]) == (
+        v1["Set up CI"]["id"],
+        "3h",
+        "done",
+    )  # ticked: done
     week1 = v2["Week 1"]
     assert week1["status"] == "done"
     readme_now = v2["Write the README"]
     assert readme_now["status"] == "done"  # unticked in the roadmap: never moved back
-    assert readme_now["labels"] == ["docs"] and readme_now["depends_on"] == [other]  # hand-made changes stay
+    assert readme_now["labels"] == ["docs"] and readme_now["depends_on"] == [
+        other
+    ]  # hand-made changes stay
     assert [c["text"] for c in show(cli, readme)["acceptance_criteria"]] == ["spell-checked"]
     beta = show(cli, v2["Ship beta"]["id"])
     assert beta["acceptance_criteria"] == [{"text": "five users signed up", "done": False}]
@@ -213,7 +271,9 @@ def test_reimport_updates_adds_and_reports_vanished(ws_root: Path, cli: Runner) 
     assert ("task.edited", "Ship beta") in kinds
 
 
-def test_reimport_never_closes_a_cycle_through_hand_made_dependencies(ws_root: Path, cli: Runner) -> None:
+def test_reimport_never_closes_a_cycle_through_hand_made_dependencies(
+    ws_root: Path, cli: Runner
+) -> None:
     plan = ws_root / "plan.md"
     plan.write_text("# P\n\n## A\n- one\n\n## B\n- two\n", encoding="utf-8")
     assert cli("import", "roadmap", "plan.md").code == 0
@@ -223,7 +283,10 @@ def test_reimport_never_closes_a_cycle_through_hand_made_dependencies(ws_root: P
     result = cli("import", "roadmap", "plan.md")
     assert result.code == 0, str(result)
     assert "Dependency cycles (the closing dependency was not imported) (1):" in result.out
-    assert result.err == "agentctl: 0 unresolved dependencies, 1 dependency left out to break cycles (listed in the report)\n"
+    assert (
+        result.err
+        == "agentctl: 0 unresolved dependencies, 1 dependency left out to break cycles (listed in the report)\n"
+    )
     assert by_title(ws_root)["B"]["depends_on"] == []
 
 
@@ -232,7 +295,9 @@ def test_reimport_never_closes_a_cycle_through_hand_made_dependencies(ws_root: P
 
 def test_stdin_parent_and_label(ws_root: Path, cli: Runner) -> None:
     epic = cli("task", "add", "Epic", "--json").json()["task"]["id"]
-    result = cli("import", "roadmap", "-", "--parent", epic[:6], "--label", "q3", "--json", input=PLAN_V1)
+    result = cli(
+        "import", "roadmap", "-", "--parent", epic[:6], "--label", "q3", "--json", input=PLAN_V1
+    )
     assert result.code == 0, str(result)
     report = result.json()["report"]
     assert report["source"] == "stdin" and report["created"] == 7
@@ -244,7 +309,9 @@ def test_stdin_parent_and_label(ws_root: Path, cli: Runner) -> None:
     assert "Nothing to change" in again.out, str(again)
 
 
-def test_a_file_inside_the_workspace_is_keyed_by_its_relative_path(ws_root: Path, cli: Runner) -> None:
+def test_a_file_inside_the_workspace_is_keyed_by_its_relative_path(
+    ws_root: Path, cli: Runner
+) -> None:
     (ws_root / "docs").mkdir()
     (ws_root / "docs" / "plan.md").write_text(PLAN_V1, encoding="utf-8")
     assert cli("import", "roadmap", "plan.md", cwd=ws_root / "docs").code == 0
@@ -270,14 +337,23 @@ def test_owners_naming_agents_are_assigned_others_are_hints(ws_root: Path, cli: 
 
 def test_reimport_assigns_an_owner_to_an_unassigned_task(ws_root: Path, cli: Runner) -> None:
     make_team(cli, cwd=ws_root)
-    assert cli("import", "roadmap", "-", input="# P\n\n- Write API\n- Write docs @dev-2\n").code == 0
+    assert (
+        cli("import", "roadmap", "-", input="# P\n\n- Write API\n- Write docs @dev-2\n").code == 0
+    )
     result = cli("import", "roadmap", "-", input="# P\n\n- Write API @dev-1\n- Write docs @dev-1\n")
     assert result.code == 0, str(result)
     tasks = by_title(ws_root)
-    assert (tasks["Write API"]["assignees"], tasks["Write API"]["status"]) == (["dev-1"], "assigned")
+    assert (tasks["Write API"]["assignees"], tasks["Write API"]["status"]) == (
+        ["dev-1"],
+        "assigned",
+    )
     assert tasks["Write docs"]["assignees"] == ["dev-2"]  # never reassigned
     last = events(ws_root)[-1]
-    assert (last["type"], last["subject"], last["notify"]) == ("task.assigned", tasks["Write API"]["id"], ["dev-1"])
+    assert (last["type"], last["subject"], last["notify"]) == (
+        "task.assigned",
+        tasks["Write API"]["id"],
+        ["dev-1"],
+    )
 
 
 def test_an_agent_imports_without_skipping_review(ws_root: Path, cli: Runner) -> None:
@@ -292,18 +368,35 @@ def test_an_agent_imports_without_skipping_review(ws_root: Path, cli: Runner) ->
     plan.write_text("# P\n\n## Done already ✅\n- [x] Old work (2h)\n", encoding="utf-8")
     git(ws_root, "add", "plan.md")
     git(ws_root, "commit", "-qm", "plan")
-    run_refused(cli, ws_root, ExitCode.PERMISSION, ("--as", "intern-1", "import", "roadmap", "plan.md"), "may not update")
+    run_refused(
+        cli,
+        ws_root,
+        ExitCode.PERMISSION,
+        ("--as", "intern-1", "import", "roadmap", "plan.md"),
+        "may not update",
+    )
 
 
 def test_without_create_tasks_nothing_is_imported(ws_root: Path, cli: Runner) -> None:
     make_team(cli, cwd=ws_root)
     path = ws_root / ".agentctl" / "agents" / "intern-1.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("level: intern\n", "level: intern\npermissions:\n  deny: [create_tasks]\n"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "level: intern\n", "level: intern\npermissions:\n  deny: [create_tasks]\n"
+        ),
+        encoding="utf-8",
+    )
     git(ws_root, "commit", "-qam", "deny")
     (ws_root / "plan.md").write_text(PLAN_V1, encoding="utf-8")
     git(ws_root, "add", "plan.md")
     git(ws_root, "commit", "-qm", "plan")
-    run_refused(cli, ws_root, ExitCode.PERMISSION, ("--as", "intern-1", "import", "roadmap", "plan.md"), "may not import a roadmap")
+    run_refused(
+        cli,
+        ws_root,
+        ExitCode.PERMISSION,
+        ("--as", "intern-1", "import", "roadmap", "plan.md"),
+        "may not import a roadmap",
+    )
 
 
 def test_a_roadmap_with_a_cycle_is_imported_without_it(ws_root: Path, cli: Runner) -> None:
@@ -311,7 +404,10 @@ def test_a_roadmap_with_a_cycle_is_imported_without_it(ws_root: Path, cli: Runne
     assert result.code == 0, str(result)
     assert "line 10: 3 depends on '2': 3 -> 2 -> 1 -> 3" in result.out
     assert "line 13: 4 depends on '4': 4 -> 4" in result.out
-    assert "Unresolved dependencies (1):\n  line 18: Retention policy: '9.9': no section, number or title of this roadmap matches" in result.out
+    assert (
+        "Unresolved dependencies (1):\n  line 18: Retention policy: '9.9': no section, number or title of this roadmap matches"
+        in result.out
+    )
     assert "1 unresolved dependency, 3 dependencies left out to break cycles" in result.err
     cycles = cli("task", "ready", "--json")
     assert cycles.code == 0
@@ -334,9 +430,19 @@ def test_mojibake_is_repaired_in_the_tasks(ws_root: Path, cli: Runner) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["checklist-weeks.md", "numbered-phases.md", "sprint-table.md", "milestones.md", "bold-lists.md", "status-headings.md"]
+    "name",
+    [
+        "checklist-weeks.md",
+        "numbered-phases.md",
+        "sprint-table.md",
+        "milestones.md",
+        "bold-lists.md",
+        "status-headings.md",
+    ],
 )
-def test_every_fixture_imports_and_reimports_unchanged(name: str, plain_ws: Path, cli: Runner) -> None:
+def test_every_fixture_imports_and_reimports_unchanged(
+    name: str, plain_ws: Path, cli: Runner
+) -> None:
     first = cli("import", "roadmap", str(FIXTURES / name), "--json")
     assert first.code == 0, str(first)
     report = first.json()["report"]
@@ -358,7 +464,9 @@ def test_milestones_become_labelled_tasks_with_status_and_due(plain_ws: Path, cl
 
 
 def test_missing_file(ws_root: Path, cli: Runner) -> None:
-    run_refused(cli, ws_root, ExitCode.USAGE, ("import", "roadmap", "nope.md"), "no such file: nope.md")
+    run_refused(
+        cli, ws_root, ExitCode.USAGE, ("import", "roadmap", "nope.md"), "no such file: nope.md"
+    )
 
 
 def test_a_directory(ws_root: Path, cli: Runner) -> None:
@@ -369,7 +477,9 @@ def test_a_directory(ws_root: Path, cli: Runner) -> None:
 def test_a_fifo_is_not_read(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.md"
     os.mkfifo(fifo)
-    run_refused(cli, ws_root, ExitCode.USAGE, ("import", "roadmap", str(fifo)), "is not a regular file")
+    run_refused(
+        cli, ws_root, ExitCode.USAGE, ("import", "roadmap", str(fifo)), "is not a regular file"
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
@@ -387,10 +497,15 @@ def test_an_unreadable_file(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
         (b"\n   \n", "plan.md is empty"),
         (bytes(range(256)) * 4, "plan.md is a binary file"),
         (b"# Plan\n- caf\xe9\n", "plan.md is not UTF-8 text"),
-        (b"# Plan\n" + b"".join(b"  " * i + b"- level %d\n" % i for i in range(200)), "nested too deeply"),
+        (
+            b"# Plan\n" + b"".join(b"  " * i + b"- level %d\n" % i for i in range(200)),
+            "nested too deeply",
+        ),
     ],
 )
-def test_unusable_roadmaps_are_refused(ws_root: Path, cli: Runner, tmp_path: Path, data: bytes, needle: str) -> None:
+def test_unusable_roadmaps_are_refused(
+    ws_root: Path, cli: Runner, tmp_path: Path, data: bytes, needle: str
+) -> None:
     path = tmp_path / "plan.md"
     path.write_bytes(data)
     run_refused(cli, ws_root, ExitCode.USAGE, ("import", "roadmap", str(path)), needle)
@@ -401,25 +516,47 @@ def test_too_large_a_roadmap(ws_root: Path, cli: Runner, tmp_path: Path) -> None
 
     path = tmp_path / "plan.md"
     path.write_bytes(b"- [ ] task\n" * (MAX_BYTES // 11 + 1))
-    run_refused(cli, ws_root, ExitCode.USAGE, ("import", "roadmap", str(path)), "plan.md is too large")
+    run_refused(
+        cli, ws_root, ExitCode.USAGE, ("import", "roadmap", str(path)), "plan.md is too large"
+    )
 
 
 def test_bad_options(ws_root: Path, cli: Runner) -> None:
     (ws_root / "plan.md").write_text(PLAN_V1, encoding="utf-8")
     git(ws_root, "add", "plan.md")
     git(ws_root, "commit", "-qm", "plan")
-    run_refused(cli, ws_root, ExitCode.USAGE, ("import", "roadmap", "plan.md", "--label", "two words"), "--label 'two words'")
-    run_refused(cli, ws_root, ExitCode.NOT_FOUND, ("import", "roadmap", "plan.md", "--parent", "t-zzzz"), "no task matches")
+    run_refused(
+        cli,
+        ws_root,
+        ExitCode.USAGE,
+        ("import", "roadmap", "plan.md", "--label", "two words"),
+        "--label 'two words'",
+    )
+    run_refused(
+        cli,
+        ws_root,
+        ExitCode.NOT_FOUND,
+        ("import", "roadmap", "plan.md", "--parent", "t-zzzz"),
+        "no task matches",
+    )
 
 
 def test_a_parent_from_the_same_roadmap_is_refused(ws_root: Path, cli: Runner) -> None:
     (ws_root / "plan.md").write_text(PLAN_V1, encoding="utf-8")
     assert cli("import", "roadmap", "plan.md").code == 0
     week = by_title(ws_root)["Week 1"]["id"]
-    run_refused(cli, ws_root, ExitCode.CONFLICT, ("import", "roadmap", "plan.md", "--parent", week), "is a task of this roadmap")
+    run_refused(
+        cli,
+        ws_root,
+        ExitCode.CONFLICT,
+        ("import", "roadmap", "plan.md", "--parent", week),
+        "is a task of this roadmap",
+    )
 
 
-def test_an_import_that_fails_midway_leaves_nothing(ws_root: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_import_that_fails_midway_leaves_nothing(
+    ws_root: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A failure while staging (here: the 100th record refused) writes no task at all."""
     from agentctl.errors import ValidationError
     from agentctl.workspace import planning
@@ -434,7 +571,13 @@ def test_an_import_that_fails_midway_leaves_nothing(ws_root: Path, cli: Runner, 
         real(model, data, path)
 
     monkeypatch.setattr(planning, "validate_model", failing)
-    run_refused(cli, ws_root, ExitCode.VALIDATION, ("import", "roadmap", str(REFERENCE)), "refused for the test")
+    run_refused(
+        cli,
+        ws_root,
+        ExitCode.VALIDATION,
+        ("import", "roadmap", str(REFERENCE)),
+        "refused for the test",
+    )
 
 
 @pytest.mark.slow
@@ -465,7 +608,9 @@ def test_the_sample_roadmap_imports_cleanly(plain_ws: Path, cli: Runner) -> None
 
 
 @pytest.mark.slow
-def test_an_import_killed_at_random_points_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_import_killed_at_random_points_is_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SIGKILL of an importing process group (git included) at random points, auto-commit on:
     after the next command every task file has its creating event and vice versa, none is
     torn, git is clean, and the roadmap's tasks are either all there or none."""
@@ -504,10 +649,14 @@ def test_an_import_killed_at_random_points_is_all_or_nothing(tmp_path: Path, mon
         assert len(files) in (0, 223), f"round {round_}: {len(files)} tasks"
         print(f"round {round_}: {len(files)} tasks after the kill and doctor")
         for task in files:
-            load_fast((root / ".agentctl" / "tasks" / f"{task}.md").read_text(encoding="utf-8"), task)
+            load_fast(
+                (root / ".agentctl" / "tasks" / f"{task}.md").read_text(encoding="utf-8"), task
+            )
         assert temp_files(root / ".agentctl") == []
         status = git(root, "status", "--porcelain")
-        assert [line for line in status.splitlines() if ".agentctl/" in line or "WORKING.md" in line] == [], status
+        assert [
+            line for line in status.splitlines() if ".agentctl/" in line or "WORKING.md" in line
+        ] == [], status
         again = run_cli(root, "import", "roadmap", str(plan))
         assert ("223 created" if not files else "Nothing to change") in again.stdout, again.stdout
         assert run_cli(root, "validate", check=False).returncode == 0

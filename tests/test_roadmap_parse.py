@@ -29,7 +29,9 @@ def parse(text: str, name: str = "r.md") -> Plan:
 
 
 def find(plan: Plan, title: str) -> Item:
-    matches = [item for item in plan.walk() if item.title == title or item.title.startswith(title + " ")]
+    matches = [
+        item for item in plan.walk() if item.title == title or item.title.startswith(title + " ")
+    ]
     assert len(matches) == 1, f"{title!r}: {[m.title for m in matches]}"
     return matches[0]
 
@@ -64,9 +66,18 @@ def test_reference_dependencies_estimates_labels_and_criteria() -> None:
     assert s11.estimate == "8h-10h"
     assert s11.labels == ["backend-developer"]
     assert find(plan, "0.2 Database Schema Design").labels == ["architect", "technical"]
-    assert find(plan, "2.3 Agent Orchestration Logic").labels == ["backend-developer", "ai-specialist"]
+    assert find(plan, "2.3 Agent Orchestration Logic").labels == [
+        "backend-developer",
+        "ai-specialist",
+    ]
     assert deps(find(plan, "3.2 Command Center Dashboard")) == ["3.1", "1.3"]
-    assert deps(find(plan, "5.1 Integration Testing")) == ["Phase 0", "Phase 1", "Phase 2", "Phase 3", "Phase 4"]
+    assert deps(find(plan, "5.1 Integration Testing")) == [
+        "Phase 0",
+        "Phase 1",
+        "Phase 2",
+        "Phase 3",
+        "Phase 4",
+    ]
     assert find(plan, "0.1 Project Structure Setup").deps == []  # "Dependencies: None"
     # Deliverables and Acceptance Criteria are the section's criteria, not tasks; a ✅ bullet
     # is a style, not a result.
@@ -75,8 +86,13 @@ def test_reference_dependencies_estimates_labels_and_criteria() -> None:
     assert "Health check returns 200" in criteria and len(criteria) == 10
     assert not any(c.done for c in s11.criteria)
     # The "Tasks:" list is its subtasks, which inherit the agent type.
-    assert titles(s11.children)[:2] == ["Create FastAPI application with proper structure", "Implement dependency injection"]
-    assert all(child.labels == ["backend-developer"] and child.kind == "task" for child in s11.children)
+    assert titles(s11.children)[:2] == [
+        "Create FastAPI application with proper structure",
+        "Implement dependency injection",
+    ]
+    assert all(
+        child.labels == ["backend-developer"] and child.kind == "task" for child in s11.children
+    )
     # The code block under "Core Schema:" is description, not tasks.
     assert "# Agents Table" in "\n".join(find(plan, "0.2 Database Schema Design").description)
 
@@ -84,13 +100,19 @@ def test_reference_dependencies_estimates_labels_and_criteria() -> None:
 def test_reference_notes_sections_are_reported_not_imported() -> None:
     plan = load("mission-control-roadmap.md")
     reasons = {(i.line, i.reason) for i in plan.ignored}
-    assert (10, "notes section (not work): its content is not imported") in reasons  # Strategic Overview
+    assert (
+        10,
+        "notes section (not work): its content is not imported",
+    ) in reasons  # Strategic Overview
     assert (1341, "notes section (not work): its content is not imported") in reasons  # Conclusion
     assert (8, "horizontal rule") in reasons
     assert any(i.reason == "examples, not work" and i.line == 1332 for i in plan.ignored)
     assert not any("Example" in item.title or "Issue #1" in item.title for item in plan.walk())
     success = plan.items[0].criteria  # Success Metrics: criteria of the whole roadmap
-    assert [c.text for c in success][:2] == ["Database with all tables created", "API endpoints returning data"]
+    assert [c.text for c in success][:2] == [
+        "Database with all tables created",
+        "API endpoints returning data",
+    ]
     counts = plan.counts()
     assert counts["section"] == 39 and counts["dependencies"] == 44 and counts["unresolved"] == 0
 
@@ -101,7 +123,13 @@ def test_reference_notes_sections_are_reported_not_imported() -> None:
 def test_checklist_by_week() -> None:
     plan = load("checklist-weeks.md")
     root = plan.items[0]
-    assert titles(root.children) == ["Week 1 (Jan 6–10)", "Week 2 — Accounts & auth", "Week 3: Invoices", "Week 4", "Week 5 – Hardening"]
+    assert titles(root.children) == [
+        "Week 1 (Jan 6–10)",
+        "Week 2 — Accounts & auth",
+        "Week 3: Invoices",
+        "Week 4",
+        "Week 5 – Hardening",
+    ]
     week1, week2, week3, week4, week5 = root.children
     assert week1.status == rf.DONE and all(c.status == rf.DONE for c in week1.children)
     assert find(plan, "Set up repo + CI pipeline").estimate == "2h"
@@ -112,13 +140,19 @@ def test_checklist_by_week() -> None:
     assert login.status == rf.DONE and login.owners == ["dana"]
     reset = find(plan, "Password reset flow")
     assert reset.estimate == "4h-6h" and reset.status == rf.TODO
-    assert [(c.title, c.status) for c in reset.children] == [("email template", rf.DONE), ("rate limit reset requests", rf.TODO)]
+    assert [(c.title, c.status) for c in reset.children] == [
+        ("email template", rf.DONE),
+        ("rate limit reset requests", rf.TODO),
+    ]
     assert deps(find(plan, "Session expiry")) == ["Signup / login page"]
     assert deps(find(plan, "Invoice emails")) == ["Invoice data model"]
     assert find(plan, "PDF rendering").priority == 1
     assert "invoice_id | customer" in "\n".join(week3.description)  # the code block
     assert week4.status == rf.TODO and week4.explicit  # "(TBD)": a placeholder week, kept
-    assert [(c.text, c.done) for c in week5.criteria] == [("p95 checkout < 300ms", False), ("no P0 bugs open", True)]
+    assert [(c.text, c.done) for c in week5.criteria] == [
+        ("p95 checkout < 300ms", False),
+        ("no P0 bugs open", True),
+    ]
     assert any(i.reason == "front matter" and (i.line, i.end) == (1, 4) for i in plan.ignored)
     assert not any("reminder" in item.title for item in plan.walk())  # the Notes section
 
@@ -129,38 +163,86 @@ def test_numbered_phases_with_labelled_fields() -> None:
     assert root.owners == ["Web team"]  # "Owner: Web team. Target: end of Q2." holds two fields
     assert "Target: end of Q2" in "\n".join(root.description)  # not a date: kept as prose
     phase1 = find(plan, "Phase 1 – Discovery")
-    assert (phase1.word, phase1.number, phase1.status, phase1.estimate) == ("phase", "1", rf.DONE, "1w")
+    assert (phase1.word, phase1.number, phase1.status, phase1.estimate) == (
+        "phase",
+        "1",
+        rf.DONE,
+        "1w",
+    )
     s11 = find(plan, "1.1 Stakeholder interviews")
-    assert (s11.estimate, s11.owners, s11.labels, s11.due, s11.status) == ("2d", ["Priya"], ["product-manager"], "2026-02-14", rf.DONE)
+    assert (s11.estimate, s11.owners, s11.labels, s11.due, s11.status) == (
+        "2d",
+        ["Priya"],
+        ["product-manager"],
+        "2026-02-14",
+        rf.DONE,
+    )
     assert s11.deps == []  # "Depends on: —"
     s12 = find(plan, "1.2 Data model review")
-    assert (s12.estimate, s12.labels, s12.priority, s12.status) == ("4h-6h", ["architect", "backend-developer"], 1, rf.DONE)
-    assert [(c.text, c.done) for c in s12.criteria] == [("Current schema documented", False), ("Pain points listed", True)]
+    assert (s12.estimate, s12.labels, s12.priority, s12.status) == (
+        "4h-6h",
+        ["architect", "backend-developer"],
+        1,
+        rf.DONE,
+    )
+    assert [(c.text, c.done) for c in s12.criteria] == [
+        ("Current schema documented", False),
+        ("Pain points listed", True),
+    ]
     assert find(plan, "Phase 3 – Layer 3: Frontend").number == "3"
-    assert deps(find(plan, "2.1 API skeleton")) == ["1.2"]  # "1.2 Data model review": number and title
+    assert deps(find(plan, "2.1 API skeleton")) == [
+        "1.2"
+    ]  # "1.2 Data model review": number and title
     assert deps(find(plan, "2.3 Billing endpoints")) == ["2.1", "2.2"]
     assert find(plan, "2.3 Billing endpoints").status == rf.IN_PROGRESS
     assert find(plan, "3.1 Design system").due == "2026-03-20"
-    assert deps(find(plan, "3.3 Launch checklist")) == ["Phase 1", "Phase 2"]  # "all previous phases"
-    assert [c.text for c in find(plan, "3.2 Account pages").criteria] == ["Profile page", "Billing page", "Settings page"]
+    assert deps(find(plan, "3.3 Launch checklist")) == [
+        "Phase 1",
+        "Phase 2",
+    ]  # "all previous phases"
+    assert [c.text for c in find(plan, "3.2 Account pages").criteria] == [
+        "Profile page",
+        "Billing page",
+        "Settings page",
+    ]
     assert [(u.line, u.item, u.reference) for u in plan.unresolved] == [(50, "2.2", "SSO decision")]
-    assert any(i.line == 81 and i.reason.startswith("estimate not understood") for i in plan.ignored)
+    assert any(
+        i.line == 81 and i.reason.startswith("estimate not understood") for i in plan.ignored
+    )
 
 
 def test_tables_of_sprints_and_tasks() -> None:
     plan = load("sprint-table.md")
     sprints = [item for item in plan.walk() if item.kind == "sprint"]
-    assert titles(sprints) == ["Sprint 1: Project setup & navigation", "Sprint 2: Login & onboarding", "Sprint 3: Feed", "Sprint 4: Offline mode"]
+    assert titles(sprints) == [
+        "Sprint 1: Project setup & navigation",
+        "Sprint 2: Login & onboarding",
+        "Sprint 3: Feed",
+        "Sprint 4: Offline mode",
+    ]
     assert [s.status for s in sprints] == [rf.DONE, rf.IN_PROGRESS, None, rf.TODO]
-    assert [(c.text, c.done) for c in sprints[1].criteria] == [("User can log in", False), ("Tokens survive restart", True)]
+    assert [(c.text, c.done) for c in sprints[1].criteria] == [
+        ("User can log in", False),
+        ("Tokens survive restart", True),
+    ]
     assert "- RN scaffold\n- CI builds for iOS/Android\n- Tab navigation" in sprints[0].description
     assert "Dates: Mar 2 – Mar 13" in sprints[0].description
     listing = find(plan, "App store listing")
-    assert (listing.kind, listing.estimate, listing.owners, deps(listing)) == ("task", "4h", ["Sam"], ["Sprint 2"])
+    assert (listing.kind, listing.estimate, listing.owners, deps(listing)) == (
+        "task",
+        "4h",
+        ["Sam"],
+        ["Sprint 2"],
+    )
     assert deps(find(plan, "Submit build")) == ["App store listing", "Privacy policy review"]
     reasons = [i.reason for i in plan.ignored]
     assert "table row without a name" in reasons
-    assert any(r.startswith("table that is not a milestone, sprint or task table (columns: Environment, URL)") for r in reasons)
+    assert any(
+        r.startswith(
+            "table that is not a milestone, sprint or task table (columns: Environment, URL)"
+        )
+        for r in reasons
+    )
 
 
 def test_milestone_tables() -> None:
@@ -185,16 +267,27 @@ def test_nested_bold_title_lists() -> None:
     assert stripe.description == ["replace the old Braintree code"]
     assert (stripe.estimate, stripe.labels) == ("3d", ["backend-developer"])
     assert titles(stripe.children) == ["Create customer on signup", "Charge saved card"]
-    assert titles(stripe.children[1].children) == ["handle 3DS challenge", "retry on network errors"]
-    assert [c.text for c in stripe.criteria] == ["test card 4242 charges OK", "failed charge shows a clear error"]
+    assert titles(stripe.children[1].children) == [
+        "handle 3DS challenge",
+        "retry on network errors",
+    ]
+    assert [c.text for c in stripe.criteria] == [
+        "test card 4242 charges OK",
+        "failed charge shows a clear error",
+    ]
     refunds = find(plan, "Refunds")
     assert refunds.description == ["partial and full refunds from the admin panel"]
     assert deps(refunds) == ["Stripe integration"] and refunds.estimate == "1d-2d"
     assert deps(find(plan, "Invoices")) == ["Stripe integration", "Refunds"]
     assert find(plan, "Email invoice").owners == ["dev-2"]
     migrate = find(plan, "Migrate existing customers")
-    assert migrate.estimate == "4h" and migrate.description == ["Notes: do it on a weekend, low traffic"]
-    assert titles(find(plan, "Monitoring").children) == ["Alert on failed charges > 2%", "Dashboard in Grafana"]
+    assert migrate.estimate == "4h" and migrate.description == [
+        "Notes: do it on a weekend, low traffic"
+    ]
+    assert titles(find(plan, "Monitoring").children) == [
+        "Alert on failed charges > 2%",
+        "Dashboard in Grafana",
+    ]
     assert not any("Charge failed" in item.title for item in plan.walk())  # "Examples:"
 
 
@@ -211,8 +304,13 @@ def test_status_marked_headings() -> None:
     assert find(plan, "Author pages").status is None  # "in progress" is not passed down
     assert (phase3.status, titles(phase3.children)) == (rf.BLOCKED, ["iOS shell", "Android shell"])
     assert all(c.status == rf.BLOCKED for c in phase3.children)  # bare headings: the items, blocked
-    assert phase4.status == rf.TODO and titles(phase4.children) == ["Translation pipeline", "RTL support"]
-    assert phase5.title == "Phase 5: Analytics" and deps(find(plan, "Event tracking")) == ["Cookie banner"]
+    assert phase4.status == rf.TODO and titles(phase4.children) == [
+        "Translation pipeline",
+        "RTL support",
+    ]
+    assert phase5.title == "Phase 5: Analytics" and deps(find(plan, "Event tracking")) == [
+        "Cookie banner"
+    ]
 
 
 def test_mojibake_is_repaired() -> None:
@@ -235,11 +333,18 @@ def test_mojibake_is_repaired() -> None:
 def test_cycles_are_cut_in_document_order_and_reported() -> None:
     plan = load("cycle.md")
     one, two, three, four, five = plan.items[0].children
-    assert deps(one) == ["3"] and deps(two) == ["1"] and deps(three) == []  # 3 -> 2 closed the cycle
+    assert (
+        deps(one) == ["3"] and deps(two) == ["1"] and deps(three) == []
+    )  # 3 -> 2 closed the cycle
     cuts = {(c.line, c.item, c.reference, c.cycle) for c in plan.cycles}
     assert (10, "3", "2", ("3", "2", "1", "3")) in cuts
     assert (13, "4", "4", ("4", "4")) in cuts  # depends on itself
-    assert (17, "Ship logs", "Logging", ("Ship logs", "5", "Ship logs")) in cuts  # on its own parent
+    assert (
+        17,
+        "Ship logs",
+        "Logging",
+        ("Ship logs", "5", "Ship logs"),
+    ) in cuts  # on its own parent
     assert four.deps == [] and five.children[0].deps == []
     assert [(u.item, u.reference) for u in plan.unresolved] == [("Retention policy", "9.9")]
 
@@ -300,9 +405,15 @@ def test_numbers_are_reference_keys(title: str, expected: tuple[str | None, str 
 
 
 def test_labels_are_normalised() -> None:
-    assert rf.parse_labels("Backend Developer + AI Specialist") == ["backend-developer", "ai-specialist"]
+    assert rf.parse_labels("Backend Developer + AI Specialist") == [
+        "backend-developer",
+        "ai-specialist",
+    ]
     assert rf.parse_labels("Architect/Technical") == ["architect", "technical"]
-    assert rf.parse_labels("Backend Developer / Frontend Developer / etc.") == ["backend-developer", "frontend-developer"]
+    assert rf.parse_labels("Backend Developer / Frontend Developer / etc.") == [
+        "backend-developer",
+        "frontend-developer",
+    ]
 
 
 # -- bad input ----------------------------------------------------------------------------------------
@@ -315,7 +426,10 @@ def test_labels_are_normalised() -> None:
         (b"  \n\n\t\n", "r.md is empty: there is nothing to import"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "r.md is a binary file, not a markdown roadmap"),
         (b"# R\n- caf\xe9\n", "r.md is not UTF-8 text (invalid byte at offset 9)"),
-        (b"# R\n\n- a \x1b[31mred\x1b[0m task\n", "r.md:3: control character U+001B: not a text roadmap"),
+        (
+            b"# R\n\n- a \x1b[31mred\x1b[0m task\n",
+            "r.md:3: control character U+001B: not a text roadmap",
+        ),
     ],
 )
 def test_unusable_input_is_refused_in_one_line(data: bytes, message: str) -> None:
@@ -380,17 +494,49 @@ def big_roadmap(lines: int) -> str:
 # -- the fast record writer the import uses ----------------------------------------------------------
 
 
-_FRAGMENTS = [*"abcXYZ019 .,:#'\"-_()/+&[]{}!?%@*|>~é✅\t`", "\x85", "\ufeff", "\u00a0", ": ", " #", "---", "yes", "1.5", "2026-01-01", "null",
-              "True", "NULL", "false", "on", "Off", "y", "N", "e5", ".inf", "0x1f", "t-", "x"]
+_FRAGMENTS = [
+    *"abcXYZ019 .,:#'\"-_()/+&[]{}!?%@*|>~é✅\t`",
+    "\x85",
+    "\ufeff",
+    "\u00a0",
+    ": ",
+    " #",
+    "---",
+    "yes",
+    "1.5",
+    "2026-01-01",
+    "null",
+    "True",
+    "NULL",
+    "false",
+    "on",
+    "Off",
+    "y",
+    "N",
+    "e5",
+    ".inf",
+    "0x1f",
+    "t-",
+    "x",
+]
 _TEXT = st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join)
 
 
 @settings(max_examples=400, deadline=None)
 @given(title=_TEXT, source=_TEXT, label=_TEXT, number=st.integers(0, 3))
-def test_dump_new_writes_exactly_what_the_emitter_writes(title: str, source: str, label: str, number: int) -> None:
+def test_dump_new_writes_exactly_what_the_emitter_writes(
+    title: str, source: str, label: str, number: int
+) -> None:
     from agentctl.store.frontmatter import Document, dump_new
 
-    fields = {"id": "t-abc", "title": title, "priority": number, "labels": ["a-b", label], "source": source, "depends_on": []}
+    fields = {
+        "id": "t-abc",
+        "title": title,
+        "priority": number,
+        "labels": ["a-b", label],
+        "source": source,
+        "depends_on": [],
+    }
     assert dump_new(fields, "body\n") == Document.new(fields, "body\n").dumps()
 
 
@@ -407,7 +553,9 @@ def test_markdown_it_and_ftfy_are_imported_by_the_roadmap_module_only() -> None:
         library: sorted(
             path.relative_to(src).as_posix()
             for path in src.rglob("*.py")
-            if re.search(rf"^\s*(from|import) {library}\b", path.read_text(encoding="utf-8"), re.MULTILINE)
+            if re.search(
+                rf"^\s*(from|import) {library}\b", path.read_text(encoding="utf-8"), re.MULTILINE
+            )
         )
         for library in ("markdown_it", "ftfy")
     }
@@ -422,6 +570,16 @@ def test_ftfy_is_imported_only_for_a_roadmap_with_mojibake() -> None:
         "import sys; from agentctl.store import roadmap; "
         "roadmap.parse(roadmap.decode(sys.stdin.buffer.read(), 'r.md')[0], 'r.md'); print('ftfy' in sys.modules)"
     )
-    clean = subprocess.run([sys.executable, "-c", probe], input=b"# R\n- [x] done \xe2\x9c\x85\n", capture_output=True, check=True)
-    broken = subprocess.run([sys.executable, "-c", probe], input=(FIXTURES / "mojibake.md").read_bytes(), capture_output=True, check=True)
+    clean = subprocess.run(
+        [sys.executable, "-c", probe],
+        input=b"# R\n- [x] done \xe2\x9c\x85\n",
+        capture_output=True,
+        check=True,
+    )
+    broken = subprocess.run(
+        [sys.executable, "-c", probe],
+        input=(FIXTURES / "mojibake.md").read_bytes(),
+        capture_output=True,
+        check=True,
+    )
     assert (clean.stdout, broken.stdout) == (b"False\n", b"True\n")

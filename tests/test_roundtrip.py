@@ -56,7 +56,25 @@ title = st.one_of(text_value, st.text(any_char, min_size=400, max_size=500)).fil
 name = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,20}\Z")
 task_id = st.text(st.sampled_from(ALPHABET), min_size=12, max_size=12).map(lambda s: f"t-{s}")
 label = st.one_of(
-    st.sampled_from(["no", "yes", "null", "~", "1e3", "0x10", "---", "#", "'", '"', "[x]", "{x}", ":", "a:b", "-"]),
+    st.sampled_from(
+        [
+            "no",
+            "yes",
+            "null",
+            "~",
+            "1e3",
+            "0x10",
+            "---",
+            "#",
+            "'",
+            '"',
+            "[x]",
+            "{x}",
+            ":",
+            "a:b",
+            "-",
+        ]
+    ),
     st.text(any_char.filter(lambda c: not c.isspace() and c != ","), min_size=1, max_size=20),
 ).filter(lambda s: not s.isspace() and "," not in s and s.split() == [s])
 moment = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1)).map(
@@ -110,23 +128,38 @@ def agents(draw: st.DrawFn) -> dict[str, Any]:
         "capabilities": draw(st.lists(name, max_size=3, unique=True)),
         "runtime": runtime,
         "model": draw(st.none() | text_value),
-        "command": draw(st.lists(text_value, min_size=1, max_size=4)) if runtime == "command" else None,
+        "command": draw(st.lists(text_value, min_size=1, max_size=4))
+        if runtime == "command"
+        else None,
         "heartbeat": draw(
             st.fixed_dictionaries(
                 {"every": duration},
-                optional={"offset": duration, "active_hours": st.sampled_from(["09:00-18:00", "00:00-23:59"])},
+                optional={
+                    "offset": duration,
+                    "active_hours": st.sampled_from(["09:00-18:00", "00:00-23:59"]),
+                },
             )
         ),
         "budget": draw(
             st.none()
-            | st.fixed_dictionaries({}, optional={"daily_tokens": st.integers(0, 10**9), "daily_usd": st.sampled_from([0.0, 1.5, 20.25])})
+            | st.fixed_dictionaries(
+                {},
+                optional={
+                    "daily_tokens": st.integers(0, 10**9),
+                    "daily_usd": st.sampled_from([0.0, 1.5, 20.25]),
+                },
+            )
         ),
         "permissions": draw(
             st.none()
             | st.fixed_dictionaries(
                 {
-                    "allow": st.lists(st.sampled_from(models.PERMISSION_NAMES), max_size=3, unique=True),
-                    "deny": st.lists(st.sampled_from(models.PERMISSION_NAMES), max_size=3, unique=True),
+                    "allow": st.lists(
+                        st.sampled_from(models.PERMISSION_NAMES), max_size=3, unique=True
+                    ),
+                    "deny": st.lists(
+                        st.sampled_from(models.PERMISSION_NAMES), max_size=3, unique=True
+                    ),
                 }
             )
         ),
@@ -154,8 +187,12 @@ def agent_states(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def configs(draw: st.DrawFn) -> dict[str, Any]:
-    statuses = draw(st.lists(st.from_regex(r"\A[a-z][a-z0-9_-]{0,10}\Z"), min_size=2, max_size=6, unique=True))
-    transitions = {s: draw(st.lists(st.sampled_from(statuses), max_size=3, unique=True)) for s in statuses}
+    statuses = draw(
+        st.lists(st.from_regex(r"\A[a-z][a-z0-9_-]{0,10}\Z"), min_size=2, max_size=6, unique=True)
+    )
+    transitions = {
+        s: draw(st.lists(st.sampled_from(statuses), max_size=3, unique=True)) for s in statuses
+    }
     pick = st.sampled_from(statuses)
     fields = {
         "schema_version": 1,
@@ -188,14 +225,25 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
 
 # Bodies: markdown with rules, headings inside code fences, and free text.
 plain_line = st.one_of(
-    st.sampled_from(["", "---", "--- ", "- [ ] todo", "- [x] done", "text: with colon", "# h1", "### h3", "***"]),
+    st.sampled_from(
+        ["", "---", "--- ", "- [ ] todo", "- [x] done", "text: with colon", "# h1", "### h3", "***"]
+    ),
     st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=30).filter(
-        lambda s: not s.lstrip().startswith(("```", "~~~", "## ")) and not s.startswith(("<<<<<<< ", ">>>>>>> "))
+        lambda s: (
+            not s.lstrip().startswith(("```", "~~~", "## "))
+            and not s.startswith(("<<<<<<< ", ">>>>>>> "))
+        )
     ),
 )
 
 
-FENCES = [("```", "```"), ("~~~", "~~~"), ("````", "````"), ("```yaml", "```"), ("~~~~ python", "~~~~")]
+FENCES = [
+    ("```", "```"),
+    ("~~~", "~~~"),
+    ("````", "````"),
+    ("```yaml", "```"),
+    ("~~~~ python", "~~~~"),
+]
 SPECIAL_LINES = ["## Notes", "## Description", "---", "```", "~~~", "  ```", "~~~~~"]
 
 
@@ -212,7 +260,9 @@ def fenced(draw: st.DrawFn) -> str:
 
 
 markdown = st.lists(st.one_of(plain_line, fenced()), max_size=8).map("\n".join)
-section_names = st.sampled_from([taskbody.DESCRIPTION, taskbody.ACCEPTANCE, taskbody.NOTES, "Design", "Links"])
+section_names = st.sampled_from(
+    [taskbody.DESCRIPTION, taskbody.ACCEPTANCE, taskbody.NOTES, "Design", "Links"]
+)
 
 
 @st.composite
@@ -249,7 +299,14 @@ def _assert_agrees(text: str, expected: dict[str, Any]) -> None:
 @SETTINGS
 @given(tasks(), bodies())
 @example(
-    {"id": "t-000000000000", "title": "x", "status": "inbox", "created_by": "a\x85b", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"},
+    {
+        "id": "t-000000000000",
+        "title": "x",
+        "status": "inbox",
+        "created_by": "a\x85b",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    },
     "",
 )
 def test_task_round_trip(fields: dict[str, Any], body: str) -> None:
@@ -351,7 +408,7 @@ title: not: frontmatter
     "odd-spacing-no-final-newline": "---\nid:    t-000000000001\ntitle:   \"double\"   \nstatus: inbox\npriority:   3\ncreated_by: 'me'\ncreated_at: 2026-01-01T00:00:00Z\nupdated_at: 2026-01-01T00:00:00Z\n---\nno final newline\n---",
     "empty-body": "---\nid: t-000000000002\ntitle: x\nstatus: done\ncreated_by: me\ncreated_at: 2026-01-01T00:00:00Z\nupdated_at: 2026-01-01T00:00:00Z\n---\n",
     "crlf": "---\r\nid: t-000000000003\r\ntitle: crlf # c\r\nstatus: inbox\r\ncreated_by: me\r\ncreated_at: 2026-01-01T00:00:00Z\r\nupdated_at: 2026-01-01T00:00:00Z\r\n---\r\n## Description\r\n\r\nwindows\r\n",
-    "block-scalars-and-unicode": "---\nid: t-000000000004\ntitle: \"🎉 مرحبا \\t\"\nspec: \"\\L \\N\"\nstatus: review\ncreated_by: >-\n  folded\n  text\ncreated_at: 2026-01-01T00:00:00Z\nupdated_at: 2026-01-01T00:00:00Z\nlabels: [\"no\", '~', '#', \"[x]\"]\n---\n~~~\n```\n~~~\n## Notes\n",
+    "block-scalars-and-unicode": '---\nid: t-000000000004\ntitle: "🎉 مرحبا \\t"\nspec: "\\L \\N"\nstatus: review\ncreated_by: >-\n  folded\n  text\ncreated_at: 2026-01-01T00:00:00Z\nupdated_at: 2026-01-01T00:00:00Z\nlabels: ["no", \'~\', \'#\', "[x]"]\n---\n~~~\n```\n~~~\n## Notes\n',
     "bom": "\ufeff---\nid: t-000000000005\ntitle: bom\nstatus: inbox\ncreated_by: me\ncreated_at: 2026-01-01T00:00:00Z\nupdated_at: 2026-01-01T00:00:00Z\n---\nbody\n",
 }
 
@@ -403,7 +460,10 @@ def test_hand_written_files_change_one_line(text: str) -> None:
     removed, added = _changed_lines(text.removeprefix("\ufeff"), out)
     assert len(removed) == 1 and len(added) == 1, (removed, added)
     assert added[0].startswith("status: blocked")
-    assert Document.parse(out, "x.md").plain() == {**Document.parse(text, "x.md").plain(), "status": "blocked"}
+    assert Document.parse(out, "x.md").plain() == {
+        **Document.parse(text, "x.md").plain(),
+        "status": "blocked",
+    }
     assert Document.parse(out, "x.md").body == doc.body
 
 
@@ -418,7 +478,10 @@ def test_odd_spacing_is_only_ever_normalised_never_changed() -> None:
     assert squash([line for line in removed if not line.startswith("status:")]) == squash(
         [line for line in added if not line.startswith("status:")]
     )
-    assert Document.parse(out, "x.md").plain() == {**Document.parse(text, "x.md").plain(), "status": "blocked"}
+    assert Document.parse(out, "x.md").plain() == {
+        **Document.parse(text, "x.md").plain(),
+        "status": "blocked",
+    }
     assert Document.parse(out, "x.md").body == doc.body
 
 
@@ -481,7 +544,9 @@ def test_changing_one_field_changes_one_line(
 
 @SETTINGS
 @given(tasks(), st.sampled_from(["assignees", "labels", "depends_on"]), st.data())
-def test_changing_a_flow_list_changes_one_line(fields: dict[str, Any], key: str, data: st.DataObject) -> None:
+def test_changing_a_flow_list_changes_one_line(
+    fields: dict[str, Any], key: str, data: st.DataObject
+) -> None:
     text = Document.new(fields, "").dumps()
     strategy = {"assignees": st.lists(name, max_size=4, unique=True), "labels": st.lists(label, max_size=4, unique=True),
                 "depends_on": st.lists(task_id, max_size=4, unique=True)}[key]  # fmt: skip
@@ -566,7 +631,9 @@ def test_set_section_preserves_every_other_section(body: str, heading: str, cont
 
 def test_mixed_fences_do_not_hide_the_following_sections() -> None:
     """A ``` line inside a ~~~ block (and vice versa) is content, not a fence."""
-    body = taskbody.task_body("~~~\n```\n~~~\n\n````\n```\n## Notes\n```\n````", [taskbody.Criterion("one")])
+    body = taskbody.task_body(
+        "~~~\n```\n~~~\n\n````\n```\n## Notes\n```\n````", [taskbody.Criterion("one")]
+    )
     assert taskbody.get_section(body, taskbody.ACCEPTANCE) == "- [ ] one"
     checked = taskbody.set_section(body, taskbody.ACCEPTANCE, "- [x] one")
     assert _headings(checked) == [taskbody.DESCRIPTION, taskbody.ACCEPTANCE, taskbody.NOTES]
@@ -582,7 +649,19 @@ def test_only_newline_ends_a_body_line() -> None:
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), min_size=1, max_size=30).map(str.strip).filter(bool), st.booleans()), max_size=6))
+@given(
+    st.lists(
+        st.tuples(
+            st.text(
+                st.characters(codec="utf-8", exclude_characters="\n\r"), min_size=1, max_size=30
+            )
+            .map(str.strip)
+            .filter(bool),
+            st.booleans(),
+        ),
+        max_size=6,
+    )
+)
 def test_criteria_render_and_parse(items: list[tuple[str, bool]]) -> None:
     criteria = [taskbody.Criterion(text, done) for text, done in items]
     body = taskbody.task_body("d", criteria)
@@ -627,7 +706,9 @@ def test_workspace_refuses_a_body_line_that_looks_like_a_conflict_marker(workspa
     with pytest.raises(UsageError, match="conflict marker"):
         workspace.add_task(Actor("tester"), "t", description="```\n<<<<<<< HEAD\n```")
     assert sorted(p.name for p in workspace.layout.tasks.iterdir()) == before
-    task = workspace.add_task(Actor("tester"), "t", description="```\n <<<<<<< HEAD (indented)\n```")
+    task = workspace.add_task(
+        Actor("tester"), "t", description="```\n <<<<<<< HEAD (indented)\n```"
+    )
     assert workspace.show_task(task["id"])["description"] == "```\n <<<<<<< HEAD (indented)\n```"
     with pytest.raises(UsageError, match="conflict marker"):
         workspace.edit_task(Actor("tester"), task["id"], description=">>>>>>> theirs")
@@ -647,9 +728,15 @@ def _passes_text_rule(text: str, one_line: bool = False) -> bool:
     return True
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
-    title=title.filter(lambda t: t.strip() and "<<<<<<< " not in t and _passes_text_rule(t, one_line=True)),
+    title=title.filter(
+        lambda t: t.strip() and "<<<<<<< " not in t and _passes_text_rule(t, one_line=True)
+    ),
     description=markdown.filter(_passes_text_rule),
 )
 def test_workspace_add_and_show_round_trip(workspace: Any, title: str, description: str) -> None:

@@ -82,7 +82,12 @@ def test_stdout_is_the_answer(tmp_path: Path) -> None:
     argv = script(tmp_path, "echo_json", f"print(json.dumps({actions!r}))\n")
     answer = CommandRuntime().run(request(tmp_path, argv))
     assert json.loads(answer.text) == actions
-    assert (answer.tokens_in, answer.tokens_out, answer.cost_usd, answer.cached) == (0, 0, 0.0, False)
+    assert (answer.tokens_in, answer.tokens_out, answer.cost_usd, answer.cached) == (
+        0,
+        0,
+        0.0,
+        False,
+    )
 
 
 def test_the_prompt_arrives_on_stdin(tmp_path: Path) -> None:
@@ -100,7 +105,9 @@ def test_the_prompt_arrives_on_stdin(tmp_path: Path) -> None:
     assert answer.text.strip() == str(len(received.encode("utf-8")))
 
 
-def test_environment_working_directory_and_attribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_working_directory_and_attribution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOME_SETTING", "inherited")
     monkeypatch.setenv("AGENTCTL_AGENT", "somebody-else")  # the runtime's value wins
     root = tmp_path / "ws"
@@ -167,7 +174,10 @@ def test_non_zero_exit_is_a_runtime_failure_with_the_last_stderr_line(tmp_path: 
     with pytest.raises(RuntimeFailure) as caught:
         CommandRuntime().run(request(tmp_path, argv))
     assert caught.value.exit_code == ExitCode.RUNTIME
-    assert str(caught.value) == f"agent dev-1: command {sys.executable} exited with status 3: fatal: no credentials"
+    assert (
+        str(caught.value)
+        == f"agent dev-1: command {sys.executable} exited with status 3: fatal: no credentials"
+    )
 
 
 def test_killed_by_a_signal(tmp_path: Path) -> None:
@@ -254,7 +264,9 @@ def test_prompt_file_placeholder(tmp_path: Path) -> None:
         "print(json.dumps({'file': open(path, encoding='utf-8').read(), 'stdin': sys.stdin.read(),"
         " 'path': path}))\n",
     )
-    answer = CommandRuntime().run(request(tmp_path, [*argv, "--yes", "--message-file", "{prompt_file}"]))
+    answer = CommandRuntime().run(
+        request(tmp_path, [*argv, "--yes", "--message-file", "{prompt_file}"])
+    )
     data = json.loads(answer.text)
     assert data["file"] == compose(SYSTEM, PROMPT)
     assert data["stdin"] == ""
@@ -262,14 +274,20 @@ def test_prompt_file_placeholder(tmp_path: Path) -> None:
 
 
 def test_prompt_argument_placeholder(tmp_path: Path) -> None:
-    argv = script(tmp_path, "msgarg", "print(json.dumps({'arg': sys.argv[2], 'stdin': sys.stdin.read()}))\n")
+    argv = script(
+        tmp_path, "msgarg", "print(json.dumps({'arg': sys.argv[2], 'stdin': sys.stdin.read()}))\n"
+    )
     answer = CommandRuntime().run(request(tmp_path, [*argv, "--message", "{prompt}"]))
     assert json.loads(answer.text) == {"arg": compose(SYSTEM, PROMPT), "stdin": ""}
     with pytest.raises(RuntimeFailure, match="too long to pass as an argument"):
-        CommandRuntime().run(request(tmp_path, [*argv, "--message", "{prompt}"], prompt="z" * 200_000))
+        CommandRuntime().run(
+            request(tmp_path, [*argv, "--message", "{prompt}"], prompt="z" * 200_000)
+        )
 
 
-def test_the_childs_agentctl_calls_act_as_the_agent(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+def test_the_childs_agentctl_calls_act_as_the_agent(
+    ws_root: Path, cli: Runner, tmp_path: Path
+) -> None:
     make_team(cli)
     task_id = add_task(cli, "implement the parser")
     cli_call = (

@@ -26,7 +26,7 @@ from agentctl.runtime.cache import ResponseCache, cache_key
 from agentctl.runtime.ledger import AgentSpend, Ledger, summary
 from agentctl.runtime.llm import LLMRuntime
 
-SYSTEM = "You are nova, a developer. Reply with a JSON object {\"actions\": [...]}."
+SYSTEM = 'You are nova, a developer. Reply with a JSON object {"actions": [...]}.'
 PROMPT = "## Your tasks\n- t-abc (in_progress): write the parser\n"
 ANSWER = '{"actions": [{"type": "comment", "task": "t-abc", "body": "parser written"}]}'
 MODEL = "openai/gpt-4o-mini"  # priced in litellm's bundled price map
@@ -97,17 +97,25 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+            body = json.loads(
+                self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}"
+            )
             with stub.lock:
-                stub.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                stub.seen.append(
+                    Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
             if self.path.rstrip("/") != "/v1/chat/completions":
-                self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+                self._send(
+                    404, {"error": {"message": f"no route {self.path}", "type": "not_found"}}
+                )
                 return
             reply = stub.next_reply(body)
             if reply.delay:
                 time.sleep(reply.delay)
             if reply.status != 200:
-                self._send(reply.status, {"error": {"message": reply.error, "type": "server_error"}})
+                self._send(
+                    reply.status, {"error": {"message": reply.error, "type": "server_error"}}
+                )
                 return
             self._send(200, {
                 "id": "chatcmpl-stub", "object": "chat.completion", "created": 1_700_000_000,
@@ -204,7 +212,9 @@ def test_importing_the_runtime_modules_does_not_import_litellm() -> None:
         "from agentctl.runtime import load\nload('llm')\n"
         "print(sorted(m for m in sys.modules if m == 'litellm' or m.startswith('litellm.')))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
@@ -218,7 +228,13 @@ def test_litellm_is_loaded_offline_and_quiet(tmp_path: Path) -> None:
     )
     env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False, env=env, cwd=tmp_path
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "True", "True", "True"]
@@ -253,18 +269,25 @@ def test_a_call_returns_the_answer_with_usage_and_cost(stub: Stub, local: Path, 
     assert seen.headers["authorization"] == f"Bearer {key}"
     body = seen.body
     assert body["model"] == "gpt-4o-mini"
-    assert body["messages"] == [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}]
+    assert body["messages"] == [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": PROMPT},
+    ]
     assert body["max_tokens"] == 400
     assert body["temperature"] == 0.2
     assert body["response_format"] == {"type": "json_object"}
 
     assert Ledger.for_local(local).spent_today("nova") == (150, pytest.approx(answer.cost_usd))
     assert summary(local) == {
-        "nova": AgentSpend(calls=1, cached=0, tokens_in=120, tokens_out=30, cost_usd=pytest.approx(answer.cost_usd))
+        "nova": AgentSpend(
+            calls=1, cached=0, tokens_in=120, tokens_out=30, cost_usd=pytest.approx(answer.cost_usd)
+        )
     }
 
 
-def test_an_unpriced_model_costs_nothing_but_its_tokens_count(stub: Stub, local: Path, key: str) -> None:
+def test_an_unpriced_model_costs_nothing_but_its_tokens_count(
+    stub: Stub, local: Path, key: str
+) -> None:
     answer = LLMRuntime().run(make_request(local, stub=stub, model="openai/my-local-model"))
     assert answer.text == ANSWER
     assert answer.cost_usd == 0.0
@@ -290,7 +313,10 @@ def test_no_model_anywhere(local: Path, key: str) -> None:
 def test_a_model_string_litellm_cannot_place(local: Path, key: str) -> None:
     with pytest.raises(RuntimeFailure) as caught:
         LLMRuntime().run(make_request(local, model="definitely-not-a-model"))
-    assert str(caught.value) == "agent nova: litellm does not know the provider of model 'definitely-not-a-model'"
+    assert (
+        str(caught.value)
+        == "agent nova: litellm does not know the provider of model 'definitely-not-a-model'"
+    )
 
 
 # -- keys ------------------------------------------------------------------------------------------
@@ -299,7 +325,10 @@ def test_a_model_string_litellm_cannot_place(local: Path, key: str) -> None:
 def test_missing_key_is_one_line_naming_the_variable(local: Path) -> None:
     with pytest.raises(RuntimeFailure) as caught:
         LLMRuntime().run(make_request(local))
-    assert str(caught.value) == "agent nova: OPENAI_API_KEY is not set (needed by model openai/gpt-4o-mini)"
+    assert (
+        str(caught.value)
+        == "agent nova: OPENAI_API_KEY is not set (needed by model openai/gpt-4o-mini)"
+    )
     assert caught.value.exit_code == ExitCode.RUNTIME
     assert "\n" not in str(caught.value)
 
@@ -312,7 +341,10 @@ def test_missing_key_of_other_providers_and_of_fallbacks(local: Path, key: str) 
     )
     with pytest.raises(RuntimeFailure) as caught:
         LLMRuntime().run(make_request(local, model="gemini/gemini-1.5-flash"))
-    assert str(caught.value) == "agent nova: GEMINI_API_KEY is not set (needed by model gemini/gemini-1.5-flash)"
+    assert (
+        str(caught.value)
+        == "agent nova: GEMINI_API_KEY is not set (needed by model gemini/gemini-1.5-flash)"
+    )
     with pytest.raises(RuntimeFailure) as caught:
         LLMRuntime().run(make_request(local, fallbacks=["anthropic/claude-3-5-haiku-20241022"]))
     assert str(caught.value) == (
@@ -349,7 +381,10 @@ def test_a_rejected_key_is_reported_without_the_key(
 def test_mask_hides_secret_looking_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-123456789")
     monkeypatch.setenv("UNRELATED_SETTING", "tok-123456789-plain")
-    assert mask("failed with tok-123456789 and tok-123456789-plain") == "failed with (masked) and (masked)-plain"
+    assert (
+        mask("failed with tok-123456789 and tok-123456789-plain")
+        == "failed with (masked) and (masked)-plain"
+    )
 
 
 # -- retries, fallbacks, timeouts --------------------------------------------------------------------
@@ -368,7 +403,10 @@ def test_retries_are_bounded_by_the_config(stub: Stub, local: Path, key: str) ->
     stub.default = Reply(status=503, error="try later")
     with pytest.raises(RuntimeFailure) as caught:
         LLMRuntime().run(make_request(local, stub=stub, retries=2))
-    assert str(caught.value) == "agent nova: model call failed (openai/gpt-4o-mini: HTTP 503: try later)"
+    assert (
+        str(caught.value)
+        == "agent nova: model call failed (openai/gpt-4o-mini: HTTP 503: try later)"
+    )
     assert len(stub.seen) == 3
     assert Ledger.for_local(local).spent_today("nova") == (0, 0.0)
     assert summary(local) == {}
@@ -376,7 +414,9 @@ def test_retries_are_bounded_by_the_config(stub: Stub, local: Path, key: str) ->
 
 def test_fallback_model_answers_when_the_primary_fails(stub: Stub, local: Path, key: str) -> None:
     stub.queue("gpt-4o-mini", Reply(status=404, error="The model `gpt-4o-mini` does not exist"))
-    answer = LLMRuntime().run(make_request(local, stub=stub, retries=2, fallbacks=["openai/gpt-4o"]))
+    answer = LLMRuntime().run(
+        make_request(local, stub=stub, retries=2, fallbacks=["openai/gpt-4o"])
+    )
     assert answer.text == ANSWER
     assert answer.model == "openai/gpt-4o"
     bodies = chat_requests(stub)
@@ -401,7 +441,10 @@ def test_a_stalled_server_times_out(stub: Stub, local: Path, key: str) -> None:
     stub.default = Reply(delay=3.0)
     with pytest.raises(RuntimeFailure) as caught:
         LLMRuntime().run(make_request(local, stub=stub, timeout=0.5))
-    assert str(caught.value) == "agent nova: model call failed (openai/gpt-4o-mini: timed out after 0.5 s)"
+    assert (
+        str(caught.value)
+        == "agent nova: model call failed (openai/gpt-4o-mini: timed out after 0.5 s)"
+    )
     assert len(stub.seen) == 1
 
 
@@ -420,7 +463,9 @@ def test_nothing_listening(local: Path, key: str) -> None:
     )
 
 
-def test_a_server_without_json_mode_is_asked_again_without_it(stub: Stub, local: Path, key: str) -> None:
+def test_a_server_without_json_mode_is_asked_again_without_it(
+    stub: Stub, local: Path, key: str
+) -> None:
     stub.reject_json_mode = True
     answer = LLMRuntime().run(make_request(local, stub=stub))
     assert answer.text == ANSWER
@@ -435,7 +480,9 @@ def test_an_identical_request_is_answered_from_the_cache(stub: Stub, local: Path
     first = LLMRuntime().run(make_request(local, stub=stub))
     second = LLMRuntime().run(make_request(local, stub=stub))
     assert len(stub.seen) == 1, "the cache hit reached the server"
-    assert second == Answer(text=ANSWER, tokens_in=0, tokens_out=0, cost_usd=0.0, model=MODEL, cached=True)
+    assert second == Answer(
+        text=ANSWER, tokens_in=0, tokens_out=0, cost_usd=0.0, model=MODEL, cached=True
+    )
     assert first.cached is False
     assert summary(local)["nova"] == AgentSpend(1, 1, 120, 30, pytest.approx(first.cost_usd))
 
@@ -462,7 +509,9 @@ def test_cache_off_always_calls(stub: Stub, local: Path, key: str) -> None:
 
 
 def test_truncated_and_empty_answers_are_not_cached(stub: Stub, local: Path, key: str) -> None:
-    stub.queue("gpt-4o-mini", Reply(content='{"actions": [', finish_reason="length"), Reply(content=""))
+    stub.queue(
+        "gpt-4o-mini", Reply(content='{"actions": [', finish_reason="length"), Reply(content="")
+    )
     assert LLMRuntime().run(make_request(local, stub=stub)).text == '{"actions": ['
     assert LLMRuntime().run(make_request(local, stub=stub)).text == ""
     assert LLMRuntime().run(make_request(local, stub=stub)).text == ANSWER
@@ -492,7 +541,9 @@ def test_cache_key_ignores_credentials_in_the_endpoint() -> None:
 # -- budgets -----------------------------------------------------------------------------------------
 
 
-def test_token_budget_is_enforced_across_runtime_instances(stub: Stub, local: Path, key: str) -> None:
+def test_token_budget_is_enforced_across_runtime_instances(
+    stub: Stub, local: Path, key: str
+) -> None:
     need = estimate_tokens(SYSTEM) + estimate_tokens(PROMPT) + 16 + 400
     budget = {"daily_tokens": 150 + need}  # room for one call's usage, then less than a worst case
     LLMRuntime().run(make_request(local, stub=stub, budget=budget))
@@ -519,8 +570,12 @@ def test_an_exhausted_budget_says_so(stub: Stub, local: Path, key: str) -> None:
 
 def test_cost_budget(stub: Stub, local: Path, key: str) -> None:
     with pytest.raises(BudgetError) as caught:
-        LLMRuntime().run(make_request(local, stub=stub, model="openai/gpt-4o", budget={"daily_usd": 0.001}))
-    assert str(caught.value).startswith("nova: daily cost budget would be exceeded ($0.0000 of $0.00 spent today;")
+        LLMRuntime().run(
+            make_request(local, stub=stub, model="openai/gpt-4o", budget={"daily_usd": 0.001})
+        )
+    assert str(caught.value).startswith(
+        "nova: daily cost budget would be exceeded ($0.0000 of $0.00 spent today;"
+    )
     assert stub.seen == []
     answer = LLMRuntime().run(make_request(local, stub=stub, budget={"daily_usd": 0.01}))
     assert answer.cost_usd > 0
@@ -562,7 +617,9 @@ def test_budget_holds_across_processes(stub: Stub, local: Path, key: str, tmp_pa
     assert json.loads(first.stdout) == {"text": ANSWER, "tokens": 150}
     second = run("second prompt", 500)
     assert second.returncode == ExitCode.BUDGET, second.stdout + second.stderr
-    assert json.loads(second.stdout)["error"].startswith("nova: daily token budget would be exceeded (150 of 500 used today")
+    assert json.loads(second.stdout)["error"].startswith(
+        "nova: daily token budget would be exceeded (150 of 500 used today"
+    )
     assert second.stderr == ""
     assert len(stub.seen) == 1
 
@@ -600,7 +657,9 @@ def test_reservations_count_until_settled_released_or_stale(tmp_path: Path) -> N
     now = datetime(2030, 1, 1, 12, tzinfo=UTC)
     first = ledger.reserve("nova", budget, 600, 0.0, hold_seconds=60, now=now)
     assert ledger.spent_today("nova", now=now) == (600, 0.0)
-    with pytest.raises(BudgetError, match=r"\(600 of 1,000 used today; this call may use up to 600\)"):
+    with pytest.raises(
+        BudgetError, match=r"\(600 of 1,000 used today; this call may use up to 600\)"
+    ):
         ledger.reserve("nova", budget, 600, 0.0, hold_seconds=60, now=now)
     ledger.release(first)
     second = ledger.reserve("nova", budget, 600, 0.0, hold_seconds=60, now=now)
@@ -654,7 +713,12 @@ def test_ledger_is_safe_under_concurrent_processes(tmp_path: Path) -> None:
     script.write_text(RESERVER, encoding="utf-8")
     path, go, days = tmp_path / "local" / "ledger.sqlite", tmp_path / "go", 150
     procs = [
-        subprocess.Popen([sys.executable, str(script), str(path), str(go), str(days)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), str(go), str(days)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(4)
     ]
     time.sleep(0.5)
@@ -670,5 +734,6 @@ def test_ledger_is_safe_under_concurrent_processes(tmp_path: Path) -> None:
     for day in (0, days // 2, days - 1):
         moment = start + timedelta(days=day)
         assert ledger.spent_today("nova", now=moment) == (600, pytest.approx(0.001))
-        assert ledger.summary(moment.date().isoformat())["orion"].calls == 4, "a concurrent append was lost"
-
+        assert ledger.summary(moment.date().isoformat())["orion"].calls == 4, (
+            "a concurrent append was lost"
+        )

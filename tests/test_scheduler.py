@@ -311,22 +311,33 @@ def test_a_stagger_that_does_not_fit_shrinks_or_warns() -> None:
 
     shrunk = build_schedules(team[:8], every="10m", stagger="2m", warnings=warnings)
     assert [s.offset // 60 for s in shrunk] == [0, 1, 2, 3, 4, 5, 6, 7]  # not 0,2,4,6,8,0,2,4
-    assert warnings == ["--stagger 2m does not fit 8 agents into every 10m; staggered 1m apart instead"]
+    assert warnings == [
+        "--stagger 2m does not fit 8 agents into every 10m; staggered 1m apart instead"
+    ]
 
     warnings.clear()
     every_minute = build_schedules(team, every="1m", warnings=warnings)
     assert {s.offset for s in every_minute} == {0}
     [warning] = warnings
-    assert warning.startswith("every 1m has room for only 1 distinct start time(s) for 16 agents; sharing a slot: a00, a01")
+    assert warning.startswith(
+        "every 1m has room for only 1 distinct start time(s) for 16 agents; sharing a slot: a00, a01"
+    )
 
     warnings.clear()
     crowded = build_schedules(team, every="10m", warnings=warnings)
     assert sorted({s.offset // 60 for s in crowded}) == list(range(10))
-    assert warnings[0].startswith("every 10m has room for only 10 distinct start time(s) for 16 agents; sharing a slot: a00, a10;")
+    assert warnings[0].startswith(
+        "every 10m has room for only 10 distinct start time(s) for 16 agents; sharing a slot: a00, a10;"
+    )
 
     warnings.clear()
     seconds_apart = build_schedules(team[:4], every="1m", stagger="30s", warnings=warnings)
-    assert [s.offset for s in seconds_apart] == [0, 15, 30, 45]  # the run loop has second resolution
+    assert [s.offset for s in seconds_apart] == [
+        0,
+        15,
+        30,
+        45,
+    ]  # the run loop has second resolution
 
 
 @pytest.mark.parametrize(

@@ -49,10 +49,20 @@ def corpus(ws_root: Path, cli: Runner) -> dict[str, str]:
     make_team(cli)
     found: dict[str, str] = {}
     found["title_task"] = add_task(cli, "Flamingo migration plan")
-    found["body_task"] = add_task(cli, "Bird survey", "--description", "Count every bird; a flamingo was seen once.")
+    found["body_task"] = add_task(
+        cli, "Bird survey", "--description", "Count every bird; a flamingo was seen once."
+    )
     found["other_task"] = add_task(cli, "Unrelated chores", "--description", "Nothing to see here.")
-    found["message"] = comment(cli, found["other_task"], "Shall we paint the fence teal? The fence is old.")
-    found["doc"] = add_doc(cli, "Fence report", "The fence needs teal paint and new posts.\n", "--task", found["other_task"])
+    found["message"] = comment(
+        cli, found["other_task"], "Shall we paint the fence teal? The fence is old."
+    )
+    found["doc"] = add_doc(
+        cli,
+        "Fence report",
+        "The fence needs teal paint and new posts.\n",
+        "--task",
+        found["other_task"],
+    )
     return found
 
 
@@ -67,7 +77,9 @@ def test_title_match_outranks_body_match(corpus: dict[str, str], cli: Runner) ->
 
 def test_more_relevant_first(ws_root: Path, cli: Runner) -> None:
     once = add_task(cli, "Alpha", "--description", "pelican " + "filler words here " * 5)
-    thrice = add_task(cli, "Beta", "--description", "pelican pelican pelican " + "filler words here " * 4)
+    thrice = add_task(
+        cli, "Beta", "--description", "pelican pelican pelican " + "filler words here " * 4
+    )
     assert hit_ids(cli, "pelican") == [thrice, once]
 
 
@@ -81,7 +93,11 @@ def test_hits_span_tasks_messages_and_documents(corpus: dict[str, str], cli: Run
     assert message["title"] == "Unrelated chores"  # a message shows its task's title
     assert message["status"] == "inbox"
     doc = by_type["doc"]
-    assert (doc["id"], doc["task"], doc["title"]) == (corpus["doc"], corpus["other_task"], "Fence report")
+    assert (doc["id"], doc["task"], doc["title"]) == (
+        corpus["doc"],
+        corpus["other_task"],
+        "Fence report",
+    )
 
 
 def test_snippets_highlight_matches(corpus: dict[str, str], cli: Runner) -> None:
@@ -122,7 +138,10 @@ def test_plain_output(corpus: dict[str, str], cli: Runner) -> None:
     assert lines[1] == "        **Flamingo** migration plan"
     assert lines[2].startswith(f"task    {corpus['body_task']} [inbox]  Bird survey")
     r = cli("search", "teal", "--type", "message")
-    assert r.out.splitlines()[0] == f"message {corpus['other_task']} {corpus['message']} [inbox]  Unrelated chores"
+    assert (
+        r.out.splitlines()[0]
+        == f"message {corpus['other_task']} {corpus['message']} [inbox]  Unrelated chores"
+    )
     r = cli("search", "zebra")
     assert r.code == 0 and r.out == "no matches\n"
 
@@ -134,7 +153,10 @@ def test_type_filter(corpus: dict[str, str], cli: Runner) -> None:
     assert hit_ids(cli, "fence", "--type", "message") == [corpus["message"]]
     assert hit_ids(cli, "fence", "--type", "doc") == [corpus["doc"]]
     assert hit_ids(cli, "fence", "--type", "task") == []
-    assert set(hit_ids(cli, "fence", "--type", "doc", "--type", "message")) == {corpus["doc"], corpus["message"]}
+    assert set(hit_ids(cli, "fence", "--type", "doc", "--type", "message")) == {
+        corpus["doc"],
+        corpus["message"],
+    }
     assert_one_line_error(cli("search", "fence", "--type", "memo"), ExitCode.USAGE, "memo")
 
 
@@ -142,7 +164,10 @@ def test_status_filter(corpus: dict[str, str], cli: Runner) -> None:
     assert cli("task", "assign", corpus["title_task"], "dev-1").code == 0
     assert hit_ids(cli, "flamingo", "--status", "assigned") == [corpus["title_task"]]
     assert hit_ids(cli, "flamingo", "--status", "inbox") == [corpus["body_task"]]
-    assert set(hit_ids(cli, "flamingo", "--status", "inbox", "-s", "assigned")) == {corpus["title_task"], corpus["body_task"]}
+    assert set(hit_ids(cli, "flamingo", "--status", "inbox", "-s", "assigned")) == {
+        corpus["title_task"],
+        corpus["body_task"],
+    }
     assert hit_ids(cli, "flamingo", "--status", "done") == []
     # Messages and linked documents carry their task's status.
     assert set(hit_ids(cli, "teal", "--status", "inbox")) == {corpus["message"], corpus["doc"]}
@@ -178,7 +203,11 @@ def test_prefix_terms(ws_root: Path, cli: Runner) -> None:
 def test_boolean_operators(corpus: dict[str, str], cli: Runner) -> None:
     assert set(hit_ids(cli, "fence NOT paint")) == set()
     assert set(hit_ids(cli, "fence NOT posts")) == {corpus["message"]}
-    assert set(hit_ids(cli, "flamingo OR posts")) == {corpus["title_task"], corpus["body_task"], corpus["doc"]}
+    assert set(hit_ids(cli, "flamingo OR posts")) == {
+        corpus["title_task"],
+        corpus["body_task"],
+        corpus["doc"],
+    }
     assert set(hit_ids(cli, "(flamingo OR teal) AND plan")) == {corpus["title_task"]}
 
 
@@ -186,7 +215,9 @@ def test_boolean_operators(corpus: dict[str, str], cli: Runner) -> None:
     "query",
     ["foo AND", '"unclosed', "NOT", "AND", "foo OR", "(", "(foo", "foo)", "*", "NEAR("],
 )
-def test_malformed_queries_are_one_line_usage_errors(corpus: dict[str, str], cli: Runner, query: str) -> None:
+def test_malformed_queries_are_one_line_usage_errors(
+    corpus: dict[str, str], cli: Runner, query: str
+) -> None:
     r = cli("search", query)
     assert_one_line_error(r, ExitCode.USAGE, "bad search query")
     assert r.out == ""
@@ -194,10 +225,24 @@ def test_malformed_queries_are_one_line_usage_errors(corpus: dict[str, str], cli
 
 def test_ordinary_words_with_punctuation_are_searched_as_words(ws_root: Path, cli: Runner) -> None:
     make_team(cli)
-    first = add_task(cli, "Pair with dev-1 on C++ parser", "--description", "it's for @alice; see a.b and foo:bar")
+    first = add_task(
+        cli,
+        "Pair with dev-1 on C++ parser",
+        "--description",
+        "it's for @alice; see a.b and foo:bar",
+    )
     second = add_task(cli, "Follow-up", "--description", f"after {first} lands")
     other = add_task(cli, "Unrelated", "--description", "dev work, 1 parser in Go")
-    for query in ("dev-1", "@alice", "C++", "it's", "a.b", "foo:bar", "dev-1 parser", "dev-1, parser"):
+    for query in (
+        "dev-1",
+        "@alice",
+        "C++",
+        "it's",
+        "a.b",
+        "foo:bar",
+        "dev-1 parser",
+        "dev-1, parser",
+    ):
         r = cli("search", query, "--json")
         assert r.code == 0, f"{query!r}: {r}"
         assert [h["id"] for h in r.json()["hits"]] == [first], query
@@ -207,7 +252,7 @@ def test_ordinary_words_with_punctuation_are_searched_as_words(ws_root: Path, cl
     assert set(hit_ids(cli, "dev-1 OR unrelated")) == {first, other}
     assert hit_ids(cli, "dev-1 NOT alice") == []
     assert set(hit_ids(cli, "follow-*")) == {second}
-    assert hit_ids(cli, 'NEAR(pair parser, 5)') == [first]
+    assert hit_ids(cli, "NEAR(pair parser, 5)") == [first]
 
 
 def test_empty_query(corpus: dict[str, str], cli: Runner) -> None:
@@ -218,17 +263,26 @@ def test_empty_query(corpus: dict[str, str], cli: Runner) -> None:
 # -- the index follows the files -------------------------------------------------------------------
 
 
-def test_hand_edited_task_file_is_searched_without_reindex(corpus: dict[str, str], cli: Runner, ws_root: Path) -> None:
+def test_hand_edited_task_file_is_searched_without_reindex(
+    corpus: dict[str, str], cli: Runner, ws_root: Path
+) -> None:
     assert hit_ids(cli, "flamingo")  # warm index
     path = ws_root / ".agentctl" / "tasks" / f"{corpus['other_task']}.md"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("title: Unrelated chores", "title: Walrus chores").replace("Nothing to see here.", "A narwhal appears."), encoding="utf-8")
+    path.write_text(
+        text.replace("title: Unrelated chores", "title: Walrus chores").replace(
+            "Nothing to see here.", "A narwhal appears."
+        ),
+        encoding="utf-8",
+    )
     assert hit_ids(cli, "walrus", "--type", "task") == [corpus["other_task"]]
     assert hit_ids(cli, "narwhal") == [corpus["other_task"]]
     assert hit_ids(cli, "unrelated") == []
 
 
-def test_hand_added_message_and_doc_files_are_searched(corpus: dict[str, str], cli: Runner, ws_root: Path) -> None:
+def test_hand_added_message_and_doc_files_are_searched(
+    corpus: dict[str, str], cli: Runner, ws_root: Path
+) -> None:
     assert hit_ids(cli, "fence")  # warm index
     task = corpus["body_task"]
     message_id = ids.new_id(ids.MESSAGE)
@@ -260,7 +314,9 @@ def test_hand_added_message_and_doc_files_are_searched(corpus: dict[str, str], c
     assert other_id in hit_ids(cli, "albatross", "--type", "message")
 
 
-def test_deleted_files_disappear_from_results(corpus: dict[str, str], cli: Runner, ws_root: Path) -> None:
+def test_deleted_files_disappear_from_results(
+    corpus: dict[str, str], cli: Runner, ws_root: Path
+) -> None:
     assert len(search(cli, "fence OR flamingo")) == 4
     layout = ws_root / ".agentctl"
     (layout / "docs" / f"{corpus['doc']}.md").unlink()
@@ -284,7 +340,9 @@ def test_deleting_one_message_of_a_thread(ws_root: Path, cli: Runner) -> None:
     assert hit_ids(cli, "osprey") == [keep]
 
 
-def test_pulled_messages_and_docs_are_searched_without_reindex(corpus: dict[str, str], cli: Runner, ws_root: Path, tmp_path: Path) -> None:
+def test_pulled_messages_and_docs_are_searched_without_reindex(
+    corpus: dict[str, str], cli: Runner, ws_root: Path, tmp_path: Path
+) -> None:
     assert git(ws_root, "status", "--porcelain") == ""
     other = tmp_path / "other-clone"
     git(tmp_path, "clone", "-q", str(ws_root), str(other))
@@ -292,7 +350,9 @@ def test_pulled_messages_and_docs_are_searched_without_reindex(corpus: dict[str,
     git(other, "config", "user.email", "other@example.com")
     assert hit_ids(cli, "flamingo")  # this clone's index is warm
     # The other clone adds a message, a document and edits a task (auto-commit on).
-    message_id = comment(run_cli, corpus["title_task"], "Pulled remark about the cormorant", cwd=other)
+    message_id = comment(
+        run_cli, corpus["title_task"], "Pulled remark about the cormorant", cwd=other
+    )
     doc_id = add_doc(run_cli, "Cormorant study", "All about the cormorant.\n", cwd=other)
     r = run_cli("task", "edit", corpus["body_task"], "--title", "Cormorant count", cwd=other)
     assert r.code == 0, str(r)

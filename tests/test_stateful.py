@@ -80,7 +80,9 @@ class WorkspaceMachine(RuleBasedStateMachine):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _expect(self, error: type[AgentctlError] | None, call: Any, *args: Any, **kwargs: Any) -> Any:
+    def _expect(
+        self, error: type[AgentctlError] | None, call: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         if error is None:
             return call(*args, **kwargs)
         with pytest.raises(error):
@@ -88,13 +90,17 @@ class WorkspaceMachine(RuleBasedStateMachine):
         return None
 
     def _pick(self, data: st.DataObject) -> str:
-        return data.draw(st.sampled_from(list(self.model)), label="task")  # insertion order: IDs are random
+        return data.draw(
+            st.sampled_from(list(self.model)), label="task"
+        )  # insertion order: IDs are random
 
     def _ready(self, task_id: str) -> bool:
         task = self.model[task_id]
         if task.status not in READY_FROM:
             return False
-        return all(dep in self.model and self.model[dep].status == "done" for dep in task.depends_on)
+        return all(
+            dep in self.model and self.model[dep].status == "done" for dep in task.depends_on
+        )
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -104,9 +110,15 @@ class WorkspaceMachine(RuleBasedStateMachine):
         data=st.data(),
     )
     def add_task(self, priority: int, assignees: list[str], data: st.DataObject) -> None:
-        deps = data.draw(st.lists(st.sampled_from(list(self.model)), max_size=2, unique=True)) if self.model else []
+        deps = (
+            data.draw(st.lists(st.sampled_from(list(self.model)), max_size=2, unique=True))
+            if self.model
+            else []
+        )
         self.counter += 1
-        result = self.ws.add_task(HUMAN, f"task {self.counter}", priority=priority, assignees=assignees, depends_on=deps)
+        result = self.ws.add_task(
+            HUMAN, f"task {self.counter}", priority=priority, assignees=assignees, depends_on=deps
+        )
         assert result["status"] == ("assigned" if assignees else "inbox")
         self.model[result["id"]] = ModelTask(
             result["status"], priority, result["created_at"], list(assignees), list(deps)
@@ -118,8 +130,14 @@ class WorkspaceMachine(RuleBasedStateMachine):
         target = to
         task_id = self._pick(data)
         task = self.model[task_id]
-        legal = target in STATUSES and target != task.status and target in DEFAULT_TRANSITIONS[task.status]
-        refused = UsageError if target not in STATUSES else ConflictError  # a made-up status is a usage error
+        legal = (
+            target in STATUSES
+            and target != task.status
+            and target in DEFAULT_TRANSITIONS[task.status]
+        )
+        refused = (
+            UsageError if target not in STATUSES else ConflictError
+        )  # a made-up status is a usage error
         result = self._expect(None if legal else refused, self.ws.move_task, HUMAN, task_id, target)
         if legal:
             assert result["status"] == target
@@ -128,7 +146,10 @@ class WorkspaceMachine(RuleBasedStateMachine):
                 task.claim = None
 
     @precondition(lambda self: self.model)
-    @rule(data=st.data(), agents=st.lists(st.sampled_from(sorted(AGENTS)), min_size=1, max_size=2, unique=True))
+    @rule(
+        data=st.data(),
+        agents=st.lists(st.sampled_from(sorted(AGENTS)), min_size=1, max_size=2, unique=True),
+    )
     def assign(self, data: st.DataObject, agents: list[str]) -> None:
         task_id = self._pick(data)
         task = self.model[task_id]
@@ -140,7 +161,10 @@ class WorkspaceMachine(RuleBasedStateMachine):
                 task.status = "assigned"
 
     @precondition(lambda self: self.model)
-    @rule(data=st.data(), agents=st.lists(st.sampled_from(sorted(AGENTS)), min_size=1, max_size=2, unique=True))
+    @rule(
+        data=st.data(),
+        agents=st.lists(st.sampled_from(sorted(AGENTS)), min_size=1, max_size=2, unique=True),
+    )
     def unassign(self, data: st.DataObject, agents: list[str]) -> None:
         task_id = self._pick(data)
         task = self.model[task_id]
@@ -180,8 +204,12 @@ class WorkspaceMachine(RuleBasedStateMachine):
         task_id = self._pick(data)
         dep_id = self._pick(data)
         task = self.model[task_id]
-        refused = dep_id in task.depends_on or dep_id == task_id or _path(self.model, dep_id, task_id)
-        result = self._expect(ConflictError if refused else None, self.ws.add_dependency, HUMAN, task_id, dep_id)
+        refused = (
+            dep_id in task.depends_on or dep_id == task_id or _path(self.model, dep_id, task_id)
+        )
+        result = self._expect(
+            ConflictError if refused else None, self.ws.add_dependency, HUMAN, task_id, dep_id
+        )
         if not refused:
             task.depends_on.append(dep_id)
             assert result["depends_on"] == task.depends_on
@@ -198,7 +226,9 @@ class WorkspaceMachine(RuleBasedStateMachine):
             for other in dependents:
                 self.model[other].depends_on.remove(task_id)
 
-    @rule(where=st.sampled_from(["tasks", "agents", "events", "root"]), content=st.binary(max_size=40))
+    @rule(
+        where=st.sampled_from(["tasks", "agents", "events", "root"]), content=st.binary(max_size=40)
+    )
     def crashed_writer_leftover(self, where: str, content: bytes) -> None:
         """A writer killed between its temp file and the rename: invisible to readers, and
         swept by validate (the invariant below runs it)."""
@@ -213,7 +243,9 @@ class WorkspaceMachine(RuleBasedStateMachine):
         self.ws.close()
         if drop_index:
             for suffix in ("", "-wal", "-shm"):
-                Path(str(self.root / ".agentctl" / "local" / "index.sqlite") + suffix).unlink(missing_ok=True)
+                Path(str(self.root / ".agentctl" / "local" / "index.sqlite") + suffix).unlink(
+                    missing_ok=True
+                )
         self.ws = Workspace(self.root)
 
     # -- invariants ----------------------------------------------------------------------------
@@ -229,7 +261,9 @@ class WorkspaceMachine(RuleBasedStateMachine):
             assert got["depends_on"] == expected.depends_on, task_id
             assert got["priority"] == expected.priority, task_id
             claim = got.get("claim")
-            assert ((claim["claimed_by"], claim["epoch"]) if claim else None) == expected.claim, task_id
+            assert ((claim["claimed_by"], claim["epoch"]) if claim else None) == expected.claim, (
+                task_id
+            )
         open_ids = {t["id"] for t in self.ws.list_tasks()}
         assert open_ids == {t for t, task in self.model.items() if task.status != "done"}
 
@@ -241,13 +275,21 @@ class WorkspaceMachine(RuleBasedStateMachine):
         )
         assert [t["id"] for t in self.ws.ready()["ready"]] == expected
         for agent in AGENTS:
-            mine = [t for t in expected if not self.model[t].assignees or agent in self.model[t].assignees]
+            mine = [
+                t
+                for t in expected
+                if not self.model[t].assignees or agent in self.model[t].assignees
+            ]
             assert [t["id"] for t in self.ws.ready(agent)["ready"]] == mine
 
     @invariant()
     def files_are_valid_and_working_is_fresh(self) -> None:
         assert self.ws.validate() == []
-        leftovers = [p for p in [*self.root.iterdir(), *self.root.joinpath(".agentctl").rglob("*")] if p.name.endswith(".agentctl-tmp")]
+        leftovers = [
+            p
+            for p in [*self.root.iterdir(), *self.root.joinpath(".agentctl").rglob("*")]
+            if p.name.endswith(".agentctl-tmp")
+        ]
         assert leftovers == []
         fresh, current = self.ws.render_working()
         assert fresh == current

@@ -41,7 +41,14 @@ def crew(ws_root: Path, cli: Runner) -> Path:
     return ws_root
 
 
-def comment(cli: Runner, task: str, text: str, *options: str, as_: str | None = None, input: str | None = None) -> dict[str, Any]:
+def comment(
+    cli: Runner,
+    task: str,
+    text: str,
+    *options: str,
+    as_: str | None = None,
+    input: str | None = None,
+) -> dict[str, Any]:
     prefix = ("--as", as_) if as_ else ()
     r = cli(*prefix, "task", "comment", task, text, *options, "--json", input=input)
     assert r.code == 0, str(r)
@@ -58,7 +65,9 @@ def inbox(cli: Runner, agent: str, *options: str) -> dict[str, Any]:
     return result
 
 
-def reasons(cli: Runner, agent: str, task: str | None = None, type_: str | None = None) -> list[str]:
+def reasons(
+    cli: Runner, agent: str, task: str | None = None, type_: str | None = None
+) -> list[str]:
     """The reasons of ``agent``'s unread notifications (optionally about one task / of one type)."""
     items = inbox(cli, agent)["notifications"]
     return [
@@ -113,7 +122,9 @@ def agent_line(root: Path, agent: str) -> str:
 
 def test_comment_writes_one_message_file_with_frontmatter(crew: Path, cli: Runner) -> None:
     task = add_task(cli, "Parser")
-    r = cli("--as", "dev-1", "task", "comment", task, "Looks good to me, @dev-2.\n\nSecond paragraph.")
+    r = cli(
+        "--as", "dev-1", "task", "comment", task, "Looks good to me, @dev-2.\n\nSecond paragraph."
+    )
     assert r.code == 0, str(r)
     match = re.fullmatch(r"(m-[0-9a-z]{12}) added to (t-[0-9a-z]{12}) \(notified dev-2\)\n", r.out)
     assert match and match.group(2) == task, str(r)
@@ -136,7 +147,11 @@ def test_comment_writes_one_message_file_with_frontmatter(crew: Path, cli: Runne
 
     # The file name's stamp is the message's creation time (so names sort by time).
     created = re.search(r"created_at: '([^']+)'", text).group(1)  # type: ignore[union-attr]
-    stamp = datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%fZ").strftime("%Y%m%dT%H%M%S") + created[20:23] + "Z"
+    stamp = (
+        datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%fZ").strftime("%Y%m%dT%H%M%S")
+        + created[20:23]
+        + "Z"
+    )
     assert path.name.startswith(stamp + "-"), (path.name, created)
 
 
@@ -173,7 +188,14 @@ def test_comment_kinds(crew: Path, cli: Runner, kind: str) -> None:
 
 def test_comment_bad_kind_is_a_usage_error_and_changes_nothing(crew: Path, cli: Runner) -> None:
     task = add_task(cli, "Parser")
-    run_refused(cli, crew, ExitCode.USAGE, ("task", "comment", task, "hi", "--kind", "gossip"), "gossip", "comment")
+    run_refused(
+        cli,
+        crew,
+        ExitCode.USAGE,
+        ("task", "comment", task, "hi", "--kind", "gossip"),
+        "gossip",
+        "comment",
+    )
     assert message_files(crew, task) == []
 
 
@@ -228,7 +250,9 @@ def test_mention_in_code_is_not_a_mention(crew: Path, cli: Runner) -> None:
 def test_reply_to_an_existing_message(crew: Path, cli: Runner) -> None:
     task = add_task(cli, "Parser")
     first = comment(cli, task, "question?", "--kind", "question", as_="dev-1")
-    reply = comment(cli, task, "answer.", "--kind", "answer", "--reply-to", first["id"], as_="dev-2")
+    reply = comment(
+        cli, task, "answer.", "--kind", "answer", "--reply-to", first["id"], as_="dev-2"
+    )
     assert reply["reply_to"] == first["id"]
     messages = thread(cli, task)
     assert [m["id"] for m in messages] == [first["id"], reply["id"]]
@@ -317,10 +341,20 @@ def test_thread_json_shape(crew: Path, cli: Runner) -> None:
     assert document["thread"]["task"] == task
     assert document["thread"]["title"] == "Parser"
     (message,) = document["thread"]["messages"]
-    assert set(message) == {"id", "task", "author", "created_at", "kind", "mentions", "reply_to", "body", "path"}
-    assert {k: message[k] for k in ("id", "task", "author", "kind", "mentions", "body", "path")} == {
-        k: sent[k] for k in ("id", "task", "author", "kind", "mentions", "body", "path")
+    assert set(message) == {
+        "id",
+        "task",
+        "author",
+        "created_at",
+        "kind",
+        "mentions",
+        "reply_to",
+        "body",
+        "path",
     }
+    assert {
+        k: message[k] for k in ("id", "task", "author", "kind", "mentions", "body", "path")
+    } == {k: sent[k] for k in ("id", "task", "author", "kind", "mentions", "body", "path")}
     assert message["created_at"] == sent["created_at"]
 
 
@@ -330,7 +364,10 @@ def test_thread_since(crew: Path, cli: Runner) -> None:
     new = comment(cli, task, "fresh")
     # Backdate the first message by hand: the thread re-reads the edited file.
     path = crew / old["path"]
-    path.write_text(path.read_text(encoding="utf-8").replace(old["created_at"], "2020-01-01T00:00:00.000Z"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(old["created_at"], "2020-01-01T00:00:00.000Z"),
+        encoding="utf-8",
+    )
     assert [m["id"] for m in thread(cli, task)] == [old["id"], new["id"]]
     assert [m["id"] for m in thread(cli, task, "--since", "2h")] == [new["id"]]
     assert [m["id"] for m in thread(cli, task, "--since", "2019-12-31")] == [old["id"], new["id"]]
@@ -347,7 +384,9 @@ def test_thread_of_unknown_task(crew: Path, cli: Runner) -> None:
 def test_task_show_includes_thread_docs_and_subscribers(crew: Path, cli: Runner) -> None:
     task = add_task(cli, "Parser", "--assign", "dev-1")
     comment(cli, task, "please check @rev-1", as_="dev-2")
-    r = cli("doc", "add", "Parser decision", "--type", "decision", "--task", task, input="We use PEG.\n")
+    r = cli(
+        "doc", "add", "Parser decision", "--type", "decision", "--task", task, input="We use PEG.\n"
+    )
     assert r.code == 0, str(r)
     data = show(cli, task)
     assert [m["body"] for m in data["thread"]] == ["please check @rev-1\n"]
@@ -410,12 +449,22 @@ def test_subscribe_and_unsubscribe_commands(crew: Path, cli: Runner) -> None:
     assert r.out == f"dev-1 subscribed to {task}\n"
     r = cli("task", "subscribe", task, "--agent", "dev-2", "--json")
     assert r.code == 0, str(r)
-    assert r.json()["subscription"] == {"task": task, "agent": "dev-2", "subscribed": True, "was": False}
+    assert r.json()["subscription"] == {
+        "task": task,
+        "agent": "dev-2",
+        "subscribed": True,
+        "was": False,
+    }
     assert show(cli, task)["subscribers"] == ["dev-1", "dev-2"]
 
     r = cli("--as", "dev-1", "task", "unsubscribe", task, "--json")
     assert r.code == 0, str(r)
-    assert r.json()["subscription"] == {"task": task, "agent": "dev-1", "subscribed": False, "was": True}
+    assert r.json()["subscription"] == {
+        "task": task,
+        "agent": "dev-1",
+        "subscribed": False,
+        "was": True,
+    }
     assert show(cli, task)["subscribers"] == ["dev-2"]
 
     # Unsubscribed agents hear nothing more; subscribed ones do.
@@ -431,16 +480,31 @@ def test_subscribe_needs_an_agent_when_acting_as_a_human(crew: Path, cli: Runner
 
 def test_subscribe_unknown_agent_or_task(crew: Path, cli: Runner) -> None:
     task = add_task(cli, "Parser")
-    run_refused(cli, crew, ExitCode.NOT_FOUND, ("task", "subscribe", task, "--agent", "ghost"), "ghost")
+    run_refused(
+        cli, crew, ExitCode.NOT_FOUND, ("task", "subscribe", task, "--agent", "ghost"), "ghost"
+    )
     run_refused(cli, crew, ExitCode.NOT_FOUND, ("task", "subscribe", "t-zzzz", "--agent", "dev-1"))
 
 
 @pytest.mark.parametrize("verb", ["subscribe", "unsubscribe"])
 def test_an_agent_may_not_subscribe_another_agent(crew: Path, cli: Runner, verb: str) -> None:
     task = add_task(cli, "Parser", "--assign", "dev-2")
-    run_refused(cli, crew, ExitCode.PERMISSION, ("--as", "dev-1", "task", verb, task, "--agent", "dev-2"), "dev-1", "dev-2")
+    run_refused(
+        cli,
+        crew,
+        ExitCode.PERMISSION,
+        ("--as", "dev-1", "task", verb, task, "--agent", "dev-2"),
+        "dev-1",
+        "dev-2",
+    )
     # Not even a lead.
-    run_refused(cli, crew, ExitCode.PERMISSION, ("--as", "lead-1", "task", verb, task, "--agent", "dev-2"), "lead-1")
+    run_refused(
+        cli,
+        crew,
+        ExitCode.PERMISSION,
+        ("--as", "lead-1", "task", verb, task, "--agent", "dev-2"),
+        "lead-1",
+    )
     assert show(cli, task)["subscribers"] == ["dev-2"]
 
 
@@ -470,7 +534,9 @@ def test_subscription_changes_do_not_notify_other_subscribers(crew: Path, cli: R
 
 def test_mention_notifies_with_reason_mention(crew: Path, cli: Runner) -> None:
     task = add_task(cli, "Parser")
-    sent = comment(cli, task, "@dev-1 can you look?\nmore detail", "--kind", "question", as_="dev-2")
+    sent = comment(
+        cli, task, "@dev-1 can you look?\nmore detail", "--kind", "question", as_="dev-2"
+    )
     box = inbox(cli, "dev-1")
     (item,) = box["notifications"]
     assert box["agent"] == "dev-1"
@@ -554,7 +620,9 @@ def test_review_reason_wins_over_subscription(crew: Path, cli: Runner) -> None:
     assert reasons(cli, "rev-1", task, "task.moved") == ["subscribed", "review"]
 
 
-def test_review_requested_falls_back_to_leads_never_the_implementer(ws_root: Path, cli: Runner) -> None:
+def test_review_requested_falls_back_to_leads_never_the_implementer(
+    ws_root: Path, cli: Runner
+) -> None:
     for args in (
         ("lead-1", "--role", "lead", "--level", "lead"),
         ("lead-2", "--role", "lead", "--level", "lead"),
@@ -594,7 +662,11 @@ def test_the_actor_is_never_notified(crew: Path, cli: Runner) -> None:
 def test_human_actions_are_not_inbox_entries_of_non_agents(crew: Path, cli: Runner) -> None:
     task = add_task(cli, "Parser", "--assign", "dev-1")
     comment(cli, task, "hi @dev-1")
-    events = [json.loads(line) for f in sorted((crew / ".agentctl" / "events").glob("*.jsonl")) for line in f.read_text().splitlines()]
+    events = [
+        json.loads(line)
+        for f in sorted((crew / ".agentctl" / "events").glob("*.jsonl"))
+        for line in f.read_text().splitlines()
+    ]
     agents = {"lead-1", "dev-1", "dev-2", "rev-1"}
     for event in events:
         assert set(event["notify"]) <= agents, event
@@ -648,8 +720,16 @@ def test_inbox_of_unknown_agent(crew: Path, cli: Runner) -> None:
 def test_an_agent_may_not_read_another_agents_inbox(crew: Path, cli: Runner) -> None:
     task = add_task(cli, "Parser")
     comment(cli, task, "@dev-2 hi")
-    assert_one_line_error(cli("--as", "dev-1", "inbox", "--agent", "dev-2"), ExitCode.PERMISSION, "dev-1", "dev-2")
-    run_refused(cli, crew, ExitCode.PERMISSION, ("--as", "dev-1", "inbox", "read", "--all", "--agent", "dev-2"), "dev-2")
+    assert_one_line_error(
+        cli("--as", "dev-1", "inbox", "--agent", "dev-2"), ExitCode.PERMISSION, "dev-1", "dev-2"
+    )
+    run_refused(
+        cli,
+        crew,
+        ExitCode.PERMISSION,
+        ("--as", "dev-1", "inbox", "read", "--all", "--agent", "dev-2"),
+        "dev-2",
+    )
     assert inbox(cli, "dev-2")["unread"] == 1
 
 
@@ -697,11 +777,19 @@ def test_inbox_read_errors(crew: Path, cli: Runner) -> None:
     comment(cli, task, "@dev-2 hi", as_="dev-1")
     (mine,) = inbox(cli, "dev-1")["notifications"]
     (theirs,) = inbox(cli, "dev-2")["notifications"]
-    run_refused(cli, crew, ExitCode.NOT_FOUND, ("--as", "dev-1", "inbox", "read", "e-zzzzzzzzzzzz"), "e-zzzzzzzzzzzz")
+    run_refused(
+        cli,
+        crew,
+        ExitCode.NOT_FOUND,
+        ("--as", "dev-1", "inbox", "read", "e-zzzzzzzzzzzz"),
+        "e-zzzzzzzzzzzz",
+    )
     # Another agent's notification ID is not one of mine.
     run_refused(cli, crew, ExitCode.NOT_FOUND, ("--as", "dev-1", "inbox", "read", theirs["id"]))
     run_refused(cli, crew, ExitCode.USAGE, ("--as", "dev-1", "inbox", "read"), "--all")
-    run_refused(cli, crew, ExitCode.USAGE, ("--as", "dev-1", "inbox", "read", mine["id"], "--all"), "--all")
+    run_refused(
+        cli, crew, ExitCode.USAGE, ("--as", "dev-1", "inbox", "read", mine["id"], "--all"), "--all"
+    )
     assert inbox(cli, "dev-1")["unread"] == 1
 
 
@@ -755,14 +843,20 @@ def test_delivered_and_read_are_distinct(crew: Path, cli: Runner) -> None:
     assert by_id[first["id"]]["delivered"] is not None and by_id[first["id"]]["read"] is None
     assert by_id[second["id"]]["delivered"] is None
     r = cli("inbox", "--agent", "dev-1")
-    states = {ln.split()[0]: re.search(r"  mention  (\w+)  ", ln).group(1) for ln in r.out.splitlines()[1:3]}  # type: ignore[union-attr]
+    states = {
+        ln.split()[0]: re.search(r"  mention  (\w+)  ", ln).group(1)
+        for ln in r.out.splitlines()[1:3]
+    }  # type: ignore[union-attr]
     assert states == {first["id"][:8]: "seen", second["id"][:8]: "new"}, r.out
 
     assert cli("--as", "dev-1", "inbox", "read", first["id"]).code == 0
     everything = {i["id"]: i for i in inbox(cli, "dev-1", "--all")["notifications"]}
     assert everything[first["id"]]["read"] is not None
     assert everything[first["id"]]["delivered"] is not None
-    state_lines = [json.loads(x) for x in (crew / ".agentctl" / "inbox" / "dev-1.jsonl").read_text().splitlines()]
+    state_lines = [
+        json.loads(x)
+        for x in (crew / ".agentctl" / "inbox" / "dev-1.jsonl").read_text().splitlines()
+    ]
     assert [sorted(k for k in e if k != "ts") for e in state_lines] == [["delivered"], ["read"]]
 
 
@@ -806,7 +900,9 @@ def test_hand_added_message_file_appears_in_the_thread(crew: Path, cli: Runner) 
     message_id = ids.new_id(ids.MESSAGE)
     name = now.strftime("%Y%m%dT%H%M%S") + f"999Z-{message_id}.md"
     (directory / name).write_text(
-        f"---\nid: {message_id}\ntask: " + task + "\nauthor: dev-2\ncreated_at: '2999-01-01T00:00:00.000Z'\n"
+        f"---\nid: {message_id}\ntask: "
+        + task
+        + "\nauthor: dev-2\ncreated_at: '2999-01-01T00:00:00.000Z'\n"
         "kind: answer\nmentions: []\n---\nby hand\n",
         encoding="utf-8",
     )
@@ -837,7 +933,9 @@ def test_validate_reports_an_invalid_message_file(crew: Path, cli: Runner) -> No
     task = add_task(cli, "Parser")
     sent = comment(cli, task, "fine")
     path = crew / sent["path"]
-    path.write_text(path.read_text(encoding="utf-8").replace("kind: comment", "kind: gossip"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("kind: comment", "kind: gossip"), encoding="utf-8"
+    )
     assert thread(cli, task) == []
     r = cli("validate")
     assert r.code == ExitCode.VALIDATION, str(r)

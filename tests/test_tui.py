@@ -43,7 +43,9 @@ def run_app(app: BoardApp, script: Script, size: tuple[int, int] = SIZE) -> None
     asyncio.run(main())
 
 
-async def until(pilot: Any, predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+async def until(
+    pilot: Any, predicate: Callable[[], object], what: str, timeout: float = 10.0
+) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -63,7 +65,9 @@ def toasts(app: BoardApp) -> list[str]:
 
 
 def task_file(root: Path, task_id: str) -> dict[str, Any]:
-    fields, _ = load_fast((root / ".agentctl" / "tasks" / f"{task_id}.md").read_text(encoding="utf-8"), "task")
+    fields, _ = load_fast(
+        (root / ".agentctl" / "tasks" / f"{task_id}.md").read_text(encoding="utf-8"), "task"
+    )
     return dict(fields)
 
 
@@ -86,7 +90,11 @@ def select(app: BoardApp, task_id: str) -> None:
 def events(root: Path) -> list[dict[str, Any]]:
     lines = []
     for path in sorted((root / ".agentctl" / "events").glob("*.jsonl")):
-        lines.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+        lines.extend(
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        )
     return lines
 
 
@@ -107,7 +115,9 @@ def test_keyboard_navigation_and_the_task_screen(world: Path) -> None:
         board = app.board
         assert board.has_focus
         assert board.current_status == "inbox"
-        assert board.selected_card is not None and board.selected_card.id == IDS["locks"]  # p0 first
+        assert (
+            board.selected_card is not None and board.selected_card.id == IDS["locks"]
+        )  # p0 first
         await pilot.press("down")
         assert board.selected_card.id == IDS["release"]
         await pilot.press("right", "right", "right")
@@ -123,7 +133,11 @@ def test_keyboard_navigation_and_the_task_screen(world: Path) -> None:
         await pilot.press("left")
         assert board.selected_card.id == IDS["release"]
         await pilot.press("right", "right", "enter")
-        await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None, "the task")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            "the task",
+        )
         text = screen_text(app)
         assert "t-3c4d  Build the SQLite index" in text
         assert "in_progress" in text and "@nova" in text and "#backend #perf" in text
@@ -145,7 +159,11 @@ def test_task_screen_shows_the_thread(world: Path) -> None:
 
     async def script(pilot: Any) -> None:
         app.open_task_screen(IDS["cli"])
-        await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None, "the task")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            "the task",
+        )
         if not app.screen.detail["can_comment"]:
             pytest.skip("the collaboration API is not in this build")
         text = screen_text(app)
@@ -191,19 +209,33 @@ def test_move_next_and_previous_writes_the_task_file(team_root: Path, cli: Runne
         # drawn at once (before the write lands), then confirmed by the file
         assert task in card_ids(app, "in_progress")
         assert app.board.selected_card is not None and app.board.selected_card.id == task
-        await until(pilot, lambda: task_file(team_root, task)["status"] == "in_progress", "the move on disk")
+        await until(
+            pilot, lambda: task_file(team_root, task)["status"] == "in_progress", "the move on disk"
+        )
         await until(pilot, lambda: app._pending_writes == 0 and app.snapshot is not None and task in
                     [c.id for col in app.snapshot.board.columns if col.status == "in_progress" for c in col.cards],
                     "the confirmed board")  # fmt: skip
         await pilot.press("shift+right")  # the same as ]
-        await until(pilot, lambda: task_file(team_root, task)["status"] == "review", "the second move")
+        await until(
+            pilot, lambda: task_file(team_root, task)["status"] == "review", "the second move"
+        )
         await pilot.press("left_square_bracket")
-        await until(pilot, lambda: task_file(team_root, task)["status"] == "in_progress", "the move back")
-        await until(pilot, lambda: "moved" in app.last_action and app._pending_writes == 0, "the status line")
+        await until(
+            pilot, lambda: task_file(team_root, task)["status"] == "in_progress", "the move back"
+        )
+        await until(
+            pilot,
+            lambda: "moved" in app.last_action and app._pending_writes == 0,
+            "the status line",
+        )
         assert app.board.current_status == "in_progress" and app.board.selected_card.id == task
 
     run_app(app, script)
-    moves = [(e["actor"], e["data"]["from"], e["data"]["to"]) for e in events(team_root) if e["type"] == "task.moved"]
+    moves = [
+        (e["actor"], e["data"]["from"], e["data"]["to"])
+        for e in events(team_root)
+        if e["type"] == "task.moved"
+    ]
     assert moves == [("Test User", "assigned", "in_progress"), ("Test User", "in_progress", "review"),
                      ("Test User", "review", "in_progress")]  # fmt: skip
 
@@ -221,12 +253,16 @@ def test_pick_a_status_with_m(team_root: Path, cli: Runner) -> None:
         assert "inbox (current)" in labels and "review  (not allowed from inbox)" in labels
         await pilot.press("down")  # assigned -> in_progress
         await pilot.press("enter")
-        await until(pilot, lambda: task_file(team_root, task)["status"] == "in_progress", "the move on disk")
+        await until(
+            pilot, lambda: task_file(team_root, task)["status"] == "in_progress", "the move on disk"
+        )
 
     run_app(app, script)
 
 
-def test_a_move_the_state_machine_refuses_shows_the_reason_and_changes_nothing(team_root: Path, cli: Runner) -> None:
+def test_a_move_the_state_machine_refuses_shows_the_reason_and_changes_nothing(
+    team_root: Path, cli: Runner
+) -> None:
     task = add_task(cli, "Already finished")
     for status in ("in_progress", "done"):
         assert cli("task", "move", task, status).code == 0
@@ -240,8 +276,14 @@ def test_a_move_the_state_machine_refuses_shows_the_reason_and_changes_nothing(t
         await until(pilot, lambda: any(s == "error" for s, _ in app.messages), "the refusal")
         reason = "cannot move from done to blocked; allowed from done: inbox, assigned, in_progress"
         assert ("error", reason) in app.messages
-        await until(pilot, lambda: any("cannot move from done to blocked" in t for t in toasts(app)), "the toast")
-        assert "refused: cannot move from done to blocked" in screen_text(app)  # the status line too
+        await until(
+            pilot,
+            lambda: any("cannot move from done to blocked" in t for t in toasts(app)),
+            "the toast",
+        )
+        assert "refused: cannot move from done to blocked" in screen_text(
+            app
+        )  # the status line too
         assert app.board.selected_card is not None and app.board.selected_card.id == task
 
     run_app(app, script)
@@ -259,8 +301,14 @@ def test_a_move_permissions_refuse_shows_the_reason(team_root: Path, cli: Runner
         assert task in card_ids(app, "assigned")
         await until(pilot, lambda: any(s == "error" for s, _ in app.messages), "the refusal")
         text = next(t for s, t in app.messages if s == "error")
-        assert text.startswith(f"intern-1 (intern) may only move tasks assigned to it; {task} is assigned to dev-1")
-        await until(pilot, lambda: any("may only move tasks assigned to it" in t for t in toasts(app)), "the toast")
+        assert text.startswith(
+            f"intern-1 (intern) may only move tasks assigned to it; {task} is assigned to dev-1"
+        )
+        await until(
+            pilot,
+            lambda: any("may only move tasks assigned to it" in t for t in toasts(app)),
+            "the toast",
+        )
 
     run_app(app, script)
     assert task_file(team_root, task)["status"] == "assigned"
@@ -295,13 +343,21 @@ def test_assign_and_unassign(team_root: Path, cli: Runner) -> None:
         select(app, task)
         await pilot.press("a")
         await choose(pilot, "dev-2")
-        await until(pilot, lambda: task_file(team_root, task)["assignees"] == ["dev-2"], "the assignment")
+        await until(
+            pilot, lambda: task_file(team_root, task)["assignees"] == ["dev-2"], "the assignment"
+        )
         assert task_file(team_root, task)["status"] == "assigned"
-        await until(pilot, lambda: app._pending_writes == 0 and task in card_ids(app, "assigned"), "the board")
+        await until(
+            pilot,
+            lambda: app._pending_writes == 0 and task in card_ids(app, "assigned"),
+            "the board",
+        )
         select(app, task)
         await pilot.press("u")
         await choose(pilot, "dev-2")
-        await until(pilot, lambda: task_file(team_root, task)["assignees"] == [], "the unassignment")
+        await until(
+            pilot, lambda: task_file(team_root, task)["assignees"] == [], "the unassignment"
+        )
         assert task_file(team_root, task)["status"] == "inbox"
 
     run_app(app, script)
@@ -314,7 +370,9 @@ def test_create_a_task(team_root: Path) -> None:
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, NewTaskDialog), "the form")
         await pilot.press(*"Ship the board")
-        await pilot.press("tab", "1", "tab", *"dev-1", "tab", *"tui, ux", "tab", *"with live updates")
+        await pilot.press(
+            "tab", "1", "tab", *"dev-1", "tab", *"tui, ux", "tab", *"with live updates"
+        )
         await pilot.press("enter")
         await until(pilot, lambda: app._pending_writes == 0 and app.board.selected_card is not None
                     and app.board.selected_card.title == "Ship the board", "the new card selected")  # fmt: skip
@@ -326,7 +384,12 @@ def test_create_a_task(team_root: Path) -> None:
         detail = ws.show_task(task["id"])
     finally:
         ws.close()
-    assert (task["priority"], task["assignees"], task["labels"], task["status"]) == (1, ["dev-1"], ["tui", "ux"], "assigned")
+    assert (task["priority"], task["assignees"], task["labels"], task["status"]) == (
+        1,
+        ["dev-1"],
+        ["tui", "ux"],
+        "assigned",
+    )
     assert detail["description"].strip() == "with live updates"
     assert task["created_by"] == "Test User"
 
@@ -346,16 +409,28 @@ def test_keys_typed_in_a_burst_after_tab_land_in_the_next_field(team_root: Path)
         for char in burst:
             app.post_message(events.Key("tab" if char == "\t" else char, char))
         await pilot.pause(0.2)
-        await until(pilot, lambda: app.screen.query_one("#new-description").value == "desc", "the burst")
+        await until(
+            pilot, lambda: app.screen.query_one("#new-description").value == "desc", "the burst"
+        )
         for key in ("title", "priority", "assignee", "labels", "description"):
             values[key] = app.screen.query_one(f"#new-{key}").value
         await pilot.press("shift+tab")
         assert app.screen.focused is app.screen.query_one("#new-labels")
         await pilot.press("enter")
-        await until(pilot, lambda: app._pending_writes == 0 and not isinstance(app.screen, NewTaskDialog), "the new task")
+        await until(
+            pilot,
+            lambda: app._pending_writes == 0 and not isinstance(app.screen, NewTaskDialog),
+            "the new task",
+        )
 
     run_app(app, script)
-    assert values == {"title": "T", "priority": "1", "assignee": "dev-1", "labels": "ui, ux", "description": "desc"}
+    assert values == {
+        "title": "T",
+        "priority": "1",
+        "assignee": "dev-1",
+        "labels": "ui, ux",
+        "description": "desc",
+    }
 
 
 def test_labels_are_separated_by_commas_as_the_hint_says(team_root: Path) -> None:
@@ -370,7 +445,11 @@ def test_labels_are_separated_by_commas_as_the_hint_says(team_root: Path) -> Non
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, NewTaskDialog), "the form")
         await pilot.press(*"Labelled", "tab", "tab", "tab", *"tui, ux,#web", "enter")
-        await until(pilot, lambda: app._pending_writes == 0 and not isinstance(app.screen, NewTaskDialog), "the new task")
+        await until(
+            pilot,
+            lambda: app._pending_writes == 0 and not isinstance(app.screen, NewTaskDialog),
+            "the new task",
+        )
 
     run_app(app, script)
     ws = Workspace(team_root)
@@ -408,7 +487,10 @@ def test_create_refuses_a_bad_priority_and_an_empty_title(team_root: Path) -> No
         assert isinstance(app.screen, NewTaskDialog)
         await pilot.press(*"Bad priority", "tab", "9", "enter")
         await until(pilot, lambda: any(s == "error" for s, _ in app.messages), "the refusal")
-        assert ("error", "priority must be 0-3 or p0-p3 (0 is the most urgent), not '9'") in app.messages
+        assert (
+            "error",
+            "priority must be 0-3 or p0-p3 (0 is the most urgent), not '9'",
+        ) in app.messages
 
     run_app(app, script)
     assert list((team_root / ".agentctl" / "tasks").iterdir()) == []
@@ -421,18 +503,30 @@ def test_comment_from_the_task_screen(team_root: Path, cli: Runner) -> None:
     async def script(pilot: Any) -> None:
         select(app, task)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None, "the task")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            "the task",
+        )
         if not app.screen.detail["can_comment"]:
             pytest.skip("the collaboration API is not in this build")
         await pilot.press("c", *"Looks good, @dev-1 please take it", "enter")
-        await until(pilot, lambda: app.screen.detail is not None and len(app.screen.detail["thread"]) == 1, "the thread")
+        await until(
+            pilot,
+            lambda: app.screen.detail is not None and len(app.screen.detail["thread"]) == 1,
+            "the thread",
+        )
         assert "Looks good, @dev-1 please take it" in screen_text(app)
         assert "Thread (1)" in screen_text(app)
 
     run_app(app, script)
     [message] = list((team_root / ".agentctl" / "threads" / task).glob("*.md"))
     fields, body = load_fast(message.read_text(encoding="utf-8"), "message")
-    assert (fields["author"], fields["kind"], body.strip()) == ("Test User", "comment", "Looks good, @dev-1 please take it")
+    assert (fields["author"], fields["kind"], body.strip()) == (
+        "Test User",
+        "comment",
+        "Looks good, @dev-1 please take it",
+    )
     assert fields["mentions"] == ["dev-1"]
 
 
@@ -442,7 +536,11 @@ def test_a_comment_box_refusal_is_shown(team_root: Path, cli: Runner) -> None:
 
     async def script(pilot: Any) -> None:
         app.open_task_screen(task)
-        await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None, "the task")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            "the task",
+        )
         await pilot.press("c", "enter")  # empty comment
         assert ("warning", "write something first") in app.messages
 
@@ -462,7 +560,11 @@ def test_filter_by_assignee_label_priority_and_text(world: Path) -> None:
     async def script(pilot: Any) -> None:
         everything = shown()
         await pilot.press("slash", *"@nova")
-        await until(pilot, lambda: app.snapshot is not None and app.snapshot.options.filter.assignee == "nova", "the filter")
+        await until(
+            pilot,
+            lambda: app.snapshot is not None and app.snapshot.options.filter.assignee == "nova",
+            "the filter",
+        )
         assert shown() == {IDS["schema"], IDS["store"], IDS["index"]}
         assert "3 shown · filter: @nova" in screen_text(app)
         assert "in_progress 1" in screen_text(app) and "done 2" in screen_text(app)
@@ -486,7 +588,10 @@ def test_initial_filter_from_the_command_line(world: Path) -> None:
 
     async def script(pilot: Any) -> None:
         assert app.snapshot is not None
-        assert {card.id for c in app.snapshot.board.columns for card in c.cards} == {IDS["cli"], IDS["board"]}
+        assert {card.id for c in app.snapshot.board.columns for card in c.cards} == {
+            IDS["cli"],
+            IDS["board"],
+        }
 
     run_app(app, script)
 
@@ -524,7 +629,11 @@ def test_agent_bar_and_agent_screen(world: Path) -> None:
         assert bar.has_focus
         await pilot.press("right")  # atlas -> nova
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None, "the agent")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None,
+            "the agent",
+        )
         text = screen_text(app)
         assert "nova  backend-developer" in text
         assert "t-3c4d p1 [in_progress] Build the SQLite index" in text
@@ -565,9 +674,17 @@ def test_agent_screen_shows_memory_and_failures(world: Path) -> None:
 
     async def script(pilot: Any) -> None:
         app.push_screen(AgentScreen("sentry"))
-        await until(pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None, "sentry")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None,
+            "sentry",
+        )
         text = screen_text(app)
-        assert "✖ blocked" in text and "failures" in text and "runtime failed: command not found: qa-bot" in text
+        assert (
+            "✖ blocked" in text
+            and "failures" in text
+            and "runtime failed: command not found: qa-bot" in text
+        )
         if app.screen.detail["runs"] is not None:
             assert "09:00 failed · 12 ms  runtime failed: command not found: qa-bot" in text
         app.pop_screen()
@@ -586,16 +703,28 @@ def test_heartbeat_runs_the_command_and_reports_the_outcome(world: Path) -> None
     def command(root: Path, name: str) -> list[str]:
         seen.append((root, name))
         if name == "sentry":
-            return [sys.executable, "-c", "import sys; sys.stderr.write('agentctl: error: no runtime\\n'); sys.exit(11)"]
+            return [
+                sys.executable,
+                "-c",
+                "import sys; sys.stderr.write('agentctl: error: no runtime\\n'); sys.exit(11)",
+            ]
         return [sys.executable, "-c", f"print('working'); print('{name}: 2 actions applied')"]
 
     app = open_app(world, clock=clock, heartbeat_command=command)
 
     async def script(pilot: Any) -> None:
         app.push_screen(AgentScreen("nova"))
-        await until(pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None, "nova")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None,
+            "nova",
+        )
         await pilot.press("h")
-        await until(pilot, lambda: ("information", "heartbeat nova: nova: 2 actions applied") in app.messages, "the outcome")
+        await until(
+            pilot,
+            lambda: ("information", "heartbeat nova: nova: 2 actions applied") in app.messages,
+            "the outcome",
+        )
         app.pop_screen()
         await pilot.press("tab", "right", "right", "right", "h")  # sentry, from the agent bar
         await until(pilot, lambda: any(s == "error" for s, _ in app.messages), "the failure")
@@ -620,7 +749,9 @@ def test_heartbeat_with_the_real_command(world: Path) -> None:
                                        for _, t in app.messages), "the outcome", timeout=60)  # fmt: skip
         [(severity, text)] = [(s, t) for s, t in app.messages if t.startswith("heartbeat nova")]
         assert severity == "information", text
-        assert text.startswith("heartbeat nova: nova: ")  # the tick's own summary line, without its timestamp
+        assert text.startswith(
+            "heartbeat nova: nova: "
+        )  # the tick's own summary line, without its timestamp
 
     run_app(app, script)
     assert runs.read_text(encoding="utf-8").count("\n") == before + 1  # the tick was recorded
@@ -629,13 +760,23 @@ def test_heartbeat_with_the_real_command(world: Path) -> None:
 def test_the_default_heartbeat_command_is_the_cli_without_a_shell(tmp_path: Path) -> None:
     from agentctl.tui.gateway import heartbeat_argv
 
-    assert heartbeat_argv(tmp_path / "a b", "nova") == [sys.executable, "-m", "agentctl", "-W", str(tmp_path / "a b"), "heartbeat", "nova"]
+    assert heartbeat_argv(tmp_path / "a b", "nova") == [
+        sys.executable,
+        "-m",
+        "agentctl",
+        "-W",
+        str(tmp_path / "a b"),
+        "heartbeat",
+        "nova",
+    ]
 
 
 # -- live updates -------------------------------------------------------------------------------
 
 
-def test_changes_by_another_process_appear_within_two_seconds_keeping_the_selection(team_root: Path, cli: Runner) -> None:
+def test_changes_by_another_process_appear_within_two_seconds_keeping_the_selection(
+    team_root: Path, cli: Runner
+) -> None:
     first = add_task(cli, "First in the inbox", "--priority", "0")
     second = add_task(cli, "Second in the inbox", "--priority", "1")
     app = open_app(team_root)
@@ -652,16 +793,33 @@ def test_changes_by_another_process_appear_within_two_seconds_keeping_the_select
         select(app, second)
         assert card_ids(app, "inbox") == [first, second]
         await other_process("task", "move", first, "in_progress")
-        await until(pilot, lambda: first in card_ids(app, "in_progress"), "the other process's move", timeout=2.0)
+        await until(
+            pilot,
+            lambda: first in card_ids(app, "in_progress"),
+            "the other process's move",
+            timeout=2.0,
+        )
         assert card_ids(app, "inbox") == [second]
         assert app.board.current_status == "inbox" and app.board.selected_card is not None
         assert app.board.selected_card.id == second  # the selection stayed on its task
-        assert any("moved" in line.text and line.text.endswith("inbox -> in_progress") for line in app.snapshot.feed)
+        assert any(
+            "moved" in line.text and line.text.endswith("inbox -> in_progress")
+            for line in app.snapshot.feed
+        )
         # an open task screen follows edits made elsewhere
         app.open_task_screen(second)
-        await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None, "the task")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            "the task",
+        )
         await other_process("task", "edit", second, "--title", "Renamed elsewhere")
-        await until(pilot, lambda: app.screen.detail["title"] == "Renamed elsewhere", "the new title", timeout=2.0)
+        await until(
+            pilot,
+            lambda: app.screen.detail["title"] == "Renamed elsewhere",
+            "the new title",
+            timeout=2.0,
+        )
 
     run_app(app, script)
 
@@ -673,7 +831,9 @@ def test_a_hand_edit_in_place_is_picked_up_by_the_deep_scan(team_root: Path, cli
 
     async def script(pilot: Any) -> None:
         text = path.read_text(encoding="utf-8")
-        with open(path, "r+", encoding="utf-8") as handle:  # in place: the directory does not change
+        with open(
+            path, "r+", encoding="utf-8"
+        ) as handle:  # in place: the directory does not change
             handle.write(text.replace("title: Edited by hand", "title: Edited by hand!"))
         await until(pilot, lambda: app.board.selected_card is not None and app.board.selected_card.title == "Edited by hand!",
                     "the edit")  # fmt: skip
@@ -696,7 +856,9 @@ def test_thousands_of_tasks_render_as_a_few_widgets(tmp_path: Path) -> None:
                   "assignees": [], "labels": [], "depends_on": [], "created_by": "bench",
                   "created_at": f"2026-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}Z",
                   "updated_at": f"2026-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}Z"}  # fmt: skip
-        (root / ".agentctl" / "tasks" / f"{task_id}.md").write_text(Document.new(fields, taskbody.task_body("", [])).dumps(), encoding="utf-8")
+        (root / ".agentctl" / "tasks" / f"{task_id}.md").write_text(
+            Document.new(fields, taskbody.task_body("", [])).dumps(), encoding="utf-8"
+        )
     app = open_app(root)
 
     async def script(pilot: Any) -> None:
@@ -705,7 +867,10 @@ def test_thousands_of_tasks_render_as_a_few_widgets(tmp_path: Path) -> None:
         assert len(app.query("*")) < 80  # one widget per column, never one per task
         assert "inbox 2000" in screen_text(app)
         await pilot.press("end")
-        assert app.board.selected_card is not None and app.board.selected_card.id == card_ids(app, "inbox")[-1]
+        assert (
+            app.board.selected_card is not None
+            and app.board.selected_card.id == card_ids(app, "inbox")[-1]
+        )
         text = screen_text(app)
         assert "↑ " in text and f"+{2000 - PER_COLUMN} (/ filter)" in text
         await pilot.press("slash", *"number 1999")
@@ -728,7 +893,9 @@ def spread(svg: str) -> int:
     return max(max(rgb) - min(rgb) for rgb in channels)
 
 
-def test_no_color_draws_in_greys_and_colour_otherwise(world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_color_draws_in_greys_and_colour_otherwise(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shots: dict[str, str] = {}
 
     def shoot(name: str) -> None:
@@ -736,7 +903,11 @@ def test_no_color_draws_in_greys_and_colour_otherwise(world: Path, monkeypatch: 
 
         async def script(pilot: Any) -> None:
             app.open_task_screen(IDS["cli"])
-            await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None, "the task")
+            await until(
+                pilot,
+                lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+                "the task",
+            )
             shots[name + " task"] = app.export_screenshot()
             app.pop_screen()
             await pilot.pause()

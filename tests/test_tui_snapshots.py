@@ -54,7 +54,9 @@ def test_task_screen(app: BoardApp, snap_compare: Any, size: tuple[int, int]) ->
     async def opened(pilot: Any) -> None:
         await until(pilot, lambda: app.ready)
         app.open_task_screen(IDS["cli"])
-        await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None)
+        await until(
+            pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None
+        )
 
     assert snap_compare(app, terminal_size=size, run_before=opened)
 
@@ -64,6 +66,8 @@ def test_agent_screen(app: BoardApp, snap_compare: Any, size: tuple[int, int]) -
     async def opened(pilot: Any) -> None:
         await until(pilot, lambda: app.ready)
         app.push_screen(AgentScreen("nova"))
-        await until(pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None)
+        await until(
+            pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None
+        )
 
     assert snap_compare(app, terminal_size=size, run_before=opened)

@@ -43,7 +43,10 @@ FLOW = {
         ("@nova", BoardFilter(assignee="nova")),
         ("#backend p1", BoardFilter(label="backend", priority=1)),
         ("P0 fix the index", BoardFilter(text="fix the index", priority=0)),
-        ("assignee:pixel label:ux priority:p3", BoardFilter(assignee="pixel", label="ux", priority=3)),
+        (
+            "assignee:pixel label:ux priority:p3",
+            BoardFilter(assignee="pixel", label="ux", priority=3),
+        ),
         ("@a @b", BoardFilter(assignee="b")),
         ("p4 @ #", BoardFilter(text="p4 @ #")),
     ],
@@ -53,7 +56,13 @@ def test_parse_filter(query: str, expected: BoardFilter) -> None:
 
 
 def test_filter_matches_title_id_with_or_without_prefix_assignee_label_priority() -> None:
-    task = {"id": "t-4k7q2m9x3bce", "title": "Build the Index", "assignees": ["nova"], "labels": ["perf"], "priority": 1}
+    task = {
+        "id": "t-4k7q2m9x3bce",
+        "title": "Build the Index",
+        "assignees": ["nova"],
+        "labels": ["perf"],
+        "priority": 1,
+    }
     assert parse_filter("index").matches(task)
     assert parse_filter("4k7q").matches(task) and parse_filter("t-4k7q").matches(task)
     assert parse_filter("@nova #perf p1 build").matches(task)
@@ -79,26 +88,46 @@ def beat(minutes_ago: float) -> str:
     [
         ({}, None, ("idle", None)),
         ({"status": "active", "last_heartbeat": beat(2)}, None, ("active", 120.0)),
-        ({"status": "idle", "last_heartbeat": beat(44)}, None, ("idle", 2640.0)),  # 3 x 15m not yet missed
+        (
+            {"status": "idle", "last_heartbeat": beat(44)},
+            None,
+            ("idle", 2640.0),
+        ),  # 3 x 15m not yet missed
         ({"status": "idle", "last_heartbeat": beat(46)}, None, ("stale", 2760.0)),
         ({"status": "active", "last_heartbeat": beat(170)}, "1h", ("active", 10200.0)),
         ({"status": "active", "last_heartbeat": beat(190)}, "1h", ("stale", 11400.0)),
         ({"status": "blocked", "last_heartbeat": beat(600)}, None, ("blocked", 36000.0)),
     ],
 )
-def test_agent_status(state: dict[str, Any], every: str | None, expected: tuple[str, float | None]) -> None:
+def test_agent_status(
+    state: dict[str, Any], every: str | None, expected: tuple[str, float | None]
+) -> None:
     agent = {"name": "a", "heartbeat": {"every": every}} if every else {"name": "a"}
     assert agent_status(agent, state, NOW, 3) == expected
 
 
 def test_agent_bar_chips() -> None:
     agents = [
-        {"name": "nova", "role": "dev", "state": {"status": "active", "current_task": "t-4k7q2m9x3bce", "last_heartbeat": beat(1)}, "open_tasks": 2},
+        {
+            "name": "nova",
+            "role": "dev",
+            "state": {
+                "status": "active",
+                "current_task": "t-4k7q2m9x3bce",
+                "last_heartbeat": beat(1),
+            },
+            "open_tasks": 2,
+        },
         {"name": "atlas", "role": "lead", "level": "lead", "state": {}, "open_tasks": 0},
     ]
     chips = build_agent_bar(agents, NOW, 3, {"nova": 4}, {"t-4k7q2m9x3bce": "t-4k7q"})
     assert [c.name for c in chips] == ["atlas", "nova"]
-    assert (chips[1].status, chips[1].current_task, chips[1].unread, chips[1].open_tasks) == ("active", "t-4k7q", 4, 2)
+    assert (chips[1].status, chips[1].current_task, chips[1].unread, chips[1].open_tasks) == (
+        "active",
+        "t-4k7q",
+        4,
+        2,
+    )
     assert (chips[0].status, chips[0].heartbeat_age, chips[0].unread) == ("idle", None, 0)
 
 
@@ -113,16 +142,32 @@ def test_formatting() -> None:
 
 
 def card(task_id: str, priority: int = 2, **extra: Any) -> Card:
-    return Card(task_id, task_id[:6], task_id, priority, (), (), extra.get("blocked", False), extra.get("review", False))
+    return Card(
+        task_id,
+        task_id[:6],
+        task_id,
+        priority,
+        (),
+        (),
+        extra.get("blocked", False),
+        extra.get("review", False),
+    )
 
 
 def board(**columns: list[Card]) -> Board:
-    cols = tuple(Column(s, tuple(columns.get(s, [])), len(columns.get(s, []))) for s in FLOW["statuses"])
+    cols = tuple(
+        Column(s, tuple(columns.get(s, [])), len(columns.get(s, []))) for s in FLOW["statuses"]
+    )
     return Board(cols, {c.status: c.total for c in cols})
 
 
 def test_reselect_keeps_each_columns_task_or_its_position() -> None:
-    a, b, c, d = card("t-aaaa00000000"), card("t-bbbb00000000"), card("t-cccc00000000"), card("t-dddd00000000")
+    a, b, c, d = (
+        card("t-aaaa00000000"),
+        card("t-bbbb00000000"),
+        card("t-cccc00000000"),
+        card("t-dddd00000000"),
+    )
     cursor = reselect(Cursor(), board(inbox=[a, b, c], review=[d]).columns)
     cursor.index["inbox"], cursor.selected["inbox"] = 1, b.id
     # a is moved away by someone else: b is still selected, now first
@@ -137,7 +182,11 @@ def test_reselect_keeps_each_columns_task_or_its_position() -> None:
 
 
 def test_move_card_places_the_card_where_the_workspace_will() -> None:
-    created = {"t-aaaa00000000": "2026-01-01", "t-bbbb00000000": "2026-01-02", "t-cccc00000000": "2026-01-03"}
+    created = {
+        "t-aaaa00000000": "2026-01-01",
+        "t-bbbb00000000": "2026-01-02",
+        "t-cccc00000000": "2026-01-03",
+    }
     a, b, c = card("t-aaaa00000000", 1), card("t-bbbb00000000", 2), card("t-cccc00000000", 1)
     start = board(inbox=[a, c], review=[b])
     moved = move_card(start, c.id, "review", FLOW, created)
@@ -178,7 +227,10 @@ def interactive_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
 
 
 def test_board_runs_the_tui_on_a_terminal_and_prints_when_piped(
-    ws_root: Path, cli: Runner, interactive_calls: list[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
+    ws_root: Path,
+    cli: Runner,
+    interactive_calls: list[tuple[Any, ...]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     make_team(cli)
     add_task(cli, "Shown", "--assign", "dev-1")
@@ -187,7 +239,9 @@ def test_board_runs_the_tui_on_a_terminal_and_prints_when_piped(
     r = cli("--as", "dev-1", "board", "--tui", "--assignee", "dev-1", "--label", "ui", "--done")
     assert r.code == 0, str(r)
     assert interactive_calls == [(ws_root, "dev-1", "@dev-1 #ui", True)]
-    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")  # under textual-serve
+    monkeypatch.setenv(
+        "TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver"
+    )  # under textual-serve
     assert cli("board").code == 0
     assert len(interactive_calls) == 2
     monkeypatch.delenv("TEXTUAL_DRIVER")
@@ -211,12 +265,16 @@ def test_board_web_without_textual_serve_is_a_clear_usage_error(
     assert "pip install 'agentctl[web]'" in r.err
 
 
-def test_board_web_serves_the_tui_command(ws_root: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_board_web_serves_the_tui_command(
+    ws_root: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     served: list[dict[str, Any]] = []
 
     class Server:
         def __init__(self, command: str, host: str, port: int, title: str, public_url: str) -> None:
-            served.append({"command": command, "host": host, "port": port, "title": title, "url": public_url})
+            served.append(
+                {"command": command, "host": host, "port": port, "title": title, "url": public_url}
+            )
 
         def serve(self) -> None:
             served[-1]["served"] = True
@@ -227,16 +285,35 @@ def test_board_web_serves_the_tui_command(ws_root: Path, cli: Runner, monkeypatc
     monkeypatch.setitem(sys.modules, "textual_serve", package)
     monkeypatch.setitem(sys.modules, "textual_serve.server", module)
     make_team(cli)
-    r = cli("--as", "dev-1", "board", "--web", "--host", "0.0.0.0", "--port", "8123", "--assignee", "dev 1")
+    r = cli(
+        "--as",
+        "dev-1",
+        "board",
+        "--web",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8123",
+        "--assignee",
+        "dev 1",
+    )
     assert r.code == 0, str(r)
     [call] = served
-    assert (call["host"], call["port"], call["title"], call["served"]) == ("0.0.0.0", 8123, "agentctl board", True)
+    assert (call["host"], call["port"], call["title"], call["served"]) == (
+        "0.0.0.0",
+        8123,
+        "agentctl board",
+        True,
+    )
     argv = shlex.split(call["command"])
     assert argv == ["exec", sys.executable, "-m", "agentctl", "-W", str(ws_root), "--as", "dev-1", "board", "--tui",
                     "--assignee", "dev 1"]  # fmt: skip
     # browsers are never told to connect to the wildcard address
     assert call["url"] == f"http://{socket.gethostname()}:8123"
-    assert f"serving the board on http://{socket.gethostname()}:8123 (listening on 0.0.0.0:8123" in r.err
+    assert (
+        f"serving the board on http://{socket.gethostname()}:8123 (listening on 0.0.0.0:8123"
+        in r.err
+    )
 
 
 def test_board_with_an_unknown_agent_fails_before_any_screen(ws_root: Path, cli: Runner) -> None:
@@ -269,7 +346,9 @@ def test_the_quick_first_paint_is_the_top_of_the_full_board(tmp_path: Path) -> N
         fields = {"id": task_id, "title": f"task {n}", "status": rng.choice(statuses), "priority": rng.randint(0, 3),
                   "assignees": [], "labels": [], "depends_on": rng.sample(made[-30:], k=min(len(made), rng.choice([0, 1, 2]))),
                   "created_by": "tester", "created_at": stamp, "updated_at": stamp}  # fmt: skip
-        (root / ".agentctl" / "tasks" / f"{task_id}.md").write_text(Document.new(fields, taskbody.task_body("", [])).dumps(), encoding="utf-8")
+        (root / ".agentctl" / "tasks" / f"{task_id}.md").write_text(
+            Document.new(fields, taskbody.task_body("", [])).dumps(), encoding="utf-8"
+        )
         made.append(task_id)
     gateway = gw.Gateway(Workspace(root))
     try:
@@ -283,8 +362,13 @@ def test_the_quick_first_paint_is_the_top_of_the_full_board(tmp_path: Path) -> N
             for q, f in zip(quick.board.columns, full.board.columns, strict=True):
                 assert (q.status, q.total) == (f.status, f.total)
                 assert q.cards == f.cards[: len(q.cards)]
-                assert len(q.cards) == min(f.total, gw.QUICK_PER_COLUMN if show_done or q.status != "done" else gw.DONE_LIMIT)
+                assert len(q.cards) == min(
+                    f.total,
+                    gw.QUICK_PER_COLUMN if show_done or q.status != "done" else gw.DONE_LIMIT,
+                )
             assert any(card.blocked for c in full.board.columns for card in c.cards)
-        assert gateway.run_sync(gateway.quick_snapshot, ViewOptions(parse_filter("task"))) is None  # filters need all
+        assert (
+            gateway.run_sync(gateway.quick_snapshot, ViewOptions(parse_filter("task"))) is None
+        )  # filters need all
     finally:
         gateway.close()

@@ -88,7 +88,15 @@ MESSAGES = [
 ]  # fmt: skip
 
 
-def _event(n: int, ts: str, actor: str, type_: str, subject: str | None, data: dict[str, Any], notify: list[str] | None = None) -> str:
+def _event(
+    n: int,
+    ts: str,
+    actor: str,
+    type_: str,
+    subject: str | None,
+    data: dict[str, Any],
+    notify: list[str] | None = None,
+) -> str:
     event = {"id": f"e-{n:012d}", "ts": ts, "actor": actor, "type": type_, "subject": subject, "data": data,
              "notify": notify or []}  # fmt: skip
     return json.dumps(event, separators=(",", ":"))
@@ -97,16 +105,32 @@ def _event(n: int, ts: str, actor: str, type_: str, subject: str | None, data: d
 def build_world(root: Path) -> dict[str, str]:
     """Write the fixed workspace into ``root`` (created); returns the task IDs by key."""
     agentctl_dir = root / ".agentctl"
-    for sub in ("agents", "tasks", "threads", "events", "specs", "docs", "memory", "local", "inbox"):
+    for sub in (
+        "agents",
+        "tasks",
+        "threads",
+        "events",
+        "specs",
+        "docs",
+        "memory",
+        "local",
+        "inbox",
+    ):
         (agentctl_dir / sub).mkdir(parents=True, exist_ok=True)
     (agentctl_dir / ".gitignore").write_text("local/\n", encoding="utf-8")
-    (agentctl_dir / "config.yaml").write_text(default_config_text("orbit", allow_simulated=True), encoding="utf-8")  # a demo-like world
+    (agentctl_dir / "config.yaml").write_text(
+        default_config_text("orbit", allow_simulated=True), encoding="utf-8"
+    )  # a demo-like world
     for name, role, level, caps, state in AGENTS:
         fields = {"name": name, "role": role, "level": level, "capabilities": caps, "runtime": "simulated",
                   "heartbeat": {"every": "15m"}, "created_at": "2026-03-01T08:00:00Z"}  # fmt: skip
         persona = f"# {name}\n\nYou are {name}, the team's {role}.\n"
-        (agentctl_dir / "agents" / f"{name}.md").write_text(Document.new(fields, persona).dumps(), encoding="utf-8")
-        (agentctl_dir / "agents" / f"{name}.state.yaml").write_text(dump_yaml(state), encoding="utf-8")
+        (agentctl_dir / "agents" / f"{name}.md").write_text(
+            Document.new(fields, persona).dumps(), encoding="utf-8"
+        )
+        (agentctl_dir / "agents" / f"{name}.state.yaml").write_text(
+            dump_yaml(state), encoding="utf-8"
+        )
     for key, title, status, priority, assignees, labels, deps, created, updated, criteria in TASKS:
         fields: dict[str, Any] = {
             "id": IDS[key], "title": title, "status": status, "priority": priority, "assignees": assignees,
@@ -114,20 +138,33 @@ def build_world(root: Path) -> dict[str, str]:
             "created_at": created, "updated_at": updated,
         }  # fmt: skip
         if key == "index":
-            fields["claim"] = {"claimed_by": "nova", "epoch": 1, "lease_expires": "2026-03-02T11:10:00Z"}
-        body = taskbody.task_body(f"{title}. Part of the first release.", [taskbody.Criterion(t, d) for t, d in criteria])
-        (agentctl_dir / "tasks" / f"{IDS[key]}.md").write_text(Document.new(fields, body).dumps(), encoding="utf-8")
+            fields["claim"] = {
+                "claimed_by": "nova",
+                "epoch": 1,
+                "lease_expires": "2026-03-02T11:10:00Z",
+            }
+        body = taskbody.task_body(
+            f"{title}. Part of the first release.", [taskbody.Criterion(t, d) for t, d in criteria]
+        )
+        (agentctl_dir / "tasks" / f"{IDS[key]}.md").write_text(
+            Document.new(fields, body).dumps(), encoding="utf-8"
+        )
     for key, message_id, author, created, kind, mentioned, text in MESSAGES:
         folder = agentctl_dir / "threads" / IDS[key]
         folder.mkdir(exist_ok=True)
         stamp = created.replace("-", "").replace(":", "").replace(".", "")
         fields = {"id": message_id, "task": IDS[key], "author": author, "created_at": created, "kind": kind,
                   "mentions": mentioned}  # fmt: skip
-        (folder / f"{stamp}-{message_id}.md").write_text(Document.new(fields, text + "\n").dumps(), encoding="utf-8")
+        (folder / f"{stamp}-{message_id}.md").write_text(
+            Document.new(fields, text + "\n").dumps(), encoding="utf-8"
+        )
     doc = {"id": "d-1n2p3q4r5s6t", "title": "Index design notes", "type": "research", "task": IDS["index"],
            "author": "nova", "created_at": "2026-03-02T08:30:00Z", "updated_at": "2026-03-02T08:30:00Z"}  # fmt: skip
     (agentctl_dir / "docs" / "d-1n2p3q4r5s6t.md").write_text(
-        Document.new(doc, "# Index design notes\n\nStat signatures decide what to re-read.\n").dumps(), encoding="utf-8"
+        Document.new(
+            doc, "# Index design notes\n\nStat signatures decide what to re-read.\n"
+        ).dumps(),
+        encoding="utf-8",
     )
     memories = {
         "atlas": "# atlas\n\n- Release target: end of the week.\n- sentry reviews everything that touches the store.\n",
@@ -168,10 +205,15 @@ def build_world(root: Path) -> dict[str, str]:
                ["pixel"]),
         _event(7, "2026-03-02T09:58:00.000Z", "atlas", "note.added", None, {"text": "Release target: Friday"}),
     ]  # fmt: skip
-    (agentctl_dir / "events" / "2026-03-02.jsonl").write_text("\n".join(events) + "\n", encoding="utf-8")
+    (agentctl_dir / "events" / "2026-03-02.jsonl").write_text(
+        "\n".join(events) + "\n", encoding="utf-8"
+    )
     # sentry has read the notification about the tests assignment
     (agentctl_dir / "inbox" / "sentry.jsonl").write_text(
-        json.dumps({"ts": "2026-03-02T09:06:00.000Z", "read": ["e-000000000002"]}, separators=(",", ":")) + "\n",
+        json.dumps(
+            {"ts": "2026-03-02T09:06:00.000Z", "read": ["e-000000000002"]}, separators=(",", ":")
+        )
+        + "\n",
         encoding="utf-8",
     )
     return dict(IDS)
@@ -200,10 +242,16 @@ def test_the_world_has_threads_unread_notifications_and_a_feed(tmp_path: Path) -
             pytest.skip("the collaboration API is not in this build")
         messages = adapters.thread(ws, IDS["cli"])
         assert [m["author"] for m in messages] == ["pixel", "sentry"]
-        per_agent, per_task = adapters.unread(ws, Actor("tester"), ["atlas", "nova", "pixel", "sentry"])
+        per_agent, per_task = adapters.unread(
+            ws, Actor("tester"), ["atlas", "nova", "pixel", "sentry"]
+        )
         assert per_agent == {"atlas": 0, "nova": 1, "pixel": 1, "sentry": 1}
         assert per_task == {IDS["store"]: 1, IDS["cli"]: 2}
-        assert [e["id"] for e in adapters.feed(ws, 3)] == ["e-000000000005", "e-000000000006", "e-000000000007"]
+        assert [e["id"] for e in adapters.feed(ws, 3)] == [
+            "e-000000000005",
+            "e-000000000006",
+            "e-000000000007",
+        ]
         assert adapters.docs_for(ws, IDS["index"])[0]["title"] == "Index design notes"
         assert "Release target" in (adapters.memory(ws, "atlas") or "")
     finally:
@@ -218,9 +266,16 @@ def svg_text(svg: str) -> str:
 
     rows: dict[float, list[tuple[float, str]]] = {}
     cell = 0.0
-    pattern = r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)" textLength="([\d.]+)"[^>]*>(.*?)</text>'
+    pattern = (
+        r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)" textLength="([\d.]+)"[^>]*>(.*?)</text>'
+    )
     for match in re.finditer(pattern, svg):
-        x, y, length, text = float(match[1]), float(match[2]), float(match[3]), html.unescape(match[4]).replace("\xa0", " ")
+        x, y, length, text = (
+            float(match[1]),
+            float(match[2]),
+            float(match[3]),
+            html.unescape(match[4]).replace("\xa0", " "),
+        )
         if text and not cell:
             cell = length / len(text)
         rows.setdefault(y, []).append((x, text))

@@ -86,9 +86,10 @@ def name_status(root: Path, rev: str = "HEAD") -> list[str]:
 
 
 def no_temp_files(root: Path) -> bool:
-    return not list((root / ".git").glob("agentctl-index-*")) and not (
-        root / ".git" / "index.lock"
-    ).exists()
+    return (
+        not list((root / ".git").glob("agentctl-index-*"))
+        and not (root / ".git" / "index.lock").exists()
+    )
 
 
 # -- find_repo ---------------------------------------------------------------------------
@@ -355,9 +356,12 @@ def test_head_moving_concurrently_is_retried(repo_dir: Path, repo: Repo) -> None
             old = git(repo_dir, "rev-parse", "HEAD").strip()
             tree = git(repo_dir, "rev-parse", "HEAD^{tree}").strip()
             new = git(repo_dir, "commit-tree", tree, "-p", old, "-m", "raw").strip()
-            if subprocess.run(
-                ["git", "update-ref", "HEAD", new, old], cwd=repo_dir, capture_output=True
-            ).returncode == 0:
+            if (
+                subprocess.run(
+                    ["git", "update-ref", "HEAD", new, old], cwd=repo_dir, capture_output=True
+                ).returncode
+                == 0
+            ):
                 raw_commits.append(new)
             # Busy, but not a denial of service: a committer that always wins the race
             # starves any compare-and-swap loop, whatever its retry bound.

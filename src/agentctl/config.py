@@ -100,7 +100,9 @@ def apply_env(config: dict[str, Any]) -> dict[str, Any]:
         try:
             config["lock"]["timeout"] = float(timeout)
         except ValueError:
-            raise UsageError(f"AGENTCTL_LOCK_TIMEOUT must be a number of seconds, not {timeout!r}") from None
+            raise UsageError(
+                f"AGENTCTL_LOCK_TIMEOUT must be a number of seconds, not {timeout!r}"
+            ) from None
     autocommit = os.environ.get("AGENTCTL_AUTOCOMMIT")
     if autocommit:
         config["git"]["autocommit"] = autocommit.lower() not in ("0", "false", "no", "off")

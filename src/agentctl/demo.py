@@ -23,18 +23,90 @@ TEAM = [
 
 # key, title, priority, labels, depends on (keys), estimate, acceptance criteria
 PLAN: list[tuple[str, str, int, list[str], list[str], str, list[str]]] = [
-    ("schema", "Design the task schema", 0, ["backend"], [], "4h", ["Fields documented", "JSON Schema generated"]),
-    ("store", "Implement the file store", 0, ["backend"], ["schema"], "1d", ["Atomic writes", "Round trip is lossless"]),
-    ("index", "Build the SQLite index", 1, ["backend", "perf", "needs-rework"], ["store"], "6h", ["Incremental refresh by stat"]),
-    ("cli", "Wire up the CLI commands", 1, ["backend"], ["store"], "1d", ["Every command has --json"]),
-    ("working", "Render WORKING.md", 1, ["backend"], ["index"], "4h", ["Bounded size", "Notes preserved"]),
-    ("board", "Static board view", 2, ["frontend"], ["index"], "4h", ["Columns follow the workflow"]),
+    (
+        "schema",
+        "Design the task schema",
+        0,
+        ["backend"],
+        [],
+        "4h",
+        ["Fields documented", "JSON Schema generated"],
+    ),
+    (
+        "store",
+        "Implement the file store",
+        0,
+        ["backend"],
+        ["schema"],
+        "1d",
+        ["Atomic writes", "Round trip is lossless"],
+    ),
+    (
+        "index",
+        "Build the SQLite index",
+        1,
+        ["backend", "perf", "needs-rework"],
+        ["store"],
+        "6h",
+        ["Incremental refresh by stat"],
+    ),
+    (
+        "cli",
+        "Wire up the CLI commands",
+        1,
+        ["backend"],
+        ["store"],
+        "1d",
+        ["Every command has --json"],
+    ),
+    (
+        "working",
+        "Render WORKING.md",
+        1,
+        ["backend"],
+        ["index"],
+        "4h",
+        ["Bounded size", "Notes preserved"],
+    ),
+    (
+        "board",
+        "Static board view",
+        2,
+        ["frontend"],
+        ["index"],
+        "4h",
+        ["Columns follow the workflow"],
+    ),
     ("tui", "Live TUI board", 2, ["frontend", "tui"], ["board"], "2d", ["Updates within a second"]),
-    ("docs", "Write the user guide", 2, ["docs"], ["cli"], "6h", ["Quickstart works on a fresh machine"]),
-    ("tests", "Concurrency and crash tests", 1, ["qa"], ["store"], "1d", ["8 processes, no lost update"]),
+    (
+        "docs",
+        "Write the user guide",
+        2,
+        ["docs"],
+        ["cli"],
+        "6h",
+        ["Quickstart works on a fresh machine"],
+    ),
+    (
+        "tests",
+        "Concurrency and crash tests",
+        1,
+        ["qa"],
+        ["store"],
+        "1d",
+        ["8 processes, no lost update"],
+    ),
     ("bench", "Benchmarks at 10k tasks", 2, ["perf"], ["index"], "4h", ["Medians reported"]),
     ("hooks", "Git hooks integration", 3, ["git"], ["cli"], "1d", ["Hooks are idempotent"]),
-    ("release", "Cut the first release", 1, ["release"], ["docs", "tests", "tui"], "2h", ["Changelog updated"]),
+    (
+        "release",
+        "Cut the first release",
+        1,
+        ["release"],
+        ["docs", "tests", "tui"],
+        "2h",
+        ["Changelog updated"],
+    ),
 ]
 MAX_ROUNDS = 40
 HUMAN = "demo-human"
@@ -48,7 +120,12 @@ def git_init(path: Path) -> None:
         subprocess.run(["git", "-C", str(path), "config", key, value], check=True)
 
 
-def build(path: Path, progress: Callable[[str], None] = lambda _: None, git: bool = True, rounds: int = MAX_ROUNDS) -> Workspace:
+def build(
+    path: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    git: bool = True,
+    rounds: int = MAX_ROUNDS,
+) -> Workspace:
     """Create the demo workspace in ``path`` (its config allows simulated agents): a team of
     four on the simulated runtime and a twelve-task plan in the inbox, then run heartbeat rounds (every agent ticks once per
     round, exactly as cron would run them) until every task is done."""
@@ -70,7 +147,11 @@ def build(path: Path, progress: Callable[[str], None] = lambda _: None, git: boo
                 depends_on=[ids[d] for d in deps], estimate=estimate, criteria=criteria,
             )  # fmt: skip
             ids[key] = task["id"]
-        ws.comment(human, ids["release"], "@atlas the release is due Friday; @sentry please keep an eye on quality.")
+        ws.comment(
+            human,
+            ids["release"],
+            "@atlas the release is due Friday; @sentry please keep an eye on quality.",
+        )
         ws.add_note(human, "Release target: end of the week. Reviews go to sentry.")
         progress(f"{len(PLAN)} tasks planned in the inbox, with dependencies")
     run_rounds(ws, progress, rounds)
@@ -96,7 +177,12 @@ def run_rounds(ws: Workspace, progress: Callable[[str], None], rounds: int) -> i
                 parts = []
                 for kind in dict.fromkeys(kinds):
                     if kind == "dispatch":  # the assignments are what matters
-                        given = [f"{a['task'][:6]}->{a['agent']}" for d in actions if d["action"] == kind for a in d["assigned"]]
+                        given = [
+                            f"{a['task'][:6]}->{a['agent']}"
+                            for d in actions
+                            if d["action"] == kind
+                            for a in d["assigned"]
+                        ]
                         parts.append(f"dispatch ({', '.join(given) or 'nothing ready'})")
                     else:
                         parts.append(f"{kinds.count(kind)} {kind}")
@@ -104,11 +190,17 @@ def run_rounds(ws: Workspace, progress: Callable[[str], None], rounds: int) -> i
                     lines.append(f"{agent['name']} " + ", ".join(parts))
         ws.refresh(force=True)
         counts = ws.index.count_by_status()
-        state = " · ".join(f"{status} {counts[status]}" for status in ws.workflow["statuses"] if counts.get(status))
+        state = " · ".join(
+            f"{status} {counts[status]}" for status in ws.workflow["statuses"] if counts.get(status)
+        )
         progress(f"round {number}: {'; '.join(lines) or 'all idle'}  [{state}]")
     return rounds
 
 
 def summary(ws: Workspace) -> dict[str, Any]:
     counts = ws.index.count_by_status()
-    return {"root": str(ws.root), "counts": counts, "agents": [a["name"] for a in ws.index.agents()]}
+    return {
+        "root": str(ws.root),
+        "counts": counts,
+        "agents": [a["name"] for a in ws.index.agents()],
+    }

@@ -74,7 +74,9 @@ def build(
     human = Actor(HUMAN)
     report = ws.import_roadmap(human, data, roadmap.name)
     counts = report.get("counts", {})
-    progress(f"imported {roadmap.name}: " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
+    progress(
+        f"imported {roadmap.name}: " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    )
     for problem in report.get("unresolved", [])[:5]:
         progress(f"  unresolved dependency: {problem}")
     labels: Counter[str] = Counter()
@@ -97,7 +99,9 @@ def show_critical_path(ws: Workspace, progress: Callable[[str], None]) -> None:
         return
     shown = " -> ".join(f"{step['short_id']} {step['title'][:40]}" for step in steps[:6])
     more = f" -> … {len(steps) - 6} more" if len(steps) > 6 else ""
-    progress(f"critical path ({report['total_hours']:g}h, {report['total_days']:g} days): {shown}{more}")
+    progress(
+        f"critical path ({report['total_hours']:g}h, {report['total_days']:g} days): {shown}{more}"
+    )
 
 
 def run(ws: Workspace, progress: Callable[[str], None], rounds: int) -> int:
@@ -119,10 +123,15 @@ def run(ws: Workspace, progress: Callable[[str], None], rounds: int) -> int:
             if record["outcome"] == "worked":
                 kinds = [a["action"] for a in record.get("actions", []) if a["action"] != "noop"]
                 if kinds:
-                    lines.append(f"{agent['name']} " + ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds)))
+                    lines.append(
+                        f"{agent['name']} "
+                        + ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))
+                    )
         ws.refresh(force=True)
         counts = ws.index.count_by_status()
-        state = " · ".join(f"{status} {counts[status]}" for status in ws.workflow["statuses"] if counts.get(status))
+        state = " · ".join(
+            f"{status} {counts[status]}" for status in ws.workflow["statuses"] if counts.get(status)
+        )
         progress(f"round {number}: {'; '.join(lines) or 'all idle'}  [{state}]")
         seen_events = _show_dispatches(ws, progress, seen_events)
         quiet = 0 if lines else quiet + 1
@@ -144,7 +153,9 @@ def _show_dispatches(ws: Workspace, progress: Callable[[str], None], seen: set[s
         data = event["data"]
         who = ", ".join(data.get("added", []))
         title = str(data.get("title", ""))[:50]
-        progress(f"  dispatch: {ws.short_id(event['subject'])} {title!r} -> {who} ({data.get('reason', '')})")
+        progress(
+            f"  dispatch: {ws.short_id(event['subject'])} {title!r} -> {who} ({data.get('reason', '')})"
+        )
     if len(fresh) > SHOWN_DISPATCHES:
         progress(f"  dispatch: … and {len(fresh) - SHOWN_DISPATCHES} more")
     return seen | {e["id"] for e in fresh}

@@ -15,7 +15,9 @@ class ExitCode(IntEnum):
 
     OK = 0
     ERROR = 1  # unexpected internal error (a bug: please report it)
-    USAGE = 2  # bad command line: unknown option, bad value, missing argument; an unusable input file
+    USAGE = (
+        2  # bad command line: unknown option, bad value, missing argument; an unusable input file
+    )
     NOT_FOUND = 3  # no such task/agent/record, or no workspace found
     AMBIGUOUS = 4  # an ID prefix matches several records
     CONFLICT = 5  # the request conflicts with current state (illegal transition, cycle, exists)
@@ -64,7 +66,11 @@ class ValidationError(AgentctlError):
     exit_code = ExitCode.VALIDATION
 
     def __init__(
-        self, message: str, path: str | None = None, line: int | None = None, hint: str | None = None
+        self,
+        message: str,
+        path: str | None = None,
+        line: int | None = None,
+        hint: str | None = None,
     ) -> None:
         location = ""
         if path is not None:

@@ -142,7 +142,9 @@ class Layout:
             for part in relative.parts:
                 current = current / part
                 if current.is_symlink():
-                    raise ValidationError("symlinks are not allowed inside .agentctl/", str(current))
+                    raise ValidationError(
+                        "symlinks are not allowed inside .agentctl/", str(current)
+                    )
         return normal
 
     def relative(self, path: Path) -> str:

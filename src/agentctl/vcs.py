@@ -100,8 +100,7 @@ def _lock_error(lock: Path | str) -> GitError:
     return GitError(
         f"git index is locked: {lock} exists",
         hint=(
-            "another git process is running, or one was killed: "
-            f"if none is running, delete {lock}"
+            f"another git process is running, or one was killed: if none is running, delete {lock}"
         ),
     )
 
@@ -221,7 +220,14 @@ class Repo:
         if self.head() is None:
             return []
         out = self._run(
-            ["log", f"-n{limit}", "--follow", "--format=%H%x1f%aI%x1f%an%x1f%s%x00", "--", self._relative(path)]
+            [
+                "log",
+                f"-n{limit}",
+                "--follow",
+                "--format=%H%x1f%aI%x1f%an%x1f%s%x00",
+                "--",
+                self._relative(path),
+            ]
         ).stdout.decode("utf-8", "replace")
         history = []
         for entry in out.split("\0")[:-1]:
@@ -343,10 +349,22 @@ class Repo:
         the middle of it), and the branch ref must be readable. Costs one git process.
         """
         in_progress = {
-            "MERGE_HEAD": ("a merge", "finish it with `git commit` or abort it with `git merge --abort`"),
-            "rebase-merge": ("a rebase", "finish it with `git rebase --continue` or `git rebase --abort`"),
-            "rebase-apply": ("a rebase or `git am`", "finish it with `--continue` or undo it with `--abort`"),
-            "CHERRY_PICK_HEAD": ("a cherry-pick", "finish it with `git cherry-pick --continue` or `--abort`"),
+            "MERGE_HEAD": (
+                "a merge",
+                "finish it with `git commit` or abort it with `git merge --abort`",
+            ),
+            "rebase-merge": (
+                "a rebase",
+                "finish it with `git rebase --continue` or `git rebase --abort`",
+            ),
+            "rebase-apply": (
+                "a rebase or `git am`",
+                "finish it with `--continue` or undo it with `--abort`",
+            ),
+            "CHERRY_PICK_HEAD": (
+                "a cherry-pick",
+                "finish it with `git cherry-pick --continue` or `--abort`",
+            ),
             "REVERT_HEAD": ("a revert", "finish it with `git revert --continue` or `--abort`"),
         }
         for name, (what, fix) in in_progress.items():
@@ -357,7 +375,11 @@ class Repo:
                 )
         branch = self._branch()
         if branch is None:
-            sha = self._run(["rev-parse", "--short", "HEAD"], ok_codes=(0, 128)).stdout.decode("ascii", "replace").strip()
+            sha = (
+                self._run(["rev-parse", "--short", "HEAD"], ok_codes=(0, 128))
+                .stdout.decode("ascii", "replace")
+                .strip()
+            )
             raise GitError(
                 f"HEAD is detached{f' at {sha}' if sha else ''}: agentctl commits only on a branch "
                 "(commits on a detached HEAD are lost at the next checkout)",
@@ -391,7 +413,10 @@ class Repo:
         if proc.returncode == 1:
             return None
         if proc.returncode != 0:
-            raise GitError(f"cannot read HEAD: {_error_line(proc.stderr)}", hint="see `git status` and `git fsck`")
+            raise GitError(
+                f"cannot read HEAD: {_error_line(proc.stderr)}",
+                hint="see `git status` and `git fsck`",
+            )
         return os.fsdecode(proc.stdout).strip()
 
     def _ref_problem(self, ref: str) -> str | None:
@@ -648,12 +673,19 @@ class Repo:
                 now = time.monotonic()
                 try:
                     st = lock.stat()
-                    current: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                    current: tuple[int, int, int] | None = (
+                        st.st_ino,
+                        st.st_mtime_ns,
+                        st.st_ctime_ns,
+                    )
                 except FileNotFoundError:  # released just now: try again at once
                     continue
                 if current != seen:  # a different holder than last time: restart the clock
                     seen, seen_since = current, now
-                if now - seen_since >= _INDEX_LOCK_STALE_AFTER or now - start >= _INDEX_LOCK_MAX_WAIT:
+                if (
+                    now - seen_since >= _INDEX_LOCK_STALE_AFTER
+                    or now - start >= _INDEX_LOCK_MAX_WAIT
+                ):
                     raise _lock_error(lock)
                 time.sleep(random.uniform(0.002, 0.02))
         finally:

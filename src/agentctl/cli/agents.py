@@ -12,7 +12,9 @@ from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.core.duration import parse_duration
 from agentctl.errors import UsageError
 
-app = typer.Typer(help="Add, list, show, edit and remove agents.", rich_markup_mode=None, no_args_is_help=True)
+app = typer.Typer(
+    help="Add, list, show, edit and remove agents.", rich_markup_mode=None, no_args_is_help=True
+)
 
 LEVELS = ("intern", "specialist", "lead")
 RUNTIMES = ("manual", "simulated", "command", "llm")
@@ -52,16 +54,27 @@ def _command(value: str | None) -> list[str] | None:
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Agent name: lowercase letters, digits, '-'."),
-    role: str = typer.Option(..., "--role", "-r", help="What the agent does, e.g. developer, reviewer."),
+    role: str = typer.Option(
+        ..., "--role", "-r", help="What the agent does, e.g. developer, reviewer."
+    ),
     level: str = typer.Option("specialist", "--level", help="intern | specialist | lead."),
-    capability: list[str] = typer.Option(None, "--capability", "-c", help="A capability (repeatable)."),
+    capability: list[str] = typer.Option(
+        None, "--capability", "-c", help="A capability (repeatable)."
+    ),
     runtime: str = typer.Option(
-        "manual", "--runtime",
+        "manual",
+        "--runtime",
         help="manual (does nothing on its own: ticks only report the work waiting) | command | llm | simulated (demo, tests).",
     ),  # fmt: skip
-    model: str = typer.Option(None, "--model", help="Model name for the llm runtime (any litellm model)."),
-    command: str = typer.Option(None, "--command", help="Command line for the command runtime (no shell)."),
-    sandbox: str = typer.Option(None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."),
+    model: str = typer.Option(
+        None, "--model", help="Model name for the llm runtime (any litellm model)."
+    ),
+    command: str = typer.Option(
+        None, "--command", help="Command line for the command runtime (no shell)."
+    ),
+    sandbox: str = typer.Option(
+        None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."
+    ),
     every: str = typer.Option(None, "--every", help="Heartbeat interval, e.g. 15m."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -82,7 +95,9 @@ def add(
     if want_json(ctx, json_):
         output.emit_json({"agent": agent})
     else:
-        output.say(f"added agent {agent['name']} ({agent['role']}, {agent['level']}, {agent['runtime']})")
+        output.say(
+            f"added agent {agent['name']} ({agent['role']}, {agent['level']}, {agent['runtime']})"
+        )
 
 
 @app.command("list")
@@ -109,11 +124,18 @@ def list_(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
         ]
         for a in agents
     ]
-    output.table(["NAME", "ROLE", "LEVEL", "RUNTIME", "STATUS", "OPEN", "LAST HEARTBEAT", "CAPABILITIES"], rows)
+    output.table(
+        ["NAME", "ROLE", "LEVEL", "RUNTIME", "STATUS", "OPEN", "LAST HEARTBEAT", "CAPABILITIES"],
+        rows,
+    )
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name."), json_: bool = JSON_OPTION) -> None:
+def show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Agent name."),
+    json_: bool = JSON_OPTION,
+) -> None:
     """Show an agent: definition, state, open tasks and persona."""
     from agentctl.heartbeat.tick import read_runs
     from agentctl.runtime.ledger import summary
@@ -132,7 +154,8 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name.")
     state = agent["state"]
     lines = [
         f"{agent['name']}  ({agent['role']}, {agent.get('level', 'specialist')})",
-        f"runtime:      {agent.get('runtime', 'manual')}" + (f" ({agent['model']})" if agent.get("model") else ""),
+        f"runtime:      {agent.get('runtime', 'manual')}"
+        + (f" ({agent['model']})" if agent.get("model") else ""),
     ]
     if agent.get("command"):
         lines.append(f"command:      {shlex.join(agent['command'])}")
@@ -144,10 +167,14 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name.")
         f"file:         {agent['path']}",
     ]
     if spend is not None:
-        lines.append(f"model today:  {spend.calls} call(s), {spend.cached} cached, {spend.tokens:,} tokens, ${spend.cost_usd:.4f}")
+        lines.append(
+            f"model today:  {spend.calls} call(s), {spend.cached} cached, {spend.tokens:,} tokens, ${spend.cost_usd:.4f}"
+        )
     if agent["tasks"]:
         lines += ["", "Open tasks:"]
-        lines += [f"  {t['id']}  p{t['priority']}  {t['status']:<12} {t['title']}" for t in agent["tasks"]]
+        lines += [
+            f"  {t['id']}  p{t['priority']}  {t['status']:<12} {t['title']}" for t in agent["tasks"]
+        ]
     if recent:
         from agentctl.cli.heartbeat import describe
 
@@ -163,12 +190,18 @@ def edit(
     name: str = typer.Argument(..., help="Agent name."),
     role: str = typer.Option(None, "--role", "-r", help="New role."),
     level: str = typer.Option(None, "--level", help="intern | specialist | lead."),
-    capability: list[str] = typer.Option(None, "--capability", "-c", help="Replace capabilities (repeatable)."),
-    add_capability: list[str] = typer.Option(None, "--add-capability", help="Add a capability (repeatable)."),
+    capability: list[str] = typer.Option(
+        None, "--capability", "-c", help="Replace capabilities (repeatable)."
+    ),
+    add_capability: list[str] = typer.Option(
+        None, "--add-capability", help="Add a capability (repeatable)."
+    ),
     runtime: str = typer.Option(None, "--runtime", help="manual | command | llm | simulated."),
     model: str = typer.Option(None, "--model", help="Model for the llm runtime."),
     command: str = typer.Option(None, "--command", help="Command line for the command runtime."),
-    sandbox: str = typer.Option(None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."),
+    sandbox: str = typer.Option(
+        None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."
+    ),
     every: str = typer.Option(None, "--every", help="Heartbeat interval, e.g. 15m."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -182,7 +215,9 @@ def edit(
     if capability:
         changes["capabilities"] = list(dict.fromkeys(capability))
     if add_capability:
-        current = changes.get("capabilities") or (ws.index.agent(name) or {}).get("capabilities", [])
+        current = changes.get("capabilities") or (ws.index.agent(name) or {}).get(
+            "capabilities", []
+        )
         changes["capabilities"] = list(dict.fromkeys([*current, *add_capability]))
     if runtime is not None:
         changes["runtime"] = _choice(runtime, RUNTIMES, "--runtime")
@@ -207,7 +242,9 @@ def edit(
 def rm(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Agent name."),
-    force: bool = typer.Option(False, "--force", "-f", help="Unassign its open tasks instead of refusing."),
+    force: bool = typer.Option(
+        False, "--force", "-f", help="Unassign its open tasks instead of refusing."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Remove an agent (refused while it has open tasks, unless --force)."""
@@ -237,7 +274,11 @@ def status(
 
 
 @app.command("reset")
-def reset(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name."), json_: bool = JSON_OPTION) -> None:
+def reset(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Agent name."),
+    json_: bool = JSON_OPTION,
+) -> None:
     """Clear an agent's failure count and backoff and unblock it, once the cause is fixed."""
     ws = open_workspace(ctx, warn=False)
     state = ws.reset_agent(acting(ctx, ws), name)
@@ -245,4 +286,3 @@ def reset(ctx: typer.Context, name: str = typer.Argument(..., help="Agent name."
         output.emit_json({"agent": name, "state": state})
     else:
         output.say(f"{name} reset: no failures, no backoff, {state['status']}")
-

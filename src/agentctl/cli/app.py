@@ -21,35 +21,131 @@ from agentctl.cli.common import Globals
 
 # name -> (module, attribute, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("agentctl.cli.setup", "init_app", "Create a workspace (idempotent; works outside git too)."),
+    "init": (
+        "agentctl.cli.setup",
+        "init_app",
+        "Create a workspace (idempotent; works outside git too).",
+    ),
     "task": ("agentctl.cli.tasks", "app", "Add, list, show, edit, move, assign and claim tasks."),
     "agent": ("agentctl.cli.agents", "app", "Add, list, show, edit and remove agents."),
-    "graph": ("agentctl.cli.graph", "app", "The task graph (tree, Mermaid, DOT, JSON), its critical path, a schedule, dependency loops."),
+    "graph": (
+        "agentctl.cli.graph",
+        "app",
+        "The task graph (tree, Mermaid, DOT, JSON), its critical path, a schedule, dependency loops.",
+    ),
     "thread": ("agentctl.cli.threads", "thread_app", "Print a task's message thread."),
-    "inbox": ("agentctl.cli.threads", "inbox_app", "List an agent's unread notifications (or, --human, what waits for a person)."),
-    "approve": ("agentctl.cli.review", "approve_app", "Approve a task in review as a human: move it to done (human gates)."),
-    "reject": ("agentctl.cli.review", "reject_app", "Send a task in review back to in_progress as a human, with a note."),
-    "feed": ("agentctl.cli.feed", "app", "Print the activity feed; --follow keeps printing new events."),
-    "doc": ("agentctl.cli.docs", "app", "Add, list, show, edit and remove documents; read their git history."),
-    "search": ("agentctl.cli.search", "app", "Full-text search over tasks, messages and documents."),
-    "working": ("agentctl.cli.working", "app", "Print WORKING.md (re-rendered if stale), or apply edits to it."),
-    "note": ("agentctl.cli.working", "note_app", "Append a signed line to WORKING.md's Notes section."),
-    "validate": ("agentctl.cli.setup", "validate_app", "Check every record; print file:line: problem."),
+    "inbox": (
+        "agentctl.cli.threads",
+        "inbox_app",
+        "List an agent's unread notifications (or, --human, what waits for a person).",
+    ),
+    "approve": (
+        "agentctl.cli.review",
+        "approve_app",
+        "Approve a task in review as a human: move it to done (human gates).",
+    ),
+    "reject": (
+        "agentctl.cli.review",
+        "reject_app",
+        "Send a task in review back to in_progress as a human, with a note.",
+    ),
+    "feed": (
+        "agentctl.cli.feed",
+        "app",
+        "Print the activity feed; --follow keeps printing new events.",
+    ),
+    "doc": (
+        "agentctl.cli.docs",
+        "app",
+        "Add, list, show, edit and remove documents; read their git history.",
+    ),
+    "search": (
+        "agentctl.cli.search",
+        "app",
+        "Full-text search over tasks, messages and documents.",
+    ),
+    "working": (
+        "agentctl.cli.working",
+        "app",
+        "Print WORKING.md (re-rendered if stale), or apply edits to it.",
+    ),
+    "note": (
+        "agentctl.cli.working",
+        "note_app",
+        "Append a signed line to WORKING.md's Notes section.",
+    ),
+    "validate": (
+        "agentctl.cli.setup",
+        "validate_app",
+        "Check every record; print file:line: problem.",
+    ),
     "reindex": ("agentctl.cli.setup", "reindex_app", "Rebuild the local index from the records."),
-    "doctor": ("agentctl.cli.setup", "doctor_app", "Finish interrupted changes; repair git and event-log drift."),
-    "heartbeat": ("agentctl.cli.heartbeat", "heartbeat_app", "Run one heartbeat tick of an agent (or --all)."),
-    "runs": ("agentctl.cli.heartbeat", "runs_app", "List recent heartbeat runs: outcome, actions, tokens, cost."),
-    "prime": ("agentctl.cli.heartbeat", "prime_app", "Print the context a heartbeat would give an agent (for coding agents)."),
-    "board": ("agentctl.cli.board", "app", "Show the live task board (static when piped or with --plain)."),
+    "doctor": (
+        "agentctl.cli.setup",
+        "doctor_app",
+        "Finish interrupted changes; repair git and event-log drift.",
+    ),
+    "heartbeat": (
+        "agentctl.cli.heartbeat",
+        "heartbeat_app",
+        "Run one heartbeat tick of an agent (or --all).",
+    ),
+    "runs": (
+        "agentctl.cli.heartbeat",
+        "runs_app",
+        "List recent heartbeat runs: outcome, actions, tokens, cost.",
+    ),
+    "prime": (
+        "agentctl.cli.heartbeat",
+        "prime_app",
+        "Print the context a heartbeat would give an agent (for coding agents).",
+    ),
+    "board": (
+        "agentctl.cli.board",
+        "app",
+        "Show the live task board (static when piped or with --plain).",
+    ),
     "memory": ("agentctl.cli.memory", "app", "Show, add to, search and compact an agent's memory."),
-    "standup": ("agentctl.cli.reports", "standup_app", "Per-agent digest of done, in progress, review, blocked and decisions."),
-    "stats": ("agentctl.cli.reports", "stats_app", "Tasks by status, throughput, cycle time and per-agent load."),
-    "import": ("agentctl.cli.imports", "app", "Import a plan as tasks: a markdown roadmap (import roadmap FILE)."),
-    "dispatch": ("agentctl.cli.dispatch", "dispatch_app", "Assign ready, unassigned tasks to the best-fit available agents, with reasons."),
-    "attention": ("agentctl.cli.dispatch", "attention_app", "List stale, bounced, overdue and unblocked tasks and silent agents."),
-    "demo": ("agentctl.cli.demo", "app", "Build a sample workspace with a team and tasks, and show it."),
-    "cron": ("agentctl.cli.schedule", "app", "Install, show or remove staggered heartbeat lines in your crontab."),
-    "run": ("agentctl.cli.schedule", "run_app", "Tick agents in the foreground on their schedules (no cron needed)."),
+    "standup": (
+        "agentctl.cli.reports",
+        "standup_app",
+        "Per-agent digest of done, in progress, review, blocked and decisions.",
+    ),
+    "stats": (
+        "agentctl.cli.reports",
+        "stats_app",
+        "Tasks by status, throughput, cycle time and per-agent load.",
+    ),
+    "import": (
+        "agentctl.cli.imports",
+        "app",
+        "Import a plan as tasks: a markdown roadmap (import roadmap FILE).",
+    ),
+    "dispatch": (
+        "agentctl.cli.dispatch",
+        "dispatch_app",
+        "Assign ready, unassigned tasks to the best-fit available agents, with reasons.",
+    ),
+    "attention": (
+        "agentctl.cli.dispatch",
+        "attention_app",
+        "List stale, bounced, overdue and unblocked tasks and silent agents.",
+    ),
+    "demo": (
+        "agentctl.cli.demo",
+        "app",
+        "Build a sample workspace with a team and tasks, and show it.",
+    ),
+    "cron": (
+        "agentctl.cli.schedule",
+        "app",
+        "Install, show or remove staggered heartbeat lines in your crontab.",
+    ),
+    "run": (
+        "agentctl.cli.schedule",
+        "run_app",
+        "Tick agents in the foreground on their schedules (no cron needed).",
+    ),
 }
 
 
@@ -83,7 +179,9 @@ class LazyGroup(TyperGroup):
             return super().resolve_command(ctx, args)
         except click.exceptions.NoSuchCommand as exc:
             # The commands are not loaded, so click had nothing to suggest from.
-            raise click.exceptions.NoSuchCommand(exc.command_name, possibilities=COMMANDS, ctx=ctx) from None
+            raise click.exceptions.NoSuchCommand(
+                exc.command_name, possibilities=COMMANDS, ctx=ctx
+            ) from None
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         with formatter.section("Commands"):
@@ -112,13 +210,21 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     workspace: str = typer.Option(
-        None, "--workspace", "-W", envvar="AGENTCTL_WORKSPACE", help="Workspace directory (default: search upwards)."
+        None,
+        "--workspace",
+        "-W",
+        envvar="AGENTCTL_WORKSPACE",
+        help="Workspace directory (default: search upwards).",
     ),
     as_agent: str = typer.Option(
         None, "--as", envvar="AGENTCTL_AGENT", help="Act as this agent (default: you, the human)."
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print one JSON document (see docs/cli.md)."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print one JSON document (see docs/cli.md)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     _refuse_other_identity(ctx, as_agent)
     ctx.obj = Globals(workspace=workspace, as_agent=as_agent, json=json_output)

@@ -29,7 +29,14 @@ PRIORITY_STYLE = {0: "bold red", 1: "yellow", 2: "cyan", 3: "dim"}
 
 def load_board(ws: Any, show_done: bool = False, per_column: int = 12, **filters: Any) -> Board:
     tasks = [t for t in ws.list_tasks(include_done=True) if matches(t, **filters)]
-    return build_board(tasks, ws.workflow, ws.short_ids(), per_column=per_column, show_done=show_done, all_tasks=ws.index.graph())
+    return build_board(
+        tasks,
+        ws.workflow,
+        ws.short_ids(),
+        per_column=per_column,
+        show_done=show_done,
+        all_tasks=ws.index.graph(),
+    )
 
 
 def plain_board(board: Board) -> str:
@@ -39,7 +46,9 @@ def plain_board(board: Board) -> str:
         for card in column.cards:
             marks = ("!" if card.blocked else "") + ("?" if card.needs_review else "")
             who = " @" + " @".join(card.assignees) if card.assignees else ""
-            lines.append(f"  {card.short_id:<10} p{card.priority} {card.title}{who}{(' ' + marks) if marks else ''}")
+            lines.append(
+                f"  {card.short_id:<10} p{card.priority} {card.title}{who}{(' ' + marks) if marks else ''}"
+            )
         if column.hidden:
             lines.append(f"  … +{column.hidden} more")
     return "\n".join(lines) + "\n"
@@ -67,7 +76,14 @@ def rich_board(board: Board) -> Any:
             body.append("\n")
         if column.hidden:
             body.append(f"… +{column.hidden} more\n", style="dim")
-        cells.append(Panel(body, title=f"{column.status} ({column.total})", title_align="left", border_style="blue"))
+        cells.append(
+            Panel(
+                body,
+                title=f"{column.status} ({column.total})",
+                title_align="left",
+                border_style="blue",
+            )
+        )
     grid.add_row(*cells)
     return grid
 
@@ -75,16 +91,26 @@ def rich_board(board: Board) -> Any:
 @app.command()
 def board(
     ctx: typer.Context,
-    plain: bool = typer.Option(False, "--plain", help="Print a static board (the default when not on a terminal)."),
-    show_done: bool = typer.Option(False, "--done", help="Show all done tasks, not just the latest."),
+    plain: bool = typer.Option(
+        False, "--plain", help="Print a static board (the default when not on a terminal)."
+    ),
+    show_done: bool = typer.Option(
+        False, "--done", help="Show all done tasks, not just the latest."
+    ),
     assignee: str = typer.Option(None, "--assignee", help="Only this agent's tasks."),
     label: str = typer.Option(None, "--label", help="Only tasks with this label."),
-    tui: bool = typer.Option(False, "--tui", help="Run the live board even when stdout is not a terminal."),
-    web: bool = typer.Option(False, "--web", help="Serve the live board in a browser (needs textual-serve)."),
+    tui: bool = typer.Option(
+        False, "--tui", help="Run the live board even when stdout is not a terminal."
+    ),
+    web: bool = typer.Option(
+        False, "--web", help="Serve the live board in a browser (needs textual-serve)."
+    ),
     host: str = typer.Option("localhost", "--host", help="With --web: the address to listen on."),
     port: int = typer.Option(8000, "--port", help="With --web: the port to listen on."),
     public_url: str = typer.Option(
-        None, "--public-url", help="With --web: the URL browsers use to reach the server (default: http://HOST:PORT; the host name for 0.0.0.0)."
+        None,
+        "--public-url",
+        help="With --web: the URL browsers use to reach the server (default: http://HOST:PORT; the host name for 0.0.0.0).",
     ),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -95,7 +121,11 @@ def board(
         return
     ws = open_workspace(ctx)
     as_json = want_json(ctx, json_)
-    if not as_json and not plain and (tui or output.is_terminal() or os.environ.get("TEXTUAL_DRIVER")):
+    if (
+        not as_json
+        and not plain
+        and (tui or output.is_terminal() or os.environ.get("TEXTUAL_DRIVER"))
+    ):
         run_interactive(ws, globals_of(ctx).as_agent, initial_query(assignee, label), show_done)
         return
     view = load_board(ws, show_done, assignee=assignee, label=label)
@@ -103,7 +133,11 @@ def board(
         output.emit_json(
             {
                 "columns": [
-                    {"status": c.status, "total": c.total, "cards": [card.__dict__ for card in c.cards]}
+                    {
+                        "status": c.status,
+                        "total": c.total,
+                        "cards": [card.__dict__ for card in c.cards],
+                    }
                     for c in view.columns
                 ]
             }
@@ -117,7 +151,11 @@ def board(
 
 def initial_query(assignee: str | None, label: str | None) -> str:
     """The TUI's ``/`` filter equivalent to the static board's options."""
-    return " ".join(part for part in ((f"@{assignee}" if assignee else ""), (f"#{label}" if label else "")) if part)
+    return " ".join(
+        part
+        for part in ((f"@{assignee}" if assignee else ""), (f"#{label}" if label else ""))
+        if part
+    )
 
 
 def run_interactive(ws: Any, actor: str | None, query: str = "", show_done: bool = False) -> None:
@@ -136,7 +174,9 @@ def run_interactive(ws: Any, actor: str | None, query: str = "", show_done: bool
         raise typer.Exit(app.return_code)
 
 
-def web_command(root: str, actor: str | None, show_done: bool, assignee: str | None, label: str | None) -> str:
+def web_command(
+    root: str, actor: str | None, show_done: bool, assignee: str | None, label: str | None
+) -> str:
     """The command textual-serve starts per browser session. textual-serve runs it through a
     shell, so every argument is quoted."""
     argv = [sys.executable, "-m", "agentctl", "-W", root]
@@ -154,18 +194,29 @@ def web_command(root: str, actor: str | None, show_done: bool, assignee: str | N
 
 
 def serve_web(
-    ctx: typer.Context, host: str, port: int, show_done: bool, assignee: str | None, label: str | None, public_url: str | None = None
+    ctx: typer.Context,
+    host: str,
+    port: int,
+    show_done: bool,
+    assignee: str | None,
+    label: str | None,
+    public_url: str | None = None,
 ) -> None:
     try:
         from textual_serve.server import Server  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        raise UsageError("board --web needs the optional textual-serve package, which is not installed", hint=WEB_EXTRA_HINT) from None
+        raise UsageError(
+            "board --web needs the optional textual-serve package, which is not installed",
+            hint=WEB_EXTRA_HINT,
+        ) from None
     ws = open_workspace(ctx)
     command = web_command(str(ws.root), globals_of(ctx).as_agent, show_done, assignee, label)
     ws.close()
     url = public_url.rstrip("/") if public_url else default_public_url(host, port)
     output.notice(f"serving the board on {url} (listening on {host}:{port}; Ctrl+C stops)")
-    _session_closing_server(Server)(command, host=host, port=port, title="agentctl board", public_url=url).serve()
+    _session_closing_server(Server)(
+        command, host=host, port=port, title="agentctl board", public_url=url
+    ).serve()
 
 
 def _session_closing_server(base: Any) -> Any:

@@ -101,12 +101,18 @@ def _run(app: Any, args: list[str]) -> int:
         storage = _STORAGE_ERRORS.get(exc.errno or 0)
         if storage is not None:
             where = f"cannot write {exc.filename}" if exc.filename else "cannot write"
-            _error(f"{where}: {storage}", "fix that and retry: a change that was cut short is completed by the next agentctl command")
+            _error(
+                f"{where}: {storage}",
+                "fix that and retry: a change that was cut short is completed by the next agentctl command",
+            )
             return int(ExitCode.STORAGE)
         _error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
         return int(ExitCode.ERROR)
     except Exception as exc:  # a bug: say so in one line, never a traceback by default
         if os.environ.get("AGENTCTL_DEBUG"):
             raise
-        _error(f"internal error: {type(exc).__name__}: {exc}", "this is a bug; rerun with AGENTCTL_DEBUG=1 and report it")
+        _error(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "this is a bug; rerun with AGENTCTL_DEBUG=1 and report it",
+        )
         return int(ExitCode.ERROR)

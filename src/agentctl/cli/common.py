@@ -14,9 +14,13 @@ if TYPE_CHECKING:
     from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
 
-OPENED: list[Workspace] = []  # workspaces opened by this invocation: the boundary prints their warnings
+OPENED: list[
+    Workspace
+] = []  # workspaces opened by this invocation: the boundary prints their warnings
 
-JSON_OPTION: Any = typer.Option(False, "--json", help="Print one JSON document with schema_version.")
+JSON_OPTION: Any = typer.Option(
+    False, "--json", help="Print one JSON document with schema_version."
+)
 
 
 @dataclass
@@ -46,7 +50,9 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
     from agentctl.workspace import Workspace
 
     cls: type[Workspace] = Workspace
-    if os.environ.get("AGENTCTL_BROKER"):  # inside a sandboxed command agent: writes go to the broker
+    if os.environ.get(
+        "AGENTCTL_BROKER"
+    ):  # inside a sandboxed command agent: writes go to the broker
         from agentctl.workspace.brokered import BrokeredWorkspace
 
         cls = BrokeredWorkspace
@@ -54,7 +60,9 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
     OPENED.append(workspace)
     if warn:
         for problem in workspace.refresh():
-            sys.stderr.write(neutralise(f"agentctl: warning: {problem} (skipped; run 'agentctl validate')\n"))
+            sys.stderr.write(
+                neutralise(f"agentctl: warning: {problem} (skipped; run 'agentctl validate')\n")
+            )
     return workspace
 
 
@@ -77,4 +85,3 @@ def command_name() -> str:
     if script.is_file():
         return shlex.quote(str(script))
     return f"{shlex.quote(sys.executable)} -m agentctl"
-

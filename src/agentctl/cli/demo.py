@@ -18,9 +18,13 @@ app = typer.Typer(rich_markup_mode=None)
 @app.command()
 def demo(
     ctx: typer.Context,
-    directory: Path = typer.Option(None, "--dir", help="Where to build it (default: a new temp directory)."),
+    directory: Path = typer.Option(
+        None, "--dir", help="Where to build it (default: a new temp directory)."
+    ),
     roadmap: Path = typer.Option(
-        None, "--roadmap", help="Import this markdown roadmap instead and have a simulated team work it to done."
+        None,
+        "--roadmap",
+        help="Import this markdown roadmap instead and have a simulated team work it to done.",
     ),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -65,5 +69,12 @@ def demo(
         ("git log --oneline | head", "one commit per worked tick"),
     ]
     width = max(len(command) for command, _ in advice) + 2
-    lines = [f"  {command:<{width}}# {note}".rstrip() if note else f"  {command}" for command, note in advice]
-    output.write(f"\nThe demo workspace is at {ws.root}\nExplore it:\n  cd {shlex.quote(str(ws.root))}\n" + "\n".join(lines) + "\n")
+    lines = [
+        f"  {command:<{width}}# {note}".rstrip() if note else f"  {command}"
+        for command, note in advice
+    ]
+    output.write(
+        f"\nThe demo workspace is at {ws.root}\nExplore it:\n  cd {shlex.quote(str(ws.root))}\n"
+        + "\n".join(lines)
+        + "\n"
+    )

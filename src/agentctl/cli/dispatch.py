@@ -16,7 +16,10 @@ attention_app = typer.Typer(rich_markup_mode=None)
 def plan_lines(result: dict[str, Any]) -> list[str]:
     """One line per assignment and per skip, with its reason."""
     verb = "would assign" if result.get("dry_run") else "assigned"
-    lines = [f"{verb} {a['task']} to {a['agent']}: {a['reason']}  ({a['title']})" for a in result["assignments"]]
+    lines = [
+        f"{verb} {a['task']} to {a['agent']}: {a['reason']}  ({a['title']})"
+        for a in result["assignments"]
+    ]
     for skip in result["skips"]:
         if skip["kind"] == "agent":
             lines.append(f"skipped agent {skip['id']}: {skip['reason']}")
@@ -28,7 +31,9 @@ def plan_lines(result: dict[str, Any]) -> list[str]:
 @dispatch_app.command()
 def dispatch(
     ctx: typer.Context,
-    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show the assignments and skips; write nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", "-n", help="Show the assignments and skips; write nothing."
+    ),
     limit: int = typer.Option(None, "--limit", min=1, help="Assign at most N tasks."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -75,8 +80,19 @@ def attention(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
 
     lines = []
     for item in conditions:
-        condition = Condition(item["kind"], item["subject"], item["state"], item["detail"], item["title"], tuple(item["assignees"]))
-        raised = f"raised {item['raised'][:16].replace('T', ' ')}" if item["raised"] else "not raised yet"
+        condition = Condition(
+            item["kind"],
+            item["subject"],
+            item["state"],
+            item["detail"],
+            item["title"],
+            tuple(item["assignees"]),
+        )
+        raised = (
+            f"raised {item['raised'][:16].replace('T', ' ')}"
+            if item["raised"]
+            else "not raised yet"
+        )
         lines.append(f"- {condition.line()} [{raised}]")
     told = ", ".join(result["notify"]) or "nobody (no lead: agentctl inbox --human lists them)"
     lines.append(f"{len(conditions)} condition(s); raised to: {told}")

@@ -27,8 +27,12 @@ EXIT_MEANINGS = {
 }
 
 
-def _walk(command: click.Command, path: list[str], ctx: click.Context | None) -> list[tuple[list[str], click.Command, click.Context]]:
-    context = click.Context(command, info_name=path[-1], parent=ctx, terminal_width=88, max_content_width=88)
+def _walk(
+    command: click.Command, path: list[str], ctx: click.Context | None
+) -> list[tuple[list[str], click.Command, click.Context]]:
+    context = click.Context(
+        command, info_name=path[-1], parent=ctx, terminal_width=88, max_content_width=88
+    )
     found = [(path, command, context)]
     if isinstance(command, click.Group):
         for name in command.list_commands(context):
@@ -61,7 +65,11 @@ def render() -> str:
     ]
     for code in ExitCode:
         lines.append(f"| {int(code)} | `{code.name}` | {EXIT_MEANINGS[code]} |")
-    lines += ["", "Errors print `agentctl: error: <message>` (and sometimes `agentctl: hint: ...`) on stderr.", ""]
+    lines += [
+        "",
+        "Errors print `agentctl: error: <message>` (and sometimes `agentctl: hint: ...`) on stderr.",
+        "",
+    ]
     for path, command, context in command_tree():
         formatter = context.make_formatter()
         command.format_help(context, formatter)
@@ -77,4 +85,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -16,7 +16,11 @@ from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.errors import UsageError
 
-app = typer.Typer(help="Add, list, show, edit and remove documents; read their git history.", rich_markup_mode=None, no_args_is_help=True)
+app = typer.Typer(
+    help="Add, list, show, edit and remove documents; read their git history.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
 
 TYPE_HELP = "deliverable | research | protocol | decision"
 
@@ -38,7 +42,14 @@ def _body(file: Path | None) -> str:
 
 
 def _row(doc: dict[str, Any]) -> list[str]:
-    return [doc["id"], doc["type"], doc.get("task") or "-", doc["author"], doc["updated_at"][:16].replace("T", " "), doc["title"]]
+    return [
+        doc["id"],
+        doc["type"],
+        doc.get("task") or "-",
+        doc["author"],
+        doc["updated_at"][:16].replace("T", " "),
+        doc["title"],
+    ]
 
 
 @app.command("add")
@@ -47,7 +58,9 @@ def add(
     title: str = typer.Argument(..., help="One-line title."),
     type_: str = typer.Option(..., "--type", help=TYPE_HELP),
     task: str = typer.Option(None, "--task", "-t", help="Link the document to this task."),
-    file: Path = typer.Option(None, "--file", "-f", help="Read the text from this file (default: stdin)."),
+    file: Path = typer.Option(
+        None, "--file", "-f", help="Read the text from this file (default: stdin)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Add a document (text from --file or stdin)."""
@@ -56,7 +69,9 @@ def add(
     if want_json(ctx, json_):
         output.emit_json({"doc": doc})
         return
-    output.say(f"{doc['id']} added ({doc['type']}{', task ' + doc['task'] if doc.get('task') else ''}): {doc['title']}")
+    output.say(
+        f"{doc['id']} added ({doc['type']}{', task ' + doc['task'] if doc.get('task') else ''}): {doc['title']}"
+    )
 
 
 @app.command("list")
@@ -79,7 +94,11 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, doc: str = typer.Argument(..., help="Document ID or unique prefix."), json_: bool = JSON_OPTION) -> None:
+def show(
+    ctx: typer.Context,
+    doc: str = typer.Argument(..., help="Document ID or unique prefix."),
+    json_: bool = JSON_OPTION,
+) -> None:
     """Show a document."""
     ws = open_workspace(ctx)
     data = ws.show_doc(doc)
@@ -131,12 +150,18 @@ def _edit_text(doc: dict[str, Any]) -> str:
         scratch.write_text(doc["body"], encoding="utf-8")
         completed = subprocess.run([*shlex.split(command), str(scratch)], check=False)
         if completed.returncode != 0:
-            raise UsageError(f"the editor exited with status {completed.returncode}; nothing changed")
+            raise UsageError(
+                f"the editor exited with status {completed.returncode}; nothing changed"
+            )
         return scratch.read_text(encoding="utf-8")
 
 
 @app.command("history")
-def history(ctx: typer.Context, doc: str = typer.Argument(..., help="Document ID or unique prefix."), json_: bool = JSON_OPTION) -> None:
+def history(
+    ctx: typer.Context,
+    doc: str = typer.Argument(..., help="Document ID or unique prefix."),
+    json_: bool = JSON_OPTION,
+) -> None:
     """List the git commits that changed a document, newest first."""
     ws = open_workspace(ctx)
     data = ws.doc_history(doc)
@@ -146,7 +171,10 @@ def history(ctx: typer.Context, doc: str = typer.Argument(..., help="Document ID
     if not data["history"]:
         output.say(f"{data['id']}: no commits yet ({data['path']} is not committed)")
         return
-    rows = [[h["commit"][:12], h["date"][:16].replace("T", " "), h["author"], h["subject"]] for h in data["history"]]
+    rows = [
+        [h["commit"][:12], h["date"][:16].replace("T", " "), h["author"], h["subject"]]
+        for h in data["history"]
+    ]
     output.table(["COMMIT", "DATE", "AUTHOR", "SUBJECT"], rows)
 
 
@@ -154,7 +182,9 @@ def history(ctx: typer.Context, doc: str = typer.Argument(..., help="Document ID
 def diff(
     ctx: typer.Context,
     doc: str = typer.Argument(..., help="Document ID or unique prefix."),
-    rev: str = typer.Argument(None, help="A git revision (default: the document's previous version)."),
+    rev: str = typer.Argument(
+        None, help="A git revision (default: the document's previous version)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Show what changed in a document since REV (default: its last change)."""
@@ -167,7 +197,11 @@ def diff(
 
 
 @app.command("rm")
-def rm(ctx: typer.Context, doc: str = typer.Argument(..., help="Document ID or unique prefix."), json_: bool = JSON_OPTION) -> None:
+def rm(
+    ctx: typer.Context,
+    doc: str = typer.Argument(..., help="Document ID or unique prefix."),
+    json_: bool = JSON_OPTION,
+) -> None:
     """Remove a document (its history stays in git)."""
     ws = open_workspace(ctx, warn=False)
     result = ws.remove_doc(acting(ctx, ws), doc)

@@ -34,10 +34,16 @@ def feed(
     ctx: typer.Context,
     agent: str = typer.Option(None, "--agent", "-a", help="Only events by or for this agent."),
     task: str = typer.Option(None, "--task", "-t", help="Only events about this task."),
-    type_: list[str] = typer.Option(None, "--type", help="Only this event type, e.g. task.moved or message.* (repeatable)."),
-    since: str = typer.Option(None, "--since", help="Only events newer than this: a duration (2h, 7d) or a date/time."),
+    type_: list[str] = typer.Option(
+        None, "--type", help="Only this event type, e.g. task.moved or message.* (repeatable)."
+    ),
+    since: str = typer.Option(
+        None, "--since", help="Only events newer than this: a duration (2h, 7d) or a date/time."
+    ),
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most the newest N events."),
-    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new events until interrupted."),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Keep printing new events until interrupted."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Print the activity feed, newest last (with --json: one document, or one event per line with --follow)."""

@@ -20,7 +20,9 @@ app = typer.Typer(
 
 GRAPH_FORMATS = ("tree", "mermaid", "dot", "json")
 GANTT_FORMATS = ("text", "mermaid", "json")
-ROOT_OPTION: Any = typer.Option(None, "--root", help="Only this task and the tasks below it (ID or prefix).")
+ROOT_OPTION: Any = typer.Option(
+    None, "--root", help="Only this task and the tasks below it (ID or prefix)."
+)
 
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
@@ -38,7 +40,9 @@ def graph(
     ctx: typer.Context,
     root: str = ROOT_OPTION,
     format_: str = typer.Option("tree", "--format", "-f", help="tree | mermaid | dot | json."),
-    all_: bool = typer.Option(False, "--all", help="Also finished tasks (default: open tasks and the parents above them)."),
+    all_: bool = typer.Option(
+        False, "--all", help="Also finished tasks (default: open tasks and the parents above them)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Print the dependency and parent/child graph of the open tasks.
@@ -62,7 +66,9 @@ def graph(
     elif view.nodes:
         output.write(graph_render.render_tree(view))
     else:
-        output.notice("no open task" + (" under that root" if root else "") + " (--all shows finished ones)")
+        output.notice(
+            "no open task" + (" under that root" if root else "") + " (--all shows finished ones)"
+        )
 
 
 @app.command("critical-path")
@@ -90,10 +96,14 @@ def critical_path(ctx: typer.Context, root: str = ROOT_OPTION, json_: bool = JSO
          _hours(t["earliest_finish"]), t["title"]]
         for i, t in enumerate(report["path"], 1)
     ]  # fmt: skip
-    out.append(output.plain_table(["#", "ID", "ESTIMATE", "EXPECTED", "START", "FINISH", "TITLE"], rows))
+    out.append(
+        output.plain_table(["#", "ID", "ESTIMATE", "EXPECTED", "START", "FINISH", "TITLE"], rows)
+    )
     others = [t for t in report["tasks"] if not t["critical"]]
     if others:
-        out.append("Slack of the other open tasks (how long each can slip without delaying the end):\n")
+        out.append(
+            "Slack of the other open tasks (how long each can slip without delaying the end):\n"
+        )
         rows = [
             [t["short_id"], _hours(t["slack_hours"]), _hours(t["expected_hours"]) if not t["summary"] else "parent",
              _hours(t["earliest_start"]), t["title"]]
@@ -102,7 +112,9 @@ def critical_path(ctx: typer.Context, root: str = ROOT_OPTION, json_: bool = JSO
         out.append(output.plain_table(["ID", "SLACK", "EXPECTED", "START", "TITLE"], rows))
     if report["missing_estimates"]:
         names = ", ".join(f"{t['short_id']} {t['title']}" for t in report["missing_estimates"])
-        out.append(f"No estimate, counted as {report['default_estimate']} (planning.default_estimate): {names}\n")
+        out.append(
+            f"No estimate, counted as {report['default_estimate']} (planning.default_estimate): {names}\n"
+        )
     if report["cyclic"]:
         names = ", ".join(f"{t['short_id']} {t['title']}" for t in report["cyclic"])
         out.append(f"Left out, in or behind a dependency loop (agentctl graph cycles): {names}\n")
@@ -113,9 +125,15 @@ def critical_path(ctx: typer.Context, root: str = ROOT_OPTION, json_: bool = JSO
 def gantt(
     ctx: typer.Context,
     root: str = ROOT_OPTION,
-    start: str = typer.Option(None, "--start", help="First day of the schedule, YYYY-MM-DD (default: today)."),
+    start: str = typer.Option(
+        None, "--start", help="First day of the schedule, YYYY-MM-DD (default: today)."
+    ),
     format_: str = typer.Option("text", "--format", "-f", help="text | mermaid | json."),
-    lanes: int = typer.Option(None, "--lanes", help="Unassigned work goes to N lanes (default: the agents not on the manual runtime)."),
+    lanes: int = typer.Option(
+        None,
+        "--lanes",
+        help="Unassigned work goes to N lanes (default: the agents not on the manual runtime).",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """A schedule of the open tasks from estimates, dependencies and agent capacity.
@@ -164,9 +182,13 @@ def cycles(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
             elif loop["kind"] == "parent":
                 lines.append("parent loop: " + " → child of ".join(names))
             elif loop["kind"] == "ancestor":
-                lines.append(f"waits for a parent above it: {names[0]} waits for {names[-1]} (a parent finishes after its children)")
+                lines.append(
+                    f"waits for a parent above it: {names[0]} waits for {names[-1]} (a parent finishes after its children)"
+                )
             else:
-                lines.append(f"waits for a task inside it: {names[0]} waits for {names[-1]} (a parent starts before its children)")
+                lines.append(
+                    f"waits for a task inside it: {names[0]} waits for {names[-1]} (a parent starts before its children)"
+                )
         output.write("\n".join(lines) + "\n")
     if found:
         raise typer.Exit(int(ExitCode.CONFLICT))

@@ -48,7 +48,9 @@ def heartbeat(
     ctx: typer.Context,
     agent: str = typer.Argument(None, help="The agent to tick (default: --as)."),
     all_: bool = typer.Option(False, "--all", help="Tick every agent once, in name order."),
-    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Show what the tick would do; call nothing, write nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", "-n", help="Show what the tick would do; call nothing, write nothing."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """One heartbeat tick: collect work, call the runtime only if there is any, apply its actions.
@@ -85,7 +87,12 @@ def _report_errors(records: list[dict[str, Any]]) -> None:
     plus the runtime's hint when one agent was ticked."""
     import sys
 
-    failed = [r for r in records if r.get("outcome") in ("failed", "budget", "refused") and (r.get("error") or r.get("reason"))]
+    failed = [
+        r
+        for r in records
+        if r.get("outcome") in ("failed", "budget", "refused")
+        and (r.get("error") or r.get("reason"))
+    ]
     lines = []
     for record in failed:
         message = " ".join(str(record.get("error") or record["reason"]).split())
@@ -131,13 +138,17 @@ def runs(
             str(r.get("rejected", "")), str(tokens or ""), f"{r['cost_usd']:.4f}" if r.get("cost_usd") else "",
             f"{r.get('duration_ms', '')}", (r.get("error") or r.get("reason") or "")[:80],
         ])  # fmt: skip
-    output.table(["STARTED", "AGENT", "OUTCOME", "APPLIED", "REJECTED", "TOKENS", "USD", "MS", "NOTE"], rows)
+    output.table(
+        ["STARTED", "AGENT", "OUTCOME", "APPLIED", "REJECTED", "TOKENS", "USD", "MS", "NOTE"], rows
+    )
 
 
 @prime_app.command()
 def prime(
     ctx: typer.Context,
-    agent: str = typer.Option(None, "--agent", "-a", help="The agent (default: --as / $AGENTCTL_AGENT)."),
+    agent: str = typer.Option(
+        None, "--agent", "-a", help="The agent (default: --as / $AGENTCTL_AGENT)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Print exactly the context a heartbeat tick would give the agent (calls nothing)."""
@@ -150,6 +161,14 @@ def prime(
     work = collect(ws, name)
     prompt = build_prompt(ws, work)
     if want_json(ctx, json_):
-        output.emit_json({"agent": name, "system": prompt.system, "prompt": prompt.prompt, "tokens": prompt.tokens, "work": work.summary()})
+        output.emit_json(
+            {
+                "agent": name,
+                "system": prompt.system,
+                "prompt": prompt.prompt,
+                "tokens": prompt.tokens,
+                "work": work.summary(),
+            }
+        )
         return
     output.write(f"# System\n\n{prompt.system}\n\n# Context\n\n{prompt.prompt}\n")

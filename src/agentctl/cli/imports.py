@@ -14,7 +14,9 @@ from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.errors import UsageError
 
-app = typer.Typer(help="Import plans from other formats as tasks.", rich_markup_mode=None, no_args_is_help=True)
+app = typer.Typer(
+    help="Import plans from other formats as tasks.", rich_markup_mode=None, no_args_is_help=True
+)
 
 
 @app.callback()
@@ -30,7 +32,11 @@ def read_input(file: str, root: Path, limit: int) -> tuple[bytes, str]:
         stream = getattr(sys.stdin, "buffer", None)
         if sys.stdin.isatty():
             raise UsageError("give the roadmap as FILE, or pipe it in with '-'")
-        data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
+        data = (
+            stream.read(limit + 1)
+            if stream is not None
+            else sys.stdin.read(limit + 1).encode("utf-8")
+        )
         return data, "stdin"
     path = Path(file)
     try:
@@ -73,8 +79,12 @@ def read_input(file: str, root: Path, limit: int) -> tuple[bytes, str]:
 def roadmap(
     ctx: typer.Context,
     file: str = typer.Argument(..., help="The roadmap (markdown); '-' reads it from stdin."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the tree and the report; write nothing."),
-    parent: str = typer.Option(None, "--parent", help="Put the roadmap's top-level tasks under this task."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the tree and the report; write nothing."
+    ),
+    parent: str = typer.Option(
+        None, "--parent", help="Put the roadmap's top-level tasks under this task."
+    ),
     label: str = typer.Option(None, "--label", "-l", help="Add this label to every imported task."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -85,7 +95,9 @@ def roadmap(
 
     ws = open_workspace(ctx, warn=False)
     data, name = read_input(file, ws.root, MAX_BYTES)
-    report = ws.import_roadmap(acting(ctx, ws), data, name, dry_run=dry_run, parent=parent, label=label)
+    report = ws.import_roadmap(
+        acting(ctx, ws), data, name, dry_run=dry_run, parent=parent, label=label
+    )
     unresolved, cycles = len(report["unresolved"]), len(report["cycles"])
     if unresolved or cycles:
         output.notice(
@@ -100,14 +112,23 @@ def roadmap(
 
 # -- the text report -----------------------------------------------------------------------------
 
-_KIND_NAMES = (("section", "sections"), ("task", "tasks"), ("milestone", "milestones"), ("sprint", "sprint rows"))
+_KIND_NAMES = (
+    ("section", "sections"),
+    ("task", "tasks"),
+    ("milestone", "milestones"),
+    ("sprint", "sprint rows"),
+)
 _MARK = {"create": "+", "update": "~", "unchanged": "="}
 
 
 def render(report: dict[str, Any]) -> str:
     counts = report["counts"]
-    kinds = ", ".join(f"{counts[k]} {name}" for k, name in _KIND_NAMES if counts[k] or k in ("section", "task"))
-    lines = [f"Roadmap {report['source']}: {kinds}; {counts['criteria']} acceptance criteria, {counts['dependencies']} dependencies"]
+    kinds = ", ".join(
+        f"{counts[k]} {name}" for k, name in _KIND_NAMES if counts[k] or k in ("section", "task")
+    )
+    lines = [
+        f"Roadmap {report['source']}: {kinds}; {counts['criteria']} acceptance criteria, {counts['dependencies']} dependencies"
+    ]
     tally = f"{report['created']} to create, {report['updated']} to update, {report['unchanged']} unchanged"
     if report["dry_run"]:
         lines.append(f"Dry run: {tally} (nothing written)")
@@ -156,7 +177,9 @@ def _node_lines(node: dict[str, Any], depth: int) -> list[str]:
     if node["changed"]:
         parts.append(f"changed: {', '.join(node['changed'])}")
     lines = ["  ".join(parts)]
-    lines.extend(f"{indent}    {'[x]' if c['done'] else '[ ]'} {c['text']}" for c in node["criteria"])
+    lines.extend(
+        f"{indent}    {'[x]' if c['done'] else '[ ]'} {c['text']}" for c in node["criteria"]
+    )
     return lines
 
 
@@ -175,10 +198,16 @@ def _ignored(entries: list[dict[str, Any]]) -> list[str]:
 
 
 def _span(entry: dict[str, Any]) -> str:
-    return f"{entry['line']}-{entry['end']}" if entry["end"] != entry["line"] else str(entry["line"])
+    return (
+        f"{entry['line']}-{entry['end']}" if entry["end"] != entry["line"] else str(entry["line"])
+    )
 
 
 def _section(title: str, lines: list[str], count: int | None = None) -> list[str]:
     if not lines:
         return []
-    return ["", f"{title} ({len(lines) if count is None else count}):", *(f"  {line}" for line in lines)]
+    return [
+        "",
+        f"{title} ({len(lines) if count is None else count}):",
+        *(f"  {line}" for line in lines),
+    ]

@@ -22,7 +22,9 @@ AGENT_ARG: Any = typer.Argument(..., help="The agent whose memory this is.")
 
 def _warn_ignored(ignored: list[str]) -> None:
     for rel in ignored:
-        output.notice(f"warning: {rel}: not a memory file (expected MEMORY.md or YYYY-MM-DD.md); skipped")
+        output.notice(
+            f"warning: {rel}: not a memory file (expected MEMORY.md or YYYY-MM-DD.md); skipped"
+        )
 
 
 @app.command("show")
@@ -56,7 +58,9 @@ def add(
     ctx: typer.Context,
     agent: str = AGENT_ARG,
     text: list[str] = typer.Argument(..., help="What to remember; '-' reads it from stdin."),
-    long_term: bool = typer.Option(False, "--long-term", help="Append to MEMORY.md instead of today's note."),
+    long_term: bool = typer.Option(
+        False, "--long-term", help="Append to MEMORY.md instead of today's note."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Append a timestamped entry to today's daily note (or to MEMORY.md)."""
@@ -73,7 +77,9 @@ def add(
 def search(
     ctx: typer.Context,
     agent: str = AGENT_ARG,
-    query: list[str] = typer.Argument(..., help="Words to find (case-insensitive; every word must be on the line)."),
+    query: list[str] = typer.Argument(
+        ..., help="Words to find (case-insensitive; every word must be on the line)."
+    ),
     limit: int = typer.Option(100, "--limit", "-n", min=1, help="At most this many lines."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -89,15 +95,27 @@ def search(
         return
     output.write("".join(f"{hit['path']}:{hit['line']}: {hit['text']}\n" for hit in result["hits"]))
     if result["total"] > len(result["hits"]):
-        output.notice(f"{result['total'] - len(result['hits'])} more matches not shown (raise --limit)")
+        output.notice(
+            f"{result['total'] - len(result['hits'])} more matches not shown (raise --limit)"
+        )
 
 
 @app.command("compact")
 def compact(
     ctx: typer.Context,
     agent: str = AGENT_ARG,
-    keep_days: int = typer.Option(DEFAULT_KEEP_DAYS, "--keep-days", min=0, help="Daily notes of this many latest days stay separate."),
-    max_chars: int = typer.Option(DEFAULT_MAX_CHARS, "--max-chars", min=MIN_MAX_CHARS, help="Size cap of MEMORY.md in characters."),
+    keep_days: int = typer.Option(
+        DEFAULT_KEEP_DAYS,
+        "--keep-days",
+        min=0,
+        help="Daily notes of this many latest days stay separate.",
+    ),
+    max_chars: int = typer.Option(
+        DEFAULT_MAX_CHARS,
+        "--max-chars",
+        min=MIN_MAX_CHARS,
+        help="Size cap of MEMORY.md in characters.",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Fold old daily notes into MEMORY.md and keep it under a size cap (an llm agent's
@@ -108,7 +126,9 @@ def compact(
         output.emit_json({"compaction": result})
         return
     if not result["changed"]:
-        output.say(f"{agent}'s memory needs no compaction ({result['chars_after']} of {max_chars} characters)")
+        output.say(
+            f"{agent}'s memory needs no compaction ({result['chars_after']} of {max_chars} characters)"
+        )
         return
     done = []
     if result["folded"]:
@@ -117,9 +137,13 @@ def compact(
         done.append(f"summarised {result['summarised']} entries with the llm runtime")
     elif result["method"] == "trim":
         done.append(f"dropped the {result['dropped']} oldest entries")
-    lines = [f"compacted {agent}'s memory: {', '.join(done)}; MEMORY.md is {result['chars_after']} of {max_chars} characters"]
+    lines = [
+        f"compacted {agent}'s memory: {', '.join(done)}; MEMORY.md is {result['chars_after']} of {max_chars} characters"
+    ]
     if result["fallback"]:
         lines.append(f"no llm summary ({result['fallback']}): trimmed deterministically instead")
     if result["preamble_cut"]:
-        lines.append("MEMORY.md's text before its first entry was over the cap on its own and was cut")
+        lines.append(
+            "MEMORY.md's text before its first entry was over the cap on its own and was cut"
+        )
     output.write("".join(line + "\n" for line in lines))

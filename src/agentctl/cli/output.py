@@ -28,7 +28,15 @@ RICH_ROW_LIMIT = 300
 def emit_json(document: dict[str, Any]) -> None:
     """One JSON document: indented on a terminal, compact (C-encoded, fast) when piped."""
     indent = 2 if is_terminal() else None
-    write(json.dumps({"schema_version": SCHEMA_VERSION, **document}, ensure_ascii=False, indent=indent, default=str) + "\n")
+    write(
+        json.dumps(
+            {"schema_version": SCHEMA_VERSION, **document},
+            ensure_ascii=False,
+            indent=indent,
+            default=str,
+        )
+        + "\n"
+    )
 
 
 def emit_json_raw(key: str, json_text: str) -> None:
@@ -59,7 +67,12 @@ def console() -> Any:
     return Console(highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None, styles: Sequence[str] | None = None) -> None:
+def table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    title: str | None = None,
+    styles: Sequence[str] | None = None,
+) -> None:
     """Rows as a table: rich on a terminal (for modest sizes), aligned plain text otherwise."""
     if is_terminal() and len(rows) <= RICH_ROW_LIMIT:
         from rich.table import Table
@@ -82,7 +95,11 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
                 widths[i] = len(cell)
     lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(columns)).rstrip()]
     for row in rows:
-        lines.append("  ".join(cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)).rstrip())
+        lines.append(
+            "  ".join(
+                cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)
+            ).rstrip()
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -17,7 +17,9 @@ standup_app = typer.Typer(rich_markup_mode=None)
 stats_app = typer.Typer(rich_markup_mode=None)
 
 UNTIL_OPTION: Any = typer.Option(
-    None, "--until", help="End of the window: a date/time such as 2026-11-20T09:00:00Z (default: now)."
+    None,
+    "--until",
+    help="End of the window: a date/time such as 2026-11-20T09:00:00Z (default: now).",
 )
 CHART_GLYPHS = re.compile(r"[▁▂▃▄▅▆▇█▏▎▍▌▋▊▉]+")
 
@@ -30,10 +32,16 @@ def _warn(warnings: list[str]) -> None:
 @standup_app.command()
 def standup(
     ctx: typer.Context,
-    since: str = typer.Option("24h", "--since", help="Start of the window: a duration back from --until (24h, 3d) or a date/time."),
+    since: str = typer.Option(
+        "24h",
+        "--since",
+        help="Start of the window: a duration back from --until (24h, 3d) or a date/time.",
+    ),
     until: str = UNTIL_OPTION,
     format_: str = typer.Option("md", "--format", help="md (markdown) or json."),
-    write: bool = typer.Option(False, "--write", help="Also store the digest as a document (type protocol)."),
+    write: bool = typer.Option(
+        False, "--write", help="Also store the digest as a document (type protocol)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Per agent: what was completed, is in progress, waits for review or is blocked, and the
@@ -47,7 +55,12 @@ def standup(
     document = None
     if write:
         end = report["window"]["end"]
-        document = ws.add_doc(acting(ctx, ws), f"Standup {end[:10]} {end[11:16]} UTC ({report['window']['since']})", "protocol", text)
+        document = ws.add_doc(
+            acting(ctx, ws),
+            f"Standup {end[:10]} {end[11:16]} UTC ({report['window']['since']})",
+            "protocol",
+            text,
+        )
     if want_json(ctx, json_) or format_ == "json":
         output.emit_json({"standup": report, **({"document": document} if document else {})})
         return
@@ -59,9 +72,15 @@ def standup(
 @stats_app.command()
 def stats(
     ctx: typer.Context,
-    since: str = typer.Option("7d", "--since", help="Start of the window: a duration back from --until (7d, 2w) or a date/time."),
+    since: str = typer.Option(
+        "7d",
+        "--since",
+        help="Start of the window: a duration back from --until (7d, 2w) or a date/time.",
+    ),
     until: str = UNTIL_OPTION,
-    oldest: int = typer.Option(5, "--oldest", min=0, help="How many of the oldest open tasks to list."),
+    oldest: int = typer.Option(
+        5, "--oldest", min=0, help="How many of the oldest open tasks to list."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Tasks by status, throughput per day, cycle time p50/p90 (assigned -> done), per-agent
@@ -85,7 +104,11 @@ def stats(
 def render_stats(result: dict[str, Any], charts: bool) -> str:
     """Stats as text; with ``charts`` also unicode bars and a throughput sparkline."""
     window = result["window"]
-    lines = [f"Stats for {window['start']} to {window['end']} ({window['since']})", "", "Tasks by status:"]
+    lines = [
+        f"Stats for {window['start']} to {window['end']} ({window['since']})",
+        "",
+        "Tasks by status:",
+    ]
     counts = result["by_status"]
     top = max((row["count"] for row in counts), default=0)
     width = max((len(row["status"]) for row in counts), default=0)
@@ -105,7 +128,10 @@ def render_stats(result: dict[str, Any], charts: bool) -> str:
         lines.append(f"  {day['date']}  {day['done']:>{len(str(most))}}{chart}".rstrip())
     cycle = result["cycle_time"]
     if cycle["samples"]:
-        lines += ["", f"Cycle time (assigned -> done, {cycle['samples']} task(s)): p50 {cycle['p50']}, p90 {cycle['p90']}"]
+        lines += [
+            "",
+            f"Cycle time (assigned -> done, {cycle['samples']} task(s)): p50 {cycle['p50']}, p90 {cycle['p90']}",
+        ]
     else:
         lines += ["", "Cycle time (assigned -> done): no task completed in the window"]
     lines += ["", "Agents:"]
@@ -114,15 +140,26 @@ def render_stats(result: dict[str, Any], charts: bool) -> str:
         rows = [[p["name"], str(p["done"]), str(p["in_progress"]), str(p["wip"])] for p in people]
         if charts:
             most_wip = max(p["wip"] for p in people)
-            rows = [[*row, reports.bar(p["wip"], most_wip, 10)] for row, p in zip(rows, people, strict=True)]
+            rows = [
+                [*row, reports.bar(p["wip"], most_wip, 10)]
+                for row, p in zip(rows, people, strict=True)
+            ]
         columns = ["AGENT", "DONE", "IN PROGRESS", "WIP", *([""] if charts else [])]
         lines += ["  " + line for line in output.plain_table(columns, rows).splitlines()]
     else:
         lines.append("  no agents")
     lines += ["", "Oldest open tasks:"]
     if result["oldest_open"]:
-        rows = [[t["id"], t["status"], t["age"], ",".join(t["assignees"]) or "-", t["title"]] for t in result["oldest_open"]]
-        lines += ["  " + line for line in output.plain_table(["ID", "STATUS", "AGE", "ASSIGNEES", "TITLE"], rows).splitlines()]
+        rows = [
+            [t["id"], t["status"], t["age"], ",".join(t["assignees"]) or "-", t["title"]]
+            for t in result["oldest_open"]
+        ]
+        lines += [
+            "  " + line
+            for line in output.plain_table(
+                ["ID", "STATUS", "AGE", "ASSIGNEES", "TITLE"], rows
+            ).splitlines()
+        ]
     else:
         lines.append("  none")
     return "\n".join(lines) + "\n"

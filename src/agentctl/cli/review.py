@@ -36,7 +36,9 @@ def _print(ctx: typer.Context, json_: bool, verb: str, task: dict[str, Any]) -> 
 def approve(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="Task ID or unique prefix (in review)."),
-    note: str = typer.Option(None, "--note", "-m", help="Why; posted on the task's thread and kept in its Notes."),
+    note: str = typer.Option(
+        None, "--note", "-m", help="Why; posted on the task's thread and kept in its Notes."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Approve a task in review: move it to done, also where a human gate stops agents."""
@@ -49,7 +51,9 @@ def approve(
 def reject(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="Task ID or unique prefix (in review)."),
-    note: str = typer.Option(..., "--note", "-m", help="What to change; posted on the task's thread."),
+    note: str = typer.Option(
+        ..., "--note", "-m", help="What to change; posted on the task's thread."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Send a task in review back to in_progress, with the note on its thread."""

@@ -300,7 +300,9 @@ def run(
         help="On stop, how long running ticks may finish before they are terminated.",
     ),
     json_: bool = typer.Option(
-        False, "--json", help="Print JSON Lines: one document per tick, then a summary (each with schema_version)."
+        False,
+        "--json",
+        help="Print JSON Lines: one document per tick, then a summary (each with schema_version).",
     ),
 ) -> None:
     """Tick agents in the foreground on their schedules (for machines without cron).

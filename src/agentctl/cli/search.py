@@ -18,9 +18,13 @@ _MARK = re.compile(r"\*\*(.+?)\*\*")
 @app.command()
 def search(
     ctx: typer.Context,
-    query: str = typer.Argument(..., help='Words (all must match), "a phrase", prefix*, OR, NOT, (groups).'),
+    query: str = typer.Argument(
+        ..., help='Words (all must match), "a phrase", prefix*, OR, NOT, (groups).'
+    ),
     type_: list[str] = typer.Option(None, "--type", help="task, message or doc (repeatable)."),
-    status: list[str] = typer.Option(None, "--status", "-s", help="Only hits on tasks in this status (repeatable)."),
+    status: list[str] = typer.Option(
+        None, "--status", "-s", help="Only hits on tasks in this status (repeatable)."
+    ),
     limit: int = typer.Option(20, "--limit", "-n", min=1, max=1000, help="At most N hits."),
     json_: bool = JSON_OPTION,
 ) -> None:

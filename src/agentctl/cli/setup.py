@@ -59,7 +59,14 @@ def validate(
     ws = open_workspace(ctx, warn=False)
     problems = ws.validate(paths or None)
     if want_json(ctx, json_):
-        output.emit_json({"ok": not problems, "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in problems]})
+        output.emit_json(
+            {
+                "ok": not problems,
+                "problems": [
+                    {"path": p.path, "line": p.line, "message": p.message} for p in problems
+                ],
+            }
+        )
     else:
         for problem in problems:
             output.write(f"{problem}\n")

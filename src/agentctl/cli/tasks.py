@@ -21,8 +21,14 @@ from agentctl.core.checks import priority_value
 from agentctl.core.duration import parse_estimate
 from agentctl.errors import UsageError
 
-app = typer.Typer(help="Add, list, show, edit, move, assign and claim tasks.", rich_markup_mode=None, no_args_is_help=True)
-dep_app = typer.Typer(help="Add or remove task dependencies.", rich_markup_mode=None, no_args_is_help=True)
+app = typer.Typer(
+    help="Add, list, show, edit, move, assign and claim tasks.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+dep_app = typer.Typer(
+    help="Add or remove task dependencies.", rich_markup_mode=None, no_args_is_help=True
+)
 app.add_typer(dep_app, name="dep")
 
 
@@ -82,10 +88,14 @@ def _print_tasks(tasks: list[dict[str, Any]], short: dict[str, str], empty: str)
     if not tasks:
         output.notice(empty)
         return
-    output.table(["ID", "PRI", "STATUS", "TITLE", "ASSIGNEES", "LABELS"], [_row(t, short) for t in tasks])
+    output.table(
+        ["ID", "PRI", "STATUS", "TITLE", "ASSIGNEES", "LABELS"], [_row(t, short) for t in tasks]
+    )
 
 
-def _changed(ctx: typer.Context, json_: bool, verb: str, task: dict[str, Any], key: str = "task") -> None:
+def _changed(
+    ctx: typer.Context, json_: bool, verb: str, task: dict[str, Any], key: str = "task"
+) -> None:
     if want_json(ctx, json_):
         output.emit_json({key: task})
     else:
@@ -99,17 +109,27 @@ def _changed(ctx: typer.Context, json_: bool, verb: str, task: dict[str, Any], k
 def add(
     ctx: typer.Context,
     title: str = typer.Argument(..., help="The task title."),
-    description: str = typer.Option(None, "--description", "-d", help="Description (markdown); '-' reads stdin."),
+    description: str = typer.Option(
+        None, "--description", "-d", help="Description (markdown); '-' reads stdin."
+    ),
     priority: str = typer.Option(None, "--priority", "-p", help="0 (most urgent) to 3, or p0-p3."),
-    assign: list[str] = typer.Option(None, "--assign", "-a", help="Assign to this agent (repeatable)."),
+    assign: list[str] = typer.Option(
+        None, "--assign", "-a", help="Assign to this agent (repeatable)."
+    ),
     label: list[str] = typer.Option(None, "--label", "-l", help="Add a label (repeatable)."),
     parent: str = typer.Option(None, "--parent", help="Parent task ID (prefix)."),
-    depends_on: list[str] = typer.Option(None, "--depends-on", help="A task this one waits for (repeatable)."),
-    estimate: str = typer.Option(None, "--estimate", help="Effort estimate, e.g. 30m, 4h, 2d, or a range 4h-6h."),
+    depends_on: list[str] = typer.Option(
+        None, "--depends-on", help="A task this one waits for (repeatable)."
+    ),
+    estimate: str = typer.Option(
+        None, "--estimate", help="Effort estimate, e.g. 30m, 4h, 2d, or a range 4h-6h."
+    ),
     due: str = typer.Option(None, "--due", help="Due date, YYYY-MM-DD."),
     ac: list[str] = typer.Option(None, "--ac", help="An acceptance criterion (repeatable)."),
     spec: str = typer.Option(None, "--spec", help="Link to a spec section, <spec-id>#<anchor>."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the new task's ID (for scripts)."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print only the new task's ID (for scripts)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Create a task (in inbox, or assigned when --assign is given).
@@ -139,19 +159,25 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    status: list[str] = typer.Option(None, "--status", "-s", help="Only these statuses (repeatable)."),
+    status: list[str] = typer.Option(
+        None, "--status", "-s", help="Only these statuses (repeatable)."
+    ),
     assignee: str = typer.Option(None, "--assignee", help="Only tasks assigned to this agent."),
     label: str = typer.Option(None, "--label", "-l", help="Only tasks with this label."),
     parent: str = typer.Option(None, "--parent", help="Only subtasks of this task."),
     all_: bool = typer.Option(False, "--all", help="Include finished tasks."),
-    sort: str = typer.Option("priority", "--sort", help="priority | created | updated | status | title | id."),
+    sort: str = typer.Option(
+        "priority", "--sort", help="priority | created | updated | status | title | id."
+    ),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="At most this many tasks."),
     json_: bool = JSON_OPTION,
 ) -> None:
     """List open tasks (served from the index)."""
     ws = open_workspace(ctx)
     if want_json(ctx, json_):
-        text = ws.list_tasks(status or None, assignee, label, parent, all_, sort, limit, as_json_text=True)
+        text = ws.list_tasks(
+            status or None, assignee, label, parent, all_, sort, limit, as_json_text=True
+        )
         output.emit_json_raw("tasks", text)
         return
     tasks = ws.list_tasks(status or None, assignee, label, parent, all_, sort, limit)
@@ -159,7 +185,11 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, task: str = typer.Argument(..., help="Task ID or unique prefix."), json_: bool = JSON_OPTION) -> None:
+def show(
+    ctx: typer.Context,
+    task: str = typer.Argument(..., help="Task ID or unique prefix."),
+    json_: bool = JSON_OPTION,
+) -> None:
     """Show one task: fields, description, acceptance criteria, dependencies and notes."""
     ws = open_workspace(ctx)
     data = ws.show_task(task)
@@ -184,7 +214,9 @@ def show(ctx: typer.Context, task: str = typer.Argument(..., help="Task ID or un
             lines.append(f"{key + ':':<10} {data[key]}")
     if data.get("claim"):
         claim = data["claim"]
-        lines.append(f"claim:     {claim['claimed_by']} (epoch {claim['epoch']}, lease until {claim['lease_expires']})")
+        lines.append(
+            f"claim:     {claim['claimed_by']} (epoch {claim['epoch']}, lease until {claim['lease_expires']})"
+        )
     lines.append(f"created:   {data['created_at']} by {data['created_by']}")
     lines.append(f"updated:   {data['updated_at']}")
     lines.append(f"file:      {data['path']}")
@@ -192,7 +224,10 @@ def show(ctx: typer.Context, task: str = typer.Argument(..., help="Task ID or un
         lines += ["", "Description:", data["description"]]
     if data["acceptance_criteria"]:
         lines += ["", "Acceptance criteria:"]
-        lines += [f"  {i}. [{'x' if c['done'] else ' '}] {c['text']}" for i, c in enumerate(data["acceptance_criteria"], 1)]
+        lines += [
+            f"  {i}. [{'x' if c['done'] else ' '}] {c['text']}"
+            for i, c in enumerate(data["acceptance_criteria"], 1)
+        ]
     if data["notes"]:
         lines += ["", "Notes:", data["notes"]]
     if data["docs"]:
@@ -200,7 +235,10 @@ def show(ctx: typer.Context, task: str = typer.Argument(..., help="Task ID or un
         lines += [f"  {d['id']}  {d['type']:<11} {d['title']}" for d in data["docs"]]
     if data["subscribers"]:
         lines += ["", f"Subscribers: {', '.join(data['subscribers'])}"]
-    lines += ["", f"Thread ({len(data['thread'])} message{'s' if len(data['thread']) != 1 else ''}):"]
+    lines += [
+        "",
+        f"Thread ({len(data['thread'])} message{'s' if len(data['thread']) != 1 else ''}):",
+    ]
     lines += render_messages(data["thread"]) or ["  (none yet: agentctl task comment ID TEXT)"]
     output.write("\n".join(lines) + "\n")
 
@@ -210,19 +248,31 @@ def edit(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="Task ID or unique prefix."),
     title: str = typer.Option(None, "--title", "-t", help="New title."),
-    description: str = typer.Option(None, "--description", "-d", help="New description; '-' reads stdin."),
+    description: str = typer.Option(
+        None, "--description", "-d", help="New description; '-' reads stdin."
+    ),
     priority: str = typer.Option(None, "--priority", "-p", help="0-3 or p0-p3."),
     label: list[str] = typer.Option(None, "--label", "-l", help="Add a label (repeatable)."),
-    remove_label: list[str] = typer.Option(None, "--remove-label", help="Remove a label (repeatable)."),
+    remove_label: list[str] = typer.Option(
+        None, "--remove-label", help="Remove a label (repeatable)."
+    ),
     parent: str = typer.Option(None, "--parent", help="Set the parent task."),
-    estimate: str = typer.Option(None, "--estimate", help="Effort estimate, e.g. 4h or a range 4h-6h."),
+    estimate: str = typer.Option(
+        None, "--estimate", help="Effort estimate, e.g. 4h or a range 4h-6h."
+    ),
     due: str = typer.Option(None, "--due", help="Due date, YYYY-MM-DD."),
     spec: str = typer.Option(None, "--spec", help="Spec link."),
     ac: list[str] = typer.Option(None, "--ac", help="Add an acceptance criterion (repeatable)."),
-    check: list[int] = typer.Option(None, "--check", help="Tick acceptance criterion N (1-based, repeatable)."),
+    check: list[int] = typer.Option(
+        None, "--check", help="Tick acceptance criterion N (1-based, repeatable)."
+    ),
     uncheck: list[int] = typer.Option(None, "--uncheck", help="Untick acceptance criterion N."),
-    clear: list[str] = typer.Option(None, "--clear", help="Clear a field: parent, estimate, due, spec, labels."),
-    editor: bool = typer.Option(False, "--editor", "-e", help="Edit the whole file in $VISUAL/$EDITOR."),
+    clear: list[str] = typer.Option(
+        None, "--clear", help="Clear a field: parent, estimate, due, spec, labels."
+    ),
+    editor: bool = typer.Option(
+        False, "--editor", "-e", help="Edit the whole file in $VISUAL/$EDITOR."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Change a task's fields (one frontmatter line per field changes)."""
@@ -264,7 +314,9 @@ def _edit_in_editor(ws: Any, actor: Any, ref: str) -> dict[str, Any]:
         scratch.write_text(original, encoding="utf-8")
         completed = subprocess.run([*shlex.split(command), str(scratch)], check=False)
         if completed.returncode != 0:
-            raise UsageError(f"the editor exited with status {completed.returncode}; nothing changed")
+            raise UsageError(
+                f"the editor exited with status {completed.returncode}; nothing changed"
+            )
         edited = scratch.read_text(encoding="utf-8")
     return ws.replace_task_text(actor, task_id, original, edited)  # type: ignore[no-any-return]
 
@@ -310,7 +362,9 @@ def unassign(
 @app.command("claim")
 def claim(
     ctx: typer.Context,
-    task: str = typer.Argument(None, help="Task to claim; default: the most urgent ready task for you."),
+    task: str = typer.Argument(
+        None, help="Task to claim; default: the most urgent ready task for you."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Atomically take a task: assigns you, moves it in progress, and holds a leased claim."""
@@ -320,7 +374,9 @@ def claim(
 
 @app.command("release")
 def release(
-    ctx: typer.Context, task: str = typer.Argument(..., help="Task ID or unique prefix."), json_: bool = JSON_OPTION
+    ctx: typer.Context,
+    task: str = typer.Argument(..., help="Task ID or unique prefix."),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Give a claimed task back: drops the claim and your assignment."""
     ws = open_workspace(ctx, warn=False)
@@ -330,8 +386,12 @@ def release(
 @app.command("ready")
 def ready(
     ctx: typer.Context,
-    explain: bool = typer.Option(False, "--explain", help="Also list open tasks that are not ready, and why."),
-    mine: bool = typer.Option(False, "--mine", help="Only tasks the acting agent (--as) could take."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Also list open tasks that are not ready, and why."
+    ),
+    mine: bool = typer.Option(
+        False, "--mine", help="Only tasks the acting agent (--as) could take."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Tasks whose dependencies are all done, most urgent first."""
@@ -342,20 +402,38 @@ def ready(
         output.emit_json(result)
         return
     short = ws.short_ids()
-    rows = [[short[t["id"]], f"p{t['priority']}", t["status"], t["title"], ",".join(t["assignees"]) or "-"] for t in result["ready"]]
+    rows = [
+        [
+            short[t["id"]],
+            f"p{t['priority']}",
+            t["status"],
+            t["title"],
+            ",".join(t["assignees"]) or "-",
+        ]
+        for t in result["ready"]
+    ]
     if rows:
         output.table(["ID", "PRI", "STATUS", "TITLE", "ASSIGNEES"], rows)
     else:
         output.notice("no task is ready")
     if explain and result["not_ready"]:
         output.write("\nNot ready:\n")
-        output.write("".join(f"  {short[t['id']]}  {t['title']}: {'; '.join(t['reasons'])}\n" for t in result["not_ready"]))
+        output.write(
+            "".join(
+                f"  {short[t['id']]}  {t['title']}: {'; '.join(t['reasons'])}\n"
+                for t in result["not_ready"]
+            )
+        )
 
 
 @app.command("blocked")
 def blocked(
     ctx: typer.Context,
-    explain: bool = typer.Option(False, "--explain", help="Show why: each unfinished dependency and what it waits for in turn."),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="Show why: each unfinished dependency and what it waits for in turn.",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Open tasks that wait for unfinished dependencies or are in the blocked status."""
@@ -370,7 +448,13 @@ def blocked(
     if not explain:
         short = ws.short_ids()
         rows = [
-            [t["short_id"], f"p{t['priority']}", t["status"], t["title"], ",".join(short.get(d, d) for d in t["waits_for"]) or "-"]
+            [
+                t["short_id"],
+                f"p{t['priority']}",
+                t["status"],
+                t["title"],
+                ",".join(short.get(d, d) for d in t["waits_for"]) or "-",
+            ]
             for t in found
         ]
         output.table(["ID", "PRI", "STATUS", "TITLE", "WAITS FOR"], rows)
@@ -383,7 +467,10 @@ def blocked(
             if "title" in item:
                 through = item.get("through")
                 if through:  # "waits for X (status): Title, through its parent P"
-                    text = text.removesuffix(f", through {through}") + f": {item['title']}, through {through}"
+                    text = (
+                        text.removesuffix(f", through {through}")
+                        + f": {item['title']}, through {through}"
+                    )
                 else:
                     text += f": {item['title']}"
             lines.append("  " * depth + "- " + text)
@@ -423,7 +510,9 @@ def dep_rm(
 def rm(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="Task ID or unique prefix."),
-    force: bool = typer.Option(False, "--force", "-f", help="Also drop references from dependents and subtasks."),
+    force: bool = typer.Option(
+        False, "--force", "-f", help="Also drop references from dependents and subtasks."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Remove a task (its history stays in the event log and git)."""

@@ -14,7 +14,8 @@ from agentctl.errors import UsageError
 
 thread_app = typer.Typer(rich_markup_mode=None)
 inbox_app = typer.Typer(
-    rich_markup_mode=None, help="List an agent's unread notifications (or, --human, what waits for a person)."
+    rich_markup_mode=None,
+    help="List an agent's unread notifications (or, --human, what waits for a person).",
 )
 
 KIND_HELP = "comment | question | answer | review | status_update"
@@ -36,7 +37,9 @@ def render_messages(messages: list[dict[str, Any]]) -> list[str]:
         if message.get("mentions"):
             head += " · @" + " @".join(message["mentions"])
         lines.append(head)
-        lines.extend("   " + line if line else "" for line in message["body"].rstrip("\n").split("\n"))
+        lines.extend(
+            "   " + line if line else "" for line in message["body"].rstrip("\n").split("\n")
+        )
     return lines
 
 
@@ -46,7 +49,10 @@ def render_messages(messages: list[dict[str, Any]]) -> list[str]:
 def comment(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="Task ID or unique prefix."),
-    text: str = typer.Argument(..., help="Message text (markdown); '-' reads stdin. @name, @all and @role:ROLE notify agents."),
+    text: str = typer.Argument(
+        ...,
+        help="Message text (markdown); '-' reads stdin. @name, @all and @role:ROLE notify agents.",
+    ),
     kind: str = typer.Option("comment", "--kind", "-k", help=KIND_HELP),
     reply_to: str = typer.Option(None, "--reply-to", help="ID of the message this answers."),
     json_: bool = JSON_OPTION,
@@ -65,7 +71,9 @@ def comment(
 def subscribe(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="Task ID or unique prefix."),
-    agent: str = typer.Option(None, "--agent", "-a", help="Subscribe this agent (default: the acting agent)."),
+    agent: str = typer.Option(
+        None, "--agent", "-a", help="Subscribe this agent (default: the acting agent)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Subscribe an agent to a task: it is notified of new messages and status changes."""
@@ -75,7 +83,9 @@ def subscribe(
 def unsubscribe(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="Task ID or unique prefix."),
-    agent: str = typer.Option(None, "--agent", "-a", help="Unsubscribe this agent (default: the acting agent)."),
+    agent: str = typer.Option(
+        None, "--agent", "-a", help="Unsubscribe this agent (default: the acting agent)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Stop notifying an agent about a task (a later mention or assignment subscribes it again)."""
@@ -105,7 +115,9 @@ def register(app: typer.Typer) -> None:
 def thread(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="Task ID or unique prefix."),
-    since: str = typer.Option(None, "--since", help="Only messages newer than this: a duration (2h, 3d) or a timestamp."),
+    since: str = typer.Option(
+        None, "--since", help="Only messages newer than this: a duration (2h, 3d) or a timestamp."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Print a task's message thread, oldest first."""
@@ -127,10 +139,16 @@ def thread(
 @inbox_app.callback(invoke_without_command=True)
 def inbox(
     ctx: typer.Context,
-    agent: str = typer.Option(None, "--agent", "-a", help="Whose inbox (default: the acting agent, --as)."),
+    agent: str = typer.Option(
+        None, "--agent", "-a", help="Whose inbox (default: the acting agent, --as)."
+    ),
     all_: bool = typer.Option(False, "--all", help="Include notifications already read."),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="Only the newest N."),
-    human: bool = typer.Option(False, "--human", help="What waits for a person: tasks at a human gate and agents' refusals there."),
+    human: bool = typer.Option(
+        False,
+        "--human",
+        help="What waits for a person: tasks at a human gate and agents' refusals there.",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """List unread notifications, newest last, with the task and a one-line excerpt."""
@@ -172,10 +190,19 @@ def _human_inbox(ctx: typer.Context, limit: int | None, json_: bool) -> None:
 
         output.say("Needs attention (there is no lead to tell; agentctl attention):")
         for item in result["attention"]:
-            condition = Condition(item["kind"], item["subject"], item["state"], item["detail"], item["title"], tuple(item["assignees"]))
+            condition = Condition(
+                item["kind"],
+                item["subject"],
+                item["state"],
+                item["detail"],
+                item["title"],
+                tuple(item["assignees"]),
+            )
             output.say(f"- {condition.line()}")
     if not ws.workflow.get("human_gates"):
-        output.say("no human gates are configured (workflow.human_gates): nothing waits for a person")
+        output.say(
+            "no human gates are configured (workflow.human_gates): nothing waits for a person"
+        )
         return
     if not result["waiting"] and not result["refusals"]:
         output.say("nothing waits for a person")
@@ -184,22 +211,32 @@ def _human_inbox(ctx: typer.Context, limit: int | None, json_: bool) -> None:
         output.say("Waiting for a person (agentctl approve ID | agentctl reject ID --note TEXT):")
         output.table(
             ["TASK", "PRI", "TITLE", "STEP", "GATE"],
-            [[t["id"], f"p{t['priority']}", t["title"], f"{t['from']} -> {t['to']}", t["gate"]] for t in result["waiting"]],
+            [
+                [t["id"], f"p{t['priority']}", t["title"], f"{t['from']} -> {t['to']}", t["gate"]]
+                for t in result["waiting"]
+            ],
         )
     if result["refusals"]:
         output.say("Agents refused at a gate:")
         output.table(
             ["WHEN", "AGENT", "TASK", "STEP", "GATE"],
-            [[short_time(r["ts"]), r["actor"], r["task"], f"{r['from']} -> {r['to']}", r["gate"]] for r in result["refusals"]],
+            [
+                [short_time(r["ts"]), r["actor"], r["task"], f"{r['from']} -> {r['to']}", r["gate"]]
+                for r in result["refusals"]
+            ],
         )
 
 
 @inbox_app.command("read")
 def inbox_read(
     ctx: typer.Context,
-    ids: list[str] = typer.Argument(None, help="Notification IDs (or unique prefixes) from 'agentctl inbox'."),
+    ids: list[str] = typer.Argument(
+        None, help="Notification IDs (or unique prefixes) from 'agentctl inbox'."
+    ),
     all_: bool = typer.Option(False, "--all", help="Mark every unread notification read."),
-    agent: str = typer.Option(None, "--agent", "-a", help="Whose inbox (default: the acting agent, --as)."),
+    agent: str = typer.Option(
+        None, "--agent", "-a", help="Whose inbox (default: the acting agent, --as)."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Mark notifications read."""

@@ -23,7 +23,9 @@ def working(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
     ws = open_workspace(ctx)
     text, rerendered = ws.working_text()
     if want_json(ctx, json_):
-        output.emit_json({"path": ws.layout.relative(ws.layout.working), "rerendered": rerendered, "text": text})
+        output.emit_json(
+            {"path": ws.layout.relative(ws.layout.working), "rerendered": rerendered, "text": text}
+        )
     else:
         output.write(text)
 

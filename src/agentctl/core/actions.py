@@ -66,11 +66,17 @@ class CreateTask(_Action):
     title: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     description: str | None = Field(default=None, max_length=MAX_TEXT)
     priority: int = Field(default=2, ge=0, le=3)
-    labels: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,31}$")]] = Field(default_factory=list, max_length=10)
+    labels: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,31}$")]] = Field(
+        default_factory=list, max_length=10
+    )
     parent: str | None = Field(default=None, pattern=TASK_REF)
-    depends_on: list[Annotated[str, Field(pattern=TASK_REF)]] = Field(default_factory=list, max_length=20)
+    depends_on: list[Annotated[str, Field(pattern=TASK_REF)]] = Field(
+        default_factory=list, max_length=20
+    )
     assignee: str | None = Field(default=None, pattern=NAME)
-    criteria: list[Annotated[str, Field(min_length=1, max_length=300, pattern=ONE_LINE)]] = Field(default_factory=list, max_length=20)
+    criteria: list[Annotated[str, Field(min_length=1, max_length=300, pattern=ONE_LINE)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 class Assign(_Action):
@@ -132,7 +138,17 @@ class Noop(_Action):
 
 
 Action = Annotated[
-    Comment | SetStatus | CreateTask | Assign | Claim | Release | WriteDoc | Remember | Notify | Dispatch | Noop,
+    Comment
+    | SetStatus
+    | CreateTask
+    | Assign
+    | Claim
+    | Release
+    | WriteDoc
+    | Remember
+    | Notify
+    | Dispatch
+    | Noop,
     Field(discriminator="type"),
 ]
 ACTION_TYPES = (
@@ -178,7 +194,11 @@ def parse_answer(text: str, max_actions: int) -> tuple[list[Any], list[dict[str,
     if len(text) > 200_000:
         raise AnswerError("the answer is too long")
     value = extract_json(text)
-    if isinstance(value, dict) and set(value) <= {"actions", "thoughts", "summary"} and "actions" in value:
+    if (
+        isinstance(value, dict)
+        and set(value) <= {"actions", "thoughts", "summary"}
+        and "actions" in value
+    ):
         items = value["actions"]
     elif isinstance(value, dict) and "type" in value:
         items = [value]
@@ -190,10 +210,14 @@ def parse_answer(text: str, max_actions: int) -> tuple[list[Any], list[dict[str,
     rejected: list[dict[str, Any]] = []
     for position, item in enumerate(items):
         if position >= max_actions:
-            rejected.append({"action": _brief(item), "reason": f"more than {max_actions} actions in one answer"})
+            rejected.append(
+                {"action": _brief(item), "reason": f"more than {max_actions} actions in one answer"}
+            )
             continue
         if isinstance(item, dict) and item.get("type") not in ACTION_TYPES:
-            reason = f"unknown action type; the actions are: {', '.join(ACTION_TYPES)}"  # never echo it
+            reason = (
+                f"unknown action type; the actions are: {', '.join(ACTION_TYPES)}"  # never echo it
+            )
         else:
             try:
                 valid.append(_adapter().validate_python(item))
@@ -201,7 +225,9 @@ def parse_answer(text: str, max_actions: int) -> tuple[list[Any], list[dict[str,
             except ValidationError as exc:
                 error = exc.errors()[0]
                 where = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
-                reason = f"invalid action: {where or 'action'}: {' '.join(str(error['msg']).split())}"
+                reason = (
+                    f"invalid action: {where or 'action'}: {' '.join(str(error['msg']).split())}"
+                )
         rejection = {"action": _brief(item), "reason": reason}
         task = item.get("task") if isinstance(item, dict) else None
         if isinstance(task, str) and _TASK_REF.match(task):

@@ -113,7 +113,9 @@ def silent_since(
     if window is not None:
         if not window.contains(local_now):
             return None
-        opening = local_now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(minutes=window.start)
+        opening = local_now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
+            minutes=window.start
+        )
         if opening > local_now:
             opening -= timedelta(days=1)
         start = max(last, now - (local_now - opening))
@@ -177,14 +179,18 @@ class Facts:
     decide). Task rows carry ``id``, ``title``, ``assignees``, ``status``."""
 
     in_progress: list[dict[str, Any]] = field(default_factory=list)  # + last_activity, updated_at
-    bounces: list[dict[str, Any]] = field(default_factory=list)  # + count (review -> in_progress moves)
+    bounces: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # + count (review -> in_progress moves)
     due: list[dict[str, Any]] = field(default_factory=list)  # open tasks with a due date: + due
     blocked: list[dict[str, Any]] = field(default_factory=list)  # blocked, deps all done: + since
     agents: list[dict[str, Any]] = field(default_factory=list)
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def detect(facts: Facts, settings: Settings, now: datetime, local_now: datetime | None = None) -> list[Condition]:
+def detect(
+    facts: Facts, settings: Settings, now: datetime, local_now: datetime | None = None
+) -> list[Condition]:
     """Every condition that holds at ``now``, in kind order, then oldest first, then subject."""
     local_now = local_now or local_time(now)
     found: list[tuple[int, str, str, Condition]] = []
@@ -194,7 +200,9 @@ def detect(facts: Facts, settings: Settings, now: datetime, local_now: datetime 
 
     cutoff = now - timedelta(seconds=settings.stale_after)
     for task in facts.in_progress:
-        moments = [m for m in (parse_ts(task.get("last_activity")), parse_ts(task.get("updated_at"))) if m]
+        moments = [
+            m for m in (parse_ts(task.get("last_activity")), parse_ts(task.get("updated_at"))) if m
+        ]
         if not moments:
             continue
         last = max(moments)
@@ -221,9 +229,19 @@ def detect(facts: Facts, settings: Settings, now: datetime, local_now: datetime 
                       task.get("title"), tuple(task.get("assignees") or ())), since)  # fmt: skip
     for agent in facts.agents:
         state = facts.states.get(agent["name"], {})
-        beat = silent_since(agent, state, now, local_now, settings.missed_beats, settings.idle_every)
+        beat = silent_since(
+            agent, state, now, local_now, settings.missed_beats, settings.idle_every
+        )
         if beat is not None:
             every = format_duration(agent_every(agent))
-            add(Condition("silent", agent["name"], stamp(beat), f"no heartbeat since {stamp(beat)} (it ticks every {every})"), stamp(beat))
+            add(
+                Condition(
+                    "silent",
+                    agent["name"],
+                    stamp(beat),
+                    f"no heartbeat since {stamp(beat)} (it ticks every {every})",
+                ),
+                stamp(beat),
+            )
     found.sort(key=lambda item: item[:3])
     return [item[3] for item in found]

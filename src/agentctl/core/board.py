@@ -50,7 +50,13 @@ class Board:
         return sum(self.counts.values())
 
 
-def matches(task: Mapping[str, Any], text: str | None = None, assignee: str | None = None, label: str | None = None, priority: int | None = None) -> bool:
+def matches(
+    task: Mapping[str, Any],
+    text: str | None = None,
+    assignee: str | None = None,
+    label: str | None = None,
+    priority: int | None = None,
+) -> bool:
     if text:
         wanted = text.lower()
         task_id = str(task["id"])
@@ -79,7 +85,11 @@ def build_board(
     by_status: dict[str, list[Mapping[str, Any]]] = {s: [] for s in workflow["statuses"]}
     for task in tasks:
         by_status.setdefault(task["status"], []).append(task)
-    lookup = all_tasks if all_tasks is not None else {t["id"]: t for ts in by_status.values() for t in ts}
+    lookup = (
+        all_tasks
+        if all_tasks is not None
+        else {t["id"]: t for ts in by_status.values() for t in ts}
+    )
     done = set(workflow["done"])
     columns = []
     for status, members in by_status.items():
@@ -97,7 +107,9 @@ def build_board(
                 priority=int(t.get("priority", 2)),
                 assignees=tuple(t.get("assignees", ())),
                 labels=tuple(t.get("labels", ())),
-                blocked=status == workflow["blocked"] or status not in done and _waits(lookup, t, done),
+                blocked=status == workflow["blocked"]
+                or status not in done
+                and _waits(lookup, t, done),
                 needs_review=status == workflow["review"],
                 unread=unread.get(t["id"], 0) if unread else 0,
             )
@@ -107,7 +119,9 @@ def build_board(
     return Board(tuple(columns), {c.status: c.total for c in columns})
 
 
-def _waits(lookup: Mapping[str, Mapping[str, Any]], task: Mapping[str, Any], done: set[str]) -> bool:
+def _waits(
+    lookup: Mapping[str, Mapping[str, Any]], task: Mapping[str, Any], done: set[str]
+) -> bool:
     """Whether a dependency is unfinished or missing (:func:`graph.blockers`, without building
     the list: this runs once per card)."""
     for dep in task.get("depends_on", ()):
@@ -167,7 +181,16 @@ def parse_filter(query: str) -> BoardFilter:
             label = word[6:]
         elif len(lower) == 2 and lower[0] == "p" and lower[1] in "0123":
             priority = int(lower[1])
-        elif lower.startswith("priority:") and lower[9:] in ("0", "1", "2", "3", "p0", "p1", "p2", "p3"):
+        elif lower.startswith("priority:") and lower[9:] in (
+            "0",
+            "1",
+            "2",
+            "3",
+            "p0",
+            "p1",
+            "p2",
+            "p3",
+        ):
             priority = int(lower[-1])
         else:
             text.append(word)
@@ -202,7 +225,9 @@ def _parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
-def agent_status(agent: Mapping[str, Any], state: Mapping[str, Any], now: datetime, missed_beats: int) -> tuple[str, float | None]:
+def agent_status(
+    agent: Mapping[str, Any], state: Mapping[str, Any], now: datetime, missed_beats: int
+) -> tuple[str, float | None]:
     """(status, seconds since the last heartbeat). An agent that has beaten before but stayed
     silent for ``missed_beats`` of its intervals is *stale* (unless it is blocked)."""
     status = str(state.get("status") or "idle")
@@ -240,7 +265,9 @@ def build_agent_bar(
                 level=str(agent.get("level", "specialist")),
                 status=status,
                 current_task=(short_ids or {}).get(current, current) if current else None,
-                last_heartbeat=str(state["last_heartbeat"]) if state.get("last_heartbeat") else None,
+                last_heartbeat=str(state["last_heartbeat"])
+                if state.get("last_heartbeat")
+                else None,
                 heartbeat_age=age,
                 unread=(unread or {}).get(str(agent["name"]), 0),
                 open_tasks=int(agent.get("open_tasks", 0)),

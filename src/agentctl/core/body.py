@@ -37,7 +37,11 @@ def _section_spans(body: str) -> list[tuple[str, int, int, int]]:
             marker = fence_match.group(1)
             if fence is None:
                 fence = marker
-            elif marker[0] == fence[0] and len(marker) >= len(fence) and not fence_match.group(2).strip():
+            elif (
+                marker[0] == fence[0]
+                and len(marker) >= len(fence)
+                and not fence_match.group(2).strip()
+            ):
                 fence = None  # only a fence of the same kind, at least as long, closes one
         match = None if fence is not None else _HEADING.match(line.rstrip("\n"))
         if match:
@@ -94,7 +98,9 @@ def render_criteria(criteria: list[Criterion]) -> str:
     return "\n".join(f"- [{'x' if c.done else ' '}] {c.text}" for c in criteria)
 
 
-def task_body(description: str = "", criteria: list[Criterion] | None = None, notes: str = "") -> str:
+def task_body(
+    description: str = "", criteria: list[Criterion] | None = None, notes: str = ""
+) -> str:
     """The body of a new task with its three standard sections."""
     body = set_section("", DESCRIPTION, description)
     body = set_section(body, ACCEPTANCE, render_criteria(criteria or []))

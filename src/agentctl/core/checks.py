@@ -24,7 +24,9 @@ TASK_ID_RE = re.compile(r"^t-[0-9abcdefghjkmnpqrstvwxyz]{12}\Z")
 TITLE_RE = re.compile(r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*\Z")  # one line
 LABEL_RE = re.compile(r"^[^\s,]{1,64}\Z")
 HOURS_RE = re.compile(r"^\d{2}:\d{2}-\d{2}:\d{2}\Z")
-DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?\Z")
+DATETIME_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?\Z"
+)
 
 LEVELS = ("intern", "specialist", "lead")
 RUNTIMES = ("manual", "simulated", "command", "llm")
@@ -50,7 +52,15 @@ AGENT_FIELDS = frozenset(
 )  # fmt: skip
 AGENT_REQUIRED = frozenset({"name", "role", "created_at"})
 STATE_FIELDS = frozenset(
-    {"status", "current_task", "last_heartbeat", "last_outcome", "inbox_cursor", "failures", "retry_after"}
+    {
+        "status",
+        "current_task",
+        "last_heartbeat",
+        "last_outcome",
+        "inbox_cursor",
+        "failures",
+        "retry_after",
+    }
 )
 CLAIM_FIELDS = frozenset({"claimed_by", "epoch", "lease_expires"})
 
@@ -63,7 +73,9 @@ class _Checker:
     def fail(self, key: str, problem: str) -> ValidationError:
         return ValidationError(f"{key}: {problem}", self.path)
 
-    def fields(self, allowed: frozenset[str], required: frozenset[str], prefix: str = "", data: Any = None) -> None:
+    def fields(
+        self, allowed: frozenset[str], required: frozenset[str], prefix: str = "", data: Any = None
+    ) -> None:
         values = self.data if data is None else data
         unknown = sorted(set(values) - allowed)
         if unknown:
@@ -78,7 +90,14 @@ class _Checker:
             if key in self.data and self.data[key] is None:
                 raise self.fail(key, "may not be empty")
 
-    def text(self, key: str, value: Any, low: int = 1, high: int = 10_000, pattern: re.Pattern[str] | None = None) -> None:
+    def text(
+        self,
+        key: str,
+        value: Any,
+        low: int = 1,
+        high: int = 10_000,
+        pattern: re.Pattern[str] | None = None,
+    ) -> None:
         if not isinstance(value, str):
             raise self.fail(key, "must be a string")
         if not low <= len(value) <= high:
@@ -90,7 +109,13 @@ class _Checker:
         if value is not None:
             self.text(key, value, **kwargs)
 
-    def text_list(self, key: str, value: Any, pattern: re.Pattern[str] | None = None, choices: tuple[str, ...] | None = None) -> None:
+    def text_list(
+        self,
+        key: str,
+        value: Any,
+        pattern: re.Pattern[str] | None = None,
+        choices: tuple[str, ...] | None = None,
+    ) -> None:
         if value is None:
             return
         if not isinstance(value, list):
@@ -107,7 +132,12 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, "must be a whole number")
         if value < low or (high is not None and value > high):
-            raise self.fail(key, f"must be between {low} and {high}" if high is not None else f"must be at least {low}")
+            raise self.fail(
+                key,
+                f"must be between {low} and {high}"
+                if high is not None
+                else f"must be at least {low}",
+            )
 
     def timestamp(self, key: str, value: Any, optional: bool = False) -> None:
         if value is None and optional:
@@ -125,7 +155,9 @@ class _Checker:
         self._parsed(key, value, parse_duration, "must be a duration such as 30m, 4h, 2d")
 
     def estimate(self, key: str, value: Any) -> None:
-        self._parsed(key, value, parse_estimate, "must be a duration such as 4h or a range such as 4h-6h")
+        self._parsed(
+            key, value, parse_estimate, "must be a duration such as 4h or a range such as 4h-6h"
+        )
 
     def _parsed(self, key: str, value: Any, parse: Callable[[str], object], expected: str) -> None:
         """An optional string that ``parse`` accepts (its ValueError names the problem)."""
@@ -214,7 +246,9 @@ def check_agent(data: dict[str, Any], stem: str | None, path: str) -> None:
     if heartbeat is not None:
         if not isinstance(heartbeat, dict):
             raise c.fail("heartbeat", "must be a mapping")
-        c.fields(frozenset({"every", "offset", "active_hours"}), frozenset(), "heartbeat.", heartbeat)
+        c.fields(
+            frozenset({"every", "offset", "active_hours"}), frozenset(), "heartbeat.", heartbeat
+        )
         if "every" in heartbeat and heartbeat["every"] is None:
             raise c.fail("heartbeat.every", "may not be empty")
         c.duration("heartbeat.every", heartbeat.get("every"))
@@ -228,7 +262,9 @@ def check_agent(data: dict[str, Any], stem: str | None, path: str) -> None:
         if budget.get("daily_tokens") is not None:
             c.integer("budget.daily_tokens", budget["daily_tokens"], 0)
         usd = budget.get("daily_usd")
-        if usd is not None and (isinstance(usd, bool) or not isinstance(usd, (int, float)) or usd < 0):
+        if usd is not None and (
+            isinstance(usd, bool) or not isinstance(usd, (int, float)) or usd < 0
+        ):
             raise c.fail("budget.daily_usd", "must be a number of dollars, at least 0")
     permissions = data.get("permissions")
     if permissions is not None:
@@ -275,7 +311,9 @@ def check_message(data: dict[str, Any], task_id: str | None, path: str) -> None:
     c.text("id", data["id"], pattern=MESSAGE_ID_RE)
     c.text("task", data["task"], pattern=TASK_ID_RE)
     if task_id is not None and data["task"] != task_id:
-        raise ValidationError(f"task {data['task']!r} does not match the thread directory {task_id!r}", path)
+        raise ValidationError(
+            f"task {data['task']!r} does not match the thread directory {task_id!r}", path
+        )
     c.text("author", data["author"], 1, 128)
     c.timestamp("created_at", data["created_at"])
     c.choice("kind", data["kind"], MESSAGE_KINDS)
@@ -297,4 +335,9 @@ def check_doc(data: dict[str, Any], stem: str | None, path: str) -> None:
     c.timestamp("updated_at", data["updated_at"])
 
 
-CHECKERS = {"Task": check_task, "Agent": check_agent, "Message": check_message, "Document": check_doc}
+CHECKERS = {
+    "Task": check_task,
+    "Agent": check_agent,
+    "Message": check_message,
+    "Document": check_doc,
+}

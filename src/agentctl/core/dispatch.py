@@ -118,7 +118,10 @@ class Plan:
     skips: list[Skip] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"assignments": [a.as_dict() for a in self.assignments], "skips": [s.as_dict() for s in self.skips]}
+        return {
+            "assignments": [a.as_dict() for a in self.assignments],
+            "skips": [s.as_dict() for s in self.skips],
+        }
 
 
 @dataclass
@@ -134,7 +137,11 @@ class _Member:
 
 
 def unavailable(
-    agent: Mapping[str, Any], state: Mapping[str, Any], settings: Settings, now: datetime, local_now: datetime
+    agent: Mapping[str, Any],
+    state: Mapping[str, Any],
+    settings: Settings,
+    now: datetime,
+    local_now: datetime,
 ) -> str | None:
     """Why the agent takes no work now (its load aside), or None when it is available."""
     name = agent["name"]
@@ -154,9 +161,16 @@ def unavailable(
     return None
 
 
-def order_key(task: Mapping[str, Any], critical: set[str] | frozenset[str]) -> tuple[int, int, str, str]:
+def order_key(
+    task: Mapping[str, Any], critical: set[str] | frozenset[str]
+) -> tuple[int, int, str, str]:
     """Critical path first, then priority, then age, then ID."""
-    return (0 if task["id"] in critical else 1, int(task.get("priority", 2)), str(task.get("created_at", "")), str(task["id"]))
+    return (
+        0 if task["id"] in critical else 1,
+        int(task.get("priority", 2)),
+        str(task.get("created_at", "")),
+        str(task["id"]),
+    )
 
 
 def plan(
@@ -196,13 +210,22 @@ def plan(
     for task in sorted(tasks, key=lambda t: order_key(t, critical)):
         task_id, title = str(task["id"]), str(task.get("title") or "")
         if summaries.get(task_id):
-            result.skips.append(Skip("task", task_id, f"summary task: its {summaries[task_id]} open subtask(s) are the work", title))
+            result.skips.append(
+                Skip(
+                    "task",
+                    task_id,
+                    f"summary task: its {summaries[task_id]} open subtask(s) are the work",
+                    title,
+                )
+            )
             continue
         if task_id in refused:
             result.skips.append(Skip("task", task_id, refused[task_id], title))
             continue
         if limit is not None and len(result.assignments) >= limit:
-            result.skips.append(Skip("task", task_id, f"the limit of {limit} assignment(s) is reached", title))
+            result.skips.append(
+                Skip("task", task_id, f"the limit of {limit} assignment(s) is reached", title)
+            )
             continue
         labels = tuple(str(label) for label in task.get("labels") or ())
         if labels not in wanted:
@@ -213,12 +236,18 @@ def plan(
             what = f"no available agent for {', '.join(sorted(relevant))}"
         else:
             pool = [m for m in members if m.level != "lead"]
-            what = "no available agent" + (" (leads get only tasks matching their capabilities)" if members else "")
+            what = "no available agent" + (
+                " (leads get only tasks matching their capabilities)" if members else ""
+            )
         ready = [m for m in pool if m.unavailable is None and m.load < wip]
         if not ready:
             why = "; ".join(f"{m.name} {m.why_not(wip)}" for m in pool[:SHOWN_AGENTS])
             more = f"; +{len(pool) - SHOWN_AGENTS} more" if len(pool) > SHOWN_AGENTS else ""
-            result.skips.append(Skip("task", task_id, f"{what}: {why}{more}" if pool else f"{what}: no agents", title))
+            result.skips.append(
+                Skip(
+                    "task", task_id, f"{what}: {why}{more}" if pool else f"{what}: no agents", title
+                )
+            )
             continue
         if relevant:
             best = min(ready, key=lambda m: (-len(m.tokens & relevant), m.load, m.name))
@@ -227,9 +256,15 @@ def plan(
         else:
             best = min(ready, key=lambda m: (m.load, m.name))
             matched = ()
-            fit = "least loaded (no labels)" if not labels else f"least loaded (no agent has a capability for {', '.join(labels)})"
+            fit = (
+                "least loaded (no labels)"
+                if not labels
+                else f"least loaded (no agent has a capability for {', '.join(labels)})"
+            )
         parts = ["on the critical path"] if task_id in critical else []
         parts += [fit, f"{best.load}/{wip} open tasks before"]
-        result.assignments.append(Assignment(task_id, title, best.name, "; ".join(parts), task_id in critical, matched))
+        result.assignments.append(
+            Assignment(task_id, title, best.name, "; ".join(parts), task_id in critical, matched)
+        )
         best.load += 1
     return result

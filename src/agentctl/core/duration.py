@@ -39,7 +39,9 @@ def parse_estimate(text: str, units: dict[str, float] | None = None) -> tuple[fl
     try:
         low, high = parse_duration(low_text, units), parse_duration(high_text, units)
     except ValueError:
-        raise ValueError(f"invalid estimate {text!r}: use a duration (4h, 2d) or a range (4h-6h)") from None
+        raise ValueError(
+            f"invalid estimate {text!r}: use a duration (4h, 2d) or a range (4h-6h)"
+        ) from None
     if high < low:
         raise ValueError(f"invalid estimate {text!r}: the range must go from low to high")
     return low, high
@@ -66,7 +68,11 @@ def since_timestamp(text: str, now: datetime | None = None) -> str:
     except ValueError:
         pass
     else:
-        return (moment - timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return (
+            (moment - timedelta(seconds=seconds))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

@@ -115,7 +115,13 @@ class Calendar:
 
 
 def _work_key(task: Mapping[str, Any], latest_start: float, started: bool) -> tuple[Any, ...]:
-    return (0 if started else 1, round(latest_start, 6), int(task.get("priority", 2)), str(task.get("created_at", "")), str(task["id"]))
+    return (
+        0 if started else 1,
+        round(latest_start, 6),
+        int(task.get("priority", 2)),
+        str(task.get("created_at", "")),
+        str(task["id"]),
+    )
 
 
 def schedule(
@@ -180,7 +186,9 @@ def schedule(
             continue
         assignees = tasks[task_id].get("assignees") or []
         lane_of[task_id] = assignees[0] if assignees else None
-    agent_lanes = sorted({lane for lane in lane_of.values() if lane is not None and lane not in pool_lanes})
+    agent_lanes = sorted(
+        {lane for lane in lane_of.values() if lane is not None and lane not in pool_lanes}
+    )
     all_lanes = [*pool_lanes, *agent_lanes]
     in_pool = set(pool_lanes)
     own: dict[str, list[tuple[Any, ...]]] = {lane: [] for lane in all_lanes}
@@ -202,7 +210,11 @@ def schedule(
                         pending.append(nxt)
                 continue
             task = tasks[current]
-            key = _work_key(task, plan.earliest_start[current] + plan.slack[current], task.get("status") in started_set)
+            key = _work_key(
+                task,
+                plan.earliest_start[current] + plan.slack[current],
+                task.get("status") in started_set,
+            )
             lane = lane_of[current]
             heapq.heappush(own[lane] if lane is not None else shared, (*key, current))
 
@@ -238,7 +250,9 @@ def schedule(
 
     bars.sort(key=lambda b: (b.start, lane_rank[b.lane or ""], b.task))
     result.bars = bars
-    result.lanes = [lane for lane in all_lanes if lane in in_pool or any(b.lane == lane for b in bars)]
+    result.lanes = [
+        lane for lane in all_lanes if lane in in_pool or any(b.lane == lane for b in bars)
+    ]
     result.total_hours = max((b.finish for b in bars), default=0.0)
     result.work_hours = sum(b.finish - b.start for b in bars)
     spans: dict[str, list[float]] = {}
@@ -252,7 +266,10 @@ def schedule(
                 span[0], span[1] = min(span[0], bar.start), max(span[1], bar.finish)
             parent = tasks[parent].get("parent")
     result.summaries = sorted(
-        (Bar(task_id, span[0], span[1], None, task_id in plan.critical) for task_id, span in spans.items()),
+        (
+            Bar(task_id, span[0], span[1], None, task_id in plan.critical)
+            for task_id, span in spans.items()
+        ),
         key=lambda b: (b.start, b.task),
     )
     return result

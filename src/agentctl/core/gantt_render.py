@@ -33,9 +33,9 @@ def _workdays(calendar: Calendar) -> str:
     return WEEKDAYS[days[0]] if len(days) == 1 else f"{WEEKDAYS[days[0]]}–{WEEKDAYS[days[-1]]}"
 
 
-
-
-def render_mermaid_gantt(schedule: Schedule, tasks: TaskMap, short: Mapping[str, str], calendar: Calendar) -> str:
+def render_mermaid_gantt(
+    schedule: Schedule, tasks: TaskMap, short: Mapping[str, str], calendar: Calendar
+) -> str:
     """A Mermaid ``gantt`` chart: one section per parent (in the order they start), each task
     with its exact start and end; critical-path tasks are ``crit``, started ones ``active``."""
     lines = [
@@ -62,14 +62,18 @@ def render_mermaid_gantt(schedule: Schedule, tasks: TaskMap, short: Mapping[str,
                 tags.append("crit")
             if tasks[bar.task].get("status") in schedule.started:
                 tags.append("active")
-            label = mermaid_text(f"{short.get(bar.task, bar.task)} {tasks[bar.task].get('title', '')}")
+            label = mermaid_text(
+                f"{short.get(bar.task, bar.task)} {tasks[bar.task].get('title', '')}"
+            )
             start = _stamp(calendar.at(bar.start))
             end = _stamp(calendar.at(bar.finish, end=True))
             lines.append(f"    {label} :{', '.join([*tags, mermaid_id(bar.task), start, end])}")
     return "\n".join(lines) + "\n"
 
 
-def render_text_gantt(schedule: Schedule, tasks: TaskMap, short: Mapping[str, str], calendar: Calendar) -> str:
+def render_text_gantt(
+    schedule: Schedule, tasks: TaskMap, short: Mapping[str, str], calendar: Calendar
+) -> str:
     """A timeline for a terminal: one row per task in start order with its lane, start, end
     and a bar (``#`` on the critical path, ``=`` elsewhere) on a shared scale."""
     per_day = calendar.hours_per_day
@@ -102,13 +106,19 @@ def render_text_gantt(schedule: Schedule, tasks: TaskMap, short: Mapping[str, st
     header = f"{'START'.ljust(11)}  {'END'.ljust(11)}  {'LANE'.ljust(lane_width)}  |{'time →'.ljust(BAR_WIDTH)}|  TASK"
     out = [*head, "", header, *rows]
     if schedule.missing:
-        out.append(f"\n{len(schedule.missing)} task(s) had no estimate and use the default (see graph critical-path).")
+        out.append(
+            f"\n{len(schedule.missing)} task(s) had no estimate and use the default (see graph critical-path)."
+        )
     if schedule.cyclic:
-        out.append(f"{len(schedule.cyclic)} task(s) in or behind a dependency loop are not scheduled (see graph cycles).")
+        out.append(
+            f"{len(schedule.cyclic)} task(s) in or behind a dependency loop are not scheduled (see graph cycles)."
+        )
     return "\n".join(out) + "\n"
 
 
-def schedule_data(schedule: Schedule, tasks: TaskMap, short: Mapping[str, str], calendar: Calendar) -> dict[str, Any]:
+def schedule_data(
+    schedule: Schedule, tasks: TaskMap, short: Mapping[str, str], calendar: Calendar
+) -> dict[str, Any]:
     """The schedule as JSON-ready data (times both in working hours and as local dates)."""
 
     def bar_data(bar: Bar) -> dict[str, Any]:

@@ -70,7 +70,9 @@ def find_cycles(tasks: TaskMap) -> list[list[str]]:
     return cycles
 
 
-def waits(tasks: TaskMap, task: Mapping[str, Any], done: Iterable[str]) -> list[tuple[str, str | None]]:
+def waits(
+    tasks: TaskMap, task: Mapping[str, Any], done: Iterable[str]
+) -> list[tuple[str, str | None]]:
     """What ``task`` waits for: ``(dependency, via)`` for each unfinished (or missing)
     dependency of the task (``via`` None) and of each task enclosing it (``via`` the parent
     or further ancestor whose ``depends_on`` names it), own first, each dependency once.
@@ -103,18 +105,28 @@ def blockers(tasks: TaskMap, task: Mapping[str, Any], done: Iterable[str]) -> li
 
 
 def wait_reason(
-    tasks: TaskMap, task: Mapping[str, Any], dep: str, via: str | None, names: Mapping[str, str] | None = None
+    tasks: TaskMap,
+    task: Mapping[str, Any],
+    dep: str,
+    via: str | None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """One line: why ``task`` waits for ``dep`` (reached through ``via``, see :func:`waits`);
     ``names`` shows IDs another way (short IDs)."""
     name = (lambda task_id: names.get(task_id, task_id)) if names else (lambda task_id: task_id)
-    text = f"waits for {name(dep)} ({tasks[dep]['status']})" if dep in tasks else f"depends on missing task {dep}"
+    text = (
+        f"waits for {name(dep)} ({tasks[dep]['status']})"
+        if dep in tasks
+        else f"depends on missing task {dep}"
+    )
     if via is not None:
         text += f", through its {'parent' if via == task.get('parent') else 'enclosing task'} {name(via)}"
     return text
 
 
-def explain_ready(tasks: TaskMap, task: Mapping[str, Any], workflow: Mapping[str, Any]) -> list[str]:
+def explain_ready(
+    tasks: TaskMap, task: Mapping[str, Any], workflow: Mapping[str, Any]
+) -> list[str]:
     """Why ``task`` is not ready (empty when it is ready)."""
     reasons: list[str] = []
     if task["status"] not in workflow["ready"]:
@@ -241,7 +253,9 @@ def structure_cycles(tasks: TaskMap) -> list[dict[str, Any]]:
     Hand-edited or pulled files can hold any of these; none of them raises.
     """
     report: list[dict[str, Any]] = []
-    depends = {tid: [d for d in t.get("depends_on") or () if d in tasks] for tid, t in tasks.items()}
+    depends = {
+        tid: [d for d in t.get("depends_on") or () if d in tasks] for tid, t in tasks.items()
+    }
     for cycle in covering_cycles(depends):
         report.append({"kind": "depends_on", "path": cycle})
     parents = {tid: [t["parent"]] if t.get("parent") in tasks else [] for tid, t in tasks.items()}
@@ -272,5 +286,7 @@ def structure_cycles(tasks: TaskMap) -> list[dict[str, Any]]:
                 continue
             down = chain_up(dep)
             if task_id in down:
-                report.append({"kind": "descendant", "path": list(reversed(down[: down.index(task_id) + 1]))})
+                report.append(
+                    {"kind": "descendant", "path": list(reversed(down[: down.index(task_id) + 1]))}
+                )
     return report

@@ -102,7 +102,11 @@ def build_view(
     external: set[str] = set()
     for task_id in shown:
         for dep in tasks[task_id].get("depends_on") or ():
-            if dep in tasks and dep not in shown and (include_done or tasks[dep].get("status") not in done_set):
+            if (
+                dep in tasks
+                and dep not in shown
+                and (include_done or tasks[dep].get("status") not in done_set)
+            ):
                 external.add(dep)
     critical_set = set(critical)
 
@@ -126,7 +130,9 @@ def build_view(
     children: dict[str | None, list[str]] = {}
     for task_id in shown:
         parent = tasks[task_id].get("parent")
-        children.setdefault(parent if parent in shown and parent != task_id else None, []).append(task_id)
+        children.setdefault(parent if parent in shown and parent != task_id else None, []).append(
+            task_id
+        )
     starts = start or {}
     for siblings in children.values():
         siblings.sort(key=lambda t: (starts.get(t, float("inf")), work_order_key(tasks[t])))
@@ -239,7 +245,9 @@ def render_mermaid(view: GraphView) -> str:
     tasks have a thick red border, finished ones are grey, external ones dashed."""
     lines = ["flowchart TD"]
     for item in view.nodes:
-        label = f"{mermaid_text(item.short)} {mermaid_text(item.title)}<br/>{mermaid_text(item.status)}"
+        label = (
+            f"{mermaid_text(item.short)} {mermaid_text(item.title)}<br/>{mermaid_text(item.status)}"
+        )
         if item.estimate:
             label += f" · {mermaid_text(item.estimate)}"
         lines.append(f'    {mermaid_id(item.id)}["{label}"]')
@@ -267,7 +275,9 @@ def dot_string(text: str) -> str:
     """A DOT quoted string: backslashes and quotes escaped, so a title can neither end the
     string nor use DOT's label escapes (``\\N``, ``\\G``, ``\\l``), and ``&`` as ``&amp;``
     (Graphviz reads HTML entities in every label: ``&amp;`` in a title stays ``&amp;``)."""
-    return '"' + one_line(text).replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;") + '"'
+    return (
+        '"' + one_line(text).replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;") + '"'
+    )
 
 
 def render_dot(view: GraphView) -> str:
@@ -276,7 +286,7 @@ def render_dot(view: GraphView) -> str:
         "digraph tasks {",
         "  rankdir=TB;",
         '  node [shape=box, style="rounded", fontname="Helvetica", fontsize=11];',
-        "  edge [color=\"#555555\"];",
+        '  edge [color="#555555"];',
     ]
     for item in view.nodes:
         facts = item.status + (f" · {item.estimate}" if item.estimate else "")
@@ -296,7 +306,9 @@ def render_dot(view: GraphView) -> str:
         if edge.kind == "depends_on":
             lines.append(f"  {dot_string(edge.target)} -> {dot_string(edge.source)};")
         else:
-            lines.append(f"  {dot_string(edge.target)} -> {dot_string(edge.source)} [style=dotted, arrowhead=none];")
+            lines.append(
+                f"  {dot_string(edge.target)} -> {dot_string(edge.source)} [style=dotted, arrowhead=none];"
+            )
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -104,7 +104,9 @@ def short_ids(sorted_ids: Sequence[str]) -> dict[str, str]:
 def short_id(ident: str, neighbours: Sequence[str]) -> str:
     """Shortest unique prefix of ``ident`` given the IDs next to it in sort order."""
     dash = ident.find("-") + 1
-    common = max((_common_prefix(ident, other) for other in neighbours if other != ident), default=0)
+    common = max(
+        (_common_prefix(ident, other) for other in neighbours if other != ident), default=0
+    )
     return ident[: max(dash + MIN_PREFIX, common + 1)]
 
 

@@ -11,9 +11,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
+_FENCE = re.compile(
+    r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
+)
 _SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1", re.DOTALL)
-_MENTION = re.compile(r"(?<![\w@.+-])@(role:[a-z0-9][a-z0-9_-]*|[a-z0-9][a-z0-9-]{0,63})", re.IGNORECASE)
+_MENTION = re.compile(
+    r"(?<![\w@.+-])@(role:[a-z0-9][a-z0-9_-]*|[a-z0-9][a-z0-9-]{0,63})", re.IGNORECASE
+)
 
 
 def strip_code(text: str) -> str:

@@ -22,8 +22,12 @@ TASK_ID_PATTERN = rf"^t-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
 EVENT_ID_PATTERN = rf"^e-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="a lowercase name: a-z, 0-9, '-'")]
-TaskId = Annotated[str, Field(pattern=TASK_ID_PATTERN, description="a task ID, e.g. t-4k7q2m9x3bce")]
-Status = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="a workflow status name")]
+TaskId = Annotated[
+    str, Field(pattern=TASK_ID_PATTERN, description="a task ID, e.g. t-4k7q2m9x3bce")
+]
+Status = Annotated[
+    str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="a workflow status name")
+]
 Level = Literal["intern", "specialist", "lead"]
 RuntimeKind = Literal["manual", "simulated", "command", "llm"]
 AgentStatus = Literal["idle", "active", "blocked"]
@@ -74,7 +78,12 @@ class Task(Record):
     Acceptance criteria (a checklist) and Notes sections."""
 
     id: TaskId
-    title: str = Field(min_length=1, max_length=500, pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$", description="one line")
+    title: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$",
+        description="one line",
+    )
     status: Status
     priority: int = Field(default=2, ge=0, le=3, description="0 = most urgent, 3 = least")
     assignees: list[Name] = Field(default_factory=list)
@@ -108,7 +117,9 @@ class HeartbeatSettings(Record):
     every: str = Field(default="15m", description="interval between ticks, e.g. 15m")
     offset: str | None = Field(default=None, description="stagger within the interval, e.g. 2m")
     active_hours: str | None = Field(
-        default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$", description="e.g. 09:00-18:00 (local time)"
+        default=None,
+        pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
+        description="e.g. 09:00-18:00 (local time)",
     )
 
     _every = field_validator("every")(_check_duration)
@@ -135,12 +146,16 @@ class Agent(Record):
     level: Level = "specialist"
     capabilities: list[Name] = Field(default_factory=list)
     runtime: RuntimeKind = Field(
-        default="manual", description="manual (does nothing on its own) | simulated (demo, tests) | command | llm"
+        default="manual",
+        description="manual (does nothing on its own) | simulated (demo, tests) | command | llm",
     )
     model: str | None = None
-    command: list[str] | None = Field(default=None, description="argument list for the command runtime")
+    command: list[str] | None = Field(
+        default=None, description="argument list for the command runtime"
+    )
     sandbox: Literal["auto", "bwrap", "none"] | None = Field(
-        default=None, description="command runtime: run the child under bubblewrap (default: the config's sandbox)"
+        default=None,
+        description="command runtime: run the child under bubblewrap (default: the config's sandbox)",
     )
     heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
     budget: Budget | None = None
@@ -157,7 +172,9 @@ class AgentState(Record):
     last_outcome: str | None = None
     inbox_cursor: str | None = None
     failures: int = Field(default=0, ge=0, description="consecutive failed ticks")
-    retry_after: datetime | None = Field(default=None, description="no tick before this time (backoff)")
+    retry_after: datetime | None = Field(
+        default=None, description="no tick before this time (backoff)"
+    )
 
 
 MessageKind = Literal["comment", "question", "answer", "review", "status_update"]
@@ -183,7 +200,9 @@ class Document(Record):
     """Frontmatter of ``.agentctl/docs/<id>.md``; the body is the document (markdown)."""
 
     id: str = Field(pattern=DOC_ID_PATTERN)
-    title: str = Field(min_length=1, max_length=500, pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$")
+    title: str = Field(
+        min_length=1, max_length=500, pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$"
+    )
     type: DocType
     task: TaskId | None = None
     author: str = Field(min_length=1, max_length=128)
@@ -224,10 +243,15 @@ class HumanGate(Record):
     priority or a listed label (with neither listed, every task)."""
 
     name: str | None = Field(
-        default=None, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$",
+        default=None,
+        min_length=1,
+        max_length=80,
+        pattern=r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$",
         description="shown in refusals and in 'inbox --human' (default: a description of the gate)",
     )
-    transition: str = Field(pattern=GATE_TRANSITION, description="FROM->TO; '*' matches any status, e.g. review->done")
+    transition: str = Field(
+        pattern=GATE_TRANSITION, description="FROM->TO; '*' matches any status, e.g. review->done"
+    )
     priority: list[Annotated[int, BeforeValidator(parse_priority)]] = Field(
         default_factory=list, description="priorities covered (0-3 or p0-p3)"
     )
@@ -240,23 +264,30 @@ class WorkflowConfig(Record):
     statuses: list[Status] = Field(default_factory=lambda: list(DEFAULT_STATUSES), min_length=2)
     transitions: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TRANSITIONS))
     initial: str = Field(default="inbox", description="status of new unassigned tasks")
-    assigned: str = Field(default="assigned", description="status a task takes when assigned from inbox")
+    assigned: str = Field(
+        default="assigned", description="status a task takes when assigned from inbox"
+    )
     in_progress: str = Field(default="in_progress", description="status a claimed task takes")
     review: str = Field(default="review")
-    done: list[str] = Field(default_factory=lambda: ["done"], description="statuses that count as finished")
+    done: list[str] = Field(
+        default_factory=lambda: ["done"], description="statuses that count as finished"
+    )
     blocked: str = Field(default="blocked")
     ready: list[str] = Field(
-        default_factory=lambda: ["inbox", "assigned"], description="statuses from which a task can be ready"
+        default_factory=lambda: ["inbox", "assigned"],
+        description="statuses from which a task can be ready",
     )
     separate_reviewer: bool = Field(
-        default=True, description="the agent that moves a task out of review must not be one of its implementers"
+        default=True,
+        description="the agent that moves a task out of review must not be one of its implementers",
     )
     require_review: bool = Field(
         default=True,
         description="agents reach done only from review, approved by an agent that did not implement the task (leads too)",
     )
     human_gates: list[HumanGate] = Field(
-        default_factory=list, description="status changes that only a person may make (agents are refused)"
+        default_factory=list,
+        description="status changes that only a person may make (agents are refused)",
     )
 
 
@@ -277,7 +308,9 @@ class LockConfig(Record):
 
 class TaskDefaults(Record):
     priority: int = Field(default=2, ge=0, le=3)
-    claim_lease: str = Field(default="2h", description="how long a claim holds before it can be taken over")
+    claim_lease: str = Field(
+        default="2h", description="how long a claim holds before it can be taken over"
+    )
 
     _priority = field_validator("priority", mode="before")(parse_priority)
     _lease = field_validator("claim_lease")(_check_duration)
@@ -289,12 +322,24 @@ Argv = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
 class HeartbeatConfig(Record):
     """Workspace-wide heartbeat behaviour (each agent's schedule lives in its record)."""
 
-    stale_after: str = Field(default="2h", description="in-progress work with no activity for this long is stale")
-    missed_beats: int = Field(default=3, ge=1, description="an agent silent for this many intervals is stale")
-    max_failures: int = Field(default=3, ge=1, description="consecutive failed ticks before the agent is blocked")
-    backoff: str = Field(default="1m", description="wait after a failed tick; doubles with each failure")
-    prompt_tokens: int = Field(default=6000, ge=500, le=200000, description="token budget of one prompt")
-    max_actions: int = Field(default=20, ge=1, le=200, description="actions applied from one answer at most")
+    stale_after: str = Field(
+        default="2h", description="in-progress work with no activity for this long is stale"
+    )
+    missed_beats: int = Field(
+        default=3, ge=1, description="an agent silent for this many intervals is stale"
+    )
+    max_failures: int = Field(
+        default=3, ge=1, description="consecutive failed ticks before the agent is blocked"
+    )
+    backoff: str = Field(
+        default="1m", description="wait after a failed tick; doubles with each failure"
+    )
+    prompt_tokens: int = Field(
+        default=6000, ge=500, le=200000, description="token budget of one prompt"
+    )
+    max_actions: int = Field(
+        default=20, ge=1, le=200, description="actions applied from one answer at most"
+    )
     record_idle_every: str = Field(
         default="1h", description="idle ticks update the tracked agent state at most this often"
     )
@@ -312,9 +357,15 @@ class LLMConfig(Record):
     temperature: float = Field(default=0.2, ge=0, le=2)
     timeout: float = Field(default=60.0, gt=0, le=3600, description="seconds per call")
     retries: int = Field(default=2, ge=0, le=10)
-    fallbacks: list[str] = Field(default_factory=list, description="models tried in order when a call fails")
-    api_base: str | None = Field(default=None, description="endpoint override (e.g. a local OpenAI-compatible server)")
-    cache: bool = Field(default=True, description="exact-match response cache under .agentctl/local/")
+    fallbacks: list[str] = Field(
+        default_factory=list, description="models tried in order when a call fails"
+    )
+    api_base: str | None = Field(
+        default=None, description="endpoint override (e.g. a local OpenAI-compatible server)"
+    )
+    cache: bool = Field(
+        default=True, description="exact-match response cache under .agentctl/local/"
+    )
 
 
 class SecretsConfig(Record):
@@ -330,10 +381,15 @@ class PlanningConfig(Record):
     """Estimates and schedules (``graph critical-path``, ``graph gantt``, dispatch order)."""
 
     default_estimate: str = Field(
-        default="4h", description="effort assumed for an open task without an estimate (such tasks are listed)"
+        default="4h",
+        description="effort assumed for an open task without an estimate (such tasks are listed)",
     )
-    hours_per_day: float = Field(default=8.0, gt=0, le=24, description="working hours in a day of effort (1d = this)")
-    days_per_week: float = Field(default=5.0, gt=0, le=7, description="working days in a week of effort (1w = this)")
+    hours_per_day: float = Field(
+        default=8.0, gt=0, le=24, description="working hours in a day of effort (1d = this)"
+    )
+    days_per_week: float = Field(
+        default=5.0, gt=0, le=7, description="working days in a week of effort (1w = this)"
+    )
 
     _default_estimate = field_validator("default_estimate")(_check_estimate)
 
@@ -341,20 +397,28 @@ class PlanningConfig(Record):
 class DispatchConfig(Record):
     """``agentctl dispatch``: who gets which ready task."""
 
-    wip_limit: int = Field(default=2, ge=1, le=100, description="open tasks an agent may hold before it gets no more")
+    wip_limit: int = Field(
+        default=2, ge=1, le=100, description="open tasks an agent may hold before it gets no more"
+    )
     labels: dict[Annotated[str, Field(min_length=1, max_length=64)], list[Name]] = Field(
-        default_factory=dict, description="task label -> agent capabilities it matches (beyond the label itself)"
+        default_factory=dict,
+        description="task label -> agent capabilities it matches (beyond the label itself)",
     )
     include_manual: bool = Field(
-        default=False, description="also dispatch to agents on the manual runtime (people working through the CLI)"
+        default=False,
+        description="also dispatch to agents on the manual runtime (people working through the CLI)",
     )
 
 
 class EscalationConfig(Record):
     """``agentctl attention``: conditions raised to the leads (or the humans) once each."""
 
-    stale_after: str = Field(default="1d", description="in-progress tasks without activity for this long")
-    bounce_limit: int = Field(default=2, ge=1, description="review -> in_progress returns before a task is raised")
+    stale_after: str = Field(
+        default="1d", description="in-progress tasks without activity for this long"
+    )
+    bounce_limit: int = Field(
+        default=2, ge=1, description="review -> in_progress returns before a task is raised"
+    )
 
     _stale_after = field_validator("stale_after")(_check_duration)
 
@@ -371,13 +435,18 @@ class Config(Record):
     lock: LockConfig = Field(default_factory=LockConfig)
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
-    hooks: dict[Annotated[str, Field(pattern=r"^(\*|[a-z][a-z_]*(\.(\*|[a-z_]+))?)$")], list[Argv]] = Field(
+    hooks: dict[
+        Annotated[str, Field(pattern=r"^(\*|[a-z][a-z_]*(\.(\*|[a-z_]+))?)$")], list[Argv]
+    ] = Field(
         default_factory=dict,
         description="event type (or 'task.*', '*') -> commands (argument lists, no shell) run with the event as JSON on stdin",
     )
     hook_timeout: float = Field(default=10.0, gt=0, le=600, description="seconds a hook may run")
     command_timeout: float = Field(
-        default=900.0, gt=0, le=86400, description="seconds a command-runtime agent may run per tick"
+        default=900.0,
+        gt=0,
+        le=86400,
+        description="seconds a command-runtime agent may run per tick",
     )
     sandbox: Literal["auto", "bwrap", "none"] = Field(
         default="auto",
@@ -419,4 +488,3 @@ def check_workflow(workflow: WorkflowConfig) -> list[str]:
         elif "*" not in (source, target) and target not in workflow.transitions.get(source, []):
             problems.append(f"{where}: {source} -> {target} is not a transition of the workflow")
     return problems
-

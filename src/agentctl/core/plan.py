@@ -42,7 +42,9 @@ class Effort:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Effort:
         planning = config.get("planning") or {}
-        effort = cls(float(planning.get("hours_per_day", 8.0)), float(planning.get("days_per_week", 5.0)))
+        effort = cls(
+            float(planning.get("hours_per_day", 8.0)), float(planning.get("days_per_week", 5.0))
+        )
         low, high = effort.range_hours(str(planning.get("default_estimate", "4h")))
         return cls(effort.hours_per_day, effort.days_per_week, (low + high) / 2)
 
@@ -98,7 +100,11 @@ def _subtree(tasks: TaskMap, root: str) -> set[str]:
 
 
 def critical_path(
-    tasks: TaskMap, done: Iterable[str], effort: Effort | None = None, root: str | None = None, slack: bool = True
+    tasks: TaskMap,
+    done: Iterable[str],
+    effort: Effort | None = None,
+    root: str | None = None,
+    slack: bool = True,
 ) -> CriticalPath:
     """The critical path of the open tasks (under ``root`` when given).
 
@@ -204,7 +210,11 @@ def critical_path(
         result.cyclic = [open_ids[i] for i in range(count) if not finished[i]]
     if not order:
         return result
-    total = max(finish_at) if complete else max((finish_at[i] for i in range(count) if finished[i]), default=0.0)
+    total = (
+        max(finish_at)
+        if complete
+        else max((finish_at[i] for i in range(count) if finished[i]), default=0.0)
+    )
 
     # Backward pass: the latest times that do not move the end.
     latest_start = [total] * count
@@ -227,7 +237,9 @@ def critical_path(
                     bound = latest_start[child]
             latest_start[i] = bound
     result.total_hours = total
-    timed = list(range(count)) if complete else [i for i in range(count) if started[i] and finished[i]]
+    timed = (
+        list(range(count)) if complete else [i for i in range(count) if started[i] and finished[i]]
+    )
     if complete:
         result.earliest_start = dict(zip(open_ids, start_at, strict=True))
         result.earliest_finish = dict(zip(open_ids, finish_at, strict=True))
@@ -236,8 +248,15 @@ def critical_path(
             result.earliest_start[open_ids[i]] = start_at[i]
             result.earliest_finish[open_ids[i]] = finish_at[i]
     if slack:
-        spare = [latest - early if latest > early else 0.0 for latest, early in zip(latest_start, start_at, strict=True)]
-        result.slack = {open_ids[i]: spare[i] for i in timed} if not complete else dict(zip(open_ids, spare, strict=True))
+        spare = [
+            latest - early if latest > early else 0.0
+            for latest, early in zip(latest_start, start_at, strict=True)
+        ]
+        result.slack = (
+            {open_ids[i]: spare[i] for i in timed}
+            if not complete
+            else dict(zip(open_ids, spare, strict=True))
+        )
 
     # The chain: walk back from the leaf that finishes last through tight predecessors.
     def key(i: int) -> tuple[float, float, str]:

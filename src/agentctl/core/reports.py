@@ -88,7 +88,9 @@ def resolve_window(since: str, until: str | None, now: datetime) -> Window:
     except ValueError:
         start = _moment(since, "--since")
     if start >= end:
-        raise UsageError(f"the window is empty: it starts at {format_ts(start)} and ends at {format_ts(end)}")
+        raise UsageError(
+            f"the window is empty: it starts at {format_ts(start)} and ends at {format_ts(end)}"
+        )
     return Window(start, end, since.strip())
 
 
@@ -106,7 +108,12 @@ class Completion:
 def sort_events(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Events with a valid timestamp, by (timestamp, id): merged logs interleave machines."""
     dated = [(parse_ts(e.get("ts")), str(e.get("id", "")), e) for e in events]
-    return [e for moment, _, e in sorted((d for d in dated if d[0] is not None), key=lambda d: (d[0], d[1]))]
+    return [
+        e
+        for moment, _, e in sorted(
+            (d for d in dated if d[0] is not None), key=lambda d: (d[0], d[1])
+        )
+    ]
 
 
 def _data(event: dict[str, Any]) -> dict[str, Any]:
@@ -132,17 +139,33 @@ def starts_work(event: dict[str, Any], workflow: dict[str, Any]) -> bool:
     return False
 
 
-def completions(events: Sequence[dict[str, Any]], window: Window, done: Sequence[str]) -> list[Completion]:
+def completions(
+    events: Sequence[dict[str, Any]], window: Window, done: Sequence[str]
+) -> list[Completion]:
     """Done moves inside the window, oldest first (``events`` sorted)."""
     found = []
     for event in events:
         moment = parse_ts(event.get("ts"))
-        if moment is not None and window.contains(moment) and is_done_move(event, done) and event.get("subject"):
-            found.append(Completion(str(event["subject"]), str(_data(event).get("title") or ""), moment, str(event.get("actor", ""))))
+        if (
+            moment is not None
+            and window.contains(moment)
+            and is_done_move(event, done)
+            and event.get("subject")
+        ):
+            found.append(
+                Completion(
+                    str(event["subject"]),
+                    str(_data(event).get("title") or ""),
+                    moment,
+                    str(event.get("actor", "")),
+                )
+            )
     return found
 
 
-def cycle_times(events: Sequence[dict[str, Any]], window: Window, workflow: dict[str, Any]) -> list[float]:
+def cycle_times(
+    events: Sequence[dict[str, Any]], window: Window, workflow: dict[str, Any]
+) -> list[float]:
     """Seconds from the start of each cycle to its done move, for done moves in the window.
     ``events`` are sorted and must reach back to each completed task's creation (or its
     previous completion); a completion whose cycle start is not among them is left out."""
@@ -178,7 +201,12 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
 
 
 def _item(task: dict[str, Any]) -> dict[str, Any]:
-    return {"id": task["id"], "title": task["title"], "status": task["status"], "updated_at": task.get("updated_at")}
+    return {
+        "id": task["id"],
+        "title": task["title"],
+        "status": task["status"],
+        "updated_at": task.get("updated_at"),
+    }
 
 
 def standup(
@@ -200,7 +228,10 @@ def standup(
     people: dict[str, dict[str, list[dict[str, Any]]]] = {}
 
     def bucket(name: str) -> dict[str, list[dict[str, Any]]]:
-        return people.setdefault(name, {key: [] for key in ("completed", "in_progress", "blocked", "review", "decisions")})
+        return people.setdefault(
+            name,
+            {key: [] for key in ("completed", "in_progress", "blocked", "review", "decisions")},
+        )
 
     for name in agents:
         bucket(name)
@@ -211,15 +242,30 @@ def standup(
         row = tasks.get(task_id)
         if row is None or row["status"] not in workflow["done"]:
             continue
-        item = {"id": task_id, "title": row["title"], "at": format_ts(completion.at), "by": completion.actor}
+        item = {
+            "id": task_id,
+            "title": row["title"],
+            "at": format_ts(completion.at),
+            "by": completion.actor,
+        }
         for name in row.get("assignees") or [completion.actor]:
             bucket(name)["completed"].append(item)
     for event in events:
         moment = parse_ts(event.get("ts"))
         data = _data(event)
-        if moment is None or not window.contains(moment) or event.get("type") != "doc.added" or data.get("type") != "decision":
+        if (
+            moment is None
+            or not window.contains(moment)
+            or event.get("type") != "doc.added"
+            or data.get("type") != "decision"
+        ):
             continue
-        item = {"id": event.get("subject"), "title": str(data.get("title") or ""), "at": format_ts(moment), "task": data.get("task")}
+        item = {
+            "id": event.get("subject"),
+            "title": str(data.get("title") or ""),
+            "at": format_ts(moment),
+            "task": data.get("task"),
+        }
         bucket(str(event.get("actor", "")))["decisions"].append(item)
     reasons: dict[str, str] = {}  # task -> note of its latest move to blocked in the events
     for event in events:
@@ -309,7 +355,9 @@ def _standup_line(key: str, item: dict[str, Any]) -> str:
 # -- stats -----------------------------------------------------------------------------------------
 
 
-def throughput(events: Sequence[dict[str, Any]], window: Window, done: Sequence[str]) -> list[dict[str, Any]]:
+def throughput(
+    events: Sequence[dict[str, Any]], window: Window, done: Sequence[str]
+) -> list[dict[str, Any]]:
     """Distinct tasks reaching a done status per UTC day of the window (zeros included)."""
     per_day: dict[str, set[str]] = {day: set() for day in window.days()}
     for completion in completions(events, window, done):
@@ -317,9 +365,7 @@ def throughput(events: Sequence[dict[str, Any]], window: Window, done: Sequence[
     return [{"date": day, "done": len(tasks)} for day, tasks in per_day.items()]
 
 
-def credit(
-    completed: Iterable[Completion], tasks: dict[str, dict[str, Any]]
-) -> dict[str, int]:
+def credit(completed: Iterable[Completion], tasks: dict[str, dict[str, Any]]) -> dict[str, int]:
     """Completions per person: the task's current assignees, else whoever moved it to done."""
     counts: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
@@ -352,7 +398,10 @@ def stats(
     completed = completions(events, window, done)
     samples = cycle_times(events, window, workflow)
     p50, p90 = percentile(samples, 0.5), percentile(samples, 0.9)
-    statuses = [*workflow["statuses"], *sorted(s for s in by_status if s not in workflow["statuses"])]
+    statuses = [
+        *workflow["statuses"],
+        *sorted(s for s in by_status if s not in workflow["statuses"]),
+    ]
     done_per_person = credit(completed, tasks)
     names = [*agents, *sorted(n for n in {*done_per_person, *in_progress, *wip} if n not in agents)]
     days = throughput(events, window, done)
@@ -369,7 +418,13 @@ def stats(
             "p90": format_duration(p90) if p90 is not None else None,
         },
         "agents": [
-            {"name": n, "agent": n in agents, "done": done_per_person.get(n, 0), "in_progress": in_progress.get(n, 0), "wip": wip.get(n, 0)}
+            {
+                "name": n,
+                "agent": n in agents,
+                "done": done_per_person.get(n, 0),
+                "in_progress": in_progress.get(n, 0),
+                "wip": wip.get(n, 0),
+            }
             for n in names
         ],
         "oldest_open": [
@@ -403,7 +458,10 @@ def sparkline(values: Sequence[int]) -> str:
     top = max(values, default=0)
     if top <= 0:
         return "▁" * len(values)
-    return "".join("▁" if v <= 0 else SPARKS[min(len(SPARKS) - 1, math.ceil(v / top * len(SPARKS)) - 1)] for v in values)
+    return "".join(
+        "▁" if v <= 0 else SPARKS[min(len(SPARKS) - 1, math.ceil(v / top * len(SPARKS)) - 1)]
+        for v in values
+    )
 
 
 def bar(value: float, top: float, width: int = 20) -> str:

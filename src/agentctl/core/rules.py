@@ -16,7 +16,16 @@ LEVEL_PERMISSIONS: dict[str, frozenset[str]] = {
     "intern": frozenset({"create_tasks"}),
     "specialist": frozenset({"create_tasks", "move_done"}),
     "lead": frozenset(
-        {"create_tasks", "move_done", "skip_review", "assign_others", "move_any", "remove_tasks", "edit_agents", "review"}
+        {
+            "create_tasks",
+            "move_done",
+            "skip_review",
+            "assign_others",
+            "move_any",
+            "remove_tasks",
+            "edit_agents",
+            "review",
+        }
     ),
 }
 REVIEW = "review"  # both the capability and the permission that make an agent a reviewer
@@ -41,7 +50,9 @@ class Actor:
             return True
         if permission in self.deny:
             return False
-        return permission in self.allow or permission in LEVEL_PERMISSIONS.get(self.level or "", frozenset())
+        return permission in self.allow or permission in LEVEL_PERMISSIONS.get(
+            self.level or "", frozenset()
+        )
 
     def may_review(self) -> bool:
         """Reviewers: the ``review`` capability or permission (leads have the permission by
@@ -96,7 +107,9 @@ def check_transition(workflow: dict[str, Any], current: str, target: str) -> Non
     allowed = allowed_next(workflow, current)
     if target not in allowed:
         choices = ", ".join(allowed) if allowed else "none"
-        raise ConflictError(f"cannot move from {current} to {target}; allowed from {current}: {choices}")
+        raise ConflictError(
+            f"cannot move from {current} to {target}; allowed from {current}: {choices}"
+        )
 
 
 def check_assign_self(actor: Actor, task: dict[str, Any]) -> None:
@@ -128,7 +141,11 @@ def check_move_permission(
         actor.require("move_done", f"move tasks to {target}")
     if reviewing:
         # Moving a task out of review is reviewing it, whoever holds the task.
-        if finishing and actor.name in implementers(task) and (require_review or workflow.get("separate_reviewer", True)):
+        if (
+            finishing
+            and actor.name in implementers(task)
+            and (require_review or workflow.get("separate_reviewer", True))
+        ):
             raise PermissionDeniedError(
                 f"{actor.name} implemented {task['id']} and may not approve it: another agent must review it",
                 hint="an agent with the 'review' capability, a lead or a human approves it",
@@ -174,7 +191,9 @@ def split_transition(text: str) -> tuple[str, str]:
     return source.strip(), target.strip()
 
 
-def gate_for(workflow: dict[str, Any], task: dict[str, Any], source: str, target: str) -> dict[str, Any] | None:
+def gate_for(
+    workflow: dict[str, Any], task: dict[str, Any], source: str, target: str
+) -> dict[str, Any] | None:
     """The first human gate covering ``source -> target`` for ``task``, if any. A gate covers a
     task when its priority is listed or it carries a listed label (neither listed: every task)."""
     for gate in workflow.get("human_gates") or []:
@@ -192,7 +211,9 @@ def _covers(gate: dict[str, Any], task: dict[str, Any]) -> bool:
     return task.get("priority") in priorities or bool(set(labels) & set(task.get("labels") or []))
 
 
-def check_gate_escape(actor: Actor, workflow: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
+def check_gate_escape(
+    actor: Actor, workflow: dict[str, Any], before: dict[str, Any], after: dict[str, Any]
+) -> None:
     """An agent may not edit a task (its priority or labels) out of a human gate's cover."""
     if not actor.is_agent:
         return
@@ -226,7 +247,9 @@ def check_gates(actor: Actor, workflow: dict[str, Any], task: dict[str, Any], ta
 class GateRefusal(PermissionDeniedError):
     """A refusal at a human gate: recorded for the humans (``task.gate_refused``)."""
 
-    def __init__(self, message: str, hint: str, task: str, gate: str, source: str, target: str) -> None:
+    def __init__(
+        self, message: str, hint: str, task: str, gate: str, source: str, target: str
+    ) -> None:
         super().__init__(message, hint)
         self.task = task
         self.gate = gate

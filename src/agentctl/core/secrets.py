@@ -35,8 +35,14 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # holds one of its prefixes (a substring test is far cheaper than a regex scan).
 _START = r"(?<![A-Za-z0-9_])"
 SHAPES: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("sk-",), _START + r"sk-[A-Za-z0-9][A-Za-z0-9_-]{19,}"),  # OpenAI (sk-, sk-proj-), Anthropic (sk-ant-)
-    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), _START + r"gh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub tokens
+    (
+        ("sk-",),
+        _START + r"sk-[A-Za-z0-9][A-Za-z0-9_-]{19,}",
+    ),  # OpenAI (sk-, sk-proj-), Anthropic (sk-ant-)
+    (
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+        _START + r"gh[pousr]_[A-Za-z0-9]{30,}",
+    ),  # GitHub tokens
     (("github_pat_",), _START + r"github_pat_[A-Za-z0-9_]{30,}"),  # GitHub fine-grained tokens
     (("AKIA", "ASIA"), _START + r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Za-z])"),  # AWS access key IDs
     (("xox",), _START + r"xox[abpors]-[A-Za-z0-9-]{10,}"),  # Slack tokens
@@ -66,7 +72,10 @@ def secret_values(environ: dict[str, str] | None = None) -> list[str]:
 def _compiled() -> tuple[list[str], list[tuple[tuple[str, ...], re.Pattern[str]]]]:
     global _compiled_state
     if _compiled_state is None:
-        _compiled_state = (secret_values(), [(prefixes, re.compile(shape)) for prefixes, shape in SHAPES])
+        _compiled_state = (
+            secret_values(),
+            [(prefixes, re.compile(shape)) for prefixes, shape in SHAPES],
+        )
     return _compiled_state
 
 

@@ -40,7 +40,11 @@ def _summarize(event: dict[str, Any]) -> str:
         text = f"assigned {subject}{title} to {', '.join(data.get('added', []))}"
         if data.get("via") == "dispatch":
             reason = str(data.get("reason") or "")
-            text += f" (dispatch: {reason[:77] + '...' if len(reason) > 80 else reason})" if reason else " (dispatch)"
+            text += (
+                f" (dispatch: {reason[:77] + '...' if len(reason) > 80 else reason})"
+                if reason
+                else " (dispatch)"
+            )
         return text
     if kind == "attention.raised":
         detail = str(data.get("detail") or "")
@@ -68,13 +72,24 @@ def _summarize(event: dict[str, Any]) -> str:
     if kind == "agent.status":
         return f"set agent {subject} {data.get('to')}"
     if kind == "agent.reset":
-        return f"reset agent {subject} (cleared {data.get('failures', 0)} failure(s) and its backoff)"
+        return (
+            f"reset agent {subject} (cleared {data.get('failures', 0)} failure(s) and its backoff)"
+        )
     if kind == "message.added":
-        verb = {"question": "asked on", "answer": "answered on", "review": "reviewed", "status_update": "posted a status update on"}
+        verb = {
+            "question": "asked on",
+            "answer": "answered on",
+            "review": "reviewed",
+            "status_update": "posted a status update on",
+        }
         excerpt = str(data.get("excerpt") or "")
         if len(excerpt) > 60:
             excerpt = excerpt[:57] + "..."
-        return f"{verb.get(str(data.get('kind')), 'commented on')} {subject}{title}: {excerpt}".rstrip(": ")
+        return (
+            f"{verb.get(str(data.get('kind')), 'commented on')} {subject}{title}: {excerpt}".rstrip(
+                ": "
+            )
+        )
     if kind == "task.subscribed":
         return f"subscribed {data.get('agent')} to {subject}{title}"
     if kind == "task.unsubscribed":
@@ -101,7 +116,9 @@ def _summarize(event: dict[str, Any]) -> str:
     if kind == "record.adopted":
         return f"recorded the existing {data.get('kind', 'record')} {subject} (no event had created it)"
     if kind == "record.lost":
-        return f"recorded that {data.get('kind', 'record')} {subject} was lost before it was committed"
+        return (
+            f"recorded that {data.get('kind', 'record')} {subject} was lost before it was committed"
+        )
     if kind == "working.applied":
         return f"applied {data.get('moves', 0)} WORKING.md edit(s)"
     return f"{kind} {subject}".strip()

@@ -111,15 +111,31 @@ class Broker:
         conn.settimeout(30)
         pid = _peer_pid(conn)
         if pid is None or not containment.descends_from(pid, os.getpid()):
-            self._reply(conn, {"ok": False, "error": "the broker serves only the agent's own child processes", "code": int(ExitCode.PERMISSION)})
+            self._reply(
+                conn,
+                {
+                    "ok": False,
+                    "error": "the broker serves only the agent's own child processes",
+                    "code": int(ExitCode.PERMISSION),
+                },
+            )
             return
         try:
             request = json.loads(self._read(conn))
             reply = {"ok": True, "result": self._apply(ws, request)}
         except AgentctlError as exc:
-            reply = {"ok": False, "error": exc.message, "hint": exc.hint, "code": int(exc.exit_code)}
+            reply = {
+                "ok": False,
+                "error": exc.message,
+                "hint": exc.hint,
+                "code": int(exc.exit_code),
+            }
         except (ValueError, TypeError, KeyError) as exc:
-            reply = {"ok": False, "error": f"bad broker request: {exc}", "code": int(ExitCode.USAGE)}
+            reply = {
+                "ok": False,
+                "error": f"bad broker request: {exc}",
+                "code": int(ExitCode.USAGE),
+            }
         self.served += 1
         self._reply(conn, reply)
 
@@ -129,7 +145,9 @@ class Broker:
 
         claimed = request.get("actor")
         if claimed and claimed != self.agent and ws.index.agent(str(claimed)) is not None:
-            raise PermissionDeniedError(f"refused to act as {claimed}: this sandbox acts only as {self.agent}")
+            raise PermissionDeniedError(
+                f"refused to act as {claimed}: this sandbox acts only as {self.agent}"
+            )
         actions, rejected = parse_answer(json.dumps([request["action"]]), 1)
         if rejected or not actions:
             reason = rejected[0]["reason"] if rejected else "no action"

@@ -145,10 +145,17 @@ def compare(layout: Any, taken: dict[str, Entry], journal: Path) -> Findings:
             continue
         current = _read(path) if st is not None and stat.S_ISREG(st.st_mode) else None
         was = before.data if before is not None else None
-        if before is not None and st is not None and stat.S_IFMT(st.st_mode) == stat.S_IFMT(before.signature[4]) and current == was:
+        if (
+            before is not None
+            and st is not None
+            and stat.S_IFMT(st.st_mode) == stat.S_IFMT(before.signature[4])
+            and current == was
+        ):
             continue  # touched but not changed
         rel = layout.relative(Path(path))
-        journaled = rel in files and files[rel] == (containment.digest(current) if current is not None else None)
+        journaled = rel in files and files[rel] == (
+            containment.digest(current) if current is not None else None
+        )
         if journaled and (st is None or stat.S_ISREG(st.st_mode)):
             continue
         restore = was
@@ -158,15 +165,25 @@ def compare(layout: Any, taken: dict[str, Entry], journal: Path) -> Findings:
         ):  # fmt: skip
             allowed = lines.get(rel, set())
             added = current[len(was) :].decode("utf-8", errors="replace").splitlines(keepends=True)
-            kept = [line for line in added if line.strip() and containment.digest(line.strip("\n").encode("utf-8")) in allowed]
+            kept = [
+                line
+                for line in added
+                if line.strip() and containment.digest(line.strip("\n").encode("utf-8")) in allowed
+            ]
             if len(kept) == len([line for line in added if line.strip()]):
                 continue  # every appended line was written by a mutation
-            restore = was + "".join(line if line.endswith("\n") else line + "\n" for line in kept).encode("utf-8")
+            restore = was + "".join(
+                line if line.endswith("\n") else line + "\n" for line in kept
+            ).encode("utf-8")
         findings.restore[Path(path)] = restore
         findings.reverted.append(rel)
         diffs.append(_diff(rel, was, current))
     diff = "".join(diffs)
-    findings.diff = diff if len(diff) <= DIFF_LIMIT else diff[: DIFF_LIMIT - 40] + f"\n[…{len(diff):,} characters in all]\n"
+    findings.diff = (
+        diff
+        if len(diff) <= DIFF_LIMIT
+        else diff[: DIFF_LIMIT - 40] + f"\n[…{len(diff):,} characters in all]\n"
+    )
     return findings
 
 
@@ -197,7 +214,11 @@ def kill_escaped(before: set[int]) -> int:
     child's process group, which the runner already killed) and reap them."""
     me, killed = os.getpid(), 0
     for _ in range(5):
-        strays = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != me] if os.path.isdir("/proc") else []
+        strays = (
+            [p for p in os.listdir("/proc") if p.isdigit() and int(p) != me]
+            if os.path.isdir("/proc")
+            else []
+        )
         victims = []
         for name in strays:
             pid = int(name)
@@ -211,7 +232,9 @@ def kill_escaped(before: set[int]) -> int:
             killed += 1
         for pid in victims:
             with contextlib.suppress(OSError):
-                os.waitpid(pid, 0)  # only direct children can be reaped; the rest are re-parented here
+                os.waitpid(
+                    pid, 0
+                )  # only direct children can be reaped; the rest are re-parented here
     return killed
 
 
@@ -245,7 +268,9 @@ class Guard:
         window = {"agent": self.agent, "tick_pid": os.getpid()}
         with locks.hold(self.layout.lock, float(self.ws.config["lock"]["timeout"])):
             atomic.write_text(containment.journal_path(self.layout, self.agent), "")
-            atomic.write_text(containment.window_path(self.layout, self.agent), json.dumps(window) + "\n")
+            atomic.write_text(
+                containment.window_path(self.layout, self.agent), json.dumps(window) + "\n"
+            )
             self.taken = snapshot(self.layout)
             self.leads = self._leads()  # as they were: the child may have edited agent files
         self._before = _children(os.getpid())
@@ -273,8 +298,14 @@ class Guard:
         """Runs under the workspace lock, inside the containment mutation."""
         with contextlib.suppress(OSError):
             containment.window_path(self.layout, self.agent).unlink()
-        findings = compare(self.layout, self.taken, containment.journal_path(self.layout, self.agent))
+        findings = compare(
+            self.layout, self.taken, containment.journal_path(self.layout, self.agent)
+        )
         return findings if findings.reverted else None
 
     def _leads(self) -> list[str]:
-        return [a["name"] for a in self.ws.index.agents() if a.get("level") == "lead" and a["name"] != self.agent]
+        return [
+            a["name"]
+            for a in self.ws.index.agents()
+            if a.get("level") == "lead" and a["name"] != self.agent
+        ]

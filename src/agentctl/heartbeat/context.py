@@ -51,7 +51,14 @@ class Work:
 
     @property
     def has_work(self) -> bool:
-        return bool(self.notifications or self.tasks or self.reviews or self.triage or self.stale_tasks or self.silent_agents)
+        return bool(
+            self.notifications
+            or self.tasks
+            or self.reviews
+            or self.triage
+            or self.stale_tasks
+            or self.silent_agents
+        )
 
     def summary(self) -> dict[str, int]:
         return {
@@ -77,7 +84,10 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
         raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
     states = index.states()
     work = Work(agent=agent, state=states.get(name, {}))
-    work.notifications = [ws._notification(name, n) for n in index.notifications(name, limit=MAX_NOTIFICATIONS, undelivered_only=True)]
+    work.notifications = [
+        ws._notification(name, n)
+        for n in index.notifications(name, limit=MAX_NOTIFICATIONS, undelivered_only=True)
+    ]
     active = [flow["assigned"], flow["in_progress"]]
     fetch: int | None = MAX_TASKS * 4
     while True:
@@ -97,7 +107,9 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
     if agent.get("level") == "lead" or name in ws._reviewers():
         reviews = index.tasks(statuses=[flow["review"]], limit=MAX_REVIEWS * 8)
         # A task whose approval a human gate reserves for people waits for them, not for agents.
-        work.reviews = [t for t in reviews if name in ws.reviewers_for(t) and not _gated_approval(flow, t)][:MAX_REVIEWS]
+        work.reviews = [
+            t for t in reviews if name in ws.reviewers_for(t) and not _gated_approval(flow, t)
+        ][:MAX_REVIEWS]
     if agent.get("level") == "lead":
         from agentctl.store.index_dispatch import ready_unassigned
 
@@ -111,7 +123,9 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
         for task in in_progress:
             last = parse_ts(activity.get(task["id"]) or task["updated_at"])
             if last is not None and moment - last > stale_after:
-                work.stale_tasks.append({**task, "last_activity": activity.get(task["id"]) or task["updated_at"]})
+                work.stale_tasks.append(
+                    {**task, "last_activity": activity.get(task["id"]) or task["updated_at"]}
+                )
         work.stale_tasks = work.stale_tasks[:MAX_STALE]
         from agentctl.core.attention import silence_limit
 
@@ -129,8 +143,14 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
             every = parse_duration((other.get("heartbeat") or {}).get("every") or "15m")
             limit = timedelta(seconds=silence_limit(every, config["missed_beats"], idle_every))
             last = parse_ts(other_state.get("last_heartbeat"))
-            if last is not None and moment - last > limit and not _chased(index, name, other["name"], last):
-                work.silent_agents.append({"name": other["name"], "last_heartbeat": other_state.get("last_heartbeat")})
+            if (
+                last is not None
+                and moment - last > limit
+                and not _chased(index, name, other["name"], last)
+            ):
+                work.silent_agents.append(
+                    {"name": other["name"], "last_heartbeat": other_state.get("last_heartbeat")}
+                )
     return work
 
 
@@ -180,7 +200,9 @@ class _Blocks:
     def render(self, text: str, tag: str) -> str:
         def block(match: re.Match[str]) -> str:
             index = int(match.group(1))
-            safe = self.pieces[index].replace(tag, "untrusted-block")  # cannot happen for a content hash; belt and braces
+            safe = self.pieces[index].replace(
+                tag, "untrusted-block"
+            )  # cannot happen for a content hash; belt and braces
             return f'<{tag} source="{self.labels[index]}">\n{safe}\n</{tag}>'
 
         return self.PLACEHOLDER.sub(block, text)
@@ -209,11 +231,21 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
     def untrusted(label: str, text: str, limit: int) -> str:
         return blocks.add(label, _clip(text, limit))
 
-    share = {"notifications": 0.12, "tasks": 0.34, "reviews": 0.12, "lead": 0.14, "memory": 0.1, "working": 0.1}
+    share = {
+        "notifications": 0.12,
+        "tasks": 0.34,
+        "reviews": 0.12,
+        "lead": 0.14,
+        "memory": 0.1,
+        "working": 0.1,
+    }
     flow = ws.workflow
     context: dict[str, Any] = {
         "agent": {k: agent.get(k) for k in ("name", "role", "level", "capabilities")},
-        "workflow": {k: flow[k] for k in ("statuses", "initial", "assigned", "in_progress", "review", "done", "blocked")},
+        "workflow": {
+            k: flow[k]
+            for k in ("statuses", "initial", "assigned", "in_progress", "review", "done", "blocked")
+        },
         "notifications": work.notifications,
         "tasks": [],
         "reviews": [],
@@ -255,21 +287,40 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
                 "Title: " + untrusted("task title", task["title"], 200),
             ]
             if detail["description"]:
-                text.append("Description: " + untrusted("task description", detail["description"], max(200, each // 3)))
+                text.append(
+                    "Description: "
+                    + untrusted("task description", detail["description"], max(200, each // 3))
+                )
             if criteria:
-                text.append("Acceptance criteria: " + untrusted("acceptance criteria", "\n".join(f"- {c}" for c in criteria), max(150, each // 5)))
+                text.append(
+                    "Acceptance criteria: "
+                    + untrusted(
+                        "acceptance criteria",
+                        "\n".join(f"- {c}" for c in criteria),
+                        max(150, each // 5),
+                    )
+                )
             if docs:
                 text.append("Documents: " + ", ".join(f"{d['id']} ({d['type']})" for d in docs))
             for message in messages:
                 text.append(
                     f"Message by {message['author']} ({message['kind']}): "
-                    + untrusted(f"message by {message['author']}", message["body"], max(120, each // (2 * MESSAGES_PER_TASK)))
+                    + untrusted(
+                        f"message by {message['author']}",
+                        message["body"],
+                        max(120, each // (2 * MESSAGES_PER_TASK)),
+                    )
                 )
             lines.append("\n".join(text))
         parts.append((heading, "\n\n".join(lines)))
 
     task_section(work.tasks, "tasks", f"Your tasks ({len(work.tasks)})", share["tasks"])
-    task_section(work.reviews, "reviews", "Waiting for your review (you are not their implementer)", share["reviews"])
+    task_section(
+        work.reviews,
+        "reviews",
+        "Waiting for your review (you are not their implementer)",
+        share["reviews"],
+    )
 
     if agent.get("level") == "lead":
         lead_lines = []
@@ -279,7 +330,10 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
                 "critical path, as 'agentctl dispatch' does; or assign one yourself):"
             )
             for task in work.triage:
-                lead_lines.append(f"- {task['id']} p{task['priority']} labels={','.join(task['labels']) or '-'}: " + untrusted("task title", task["title"], 200))
+                lead_lines.append(
+                    f"- {task['id']} p{task['priority']} labels={','.join(task['labels']) or '-'}: "
+                    + untrusted("task title", task["title"], 200)
+                )
         if work.team:
             lead_lines.append("Team (name · role · level · capabilities · status · open tasks):")
             lead_lines += [
@@ -288,19 +342,33 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
             ]
         if work.stale_tasks:
             lead_lines.append("Stale work (in progress, no recent activity):")
-            lead_lines += [f"- {t['id']} ({', '.join(t['assignees']) or 'nobody'}) last activity {t['last_activity']}" for t in work.stale_tasks]
+            lead_lines += [
+                f"- {t['id']} ({', '.join(t['assignees']) or 'nobody'}) last activity {t['last_activity']}"
+                for t in work.stale_tasks
+            ]
         if work.silent_agents:
             lead_lines.append("Agents that missed heartbeats:")
-            lead_lines += [f"- {a['name']} last heartbeat {a['last_heartbeat']}" for a in work.silent_agents]
+            lead_lines += [
+                f"- {a['name']} last heartbeat {a['last_heartbeat']}" for a in work.silent_agents
+            ]
         if lead_lines:
-            parts.append(("Lead duties", _clip("\n".join(lead_lines), int(budget * share["lead"]) * 2)))
+            parts.append(
+                ("Lead duties", _clip("\n".join(lead_lines), int(budget * share["lead"]) * 2))
+            )
 
     memory = ws.memory_context(name, int(budget * share["memory"]))
     if memory.strip():
-        parts.append(("Your memory", untrusted("your memory", memory, int(budget * share["memory"]))))
+        parts.append(
+            ("Your memory", untrusted("your memory", memory, int(budget * share["memory"])))
+        )
     working_text, _ = ws.render_working()  # the fresh rendering, without writing it
     if working_text:
-        parts.append(("WORKING.md (shared state, excerpt)", untrusted("WORKING.md", str(working_text), int(budget * share["working"]))))
+        parts.append(
+            (
+                "WORKING.md (shared state, excerpt)",
+                untrusted("WORKING.md", str(working_text), int(budget * share["working"])),
+            )
+        )
 
     nonce = blocks.nonce()
     tag = f"untrusted-{nonce}"
@@ -358,7 +426,9 @@ def _rules(agent: dict[str, Any], flow: dict[str, Any]) -> str:
     if level == "intern":
         rules.append("As an intern you cannot move work to done; ask for review.")
     elif level == "specialist":
-        rules.append("Move your finished work to review; another agent approves it. Review others' work when asked.")
+        rules.append(
+            "Move your finished work to review; another agent approves it. Review others' work when asked."
+        )
     else:
         rules.append(
             "As lead you hand out ready work (the dispatch action assigns it by capability, load and the critical path), "
@@ -367,5 +437,7 @@ def _rules(agent: dict[str, Any], flow: dict[str, Any]) -> str:
         if flow.get("require_review", True):
             rules.append("Your own work goes to review too: another agent approves it.")
     if flow.get("human_gates"):
-        rules.append("Some steps are reserved for people (human gates): you are refused them; leave those tasks to a human.")
+        rules.append(
+            "Some steps are reserved for people (human gates): you are refused them; leave those tasks to a human."
+        )
     return "Rules:\n- " + "\n- ".join(rules)

@@ -31,7 +31,12 @@ def bwrap() -> str | None:
     if program is None:
         return None
     try:
-        probe = subprocess.run([program, "--dev-bind", "/", "/", "--unshare-pid", "true"], capture_output=True, timeout=20, check=False)
+        probe = subprocess.run(
+            [program, "--dev-bind", "/", "/", "--unshare-pid", "true"],
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return program if probe.returncode == 0 else None
@@ -97,10 +102,24 @@ class SandboxGuard(Guard):
         if not _resolves(argv[0], self.ws.root):
             return argv  # nothing runs: the runtime reports "command not found" as it would unsandboxed
         layout = self.layout
-        args = [program, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--dev-bind", "/", "/", "--proc", "/proc"]
+        args = [
+            program,
+            "--die-with-parent",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--dev-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+        ]
         args += ["--ro-bind", str(layout.dir), str(layout.dir)]
         args += ["--bind", str(self.scratch / "local"), str(layout.local)]
-        readonly = [Path(layout.working), self.ws.root / ".git" / "hooks", self.ws.root / ".git" / "config"]
+        readonly = [
+            Path(layout.working),
+            self.ws.root / ".git" / "hooks",
+            self.ws.root / ".git" / "config",
+        ]
         for path in readonly:
             if path.exists() and not path.is_symlink():
                 args += ["--ro-bind", str(path), str(path)]

@@ -176,7 +176,9 @@ def build_schedules(
     return result
 
 
-def _stagger_warnings(schedules: Sequence[Schedule], stagger: str, shrunk: Mapping[int, int]) -> list[str]:
+def _stagger_warnings(
+    schedules: Sequence[Schedule], stagger: str, shrunk: Mapping[int, int]
+) -> list[str]:
     notes = []
     for interval, fitted in sorted(shrunk.items()):
         group = [s for s in schedules if s.every == interval]

@@ -99,7 +99,9 @@ def _tail_lines(path: Path, count: int) -> list[str]:
     return [line.decode("utf-8", "replace") for line in lines if line.strip()][-count:]
 
 
-def tick(ws: Any, name: str, dry_run: bool = False, now: datetime | None = None, escalate: bool = True) -> dict[str, Any]:
+def tick(
+    ws: Any, name: str, dry_run: bool = False, now: datetime | None = None, escalate: bool = True
+) -> dict[str, Any]:
     """Run one tick of agent ``name``; returns the run record. ``escalate``: a lead's tick (any
     tick when there is no lead) first raises new conditions that need attention; ``tick_all``
     raises them once per round instead."""
@@ -140,7 +142,9 @@ def _finish(ws: Any, record: dict[str, Any], clock: float, dry_run: bool) -> dic
     return record
 
 
-def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run: bool, escalate: bool) -> None:
+def _tick(
+    ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run: bool, escalate: bool
+) -> None:
     ws.refresh()
     agent = ws.index.agent(name)
     if agent is None:
@@ -160,11 +164,15 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
         return
     state = ws.index.states().get(name, {})
     if state.get("status") == "blocked":
-        record["reason"] = f"{name} is blocked (after {state.get('failures', 0)} failed ticks); 'agentctl agent reset {name}' resumes it"
+        record["reason"] = (
+            f"{name} is blocked (after {state.get('failures', 0)} failed ticks); 'agentctl agent reset {name}' resumes it"
+        )
         return
     retry_after = parse_ts(state.get("retry_after"))
     if retry_after is not None and retry_after > started:
-        record["reason"] = f"backing off after a failure until {_stamp(retry_after)}; 'agentctl agent reset {name}' ends it"
+        record["reason"] = (
+            f"backing off after a failure until {_stamp(retry_after)}; 'agentctl agent reset {name}' ends it"
+        )
         return
     if escalate and not dry_run:
         leads = _leads(ws, "")
@@ -224,7 +232,9 @@ def _tick(ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run
                   model=answer.model, cached=answer.cached)  # fmt: skip
     if kind == "manual":
         # Nothing is applied and no state changes: a person (or a later runtime) does the work.
-        record.update(outcome="waiting", task=prompt.task_id, prompt=answer.text[:MANUAL_PROMPT_CHARS])
+        record.update(
+            outcome="waiting", task=prompt.task_id, prompt=answer.text[:MANUAL_PROMPT_CHARS]
+        )
         if len(answer.text) > MANUAL_PROMPT_CHARS:
             record["prompt_omitted_chars"] = len(answer.text) - MANUAL_PROMPT_CHARS
         return
@@ -254,7 +264,14 @@ def _guard(ws: Any, name: str, agent: dict[str, Any]) -> Any:
 
 
 def _apply_answer(
-    ws: Any, name: str, kind: str, work: Work, task_id: str | None, text: str, record: dict[str, Any], started: datetime
+    ws: Any,
+    name: str,
+    kind: str,
+    work: Work,
+    task_id: str | None,
+    text: str,
+    record: dict[str, Any],
+    started: datetime,
 ) -> None:
     from agentctl.core.actions import AnswerError, parse_answer
 
@@ -268,7 +285,9 @@ def _apply_answer(
             # A coding agent that just talks: its output is the progress report.
             with ws.batched(actor, f"heartbeat of {name}: output posted on {task_id}"):
                 ws.comment(actor, task_id, report, kind="status_update")
-                _close_tick(ws, name, work, started, record, applied=[], rejected=[], current=task_id)
+                _close_tick(
+                    ws, name, work, started, record, applied=[], rejected=[], current=task_id
+                )
             return
         state = ws.index.states().get(name, {})
         _record_failure(ws, name, state, started, record, f"unusable answer: {exc}")
@@ -288,7 +307,12 @@ def _apply_answer(
             task = item.get("task")
             if task:
                 try:
-                    ws.comment(SYSTEM_ACTOR, task, f"Rejected {name}'s action {item['action']}: {item['reason']}", kind="status_update")
+                    ws.comment(
+                        SYSTEM_ACTOR,
+                        task,
+                        f"Rejected {name}'s action {item['action']}: {item['reason']}",
+                        kind="status_update",
+                    )
                 except AgentctlError:
                     pass  # the task itself may be unknown: the run log keeps the reason
         current = next((a.get("task") for a in applied if a.get("task")), task_id)
@@ -361,7 +385,9 @@ def _close_tick(
     done = [a for a in applied if a["action"] != "noop"]
     record.update(outcome="worked", applied=len(done), rejected=len(rejected), actions=applied,
                   rejections=rejected[:LOGGED_REJECTIONS])  # fmt: skip
-    if len(rejected) > LOGGED_REJECTIONS:  # e.g. 10,000 actions past max_actions: one line each is enough
+    if (
+        len(rejected) > LOGGED_REJECTIONS
+    ):  # e.g. 10,000 actions past max_actions: one line each is enough
         record["rejections_omitted"] = len(rejected) - LOGGED_REJECTIONS
     changes = {"status": "idle", "last_heartbeat": _stamp(started), "last_outcome": "worked", "failures": 0,
                "retry_after": None, "current_task": current}  # fmt: skip
@@ -383,7 +409,14 @@ def _leads(ws: Any, name: str) -> list[str]:
     return [a["name"] for a in ws.index.agents() if a.get("level") == "lead" and a["name"] != name]
 
 
-def _record_failure(ws: Any, name: str, state: dict[str, Any], started: datetime, record: dict[str, Any], reason: str) -> None:
+def _record_failure(
+    ws: Any,
+    name: str,
+    state: dict[str, Any],
+    started: datetime,
+    record: dict[str, Any],
+    reason: str,
+) -> None:
     config = ws.config["heartbeat"]
     failures = int(state.get("failures", 0)) + 1
     backoff = parse_duration(config["backoff"]) * (2 ** (failures - 1))
@@ -403,7 +436,11 @@ def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> N
     state = ws.index.states().get(name, {})
     last = parse_ts(state.get("last_heartbeat"))
     changes = {"last_heartbeat": _stamp(started), "last_outcome": "budget"}
-    if state.get("last_outcome") == "budget" and last is not None and last.date() == started.astimezone(UTC).date():
+    if (
+        state.get("last_outcome") == "budget"
+        and last is not None
+        and last.date() == started.astimezone(UTC).date()
+    ):
         ws.record_heartbeat(name, changes)
         return
     data = {"outcome": "budget", "error": exc.message[:300]}
@@ -439,4 +476,3 @@ def exit_code(records: list[dict[str, Any]]) -> int:
     if "refused" in outcomes:  # a simulated agent outside allow_simulated: a configuration to fix
         return int(ExitCode.CONFLICT)
     return 0
-

@@ -21,7 +21,9 @@ class Request:
     local_dir: Path  # .agentctl/local/ (cache, ledger, logs live below it)
     config: dict[str, Any]  # the workspace config (plain data)
     task_id: str | None = None  # the task the tick is mainly about, if any
-    context: dict[str, Any] = field(default_factory=dict)  # structured work, for the simulated runtime
+    context: dict[str, Any] = field(
+        default_factory=dict
+    )  # structured work, for the simulated runtime
     confine: Confinement | None = None  # the tick's containment of a command agent's child
 
 

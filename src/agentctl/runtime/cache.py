@@ -82,7 +82,11 @@ class ResponseCache:
             data: Any = json.loads(self._path(key).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return None
-        if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("text"), str):
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT
+            or not isinstance(data.get("text"), str)
+        ):
             return None
         try:
             return CachedAnswer(
@@ -96,7 +100,15 @@ class ResponseCache:
         except (TypeError, ValueError):
             return None
 
-    def put(self, key: str, text: str, model: str | None, tokens_in: int, tokens_out: int, cost_usd: float) -> None:
+    def put(
+        self,
+        key: str,
+        text: str,
+        model: str | None,
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float,
+    ) -> None:
         entry = CachedAnswer(
             text=text,
             model=model,
@@ -106,4 +118,6 @@ class ResponseCache:
             created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         )
         document = {"format": FORMAT, **asdict(entry)}
-        atomic.write_text(self._path(key), json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+        atomic.write_text(
+            self._path(key), json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+        )

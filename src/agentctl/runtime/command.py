@@ -71,7 +71,11 @@ class CommandRuntime:
     def run(self, request: Request) -> Answer:
         agent = str(request.agent.get("name") or "?")
         argv = request.agent.get("command")
-        if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and a for a in argv):
+        if (
+            not isinstance(argv, list)
+            or not argv
+            or not all(isinstance(a, str) and a for a in argv)
+        ):
             raise RuntimeFailure(
                 f"agent {agent}: no command configured for the command runtime",
                 hint=f"set command: [claude, -p] (an argument list) in .agentctl/agents/{agent}.md",
@@ -105,10 +109,18 @@ class CommandRuntime:
             if request.confine is not None:  # the tick's containment: sandbox argv, broker env
                 env.update(request.confine.env)
                 args = request.confine.wrap(args)
-            return self._execute(agent, args, stdin_text, request.workspace_root, env, timeout, program)
+            return self._execute(
+                agent, args, stdin_text, request.workspace_root, env, timeout, program
+            )
 
     def _execute(
-        self, agent: str, args: list[str], stdin_text: str, cwd: Path, env: dict[str, str], timeout: float,
+        self,
+        agent: str,
+        args: list[str],
+        stdin_text: str,
+        cwd: Path,
+        env: dict[str, str],
+        timeout: float,
         program: str,  # the agent's program, named in messages (args may start with the sandbox)
     ) -> Answer:
         try:
@@ -125,7 +137,9 @@ class CommandRuntime:
         except PermissionError:
             raise RuntimeFailure(f"agent {agent}: command is not executable: {program}") from None
         except OSError as exc:
-            raise RuntimeFailure(f"agent {agent}: cannot run {program}: {exc.strerror or exc}") from None
+            raise RuntimeFailure(
+                f"agent {agent}: cannot run {program}: {exc.strerror or exc}"
+            ) from None
 
         if done.timed_out:
             raise RuntimeFailure(
@@ -139,7 +153,9 @@ class CommandRuntime:
             else:
                 how = f"exited with status {done.returncode}"
             detail = _error_line(mask(stderr))  # the message goes to the run log, an event, git
-            raise RuntimeFailure(f"agent {agent}: command {program} {how}" + (f": {detail}" if detail else ""))
+            raise RuntimeFailure(
+                f"agent {agent}: command {program} {how}" + (f": {detail}" if detail else "")
+            )
         stdout = done.stdout.decode("utf-8", errors="replace")
         if done.stdout_total > OUTPUT_LIMIT:
             stdout += f"\n[agentctl: output truncated at {OUTPUT_LIMIT // 1024} KiB of {done.stdout_total:,} bytes]\n"

@@ -83,7 +83,11 @@ def _limits(budget: Mapping[str, Any] | None) -> tuple[int | None, float | None]
 
 
 def _refusal(
-    agent: str, budget: Mapping[str, Any] | None, spent: tuple[int, float], est_tokens: int, est_usd: float
+    agent: str,
+    budget: Mapping[str, Any] | None,
+    spent: tuple[int, float],
+    est_tokens: int,
+    est_usd: float,
 ) -> BudgetError | None:
     """The error for a call of this size on top of ``spent``, or None when it fits."""
     max_tokens, max_usd = _limits(budget)
@@ -92,7 +96,8 @@ def _refusal(
     if max_tokens is not None:
         if tokens >= max_tokens:
             return BudgetError(
-                f"{agent}: daily token budget exhausted ({tokens:,} of {max_tokens:,} used today)", hint
+                f"{agent}: daily token budget exhausted ({tokens:,} of {max_tokens:,} used today)",
+                hint,
             )
         if tokens + est_tokens > max_tokens:
             return BudgetError(
@@ -103,7 +108,8 @@ def _refusal(
     if max_usd is not None:
         if usd >= max_usd:
             return BudgetError(
-                f"{agent}: daily cost budget exhausted (${usd:,.4f} of ${max_usd:,.2f} spent today)", hint
+                f"{agent}: daily cost budget exhausted (${usd:,.4f} of ${max_usd:,.2f} spent today)",
+                hint,
             )
         if usd + est_usd > max_usd:
             return BudgetError(
@@ -170,7 +176,9 @@ class Ledger:
         if not self.path.exists():
             return 0, 0.0
         with self._connect() as db:
-            tokens, usd = db.execute(_SPENT, (agent, utc_day(moment), moment.timestamp())).fetchone()
+            tokens, usd = db.execute(
+                _SPENT, (agent, utc_day(moment), moment.timestamp())
+            ).fetchone()
         return int(tokens), float(usd)
 
     def check(
@@ -212,7 +220,14 @@ class Ledger:
             cursor = db.execute(
                 "INSERT INTO calls (ts, day, agent, tokens_in, cost_usd, pending, hold_until)"
                 " VALUES (?, ?, ?, ?, ?, 1, ?)",
-                (moment.timestamp(), day, agent, est_tokens, est_usd, moment.timestamp() + hold_seconds),
+                (
+                    moment.timestamp(),
+                    day,
+                    agent,
+                    est_tokens,
+                    est_usd,
+                    moment.timestamp() + hold_seconds,
+                ),
             )
             db.execute("COMMIT")
             row_id = cursor.lastrowid
@@ -251,7 +266,16 @@ class Ledger:
             db.execute(
                 "INSERT INTO calls (ts, day, agent, model, tokens_in, tokens_out, cost_usd, cached)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (moment.timestamp(), utc_day(moment), agent, model, tokens_in, tokens_out, cost_usd, int(cached)),
+                (
+                    moment.timestamp(),
+                    utc_day(moment),
+                    agent,
+                    model,
+                    tokens_in,
+                    tokens_out,
+                    cost_usd,
+                    int(cached),
+                ),
             )
 
     def summary(self, day: str | None = None) -> dict[str, AgentSpend]:

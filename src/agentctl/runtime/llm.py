@@ -107,7 +107,9 @@ def _target(lm: Any, agent: str, model: str, role: str, api_base: str | None) ->
             hint="use a provider-prefixed model string such as openai/gpt-4o-mini, "
             "anthropic/claude-3-5-haiku-latest or ollama/llama3",
         ) from None
-    missing = list(lm.validate_environment(model=model, api_base=api_base).get("missing_keys") or [])
+    missing = list(
+        lm.validate_environment(model=model, api_base=api_base).get("missing_keys") or []
+    )
     placeholder = False
     if missing:
         if api_base is not None and provider in OPENAI_COMPATIBLE:
@@ -118,7 +120,9 @@ def _target(lm: Any, agent: str, model: str, role: str, api_base: str | None) ->
                 hint="set it in the environment that runs the heartbeat (cron does not read your shell profile)",
             )
     try:
-        params = lm.get_supported_openai_params(model=model_name, custom_llm_provider=provider) or []
+        params = (
+            lm.get_supported_openai_params(model=model_name, custom_llm_provider=provider) or []
+        )
     except Exception:  # unknown to litellm's parameter tables: rely on the prompt alone
         params = []
     return _Target(model, role, placeholder, "response_format" in params)
@@ -135,7 +139,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _network_failure(exc: Exception) -> str | None:
-    """"timeout" or "connection" when the request never got an answer, else None."""
+    """ "timeout" or "connection" when the request never got an answer, else None."""
     openai: Any = importlib.import_module("openai")  # litellm's own dependency, loaded with it
     links = _chain(exc)
     if any(isinstance(link, openai.APITimeoutError) for link in links):
@@ -152,7 +156,12 @@ def _is_transient(exc: Exception) -> bool:
     return isinstance(status, int) and (status in (408, 409, 429) or status >= 500)
 
 
-_STATUS_WORDS = {401: "authentication failed", 403: "permission denied", 404: "not found", 429: "rate limited"}
+_STATUS_WORDS = {
+    401: "authentication failed",
+    403: "permission denied",
+    404: "not found",
+    429: "rate limited",
+}
 # litellm's message prefixes: "litellm.InternalServerError: InternalServerError: OpenAIException - "
 _PREFIXES = re.compile(r"^(?:litellm\.\w+:\s*)?(?:\w+Error:\s*)?(?:\w+Exception\s*-\s*)?")
 
@@ -165,7 +174,11 @@ def _describe(lm: Any, exc: Exception, timeout: float, api_base: str | None) -> 
         return f"timed out after {timeout:g} s"
     if network == "connection":
         root = _one_line(str(_chain(exc)[-1]), 120)  # e.g. "[Errno 111] Connection refused"
-        return "connection failed" + (f" to {api_base}" if api_base else "") + (f": {root}" if root else "")
+        return (
+            "connection failed"
+            + (f" to {api_base}" if api_base else "")
+            + (f": {root}" if root else "")
+        )
     if isinstance(exc, lm.ContextWindowExceededError):
         return "the prompt does not fit the model's context window"
     status = getattr(exc, "status_code", None)
@@ -180,7 +193,10 @@ def _usage(response: Any) -> tuple[int | None, int | None]:
     usage = getattr(response, "usage", None)
     if usage is None:
         return None, None
-    tokens_in, tokens_out = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+    tokens_in, tokens_out = (
+        getattr(usage, "prompt_tokens", None),
+        getattr(usage, "completion_tokens", None),
+    )
     return (
         tokens_in if isinstance(tokens_in, int) else None,
         tokens_out if isinstance(tokens_out, int) else None,
@@ -190,7 +206,9 @@ def _usage(response: Any) -> tuple[int | None, int | None]:
 def _price(lm: Any, model: str, tokens_in: int, tokens_out: int) -> float:
     """USD for this many tokens on ``model`` from the local price map; 0.0 when unpriced."""
     try:
-        cost_in, cost_out = lm.cost_per_token(model=model, prompt_tokens=tokens_in, completion_tokens=tokens_out)
+        cost_in, cost_out = lm.cost_per_token(
+            model=model, prompt_tokens=tokens_in, completion_tokens=tokens_out
+        )
         return float(cost_in) + float(cost_out)
     except Exception:  # litellm raises when a model has no price entry
         return 0.0
@@ -230,14 +248,23 @@ class LLMRuntime:
 
         cache = ResponseCache.for_local(request.local_dir) if settings.cache else None
         key = cache_key(
-            primary, messages, settings.max_tokens, settings.temperature, chain[0].json_output, settings.api_base
+            primary,
+            messages,
+            settings.max_tokens,
+            settings.temperature,
+            chain[0].json_output,
+            settings.api_base,
         )
         ledger = Ledger.for_local(request.local_dir)
         if cache is not None and (hit := cache.get(key)) is not None:
             ledger.record(agent, hit.model, 0, 0, 0.0, cached=True)
             return Answer(text=hit.text, model=hit.model, cached=True)
 
-        est_in = estimate_tokens(request.system) + estimate_tokens(request.prompt) + MESSAGE_OVERHEAD_TOKENS
+        est_in = (
+            estimate_tokens(request.system)
+            + estimate_tokens(request.prompt)
+            + MESSAGE_OVERHEAD_TOKENS
+        )
         est_usd = max(_price(lm, target.model, est_in, settings.max_tokens) for target in chain)
         attempts = (settings.retries + 1) * len(chain)
         reservation = ledger.reserve(
@@ -264,13 +291,20 @@ class LLMRuntime:
         cost = _cost(lm, response)
         ledger.settle(reservation, target.model, tokens_in, tokens_out, cost)
         if cache is not None and text and getattr(choice, "finish_reason", None) != "length":
-            cache.put(key, mask(text), target.model, tokens_in, tokens_out, cost)  # no secret on disk
+            cache.put(
+                key, mask(text), target.model, tokens_in, tokens_out, cost
+            )  # no secret on disk
         return Answer(
             text=text, tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, model=target.model
         )
 
     def _complete(
-        self, lm: Any, agent: str, chain: list[_Target], messages: list[dict[str, str]], settings: LLMConfig
+        self,
+        lm: Any,
+        agent: str,
+        chain: list[_Target],
+        messages: list[dict[str, str]],
+        settings: LLMConfig,
     ) -> tuple[Any, _Target]:
         """The first answer from the chain; RuntimeFailure naming every model's last error."""
         failures: list[str] = []
@@ -296,14 +330,20 @@ class LLMRuntime:
                 try:
                     return lm.completion(**kwargs), target
                 except Exception as exc:  # every litellm/provider failure is reported below
-                    if json_output and isinstance(exc, lm.BadRequestError) and "response_format" in str(exc):
+                    if (
+                        json_output
+                        and isinstance(exc, lm.BadRequestError)
+                        and "response_format" in str(exc)
+                    ):
                         json_output = False  # a server without JSON mode: the prompt asks for JSON
                         continue
                     if _is_transient(exc) and attempt < settings.retries:
                         time.sleep(min(BACKOFF_START * 2**attempt, BACKOFF_MAX))
                         attempt += 1
                         continue
-                    failures.append(f"{target.model}: {_describe(lm, exc, settings.timeout, settings.api_base)}")
+                    failures.append(
+                        f"{target.model}: {_describe(lm, exc, settings.timeout, settings.api_base)}"
+                    )
                     break
         tried = "; ".join(failures)
         raise RuntimeFailure(

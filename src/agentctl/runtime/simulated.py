@@ -28,7 +28,9 @@ from agentctl.runtime.base import Answer, Request
 class SimulatedRuntime:
     def run(self, request: Request) -> Answer:
         actions = plan(request.context)
-        text = json.dumps({"actions": actions or [{"type": "noop", "reason": "nothing needs me right now"}]})
+        text = json.dumps(
+            {"actions": actions or [{"type": "noop", "reason": "nothing needs me right now"}]}
+        )
         return Answer(text=text, model="simulated")  # no model ran: 0 tokens, $0
 
 
@@ -52,7 +54,11 @@ def plan(context: dict[str, Any]) -> list[dict[str, Any]]:
         actions += _review(me, flow, task)
     answered: set[str] = set()
     for note in context.get("notifications", []):
-        if note["type"] == "message.added" and note["excerpt"].startswith("question:") and note.get("task"):
+        if (
+            note["type"] == "message.added"
+            and note["excerpt"].startswith("question:")
+            and note.get("task")
+        ):
             if note["task"] in answered:
                 continue
             answered.add(note["task"])
@@ -61,7 +67,9 @@ def plan(context: dict[str, Any]) -> list[dict[str, Any]]:
     return actions
 
 
-def _develop(me: dict[str, Any], flow: dict[str, Any], task: dict[str, Any]) -> list[dict[str, Any]]:
+def _develop(
+    me: dict[str, Any], flow: dict[str, Any], task: dict[str, Any]
+) -> list[dict[str, Any]]:
     if task["status"] == flow["assigned"]:
         steps = "; ".join(task.get("criteria") or []) or "the description"
         return [
@@ -71,7 +79,9 @@ def _develop(me: dict[str, Any], flow: dict[str, Any], task: dict[str, Any]) -> 
         ]  # fmt: skip
     if task["status"] != flow["in_progress"]:
         return []
-    mine = [d for d in task.get("docs", []) if d["author"] == me["name"] and d["type"] == "deliverable"]
+    mine = [
+        d for d in task.get("docs", []) if d["author"] == me["name"] and d["type"] == "deliverable"
+    ]
     actions: list[dict[str, Any]] = []
     if mine:
         text = "Addressed the review feedback; ready for another look."
@@ -85,17 +95,32 @@ def _develop(me: dict[str, Any], flow: dict[str, Any], task: dict[str, Any]) -> 
         })  # fmt: skip
         text = "Done: the deliverable document is attached; all acceptance criteria are checked."
     actions.append({"type": "comment", "task": task["id"], "kind": "status_update", "text": text})
-    actions.append({"type": "set_status", "task": task["id"], "status": flow["review"], "note": "ready for review"})
-    actions.append({"type": "remember", "text": f"Delivered {task['id']} ({task['title'][:80]}) for review."})
+    actions.append(
+        {
+            "type": "set_status",
+            "task": task["id"],
+            "status": flow["review"],
+            "note": "ready for review",
+        }
+    )
+    actions.append(
+        {"type": "remember", "text": f"Delivered {task['id']} ({task['title'][:80]}) for review."}
+    )
     return actions
 
 
 def _review(me: dict[str, Any], flow: dict[str, Any], task: dict[str, Any]) -> list[dict[str, Any]]:
     delivered = [d for d in task.get("docs", []) if d["type"] == "deliverable"]
-    reviewed_before = any(m["author"] == me["name"] and m["kind"] == "review" for m in task.get("messages", []))
+    reviewed_before = any(
+        m["author"] == me["name"] and m["kind"] == "review" for m in task.get("messages", [])
+    )
     implementers = " ".join(f"@{a}" for a in task.get("assignees") or [])
     if not delivered or ("needs-rework" in (task.get("labels") or []) and not reviewed_before):
-        reason = "there is no deliverable document" if not delivered else "the edge cases are not covered yet"
+        reason = (
+            "there is no deliverable document"
+            if not delivered
+            else "the edge cases are not covered yet"
+        )
         return [
             {"type": "comment", "task": task["id"], "kind": "review",
              "text": f"{implementers} changes requested: {reason}. Please address and move it back to review.".strip()},

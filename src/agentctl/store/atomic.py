@@ -101,7 +101,10 @@ def _flush(paths: list[Path]) -> None:
             libc = ctypes.CDLL(None, use_errno=True)
             fd = os.open(paths[0].parent, os.O_RDONLY)
             try:
-                if libc.syncfs(fd) == 0 and all(p.parent == paths[0].parent or os.stat(p.parent).st_dev == os.fstat(fd).st_dev for p in paths):
+                if libc.syncfs(fd) == 0 and all(
+                    p.parent == paths[0].parent or os.stat(p.parent).st_dev == os.fstat(fd).st_dev
+                    for p in paths
+                ):
                     return
             finally:
                 os.close(fd)
@@ -175,7 +178,11 @@ def sweep_temp_of(targets: Iterable[Path]) -> list[Path]:
         except FileNotFoundError:
             continue
         for entry in entries:
-            if entry.name.startswith(prefix) and is_temp(entry.name) and entry.is_file(follow_symlinks=False):
+            if (
+                entry.name.startswith(prefix)
+                and is_temp(entry.name)
+                and entry.is_file(follow_symlinks=False)
+            ):
                 Path(entry.path).unlink(missing_ok=True)
                 removed.append(Path(entry.path))
     return removed

@@ -71,7 +71,9 @@ def day_files(events_dir: Path) -> list[Path]:
     if is_symlink(events_dir):  # never followed (validate reports it)
         return []
     try:
-        names = [n for n in os.listdir(events_dir) if n.endswith(".jsonl") and not n.startswith(".")]
+        names = [
+            n for n in os.listdir(events_dir) if n.endswith(".jsonl") and not n.startswith(".")
+        ]
     except FileNotFoundError:
         return []
     return [events_dir / n for n in sorted(names)]
@@ -122,7 +124,11 @@ def tail(events_dir: Path, limit: int) -> list[dict[str, Any]]:
             lines = _read_tail_lines(path, limit - len(collected))
         except (FileNotFoundError, ValidationError):  # gone, or a symlink (never followed)
             continue
-        collected.extend(event for _, event in parse_lines("\n".join(lines)) if event is not None and "ts" in event)
+        collected.extend(
+            event
+            for _, event in parse_lines("\n".join(lines))
+            if event is not None and "ts" in event
+        )
         if len(collected) >= limit:
             break
     collected.sort(key=lambda e: (str(e.get("ts")), str(e.get("id"))))

@@ -87,7 +87,10 @@ def check_conflict_markers(text: str, path: str) -> None:
     for number, line in enumerate(text.splitlines(), start=1):
         if line.startswith((_CONFLICT_MARKERS[0], _CONFLICT_MARKERS[2])):
             raise ValidationError(
-                "unresolved git merge conflict marker", path, number, hint="resolve the conflict and commit"
+                "unresolved git merge conflict marker",
+                path,
+                number,
+                hint="resolve the conflict and commit",
             )
 
 
@@ -127,7 +130,11 @@ def check_aliases(data: Any, head: str, path: str, first_line: int) -> None:
             continue
         key = id(node)
         if key in on_path:
-            raise ValidationError("invalid YAML: a recursive alias (a collection inside itself)", path, _alias_line(head, first_line))
+            raise ValidationError(
+                "invalid YAML: a recursive alias (a collection inside itself)",
+                path,
+                _alias_line(head, first_line),
+            )
         if key in seen:
             shared += 1
             if shared > MAX_SHARED:
@@ -140,7 +147,9 @@ def check_aliases(data: Any, head: str, path: str, first_line: int) -> None:
         seen.add(key)
         on_path.add(key)
         stack.append((node, True))
-        stack.extend((child, False) for child in (node.values() if isinstance(node, dict) else node))
+        stack.extend(
+            (child, False) for child in (node.values() if isinstance(node, dict) else node)
+        )
 
 
 def load_fast(text: str, path: str) -> tuple[dict[str, Any], str]:
@@ -313,14 +322,18 @@ class Document:
 
 _PRINTABLE = re.compile("[\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]+")
 _STR_TAG = "tag:yaml.org,2002:str"
-_WORDS_NOT_STR = frozenset({"true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"})
+_WORDS_NOT_STR = frozenset(
+    {"true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"}
+)
 
 
 @functools.lru_cache(maxsize=4096)
 def _resolves_to_str(value: str) -> bool:
     """True if ruamel reads ``value`` written plain back as a string (not 1, true, null, a date)."""
     if value[:1].isascii() and value[:1].isalpha():
-        return value not in _WORDS_NOT_STR  # only these words resolve (numbers and dates start otherwise)
+        return (
+            value not in _WORDS_NOT_STR
+        )  # only these words resolve (numbers and dates start otherwise)
     from ruamel.yaml.nodes import ScalarNode
 
     return bool(_rt.resolver.resolve(ScalarNode, value, (True, False)) == _STR_TAG)
@@ -329,7 +342,12 @@ def _resolves_to_str(value: str) -> bool:
 def _block_plain(value: str) -> bool:
     """ruamel's emitter rules (``analyze_scalar``) for a plain scalar in block context, for a
     one-line printable string without tabs."""
-    if value.startswith(("---", "...")) or value[0] in "#,[]{}&*!|>'\"%@`" or value[0] == " " or value[-1] == " ":
+    if (
+        value.startswith(("---", "..."))
+        or value[0] in "#,[]{}&*!|>'\"%@`"
+        or value[0] == " "
+        or value[-1] == " "
+    ):
         return False
     if value[0] in "?:-" and (len(value) == 1 or value[1] == " "):
         return False

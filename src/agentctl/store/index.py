@@ -63,7 +63,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+        return (
+            f"{self.path}:{self.line}: {self.message}"
+            if self.line
+            else f"{self.path}: {self.message}"
+        )
 
 
 def signature(st: os.stat_result) -> int:
@@ -201,7 +205,11 @@ class Index(EventIndex, TextIndex):
         agent definitions and states)."""
         found: dict[str, tuple[str, int]] = {}
         stat = os.stat
-        directories = (self.layout.agents,) if agents_only else (self.layout.tasks, self.layout.agents, self.layout.docs)
+        directories = (
+            (self.layout.agents,)
+            if agents_only
+            else (self.layout.tasks, self.layout.agents, self.layout.docs)
+        )
         for directory in directories:
             is_tasks = directory == self.layout.tasks
             try:
@@ -246,7 +254,10 @@ class Index(EventIndex, TextIndex):
                     st = stat(base + name, follow_symlinks=False)
                 except FileNotFoundError:
                     continue
-                found[f"{rel_dir}/{name}"] = (kind, hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)))
+                found[f"{rel_dir}/{name}"] = (
+                    kind,
+                    hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)),
+                )
         return found
 
     def refresh(self, logs: bool = True, threads: bool = False) -> list[Problem]:
@@ -265,7 +276,9 @@ class Index(EventIndex, TextIndex):
         db = self.db
         on_disk = self._scan(agents_only)
         wanted = "kind IN ('agent', 'state')" if agents_only else "kind != 'message'"
-        known = {path: sig for path, sig in db.execute(f"SELECT path, sig FROM files WHERE {wanted}")}
+        known = {
+            path: sig for path, sig in db.execute(f"SELECT path, sig FROM files WHERE {wanted}")
+        }
         changed = [p for p, (_, sig) in on_disk.items() if known.get(p) != sig]
         removed = [p for p in known if p not in on_disk]
         if changed or removed:
@@ -315,7 +328,13 @@ class Index(EventIndex, TextIndex):
                 problem = Problem(exc.path or rel, exc.line, exc.problem)
         self.db.execute(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-            (rel, kind, signature(st), problem.message if problem else None, problem.line if problem else None),
+            (
+                rel,
+                kind,
+                signature(st),
+                problem.message if problem else None,
+                problem.line if problem else None,
+            ),
         )
 
     def _parse_file(self, rel: str, kind: str, name: str, raw: bytes) -> None:
@@ -347,7 +366,9 @@ class Index(EventIndex, TextIndex):
         """Index one record file just written by this process (inside the caller's lock)."""
         self.record_files([path])
 
-    def record_files(self, paths: list[Path], known: dict[Path, tuple[dict[str, Any], str]] | None = None) -> None:
+    def record_files(
+        self, paths: list[Path], known: dict[Path, tuple[dict[str, Any], str]] | None = None
+    ) -> None:
         """Index record files just written by this process (inside the caller's lock), in one
         SQLite transaction. ``known`` gives the fields and body of task files the caller has
         just written from that data, so they need not be read and parsed back (an import
@@ -386,7 +407,10 @@ class Index(EventIndex, TextIndex):
         check_task(data, path.name.removesuffix(".md"), rel)
         self.store_task(rel, data)
         self.fts_put(rel, "task", data["id"], data["id"], data["title"], body)
-        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", (rel, "task", signature(st), None, None))
+        self.db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+            (rel, "task", signature(st), None, None),
+        )
 
     def store_task(self, rel: str, data: dict[str, Any]) -> None:
         values = []
@@ -407,10 +431,14 @@ class Index(EventIndex, TextIndex):
         )
 
     def store_agent(self, rel: str, data: dict[str, Any]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO agents VALUES (?, ?, ?)", (data["name"], rel, json.dumps(data)))
+        self.db.execute(
+            "INSERT OR REPLACE INTO agents VALUES (?, ?, ?)", (data["name"], rel, json.dumps(data))
+        )
 
     def store_state(self, name: str, rel: str, data: dict[str, Any]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (name, rel, json.dumps(data)))
+        self.db.execute(
+            "INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (name, rel, json.dumps(data))
+        )
 
     # -- queries -----------------------------------------------------------------------
 
@@ -422,7 +450,9 @@ class Index(EventIndex, TextIndex):
 
     def problem_of(self, rel: str) -> Problem | None:
         """The recorded problem of one record file (or record directory), if it has one."""
-        row = self.db.execute("SELECT line, problem FROM files WHERE path=? AND problem IS NOT NULL", (rel,)).fetchone()
+        row = self.db.execute(
+            "SELECT line, problem FROM files WHERE path=? AND problem IS NOT NULL", (rel,)
+        ).fetchone()
         return Problem(rel, row[0], row[1]) if row else None
 
     def task_ids(self) -> list[str]:
@@ -431,14 +461,19 @@ class Index(EventIndex, TextIndex):
     def neighbours(self, task_id: str) -> list[str]:
         """The IDs just before and after ``task_id`` in sort order (for short-ID display)."""
         db = self.db
-        before = db.execute("SELECT id FROM tasks WHERE id < ? ORDER BY id DESC LIMIT 1", (task_id,)).fetchone()
-        after = db.execute("SELECT id FROM tasks WHERE id > ? ORDER BY id LIMIT 1", (task_id,)).fetchone()
+        before = db.execute(
+            "SELECT id FROM tasks WHERE id < ? ORDER BY id DESC LIMIT 1", (task_id,)
+        ).fetchone()
+        after = db.execute(
+            "SELECT id FROM tasks WHERE id > ? ORDER BY id LIMIT 1", (task_id,)
+        ).fetchone()
         return [row[0] for row in (before, after) if row]
 
     def ids_with_prefix(self, prefix: str, limit: int = 12) -> list[str]:
         upper = prefix + "\uffff"
         rows = self.db.execute(
-            "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (prefix, upper, limit)
+            "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, upper, limit),
         )
         return [row[0] for row in rows]
 
@@ -451,7 +486,8 @@ class Index(EventIndex, TextIndex):
         source; a range scan on the source index."""
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
         rows = self.db.execute(
-            _SELECT_TASK_JSON + " WHERE source >= ? AND source < ? ORDER BY source, id", (prefix, upper)
+            _SELECT_TASK_JSON + " WHERE source >= ? AND source < ? ORDER BY source, id",
+            (prefix, upper),
         )
         return _decode_rows(rows)
 
@@ -527,7 +563,9 @@ class Index(EventIndex, TextIndex):
         return result
 
     def count_by_status(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
+        return dict(
+            self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall()
+        )
 
     def graph(self, exclude_statuses: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
         """Task data for graph and planning work: id, status, priority, created_at, updated_at,
@@ -557,7 +595,9 @@ class Index(EventIndex, TextIndex):
         ).fetchone()
         return str(row[0] or "")
 
-    def ready(self, ready_statuses: Sequence[str], done_statuses: Sequence[str]) -> list[dict[str, Any]]:
+    def ready(
+        self, ready_statuses: Sequence[str], done_statuses: Sequence[str]
+    ) -> list[dict[str, Any]]:
         """Tasks in a ready status whose dependencies, and those of every task enclosing
         them, all exist and are done, in work order.
 
@@ -565,7 +605,10 @@ class Index(EventIndex, TextIndex):
         only candidate rows are decoded (tests check both against each other and a model).
         """
         ready_marks = ", ".join("?" * len(ready_statuses))
-        sql = ready_query(f"status IN ({ready_marks})", len(done_statuses)) + " ORDER BY priority, created_at, id"
+        sql = (
+            ready_query(f"status IN ({ready_marks})", len(done_statuses))
+            + " ORDER BY priority, created_at, id"
+        )
         params = [*done_statuses, *ready_statuses, *done_statuses]
         return _decode_rows(self.db.execute(sql, params))
 
@@ -590,7 +633,11 @@ class Index(EventIndex, TextIndex):
         if not task_ids:
             return {}
         marks = ", ".join("?" * len(task_ids))
-        return dict(self.db.execute(f"SELECT id, status FROM tasks WHERE id IN ({marks})", list(task_ids)).fetchall())
+        return dict(
+            self.db.execute(
+                f"SELECT id, status FROM tasks WHERE id IN ({marks})", list(task_ids)
+            ).fetchall()
+        )
 
     def open_load(self, statuses: Sequence[str]) -> dict[str, int]:
         """Open tasks per assignee."""
@@ -613,17 +660,27 @@ class Index(EventIndex, TextIndex):
         return [row[0] for row in rows]
 
     def children(self, task_id: str) -> list[str]:
-        return [row[0] for row in self.db.execute("SELECT id FROM tasks WHERE parent=? ORDER BY id", (task_id,))]
+        return [
+            row[0]
+            for row in self.db.execute(
+                "SELECT id FROM tasks WHERE parent=? ORDER BY id", (task_id,)
+            )
+        ]
 
     def agents(self) -> list[dict[str, Any]]:
-        return [json.loads(row[0]) for row in self.db.execute("SELECT data FROM agents ORDER BY name")]
+        return [
+            json.loads(row[0]) for row in self.db.execute("SELECT data FROM agents ORDER BY name")
+        ]
 
     def agent(self, name: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT data FROM agents WHERE name=?", (name,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def states(self) -> dict[str, dict[str, Any]]:
-        return {name: json.loads(data) for name, data in self.db.execute("SELECT name, data FROM states")}
+        return {
+            name: json.loads(data)
+            for name, data in self.db.execute("SELECT name, data FROM states")
+        }
 
     # -- cached config -----------------------------------------------------------------
 
@@ -637,6 +694,7 @@ class Index(EventIndex, TextIndex):
                 return stored["value"]
         value = compute()
         db.execute(
-            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps({"sig": sig, "value": value}))
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            (key, json.dumps({"sig": sig, "value": value})),
         )
         return value

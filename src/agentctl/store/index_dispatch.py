@@ -16,7 +16,9 @@ from agentctl.store.index import Index, _decode_rows, ready_query
 if TYPE_CHECKING:
     from agentctl.core.attention import Facts
 
-_ROW = "json_object('id', t.id, 'title', t.title, 'status', t.status, 'assignees', json(t.assignees)"
+_ROW = (
+    "json_object('id', t.id, 'title', t.title, 'status', t.status, 'assignees', json(t.assignees)"
+)
 # The type of core.attention.RAISED, as a literal (not a parameter) so SQLite can use the
 # partial index events_attention; written out so rendering WORKING.md imports no rules.
 _RAISED_WHERE = "type = 'attention.raised'"
@@ -26,13 +28,18 @@ def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
 
-def ready_unassigned(index: Index, ready: Sequence[str], done: Sequence[str], limit: int | None = None) -> list[dict[str, Any]]:
+def ready_unassigned(
+    index: Index, ready: Sequence[str], done: Sequence[str], limit: int | None = None
+) -> list[dict[str, Any]]:
     """Ready tasks (the rule of :meth:`Index.ready`) nobody is assigned to, in work order.
     One query per ready status, so each walks the status index in order and a ``limit``
     stops it early (a lead's tick asks for the first few)."""
     found: list[dict[str, Any]] = []
     for status in dict.fromkeys(ready):
-        sql = ready_query("status = ? AND json_array_length(assignees) = 0", len(done)) + " ORDER BY priority, created_at, id"
+        sql = (
+            ready_query("status = ? AND json_array_length(assignees) = 0", len(done))
+            + " ORDER BY priority, created_at, id"
+        )
         params: list[Any] = [*done, status, *done]
         if limit is not None:
             sql += " LIMIT ?"
@@ -51,7 +58,12 @@ def open_children(index: Index, done: Sequence[str]) -> dict[str, int]:
     return dict(rows.fetchall())
 
 
-def critical_tasks(index: Index, done: Sequence[str], salt: str, compute: Callable[[dict[str, dict[str, Any]]], list[str]]) -> set[str]:
+def critical_tasks(
+    index: Index,
+    done: Sequence[str],
+    salt: str,
+    compute: Callable[[dict[str, dict[str, Any]]], list[str]],
+) -> set[str]:
     """``compute(open tasks)`` (the critical path's task IDs), cached in the index while the
     open tasks' IDs, dependencies, parents and estimates (and ``salt``: the effort settings)
     are unchanged: assigning or moving tasks between open statuses does not change the path."""
@@ -64,7 +76,10 @@ def critical_tasks(index: Index, done: Sequence[str], salt: str, compute: Callab
     digest = hashlib.blake2b(f"{salt}\n{concat or ''}".encode(), digest_size=8).digest()
 
     def fresh() -> list[str]:
-        rows = index.db.execute(f"SELECT id, depends_on, parent, estimate FROM tasks WHERE status NOT IN ({marks})", list(done))
+        rows = index.db.execute(
+            f"SELECT id, depends_on, parent, estimate FROM tasks WHERE status NOT IN ({marks})",
+            list(done),
+        )
         tasks = {
             task_id: {"id": task_id, "status": "", "depends_on": json.loads(deps) if deps != "[]" else [], "parent": parent, "estimate": estimate}
             for task_id, deps, parent, estimate in rows
@@ -78,7 +93,9 @@ def _rows(index: Index, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]
     return [json.loads(row[0]) for row in index.db.execute(sql, list(params))]
 
 
-def attention_facts(index: Index, flow: dict[str, Any], today: str, ids: Sequence[str] | None = None) -> Facts:
+def attention_facts(
+    index: Index, flow: dict[str, Any], today: str, ids: Sequence[str] | None = None
+) -> Facts:
     """What escalation looks at: in-progress tasks with their last activity, tasks in
     in-progress or review with their returns from review, open tasks due before ``today``,
     blocked tasks whose dependencies are all done, and the agents with their states. With
@@ -121,7 +138,11 @@ def raised(index: Index) -> dict[str, tuple[str, str]]:
     """Every raised condition: key -> (subject, when it was first raised)."""
     found: dict[str, tuple[str, str]] = {}
     # No ORDER BY: it would make SQLite walk the whole log in time order instead of the index.
-    rows = sorted(index.db.execute(f"SELECT ts, json_extract(data, '$.key'), subject FROM events WHERE {_RAISED_WHERE}"))
+    rows = sorted(
+        index.db.execute(
+            f"SELECT ts, json_extract(data, '$.key'), subject FROM events WHERE {_RAISED_WHERE}"
+        )
+    )
     for ts, key, subject in rows:
         if isinstance(key, str) and isinstance(subject, str):
             found.setdefault(key, (subject, ts))

@@ -72,7 +72,9 @@ def subscription_effects(event: dict[str, Any]) -> list[tuple[str, bool, str]]:
     effects: list[tuple[str, bool, str]] = []
     if kind == "task.created":
         effects.append((actor, True, "created"))
-        effects.extend((name, True, "assigned") for name in data.get("assignees") or event.get("notify") or [])
+        effects.extend(
+            (name, True, "assigned") for name in data.get("assignees") or event.get("notify") or []
+        )
     elif kind == "task.assigned":
         effects.extend((name, True, "assigned") for name in data.get("added") or [])
     elif kind == "task.claimed":
@@ -84,7 +86,11 @@ def subscription_effects(event: dict[str, Any]) -> list[tuple[str, bool, str]]:
         effects.append((str(data.get("agent", "")), True, "subscribed"))
     elif kind == "task.unsubscribed":
         effects.append((str(data.get("agent", "")), False, "unsubscribed"))
-    return [(name, on, why) for name, on, why in effects if isinstance(name, str) and NAME_RE.match(name)]
+    return [
+        (name, on, why)
+        for name, on, why in effects
+        if isinstance(name, str) and NAME_RE.match(name)
+    ]
 
 
 class EventIndex:
@@ -106,7 +112,15 @@ class EventIndex:
     def _refresh_dir(self, directory: Path, kind: str) -> None:
         try:
             symlinked = S_ISLNK(os.stat(directory, follow_symlinks=False).st_mode)
-            names = [] if symlinked else sorted(n for n in os.listdir(directory) if n.endswith(".jsonl") and not n.startswith("."))
+            names = (
+                []
+                if symlinked
+                else sorted(
+                    n
+                    for n in os.listdir(directory)
+                    if n.endswith(".jsonl") and not n.startswith(".")
+                )
+            )
         except FileNotFoundError:
             names = []
         db = self.db
@@ -114,10 +128,13 @@ class EventIndex:
         known = {
             path: (ino, size, tail)
             for path, ino, size, tail in db.execute(
-                "SELECT path, ino, size, tail FROM logs WHERE path >= ? AND path < ?", (rel_dir + "/", rel_dir + "0")
+                "SELECT path, ino, size, tail FROM logs WHERE path >= ? AND path < ?",
+                (rel_dir + "/", rel_dir + "0"),
             )
         }
-        work: list[tuple[str, Path, int, int, str]] = []  # rel, path, ino, offset, tail before offset
+        work: list[
+            tuple[str, Path, int, int, str]
+        ] = []  # rel, path, ino, offset, tail before offset
         for name in names:
             path = directory / name
             try:
@@ -144,10 +161,15 @@ class EventIndex:
             for rel in known:  # files that disappeared
                 db.execute("DELETE FROM logs WHERE path=?", (rel,))
                 if kind == "event":
-                    self._drop_events_of_day(rel.rsplit("/", 1)[-1].removesuffix(".jsonl"), keep=set())
+                    self._drop_events_of_day(
+                        rel.rsplit("/", 1)[-1].removesuffix(".jsonl"), keep=set()
+                    )
             for rel, path, ino, offset, tail in work:
                 consumed, new_tail = self._ingest_file(path, kind, offset, tail)
-                db.execute("INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?)", (rel, ino, consumed, new_tail))
+                db.execute(
+                    "INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?)",
+                    (rel, ino, consumed, new_tail),
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -196,7 +218,11 @@ class EventIndex:
 
     def _drop_events_of_day(self, day: str, keep: set[str]) -> None:
         db = self.db
-        gone = [row[0] for row in db.execute("SELECT id FROM events WHERE day=?", (day,)) if row[0] not in keep]
+        gone = [
+            row[0]
+            for row in db.execute("SELECT id FROM events WHERE day=?", (day,))
+            if row[0] not in keep
+        ]
         for event_id in gone:
             db.execute("DELETE FROM events WHERE id=?", (event_id,))
             db.execute("DELETE FROM notifications WHERE event=?", (event_id,))
@@ -211,21 +237,34 @@ class EventIndex:
         db = self.db
         cursor = db.execute(
             "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (event_id, day, ts, str(event.get("actor", "")), kind, subject, json.dumps(data), json.dumps(notify)),
+            (
+                event_id,
+                day,
+                ts,
+                str(event.get("actor", "")),
+                kind,
+                subject,
+                json.dumps(data),
+                json.dumps(notify),
+            ),
         )
         if cursor.rowcount != 1:
             return
         for agent in notify:
             state = db.execute(
-                "SELECT delivered, read FROM notification_state WHERE agent=? AND event=?", (agent, event_id)
+                "SELECT delivered, read FROM notification_state WHERE agent=? AND event=?",
+                (agent, event_id),
             ).fetchone()
             delivered, read = state or (None, None)
             db.execute(
-                "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?)", (agent, event_id, ts, delivered, read)
+                "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?)",
+                (agent, event_id, ts, delivered, read),
             )
         if subject and subject.startswith("t-"):
             stamp = f"{ts}|{event_id}"
-            for agent, active, reason in subscription_effects({**event, "data": data, "notify": notify}):
+            for agent, active, reason in subscription_effects(
+                {**event, "data": data, "notify": notify}
+            ):
                 db.execute(
                     "INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?) ON CONFLICT (task, agent) DO UPDATE SET"
                     " stamp=excluded.stamp, active=excluded.active, reason=excluded.reason"
@@ -292,7 +331,9 @@ class EventIndex:
         clauses: list[str] = []
         params: list[Any] = []
         if actor is not None:
-            clauses.append("(actor = ? OR EXISTS (SELECT 1 FROM json_each(events.notify) WHERE value = ?))")
+            clauses.append(
+                "(actor = ? OR EXISTS (SELECT 1 FROM json_each(events.notify) WHERE value = ?))"
+            )
             params.extend([actor, actor])
         if subject is not None:
             clauses.append("subject = ?")
@@ -322,7 +363,11 @@ class EventIndex:
         return json.loads(row[0]) if row else None
 
     def notifications(
-        self, agent: str, include_read: bool = False, limit: int | None = None, undelivered_only: bool = False
+        self,
+        agent: str,
+        include_read: bool = False,
+        limit: int | None = None,
+        undelivered_only: bool = False,
     ) -> list[dict[str, Any]]:
         """The agent's notifications, oldest first (the newest ``limit`` when limited)."""
         sql = (
@@ -342,7 +387,9 @@ class EventIndex:
         rows = self.db.execute(sql, params).fetchall()
         return [json.loads(row[0]) for row in reversed(rows)]
 
-    def notification_ids(self, agent: str, prefix: str = "", unread_only: bool = False) -> list[str]:
+    def notification_ids(
+        self, agent: str, prefix: str = "", unread_only: bool = False
+    ) -> list[str]:
         sql = "SELECT event FROM notifications WHERE agent = ? AND event >= ? AND event < ?"
         if unread_only:
             sql += " AND read IS NULL"
@@ -350,7 +397,9 @@ class EventIndex:
         return [row[0] for row in rows]
 
     def unread_counts(self) -> dict[str, int]:
-        rows = self.db.execute("SELECT agent, COUNT(*) FROM notifications WHERE read IS NULL GROUP BY agent")
+        rows = self.db.execute(
+            "SELECT agent, COUNT(*) FROM notifications WHERE read IS NULL GROUP BY agent"
+        )
         return dict(rows.fetchall())
 
     def undelivered(self, agent: str) -> list[str]:
@@ -377,5 +426,8 @@ class EventIndex:
         if not wanted:
             return {}
         marks = ", ".join("?" * len(wanted))
-        rows = self.db.execute(f"SELECT subject, max(ts) FROM events WHERE subject IN ({marks}) GROUP BY subject", wanted)
+        rows = self.db.execute(
+            f"SELECT subject, max(ts) FROM events WHERE subject IN ({marks}) GROUP BY subject",
+            wanted,
+        )
         return dict(rows.fetchall())

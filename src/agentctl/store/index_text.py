@@ -58,6 +58,7 @@ def _dir_sig(st: os.stat_result) -> int:
 def _file_sig(st: os.stat_result) -> int:
     return hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
 
+
 # A phrase (closed or not), a parenthesis, a comma (inside NEAR), or a run of anything else.
 _QUERY_TOKEN = re.compile(r'"(?:[^"]|"")*"?|[(),]|[^\s(),"]+')
 _BAREWORD = re.compile(r"[0-9A-Za-z_\u0080-\U0010ffff]+")
@@ -83,7 +84,13 @@ def fts_query(query: str) -> str:
         elif token == ",":
             if near_depth:  # elsewhere a comma only separates words
                 out.append(token)
-        elif token.startswith('"') or token in _OPERATORS or token == "NEAR" or not stem or _BAREWORD.fullmatch(stem):
+        elif (
+            token.startswith('"')
+            or token in _OPERATORS
+            or token == "NEAR"
+            or not stem
+            or _BAREWORD.fullmatch(stem)
+        ):
             out.append(token)
         else:
             out.append('"' + stem.replace('"', '""') + '"' + token[len(stem) :])
@@ -101,9 +108,14 @@ class TextIndex:
 
     # -- full-text rows ----------------------------------------------------------------
 
-    def fts_put(self, rel: str, kind: str, ref: str, task: str | None, title: str, body: str) -> None:
+    def fts_put(
+        self, rel: str, kind: str, ref: str, task: str | None, title: str, body: str
+    ) -> None:
         self.fts_forget(rel)
-        cursor = self.db.execute("INSERT INTO fts (kind, ref, task, title, body) VALUES (?, ?, ?, ?, ?)", (kind, ref, task, title, body))
+        cursor = self.db.execute(
+            "INSERT INTO fts (kind, ref, task, title, body) VALUES (?, ?, ?, ?, ?)",
+            (kind, ref, task, title, body),
+        )
         self.db.execute("INSERT OR REPLACE INTO search_rows VALUES (?, ?)", (rel, cursor.lastrowid))
 
     def fts_forget(self, rel: str) -> None:
@@ -135,7 +147,9 @@ class TextIndex:
             except FileNotFoundError:
                 dirs = []
         db = self.db
-        known_dirs = dict(db.execute("SELECT path, sig FROM dirs").fetchall()) if task_id is None else {}
+        known_dirs = (
+            dict(db.execute("SELECT path, sig FROM dirs").fetchall()) if task_id is None else {}
+        )
         rel_root = self.layout.relative(threads)
         base = str(threads) + os.sep  # plain strings: pathlib costs more than the stat itself
         changed: list[tuple[str, str, int | None]] = []
@@ -170,7 +184,10 @@ class TextIndex:
     def _sync_thread(self, task_id: str, rel_dir: str, sig: int | None, deep: bool = False) -> None:
         db = self.db
         known = dict(
-            db.execute("SELECT path, sig FROM message_files WHERE path >= ? AND path < ?", (rel_dir + "/", rel_dir + "0"))
+            db.execute(
+                "SELECT path, sig FROM message_files WHERE path >= ? AND path < ?",
+                (rel_dir + "/", rel_dir + "0"),
+            )
         )
         directory = self.layout.threads / task_id
         names: list[str] = []
@@ -232,7 +249,8 @@ class TextIndex:
             except FileNotFoundError:
                 return
         self.db.execute(
-            "INSERT OR REPLACE INTO message_files VALUES (?, ?, ?, ?)", (rel, _file_sig(st), problem[0], problem[1])
+            "INSERT OR REPLACE INTO message_files VALUES (?, ?, ?, ?)",
+            (rel, _file_sig(st), problem[0], problem[1]),
         )
 
     def record_message(self, path: Path) -> None:
@@ -244,7 +262,10 @@ class TextIndex:
             directory = path.parent
             db.execute(
                 "INSERT OR REPLACE INTO dirs VALUES (?, ?)",
-                (self.layout.relative(directory), _dir_sig(os.stat(directory, follow_symlinks=False))),
+                (
+                    self.layout.relative(directory),
+                    _dir_sig(os.stat(directory, follow_symlinks=False)),
+                ),
             )
             db.execute("COMMIT")
         except BaseException:
@@ -263,14 +284,20 @@ class TextIndex:
         return [json.loads(row[0]) for row in rows]
 
     def recent_messages(self, task_id: str, limit: int) -> list[dict[str, Any]]:
-        rows = self.db.execute(_MESSAGE_JSON + " WHERE task = ? ORDER BY created_at DESC, id DESC LIMIT ?", (task_id, limit))
+        rows = self.db.execute(
+            _MESSAGE_JSON + " WHERE task = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            (task_id, limit),
+        )
         return [json.loads(row[0]) for row in reversed(rows.fetchall())]
 
     def message_counts(self, task_ids: Sequence[str]) -> dict[str, int]:
         if not task_ids:
             return {}
         marks = ", ".join("?" * len(task_ids))
-        rows = self.db.execute(f"SELECT task, COUNT(*) FROM messages WHERE task IN ({marks}) GROUP BY task", list(task_ids))
+        rows = self.db.execute(
+            f"SELECT task, COUNT(*) FROM messages WHERE task IN ({marks}) GROUP BY task",
+            list(task_ids),
+        )
         return dict(rows.fetchall())
 
     def docs(self, type_: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
@@ -281,7 +308,11 @@ class TextIndex:
         if task is not None:
             clauses.append("task = ?")
             params.append(task)
-        sql = _DOC_JSON + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY created_at, id"
+        sql = (
+            _DOC_JSON
+            + (" WHERE " + " AND ".join(clauses) if clauses else "")
+            + " ORDER BY created_at, id"
+        )
         return [json.loads(row[0]) for row in self.db.execute(sql, params)]
 
     def doc(self, doc_id: str) -> dict[str, Any] | None:
@@ -289,7 +320,10 @@ class TextIndex:
         return json.loads(row[0]) if row else None
 
     def doc_ids_with_prefix(self, prefix: str, limit: int = 12) -> list[str]:
-        rows = self.db.execute("SELECT id FROM docs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", (prefix, prefix + "\uffff", limit))
+        rows = self.db.execute(
+            "SELECT id FROM docs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, prefix + "\uffff", limit),
+        )
         return [row[0] for row in rows]
 
     def search(

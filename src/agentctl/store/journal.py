@@ -180,7 +180,9 @@ class Entry:
 
     def describe(self) -> str:
         if self.event is not None:
-            return f"{self.event.get('type')} {self.event.get('subject') or ''} ({self.event.get('id')})".replace("  ", " ")
+            return f"{self.event.get('type')} {self.event.get('subject') or ''} ({self.event.get('id')})".replace(
+                "  ", " "
+            )
         if self.commit is not None:
             return str(self.commit.get("message", "")).splitlines()[0]
         return self.id
@@ -209,7 +211,11 @@ def begin(
         entry.appends.append({"path": rel(path), "lines": list(lines)})
     if events_path is not None:
         entry.events_path = rel(events_path)
-    seen = [w["path"] for w in entry.writes] + [a["path"] for a in entry.appends] + [rel(p) for p in extra_paths]
+    seen = (
+        [w["path"] for w in entry.writes]
+        + [a["path"] for a in entry.appends]
+        + [rel(p) for p in extra_paths]
+    )
     if entry.events_path:
         seen.append(entry.events_path)
     entry.paths = list(dict.fromkeys(seen))
@@ -254,7 +260,9 @@ def pending(directory: Path) -> list[Entry]:
     """Entries left by writers that are gone, oldest first. Unreadable entries (a torn temp
     file never becomes an entry: entries are created atomically) are skipped."""
     try:
-        names = sorted(n for n in os.listdir(directory) if n.startswith(_PREFIX) and n.endswith(_SUFFIX))
+        names = sorted(
+            n for n in os.listdir(directory) if n.startswith(_PREFIX) and n.endswith(_SUFFIX)
+        )
     except FileNotFoundError:
         return []
     found = []

@@ -19,7 +19,9 @@ from typing import BinaryIO
 
 from agentctl.errors import ValidationError
 
-MAX_RECORD_BYTES = 1 << 20  # 1 MiB: a record file (task, agent, doc, message, state, config, memory)
+MAX_RECORD_BYTES = (
+    1 << 20
+)  # 1 MiB: a record file (task, agent, doc, message, state, config, memory)
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 SYMLINK_PROBLEM = "symlink: refused (symlinks inside .agentctl/ are never followed)"
 

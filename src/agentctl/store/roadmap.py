@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 MAX_BYTES = 8 << 20  # 8 MiB: a 50,000-line roadmap is ~2-3 MiB
 MAX_NESTING = 64  # markdown-it block levels (a list level takes two): deeper is refused
-_MOJIBAKE = re.compile("[ÂÃâðï][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]")
+_MOJIBAKE = re.compile(
+    "[ÂÃâðï][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]"
+)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -35,7 +37,9 @@ def decode(data: bytes, name: str) -> tuple[str, int]:
     """The text of a roadmap file and the number of lines repaired from mojibake; refuses a
     file that is too large, empty, binary or not UTF-8 (UsageError, exit 2)."""
     if len(data) > MAX_BYTES:
-        raise UsageError(f"{name} is too large: {len(data):,} bytes (a roadmap holds at most {MAX_BYTES:,})")
+        raise UsageError(
+            f"{name} is too large: {len(data):,} bytes (a roadmap holds at most {MAX_BYTES:,})"
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
@@ -47,7 +51,10 @@ def decode(data: bytes, name: str) -> tuple[str, int]:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise UsageError(f"{name} is not UTF-8 text (invalid byte at offset {exc.start})", hint="save it as UTF-8") from None
+            raise UsageError(
+                f"{name} is not UTF-8 text (invalid byte at offset {exc.start})",
+                hint="save it as UTF-8",
+            ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise UsageError(f"{name} is empty: there is nothing to import")
@@ -55,7 +62,9 @@ def decode(data: bytes, name: str) -> tuple[str, int]:
     found = _CONTROL.search(text)
     if found:
         line = text.count("\n", 0, found.start()) + 1
-        raise UsageError(f"{name}:{line}: control character U+{ord(found.group()):04X}: not a text roadmap")
+        raise UsageError(
+            f"{name}:{line}: control character U+{ord(found.group()):04X}: not a text roadmap"
+        )
     return text, repaired
 
 
@@ -85,7 +94,9 @@ def parse(text: str, source: str, repaired: int = 0) -> Plan:
     tokens = md.parse(text)
     deepest = max((t.level for t in tokens), default=0)
     if deepest >= MAX_NESTING - 2:
-        line = next((t.map[0] + 1 for t in reversed(tokens) if t.map and t.level >= MAX_NESTING - 4), 1)
+        line = next(
+            (t.map[0] + 1 for t in reversed(tokens) if t.map and t.level >= MAX_NESTING - 4), 1
+        )
         raise UsageError(
             f"{source}:{line}: nested too deeply (lists or quotes more than {MAX_NESTING // 2 - 2} levels): "
             "not a roadmap this importer reads"
@@ -127,10 +138,21 @@ def _blocks(tokens: list[Token]) -> list[Block]:
         kind = _OPEN.get(token.type)
         start, end = (token.map[0], token.map[1]) if token.map else (stack[-1].line, stack[-1].end)
         if kind is not None:
-            block = Block(kind, start, end, level=int(token.tag[1]) if kind == "heading" else 0, header=in_head)
+            block = Block(
+                kind,
+                start,
+                end,
+                level=int(token.tag[1]) if kind == "heading" else 0,
+                header=in_head,
+            )
             stack[-1].children.append(block)
             stack.append(block)
-        elif token.type.endswith("_close") and token.type not in ("thead_close", "tbody_close", "th_close", "td_close"):
+        elif token.type.endswith("_close") and token.type not in (
+            "thead_close",
+            "tbody_close",
+            "th_close",
+            "td_close",
+        ):
             stack.pop()
         elif token.type == "thead_open":
             in_head = True
@@ -143,7 +165,9 @@ def _blocks(tokens: list[Token]) -> list[Block]:
                 stack[-1].lines = lines_of(token, stack[-1].line)
         elif token.type in ("fence", "code_block"):
             fence = token.markup or ""
-            code = f"{fence}{token.info}\n{token.content}{fence}" if fence else _indent(token.content)
+            code = (
+                f"{fence}{token.info}\n{token.content}{fence}" if fence else _indent(token.content)
+            )
             stack[-1].children.append(Block("code", start, end, text=code.rstrip("\n")))
         elif token.type == "hr":
             stack[-1].children.append(Block("hr", start, end))
@@ -167,7 +191,9 @@ def lines_of(inline: Token | None, first_line: int) -> list[Line]:
     for child in inline.children or []:
         line = lines[-1]
         kind = child.type
-        if kind in ("softbreak", "hardbreak") or (kind == "html_inline" and re.match(r"<br\s*/?>", child.content, re.IGNORECASE)):
+        if kind in ("softbreak", "hardbreak") or (
+            kind == "html_inline" and re.match(r"<br\s*/?>", child.content, re.IGNORECASE)
+        ):
             if kind != "html_inline":
                 index = len(lines)
                 source = sources[index] if index < len(sources) else ""

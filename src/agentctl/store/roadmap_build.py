@@ -28,7 +28,6 @@ class Line:
     struck: list[tuple[int, int]] = field(default_factory=list)
 
 
-
 @dataclass(eq=False)
 class Block:
     kind: str  # heading, paragraph, list, item, table, row, code, hr, quote, html
@@ -40,7 +39,6 @@ class Block:
     cells: list[list[Line]] = field(default_factory=list)  # a table row's cells
     header: bool = False
     text: str = ""  # code blocks: the code with its fence
-
 
 
 def _one_line(lines: list[Line], line: int) -> Line:
@@ -95,7 +93,6 @@ def read_title(line: Line, use_checkbox: bool = True) -> Title:
     return Title(status, rf.clean_title(after).rstrip(":").strip(), rest, struck, fields)
 
 
-
 # -- blocks to items ----------------------------------------------------------------------------
 
 
@@ -105,7 +102,9 @@ class Builder:
         self.source = source_lines
 
     def ignore(self, line: int, reason: str, text: str = "", end: int | None = None) -> None:
-        self.plan.ignored.append(Ignored(line, reason, text[:120], end if end and end > line else None))
+        self.plan.ignored.append(
+            Ignored(line, reason, text[:120], end if end and end > line else None)
+        )
 
     def raw(self, block: Block) -> str:
         """A block's markdown source, dedented (prose for descriptions)."""
@@ -117,7 +116,9 @@ class Builder:
 
     def run(self, blocks: list[Block]) -> None:
         root = Item("", "root", 0)
-        stack: list[tuple[int, Item, str, str]] = [(0, root, "work", "")]  # level, owner, mode, section title
+        stack: list[tuple[int, Item, str, str]] = [
+            (0, root, "work", "")
+        ]  # level, owner, mode, section title
         i = 0
         while i < len(blocks):
             block = blocks[i]
@@ -152,7 +153,9 @@ class Builder:
         if root.criteria:
             self.ignore(1, "acceptance criteria outside any section")
 
-    def item_from_title(self, title: Title, kind: str, line: int, source: Line | None = None) -> Item:
+    def item_from_title(
+        self, title: Title, kind: str, line: int, source: Line | None = None
+    ) -> Item:
         text = title.title or "(untitled)"
         word, number, _ = rf.strip_number(text)
         if len(text) > MAX_TITLE:
@@ -184,7 +187,9 @@ class Builder:
             return i + 1
         if block.kind == "paragraph":
             lines = block.lines
-            intro = self.intro(lines) if following is not None and following.kind == "list" else None
+            intro = (
+                self.intro(lines) if following is not None and following.kind == "list" else None
+            )
             if intro is not None:
                 what, title = intro
                 if what == "criteria":
@@ -281,14 +286,18 @@ class Builder:
         if name == "estimate":
             estimate = rf.parse_estimate_text(value)
             if estimate is None:
-                self.ignore(line, "estimate not understood (use forms like 4h, 4-6 hours, 2 days)", value)
+                self.ignore(
+                    line, "estimate not understood (use forms like 4h, 4-6 hours, 2 days)", value
+                )
                 return False
             item.estimate = estimate
         elif name == "depends":
             if value.strip(" .").lower() not in rf.NO_REFERENCE:
                 item.depends.append((value, line))
         elif name == "labels":
-            item.labels.extend(label for label in rf.parse_labels(value) if label not in item.labels)
+            item.labels.extend(
+                label for label in rf.parse_labels(value) if label not in item.labels
+            )
         elif name == "owner":
             item.owners.extend(o for o in rf.split_owners(value) if o not in item.owners)
         elif name == "status":
@@ -306,7 +315,9 @@ class Builder:
         elif name == "priority":
             priority = rf.parse_priority(value)
             if priority is None:
-                self.ignore(line, "priority not understood (use P0-P3 or critical/high/medium/low)", value)
+                self.ignore(
+                    line, "priority not understood (use P0-P3 or critical/high/medium/low)", value
+                )
                 return False
             item.priority = priority
         return True
@@ -336,7 +347,9 @@ class Builder:
             return
         first = entry.children[0]
         if first.kind not in ("paragraph", "heading"):
-            self.blocks(entry.children, owner)  # "- ```code```" or "- - nested": belongs to the owner
+            self.blocks(
+                entry.children, owner
+            )  # "- ```code```" or "- - nested": belongs to the owner
             return
         lines = first.lines
         head = lines[0]
@@ -398,7 +411,9 @@ class Builder:
         elif block.kind in ("code", "quote"):
             self.describe(owner, self.raw(block), block.line + 1)
         elif block.kind != "hr":
-            self.ignore(block.line + 1, f"{block.kind} in an acceptance criteria section", "", block.end)
+            self.ignore(
+                block.line + 1, f"{block.kind} in an acceptance criteria section", "", block.end
+            )
 
 
 def _table(block: Block) -> Table:

@@ -58,7 +58,15 @@ INFO_SECTIONS = frozenset(
      "open questions", "out of scope", "non-goals", "non goals", "changelog", "revision history", "legend",
      "status legend", "key", "how to use this document", "how to read this roadmap", "about")
 )  # fmt: skip
-_INFO_SUFFIXES = (" overview", " strategy", " legend", " glossary", " notes", " appendix", " references")
+_INFO_SUFFIXES = (
+    " overview",
+    " strategy",
+    " legend",
+    " glossary",
+    " notes",
+    " appendix",
+    " references",
+)
 
 
 def field_name(label: str) -> str | None:
@@ -96,7 +104,9 @@ def split_field(text: str) -> tuple[str, str] | None:
 def section_role(title: str) -> str | None:
     """``criteria`` for an Acceptance Criteria / Deliverables heading, ``info`` for notes
     (Overview, Conclusion, ...), ``examples``, or None for a heading of work."""
-    plain = " ".join(re.sub(r"[^\w\s/&'-]", " ", strip_number(title)[2].lower()).split()).strip(" :")
+    plain = " ".join(re.sub(r"[^\w\s/&'-]", " ", strip_number(title)[2].lower()).split()).strip(
+        " :"
+    )
     name = FIELD_NAMES.get(plain)
     if name in ("criteria", "examples"):
         return name
@@ -175,7 +185,11 @@ def take_marks(text: str) -> tuple[str | None, str]:
             match = pattern.search(text)
             if match:
                 found = found or EMOJI_STATUS[match.group(1)]
-                text = text[: match.start()] + " " + text[match.end() :] if pattern is _LEAD_EMOJI else text[: match.start()]
+                text = (
+                    text[: match.start()] + " " + text[match.end() :]
+                    if pattern is _LEAD_EMOJI
+                    else text[: match.start()]
+                )
                 text = text.strip()
                 changed = True
         for pattern in (_BRACKETED, _LEAD_BRACKET, _TRAIL_DASH):
@@ -191,7 +205,9 @@ def take_marks(text: str) -> tuple[str | None, str]:
 
 _TRAIL_GROUP = re.compile(r"\s*[(\[]\s*([^()\[\]]{1,80}?)\s*[)\]]\s*$")
 _TRAIL_MENTION = re.compile(r"\s+@([A-Za-z0-9][\w.-]{0,63})\s*$")
-_INLINE_DEPENDS = re.compile(r"^(?:depends on|dependencies|after|needs|blocked by|requires)\s*:?\s+(.+)$", re.IGNORECASE)
+_INLINE_DEPENDS = re.compile(
+    r"^(?:depends on|dependencies|after|needs|blocked by|requires)\s*:?\s+(.+)$", re.IGNORECASE
+)
 _INLINE_DUE = re.compile(r"^(?:due|by|deadline|target)\s*:?\s+(.+)$", re.IGNORECASE)
 
 
@@ -231,7 +247,14 @@ def _group_fields(inner: str) -> tuple[dict[str, str], str]:
         labelled = split_field(part)
         depends = _INLINE_DEPENDS.match(part)
         due = _INLINE_DUE.match(part)
-        if labelled is not None and labelled[0] in ("estimate", "depends", "owner", "due", "priority", "labels"):
+        if labelled is not None and labelled[0] in (
+            "estimate",
+            "depends",
+            "owner",
+            "due",
+            "priority",
+            "labels",
+        ):
             last, value = labelled
             result[last] = f"{result[last]}, {value}" if last in result else value
         elif depends:
@@ -358,7 +381,11 @@ def parse_due(text: str) -> str | None:
         except ValueError:
             continue
     try:
-        return date.fromisoformat(plain[:10]).isoformat() if len(plain) >= 10 and plain[10:].strip() == "" else None
+        return (
+            date.fromisoformat(plain[:10]).isoformat()
+            if len(plain) >= 10 and plain[10:].strip() == ""
+            else None
+        )
     except ValueError:
         return None
 
@@ -366,7 +393,17 @@ def parse_due(text: str) -> str | None:
 def parse_priority(text: str) -> int | None:
     """``P0``-``P3``, ``0``-``3``, or critical / high / medium / low."""
     plain = text.strip().lower().strip("*_ ()[]")
-    words = {"critical": 0, "urgent": 0, "highest": 0, "high": 1, "medium": 2, "normal": 2, "med": 2, "low": 3, "lowest": 3}
+    words = {
+        "critical": 0,
+        "urgent": 0,
+        "highest": 0,
+        "high": 1,
+        "medium": 2,
+        "normal": 2,
+        "med": 2,
+        "low": 3,
+        "lowest": 3,
+    }
     if plain in words:
         return words[plain]
     match = re.fullmatch(r"p?([0-3])", plain)
@@ -374,7 +411,9 @@ def parse_priority(text: str) -> int | None:
 
 
 _LABEL_SPLIT = re.compile(r"\s*(?:,|;|\+|&|\||\band\b|\s/\s|/(?=[A-Za-z]))\s*")
-_NOT_LABELS = frozenset({"etc", "others", "other", "any", "tbd", "n-a", "na", "none", "various", "misc"})
+_NOT_LABELS = frozenset(
+    {"etc", "others", "other", "any", "tbd", "n-a", "na", "none", "various", "misc"}
+)
 
 
 def normalise_label(text: str) -> str:
@@ -394,7 +433,23 @@ def parse_labels(text: str) -> list[str]:
     return labels
 
 
-NO_REFERENCE = frozenset({"", "none", "n/a", "na", "-", "—", "–", "nothing", "no", "nil", "tbd", "n.a.", "no dependencies"})
+NO_REFERENCE = frozenset(
+    {
+        "",
+        "none",
+        "n/a",
+        "na",
+        "-",
+        "—",
+        "–",
+        "nothing",
+        "no",
+        "nil",
+        "tbd",
+        "n.a.",
+        "no dependencies",
+    }
+)
 
 
 def split_owners(text: str) -> list[str]:

@@ -34,7 +34,9 @@ class Item:
     word: str | None = None  # "phase", "week": the noun before the number, if any
     status: str | None = None  # roadmap_fields.DONE / IN_PROGRESS / BLOCKED / TODO
     estimate: str | None = None
-    depends: list[tuple[str, int]] = field(default_factory=list)  # (Dependencies value as written, line)
+    depends: list[tuple[str, int]] = field(
+        default_factory=list
+    )  # (Dependencies value as written, line)
     labels: list[str] = field(default_factory=list)
     owners: list[str] = field(default_factory=list)
     due: str | None = None
@@ -47,7 +49,9 @@ class Item:
     path: tuple[str, ...] = ()  # normalised titles from the top-level ancestor to this item
     parent: Item | None = field(default=None, repr=False)
     deps: list[Item] = field(default_factory=list, repr=False)  # resolved ``depends``
-    dep_refs: list[tuple[str, int]] = field(default_factory=list, repr=False)  # what each of ``deps`` came from
+    dep_refs: list[tuple[str, int]] = field(
+        default_factory=list, repr=False
+    )  # what each of ``deps`` came from
 
     @property
     def label(self) -> str:
@@ -146,15 +150,25 @@ def _kept(plan: Plan, children: list[Item], parent: Item | None) -> list[Item]:
     result = []
     for child in children:
         if _empty(child):
-            plan.ignored.append(Ignored(child.line, "heading with nothing to import under it", child.title))
+            plan.ignored.append(
+                Ignored(child.line, "heading with nothing to import under it", child.title)
+            )
         elif not _prose_only(child):
             result.append(child)
         elif parent is None:
-            plan.ignored.append(Ignored(child.line, "heading with only prose, outside any section", child.title))
+            plan.ignored.append(
+                Ignored(child.line, "heading with only prose, outside any section", child.title)
+            )
         else:
             parent.description.append(f"**{child.title}**")
             parent.description.extend(child.description)
-            plan.ignored.append(Ignored(child.line, f"heading with only prose: added to the description of {parent.label!r}", child.title))
+            plan.ignored.append(
+                Ignored(
+                    child.line,
+                    f"heading with only prose: added to the description of {parent.label!r}",
+                    child.title,
+                )
+            )
     return result
 
 
@@ -181,7 +195,11 @@ def _inherit(items: list[Item]) -> None:
             if not item.labels:
                 item.labels = [label for label in parent.labels if label != "milestone"]
     for item in reversed(items):  # children first
-        if item.children and item.status is None and all(c.status == rf.DONE for c in item.children):
+        if (
+            item.children
+            and item.status is None
+            and all(c.status == rf.DONE for c in item.children)
+        ):
             item.status = rf.DONE
 
 
@@ -239,7 +257,15 @@ def _title_variants(item: Item) -> set[str]:
     return variants
 
 
-_PREVIOUS = ("all previous", "all prior", "all above", "everything above", "all earlier", "previous phases", "all of the above")
+_PREVIOUS = (
+    "all previous",
+    "all prior",
+    "all above",
+    "everything above",
+    "all earlier",
+    "previous phases",
+    "all of the above",
+)
 
 
 _SEPARATED = re.compile(r"[,;\n&]|\band\b")
@@ -251,14 +277,22 @@ def _references(lookup: _Lookup, value: str) -> list[str]:
     plain = value.strip().strip(".").strip()
     if plain.lower() in rf.NO_REFERENCE:
         return []
-    if plain.lower().startswith(_PREVIOUS) or rf.normalise_ref(plain) in lookup.titled or not _SEPARATED.search(plain):
+    if (
+        plain.lower().startswith(_PREVIOUS)
+        or rf.normalise_ref(plain) in lookup.titled
+        or not _SEPARATED.search(plain)
+    ):
         return [plain]
     refs: list[str] = []
     for part in re.split(r"\s*[,;\n]\s*", plain):
         part = part.strip().strip(".").strip()
         if not part or part.lower() in rf.NO_REFERENCE:
             continue
-        if part.lower().startswith(_PREVIOUS) or rf.normalise_ref(part) in lookup.titled or not re.search(r"\band\b|&", part):
+        if (
+            part.lower().startswith(_PREVIOUS)
+            or rf.normalise_ref(part) in lookup.titled
+            or not re.search(r"\band\b|&", part)
+        ):
             pieces = [part]
         else:
             pieces = [p.strip() for p in re.split(r"\s*(?:\band\b|&)\s*", part) if p.strip()]
@@ -269,11 +303,15 @@ def _references(lookup: _Lookup, value: str) -> list[str]:
 def _resolve(plan: Plan, items: list[Item]) -> None:
     lookup = _Lookup(items)
     for item in items:
-        for ref, line in ((ref, line) for value, line in item.depends for ref in _references(lookup, value)):
+        for ref, line in (
+            (ref, line) for value, line in item.depends for ref in _references(lookup, value)
+        ):
             if ref.lower().startswith(_PREVIOUS):
                 targets = _previous(plan, item, ref)
                 if not targets:
-                    plan.unresolved.append(Unresolved(line, item.label, ref, "nothing comes before it"))
+                    plan.unresolved.append(
+                        Unresolved(line, item.label, ref, "nothing comes before it")
+                    )
                 for target in targets:
                     _link(item, target, ref, line)
                 continue
@@ -285,10 +323,16 @@ def _resolve(plan: Plan, items: list[Item]) -> None:
             if len(found) > 1:
                 found = _nearest(item, found)
             if not found:
-                plan.unresolved.append(Unresolved(line, item.label, ref, "no section, number or title of this roadmap matches"))
+                plan.unresolved.append(
+                    Unresolved(
+                        line, item.label, ref, "no section, number or title of this roadmap matches"
+                    )
+                )
             elif len(found) > 1:
                 where = ", ".join(f"line {c.line}" for c in found[:5])
-                plan.unresolved.append(Unresolved(line, item.label, ref, f"ambiguous: matches {where}"))
+                plan.unresolved.append(
+                    Unresolved(line, item.label, ref, f"ambiguous: matches {where}")
+                )
             else:
                 _link(item, found[0], ref, line)
 
@@ -313,7 +357,11 @@ def _previous(plan: Plan, item: Item, ref: str) -> list[Item]:
     anchor = next((n for n in chain if word is not None and n.word == word), chain[-1])
     siblings = anchor.parent.children if anchor.parent is not None else plan.items
     before = siblings[: siblings.index(anchor)]
-    return [s for s in before if word is None or s.word == word or (anchor.word is None and s.kind == "section")]
+    return [
+        s
+        for s in before
+        if word is None or s.word == word or (anchor.word is None and s.kind == "section")
+    ]
 
 
 def _ancestors(item: Item) -> list[Item]:

@@ -130,7 +130,11 @@ def render_sections(state: WorkingState) -> str:
     out.append("\n## Recent activity\n")
     if state.events:
         for event in reversed(state.events):
-            out.append(_one_line(f"- {_short_time(event.get('ts'))} · {event.get('actor')} · {summarize(event)}"))
+            out.append(
+                _one_line(
+                    f"- {_short_time(event.get('ts'))} · {event.get('actor')} · {summarize(event)}"
+                )
+            )
     else:
         out.append("_No activity yet._")
     return "\n".join(out) + "\n"
@@ -163,9 +167,12 @@ def _needs_human(items: dict[str, list[dict[str, Any]]], cap: int) -> list[str]:
     if not waiting and not refusals:
         return [*out, "_Nothing waits for a person._", ""]
     if waiting:
-        out.append(f"Waiting for approval ({len(waiting)}): `agentctl approve ID` or `agentctl reject ID --note TEXT`\n")
+        out.append(
+            f"Waiting for approval ({len(waiting)}): `agentctl approve ID` or `agentctl reject ID --note TEXT`\n"
+        )
         lines = [
-            f"{_task_line(t)} · {t['from']} -> {t['to']} (gate '{t['gate']}')" for t in waiting[:cap]
+            f"{_task_line(t)} · {t['from']} -> {t['to']} (gate '{t['gate']}')"
+            for t in waiting[:cap]
         ]
         out.extend(_one_line(line) for line in _capped(lines, len(waiting)))
         out.append("")

@@ -83,7 +83,11 @@ class BoardActions(App[None]):
     # -- writes -------------------------------------------------------------------------------
 
     async def write(
-        self, fn: Callable[[Gateway], Any], follow: Follow = None, done: str | None = None, counted: bool = False
+        self,
+        fn: Callable[[Gateway], Any],
+        follow: Follow = None,
+        done: str | None = None,
+        counted: bool = False,
     ) -> bool:
         """Run one workspace mutation on the gateway; show a refusal; re-read afterwards.
         (``counted``: the caller already counted it as pending.)"""
@@ -112,14 +116,18 @@ class BoardActions(App[None]):
         self.reload()
         return ok
 
-    def run_write(self, fn: Callable[[Gateway], Any], follow: Follow = None, done: str | None = None) -> None:
+    def run_write(
+        self, fn: Callable[[Gateway], Any], follow: Follow = None, done: str | None = None
+    ) -> None:
         """Start a write in a worker; it counts as pending at once, so no reload that was
         already under way can paint over what the person just did."""
         self._pending_writes += 1
         self._write_worker(fn, follow, done)
 
     @work(group="write")
-    async def _write_worker(self, fn: Callable[[Gateway], Any], follow: Follow, done: str | None) -> None:
+    async def _write_worker(
+        self, fn: Callable[[Gateway], Any], follow: Follow, done: str | None
+    ) -> None:
         await self.write(fn, follow, done, counted=True)
 
     def _short(self, task_id: str) -> str:
@@ -131,7 +139,10 @@ class BoardActions(App[None]):
         try:
             check_transition(dict(session.workflow), current, target)
             check_move_permission(
-                session.actor, dict(session.workflow), {"id": task_id, "status": current, "assignees": list(assignees)}, target
+                session.actor,
+                dict(session.workflow),
+                {"id": task_id, "status": current, "assignees": list(assignees)},
+                target,
             )
         except AgentctlError:
             return False
@@ -141,11 +152,19 @@ class BoardActions(App[None]):
         short = self._short(task_id)
 
         def write() -> None:
-            self.run_write(lambda g: g.move(task_id, target), follow=task_id, done=f"moved {short} to {target}")
+            self.run_write(
+                lambda g: g.move(task_id, target), follow=task_id, done=f"moved {short} to {target}"
+            )
 
         shown = self.board.board
-        if shown is not None and self.snapshot is not None and self._allowed(task_id, current, target, assignees):
-            moved = move_card(shown, task_id, target, self.snapshot.workflow, self.snapshot.created_at)
+        if (
+            shown is not None
+            and self.snapshot is not None
+            and self._allowed(task_id, current, target, assignees)
+        ):
+            moved = move_card(
+                shown, task_id, target, self.snapshot.workflow, self.snapshot.created_at
+            )
             if moved is not None:
                 self._show_optimistic(moved, task_id)
                 self._pending_writes += 1  # from now: no reload may paint the card back
@@ -162,7 +181,14 @@ class BoardActions(App[None]):
     def _show_optimistic(self, board: Board, task_id: str) -> None:
         counts = dict(self.board.counts)
         for column in board.columns:
-            before = next((c.total for c in (self.board.board.columns if self.board.board else ()) if c.status == column.status), column.total)
+            before = next(
+                (
+                    c.total
+                    for c in (self.board.board.columns if self.board.board else ())
+                    if c.status == column.status
+                ),
+                column.total,
+            )
             counts[column.status] = counts.get(column.status, 0) + column.total - before
         self.board.set_board(board, counts, self.options.show_done, follow=task_id)
 
@@ -198,13 +224,20 @@ class BoardActions(App[None]):
         agents = [chip.name for chip in self.snapshot.agents] if self.snapshot else []
         choices = [(name, name, True) for name in agents if name not in assignees]
         if not choices:
-            self.say("no agent left to assign" if agents else "there are no agents: agentctl agent add", "warning")
+            self.say(
+                "no agent left to assign" if agents else "there are no agents: agentctl agent add",
+                "warning",
+            )
             return
 
         def chosen(name: str | None) -> None:
             if name:
                 short = self._short(task_id)
-                self.run_write(lambda g: g.assign(task_id, [name]), follow=task_id, done=f"assigned {short} to {name}")
+                self.run_write(
+                    lambda g: g.assign(task_id, [name]),
+                    follow=task_id,
+                    done=f"assigned {short} to {name}",
+                )
 
         from agentctl.tui.screens.dialogs import ChoiceDialog
 
@@ -218,11 +251,20 @@ class BoardActions(App[None]):
         def chosen(name: str | None) -> None:
             if name:
                 short = self._short(task_id)
-                self.run_write(lambda g: g.unassign(task_id, [name]), follow=task_id, done=f"unassigned {name} from {short}")
+                self.run_write(
+                    lambda g: g.unassign(task_id, [name]),
+                    follow=task_id,
+                    done=f"unassigned {name} from {short}",
+                )
 
         from agentctl.tui.screens.dialogs import ChoiceDialog
 
-        self.push_screen(ChoiceDialog(f"Unassign from {self._short(task_id)}…", [(a, a, True) for a in assignees]), chosen)
+        self.push_screen(
+            ChoiceDialog(
+                f"Unassign from {self._short(task_id)}…", [(a, a, True) for a in assignees]
+            ),
+            chosen,
+        )
 
     # -- heartbeats ---------------------------------------------------------------------------
 
@@ -263,5 +305,3 @@ class BoardActions(App[None]):
             self.say(f"heartbeat {name} failed (exit {code}): {reason}", "error")
         if self.alive:
             self.gateway_mark_and_reload()
-
-

@@ -43,7 +43,9 @@ def thread(ws: Workspace, task_id: str) -> list[dict[str, Any]]:
 def comment(ws: Workspace, actor: Actor, task_id: str, text: str) -> dict[str, Any]:
     method = _method(ws, "comment")
     if method is None:
-        raise UsageError("comments need the collaboration API, which this agentctl does not have yet")
+        raise UsageError(
+            "comments need the collaboration API, which this agentctl does not have yet"
+        )
     result: dict[str, Any] = method(actor, task_id, text)
     return result
 
@@ -62,7 +64,9 @@ def feed(ws: Workspace, limit: int, agent: str | None = None) -> list[dict[str, 
 
     found = events.tail(ws.layout.events, limit if agent is None else max(limit * 20, 400))
     if agent is not None:
-        found = [e for e in found if e.get("actor") == agent or agent in (e.get("notify") or [])][-limit:]
+        found = [e for e in found if e.get("actor") == agent or agent in (e.get("notify") or [])][
+            -limit:
+        ]
     return found
 
 

@@ -79,7 +79,9 @@ class BoardApp(BoardActions):
         self.options = ViewOptions(parse_filter(query), show_done)
         self.filter_query = query
         self.snapshots_applied = 0  # for tests and benchmarks: how many reloads were shown
-        self.messages: deque[tuple[str, str]] = deque(maxlen=200)  # (severity, text) of notifications
+        self.messages: deque[tuple[str, str]] = deque(
+            maxlen=200
+        )  # (severity, text) of notifications
         self.last_action = ""
         self._pending_writes = 0
         self._writes_done = 0
@@ -95,7 +97,10 @@ class BoardApp(BoardActions):
         session = self.session
         yield AgentBar(id="agents")
         yield BoardView(session.workflow["statuses"], session.workflow["done"], id="board")
-        yield Input(placeholder="filter: words, @agent, #label, p0-p3 · Enter keeps it · Esc clears", id="filter")
+        yield Input(
+            placeholder="filter: words, @agent, #label, p0-p3 · Enter keeps it · Esc clears",
+            id="filter",
+        )
         yield Feed(self.clock, id="feed")
         yield StatusLine(id="status")
         yield Footer(compact=True, show_command_palette=False)
@@ -149,7 +154,9 @@ class BoardApp(BoardActions):
         self._generation = snapshot.generation
         self.snapshot = snapshot
         follow, self._follow = self._follow, None
-        self.board.set_board(snapshot.board, dict(snapshot.counts), snapshot.options.show_done, follow)
+        self.board.set_board(
+            snapshot.board, dict(snapshot.counts), snapshot.options.show_done, follow
+        )
         self.query_one("#agents", AgentBar).show(snapshot.agents)
         self.query_one("#feed", Feed).show(snapshot.feed)
         self._update_status()
@@ -205,15 +212,23 @@ class BoardApp(BoardActions):
             left.append(snapshot.name, style="bold")
             left.append(f" · {snapshot.total} tasks")
             if snapshot.options.filter.active:
-                left.append(f" · {snapshot.shown} shown · filter: {snapshot.options.filter.describe()}", style="yellow")
+                left.append(
+                    f" · {snapshot.shown} shown · filter: {snapshot.options.filter.describe()}",
+                    style="yellow",
+                )
             if snapshot.options.show_done:
                 left.append(" · all done shown")
             if snapshot.problems:
-                left.append(f" · {snapshot.problems} invalid file(s): agentctl validate", style="bold red")
+                left.append(
+                    f" · {snapshot.problems} invalid file(s): agentctl validate", style="bold red"
+                )
         if self._pending_writes:
             left.append(" · saving…", style="yellow")
         elif self.last_action:
-            left.append(f" · {self.last_action}", style="red" if self.last_action.startswith("refused") else "dim")
+            left.append(
+                f" · {self.last_action}",
+                style="red" if self.last_action.startswith("refused") else "dim",
+            )
         right = Text(no_wrap=True)
         right.append(f"as {self.session.actor.name}", style="dim")
         right.append(f" · {self.clock().strftime('%H:%M:%S')}", style="dim")

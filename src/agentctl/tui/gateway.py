@@ -67,7 +67,9 @@ def heartbeat_argv(root: Path | str, agent: str) -> list[str]:
 class Gateway:
     """Runs workspace operations on its own thread; ``await gateway.call(fn, ...)``."""
 
-    def __init__(self, workspace: Workspace, actor_name: str | None = None, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, workspace: Workspace, actor_name: str | None = None, clock: Clock = system_clock
+    ) -> None:
         # SQLite objects belong to the thread that created them: let the gateway's thread
         # reopen the index (a cheap connect) instead of sharing the caller's connection.
         workspace.index.close()
@@ -76,7 +78,9 @@ class Gateway:
         self.clock = clock
         self._actor_name = actor_name
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="agentctl-board")
-        self._prefetched: tuple[ViewOptions, Future[Snapshot | None], Future[Snapshot]] | None = None
+        self._prefetched: tuple[ViewOptions, Future[Snapshot | None], Future[Snapshot]] | None = (
+            None
+        )
         self._lookup: dict[str, dict[str, Any]] = {}  # every task by ID, as the index serves it
         self._short: dict[str, str] = {}
         self._agents: list[dict[str, Any]] = []
@@ -105,7 +109,9 @@ class Gateway:
         quick = self._executor.submit(self.quick_snapshot, options)
         self._prefetched = (options, quick, self._executor.submit(self.snapshot, options))
 
-    def first_snapshots(self, options: ViewOptions) -> tuple[Future[Snapshot | None] | None, Future[Snapshot]]:
+    def first_snapshots(
+        self, options: ViewOptions
+    ) -> tuple[Future[Snapshot | None] | None, Future[Snapshot]]:
         """The prefetched (quick, full) snapshots if they were for ``options``, else a full
         one started now."""
         prefetched, self._prefetched = self._prefetched, None
@@ -144,7 +150,14 @@ class Gateway:
     def signature(self) -> tuple[Any, ...]:
         """Cheap: directory stats (creations, deletions, atomic renames) and the newest event log."""
         layout = self.ws.layout
-        watched: list[Path] = [layout.tasks, layout.agents, layout.events, layout.threads, layout.docs, layout.config]
+        watched: list[Path] = [
+            layout.tasks,
+            layout.agents,
+            layout.events,
+            layout.threads,
+            layout.docs,
+            layout.config,
+        ]
         keys: list[Any] = [_stat_key(path) for path in watched]
         inbox = getattr(layout, "inbox", None)  # read-state logs: one small file per agent
         if isinstance(inbox, Path):
@@ -227,7 +240,12 @@ class Gateway:
         shown = dict(event)
         if isinstance(subject, str) and subject in self._short:
             shown["subject"] = self._short[subject]
-        return FeedLine(str(event.get("ts", "")), str(event.get("actor", "")), summarize(shown), str(event.get("type", "")))
+        return FeedLine(
+            str(event.get("ts", "")),
+            str(event.get("actor", "")),
+            summarize(shown),
+            str(event.get("type", "")),
+        )
 
     def _load_side(self) -> None:
         """The agents, their inboxes and the feed (a few small queries)."""
@@ -266,7 +284,9 @@ class Gateway:
         )  # fmt: skip
         columns = tuple(Column(c.status, c.cards, counts.get(c.status, 0)) for c in board.columns)
         board = Board(columns, {c.status: c.total for c in columns})
-        quick = self._snapshot(board, counts, options, {t["id"]: str(t.get("created_at", "")) for t in rows})
+        quick = self._snapshot(
+            board, counts, options, {t["id"]: str(t.get("created_at", "")) for t in rows}
+        )
         return replace(quick, complete=False)
 
     def snapshot(self, options: ViewOptions) -> Snapshot:
@@ -290,7 +310,11 @@ class Gateway:
         counts: dict[str, int] = dict.fromkeys(flow["statuses"], 0)
         for task in tasks:
             counts[task["status"]] = counts.get(task["status"], 0) + 1
-        created = {card.id: str(self._lookup[card.id].get("created_at", "")) for c in board.columns for card in c.cards}
+        created = {
+            card.id: str(self._lookup[card.id].get("created_at", ""))
+            for c in board.columns
+            for card in c.cards
+        }
         return self._snapshot(board, counts, options, created)
 
     def chips(self) -> tuple[AgentChip, ...]:
@@ -303,7 +327,9 @@ class Gateway:
             self._short,
         )
 
-    def _snapshot(self, board: Board, counts: dict[str, int], options: ViewOptions, created: dict[str, str]) -> Snapshot:
+    def _snapshot(
+        self, board: Board, counts: dict[str, int], options: ViewOptions, created: dict[str, str]
+    ) -> Snapshot:
         ws = self.ws
         chips = self.chips()
         return Snapshot(
@@ -401,12 +427,21 @@ class Gateway:
         finally:
             self._after_write(task_id)
 
-    def create(self, title: str, priority: str = "", assignee: str = "", labels: str = "", description: str = "") -> dict[str, Any]:
+    def create(
+        self,
+        title: str,
+        priority: str = "",
+        assignee: str = "",
+        labels: str = "",
+        description: str = "",
+    ) -> dict[str, Any]:
         number: int | None = None
         if priority.strip():
             number = priority_value(priority.strip())
             if number is None:
-                raise UsageError(f"priority must be 0-3 or p0-p3 (0 is the most urgent), not {priority.strip()!r}")
+                raise UsageError(
+                    f"priority must be 0-3 or p0-p3 (0 is the most urgent), not {priority.strip()!r}"
+                )
         assignees = [a.strip().lstrip("@") for a in assignee.replace(",", " ").split() if a.strip()]
         # Commas separate labels (as the form says); a label with a space is refused by name.
         label_list = [x.strip().lstrip("#") for x in labels.split(",") if x.strip()]

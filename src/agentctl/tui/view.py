@@ -138,13 +138,18 @@ def move_card(
     """The board with one card moved to ``target`` as the workspace will order it, shown
     while the write is in flight; None if the card or the column is not on the board."""
     source = next((c for c in board.columns if any(card.id == card_id for card in c.cards)), None)
-    if source is None or source.status == target or not any(c.status == target for c in board.columns):
+    if (
+        source is None
+        or source.status == target
+        or not any(c.status == target for c in board.columns)
+    ):
         return None
     card = next(card for card in source.cards if card.id == card_id)
     moved = replace(
         card,
         needs_review=target == workflow.get("review"),
-        blocked=target == workflow.get("blocked") or (card.blocked and source.status != workflow.get("blocked")),
+        blocked=target == workflow.get("blocked")
+        or (card.blocked and source.status != workflow.get("blocked")),
     )
     done = set(workflow.get("done", ()))
     columns = []
@@ -158,7 +163,10 @@ def move_card(
             else:
                 key = _order_key(moved, created_at)
                 cards_list = list(column.cards)
-                at = next((i for i, c in enumerate(cards_list) if _order_key(c, created_at) > key), len(cards_list))
+                at = next(
+                    (i for i, c in enumerate(cards_list) if _order_key(c, created_at) > key),
+                    len(cards_list),
+                )
                 cards_list.insert(at, moved)
                 cards = tuple(cards_list)
             columns.append(Column(column.status, cards, column.total + 1))

@@ -17,7 +17,15 @@ from agentctl.workspace.reports import ReportOps
 
 
 class Workspace(
-    Maintenance, GateOps, DocOps, PlanningOps, GraphOps, DispatchOps, AttentionOps, MemoryOps, ReportOps
+    Maintenance,
+    GateOps,
+    DocOps,
+    PlanningOps,
+    GraphOps,
+    DispatchOps,
+    AttentionOps,
+    MemoryOps,
+    ReportOps,
 ):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 

@@ -24,7 +24,15 @@ class _Clean(Exception):
     """Nothing to contain: leaves the containment mutation without writing."""
 
 
-STATE_ORDER = ["status", "current_task", "last_heartbeat", "last_outcome", "inbox_cursor", "failures", "retry_after"]
+STATE_ORDER = [
+    "status",
+    "current_task",
+    "last_heartbeat",
+    "last_outcome",
+    "inbox_cursor",
+    "failures",
+    "retry_after",
+]
 
 
 class AgentOps(TaskOps):
@@ -38,7 +46,13 @@ class AgentOps(TaskOps):
         result = []
         for agent in self.index.agents():
             state = states.get(agent["name"], {})
-            result.append({**agent, "state": {"status": "idle", **state}, "open_tasks": load.get(agent["name"], 0)})
+            result.append(
+                {
+                    **agent,
+                    "state": {"status": "idle", **state},
+                    "open_tasks": load.get(agent["name"], 0),
+                }
+            )
         return result
 
     def show_agent(self, name: str) -> dict[str, Any]:
@@ -50,7 +64,9 @@ class AgentOps(TaskOps):
         if agent is None:
             raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
         path = self.layout.agent(name)
-        _, persona = load_fast(read_record(path, self.layout.relative(path)), self.layout.relative(path))
+        _, persona = load_fast(
+            read_record(path, self.layout.relative(path)), self.layout.relative(path)
+        )
         state = self.index.states().get(name, {})
         open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
         return {
@@ -100,7 +116,15 @@ class AgentOps(TaskOps):
 
         actor.require("edit_agents", "add agents")
         validate_name(name, "agent name")
-        _check_agent_text({"role": role, "capabilities": capabilities, "model": model, "command": command, "persona": persona})
+        _check_agent_text(
+            {
+                "role": role,
+                "capabilities": capabilities,
+                "model": model,
+                "command": command,
+                "persona": persona,
+            }
+        )
         with self._mutate(actor) as m:
             if self.index.agent(name) is not None or self.layout.agent(name).exists():
                 raise ConflictError(f"an agent named {name!r} already exists")
@@ -165,7 +189,9 @@ class AgentOps(TaskOps):
             open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
             assigned = self.index.tasks(open_statuses, assignee=name)
             if assigned and not force:
-                shown = ", ".join(t["id"] for t in assigned[:5]) + (" ..." if len(assigned) > 5 else "")
+                shown = ", ".join(t["id"] for t in assigned[:5]) + (
+                    " ..." if len(assigned) > 5 else ""
+                )
                 raise ConflictError(
                     f"{name} still has {len(assigned)} open task(s): {shown}",
                     hint="reassign them, or use --force to unassign them",
@@ -181,12 +207,18 @@ class AgentOps(TaskOps):
                 self._stage_task(m, task["id"], changes)
             m.delete(self.layout.agent(name))
             m.delete(self.layout.agent_state(name))
-            m.record("agent.removed", name, {"agent": agent, "unassigned": [t["id"] for t in assigned]})
+            m.record(
+                "agent.removed", name, {"agent": agent, "unassigned": [t["id"] for t in assigned]}
+            )
             m.result = {**agent, "unassigned": [t["id"] for t in assigned]}
         return m.result  # type: ignore[no-any-return]
 
     def record_heartbeat(
-        self, name: str, changes: dict[str, Any], data: dict[str, Any] | None = None, notify: list[str] | None = None
+        self,
+        name: str,
+        changes: dict[str, Any],
+        data: dict[str, Any] | None = None,
+        notify: list[str] | None = None,
     ) -> dict[str, Any]:
         """Update an agent's runtime state after a tick, as the agent. With ``data`` the tick
         is an event (``agent.heartbeat``, notifying ``notify``); without, state bookkeeping."""
@@ -220,7 +252,12 @@ class AgentOps(TaskOps):
                         m.write(path, data.decode("utf-8", errors="replace"))
                 self._stage_state(m, name, {"status": "blocked", "last_outcome": "contained", "retry_after": None,
                                             "last_heartbeat": started or timestamp()})  # fmt: skip
-                m.record("agent.contained", name, {"reverted": findings.reverted, "diff": findings.diff}, notify)
+                m.record(
+                    "agent.contained",
+                    name,
+                    {"reverted": findings.reverted, "diff": findings.diff},
+                    notify,
+                )
                 m.result = findings
         except _Clean:
             return None
@@ -260,7 +297,15 @@ class AgentOps(TaskOps):
             if status == "blocked":
                 changes["status"] = "idle"
             state = self._stage_state(m, name, changes)
-            m.record("agent.reset", name, {"failures": failures, "retry_after": str(retry_after) if retry_after else None, "status": status})
+            m.record(
+                "agent.reset",
+                name,
+                {
+                    "failures": failures,
+                    "retry_after": str(retry_after) if retry_after else None,
+                    "status": status,
+                },
+            )
             m.result = state
         return m.result  # type: ignore[no-any-return]
 

@@ -61,7 +61,11 @@ def raised_and_unresolved(ws: Any) -> list[Condition]:
     tasks = sorted({subject for subject, _ in keys.values() if subject.startswith("t-")})
     today = moment.astimezone(UTC).date().isoformat()
     facts = attention_facts(ws.index, ws.workflow, today, ids=tasks)
-    return [c for c in detect(facts, Settings.from_config(ws.config), moment, local_time(moment)) if c.key in keys]
+    return [
+        c
+        for c in detect(facts, Settings.from_config(ws.config), moment, local_time(moment))
+        if c.key in keys
+    ]
 
 
 class AttentionOps(TaskOps):
@@ -98,8 +102,16 @@ class AttentionOps(TaskOps):
                 leads = self._leads()
                 m.batch_subject = f"{len(new)} condition(s) need attention"
                 for condition in new:
-                    data = {"key": condition.key, **{k: v for k, v in condition.as_dict().items() if k != "key"}}
-                    m.record_more(RAISED, condition.subject, data, [n for n in leads if n != condition.subject])
+                    data = {
+                        "key": condition.key,
+                        **{k: v for k, v in condition.as_dict().items() if k != "key"},
+                    }
+                    m.record_more(
+                        RAISED,
+                        condition.subject,
+                        data,
+                        [n for n in leads if n != condition.subject],
+                    )
                 m.result = [c.as_dict() for c in new]
         except _NothingNew:
             return []

@@ -32,12 +32,20 @@ if TYPE_CHECKING:
     from agentctl.vcs import Repo
 
 ENV_AGENT = "AGENTCTL_AGENT"
-_BULK_CREATE = 16  # a mutation creating this many files writes them with one flush (atomic.create_many)
+_BULK_CREATE = (
+    16  # a mutation creating this many files writes them with one flush (atomic.create_many)
+)
 # Changes of subscriptions concern nobody else; refusals at human gates are for the humans
 # (``inbox --human``), not a reason to wake the task's agents; conditions needing attention
 # are for the leads.
 _NO_SUBSCRIBER_FAN_OUT = frozenset(
-    {"task.created", "task.subscribed", "task.unsubscribed", "task.gate_refused", "attention.raised"}
+    {
+        "task.created",
+        "task.subscribed",
+        "task.unsubscribed",
+        "task.gate_refused",
+        "attention.raised",
+    }
 )
 
 
@@ -50,7 +58,9 @@ class Mutation:
     creates: set[Path] = field(default_factory=set)
     also_commit: list[Path] = field(default_factory=list)  # written before the mutation (init)
     appends: dict[Path, list[str]] = field(default_factory=dict)  # append-only logs (inbox state)
-    parsed: dict[Path, tuple[dict[str, Any], str]] = field(default_factory=dict)  # created tasks' data
+    parsed: dict[Path, tuple[dict[str, Any], str]] = field(
+        default_factory=dict
+    )  # created tasks' data
     event: dict[str, Any] | None = None
     more_events: list[dict[str, Any]] = field(default_factory=list)  # an event batch (record_more)
     batch_subject: str | None = None  # the commit subject of an event batch
@@ -67,7 +77,9 @@ class Mutation:
         _refuse_oversized(path, text)
         self.writes[path] = text
 
-    def create(self, path: Path, text: str, parsed: tuple[dict[str, Any], str] | None = None) -> None:
+    def create(
+        self, path: Path, text: str, parsed: tuple[dict[str, Any], str] | None = None
+    ) -> None:
         """Stage a new file. ``parsed``: the fields and body ``text`` was written from (a
         task), so the index need not parse it back; dropped if masking changed the text."""
         masked = secrets.mask(text)
@@ -128,7 +140,10 @@ def _refuse_oversized(path: Path, text: str) -> None:
     if len(text) * 4 > MAX_RECORD_BYTES:  # only long texts are worth encoding to count bytes
         size = len(text.encode("utf-8"))
         if size > MAX_RECORD_BYTES:
-            raise UsageError(f"refused: {path.name} would be {too_large(size)}", hint="keep long material in several documents")
+            raise UsageError(
+                f"refused: {path.name} would be {too_large(size)}",
+                hint="keep long material in several documents",
+            )
 
 
 def _refuse_symlinked_parents(layout: paths.Layout) -> None:
@@ -139,7 +154,11 @@ def _refuse_symlinked_parents(layout: paths.Layout) -> None:
     parent = layout.working.parent
     while parent != layout.root and layout.root in parent.parents:
         if is_symlink(parent):
-            raise ValidationError(SYMLINK_PROBLEM, layout.relative(parent), hint="check working.path in .agentctl/config.yaml")
+            raise ValidationError(
+                SYMLINK_PROBLEM,
+                layout.relative(parent),
+                hint="check working.path in .agentctl/config.yaml",
+            )
         parent = parent.parent
 
 
@@ -166,7 +185,9 @@ def _in_git_work_tree(root: Path) -> bool:
 
 def _designated(agent: dict[str, Any]) -> bool:
     """A lead named as a reviewer (capability or grant), not one by level alone."""
-    return "review" in (agent.get("capabilities") or []) or "review" in ((agent.get("permissions") or {}).get("allow") or [])
+    return "review" in (agent.get("capabilities") or []) or "review" in (
+        (agent.get("permissions") or {}).get("allow") or []
+    )
 
 
 def now() -> datetime:
@@ -185,7 +206,9 @@ class WorkspaceBase:
         self._config: dict[str, Any] | None = None
         self._problems: list[Problem] | None = None
         self._repo: Repo | None | bool = False  # False = not looked up yet
-        self.warnings: list[str] = []  # non-fatal diagnostics of the last operations (front ends print them)
+        self.warnings: list[
+            str
+        ] = []  # non-fatal diagnostics of the last operations (front ends print them)
         self.last_event: dict[str, Any] | None = None
         self._batch: dict[str, Any] | None = None  # commits deferred by batched()
 
@@ -237,14 +260,19 @@ class WorkspaceBase:
         chosen = containment.check_identity(self.layout, chosen)
         if chosen:
             paths.validate_name(chosen, "agent name")
-            if self._problems is None:  # only the agents matter here: a mutation rescans the rest under its lock
+            if (
+                self._problems is None
+            ):  # only the agents matter here: a mutation rescans the rest under its lock
                 self.config  # noqa: B018 - validates config first
                 self.index.refresh_records(agents_only=True)
             agent = self.index.agent(chosen)
             if agent is None:
                 # An agent file the index refused (a symlink, an alias bomb, ...) is named with
                 # its problem: it grants nothing, and "no such agent" would hide why.
-                for rel in (self.layout.relative(self.layout.agent(chosen)), self.layout.relative(self.layout.agents)):
+                for rel in (
+                    self.layout.relative(self.layout.agent(chosen)),
+                    self.layout.relative(self.layout.agents),
+                ):
                     problem = self.index.problem_of(rel)
                     if problem is not None:
                         raise ValidationError(problem.message, problem.path, problem.line)
@@ -352,8 +380,12 @@ class WorkspaceBase:
         for path, text in mutation.writes.items():
             if text is not None:
                 _refuse_conflict_markers(text, self.layout.relative(path))
-        checked_writes = [(self.layout.inside(path), text) for path, text in mutation.writes.items()]
-        checked_appends = [(self.layout.inside(path), lines) for path, lines in mutation.appends.items()]
+        checked_writes = [
+            (self.layout.inside(path), text) for path, text in mutation.writes.items()
+        ]
+        checked_appends = [
+            (self.layout.inside(path), lines) for path, lines in mutation.appends.items()
+        ]
         event = mutation.event
         for one in mutation.events:
             self._fan_out(one)
@@ -388,12 +420,18 @@ class WorkspaceBase:
         from agentctl.store import atomic, journal
 
         touched: list[Path] = []
-        bulk = [(checked, text) for checked, text in checked_writes if text is not None and checked in mutation.creates]
+        bulk = [
+            (checked, text)
+            for checked, text in checked_writes
+            if text is not None and checked in mutation.creates
+        ]
         if len(bulk) >= _BULK_CREATE:  # an import: one flush for all new files
             try:
                 atomic.create_many(bulk)
             except FileExistsError as exc:
-                raise ConflictError(f"{self.layout.relative(Path(str(exc.filename)))} already exists") from None
+                raise ConflictError(
+                    f"{self.layout.relative(Path(str(exc.filename)))} already exists"
+                ) from None
             touched.extend(path for path, _ in bulk)
         else:
             bulk = []
@@ -421,7 +459,11 @@ class WorkspaceBase:
             touched.append(eventlog.append_many(self.layout.events, mutation.events))
         elif event is not None:
             touched.append(eventlog.append(self.layout.events, event))
-        records = [path for path in touched if path.parent in (self.layout.tasks, self.layout.agents, self.layout.docs)]
+        records = [
+            path
+            for path in touched
+            if path.parent in (self.layout.tasks, self.layout.agents, self.layout.docs)
+        ]
         self.index.record_files(records, mutation.parsed)
         for path in touched:
             if path.parent.parent == self.layout.threads:
@@ -439,7 +481,9 @@ class WorkspaceBase:
         spec = entry.commit
         if spec is not None and self.repo is not None:
             try:
-                self.repo.commit_paths(touched, spec["message"], spec["author_name"], spec["author_email"])
+                self.repo.commit_paths(
+                    touched, spec["message"], spec["author_name"], spec["author_email"]
+                )
             except GitError as exc:
                 raise GitError(
                     f"{exc.message}; the change is saved on disk but not committed yet",
@@ -469,7 +513,12 @@ class WorkspaceBase:
         """
         data = event["data"]
         kind = event["type"]
-        direct = {"message.added": "mention", "task.created": "assigned", "task.assigned": "assigned", "attention.raised": "attention"}
+        direct = {
+            "message.added": "mention",
+            "task.created": "assigned",
+            "task.assigned": "assigned",
+            "attention.raised": "attention",
+        }
         reasons: dict[str, str] = {name: direct.get(kind, "assignee") for name in event["notify"]}
         subject = event.get("subject") or ""
         task_id = subject if subject.startswith("t-") else data.get("task")
@@ -485,11 +534,17 @@ class WorkspaceBase:
                         reasons.setdefault(name, "dependency_done")
         # Subscribers last: a more specific reason (review, dependency_done) wins. Changes of
         # subscriptions themselves concern nobody else.
-        if isinstance(task_id, str) and task_id.startswith("t-") and kind not in _NO_SUBSCRIBER_FAN_OUT:
+        if (
+            isinstance(task_id, str)
+            and task_id.startswith("t-")
+            and kind not in _NO_SUBSCRIBER_FAN_OUT
+        ):
             for name in self.index.subscribers(task_id):
                 reasons.setdefault(name, "subscribed")
         known = {agent["name"] for agent in self.index.agents()}
-        reasons = {name: why for name, why in reasons.items() if name in known and name != event["actor"]}
+        reasons = {
+            name: why for name, why in reasons.items() if name in known and name != event["actor"]
+        }
         event["notify"] = sorted(reasons)
         if reasons:
             data["why"] = dict(sorted(reasons.items()))
@@ -511,7 +566,9 @@ class WorkspaceBase:
         chosen = [name for name in self._reviewers() if name not in done_by]
         if chosen:
             return chosen
-        leads = [a["name"] for a in self.index.agents() if a.get("level") == "lead" and may_review(a)]
+        leads = [
+            a["name"] for a in self.index.agents() if a.get("level") == "lead" and may_review(a)
+        ]
         return [name for name in leads if name not in done_by]
 
     @contextmanager
@@ -606,9 +663,12 @@ class WorkspaceBase:
         attention = [s for s in (flow["review"], flow["blocked"]) if s in flow["statuses"]]
         open_statuses = [s for s in flow["statuses"] if s not in flow["done"]]
         open_tasks = {
-            status: index.tasks(statuses=[status], limit=caps["max_per_status"]) for status in open_statuses
+            status: index.tasks(statuses=[status], limit=caps["max_per_status"])
+            for status in open_statuses
         }
-        recent_done = index.tasks(statuses=flow["done"], order="updated_at DESC, id", limit=caps["recent_done"])
+        recent_done = index.tasks(
+            statuses=flow["done"], order="updated_at DESC, id", limit=caps["recent_done"]
+        )
         return WorkingState(
             name=cfg["name"],
             statuses=list(flow["statuses"]),
@@ -639,6 +699,7 @@ class WorkspaceBase:
         from agentctl.workspace.gates import needs_human
 
         return needs_human(self.index, self.workflow)
+
     def read_working(self) -> str:
         """WORKING.md's text ('' if missing). A symlink is not followed: it reads as empty, so
         the next render replaces the link with a regular file and the target is untouched.

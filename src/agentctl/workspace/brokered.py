@@ -28,7 +28,9 @@ class BrokerError(AgentctlError):
 
 
 def _unsupported(what: str) -> UsageError:
-    return UsageError(f"{what} is not available inside the sandbox (the broker takes the closed action set only)")
+    return UsageError(
+        f"{what} is not available inside the sandbox (the broker takes the closed action set only)"
+    )
 
 
 class BrokeredWorkspace(Workspace):
@@ -57,22 +59,30 @@ class BrokeredWorkspace(Workspace):
                 while chunk := conn.recv(65536):
                     data += chunk
         except OSError as exc:
-            raise UsageError(f"cannot reach the heartbeat's broker at {path}: {exc.strerror or exc}") from None
+            raise UsageError(
+                f"cannot reach the heartbeat's broker at {path}: {exc.strerror or exc}"
+            ) from None
         try:
             reply = json.loads(bytes(data))
         except ValueError:
             raise UsageError("the heartbeat's broker sent no answer") from None
         if not reply.get("ok"):
-            raise BrokerError(str(reply.get("error")), reply.get("hint"), int(reply.get("code") or 2))
+            raise BrokerError(
+                str(reply.get("error")), reply.get("hint"), int(reply.get("code") or 2)
+            )
         return reply.get("result")
 
-    def comment(self, actor: Actor, ref: str, text: str, kind: str = "comment", reply_to: str | None = None) -> Any:
+    def comment(
+        self, actor: Actor, ref: str, text: str, kind: str = "comment", reply_to: str | None = None
+    ) -> Any:
         if reply_to:
             raise _unsupported("--reply-to")
         return self._send(actor, {"type": "comment", "task": ref, "text": text, "kind": kind})
 
     def move_task(self, actor: Actor, ref: str, status: str, note: str | None = None) -> Any:
-        return self._send(actor, {"type": "set_status", "task": ref, "status": status, "note": note})
+        return self._send(
+            actor, {"type": "set_status", "task": ref, "status": status, "note": note}
+        )
 
     def add_task(
         self, actor: Actor, title: str, description: str = "", priority: int | None = None,
@@ -97,7 +107,9 @@ class BrokeredWorkspace(Workspace):
             raise _unsupported("assigning more than one agent at once")
         return self._send(actor, {"type": "assign", "task": ref, "agent": agents[0]})
 
-    def dispatch(self, actor: Actor, dry_run: bool = False, limit: int | None = None, now: Any = None) -> Any:
+    def dispatch(
+        self, actor: Actor, dry_run: bool = False, limit: int | None = None, now: Any = None
+    ) -> Any:
         if dry_run:  # a read: computed here, on the read-only records
             return super().dispatch(actor, dry_run=True, limit=limit, now=now)
         return self._send(actor, {"type": "dispatch", "limit": limit})
@@ -113,11 +125,20 @@ class BrokeredWorkspace(Workspace):
     def release(self, actor: Actor, ref: str) -> Any:
         return self._send(actor, {"type": "release", "task": ref})
 
-    def add_doc(self, actor: Actor, title: str, type_: str, body: str, task: str | None = None) -> Any:
-        return self._send(actor, {"type": "write_doc", "title": title, "doc_type": type_, "body": body, "task": task})
+    def add_doc(
+        self, actor: Actor, title: str, type_: str, body: str, task: str | None = None
+    ) -> Any:
+        return self._send(
+            actor,
+            {"type": "write_doc", "title": title, "doc_type": type_, "body": body, "task": task},
+        )
 
-    def add_memory(self, agent: str, text: str, long_term: bool = False, actor: Actor | None = None) -> Any:
-        return self._send(actor or self.actor(agent), {"type": "remember", "text": text, "long_term": long_term})
+    def add_memory(
+        self, agent: str, text: str, long_term: bool = False, actor: Actor | None = None
+    ) -> Any:
+        return self._send(
+            actor or self.actor(agent), {"type": "remember", "text": text, "long_term": long_term}
+        )
 
     def direct_message(self, actor: Actor, agent: str, text: str) -> Any:
         return self._send(actor, {"type": "notify", "agent": agent, "text": text})

@@ -38,12 +38,16 @@ class CollabOps(TaskOps):
     ) -> dict[str, Any]:
         """Add a message to a task's thread; mentioned agents are notified and subscribed."""
         if kind not in MESSAGE_KINDS:
-            raise UsageError(f"unknown message kind {kind!r}; kinds are: {', '.join(MESSAGE_KINDS)}")
+            raise UsageError(
+                f"unknown message kind {kind!r}; kinds are: {', '.join(MESSAGE_KINDS)}"
+            )
         body = check_text(text, "comment").strip("\n")
         if not body.strip():
             raise UsageError("refused: the message is empty")
         if len(body) > MAX_MESSAGE_CHARS:
-            raise UsageError(f"refused: the message is {len(body)} characters long (at most {MAX_MESSAGE_CHARS})")
+            raise UsageError(
+                f"refused: the message is {len(body)} characters long (at most {MAX_MESSAGE_CHARS})"
+            )
         with self._mutate(actor) as m:  # resolved under the lock: one index refresh per mutation
             task_id = self.resolve_task(ref)
             task = self.index.task(task_id)
@@ -81,7 +85,9 @@ class CollabOps(TaskOps):
 
         found, unknown = mentions.resolve(mentions.tokens(body), self.index.agents())
         for token in unknown:
-            self.warnings.append(f"{token} is not a known agent or role: nobody was notified for it")
+            self.warnings.append(
+                f"{token} is not a known agent or role: nobody was notified for it"
+            )
         moment = datetime.now(UTC)
         message_id = ids.new_id(ids.MESSAGE)
         fields: dict[str, Any] = {
@@ -103,9 +109,15 @@ class CollabOps(TaskOps):
         task_id = self.resolve_task(ref)
         self.index.refresh_threads(task_id)
         task = self.index.task(task_id) or {}
-        return {"task": task_id, "title": task.get("title"), "messages": self.index.thread(task_id, since)}
+        return {
+            "task": task_id,
+            "title": task.get("title"),
+            "messages": self.index.thread(task_id, since),
+        }
 
-    def subscribe(self, actor: Actor, ref: str, agent: str | None = None, on: bool = True) -> dict[str, Any]:
+    def subscribe(
+        self, actor: Actor, ref: str, agent: str | None = None, on: bool = True
+    ) -> dict[str, Any]:
         with self._mutate(actor) as m:
             name = self._inbox_owner(actor, agent)
             task_id = self.resolve_task(ref)
@@ -116,7 +128,12 @@ class CollabOps(TaskOps):
                 task_id,
                 {"title": task.get("title"), "agent": name},
             )
-            m.result = {"task": task_id, "agent": name, "subscribed": on, "was": bool(current and current["active"])}
+            m.result = {
+                "task": task_id,
+                "agent": name,
+                "subscribed": on,
+                "was": bool(current and current["active"]),
+            }
         return m.result  # type: ignore[no-any-return]
 
     def subscribers(self, ref: str) -> list[str]:
@@ -129,13 +146,20 @@ class CollabOps(TaskOps):
         if not body:
             raise UsageError("refused: the message is empty")
         if len(body) > MAX_MESSAGE_CHARS:
-            raise UsageError(f"refused: the message is {len(body)} characters long (at most {MAX_MESSAGE_CHARS})")
+            raise UsageError(
+                f"refused: the message is {len(body)} characters long (at most {MAX_MESSAGE_CHARS})"
+            )
         with self._mutate(actor) as m:
             if self.index.agent(agent) is None:
                 raise NotFoundError(f"no agent named {agent!r}", hint="see 'agentctl agent list'")
             if agent == actor.name:
                 raise UsageError("refused: a message to yourself notifies nobody")
-            m.record("message.direct", None, {"excerpt": mentions.excerpt(body, 300), "text": body[:2000]}, [agent])
+            m.record(
+                "message.direct",
+                None,
+                {"excerpt": mentions.excerpt(body, 300), "text": body[:2000]},
+                [agent],
+            )
             m.result = {"to": agent, "from": actor.name, "text": body}
         return m.result  # type: ignore[no-any-return]
 
@@ -151,15 +175,27 @@ class CollabOps(TaskOps):
         if self.index.agent(name) is None:
             raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
         if actor.is_agent and actor.name != name:
-            raise PermissionDeniedError(f"{actor.name} may not act on {name}'s inbox or subscriptions")
+            raise PermissionDeniedError(
+                f"{actor.name} may not act on {name}'s inbox or subscriptions"
+            )
         return name
 
-    def inbox(self, actor: Actor, agent: str | None = None, include_read: bool = False, limit: int | None = None) -> dict[str, Any]:
+    def inbox(
+        self,
+        actor: Actor,
+        agent: str | None = None,
+        include_read: bool = False,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
         self.refresh()
         name = self._inbox_owner(actor, agent)
         items = self.index.notifications(name, include_read=include_read, limit=limit)
         unread = self.index.unread_counts().get(name, 0)
-        return {"agent": name, "unread": unread, "notifications": [self._notification(name, n) for n in items]}
+        return {
+            "agent": name,
+            "unread": unread,
+            "notifications": [self._notification(name, n) for n in items],
+        }
 
     def _notification(self, agent: str, item: dict[str, Any]) -> dict[str, Any]:
         from agentctl.core.summary import summarize
@@ -186,15 +222,23 @@ class CollabOps(TaskOps):
             "read": item.get("read"),
         }
 
-    def mark_read(self, actor: Actor, refs: list[str], agent: str | None = None, every: bool = False) -> dict[str, Any]:
+    def mark_read(
+        self, actor: Actor, refs: list[str], agent: str | None = None, every: bool = False
+    ) -> dict[str, Any]:
         return self._mark(actor, "read", refs, agent, every)
 
-    def mark_delivered(self, actor: Actor, event_ids: list[str], agent: str | None = None) -> dict[str, Any]:
+    def mark_delivered(
+        self, actor: Actor, event_ids: list[str], agent: str | None = None
+    ) -> dict[str, Any]:
         return self._mark(actor, "delivered", event_ids, agent, False)
 
-    def _mark(self, actor: Actor, column: str, refs: list[str], agent: str | None, every: bool) -> dict[str, Any]:
+    def _mark(
+        self, actor: Actor, column: str, refs: list[str], agent: str | None, every: bool
+    ) -> dict[str, Any]:
         if not refs and not every:
-            raise UsageError("name notifications to mark (IDs from 'agentctl inbox'), or pass --all")
+            raise UsageError(
+                "name notifications to mark (IDs from 'agentctl inbox'), or pass --all"
+            )
         with self._mutate(actor) as m:
             name = self._inbox_owner(actor, agent)
             if every:
@@ -203,7 +247,9 @@ class CollabOps(TaskOps):
                 chosen = []
                 for ref in refs:
                     wanted = ids.normalize_ref(ids.EVENT, ref)
-                    event_id = ids.resolve(ids.EVENT, ref, self.index.notification_ids(name, wanted))
+                    event_id = ids.resolve(
+                        ids.EVENT, ref, self.index.notification_ids(name, wanted)
+                    )
                     if event_id not in chosen:
                         chosen.append(event_id)
             self.stage_inbox_state(m, name, column, chosen)
@@ -236,11 +282,20 @@ class CollabOps(TaskOps):
         if agent is not None:
             validate_name(agent, "agent name")
         return self.index.events(
-            actor=agent, subject=task_id, types=types or [], since=since, after_rowid=after_rowid, limit=limit
+            actor=agent,
+            subject=task_id,
+            types=types or [],
+            since=since,
+            after_rowid=after_rowid,
+            limit=limit,
         )
 
     def search(
-        self, query: str, kinds: list[str] | None = None, statuses: list[str] | None = None, limit: int = 20
+        self,
+        query: str,
+        kinds: list[str] | None = None,
+        statuses: list[str] | None = None,
+        limit: int = 20,
     ) -> list[dict[str, Any]]:
         if not query.strip():
             raise UsageError("the search query is empty")

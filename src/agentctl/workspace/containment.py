@@ -126,7 +126,9 @@ def note(layout: Layout, touched: list[Path], appended: dict[Path, list[str]]) -
             continue
     me = os.getpid()
     confined = confined_agent(layout)
-    entry = json.dumps({"pid": me, "confined": confined, "files": files, "lines": lines}, separators=(",", ":"))
+    entry = json.dumps(
+        {"pid": me, "confined": confined, "files": files, "lines": lines}, separators=(",", ":")
+    )
     from agentctl.store import atomic
 
     for window in windows:

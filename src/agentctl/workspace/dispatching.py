@@ -29,7 +29,11 @@ class _NothingAssigned(Exception):
 
 class DispatchOps(TaskOps):
     def dispatch(
-        self, actor: Actor, dry_run: bool = False, limit: int | None = None, now: datetime | None = None
+        self,
+        actor: Actor,
+        dry_run: bool = False,
+        limit: int | None = None,
+        now: datetime | None = None,
     ) -> dict[str, Any]:
         """Assign ready, unassigned tasks; returns ``{"dry_run", "assignments", "skips"}``,
         each with a one-line reason. A dry run, or a plan with no assignment, writes nothing."""
@@ -50,10 +54,17 @@ class DispatchOps(TaskOps):
                 for assignment in plan.assignments:
                     task = self._task_row(assignment.task)
                     changes: dict[str, Any] = {"assignees": [*task["assignees"], assignment.agent]}
-                    if task["status"] == flow["initial"] and flow["assigned"] in flow["transitions"].get(task["status"], []):
+                    if task["status"] == flow["initial"] and flow["assigned"] in flow[
+                        "transitions"
+                    ].get(task["status"], []):
                         changes["status"] = flow["assigned"]
                     self._stage_task(m, assignment.task, changes)
-                    data = {"title": task["title"], "added": [assignment.agent], "via": "dispatch", "reason": assignment.reason}
+                    data = {
+                        "title": task["title"],
+                        "added": [assignment.agent],
+                        "via": "dispatch",
+                        "reason": assignment.reason,
+                    }
                     m.record_more("task.assigned", assignment.task, data, [assignment.agent])
                 m.result = plan
         except _NothingAssigned as nothing:
@@ -85,7 +96,9 @@ class DispatchOps(TaskOps):
                     target = flow["assigned"] if task["status"] == flow["initial"] else None
                     gate = gate_for(flow, task, task["status"], target) if target else None
                     if gate is not None:
-                        refused[task["id"]] = f"{task['status']} -> {target} needs a person (human gate '{gate_name(gate)}')"
+                        refused[task["id"]] = (
+                            f"{task['status']} -> {target} needs a person (human gate '{gate_name(gate)}')"
+                        )
         open_statuses = [s for s in flow["statuses"] if s not in flow["done"]]
         return matching.plan(
             candidates, index.agents(), index.states(), index.open_load(open_statuses),

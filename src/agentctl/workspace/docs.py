@@ -37,7 +37,9 @@ def _check_title(title: str) -> str:
 def _check_body(body: str) -> str:
     check_text(body, "document")
     if len(body) > MAX_DOC_CHARS:
-        raise UsageError(f"refused: the document is {len(body)} characters long (at most {MAX_DOC_CHARS})")
+        raise UsageError(
+            f"refused: the document is {len(body)} characters long (at most {MAX_DOC_CHARS})"
+        )
     return body if body.endswith("\n") or not body else body + "\n"
 
 
@@ -100,7 +102,9 @@ class DocOps(TaskOps):
         from agentctl.store.frontmatter import Document
 
         if body is None and title is None:
-            raise UsageError("nothing to change: give new text (--file, stdin or --editor) or --title")
+            raise UsageError(
+                "nothing to change: give new text (--file, stdin or --editor) or --title"
+            )
         with self._mutate(actor) as m:
             doc_id = self.resolve_doc(ref)
             path = self.layout.doc(doc_id)
@@ -121,7 +125,16 @@ class DocOps(TaskOps):
                 raise UsageError(f"no change: {doc_id} already has that content")
             doc.set("updated_at", timestamp())
             m.write(path, doc.dumps())
-            m.record("doc.edited", doc_id, {"title": doc.get("title"), "type": doc.get("type"), "task": doc.get("task"), "fields": changed})
+            m.record(
+                "doc.edited",
+                doc_id,
+                {
+                    "title": doc.get("title"),
+                    "type": doc.get("type"),
+                    "task": doc.get("task"),
+                    "fields": changed,
+                },
+            )
             m.result = {**doc.plain(), "path": rel}
         return m.result  # type: ignore[no-any-return]
 
@@ -133,7 +146,11 @@ class DocOps(TaskOps):
                 raise NotFoundError(f"no document {doc_id}")
             self._check_doc_owner(actor, doc.get("author"), "remove")
             m.delete(self.layout.doc(doc_id))
-            m.record("doc.removed", doc_id, {"title": doc["title"], "type": doc["type"], "task": doc.get("task")})
+            m.record(
+                "doc.removed",
+                doc_id,
+                {"title": doc["title"], "type": doc["type"], "task": doc.get("task")},
+            )
             m.result = doc
         return m.result  # type: ignore[no-any-return]
 
@@ -160,7 +177,11 @@ class DocOps(TaskOps):
         doc_id = self.resolve_doc(ref)
         repo = self._doc_repo()
         path = self.layout.doc(doc_id)
-        return {"id": doc_id, "path": self.layout.relative(path), "history": repo.file_history(path)}
+        return {
+            "id": doc_id,
+            "path": self.layout.relative(path),
+            "history": repo.file_history(path),
+        }
 
     def doc_diff(self, ref: str, rev: str | None = None) -> dict[str, Any]:
         """Unified diff of the document from ``rev`` (default: its previous version) to now."""
@@ -182,7 +203,9 @@ class DocOps(TaskOps):
         else:
             base_rev = repo.resolve_rev(rev)
             if base_rev is None:
-                raise NotFoundError(f"no git revision {rev!r}", hint=f"see 'agentctl doc history {doc_id}'")
+                raise NotFoundError(
+                    f"no git revision {rev!r}", hint=f"see 'agentctl doc history {doc_id}'"
+                )
         before = (repo.show_file(base_rev, path) or "") if base_rev else ""
         label = base_rev[:12] if base_rev else "(none)"
         diff = "".join(

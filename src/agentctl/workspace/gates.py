@@ -31,7 +31,14 @@ class GateOps(CollabOps):
         """A person's approval: review -> done (the first done status), also across gates."""
         refuse_agents(actor, "approve")
         flow = self.workflow
-        return self._move_task(actor, ref, flow["done"][0], note, expect=flow["review"], also=self._verdict(actor, "approve", note))
+        return self._move_task(
+            actor,
+            ref,
+            flow["done"][0],
+            note,
+            expect=flow["review"],
+            also=self._verdict(actor, "approve", note),
+        )
 
     def reject(self, actor: Actor, ref: str, note: str) -> dict[str, Any]:
         """A person sends work in review back to in_progress; the note goes on the thread."""
@@ -39,7 +46,14 @@ class GateOps(CollabOps):
         if not note.strip():
             raise UsageError("reject needs a note saying what to change (--note TEXT)")
         flow = self.workflow
-        return self._move_task(actor, ref, flow["in_progress"], note, expect=flow["review"], also=self._verdict(actor, "reject", note))
+        return self._move_task(
+            actor,
+            ref,
+            flow["in_progress"],
+            note,
+            expect=flow["review"],
+            also=self._verdict(actor, "reject", note),
+        )
 
     def _verdict(self, actor: Actor, verb: str, note: str | None) -> Any:
         """Stage the verdict's review message on the task's thread, in the move's mutation."""
@@ -71,7 +85,9 @@ class GateOps(CollabOps):
         return result
 
 
-def needs_human(index: Any, flow: dict[str, Any], limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
+def needs_human(
+    index: Any, flow: dict[str, Any], limit: int | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """What waits for a person: tasks in review whose approval a gate reserves for people, and
     agents' refusals at a gate that nothing has resolved since (no status change of the task
     after it), newest first. Both empty when no gate is configured."""
@@ -82,7 +98,9 @@ def needs_human(index: Any, flow: dict[str, Any], limit: int | None = None) -> d
         for target in flow["done"]:
             gate = gate_for(flow, task, flow["review"], target)
             if gate is not None:
-                waiting.append({**task, "gate": gate_name(gate), "from": flow["review"], "to": target})
+                waiting.append(
+                    {**task, "gate": gate_name(gate), "from": flow["review"], "to": target}
+                )
                 break
     events = index.events(types=["task.gate_refused"], limit=MAX_REFUSALS_SCANNED)
     statuses = index.statuses_of(sorted({e["subject"] for e in events}))
@@ -91,7 +109,10 @@ def needs_human(index: Any, flow: dict[str, Any], limit: int | None = None) -> d
     seen: set[tuple[str, str, str]] = set()
     for event in reversed(events):  # newest first
         task_id, data = event["subject"], event["data"]
-        if statuses.get(task_id) != data.get("from") or (task_id, event["actor"], str(data.get("to"))) in seen:
+        if (
+            statuses.get(task_id) != data.get("from")
+            or (task_id, event["actor"], str(data.get("to"))) in seen
+        ):
             continue  # resolved (the task moved on, or is gone), or a repeat
         if task_id not in last_change:
             changes = index.events(subject=task_id, types=STATUS_CHANGES, limit=1)

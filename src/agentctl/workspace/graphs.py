@@ -51,7 +51,9 @@ class GraphOps(WorkspaceBase):
         if root is None:
             return tasks, None
         root_id = self.resolve_task(root)
-        parents = {task_id: {"parent": parent} for task_id, parent in self.index.graph_parents().items()}
+        parents = {
+            task_id: {"parent": parent} for task_id, parent in self.index.graph_parents().items()
+        }
         scope = subtree(parents, root_id)
         return {task_id: task for task_id, task in tasks.items() if task_id in scope}, root_id
 
@@ -68,7 +70,15 @@ class GraphOps(WorkspaceBase):
         tasks = self.index.graph()
         root_id = self.resolve_task(root) if root else None
         plan = critical_path(tasks, flow["done"], self.effort, root_id)
-        return build_view(tasks, flow["done"], self._short_ids(), root_id, include_done, plan.path, plan.earliest_start)
+        return build_view(
+            tasks,
+            flow["done"],
+            self._short_ids(),
+            root_id,
+            include_done,
+            plan.path,
+            plan.earliest_start,
+        )
 
     # -- critical path -----------------------------------------------------------------
 
@@ -79,11 +89,15 @@ class GraphOps(WorkspaceBase):
         effort = self.effort
         plan = critical_path(tasks, (), effort)
         short = self._short_ids()
-        return critical_path_data(plan, tasks, short, effort, root_id, str(self.config["planning"]["default_estimate"]))
+        return critical_path_data(
+            plan, tasks, short, effort, root_id, str(self.config["planning"]["default_estimate"])
+        )
 
     # -- gantt -------------------------------------------------------------------------
 
-    def gantt(self, root: str | None = None, start: date | None = None, lanes: int | None = None) -> GanttResult:
+    def gantt(
+        self, root: str | None = None, start: date | None = None, lanes: int | None = None
+    ) -> GanttResult:
         """A schedule of the open tasks (under ``root``) from ``start`` (default today).
 
         Unassigned work goes to the agents dispatch would give work to (not on the manual
@@ -102,7 +116,11 @@ class GraphOps(WorkspaceBase):
         started = [s for s in (flow.get("in_progress"), flow.get("review")) if s]
         result = schedule(tasks, (), self.effort, None, pool, lanes, started)
         planning = config["planning"]
-        calendar = Calendar(start or date.today(), float(planning["hours_per_day"]), float(planning["days_per_week"]))
+        calendar = Calendar(
+            start or date.today(),
+            float(planning["hours_per_day"]),
+            float(planning["days_per_week"]),
+        )
         return GanttResult(result, tasks, self._short_ids(), calendar)
 
     # -- cycles and blocked tasks ------------------------------------------------------
@@ -116,7 +134,12 @@ class GraphOps(WorkspaceBase):
         found = []
         for loop in graph.structure_cycles(tasks):
             members = [
-                {"id": t, "short_id": short.get(t, t), "title": tasks[t]["title"], "status": tasks[t]["status"]}
+                {
+                    "id": t,
+                    "short_id": short.get(t, t),
+                    "title": tasks[t]["title"],
+                    "status": tasks[t]["status"],
+                }
                 for t in loop["path"]
             ]
             found.append({"kind": loop["kind"], "path": loop["path"], "tasks": members})
@@ -146,7 +169,11 @@ class GraphOps(WorkspaceBase):
 
 
 def _why(
-    tasks: Mapping[str, Mapping[str, Any]], task: Mapping[str, Any], flow: Mapping[str, Any], short: Mapping[str, str], seen: set[str]
+    tasks: Mapping[str, Mapping[str, Any]],
+    task: Mapping[str, Any],
+    flow: Mapping[str, Any],
+    short: Mapping[str, str],
+    seen: set[str],
 ) -> list[dict[str, Any]]:
     """Why ``task`` waits, in the words of :func:`graph.explain_ready` (its status only when
     that is the blocked status), each unfinished dependency with its own reasons below it.
@@ -156,10 +183,20 @@ def _why(
     if task["status"] == flow["blocked"]:
         reasons.append({"reason": f"status is {task['status']}"})
     for dep_id, via in graph.waits(tasks, task, flow["done"]):
-        item: dict[str, Any] = {"reason": graph.wait_reason(tasks, task, dep_id, via), "task": dep_id, "chain": []}
+        item: dict[str, Any] = {
+            "reason": graph.wait_reason(tasks, task, dep_id, via),
+            "task": dep_id,
+            "chain": [],
+        }
         dep = tasks.get(dep_id)
         if dep is not None:
-            item.update({"short_id": short.get(dep_id, dep_id), "title": dep["title"], "status": dep["status"]})
+            item.update(
+                {
+                    "short_id": short.get(dep_id, dep_id),
+                    "title": dep["title"],
+                    "status": dep["status"],
+                }
+            )
             item["reason"] = graph.wait_reason(tasks, task, dep_id, via, short)
             if via is not None:  # the words after "through" (the CLI puts the title before them)
                 item["via"] = via
@@ -210,8 +247,14 @@ def critical_path_data(
         "default_estimate": default_estimate,
         "path": [entry(t) for t in plan.path],
         "tasks": [entry(t) for t in ordered],
-        "missing_estimates": [{"id": t, "short_id": short.get(t, t), "title": tasks[t].get("title", "")} for t in plan.missing],
-        "cyclic": [{"id": t, "short_id": short.get(t, t), "title": tasks[t].get("title", "")} for t in plan.cyclic],
+        "missing_estimates": [
+            {"id": t, "short_id": short.get(t, t), "title": tasks[t].get("title", "")}
+            for t in plan.missing
+        ],
+        "cyclic": [
+            {"id": t, "short_id": short.get(t, t), "title": tasks[t].get("title", "")}
+            for t in plan.cyclic
+        ],
     }
 
 
@@ -233,8 +276,14 @@ def working_critical_path(ws: WorkspaceBase) -> dict[str, Any] | None:
     text = ws.index.plan_text(done)
     if not text:
         return None
-    key = json.dumps([effort.hours_per_day, effort.days_per_week, effort.default_hours, done]) + "\n" + text
-    signature = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+    key = (
+        json.dumps([effort.hours_per_day, effort.days_per_week, effort.default_hours, done])
+        + "\n"
+        + text
+    )
+    signature = int.from_bytes(
+        hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True
+    )
 
     def compute() -> dict[str, Any]:
         tasks: dict[str, dict[str, Any]] = {}
@@ -242,11 +291,17 @@ def working_critical_path(ws: WorkspaceBase) -> dict[str, Any] | None:
             task_id, parent, depends, estimate = line.split("|")
             if depends == "[]":
                 waits: Any = None
-            elif depends.startswith('["') and depends.endswith('"]'):  # json.dumps of IDs (the index writes it)
+            elif depends.startswith('["') and depends.endswith(
+                '"]'
+            ):  # json.dumps of IDs (the index writes it)
                 waits = depends[2:-2].split('", "')
             else:
                 waits = json.loads(depends)
-            tasks[task_id] = {"parent": parent or None, "depends_on": waits, "estimate": estimate or None}
+            tasks[task_id] = {
+                "parent": parent or None,
+                "depends_on": waits,
+                "estimate": estimate or None,
+            }
         plan = critical_path(tasks, (), effort, slack=False)
         return {"path": plan.path, "total_hours": plan.total_hours, "cyclic": len(plan.cyclic)}
 

@@ -37,7 +37,9 @@ from agentctl.core.secrets import mask
 from agentctl.procs import run_in_group
 
 LOG_NAME = "hooks.log"
-MAX_HOOK_DEPTH = 3  # a hook's agentctl call runs hooks at depth 1, theirs at 2, theirs at 3: no further
+MAX_HOOK_DEPTH = (
+    3  # a hook's agentctl call runs hooks at depth 1, theirs at 2, theirs at 3: no further
+)
 ENV_DEPTH = "AGENTCTL_HOOK_DEPTH"
 STDERR_KEEP = 4096  # bytes of stderr kept (only the first line is reported)
 KILL_GRACE = 0.5  # seconds between SIGTERM and SIGKILL of a timed-out hook's group
@@ -81,7 +83,11 @@ def matching_hooks(config: Mapping[str, Any], event_type: str) -> list[list[str]
     if not isinstance(hooks, Mapping):
         return []
     exact = [key for key in hooks if key == event_type]
-    family = [key for key in hooks if key.endswith(".*") and key != "*" and event_type.startswith(key[:-1])]
+    family = [
+        key
+        for key in hooks
+        if key.endswith(".*") and key != "*" and event_type.startswith(key[:-1])
+    ]
     wildcard = [key for key in hooks if key == "*"]
     found: list[list[str]] = []
     for key in (*exact, *family, *wildcard):
@@ -101,11 +107,17 @@ def _first_line(data: bytes) -> str:
     return ""
 
 
-def _run_one(argv: list[str], root: Path, env: dict[str, str], stdin: bytes, timeout: float, event_type: str) -> HookResult:
+def _run_one(
+    argv: list[str], root: Path, env: dict[str, str], stdin: bytes, timeout: float, event_type: str
+) -> HookResult:
     started = time.monotonic()
 
-    def failed(error: str, code: int | None = None, stderr: str = "", timed_out: bool = False) -> HookResult:
-        return HookResult(tuple(argv), event_type, code, time.monotonic() - started, error, stderr, timed_out)
+    def failed(
+        error: str, code: int | None = None, stderr: str = "", timed_out: bool = False
+    ) -> HookResult:
+        return HookResult(
+            tuple(argv), event_type, code, time.monotonic() - started, error, stderr, timed_out
+        )
 
     try:
         done = run_in_group(
@@ -120,7 +132,11 @@ def _run_one(argv: list[str], root: Path, env: dict[str, str], stdin: bytes, tim
         return failed(f"cannot run {argv[0]}: {exc.strerror or exc}")
     stderr = _first_line(done.stderr)
     if done.timed_out:
-        return failed(f"timed out after {timeout:g} s (its process group was killed)", stderr=stderr, timed_out=True)
+        return failed(
+            f"timed out after {timeout:g} s (its process group was killed)",
+            stderr=stderr,
+            timed_out=True,
+        )
     code = done.returncode
     if code < 0:
         try:
@@ -153,7 +169,9 @@ def _log(log_dir: Path, event: Mapping[str, Any], result: HookResult) -> None:
         pass  # an unwritable log must not turn a hook run into a failed mutation
 
 
-def run_hooks(root: Path, config: Mapping[str, Any], event: Mapping[str, Any], log_dir: Path) -> list[HookResult]:
+def run_hooks(
+    root: Path, config: Mapping[str, Any], event: Mapping[str, Any], log_dir: Path
+) -> list[HookResult]:
     """Run every hook configured for ``event`` (see the module docstring); never raises for a
     failing hook. Returns one result per command, in the order they ran."""
     event_type = str(event.get("type", ""))
@@ -183,7 +201,9 @@ def run_hooks(root: Path, config: Mapping[str, Any], event: Mapping[str, Any], l
             ENV_DEPTH: str(depth + 1),
         }
     )
-    stdin = (json.dumps(dict(event), ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+    stdin = (
+        json.dumps(dict(event), ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+    ).encode("utf-8")
     for argv in commands:
         result = _run_one(argv, root, env, stdin, timeout, event_type)
         _log(log_dir, event, result)

@@ -51,7 +51,9 @@ class Maintenance(AgentOps):
             raise UsageError(f"{root} is not a directory")
         layout = paths.Layout(root)
         if not nested and not layout.config.exists():
-            outer = next((p for p in root.parents if (p / paths.DIR_NAME / "config.yaml").is_file()), None)
+            outer = next(
+                (p for p in root.parents if (p / paths.DIR_NAME / "config.yaml").is_file()), None
+            )
             if outer is not None:
                 raise ConflictError(
                     f"{root} is inside the agentctl workspace at {outer}",
@@ -67,7 +69,9 @@ class Maintenance(AgentOps):
                 created.append(layout.relative(directory) + "/")
         config_created = False
         if not layout.config.exists():
-            atomic.create_text(layout.config, default_config_text(name or root.name, allow_simulated))
+            atomic.create_text(
+                layout.config, default_config_text(name or root.name, allow_simulated)
+            )
             created.append(layout.relative(layout.config))
             config_created = True
         workspace = cls(root)
@@ -80,7 +84,11 @@ class Maintenance(AgentOps):
         # WORKING.md is generated: a union merge keeps both sides' Notes lines, and the next
         # render (any command, or the post-merge hook) rewrites the rest.
         working_line = f"/{workspace.layout.relative(workspace.layout.working)} merge=union"
-        missing = [line for line in (*GITATTRIBUTES_LINES, working_line) if line not in existing_attributes.splitlines()]
+        missing = [
+            line
+            for line in (*GITATTRIBUTES_LINES, working_line)
+            if line not in existing_attributes.splitlines()
+        ]
         needs_working = not workspace.layout.working.exists()
         if config_created or not gitignore.exists() or missing or needs_working:
             with workspace._mutate(actor) as m:
@@ -125,7 +133,9 @@ class Maintenance(AgentOps):
             fresh, current = self.render_working()
             if fresh != current:
                 atomic.write_text(self.layout.working, fresh)
-                containment.note(self.layout, [self.layout.working], {})  # a re-render is not tampering
+                containment.note(
+                    self.layout, [self.layout.working], {}
+                )  # a re-render is not tampering
                 # A stale WORKING.md (after a merge or a hand edit of the records) is committed
                 # once re-rendered, so it never leaves the tree dirty and blocks the next pull.
                 if self.config["git"]["autocommit"] and self.repo is not None:
@@ -154,7 +164,9 @@ class Maintenance(AgentOps):
                 end = current.index(NOTES_END, start)
                 updated = f"{current[:start]}\n{new_notes}\n{current[end:]}"
             else:
-                updated = f"{current.rstrip()}\n\n## Notes\n\n{NOTES_START}\n{new_notes}\n{NOTES_END}\n"
+                updated = (
+                    f"{current.rstrip()}\n\n## Notes\n\n{NOTES_START}\n{new_notes}\n{NOTES_END}\n"
+                )
             m.write(path, updated)
             m.record("note.added", None, {"text": line_text})
             m.result = {"note": entry}
@@ -198,7 +210,11 @@ class Maintenance(AgentOps):
 
     def reindex(self) -> dict[str, Any]:
         problems = self.index.rebuild()
-        return {"tasks": len(self.index.task_ids()), "agents": len(self.index.agents()), "problems": problems}
+        return {
+            "tasks": len(self.index.task_ids()),
+            "agents": len(self.index.agents()),
+            "problems": problems,
+        }
 
     def validate(self, only: list[Path] | None = None) -> list[Problem]:
         """Full check of every record (or of ``only``): schema, file names, references,
@@ -218,13 +234,21 @@ class Maintenance(AgentOps):
         tasks: dict[str, dict[str, Any]] = {}
         agents: set[str] = set()
         checks = []
-        directories = [(self.layout.tasks, "task"), (self.layout.agents, "agent"), (self.layout.docs, "doc")]
+        directories = [
+            (self.layout.tasks, "task"),
+            (self.layout.agents, "agent"),
+            (self.layout.docs, "doc"),
+        ]
         if self.layout.threads.is_dir() and not self.layout.threads.is_symlink():
             for entry in sorted(os.scandir(self.layout.threads), key=lambda e: e.name):
                 if entry.is_dir(follow_symlinks=False):
                     directories.append((Path(entry.path), "message"))
         for directory, kind in directories:
-            for entry in sorted(os.scandir(directory), key=lambda e: e.name) if directory.is_dir() and not directory.is_symlink() else []:
+            for entry in (
+                sorted(os.scandir(directory), key=lambda e: e.name)
+                if directory.is_dir() and not directory.is_symlink()
+                else []
+            ):
                 path = Path(entry.path)
                 if entry.is_symlink():  # reported by _symlink_problems
                     continue
@@ -244,9 +268,13 @@ class Maintenance(AgentOps):
                 continue
             if record_kind == "message" and not MESSAGE_FILE_RE.match(name):
                 if targets is None or path in targets:
-                    problems.append(Problem(rel, None, "unexpected file name in a thread directory"))
+                    problems.append(
+                        Problem(rel, None, "unexpected file name in a thread directory")
+                    )
                 continue
-            data = _check_record(path, rel, record_kind, problems if targets is None or path in targets else [])
+            data = _check_record(
+                path, rel, record_kind, problems if targets is None or path in targets else []
+            )
             if data is not None and record_kind == "task":
                 tasks[data["id"]] = data
             elif data is not None and record_kind == "agent":
@@ -257,17 +285,41 @@ class Maintenance(AgentOps):
                 continue
             for dep in task.get("depends_on", []):
                 if dep not in tasks:
-                    problems.append(Problem(rel, _key_line(self.layout.task(task_id), "depends_on"), f"depends on missing task {dep}"))
+                    problems.append(
+                        Problem(
+                            rel,
+                            _key_line(self.layout.task(task_id), "depends_on"),
+                            f"depends on missing task {dep}",
+                        )
+                    )
             parent = task.get("parent")
             if parent and parent not in tasks:
-                problems.append(Problem(rel, _key_line(self.layout.task(task_id), "parent"), f"parent {parent} does not exist"))
+                problems.append(
+                    Problem(
+                        rel,
+                        _key_line(self.layout.task(task_id), "parent"),
+                        f"parent {parent} does not exist",
+                    )
+                )
             status = task.get("status")
             if status not in self.workflow["statuses"]:
-                problems.append(Problem(rel, _key_line(self.layout.task(task_id), "status"), f"unknown status {status!r}"))
+                problems.append(
+                    Problem(
+                        rel,
+                        _key_line(self.layout.task(task_id), "status"),
+                        f"unknown status {status!r}",
+                    )
+                )
         from agentctl.core.graph import find_cycles
 
         for cycle in find_cycles(tasks):
-            problems.append(Problem(self.layout.relative(self.layout.task(cycle[0])), None, f"dependency cycle {' -> '.join(cycle)}"))
+            problems.append(
+                Problem(
+                    self.layout.relative(self.layout.task(cycle[0])),
+                    None,
+                    f"dependency cycle {' -> '.join(cycle)}",
+                )
+            )
         if targets is None:
             from agentctl.workspace import recovery
 
@@ -331,7 +383,9 @@ class Maintenance(AgentOps):
                 continue
             for number, event in eventlog.parse_lines(text):
                 if event is None:
-                    problems.append(Problem(rel, number, "not a JSON event (a torn or hand-edited line)"))
+                    problems.append(
+                        Problem(rel, number, "not a JSON event (a torn or hand-edited line)")
+                    )
                     continue
                 try:
                     Event.model_validate(event)
@@ -347,18 +401,33 @@ class Maintenance(AgentOps):
 
         problems = []
         directory = self.layout.inbox
-        for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() and not directory.is_symlink() else []:
+        for path in (
+            sorted(directory.glob("*.jsonl"))
+            if directory.is_dir() and not directory.is_symlink()
+            else []
+        ):
             rel = self.layout.relative(path)
             if path.is_symlink():  # reported by _symlink_problems
                 continue
             if not NAME_RE.match(path.name.removesuffix(".jsonl")):
                 problems.append(Problem(rel, None, "the file name must be an agent name"))
                 continue
-            for number, entry in eventlog.parse_lines(path.read_text(encoding="utf-8", errors="replace")):
-                if entry is None or not isinstance(entry.get("ts"), str) or not (
-                    isinstance(entry.get("read"), list) or isinstance(entry.get("delivered"), list)
+            for number, entry in eventlog.parse_lines(
+                path.read_text(encoding="utf-8", errors="replace")
+            ):
+                if (
+                    entry is None
+                    or not isinstance(entry.get("ts"), str)
+                    or not (
+                        isinstance(entry.get("read"), list)
+                        or isinstance(entry.get("delivered"), list)
+                    )
                 ):
-                    problems.append(Problem(rel, number, "not a read-state line ({\"ts\", \"read\"|\"delivered\": [IDs]})"))
+                    problems.append(
+                        Problem(
+                            rel, number, 'not a read-state line ({"ts", "read"|"delivered": [IDs]})'
+                        )
+                    )
         return problems
 
     def _validate_working(self) -> list[Problem]:
@@ -370,7 +439,13 @@ class Maintenance(AgentOps):
         try:
             check_conflict_markers(path.read_text(encoding="utf-8"), self.layout.relative(path))
         except ValidationError as exc:
-            return [Problem(self.layout.relative(path), exc.line, exc.problem + " (run 'agentctl working' to re-render)")]
+            return [
+                Problem(
+                    self.layout.relative(path),
+                    exc.line,
+                    exc.problem + " (run 'agentctl working' to re-render)",
+                )
+            ]
         return []
 
 
@@ -386,7 +461,9 @@ def _key_line(path: Path, key: str) -> int | None:
     return None
 
 
-def _check_record(path: Path, rel: str, kind: str, problems: list[Problem]) -> dict[str, Any] | None:
+def _check_record(
+    path: Path, rel: str, kind: str, problems: list[Problem]
+) -> dict[str, Any] | None:
     """Full schema check of one record file; appends problems, returns its data if valid."""
     from pydantic import ValidationError as PydanticError
 
@@ -415,11 +492,23 @@ def _check_record(path: Path, rel: str, kind: str, problems: list[Problem]) -> d
         model.model_validate(data)
         if kind == "message":
             if data["task"] != path.parent.name:
-                problems.append(Problem(rel, _key_line(path, "task"), f"task {data['task']!r} does not match the thread directory {path.parent.name!r}"))
+                problems.append(
+                    Problem(
+                        rel,
+                        _key_line(path, "task"),
+                        f"task {data['task']!r} does not match the thread directory {path.parent.name!r}",
+                    )
+                )
                 return None
             stem = stem.split("-", 1)[1] if "-" in stem else stem
         if data[key] != stem:
-            problems.append(Problem(rel, _key_line(path, key), f"{key} {data[key]!r} does not match the file name {stem!r}"))
+            problems.append(
+                Problem(
+                    rel,
+                    _key_line(path, key),
+                    f"{key} {data[key]!r} does not match the file name {stem!r}",
+                )
+            )
             return None
         return dict(data)
     except UnicodeDecodeError:

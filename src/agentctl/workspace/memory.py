@@ -437,15 +437,23 @@ class MemoryOps(WorkspaceBase):
             snapshot[path.name] = text
             plan.before_chars += len(text)
             note_preamble, note_entries = parse_entries(text)
-            extra = [line for line in note_preamble.splitlines() if line.strip() and not line.startswith("# ")]
+            extra = [
+                line
+                for line in note_preamble.splitlines()
+                if line.strip() and not line.startswith("# ")
+            ]
             if extra:  # hand-written text before the first bullet: keep it as an entry of that day
-                note_entries.insert(0, format_entry(f"{day}T00:00:00Z", [line.strip() for line in extra]))
+                note_entries.insert(
+                    0, format_entry(f"{day}T00:00:00Z", [line.strip() for line in extra])
+                )
             plan.entries.extend(note_entries)
             plan.folded.append((day, path))
         plan.entries = sort_entries(plan.entries)
         return plan
 
-    def _summarise(self, agent: str, plan: _CompactPlan, max_chars: int) -> tuple[list[str] | None, str | None]:
+    def _summarise(
+        self, agent: str, plan: _CompactPlan, max_chars: int
+    ) -> tuple[list[str] | None, str | None]:
         """Entries summarised by the agent's llm runtime, or (None, why it was not used)."""
         from agentctl import runtime
 
@@ -526,7 +534,9 @@ class MemoryOps(WorkspaceBase):
             if summary is not None and fresh.snapshot != plan.snapshot:
                 summary, fallback = None, "the memory changed while the summary was written"
             if not fresh.folded and fresh.size() <= max_chars:
-                raise ConflictError(f"the memory of {agent} changed meanwhile and needs no compaction now")
+                raise ConflictError(
+                    f"the memory of {agent} changed meanwhile and needs no compaction now"
+                )
             preamble, entries = fresh.preamble, fresh.entries
             cut = False
             if summary is not None:
@@ -553,10 +563,11 @@ class MemoryOps(WorkspaceBase):
                 chars_after=len(text),
                 preamble_cut=cut,
             )
-            data = {k: result[k] for k in ("method", "folded", "dropped", "summarised", "chars_after")}
+            data = {
+                k: result[k] for k in ("method", "folded", "dropped", "summarised", "chars_after")
+            }
             if fallback:
                 data["fallback"] = fallback
             m.record("memory.compacted", agent, data)
             m.result = result
         return result
-

@@ -72,13 +72,22 @@ class PlanningOps(TaskOps):
             return _report(plan, entries, notes, vanished, dry_run=True, committed=False)
         try:
             with self._mutate(actor) as m:
-                entries, notes, vanished = self._plan_import(actor, plan, parent, label, dry_run=False)
+                entries, notes, vanished = self._plan_import(
+                    actor, plan, parent, label, dry_run=False
+                )
                 if not any(e.action != "unchanged" for e in entries):
                     raise _NothingToWrite
                 self._apply_import(m, source, entries)
         except _NothingToWrite:
             return _report(plan, entries, notes, vanished, dry_run=False, committed=False)
-        return _report(plan, entries, notes, vanished, dry_run=False, committed=self.repo is not None and bool(self.config["git"]["autocommit"]))
+        return _report(
+            plan,
+            entries,
+            notes,
+            vanished,
+            dry_run=False,
+            committed=self.repo is not None and bool(self.config["git"]["autocommit"]),
+        )
 
     # -- what the import would do ----------------------------------------------------------
 
@@ -91,7 +100,9 @@ class PlanningOps(TaskOps):
         items = list(plan.walk())
         wanted = {f"{prefix}{item.key}" for item in items}
         if parent_id is not None and any(row["id"] == parent_id for row in existing.values()):
-            raise ConflictError(f"--parent {parent_id} is a task of this roadmap: that makes a loop")
+            raise ConflictError(
+                f"--parent {parent_id} is a task of this roadmap: that makes a loop"
+            )
         task_ids = self._task_ids(items, existing, prefix, dry_run)
         roadmap_ids = set(task_ids.values()) | {row["id"] for row in existing.values()}
         agents = {agent["name"] for agent in self.index.agents()}
@@ -105,19 +116,45 @@ class PlanningOps(TaskOps):
             assignees, hints = self._owners(actor, item, agents, notes)
             description = "\n\n".join(part for part in item.description if part)
             if hints:
-                description = (description + "\n\n" if description else "") + f"Owner (from the roadmap): {', '.join(hints)}"
+                description = (
+                    description + "\n\n" if description else ""
+                ) + f"Owner (from the roadmap): {', '.join(hints)}"
             labels = list(item.labels) + ([label] if label and label not in item.labels else [])
             top_parent = task_ids[id(item.parent)] if item.parent is not None else parent_id
             deps = [task_ids[id(dep)] for dep in item.deps]
             row = existing.get(source)
             if row is None:
-                fields = self._new_fields(actor, item, task_id, source, assignees, labels, top_parent, deps, stamp, notes)
-                body = taskbody.task_body(description, [taskbody.Criterion(c.text, c.done) for c in item.criteria])
+                fields = self._new_fields(
+                    actor, item, task_id, source, assignees, labels, top_parent, deps, stamp, notes
+                )
+                body = taskbody.task_body(
+                    description, [taskbody.Criterion(c.text, c.done) for c in item.criteria]
+                )
                 entries.append(_Entry(item, task_id, source, "create", fields, body))
                 continue
-            entries.append(self._update(actor, item, row, source, assignees, labels, top_parent, deps, roadmap_ids, description, notes))
+            entries.append(
+                self._update(
+                    actor,
+                    item,
+                    row,
+                    source,
+                    assignees,
+                    labels,
+                    top_parent,
+                    deps,
+                    roadmap_ids,
+                    description,
+                    notes,
+                )
+            )
         if existing:  # dependencies added to existing tasks, checked against the whole graph
-            graph_now.update({e.task_id: {"depends_on": e.fields["depends_on"]} for e in entries if e.action == "create"})
+            graph_now.update(
+                {
+                    e.task_id: {"depends_on": e.fields["depends_on"]}
+                    for e in entries
+                    if e.action == "create"
+                }
+            )
             for entry in entries:
                 if entry.action == "update" and "depends_on" in entry.changed:
                     self._refuse_new_cycles(entry, graph_now, plan)
@@ -128,7 +165,9 @@ class PlanningOps(TaskOps):
         ]
         return entries, notes, vanished
 
-    def _task_ids(self, items: list[Item], existing: dict[str, dict[str, Any]], prefix: str, dry_run: bool) -> dict[int, str]:
+    def _task_ids(
+        self, items: list[Item], existing: dict[str, dict[str, Any]], prefix: str, dry_run: bool
+    ) -> dict[int, str]:
         """Existing tasks keep their IDs; new ones get fresh random IDs handed out in roadmap
         order (sorted), so tasks of equal priority and age are worked in roadmap order."""
         fresh = [item for item in items if f"{prefix}{item.key}" not in existing]
@@ -139,11 +178,17 @@ class PlanningOps(TaskOps):
             while len(pool) < len(fresh):
                 pool.add(ids.new_id(ids.TASK))
             new_ids = sorted(pool)
-        result = {id(item): existing[f"{prefix}{item.key}"]["id"] for item in items if f"{prefix}{item.key}" in existing}
+        result = {
+            id(item): existing[f"{prefix}{item.key}"]["id"]
+            for item in items
+            if f"{prefix}{item.key}" in existing
+        }
         result.update({id(item): new_id for item, new_id in zip(fresh, new_ids, strict=True)})
         return result
 
-    def _owners(self, actor: Actor, item: Item, agents: set[str], notes: list[str]) -> tuple[list[str], list[str]]:
+    def _owners(
+        self, actor: Actor, item: Item, agents: set[str], notes: list[str]
+    ) -> tuple[list[str], list[str]]:
         """Owners naming known agents become assignees; the rest stay hints."""
         from agentctl.store.roadmap_fields import normalise_label
 
@@ -155,26 +200,38 @@ class PlanningOps(TaskOps):
                 hints.append(owner)
             elif name != actor.name and not actor.can("assign_others"):
                 hints.append(owner)
-                notes.append(f"line {item.line}: {item.label}: not assigned to {name}: {actor.name} may not assign others")
+                notes.append(
+                    f"line {item.line}: {item.label}: not assigned to {name}: {actor.name} may not assign others"
+                )
             elif name not in assignees:
                 assignees.append(name)
         if hints and len(hints) == len(item.owners):
-            notes.append(f"line {item.line}: {item.label}: owner {', '.join(hints)} is not an agent (kept in the description)")
+            notes.append(
+                f"line {item.line}: {item.label}: owner {', '.join(hints)} is not an agent (kept in the description)"
+            )
         return assignees, hints
 
-    def _status(self, actor: Actor, item: Item, task: dict[str, Any], notes: list[str]) -> str | None:
+    def _status(
+        self, actor: Actor, item: Item, task: dict[str, Any], notes: list[str]
+    ) -> str | None:
         """The workflow status the roadmap asks for, if the actor may set it (agents move
         tasks only as ``task move`` would let them)."""
         from agentctl.store import roadmap_fields as rf
 
         flow = self.workflow
-        target = {rf.DONE: flow["done"][0], rf.IN_PROGRESS: flow["in_progress"], rf.BLOCKED: flow["blocked"]}.get(item.status or "")
+        target = {
+            rf.DONE: flow["done"][0],
+            rf.IN_PROGRESS: flow["in_progress"],
+            rf.BLOCKED: flow["blocked"],
+        }.get(item.status or "")
         if target is None or target == task["status"]:
             return None
         try:
             check_move_permission(actor, flow, task, target)
         except PermissionDeniedError as exc:
-            notes.append(f"line {item.line}: {item.label}: status {target} not applied: {exc.message}")
+            notes.append(
+                f"line {item.line}: {item.label}: status {target} not applied: {exc.message}"
+            )
             return None
         return str(target)
 
@@ -190,7 +247,9 @@ class PlanningOps(TaskOps):
             "id": task_id,
             "title": item.title,
             "status": moved or status,
-            "priority": self.config["tasks"]["priority"] if item.priority is None else item.priority,
+            "priority": self.config["tasks"]["priority"]
+            if item.priority is None
+            else item.priority,
             "assignees": assignees,
             "labels": labels,
             "parent": parent,
@@ -215,10 +274,16 @@ class PlanningOps(TaskOps):
         changes: dict[str, Any] = {}
         if row["title"] != item.title:
             changes["title"] = item.title
-        for key, value in (("estimate", item.estimate), ("due", item.due), ("priority", item.priority)):
+        for key, value in (
+            ("estimate", item.estimate),
+            ("due", item.due),
+            ("priority", item.priority),
+        ):
             if value is not None and row.get(key) != value:
                 changes[key] = value
-        merged_labels = list(row["labels"]) + [label for label in labels if label not in row["labels"]]
+        merged_labels = list(row["labels"]) + [
+            label for label in labels if label not in row["labels"]
+        ]
         if merged_labels != row["labels"]:
             changes["labels"] = merged_labels
         if parent is not None and row.get("parent") != parent:
@@ -244,7 +309,9 @@ class PlanningOps(TaskOps):
         if changes or body is not None:
             entry.action = "update"
             entry.fields = changes
-            entry.changed = sorted(k for k in changes if k not in ("status", "assignees")) + (["body"] if body is not None else [])
+            entry.changed = sorted(k for k in changes if k not in ("status", "assignees")) + (
+                ["body"] if body is not None else []
+            )
             entry.moved = moved
             if actor.is_agent and actor.name not in row["assignees"] and not actor.can("move_any"):
                 raise PermissionDeniedError(
@@ -254,7 +321,9 @@ class PlanningOps(TaskOps):
             check_gate_escape(actor, flow, row, {**row, **changes})
         return entry
 
-    def _forward(self, actor: Actor, item: Item, task: dict[str, Any], notes: list[str]) -> str | None:
+    def _forward(
+        self, actor: Actor, item: Item, task: dict[str, Any], notes: list[str]
+    ) -> str | None:
         """Re-import moves a task forward only: to done when the roadmap marks it done; to in
         progress or blocked while the task is not started; never back."""
         from agentctl.store import roadmap_fields as rf
@@ -285,7 +354,9 @@ class PlanningOps(TaskOps):
         new = secrets.mask(new)
         return None if new == body else new
 
-    def _refuse_new_cycles(self, entry: _Entry, tasks: dict[str, dict[str, Any]], plan: Plan) -> None:
+    def _refuse_new_cycles(
+        self, entry: _Entry, tasks: dict[str, dict[str, Any]], plan: Plan
+    ) -> None:
         """A dependency the roadmap adds to an existing task must not close a cycle through
         dependencies people added by hand outside the roadmap."""
         from agentctl.store.roadmap_plan import CycleCut
@@ -296,7 +367,9 @@ class PlanningOps(TaskOps):
             if dep not in current:
                 cycle = graph.cycle_if_added(tasks, entry.task_id, dep)
                 if cycle:
-                    plan.cycles.append(CycleCut(entry.item.line, entry.item.label, dep, tuple(cycle)))
+                    plan.cycles.append(
+                        CycleCut(entry.item.line, entry.item.label, dep, tuple(cycle))
+                    )
                     continue
             kept.append(dep)
         tasks[entry.task_id] = {**tasks.get(entry.task_id, {}), "depends_on": kept}
@@ -315,7 +388,9 @@ class PlanningOps(TaskOps):
 
         created = sum(1 for e in entries if e.action == "create")
         updated = sum(1 for e in entries if e.action == "update")
-        m.batch_subject = f"import roadmap {source.removesuffix('#')}: {created} created, {updated} updated"
+        m.batch_subject = (
+            f"import roadmap {source.removesuffix('#')}: {created} created, {updated} updated"
+        )
         for entry in entries:
             if entry.action == "create":
                 path = self.layout.task(entry.task_id)
@@ -329,7 +404,11 @@ class PlanningOps(TaskOps):
                 body = entry.body if "body" in entry.changed else None
                 merged = self._stage_task(m, entry.task_id, changes, body)
                 if entry.changed:
-                    m.record_more("task.edited", entry.task_id, {"title": merged["title"], "fields": entry.changed})
+                    m.record_more(
+                        "task.edited",
+                        entry.task_id,
+                        {"title": merged["title"], "fields": entry.changed},
+                    )
                 if "assignees" in entry.fields:
                     m.record_more("task.assigned", entry.task_id, {"title": merged["title"], "added": entry.fields["assignees"]},
                                   entry.fields["assignees"])  # fmt: skip
@@ -357,11 +436,18 @@ def _check_label(label: str) -> None:
 
     check_line(label, "label")
     if not LABEL_RE.match(label):
-        raise UsageError(f"--label {label!r}: a label is one word (no spaces or commas), at most 64 characters")
+        raise UsageError(
+            f"--label {label!r}: a label is one word (no spaces or commas), at most 64 characters"
+        )
 
 
 def _report(
-    plan: Plan, entries: list[_Entry], notes: list[str], vanished: list[dict[str, Any]], dry_run: bool, committed: bool
+    plan: Plan,
+    entries: list[_Entry],
+    notes: list[str],
+    vanished: list[dict[str, Any]],
+    dry_run: bool,
+    committed: bool,
 ) -> dict[str, Any]:
     by_item = {id(e.item): e for e in entries}
     nodes: dict[int, dict[str, Any]] = {}
@@ -386,7 +472,9 @@ def _report(
             "owners": item.owners,
             "due": item.due,
             "priority": item.priority,
-            "depends_on": [{"ref": dep.label, "title": dep.title, "line": dep.line} for dep in item.deps],
+            "depends_on": [
+                {"ref": dep.label, "title": dep.title, "line": dep.line} for dep in item.deps
+            ],
             "criteria": [{"text": c.text, "done": c.done} for c in item.criteria],
             "children": [],
         }
@@ -406,8 +494,14 @@ def _report(
             {"line": i.line, "end": i.end or i.line, "reason": i.reason, "text": i.text}
             for i in sorted(plan.ignored, key=lambda i: i.line)
         ],
-        "unresolved": [{"line": u.line, "task": u.item, "ref": u.reference, "reason": u.reason} for u in plan.unresolved],
-        "cycles": [{"line": c.line, "task": c.item, "ref": c.reference, "cycle": list(c.cycle)} for c in plan.cycles],
+        "unresolved": [
+            {"line": u.line, "task": u.item, "ref": u.reference, "reason": u.reason}
+            for u in plan.unresolved
+        ],
+        "cycles": [
+            {"line": c.line, "task": c.item, "ref": c.reference, "cycle": list(c.cycle)}
+            for c in plan.cycles
+        ],
         "vanished": vanished,
         "notes": notes,
         "repaired_lines": plan.repaired_lines,

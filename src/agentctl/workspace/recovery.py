@@ -106,8 +106,16 @@ def check(ws: WorkspaceBase) -> Integrity:
 
     found = Integrity()
     for entry in journal.pending(ws.layout.journal):
-        rel = ws.layout.relative(entry.file) if entry.file else ws.layout.relative(ws.layout.journal)
-        found.problems.append(Problem(rel, None, f"an interrupted change is not finished ({entry.describe()}): run 'agentctl doctor'"))
+        rel = (
+            ws.layout.relative(entry.file) if entry.file else ws.layout.relative(ws.layout.journal)
+        )
+        found.problems.append(
+            Problem(
+                rel,
+                None,
+                f"an interrupted change is not finished ({entry.describe()}): run 'agentctl doctor'",
+            )
+        )
     _check_git(ws, found)
     _check_events(ws, found)
     return found
@@ -126,10 +134,18 @@ def _check_git(ws: WorkspaceBase, found: Integrity) -> None:
                                       "was stopped mid-commit; a plain `git commit` would undo it): run 'agentctl doctor'"))  # fmt: skip
     for path in drift["untracked"]:
         found.untracked.append(path)
-        found.warnings.append(Problem(path, None, "never committed (auto-commit is on): 'agentctl doctor' commits it"))
+        found.warnings.append(
+            Problem(path, None, "never committed (auto-commit is on): 'agentctl doctor' commits it")
+        )
     for path in drift["changed"]:
         found.changed.append(path)
-        found.warnings.append(Problem(path, None, "changed but not committed (auto-commit is on): 'agentctl doctor' commits it"))
+        found.warnings.append(
+            Problem(
+                path,
+                None,
+                "changed but not committed (auto-commit is on): 'agentctl doctor' commits it",
+            )
+        )
 
 
 def _check_events(ws: WorkspaceBase, found: Integrity) -> None:
@@ -166,20 +182,39 @@ def _check_events(ws: WorkspaceBase, found: Integrity) -> None:
     for key, path in sorted(on_disk.items()):
         if key not in alive:
             found.orphan_records.append((key[0], key[1], path))
-            found.warnings.append(Problem(ws.layout.relative(path), None, f"no event created this {key[0]} (hand-made, or its event was lost): 'agentctl doctor' records one"))
+            found.warnings.append(
+                Problem(
+                    ws.layout.relative(path),
+                    None,
+                    f"no event created this {key[0]} (hand-made, or its event was lost): 'agentctl doctor' records one",
+                )
+            )
     for (record_kind, record_id), exists in sorted(alive.items()):
         if exists and (record_kind, record_id) not in on_disk:
             attr = next(a for k, a, _, _ in _RECORD_KINDS if k == record_kind)
             path = getattr(ws.layout, attr) / f"{record_id}.md"
             found.orphan_events.append((record_kind, record_id, path))
-            found.warnings.append(Problem(ws.layout.relative(path), None, f"the event log created this {record_kind} but its file is missing: 'agentctl doctor' restores it from git or records the loss"))
+            found.warnings.append(
+                Problem(
+                    ws.layout.relative(path),
+                    None,
+                    f"the event log created this {record_kind} but its file is missing: 'agentctl doctor' restores it from git or records the loss",
+                )
+            )
 
 
 def doctor(ws: Any, dry_run: bool = False) -> dict[str, Any]:
     """Repair what :func:`check` finds. Returns what was found and what was done."""
     from agentctl.store import atomic, locks
 
-    report: dict[str, Any] = {"recovered": [], "committed": [], "index_repaired": [], "adopted": [], "restored": [], "lost": []}
+    report: dict[str, Any] = {
+        "recovered": [],
+        "committed": [],
+        "index_repaired": [],
+        "adopted": [],
+        "restored": [],
+        "lost": [],
+    }
     with locks.hold(ws.layout.lock, float(ws.config["lock"]["timeout"])):
         ws.check_git_preconditions()
         ws.refresh(force=True)
@@ -207,7 +242,13 @@ def doctor(ws: Any, dry_run: bool = False) -> dict[str, Any]:
     # of its own event; the restored and uncommitted files are committed with the first).
     leftovers = [ws.root / p for p in (*found.untracked, *found.changed, *report["restored"])]
     for record_kind, record_id, path in found.orphan_records:
-        _record(ws, _ADOPTED, record_id, {"kind": record_kind, "path": ws.layout.relative(path)}, leftovers)
+        _record(
+            ws,
+            _ADOPTED,
+            record_id,
+            {"kind": record_kind, "path": ws.layout.relative(path)},
+            leftovers,
+        )
         leftovers = []
         report["adopted"].append(ws.layout.relative(path))
     for rel in report["lost"]:
@@ -216,7 +257,10 @@ def doctor(ws: Any, dry_run: bool = False) -> dict[str, Any]:
         leftovers = []
     if leftovers and repo is not None:
         with locks.hold(ws.layout.lock, float(ws.config["lock"]["timeout"])):
-            sha = repo.commit_paths(leftovers, f"agentctl: doctor: commit {len(leftovers)} uncommitted file(s)\n\nActor: agentctl\n")
+            sha = repo.commit_paths(
+                leftovers,
+                f"agentctl: doctor: commit {len(leftovers)} uncommitted file(s)\n\nActor: agentctl\n",
+            )
             repo.reset_index(leftovers)
         if sha:
             report["committed"] = [ws.layout.relative(p) for p in leftovers]

@@ -33,7 +33,9 @@ class ReportOps(WorkspaceBase):
         found = []
         for number, event in eventlog.parse_lines(text):
             if event is None or reports.parse_ts(event.get("ts")) is None:
-                warnings.append(f"{rel}:{number}: not a JSON event with a timestamp (skipped; run 'agentctl validate')")
+                warnings.append(
+                    f"{rel}:{number}: not a JSON event with a timestamp (skipped; run 'agentctl validate')"
+                )
                 continue
             found.append(event)
         return found
@@ -78,7 +80,9 @@ class ReportOps(WorkspaceBase):
             day = path.name.removesuffix(".jsonl")
             if day >= first_day:
                 continue
-            pending = {task: floor for task, floor in pending.items() if floor is None or floor <= day}
+            pending = {
+                task: floor for task, floor in pending.items() if floor is None or floor <= day
+            }
             if not pending:
                 break
             found: set[str] = set()
@@ -92,7 +96,9 @@ class ReportOps(WorkspaceBase):
                 pending.pop(task, None)
         return extra
 
-    def _completed_rows(self, events: list[dict[str, Any]], window: reports.Window) -> dict[str, dict[str, Any]]:
+    def _completed_rows(
+        self, events: list[dict[str, Any]], window: reports.Window
+    ) -> dict[str, dict[str, Any]]:
         rows: dict[str, dict[str, Any]] = {}
         for completion in reports.completions(events, window, self.workflow["done"]):
             if completion.task not in rows:
@@ -102,7 +108,11 @@ class ReportOps(WorkspaceBase):
         return rows
 
     def standup(
-        self, since: str = "24h", until: str | None = None, at: datetime | None = None, cap: int = 20
+        self,
+        since: str = "24h",
+        until: str | None = None,
+        at: datetime | None = None,
+        cap: int = 20,
     ) -> dict[str, Any]:
         """Per agent: completed tasks and decisions in the window, and tasks now in progress,
         in review or blocked. ``at`` replaces the current time (reproducible reports, tests)."""
@@ -113,16 +123,26 @@ class ReportOps(WorkspaceBase):
         flow = self.workflow
         current = {
             section: self.index.tasks(statuses=[flow[role]], order="updated_at, id")
-            for section, role in (("in_progress", "in_progress"), ("blocked", "blocked"), ("review", "review"))
+            for section, role in (
+                ("in_progress", "in_progress"),
+                ("blocked", "blocked"),
+                ("review", "review"),
+            )
         }
         agents = [agent["name"] for agent in self.index.agents()]
-        report = reports.standup(window, events, self._completed_rows(events, window), current, agents, flow, cap)
+        report = reports.standup(
+            window, events, self._completed_rows(events, window), current, agents, flow, cap
+        )
         report["workspace"] = self.config["name"]
         report["warnings"] = warnings
         return report
 
     def stats(
-        self, since: str = "7d", until: str | None = None, at: datetime | None = None, oldest: int = 5
+        self,
+        since: str = "7d",
+        until: str | None = None,
+        at: datetime | None = None,
+        oldest: int = 5,
     ) -> dict[str, Any]:
         """Tasks by status, throughput per day, cycle time p50/p90, per-agent counts and the
         oldest open tasks (their age counted to ``at``, default now, whatever the window)."""
@@ -132,7 +152,9 @@ class ReportOps(WorkspaceBase):
         warnings: list[str] = []
         events = self._window_events(window, warnings)
         rows = self._completed_rows(events, window)
-        history = reports.sort_events([*self._cycle_history(window, events, rows, warnings), *events])
+        history = reports.sort_events(
+            [*self._cycle_history(window, events, rows, warnings), *events]
+        )
         flow = self.workflow
         open_statuses = [s for s in flow["statuses"] if s not in flow["done"]]
         result = reports.stats(
@@ -142,7 +164,9 @@ class ReportOps(WorkspaceBase):
             self.index.count_by_status(),
             self.index.open_load([flow["in_progress"]]),
             self.index.open_load(open_statuses),
-            self.index.tasks(statuses=open_statuses, order="created_at, id", limit=oldest) if oldest else [],
+            self.index.tasks(statuses=open_statuses, order="created_at, id", limit=oldest)
+            if oldest
+            else [],
             [agent["name"] for agent in self.index.agents()],
             flow,
             moment,

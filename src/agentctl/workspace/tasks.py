@@ -77,7 +77,9 @@ class TaskOps(WorkspaceBase):
         if statuses:
             for status in statuses:
                 if status not in flow["statuses"]:
-                    raise UsageError(f"unknown status {status!r}; statuses are: {', '.join(flow['statuses'])}")
+                    raise UsageError(
+                        f"unknown status {status!r}; statuses are: {', '.join(flow['statuses'])}"
+                    )
             wanted: list[str] | None = statuses
         elif include_done:
             wanted = None
@@ -110,7 +112,9 @@ class TaskOps(WorkspaceBase):
         task_id = self.resolve_task(ref)
         self.require_valid_task_file(task_id)
         path = self.layout.task(task_id)
-        fields, body = load_fast(read_record(path, self.layout.relative(path)), self.layout.relative(path))
+        fields, body = load_fast(
+            read_record(path, self.layout.relative(path)), self.layout.relative(path)
+        )
         task: dict[str, Any] = plain_value(fields)
         task.setdefault("priority", 2)
         for key in ("assignees", "labels", "depends_on"):
@@ -157,7 +161,9 @@ class TaskOps(WorkspaceBase):
         it, and the status of every dependency of them all (rows from the index)."""
         ancestors = self.index.ancestors(task["id"])
         deps = [d for holder in (task, *ancestors) for d in holder.get("depends_on", ())]
-        known: dict[str, dict[str, Any]] = {d: {"status": st} for d, st in self.index.statuses_of(deps).items()}
+        known: dict[str, dict[str, Any]] = {
+            d: {"status": st} for d, st in self.index.statuses_of(deps).items()
+        }
         for holder in (*reversed(ancestors), task):
             known[holder["id"]] = {**known.get(holder["id"], {}), **holder}
         return known
@@ -173,7 +179,12 @@ class TaskOps(WorkspaceBase):
         return result
 
     def _stage_task(
-        self, m: Mutation, task_id: str, changes: dict[str, Any], body: str | None = None, doc: Document | None = None
+        self,
+        m: Mutation,
+        task_id: str,
+        changes: dict[str, Any],
+        body: str | None = None,
+        doc: Document | None = None,
     ) -> dict[str, Any]:
         """Validate and stage an update of one task (``doc``: the file already parsed, if it
         was); returns the task's new fields."""
@@ -206,11 +217,18 @@ class TaskOps(WorkspaceBase):
         same refusal again, with the task unchanged in between, is not recorded twice."""
         try:
             with self._mutate(actor) as m:
-                for event in reversed(self.index.events(subject=refusal.task, types=("task.gate_refused", *STATUS_CHANGES), limit=50)):
+                for event in reversed(
+                    self.index.events(
+                        subject=refusal.task, types=("task.gate_refused", *STATUS_CHANGES), limit=50
+                    )
+                ):
                     if event["type"] != "task.gate_refused":
                         break
                     data = event["data"]
-                    if event["actor"] == actor.name and (data.get("from"), data.get("to")) == (refusal.source, refusal.target):
+                    if event["actor"] == actor.name and (data.get("from"), data.get("to")) == (
+                        refusal.source,
+                        refusal.target,
+                    ):
                         raise _AlreadyRecorded  # leaves the mutation without writing anything
                 task = self.index.task(refusal.task) or {}
                 m.record("task.gate_refused", refusal.task, {
@@ -281,13 +299,22 @@ class TaskOps(WorkspaceBase):
                 "updated_at": stamp,
             }
             path = self.layout.task(task_id)
-            validate_model("Task", {k: v for k, v in fields.items() if v is not None}, self.layout.relative(path))
+            validate_model(
+                "Task",
+                {k: v for k, v in fields.items() if v is not None},
+                self.layout.relative(path),
+            )
             from agentctl.store.frontmatter import Document
 
             body = taskbody.task_body(description, [taskbody.Criterion(c) for c in criteria or []])
             doc = Document.new({k: fields[k] for k in TASK_ORDER if k in fields}, body)
             m.create(path, doc.dumps())
-            m.record("task.created", task_id, {"title": fields["title"], "status": fields["status"]}, wanted)
+            m.record(
+                "task.created",
+                task_id,
+                {"title": fields["title"], "status": fields["status"]},
+                wanted,
+            )
             m.result = {k: v for k, v in fields.items() if v is not None}
         return m.result  # type: ignore[no-any-return]
 
@@ -326,19 +353,27 @@ class TaskOps(WorkspaceBase):
             if priority is not None:
                 changes["priority"] = priority
             if add_labels or remove_labels:
-                labels = [label for label in current["labels"] if label not in (remove_labels or [])]
+                labels = [
+                    label for label in current["labels"] if label not in (remove_labels or [])
+                ]
                 changes["labels"] = _unique([*labels, *(add_labels or [])])
             if parent is not None:
                 parent_id = self.resolve_task(parent)
-                if parent_id == task_id or graph.find_path(_parents(self.index.graph_parents()), parent_id, task_id):
-                    raise ConflictError(f"{parent_id} cannot be the parent of {task_id}: that makes a loop")
+                if parent_id == task_id or graph.find_path(
+                    _parents(self.index.graph_parents()), parent_id, task_id
+                ):
+                    raise ConflictError(
+                        f"{parent_id} cannot be the parent of {task_id}: that makes a loop"
+                    )
                 changes["parent"] = parent_id
             for key, value in (("estimate", estimate), ("due", due), ("spec", spec)):
                 if value is not None:
                     changes[key] = value
             for key in clear or []:
                 if key not in ("parent", "estimate", "due", "spec", "labels"):
-                    raise UsageError(f"cannot clear {key!r}: use one of parent, estimate, due, spec, labels")
+                    raise UsageError(
+                        f"cannot clear {key!r}: use one of parent, estimate, due, spec, labels"
+                    )
                 changes[key] = [] if key == "labels" else None
             doc = self.load_task_doc(task_id)
             body = doc.body
@@ -346,12 +381,19 @@ class TaskOps(WorkspaceBase):
                 body = taskbody.set_section(body, taskbody.DESCRIPTION, description)
             if add_criteria or check or uncheck:
                 criteria = taskbody.parse_criteria(taskbody.get_section(body, taskbody.ACCEPTANCE))
-                for number, done in [*((n, True) for n in check or []), *((n, False) for n in uncheck or [])]:
+                for number, done in [
+                    *((n, True) for n in check or []),
+                    *((n, False) for n in uncheck or []),
+                ]:
                     if not 1 <= number <= len(criteria):
-                        raise UsageError(f"{task_id} has {len(criteria)} acceptance criteria; there is no #{number}")
+                        raise UsageError(
+                            f"{task_id} has {len(criteria)} acceptance criteria; there is no #{number}"
+                        )
                     criteria[number - 1] = taskbody.Criterion(criteria[number - 1].text, done)
                 criteria.extend(taskbody.Criterion(text) for text in add_criteria or [])
-                body = taskbody.set_section(body, taskbody.ACCEPTANCE, taskbody.render_criteria(criteria))
+                body = taskbody.set_section(
+                    body, taskbody.ACCEPTANCE, taskbody.render_criteria(criteria)
+                )
             if not changes and body == doc.body:
                 raise UsageError("nothing to change: give at least one field option")
             fields = sorted(changes) + (["body"] if body != doc.body else [])
@@ -361,7 +403,9 @@ class TaskOps(WorkspaceBase):
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
-    def replace_task_text(self, actor: Actor, task_id: str, original: str, edited: str) -> dict[str, Any]:
+    def replace_task_text(
+        self, actor: Actor, task_id: str, original: str, edited: str
+    ) -> dict[str, Any]:
         """Apply a whole-file edit (``task edit --editor``) if the file did not change meanwhile."""
         from agentctl.store.frontmatter import Document, load_fast
         from agentctl.store.reading import read_record
@@ -373,7 +417,9 @@ class TaskOps(WorkspaceBase):
             path = self.layout.task(task_id)
             rel = self.layout.relative(path)
             if read_record(path, rel) != original:
-                raise ConflictError(f"{rel} changed while you were editing; your edit was not applied")
+                raise ConflictError(
+                    f"{rel} changed while you were editing; your edit was not applied"
+                )
             if edited == original:
                 raise UsageError("no changes made")
             fields, _ = load_fast(edited, rel)
@@ -387,16 +433,27 @@ class TaskOps(WorkspaceBase):
             validate_model("Task", data, rel)
             check_line(str(data.get("title", "")), "title")
             check_lines([str(label) for label in data.get("labels") or []], "label")
-            check_gate_escape(actor, self.workflow, current, {**data, "priority": priority_value(data.get("priority", 2))})
+            check_gate_escape(
+                actor,
+                self.workflow,
+                current,
+                {**data, "priority": priority_value(data.get("priority", 2))},
+            )
             doc = Document.parse(edited, rel)
             doc.set("updated_at", timestamp())
             m.write(path, doc.dumps())
-            changed = sorted(k for k in set(data) | set(current) if data.get(k) != current.get(k) and k != "updated_at")
+            changed = sorted(
+                k
+                for k in set(data) | set(current)
+                if data.get(k) != current.get(k) and k != "updated_at"
+            )
             m.record("task.edited", task_id, {"title": data.get("title"), "fields": changed})
             m.result = data
         return m.result  # type: ignore[no-any-return]
 
-    def move_task(self, actor: Actor, ref: str, status: str, note: str | None = None) -> dict[str, Any]:
+    def move_task(
+        self, actor: Actor, ref: str, status: str, note: str | None = None
+    ) -> dict[str, Any]:
         check_text(note or "", "note")
         return self._move_task(actor, ref, status, note)
 
@@ -416,7 +473,9 @@ class TaskOps(WorkspaceBase):
             task = self._task_row(task_id)
             flow = self.workflow
             if status not in flow["statuses"]:  # a mistyped argument, not a conflict
-                raise UsageError(f"unknown status {status!r}; statuses are: {', '.join(flow['statuses'])}")
+                raise UsageError(
+                    f"unknown status {status!r}; statuses are: {', '.join(flow['statuses'])}"
+                )
             if expect is not None and task["status"] != expect:
                 raise ConflictError(f"{task_id} is {task['status']}, not {expect}")
             check_transition(flow, task["status"], status)
@@ -453,7 +512,9 @@ class TaskOps(WorkspaceBase):
                 check_assign_self(actor, task)
             changes: dict[str, Any] = {"assignees": [*task["assignees"], *added]}
             flow = self.workflow
-            if task["status"] == flow["initial"] and flow["assigned"] in flow["transitions"].get(task["status"], []):
+            if task["status"] == flow["initial"] and flow["assigned"] in flow["transitions"].get(
+                task["status"], []
+            ):
                 changes["status"] = flow["assigned"]
                 check_gates(actor, flow, task, flow["assigned"])
             merged = self._stage_task(m, task_id, changes)
@@ -480,7 +541,9 @@ class TaskOps(WorkspaceBase):
                 changes["status"] = flow["initial"]
                 check_gates(actor, flow, task, flow["initial"])
             merged = self._stage_task(m, task_id, changes)
-            m.record("task.unassigned", task_id, {"title": task["title"], "removed": removed}, removed)
+            m.record(
+                "task.unassigned", task_id, {"title": task["title"], "removed": removed}, removed
+            )
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -503,13 +566,19 @@ class TaskOps(WorkspaceBase):
             task = self._task_row(task_id)
             claim = task.get("claim")
             moment = now()
-            if claim and claim.get("claimed_by") != actor.name and str(claim.get("lease_expires")) > timestamp(moment):
+            if (
+                claim
+                and claim.get("claimed_by") != actor.name
+                and str(claim.get("lease_expires")) > timestamp(moment)
+            ):
                 raise ConflictError(
                     f"{task_id} is claimed by {claim['claimed_by']} until {claim['lease_expires']}"
                 )
             others = [a for a in task["assignees"] if a != actor.name]
             if others and actor.is_agent and actor.name not in task["assignees"]:
-                actor.require("assign_others", f"claim {task_id}, which is assigned to {', '.join(others)}")
+                actor.require(
+                    "assign_others", f"claim {task_id}, which is assigned to {', '.join(others)}"
+                )
             status = task["status"]
             if status != flow["in_progress"]:
                 reasons = graph.explain_ready(self._readiness_map(task), task, flow)
@@ -519,14 +588,27 @@ class TaskOps(WorkspaceBase):
                 check_gates(actor, flow, task, flow["in_progress"])
             lease = timedelta(seconds=parse_duration(self.config["tasks"]["claim_lease"]))
             epoch = int(claim["epoch"]) + 1 if claim else 1
-            assignees = task["assignees"] if actor.name in task["assignees"] else [*task["assignees"], actor.name]
+            assignees = (
+                task["assignees"]
+                if actor.name in task["assignees"]
+                else [*task["assignees"], actor.name]
+            )
             changes = {
                 "status": flow["in_progress"],
                 "assignees": assignees if _is_name(actor.name) else task["assignees"],
-                "claim": {"claimed_by": actor.name, "epoch": epoch, "lease_expires": timestamp(moment + lease)},
+                "claim": {
+                    "claimed_by": actor.name,
+                    "epoch": epoch,
+                    "lease_expires": timestamp(moment + lease),
+                },
             }
             merged = self._stage_task(m, task_id, changes)
-            m.record("task.claimed", task_id, {"title": task["title"], "epoch": epoch, "from": status}, others)
+            m.record(
+                "task.claimed",
+                task_id,
+                {"title": task["title"], "epoch": epoch, "from": status},
+                others,
+            )
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -551,7 +633,9 @@ class TaskOps(WorkspaceBase):
                 changes["status"] = flow["assigned"] if remaining else flow["initial"]
                 check_gates(actor, flow, task, changes["status"])
             merged = self._stage_task(m, task_id, changes)
-            m.record("task.released", task_id, {"title": task["title"], "released": released}, remaining)
+            m.record(
+                "task.released", task_id, {"title": task["title"], "released": released}, remaining
+            )
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -565,7 +649,9 @@ class TaskOps(WorkspaceBase):
                 raise ConflictError(f"{task_id} already depends on {dep_id}")
             cycle = graph.cycle_if_added(self.index.graph(), task_id, dep_id)
             if cycle:
-                raise ConflictError(f"refused: that would make a dependency cycle {' -> '.join(cycle)}")
+                raise ConflictError(
+                    f"refused: that would make a dependency cycle {' -> '.join(cycle)}"
+                )
             merged = self._stage_task(m, task_id, {"depends_on": [*task["depends_on"], dep_id]})
             m.record("task.dep_added", task_id, {"title": task["title"], "dependency": dep_id})
             m.result = merged
@@ -580,8 +666,12 @@ class TaskOps(WorkspaceBase):
             matches = [d for d in task["depends_on"] if d.startswith(wanted)]
             if len(matches) != 1:
                 raise NotFoundError(f"{task_id} does not depend on {dep_ref}")
-            merged = self._stage_task(m, task_id, {"depends_on": [d for d in task["depends_on"] if d != matches[0]]})
-            m.record("task.dep_removed", task_id, {"title": task["title"], "dependency": matches[0]})
+            merged = self._stage_task(
+                m, task_id, {"depends_on": [d for d in task["depends_on"] if d != matches[0]]}
+            )
+            m.record(
+                "task.dep_removed", task_id, {"title": task["title"], "dependency": matches[0]}
+            )
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -599,14 +689,22 @@ class TaskOps(WorkspaceBase):
                     parts.append(f"{', '.join(dependents)} depend on it")
                 if children:
                     parts.append(f"{', '.join(children)} are its subtasks")
-                raise ConflictError(f"refused: {'; '.join(parts)} (use --force to remove the references too)")
+                raise ConflictError(
+                    f"refused: {'; '.join(parts)} (use --force to remove the references too)"
+                )
             for other in dependents:
                 row = self._task_row(other)
-                self._stage_task(m, other, {"depends_on": [d for d in row["depends_on"] if d != task_id]})
+                self._stage_task(
+                    m, other, {"depends_on": [d for d in row["depends_on"] if d != task_id]}
+                )
             for child in children:
                 self._stage_task(m, child, {"parent": None})
             m.delete(self.layout.task(task_id))
-            m.record("task.removed", task_id, {"title": task["title"], "task": task, "updated": dependents + children})
+            m.record(
+                "task.removed",
+                task_id,
+                {"title": task["title"], "task": task, "updated": dependents + children},
+            )
             m.result = task
         return m.result  # type: ignore[no-any-return]
 
@@ -619,7 +717,9 @@ def _check_title(title: str) -> None:
     if not TITLE_RE.match(title):
         raise UsageError("a task title must be a single line (put details in --description)")
     if len(title.strip()) > 500:
-        raise UsageError("a task title can be at most 500 characters (put details in --description)")
+        raise UsageError(
+            "a task title can be at most 500 characters (put details in --description)"
+        )
     check_line(title, "title")
 
 
@@ -640,4 +740,3 @@ def _is_name(value: str) -> bool:
 def _parents(rows: dict[str, str | None]) -> dict[str, dict[str, Any]]:
     """Parent links shaped like a dependency graph, for loop detection."""
     return {task_id: {"depends_on": [parent] if parent else []} for task_id, parent in rows.items()}
-

@@ -31,7 +31,10 @@ def agent_header(agent: dict[str, Any], now: datetime) -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
-    status = Text(f"{STATUS_GLYPH.get(chip.status, '?')} {chip.status}", style=STATUS_STYLE.get(chip.status, ""))
+    status = Text(
+        f"{STATUS_GLYPH.get(chip.status, '?')} {chip.status}",
+        style=STATUS_STYLE.get(chip.status, ""),
+    )
     grid.add_row("status", status)
     grid.add_row("role", f"{agent.get('role', '')} ({agent.get('level', 'specialist')})")
     runtime = str(agent.get("runtime", "manual"))
@@ -44,7 +47,9 @@ def agent_header(agent: dict[str, Any], now: datetime) -> RenderableType:
         grid.add_row("capabilities", ", ".join(agent["capabilities"]))
     every = (agent.get("heartbeat") or {}).get("every") or "15m"
     last = state.get("last_heartbeat")
-    grid.add_row("heartbeat", f"every {every} · last {age(chip.heartbeat_age)}" + (" ago" if last else ""))
+    grid.add_row(
+        "heartbeat", f"every {every} · last {age(chip.heartbeat_age)}" + (" ago" if last else "")
+    )
     if chip.current_task:
         grid.add_row("current task", chip.current_task)
     if state.get("last_outcome"):
@@ -80,7 +85,9 @@ def agent_rest(agent: dict[str, Any], now: datetime) -> RenderableType:
         parts.append(line)
     parts.append(Text("\nMemory (MEMORY.md)", style="bold underline"))
     memory = agent.get("memory")
-    parts.append(Markdown(memory) if memory and memory.strip() else Text("no memory yet", style="dim"))
+    parts.append(
+        Markdown(memory) if memory and memory.strip() else Text("no memory yet", style="dim")
+    )
     persona = str(agent.get("persona") or "").strip()
     if persona:
         parts.append(Text("\nPersona", style="bold underline"))
@@ -110,7 +117,9 @@ def run_line(run: dict[str, Any], now: datetime) -> Text:
         line.append(" · " + " · ".join(details), style="dim")
     note = run.get("error") or run.get("reason")
     if note:
-        line.append(f"  {' '.join(str(note).split())[:200]}", style="red" if run.get("error") else "")
+        line.append(
+            f"  {' '.join(str(note).split())[:200]}", style="red" if run.get("error") else ""
+        )
     return line
 
 
@@ -155,7 +164,9 @@ class AgentScreen(Screen[None]):
 
     @work(exclusive=True, group="agent-detail")
     async def reload(self) -> None:
-        detail = await fetch_detail(self, self.board_app, self.board_app.gateway.agent_detail, self.agent_name)
+        detail = await fetch_detail(
+            self, self.board_app, self.board_app.gateway.agent_detail, self.agent_name
+        )
         if detail is not None:
             self.show(detail)
 

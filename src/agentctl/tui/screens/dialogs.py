@@ -18,7 +18,9 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, title: str, choices: Sequence[tuple[str, str, bool]], selected: str | None = None) -> None:
+    def __init__(
+        self, title: str, choices: Sequence[tuple[str, str, bool]], selected: str | None = None
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.choices = list(choices)  # (value, label, enabled)
@@ -28,7 +30,10 @@ class ChoiceDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield OptionList(
-                *[Option(label, id=value, disabled=not enabled) for value, label, enabled in self.choices],
+                *[
+                    Option(label, id=value, disabled=not enabled)
+                    for value, label, enabled in self.choices
+                ],
                 id="choices",
             )
             yield Label("Enter: choose · Esc: cancel", classes="dialog-help")
@@ -36,7 +41,10 @@ class ChoiceDialog(ModalScreen[str | None]):
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
         enabled = [i for i, (_, _, ok) in enumerate(self.choices) if ok]
-        wanted = next((i for i, (value, _, ok) in enumerate(self.choices) if value == self.initial and ok), None)
+        wanted = next(
+            (i for i, (value, _, ok) in enumerate(self.choices) if value == self.initial and ok),
+            None,
+        )
         if wanted is None and enabled:
             wanted = enabled[0]
         if wanted is not None:

@@ -38,7 +38,9 @@ def _link_line(row: dict[str, Any], done: set[str]) -> Text:
     return text
 
 
-def task_renderable(task: dict[str, Any], workflow: Mapping[str, Any], now: datetime) -> RenderableType:
+def task_renderable(
+    task: dict[str, Any], workflow: Mapping[str, Any], now: datetime
+) -> RenderableType:
     done = set(workflow["done"])
     from rich.markdown import Markdown  # markdown-it is a noticeable import: only when shown
 
@@ -52,8 +54,12 @@ def task_renderable(task: dict[str, Any], workflow: Mapping[str, Any], now: date
     elif task.get("ready"):
         status.append("  ready", style="green")
     fields.add_row("status", status)
-    fields.add_row("priority", Text(f"p{task['priority']}", style=PRIORITY_STYLE.get(task["priority"], "")))
-    fields.add_row("assignees", Text(" ".join(f"@{a}" for a in task["assignees"]) or "—", style="green"))
+    fields.add_row(
+        "priority", Text(f"p{task['priority']}", style=PRIORITY_STYLE.get(task["priority"], ""))
+    )
+    fields.add_row(
+        "assignees", Text(" ".join(f"@{a}" for a in task["assignees"]) or "—", style="green")
+    )
     if task.get("labels"):
         fields.add_row("labels", " ".join(f"#{x}" for x in task["labels"]))
     for key in ("estimate", "due", "spec"):
@@ -61,11 +67,19 @@ def task_renderable(task: dict[str, Any], workflow: Mapping[str, Any], now: date
             fields.add_row(key, str(task[key]))
     if task.get("parent"):
         parent = task["links"].get(task["parent"], {})
-        fields.add_row("parent", f"{parent.get('short_id', task['parent'])} {parent.get('title', '')}")
+        fields.add_row(
+            "parent", f"{parent.get('short_id', task['parent'])} {parent.get('title', '')}"
+        )
     claim = task.get("claim")
     if claim:
-        fields.add_row("claim", f"{claim.get('claimed_by')} (epoch {claim.get('epoch')}) until {claim.get('lease_expires')}")
-    fields.add_row("created", f"{clock_time(str(task.get('created_at', '')), now)} by {task.get('created_by', '?')}")
+        fields.add_row(
+            "claim",
+            f"{claim.get('claimed_by')} (epoch {claim.get('epoch')}) until {claim.get('lease_expires')}",
+        )
+    fields.add_row(
+        "created",
+        f"{clock_time(str(task.get('created_at', '')), now)} by {task.get('created_by', '?')}",
+    )
     fields.add_row("updated", clock_time(str(task.get("updated_at", "")), now))
     fields.add_row("file", task.get("path", ""))
     parts.append(fields)
@@ -76,11 +90,19 @@ def task_renderable(task: dict[str, Any], workflow: Mapping[str, Any], now: date
 
     criteria = task.get("acceptance_criteria") or []
     done_count = sum(1 for c in criteria if c["done"])
-    parts.append(_section(f"Acceptance criteria ({done_count}/{len(criteria)})" if criteria else "Acceptance criteria"))
+    parts.append(
+        _section(
+            f"Acceptance criteria ({done_count}/{len(criteria)})"
+            if criteria
+            else "Acceptance criteria"
+        )
+    )
     if criteria:
         for number, item in enumerate(criteria, start=1):
             line = Text(f"  {number}. ")
-            line.append("[x] " if item["done"] else "[ ] ", style="green" if item["done"] else "yellow")
+            line.append(
+                "[x] " if item["done"] else "[ ] ", style="green" if item["done"] else "yellow"
+            )
             line.append(item["text"], style="dim" if item["done"] else "")
             parts.append(line)
     else:
@@ -108,7 +130,9 @@ def task_renderable(task: dict[str, Any], workflow: Mapping[str, Any], now: date
     thread = task.get("thread") or []
     parts.append(_section(f"Thread ({len(thread)})"))
     if not thread:
-        parts.append(Text("no messages yet" if task.get("can_comment") else "no messages", style="dim"))
+        parts.append(
+            Text("no messages yet" if task.get("can_comment") else "no messages", style="dim")
+        )
     for message in thread:
         head = Text("  ")
         head.append(str(message.get("author", "?")), style="bold")
@@ -161,7 +185,9 @@ class TaskScreen(Screen[None]):
         yield Static(Text(self.task_id, style="bold"), id="task-title", classes="screen-title")
         with VerticalScroll(id="task-body"):
             yield Static(Text("loading…", style="dim"), id="task-content")
-        yield Input(placeholder="c: write a comment, Enter posts it, Esc leaves the box", id="comment")
+        yield Input(
+            placeholder="c: write a comment, Enter posts it, Esc leaves the box", id="comment"
+        )
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -170,7 +196,9 @@ class TaskScreen(Screen[None]):
 
     @work(exclusive=True, group="task-detail")
     async def reload(self) -> None:
-        detail = await fetch_detail(self, self.board_app, self.board_app.gateway.task_detail, self.task_id)
+        detail = await fetch_detail(
+            self, self.board_app, self.board_app.gateway.task_detail, self.task_id
+        )
         if detail is not None:
             self.show(detail)
 
@@ -182,7 +210,9 @@ class TaskScreen(Screen[None]):
         title.append(detail["title"], style="bold")
         self.query_one("#task-title", Static).update(title)
         workflow = self.board_app.session.workflow
-        self.query_one("#task-content", Static).update(task_renderable(detail, workflow, self.board_app.clock()))
+        self.query_one("#task-content", Static).update(
+            task_renderable(detail, workflow, self.board_app.clock())
+        )
 
     # -- actions -------------------------------------------------------------------------
 
@@ -205,11 +235,15 @@ class TaskScreen(Screen[None]):
 
     def action_move_step(self, step: int) -> None:
         if self.detail is not None:
-            self.board_app.move_step(self.task_id, self.detail["status"], step, self.detail["assignees"])
+            self.board_app.move_step(
+                self.task_id, self.detail["status"], step, self.detail["assignees"]
+            )
 
     def action_pick_status(self) -> None:
         if self.detail is not None:
-            self.board_app.pick_status(self.task_id, self.detail["status"], self.detail["assignees"])
+            self.board_app.pick_status(
+                self.task_id, self.detail["status"], self.detail["assignees"]
+            )
 
     def action_assign(self) -> None:
         if self.detail is not None:
@@ -233,7 +267,9 @@ class TaskScreen(Screen[None]):
         box = self.query_one("#comment", Input)
         box.disabled = True
         try:
-            ok = await self.board_app.write(lambda g: g.comment(self.task_id, text), follow=self.task_id)
+            ok = await self.board_app.write(
+                lambda g: g.comment(self.task_id, text), follow=self.task_id
+            )
         finally:
             box.disabled = False
         if not self.is_attached:

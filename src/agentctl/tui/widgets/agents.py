@@ -65,7 +65,9 @@ class AgentBar(Widget, can_focus=True):
         lines = len(self._lines(max(self.content_size.width, 1)))
         self.chips = tuple(chips)
         names = [c.name for c in self.chips]
-        self.index = names.index(selected) if selected in names else min(self.index, max(len(names) - 1, 0))
+        self.index = (
+            names.index(selected) if selected in names else min(self.index, max(len(names) - 1, 0))
+        )
         # a new layout only when the bar needs another number of lines
         self.refresh(layout=len(self._lines(max(self.content_size.width, 1))) != lines)
 

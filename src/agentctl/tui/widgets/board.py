@@ -27,14 +27,28 @@ class BoardView(Horizontal, can_focus=True):
         Binding("end", "edge(1)", "last", show=False),
         Binding("enter", "app.open_task", "open"),
         # ] and [ stay out of the footer (the help lists them) so that "q quit" fits in 80 columns.
-        Binding("right_square_bracket,shift+right", "app.move_step(1)", "next", key_display="]", show=False),
-        Binding("left_square_bracket,shift+left", "app.move_step(-1)", "prev", key_display="[", show=False),
+        Binding(
+            "right_square_bracket,shift+right",
+            "app.move_step(1)",
+            "next",
+            key_display="]",
+            show=False,
+        ),
+        Binding(
+            "left_square_bracket,shift+left",
+            "app.move_step(-1)",
+            "prev",
+            key_display="[",
+            show=False,
+        ),
         Binding("m", "app.pick_status", "move"),
         Binding("a", "app.assign", "assign"),
         Binding("u", "app.unassign", "unassign"),
     ]
 
-    def __init__(self, statuses: Sequence[str], done: Sequence[str], *, id: str | None = None) -> None:
+    def __init__(
+        self, statuses: Sequence[str], done: Sequence[str], *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.statuses = list(statuses)
         self.done = set(done)
@@ -49,7 +63,9 @@ class BoardView(Horizontal, can_focus=True):
 
     # -- data -------------------------------------------------------------------------------
 
-    def set_board(self, board: Board, counts: dict[str, int], show_done: bool, follow: str | None = None) -> None:
+    def set_board(
+        self, board: Board, counts: dict[str, int], show_done: bool, follow: str | None = None
+    ) -> None:
         """Show ``board``, keeping the selection (or moving it to ``follow``)."""
         self.board = board
         self.counts = counts
@@ -119,7 +135,11 @@ class BoardView(Horizontal, can_focus=True):
         message.stop()
         self.focus()
         number = self._columns.index(message.column)
-        if message.index is not None and number == self.cursor.column and message.index == self.cursor.index.get(self.current_status):
+        if (
+            message.index is not None
+            and number == self.cursor.column
+            and message.index == self.cursor.index.get(self.current_status)
+        ):
             await self.app.run_action("app.open_task")
             return
         self.select(number, message.index)

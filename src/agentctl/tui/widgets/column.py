@@ -205,7 +205,9 @@ class CardColumn(Widget):
                 rest = len(column.cards) - top - shown
                 note = f"↓ {rest} more" if rest else ""
                 if column.hidden:
-                    extra = f"+{column.hidden} " + ("(d: all)" if state.done_collapsed else "(/ filter)")
+                    extra = f"+{column.hidden} " + (
+                        "(d: all)" if state.done_collapsed else "(/ filter)"
+                    )
                     note = f"{note} {extra}".strip()
                 lines.append(LineBuilder(width).add(note, "dim").strip())
                 rows.append(None)
