@@ -91,10 +91,8 @@ def roadmap(
     """Import a markdown roadmap as a tree of tasks with dependencies, estimates, labels and
     acceptance criteria (one commit). Re-importing updates the tasks it created, adds new
     ones and lists vanished ones (never deletes). See docs/planning.md."""
-    from agentctl.store.roadmap import MAX_BYTES
-
     ws = open_workspace(ctx, warn=False)
-    data, name = read_input(file, ws.root, MAX_BYTES)
+    data, name = read_input(file, ws.root, ws.roadmap_max_bytes())
     report = ws.import_roadmap(
         acting(ctx, ws), data, name, dry_run=dry_run, parent=parent, label=label
     )

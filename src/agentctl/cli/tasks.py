@@ -302,13 +302,10 @@ def edit(
 
 
 def _edit_in_editor(ws: Any, actor: Any, ref: str) -> dict[str, Any]:
-    from agentctl.store.reading import read_record
-
     command = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not command:
         raise UsageError("set $VISUAL or $EDITOR to use --editor")
-    task_id = ws.resolve_task(ref)
-    original = read_record(ws.layout.task(task_id), ws.layout.relative(ws.layout.task(task_id)))
+    task_id, original = ws.task_text(ref)
     with tempfile.TemporaryDirectory(prefix="agentctl-edit-") as tmp:
         scratch = Path(tmp) / f"{task_id}.md"
         scratch.write_text(original, encoding="utf-8")

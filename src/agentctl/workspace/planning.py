@@ -45,6 +45,13 @@ class _Entry:
 
 
 class PlanningOps(TaskOps):
+    @staticmethod
+    def roadmap_max_bytes() -> int:
+        """The largest roadmap ``import_roadmap`` reads (front ends refuse bigger input early)."""
+        from agentctl.store.roadmap import MAX_BYTES
+
+        return MAX_BYTES
+
     def import_roadmap(
         self,
         actor: Actor,

@@ -403,6 +403,15 @@ class TaskOps(WorkspaceBase):
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
+    def task_text(self, ref: str) -> tuple[str, str]:
+        """The task's ID and its whole file as text (``task edit --editor`` edits a copy and
+        hands both back to :meth:`replace_task_text`)."""
+        from agentctl.store.reading import read_record
+
+        task_id = self.resolve_task(ref)
+        path = self.layout.task(task_id)
+        return task_id, read_record(path, self.layout.relative(path))
+
     def replace_task_text(
         self, actor: Actor, task_id: str, original: str, edited: str
     ) -> dict[str, Any]:
