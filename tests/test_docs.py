@@ -66,5 +66,24 @@ def test_readme_quickstart_has_the_ci_test_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert 'pip install -e ".[dev]"' in readme and "pytest" in readme
-    assert 'pip install --quiet -e ".[dev]" && python -m pytest' in ci
+    assert '.venv/bin/pip install -e ".[dev]" && .venv/bin/python -m pytest\n' in readme
+    assert 'pip install --quiet -e ".[dev]"' in ci and "\nstep python -m pytest\n" in ci
+    assert "\nstep python -m pytest -m slow -n 0\n" in ci
     assert "agentctl demo" in readme
+
+
+def test_architecture_diagram_is_current() -> None:
+    from agentctl import devdocs
+
+    text = devdocs.ARCHITECTURE.read_text(encoding="utf-8")
+    assert devdocs.render_architecture(text) == text, (
+        "docs/architecture.md is stale: run `python -m agentctl.devdocs architecture`"
+    )
+
+
+def test_workspace_api_reference_is_current() -> None:
+    from agentctl import devdocs
+
+    assert devdocs.API.read_text(encoding="utf-8") == devdocs.render_api(), (
+        "docs/workspace-api.md is stale: run `python -m agentctl.devdocs api`"
+    )
