@@ -226,7 +226,29 @@ def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def ws_root(git_repo: Path) -> Path:
+def plain_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh directory outside any git repository (cwd is set to it for the test)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # never find a repo above
+    monkeypatch.setenv("USER", GIT_USER_NAME)  # the human's name, as git's user.name would give
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def ws_root(plain_dir: Path) -> Path:
+    """A workspace without git (``agentctl init`` in ``plain_dir``; cwd is its root): the
+    default for tests that are not about git, which skip the auto-commit's cost. Tests about
+    commits, history, merges, hooks or recovery from git use ``git_ws_root`` (a module whose
+    tests all are defines its own ``ws_root`` fixture returning ``git_ws_root``)."""
+    result = run_cli("init", cwd=plain_dir)
+    assert result.code == 0, str(result)
+    return plain_dir
+
+
+@pytest.fixture
+def git_ws_root(git_repo: Path) -> Path:
     """``git_repo`` with ``agentctl init`` run in it (cwd is the workspace root)."""
     result = run_cli("init", cwd=git_repo)
     assert result.code == 0, str(result)

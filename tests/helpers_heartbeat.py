@@ -150,7 +150,8 @@ def edit_config(root: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in config"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    git(root, "commit", "-q", "-m", "config", "--", ".agentctl/config.yaml")
+    if (root / ".git").exists():
+        git(root, "commit", "-q", "-m", "config", "--", ".agentctl/config.yaml")
 
 
 def set_agent_field(root: Path, name: str, yaml_lines: str) -> None:

@@ -44,6 +44,13 @@ from agentctl.core.actions import (
     schema_text,
 )
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 HOSTILE = ("h-dev", "h-intern")
 _TEMPLATE: dict[str, Any] = {}
 

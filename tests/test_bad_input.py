@@ -24,6 +24,13 @@ from conftest import (
 from agentctl.errors import ExitCode
 
 
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """These tests check their outcome against git (a refused change leaves the repository
+    as it was, commits, history): a real repository."""
+    return git_ws_root
+
+
 def task_path(root: Path, task_id: str) -> Path:
     return root / ".agentctl" / "tasks" / f"{task_id}.md"
 

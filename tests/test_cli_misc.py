@@ -27,6 +27,12 @@ from agentctl import __version__
 from agentctl.errors import ExitCode
 
 
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 def working_file(root: Path) -> Path:
     return root / "WORKING.md"
 

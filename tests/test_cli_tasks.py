@@ -340,11 +340,11 @@ def test_edit_one_field_changes_one_frontmatter_line(
     assert body_of(after) == body_of(before)
 
 
-def test_edit_git_diff_is_small(ws_root: Path, cli: Runner) -> None:
+def test_edit_git_diff_is_small(git_ws_root: Path, cli: Runner) -> None:
     t = add_task(cli, "Diff me", "--label", "a")
-    assert git(ws_root, "status", "--porcelain") == ""
+    assert git(git_ws_root, "status", "--porcelain") == ""
     assert cli("task", "edit", t, "--title", "Diffed", env={"AGENTCTL_AUTOCOMMIT": "0"}).code == 0
-    diff = git(ws_root, "diff", "-U0", "--", f".agentctl/tasks/{t}.md")
+    diff = git(git_ws_root, "diff", "-U0", "--", f".agentctl/tasks/{t}.md")
     changed = [
         ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))
     ]

@@ -23,6 +23,13 @@ from helpers_heartbeat import answer_agent, commits, inbox
 from agentctl.core import dispatch as matching
 from agentctl.core.dispatch import Settings, plan, tokens
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 LOCAL_NOON = datetime(2026, 12, 2, 12, 0)
 

@@ -14,6 +14,13 @@ from conftest import Runner, add_task, assert_one_line_error, git, make_team, ru
 
 from agentctl.errors import ExitCode
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 DOC_RE = re.compile(r"d-[0-9a-z]{12}")
 
 

@@ -22,6 +22,13 @@ from conftest import (
 
 from agentctl.errors import ExitCode
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 EVENTS_RE = re.compile(r"^\.agentctl/events/\d{4}-\d{2}-\d{2}\.jsonl$")
 
 

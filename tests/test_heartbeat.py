@@ -41,6 +41,13 @@ from agentctl.heartbeat.tick import tick
 from agentctl.runtime.command import compose
 from agentctl.workspace import Workspace
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 NOOP = '{"actions": [{"type": "noop", "reason": "nothing to do"}]}'
 
 

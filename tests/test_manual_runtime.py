@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import Runner, add_task
 from helpers_heartbeat import commits, edit_config, hashes, runs, tick_json
 
 from agentctl.config import default_config_text
+
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """These tests check their outcome against git (a refused change leaves the repository
+    as it was, commits, history): a real repository."""
+    return git_ws_root
 
 
 def test_agent_add_defaults_to_the_manual_runtime(ws_root: Path, cli: Runner) -> None:

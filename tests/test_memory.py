@@ -18,6 +18,13 @@ from agentctl.runtime.base import Answer, Request
 from agentctl.workspace import Workspace
 from agentctl.workspace import memory as mem
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
 
 

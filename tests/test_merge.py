@@ -22,6 +22,13 @@ from conftest import GIT_USER_EMAIL, Result, git, run_cli
 from agentctl.errors import ExitCode
 from agentctl.workspace import Workspace
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 AGENTS = (
     ("alice", "developer", "specialist", ()),
     ("bob", "QA Engineer", "specialist", ("review",)),

@@ -12,6 +12,13 @@ from agentctl.errors import ExitCode
 
 
 @pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """These tests check their outcome against git (a refused change leaves the repository
+    as it was, commits, history): a real repository."""
+    return git_ws_root
+
+
+@pytest.fixture
 def ws(ws_root: Path, cli: Runner) -> Path:
     make_team(cli)
     return ws_root

@@ -16,6 +16,14 @@ from agentctl.core.ids import ALPHABET
 from agentctl.errors import UsageError
 from agentctl.workspace import Workspace
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """These tests check their outcome against git (a refused change leaves the repository
+    as it was, commits, history): a real repository."""
+    return git_ws_root
+
+
 WINDOW = ("--since", "7d", "--until", "2026-03-08T00:00:00Z")
 AT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

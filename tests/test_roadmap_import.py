@@ -15,6 +15,13 @@ from conftest import Runner, git, git_state, make_team, run_refused, snapshot
 
 from agentctl.errors import ExitCode
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 FIXTURES = Path(__file__).parent / "fixtures" / "roadmaps"
 REFERENCE = FIXTURES / "mission-control-roadmap.md"
 

@@ -16,6 +16,13 @@ from agentctl.core import ids
 from agentctl.errors import ExitCode
 
 
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """These tests check their outcome against git (a refused change leaves the repository
+    as it was, commits, history): a real repository."""
+    return git_ws_root
+
+
 def search(cli: Runner, query: str, *options: str, cwd: Path | None = None) -> list[dict[str, Any]]:
     r = cli("search", query, *options, "--json", cwd=cwd)
     assert r.code == 0, str(r)

@@ -22,6 +22,14 @@ from helpers_heartbeat import Stub, add_command_agent, edit_config, script, serv
 from agentctl.core import secrets
 from agentctl.core.secrets import MASK, mask, mask_data
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """These tests check their outcome against git (a refused change leaves the repository
+    as it was, commits, history): a real repository."""
+    return git_ws_root
+
+
 MODEL = "openai/gpt-4o-mini"
 
 

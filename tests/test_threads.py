@@ -17,6 +17,13 @@ from agentctl.errors import ExitCode
 from agentctl.paths import MESSAGE_FILE_RE
 from agentctl.workspace import Workspace
 
+
+@pytest.fixture
+def ws_root(git_ws_root: Path) -> Path:
+    """Every test here is about git (commits, history, recovery): a real repository."""
+    return git_ws_root
+
+
 MESSAGE_KINDS = ("comment", "question", "answer", "review", "status_update")
 
 
