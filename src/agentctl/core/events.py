@@ -15,10 +15,10 @@ type, never fail.
 
 This module is for the type checker and the tests: the modules on the read and write paths
 import it under ``TYPE_CHECKING`` only (building these TypedDicts costs milliseconds at
-import), and it imports nothing but ``typing``.
+import), and it imports nothing but ``typing``. No ``from __future__ import annotations``
+here: TypedDict sees ``NotRequired`` at run time only in evaluated annotations (the tests
+read ``__required_keys__``).
 """
-
-from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict, get_args
 
