@@ -343,3 +343,10 @@ def test_payloads_use_only_typing() -> None:
     }
     assert imported <= {"__future__", "typing"}, imported
     assert NotRequired  # the payloads mark optional keys with typing.NotRequired
+
+
+def test_docs_list_every_event_type() -> None:
+    text = (SRC.parent.parent / "docs" / "formats.md").read_text(encoding="utf-8")
+    section = text[text.index("## Event") : text.index("## WORKING.md")]
+    missing = [k for k in (*ev.EVENT_TYPES, *ev.LEGACY_EVENT_TYPES) if f"`{k}`" not in section]
+    assert not missing, f"docs/formats.md does not list: {missing}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import ids, mentions
 from agentctl.core.checks import MESSAGE_KINDS
@@ -196,9 +196,10 @@ class CollabOps(TaskOps):
         subject = item.get("subject") or ""
         task_id = subject if subject.startswith("t-") else data.get("task")
         if item["type"] == "message.added":
-            text = f"{data.get('kind', 'comment')}: {data.get('excerpt', '')}"
+            message = cast("ev.MessageAdded", data)
+            text = f"{message.get('kind', 'comment')}: {message.get('excerpt', '')}"
         elif item["type"] == "message.direct":
-            text = f"direct: {data.get('excerpt', '')}"
+            text = f"direct: {cast('ev.MessageDirect', data).get('excerpt', '')}"
         else:
             text = summarize(item)
         return {

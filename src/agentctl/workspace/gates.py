@@ -8,7 +8,7 @@ people's side: the list of what waits for them, and the two verdicts on work in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from agentctl.core.rules import Actor, gate_for, gate_name
 from agentctl.errors import PermissionDeniedError, UsageError
@@ -114,7 +114,7 @@ def needs_human(
     refusals: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
     for event in reversed(events):  # newest first
-        task_id, data = event["subject"], event["data"]
+        task_id, data = event["subject"], cast("ev.TaskGateRefused", event["data"])
         if (
             statuses.get(task_id) != data.get("from")
             or (task_id, event["actor"], str(data.get("to"))) in seen

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import body as taskbody
 from agentctl.core import graph, ids
@@ -225,7 +225,7 @@ class TaskOps(WorkspaceBase):
                 ):
                     if event["type"] != "task.gate_refused":
                         break
-                    data = event["data"]
+                    data = cast("ev.TaskGateRefused", event["data"])
                     if event["actor"] == actor.name and (data.get("from"), data.get("to")) == (
                         refusal.source,
                         refusal.target,
