@@ -26,7 +26,13 @@ from agentctl.paths import validate_name
 from agentctl.workspace.base import Mutation, WorkspaceBase, now, timestamp
 
 # Events after which a task's status may differ: a refusal before the latest of them is stale.
-STATUS_CHANGES = ("task.moved", "task.claimed", "task.released", "task.assigned", "task.unassigned")
+STATUS_CHANGES: tuple[ev.EventType, ...] = (
+    "task.moved",
+    "task.claimed",
+    "task.released",
+    "task.assigned",
+    "task.unassigned",
+)
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
