@@ -124,6 +124,10 @@ def produced_types() -> dict[str, list[str]]:
             if isinstance(arg, ast.Name) and arg.id == "type_":
                 continue  # a forwarder's own parameter: its callers are scanned
             where = f"{rel}:{node.lineno}"
+            data = node.args[2] if mutation_call and len(node.args) > 2 else None
+            # A dict literal given to record() is checked only against the union of all
+            # payloads: build it as a variable annotated with its type's TypedDict instead.
+            assert not isinstance(data, ast.Dict), f"{where}: an untyped payload literal"
             for kind in _types_of(arg, constants, where):
                 produced.setdefault(kind, []).append(where)
     return produced
