@@ -354,3 +354,73 @@ def test_docs_list_every_event_type() -> None:
     section = text[text.index("## Event") : text.index("## WORKING.md")]
     missing = [k for k in (*ev.EVENT_TYPES, *ev.LEGACY_EVENT_TYPES) if f"`{k}`" not in section]
     assert not missing, f"docs/formats.md does not list: {missing}"
+
+
+def _cast_type(node: ast.AST) -> str | None:
+    """``T`` for ``cast("ev.T", ...)``, else None."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "cast"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+        and node.args[0].value.startswith("ev.")
+    ):
+        return node.args[0].value.removeprefix("ev.")
+    return None
+
+
+def payload_reads() -> list[tuple[str, str, str]]:
+    """(where, payload type, key) for every ``.get("key")`` / ``["key"]`` on a payload read
+    through ``cast("ev.T", ...)`` in src: mypy checks ``["key"]`` but not ``.get("key")``."""
+    reads = []
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC.parent)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            typed: dict[str, str] = {}  # variable -> payload type, within this function
+            for node in ast.walk(func):
+                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    kind = _cast_type(node.value)
+                    for target in targets:
+                        if kind and isinstance(target, ast.Name):
+                            typed[target.id] = kind
+                        elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                            for name, value in zip(target.elts, node.value.elts, strict=True):
+                                if isinstance(name, ast.Name) and _cast_type(value):
+                                    typed[name.id] = str(_cast_type(value))
+            for node in ast.walk(func):
+                owner: ast.AST | None = None
+                key: ast.AST | None = None
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "get"
+                    and node.args
+                ):
+                    owner, key = node.func.value, node.args[0]
+                elif isinstance(node, ast.Subscript):
+                    owner, key = node.value, node.slice
+                if owner is None or not isinstance(key, ast.Constant):
+                    continue
+                kind = _cast_type(owner) or (
+                    typed.get(owner.id) if isinstance(owner, ast.Name) else None
+                )
+                if kind:
+                    reads.append((f"{rel}:{getattr(node, 'lineno', 0)}", kind, str(key.value)))
+    return reads
+
+
+def test_payload_reads_name_declared_keys() -> None:
+    reads = payload_reads()
+    assert len(reads) >= 30, reads  # summary, index, reports, gates, inbox, demo
+    unknown = [
+        f"{where}: {kind} has no key {key!r}"
+        for where, kind, key in reads
+        if key not in typing.get_type_hints(getattr(ev, kind))
+    ]
+    assert not unknown, "\n".join(unknown)
