@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core.rules import Actor
 from agentctl.demo import HUMAN, git_init
 from agentctl.errors import UsageError
 from agentctl.workspace import Workspace
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 LEAD = ("atlas", "orchestrator", "lead", ["planning", "triage"])
 REVIEWER = ("sentry", "qa-reviewer", "specialist", ["qa", "testing", "review"])
@@ -150,7 +153,7 @@ def _show_dispatches(ws: Workspace, progress: Callable[[str], None], seen: set[s
     """Print the dispatch decisions not shown yet; returns the IDs shown so far."""
     fresh = [e for e in _dispatch_events(ws) if e["id"] not in seen]
     for event in fresh[:SHOWN_DISPATCHES]:
-        data = event["data"]
+        data = cast("ev.TaskAssigned", event["data"])
         who = ", ".join(data.get("added", []))
         title = str(data.get("title", ""))[:50]
         progress(

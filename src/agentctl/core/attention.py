@@ -30,12 +30,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from agentctl.core.duration import format_duration, parse_duration
 
 KINDS: tuple[str, ...] = ("stale", "bounced", "overdue", "unblocked", "silent")
-RAISED = "attention.raised"  # the event type that records a raised condition
+RAISED: Final = "attention.raised"  # the event type that records a raised condition
 
 
 def parse_ts(value: Any) -> datetime | None:

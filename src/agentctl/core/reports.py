@@ -22,10 +22,13 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, assert_never, cast
 
 from agentctl.core.duration import format_duration, parse_duration
 from agentctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 UNASSIGNED = "(unassigned)"
 
@@ -122,21 +125,37 @@ def _data(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_done_move(event: dict[str, Any], done: Sequence[str]) -> bool:
-    return event.get("type") == "task.moved" and _data(event).get("to") in done
+    return (
+        event.get("type") == "task.moved" and cast("ev.TaskMoved", _data(event)).get("to") in done
+    )
 
 
 def starts_work(event: dict[str, Any], workflow: dict[str, Any]) -> bool:
     """Does this event put its task to work (the start of a cycle)?"""
-    kind = event.get("type")
-    data = _data(event)
-    if kind in ("task.assigned", "task.claimed"):
-        return True
+    kind = cast("ev.KnownEventType", event.get("type"))
+    match kind:
+        case "task.assigned" | "task.claimed":
+            return True
+        case "task.created":
+            status = cast("ev.TaskCreated", _data(event)).get("status")
+        case "task.moved":
+            status = cast("ev.TaskMoved", _data(event)).get("to")
+        case (
+            "workspace.init" | "note.added" | "task.edited" | "task.unassigned" | "task.released"
+            | "task.dep_added" | "task.dep_removed" | "task.removed" | "task.gate_refused"
+            | "task.subscribed" | "task.unsubscribed" | "message.added" | "message.direct"
+            | "doc.added" | "doc.edited" | "doc.removed" | "agent.added" | "agent.edited"
+            | "agent.removed" | "agent.status" | "agent.reset" | "agent.heartbeat"
+            | "agent.contained" | "memory.added" | "memory.compacted" | "attention.raised"
+            | "record.adopted" | "record.lost" | "working.applied"
+        ):  # fmt: skip
+            return False
+        case _:
+            if TYPE_CHECKING:
+                assert_never(kind)  # a known type without a case above
+            return False  # a type this version does not know
     idle = {workflow["initial"], workflow["blocked"], *workflow["done"]}
-    if kind == "task.created":
-        return data.get("status") not in idle and data.get("status") is not None
-    if kind == "task.moved":
-        return data.get("to") not in idle and data.get("to") is not None
-    return False
+    return status not in idle and status is not None
 
 
 def completions(
@@ -252,7 +271,7 @@ def standup(
             bucket(name)["completed"].append(item)
     for event in events:
         moment = parse_ts(event.get("ts"))
-        data = _data(event)
+        data = cast("ev.DocChange", _data(event))
         if (
             moment is None
             or not window.contains(moment)
@@ -269,9 +288,9 @@ def standup(
         bucket(str(event.get("actor", "")))["decisions"].append(item)
     reasons: dict[str, str] = {}  # task -> note of its latest move to blocked in the events
     for event in events:
-        data = _data(event)
-        if event.get("type") == "task.moved" and data.get("to") == workflow["blocked"]:
-            reasons[str(event.get("subject"))] = str(data.get("note") or "")
+        moved = cast("ev.TaskMoved", _data(event))
+        if event.get("type") == "task.moved" and moved.get("to") == workflow["blocked"]:
+            reasons[str(event.get("subject"))] = str(moved.get("note") or "")
     for section in ("in_progress", "blocked", "review"):
         for row in current.get(section, []):
             item = _item(row)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, assert_never, cast
 
 from agentctl.core.text import neutralise
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 
 def _title(data: dict[str, Any]) -> str:
@@ -22,103 +25,125 @@ def summarize(event: dict[str, Any]) -> str:
     return neutralise(_summarize(event))
 
 
+_MESSAGE_VERBS = {
+    "question": "asked on",
+    "answer": "answered on",
+    "review": "reviewed",
+    "status_update": "posted a status update on",
+}
+
+
 def _summarize(event: dict[str, Any]) -> str:
     kind = str(event.get("type", ""))
     subject = event.get("subject") or ""
-    data = event.get("data") or {}
-    if not isinstance(data, dict):
-        data = {}
+    raw = event.get("data") or {}
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
     title = _title(data)
-    if kind == "task.created":
-        return f"created {subject}{title}"
-    if kind == "task.moved":
-        return f"moved {subject}{title} {data.get('from')} -> {data.get('to')}"
-    if kind == "task.edited":
-        fields = ", ".join(data.get("fields", []))
-        return f"edited {subject}{title} ({fields})" if fields else f"edited {subject}{title}"
-    if kind == "task.assigned":
-        text = f"assigned {subject}{title} to {', '.join(data.get('added', []))}"
-        if data.get("via") == "dispatch":
-            reason = str(data.get("reason") or "")
-            text += (
-                f" (dispatch: {reason[:77] + '...' if len(reason) > 80 else reason})"
-                if reason
-                else " (dispatch)"
-            )
-        return text
-    if kind == "attention.raised":
-        detail = str(data.get("detail") or "")
-        return f"raised for attention: {data.get('kind')} {subject}{title}: {detail}".rstrip(": ")
-    if kind == "task.unassigned":
-        return f"unassigned {', '.join(data.get('removed', []))} from {subject}{title}"
-    if kind == "task.gate_refused":
-        return f"was refused {data.get('from')} -> {data.get('to')} on {subject}{title} (human gate '{data.get('gate')}')"
-    if kind == "task.claimed":
-        return f"claimed {subject}{title}"
-    if kind == "task.released":
-        return f"released {subject}{title}"
-    if kind == "task.dep_added":
-        return f"made {subject}{title} depend on {data.get('dependency')}"
-    if kind == "task.dep_removed":
-        return f"removed dependency {data.get('dependency')} from {subject}{title}"
-    if kind == "task.removed":
-        return f"removed {subject}{title}"
-    if kind == "agent.added":
-        return f"added agent {subject} ({data.get('role', '')}, {data.get('level', '')})"
-    if kind == "agent.edited":
-        return f"edited agent {subject} ({', '.join(data.get('fields', []))})"
-    if kind == "agent.removed":
-        return f"removed agent {subject}"
-    if kind == "agent.status":
-        return f"set agent {subject} {data.get('to')}"
-    if kind == "agent.reset":
-        return (
-            f"reset agent {subject} (cleared {data.get('failures', 0)} failure(s) and its backoff)"
-        )
-    if kind == "message.added":
-        verb = {
-            "question": "asked on",
-            "answer": "answered on",
-            "review": "reviewed",
-            "status_update": "posted a status update on",
-        }
-        excerpt = str(data.get("excerpt") or "")
-        if len(excerpt) > 60:
-            excerpt = excerpt[:57] + "..."
-        return (
-            f"{verb.get(str(data.get('kind')), 'commented on')} {subject}{title}: {excerpt}".rstrip(
+    # Every known type has its case (mypy checks it: assert_never below); a log may still
+    # hold a type this version does not know, summarised by the last case. Payloads are
+    # read with .get: a hand-written or older line may lack any key.
+    known = cast("ev.KnownEventType", kind)
+    match known:
+        case "task.created":
+            return f"created {subject}{title}"
+        case "task.moved":
+            moved = cast("ev.TaskMoved", data)
+            return f"moved {subject}{title} {moved.get('from')} -> {moved.get('to')}"
+        case "task.edited":
+            fields = ", ".join(cast("ev.TaskEdited", data).get("fields", []))
+            return f"edited {subject}{title} ({fields})" if fields else f"edited {subject}{title}"
+        case "task.assigned":
+            assigned = cast("ev.TaskAssigned", data)
+            text = f"assigned {subject}{title} to {', '.join(assigned.get('added', []))}"
+            if assigned.get("via") == "dispatch":
+                reason = str(assigned.get("reason") or "")
+                text += (
+                    f" (dispatch: {reason[:77] + '...' if len(reason) > 80 else reason})"
+                    if reason
+                    else " (dispatch)"
+                )
+            return text
+        case "attention.raised":
+            raised = cast("ev.AttentionRaised", data)
+            detail = str(raised.get("detail") or "")
+            return f"raised for attention: {raised.get('kind')} {subject}{title}: {detail}".rstrip(
                 ": "
             )
-        )
-    if kind == "task.subscribed":
-        return f"subscribed {data.get('agent')} to {subject}{title}"
-    if kind == "task.unsubscribed":
-        return f"unsubscribed {data.get('agent')} from {subject}{title}"
-    if kind in ("doc.added", "doc.edited", "doc.removed"):
-        action = {"doc.added": "added", "doc.edited": "edited", "doc.removed": "removed"}[kind]
-        linked = f" (task {data['task']})" if data.get("task") else ""
-        return f"{action} {data.get('type', 'document')} {subject}{title}{linked}"
-    if kind == "memory.added":
-        return f"added to {subject}'s memory"
-    if kind == "memory.compacted":
-        return f"compacted {subject}'s memory ({data.get('method', 'trimmed')})"
-    if kind == "message.direct":
-        return f"messaged {', '.join(event.get('notify') or [])}: {str(data.get('excerpt') or '')[:60]}"
-    if kind == "agent.heartbeat":
-        return f"heartbeat of {subject}: {data.get('outcome')} ({data.get('applied', 0)} applied, {data.get('rejected', 0)} rejected)"
-    if kind == "agent.contained":
-        reverted = data.get("reverted") or []
-        return f"contained {subject}: reverted {len(reverted)} direct change(s) to {', '.join(reverted[:3])}"
-    if kind == "note.added":
-        return "added a note to WORKING.md"
-    if kind == "workspace.init":
-        return "initialised the workspace"
-    if kind == "record.adopted":
-        return f"recorded the existing {data.get('kind', 'record')} {subject} (no event had created it)"
-    if kind == "record.lost":
-        return (
-            f"recorded that {data.get('kind', 'record')} {subject} was lost before it was committed"
-        )
-    if kind == "working.applied":
-        return f"applied {data.get('moves', 0)} WORKING.md edit(s)"
-    return f"{kind} {subject}".strip()
+        case "task.unassigned":
+            removed = cast("ev.TaskUnassigned", data).get("removed", [])
+            return f"unassigned {', '.join(removed)} from {subject}{title}"
+        case "task.gate_refused":
+            refused = cast("ev.TaskGateRefused", data)
+            return f"was refused {refused.get('from')} -> {refused.get('to')} on {subject}{title} (human gate '{refused.get('gate')}')"
+        case "task.claimed":
+            return f"claimed {subject}{title}"
+        case "task.released":
+            return f"released {subject}{title}"
+        case "task.dep_added":
+            dependency = cast("ev.TaskDependency", data).get("dependency")
+            return f"made {subject}{title} depend on {dependency}"
+        case "task.dep_removed":
+            dependency = cast("ev.TaskDependency", data).get("dependency")
+            return f"removed dependency {dependency} from {subject}{title}"
+        case "task.removed":
+            return f"removed {subject}{title}"
+        case "agent.added":
+            added = cast("ev.AgentAdded", data)
+            return f"added agent {subject} ({added.get('role', '')}, {added.get('level', '')})"
+        case "agent.edited":
+            return f"edited agent {subject} ({', '.join(cast('ev.AgentEdited', data).get('fields', []))})"
+        case "agent.removed":
+            return f"removed agent {subject}"
+        case "agent.status":
+            return f"set agent {subject} {cast('ev.AgentStatus', data).get('to')}"
+        case "agent.reset":
+            failures = cast("ev.AgentReset", data).get("failures", 0)
+            return f"reset agent {subject} (cleared {failures} failure(s) and its backoff)"
+        case "message.added":
+            message = cast("ev.MessageAdded", data)
+            excerpt = str(message.get("excerpt") or "")
+            if len(excerpt) > 60:
+                excerpt = excerpt[:57] + "..."
+            verb = _MESSAGE_VERBS.get(str(message.get("kind")), "commented on")
+            return f"{verb} {subject}{title}: {excerpt}".rstrip(": ")
+        case "task.subscribed":
+            return f"subscribed {cast('ev.Subscription', data).get('agent')} to {subject}{title}"
+        case "task.unsubscribed":
+            return (
+                f"unsubscribed {cast('ev.Subscription', data).get('agent')} from {subject}{title}"
+            )
+        case "doc.added" | "doc.edited" | "doc.removed":
+            doc = cast("ev.DocChange", data)
+            action = {"doc.added": "added", "doc.edited": "edited", "doc.removed": "removed"}[known]
+            linked = f" (task {doc['task']})" if doc.get("task") else ""
+            return f"{action} {doc.get('type', 'document')} {subject}{title}{linked}"
+        case "memory.added":
+            return f"added to {subject}'s memory"
+        case "memory.compacted":
+            method = cast("ev.MemoryCompacted", data).get("method", "trimmed")
+            return f"compacted {subject}'s memory ({method})"
+        case "message.direct":
+            excerpt = str(cast("ev.MessageDirect", data).get("excerpt") or "")[:60]
+            return f"messaged {', '.join(event.get('notify') or [])}: {excerpt}"
+        case "agent.heartbeat":
+            beat = cast("ev.AgentHeartbeat", data)
+            return f"heartbeat of {subject}: {beat.get('outcome')} ({beat.get('applied', 0)} applied, {beat.get('rejected', 0)} rejected)"
+        case "agent.contained":
+            reverted = cast("ev.AgentContained", data).get("reverted") or []
+            return f"contained {subject}: reverted {len(reverted)} direct change(s) to {', '.join(reverted[:3])}"
+        case "note.added":
+            return "added a note to WORKING.md"
+        case "workspace.init":
+            return "initialised the workspace"
+        case "record.adopted":
+            found = cast("ev.RecordFound", data).get("kind", "record")
+            return f"recorded the existing {found} {subject} (no event had created it)"
+        case "record.lost":
+            found = cast("ev.RecordFound", data).get("kind", "record")
+            return f"recorded that {found} {subject} was lost before it was committed"
+        case "working.applied":
+            return f"applied {cast('ev.WorkingApplied', data).get('moves', 0)} WORKING.md edit(s)"
+        case _:
+            if TYPE_CHECKING:
+                assert_never(known)  # a known type without a case above
+            return f"{kind} {subject}".strip()

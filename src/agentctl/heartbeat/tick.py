@@ -23,13 +23,16 @@ from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core.duration import parse_duration
 from agentctl.core.rules import Actor
 from agentctl.errors import AgentctlError, BudgetError, GitError, LockTimeoutError, NotFoundError
 from agentctl.heartbeat.context import Work, build_prompt, collect, parse_ts
 from agentctl.paths import validate_name
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 SYSTEM_ACTOR = Actor("agentctl")
 OUTCOMES = ("idle", "worked", "waiting", "failed", "skipped", "refused", "budget")
@@ -391,8 +394,8 @@ def _close_tick(
         record["rejections_omitted"] = len(rejected) - LOGGED_REJECTIONS
     changes = {"status": "idle", "last_heartbeat": _stamp(started), "last_outcome": "worked", "failures": 0,
                "retry_after": None, "current_task": current}  # fmt: skip
-    data = {"outcome": "worked", "applied": len(done), "rejected": len(rejected),
-            "tokens": record.get("tokens_in", 0) + record.get("tokens_out", 0), "cost_usd": record.get("cost_usd", 0.0)}  # fmt: skip
+    data: ev.AgentHeartbeat = {"outcome": "worked", "applied": len(done), "rejected": len(rejected),
+                               "tokens": record.get("tokens_in", 0) + record.get("tokens_out", 0), "cost_usd": record.get("cost_usd", 0.0)}  # fmt: skip
     ws.record_heartbeat(name, changes, data)
 
 
@@ -426,7 +429,12 @@ def _record_failure(
     if blocked:
         changes.update(status="blocked", retry_after=None)
     record.update(outcome="failed", error=reason, failures=failures, blocked=blocked)
-    data = {"outcome": "failed", "error": reason[:300], "failures": failures, "blocked": blocked}
+    data: ev.AgentHeartbeat = {
+        "outcome": "failed",
+        "error": reason[:300],
+        "failures": failures,
+        "blocked": blocked,
+    }
     ws.record_heartbeat(name, changes, data, notify=_leads(ws, name) if blocked else None)
 
 
@@ -443,7 +451,7 @@ def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> N
     ):
         ws.record_heartbeat(name, changes)
         return
-    data = {"outcome": "budget", "error": exc.message[:300]}
+    data: ev.AgentHeartbeat = {"outcome": "budget", "error": exc.message[:300]}
     ws.record_heartbeat(name, changes, data, notify=_leads(ws, name))
 
 

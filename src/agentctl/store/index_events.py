@@ -22,11 +22,14 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from stat import S_ISLNK, S_ISREG
-from typing import Any
+from typing import TYPE_CHECKING, Any, assert_never, cast
 
 from agentctl.errors import ValidationError
 from agentctl.paths import NAME_RE
 from agentctl.store.reading import open_nofollow
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 EVENT_TABLES = """
 CREATE TABLE IF NOT EXISTS logs (
@@ -65,27 +68,47 @@ _EVENT_JSON = (
 
 def subscription_effects(event: dict[str, Any]) -> list[tuple[str, bool, str]]:
     """(agent, subscribed?, reason) implied by one event about a task."""
-    kind = event.get("type")
+    kind = cast("ev.KnownEventType", event.get("type"))
     raw = event.get("data")
     data: dict[str, Any] = raw if isinstance(raw, dict) else {}
     actor = str(event.get("actor", ""))
     effects: list[tuple[str, bool, str]] = []
-    if kind == "task.created":
-        effects.append((actor, True, "created"))
-        effects.extend(
-            (name, True, "assigned") for name in data.get("assignees") or event.get("notify") or []
-        )
-    elif kind == "task.assigned":
-        effects.extend((name, True, "assigned") for name in data.get("added") or [])
-    elif kind == "task.claimed":
-        effects.append((actor, True, "claimed"))
-    elif kind == "message.added":
-        effects.append((actor, True, "commented"))
-        effects.extend((name, True, "mentioned") for name in data.get("mentions") or [])
-    elif kind == "task.subscribed":
-        effects.append((str(data.get("agent", "")), True, "subscribed"))
-    elif kind == "task.unsubscribed":
-        effects.append((str(data.get("agent", "")), False, "unsubscribed"))
+    match kind:  # a type not known to this version (a newer log) has no effect
+        case "task.created":
+            # older logs name the assignees in the payload; now the notify list does
+            assignees = cast("ev.TaskCreated", data).get("assignees")
+            effects.append((actor, True, "created"))
+            effects.extend(
+                (name, True, "assigned") for name in assignees or event.get("notify") or []
+            )
+        case "task.assigned":
+            added = cast("ev.TaskAssigned", data).get("added")
+            effects.extend((name, True, "assigned") for name in added or [])
+        case "task.claimed":
+            effects.append((actor, True, "claimed"))
+        case "message.added":
+            mentions = cast("ev.MessageAdded", data).get("mentions")
+            effects.append((actor, True, "commented"))
+            effects.extend((name, True, "mentioned") for name in mentions or [])
+        case "task.subscribed":
+            effects.append(
+                (str(cast("ev.Subscription", data).get("agent", "")), True, "subscribed")
+            )
+        case "task.unsubscribed":
+            agent = str(cast("ev.Subscription", data).get("agent", ""))
+            effects.append((agent, False, "unsubscribed"))
+        case (
+            "workspace.init" | "note.added" | "task.edited" | "task.moved" | "task.unassigned"
+            | "task.released" | "task.dep_added" | "task.dep_removed" | "task.removed"
+            | "task.gate_refused" | "message.direct" | "doc.added" | "doc.edited" | "doc.removed"
+            | "agent.added" | "agent.edited" | "agent.removed" | "agent.status" | "agent.reset"
+            | "agent.heartbeat" | "agent.contained" | "memory.added" | "memory.compacted"
+            | "attention.raised" | "record.adopted" | "record.lost" | "working.applied"
+        ):  # fmt: skip
+            pass
+        case _:
+            if TYPE_CHECKING:
+                assert_never(kind)  # a known type without a case above
     return [
         (name, on, why)
         for name, on, why in effects

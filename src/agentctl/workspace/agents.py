@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core.rules import Actor
 from agentctl.core.text import check_line, check_lines, check_text
@@ -12,6 +12,9 @@ from agentctl.paths import validate_name
 from agentctl.store.reading import read_record
 from agentctl.workspace.base import Mutation, timestamp
 from agentctl.workspace.tasks import TaskOps, validate_model
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 AGENT_ORDER = [
     "name", "role", "level", "capabilities", "runtime", "model", "command", "sandbox", "heartbeat", "budget",
@@ -156,7 +159,8 @@ class AgentOps(TaskOps):
                 )
             m.create(path, Document.new(fields, persona).dumps())
             self._stage_state(m, name, {"status": "idle"})
-            m.record("agent.added", name, {"role": role, "level": level})
+            added: ev.AgentAdded = {"role": role, "level": level}
+            m.record("agent.added", name, added)
             m.result = fields
         return m.result  # type: ignore[no-any-return]
 
@@ -178,7 +182,8 @@ class AgentOps(TaskOps):
             validate_model("Agent", merged, rel)
             doc.update(changes, order=AGENT_ORDER)
             m.write(path, doc.dumps())
-            m.record("agent.edited", name, {"fields": sorted(changes)})
+            edited: ev.AgentEdited = {"fields": sorted(changes)}
+            m.record("agent.edited", name, edited)
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -207,9 +212,8 @@ class AgentOps(TaskOps):
                 self._stage_task(m, task["id"], changes)
             m.delete(self.layout.agent(name))
             m.delete(self.layout.agent_state(name))
-            m.record(
-                "agent.removed", name, {"agent": agent, "unassigned": [t["id"] for t in assigned]}
-            )
+            removed: ev.AgentRemoved = {"agent": agent, "unassigned": [t["id"] for t in assigned]}
+            m.record("agent.removed", name, removed)
             m.result = {**agent, "unassigned": [t["id"] for t in assigned]}
         return m.result  # type: ignore[no-any-return]
 
@@ -217,7 +221,7 @@ class AgentOps(TaskOps):
         self,
         name: str,
         changes: dict[str, Any],
-        data: dict[str, Any] | None = None,
+        data: ev.AgentHeartbeat | None = None,
         notify: list[str] | None = None,
     ) -> dict[str, Any]:
         """Update an agent's runtime state after a tick, as the agent. With ``data`` the tick
@@ -252,12 +256,11 @@ class AgentOps(TaskOps):
                         m.write(path, data.decode("utf-8", errors="replace"))
                 self._stage_state(m, name, {"status": "blocked", "last_outcome": "contained", "retry_after": None,
                                             "last_heartbeat": started or timestamp()})  # fmt: skip
-                m.record(
-                    "agent.contained",
-                    name,
-                    {"reverted": findings.reverted, "diff": findings.diff},
-                    notify,
-                )
+                contained: ev.AgentContained = {
+                    "reverted": findings.reverted,
+                    "diff": findings.diff,
+                }
+                m.record("agent.contained", name, contained, notify)
                 m.result = findings
         except _Clean:
             return None
@@ -276,7 +279,8 @@ class AgentOps(TaskOps):
             if status == "idle":
                 changes["failures"] = 0
             state = self._stage_state(m, name, changes)
-            m.record("agent.status", name, {"from": previous, "to": status})
+            changed: ev.AgentStatus = {"from": previous, "to": status}
+            m.record("agent.status", name, changed)
             m.result = state
         return m.result  # type: ignore[no-any-return]
 
@@ -297,15 +301,12 @@ class AgentOps(TaskOps):
             if status == "blocked":
                 changes["status"] = "idle"
             state = self._stage_state(m, name, changes)
-            m.record(
-                "agent.reset",
-                name,
-                {
-                    "failures": failures,
-                    "retry_after": str(retry_after) if retry_after else None,
-                    "status": status,
-                },
-            )
+            reset: ev.AgentReset = {
+                "failures": failures,
+                "retry_after": str(retry_after) if retry_after else None,
+                "status": status,
+            }
+            m.record("agent.reset", name, reset)
             m.result = state
         return m.result  # type: ignore[no-any-return]
 

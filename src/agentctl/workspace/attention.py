@@ -19,6 +19,7 @@ from agentctl.core.rules import Actor
 from agentctl.workspace.tasks import TaskOps
 
 if TYPE_CHECKING:
+    from agentctl.core import events as ev
     from agentctl.core.attention import Condition
 
 # core/attention.py and the queries are imported where used: every command imports this
@@ -102,10 +103,11 @@ class AttentionOps(TaskOps):
                 leads = self._leads()
                 m.batch_subject = f"{len(new)} condition(s) need attention"
                 for condition in new:
-                    data = {
-                        "key": condition.key,
-                        **{k: v for k, v in condition.as_dict().items() if k != "key"},
-                    }
+                    data: ev.AttentionRaised = {
+                        "key": condition.key, "kind": condition.kind, "subject": condition.subject,
+                        "state": condition.state, "detail": condition.detail, "title": condition.title,
+                        "assignees": list(condition.assignees),
+                    }  # fmt: skip
                     m.record_more(
                         RAISED,
                         condition.subject,

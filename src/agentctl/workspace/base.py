@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never, cast
 
 from agentctl import paths
 from agentctl.core import ids, secrets
@@ -28,6 +28,7 @@ from agentctl.store.working import WorkingState, extract_notes, render
 from agentctl.workspace import containment
 
 if TYPE_CHECKING:
+    from agentctl.core.events import EventType, Payload
     from agentctl.store.frontmatter import Document
     from agentctl.vcs import Repo
 
@@ -35,18 +36,37 @@ ENV_AGENT = "AGENTCTL_AGENT"
 _BULK_CREATE = (
     16  # a mutation creating this many files writes them with one flush (atomic.create_many)
 )
-# Changes of subscriptions concern nobody else; refusals at human gates are for the humans
-# (``inbox --human``), not a reason to wake the task's agents; conditions needing attention
-# are for the leads.
-_NO_SUBSCRIBER_FAN_OUT = frozenset(
-    {
-        "task.created",
-        "task.subscribed",
-        "task.unsubscribed",
-        "task.gate_refused",
-        "attention.raised",
-    }
-)
+
+
+def fan_out_rule(kind: EventType) -> tuple[str, bool]:
+    """Who an event concerns besides those its operation names: (the reason given to the
+    agents the operation named, whether the task's subscribers are told too).
+
+    Changes of subscriptions concern nobody else; refusals at human gates are for the humans
+    (``inbox --human``), not a reason to wake the task's agents; conditions needing attention
+    are for the leads; a new task tells its assignees, its subscribers are only starting."""
+    match kind:
+        case "message.added":
+            return "mention", True
+        case "task.assigned":
+            return "assigned", True
+        case "task.created":
+            return "assigned", False
+        case "attention.raised":
+            return "attention", False
+        case "task.subscribed" | "task.unsubscribed" | "task.gate_refused":
+            return "assignee", False
+        case (
+            "workspace.init" | "note.added" | "task.edited" | "task.moved" | "task.unassigned"
+            | "task.claimed" | "task.released" | "task.dep_added" | "task.dep_removed"
+            | "task.removed" | "message.direct" | "doc.added" | "doc.edited" | "doc.removed"
+            | "agent.added" | "agent.edited" | "agent.removed" | "agent.status" | "agent.reset"
+            | "agent.heartbeat" | "agent.contained" | "memory.added" | "memory.compacted"
+            | "record.adopted" | "record.lost"
+        ):  # fmt: skip
+            return "assignee", True
+        case _:
+            assert_never(kind)
 
 
 @dataclass
@@ -94,9 +114,9 @@ class Mutation:
 
     def record(
         self,
-        type_: str,
+        type_: EventType,
         subject: str | None,
-        data: dict[str, Any] | None = None,
+        data: Payload | None = None,
         notify: list[str] | None = None,
     ) -> None:
         if self.event is not None:
@@ -105,9 +125,9 @@ class Mutation:
 
     def record_more(
         self,
-        type_: str,
+        type_: EventType,
         subject: str | None,
-        data: dict[str, Any] | None = None,
+        data: Payload | None = None,
         notify: list[str] | None = None,
     ) -> None:
         """One more event of an event batch (an import, a dispatch): every event of the batch
@@ -123,10 +143,11 @@ class Mutation:
         self.more_events.append(event)
 
     def _make_event(
-        self, type_: str, subject: str | None, data: dict[str, Any] | None, notify: list[str] | None
+        self, type_: EventType, subject: str | None, data: Payload | None, notify: list[str] | None
     ) -> dict[str, Any]:
         wanted = [n for n in (notify or []) if n != self.actor.name]
-        return eventlog.make_event(self.actor.name, type_, subject, data, wanted)
+        plain = cast("dict[str, Any] | None", data)
+        return eventlog.make_event(self.actor.name, type_, subject, plain, wanted)
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -512,14 +533,9 @@ class WorkspaceBase:
         waiting on a task that just became done. Only known agents, never the actor.
         """
         data = event["data"]
-        kind = event["type"]
-        direct = {
-            "message.added": "mention",
-            "task.created": "assigned",
-            "task.assigned": "assigned",
-            "attention.raised": "attention",
-        }
-        reasons: dict[str, str] = {name: direct.get(kind, "assignee") for name in event["notify"]}
+        kind: EventType = event["type"]
+        direct, to_subscribers = fan_out_rule(kind)
+        reasons: dict[str, str] = {name: direct for name in event["notify"]}
         subject = event.get("subject") or ""
         task_id = subject if subject.startswith("t-") else data.get("task")
         flow = self.workflow
@@ -532,13 +548,8 @@ class WorkspaceBase:
                 for dependent in self.index.dependents(subject):
                     for name in (self.index.task(dependent) or {}).get("assignees", []):
                         reasons.setdefault(name, "dependency_done")
-        # Subscribers last: a more specific reason (review, dependency_done) wins. Changes of
-        # subscriptions themselves concern nobody else.
-        if (
-            isinstance(task_id, str)
-            and task_id.startswith("t-")
-            and kind not in _NO_SUBSCRIBER_FAN_OUT
-        ):
+        # Subscribers last: a more specific reason (review, dependency_done) wins.
+        if to_subscribers and isinstance(task_id, str) and task_id.startswith("t-"):
             for name in self.index.subscribers(task_id):
                 reasons.setdefault(name, "subscribed")
         known = {agent["name"] for agent in self.index.agents()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import ids, mentions
 from agentctl.core.checks import MESSAGE_KINDS
@@ -18,6 +18,9 @@ from agentctl.core.text import check_text
 from agentctl.errors import NotFoundError, PermissionDeniedError, UsageError
 from agentctl.paths import validate_name
 from agentctl.workspace.tasks import TaskOps
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 MAX_MESSAGE_CHARS = 20_000
 
@@ -61,18 +64,14 @@ class CollabOps(TaskOps):
                 reply_to = ids.resolve(ids.MESSAGE, reply_to, in_thread)
             fields, unknown = self.stage_message(m, actor, task_id, body, kind, reply_to)
             found = fields["mentions"]
-            m.record(
-                "message.added",
-                task_id,
-                {
-                    "title": task["title"],
-                    "message": fields["id"],
-                    "kind": kind,
-                    "mentions": found,
-                    "excerpt": mentions.excerpt(body),
-                },
-                found,
-            )
+            added: ev.MessageAdded = {
+                "title": task["title"],
+                "message": fields["id"],
+                "kind": kind,
+                "mentions": found,
+                "excerpt": mentions.excerpt(body),
+            }
+            m.record("message.added", task_id, added, found)
             m.result = {**fields, "body": body + "\n", "unknown_mentions": unknown}
         return m.result  # type: ignore[no-any-return]
 
@@ -123,11 +122,8 @@ class CollabOps(TaskOps):
             task_id = self.resolve_task(ref)
             task = self.index.task(task_id) or {}
             current = self.index.subscription(task_id, name)
-            m.record(
-                "task.subscribed" if on else "task.unsubscribed",
-                task_id,
-                {"title": task.get("title"), "agent": name},
-            )
+            change: ev.Subscription = {"title": task.get("title"), "agent": name}
+            m.record("task.subscribed" if on else "task.unsubscribed", task_id, change)
             m.result = {
                 "task": task_id,
                 "agent": name,
@@ -154,12 +150,8 @@ class CollabOps(TaskOps):
                 raise NotFoundError(f"no agent named {agent!r}", hint="see 'agentctl agent list'")
             if agent == actor.name:
                 raise UsageError("refused: a message to yourself notifies nobody")
-            m.record(
-                "message.direct",
-                None,
-                {"excerpt": mentions.excerpt(body, 300), "text": body[:2000]},
-                [agent],
-            )
+            direct: ev.MessageDirect = {"excerpt": mentions.excerpt(body, 300), "text": body[:2000]}
+            m.record("message.direct", None, direct, [agent])
             m.result = {"to": agent, "from": actor.name, "text": body}
         return m.result  # type: ignore[no-any-return]
 
@@ -204,9 +196,10 @@ class CollabOps(TaskOps):
         subject = item.get("subject") or ""
         task_id = subject if subject.startswith("t-") else data.get("task")
         if item["type"] == "message.added":
-            text = f"{data.get('kind', 'comment')}: {data.get('excerpt', '')}"
+            message = cast("ev.MessageAdded", data)
+            text = f"{message.get('kind', 'comment')}: {message.get('excerpt', '')}"
         elif item["type"] == "message.direct":
-            text = f"direct: {data.get('excerpt', '')}"
+            text = f"direct: {cast('ev.MessageDirect', data).get('excerpt', '')}"
         else:
             text = summarize(item)
         return {

@@ -19,6 +19,7 @@ from agentctl.workspace.tasks import TaskOps
 
 if TYPE_CHECKING:  # imported where used: every command imports this module, few dispatch
     from agentctl.core import dispatch as matching
+    from agentctl.core import events as ev
 
 
 class _NothingAssigned(Exception):
@@ -59,7 +60,7 @@ class DispatchOps(TaskOps):
                     ].get(task["status"], []):
                         changes["status"] = flow["assigned"]
                     self._stage_task(m, assignment.task, changes)
-                    data = {
+                    data: ev.TaskAssigned = {
                         "title": task["title"],
                         "added": [assignment.agent],
                         "via": "dispatch",

@@ -7,7 +7,7 @@ and ``diff`` read git and say so clearly when the workspace is not in a reposito
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core import ids
 from agentctl.core.checks import DOC_TYPES, TITLE_RE
@@ -23,6 +23,9 @@ from agentctl.errors import (
 from agentctl.store.reading import read_record
 from agentctl.workspace.base import timestamp
 from agentctl.workspace.tasks import TaskOps
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 MAX_DOC_CHARS = 500_000
 
@@ -74,7 +77,8 @@ class DocOps(TaskOps):
             fields.update({"author": actor.name, "created_at": now, "updated_at": now})
             path = self.layout.doc(doc_id)
             m.create(path, Document.new(fields, body).dumps())
-            m.record("doc.added", doc_id, {"title": title, "type": type_, "task": task_id})
+            added: ev.DocChange = {"title": title, "type": type_, "task": task_id}
+            m.record("doc.added", doc_id, added)
             m.result = {**fields, "path": self.layout.relative(path)}
         return m.result  # type: ignore[no-any-return]
 
@@ -125,16 +129,13 @@ class DocOps(TaskOps):
                 raise UsageError(f"no change: {doc_id} already has that content")
             doc.set("updated_at", timestamp())
             m.write(path, doc.dumps())
-            m.record(
-                "doc.edited",
-                doc_id,
-                {
-                    "title": doc.get("title"),
-                    "type": doc.get("type"),
-                    "task": doc.get("task"),
-                    "fields": changed,
-                },
-            )
+            edited: ev.DocChange = {
+                "title": doc.get("title"),
+                "type": doc.get("type"),
+                "task": doc.get("task"),
+                "fields": changed,
+            }
+            m.record("doc.edited", doc_id, edited)
             m.result = {**doc.plain(), "path": rel}
         return m.result  # type: ignore[no-any-return]
 
@@ -146,11 +147,12 @@ class DocOps(TaskOps):
                 raise NotFoundError(f"no document {doc_id}")
             self._check_doc_owner(actor, doc.get("author"), "remove")
             m.delete(self.layout.doc(doc_id))
-            m.record(
-                "doc.removed",
-                doc_id,
-                {"title": doc["title"], "type": doc["type"], "task": doc.get("task")},
-            )
+            removed: ev.DocChange = {
+                "title": doc["title"],
+                "type": doc["type"],
+                "task": doc.get("task"),
+            }
+            m.record("doc.removed", doc_id, removed)
             m.result = doc
         return m.result  # type: ignore[no-any-return]
 

@@ -7,13 +7,17 @@ people's side: the list of what waits for them, and the two verdicts on work in 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from agentctl.core.rules import Actor, gate_for, gate_name
 from agentctl.errors import PermissionDeniedError, UsageError
 from agentctl.workspace.base import Mutation
 from agentctl.workspace.collab import CollabOps
 from agentctl.workspace.tasks import STATUS_CHANGES
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 MAX_REFUSALS_SCANNED = 500  # newest gate refusals looked at for what is still unresolved
 
@@ -55,11 +59,13 @@ class GateOps(CollabOps):
             also=self._verdict(actor, "reject", note),
         )
 
-    def _verdict(self, actor: Actor, verb: str, note: str | None) -> Any:
+    def _verdict(
+        self, actor: Actor, verb: Literal["approve", "reject"], note: str | None
+    ) -> Callable[[Mutation, dict[str, Any]], ev.MoveVerdict]:
         """Stage the verdict's review message on the task's thread, in the move's mutation."""
 
-        def stage(m: Mutation, task: dict[str, Any]) -> dict[str, Any]:
-            data: dict[str, Any] = {"via": verb}
+        def stage(m: Mutation, task: dict[str, Any]) -> ev.MoveVerdict:
+            data: ev.MoveVerdict = {"via": verb}
             if note and note.strip():
                 text = f"{'Approved' if verb == 'approve' else 'Changes requested'}: {note.strip()}"
                 fields, _ = self.stage_message(m, actor, task["id"], text, "review")
@@ -108,7 +114,7 @@ def needs_human(
     refusals: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
     for event in reversed(events):  # newest first
-        task_id, data = event["subject"], event["data"]
+        task_id, data = event["subject"], cast("ev.TaskGateRefused", event["data"])
         if (
             statuses.get(task_id) != data.get("from")
             or (task_id, event["actor"], str(data.get("to"))) in seen

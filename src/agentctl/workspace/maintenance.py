@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl import paths
 from agentctl.core.rules import Actor
@@ -15,6 +15,9 @@ from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
 from agentctl.store.index import Problem
 from agentctl.workspace.agents import AgentOps
 from agentctl.workspace.base import timestamp
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 GITIGNORE = "# Machine-local state: locks, index, run logs, caches. Never committed.\nlocal/\n"
 GITATTRIBUTES_LINES = (
@@ -105,7 +108,8 @@ class Maintenance(AgentOps):
                     created.append(".gitattributes")
                 if config_created:
                     m.also_commit.append(layout.config)
-                m.record("workspace.init", None, {"name": workspace.config["name"]})
+                init: ev.WorkspaceInit = {"name": workspace.config["name"]}
+                m.record("workspace.init", None, init)
             if needs_working:
                 created.append(workspace.layout.relative(workspace.layout.working))
         result = {
@@ -168,7 +172,8 @@ class Maintenance(AgentOps):
                     f"{current.rstrip()}\n\n## Notes\n\n{NOTES_START}\n{new_notes}\n{NOTES_END}\n"
                 )
             m.write(path, updated)
-            m.record("note.added", None, {"text": line_text})
+            note: ev.NoteAdded = {"text": line_text}
+            m.record("note.added", None, note)
             m.result = {"note": entry}
         return m.result  # type: ignore[no-any-return]
 

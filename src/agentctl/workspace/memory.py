@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core.rules import Actor
 from agentctl.core.text import CONTROL_CHARS, check_text
@@ -34,6 +34,9 @@ from agentctl.errors import (
 )
 from agentctl.paths import validate_name
 from agentctl.workspace.base import WorkspaceBase, now, timestamp
+
+if TYPE_CHECKING:
+    from agentctl.core import events as ev
 
 LONG_TERM = "MEMORY.md"
 DAILY_RE = re.compile(r"(\d{4}-\d{2}-\d{2})\.md")
@@ -417,7 +420,12 @@ class MemoryOps(WorkspaceBase):
             kind = "long_term" if long_term else "daily"
             # No notification: memory is read at every working tick anyway, and a note from a
             # person should not wake the agent (and spend tokens) on its own.
-            m.record("memory.added", agent, {"kind": kind, "path": rel, "chars": len(entry)})
+            added: ev.MemoryAdded = {
+                "kind": "long_term" if long_term else "daily",
+                "path": rel,
+                "chars": len(entry),
+            }
+            m.record("memory.added", agent, added)
             m.result = {"agent": agent, "kind": kind, "path": rel, "entry": entry, "ts": stamp}
         return m.result  # type: ignore[no-any-return]
 
@@ -563,8 +571,12 @@ class MemoryOps(WorkspaceBase):
                 chars_after=len(text),
                 preamble_cut=cut,
             )
-            data = {
-                k: result[k] for k in ("method", "folded", "dropped", "summarised", "chars_after")
+            data: ev.MemoryCompacted = {
+                "method": method,
+                "folded": result["folded"],
+                "dropped": result["dropped"],
+                "summarised": result["summarised"],
+                "chars_after": result["chars_after"],
             }
             if fallback:
                 data["fallback"] = fallback

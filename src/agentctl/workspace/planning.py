@@ -20,6 +20,7 @@ from agentctl.workspace.base import Mutation, timestamp
 from agentctl.workspace.tasks import TASK_ORDER, TaskOps, validate_model
 
 if TYPE_CHECKING:
+    from agentctl.core import events as ev
     from agentctl.store.roadmap_plan import Item, Plan
 
 REPORT_VERSION = 1
@@ -403,26 +404,32 @@ class PlanningOps(TaskOps):
                 path = self.layout.task(entry.task_id)
                 validate_model("Task", entry.fields, self.layout.relative(path))
                 m.create(path, dump_new(entry.fields, entry.body), (entry.fields, entry.body))
-                m.record_more("task.created", entry.task_id, {
+                new_task: ev.TaskCreated = {
                     "title": entry.fields["title"], "status": entry.fields["status"], "source": entry.source,
-                }, entry.fields.get("assignees") or [])  # fmt: skip
+                }  # fmt: skip
+                m.record_more(
+                    "task.created", entry.task_id, new_task, entry.fields.get("assignees") or []
+                )
             elif entry.action == "update":
                 changes = {k: v for k, v in entry.fields.items()}
                 body = entry.body if "body" in entry.changed else None
                 merged = self._stage_task(m, entry.task_id, changes, body)
                 if entry.changed:
-                    m.record_more(
-                        "task.edited",
-                        entry.task_id,
-                        {"title": merged["title"], "fields": entry.changed},
-                    )
+                    edited: ev.TaskEdited = {"title": merged["title"], "fields": entry.changed}
+                    m.record_more("task.edited", entry.task_id, edited)
                 if "assignees" in entry.fields:
-                    m.record_more("task.assigned", entry.task_id, {"title": merged["title"], "added": entry.fields["assignees"]},
-                                  entry.fields["assignees"])  # fmt: skip
+                    assigned: ev.TaskAssigned = {
+                        "title": merged["title"],
+                        "added": entry.fields["assignees"],
+                    }
+                    m.record_more(
+                        "task.assigned", entry.task_id, assigned, entry.fields["assignees"]
+                    )
                 if entry.moved is not None:
-                    m.record_more("task.moved", entry.task_id, {
+                    moved: ev.TaskMoved = {
                         "title": merged["title"], "from": entry.moved[0], "to": entry.moved[1], "note": "roadmap import",
-                    }, merged.get("assignees") or [])  # fmt: skip
+                    }  # fmt: skip
+                    m.record_more("task.moved", entry.task_id, moved, merged.get("assignees") or [])
 
 
 # -- the report ----------------------------------------------------------------------------------

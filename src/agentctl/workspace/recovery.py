@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from agentctl.core.rules import Actor
 from agentctl.store.index import Problem
 
 if TYPE_CHECKING:
+    from agentctl.core import events as ev
     from agentctl.workspace.base import WorkspaceBase
 
 DOCTOR = Actor("agentctl")
@@ -29,8 +30,8 @@ _RECORD_KINDS = (
     ("agent", "agents", "agent.added", "agent.removed"),
     ("doc", "docs", "doc.added", "doc.removed"),
 )
-_ADOPTED = "record.adopted"  # doctor: a record that no event ever created
-_LOST = "record.lost"  # doctor: an event's record that exists nowhere, not even in HEAD
+_ADOPTED: Final = "record.adopted"  # doctor: a record that no event ever created
+_LOST: Final = "record.lost"  # doctor: an event's record that exists nowhere, not even in HEAD
 
 
 def recover(ws: WorkspaceBase) -> list[dict[str, Any]]:
@@ -280,7 +281,13 @@ def _kind_of(ws: Any, rel: str) -> tuple[str, str]:
     return "record", path.name
 
 
-def _record(ws: Any, type_: str, subject: str, data: dict[str, Any], extra: list[Path]) -> None:
+def _record(
+    ws: Any,
+    type_: Literal["record.adopted", "record.lost"],
+    subject: str,
+    data: ev.RecordFound,
+    extra: list[Path],
+) -> None:
     with ws._mutate(DOCTOR) as m:
         m.also_commit.extend(extra)
         m.record(type_, subject, data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import body as taskbody
 from agentctl.core import graph, ids
@@ -26,9 +26,16 @@ from agentctl.paths import validate_name
 from agentctl.workspace.base import Mutation, WorkspaceBase, now, timestamp
 
 # Events after which a task's status may differ: a refusal before the latest of them is stale.
-STATUS_CHANGES = ("task.moved", "task.claimed", "task.released", "task.assigned", "task.unassigned")
+STATUS_CHANGES: tuple[ev.EventType, ...] = (
+    "task.moved",
+    "task.claimed",
+    "task.released",
+    "task.assigned",
+    "task.unassigned",
+)
 
 if TYPE_CHECKING:
+    from agentctl.core import events as ev
     from agentctl.store.frontmatter import Document
 
 TASK_ORDER = [
@@ -224,16 +231,17 @@ class TaskOps(WorkspaceBase):
                 ):
                     if event["type"] != "task.gate_refused":
                         break
-                    data = event["data"]
+                    data = cast("ev.TaskGateRefused", event["data"])
                     if event["actor"] == actor.name and (data.get("from"), data.get("to")) == (
                         refusal.source,
                         refusal.target,
                     ):
                         raise _AlreadyRecorded  # leaves the mutation without writing anything
                 task = self.index.task(refusal.task) or {}
-                m.record("task.gate_refused", refusal.task, {
+                refused: ev.TaskGateRefused = {
                     "title": task.get("title"), "gate": refusal.gate, "from": refusal.source, "to": refusal.target,
-                })  # fmt: skip
+                }  # fmt: skip
+                m.record("task.gate_refused", refusal.task, refused)
         except _AlreadyRecorded:
             pass
         except AgentctlError as exc:  # the refusal stands whatever happens to its record
@@ -309,12 +317,8 @@ class TaskOps(WorkspaceBase):
             body = taskbody.task_body(description, [taskbody.Criterion(c) for c in criteria or []])
             doc = Document.new({k: fields[k] for k in TASK_ORDER if k in fields}, body)
             m.create(path, doc.dumps())
-            m.record(
-                "task.created",
-                task_id,
-                {"title": fields["title"], "status": fields["status"]},
-                wanted,
-            )
+            created: ev.TaskCreated = {"title": fields["title"], "status": fields["status"]}
+            m.record("task.created", task_id, created, wanted)
             m.result = {k: v for k, v in fields.items() if v is not None}
         return m.result  # type: ignore[no-any-return]
 
@@ -399,7 +403,8 @@ class TaskOps(WorkspaceBase):
             fields = sorted(changes) + (["body"] if body != doc.body else [])
             check_gate_escape(actor, self.workflow, current, {**current, **changes})
             merged = self._stage_task(m, task_id, changes, body, doc)
-            m.record("task.edited", task_id, {"title": merged["title"], "fields": fields})
+            edited: ev.TaskEdited = {"title": merged["title"], "fields": fields}
+            m.record("task.edited", task_id, edited)
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -456,7 +461,8 @@ class TaskOps(WorkspaceBase):
                 for k in set(data) | set(current)
                 if data.get(k) != current.get(k) and k != "updated_at"
             )
-            m.record("task.edited", task_id, {"title": data.get("title"), "fields": changed})
+            change: ev.TaskEdited = {"title": data.get("title"), "fields": changed}
+            m.record("task.edited", task_id, change)
             m.result = data
         return m.result  # type: ignore[no-any-return]
 
@@ -473,7 +479,7 @@ class TaskOps(WorkspaceBase):
         status: str,
         note: str | None = None,
         expect: str | None = None,
-        also: Callable[[Mutation, dict[str, Any]], dict[str, Any]] | None = None,
+        also: Callable[[Mutation, dict[str, Any]], ev.MoveVerdict] | None = None,
     ) -> dict[str, Any]:
         """The one status change: ``expect`` refuses unless the task is in that status now;
         ``also`` stages more writes on the same mutation and returns data for its event."""
@@ -498,11 +504,15 @@ class TaskOps(WorkspaceBase):
                 line = f"- {timestamp()} {actor.name}: {task['status']} -> {status}: {note.strip()}"
                 body = taskbody.append_to_section(doc.body, taskbody.NOTES, line)
             merged = self._stage_task(m, task_id, changes, body, doc)
-            data = {"title": task["title"], "from": task["status"], "to": status}
+            data: ev.TaskMoved = {"title": task["title"], "from": task["status"], "to": status}
             if note:
                 data["note"] = note.strip()
             if also is not None:
-                data.update(also(m, task))
+                verdict = also(m, task)
+                if "via" in verdict:
+                    data["via"] = verdict["via"]
+                if "message" in verdict:
+                    data["message"] = verdict["message"]
             m.record("task.moved", task_id, data, task["assignees"])
             m.result = merged
         return m.result  # type: ignore[no-any-return]
@@ -527,7 +537,8 @@ class TaskOps(WorkspaceBase):
                 changes["status"] = flow["assigned"]
                 check_gates(actor, flow, task, flow["assigned"])
             merged = self._stage_task(m, task_id, changes)
-            m.record("task.assigned", task_id, {"title": task["title"], "added": added}, added)
+            assigned: ev.TaskAssigned = {"title": task["title"], "added": added}
+            m.record("task.assigned", task_id, assigned, added)
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -550,9 +561,8 @@ class TaskOps(WorkspaceBase):
                 changes["status"] = flow["initial"]
                 check_gates(actor, flow, task, flow["initial"])
             merged = self._stage_task(m, task_id, changes)
-            m.record(
-                "task.unassigned", task_id, {"title": task["title"], "removed": removed}, removed
-            )
+            unassigned: ev.TaskUnassigned = {"title": task["title"], "removed": removed}
+            m.record("task.unassigned", task_id, unassigned, removed)
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -612,12 +622,8 @@ class TaskOps(WorkspaceBase):
                 },
             }
             merged = self._stage_task(m, task_id, changes)
-            m.record(
-                "task.claimed",
-                task_id,
-                {"title": task["title"], "epoch": epoch, "from": status},
-                others,
-            )
+            claimed: ev.TaskClaimed = {"title": task["title"], "epoch": epoch, "from": status}
+            m.record("task.claimed", task_id, claimed, others)
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -642,9 +648,8 @@ class TaskOps(WorkspaceBase):
                 changes["status"] = flow["assigned"] if remaining else flow["initial"]
                 check_gates(actor, flow, task, changes["status"])
             merged = self._stage_task(m, task_id, changes)
-            m.record(
-                "task.released", task_id, {"title": task["title"], "released": released}, remaining
-            )
+            gone: ev.TaskReleased = {"title": task["title"], "released": released}
+            m.record("task.released", task_id, gone, remaining)
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -662,7 +667,8 @@ class TaskOps(WorkspaceBase):
                     f"refused: that would make a dependency cycle {' -> '.join(cycle)}"
                 )
             merged = self._stage_task(m, task_id, {"depends_on": [*task["depends_on"], dep_id]})
-            m.record("task.dep_added", task_id, {"title": task["title"], "dependency": dep_id})
+            dependency: ev.TaskDependency = {"title": task["title"], "dependency": dep_id}
+            m.record("task.dep_added", task_id, dependency)
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -678,9 +684,8 @@ class TaskOps(WorkspaceBase):
             merged = self._stage_task(
                 m, task_id, {"depends_on": [d for d in task["depends_on"] if d != matches[0]]}
             )
-            m.record(
-                "task.dep_removed", task_id, {"title": task["title"], "dependency": matches[0]}
-            )
+            dependency: ev.TaskDependency = {"title": task["title"], "dependency": matches[0]}
+            m.record("task.dep_removed", task_id, dependency)
             m.result = merged
         return m.result  # type: ignore[no-any-return]
 
@@ -709,11 +714,12 @@ class TaskOps(WorkspaceBase):
             for child in children:
                 self._stage_task(m, child, {"parent": None})
             m.delete(self.layout.task(task_id))
-            m.record(
-                "task.removed",
-                task_id,
-                {"title": task["title"], "task": task, "updated": dependents + children},
-            )
+            removed: ev.TaskRemoved = {
+                "title": task["title"],
+                "task": task,
+                "updated": dependents + children,
+            }
+            m.record("task.removed", task_id, removed)
             m.result = task
         return m.result  # type: ignore[no-any-return]
 
