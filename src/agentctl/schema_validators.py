@@ -76,7 +76,7 @@ class _Generator:
         from agentctl.core import models
 
         self.models = models
-        self.constants: dict[str, str] = {"frozenset()": "_NONE"}  # code -> constant name
+        self.constants: dict[str, str] = {}  # code -> constant name
         self.counts: dict[str, int] = {}
         self.functions: dict[str, list[str]] = {}  # model name -> lines
         self.defs: dict[str, Any] = {}
@@ -88,11 +88,16 @@ class _Generator:
         return self.constants[code]
 
     def field_set(self, keys: list[str]) -> str:
-        if not keys:
-            return "_NONE"
         return self.constant(
             "frozenset({" + ", ".join(_q(k) for k in sorted(keys)) + "})", "FIELDS"
         )
+
+    def field_tuple(self, keys: list[str]) -> str:
+        """Sorted, so the first problem in name order is the one reported."""
+        if not keys:
+            return "()"
+        items = ", ".join(_q(k) for k in sorted(keys)) + ("," if len(keys) == 1 else "")
+        return self.constant(f"({items})", "NAMES")
 
     def custom_checks(self, model_name: str) -> dict[str, str]:
         """Field name -> fast check name, from the model's field validators."""
@@ -118,7 +123,7 @@ class _Generator:
         required = set(schema.get("required", []))
         custom = self.custom_checks(name)
         not_null = [k for k, p in properties.items() if k not in required and not _nullable(p)]
-        sets = [self.field_set(list(properties)), self.field_set(list(required)), self.field_set(not_null)]  # fmt: skip
+        sets = [self.field_set(list(properties)), self.field_tuple(sorted(required)), self.field_tuple(not_null)]  # fmt: skip
         lines = [
             f"def {function}(data: dict[str, Any], path: str, prefix: str = {_q('')}) -> None:"
         ]
@@ -255,8 +260,6 @@ class _Generator:
 
 def _assignment(name: str, code: str) -> list[str]:
     """``name = code`` wrapped the way the formatter wraps a long set or tuple literal."""
-    if code == "frozenset()":
-        return [f"{name}: frozenset[str] = frozenset()"]
     line = f"{name} = {code}"
     if len(line) <= 100:
         return [line]
@@ -264,7 +267,7 @@ def _assignment(name: str, code: str) -> list[str]:
         items = code.removeprefix("frozenset({").removesuffix("})").split(", ")
         return [f"{name} = frozenset(", "    {", *(f"        {i}," for i in items), "    }", ")"]
     if code.startswith("("):
-        items = code.removeprefix("(").removesuffix(")").split(", ")
+        items = code.removeprefix("(").removesuffix(")").rstrip(",").split(", ")
         return [f"{name} = (", *(f"    {i}," for i in items), ")"]
     raise NotImplementedError(f"cannot wrap {line}")
 

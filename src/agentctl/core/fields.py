@@ -124,18 +124,19 @@ def fields(
     path: str,
     prefix: str,
     allowed: frozenset[str],
-    required: frozenset[str],
-    not_null: frozenset[str],
+    required: tuple[str, ...],
+    not_null: tuple[str, ...],
 ) -> None:
     """No unknown field, every required one present and not null, and no null where the
-    schema allows none."""
-    unknown = sorted(str(key) for key in data if key not in allowed)
-    if unknown:
+    schema allows none (``required`` and ``not_null`` are sorted: the first problem in name
+    order is reported)."""
+    if not allowed.issuperset(data):
+        unknown = sorted(str(key) for key in data if key not in allowed)
         raise fail(path, prefix + unknown[0], "unknown field")
-    missing = sorted(k for k in required if data.get(k) is None)
-    if missing:
-        raise fail(path, prefix + missing[0], "missing required field")
-    for key in sorted(not_null):
+    for key in required:
+        if data.get(key) is None:
+            raise fail(path, prefix + key, "missing required field")
+    for key in not_null:
         if key in data and data[key] is None:
             raise fail(path, prefix + key, "may not be empty")
 

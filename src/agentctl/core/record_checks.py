@@ -12,7 +12,6 @@ from typing import Any
 
 from agentctl.core import fields as f
 
-_NONE: frozenset[str] = frozenset()
 _FIELDS_1 = frozenset(
     {
         "assignees",
@@ -33,15 +32,16 @@ _FIELDS_1 = frozenset(
         "updated_at",
     }
 )
-_FIELDS_2 = frozenset({"created_at", "created_by", "id", "status", "title", "updated_at"})
-_FIELDS_3 = frozenset({"assignees", "depends_on", "labels", "priority"})
+_NAMES_1 = ("created_at", "created_by", "id", "status", "title", "updated_at")
+_NAMES_2 = ("assignees", "depends_on", "labels", "priority")
 _PATTERN_1 = f.compile_pattern("^t-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
 _PATTERN_2 = f.compile_pattern("^[^\\n\\r\\x0b\\x0c\\x1c-\\x1e\\x85\\u2028\\u2029]*$")
 _PATTERN_3 = f.compile_pattern("^[a-z][a-z0-9_-]{0,31}$")
 _PATTERN_4 = f.compile_pattern("^[a-z0-9][a-z0-9-]{0,63}$")
 _PATTERN_5 = f.compile_pattern("^[^\\s,]+$")
-_FIELDS_4 = frozenset({"claimed_by", "epoch", "lease_expires"})
-_FIELDS_5 = frozenset(
+_FIELDS_2 = frozenset({"claimed_by", "epoch", "lease_expires"})
+_NAMES_3 = ("claimed_by", "epoch", "lease_expires")
+_FIELDS_3 = frozenset(
     {
         "budget",
         "capabilities",
@@ -57,16 +57,17 @@ _FIELDS_5 = frozenset(
         "sandbox",
     }
 )
-_FIELDS_6 = frozenset({"created_at", "name", "role"})
-_FIELDS_7 = frozenset({"capabilities", "heartbeat", "level", "runtime"})
+_NAMES_4 = ("created_at", "name", "role")
+_NAMES_5 = ("capabilities", "heartbeat", "level", "runtime")
 _CHOICES_1 = ("intern", "specialist", "lead")
 _CHOICES_2 = ("manual", "simulated", "command", "llm")
 _CHOICES_3 = ("auto", "bwrap", "none")
-_FIELDS_8 = frozenset({"active_hours", "every", "offset"})
-_FIELDS_9 = frozenset({"every"})
+_FIELDS_4 = frozenset({"active_hours", "every", "offset"})
+_NAMES_6 = ("every",)
 _PATTERN_6 = f.compile_pattern("^\\d{2}:\\d{2}-\\d{2}:\\d{2}$")
-_FIELDS_10 = frozenset({"daily_tokens", "daily_usd"})
-_FIELDS_11 = frozenset({"allow", "deny"})
+_FIELDS_5 = frozenset({"daily_tokens", "daily_usd"})
+_FIELDS_6 = frozenset({"allow", "deny"})
+_NAMES_7 = ("allow", "deny")
 _CHOICES_4 = (
     "assign_others",
     "move_any",
@@ -77,7 +78,7 @@ _CHOICES_4 = (
     "create_tasks",
     "review",
 )
-_FIELDS_12 = frozenset(
+_FIELDS_7 = frozenset(
     {
         "current_task",
         "failures",
@@ -88,21 +89,21 @@ _FIELDS_12 = frozenset(
         "status",
     }
 )
-_FIELDS_13 = frozenset({"failures", "status"})
+_NAMES_8 = ("failures", "status")
 _CHOICES_5 = ("idle", "active", "blocked")
-_FIELDS_14 = frozenset({"author", "created_at", "id", "kind", "mentions", "reply_to", "task"})
-_FIELDS_15 = frozenset({"author", "created_at", "id", "task"})
-_FIELDS_16 = frozenset({"kind", "mentions"})
+_FIELDS_8 = frozenset({"author", "created_at", "id", "kind", "mentions", "reply_to", "task"})
+_NAMES_9 = ("author", "created_at", "id", "task")
+_NAMES_10 = ("kind", "mentions")
 _PATTERN_7 = f.compile_pattern("^m-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
 _CHOICES_6 = ("comment", "question", "answer", "review", "status_update")
-_FIELDS_17 = frozenset({"author", "created_at", "id", "task", "title", "type", "updated_at"})
-_FIELDS_18 = frozenset({"author", "created_at", "id", "title", "type", "updated_at"})
+_FIELDS_9 = frozenset({"author", "created_at", "id", "task", "title", "type", "updated_at"})
+_NAMES_11 = ("author", "created_at", "id", "title", "type", "updated_at")
 _PATTERN_8 = f.compile_pattern("^d-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
 _CHOICES_7 = ("deliverable", "research", "protocol", "decision")
 
 
 def _check_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_1, _FIELDS_2, _FIELDS_3)
+    f.fields(data, path, prefix, _FIELDS_1, _NAMES_1, _NAMES_2)
     value = data["id"]
     f.text(path, f"{prefix}id", value, pattern=_PATTERN_1)
     value = data["title"]
@@ -152,7 +153,7 @@ def _check_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
 
 
 def _check_claim(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_4, _FIELDS_4, _NONE)
+    f.fields(data, path, prefix, _FIELDS_2, _NAMES_3, ())
     value = data["claimed_by"]
     f.text(path, f"{prefix}claimed_by", value)
     value = data["epoch"]
@@ -162,7 +163,7 @@ def _check_claim(data: dict[str, Any], path: str, prefix: str = "") -> None:
 
 
 def _check_agent(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_5, _FIELDS_6, _FIELDS_7)
+    f.fields(data, path, prefix, _FIELDS_3, _NAMES_4, _NAMES_5)
     value = data["name"]
     f.text(path, f"{prefix}name", value, pattern=_PATTERN_4)
     value = data["role"]
@@ -204,7 +205,7 @@ def _check_agent(data: dict[str, Any], path: str, prefix: str = "") -> None:
 
 
 def _check_heartbeat_settings(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_8, _NONE, _FIELDS_9)
+    f.fields(data, path, prefix, _FIELDS_4, (), _NAMES_6)
     if "every" in data:
         value = data["every"]
         f.text(path, f"{prefix}every", value)
@@ -219,7 +220,7 @@ def _check_heartbeat_settings(data: dict[str, Any], path: str, prefix: str = "")
 
 
 def _check_budget(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_10, _NONE, _NONE)
+    f.fields(data, path, prefix, _FIELDS_5, (), ())
     value = data.get("daily_tokens")
     if value is not None:
         f.integer(path, f"{prefix}daily_tokens", value, low=0)
@@ -229,7 +230,7 @@ def _check_budget(data: dict[str, Any], path: str, prefix: str = "") -> None:
 
 
 def _check_permissions(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_11, _NONE, _FIELDS_11)
+    f.fields(data, path, prefix, _FIELDS_6, (), _NAMES_7)
     if "allow" in data:
         value = data["allow"]
         for i, item in enumerate(f.array(path, f"{prefix}allow", value)):
@@ -241,7 +242,7 @@ def _check_permissions(data: dict[str, Any], path: str, prefix: str = "") -> Non
 
 
 def _check_agent_state(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_12, _NONE, _FIELDS_13)
+    f.fields(data, path, prefix, _FIELDS_7, (), _NAMES_8)
     if "status" in data:
         value = data["status"]
         f.choice(path, f"{prefix}status", value, _CHOICES_5)
@@ -266,7 +267,7 @@ def _check_agent_state(data: dict[str, Any], path: str, prefix: str = "") -> Non
 
 
 def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_14, _FIELDS_15, _FIELDS_16)
+    f.fields(data, path, prefix, _FIELDS_8, _NAMES_9, _NAMES_10)
     value = data["id"]
     f.text(path, f"{prefix}id", value, pattern=_PATTERN_7)
     value = data["task"]
@@ -288,7 +289,7 @@ def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:
 
 
 def _check_document(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_17, _FIELDS_18, _NONE)
+    f.fields(data, path, prefix, _FIELDS_9, _NAMES_11, ())
     value = data["id"]
     f.text(path, f"{prefix}id", value, pattern=_PATTERN_8)
     value = data["title"]
