@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 # record type (function name) -> model class name, in the order they are generated
 RECORDS = {
@@ -33,6 +33,8 @@ VALIDATORS = {
     "_check_duration": "duration",
     "_check_estimate": "estimate",
 }
+# validators inside field types (Annotated) -> the fast check doing the same
+TYPE_VALIDATORS = {"timestamp_value": "timestamp", "date_value": "day"}
 IGNORED = {"title", "description", "default", "examples"}
 
 HEADER = '''"""Fast validators of the records, GENERATED from the pydantic models by
@@ -100,9 +102,16 @@ class _Generator:
         return self.constant(f"({items})", "NAMES")
 
     def custom_checks(self, model_name: str) -> dict[str, str]:
-        """Field name -> fast check name, from the model's field validators."""
+        """Field name -> fast check name, from the model's field validators and the
+        validators in its fields' types (``Timestamp``, ``Day``)."""
         model = getattr(self.models, model_name)
         checks: dict[str, str] = {}
+        for field, info in model.model_fields.items():
+            for validator in _type_validators(info):
+                name = getattr(validator.func, "__name__", repr(validator.func))
+                if name not in TYPE_VALIDATORS:
+                    raise NotImplementedError(f"{model_name}.{field}: no fast check for {name}")
+                checks[field] = TYPE_VALIDATORS[name]
         for decorator in model.__pydantic_decorators__.field_validators.values():
             name = decorator.func.__name__
             if name not in VALIDATORS:
@@ -173,6 +182,8 @@ class _Generator:
         if kind == "string" and schema.get("format") in ("date-time", "date"):
             _check_keys(schema, {"type", "format"})
             check = "timestamp" if schema["format"] == "date-time" else "day"
+            if custom != check:  # pydantic's own parsing would differ from the fast check
+                raise NotImplementedError(f"{field}: use the Timestamp or Day type of the models")
             return _call(indent, f"f.{check}", ["path", key, var])
         if "enum" in schema or "const" in schema:
             _check_keys(schema, {"type", "enum", "const"})
@@ -270,6 +281,26 @@ def _assignment(name: str, code: str) -> list[str]:
         items = code.removeprefix("(").removesuffix(")").rstrip(",").split(", ")
         return [f"{name} = (", *(f"    {i}," for i in items), ")"]
     raise NotImplementedError(f"cannot wrap {line}")
+
+
+def _type_validators(info: Any) -> list[Any]:
+    """The validators of a field's type, also those inside ``X | None`` and ``list[X]``."""
+    from pydantic.functional_validators import (
+        AfterValidator,
+        BeforeValidator,
+        PlainValidator,
+        WrapValidator,
+    )
+
+    kinds = (AfterValidator, BeforeValidator, PlainValidator, WrapValidator)
+    found = [m for m in info.metadata if isinstance(m, kinds)]
+    pending = [info.annotation]
+    while pending:
+        current = pending.pop()
+        if get_origin(current) is Annotated:
+            found.extend(m for m in current.__metadata__ if isinstance(m, kinds))
+        pending.extend(a for a in get_args(current) if not isinstance(a, str))
+    return found
 
 
 def _nullable(schema: dict[str, Any]) -> bool:
