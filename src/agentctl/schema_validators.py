@@ -6,8 +6,9 @@ required fields, types, patterns, lengths, bounds, choices, nested records) into
 Python calling the checks in :mod:`agentctl.core.fields`; the models' field validators, which
 a JSON Schema cannot express, are mapped by name to the same checks. Anything else in a schema
 stops the generator, so a new constraint is never silently left out. Run
-``python -m agentctl.schema --validators``; ``tests/test_schema_agreement.py`` keeps the
-committed module equal to the output and checks that both sides agree.
+``python -m agentctl.schema --validators``; ``tests/test_docs.py`` keeps the committed module
+equal to the output, ``tests/test_checks.py`` and ``tests/test_schema_agreement.py`` check
+that both sides agree.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ HEADER = '''"""Fast validators of the records, GENERATED from the pydantic model
 ``python -m agentctl.schema --validators`` (agentctl/schema_validators.py): do not edit.
 
 Each ``check_<record>(data, path)`` raises ValidationError("<field>: <problem>", path) for the
-first problem, and accepts exactly what the model accepts (tests/test_schema_agreement.py).
+first problem, and accepts exactly what the model accepts (tests/test_checks.py).
 ``priority`` is normalised to 0-3 in place. No pydantic import: writes and reads use these.
 """
 

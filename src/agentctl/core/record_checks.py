@@ -2,7 +2,7 @@
 ``python -m agentctl.schema --validators`` (agentctl/schema_validators.py): do not edit.
 
 Each ``check_<record>(data, path)`` raises ValidationError("<field>: <problem>", path) for the
-first problem, and accepts exactly what the model accepts (tests/test_schema_agreement.py).
+first problem, and accepts exactly what the model accepts (tests/test_checks.py).
 ``priority`` is normalised to 0-3 in place. No pydantic import: writes and reads use these.
 """
 
