@@ -1,6 +1,6 @@
 """Import hygiene as a tested contract: the CLI's start-up and read paths never import the heavy
-adapters (litellm, textual, GitPython), and reads served from the index import neither
-pydantic, ruamel.yaml nor filelock."""
+adapters (litellm, textual, GitPython), reads served from the index import neither
+pydantic, ruamel.yaml nor filelock, and writes never import pydantic."""
 
 from __future__ import annotations
 
@@ -190,3 +190,26 @@ def test_planning_rules_load_only_where_used(workspace: tuple[Path, str], tmp_pa
         )
     code, modules, err = imported(root, tmp_path, "dispatch", "--dry-run")
     assert code == 0 and "agentctl.core.dispatch" in modules, err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("task", "add", "written without pydantic"), ("task", "edit", "{id}", "--title", "renamed"),
+     ("task", "assign", "{id}", "dev-2"), ("task", "move", "{id}", "in_progress"),
+     ("task", "comment", "{id}", "a comment"), ("--as", "dev-1", "task", "claim", "{id}"),
+     ("task", "dep", "add", "{id}", "{other}"), ("note", "a note"), ("agent", "status", "dev-2", "active"),
+     ("agent", "edit", "dev-2", "--role", "tester")],
+    ids=lambda a: " ".join(a),
+)  # fmt: skip
+def test_write_commands_never_import_pydantic(
+    workspace: tuple[Path, str], tmp_path: Path, cli: Runner, args: tuple[str, ...]
+) -> None:
+    """Writes validate records with the checks generated from the models (core/checks.py):
+    importing pydantic would cost more than the whole write may take."""
+    root, first = workspace
+    other = add_task(cli, "third", cwd=root)
+    argv = tuple(a.format(id=first, other=other) for a in args)
+    code, modules, err = imported(root, tmp_path, *argv)
+    assert code == 0, err
+    assert "pydantic" not in modules, f"{argv}: {sorted(modules)}"
+    assert not modules & NEVER, f"{argv}: {sorted(modules)}"

@@ -13,7 +13,10 @@ from pathlib import Path
 
 from agentctl.errors import NotFoundError, UsageError, ValidationError
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
+# The one definition of a record name (agents, capabilities, mentions, file stems); the
+# models and the fast checks in core take it from here (paths is the lowest layer using it).
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+NAME_RE = re.compile(NAME_PATTERN.removesuffix("$") + r"\Z")
 DIR_NAME = ".agentctl"
 # <yyyymmddThhmmssmmm>Z-<message id>.md: sorts by time, unique across machines.
 MESSAGE_FILE_RE = re.compile(r"^\d{8}T\d{9}Z-m-[0-9a-z]{12}\.md\Z")

@@ -1,7 +1,8 @@
 """JSON Schemas of the record frontmatter, generated from the pydantic models.
 
-``python -m agentctl.schema [DIR]`` writes ``docs/schema/<record>.schema.json``; a test keeps
-the committed files equal to what the models generate.
+``python -m agentctl.schema [DIR]`` writes ``docs/schema/<record>.schema.json``;
+``python -m agentctl.schema --validators`` writes the fast validators generated from the same
+models (``core/record_checks.py``, see schema_validators.py). Tests keep both current.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def render(schema: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--validators"]:
+        from agentctl import schema_validators
+
+        schema_validators.write()
+        return
     target = Path(args[0]) if args else Path("docs/schema")
     target.mkdir(parents=True, exist_ok=True)
     for name, schema in generate().items():

@@ -10,16 +10,13 @@ import typer
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.core.duration import parse_duration
+from agentctl.core.fields import AGENT_STATUSES, LEVELS, RUNTIMES, SANDBOXES
 from agentctl.errors import UsageError
 
 app = typer.Typer(
     help="Add, list, show, edit and remove agents.", rich_markup_mode=None, no_args_is_help=True
 )
 
-LEVELS = ("intern", "specialist", "lead")
-RUNTIMES = ("manual", "simulated", "command", "llm")
-SANDBOXES = ("auto", "bwrap", "none")
-STATUSES = ("idle", "active", "blocked")
 RECENT_RUNS = 5  # heartbeat runs shown by 'agent show'
 
 
@@ -266,7 +263,9 @@ def status(
 ) -> None:
     """Set an agent's status."""
     ws = open_workspace(ctx, warn=False)
-    state = ws.set_agent_status(acting(ctx, ws), name, _choice(value, STATUSES, "STATUS") or value)
+    state = ws.set_agent_status(
+        acting(ctx, ws), name, _choice(value, AGENT_STATUSES, "STATUS") or value
+    )
     if want_json(ctx, json_):
         output.emit_json({"agent": name, "state": state})
     else:

@@ -9,36 +9,60 @@ only writes and ``validate`` import this module.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from agentctl.core.checks import PERMISSION_NAMES, priority_value
 from agentctl.core.duration import parse_duration, parse_estimate
-from agentctl.core.ids import ALPHABET, RANDOM_CHARS
-
-NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
-TASK_ID_PATTERN = rf"^t-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
-EVENT_ID_PATTERN = rf"^e-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
+from agentctl.core.fields import AGENT_STATUSES as AGENT_STATUSES
+from agentctl.core.fields import (
+    DOC_ID_PATTERN,
+    EVENT_ID_PATTERN,
+    HOURS_PATTERN,
+    LABEL_PATTERN,
+    MESSAGE_ID_PATTERN,
+    NAME_PATTERN,
+    ONE_LINE_PATTERN,
+    STATUS_PATTERN,
+    TASK_ID_PATTERN,
+    AgentStatus,
+    DocType,
+    Level,
+    MessageKind,
+    Permission,
+    RuntimeKind,
+    Sandbox,
+    date_value,
+    priority_value,
+    timestamp_value,
+)
+from agentctl.core.fields import LEVELS as LEVELS
+from agentctl.core.fields import PERMISSION_NAMES as PERMISSION_NAMES
+from agentctl.core.fields import RUNTIMES as RUNTIMES
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="a lowercase name: a-z, 0-9, '-'")]
 TaskId = Annotated[
     str, Field(pattern=TASK_ID_PATTERN, description="a task ID, e.g. t-4k7q2m9x3bce")
 ]
-Status = Annotated[
-    str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="a workflow status name")
-]
-Level = Literal["intern", "specialist", "lead"]
-RuntimeKind = Literal["manual", "simulated", "command", "llm"]
-AgentStatus = Literal["idle", "active", "blocked"]
-
-LEVELS: tuple[str, ...] = ("intern", "specialist", "lead")
-RUNTIMES: tuple[str, ...] = ("manual", "simulated", "command", "llm")
-AGENT_STATUSES: tuple[str, ...] = ("idle", "active", "blocked")
+Status = Annotated[str, Field(pattern=STATUS_PATTERN, description="a workflow status name")]
+# Timestamps and dates are parsed by the same functions as on the fast path (pydantic's own
+# parsing would also take numbers as epoch seconds, which the readers refuse).
+Timestamp = Annotated[datetime, BeforeValidator(timestamp_value)]
+Day = Annotated[date, BeforeValidator(date_value)]
 
 
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
+
+
+class FileRecord(Record):
+    """A record the hot paths check with the validators generated from its model
+    (core/record_checks.py). Strict, so that pydantic accepts exactly what they accept: no
+    numbers as strings, booleans as numbers or strings as booleans."""
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, defer_build=True, strict=True
+    )
 
 
 def utcnow() -> datetime:
@@ -65,15 +89,15 @@ def _check_estimate(value: str | None) -> str | None:
     return value
 
 
-class Claim(Record):
+class Claim(FileRecord):
     """An exclusive, leased hold on a task by one agent (or person)."""
 
     claimed_by: str = Field(description="who holds the claim")
     epoch: int = Field(ge=1, description="fencing epoch: increases with every new claim")
-    lease_expires: datetime = Field(description="when the claim may be taken over")
+    lease_expires: Timestamp = Field(description="when the claim may be taken over")
 
 
-class Task(Record):
+class Task(FileRecord):
     """Frontmatter of ``.agentctl/tasks/<id>.md``. The body holds Description,
     Acceptance criteria (a checklist) and Notes sections."""
 
@@ -81,13 +105,13 @@ class Task(Record):
     title: str = Field(
         min_length=1,
         max_length=500,
-        pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$",
+        pattern=ONE_LINE_PATTERN,
         description="one line",
     )
     status: Status
     priority: int = Field(default=2, ge=0, le=3, description="0 = most urgent, 3 = least")
     assignees: list[Name] = Field(default_factory=list)
-    labels: list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,]+$")]] = Field(
+    labels: list[Annotated[str, Field(min_length=1, max_length=64, pattern=LABEL_PATTERN)]] = Field(
         default_factory=list
     )
     parent: TaskId | None = None
@@ -96,29 +120,29 @@ class Task(Record):
     estimate: str | None = Field(
         default=None, description="a duration such as 30m, 4h, 2d, 1w, or a range such as 4h-6h"
     )
-    due: date | None = None
+    due: Day | None = None
     source: str | None = Field(
         default=None,
         min_length=1,
         max_length=500,
-        pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$",
+        pattern=ONE_LINE_PATTERN,
         description="where an imported task came from: <file>#<key> (roadmap import matches on it)",
     )
     created_by: str = Field(min_length=1, max_length=128)
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     claim: Claim | None = None
 
     _priority = field_validator("priority", mode="before")(parse_priority)
     _estimate = field_validator("estimate")(_check_estimate)
 
 
-class HeartbeatSettings(Record):
+class HeartbeatSettings(FileRecord):
     every: str = Field(default="15m", description="interval between ticks, e.g. 15m")
     offset: str | None = Field(default=None, description="stagger within the interval, e.g. 2m")
     active_hours: str | None = Field(
         default=None,
-        pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
+        pattern=HOURS_PATTERN,
         description="e.g. 09:00-18:00 (local time)",
     )
 
@@ -126,19 +150,19 @@ class HeartbeatSettings(Record):
     _offset = field_validator("offset")(_check_duration)
 
 
-class Budget(Record):
+class Budget(FileRecord):
     daily_tokens: int | None = Field(default=None, ge=0)
     daily_usd: float | None = Field(default=None, ge=0)
 
 
-class Permissions(Record):
+class Permissions(FileRecord):
     """Grants and denials on top of the defaults of the agent's level."""
 
-    allow: list[Literal[PERMISSION_NAMES]] = Field(default_factory=list)  # type: ignore[valid-type]
-    deny: list[Literal[PERMISSION_NAMES]] = Field(default_factory=list)  # type: ignore[valid-type]
+    allow: list[Permission] = Field(default_factory=list)
+    deny: list[Permission] = Field(default_factory=list)
 
 
-class Agent(Record):
+class Agent(FileRecord):
     """Frontmatter of ``.agentctl/agents/<name>.md``; the body is the persona (SOUL)."""
 
     name: Name
@@ -153,61 +177,53 @@ class Agent(Record):
     command: list[str] | None = Field(
         default=None, description="argument list for the command runtime"
     )
-    sandbox: Literal["auto", "bwrap", "none"] | None = Field(
+    sandbox: Sandbox | None = Field(
         default=None,
         description="command runtime: run the child under bubblewrap (default: the config's sandbox)",
     )
     heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
     budget: Budget | None = None
     permissions: Permissions | None = None
-    created_at: datetime
+    created_at: Timestamp
 
 
-class AgentState(Record):
+class AgentState(FileRecord):
     """``.agentctl/agents/<name>.state.yaml``: runtime state written only by the tool."""
 
     status: AgentStatus = "idle"
     current_task: TaskId | None = None
-    last_heartbeat: datetime | None = None
+    last_heartbeat: Timestamp | None = None
     last_outcome: str | None = None
     inbox_cursor: str | None = None
     failures: int = Field(default=0, ge=0, description="consecutive failed ticks")
-    retry_after: datetime | None = Field(
+    retry_after: Timestamp | None = Field(
         default=None, description="no tick before this time (backoff)"
     )
 
 
-MessageKind = Literal["comment", "question", "answer", "review", "status_update"]
-DocType = Literal["deliverable", "research", "protocol", "decision"]
-MESSAGE_ID_PATTERN = rf"^m-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
-DOC_ID_PATTERN = rf"^d-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
-
-
-class Message(Record):
+class Message(FileRecord):
     """Frontmatter of ``.agentctl/threads/<task-id>/<time>-<id>.md``; the body is markdown.
     Messages are append-only: one file each, never edited by the tool."""
 
     id: str = Field(pattern=MESSAGE_ID_PATTERN)
     task: TaskId
     author: str = Field(min_length=1, max_length=128)
-    created_at: datetime
+    created_at: Timestamp
     kind: MessageKind = "comment"
     mentions: list[Name] = Field(default_factory=list, description="agents notified by @mention")
     reply_to: str | None = Field(default=None, pattern=MESSAGE_ID_PATTERN)
 
 
-class Document(Record):
+class Document(FileRecord):
     """Frontmatter of ``.agentctl/docs/<id>.md``; the body is the document (markdown)."""
 
     id: str = Field(pattern=DOC_ID_PATTERN)
-    title: str = Field(
-        min_length=1, max_length=500, pattern=r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$"
-    )
+    title: str = Field(min_length=1, max_length=500, pattern=ONE_LINE_PATTERN)
     type: DocType
     task: TaskId | None = None
     author: str = Field(min_length=1, max_length=128)
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class Event(Record):
@@ -255,7 +271,7 @@ class HumanGate(Record):
     priority: list[Annotated[int, BeforeValidator(parse_priority)]] = Field(
         default_factory=list, description="priorities covered (0-3 or p0-p3)"
     )
-    labels: list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s,]+$")]] = Field(
+    labels: list[Annotated[str, Field(min_length=1, max_length=64, pattern=LABEL_PATTERN)]] = Field(
         default_factory=list, description="labels covered"
     )
 
@@ -448,7 +464,7 @@ class Config(Record):
         le=86400,
         description="seconds a command-runtime agent may run per tick",
     )
-    sandbox: Literal["auto", "bwrap", "none"] = Field(
+    sandbox: Sandbox = Field(
         default="auto",
         description="command agents run under bubblewrap: auto = where it works, bwrap = required, none = never",
     )

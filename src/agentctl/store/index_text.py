@@ -233,7 +233,7 @@ class TextIndex:
             check_message(data, path.parent.name, rel)
             self.db.execute(
                 "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (data["id"], data["task"], rel, str(data["author"]), str(data["created_at"]), data["kind"],
+                (data["id"], data["task"], rel, str(data["author"]), str(data["created_at"]), data.get("kind", "comment"),
                  json.dumps(data.get("mentions") or []), data.get("reply_to"), body),
             )  # fmt: skip
             self.fts_put(rel, "message", data["id"], data["task"], "", body)

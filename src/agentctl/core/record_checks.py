@@ -1,0 +1,332 @@
+"""Fast validators of the records, GENERATED from the pydantic models by
+``python -m agentctl.schema --validators`` (agentctl/schema_validators.py): do not edit.
+
+Each ``check_<record>(data, path)`` raises ValidationError("<field>: <problem>", path) for the
+first problem, and accepts exactly what the model accepts (tests/test_checks.py).
+``priority`` is normalised to 0-3 in place. No pydantic import: writes and reads use these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentctl.core import fields as f
+
+_FIELDS_1 = frozenset(
+    {
+        "assignees",
+        "claim",
+        "created_at",
+        "created_by",
+        "depends_on",
+        "due",
+        "estimate",
+        "id",
+        "labels",
+        "parent",
+        "priority",
+        "source",
+        "spec",
+        "status",
+        "title",
+        "updated_at",
+    }
+)
+_NAMES_1 = ("created_at", "created_by", "id", "status", "title", "updated_at")
+_NAMES_2 = ("assignees", "depends_on", "labels", "priority")
+_PATTERN_1 = f.compile_pattern("^t-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_PATTERN_2 = f.compile_pattern("^[^\\n\\r\\x0b\\x0c\\x1c-\\x1e\\x85\\u2028\\u2029]*$")
+_PATTERN_3 = f.compile_pattern("^[a-z][a-z0-9_-]{0,31}$")
+_PATTERN_4 = f.compile_pattern("^[a-z0-9][a-z0-9-]{0,63}$")
+_PATTERN_5 = f.compile_pattern("^[^\\s,]+$")
+_FIELDS_2 = frozenset({"claimed_by", "epoch", "lease_expires"})
+_NAMES_3 = ("claimed_by", "epoch", "lease_expires")
+_FIELDS_3 = frozenset(
+    {
+        "budget",
+        "capabilities",
+        "command",
+        "created_at",
+        "heartbeat",
+        "level",
+        "model",
+        "name",
+        "permissions",
+        "role",
+        "runtime",
+        "sandbox",
+    }
+)
+_NAMES_4 = ("created_at", "name", "role")
+_NAMES_5 = ("capabilities", "heartbeat", "level", "runtime")
+_CHOICES_1 = ("intern", "specialist", "lead")
+_CHOICES_2 = ("manual", "simulated", "command", "llm")
+_CHOICES_3 = ("auto", "bwrap", "none")
+_FIELDS_4 = frozenset({"active_hours", "every", "offset"})
+_NAMES_6 = ("every",)
+_PATTERN_6 = f.compile_pattern("^\\d{2}:\\d{2}-\\d{2}:\\d{2}$")
+_FIELDS_5 = frozenset({"daily_tokens", "daily_usd"})
+_FIELDS_6 = frozenset({"allow", "deny"})
+_NAMES_7 = ("allow", "deny")
+_CHOICES_4 = (
+    "assign_others",
+    "move_any",
+    "move_done",
+    "skip_review",
+    "remove_tasks",
+    "edit_agents",
+    "create_tasks",
+    "review",
+)
+_FIELDS_7 = frozenset(
+    {
+        "current_task",
+        "failures",
+        "inbox_cursor",
+        "last_heartbeat",
+        "last_outcome",
+        "retry_after",
+        "status",
+    }
+)
+_NAMES_8 = ("failures", "status")
+_CHOICES_5 = ("idle", "active", "blocked")
+_FIELDS_8 = frozenset({"author", "created_at", "id", "kind", "mentions", "reply_to", "task"})
+_NAMES_9 = ("author", "created_at", "id", "task")
+_NAMES_10 = ("kind", "mentions")
+_PATTERN_7 = f.compile_pattern("^m-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_CHOICES_6 = ("comment", "question", "answer", "review", "status_update")
+_FIELDS_9 = frozenset({"author", "created_at", "id", "task", "title", "type", "updated_at"})
+_NAMES_11 = ("author", "created_at", "id", "title", "type", "updated_at")
+_PATTERN_8 = f.compile_pattern("^d-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_CHOICES_7 = ("deliverable", "research", "protocol", "decision")
+
+
+def _check_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_1, _NAMES_1, _NAMES_2)
+    value = data["id"]
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_1)
+    value = data["title"]
+    f.text(path, f"{prefix}title", value, low=1, high=500, pattern=_PATTERN_2)
+    value = data["status"]
+    f.text(path, f"{prefix}status", value, pattern=_PATTERN_3)
+    if "priority" in data:
+        data["priority"] = f.priority(path, f"{prefix}priority", data["priority"])
+    if "assignees" in data:
+        value = data["assignees"]
+        for i, item in enumerate(f.array(path, f"{prefix}assignees", value)):
+            f.text(path, f"{prefix}assignees.{i}", item, pattern=_PATTERN_4)
+    if "labels" in data:
+        value = data["labels"]
+        for i, item in enumerate(f.array(path, f"{prefix}labels", value)):
+            f.text(path, f"{prefix}labels.{i}", item, low=1, high=64, pattern=_PATTERN_5)
+    value = data.get("parent")
+    if value is not None:
+        f.text(path, f"{prefix}parent", value, pattern=_PATTERN_1)
+    if "depends_on" in data:
+        value = data["depends_on"]
+        for i, item in enumerate(f.array(path, f"{prefix}depends_on", value)):
+            f.text(path, f"{prefix}depends_on.{i}", item, pattern=_PATTERN_1)
+    value = data.get("spec")
+    if value is not None:
+        f.text(path, f"{prefix}spec", value)
+    value = data.get("estimate")
+    if value is not None:
+        f.text(path, f"{prefix}estimate", value)
+        f.estimate(path, f"{prefix}estimate", value)
+    value = data.get("due")
+    if value is not None:
+        f.day(path, f"{prefix}due", value)
+    value = data.get("source")
+    if value is not None:
+        f.text(path, f"{prefix}source", value, low=1, high=500, pattern=_PATTERN_2)
+    value = data["created_by"]
+    f.text(path, f"{prefix}created_by", value, low=1, high=128)
+    value = data["created_at"]
+    f.timestamp(path, f"{prefix}created_at", value)
+    value = data["updated_at"]
+    f.timestamp(path, f"{prefix}updated_at", value)
+    value = data.get("claim")
+    if value is not None:
+        value = f.mapping(path, f"{prefix}claim", value)
+        _check_claim(value, path, f"{prefix}claim.")
+
+
+def _check_claim(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_2, _NAMES_3, ())
+    value = data["claimed_by"]
+    f.text(path, f"{prefix}claimed_by", value)
+    value = data["epoch"]
+    f.integer(path, f"{prefix}epoch", value, low=1)
+    value = data["lease_expires"]
+    f.timestamp(path, f"{prefix}lease_expires", value)
+
+
+def _check_agent(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_3, _NAMES_4, _NAMES_5)
+    value = data["name"]
+    f.text(path, f"{prefix}name", value, pattern=_PATTERN_4)
+    value = data["role"]
+    f.text(path, f"{prefix}role", value, low=1, high=64)
+    if "level" in data:
+        value = data["level"]
+        f.choice(path, f"{prefix}level", value, _CHOICES_1)
+    if "capabilities" in data:
+        value = data["capabilities"]
+        for i, item in enumerate(f.array(path, f"{prefix}capabilities", value)):
+            f.text(path, f"{prefix}capabilities.{i}", item, pattern=_PATTERN_4)
+    if "runtime" in data:
+        value = data["runtime"]
+        f.choice(path, f"{prefix}runtime", value, _CHOICES_2)
+    value = data.get("model")
+    if value is not None:
+        f.text(path, f"{prefix}model", value)
+    value = data.get("command")
+    if value is not None:
+        for i, item in enumerate(f.array(path, f"{prefix}command", value)):
+            f.text(path, f"{prefix}command.{i}", item)
+    value = data.get("sandbox")
+    if value is not None:
+        f.choice(path, f"{prefix}sandbox", value, _CHOICES_3)
+    if "heartbeat" in data:
+        value = data["heartbeat"]
+        value = f.mapping(path, f"{prefix}heartbeat", value)
+        _check_heartbeat_settings(value, path, f"{prefix}heartbeat.")
+    value = data.get("budget")
+    if value is not None:
+        value = f.mapping(path, f"{prefix}budget", value)
+        _check_budget(value, path, f"{prefix}budget.")
+    value = data.get("permissions")
+    if value is not None:
+        value = f.mapping(path, f"{prefix}permissions", value)
+        _check_permissions(value, path, f"{prefix}permissions.")
+    value = data["created_at"]
+    f.timestamp(path, f"{prefix}created_at", value)
+
+
+def _check_heartbeat_settings(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_4, (), _NAMES_6)
+    if "every" in data:
+        value = data["every"]
+        f.text(path, f"{prefix}every", value)
+        f.duration(path, f"{prefix}every", value)
+    value = data.get("offset")
+    if value is not None:
+        f.text(path, f"{prefix}offset", value)
+        f.duration(path, f"{prefix}offset", value)
+    value = data.get("active_hours")
+    if value is not None:
+        f.text(path, f"{prefix}active_hours", value, pattern=_PATTERN_6)
+
+
+def _check_budget(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_5, (), ())
+    value = data.get("daily_tokens")
+    if value is not None:
+        f.integer(path, f"{prefix}daily_tokens", value, low=0)
+    value = data.get("daily_usd")
+    if value is not None:
+        f.number(path, f"{prefix}daily_usd", value, low=0)
+
+
+def _check_permissions(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_6, (), _NAMES_7)
+    if "allow" in data:
+        value = data["allow"]
+        for i, item in enumerate(f.array(path, f"{prefix}allow", value)):
+            f.choice(path, f"{prefix}allow.{i}", item, _CHOICES_4)
+    if "deny" in data:
+        value = data["deny"]
+        for i, item in enumerate(f.array(path, f"{prefix}deny", value)):
+            f.choice(path, f"{prefix}deny.{i}", item, _CHOICES_4)
+
+
+def _check_agent_state(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_7, (), _NAMES_8)
+    if "status" in data:
+        value = data["status"]
+        f.choice(path, f"{prefix}status", value, _CHOICES_5)
+    value = data.get("current_task")
+    if value is not None:
+        f.text(path, f"{prefix}current_task", value, pattern=_PATTERN_1)
+    value = data.get("last_heartbeat")
+    if value is not None:
+        f.timestamp(path, f"{prefix}last_heartbeat", value)
+    value = data.get("last_outcome")
+    if value is not None:
+        f.text(path, f"{prefix}last_outcome", value)
+    value = data.get("inbox_cursor")
+    if value is not None:
+        f.text(path, f"{prefix}inbox_cursor", value)
+    if "failures" in data:
+        value = data["failures"]
+        f.integer(path, f"{prefix}failures", value, low=0)
+    value = data.get("retry_after")
+    if value is not None:
+        f.timestamp(path, f"{prefix}retry_after", value)
+
+
+def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_8, _NAMES_9, _NAMES_10)
+    value = data["id"]
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_7)
+    value = data["task"]
+    f.text(path, f"{prefix}task", value, pattern=_PATTERN_1)
+    value = data["author"]
+    f.text(path, f"{prefix}author", value, low=1, high=128)
+    value = data["created_at"]
+    f.timestamp(path, f"{prefix}created_at", value)
+    if "kind" in data:
+        value = data["kind"]
+        f.choice(path, f"{prefix}kind", value, _CHOICES_6)
+    if "mentions" in data:
+        value = data["mentions"]
+        for i, item in enumerate(f.array(path, f"{prefix}mentions", value)):
+            f.text(path, f"{prefix}mentions.{i}", item, pattern=_PATTERN_4)
+    value = data.get("reply_to")
+    if value is not None:
+        f.text(path, f"{prefix}reply_to", value, pattern=_PATTERN_7)
+
+
+def _check_document(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_9, _NAMES_11, ())
+    value = data["id"]
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_8)
+    value = data["title"]
+    f.text(path, f"{prefix}title", value, low=1, high=500, pattern=_PATTERN_2)
+    value = data["type"]
+    f.choice(path, f"{prefix}type", value, _CHOICES_7)
+    value = data.get("task")
+    if value is not None:
+        f.text(path, f"{prefix}task", value, pattern=_PATTERN_1)
+    value = data["author"]
+    f.text(path, f"{prefix}author", value, low=1, high=128)
+    value = data["created_at"]
+    f.timestamp(path, f"{prefix}created_at", value)
+    value = data["updated_at"]
+    f.timestamp(path, f"{prefix}updated_at", value)
+
+
+def check_task(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the Task model (see core/models.py)."""
+    _check_task(data, path)
+
+
+def check_agent(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the Agent model (see core/models.py)."""
+    _check_agent(data, path)
+
+
+def check_agent_state(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the AgentState model (see core/models.py)."""
+    _check_agent_state(data, path)
+
+
+def check_message(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the Message model (see core/models.py)."""
+    _check_message(data, path)
+
+
+def check_document(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the Document model (see core/models.py)."""
+    _check_document(data, path)
