@@ -42,6 +42,8 @@ class AgentOps(TaskOps):
     # -- reads -------------------------------------------------------------------------
 
     def list_agents(self) -> list[dict[str, Any]]:
+        """Every agent with its runtime state (status, last heartbeat, failures), by name, from
+        the index."""
         self.refresh()
         states = self.index.states()
         open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
@@ -59,6 +61,7 @@ class AgentOps(TaskOps):
         return result
 
     def show_agent(self, name: str) -> dict[str, Any]:
+        """One agent: its record, runtime state, open tasks and recent heartbeats."""
         from agentctl.store.frontmatter import load_fast
 
         self.refresh()
@@ -114,6 +117,8 @@ class AgentOps(TaskOps):
         persona: str | None = None,
         sandbox: str | None = None,
     ) -> dict[str, Any]:
+        """Create an agent record (``agents/<name>.md``) with its role, level, capabilities and
+        runtime; needs ``manage_agents``. Returns the new record."""
         from agentctl.config import template_text
         from agentctl.store.frontmatter import Document
 
@@ -165,6 +170,8 @@ class AgentOps(TaskOps):
         return m.result  # type: ignore[no-any-return]
 
     def edit_agent(self, actor: Actor, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change fields of an agent record (role, level, capabilities, runtime, model,
+        schedule, persona, ...), validated as a whole; needs ``manage_agents``."""
         from agentctl.store.frontmatter import Document
 
         actor.require("edit_agents", "edit agents")
@@ -188,6 +195,8 @@ class AgentOps(TaskOps):
         return m.result  # type: ignore[no-any-return]
 
     def remove_agent(self, actor: Actor, name: str, force: bool = False) -> dict[str, Any]:
+        """Delete an agent record; refused while tasks are assigned to it unless ``force``
+        (which unassigns them); needs ``manage_agents``."""
         actor.require("edit_agents", "remove agents")
         with self._mutate(actor) as m:
             agent = self._agent_row(name)
@@ -268,6 +277,8 @@ class AgentOps(TaskOps):
         return m.result
 
     def set_agent_status(self, actor: Actor, name: str, status: str) -> dict[str, Any]:
+        """Set an agent's status (``active``, ``paused``, ``blocked``, ...), as a lead or a
+        person would."""
         if actor.name != name:
             actor.require("edit_agents", "set another agent's status")
         with self._mutate(actor) as m:

@@ -235,12 +235,16 @@ class WorkspaceBase:
 
     @classmethod
     def open(cls, explicit: str | None = None, start: Path | None = None) -> Any:
+        """The workspace at or above ``start`` (default: the current directory), or at
+        ``explicit``."""
         return cls(paths.find_root(start, explicit))
 
     # -- config, index, git ------------------------------------------------------------
 
     @property
     def config(self) -> dict[str, Any]:
+        """The workspace configuration (``.agentctl/config.yaml``), validated, with defaults
+        filled in."""
         if self._config is None:
             from agentctl.config import load_config
 
@@ -252,6 +256,8 @@ class WorkspaceBase:
 
     @property
     def workflow(self) -> dict[str, Any]:
+        """The workflow of the config: statuses, transitions, and which are ready, in progress,
+        review, done and blocked."""
         return self.config["workflow"]  # type: ignore[no-any-return]
 
     def refresh(self, force: bool = False) -> list[Problem]:
@@ -264,6 +270,7 @@ class WorkspaceBase:
 
     @property
     def repo(self) -> Repo | None:
+        """The git repository the workspace lives in, or None (git features are then off)."""
         if self._repo is False:
             from agentctl import vcs
 
@@ -271,6 +278,7 @@ class WorkspaceBase:
         return self._repo  # type: ignore[return-value]
 
     def close(self) -> None:
+        """Close the index connection; the workspace can be reopened later."""
         self.index.close()
 
     # -- actors ------------------------------------------------------------------------
@@ -302,6 +310,7 @@ class WorkspaceBase:
         return Actor(self.human_name())
 
     def human_name(self) -> str:
+        """The name people act under: git's ``user.name``, else ``$USER``, else ``human``."""
         repo = self.repo
         name = repo.user_name() if repo is not None else None
         return name or os.environ.get("USER") or os.environ.get("USERNAME") or "human"
@@ -309,6 +318,8 @@ class WorkspaceBase:
     # -- task lookup -------------------------------------------------------------------
 
     def resolve_task(self, ref: str) -> str:
+        """The task ID a reference (an ID, a unique prefix of at least four characters) names;
+        names an invalid file rather than 'not found'."""
         self.refresh()
         wanted = ids.normalize_ref(ids.TASK, ref)
         candidates = self.index.ids_with_prefix(wanted)
@@ -323,9 +334,12 @@ class WorkspaceBase:
         return ids.resolve(ids.TASK, ref, candidates)
 
     def short_id(self, task_id: str) -> str:
+        """The shortest unique prefix of ``task_id`` (at least four characters after ``t-``)."""
         return ids.short_id(task_id, self.index.neighbours(task_id))
 
     def load_task_doc(self, task_id: str) -> Document:
+        """A task file parsed for a round-trip edit (frontmatter and body), after checking it is
+        valid."""
         from agentctl.store.frontmatter import Document
         from agentctl.store.reading import read_record
 
@@ -664,6 +678,8 @@ class WorkspaceBase:
     # -- WORKING.md ----------------------------------------------------------------------
 
     def working_state(self, notes: str) -> WorkingState:
+        """Everything WORKING.md shows, gathered from the index (``notes`` is the human notes
+        block to keep)."""
         from agentctl.workspace.graphs import working_critical_path
 
         cfg = self.config
@@ -751,10 +767,14 @@ class WorkspaceBase:
         return self.layout.working
 
     def check_reference(self, task_id: str, what: str) -> None:
+        """Raise NotFoundError unless ``task_id`` names an existing task (``what`` names the
+        field in the message)."""
         if self.index.task(task_id) is None:
             raise NotFoundError(f"{what} {task_id} does not exist")
 
     def require_valid_task_file(self, task_id: str) -> None:
+        """Raise ValidationError (naming the file and field) if the task's file does not parse
+        or validate."""
         rel = self.layout.relative(self.layout.task(task_id))
         for problem in self.refresh():
             if problem.path == rel:

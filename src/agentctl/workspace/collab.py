@@ -117,6 +117,8 @@ class CollabOps(TaskOps):
     def subscribe(
         self, actor: Actor, ref: str, agent: str | None = None, on: bool = True
     ) -> dict[str, Any]:
+        """Subscribe ``agent`` (default: the actor) to a task's thread, or unsubscribe with
+        ``on=False``."""
         with self._mutate(actor) as m:
             name = self._inbox_owner(actor, agent)
             task_id = self.resolve_task(ref)
@@ -133,6 +135,7 @@ class CollabOps(TaskOps):
         return m.result  # type: ignore[no-any-return]
 
     def subscribers(self, ref: str) -> list[str]:
+        """The agents subscribed to a task's thread."""
         return self.index.subscribers(self.resolve_task(ref))
 
     def direct_message(self, actor: Actor, agent: str, text: str) -> dict[str, Any]:
@@ -179,6 +182,9 @@ class CollabOps(TaskOps):
         include_read: bool = False,
         limit: int | None = None,
     ) -> dict[str, Any]:
+        """The notifications of ``agent`` (default: the actor): mentions, assignments, review
+        requests, messages on subscribed tasks; unread only unless ``include_read``, newest
+        last."""
         self.refresh()
         name = self._inbox_owner(actor, agent)
         items = self.index.notifications(name, include_read=include_read, limit=limit)
@@ -218,11 +224,14 @@ class CollabOps(TaskOps):
     def mark_read(
         self, actor: Actor, refs: list[str], agent: str | None = None, every: bool = False
     ) -> dict[str, Any]:
+        """Mark notifications read, by event ID or task reference, or all of them with
+        ``every``."""
         return self._mark(actor, "read", refs, agent, every)
 
     def mark_delivered(
         self, actor: Actor, event_ids: list[str], agent: str | None = None
     ) -> dict[str, Any]:
+        """Mark notifications as delivered (seen by a heartbeat's prompt), distinct from read."""
         return self._mark(actor, "delivered", event_ids, agent, False)
 
     def _mark(
@@ -290,6 +299,9 @@ class CollabOps(TaskOps):
         statuses: list[str] | None = None,
         limit: int = 20,
     ) -> list[dict[str, Any]]:
+        """Ranked full-text search (SQLite FTS5) over task titles and bodies, messages and
+        documents, optionally limited to ``kinds`` and task ``statuses``; results carry
+        highlighted snippets."""
         if not query.strip():
             raise UsageError("the search query is empty")
         self.refresh()

@@ -48,6 +48,8 @@ def _check_body(body: str) -> str:
 
 class DocOps(TaskOps):
     def resolve_doc(self, ref: str) -> str:
+        """The document ID a reference (an ID or a unique prefix) names; raises NotFoundError or
+        an ambiguity error."""
         self.refresh()
         wanted = ids.normalize_ref(ids.DOC, ref)
         candidates = self.index.doc_ids_with_prefix(wanted)
@@ -61,6 +63,8 @@ class DocOps(TaskOps):
     def add_doc(
         self, actor: Actor, title: str, type_: str, body: str, task: str | None = None
     ) -> dict[str, Any]:
+        """Create a document (deliverable, research, protocol or decision) from ``body``,
+        optionally linked to a task; one commit."""
         from agentctl.store.frontmatter import Document
 
         if type_ not in DOC_TYPES:
@@ -83,6 +87,7 @@ class DocOps(TaskOps):
         return m.result  # type: ignore[no-any-return]
 
     def list_docs(self, type_: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
+        """Documents, optionally of one type or linked to one task."""
         self.refresh()
         if type_ is not None and type_ not in DOC_TYPES:
             raise UsageError(f"unknown document type {type_!r}; types are: {', '.join(DOC_TYPES)}")
@@ -90,6 +95,7 @@ class DocOps(TaskOps):
         return self.index.docs(type_, task_id)
 
     def show_doc(self, ref: str) -> dict[str, Any]:
+        """One document: its metadata and body."""
         from agentctl.store.frontmatter import split
 
         doc_id = self.resolve_doc(ref)
@@ -103,6 +109,7 @@ class DocOps(TaskOps):
     def edit_doc(
         self, actor: Actor, ref: str, body: str | None = None, title: str | None = None
     ) -> dict[str, Any]:
+        """Replace a document's body and/or title; the previous text stays in git history."""
         from agentctl.store.frontmatter import Document
 
         if body is None and title is None:
@@ -140,6 +147,7 @@ class DocOps(TaskOps):
         return m.result  # type: ignore[no-any-return]
 
     def remove_doc(self, actor: Actor, ref: str) -> dict[str, Any]:
+        """Delete a document (its history stays in git)."""
         with self._mutate(actor) as m:
             doc_id = self.resolve_doc(ref)
             doc = self.index.doc(doc_id)
@@ -176,6 +184,7 @@ class DocOps(TaskOps):
         return repo
 
     def doc_history(self, ref: str) -> dict[str, Any]:
+        """The commits that changed a document, newest first (from git; empty without git)."""
         doc_id = self.resolve_doc(ref)
         repo = self._doc_repo()
         path = self.layout.doc(doc_id)

@@ -40,6 +40,8 @@ class GraphOps(WorkspaceBase):
 
     @property
     def effort(self) -> Effort:
+        """The planning settings (hours per day, days per week, default estimate) as used by the
+        critical path and the gantt schedule."""
         return Effort.from_config(self.config)
 
     def _open_tasks(self, root: str | None) -> tuple[dict[str, dict[str, Any]], str | None]:

@@ -214,6 +214,8 @@ class Maintenance(AgentOps):
     # -- validate / reindex -------------------------------------------------------------
 
     def reindex(self) -> dict[str, Any]:
+        """Rebuild the SQLite index from the files (it is a cache: deleting it loses nothing);
+        returns counts and the problems found."""
         problems = self.index.rebuild()
         return {
             "tasks": len(self.index.task_ids()),

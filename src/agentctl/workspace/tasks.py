@@ -108,6 +108,7 @@ class TaskOps(WorkspaceBase):
         return self.index.tasks_json(*query) if as_json_text else self.index.tasks(*query)
 
     def short_ids(self) -> dict[str, str]:
+        """The shortest unique prefix of every task ID, by ID."""
         return ids.short_ids(self.index.task_ids())
 
     def show_task(self, ref: str) -> dict[str, Any]:
@@ -271,6 +272,8 @@ class TaskOps(WorkspaceBase):
         criteria: list[str] | None = None,
         spec: str | None = None,
     ) -> dict[str, Any]:
+        """Create a task (status ``inbox``, or ``assigned`` with assignees) with the given
+        fields and acceptance criteria; needs ``create_tasks``. Returns the new task."""
         actor.require("create_tasks", "create tasks")
         _check_title(title)
         check_text(description, "description")
@@ -340,6 +343,8 @@ class TaskOps(WorkspaceBase):
         uncheck: list[int] | None = None,
         clear: list[str] | None = None,
     ) -> dict[str, Any]:
+        """Change a task's fields, labels and acceptance criteria (check, uncheck, add) and
+        clear optional fields; only what is given changes."""
         if title is not None:
             _check_title(title)
         check_text(description or "", "description")
@@ -469,6 +474,8 @@ class TaskOps(WorkspaceBase):
     def move_task(
         self, actor: Actor, ref: str, status: str, note: str | None = None
     ) -> dict[str, Any]:
+        """Move a task to another status along the workflow's transitions, checked against the
+        actor's permissions and the human gates; ``note`` is appended to its Notes."""
         check_text(note or "", "note")
         return self._move_task(actor, ref, status, note)
 
@@ -518,6 +525,8 @@ class TaskOps(WorkspaceBase):
         return m.result  # type: ignore[no-any-return]
 
     def assign(self, actor: Actor, ref: str, agents: list[str]) -> dict[str, Any]:
+        """Add assignees to a task (an inbox task becomes assigned) and notify them; assigning
+        others needs ``assign_others``."""
         with self._recording_refusals(actor), self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
@@ -543,6 +552,7 @@ class TaskOps(WorkspaceBase):
         return m.result  # type: ignore[no-any-return]
 
     def unassign(self, actor: Actor, ref: str, agents: list[str]) -> dict[str, Any]:
+        """Remove assignees from a task (an assigned task left with none returns to the inbox)."""
         with self._recording_refusals(actor), self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
@@ -654,6 +664,8 @@ class TaskOps(WorkspaceBase):
         return m.result  # type: ignore[no-any-return]
 
     def add_dependency(self, actor: Actor, ref: str, dep_ref: str) -> dict[str, Any]:
+        """Make a task depend on another; refused (naming the cycle) when that would close a
+        dependency loop."""
         with self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             dep_id = self.resolve_task(dep_ref)
@@ -673,6 +685,7 @@ class TaskOps(WorkspaceBase):
         return m.result  # type: ignore[no-any-return]
 
     def remove_dependency(self, actor: Actor, ref: str, dep_ref: str) -> dict[str, Any]:
+        """Remove a dependency from a task."""
         with self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
