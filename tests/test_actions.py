@@ -120,7 +120,7 @@ def hostile(
 # -- the corpus ----------------------------------------------------------------------------------
 
 
-def _j(*actions: dict[str, Any]) -> str:
+def _j(*actions: Any) -> str:
     return json.dumps({"actions": list(actions)})
 
 
@@ -145,7 +145,7 @@ class Case:
     notes_on: tuple[
         str, ...
     ] = ()  # tasks that get a rejection note (one per rejected action there)
-    check: Callable[[dict[str, Any], dict[str, Any], Runner], None] | None = field(
+    check: Callable[[dict[str, Any], dict[str, Any], Runner], object] | None = field(
         default=None, repr=False
     )
 

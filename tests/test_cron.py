@@ -646,9 +646,9 @@ def test_cron_fires_exactly_at_the_schedule_slots(
 
 
 user_lines = st.lists(
-    st.text(
-        st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=30
-    ).filter(lambda line: not line.startswith(("# BEGIN agentctl", "# END agentctl"))),
+    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\n"), max_size=30).filter(
+        lambda line: not line.startswith(("# BEGIN agentctl", "# END agentctl"))
+    ),
     max_size=6,
 )
 

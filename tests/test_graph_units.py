@@ -126,11 +126,11 @@ def _reference(tasks: Mapping[str, Mapping[str, Any]], effort: Effort, delay: tu
     class Loop(Exception):
         pass
 
-    def start(t: str, visiting: frozenset[str]) -> float:
+    def start(t: str, visiting: frozenset[tuple[str, str]]) -> float:
         if ("S", t) in visiting:
             raise Loop
         if t not in starts:
-            inner = visiting | {("S", t)}  # type: ignore[operator]
+            inner = visiting | {("S", t)}
             times = [finish(d, inner) for d in tasks[t]["depends_on"] if d in open_ids]
             parent = tasks[t].get("parent")
             if parent in open_ids:
@@ -138,11 +138,11 @@ def _reference(tasks: Mapping[str, Mapping[str, Any]], effort: Effort, delay: tu
             starts[t] = max(times, default=0.0) + (delay[1] if delay and delay[0] == t else 0.0)
         return starts[t]
 
-    def finish(t: str, visiting: frozenset[str]) -> float:
+    def finish(t: str, visiting: frozenset[tuple[str, str]]) -> float:
         if ("F", t) in visiting:
             raise Loop
         if t not in finishes:
-            inner = visiting | {("F", t)}  # type: ignore[operator]
+            inner = visiting | {("F", t)}
             if children[t]:
                 finishes[t] = max([start(t, inner), *(finish(c, inner) for c in children[t])])
             else:

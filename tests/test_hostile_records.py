@@ -483,7 +483,7 @@ def test_hand_written_control_characters_never_reach_a_commit_subject(
 def test_the_one_text_rule_is_shared_with_the_action_schema() -> None:
     from agentctl.core import actions, text
 
-    assert actions.CONTROL_CHARS is text.CONTROL_CHARS
+    assert actions.CONTROL_CHARS is text.CONTROL_CHARS  # type: ignore[attr-defined]
     assert text.neutralise("a\x1b[31mb\u202ec\nd\te") == "a\\u001b[31mb\\u202ec\nd\te"
     assert text.neutralise("ascii\x7f\x07 and\r\nCRLF") == "ascii\\u007f\\u0007 and\nCRLF"
     assert text.neutralise("plain\ttext\n") == "plain\ttext\n"

@@ -195,12 +195,12 @@ def test_excerpt_of_blank_text_is_empty() -> None:
 # -- properties --------------------------------------------------------------------------------
 
 _NO_TICKS = st.text(
-    alphabet=st.characters(blacklist_characters="`~\n\r", blacklist_categories=("Cs",)),
+    alphabet=st.characters(exclude_characters="`~\n\r", exclude_categories=["Cs"]),
     min_size=1,
     max_size=40,
 )
 _PLAIN = st.text(
-    alphabet=st.characters(blacklist_characters="`~", blacklist_categories=("Cs",)), max_size=40
+    alphabet=st.characters(exclude_characters="`~", exclude_categories=["Cs"]), max_size=40
 )
 _NAME = st.from_regex(r"[a-z][a-z0-9]{0,10}", fullmatch=True)
 
@@ -216,7 +216,7 @@ def test_property_text_inside_a_code_span_never_adds_mentions(
 @settings(max_examples=200, deadline=None)
 @given(
     inside=st.text(
-        alphabet=st.characters(blacklist_characters="`~", blacklist_categories=("Cs",)), max_size=80
+        alphabet=st.characters(exclude_characters="`~", exclude_categories=["Cs"]), max_size=80
     ),
     name=_NAME,
 )

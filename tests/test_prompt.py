@@ -19,8 +19,8 @@ from helpers_heartbeat import edit_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from bench_cli import build  # noqa: E402
-from bench_heartbeat import FOCUS, LEAD, saturate  # noqa: E402
+from bench_cli import build  # type: ignore[import-not-found]  # noqa: E402
+from bench_heartbeat import FOCUS, LEAD, saturate  # type: ignore[import-not-found]  # noqa: E402
 
 BUDGET_TOKENS = 6000  # the default heartbeat.prompt_tokens
 CHARS_PER_TOKEN = 4
@@ -41,7 +41,7 @@ def assert_well_formed(prompt: str) -> str:
     assert tags == ["", "/"] * (len(tags) // 2), "blocks must alternate open/close"
     assert prompt.rstrip().endswith("use noop if nothing is needed.")
     assert "\n## What to do\n" in prompt
-    return nonce
+    return str(nonce)
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def commits(root: Path) -> list[str]:
 
 
 def events(root: Path) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for path in sorted((root / ".agentctl" / "events").glob("*.jsonl")):
         found.extend(
             json.loads(line)
@@ -569,7 +569,7 @@ def test_an_import_that_fails_midway_leaves_nothing(
     from agentctl.workspace import planning
 
     calls = {"n": 0}
-    real = planning.validate_model
+    real = planning.validate_model  # type: ignore[attr-defined]
 
     def failing(model: str, data: dict[str, Any], path: str) -> None:
         calls["n"] += 1

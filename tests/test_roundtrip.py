@@ -474,7 +474,10 @@ def test_odd_spacing_is_only_ever_normalised_never_changed() -> None:
     doc.set("status", "blocked")
     out = doc.dumps()
     removed, added = _changed_lines(text, out)
-    squash = lambda lines: sorted(" ".join(line.split()) for line in lines)  # noqa: E731
+
+    def squash(lines: list[str]) -> list[str]:
+        return sorted(" ".join(line.split()) for line in lines)
+
     assert squash([line for line in removed if not line.startswith("status:")]) == squash(
         [line for line in added if not line.startswith("status:")]
     )

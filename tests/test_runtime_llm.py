@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -277,10 +277,17 @@ def test_a_call_returns_the_answer_with_usage_and_cost(stub: Stub, local: Path, 
     assert body["temperature"] == 0.2
     assert body["response_format"] == {"type": "json_object"}
 
-    assert Ledger.for_local(local).spent_today("nova") == (150, pytest.approx(answer.cost_usd))
+    assert Ledger.for_local(local).spent_today("nova") == (
+        150,
+        cast(float, pytest.approx(answer.cost_usd)),
+    )
     assert summary(local) == {
         "nova": AgentSpend(
-            calls=1, cached=0, tokens_in=120, tokens_out=30, cost_usd=pytest.approx(answer.cost_usd)
+            calls=1,
+            cached=0,
+            tokens_in=120,
+            tokens_out=30,
+            cost_usd=cast(float, pytest.approx(answer.cost_usd)),
         )
     }
 
@@ -484,7 +491,9 @@ def test_an_identical_request_is_answered_from_the_cache(stub: Stub, local: Path
         text=ANSWER, tokens_in=0, tokens_out=0, cost_usd=0.0, model=MODEL, cached=True
     )
     assert first.cached is False
-    assert summary(local)["nova"] == AgentSpend(1, 1, 120, 30, pytest.approx(first.cost_usd))
+    assert summary(local)["nova"] == AgentSpend(
+        1, 1, 120, 30, cast(float, pytest.approx(first.cost_usd))
+    )
 
     # anything that decides the answer misses
     LLMRuntime().run(make_request(local, stub=stub, prompt=PROMPT + "one more line\n"))
@@ -733,7 +742,7 @@ def test_ledger_is_safe_under_concurrent_processes(tmp_path: Path) -> None:
     start = datetime(2030, 1, 1, 12, tzinfo=UTC)
     for day in (0, days // 2, days - 1):
         moment = start + timedelta(days=day)
-        assert ledger.spent_today("nova", now=moment) == (600, pytest.approx(0.001))
+        assert ledger.spent_today("nova", now=moment) == (600, cast(float, pytest.approx(0.001)))
         assert ledger.summary(moment.date().isoformat())["orion"].calls == 4, (
             "a concurrent append was lost"
         )

@@ -850,10 +850,8 @@ def test_delivered_and_read_are_distinct(crew: Path, cli: Runner) -> None:
     assert by_id[first["id"]]["delivered"] is not None and by_id[first["id"]]["read"] is None
     assert by_id[second["id"]]["delivered"] is None
     r = cli("inbox", "--agent", "dev-1")
-    states = {
-        ln.split()[0]: re.search(r"  mention  (\w+)  ", ln).group(1)
-        for ln in r.out.splitlines()[1:3]
-    }  # type: ignore[union-attr]
+    found = {ln.split()[0]: re.search(r"  mention  (\w+)  ", ln) for ln in r.out.splitlines()[1:3]}
+    states = {key: match.group(1) for key, match in found.items() if match}
     assert states == {first["id"][:8]: "seen", second["id"][:8]: "new"}, r.out
 
     assert cli("--as", "dev-1", "inbox", "read", first["id"]).code == 0
