@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ import typer
 
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, open_workspace, want_json
+from agentctl.core import clock
 from agentctl.errors import NotFoundError, UsageError
 from agentctl.heartbeat.schedule import DEFAULT_STAGGER, Schedule, ScheduleError
 
@@ -77,7 +79,7 @@ def _logs_dir(ws: Workspace) -> Path:
 
 
 def _stamp(moment: Any) -> str | None:
-    return moment.isoformat(timespec="seconds") if moment is not None else None
+    return clock.iso(moment) if moment is not None else None
 
 
 # -- cron --------------------------------------------------------------------------------------
@@ -335,7 +337,7 @@ def run(
 
     scheduler = loop.Scheduler(
         schedules,
-        loop.heartbeat_argv(root),
+        functools.partial(loop.heartbeat_argv, root),
         logs,
         report,
         max_ticks=max_ticks,
@@ -349,7 +351,7 @@ def run(
     except ScheduleError as exc:  # e.g. no slot of the interval falls inside active_hours
         raise UsageError(str(exc)) from None
     for schedule in schedules:
-        first = starts[schedule.agent].strftime("%H:%M:%S")
+        first = clock.show(starts[schedule.agent], clock.TIME)
         output.notice(f"run: {schedule.agent} {schedule.describe()}, first tick {first}")
     output.notice(f"run: logs in {logs}; Ctrl-C or SIGTERM to stop")
     restore = loop.install_signal_handlers(scheduler)

@@ -25,20 +25,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from agentctl.core.clock import now_seconds, stamp
+from agentctl.core.clock import parse as parse_ts
 from agentctl.core.duration import parse_duration
 from agentctl.core.rules import Actor
 from agentctl.errors import AgentctlError, BudgetError, GitError, LockTimeoutError, NotFoundError
-from agentctl.heartbeat.context import Work, build_prompt, collect, parse_ts
+from agentctl.heartbeat.context import Work, build_prompt, collect
 from agentctl.paths import validate_name
+from agentctl.store.reading import tail_lines
 
 SYSTEM_ACTOR = Actor("agentctl")
 OUTCOMES = ("idle", "worked", "waiting", "failed", "skipped", "refused", "budget")
 LOGGED_REJECTIONS = 50  # rejected actions listed in a run record (all are counted)
 MANUAL_PROMPT_CHARS = 4000  # of the prompt a manual agent would be sent, kept in its run record
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def runs_dir(ws: Any) -> Path:
@@ -85,18 +84,8 @@ def _tail_lines(path: Path, count: int) -> list[str]:
     """The last ``count`` lines of a file, reading only as much of its end as needed (run logs
     grow by a line per tick and are never rotated)."""
     with open(path, "rb") as handle:
-        end = handle.seek(0, 2)
-        size = 16384
-        while True:
-            start = max(0, end - size)
-            handle.seek(start)
-            lines = handle.read(end - start).split(b"\n")
-            if start == 0 or len(lines) > count + 1:
-                break
-            size *= 4
-    if start > 0:
-        lines = lines[1:]  # the first one may be cut
-    return [line.decode("utf-8", "replace") for line in lines if line.strip()][-count:]
+        lines = tail_lines(handle, count)
+    return [line for line in lines if line.strip()][-count:]
 
 
 def tick(
@@ -108,9 +97,9 @@ def tick(
     from agentctl.store import locks
 
     validate_name(name, "agent name")
-    started = now or datetime.now(UTC).replace(microsecond=0)
+    started = now or now_seconds()
     clock = time.monotonic()
-    record: dict[str, Any] = {"agent": name, "started": _stamp(started), "outcome": "skipped"}
+    record: dict[str, Any] = {"agent": name, "started": stamp(started), "outcome": "skipped"}
     lock = run_lock_path(ws, name)
     lock.parent.mkdir(parents=True, exist_ok=True)
     # Not locks.try_hold: a LockTimeoutError raised inside its block (the workspace lock,
@@ -171,7 +160,7 @@ def _tick(
     retry_after = parse_ts(state.get("retry_after"))
     if retry_after is not None and retry_after > started:
         record["reason"] = (
-            f"backing off after a failure until {_stamp(retry_after)}; 'agentctl agent reset {name}' ends it"
+            f"backing off after a failure until {stamp(retry_after)}; 'agentctl agent reset {name}' ends it"
         )
         return
     if escalate and not dry_run:
@@ -389,7 +378,7 @@ def _close_tick(
         len(rejected) > LOGGED_REJECTIONS
     ):  # e.g. 10,000 actions past max_actions: one line each is enough
         record["rejections_omitted"] = len(rejected) - LOGGED_REJECTIONS
-    changes = {"status": "idle", "last_heartbeat": _stamp(started), "last_outcome": "worked", "failures": 0,
+    changes = {"status": "idle", "last_heartbeat": stamp(started), "last_outcome": "worked", "failures": 0,
                "retry_after": None, "current_task": current}  # fmt: skip
     data = {"outcome": "worked", "applied": len(done), "rejected": len(rejected),
             "tokens": record.get("tokens_in", 0) + record.get("tokens_out", 0), "cost_usd": record.get("cost_usd", 0.0)}  # fmt: skip
@@ -402,7 +391,7 @@ def _record_idle(ws: Any, name: str, state: dict[str, Any], started: datetime) -
     last = parse_ts(state.get("last_heartbeat"))
     if last is not None and started - last < every and state.get("last_outcome") == "idle":
         return
-    ws.record_heartbeat(name, {"last_heartbeat": _stamp(started), "last_outcome": "idle"})
+    ws.record_heartbeat(name, {"last_heartbeat": stamp(started), "last_outcome": "idle"})
 
 
 def _leads(ws: Any, name: str) -> list[str]:
@@ -421,8 +410,8 @@ def _record_failure(
     failures = int(state.get("failures", 0)) + 1
     backoff = parse_duration(config["backoff"]) * (2 ** (failures - 1))
     blocked = failures >= int(config["max_failures"])
-    changes: dict[str, Any] = {"failures": failures, "last_heartbeat": _stamp(started), "last_outcome": "failed",
-                               "retry_after": _stamp(started + timedelta(seconds=backoff))}  # fmt: skip
+    changes: dict[str, Any] = {"failures": failures, "last_heartbeat": stamp(started), "last_outcome": "failed",
+                               "retry_after": stamp(started + timedelta(seconds=backoff))}  # fmt: skip
     if blocked:
         changes.update(status="blocked", retry_after=None)
     record.update(outcome="failed", error=reason, failures=failures, blocked=blocked)
@@ -435,7 +424,7 @@ def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> N
     that day only update the state (not one notification per beat until the budget resets)."""
     state = ws.index.states().get(name, {})
     last = parse_ts(state.get("last_heartbeat"))
-    changes = {"last_heartbeat": _stamp(started), "last_outcome": "budget"}
+    changes = {"last_heartbeat": stamp(started), "last_outcome": "budget"}
     if (
         state.get("last_outcome") == "budget"
         and last is not None

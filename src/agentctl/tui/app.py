@@ -26,9 +26,11 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.widgets import Footer, Input
 
+from agentctl.core import clock
 from agentctl.core.board import parse_filter
+from agentctl.heartbeat.scheduler import heartbeat_argv
 from agentctl.tui.actions import BoardActions, HeartbeatCommand
-from agentctl.tui.gateway import Clock, Gateway, heartbeat_argv, system_clock
+from agentctl.tui.gateway import Clock, Gateway, system_clock
 from agentctl.tui.view import Session, Snapshot, ViewOptions
 from agentctl.tui.widgets.agents import AgentBar
 from agentctl.tui.widgets.board import BoardView
@@ -231,7 +233,7 @@ class BoardApp(BoardActions):
             )
         right = Text(no_wrap=True)
         right.append(f"as {self.session.actor.name}", style="dim")
-        right.append(f" · {self.clock().strftime('%H:%M:%S')}", style="dim")
+        right.append(f" · {clock.show(self.clock(), clock.TIME)}", style="dim")
         self.query_one("#status", StatusLine).show(left, right)
 
     # -- actions ------------------------------------------------------------------------------

@@ -18,15 +18,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentctl.core import ids
+from agentctl.core import clock, ids
 from agentctl.core.board import AgentChip, Board, Column, build_agent_bar, build_board
 from agentctl.core.checks import priority_value
 from agentctl.core.summary import summarize
@@ -48,7 +47,7 @@ Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
-    return datetime.now(UTC).astimezone()
+    return clock.now().astimezone()
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
@@ -57,11 +56,6 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def heartbeat_argv(root: Path | str, agent: str) -> list[str]:
-    """The command the board runs to trigger one heartbeat (an argument list: no shell)."""
-    return [sys.executable, "-m", "agentctl", "-W", str(root), "heartbeat", agent]
 
 
 class Gateway:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.core.rules import Actor
-from agentctl.core.text import CONTROL_CHARS, check_text
+from agentctl.core.text import CONTROL_CHARS, chars_for, check_text
 from agentctl.errors import (
     BudgetError,
     ConflictError,
@@ -44,7 +44,6 @@ DEFAULT_MAX_CHARS = 8000
 MIN_MAX_CHARS = 500
 TRUNCATED = "[… truncated]"
 MIN_PIECE = 40  # shortest piece of a cut line worth showing
-CHARS_PER_TOKEN = 4
 
 SUMMARY_SYSTEM = """You maintain the long-term memory of {agent}, a {role} agent.
 You receive its memory entries (oldest first) between the markers MEMORY-START and MEMORY-END.
@@ -459,7 +458,7 @@ class MemoryOps(WorkspaceBase):
 
         record = self.index.agent(agent) or {"name": agent}
         limit = max(200, max_chars - len(render_memory(plan.preamble, [])) - 100)
-        prompt_room = CHARS_PER_TOKEN * int(self.config["heartbeat"]["prompt_tokens"])
+        prompt_room = chars_for(int(self.config["heartbeat"]["prompt_tokens"]))
         _, fed, _ = trim_entries("", plan.entries, prompt_room)
         prompt = "MEMORY-START\n" + "\n".join(fed) + "\nMEMORY-END\n"
         request = runtime.Request(
