@@ -16,7 +16,6 @@ logged or returned, and so is a runtime's answer before it is parsed.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from contextlib import ExitStack
@@ -32,60 +31,11 @@ from agentctl.core.rules import Actor
 from agentctl.errors import AgentctlError, BudgetError, GitError, LockTimeoutError, NotFoundError
 from agentctl.heartbeat.context import Work, build_prompt, collect
 from agentctl.paths import validate_name
-from agentctl.store.reading import tail_lines
 
 SYSTEM_ACTOR = Actor("agentctl")
 OUTCOMES = ("idle", "worked", "waiting", "failed", "skipped", "refused", "budget")
 LOGGED_REJECTIONS = 50  # rejected actions listed in a run record (all are counted)
 MANUAL_PROMPT_CHARS = 4000  # of the prompt a manual agent would be sent, kept in its run record
-
-
-def runs_dir(ws: Any) -> Path:
-    return Path(ws.layout.local) / "runs"
-
-
-def run_lock_path(ws: Any, name: str) -> Path:
-    return Path(ws.layout.local) / "run" / f"{validate_name(name, 'agent name')}.lock"
-
-
-def append_run(ws: Any, record: dict[str, Any]) -> None:
-    from agentctl.core import secrets
-    from agentctl.store import atomic
-
-    directory = runs_dir(ws)
-    directory.mkdir(parents=True, exist_ok=True)
-    line = secrets.mask(json.dumps(secrets.mask_data(record), separators=(",", ":")))
-    atomic.append_line(directory / f"{record['agent']}.jsonl", line)
-
-
-def read_runs(ws: Any, agent: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest ``limit`` runs (of one agent or all), oldest first, from the local run log."""
-    directory = runs_dir(ws)
-    if agent is not None:
-        files = [directory / f"{validate_name(agent, 'agent name')}.jsonl"]
-    else:
-        files = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
-    runs: list[dict[str, Any]] = []
-    for path in files:
-        try:
-            lines = _tail_lines(path, limit)
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            try:
-                runs.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    runs.sort(key=lambda r: (str(r.get("started")), str(r.get("agent"))))
-    return runs[-limit:]
-
-
-def _tail_lines(path: Path, count: int) -> list[str]:
-    """The last ``count`` lines of a file, reading only as much of its end as needed (run logs
-    grow by a line per tick and are never rotated)."""
-    with open(path, "rb") as handle:
-        lines = tail_lines(handle, count)
-    return [line for line in lines if line.strip()][-count:]
 
 
 def tick(
@@ -94,19 +44,16 @@ def tick(
     """Run one tick of agent ``name``; returns the run record. ``escalate``: a lead's tick (any
     tick when there is no lead) first raises new conditions that need attention; ``tick_all``
     raises them once per round instead."""
-    from agentctl.store import locks
 
     validate_name(name, "agent name")
     started = now or now_seconds()
     clock = time.monotonic()
     record: dict[str, Any] = {"agent": name, "started": stamp(started), "outcome": "skipped"}
-    lock = run_lock_path(ws, name)
-    lock.parent.mkdir(parents=True, exist_ok=True)
     # Not locks.try_hold: a LockTimeoutError raised inside its block (the workspace lock,
     # mid-tick) makes that generator fail with "generator didn't stop after throw()".
     with ExitStack() as held:
         try:
-            held.enter_context(locks.hold(lock, 0))
+            held.enter_context(ws.run_lock(name))
         except LockTimeoutError:
             record["reason"] = "a previous tick of this agent is still running"
             return _finish(ws, record, clock, dry_run)
@@ -127,7 +74,7 @@ def _finish(ws: Any, record: dict[str, Any], clock: float, dry_run: bool) -> dic
     record.update(secrets.mask_data(record))  # printed by the CLI as well as logged
     record["duration_ms"] = int((time.monotonic() - clock) * 1000)
     if not dry_run:
-        append_run(ws, record)
+        ws.record_run(record)
     return record
 
 

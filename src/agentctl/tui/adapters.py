@@ -98,16 +98,7 @@ def unread(ws: Workspace, actor: Actor, names: list[str]) -> tuple[dict[str, int
 def runs(ws: Workspace, agent: str, limit: int = 10) -> list[dict[str, Any]] | None:
     """The agent's latest heartbeat runs on this machine, newest first; None when this
     agentctl does not record runs."""
-    method = _method(ws, "runs")
-    if method is not None:
-        result = method(agent)
-        items = list(result.get("runs", []) if isinstance(result, dict) else result)
-    else:
-        try:
-            from agentctl.heartbeat.tick import read_runs
-        except ImportError:
-            return None
-        items = read_runs(ws, agent, limit)
+    items = ws.runs(agent, limit)
     return [dict(r) for r in reversed(items[-limit:])]
 
 
