@@ -13,12 +13,16 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core import clock
 from agentctl.core.duration import parse_duration
 from agentctl.core.text import chars_for, tokens_for
 from agentctl.paths import validate_name
+
+if TYPE_CHECKING:
+    from agentctl.store.index import Index
+    from agentctl.workspace import Workspace
 
 MAX_NOTIFICATIONS = 20
 MAX_TASKS = 8
@@ -62,7 +66,7 @@ class Work:
         }
 
 
-def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
+def collect(ws: Workspace, name: str, now: datetime | None = None) -> Work:
     """The agent's work right now (index queries only)."""
     moment = now or clock.now()
     ws.refresh()
@@ -145,7 +149,7 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
     return work
 
 
-def _chased(index: Any, lead: str, agent: str, since: datetime) -> bool:
+def _chased(index: Index, lead: str, agent: str, since: datetime) -> bool:
     """Whether ``lead`` already messaged ``agent`` after its last heartbeat."""
     # Event times carry milliseconds: "...:45Z" would sort after "...:45.115Z" as text.
     stamp = clock.stamp_ms(since)
@@ -208,7 +212,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 14)].rstrip() + " […truncated]"
 
 
-def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
+def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prompt:
     """Persona, rules and action schema (system), and the bounded work (prompt)."""
     from agentctl.core.actions import schema_text
 

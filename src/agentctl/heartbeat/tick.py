@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core.clock import now_seconds, stamp
 from agentctl.core.clock import parse as parse_ts
@@ -32,6 +32,10 @@ from agentctl.errors import AgentctlError, BudgetError, GitError, LockTimeoutErr
 from agentctl.heartbeat.context import Work, build_prompt, collect
 from agentctl.paths import validate_name
 
+if TYPE_CHECKING:
+    from agentctl.heartbeat.contain import Guard
+    from agentctl.workspace import Workspace
+
 SYSTEM_ACTOR = Actor("agentctl")
 OUTCOMES = ("idle", "worked", "waiting", "failed", "skipped", "refused", "budget")
 LOGGED_REJECTIONS = 50  # rejected actions listed in a run record (all are counted)
@@ -39,7 +43,11 @@ MANUAL_PROMPT_CHARS = 4000  # of the prompt a manual agent would be sent, kept i
 
 
 def tick(
-    ws: Any, name: str, dry_run: bool = False, now: datetime | None = None, escalate: bool = True
+    ws: Workspace,
+    name: str,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    escalate: bool = True,
 ) -> dict[str, Any]:
     """Run one tick of agent ``name``; returns the run record. ``escalate``: a lead's tick (any
     tick when there is no lead) first raises new conditions that need attention; ``tick_all``
@@ -68,7 +76,7 @@ def tick(
         return _finish(ws, record, clock, dry_run)
 
 
-def _finish(ws: Any, record: dict[str, Any], clock: float, dry_run: bool) -> dict[str, Any]:
+def _finish(ws: Workspace, record: dict[str, Any], clock: float, dry_run: bool) -> dict[str, Any]:
     from agentctl.core import secrets
 
     record.update(secrets.mask_data(record))  # printed by the CLI as well as logged
@@ -79,7 +87,12 @@ def _finish(ws: Any, record: dict[str, Any], clock: float, dry_run: bool) -> dic
 
 
 def _tick(
-    ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run: bool, escalate: bool
+    ws: Workspace,
+    name: str,
+    record: dict[str, Any],
+    started: datetime,
+    dry_run: bool,
+    escalate: bool,
 ) -> None:
     ws.refresh()
     agent = ws.index.agent(name)
@@ -177,7 +190,7 @@ def _tick(
     _apply_answer(ws, name, kind, work, prompt.task_id, secrets.mask(answer.text), record, started)
 
 
-def _escalate(ws: Any, record: dict[str, Any], started: datetime) -> None:
+def _escalate(ws: Workspace, record: dict[str, Any], started: datetime) -> None:
     """Raise new conditions that need attention (before the work is collected, so a lead
     sees them in this tick); a failure to record them never fails the tick."""
     try:
@@ -189,7 +202,7 @@ def _escalate(ws: Any, record: dict[str, Any], started: datetime) -> None:
         record["attention_raised"] = len(raised)
 
 
-def _guard(ws: Any, name: str, agent: dict[str, Any]) -> Any:
+def _guard(ws: Workspace, name: str, agent: dict[str, Any]) -> Guard:
     """Open the containment window around a command agent's run (heartbeat/contain.py), in
     the sandbox when there is one (heartbeat/sandbox.py)."""
     from agentctl.heartbeat.sandbox import make_guard
@@ -200,7 +213,7 @@ def _guard(ws: Any, name: str, agent: dict[str, Any]) -> Any:
 
 
 def _apply_answer(
-    ws: Any,
+    ws: Workspace,
     name: str,
     kind: str,
     work: Work,
@@ -265,7 +278,9 @@ def _plain_text(text: str) -> str:
     return CONTROL_CHARS.sub("", re.sub(_ANSI_ESCAPE, "", text.replace("\r\n", "\n"))).strip()
 
 
-def _apply(ws: Any, actor: Actor, action: Any, started: datetime | None = None) -> dict[str, Any]:
+def _apply(
+    ws: Workspace, actor: Actor, action: Any, started: datetime | None = None
+) -> dict[str, Any]:
     kind = action.type
     if kind == "comment":
         message = ws.comment(actor, action.task, action.text, kind=action.kind)
@@ -310,7 +325,7 @@ def _apply(ws: Any, actor: Actor, action: Any, started: datetime | None = None) 
 
 
 def _close_tick(
-    ws: Any, name: str, work: Work, started: datetime, record: dict[str, Any],
+    ws: Workspace, name: str, work: Work, started: datetime, record: dict[str, Any],
     applied: list[dict[str, Any]], rejected: list[dict[str, Any]], current: str | None,
 ) -> None:  # fmt: skip
     """Mark notifications delivered and record the tick (inside the tick's batch)."""
@@ -332,7 +347,7 @@ def _close_tick(
     ws.record_heartbeat(name, changes, data)
 
 
-def _record_idle(ws: Any, name: str, state: dict[str, Any], started: datetime) -> None:
+def _record_idle(ws: Workspace, name: str, state: dict[str, Any], started: datetime) -> None:
     """Idle beats touch the tracked state at most every ``record_idle_every``."""
     every = timedelta(seconds=parse_duration(ws.config["heartbeat"]["record_idle_every"]))
     last = parse_ts(state.get("last_heartbeat"))
@@ -341,12 +356,12 @@ def _record_idle(ws: Any, name: str, state: dict[str, Any], started: datetime) -
     ws.record_heartbeat(name, {"last_heartbeat": stamp(started), "last_outcome": "idle"})
 
 
-def _leads(ws: Any, name: str) -> list[str]:
+def _leads(ws: Workspace, name: str) -> list[str]:
     return [a["name"] for a in ws.index.agents() if a.get("level") == "lead" and a["name"] != name]
 
 
 def _record_failure(
-    ws: Any,
+    ws: Workspace,
     name: str,
     state: dict[str, Any],
     started: datetime,
@@ -366,7 +381,7 @@ def _record_failure(
     ws.record_heartbeat(name, changes, data, notify=_leads(ws, name) if blocked else None)
 
 
-def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> None:
+def _record_budget(ws: Workspace, name: str, started: datetime, exc: BudgetError) -> None:
     """The first budget stop of a UTC day is an event that tells the leads; later ticks of
     that day only update the state (not one notification per beat until the budget resets)."""
     state = ws.index.states().get(name, {})
@@ -383,7 +398,7 @@ def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> N
     ws.record_heartbeat(name, changes, data, notify=_leads(ws, name))
 
 
-def tick_all(ws: Any, dry_run: bool = False) -> list[dict[str, Any]]:
+def tick_all(ws: Workspace, dry_run: bool = False) -> list[dict[str, Any]]:
     """One tick of every agent, in name order; a budget stop of one does not stop the rest.
     New conditions that need attention are raised once, before the round."""
     ws.refresh()

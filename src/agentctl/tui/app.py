@@ -17,7 +17,7 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -36,6 +36,9 @@ from agentctl.tui.widgets.agents import AgentBar
 from agentctl.tui.widgets.board import BoardView
 from agentctl.tui.widgets.feed import Feed
 from agentctl.tui.widgets.status import StatusLine
+
+if TYPE_CHECKING:
+    from agentctl.workspace import Workspace
 
 COALESCE_STEP = 0.1  # seconds between checks that a burst of changes has settled
 COALESCE_MAX = 8  # checks at most before reloading anyway (a continuous stream of writes)
@@ -361,7 +364,7 @@ class BoardApp(BoardActions):
 
 
 def make_app(
-    workspace: Any,
+    workspace: Workspace,
     *,
     actor: str | None = None,
     clock: Clock | None = None,
