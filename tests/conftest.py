@@ -63,7 +63,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture(autouse=True)
-def system_clock() -> Iterator[None]:
+def unpinned_clock() -> Iterator[None]:
     """Every test starts on the system clock, whatever the one before pinned."""
     from agentctl.core import clock
 

@@ -21,6 +21,7 @@ from agentctl.workspace.tasks import TaskOps
 
 if TYPE_CHECKING:
     from agentctl.core.attention import Condition
+    from agentctl.workspace.base import WorkspaceBase
 
 # core/attention.py and the queries are imported where used: every command imports this
 # module (the Workspace class), and most never look at attention.
@@ -33,7 +34,7 @@ class _NothingNew(Exception):
     """Leaves the raising mutation without writing anything."""
 
 
-def current_conditions(ws: Any, now: datetime) -> list[Condition]:
+def current_conditions(ws: WorkspaceBase, now: datetime) -> list[Condition]:
     """Every condition that holds at ``now`` (caller has refreshed the index)."""
     from agentctl.core.attention import Settings, detect, local_time
     from agentctl.store.index_dispatch import attention_facts
@@ -43,7 +44,7 @@ def current_conditions(ws: Any, now: datetime) -> list[Condition]:
     return detect(facts, Settings.from_config(ws.config), now, local_time(now))
 
 
-def raised_and_unresolved(ws: Any) -> list[Condition]:
+def raised_and_unresolved(ws: WorkspaceBase) -> list[Condition]:
     """The conditions raised so far that still hold, judged as of the latest event: what
     WORKING.md shows. It is a pure function of the records and the log, never of the wall
     clock (rendering twice gives the same bytes), and costs a look at the raised conditions'

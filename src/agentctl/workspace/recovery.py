@@ -203,7 +203,7 @@ def _check_events(ws: WorkspaceBase, found: Integrity) -> None:
             )
 
 
-def doctor(ws: Any, dry_run: bool = False) -> dict[str, Any]:
+def doctor(ws: WorkspaceBase, dry_run: bool = False) -> dict[str, Any]:
     """Repair what :func:`check` finds. Returns what was found and what was done."""
     from agentctl.store import atomic, locks
 
@@ -272,7 +272,7 @@ def doctor(ws: Any, dry_run: bool = False) -> dict[str, Any]:
     return report
 
 
-def _kind_of(ws: Any, rel: str) -> tuple[str, str]:
+def _kind_of(ws: WorkspaceBase, rel: str) -> tuple[str, str]:
     path = ws.root / rel
     for record_kind, attr, _, _ in _RECORD_KINDS:
         if path.parent == getattr(ws.layout, attr):
@@ -280,7 +280,9 @@ def _kind_of(ws: Any, rel: str) -> tuple[str, str]:
     return "record", path.name
 
 
-def _record(ws: Any, type_: str, subject: str, data: dict[str, Any], extra: list[Path]) -> None:
+def _record(
+    ws: WorkspaceBase, type_: str, subject: str, data: dict[str, Any], extra: list[Path]
+) -> None:
     with ws._mutate(DOCTOR) as m:
         m.also_commit.extend(extra)
         m.record(type_, subject, data)
