@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,30 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
     secrets.reset(names=True)  # the mask follows each test's environment
     return home
+
+
+@pytest.fixture(autouse=True)
+def unpinned_clock() -> Iterator[None]:
+    """Every test starts on the system clock, whatever the one before pinned."""
+    from agentctl.core import clock
+
+    clock.set_clock(None)
+    yield
+    clock.set_clock(None)
+
+
+PINNED_AT = "2026-11-22T09:30:15.250Z"
+
+
+@pytest.fixture
+def pinned_clock() -> Iterator[datetime]:
+    """``now()`` is ``PINNED_AT`` for the whole test (in-process runs only)."""
+    from agentctl.core import clock
+
+    moment = clock.parse(PINNED_AT)
+    assert moment is not None
+    with clock.pinned(moment) as fixed:
+        yield fixed
 
 
 # -- results and runners ---------------------------------------------------------------------

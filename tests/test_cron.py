@@ -22,7 +22,7 @@ from conftest import Runner, assert_one_line_error, make_git_repo, make_team, ru
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentctl.errors import ExitCode
+from agentctl.errors import ExitCode, NotFoundError
 from agentctl.heartbeat import cron
 from agentctl.heartbeat.schedule import Schedule, ScheduleError, next_times, parse_active_hours
 
@@ -720,3 +720,26 @@ def test_markers_name_the_workspace() -> None:
         json.dumps(cron.block_workspaces(f"x\n{begin}\n{end}\n# BEGIN agentctl /other\r\n"))
         == '["/srv/ws", "/other"]'
     )
+
+
+def test_cron_install_status_and_uninstall_as_a_library(
+    team_root: Path, crontab_file: Path
+) -> None:
+    """heartbeat/runner: what `agentctl cron` does, callable by any front end (no CLI)."""
+    from agentctl.heartbeat import runner
+    from agentctl.workspace import Workspace
+
+    ws = Workspace(team_root)
+    try:
+        done = runner.install_cron(ws, ["dev-1"], "15m", "1m")
+        assert done.changed and [line["agent"] for line in done.lines] == ["dev-1"]
+        assert runner.install_cron(ws, ["dev-1"], "15m", "1m").changed is False
+        status = runner.cron_status(ws)
+        assert status["installed"] and status["line_count"] == 1
+        assert sorted(status["missing"]) == ["dev-2", "intern-1", "lead-1"]
+        assert runner.uninstall_cron(ws) is True
+        assert runner.uninstall_cron(ws) is False
+        with pytest.raises(NotFoundError):
+            runner.install_cron(ws, ["nobody"], None, "1m")
+    finally:
+        ws.close()

@@ -13,10 +13,10 @@ from conftest import Runner, git, make_team, run_refused
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agentctl.core import memory as mem
 from agentctl.errors import RuntimeFailure
 from agentctl.runtime.base import Answer, Request
 from agentctl.workspace import Workspace
-from agentctl.workspace import memory as mem
 
 
 @pytest.fixture

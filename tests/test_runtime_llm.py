@@ -19,9 +19,10 @@ from typing import Any, cast
 import pytest
 
 from agentctl.core.secrets import mask
+from agentctl.core.text import estimate_tokens
 from agentctl.errors import BudgetError, ExitCode, RuntimeFailure
 from agentctl.runtime import load
-from agentctl.runtime.base import Answer, Request, estimate_tokens
+from agentctl.runtime.base import Answer, Request
 from agentctl.runtime.cache import ResponseCache, cache_key
 from agentctl.runtime.ledger import AgentSpend, Ledger, summary
 from agentctl.runtime.llm import LLMRuntime

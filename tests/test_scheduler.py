@@ -568,7 +568,7 @@ def team_root(ws_root: Path, cli: Runner) -> Path:
 def fake_heartbeat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Fake:
     """Route ``agentctl run``'s ticks (in this process) to a fake tick program."""
     fake = Fake(tmp_path)
-    monkeypatch.setattr(loop, "heartbeat_argv", lambda root: fake.argv)
+    monkeypatch.setattr(loop, "heartbeat_argv", lambda root, agent: fake.argv(agent))
     return fake
 
 
@@ -654,7 +654,7 @@ WRAPPER = """
 import json, os, sys
 from agentctl.heartbeat import scheduler
 prefix = json.loads(os.environ["FAKE_TICK_PREFIX"])
-scheduler.heartbeat_argv = lambda root: (lambda agent: [*prefix, agent])
+scheduler.heartbeat_argv = lambda root, agent: [*prefix, agent]
 from agentctl.cli.app import main
 main(sys.argv[1:])
 """

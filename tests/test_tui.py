@@ -758,7 +758,7 @@ def test_heartbeat_with_the_real_command(world: Path) -> None:
 
 
 def test_the_default_heartbeat_command_is_the_cli_without_a_shell(tmp_path: Path) -> None:
-    from agentctl.tui.gateway import heartbeat_argv
+    from agentctl.heartbeat.scheduler import heartbeat_argv
 
     assert heartbeat_argv(tmp_path / "a b", "nova") == [
         sys.executable,

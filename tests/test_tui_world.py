@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import Runner
 
 from agentctl.config import default_config_text
@@ -231,29 +230,25 @@ def test_the_world_is_a_valid_workspace(tmp_path: Path, cli: Runner) -> None:
 
 def test_the_world_has_threads_unread_notifications_and_a_feed(tmp_path: Path) -> None:
     from agentctl.core.rules import Actor
-    from agentctl.tui import adapters
+    from agentctl.tui.gateway import memory_tail, unread
     from agentctl.workspace import Workspace
 
     root = tmp_path / "world"
     build_world(root)
     ws = Workspace(root)
     try:
-        if not adapters.has_comments(ws):
-            pytest.skip("the collaboration API is not in this build")
-        messages = adapters.thread(ws, IDS["cli"])
+        messages = ws.thread(IDS["cli"])["messages"]
         assert [m["author"] for m in messages] == ["pixel", "sentry"]
-        per_agent, per_task = adapters.unread(
-            ws, Actor("tester"), ["atlas", "nova", "pixel", "sentry"]
-        )
+        per_agent, per_task = unread(ws, Actor("tester"), ["atlas", "nova", "pixel", "sentry"])
         assert per_agent == {"atlas": 0, "nova": 1, "pixel": 1, "sentry": 1}
         assert per_task == {IDS["store"]: 1, IDS["cli"]: 2}
-        assert [e["id"] for e in adapters.feed(ws, 3)] == [
+        assert [e["id"] for e in ws.feed(limit=3)] == [
             "e-000000000005",
             "e-000000000006",
             "e-000000000007",
         ]
-        assert adapters.docs_for(ws, IDS["index"])[0]["title"] == "Index design notes"
-        assert "Release target" in (adapters.memory(ws, "atlas") or "")
+        assert ws.list_docs(task=IDS["index"])[0]["title"] == "Index design notes"
+        assert "Release target" in (memory_tail(ws, "atlas") or "")
     finally:
         ws.close()
 

@@ -134,12 +134,11 @@ def show(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Show an agent: definition, state, open tasks and persona."""
-    from agentctl.heartbeat.tick import read_runs
     from agentctl.runtime.ledger import summary
 
     ws = open_workspace(ctx)
     agent = ws.show_agent(name)
-    recent = read_runs(ws, name, RECENT_RUNS)
+    recent = ws.runs(name, RECENT_RUNS)
     spend = summary(ws.layout.local).get(name)
     if want_json(ctx, json_):
         spend_today = None

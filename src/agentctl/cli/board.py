@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from agentctl.core.board import Board, build_board, matches
 from agentctl.core.text import neutralise
 from agentctl.errors import UsageError
 
+if TYPE_CHECKING:
+    from agentctl.workspace import Workspace
+
 WEB_EXTRA_HINT = "install it with: pip install 'agentctl[web]' (or pip install textual-serve)"
 
 app = typer.Typer(rich_markup_mode=None)
@@ -27,7 +30,9 @@ app = typer.Typer(rich_markup_mode=None)
 PRIORITY_STYLE = {0: "bold red", 1: "yellow", 2: "cyan", 3: "dim"}
 
 
-def load_board(ws: Any, show_done: bool = False, per_column: int = 12, **filters: Any) -> Board:
+def load_board(
+    ws: Workspace, show_done: bool = False, per_column: int = 12, **filters: Any
+) -> Board:
     tasks = [t for t in ws.list_tasks(include_done=True) if matches(t, **filters)]
     return build_board(
         tasks,
@@ -158,7 +163,9 @@ def initial_query(assignee: str | None, label: str | None) -> str:
     )
 
 
-def run_interactive(ws: Any, actor: str | None, query: str = "", show_done: bool = False) -> None:
+def run_interactive(
+    ws: Workspace, actor: str | None, query: str = "", show_done: bool = False
+) -> None:
     """Run the textual board in this terminal until the person quits."""
     from agentctl.tui.app import make_app
 

@@ -114,10 +114,8 @@ def runs(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Recent heartbeat runs on this machine (outcome, actions, tokens, cost), oldest first."""
-    from agentctl.heartbeat.tick import read_runs
-
     ws = open_workspace(ctx)
-    records = read_runs(ws, agent, limit)
+    records = ws.runs(agent, limit)
     if agent and not records:
         from agentctl.paths import validate_name
 

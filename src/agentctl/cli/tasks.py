@@ -9,7 +9,7 @@ import sys
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -20,6 +20,10 @@ from agentctl.cli.threads import render_messages
 from agentctl.core.checks import priority_value
 from agentctl.core.duration import parse_estimate
 from agentctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from agentctl.core.rules import Actor
+    from agentctl.workspace import Workspace
 
 app = typer.Typer(
     help="Add, list, show, edit, move, assign and claim tasks.",
@@ -301,7 +305,7 @@ def edit(
     _changed(ctx, json_, "edited", result)
 
 
-def _edit_in_editor(ws: Any, actor: Any, ref: str) -> dict[str, Any]:
+def _edit_in_editor(ws: Workspace, actor: Actor, ref: str) -> dict[str, Any]:
     command = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not command:
         raise UsageError("set $VISUAL or $EDITOR to use --editor")
@@ -315,7 +319,7 @@ def _edit_in_editor(ws: Any, actor: Any, ref: str) -> dict[str, Any]:
                 f"the editor exited with status {completed.returncode}; nothing changed"
             )
         edited = scratch.read_text(encoding="utf-8")
-    return ws.replace_task_text(actor, task_id, original, edited)  # type: ignore[no-any-return]
+    return ws.replace_task_text(actor, task_id, original, edited)
 
 
 @app.command("move")

@@ -29,28 +29,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
+from agentctl.core import clock
 from agentctl.core.duration import format_duration, parse_duration
 
 KINDS: tuple[str, ...] = ("stale", "bounced", "overdue", "unblocked", "silent")
 RAISED: Final = "attention.raised"  # the event type that records a raised condition
 
 
-def parse_ts(value: Any) -> datetime | None:
-    """An ISO timestamp from a record or event as an aware datetime (None if absent or bad)."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def stamp(moment: datetime, timespec: str = "seconds") -> str:
-    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+parse_ts = clock.parse
+stamp = clock.stamp
 
 
 def local_time(moment: datetime) -> datetime:
@@ -217,7 +207,7 @@ def detect(
             add(Condition("bounced", task["id"], str(count),
                           f"sent back from review {count} times (escalation.bounce_limit {settings.bounce_limit})",
                           task.get("title"), tuple(task.get("assignees") or ())), "")  # fmt: skip
-    today = now.astimezone(UTC).date().isoformat()
+    today = clock.utc_day(now)
     for task in facts.due:
         due = str(task.get("due") or "")[:10]
         if due and due < today:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agentctl.core import graph
+from agentctl.core import clock, graph
 from agentctl.core.duration import parse_duration
 from agentctl.core.text import neutralise
 
@@ -215,23 +215,13 @@ class AgentChip:
     open_tasks: int
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
-
-
 def agent_status(
     agent: Mapping[str, Any], state: Mapping[str, Any], now: datetime, missed_beats: int
 ) -> tuple[str, float | None]:
     """(status, seconds since the last heartbeat). An agent that has beaten before but stayed
     silent for ``missed_beats`` of its intervals is *stale* (unless it is blocked)."""
     status = str(state.get("status") or "idle")
-    last = _parse_time(state.get("last_heartbeat"))
+    last = clock.parse(state.get("last_heartbeat"))
     age = (now - last).total_seconds() if last is not None else None
     if status != "blocked" and age is not None:
         every = (agent.get("heartbeat") or {}).get("every") or "15m"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from agentctl.core import clock
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -62,23 +64,16 @@ def since_timestamp(text: str, now: datetime | None = None) -> str:
     from agentctl.errors import UsageError
 
     value = text.strip()
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     try:
         seconds = parse_duration(value)
     except ValueError:
         pass
     else:
-        return (
-            (moment - timedelta(seconds=seconds))
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return clock.stamp_ms(moment - timedelta(seconds=seconds))
+    parsed = clock.parse(value)
+    if parsed is None:
         raise UsageError(
             f"--since must be a duration (30m, 2h, 7d) or a date/time (2026-11-20, 2026-11-20T09:00Z), not {text!r}"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
+    return clock.stamp_ms(parsed)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from agentctl.core import clock
 from agentctl.core.gantt import WEEKDAYS, Bar, Calendar, Schedule
 from agentctl.core.graph_render import mermaid_id, mermaid_text, one_line
 
@@ -16,7 +17,7 @@ BAR_WIDTH = 48
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return clock.show(moment, clock.DATE_MINUTES)
 
 
 def _hours(value: float) -> str:
@@ -100,7 +101,7 @@ def render_text_gantt(
         if len(title) > 40:
             title = title[:39] + "…"
         rows.append(
-            f"{calendar.at(bar.start).strftime('%m-%d %H:%M')}  {calendar.at(bar.finish, end=True).strftime('%m-%d %H:%M')}"
+            f"{clock.show(calendar.at(bar.start), clock.DAY_TIME)}  {clock.show(calendar.at(bar.finish, end=True), clock.DAY_TIME)}"
             f"  {(bar.lane or '').ljust(lane_width)}  |{timeline.ljust(BAR_WIDTH)}|  {short.get(bar.task, bar.task)} {title}"
         )
     header = f"{'START'.ljust(11)}  {'END'.ljust(11)}  {'LANE'.ljust(lane_width)}  |{'time →'.ljust(BAR_WIDTH)}|  TASK"

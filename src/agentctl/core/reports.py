@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, assert_never, cast
 
+from agentctl.core import clock
 from agentctl.core.duration import format_duration, parse_duration
 from agentctl.errors import UsageError
 
@@ -36,21 +37,8 @@ UNASSIGNED = "(unassigned)"
 # -- time ----------------------------------------------------------------------------------------
 
 
-def parse_ts(value: Any) -> datetime | None:
-    """An event or record timestamp as an aware UTC datetime (None if it is not one)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def format_ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+parse_ts = clock.parse
+format_ts = clock.stamp
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,24 @@ _LINE_BREAKING = re.compile("[\t\n\u2028\u2029]")
 _ASCII_CONTROLS = bytes([*(c for c in range(32) if c not in (9, 10)), 127])
 _NEUTRALISE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
+# The one token estimate (prompt budgets, memory summaries, runtimes without a tokenizer):
+# cheap and deterministic, about four characters per token.
+CHARS_PER_TOKEN = 4
+
+
+def tokens_for(chars: int) -> int:
+    """Tokens that ``chars`` characters of text are estimated to take (rounded up)."""
+    return (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def estimate_tokens(text: str) -> int:
+    return tokens_for(len(text))
+
+
+def chars_for(tokens: int) -> int:
+    """Characters of text that fit in ``tokens`` tokens."""
+    return tokens * CHARS_PER_TOKEN
+
 
 _NAMES = {
     0x00: "NUL", 0x07: "BEL", 0x08: "BS", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL",

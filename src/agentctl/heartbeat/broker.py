@@ -17,15 +17,19 @@ import socket
 import struct
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.errors import AgentctlError, ExitCode
 from agentctl.workspace import containment
 
+if TYPE_CHECKING:
+    from agentctl.core.rules import Actor
+    from agentctl.workspace import Workspace
+
 REQUEST_LIMIT = 4 * 1024 * 1024  # bytes of one request (a document body is at most MAX_DOC)
 
 
-def perform(ws: Any, actor: Any, action: Any) -> Any:
+def perform(ws: Workspace, actor: Actor, action: Any) -> Any:
     """Apply one validated action; returns what the workspace method returned (the CLI
     renders it exactly as it renders a direct call)."""
     kind = action.type
@@ -107,7 +111,7 @@ class Broker:
         finally:
             ws.close()
 
-    def _handle(self, ws: Any, conn: socket.socket) -> None:
+    def _handle(self, ws: Workspace, conn: socket.socket) -> None:
         conn.settimeout(30)
         pid = _peer_pid(conn)
         if pid is None or not containment.descends_from(pid, os.getpid()):
@@ -139,7 +143,7 @@ class Broker:
         self.served += 1
         self._reply(conn, reply)
 
-    def _apply(self, ws: Any, request: dict[str, Any]) -> Any:
+    def _apply(self, ws: Workspace, request: dict[str, Any]) -> Any:
         from agentctl.core.actions import parse_answer
         from agentctl.errors import PermissionDeniedError, UsageError
 

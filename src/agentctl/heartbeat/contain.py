@@ -21,10 +21,13 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.store.atomic import TEMP_SUFFIX
 from agentctl.workspace import containment
+
+if TYPE_CHECKING:
+    from agentctl.workspace import Workspace
 
 DIFF_LIMIT = 4000  # characters of diff in the event
 DIFF_FILE_LIMIT = 1500  # characters of diff per file
@@ -252,7 +255,7 @@ def _top(pid: int, ancestor: int) -> int:
 class Guard:
     """One containment window around one run of a command agent's child."""
 
-    def __init__(self, ws: Any, agent: str) -> None:
+    def __init__(self, ws: Workspace, agent: str) -> None:
         self.ws, self.agent = ws, agent
         self.layout = ws.layout
         self.taken: dict[str, Entry] = {}

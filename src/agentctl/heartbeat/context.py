@@ -12,11 +12,17 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from agentctl.core import clock
 from agentctl.core.duration import parse_duration
+from agentctl.core.text import chars_for, tokens_for
 from agentctl.paths import validate_name
+
+if TYPE_CHECKING:
+    from agentctl.store.index import Index
+    from agentctl.workspace import Workspace
 
 MAX_NOTIFICATIONS = 20
 MAX_TASKS = 8
@@ -24,17 +30,6 @@ MAX_REVIEWS = 5
 MAX_TRIAGE = 10
 MAX_STALE = 5
 MESSAGES_PER_TASK = 4
-CHARS_PER_TOKEN = 4
-
-
-def parse_ts(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -71,9 +66,9 @@ class Work:
         }
 
 
-def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
+def collect(ws: Workspace, name: str, now: datetime | None = None) -> Work:
     """The agent's work right now (index queries only)."""
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     ws.refresh()
     index = ws.index
     flow = ws.workflow
@@ -121,7 +116,7 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
         in_progress = index.tasks(statuses=[flow["in_progress"]], order="updated_at, id", limit=200)
         activity = index.last_activity([t["id"] for t in in_progress])
         for task in in_progress:
-            last = parse_ts(activity.get(task["id"]) or task["updated_at"])
+            last = clock.parse(activity.get(task["id"]) or task["updated_at"])
             if last is not None and moment - last > stale_after:
                 work.stale_tasks.append(
                     {**task, "last_activity": activity.get(task["id"]) or task["updated_at"]}
@@ -142,7 +137,7 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
                 continue
             every = parse_duration((other.get("heartbeat") or {}).get("every") or "15m")
             limit = timedelta(seconds=silence_limit(every, config["missed_beats"], idle_every))
-            last = parse_ts(other_state.get("last_heartbeat"))
+            last = clock.parse(other_state.get("last_heartbeat"))
             if (
                 last is not None
                 and moment - last > limit
@@ -154,10 +149,10 @@ def collect(ws: Any, name: str, now: datetime | None = None) -> Work:
     return work
 
 
-def _chased(index: Any, lead: str, agent: str, since: datetime) -> bool:
+def _chased(index: Index, lead: str, agent: str, since: datetime) -> bool:
     """Whether ``lead`` already messaged ``agent`` after its last heartbeat."""
     # Event times carry milliseconds: "...:45Z" would sort after "...:45.115Z" as text.
-    stamp = since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp = clock.stamp_ms(since)
     sent = index.events(actor=agent, types=["message.direct"], since=stamp, limit=50)
     return any(event["actor"] == lead for event in sent)
 
@@ -175,7 +170,7 @@ class Prompt:
 
     @property
     def tokens(self) -> int:
-        return (len(self.system) + len(self.prompt) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+        return tokens_for(len(self.system) + len(self.prompt))
 
 
 class _Blocks:
@@ -217,14 +212,14 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 14)].rstrip() + " […truncated]"
 
 
-def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
+def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prompt:
     """Persona, rules and action schema (system), and the bounded work (prompt)."""
     from agentctl.core.actions import schema_text
 
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     agent = work.agent
     name = agent["name"]
-    budget = int(ws.config["heartbeat"]["prompt_tokens"]) * CHARS_PER_TOKEN
+    budget = chars_for(int(ws.config["heartbeat"]["prompt_tokens"]))
     blocks = _Blocks()
     parts: list[tuple[str, str]] = []  # (heading, text with {U:i} placeholders)
 
@@ -373,7 +368,7 @@ def build_prompt(ws: Any, work: Work, now: datetime | None = None) -> Prompt:
     nonce = blocks.nonce()
     tag = f"untrusted-{nonce}"
 
-    body = [f"Time: {moment.isoformat(timespec='minutes').replace('+00:00', 'Z')}. You are {name}."]
+    body = [f"Time: {clock.stamp(moment, 'minutes')}. You are {name}."]
     for heading, text in parts:
         body.append(f"## {heading}\n{blocks.render(text, tag)}")
     closing = (

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from agentctl.errors import AgentctlError, ConflictError, ExitCode, NotFoundError
 from agentctl.heartbeat.schedule import DAY, Schedule, ScheduleError, exact_duration
+from agentctl.store import reading
 
 BEGIN = "# BEGIN agentctl "
 END = "# END agentctl "
@@ -404,8 +405,7 @@ def log_info(path: Path, tail_bytes: int = 8192, max_chars: int = 300) -> LogInf
     try:
         stat = os.stat(path)
         with open(path, "rb") as handle:
-            handle.seek(max(0, stat.st_size - tail_bytes))
-            tail = handle.read()
+            tail = reading.tail_bytes(handle, tail_bytes)
     except FileNotFoundError:
         return LogInfo(path, False)
     lines = [line.strip() for line in tail.decode("utf-8", "replace").splitlines() if line.strip()]

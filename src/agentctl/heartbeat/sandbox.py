@@ -16,10 +16,13 @@ import sqlite3
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.errors import RuntimeFailure
 from agentctl.heartbeat.contain import Findings, Guard
+
+if TYPE_CHECKING:
+    from agentctl.workspace import Workspace
 
 MODES = ("auto", "bwrap", "none")
 
@@ -65,7 +68,7 @@ def mode(agent: dict[str, Any], config: dict[str, Any]) -> str:
     return "none"
 
 
-def make_guard(ws: Any, name: str, agent: dict[str, Any]) -> Guard:
+def make_guard(ws: Workspace, name: str, agent: dict[str, Any]) -> Guard:
     if mode(agent, ws.config) == "bwrap":
         return SandboxGuard(ws, name)
     return Guard(ws, name)

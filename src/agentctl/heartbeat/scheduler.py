@@ -24,8 +24,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from agentctl.core import clock
+from agentctl.core.clock import local_now
 from agentctl.heartbeat.schedule import Schedule, next_due
 from agentctl.procs import signal_group
+from agentctl.store.reading import tail_bytes
 
 TickArgv = Callable[[str], list[str]]
 MAX_SLEEP = 60.0  # re-read the clock at least this often (suspend, clock changes)
@@ -33,10 +36,11 @@ KILL_AFTER = 5.0  # seconds between SIGTERM and SIGKILL when terminating a tick
 TAIL_BYTES = 8192
 
 
-def heartbeat_argv(root: Path) -> TickArgv:
-    """The real tick: this interpreter running ``agentctl -W ROOT heartbeat AGENT``."""
-    root_text = str(root)
-    return lambda agent: [sys.executable, "-m", "agentctl", "-W", root_text, "heartbeat", agent]
+def heartbeat_argv(root: Path | str, agent: str) -> list[str]:
+    """The command that runs one heartbeat of ``agent`` (the scheduler's ticks, the board's
+    trigger): this interpreter running ``agentctl -W ROOT heartbeat AGENT``, an argument list
+    (no shell)."""
+    return [sys.executable, "-m", "agentctl", "-W", str(root), "heartbeat", agent]
 
 
 @dataclass(frozen=True)
@@ -55,15 +59,15 @@ class TickResult:
         return {
             "agent": self.agent,
             "outcome": self.outcome,
-            "due": self.due.isoformat(timespec="seconds"),
-            "started": self.started.isoformat(timespec="seconds") if self.started else None,
+            "due": clock.iso(self.due),
+            "started": clock.iso(self.started) if self.started else None,
             "seconds": None if self.seconds is None else round(self.seconds, 3),
             "exit_code": self.exit_code,
             "message": self.message,
         }
 
     def line(self) -> str:
-        stamp = (self.started or self.due).strftime("%Y-%m-%d %H:%M:%S")
+        stamp = clock.show(self.started or self.due)
         parts = [stamp, self.agent, self.outcome]
         if self.exit_code not in (None, 0):
             parts.append(f"exit={self.exit_code}")
@@ -122,7 +126,7 @@ class Scheduler:
     tick_now: bool = False
     cwd: Path | None = None
     env: Mapping[str, str] | None = None
-    clock: Callable[[], datetime] = datetime.now
+    clock: Callable[[], datetime] = local_now
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _hurry: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
@@ -198,7 +202,7 @@ class Scheduler:
         previous = self._running.get(agent)
         if previous is not None:
             summary.skipped += 1
-            since = previous.started.strftime("%H:%M:%S")
+            since = clock.show(previous.started, clock.TIME)
             self.report(
                 TickResult(
                     agent, "skipped", when, message=f"previous tick (started {since}) still running"
@@ -318,9 +322,7 @@ def _last_line(path: Path, start: int, failed: bool = False, max_chars: int = 30
     its last ``agentctl: error:`` line when there is one: a hint usually follows it)."""
     try:
         with open(path, "rb") as handle:
-            end = handle.seek(0, os.SEEK_END)
-            handle.seek(max(start, end - TAIL_BYTES))
-            data = handle.read()
+            data = tail_bytes(handle, TAIL_BYTES, start)
     except OSError:
         return None
     lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]

@@ -16,7 +16,6 @@ logged or returned, and so is a runtime's answer before it is parsed.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from contextlib import ExitStack
@@ -25,14 +24,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentctl.core.clock import now_seconds, stamp
+from agentctl.core.clock import parse as parse_ts
 from agentctl.core.duration import parse_duration
 from agentctl.core.rules import Actor
 from agentctl.errors import AgentctlError, BudgetError, GitError, LockTimeoutError, NotFoundError
-from agentctl.heartbeat.context import Work, build_prompt, collect, parse_ts
+from agentctl.heartbeat.context import Work, build_prompt, collect
 from agentctl.paths import validate_name
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.heartbeat.contain import Guard
+    from agentctl.workspace import Workspace
 
 SYSTEM_ACTOR = Actor("agentctl")
 OUTCOMES = ("idle", "worked", "waiting", "failed", "skipped", "refused", "budget")
@@ -40,87 +43,26 @@ LOGGED_REJECTIONS = 50  # rejected actions listed in a run record (all are count
 MANUAL_PROMPT_CHARS = 4000  # of the prompt a manual agent would be sent, kept in its run record
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def runs_dir(ws: Any) -> Path:
-    return Path(ws.layout.local) / "runs"
-
-
-def run_lock_path(ws: Any, name: str) -> Path:
-    return Path(ws.layout.local) / "run" / f"{validate_name(name, 'agent name')}.lock"
-
-
-def append_run(ws: Any, record: dict[str, Any]) -> None:
-    from agentctl.core import secrets
-    from agentctl.store import atomic
-
-    directory = runs_dir(ws)
-    directory.mkdir(parents=True, exist_ok=True)
-    line = secrets.mask(json.dumps(secrets.mask_data(record), separators=(",", ":")))
-    atomic.append_line(directory / f"{record['agent']}.jsonl", line)
-
-
-def read_runs(ws: Any, agent: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest ``limit`` runs (of one agent or all), oldest first, from the local run log."""
-    directory = runs_dir(ws)
-    if agent is not None:
-        files = [directory / f"{validate_name(agent, 'agent name')}.jsonl"]
-    else:
-        files = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
-    runs: list[dict[str, Any]] = []
-    for path in files:
-        try:
-            lines = _tail_lines(path, limit)
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            try:
-                runs.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    runs.sort(key=lambda r: (str(r.get("started")), str(r.get("agent"))))
-    return runs[-limit:]
-
-
-def _tail_lines(path: Path, count: int) -> list[str]:
-    """The last ``count`` lines of a file, reading only as much of its end as needed (run logs
-    grow by a line per tick and are never rotated)."""
-    with open(path, "rb") as handle:
-        end = handle.seek(0, 2)
-        size = 16384
-        while True:
-            start = max(0, end - size)
-            handle.seek(start)
-            lines = handle.read(end - start).split(b"\n")
-            if start == 0 or len(lines) > count + 1:
-                break
-            size *= 4
-    if start > 0:
-        lines = lines[1:]  # the first one may be cut
-    return [line.decode("utf-8", "replace") for line in lines if line.strip()][-count:]
-
-
 def tick(
-    ws: Any, name: str, dry_run: bool = False, now: datetime | None = None, escalate: bool = True
+    ws: Workspace,
+    name: str,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    escalate: bool = True,
 ) -> dict[str, Any]:
     """Run one tick of agent ``name``; returns the run record. ``escalate``: a lead's tick (any
     tick when there is no lead) first raises new conditions that need attention; ``tick_all``
     raises them once per round instead."""
-    from agentctl.store import locks
 
     validate_name(name, "agent name")
-    started = now or datetime.now(UTC).replace(microsecond=0)
+    started = now or now_seconds()
     clock = time.monotonic()
-    record: dict[str, Any] = {"agent": name, "started": _stamp(started), "outcome": "skipped"}
-    lock = run_lock_path(ws, name)
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    record: dict[str, Any] = {"agent": name, "started": stamp(started), "outcome": "skipped"}
     # Not locks.try_hold: a LockTimeoutError raised inside its block (the workspace lock,
     # mid-tick) makes that generator fail with "generator didn't stop after throw()".
     with ExitStack() as held:
         try:
-            held.enter_context(locks.hold(lock, 0))
+            held.enter_context(ws.run_lock(name))
         except LockTimeoutError:
             record["reason"] = "a previous tick of this agent is still running"
             return _finish(ws, record, clock, dry_run)
@@ -135,18 +77,23 @@ def tick(
         return _finish(ws, record, clock, dry_run)
 
 
-def _finish(ws: Any, record: dict[str, Any], clock: float, dry_run: bool) -> dict[str, Any]:
+def _finish(ws: Workspace, record: dict[str, Any], clock: float, dry_run: bool) -> dict[str, Any]:
     from agentctl.core import secrets
 
     record.update(secrets.mask_data(record))  # printed by the CLI as well as logged
     record["duration_ms"] = int((time.monotonic() - clock) * 1000)
     if not dry_run:
-        append_run(ws, record)
+        ws.record_run(record)
     return record
 
 
 def _tick(
-    ws: Any, name: str, record: dict[str, Any], started: datetime, dry_run: bool, escalate: bool
+    ws: Workspace,
+    name: str,
+    record: dict[str, Any],
+    started: datetime,
+    dry_run: bool,
+    escalate: bool,
 ) -> None:
     ws.refresh()
     agent = ws.index.agent(name)
@@ -174,7 +121,7 @@ def _tick(
     retry_after = parse_ts(state.get("retry_after"))
     if retry_after is not None and retry_after > started:
         record["reason"] = (
-            f"backing off after a failure until {_stamp(retry_after)}; 'agentctl agent reset {name}' ends it"
+            f"backing off after a failure until {stamp(retry_after)}; 'agentctl agent reset {name}' ends it"
         )
         return
     if escalate and not dry_run:
@@ -244,7 +191,7 @@ def _tick(
     _apply_answer(ws, name, kind, work, prompt.task_id, secrets.mask(answer.text), record, started)
 
 
-def _escalate(ws: Any, record: dict[str, Any], started: datetime) -> None:
+def _escalate(ws: Workspace, record: dict[str, Any], started: datetime) -> None:
     """Raise new conditions that need attention (before the work is collected, so a lead
     sees them in this tick); a failure to record them never fails the tick."""
     try:
@@ -256,7 +203,7 @@ def _escalate(ws: Any, record: dict[str, Any], started: datetime) -> None:
         record["attention_raised"] = len(raised)
 
 
-def _guard(ws: Any, name: str, agent: dict[str, Any]) -> Any:
+def _guard(ws: Workspace, name: str, agent: dict[str, Any]) -> Guard:
     """Open the containment window around a command agent's run (heartbeat/contain.py), in
     the sandbox when there is one (heartbeat/sandbox.py)."""
     from agentctl.heartbeat.sandbox import make_guard
@@ -267,7 +214,7 @@ def _guard(ws: Any, name: str, agent: dict[str, Any]) -> Any:
 
 
 def _apply_answer(
-    ws: Any,
+    ws: Workspace,
     name: str,
     kind: str,
     work: Work,
@@ -332,7 +279,9 @@ def _plain_text(text: str) -> str:
     return CONTROL_CHARS.sub("", re.sub(_ANSI_ESCAPE, "", text.replace("\r\n", "\n"))).strip()
 
 
-def _apply(ws: Any, actor: Actor, action: Any, started: datetime | None = None) -> dict[str, Any]:
+def _apply(
+    ws: Workspace, actor: Actor, action: Any, started: datetime | None = None
+) -> dict[str, Any]:
     kind = action.type
     if kind == "comment":
         message = ws.comment(actor, action.task, action.text, kind=action.kind)
@@ -377,7 +326,7 @@ def _apply(ws: Any, actor: Actor, action: Any, started: datetime | None = None) 
 
 
 def _close_tick(
-    ws: Any, name: str, work: Work, started: datetime, record: dict[str, Any],
+    ws: Workspace, name: str, work: Work, started: datetime, record: dict[str, Any],
     applied: list[dict[str, Any]], rejected: list[dict[str, Any]], current: str | None,
 ) -> None:  # fmt: skip
     """Mark notifications delivered and record the tick (inside the tick's batch)."""
@@ -392,28 +341,28 @@ def _close_tick(
         len(rejected) > LOGGED_REJECTIONS
     ):  # e.g. 10,000 actions past max_actions: one line each is enough
         record["rejections_omitted"] = len(rejected) - LOGGED_REJECTIONS
-    changes = {"status": "idle", "last_heartbeat": _stamp(started), "last_outcome": "worked", "failures": 0,
+    changes = {"status": "idle", "last_heartbeat": stamp(started), "last_outcome": "worked", "failures": 0,
                "retry_after": None, "current_task": current}  # fmt: skip
     data: ev.AgentHeartbeat = {"outcome": "worked", "applied": len(done), "rejected": len(rejected),
                                "tokens": record.get("tokens_in", 0) + record.get("tokens_out", 0), "cost_usd": record.get("cost_usd", 0.0)}  # fmt: skip
     ws.record_heartbeat(name, changes, data)
 
 
-def _record_idle(ws: Any, name: str, state: dict[str, Any], started: datetime) -> None:
+def _record_idle(ws: Workspace, name: str, state: dict[str, Any], started: datetime) -> None:
     """Idle beats touch the tracked state at most every ``record_idle_every``."""
     every = timedelta(seconds=parse_duration(ws.config["heartbeat"]["record_idle_every"]))
     last = parse_ts(state.get("last_heartbeat"))
     if last is not None and started - last < every and state.get("last_outcome") == "idle":
         return
-    ws.record_heartbeat(name, {"last_heartbeat": _stamp(started), "last_outcome": "idle"})
+    ws.record_heartbeat(name, {"last_heartbeat": stamp(started), "last_outcome": "idle"})
 
 
-def _leads(ws: Any, name: str) -> list[str]:
+def _leads(ws: Workspace, name: str) -> list[str]:
     return [a["name"] for a in ws.index.agents() if a.get("level") == "lead" and a["name"] != name]
 
 
 def _record_failure(
-    ws: Any,
+    ws: Workspace,
     name: str,
     state: dict[str, Any],
     started: datetime,
@@ -424,8 +373,8 @@ def _record_failure(
     failures = int(state.get("failures", 0)) + 1
     backoff = parse_duration(config["backoff"]) * (2 ** (failures - 1))
     blocked = failures >= int(config["max_failures"])
-    changes: dict[str, Any] = {"failures": failures, "last_heartbeat": _stamp(started), "last_outcome": "failed",
-                               "retry_after": _stamp(started + timedelta(seconds=backoff))}  # fmt: skip
+    changes: dict[str, Any] = {"failures": failures, "last_heartbeat": stamp(started), "last_outcome": "failed",
+                               "retry_after": stamp(started + timedelta(seconds=backoff))}  # fmt: skip
     if blocked:
         changes.update(status="blocked", retry_after=None)
     record.update(outcome="failed", error=reason, failures=failures, blocked=blocked)
@@ -438,12 +387,12 @@ def _record_failure(
     ws.record_heartbeat(name, changes, data, notify=_leads(ws, name) if blocked else None)
 
 
-def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> None:
+def _record_budget(ws: Workspace, name: str, started: datetime, exc: BudgetError) -> None:
     """The first budget stop of a UTC day is an event that tells the leads; later ticks of
     that day only update the state (not one notification per beat until the budget resets)."""
     state = ws.index.states().get(name, {})
     last = parse_ts(state.get("last_heartbeat"))
-    changes = {"last_heartbeat": _stamp(started), "last_outcome": "budget"}
+    changes = {"last_heartbeat": stamp(started), "last_outcome": "budget"}
     if (
         state.get("last_outcome") == "budget"
         and last is not None
@@ -455,7 +404,7 @@ def _record_budget(ws: Any, name: str, started: datetime, exc: BudgetError) -> N
     ws.record_heartbeat(name, changes, data, notify=_leads(ws, name))
 
 
-def tick_all(ws: Any, dry_run: bool = False) -> list[dict[str, Any]]:
+def tick_all(ws: Workspace, dry_run: bool = False) -> list[dict[str, Any]]:
     """One tick of every agent, in name order; a budget stop of one does not stop the rest.
     New conditions that need attention are raised once, before the round."""
     ws.refresh()

@@ -47,8 +47,3 @@ class Answer:
 
 class Runtime(Protocol):
     def run(self, request: Request) -> Answer: ...
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap, deterministic token estimate (about four characters per token)."""
-    return (len(text) + 3) // 4

@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from agentctl.core import clock
 from agentctl.store import atomic
 
 CACHE_DIR = "llm-cache"
@@ -115,7 +115,7 @@ class ResponseCache:
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             cost_usd=cost_usd,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            created_at=clock.stamp(),
         )
         document = {"format": FORMAT, **asdict(entry)}
         atomic.write_text(

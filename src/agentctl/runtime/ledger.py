@@ -20,10 +20,12 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agentctl.core import clock
+from agentctl.core.clock import utc_day
 from agentctl.errors import BudgetError, RuntimeFailure
 
 LEDGER_FILE = "ledger.sqlite"
@@ -52,12 +54,8 @@ FROM calls WHERE agent = ? AND day = ? AND (pending = 0 OR hold_until > ?)
 """
 
 
-def utc_day(moment: datetime) -> str:
-    return moment.astimezone(UTC).date().isoformat()
-
-
 def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
+    return now if now is not None else clock.now()
 
 
 @dataclass(frozen=True)
@@ -283,7 +281,7 @@ class Ledger:
         settled calls. Empty when the ledger does not exist yet (reading never creates it)."""
         if not self.path.exists():
             return {}
-        wanted = day or utc_day(datetime.now(UTC))
+        wanted = day or utc_day(clock.now())
         with self._connect() as db:
             rows = db.execute(
                 "SELECT agent, SUM(cached = 0), SUM(cached), SUM(tokens_in), SUM(tokens_out), SUM(cost_usd)"

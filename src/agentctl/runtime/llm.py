@@ -37,8 +37,9 @@ from typing import Any
 
 from agentctl.core.models import LLMConfig
 from agentctl.core.secrets import mask
+from agentctl.core.text import estimate_tokens
 from agentctl.errors import RuntimeFailure
-from agentctl.runtime.base import Answer, Request, estimate_tokens
+from agentctl.runtime.base import Answer, Request
 from agentctl.runtime.cache import ResponseCache, cache_key
 from agentctl.runtime.ledger import Ledger, hold_time
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agentctl.core import secrets
+from agentctl.core import clock, secrets
 from agentctl.core.ids import EVENT, new_id
 from agentctl.errors import ValidationError
 from agentctl.store import atomic
-from agentctl.store.reading import is_symlink, open_nofollow
+from agentctl.store.reading import is_symlink, open_nofollow, tail_lines
 
 FIELDS = ("id", "ts", "actor", "type", "subject", "data", "notify")
 
@@ -32,10 +32,9 @@ def make_event(
     notify: list[str] | None = None,
     ts: datetime | None = None,
 ) -> dict[str, Any]:
-    moment = (ts or datetime.now(UTC)).astimezone(UTC)
     return {
         "id": new_id(EVENT),
-        "ts": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ts": clock.stamp_ms(ts or clock.now()),
         "actor": actor,
         "type": type_,
         "subject": secrets.mask(subject) if subject else subject,
@@ -92,24 +91,6 @@ def parse_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | None]]:
         yield number, value if isinstance(value, dict) else None
 
 
-def _read_tail_lines(path: Path, wanted: int) -> list[str]:
-    """At least ``wanted`` complete lines from the end of ``path`` (all if fewer)."""
-    block = 65536
-    with open_nofollow(path, str(path)) as handle:
-        size = handle.seek(0, os.SEEK_END)
-        start = size
-        data = b""
-        while True:
-            start = max(0, start - block)
-            handle.seek(start)
-            data = handle.read(size - start)
-            lines = data.split(b"\n")
-            complete = lines if start == 0 else lines[1:]
-            if start == 0 or len(complete) > wanted + 1:
-                return [line.decode("utf-8", errors="replace") for line in complete]
-            block *= 4
-
-
 def tail(events_dir: Path, limit: int) -> list[dict[str, Any]]:
     """The last ``limit`` events, oldest first, reading backwards only as far as needed.
 
@@ -121,7 +102,8 @@ def tail(events_dir: Path, limit: int) -> list[dict[str, Any]]:
     collected: list[dict[str, Any]] = []
     for path in reversed(day_files(events_dir)):
         try:
-            lines = _read_tail_lines(path, limit - len(collected))
+            with open_nofollow(path, str(path)) as handle:
+                lines = tail_lines(handle, limit - len(collected))
         except (FileNotFoundError, ValidationError):  # gone, or a symlink (never followed)
             continue
         collected.extend(

@@ -37,6 +37,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from agentctl.core import clock
 from agentctl.errors import ValidationError
 
 DELIMITER = "---"
@@ -212,8 +213,7 @@ def _to_yaml(value: Any) -> Any:
 
 def format_timestamp(value: datetime) -> str:
     """UTC timestamps as ``2026-11-22T01:02:03Z`` (seconds precision)."""
-    text = value.isoformat(timespec="seconds")
-    return text.replace("+00:00", "Z")
+    return clock.iso(value)
 
 
 def _plain(value: Any) -> Any:

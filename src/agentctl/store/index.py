@@ -22,6 +22,7 @@ from pathlib import Path
 from stat import S_ISLNK
 from typing import Any
 
+from agentctl.core import clock
 from agentctl.core.checks import check_agent, check_doc, check_state, check_task
 from agentctl.errors import ValidationError
 from agentctl.paths import Layout
@@ -78,7 +79,7 @@ def signature(st: os.stat_result) -> int:
 def plain_value(value: Any) -> Any:
     """YAML scalars as JSON-friendly values (timestamps as ISO strings)."""
     if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds").replace("+00:00", "Z")
+        return clock.iso(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):

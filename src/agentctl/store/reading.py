@@ -75,3 +75,26 @@ def is_symlink(path: Path | str) -> bool:
         return stat.S_ISLNK(os.lstat(path).st_mode)
     except FileNotFoundError:
         return False
+
+
+def tail_lines(handle: BinaryIO, count: int, block: int = 65536) -> list[str]:
+    """At least ``count`` complete lines from the end of an open file (all of them if it has
+    fewer), oldest first, reading backwards only as far as needed. Blank lines are kept (and
+    counted); a line cut by where the read began is dropped."""
+    size = handle.seek(0, os.SEEK_END)
+    start = size
+    while True:
+        start = max(0, start - block)
+        handle.seek(start)
+        lines = handle.read(size - start).split(b"\n")
+        complete = lines if start == 0 else lines[1:]
+        if start == 0 or len(complete) > count + 1:
+            return [line.decode("utf-8", errors="replace") for line in complete]
+        block *= 4
+
+
+def tail_bytes(handle: BinaryIO, limit: int, start: int = 0) -> bytes:
+    """The last ``limit`` bytes of an open file, none before byte ``start``."""
+    end = handle.seek(0, os.SEEK_END)
+    handle.seek(max(start, end - limit))
+    return handle.read()

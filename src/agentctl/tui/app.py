@@ -17,7 +17,7 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -26,14 +26,19 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.widgets import Footer, Input
 
+from agentctl.core import clock
 from agentctl.core.board import parse_filter
+from agentctl.heartbeat.scheduler import heartbeat_argv
 from agentctl.tui.actions import BoardActions, HeartbeatCommand
-from agentctl.tui.gateway import Clock, Gateway, heartbeat_argv, system_clock
+from agentctl.tui.gateway import Clock, Gateway, system_clock
 from agentctl.tui.view import Session, Snapshot, ViewOptions
 from agentctl.tui.widgets.agents import AgentBar
 from agentctl.tui.widgets.board import BoardView
 from agentctl.tui.widgets.feed import Feed
 from agentctl.tui.widgets.status import StatusLine
+
+if TYPE_CHECKING:
+    from agentctl.workspace import Workspace
 
 COALESCE_STEP = 0.1  # seconds between checks that a burst of changes has settled
 COALESCE_MAX = 8  # checks at most before reloading anyway (a continuous stream of writes)
@@ -231,7 +236,7 @@ class BoardApp(BoardActions):
             )
         right = Text(no_wrap=True)
         right.append(f"as {self.session.actor.name}", style="dim")
-        right.append(f" · {self.clock().strftime('%H:%M:%S')}", style="dim")
+        right.append(f" · {clock.show(self.clock(), clock.TIME)}", style="dim")
         self.query_one("#status", StatusLine).show(left, right)
 
     # -- actions ------------------------------------------------------------------------------
@@ -359,7 +364,7 @@ class BoardApp(BoardActions):
 
 
 def make_app(
-    workspace: Any,
+    workspace: Workspace,
     *,
     actor: str | None = None,
     clock: Clock | None = None,

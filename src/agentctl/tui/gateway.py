@@ -18,23 +18,22 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentctl.core import ids
+from agentctl.core import clock, ids
 from agentctl.core.board import AgentChip, Board, Column, build_agent_bar, build_board
 from agentctl.core.checks import priority_value
 from agentctl.core.summary import summarize
-from agentctl.errors import UsageError
-from agentctl.tui import adapters
+from agentctl.errors import PermissionDeniedError, UsageError
 from agentctl.tui.view import FeedLine, Session, Snapshot, ViewOptions
 
 if TYPE_CHECKING:
+    from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
 
 T = TypeVar("T")
@@ -43,12 +42,14 @@ PER_COLUMN = 500  # cards built per column; the rest is "+N more" (narrow it wit
 QUICK_PER_COLUMN = 60  # cards per column of the first paint (more than any screen shows)
 DONE_LIMIT = 5  # done columns show the latest few unless expanded
 FEED_LIMIT = 50
+RECENT_RUNS = 10  # heartbeat runs on the agent screen
+MEMORY_LIMIT = 20_000  # characters of MEMORY.md shown on the agent screen (the end of it)
 
 Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
-    return datetime.now(UTC).astimezone()
+    return clock.now().astimezone()
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
@@ -59,9 +60,32 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-def heartbeat_argv(root: Path | str, agent: str) -> list[str]:
-    """The command the board runs to trigger one heartbeat (an argument list: no shell)."""
-    return [sys.executable, "-m", "agentctl", "-W", str(root), "heartbeat", agent]
+def unread(ws: Workspace, actor: Actor, names: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Unread notifications (per agent, per task). A human sees every inbox; an agent only
+    its own (the API's rule), so other agents' per-task counts are not included then."""
+    per_agent: dict[str, int] = {}
+    per_task: dict[str, int] = {}
+    for name in names:
+        try:
+            box = ws.inbox(actor, agent=name)
+        except PermissionDeniedError:
+            continue
+        per_agent[name] = int(box.get("unread", 0))
+        for note in box.get("notifications", []):
+            task = note.get("task")
+            if isinstance(task, str):
+                per_task[task] = per_task.get(task, 0) + 1
+    for name, count in ws.index.unread_counts().items():
+        per_agent.setdefault(str(name), int(count))
+    return per_agent, per_task
+
+
+def memory_tail(ws: Workspace, agent: str) -> str | None:
+    """The end of the agent's long-term memory (MEMORY.md), or None if it has none."""
+    text = str(ws.memory(agent).get("long_term") or "") or None
+    if text and len(text) > MEMORY_LIMIT:
+        text = "…\n" + text[-MEMORY_LIMIT:].split("\n", 1)[-1]
+    return text
 
 
 class Gateway:
@@ -252,8 +276,8 @@ class Gateway:
         ws = self.ws
         self._agents = ws.list_agents()
         names = [a["name"] for a in self._agents]
-        self._unread_agents, self._unread_tasks = adapters.unread(ws, self._actor(), names)
-        self._feed = tuple(self._feed_line(e) for e in adapters.feed(ws, FEED_LIMIT))
+        self._unread_agents, self._unread_tasks = unread(ws, self._actor(), names)
+        self._feed = tuple(self._feed_line(e) for e in ws.feed(limit=FEED_LIMIT))
 
     def quick_snapshot(self, options: ViewOptions) -> Snapshot | None:
         """The first paint: only the cards a screen can show, read with one small query per
@@ -372,9 +396,9 @@ class Gateway:
                 "status": row["status"] if row else "missing",
             }
         task["links"] = rows
-        task["thread"] = adapters.thread(ws, task["id"])
-        task["docs"] = adapters.docs_for(ws, task["id"])
-        task["can_comment"] = adapters.has_comments(ws)
+        task["thread"] = ws.thread(task["id"])["messages"]
+        task["docs"] = ws.list_docs(task=task["id"])
+        task["can_comment"] = True
         return task
 
     def agent_detail(self, name: str) -> dict[str, Any]:
@@ -384,20 +408,20 @@ class Gateway:
             [{**agent, "open_tasks": len(agent["tasks"])}],
             self.clock(),
             int(ws.config.get("heartbeat", {}).get("missed_beats", 3)),
-            adapters.unread(ws, self._actor(), [name])[0],
+            unread(ws, self._actor(), [name])[0],
             self._short,
         )
         agent["chip"] = chips[0]
         for task in agent["tasks"]:
             task["short_id"] = self.short(task["id"])
-        agent["runs"] = adapters.runs(ws, name)
-        agent["memory"] = adapters.memory(ws, name)
-        agent["activity"] = [self._feed_line(e) for e in adapters.feed(ws, 12, agent=name)]
+        agent["runs"] = ws.runs(name, RECENT_RUNS)[::-1]  # newest first
+        agent["memory"] = memory_tail(ws, name)
+        agent["activity"] = [self._feed_line(e) for e in ws.feed(agent=name, limit=12)]
         return agent
 
     # -- mutations (the same workspace calls as the CLI) -----------------------------------
 
-    def _actor(self) -> Any:
+    def _actor(self) -> Actor:
         if self.session is None:
             raise AssertionError("the gateway is not open")
         return self.session.actor
@@ -460,6 +484,6 @@ class Gateway:
         if not text.strip():
             raise UsageError("a comment needs some text")
         try:
-            return adapters.comment(self.ws, self._actor(), task_id, text.strip())
+            return self.ws.comment(self._actor(), task_id, text.strip())
         finally:
             self._after_write()  # no task field changes: inboxes and the feed do

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from agentctl.core import clock
 from agentctl.core.board import AgentChip, Board, BoardFilter, Card, Column
 from agentctl.core.duration import format_duration
 from agentctl.core.rules import Actor
@@ -78,15 +79,14 @@ def age(seconds: float | None) -> str:
 
 def clock_time(ts: str, now: datetime) -> str:
     """``HH:MM`` of an ISO timestamp in ``now``'s timezone, with the date if not today."""
-    try:
-        moment = datetime.fromisoformat(ts)
-    except ValueError:
+    moment = clock.parse(ts)
+    if moment is None:
         return ts[:16]
-    if moment.tzinfo is not None and now.tzinfo is not None:
+    if now.tzinfo is not None:
         moment = moment.astimezone(now.tzinfo)
     if moment.date() == now.date():
-        return moment.strftime("%H:%M")
-    return moment.strftime("%m-%d %H:%M")
+        return clock.show(moment, clock.SHORT_TIME)
+    return clock.show(moment, clock.DAY_TIME)
 
 
 # -- selection ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from agentctl.workspace.maintenance import Maintenance
 from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
+from agentctl.workspace.runs import RunOps
 
 
 class Workspace(
@@ -26,6 +27,7 @@ class Workspace(
     AttentionOps,
     MemoryOps,
     ReportOps,
+    RunOps,
 ):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 

@@ -12,15 +12,17 @@ tick when the workspace has no lead), once per ``heartbeat --all`` round, and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agentctl.core import clock
 from agentctl.core.rules import Actor
 from agentctl.workspace.tasks import TaskOps
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
     from agentctl.core.attention import Condition
+    from agentctl.workspace.base import WorkspaceBase
 
 # core/attention.py and the queries are imported where used: every command imports this
 # module (the Workspace class), and most never look at attention.
@@ -33,17 +35,17 @@ class _NothingNew(Exception):
     """Leaves the raising mutation without writing anything."""
 
 
-def current_conditions(ws: Any, now: datetime) -> list[Condition]:
+def current_conditions(ws: WorkspaceBase, now: datetime) -> list[Condition]:
     """Every condition that holds at ``now`` (caller has refreshed the index)."""
     from agentctl.core.attention import Settings, detect, local_time
     from agentctl.store.index_dispatch import attention_facts
 
-    today = now.astimezone(UTC).date().isoformat()
+    today = clock.utc_day(now)
     facts = attention_facts(ws.index, ws.workflow, today)
     return detect(facts, Settings.from_config(ws.config), now, local_time(now))
 
 
-def raised_and_unresolved(ws: Any) -> list[Condition]:
+def raised_and_unresolved(ws: WorkspaceBase) -> list[Condition]:
     """The conditions raised so far that still hold, judged as of the latest event: what
     WORKING.md shows. It is a pure function of the records and the log, never of the wall
     clock (rendering twice gives the same bytes), and costs a look at the raised conditions'
@@ -53,14 +55,14 @@ def raised_and_unresolved(ws: Any) -> list[Condition]:
     keys = raised(ws.index)
     if not keys:
         return []
-    from agentctl.core.attention import Settings, detect, local_time, parse_ts
+    from agentctl.core.attention import Settings, detect, local_time
     from agentctl.store.index_dispatch import attention_facts, last_event_ts
 
-    moment = parse_ts(last_event_ts(ws.index))
+    moment = clock.parse(last_event_ts(ws.index))
     if moment is None:
         return []
     tasks = sorted({subject for subject, _ in keys.values() if subject.startswith("t-")})
-    today = moment.astimezone(UTC).date().isoformat()
+    today = clock.utc_day(moment)
     facts = attention_facts(ws.index, ws.workflow, today, ids=tasks)
     return [
         c
@@ -75,12 +77,12 @@ class AttentionOps(TaskOps):
         from agentctl.store.index_dispatch import raised
 
         self.refresh()
-        moment = now or datetime.now(UTC)
+        moment = now or clock.now()
         conditions = current_conditions(self, moment)
         first = {key: ts for key, (_, ts) in raised(self.index).items()}
         leads = self._leads()
         return {
-            "as_of": moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "as_of": clock.stamp(moment),
             "notify": leads,
             "conditions": [{**c.as_dict(), "raised": first.get(c.key)} for c in conditions],
         }
@@ -90,7 +92,7 @@ class AttentionOps(TaskOps):
         the ones raised now. Nothing new: nothing is written."""
         from agentctl.core.attention import RAISED
 
-        moment = now or datetime.now(UTC)
+        moment = now or clock.now()
         self.refresh()
         if not self._unraised(moment):  # the common case, decided without the lock
             return []

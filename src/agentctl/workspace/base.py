@@ -13,12 +13,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, assert_never, cast
 
 from agentctl import paths
-from agentctl.core import ids, secrets
+from agentctl.core import clock, ids, secrets
 from agentctl.core.rules import Actor, actor_of, may_review
 from agentctl.core.summary import summarize
 from agentctl.errors import ConflictError, GitError, NotFoundError, UsageError, ValidationError
@@ -212,11 +212,11 @@ def _designated(agent: dict[str, Any]) -> bool:
 
 
 def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return clock.now_seconds()
 
 
 def timestamp(moment: datetime | None = None) -> str:
-    return (moment or now()).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return clock.stamp(moment or now())
 
 
 class WorkspaceBase:

@@ -8,10 +8,9 @@ edits a shared file in place, so two machines working offline always merge clean
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from agentctl.core import ids, mentions
+from agentctl.core import clock, ids, mentions
 from agentctl.core.checks import MESSAGE_KINDS
 from agentctl.core.rules import Actor
 from agentctl.core.text import check_text
@@ -23,14 +22,6 @@ if TYPE_CHECKING:
     from agentctl.core import events as ev
 
 MAX_MESSAGE_CHARS = 20_000
-
-
-def _message_stamp(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _iso_ms(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class CollabOps(TaskOps):
@@ -87,19 +78,19 @@ class CollabOps(TaskOps):
             self.warnings.append(
                 f"{token} is not a known agent or role: nobody was notified for it"
             )
-        moment = datetime.now(UTC)
+        moment = clock.now()
         message_id = ids.new_id(ids.MESSAGE)
         fields: dict[str, Any] = {
             "id": message_id,
             "task": task_id,
             "author": actor.name,
-            "created_at": _iso_ms(moment),
+            "created_at": clock.stamp_ms(moment),
             "kind": kind,
             "mentions": found,
         }
         if reply_to:
             fields["reply_to"] = reply_to
-        path = self.layout.message(task_id, f"{_message_stamp(moment)}-{message_id}.md")
+        path = self.layout.message(task_id, f"{clock.compact(moment)}-{message_id}.md")
         m.create(path, Document.new(fields, body + "\n").dumps())
         return {**fields, "path": self.layout.relative(path)}, unknown
 
@@ -263,7 +254,7 @@ class CollabOps(TaskOps):
         """Stage one read-state line (``delivered`` or ``read``) on a mutation."""
         if not event_ids:
             return
-        stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        stamp = clock.stamp_ms()
         line = json.dumps({"ts": stamp, column: event_ids}, separators=(",", ":"))
         m.append(self.layout.inbox_file(agent), line)
 

@@ -10,9 +10,10 @@ people and agents dispatch identically.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from agentctl.core import clock
 from agentctl.core.rules import Actor, gate_for, gate_name
 from agentctl.errors import UsageError
 from agentctl.workspace.tasks import TaskOps
@@ -41,7 +42,7 @@ class DispatchOps(TaskOps):
         actor.require("assign_others", "dispatch tasks to agents")
         if limit is not None and limit < 1:
             raise UsageError("--limit must be at least 1")
-        moment = now or datetime.now(UTC)
+        moment = now or clock.now()
         if dry_run:
             self.refresh()
             return {"dry_run": True, **self._dispatch_plan(actor, moment, limit).as_dict()}

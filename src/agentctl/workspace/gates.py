@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from agentctl.core import clock
 from agentctl.core.rules import Actor, gate_for, gate_name
 from agentctl.errors import PermissionDeniedError, UsageError
 from agentctl.workspace.base import Mutation
@@ -79,14 +80,13 @@ class GateOps(CollabOps):
     def human_inbox(self, limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
         """What waits for a person: gated approvals and refusals, and, in a workspace without
         a lead, the conditions that need attention (nobody else is told about them)."""
-        from datetime import UTC, datetime
 
         from agentctl.workspace.attention import current_conditions
 
         self.refresh()
         result = needs_human(self.index, self.workflow, limit)
         leads = [a for a in self.index.agents() if a.get("level") == "lead"]
-        conditions = [] if leads else current_conditions(self, datetime.now(UTC))
+        conditions = [] if leads else current_conditions(self, clock.now())
         result["attention"] = [c.as_dict() for c in conditions[:limit]]
         return result
 

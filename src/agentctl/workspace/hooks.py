@@ -29,10 +29,10 @@ import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentctl.core import clock
 from agentctl.core.secrets import mask
 from agentctl.procs import run_in_group
 
@@ -153,7 +153,7 @@ def _log(log_dir: Path, event: Mapping[str, Any], result: HookResult) -> None:
     from agentctl.store import atomic
 
     record = {
-        "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ts": clock.stamp_ms(),
         "event": event.get("id"),
         "type": result.event_type,
         "argv": [mask(arg) for arg in result.argv],

@@ -204,7 +204,7 @@ def _check_events(ws: WorkspaceBase, found: Integrity) -> None:
             )
 
 
-def doctor(ws: Any, dry_run: bool = False) -> dict[str, Any]:
+def doctor(ws: WorkspaceBase, dry_run: bool = False) -> dict[str, Any]:
     """Repair what :func:`check` finds. Returns what was found and what was done."""
     from agentctl.store import atomic, locks
 
@@ -273,7 +273,7 @@ def doctor(ws: Any, dry_run: bool = False) -> dict[str, Any]:
     return report
 
 
-def _kind_of(ws: Any, rel: str) -> tuple[str, str]:
+def _kind_of(ws: WorkspaceBase, rel: str) -> tuple[str, str]:
     path = ws.root / rel
     for record_kind, attr, _, _ in _RECORD_KINDS:
         if path.parent == getattr(ws.layout, attr):
@@ -282,7 +282,7 @@ def _kind_of(ws: Any, rel: str) -> tuple[str, str]:
 
 
 def _record(
-    ws: Any,
+    ws: WorkspaceBase,
     type_: Literal["record.adopted", "record.lost"],
     subject: str,
     data: ev.RecordFound,

@@ -8,11 +8,11 @@ index. Nothing here takes the lock or imports pydantic, YAML or git.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agentctl.core import reports
+from agentctl.core import clock, reports
 from agentctl.errors import ValidationError
 from agentctl.store import events as eventlog
 from agentctl.store.reading import open_nofollow
@@ -117,7 +117,7 @@ class ReportOps(WorkspaceBase):
         """Per agent: completed tasks and decisions in the window, and tasks now in progress,
         in review or blocked. ``at`` replaces the current time (reproducible reports, tests)."""
         self.refresh()
-        window = reports.resolve_window(since, until, at or datetime.now(UTC))
+        window = reports.resolve_window(since, until, at or clock.now())
         warnings: list[str] = []
         events = self._window_events(window, warnings)
         flow = self.workflow
@@ -147,7 +147,7 @@ class ReportOps(WorkspaceBase):
         """Tasks by status, throughput per day, cycle time p50/p90, per-agent counts and the
         oldest open tasks (their age counted to ``at``, default now, whatever the window)."""
         self.refresh()
-        moment = at or datetime.now(UTC)
+        moment = at or clock.now()
         window = reports.resolve_window(since, until, moment)
         warnings: list[str] = []
         events = self._window_events(window, warnings)

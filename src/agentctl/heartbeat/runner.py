@@ -1,0 +1,227 @@
+"""When agents wake up, as operations any front end can offer: install, inspect and remove
+this workspace's crontab block, and set up the foreground scheduler (``agentctl run``).
+
+Each returns data (the CLI renders it); errors are :mod:`agentctl.errors`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentctl.core import clock
+from agentctl.errors import NotFoundError, UsageError
+from agentctl.heartbeat.schedule import Schedule, ScheduleError
+
+if TYPE_CHECKING:
+    from agentctl.heartbeat.scheduler import Scheduler, TickResult
+    from agentctl.workspace import Workspace
+
+
+def agent_names(values: Sequence[str] | None) -> list[str]:
+    """Agent names from repeatable and/or comma-separated options, in order, deduplicated."""
+    names: list[str] = []
+    for value in values or []:
+        names.extend(part.strip() for part in value.split(",") if part.strip())
+    return list(dict.fromkeys(names))
+
+
+def select_agents(ws: Workspace, wanted: list[str]) -> list[dict[str, Any]]:
+    """The agents named (all of them when none is): NotFoundError for an unknown one."""
+    from agentctl.paths import validate_name
+
+    agents = ws.list_agents()
+    if not agents:
+        raise NotFoundError(
+            "this workspace has no agents",
+            hint="add one with 'agentctl agent add NAME --role ROLE'",
+        )
+    if not wanted:
+        return agents
+    by_name = {agent["name"]: agent for agent in agents}
+    for name in wanted:
+        validate_name(name, "agent name")
+        if name not in by_name:
+            raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
+    return [by_name[name] for name in wanted]
+
+
+def schedules_for(
+    agents: list[dict[str, Any]], every: str | None, stagger: str, warnings: list[str] | None = None
+) -> list[Schedule]:
+    from agentctl.heartbeat.schedule import build_schedules
+
+    try:
+        return build_schedules(agents, every, stagger, warnings)
+    except ScheduleError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def logs_dir(ws: Workspace) -> Path:
+    """Where each agent's heartbeat output goes, ``AGENT.log`` (machine-local)."""
+    return ws.layout.inside(ws.layout.local / "logs")
+
+
+# -- cron --------------------------------------------------------------------------------------
+
+
+@dataclass
+class CronInstall:
+    workspace: Path
+    crontab: str  # the crontab program used
+    changed: bool
+    lines: list[dict[str, Any]]  # agent, schedule, every, line, log
+    warnings: list[str]
+
+
+def install_cron(ws: Workspace, agents: list[str], every: str | None, stagger: str) -> CronInstall:
+    """Write one crontab line per selected agent inside this workspace's marked block (the
+    block is replaced in place; the rest of the crontab is left as it was)."""
+    from agentctl.heartbeat import cron
+
+    selected = select_agents(ws, agents)
+    stagger_warnings: list[str] = []
+    schedules = schedules_for(selected, every, stagger, stagger_warnings)
+    logs = logs_dir(ws)
+    python = os.path.abspath(sys.executable)
+    entries = []
+    try:
+        for schedule in schedules:
+            log = logs / f"{schedule.agent}.log"
+            command = cron.heartbeat_command(
+                ws.root, schedule.agent, python, log, os.environ.get("PATH")
+            )
+            entries.append(cron.CronEntry(schedule.agent, cron.cron_time(schedule), command, log))
+        block = cron.render_block(ws.root, entries)
+    except ScheduleError as exc:
+        raise UsageError(
+            str(exc),
+            hint="pass --every, or change the agent with 'agentctl agent edit NAME --every 15m'",
+        ) from None
+    crontab = cron.Crontab()
+    logs.mkdir(parents=True, exist_ok=True)
+    before, after = cron.update(crontab, lambda text: cron.replace_block(text, ws.root, block))
+    warnings = stagger_warnings + [w for entry in entries for w in entry.time.warnings]
+    lines = [
+        {
+            "agent": entry.agent,
+            "schedule": entry.time.fields(),
+            "every": schedule.describe(),
+            "line": entry.line(),
+            "log": str(entry.log),
+        }
+        for entry, schedule in zip(entries, schedules, strict=True)
+    ]
+    return CronInstall(ws.root, crontab.binary, before != after, lines, warnings)
+
+
+def cron_status(ws: Workspace) -> dict[str, Any]:
+    """This workspace's crontab lines per agent, agents missing from it or no longer in the
+    workspace, other workspaces with a block, and each agent's log (last line, when)."""
+    from agentctl.heartbeat import cron
+
+    agents = [a["name"] for a in ws.list_agents()]
+    text = cron.Crontab().read()
+    installed = cron.read_block(text, ws.root)
+    lines = installed or []
+    logs = logs_dir(ws)
+    rows = []
+    for name in agents:
+        mine = [line for line in lines if line.agent == name]
+        info = cron.log_info(logs / f"{name}.log")
+        rows.append(
+            {
+                "agent": name,
+                "installed": bool(mine),
+                "schedule": mine[0].schedule if mine else None,
+                "lines": [line.line for line in mine],
+                "log": str(info.path),
+                "log_exists": info.exists,
+                "log_size": info.size,
+                "log_modified": clock.iso(info.modified) if info.modified is not None else None,
+                "last_log_line": info.last_line,
+            }
+        )
+    return {
+        "workspace": str(ws.root),
+        "installed": installed is not None,
+        "line_count": len(lines),
+        "agents": rows,
+        "missing": [row["agent"] for row in rows if not row["installed"]],
+        "extra": [
+            {"agent": line.agent, "schedule": line.schedule, "line": line.line}
+            for line in lines
+            if line.agent not in agents
+        ],
+        "other_workspaces": [p for p in cron.block_workspaces(text) if p != str(ws.root)],
+    }
+
+
+def uninstall_cron(ws: Workspace) -> bool:
+    """Remove this workspace's block from the crontab; whether there was one."""
+    from agentctl.heartbeat import cron
+
+    before, after = cron.update(cron.Crontab(), lambda text: cron.remove_block(text, ws.root)[0])
+    return before != after
+
+
+# -- the foreground scheduler --------------------------------------------------------------------
+
+
+@dataclass
+class ForegroundRun:
+    """A scheduler ready to run in the foreground, and what to tell the user before it does."""
+
+    scheduler: Scheduler
+    schedules: list[Schedule]
+    logs: Path
+    first_ticks: dict[str, datetime]  # local wall-clock time of each agent's first tick
+
+
+def prepare_run(
+    ws: Workspace,
+    agents: list[str],
+    every: str | None,
+    stagger: str,
+    report: Callable[[TickResult], None],
+    warn: Callable[[str], None],
+    *,
+    max_ticks: int | None = None,
+    duration: float | None = None,
+    grace: float = 0.0,
+    tick_now: bool = False,
+) -> ForegroundRun:
+    """A scheduler ticking the selected agents (each tick ``agentctl heartbeat AGENT`` in its own
+    process, logged to ``AGENT.log``); ``report`` gets each tick's outcome, ``warn`` each warning
+    about the schedules. Closes ``ws``: the scheduler only starts processes."""
+    from agentctl.heartbeat import scheduler as loop
+
+    selected = select_agents(ws, agents)
+    warnings: list[str] = []
+    schedules = schedules_for(selected, every, stagger, warnings)
+    for warning in warnings:
+        warn(warning)
+    root, logs = ws.root, logs_dir(ws)
+    ws.close()
+    scheduler = loop.Scheduler(
+        schedules,
+        functools.partial(loop.heartbeat_argv, root),
+        logs,
+        report,
+        max_ticks=max_ticks,
+        duration=duration,
+        grace=grace,
+        tick_now=tick_now,
+        cwd=root,
+    )
+    try:
+        starts = scheduler.due_times(scheduler.clock())
+    except ScheduleError as exc:  # e.g. no slot of the interval falls inside active_hours
+        raise UsageError(str(exc)) from None
+    return ForegroundRun(scheduler, schedules, logs, starts)
