@@ -22,9 +22,9 @@ from conftest import Runner, assert_one_line_error, make_git_repo, make_team, ru
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentctl.core.schedule import Schedule, ScheduleError, next_times, parse_active_hours
 from agentctl.errors import ExitCode, NotFoundError
 from agentctl.heartbeat import cron
-from agentctl.heartbeat.schedule import Schedule, ScheduleError, next_times, parse_active_hours
 
 FAKE_CRONTAB = """#!{python}
 import os, sys

@@ -25,9 +25,7 @@ from pathlib import Path
 import pytest
 from conftest import Runner, assert_one_line_error, make_team
 
-from agentctl.errors import ExitCode
-from agentctl.heartbeat import scheduler as loop
-from agentctl.heartbeat.schedule import (
+from agentctl.core.schedule import (
     ActiveHours,
     Schedule,
     ScheduleError,
@@ -37,6 +35,8 @@ from agentctl.heartbeat.schedule import (
     next_times,
     parse_active_hours,
 )
+from agentctl.errors import ExitCode
+from agentctl.heartbeat import scheduler as loop
 
 WAIT = 60.0  # upper bound for anything a test waits for; never a performance assertion
 

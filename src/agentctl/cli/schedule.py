@@ -10,9 +10,9 @@ import typer
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, open_workspace, want_json
 from agentctl.core import clock
+from agentctl.core.schedule import DEFAULT_STAGGER
 from agentctl.errors import UsageError
 from agentctl.heartbeat import runner
-from agentctl.heartbeat.schedule import DEFAULT_STAGGER
 
 if TYPE_CHECKING:
     from agentctl.heartbeat.scheduler import RunSummary, TickResult

@@ -62,12 +62,12 @@ def agent_every(agent: Mapping[str, Any]) -> float:
 
 
 def active_window(agent: Mapping[str, Any]) -> Any:
-    """The agent's active hours (heartbeat/schedule.py ``ActiveHours``), or None (all day, or
+    """The agent's active hours (core/schedule.py ``ActiveHours``), or None (all day, or
     a window that does not parse: the scheduler reports that one)."""
     text = (agent.get("heartbeat") or {}).get("active_hours")
     if not text:
         return None
-    from agentctl.heartbeat.schedule import ScheduleError, parse_active_hours
+    from agentctl.core.schedule import ScheduleError, parse_active_hours
 
     try:
         return parse_active_hours(str(text))

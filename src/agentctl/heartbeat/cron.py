@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from agentctl.core.schedule import DAY, Schedule, ScheduleError, exact_duration
 from agentctl.errors import AgentctlError, ConflictError, ExitCode, NotFoundError
-from agentctl.heartbeat.schedule import DAY, Schedule, ScheduleError, exact_duration
 from agentctl.store import reading
 
 BEGIN = "# BEGIN agentctl "

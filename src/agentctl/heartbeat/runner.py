@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core import clock
+from agentctl.core.schedule import Schedule, ScheduleError
 from agentctl.errors import NotFoundError, UsageError
-from agentctl.heartbeat.schedule import Schedule, ScheduleError
 
 if TYPE_CHECKING:
     from agentctl.heartbeat.scheduler import Scheduler, TickResult
@@ -55,7 +55,7 @@ def select_agents(ws: Workspace, wanted: list[str]) -> list[dict[str, Any]]:
 def schedules_for(
     agents: list[dict[str, Any]], every: str | None, stagger: str, warnings: list[str] | None = None
 ) -> list[Schedule]:
-    from agentctl.heartbeat.schedule import build_schedules
+    from agentctl.core.schedule import build_schedules
 
     try:
         return build_schedules(agents, every, stagger, warnings)

@@ -6,7 +6,7 @@ output appended to ``.agentctl/local/logs/<agent>.log`` like the cron lines. The
 sleeps on an event until the next due time or until a tick ends; it never starts a tick of
 an agent whose previous tick is still running (that slot is reported as skipped). When
 asked to stop it starts nothing new, gives running ticks a grace period, then terminates
-their process groups. What is due when is decided by :mod:`agentctl.heartbeat.schedule`.
+their process groups. What is due when is decided by :mod:`agentctl.core.schedule`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from agentctl.core import clock
 from agentctl.core.clock import local_now
-from agentctl.heartbeat.schedule import Schedule, next_due
+from agentctl.core.schedule import Schedule, next_due
 from agentctl.procs import signal_group
 from agentctl.store.reading import tail_bytes
 
