@@ -135,15 +135,16 @@ def test_a_task_bounced_more_than_the_limit_is_raised_once_per_further_return(
 def test_an_overdue_task_is_raised_once_and_again_when_a_new_due_date_passed(
     plain: Path, cli: Runner
 ) -> None:
+    noon = NOW.replace(hour=12, minute=0, second=0)  # an hour later is still today (UTC)
     late = add_task(cli, "Late", "--due", YESTERDAY)
-    today = add_task(cli, "Due today is not late", "--due", NOW.date().isoformat())
-    assert raise_at(plain, NOW) == [f"overdue:{late}:{YESTERDAY}"]
-    assert raise_at(plain, NOW + timedelta(hours=1)) == []
-    later = (NOW + timedelta(days=3)).date().isoformat()
+    today = add_task(cli, "Due today is not late", "--due", noon.date().isoformat())
+    assert raise_at(plain, noon) == [f"overdue:{late}:{YESTERDAY}"]
+    assert raise_at(plain, noon + timedelta(hours=1)) == []
+    later = (noon + timedelta(days=3)).date().isoformat()
     assert cli("task", "edit", late, "--due", later).code == 0
-    assert raise_at(plain, NOW) == []
-    assert raise_at(plain, NOW + timedelta(days=5)) == [
-        f"overdue:{today}:{NOW.date().isoformat()}",
+    assert raise_at(plain, noon) == []
+    assert raise_at(plain, noon + timedelta(days=5)) == [
+        f"overdue:{today}:{noon.date().isoformat()}",
         f"overdue:{late}:{later}",
     ]
 

@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Runner, add_task, assert_one_line_error, git, git_state, snapshot
@@ -36,7 +37,7 @@ from helpers_heartbeat import (
 )
 from helpers_proc import event_lines
 
-from agentctl.heartbeat.context import collect
+from agentctl.heartbeat.context import Work, collect
 from agentctl.heartbeat.tick import tick
 from agentctl.runtime.command import compose
 from agentctl.workspace import Workspace
@@ -64,7 +65,7 @@ def parse(stamp: str) -> datetime:
 
 def library_tick(
     root: Path, name: str, now: datetime | None = None, dry_run: bool = False
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """One tick through the library with a chosen clock (a fresh Workspace: nothing cached)."""
     ws = Workspace(root)
     try:
@@ -73,7 +74,7 @@ def library_tick(
         ws.close()
 
 
-def library_collect(root: Path, name: str, now: datetime | None = None) -> object:
+def library_collect(root: Path, name: str, now: datetime | None = None) -> Work:
     ws = Workspace(root)
     try:
         return collect(ws, name, now)
@@ -216,21 +217,21 @@ def test_collect_notifications_tasks_and_dependencies(
     assert cli("task", "add", "nobody's", "--json").code == 0
 
     work = library_collect(ws_root, "dev-1")
-    ids = [t["id"] for t in work.tasks]  # type: ignore[attr-defined]
+    ids = [t["id"] for t in work.tasks]
     assert free in ids and started_early in ids
     assert waiting not in ids, "an assigned task whose dependency is not done is not workable"
     # assignment notifications (not delivered yet) are work too
-    assert {n["task"] for n in work.notifications} >= {free, waiting}  # type: ignore[attr-defined]
-    assert not work.triage and not work.stale_tasks and not work.silent_agents  # type: ignore[attr-defined]
+    assert {n["task"] for n in work.notifications} >= {free, waiting}
+    assert not work.triage and not work.stale_tasks and not work.silent_agents
 
     for status in ("in_progress", "review", "done"):
         assert cli("task", "move", blocker, status).code == 0
     work = library_collect(ws_root, "dev-1")
-    assert waiting in [t["id"] for t in work.tasks]  # type: ignore[attr-defined]
+    assert waiting in [t["id"] for t in work.tasks]
 
     # dev-2 only has notifications about its task, nothing else of dev-1's
     other = library_collect(ws_root, "dev-2")
-    assert not {free, waiting, started_early} & {t["id"] for t in other.tasks}  # type: ignore[attr-defined]
+    assert not {free, waiting, started_early} & {t["id"] for t in other.tasks}
 
 
 def test_collect_review_requests_go_to_reviewers_never_the_implementer(
@@ -245,7 +246,7 @@ def test_collect_review_requests_go_to_reviewers_never_the_implementer(
     reviews = {
         name: [t["id"] for t in library_collect(ws_root, name).reviews]
         for name in ("qa-1", "dev-1", "dev-2", "lead-1")
-    }  # type: ignore[attr-defined]
+    }
     assert reviews == {"qa-1": [task], "dev-1": [], "dev-2": [], "lead-1": []}
 
     # a task implemented by the only other reviewer goes to dev-1; one implemented by both
@@ -255,9 +256,9 @@ def test_collect_review_requests_go_to_reviewers_never_the_implementer(
     for ref in (own, both):
         for status in ("in_progress", "review"):
             assert cli("task", "move", ref, status).code == 0
-    assert [t["id"] for t in library_collect(ws_root, "qa-1").reviews] == [task]  # type: ignore[attr-defined]
-    assert [t["id"] for t in library_collect(ws_root, "dev-1").reviews] == [own]  # type: ignore[attr-defined]
-    assert [t["id"] for t in library_collect(ws_root, "lead-1").reviews] == [both]  # type: ignore[attr-defined]
+    assert [t["id"] for t in library_collect(ws_root, "qa-1").reviews] == [task]
+    assert [t["id"] for t in library_collect(ws_root, "dev-1").reviews] == [own]
+    assert [t["id"] for t in library_collect(ws_root, "lead-1").reviews] == [both]
 
 
 def test_collect_lead_duties_triage_stale_work_and_silent_agents(
@@ -274,17 +275,17 @@ def test_collect_lead_duties_triage_stale_work_and_silent_agents(
 
     now = datetime.now(UTC)
     lead = library_collect(ws_root, "lead-1", now)
-    assert [t["id"] for t in lead.triage] == [inbox_task]  # type: ignore[attr-defined]
-    assert lead.stale_tasks == [] and lead.silent_agents == []  # type: ignore[attr-defined]
-    assert not library_collect(ws_root, "dev-2", now).triage, "only leads triage"  # type: ignore[attr-defined]
+    assert [t["id"] for t in lead.triage] == [inbox_task]
+    assert lead.stale_tasks == [] and lead.silent_agents == []
+    assert not library_collect(ws_root, "dev-2", now).triage, "only leads triage"
 
     # three hours later: in-progress work is stale (stale_after 2h) and every agent that beat
     # has missed more than three 15-minute beats (and the idle-record hour)
     later = library_collect(ws_root, "lead-1", now + timedelta(hours=3))
-    assert sorted(t["id"] for t in later.stale_tasks) == sorted([busy, other])  # type: ignore[attr-defined]
-    assert sorted(a["name"] for a in later.silent_agents) == ["dev-2", "intern-1"]  # type: ignore[attr-defined]
-    assert not library_collect(ws_root, "dev-1", now + timedelta(hours=3)).stale_tasks  # type: ignore[attr-defined]
-    assert library_collect(ws_root, "lead-1", now + timedelta(minutes=90)).stale_tasks == []  # type: ignore[attr-defined]
+    assert sorted(t["id"] for t in later.stale_tasks) == sorted([busy, other])
+    assert sorted(a["name"] for a in later.silent_agents) == ["dev-2", "intern-1"]
+    assert not library_collect(ws_root, "dev-1", now + timedelta(hours=3)).stale_tasks
+    assert library_collect(ws_root, "lead-1", now + timedelta(minutes=90)).stale_tasks == []
 
     # after the lead chased dev-2 directly, dev-2 is no longer listed
     ws = Workspace(ws_root)
@@ -293,7 +294,7 @@ def test_collect_lead_duties_triage_stale_work_and_silent_agents(
     finally:
         ws.close()
     later = library_collect(ws_root, "lead-1", now + timedelta(hours=3))
-    assert [a["name"] for a in later.silent_agents] == ["intern-1"]  # type: ignore[attr-defined]
+    assert [a["name"] for a in later.silent_agents] == ["intern-1"]
 
     # the simulated lead acts on all of it in one tick: a dispatch (the silent agents get no
     # work, so the task goes to dev-1, which never beat yet), a question on stale work, a
@@ -302,12 +303,12 @@ def test_collect_lead_duties_triage_stale_work_and_silent_agents(
     actions = record["actions"]
     assert [a for a in actions if a["action"] == "dispatch"] == [
         {"action": "dispatch", "assigned": [{"task": inbox_task, "agent": "dev-1"}], "skipped": 0}
-    ]  # type: ignore[union-attr]
+    ]
     assert record["attention_raised"] == 2, "the lead's tick raised the two silent agents first"
     assert [a for a in actions if a["action"] == "notify"] == [
         {"action": "notify", "agent": "intern-1"}
-    ]  # type: ignore[union-attr]
-    questioned = {a["task"] for a in actions if a["action"] == "comment"}  # type: ignore[union-attr]
+    ]
+    questioned = {a["task"] for a in actions if a["action"] == "comment"}
     assert {busy, other} <= questioned
     assert record["rejected"] == 0
 
@@ -338,7 +339,7 @@ def test_a_worked_tick_marks_notifications_delivered_not_read(
 
     # the next tick does not see them again
     work = library_collect(ws_root, "dev-1")
-    assert not {n["id"] for n in work.notifications} & set(after)  # type: ignore[attr-defined]
+    assert not {n["id"] for n in work.notifications} & set(after)
 
 
 def test_one_commit_per_worked_tick_by_the_agent_and_none_when_idle(
@@ -787,4 +788,4 @@ def test_work_in_progress_is_not_hidden_behind_many_waiting_tasks(
     finally:
         ws.close()
     work = library_collect(ws_root, "dev-1")
-    assert {t["id"] for t in work.tasks} == {current, ready}  # type: ignore[attr-defined]
+    assert {t["id"] for t in work.tasks} == {current, ready}

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Runner, assert_one_line_error, make_team
@@ -280,11 +281,12 @@ def test_bad_active_hours(text: str) -> None:
 
 
 def test_build_schedules_from_records() -> None:
-    agents = [
+    agents: list[dict[str, Any]] = [
         {"name": "a"},
         {"name": "b", "heartbeat": {"every": "15m"}},
         {"name": "c", "heartbeat": {"every": "1h", "offset": "20m", "active_hours": "09:00-18:00"}},
-    ] + [{"name": f"x{i}"} for i in range(6)]
+    ]
+    agents += [{"name": f"x{i}"} for i in range(6)]
     schedules = build_schedules(agents)
     assert [(s.agent, s.every, s.offset) for s in schedules] == [
         ("a", 900, 0),

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from conftest import Runner, add_task, make_team
 from test_tui_world import IDS, build_world, clock, svg_text
+from textual.app import App
+from textual.widgets import Input
 
 from agentctl.store.frontmatter import load_fast
 from agentctl.tui.app import BoardApp, make_app
@@ -28,6 +30,17 @@ from agentctl.workspace import Workspace
 
 SIZE = (120, 40)
 Script = Callable[[Any], Awaitable[None]]
+
+
+def _screen(app: App[Any]) -> Any:
+    """The active screen with its own attributes (a task screen's ``detail``, a picker's
+    ``choices``): ``App.screen`` is typed as the base class."""
+    return app.screen
+
+
+def _field(app: App[Any], key: str) -> str:
+    """The value of the new-task form's ``key`` field."""
+    return app.screen.query_one(f"#new-{key}", Input).value
 
 
 def open_app(root: Path, **options: Any) -> BoardApp:
@@ -88,7 +101,7 @@ def select(app: BoardApp, task_id: str) -> None:
 
 
 def events(root: Path) -> list[dict[str, Any]]:
-    lines = []
+    lines: list[dict[str, Any]] = []
     for path in sorted((root / ".agentctl" / "events").glob("*.jsonl")):
         lines.extend(
             json.loads(line)
@@ -135,7 +148,7 @@ def test_keyboard_navigation_and_the_task_screen(world: Path) -> None:
         await pilot.press("right", "right", "enter")
         await until(
             pilot,
-            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            lambda: isinstance(app.screen, TaskScreen) and _screen(app).detail is not None,
             "the task",
         )
         text = screen_text(app)
@@ -145,7 +158,7 @@ def test_keyboard_navigation_and_the_task_screen(world: Path) -> None:
         assert "depends on:" in text and "t-2b3c [done] Implement the file store" in text
         assert "needed by:" in text and "t-5e6f [assigned] Live TUI board" in text
         assert "claim" in text and "nova (epoch 1)" in text
-        if app.screen.detail["can_comment"]:
+        if _screen(app).detail["can_comment"]:
             assert "Index design notes" in text  # the linked document
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, TaskScreen), "the board")
@@ -161,10 +174,10 @@ def test_task_screen_shows_the_thread(world: Path) -> None:
         app.open_task_screen(IDS["cli"])
         await until(
             pilot,
-            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            lambda: isinstance(app.screen, TaskScreen) and _screen(app).detail is not None,
             "the task",
         )
-        if not app.screen.detail["can_comment"]:
+        if not _screen(app).detail["can_comment"]:
             pytest.skip("the collaboration API is not in this build")
         text = screen_text(app)
         assert "Thread (2)" in text
@@ -184,7 +197,7 @@ def test_clicking_a_card_selects_it_and_a_second_click_opens_it(world: Path) -> 
         assert app.board.selected_card is not None and app.board.selected_card.id == IDS["cli"]
         await pilot.click("#col-review", offset=(3, 2))
         await until(pilot, lambda: isinstance(app.screen, TaskScreen), "the task screen")
-        assert app.screen.task_id == IDS["cli"]
+        assert _screen(app).task_id == IDS["cli"]
 
     run_app(app, script)
 
@@ -249,6 +262,7 @@ def test_pick_a_status_with_m(team_root: Path, cli: Runner) -> None:
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, ChoiceDialog), "the status picker")
         dialog = app.screen
+        assert isinstance(dialog, ChoiceDialog)
         labels = [label for _, label, _ in dialog.choices]
         assert "inbox (current)" in labels and "review  (not allowed from inbox)" in labels
         await pilot.press("down")  # assigned -> in_progress
@@ -410,10 +424,12 @@ def test_keys_typed_in_a_burst_after_tab_land_in_the_next_field(team_root: Path)
             app.post_message(events.Key("tab" if char == "\t" else char, char))
         await pilot.pause(0.2)
         await until(
-            pilot, lambda: app.screen.query_one("#new-description").value == "desc", "the burst"
+            pilot,
+            lambda: app.screen.query_one("#new-description", Input).value == "desc",
+            "the burst",
         )
         for key in ("title", "priority", "assignee", "labels", "description"):
-            values[key] = app.screen.query_one(f"#new-{key}").value
+            values[key] = _field(app, key)
         await pilot.press("shift+tab")
         assert app.screen.focused is app.screen.query_one("#new-labels")
         await pilot.press("enter")
@@ -462,6 +478,7 @@ def test_labels_are_separated_by_commas_as_the_hint_says(team_root: Path) -> Non
 
 def test_the_footer_keeps_quit_and_help_at_80_by_24(team_root: Path) -> None:
     from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
 
     app = open_app(team_root)
     shown: list[str] = []
@@ -469,7 +486,7 @@ def test_the_footer_keeps_quit_and_help_at_80_by_24(team_root: Path) -> None:
     async def script(pilot: Any) -> None:
         await pilot.pause(0.2)
         footer = app.screen.query_one(Footer)
-        for key in footer.query("FooterKey"):
+        for key in footer.query(FooterKey):
             if key.region.right <= 80 and key.region.width > 0:
                 shown.append(f"{key.key_display} {key.description}")
 
@@ -505,15 +522,15 @@ def test_comment_from_the_task_screen(team_root: Path, cli: Runner) -> None:
         await pilot.press("enter")
         await until(
             pilot,
-            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            lambda: isinstance(app.screen, TaskScreen) and _screen(app).detail is not None,
             "the task",
         )
-        if not app.screen.detail["can_comment"]:
+        if not _screen(app).detail["can_comment"]:
             pytest.skip("the collaboration API is not in this build")
         await pilot.press("c", *"Looks good, @dev-1 please take it", "enter")
         await until(
             pilot,
-            lambda: app.screen.detail is not None and len(app.screen.detail["thread"]) == 1,
+            lambda: _screen(app).detail is not None and len(_screen(app).detail["thread"]) == 1,
             "the thread",
         )
         assert "Looks good, @dev-1 please take it" in screen_text(app)
@@ -538,7 +555,7 @@ def test_a_comment_box_refusal_is_shown(team_root: Path, cli: Runner) -> None:
         app.open_task_screen(task)
         await until(
             pilot,
-            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            lambda: isinstance(app.screen, TaskScreen) and _screen(app).detail is not None,
             "the task",
         )
         await pilot.press("c", "enter")  # empty comment
@@ -631,20 +648,20 @@ def test_agent_bar_and_agent_screen(world: Path) -> None:
         await pilot.press("enter")
         await until(
             pilot,
-            lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None,
+            lambda: isinstance(app.screen, AgentScreen) and _screen(app).detail is not None,
             "the agent",
         )
         text = screen_text(app)
         assert "nova  backend-developer" in text
         assert "t-3c4d p1 [in_progress] Build the SQLite index" in text
         assert "every 15m · last 14m ago" in text
-        if app.screen.detail["runs"] is not None:  # newest first
+        if _screen(app).detail["runs"] is not None:  # newest first
             assert "09:46 idle · 41 ms\n" in text + "\n"
             assert "09:10 worked · 2 applied · 2042 tokens · $0.0041 · 5230 ms" in text
         assert "09:10 nova claimed t-3c4d" in text  # recent activity
         await pilot.press("enter")  # opens the highlighted task
         await until(pilot, lambda: isinstance(app.screen, TaskScreen), "the task screen")
-        assert app.screen.task_id == IDS["index"]
+        assert _screen(app).task_id == IDS["index"]
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, AgentScreen), "back on the agent")
         await pilot.press("escape")
@@ -676,7 +693,7 @@ def test_agent_screen_shows_memory_and_failures(world: Path) -> None:
         app.push_screen(AgentScreen("sentry"))
         await until(
             pilot,
-            lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None,
+            lambda: isinstance(app.screen, AgentScreen) and _screen(app).detail is not None,
             "sentry",
         )
         text = screen_text(app)
@@ -685,11 +702,11 @@ def test_agent_screen_shows_memory_and_failures(world: Path) -> None:
             and "failures" in text
             and "runtime failed: command not found: qa-bot" in text
         )
-        if app.screen.detail["runs"] is not None:
+        if _screen(app).detail["runs"] is not None:
             assert "09:00 failed · 12 ms  runtime failed: command not found: qa-bot" in text
         app.pop_screen()
         app.push_screen(AgentScreen("atlas"))
-        await until(pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None
+        await until(pilot, lambda: isinstance(app.screen, AgentScreen) and _screen(app).detail is not None
                     and app.screen.agent_name == "atlas", "atlas")  # fmt: skip
         text = screen_text(app)
         assert "Memory (MEMORY.md)" in text and "Release target: end of the week." in text
@@ -716,7 +733,7 @@ def test_heartbeat_runs_the_command_and_reports_the_outcome(world: Path) -> None
         app.push_screen(AgentScreen("nova"))
         await until(
             pilot,
-            lambda: isinstance(app.screen, AgentScreen) and app.screen.detail is not None,
+            lambda: isinstance(app.screen, AgentScreen) and _screen(app).detail is not None,
             "nova",
         )
         await pilot.press("h")
@@ -804,19 +821,19 @@ def test_changes_by_another_process_appear_within_two_seconds_keeping_the_select
         assert app.board.selected_card.id == second  # the selection stayed on its task
         assert any(
             "moved" in line.text and line.text.endswith("inbox -> in_progress")
-            for line in app.snapshot.feed
+            for line in (app.snapshot.feed if app.snapshot else [])
         )
         # an open task screen follows edits made elsewhere
         app.open_task_screen(second)
         await until(
             pilot,
-            lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+            lambda: isinstance(app.screen, TaskScreen) and _screen(app).detail is not None,
             "the task",
         )
         await other_process("task", "edit", second, "--title", "Renamed elsewhere")
         await until(
             pilot,
-            lambda: app.screen.detail["title"] == "Renamed elsewhere",
+            lambda: _screen(app).detail["title"] == "Renamed elsewhere",
             "the new title",
             timeout=2.0,
         )
@@ -852,7 +869,7 @@ def test_thousands_of_tasks_render_as_a_few_widgets(tmp_path: Path) -> None:
     Workspace.init(root, "big", "bench")
     for n in range(2500):
         task_id = f"t-{n:012d}"
-        fields = {"id": task_id, "title": f"Task number {n}", "status": "inbox" if n % 5 else "done", "priority": n % 4,
+        fields: dict[str, Any] = {"id": task_id, "title": f"Task number {n}", "status": "inbox" if n % 5 else "done", "priority": n % 4,
                   "assignees": [], "labels": [], "depends_on": [], "created_by": "bench",
                   "created_at": f"2026-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}Z",
                   "updated_at": f"2026-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}Z"}  # fmt: skip
@@ -905,7 +922,7 @@ def test_no_color_draws_in_greys_and_colour_otherwise(
             app.open_task_screen(IDS["cli"])
             await until(
                 pilot,
-                lambda: isinstance(app.screen, TaskScreen) and app.screen.detail is not None,
+                lambda: isinstance(app.screen, TaskScreen) and _screen(app).detail is not None,
                 "the task",
             )
             shots[name + " task"] = app.export_screenshot()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from conftest import Runner
 
@@ -121,14 +121,14 @@ def build_world(root: Path) -> dict[str, str]:
         default_config_text("orbit", allow_simulated=True), encoding="utf-8"
     )  # a demo-like world
     for name, role, level, caps, state in AGENTS:
-        fields = {"name": name, "role": role, "level": level, "capabilities": caps, "runtime": "simulated",
+        agent: dict[str, Any] = {"name": name, "role": role, "level": level, "capabilities": caps, "runtime": "simulated",
                   "heartbeat": {"every": "15m"}, "created_at": "2026-03-01T08:00:00Z"}  # fmt: skip
         persona = f"# {name}\n\nYou are {name}, the team's {role}.\n"
         (agentctl_dir / "agents" / f"{name}.md").write_text(
-            Document.new(fields, persona).dumps(), encoding="utf-8"
+            Document.new(agent, persona).dumps(), encoding="utf-8"
         )
         (agentctl_dir / "agents" / f"{name}.state.yaml").write_text(
-            dump_yaml(state), encoding="utf-8"
+            dump_yaml(cast("dict[str, Any]", state)), encoding="utf-8"
         )
     for key, title, status, priority, assignees, labels, deps, created, updated, criteria in TASKS:
         fields: dict[str, Any] = {

@@ -35,6 +35,7 @@ from agentctl.paths import validate_name
 if TYPE_CHECKING:
     from agentctl.core import events as ev
     from agentctl.heartbeat.contain import Guard
+    from agentctl.runtime.base import Answer
     from agentctl.workspace import Workspace
 
 SYSTEM_ACTOR = Actor("agentctl")
@@ -155,6 +156,7 @@ def _tick(
         context=prompt.context,
     )
     failure: AgentctlError | None = None
+    answer: Answer | None = None
     try:
         guard = _guard(ws, name, agent) if kind == "command" else None
     except AgentctlError as exc:  # e.g. sandbox: bwrap where bubblewrap cannot run
@@ -173,10 +175,11 @@ def _tick(
         record.update(outcome="failed", blocked=True, contained=findings.reverted[:50],
                       error=f"{name}'s command changed protected files directly (reverted: {shown}); {name} is blocked")  # fmt: skip
         return
-    if failure is not None:
-        if failure.hint:
+    if failure is not None or answer is None:
+        if failure is not None and failure.hint:
             record["hint"] = failure.hint
-        _record_failure(ws, name, state, started, record, failure.message)
+        message = failure.message if failure is not None else "the runtime gave no answer"
+        _record_failure(ws, name, state, started, record, message)
         return
     record.update(tokens_in=answer.tokens_in, tokens_out=answer.tokens_out, cost_usd=round(answer.cost_usd, 6),
                   model=answer.model, cached=answer.cached)  # fmt: skip

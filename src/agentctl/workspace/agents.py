@@ -166,8 +166,8 @@ class AgentOps(TaskOps):
             self._stage_state(m, name, {"status": "idle"})
             added: ev.AgentAdded = {"role": role, "level": level}
             m.record("agent.added", name, added)
-            m.result = fields
-        return m.result  # type: ignore[no-any-return]
+            returned = fields
+        return returned
 
     def edit_agent(self, actor: Actor, name: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Change fields of an agent record (role, level, capabilities, runtime, model,
@@ -191,8 +191,8 @@ class AgentOps(TaskOps):
             m.write(path, doc.dumps())
             edited: ev.AgentEdited = {"fields": sorted(changes)}
             m.record("agent.edited", name, edited)
-            m.result = merged
-        return m.result  # type: ignore[no-any-return]
+            returned = merged
+        return returned
 
     def remove_agent(self, actor: Actor, name: str, force: bool = False) -> dict[str, Any]:
         """Delete an agent record; refused while tasks are assigned to it unless ``force``
@@ -223,8 +223,8 @@ class AgentOps(TaskOps):
             m.delete(self.layout.agent_state(name))
             removed: ev.AgentRemoved = {"agent": agent, "unassigned": [t["id"] for t in assigned]}
             m.record("agent.removed", name, removed)
-            m.result = {**agent, "unassigned": [t["id"] for t in assigned]}
-        return m.result  # type: ignore[no-any-return]
+            returned = {**agent, "unassigned": [t["id"] for t in assigned]}
+        return returned
 
     def record_heartbeat(
         self,
@@ -243,8 +243,8 @@ class AgentOps(TaskOps):
                 m.record("agent.heartbeat", name, data, notify)
             else:
                 m.bookkeeping = f"{name}: heartbeat ({changes.get('last_outcome', 'recorded')})"
-            m.result = state
-        return m.result  # type: ignore[no-any-return]
+            returned = state
+        return returned
 
     def contain_agent(
         self, name: str, inspect: Callable[[], Any], notify: list[str], started: str | None = None
@@ -270,11 +270,11 @@ class AgentOps(TaskOps):
                     "diff": findings.diff,
                 }
                 m.record("agent.contained", name, contained, notify)
-                m.result = findings
+                returned = findings
         except _Clean:
             return None
         self.refresh(force=True)  # the index saw the changed files while the lock was held
-        return m.result
+        return returned
 
     def set_agent_status(self, actor: Actor, name: str, status: str) -> dict[str, Any]:
         """Set an agent's status (``active``, ``paused``, ``blocked``, ...), as a lead or a
@@ -292,8 +292,8 @@ class AgentOps(TaskOps):
             state = self._stage_state(m, name, changes)
             changed: ev.AgentStatus = {"from": previous, "to": status}
             m.record("agent.status", name, changed)
-            m.result = state
-        return m.result  # type: ignore[no-any-return]
+            returned = state
+        return returned
 
     def reset_agent(self, actor: Actor, name: str) -> dict[str, Any]:
         """Clear an agent's failure count and backoff, and unblock it, after its cause was
@@ -318,8 +318,8 @@ class AgentOps(TaskOps):
                 "status": status,
             }
             m.record("agent.reset", name, reset)
-            m.result = state
-        return m.result  # type: ignore[no-any-return]
+            returned = state
+        return returned
 
 
 _AGENT_LINES = {"role": "role", "model": "model", "runtime": "runtime", "level": "level"}

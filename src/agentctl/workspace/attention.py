@@ -116,10 +116,10 @@ class AttentionOps(TaskOps):
                         data,
                         [n for n in leads if n != condition.subject],
                     )
-                m.result = [c.as_dict() for c in new]
+                returned = [c.as_dict() for c in new]
         except _NothingNew:
             return []
-        return m.result  # type: ignore[no-any-return]
+        return returned
 
     def _unraised(self, moment: datetime) -> list[Condition]:
         from agentctl.store.index_dispatch import raised

@@ -85,7 +85,6 @@ class Mutation:
     more_events: list[dict[str, Any]] = field(default_factory=list)  # an event batch (record_more)
     batch_subject: str | None = None  # the commit subject of an event batch
     bookkeeping: str | None = None  # commit message of an event-less change (read-state only)
-    result: Any = None
 
     # Every staged text is masked here, so no operation can write a secret into a record,
     # a log line or git (core/secrets.py; MASK stays valid YAML/JSON/Markdown).

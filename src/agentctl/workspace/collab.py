@@ -63,8 +63,8 @@ class CollabOps(TaskOps):
                 "excerpt": mentions.excerpt(body),
             }
             m.record("message.added", task_id, added, found)
-            m.result = {**fields, "body": body + "\n", "unknown_mentions": unknown}
-        return m.result  # type: ignore[no-any-return]
+            returned = {**fields, "body": body + "\n", "unknown_mentions": unknown}
+        return returned
 
     def stage_message(
         self, m: Any, actor: Actor, task_id: str, body: str, kind: str, reply_to: str | None = None
@@ -117,13 +117,13 @@ class CollabOps(TaskOps):
             current = self.index.subscription(task_id, name)
             change: ev.Subscription = {"title": task.get("title"), "agent": name}
             m.record("task.subscribed" if on else "task.unsubscribed", task_id, change)
-            m.result = {
+            returned = {
                 "task": task_id,
                 "agent": name,
                 "subscribed": on,
                 "was": bool(current and current["active"]),
             }
-        return m.result  # type: ignore[no-any-return]
+        return returned
 
     def subscribers(self, ref: str) -> list[str]:
         """The agents subscribed to a task's thread."""
@@ -146,8 +146,8 @@ class CollabOps(TaskOps):
                 raise UsageError("refused: a message to yourself notifies nobody")
             direct: ev.MessageDirect = {"excerpt": mentions.excerpt(body, 300), "text": body[:2000]}
             m.record("message.direct", None, direct, [agent])
-            m.result = {"to": agent, "from": actor.name, "text": body}
-        return m.result  # type: ignore[no-any-return]
+            returned = {"to": agent, "from": actor.name, "text": body}
+        return returned
 
     # -- inbox -------------------------------------------------------------------------------
 
@@ -247,8 +247,8 @@ class CollabOps(TaskOps):
                         chosen.append(event_id)
             self.stage_inbox_state(m, name, column, chosen)
             m.bookkeeping = f"{name}: {len(chosen)} notification(s) {column}"
-            m.result = {"agent": name, column: chosen}
-        return m.result  # type: ignore[no-any-return]
+            returned = {"agent": name, column: chosen}
+        return returned
 
     def stage_inbox_state(self, m: Any, agent: str, column: str, event_ids: list[str]) -> None:
         """Stage one read-state line (``delivered`` or ``read``) on a mutation."""

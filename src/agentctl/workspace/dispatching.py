@@ -68,10 +68,10 @@ class DispatchOps(TaskOps):
                         "reason": assignment.reason,
                     }
                     m.record_more("task.assigned", assignment.task, data, [assignment.agent])
-                m.result = plan
+                returned = plan
         except _NothingAssigned as nothing:
             return {"dry_run": False, **nothing.plan.as_dict()}
-        return {"dry_run": False, **m.result.as_dict()}
+        return {"dry_run": False, **returned.as_dict()}
 
     def _dispatch_plan(self, actor: Actor, moment: datetime, limit: int | None) -> matching.Plan:
         from agentctl.core import dispatch as matching

@@ -83,8 +83,8 @@ class DocOps(TaskOps):
             m.create(path, Document.new(fields, body).dumps())
             added: ev.DocChange = {"title": title, "type": type_, "task": task_id}
             m.record("doc.added", doc_id, added)
-            m.result = {**fields, "path": self.layout.relative(path)}
-        return m.result  # type: ignore[no-any-return]
+            returned = {**fields, "path": self.layout.relative(path)}
+        return returned
 
     def list_docs(self, type_: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
         """Documents, optionally of one type or linked to one task."""
@@ -143,8 +143,8 @@ class DocOps(TaskOps):
                 "fields": changed,
             }
             m.record("doc.edited", doc_id, edited)
-            m.result = {**doc.plain(), "path": rel}
-        return m.result  # type: ignore[no-any-return]
+            returned = {**doc.plain(), "path": rel}
+        return returned
 
     def remove_doc(self, actor: Actor, ref: str) -> dict[str, Any]:
         """Delete a document (its history stays in git)."""
@@ -161,8 +161,8 @@ class DocOps(TaskOps):
                 "task": doc.get("task"),
             }
             m.record("doc.removed", doc_id, removed)
-            m.result = doc
-        return m.result  # type: ignore[no-any-return]
+            returned = doc
+        return returned
 
     @staticmethod
     def _check_doc_owner(actor: Actor, author: Any, doing: str) -> None:

@@ -174,8 +174,8 @@ class Maintenance(AgentOps):
             m.write(path, updated)
             note: ev.NoteAdded = {"text": line_text}
             m.record("note.added", None, note)
-            m.result = {"note": entry}
-        return m.result  # type: ignore[no-any-return]
+            returned = {"note": entry}
+        return returned
 
     def apply_working(self, actor: Actor, text: str | None = None) -> list[dict[str, Any]]:
         """Apply hand-moved task lines in WORKING.md as status changes.

@@ -257,8 +257,8 @@ class MemoryOps(WorkspaceBase):
                 "chars": len(entry),
             }
             m.record("memory.added", agent, added)
-            m.result = {"agent": agent, "kind": kind, "path": rel, "entry": entry, "ts": stamp}
-        return m.result  # type: ignore[no-any-return]
+            returned = {"agent": agent, "kind": kind, "path": rel, "entry": entry, "ts": stamp}
+        return returned
 
     def _compact_plan(self, agent: str, directory: Path, keep_days: int) -> _CompactPlan:
         long_term_path, daily, _ = self._memory_files(directory)
@@ -397,5 +397,4 @@ class MemoryOps(WorkspaceBase):
             if fallback:
                 data["fallback"] = fallback
             m.record("memory.compacted", agent, data)
-            m.result = result
         return result

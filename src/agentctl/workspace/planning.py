@@ -78,21 +78,20 @@ class PlanningOps(TaskOps):
             self.refresh()
             entries, notes, vanished = self._plan_import(actor, plan, parent, label, dry_run=True)
             return _report(plan, entries, notes, vanished, dry_run=True, committed=False)
+        planned: tuple[list[_Entry], list[str], list[dict[str, Any]]] = ([], [], [])
         try:
             with self._mutate(actor) as m:
-                entries, notes, vanished = self._plan_import(
+                planned = entries, _notes, _vanished = self._plan_import(
                     actor, plan, parent, label, dry_run=False
                 )
                 if not any(e.action != "unchanged" for e in entries):
                     raise _NothingToWrite
                 self._apply_import(m, source, entries)
         except _NothingToWrite:
-            return _report(plan, entries, notes, vanished, dry_run=False, committed=False)
+            return _report(plan, *planned, dry_run=False, committed=False)
         return _report(
             plan,
-            entries,
-            notes,
-            vanished,
+            *planned,
             dry_run=False,
             committed=self.repo is not None and bool(self.config["git"]["autocommit"]),
         )

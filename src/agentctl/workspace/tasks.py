@@ -322,8 +322,8 @@ class TaskOps(WorkspaceBase):
             m.create(path, doc.dumps())
             created: ev.TaskCreated = {"title": fields["title"], "status": fields["status"]}
             m.record("task.created", task_id, created, wanted)
-            m.result = {k: v for k, v in fields.items() if v is not None}
-        return m.result  # type: ignore[no-any-return]
+            returned = {k: v for k, v in fields.items() if v is not None}
+        return returned
 
     def edit_task(
         self,
@@ -410,8 +410,8 @@ class TaskOps(WorkspaceBase):
             merged = self._stage_task(m, task_id, changes, body, doc)
             edited: ev.TaskEdited = {"title": merged["title"], "fields": fields}
             m.record("task.edited", task_id, edited)
-            m.result = merged
-        return m.result  # type: ignore[no-any-return]
+            returned = merged
+        return returned
 
     def task_text(self, ref: str) -> tuple[str, str]:
         """The task's ID and its whole file as text (``task edit --editor`` edits a copy and
@@ -468,8 +468,8 @@ class TaskOps(WorkspaceBase):
             )
             change: ev.TaskEdited = {"title": data.get("title"), "fields": changed}
             m.record("task.edited", task_id, change)
-            m.result = data
-        return m.result  # type: ignore[no-any-return]
+            returned: dict[str, Any] = data
+        return returned
 
     def move_task(
         self, actor: Actor, ref: str, status: str, note: str | None = None
@@ -521,8 +521,8 @@ class TaskOps(WorkspaceBase):
                 if "message" in verdict:
                     data["message"] = verdict["message"]
             m.record("task.moved", task_id, data, task["assignees"])
-            m.result = merged
-        return m.result  # type: ignore[no-any-return]
+            returned = merged
+        return returned
 
     def assign(self, actor: Actor, ref: str, agents: list[str]) -> dict[str, Any]:
         """Add assignees to a task (an inbox task becomes assigned) and notify them; assigning
@@ -548,8 +548,8 @@ class TaskOps(WorkspaceBase):
             merged = self._stage_task(m, task_id, changes)
             assigned: ev.TaskAssigned = {"title": task["title"], "added": added}
             m.record("task.assigned", task_id, assigned, added)
-            m.result = merged
-        return m.result  # type: ignore[no-any-return]
+            returned = merged
+        return returned
 
     def unassign(self, actor: Actor, ref: str, agents: list[str]) -> dict[str, Any]:
         """Remove assignees from a task (an assigned task left with none returns to the inbox)."""
@@ -573,8 +573,8 @@ class TaskOps(WorkspaceBase):
             merged = self._stage_task(m, task_id, changes)
             unassigned: ev.TaskUnassigned = {"title": task["title"], "removed": removed}
             m.record("task.unassigned", task_id, unassigned, removed)
-            m.result = merged
-        return m.result  # type: ignore[no-any-return]
+            returned = merged
+        return returned
 
     def claim(self, actor: Actor, ref: str | None = None) -> dict[str, Any]:
         """Atomically take a task: assign the actor, move it in progress, hold a leased claim."""
@@ -634,8 +634,8 @@ class TaskOps(WorkspaceBase):
             merged = self._stage_task(m, task_id, changes)
             claimed: ev.TaskClaimed = {"title": task["title"], "epoch": epoch, "from": status}
             m.record("task.claimed", task_id, claimed, others)
-            m.result = merged
-        return m.result  # type: ignore[no-any-return]
+            returned = merged
+        return returned
 
     def release(self, actor: Actor, ref: str) -> dict[str, Any]:
         """Give a task back: drop the claim and the releaser's assignment; back to the pool."""
@@ -660,8 +660,8 @@ class TaskOps(WorkspaceBase):
             merged = self._stage_task(m, task_id, changes)
             gone: ev.TaskReleased = {"title": task["title"], "released": released}
             m.record("task.released", task_id, gone, remaining)
-            m.result = merged
-        return m.result  # type: ignore[no-any-return]
+            returned = merged
+        return returned
 
     def add_dependency(self, actor: Actor, ref: str, dep_ref: str) -> dict[str, Any]:
         """Make a task depend on another; refused (naming the cycle) when that would close a
@@ -681,8 +681,8 @@ class TaskOps(WorkspaceBase):
             merged = self._stage_task(m, task_id, {"depends_on": [*task["depends_on"], dep_id]})
             dependency: ev.TaskDependency = {"title": task["title"], "dependency": dep_id}
             m.record("task.dep_added", task_id, dependency)
-            m.result = merged
-        return m.result  # type: ignore[no-any-return]
+            returned = merged
+        return returned
 
     def remove_dependency(self, actor: Actor, ref: str, dep_ref: str) -> dict[str, Any]:
         """Remove a dependency from a task."""
@@ -699,8 +699,8 @@ class TaskOps(WorkspaceBase):
             )
             dependency: ev.TaskDependency = {"title": task["title"], "dependency": matches[0]}
             m.record("task.dep_removed", task_id, dependency)
-            m.result = merged
-        return m.result  # type: ignore[no-any-return]
+            returned = merged
+        return returned
 
     def remove_task(self, actor: Actor, ref: str, force: bool = False) -> dict[str, Any]:
         """Delete a task file. The event keeps its fields; git keeps the file's history."""
@@ -733,8 +733,8 @@ class TaskOps(WorkspaceBase):
                 "updated": dependents + children,
             }
             m.record("task.removed", task_id, removed)
-            m.result = task
-        return m.result  # type: ignore[no-any-return]
+            returned = task
+        return returned
 
 
 def _check_title(title: str) -> None:
