@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 TaskMap = Mapping[str, Mapping[str, Any]]
+Node = TypeVar("Node", str, int)
 
 
 def find_path(tasks: TaskMap, start: str, goal: str) -> list[str] | None:
@@ -146,19 +147,21 @@ def ready_tasks(tasks: TaskMap, workflow: Mapping[str, Any]) -> list[Mapping[str
     return sorted(ready, key=work_order_key)
 
 
-def _components(succ: Mapping[str, Iterable[str]]) -> list[list[str]]:
+def tangles(succ: Mapping[Node, Iterable[Node]]) -> list[list[Node]]:
     """Strongly connected components with a cycle (several nodes, or one with a self-loop),
-    by Tarjan's algorithm without recursion (a hand-made chain may be thousands long)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    found: list[list[str]] = []
+    by Tarjan's algorithm without recursion (a hand-made chain may be thousands long). Nodes are
+    task IDs here and item numbers in the roadmap importer; children not in ``succ`` are
+    ignored; visited in sorted order, so the result is deterministic."""
+    index: dict[Node, int] = {}
+    low: dict[Node, int] = {}
+    on_stack: set[Node] = set()
+    stack: list[Node] = []
+    found: list[list[Node]] = []
     counter = 0
     for root in sorted(succ):
         if root in index:
             continue
-        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(succ[root])))]
+        work: list[tuple[Node, Iterator[Node]]] = [(root, iter(sorted(succ[root])))]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
@@ -185,7 +188,7 @@ def _components(succ: Mapping[str, Iterable[str]]) -> list[list[str]]:
             if work:
                 low[work[-1][0]] = min(low[work[-1][0]], low[node])
             if low[node] == index[node]:
-                component: list[str] = []
+                component: list[Node] = []
                 while True:
                     member = stack.pop()
                     on_stack.discard(member)
@@ -206,7 +209,7 @@ def covering_cycles(succ: Mapping[str, Iterable[str]]) -> list[list[str]]:
     cycle through it. Deterministic: nodes are visited in sorted order.
     """
     cycles: list[list[str]] = []
-    for component in _components(succ):
+    for component in tangles(succ):
         members = set(component)
         covered: set[str] = set()
         for start in component:

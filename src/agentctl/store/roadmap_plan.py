@@ -451,52 +451,10 @@ def _cut_cycles(plan: Plan, items: list[Item]) -> None:
 
 
 def _cyclic_nodes(edges: list[list[int]]) -> set[int]:
-    """Nodes in a strongly connected component with a cycle (iterative Tarjan)."""
-    index_of: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
-    stack: list[int] = []
-    result: set[int] = set()
-    counter = 0
-    for root in range(len(edges)):
-        if root in index_of:
-            continue
-        work: list[tuple[int, int]] = [(root, 0)]
-        while work:
-            node, i = work.pop()
-            if i == 0:
-                index_of[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            recurse = False
-            targets = edges[node]
-            while i < len(targets):
-                target = targets[i]
-                i += 1
-                if target not in index_of:
-                    work.append((node, i))
-                    work.append((target, 0))
-                    recurse = True
-                    break
-                if target in on_stack:
-                    low[node] = min(low[node], index_of[target])
-            if recurse:
-                continue
-            if low[node] == index_of[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                if len(component) > 1 or node in edges[node]:
-                    result.update(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return result
+    """Items on a dependency cycle: the members of every tangle (core/graph.py)."""
+    from agentctl.core.graph import tangles
+
+    return {item for tangle in tangles(dict(enumerate(edges))) for item in tangle}
 
 
 def _path(edges: list[list[int]], source: int, goal: int, within: set[int]) -> list[int] | None:
