@@ -945,3 +945,25 @@ def test_validate_reports_an_invalid_message_file(crew: Path, cli: Runner) -> No
     r = cli("validate")
     assert r.code == ExitCode.VALIDATION, str(r)
     assert sent["path"] in r.out + r.err
+
+
+def test_a_broken_message_file_is_named_by_thread_not_silently_left_out(
+    plain_dir: Path, cli: Runner
+) -> None:
+    assert cli("init").code == 0
+    task = add_task(cli, "Talk")
+    assert cli("task", "comment", task, "first words").code == 0
+    assert cli("task", "comment", task, "second words").code == 0
+    [broken, _] = sorted((plain_dir / ".agentctl" / "threads" / task).glob("*.md"))
+    broken.write_text("---\nid: [unclosed\n---\nbody\n", encoding="utf-8")
+    result = cli("thread", task)
+    assert result.code == 0, str(result)
+    assert "second words" in result.out and "first words" not in result.out
+    rel = broken.relative_to(plain_dir).as_posix()
+    [warning] = [line for line in result.err.splitlines() if "warning:" in line]
+    assert rel in warning and "(skipped; run 'agentctl validate')" in warning
+    as_json = cli("thread", task, "--json")
+    assert as_json.code == 0 and rel in as_json.err
+    assert [m["body"] for m in as_json.json()["thread"]["messages"]] == ["second words\n"]
+    checked = cli("validate")
+    assert checked.code == 6 and rel in checked.out

@@ -123,6 +123,8 @@ def thread(
     """Print a task's message thread, oldest first."""
     ws = open_workspace(ctx)
     result = ws.thread(task, since_timestamp(since) if since else None)
+    for problem in ws.thread_problems(result["task"]):
+        output.notice(f"warning: {problem} (skipped; run 'agentctl validate')")
     if want_json(ctx, json_):
         output.emit_json({"thread": result})
         return

@@ -136,6 +136,17 @@ class TextIndex:
 
     # -- messages ----------------------------------------------------------------------
 
+    def thread_problems(self, task_id: str) -> list[tuple[str, int | None, str]]:
+        """``(path, line, problem)`` of each message file of a task's thread that could not be
+        read (left out of the thread; ``validate`` reports the same files)."""
+        prefix = f"{self.layout.relative(self.layout.threads)}/{task_id}/"
+        rows = self.db.execute(
+            "SELECT path, line, problem FROM message_files WHERE problem IS NOT NULL"
+            " AND substr(path, 1, ?) = ? ORDER BY path",
+            (len(prefix), prefix),
+        )
+        return [(str(path), line, str(problem)) for path, line, problem in rows]
+
     def refresh_threads(self, task_id: str | None = None) -> None:
         """Index new, changed and removed message files: every thread, or just one (deeply)."""
         threads = self.layout.threads

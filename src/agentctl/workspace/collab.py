@@ -105,6 +105,15 @@ class CollabOps(TaskOps):
             "messages": self.index.thread(task_id, since),
         }
 
+    def thread_problems(self, task_id: str) -> list[str]:
+        """``file:line: problem`` of each message file of the task's thread that could not be
+        read and so is left out of :meth:`thread` (call it after ``thread``, which indexes
+        the thread)."""
+        return [
+            f"{path}:{line}: {problem}" if line else f"{path}: {problem}"
+            for path, line, problem in self.index.thread_problems(task_id)
+        ]
+
     def subscribe(
         self, actor: Actor, ref: str, agent: str | None = None, on: bool = True
     ) -> dict[str, Any]:
