@@ -74,6 +74,26 @@ class PlanningOps(TaskOps):
         data = text if isinstance(text, bytes) else text.encode("utf-8")
         decoded, repaired = roadmap.decode(data, source_name)
         plan = roadmap.parse(decoded, source, repaired)
+        return self.apply_plan(actor, plan, dry_run=dry_run, parent=parent, label=label)
+
+    def apply_plan(
+        self,
+        actor: Actor,
+        plan: Plan,
+        dry_run: bool = False,
+        parent: str | None = None,
+        label: str | None = None,
+        what: str = "import roadmap",
+    ) -> dict[str, Any]:
+        """Turn a finished :class:`~agentctl.store.roadmap_plan.Plan` (from a roadmap, a spec
+        or an agent's ``plan`` action) into tasks as one mutation, or, ``dry_run``, only say
+        what would happen; returns the report. Tasks are keyed by ``plan.source`` and each
+        item's key, so applying the same plan again updates instead of duplicating; tasks of
+        this source the plan no longer lists are reported as vanished, never deleted.
+        ``what`` starts the commit subject."""
+        actor.require("create_tasks", "create tasks from a plan")
+        if label is not None:
+            _check_label(label)
         if dry_run:
             self.refresh()
             entries, notes, vanished = self._plan_import(actor, plan, parent, label, dry_run=True)
@@ -86,7 +106,7 @@ class PlanningOps(TaskOps):
                 )
                 if not any(e.action != "unchanged" for e in entries):
                     raise _NothingToWrite
-                self._apply_import(m, source, entries)
+                self._apply_import(m, plan.source, entries, what)
         except _NothingToWrite:
             return _report(plan, *planned, dry_run=False, committed=False)
         return _report(
@@ -390,14 +410,12 @@ class PlanningOps(TaskOps):
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _apply_import(self, m: Mutation, source: str, entries: list[_Entry]) -> None:
+    def _apply_import(self, m: Mutation, source: str, entries: list[_Entry], what: str) -> None:
         from agentctl.store.frontmatter import dump_new
 
         created = sum(1 for e in entries if e.action == "create")
         updated = sum(1 for e in entries if e.action == "update")
-        m.batch_subject = (
-            f"import roadmap {source.removesuffix('#')}: {created} created, {updated} updated"
-        )
+        m.batch_subject = f"{what} {source.removesuffix('#')}: {created} created, {updated} updated"
         for entry in entries:
             if entry.action == "create":
                 path = self.layout.task(entry.task_id)
