@@ -69,8 +69,6 @@ class PlanningOps(TaskOps):
 
         actor.require("create_tasks", "import a roadmap (create tasks)")
         source = _source(source_name)
-        if label is not None:
-            _check_label(label)
         data = text if isinstance(text, bytes) else text.encode("utf-8")
         decoded, repaired = roadmap.decode(data, source_name)
         plan = roadmap.parse(decoded, source, repaired)
