@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -242,10 +243,49 @@ def make_git_repo(path: Path) -> Path:
     return path
 
 
+# Templates: each kind of starting directory is built once per test process (per day, since
+# `init` writes its event into the day's file) and copied for every test. A copy costs a few
+# milliseconds; `agentctl init` ~0.1 s of CPU, a git repository a dozen git processes.
+_TEMPLATES: dict[tuple[str, str], Path] = {}
+
+
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("templates")
+
+
+def _build_template(kind: str, root: Path) -> None:
+    """``repo``: :func:`make_git_repo`; ``git-ws``: that plus ``agentctl init``; ``plain-ws``:
+    ``agentctl init`` in a directory outside any repository."""
+    if kind in ("repo", "git-ws"):
+        make_git_repo(root)
+    else:
+        root.mkdir(parents=True)
+    if kind != "repo":
+        result = run_cli("init", cwd=root, env={"GIT_CEILING_DIRECTORIES": str(root.parent)})
+        assert result.code == 0, str(result)
+
+
+def copy_template(kind: str, target: Path, templates: Path) -> Path:
+    """Make ``target`` a copy of the ``kind`` template (see :func:`_build_template`), exactly
+    what building it there would give, except for timestamps and the directory's location.
+    Templates live in a directory named like ``target`` (the workspace name comes from it)."""
+    from agentctl.core import clock
+
+    key = (f"{kind}/{target.name}", clock.now().date().isoformat())
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = templates / f"{kind}-{len(_TEMPLATES)}" / target.name
+        _build_template(kind, template)
+        _TEMPLATES[key] = template
+    shutil.copytree(template, target, symlinks=True, dirs_exist_ok=True)
+    return target
+
+
 @pytest.fixture
-def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_dir: Path) -> Path:
     """A fresh git repo (cwd is set to it for the test)."""
-    root = make_git_repo(tmp_path / "repo")
+    root = copy_template("repo", tmp_path / "repo", template_dir)
     monkeypatch.chdir(root)
     return root
 
@@ -262,22 +302,21 @@ def plain_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def ws_root(plain_dir: Path) -> Path:
+def ws_root(plain_dir: Path, template_dir: Path) -> Path:
     """A workspace without git (``agentctl init`` in ``plain_dir``; cwd is its root): the
     default for tests that are not about git, which skip the auto-commit's cost. Tests about
     commits, history, merges, hooks or recovery from git use ``git_ws_root`` (a module whose
     tests all are defines its own ``ws_root`` fixture returning ``git_ws_root``)."""
-    result = run_cli("init", cwd=plain_dir)
-    assert result.code == 0, str(result)
-    return plain_dir
+    return copy_template("plain-ws", plain_dir, template_dir)
 
 
 @pytest.fixture
-def git_ws_root(git_repo: Path) -> Path:
-    """``git_repo`` with ``agentctl init`` run in it (cwd is the workspace root)."""
-    result = run_cli("init", cwd=git_repo)
-    assert result.code == 0, str(result)
-    return git_repo
+def git_ws_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_dir: Path) -> Path:
+    """A git repository (as ``git_repo``) with ``agentctl init`` run in it (cwd is the
+    workspace root)."""
+    root = copy_template("git-ws", tmp_path / "repo", template_dir)
+    monkeypatch.chdir(root)
+    return root
 
 
 TEAM = (
