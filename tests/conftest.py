@@ -272,14 +272,71 @@ def copy_template(kind: str, target: Path, templates: Path) -> Path:
     Templates live in a directory named like ``target`` (the workspace name comes from it)."""
     from agentctl.core import clock
 
-    key = (f"{kind}/{target.name}", clock.now().date().isoformat())
+    key = (f"{kind}/{target.name}/{_env_key()}", clock.now().date().isoformat())
     template = _TEMPLATES.get(key)
     if template is None:
         template = templates / f"{kind}-{len(_TEMPLATES)}" / target.name
         _build_template(kind, template)
         _TEMPLATES[key] = template
+        _TEAMS_BASE[template] = templates
     shutil.copytree(template, target, symlinks=True, dirs_exist_ok=True)
+    _COPIES[target.resolve()] = template
     return target
+
+
+def _env_key() -> str:
+    """What in the environment can change what a command writes (``$USER``, git's and
+    agentctl's variables); a template is reused only under the same."""
+    names = sorted(
+        k
+        for k in os.environ
+        if (k == "USER" or k.startswith(("GIT_", "AGENTCTL_"))) and k != "GIT_CEILING_DIRECTORIES"
+    )
+    return repr([(k, os.environ[k]) for k in names])
+
+
+# A copy made by copy_template -> its template; a template -> the templates directory.
+_COPIES: dict[Path, Path] = {}
+_TEAMS_BASE: dict[Path, Path] = {}
+_TEAMS: dict[tuple[Path, str, str], tuple[Path, float]] = {}
+TEAM_TEMPLATE_MAX_AGE = 300.0  # seconds: the team's timestamps stay minutes old at most
+
+
+def _tree_state(root: Path) -> tuple[dict[str, bytes], str]:
+    """Every file but git's and the index (a cache rebuilt from the files), and HEAD."""
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if rel == ".git" or rel.startswith((".git/", ".agentctl/local/index.sqlite")):
+            continue
+        if path.is_file():
+            files[rel] = path.read_bytes()
+    head = git(root, "rev-parse", "HEAD").strip() if (root / ".git").exists() else ""
+    return files, head
+
+
+def _team_from_template(root: Path, runtime: str) -> bool:
+    """Make ``root`` the team template for its workspace template when ``root`` is still an
+    untouched copy of that template (else False: the caller builds the team in place)."""
+    from agentctl.core import clock
+
+    base = _COPIES.get(root.resolve())
+    if base is None or _tree_state(root) != _tree_state(base):
+        return False
+    key = (base, runtime, _env_key())
+    template, built = _TEAMS.get(key, (None, 0.0))
+    if template is None or clock.now().timestamp() - built > TEAM_TEMPLATE_MAX_AGE:
+        template = _TEAMS_BASE[base] / f"team-{len(_TEAMS)}" / root.name
+        shutil.copytree(base, template, symlinks=True)
+        _build_team(run_cli, template, runtime)
+        _TEAMS[key] = (template, clock.now().timestamp())
+    for child in root.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    shutil.copytree(template, root, symlinks=True, dirs_exist_ok=True)
+    return True
 
 
 @pytest.fixture
@@ -344,18 +401,24 @@ def allow_simulated(root: Path) -> None:
 
 def make_team(cli: Runner, cwd: Path | str | None = None, runtime: str = "simulated") -> list[str]:
     """Add lead-1 (lead), dev-1 (specialist, python), dev-2 (specialist), intern-1 (intern), on
-    the simulated runtime by default, and allow simulated agents to tick in the workspace."""
+    the simulated runtime by default, and allow simulated agents to tick in the workspace.
+    A workspace still as its template left it gets a copy of that template with the team
+    (built once per test process, the same commands in the same order)."""
+    root = Path(cwd) if cwd is not None else Path.cwd()
+    if not (cli is run_cli and _team_from_template(root, runtime)):
+        _build_team(cli, root, runtime)
+    return [name for name, *_ in TEAM]
+
+
+def _build_team(cli: Runner, root: Path, runtime: str) -> None:
     if runtime == "simulated":
-        allow_simulated(Path(cwd) if cwd is not None else Path.cwd())
-    names = []
+        allow_simulated(root)
     for name, role, level, capabilities in TEAM:
         args = ["agent", "add", name, "--role", role, "--level", level, "--runtime", runtime]
         for capability in capabilities:
             args += ["--capability", capability]
-        result = cli(*args, cwd=cwd)
+        result = cli(*args, cwd=root)
         assert result.code == 0, str(result)
-        names.append(name)
-    return names
 
 
 @pytest.fixture
