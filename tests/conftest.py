@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -275,7 +276,7 @@ def copy_template(kind: str, target: Path, templates: Path) -> Path:
     key = (f"{kind}/{target.name}/{_env_key()}", clock.now().date().isoformat())
     template = _TEMPLATES.get(key)
     if template is None:
-        template = templates / f"{kind}-{len(_TEMPLATES)}" / target.name
+        template = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=templates)) / target.name
         _build_template(kind, template)
         _TEMPLATES[key] = template
         _TEAMS_BASE[template] = templates
@@ -326,7 +327,7 @@ def _team_from_template(root: Path, runtime: str) -> bool:
     key = (base, runtime, _env_key())
     template, built = _TEAMS.get(key, (None, 0.0))
     if template is None or clock.now().timestamp() - built > TEAM_TEMPLATE_MAX_AGE:
-        template = _TEAMS_BASE[base] / f"team-{len(_TEAMS)}" / root.name
+        template = Path(tempfile.mkdtemp(prefix="team-", dir=_TEAMS_BASE[base])) / root.name
         shutil.copytree(base, template, symlinks=True)
         _build_team(run_cli, template, runtime)
         _TEAMS[key] = (template, clock.now().timestamp())
