@@ -12,8 +12,10 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -242,10 +244,106 @@ def make_git_repo(path: Path) -> Path:
     return path
 
 
+# Templates: each kind of starting directory is built once per test process (per day, since
+# `init` writes its event into the day's file) and copied for every test. A copy costs a few
+# milliseconds; `agentctl init` ~0.1 s of CPU, a git repository a dozen git processes.
+_TEMPLATES: dict[tuple[str, str], Path] = {}
+
+
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("templates")
+
+
+def _build_template(kind: str, root: Path) -> None:
+    """``repo``: :func:`make_git_repo`; ``git-ws``: that plus ``agentctl init``; ``plain-ws``:
+    ``agentctl init`` in a directory outside any repository."""
+    if kind in ("repo", "git-ws"):
+        make_git_repo(root)
+    else:
+        root.mkdir(parents=True)
+    if kind != "repo":
+        result = run_cli("init", cwd=root, env={"GIT_CEILING_DIRECTORIES": str(root.parent)})
+        assert result.code == 0, str(result)
+
+
+def copy_template(kind: str, target: Path, templates: Path) -> Path:
+    """Make ``target`` a copy of the ``kind`` template (see :func:`_build_template`), exactly
+    what building it there would give, except for timestamps and the directory's location.
+    Templates live in a directory named like ``target`` (the workspace name comes from it)."""
+    from agentctl.core import clock
+
+    key = (f"{kind}/{target.name}/{_env_key()}", clock.now().date().isoformat())
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=templates)) / target.name
+        _build_template(kind, template)
+        _TEMPLATES[key] = template
+        _TEAMS_BASE[template] = templates
+    shutil.copytree(template, target, symlinks=True, dirs_exist_ok=True)
+    _COPIES[target.resolve()] = template
+    return target
+
+
+def _env_key() -> str:
+    """What in the environment can change what a command writes (``$USER``, git's and
+    agentctl's variables); a template is reused only under the same."""
+    names = sorted(
+        k
+        for k in os.environ
+        if (k == "USER" or k.startswith(("GIT_", "AGENTCTL_"))) and k != "GIT_CEILING_DIRECTORIES"
+    )
+    return repr([(k, os.environ[k]) for k in names])
+
+
+# A copy made by copy_template -> its template; a template -> the templates directory.
+_COPIES: dict[Path, Path] = {}
+_TEAMS_BASE: dict[Path, Path] = {}
+_TEAMS: dict[tuple[Path, str, str], tuple[Path, float]] = {}
+TEAM_TEMPLATE_MAX_AGE = 300.0  # seconds: the team's timestamps stay minutes old at most
+
+
+def _tree_state(root: Path) -> tuple[dict[str, bytes], str]:
+    """Every file but git's and the index (a cache rebuilt from the files), and HEAD."""
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if rel == ".git" or rel.startswith((".git/", ".agentctl/local/index.sqlite")):
+            continue
+        if path.is_file():
+            files[rel] = path.read_bytes()
+    head = git(root, "rev-parse", "HEAD").strip() if (root / ".git").exists() else ""
+    return files, head
+
+
+def _team_from_template(root: Path, runtime: str) -> bool:
+    """Make ``root`` the team template for its workspace template when ``root`` is still an
+    untouched copy of that template (else False: the caller builds the team in place)."""
+    from agentctl.core import clock
+
+    base = _COPIES.get(root.resolve())
+    if base is None or _tree_state(root) != _tree_state(base):
+        return False
+    key = (base, runtime, _env_key())
+    template, built = _TEAMS.get(key, (None, 0.0))
+    if template is None or clock.now().timestamp() - built > TEAM_TEMPLATE_MAX_AGE:
+        template = Path(tempfile.mkdtemp(prefix="team-", dir=_TEAMS_BASE[base])) / root.name
+        shutil.copytree(base, template, symlinks=True)
+        _build_team(run_cli, template, runtime)
+        _TEAMS[key] = (template, clock.now().timestamp())
+    for child in root.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    shutil.copytree(template, root, symlinks=True, dirs_exist_ok=True)
+    return True
+
+
 @pytest.fixture
-def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_dir: Path) -> Path:
     """A fresh git repo (cwd is set to it for the test)."""
-    root = make_git_repo(tmp_path / "repo")
+    root = copy_template("repo", tmp_path / "repo", template_dir)
     monkeypatch.chdir(root)
     return root
 
@@ -262,22 +360,21 @@ def plain_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def ws_root(plain_dir: Path) -> Path:
+def ws_root(plain_dir: Path, template_dir: Path) -> Path:
     """A workspace without git (``agentctl init`` in ``plain_dir``; cwd is its root): the
     default for tests that are not about git, which skip the auto-commit's cost. Tests about
     commits, history, merges, hooks or recovery from git use ``git_ws_root`` (a module whose
     tests all are defines its own ``ws_root`` fixture returning ``git_ws_root``)."""
-    result = run_cli("init", cwd=plain_dir)
-    assert result.code == 0, str(result)
-    return plain_dir
+    return copy_template("plain-ws", plain_dir, template_dir)
 
 
 @pytest.fixture
-def git_ws_root(git_repo: Path) -> Path:
-    """``git_repo`` with ``agentctl init`` run in it (cwd is the workspace root)."""
-    result = run_cli("init", cwd=git_repo)
-    assert result.code == 0, str(result)
-    return git_repo
+def git_ws_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_dir: Path) -> Path:
+    """A git repository (as ``git_repo``) with ``agentctl init`` run in it (cwd is the
+    workspace root)."""
+    root = copy_template("git-ws", tmp_path / "repo", template_dir)
+    monkeypatch.chdir(root)
+    return root
 
 
 TEAM = (
@@ -305,18 +402,24 @@ def allow_simulated(root: Path) -> None:
 
 def make_team(cli: Runner, cwd: Path | str | None = None, runtime: str = "simulated") -> list[str]:
     """Add lead-1 (lead), dev-1 (specialist, python), dev-2 (specialist), intern-1 (intern), on
-    the simulated runtime by default, and allow simulated agents to tick in the workspace."""
+    the simulated runtime by default, and allow simulated agents to tick in the workspace.
+    A workspace still as its template left it gets a copy of that template with the team
+    (built once per test process, the same commands in the same order)."""
+    root = Path(cwd) if cwd is not None else Path.cwd()
+    if not (cli is run_cli and _team_from_template(root, runtime)):
+        _build_team(cli, root, runtime)
+    return [name for name, *_ in TEAM]
+
+
+def _build_team(cli: Runner, root: Path, runtime: str) -> None:
     if runtime == "simulated":
-        allow_simulated(Path(cwd) if cwd is not None else Path.cwd())
-    names = []
+        allow_simulated(root)
     for name, role, level, capabilities in TEAM:
         args = ["agent", "add", name, "--role", role, "--level", level, "--runtime", runtime]
         for capability in capabilities:
             args += ["--capability", capability]
-        result = cli(*args, cwd=cwd)
+        result = cli(*args, cwd=root)
         assert result.code == 0, str(result)
-        names.append(name)
-    return names
 
 
 @pytest.fixture

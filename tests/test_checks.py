@@ -45,7 +45,7 @@ def test_fast_checks_and_models_agree(kind: str) -> None:
     """fast accepts <=> pydantic accepts, on valid records and on mutations of them."""
     known = tuple(MODELS[kind].model_fields)
 
-    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data())
     def agree(data: st.DataObject) -> None:
         record = data.draw(RECORDS[kind], label="valid")

@@ -143,7 +143,7 @@ id_sets = st.lists(
 ).map(sorted)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(id_sets)
 def test_short_ids_are_shortest_unique_prefixes(sorted_ids: list[str]) -> None:
     short = ids.short_ids(sorted_ids)
@@ -278,7 +278,7 @@ graphs = st.integers(1, 8).flatmap(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs)
 def test_find_cycles_matches_a_reference(edges: dict[str, list[str]]) -> None:
     cycles = graph.find_cycles(_tasks(edges))
@@ -289,7 +289,7 @@ def test_find_cycles_matches_a_reference(edges: dict[str, list[str]]) -> None:
             assert b in edges[a]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(graphs, st.data())
 def test_cycle_if_added_is_exact(edges: dict[str, list[str]], data: st.DataObject) -> None:
     if _has_cycle(edges):

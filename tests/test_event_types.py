@@ -5,6 +5,7 @@ operations write match their payload types key for key."""
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import subprocess
 import sys
@@ -20,6 +21,14 @@ from agentctl.core import events as ev
 from agentctl.core.summary import summarize
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "agentctl"
+
+
+@functools.cache
+def _parsed(path: Path) -> ast.Module:
+    """The syntax tree of a src file, parsed once for every scan below (read only)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 RECORDERS = {"record", "record_more"}  # Mutation's methods, called on ``m`` (or ``self``)
 
 
@@ -75,7 +84,7 @@ def _constants() -> dict[str, str]:
     """Module-level string constants of src (``RAISED``, ``_ADOPTED``, ...), by name."""
     found: dict[str, str] = {}
     for path in SRC.rglob("*.py"):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        for node in _parsed(path).body:
             target = (
                 node.targets[0]
                 if isinstance(node, ast.Assign) and len(node.targets) == 1
@@ -107,7 +116,7 @@ def produced_types() -> dict[str, list[str]]:
     produced: dict[str, list[str]] = {}
     for path in sorted(SRC.rglob("*.py")):
         rel = path.relative_to(SRC.parent)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_parsed(path)):
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             func = node.func
@@ -377,7 +386,7 @@ def payload_reads() -> list[tuple[str, str, str]]:
     reads = []
     for path in sorted(SRC.rglob("*.py")):
         rel = path.relative_to(SRC.parent)
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = _parsed(path)
         for func in ast.walk(tree):
             if not isinstance(func, ast.FunctionDef):
                 continue

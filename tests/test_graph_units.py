@@ -182,7 +182,7 @@ random_graphs = st.integers(1, 7).flatmap(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(random_graphs)
 def test_critical_path_matches_a_plain_recursive_reference(
     spec: list[tuple[Any, list[int], int | None, str]],
@@ -319,7 +319,7 @@ def test_started_tasks_go_first_and_no_pool_means_one_lane() -> None:
     assert _bars(result) == {"y": (0, 2, "unassigned"), "x": (2, 4, "unassigned")}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     random_graphs,
     st.integers(1, 3),

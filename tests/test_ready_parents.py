@@ -96,7 +96,7 @@ def task_sets(draw: st.DrawFn) -> list[dict[str, Any]]:
     return found
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(task_sets())
 def test_the_index_agrees_with_the_core_rule(rows: list[dict[str, Any]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -522,7 +522,7 @@ _FRAGMENTS = [
 _TEXT = st.lists(st.sampled_from(_FRAGMENTS), max_size=8).map("".join)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(title=_TEXT, source=_TEXT, label=_TEXT, number=st.integers(0, 3))
 def test_dump_new_writes_exactly_what_the_emitter_writes(
     title: str, source: str, label: str, number: int

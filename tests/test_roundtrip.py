@@ -28,7 +28,7 @@ from agentctl.store.frontmatter import (
 )
 from agentctl.store.index import plain_value
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # -- strategies ---------------------------------------------------------------------------------
 

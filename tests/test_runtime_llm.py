@@ -612,6 +612,7 @@ print(json.dumps({"text": answer.text, "tokens": answer.tokens_in + answer.token
 """
 
 
+@pytest.mark.slow  # two processes, each importing litellm: seconds of CPU
 def test_budget_holds_across_processes(stub: Stub, local: Path, key: str, tmp_path: Path) -> None:
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER, encoding="utf-8")
