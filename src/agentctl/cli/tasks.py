@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,7 @@ def _print_tasks(tasks: list[dict[str, Any]], short: dict[str, str], empty: str)
 
 
 def _changed(
-    ctx: typer.Context, json_: bool, verb: str, task: dict[str, Any], key: str = "task"
+    ctx: typer.Context, json_: bool, verb: str, task: Mapping[str, Any], key: str = "task"
 ) -> None:
     if want_json(ctx, json_):
         output.emit_json({key: task})

@@ -63,7 +63,7 @@ def comment(
     if want_json(ctx, json_):
         output.emit_json({"message": message})
         return
-    notified = (ws.last_event or {}).get("notify", [])
+    notified = ws.last_event["notify"] if ws.last_event else []
     suffix = f" (notified {', '.join(notified)})" if notified else ""
     output.say(f"{message['id']} added to {message['task']}{suffix}")
 

@@ -33,6 +33,7 @@ from agentctl.errors import PermissionDeniedError, UsageError
 from agentctl.tui.view import FeedLine, Session, Snapshot, ViewOptions
 
 if TYPE_CHECKING:
+    from agentctl.core.records import EventRecord, TaskRecord
     from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
 
@@ -105,7 +106,7 @@ class Gateway:
         self._prefetched: tuple[ViewOptions, Future[Snapshot | None], Future[Snapshot]] | None = (
             None
         )
-        self._lookup: dict[str, dict[str, Any]] = {}  # every task by ID, as the index serves it
+        self._lookup: dict[str, TaskRecord] = {}  # every task by ID, as the index serves it
         self._short: dict[str, str] = {}
         self._agents: list[dict[str, Any]] = []
         self._unread_agents: dict[str, int] = {}
@@ -239,7 +240,7 @@ class Gateway:
             ws.refresh(force=True)
             self._rescan = False
         if self._stale_all:
-            tasks: list[dict[str, Any]] = ws.list_tasks(include_done=True)
+            tasks: list[TaskRecord] = ws.list_tasks(include_done=True)
             self._lookup = {t["id"]: t for t in tasks}
             self._short = ids.short_ids(sorted(self._lookup))
         elif self._stale_tasks:
@@ -259,7 +260,7 @@ class Gateway:
             self._generation += 1
         self._stale_all, self._stale_tasks, self._stale_side = False, set(), False
 
-    def _feed_line(self, event: dict[str, Any]) -> FeedLine:
+    def _feed_line(self, event: EventRecord) -> FeedLine:
         subject = event.get("subject")
         shown = dict(event)
         if isinstance(subject, str) and subject in self._short:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core.rules import Actor
 from agentctl.core.text import check_line, check_lines, check_text
@@ -15,6 +15,7 @@ from agentctl.workspace.tasks import TaskOps, validate_model
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.records import AgentRecord
 
 AGENT_ORDER = [
     "name", "role", "level", "capabilities", "runtime", "model", "command", "sandbox", "heartbeat", "budget",
@@ -85,7 +86,7 @@ class AgentOps(TaskOps):
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _agent_row(self, name: str) -> dict[str, Any]:
+    def _agent_row(self, name: str) -> AgentRecord:
         validate_name(name, "agent name")
         agent = self.index.agent(name)
         if agent is None:
@@ -214,14 +215,18 @@ class AgentOps(TaskOps):
             for task in assigned:
                 remaining = [a for a in task["assignees"] if a != name]
                 changes: dict[str, Any] = {"assignees": remaining}
-                if task.get("claim") and task["claim"].get("claimed_by") == name:
+                claim = task.get("claim")
+                if claim and claim.get("claimed_by") == name:
                     changes["claim"] = None
                 if not remaining and task["status"] == flow["assigned"]:
                     changes["status"] = flow["initial"]
                 self._stage_task(m, task["id"], changes)
             m.delete(self.layout.agent(name))
             m.delete(self.layout.agent_state(name))
-            removed: ev.AgentRemoved = {"agent": agent, "unassigned": [t["id"] for t in assigned]}
+            removed: ev.AgentRemoved = {
+                "agent": cast("dict[str, Any]", agent),  # the payload holds the record as it was
+                "unassigned": [t["id"] for t in assigned],
+            }
             m.record("agent.removed", name, removed)
             returned = {**agent, "unassigned": [t["id"] for t in assigned]}
         return returned
