@@ -7,7 +7,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,7 +78,7 @@ def _text_arg(value: str | None) -> str | None:
 # -- rendering ---------------------------------------------------------------------------
 
 
-def _row(task: dict[str, Any], short: dict[str, str]) -> list[str]:
+def _row(task: Mapping[str, Any], short: dict[str, str]) -> list[str]:
     return [
         short.get(task["id"], task["id"]),
         f"p{task['priority']}",
@@ -89,7 +89,7 @@ def _row(task: dict[str, Any], short: dict[str, str]) -> list[str]:
     ]
 
 
-def _print_tasks(tasks: list[dict[str, Any]], short: dict[str, str], empty: str) -> None:
+def _print_tasks(tasks: Sequence[Mapping[str, Any]], short: dict[str, str], empty: str) -> None:
     if not tasks:
         output.notice(empty)
         return

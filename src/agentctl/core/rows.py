@@ -9,7 +9,14 @@ No ``from __future__ import annotations`` (``NotRequired`` must be seen at run t
 from typing import Any, NotRequired, TypedDict
 
 from agentctl.core.events import EventType, Payload
-from agentctl.core.records import DocumentRecord, EventRecord, MessageRecord, TaskRecord
+from agentctl.core.records import (
+    AgentRecord,
+    AgentStateRecord,
+    DocumentRecord,
+    EventRecord,
+    MessageRecord,
+    TaskRecord,
+)
 
 
 class MessageRow(MessageRecord):
@@ -130,3 +137,43 @@ class Notification(TypedDict):
     excerpt: str
     delivered: str | None
     read: str | None
+
+
+# -- what the Workspace's reads return ------------------------------------------------------
+
+
+class AgentRow(AgentRecord):
+    """An agent in ``Workspace.list_agents``: its record, runtime state (``status`` always
+    set, ``idle`` by default) and number of open tasks."""
+
+    state: AgentStateRecord
+    open_tasks: int
+
+
+class WaitingTask(PlanTask):
+    """A task that is not ready, with why (``Workspace.ready(explain=True)``)."""
+
+    reasons: list[str]
+
+
+class Ready(TypedDict):
+    """``Workspace.ready``: the tasks that can start now, in work order."""
+
+    ready: list[TaskRecord]
+    not_ready: NotRequired[list[WaitingTask]]  # with explain
+
+
+class Thread(TypedDict):
+    """``Workspace.thread``: a task's messages, oldest first."""
+
+    task: str
+    title: str | None
+    messages: list[MessageRow]
+
+
+class Inbox(TypedDict):
+    """``Workspace.inbox``: an agent's notifications, newest last."""
+
+    agent: str
+    unread: int
+    notifications: list[Notification]

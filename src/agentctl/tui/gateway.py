@@ -34,6 +34,7 @@ from agentctl.tui.view import FeedLine, Session, Snapshot, ViewOptions
 
 if TYPE_CHECKING:
     from agentctl.core.records import EventRecord, TaskRecord
+    from agentctl.core.rows import AgentRow
     from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
 
@@ -108,7 +109,7 @@ class Gateway:
         )
         self._lookup: dict[str, TaskRecord] = {}  # every task by ID, as the index serves it
         self._short: dict[str, str] = {}
-        self._agents: list[dict[str, Any]] = []
+        self._agents: list[AgentRow] = []
         self._unread_agents: dict[str, int] = {}
         self._unread_tasks: dict[str, int] = {}
         self._feed: tuple[FeedLine, ...] = ()
@@ -289,7 +290,7 @@ class Gateway:
         ws = self.ws
         flow = ws.workflow
         counts = {s: 0 for s in flow["statuses"]} | ws.index.count_by_status()
-        rows: list[dict[str, Any]] = []
+        rows: list[TaskRecord] = []
         for status in flow["statuses"]:
             if status in flow["done"]:
                 limit = QUICK_PER_COLUMN if options.show_done else DONE_LIMIT

@@ -16,6 +16,7 @@ from agentctl.workspace.tasks import TaskOps, validate_model
 if TYPE_CHECKING:
     from agentctl.core import events as ev
     from agentctl.core.records import AgentRecord
+    from agentctl.core.rows import AgentRow
 
 AGENT_ORDER = [
     "name", "role", "level", "capabilities", "runtime", "model", "command", "sandbox", "heartbeat", "budget",
@@ -42,14 +43,14 @@ STATE_ORDER = [
 class AgentOps(TaskOps):
     # -- reads -------------------------------------------------------------------------
 
-    def list_agents(self) -> list[dict[str, Any]]:
+    def list_agents(self) -> list[AgentRow]:
         """Every agent with its runtime state (status, last heartbeat, failures), by name, from
         the index."""
         self.refresh()
         states = self.index.states()
         open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
         load = self.index.open_load(open_statuses)
-        result = []
+        result: list[AgentRow] = []
         for agent in self.index.agents():
             state = states.get(agent["name"], {})
             result.append(

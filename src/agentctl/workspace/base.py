@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, Any, Self, assert_never
 
 from agentctl import paths
 from agentctl.core import clock, ids, secrets
@@ -239,7 +239,7 @@ class WorkspaceBase:
         self._batch: dict[str, Any] | None = None  # commits deferred by batched()
 
     @classmethod
-    def open(cls, explicit: str | None = None, start: Path | None = None) -> Any:
+    def open(cls, explicit: str | None = None, start: Path | None = None) -> Self:
         """The workspace at or above ``start`` (default: the current directory), or at
         ``explicit``."""
         return cls(paths.find_root(start, explicit))

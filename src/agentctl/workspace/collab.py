@@ -21,7 +21,14 @@ from agentctl.workspace.tasks import TaskOps
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
-    from agentctl.core.rows import EventRow, Notification, NotificationRow, SearchHit
+    from agentctl.core.rows import (
+        EventRow,
+        Inbox,
+        Notification,
+        NotificationRow,
+        SearchHit,
+        Thread,
+    )
 
 MAX_MESSAGE_CHARS = 20_000
 
@@ -96,7 +103,7 @@ class CollabOps(TaskOps):
         m.create(path, Document.new(fields, body + "\n").dumps())
         return {**fields, "path": self.layout.relative(path)}, unknown
 
-    def thread(self, ref: str, since: str | None = None) -> dict[str, Any]:
+    def thread(self, ref: str, since: str | None = None) -> Thread:
         """A task's messages, oldest first."""
         task_id = self.resolve_task(ref)
         self.index.refresh_threads(task_id)
@@ -183,7 +190,7 @@ class CollabOps(TaskOps):
         agent: str | None = None,
         include_read: bool = False,
         limit: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Inbox:
         """The notifications of ``agent`` (default: the actor): mentions, assignments, review
         requests, messages on subscribed tasks; unread only unless ``include_read``, newest
         last."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from agentctl.core import body as taskbody
 from agentctl.core import graph, ids
@@ -37,6 +37,7 @@ STATUS_CHANGES: tuple[ev.EventType, ...] = (
 if TYPE_CHECKING:
     from agentctl.core import events as ev
     from agentctl.core.records import TaskRecord
+    from agentctl.core.rows import Ready, WaitingTask
     from agentctl.store.frontmatter import Document
 
 TASK_ORDER = [
@@ -67,6 +68,33 @@ class _AlreadyRecorded(Exception):
 class TaskOps(WorkspaceBase):
     # -- reads -------------------------------------------------------------------------
 
+    @overload
+    def list_tasks(
+        self,
+        statuses: list[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        include_done: bool = False,
+        sort: str = "priority",
+        limit: int | None = None,
+        as_json_text: Literal[False] = False,
+    ) -> list[TaskRecord]: ...
+
+    @overload
+    def list_tasks(
+        self,
+        statuses: list[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        include_done: bool = False,
+        sort: str = "priority",
+        limit: int | None = None,
+        *,
+        as_json_text: Literal[True],
+    ) -> str: ...
+
     def list_tasks(
         self,
         statuses: list[str] | None = None,
@@ -77,7 +105,7 @@ class TaskOps(WorkspaceBase):
         sort: str = "priority",
         limit: int | None = None,
         as_json_text: bool = False,
-    ) -> Any:
+    ) -> list[TaskRecord] | str:
         """Tasks matching the filters (open ones unless ``include_done`` or ``statuses``);
         with ``as_json_text`` the same list as JSON array text (the fast path for --json)."""
         self.refresh()
@@ -143,17 +171,17 @@ class TaskOps(WorkspaceBase):
         task["ready"] = task["status"] in self.workflow["ready"] and not task["blocked_by"]
         return task
 
-    def ready(self, agent: str | None = None, explain: bool = False) -> dict[str, Any]:
+    def ready(self, agent: str | None = None, explain: bool = False) -> Ready:
         """Tasks that can be started now, in work order; with ``explain`` also why others wait."""
         self.refresh()
         flow = self.workflow
         ready = self.index.ready(flow["ready"], flow["done"])
         if agent:
             ready = [t for t in ready if not t["assignees"] or agent in t["assignees"]]
-        result: dict[str, Any] = {"ready": ready}
+        result: Ready = {"ready": ready}
         if explain:
             tasks = self.index.graph()
-            waiting = []
+            waiting: list[WaitingTask] = []
             for task in sorted(tasks.values(), key=graph.work_order_key):
                 if task["status"] in flow["done"]:
                     continue
