@@ -7,7 +7,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from helpers_proc import isolate
@@ -24,6 +24,10 @@ from agentctl.errors import (
     UsageError,
 )
 from agentctl.store import atomic, events, working
+
+if TYPE_CHECKING:
+    from agentctl.core.events import TaskMoved
+    from agentctl.core.records import EventRecord, TaskRecord
 
 WORKFLOW: dict[str, Any] = {
     "statuses": ["inbox", "assigned", "in_progress", "review", "done", "blocked"],
@@ -562,20 +566,21 @@ def test_assign_self_and_gates() -> None:
 # -- store/working.py ------------------------------------------------------------------------------
 
 
-def _task(n: int, status: str, **extra: Any) -> dict[str, Any]:
+def _task(n: int, status: str, **extra: Any) -> TaskRecord:
+    """Test data: the fields the renderer reads (a TaskRecord for the type checker)."""
     return {"id": f"t-{n:012d}", "priority": n % 4, "title": f"Task number {n}", "status": status,
-            "assignees": [], "depends_on": [], "claim": None, **extra}  # fmt: skip
+            "assignees": [], "depends_on": [], "claim": None, **extra}  # type: ignore[typeddict-item]  # fmt: skip
 
 
 def _state(
     n_tasks: int, notes: str = "", n_agents: int = 3, per_status: int = 15
 ) -> working.WorkingState:
     open_statuses = ["inbox", "assigned", "in_progress", "review", "blocked"]
-    by_status: dict[str, list[dict[str, Any]]] = {s: [] for s in [*open_statuses, "done"]}
+    by_status: dict[str, list[TaskRecord]] = {s: [] for s in [*open_statuses, "done"]}
     for n in range(n_tasks):
         status = [*open_statuses, "done"][n % 6]
         by_status[status].append(_task(n, status))
-    events_ = [
+    events_: list[Any] = [
         {
             "id": f"e-{n:012d}",
             "ts": f"2026-11-22T01:{n % 60:02d}:00.000Z",
@@ -595,7 +600,15 @@ def _state(
         open_counts={s: len(by_status[s]) for s in open_statuses},
         recent_done=by_status["done"][:10],
         done_count=len(by_status["done"]),
-        agents=[{"name": f"a{i}", "role": "dev", "level": "specialist"} for i in range(n_agents)],
+        agents=[
+            {
+                "name": f"a{i}",
+                "role": "dev",
+                "level": "specialist",
+                "created_at": "2026-11-22T00:00:00Z",
+            }
+            for i in range(n_agents)
+        ],
         states={
             "a0": {
                 "status": "active",
@@ -675,9 +688,9 @@ def test_record_text_cannot_add_lines_to_working(sep: str) -> None:
     victim = _task(2, "review")
     state.open_tasks = {"review": [victim], "blocked": [evil]}
     state.open_counts = {"review": 1, "blocked": 1}
-    state.agents = [{"name": "a0", "role": f"dev{sep}### done", "level": "lead"}]
-    state.events = [{"id": "e-1", "ts": "2026-11-22T01:00:00.000Z", "actor": "x", "type": "task.created",
-                     "subject": "t-000000000001", "data": {"title": evil["title"]}}]  # fmt: skip
+    state.agents = [{"name": "a0", "role": f"dev{sep}### done", "level": "lead", "created_at": "2026-11-22T00:00:00Z"}]  # fmt: skip
+    state.events = [{"notify": [], "id": "e-1", "ts": "2026-11-22T01:00:00.000Z", "actor": "x", "type": "task.created",
+                     "subject": "t-000000000001", "data": {"title": evil["title"], "status": "blocked"}}]  # fmt: skip
     text = working.render(state)
     assert working.parse_task_lines(text) == {
         "t-000000000001": "blocked",
@@ -778,7 +791,8 @@ def test_bounded_with_five_thousand_real_task_files(
 
 
 def test_make_event_and_encode() -> None:
-    event = events.make_event("dev", "task.moved", "t-1", {"title": "é"}, notify=["b", "a", "b"])
+    moved: TaskMoved = {"title": "é", "from": "inbox", "to": "review"}
+    event = events.make_event("dev", "task.moved", "t-1", moved, notify=["b", "a", "b"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["ts"])
     assert event["notify"] == ["a", "b"]
     assert list(event) == list(events.FIELDS)
@@ -789,10 +803,10 @@ def test_make_event_and_encode() -> None:
 
 def test_tail_across_day_files(tmp_path: Path) -> None:
     days = ["2026-11-20", "2026-11-21", "2026-11-22"]
-    written = []
+    written: list[EventRecord] = []
     for d, day in enumerate(days):
         for n in range(d * 10, d * 10 + 10):
-            event: dict[str, Any] = {
+            event: Any = {  # written by hand: any type, any data
                 "id": f"e-{n:012d}",
                 "ts": f"{day}T00:00:{n:02d}.000Z",
                 "actor": "a",
@@ -827,7 +841,7 @@ def test_tail_orders_union_merged_lines_by_time(tmp_path: Path) -> None:
 
 
 def test_torn_and_odd_lines_are_skipped(tmp_path: Path) -> None:
-    good = [{"id": f"e-{n}", "ts": f"2026-11-22T00:00:0{n}.000Z"} for n in range(3)]
+    good: list[Any] = [{"id": f"e-{n}", "ts": f"2026-11-22T00:00:0{n}.000Z"} for n in range(3)]
     body = "".join(json.dumps(e) + "\n" for e in good)
     path = tmp_path / "2026-11-22.jsonl"
     path.write_text(
@@ -838,14 +852,14 @@ def test_torn_and_odd_lines_are_skipped(tmp_path: Path) -> None:
     parsed = list(events.parse_lines(path.read_text()))
     assert [n for n, e in parsed if e is None] == [6, 7, 9]  # non-objects and the torn line
     # The next append starts on a line of its own: neither it nor the torn line merge.
-    new = {"id": "e-new", "ts": "2026-11-22T00:00:09.000Z"}
+    new: Any = {"id": "e-new", "ts": "2026-11-22T00:00:09.000Z"}  # a partial line, as merged
     events.append(tmp_path, new)
     assert events.tail(tmp_path, 1) == [new]
     assert path.read_text().endswith('"2026-11-2\n' + events.encode(new) + "\n")
 
 
 def test_tail_reads_large_files_from_the_end(tmp_path: Path) -> None:
-    written = []
+    written: list[Any] = []
     for n in range(3000):  # ~ 300 KB: several read blocks
         event = {"id": f"e-{n:012d}", "ts": f"2026-11-22T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}.000Z",
                  "pad": "x" * 60}  # fmt: skip

@@ -4,12 +4,16 @@ done by a simulated team, and never out of dependency order."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from conftest import Runner
 
 from agentctl import demo_roadmap
 from agentctl.core import graph
 from agentctl.workspace import Workspace
+
+if TYPE_CHECKING:
+    from agentctl.core.events import TaskCreated, TaskMoved
 
 SAMPLE = Path(__file__).resolve().parents[1] / "templates" / "roadmap-sample.md"
 
@@ -29,12 +33,12 @@ def test_the_sample_roadmap_is_worked_to_done_in_dependency_order(tmp_path: Path
     done_at = {
         e["subject"]: position[e["id"]]
         for e in events
-        if (e["type"] == "task.moved" and e["data"]["to"] == "done") or (e["type"] == "task.created" and e["data"].get("status") == "done")
+        if (e["type"] == "task.moved" and cast("TaskMoved", e["data"])["to"] == "done") or (e["type"] == "task.created" and cast("TaskCreated", e["data"]).get("status") == "done")
     }  # fmt: skip
     started: dict[str, int] = {}
     for event in events:
         if event["type"] == "task.claimed":
-            started.setdefault(event["subject"], position[event["id"]])
+            started.setdefault(str(event["subject"]), position[event["id"]])
     assert started, "the team claimed nothing"
     waited = 0
     for task_id, start in started.items():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agentctl import schema, schema_validators
+from agentctl import schema, schema_records, schema_validators
 from agentctl.cli import docgen
 from agentctl.errors import ExitCode
 
@@ -48,6 +48,13 @@ def test_generated_validators_are_current() -> None:
     """core/record_checks.py is what the models generate (the hot paths' only schema)."""
     assert schema_validators.TARGET.read_text(encoding="utf-8") == schema_validators.generate(), (
         f"{schema_validators.TARGET} is stale: run `python -m agentctl.schema --validators`"
+    )
+
+
+def test_generated_records_are_current() -> None:
+    """core/records.py (the TypedDicts the layers pass around) is what the models generate."""
+    assert schema_records.TARGET.read_text(encoding="utf-8") == schema_records.generate(), (
+        f"{schema_records.TARGET} is stale: run `python -m agentctl.schema --validators`"
     )
 
 

@@ -13,13 +13,17 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from conftest import Runner, add_task, assert_one_line_error, make_team
 
 from agentctl.errors import ExitCode
 from agentctl.store import events as eventlog
+
+if TYPE_CHECKING:
+    from agentctl.core.events import EventType, Payload
+    from agentctl.core.records import EventRecord
 
 
 def feed(cli: Runner, *options: str) -> list[dict[str, Any]]:
@@ -52,10 +56,10 @@ def busy(ws_root: Path, cli: Runner) -> dict[str, str]:
 
 
 def write_event(
-    root: Path, moment: datetime, actor: str, type_: str, subject: str | None, **data: Any
-) -> dict[str, Any]:
+    root: Path, moment: datetime, actor: str, type_: EventType, subject: str | None, **data: Any
+) -> EventRecord:
     """Append an event line by hand, as another machine's merged log would."""
-    event = eventlog.make_event(actor, type_, subject, data, ts=moment)
+    event = eventlog.make_event(actor, type_, subject, cast("Payload", data), ts=moment)
     eventlog.append(root / ".agentctl" / "events", event)
     return event
 

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from conftest import Runner, git, git_state, make_team, run_refused, snapshot
@@ -32,7 +32,7 @@ def tasks_of(root: Path) -> list[dict[str, Any]]:
     ws = Workspace(root)
     try:
         ws.refresh()
-        return list(ws.index.tasks(order="id"))
+        return [cast("dict[str, Any]", row) for row in ws.index.tasks(order="id")]
     finally:
         ws.close()
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from agentctl.errors import UsageError, ValidationError
 from agentctl.paths import Layout
 from agentctl.store.index import Index, signature
+
+if TYPE_CHECKING:
+    from agentctl.core.records import ConfigRecord
 
 
 def template_text(name: str) -> str:
@@ -33,7 +36,7 @@ def default_config_text(workspace_name: str, allow_simulated: bool = False) -> s
     return text.replace("{allow_simulated}", "true" if allow_simulated else "false")
 
 
-def parse_config(text: str, path: str) -> dict[str, Any]:
+def parse_config(text: str, path: str) -> ConfigRecord:
     """Validate config text; returns the complete config (defaults filled) as plain data."""
     from pydantic import ValidationError as PydanticError
 
@@ -54,10 +57,10 @@ def parse_config(text: str, path: str) -> dict[str, Any]:
     problems = check_workflow(config.workflow)
     if problems:
         raise ValidationError(problems[0], path)
-    return config.model_dump(mode="json")
+    return cast("ConfigRecord", config.model_dump(mode="json"))
 
 
-def load_config(layout: Layout, index: Index) -> dict[str, Any]:
+def load_config(layout: Layout, index: Index) -> ConfigRecord:
     from stat import S_ISLNK
 
     from agentctl.store.reading import SYMLINK_PROBLEM, read_record
@@ -73,7 +76,7 @@ def load_config(layout: Layout, index: Index) -> dict[str, Any]:
     if S_ISLNK(st.st_mode):
         raise ValidationError(SYMLINK_PROBLEM, rel)
 
-    def compute() -> dict[str, Any]:
+    def compute() -> ConfigRecord:
         return parse_config(read_record(path, rel), rel)
 
     # The cached value is the config with every default filled in: it is stale when the models
@@ -87,14 +90,14 @@ def load_config(layout: Layout, index: Index) -> dict[str, Any]:
         from agentctl import __version__
 
         code = zlib.crc32(__version__.encode())  # str hashes differ between processes
-    config: dict[str, Any] = index.cached("config", hash((signature(st), code)), compute)
+    config: ConfigRecord = index.cached("config", hash((signature(st), code)), compute)
     from agentctl.core import secrets
 
-    secrets.add_names(config.get("secrets", {}).get("env", []))
+    secrets.add_names(config["secrets"]["env"])
     return apply_env(config)
 
 
-def apply_env(config: dict[str, Any]) -> dict[str, Any]:
+def apply_env(config: ConfigRecord) -> ConfigRecord:
     timeout = os.environ.get("AGENTCTL_LOCK_TIMEOUT")
     if timeout:
         try:

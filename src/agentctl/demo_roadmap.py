@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from agentctl.core.rules import Actor
 from agentctl.demo import HUMAN, git_init
@@ -21,6 +21,7 @@ from agentctl.workspace import Workspace
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.rows import EventRow
 
 LEAD = ("atlas", "orchestrator", "lead", ["planning", "triage"])
 REVIEWER = ("sentry", "qa-reviewer", "specialist", ["qa", "testing", "review"])
@@ -144,9 +145,9 @@ def run(ws: Workspace, progress: Callable[[str], None], rounds: int) -> int:
     return rounds
 
 
-def _dispatch_events(ws: Workspace) -> list[dict[str, Any]]:
+def _dispatch_events(ws: Workspace) -> list[EventRow]:
     events = ws.index.events(types=("task.assigned",), limit=500)  # oldest first
-    return [e for e in events if e["data"].get("via") == "dispatch"]
+    return [e for e in events if cast("ev.TaskAssigned", e["data"]).get("via") == "dispatch"]
 
 
 def _show_dispatches(ws: Workspace, progress: Callable[[str], None], seen: set[str]) -> set[str]:
@@ -157,7 +158,7 @@ def _show_dispatches(ws: Workspace, progress: Callable[[str], None], seen: set[s
         who = ", ".join(data.get("added", []))
         title = str(data.get("title", ""))[:50]
         progress(
-            f"  dispatch: {ws.short_id(event['subject'])} {title!r} -> {who} ({data.get('reason', '')})"
+            f"  dispatch: {ws.short_id(str(event['subject']))} {title!r} -> {who} ({data.get('reason', '')})"
         )
     if len(fresh) > SHOWN_DISPATCHES:
         progress(f"  dispatch: … and {len(fresh) - SHOWN_DISPATCHES} more")

@@ -2,7 +2,8 @@
 
 ``python -m agentctl.schema [DIR]`` writes ``docs/schema/<record>.schema.json``;
 ``python -m agentctl.schema --validators`` writes the fast validators generated from the same
-models (``core/record_checks.py``, see schema_validators.py). Tests keep both current.
+models (``core/record_checks.py``, see schema_validators.py) and the TypedDicts of the records
+(``core/records.py``, see schema_records.py). Tests keep all of them current.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ def render(schema: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args == ["--validators"]:
-        from agentctl import schema_validators
+        from agentctl import schema_records, schema_validators
 
         schema_validators.write()
+        schema_records.write()
         return
     target = Path(args[0]) if args else Path("docs/schema")
     target.mkdir(parents=True, exist_ok=True)

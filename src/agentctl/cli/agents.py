@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from typing import Any
 
 import typer
@@ -211,9 +212,8 @@ def edit(
     if capability:
         changes["capabilities"] = list(dict.fromkeys(capability))
     if add_capability:
-        current = changes.get("capabilities") or (ws.index.agent(name) or {}).get(
-            "capabilities", []
-        )
+        known: Mapping[str, Any] = ws.index.agent(name) or {}
+        current = changes.get("capabilities") or known.get("capabilities", [])
         changes["capabilities"] = list(dict.fromkeys([*current, *add_capability]))
     if runtime is not None:
         changes["runtime"] = _choice(runtime, RUNTIMES, "--runtime")
@@ -224,7 +224,8 @@ def edit(
     if sandbox is not None:
         changes["sandbox"] = _choice(sandbox, SANDBOXES, "--sandbox")
     if every is not None:
-        heartbeat = dict((ws.index.agent(name) or {}).get("heartbeat") or {})
+        record: Mapping[str, Any] = ws.index.agent(name) or {}
+        heartbeat = dict(record.get("heartbeat") or {})
         heartbeat["every"] = _every(every)
         changes["heartbeat"] = heartbeat
     agent = ws.edit_agent(acting(ctx, ws), name, changes)

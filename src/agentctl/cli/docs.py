@@ -8,13 +8,16 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from agentctl.core.rows import DocumentRow
 
 app = typer.Typer(
     help="Add, list, show, edit and remove documents; read their git history.",
@@ -41,7 +44,7 @@ def _body(file: Path | None) -> str:
     return sys.stdin.read()
 
 
-def _row(doc: dict[str, Any]) -> list[str]:
+def _row(doc: DocumentRow) -> list[str]:
     return [
         doc["id"],
         doc["type"],

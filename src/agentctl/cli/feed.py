@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import typer
@@ -17,7 +18,7 @@ app = typer.Typer(rich_markup_mode=None)
 POLL_SECONDS = 0.5
 
 
-def event_line(event: dict[str, Any]) -> str:
+def event_line(event: Mapping[str, Any]) -> str:
     from agentctl.core.summary import summarize
 
     ts = str(event.get("ts", ""))
@@ -77,7 +78,7 @@ def feed(
         return
 
 
-def _emit(events: list[dict[str, Any]], as_json: bool) -> None:
+def _emit(events: Sequence[Mapping[str, Any]], as_json: bool) -> None:
     if not events:
         return
     if as_json:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentctl.core.secrets import mask
@@ -25,7 +25,7 @@ SCHEMA_VERSION = 1
 RICH_ROW_LIMIT = 300
 
 
-def emit_json(document: dict[str, Any]) -> None:
+def emit_json(document: Mapping[str, Any]) -> None:
     """One JSON document: indented on a terminal, compact (C-encoded, fast) when piped."""
     indent = 2 if is_terminal() else None
     write(

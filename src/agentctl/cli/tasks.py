@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,7 +78,7 @@ def _text_arg(value: str | None) -> str | None:
 # -- rendering ---------------------------------------------------------------------------
 
 
-def _row(task: dict[str, Any], short: dict[str, str]) -> list[str]:
+def _row(task: Mapping[str, Any], short: dict[str, str]) -> list[str]:
     return [
         short.get(task["id"], task["id"]),
         f"p{task['priority']}",
@@ -88,7 +89,7 @@ def _row(task: dict[str, Any], short: dict[str, str]) -> list[str]:
     ]
 
 
-def _print_tasks(tasks: list[dict[str, Any]], short: dict[str, str], empty: str) -> None:
+def _print_tasks(tasks: Sequence[Mapping[str, Any]], short: dict[str, str], empty: str) -> None:
     if not tasks:
         output.notice(empty)
         return
@@ -98,7 +99,7 @@ def _print_tasks(tasks: list[dict[str, Any]], short: dict[str, str], empty: str)
 
 
 def _changed(
-    ctx: typer.Context, json_: bool, verb: str, task: dict[str, Any], key: str = "task"
+    ctx: typer.Context, json_: bool, verb: str, task: Mapping[str, Any], key: str = "task"
 ) -> None:
     if want_json(ctx, json_):
         output.emit_json({key: task})

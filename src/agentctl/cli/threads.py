@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +11,9 @@ from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.core.duration import since_timestamp
 from agentctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from agentctl.core.rows import MessageRow
 
 thread_app = typer.Typer(rich_markup_mode=None)
 inbox_app = typer.Typer(
@@ -30,7 +33,7 @@ def short_time(ts: str | None) -> str:
     return f"{text[:10]} {text[11:16]}" if len(text) >= 16 else text
 
 
-def render_messages(messages: list[dict[str, Any]]) -> list[str]:
+def render_messages(messages: list[MessageRow]) -> list[str]:
     lines: list[str] = []
     for message in messages:
         head = f"── {message['author']} · {message['kind']} · {short_time(message['created_at'])} · {message['id']}"
@@ -63,7 +66,7 @@ def comment(
     if want_json(ctx, json_):
         output.emit_json({"message": message})
         return
-    notified = (ws.last_event or {}).get("notify", [])
+    notified = ws.last_event["notify"] if ws.last_event else []
     suffix = f" (notified {', '.join(notified)})" if notified else ""
     output.say(f"{message['id']} added to {message['task']}{suffix}")
 

@@ -30,10 +30,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from agentctl.core import clock
 from agentctl.core.duration import format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from agentctl.core.records import AgentRecord, AgentStateRecord
 
 KINDS: tuple[str, ...] = ("stale", "bounced", "overdue", "unblocked", "silent")
 RAISED: Final = "attention.raised"  # the event type that records a raised condition
@@ -174,8 +177,8 @@ class Facts:
     )  # + count (review -> in_progress moves)
     due: list[dict[str, Any]] = field(default_factory=list)  # open tasks with a due date: + due
     blocked: list[dict[str, Any]] = field(default_factory=list)  # blocked, deps all done: + since
-    agents: list[dict[str, Any]] = field(default_factory=list)
-    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    agents: list[AgentRecord] = field(default_factory=list)
+    states: dict[str, AgentStateRecord] = field(default_factory=dict)
 
 
 def detect(

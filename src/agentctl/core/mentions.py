@@ -8,7 +8,7 @@ Mentions inside fenced code blocks and inline code spans are not mentions, nor a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 _FENCE = re.compile(
@@ -39,7 +39,9 @@ def _role_key(role: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", role.lower()).strip("-")
 
 
-def resolve(found: Iterable[str], agents: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+def resolve(
+    found: Iterable[str], agents: Sequence[Mapping[str, Any]]
+) -> tuple[list[str], list[str]]:
     """(agent names mentioned, sorted; tokens that name no agent)."""
     names = {a["name"] for a in agents}
     chosen: set[str] = set()

@@ -19,10 +19,10 @@ Definitions (documented in docs/reports.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, assert_never, cast
+from typing import TYPE_CHECKING, Any, TypeVar, assert_never, cast
 
 from agentctl.core import clock
 from agentctl.core.duration import format_duration, parse_duration
@@ -96,7 +96,10 @@ class Completion:
     actor: str
 
 
-def sort_events(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+_Event = TypeVar("_Event", bound=Mapping[str, Any])
+
+
+def sort_events(events: Iterable[_Event]) -> list[_Event]:
     """Events with a valid timestamp, by (timestamp, id): merged logs interleave machines."""
     dated = [(parse_ts(e.get("ts")), str(e.get("id", "")), e) for e in events]
     return [
@@ -107,18 +110,18 @@ def sort_events(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _data(event: dict[str, Any]) -> dict[str, Any]:
+def _data(event: Mapping[str, Any]) -> dict[str, Any]:
     data = event.get("data")
     return data if isinstance(data, dict) else {}
 
 
-def is_done_move(event: dict[str, Any], done: Sequence[str]) -> bool:
+def is_done_move(event: Mapping[str, Any], done: Sequence[str]) -> bool:
     return (
         event.get("type") == "task.moved" and cast("ev.TaskMoved", _data(event)).get("to") in done
     )
 
 
-def starts_work(event: dict[str, Any], workflow: dict[str, Any]) -> bool:
+def starts_work(event: Mapping[str, Any], workflow: Mapping[str, Any]) -> bool:
     """Does this event put its task to work (the start of a cycle)?"""
     kind = cast("ev.KnownEventType", event.get("type"))
     match kind:
@@ -147,7 +150,7 @@ def starts_work(event: dict[str, Any], workflow: dict[str, Any]) -> bool:
 
 
 def completions(
-    events: Sequence[dict[str, Any]], window: Window, done: Sequence[str]
+    events: Sequence[Mapping[str, Any]], window: Window, done: Sequence[str]
 ) -> list[Completion]:
     """Done moves inside the window, oldest first (``events`` sorted)."""
     found = []
@@ -171,7 +174,7 @@ def completions(
 
 
 def cycle_times(
-    events: Sequence[dict[str, Any]], window: Window, workflow: dict[str, Any]
+    events: Sequence[Mapping[str, Any]], window: Window, workflow: Mapping[str, Any]
 ) -> list[float]:
     """Seconds from the start of each cycle to its done move, for done moves in the window.
     ``events`` are sorted and must reach back to each completed task's creation (or its
@@ -207,7 +210,7 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
 # -- standup ---------------------------------------------------------------------------------------
 
 
-def _item(task: dict[str, Any]) -> dict[str, Any]:
+def _item(task: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": task["id"],
         "title": task["title"],
@@ -218,11 +221,11 @@ def _item(task: dict[str, Any]) -> dict[str, Any]:
 
 def standup(
     window: Window,
-    events: Sequence[dict[str, Any]],
-    tasks: dict[str, dict[str, Any]],
-    current: dict[str, list[dict[str, Any]]],
+    events: Sequence[Mapping[str, Any]],
+    tasks: Mapping[str, Mapping[str, Any]],
+    current: Mapping[str, Sequence[Mapping[str, Any]]],
     agents: Sequence[str],
-    workflow: dict[str, Any],
+    workflow: Mapping[str, Any],
     cap: int = 20,
 ) -> dict[str, Any]:
     """Per agent: tasks completed and decisions made in the window (from ``events``, sorted),
@@ -363,7 +366,7 @@ def _standup_line(key: str, item: dict[str, Any]) -> str:
 
 
 def throughput(
-    events: Sequence[dict[str, Any]], window: Window, done: Sequence[str]
+    events: Sequence[Mapping[str, Any]], window: Window, done: Sequence[str]
 ) -> list[dict[str, Any]]:
     """Distinct tasks reaching a done status per UTC day of the window (zeros included)."""
     per_day: dict[str, set[str]] = {day: set() for day in window.days()}
@@ -372,7 +375,9 @@ def throughput(
     return [{"date": day, "done": len(tasks)} for day, tasks in per_day.items()]
 
 
-def credit(completed: Iterable[Completion], tasks: dict[str, dict[str, Any]]) -> dict[str, int]:
+def credit(
+    completed: Iterable[Completion], tasks: Mapping[str, Mapping[str, Any]]
+) -> dict[str, int]:
     """Completions per person: the task's current assignees, else whoever moved it to done."""
     counts: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
@@ -388,14 +393,14 @@ def credit(completed: Iterable[Completion], tasks: dict[str, dict[str, Any]]) ->
 
 def stats(
     window: Window,
-    events: Sequence[dict[str, Any]],
-    tasks: dict[str, dict[str, Any]],
+    events: Sequence[Mapping[str, Any]],
+    tasks: Mapping[str, Mapping[str, Any]],
     by_status: dict[str, int],
     in_progress: dict[str, int],
     wip: dict[str, int],
-    oldest_open: Sequence[dict[str, Any]],
+    oldest_open: Sequence[Mapping[str, Any]],
     agents: Sequence[str],
-    workflow: dict[str, Any],
+    workflow: Mapping[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
     """The stats document. ``events`` are sorted and reach back far enough for cycle times

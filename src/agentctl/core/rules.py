@@ -7,10 +7,14 @@ agent's ``permissions.allow`` / ``permissions.deny`` lists. docs/permissions.md 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.errors import ConflictError, PermissionDeniedError
+
+if TYPE_CHECKING:
+    from agentctl.core.records import AgentRecord
 
 LEVEL_PERMISSIONS: dict[str, frozenset[str]] = {
     "intern": frozenset({"create_tasks"}),
@@ -67,12 +71,12 @@ class Actor:
             )
 
 
-def may_review(agent: dict[str, Any]) -> bool:
+def may_review(agent: AgentRecord) -> bool:
     """:meth:`Actor.may_review` for an agent record (as the index returns it)."""
     return actor_of(agent).may_review()
 
 
-def actor_of(agent: dict[str, Any]) -> Actor:
+def actor_of(agent: AgentRecord) -> Actor:
     perms = agent.get("permissions") or {}
     return Actor(
         agent["name"],
@@ -83,7 +87,7 @@ def actor_of(agent: dict[str, Any]) -> Actor:
     )
 
 
-def implementers(task: dict[str, Any]) -> set[str]:
+def implementers(task: Mapping[str, Any]) -> set[str]:
     """Who did the work: the assignees and the holder of the claim."""
     names = set(task.get("assignees") or [])
     claim = task.get("claim") or {}
@@ -92,11 +96,11 @@ def implementers(task: dict[str, Any]) -> set[str]:
     return names
 
 
-def allowed_next(workflow: dict[str, Any], status: str) -> list[str]:
+def allowed_next(workflow: Mapping[str, Any], status: str) -> list[str]:
     return list(workflow["transitions"].get(status, []))
 
 
-def check_transition(workflow: dict[str, Any], current: str, target: str) -> None:
+def check_transition(workflow: Mapping[str, Any], current: str, target: str) -> None:
     """Refuse a status change the state machine does not allow, naming the allowed ones."""
     if target not in workflow["statuses"]:
         raise ConflictError(
@@ -112,7 +116,7 @@ def check_transition(workflow: dict[str, Any], current: str, target: str) -> Non
         )
 
 
-def check_assign_self(actor: Actor, task: dict[str, Any]) -> None:
+def check_assign_self(actor: Actor, task: Mapping[str, Any]) -> None:
     """Taking a task someone else holds (assignee or claim) needs ``assign_others``; an
     unowned task may be taken by anyone."""
     if not actor.is_agent:
@@ -126,7 +130,7 @@ def check_assign_self(actor: Actor, task: dict[str, Any]) -> None:
 
 
 def check_move_permission(
-    actor: Actor, workflow: dict[str, Any], task: dict[str, Any], target: str
+    actor: Actor, workflow: Mapping[str, Any], task: Mapping[str, Any], target: str
 ) -> None:
     """Agents move only their own tasks (unless ``move_any``; reviewers move tasks out of
     review), reach done only through review (``require_review``; else with ``skip_review``),
@@ -173,7 +177,7 @@ def check_move_permission(
 # -- human gates ------------------------------------------------------------------------------
 
 
-def gate_name(gate: dict[str, Any]) -> str:
+def gate_name(gate: Mapping[str, Any]) -> str:
     """A gate's ``name``, else a description of what it covers."""
     if gate.get("name"):
         return str(gate["name"])
@@ -192,7 +196,7 @@ def split_transition(text: str) -> tuple[str, str]:
 
 
 def gate_for(
-    workflow: dict[str, Any], task: dict[str, Any], source: str, target: str
+    workflow: Mapping[str, Any], task: Mapping[str, Any], source: str, target: str
 ) -> dict[str, Any] | None:
     """The first human gate covering ``source -> target`` for ``task``, if any. A gate covers a
     task when its priority is listed or it carries a listed label (neither listed: every task)."""
@@ -203,7 +207,7 @@ def gate_for(
     return None
 
 
-def _covers(gate: dict[str, Any], task: dict[str, Any]) -> bool:
+def _covers(gate: Mapping[str, Any], task: Mapping[str, Any]) -> bool:
     priorities = gate.get("priority") or []
     labels = gate.get("labels") or []
     if not priorities and not labels:
@@ -212,7 +216,7 @@ def _covers(gate: dict[str, Any], task: dict[str, Any]) -> bool:
 
 
 def check_gate_escape(
-    actor: Actor, workflow: dict[str, Any], before: dict[str, Any], after: dict[str, Any]
+    actor: Actor, workflow: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> None:
     """An agent may not edit a task (its priority or labels) out of a human gate's cover."""
     if not actor.is_agent:
@@ -226,7 +230,9 @@ def check_gate_escape(
             )
 
 
-def check_gates(actor: Actor, workflow: dict[str, Any], task: dict[str, Any], target: str) -> None:
+def check_gates(
+    actor: Actor, workflow: Mapping[str, Any], task: Mapping[str, Any], target: str
+) -> None:
     """Refuse an agent a status change that a human gate reserves for people."""
     if not actor.is_agent:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, assert_never, cast
 
 from agentctl.core.text import neutralise
@@ -17,7 +18,7 @@ def _title(data: dict[str, Any]) -> str:
     return f' "{title}"' if title else ""
 
 
-def summarize(event: dict[str, Any]) -> str:
+def summarize(event: Mapping[str, Any]) -> str:
     """What happened, without the actor or time: ``moved t-… "Title" inbox -> review``.
 
     Used for commit subjects and activity lines: control characters from a hand-written or
@@ -33,7 +34,7 @@ _MESSAGE_VERBS = {
 }
 
 
-def _summarize(event: dict[str, Any]) -> str:
+def _summarize(event: Mapping[str, Any]) -> str:
     kind = str(event.get("type", ""))
     subject = event.get("subject") or ""
     raw = event.get("data") or {}

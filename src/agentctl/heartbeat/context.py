@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ from agentctl.core.text import chars_for, tokens_for
 from agentctl.paths import validate_name
 
 if TYPE_CHECKING:
+    from agentctl.core.records import AgentRecord, AgentStateRecord, TaskRecord
+    from agentctl.core.rows import Notification
     from agentctl.store.index import Index
     from agentctl.workspace import Workspace
 
@@ -34,11 +37,11 @@ MESSAGES_PER_TASK = 4
 
 @dataclass
 class Work:
-    agent: dict[str, Any]
-    state: dict[str, Any]
-    notifications: list[dict[str, Any]] = field(default_factory=list)
-    tasks: list[dict[str, Any]] = field(default_factory=list)  # its workable tasks
-    reviews: list[dict[str, Any]] = field(default_factory=list)  # tasks in review it may approve
+    agent: AgentRecord
+    state: AgentStateRecord
+    notifications: list[Notification] = field(default_factory=list)
+    tasks: list[TaskRecord] = field(default_factory=list)  # its workable tasks
+    reviews: list[TaskRecord] = field(default_factory=list)  # tasks in review it may approve
     triage: list[dict[str, Any]] = field(default_factory=list)  # lead: ready, unassigned tasks
     stale_tasks: list[dict[str, Any]] = field(default_factory=list)  # lead
     silent_agents: list[dict[str, Any]] = field(default_factory=list)  # lead
@@ -260,7 +263,7 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
             )
         parts.append((f"Your unread notifications ({len(work.notifications)})", "\n".join(lines)))
 
-    def task_section(tasks: list[dict[str, Any]], key: str, heading: str, portion: float) -> None:
+    def task_section(tasks: list[TaskRecord], key: str, heading: str, portion: float) -> None:
         if not tasks:
             return
         each = int(budget * portion) // len(tasks)
@@ -396,23 +399,24 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
         )
         if p
     )
-    main_task = (work.tasks or work.reviews or [{}])[0].get("id")
+    first = work.tasks or work.reviews
+    main_task = first[0]["id"] if first else None
     return Prompt(system=system, prompt=prompt, context=context, nonce=nonce, task_id=main_task)
 
 
-def _may_dispatch(agent: dict[str, Any]) -> bool:
+def _may_dispatch(agent: AgentRecord) -> bool:
     from agentctl.core.rules import actor_of
 
     return actor_of(agent).can("assign_others")
 
 
-def _gated_approval(flow: dict[str, Any], task: dict[str, Any]) -> bool:
+def _gated_approval(flow: Mapping[str, Any], task: Mapping[str, Any]) -> bool:
     from agentctl.core.rules import gate_for
 
     return any(gate_for(flow, task, flow["review"], done) is not None for done in flow["done"])
 
 
-def _rules(agent: dict[str, Any], flow: dict[str, Any]) -> str:
+def _rules(agent: AgentRecord, flow: Mapping[str, Any]) -> str:
     level = agent.get("level")
     rules = [
         f"Statuses: {', '.join(flow['statuses'])}. Work moves {flow['assigned']} -> {flow['in_progress']} -> {flow['review']} -> {', '.join(flow['done'])}.",

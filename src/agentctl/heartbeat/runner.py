@@ -20,6 +20,8 @@ from agentctl.core.schedule import Schedule, ScheduleError
 from agentctl.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
+    from agentctl.core.records import AgentRecord
+    from agentctl.core.rows import AgentRow
     from agentctl.heartbeat.scheduler import Scheduler, TickResult
     from agentctl.workspace import Workspace
 
@@ -32,7 +34,7 @@ def agent_names(values: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def select_agents(ws: Workspace, wanted: list[str]) -> list[dict[str, Any]]:
+def select_agents(ws: Workspace, wanted: list[str]) -> list[AgentRow]:
     """The agents named (all of them when none is): NotFoundError for an unknown one."""
     from agentctl.paths import validate_name
 
@@ -53,7 +55,10 @@ def select_agents(ws: Workspace, wanted: list[str]) -> list[dict[str, Any]]:
 
 
 def schedules_for(
-    agents: list[dict[str, Any]], every: str | None, stagger: str, warnings: list[str] | None = None
+    agents: Sequence[AgentRecord],
+    every: str | None,
+    stagger: str,
+    warnings: list[str] | None = None,
 ) -> list[Schedule]:
     from agentctl.core.schedule import build_schedules
 

@@ -22,6 +22,7 @@ from agentctl.errors import RuntimeFailure
 from agentctl.heartbeat.contain import Findings, Guard
 
 if TYPE_CHECKING:
+    from agentctl.core.records import AgentRecord, ConfigRecord
     from agentctl.workspace import Workspace
 
 MODES = ("auto", "bwrap", "none")
@@ -51,7 +52,7 @@ def _resolves(program: str, root: Path) -> bool:
     return shutil.which(program) is not None
 
 
-def mode(agent: dict[str, Any], config: dict[str, Any]) -> str:
+def mode(agent: AgentRecord, config: ConfigRecord) -> str:
     """``bwrap`` or ``none`` for this agent: its record's ``sandbox`` wins over the config's;
     ``auto`` (the default) means bwrap where it works. ``bwrap`` where it does not is a failure,
     never a silent fallback."""
@@ -68,7 +69,7 @@ def mode(agent: dict[str, Any], config: dict[str, Any]) -> str:
     return "none"
 
 
-def make_guard(ws: Workspace, name: str, agent: dict[str, Any]) -> Guard:
+def make_guard(ws: Workspace, name: str, agent: AgentRecord) -> Guard:
     if mode(agent, ws.config) == "bwrap":
         return SandboxGuard(ws, name)
     return Guard(ws, name)

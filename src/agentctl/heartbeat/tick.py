@@ -34,6 +34,7 @@ from agentctl.paths import validate_name
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.records import AgentRecord, AgentStateRecord
     from agentctl.heartbeat.contain import Guard
     from agentctl.runtime.base import Answer
     from agentctl.workspace import Workspace
@@ -206,7 +207,7 @@ def _escalate(ws: Workspace, record: dict[str, Any], started: datetime) -> None:
         record["attention_raised"] = len(raised)
 
 
-def _guard(ws: Workspace, name: str, agent: dict[str, Any]) -> Guard:
+def _guard(ws: Workspace, name: str, agent: AgentRecord) -> Guard:
     """Open the containment window around a command agent's run (heartbeat/contain.py), in
     the sandbox when there is one (heartbeat/sandbox.py)."""
     from agentctl.heartbeat.sandbox import make_guard
@@ -351,7 +352,7 @@ def _close_tick(
     ws.record_heartbeat(name, changes, data)
 
 
-def _record_idle(ws: Workspace, name: str, state: dict[str, Any], started: datetime) -> None:
+def _record_idle(ws: Workspace, name: str, state: AgentStateRecord, started: datetime) -> None:
     """Idle beats touch the tracked state at most every ``record_idle_every``."""
     every = timedelta(seconds=parse_duration(ws.config["heartbeat"]["record_idle_every"]))
     last = parse_ts(state.get("last_heartbeat"))
@@ -367,7 +368,7 @@ def _leads(ws: Workspace, name: str) -> list[str]:
 def _record_failure(
     ws: Workspace,
     name: str,
-    state: dict[str, Any],
+    state: AgentStateRecord,
     started: datetime,
     record: dict[str, Any],
     reason: str,

@@ -7,6 +7,7 @@ actions itself. Runtimes never touch workspace records: they only turn a prompt 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,12 +15,12 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Request:
-    agent: dict[str, Any]  # the agent record (plain data, as in the index)
+    agent: Mapping[str, Any]  # the agent record (an AgentRecord, as in the index)
     system: str  # persona, rules and the action schema
     prompt: str  # the work: WORKING.md excerpt, tasks, threads, notifications, memory
     workspace_root: Path
     local_dir: Path  # .agentctl/local/ (cache, ledger, logs live below it)
-    config: dict[str, Any]  # the workspace config (plain data)
+    config: Mapping[str, Any]  # the workspace config (a ConfigRecord)
     task_id: str | None = None  # the task the tick is mainly about, if any
     context: dict[str, Any] = field(
         default_factory=dict

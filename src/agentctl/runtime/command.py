@@ -23,6 +23,7 @@ import os
 import re
 import signal
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from agentctl.core.secrets import mask
@@ -47,7 +48,7 @@ def compose(system: str, prompt: str) -> str:
     return f"{system.strip()}{SEPARATOR}{prompt.strip()}\n"
 
 
-def _timeout(config: dict[str, object]) -> float:
+def _timeout(config: Mapping[str, object]) -> float:
     value = config.get("command_timeout")
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)

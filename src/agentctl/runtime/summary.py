@@ -8,6 +8,7 @@ a failed or unusable answer returns the reason, and compaction falls back to tri
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def summary_entries(text: str, stamp: str) -> list[str]:
 
 
 def summarise(
-    agent: dict[str, Any],
+    agent: Mapping[str, Any],
     entries: list[str],
     preamble: str,
     max_chars: int,
@@ -65,7 +66,7 @@ def summarise(
     *,
     root: Path,
     local_dir: Path,
-    config: dict[str, Any],
+    config: Mapping[str, Any],
 ) -> tuple[list[str] | None, str | None]:
     """``entries`` summarised by the llm runtime as entries stamped ``stamp`` that fit with
     ``preamble`` in ``max_chars``, or (None, why not). The prompt holds at most ``prompt_room``

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import clock, secrets
 from agentctl.core.ids import EVENT, new_id
@@ -21,44 +21,48 @@ from agentctl.errors import ValidationError
 from agentctl.store import atomic
 from agentctl.store.reading import is_symlink, open_nofollow, tail_lines
 
+if TYPE_CHECKING:
+    from agentctl.core.events import EventType, Payload
+    from agentctl.core.records import EventRecord
+
 FIELDS = ("id", "ts", "actor", "type", "subject", "data", "notify")
 
 
 def make_event(
     actor: str,
-    type_: str,
+    type_: EventType,
     subject: str | None,
-    data: dict[str, Any] | None = None,
+    data: Payload | None = None,
     notify: list[str] | None = None,
     ts: datetime | None = None,
-) -> dict[str, Any]:
+) -> EventRecord:
     return {
         "id": new_id(EVENT),
         "ts": clock.stamp_ms(ts or clock.now()),
         "actor": actor,
         "type": type_,
         "subject": secrets.mask(subject) if subject else subject,
-        "data": secrets.mask_data(data) if data else {},
+        "data": cast("Payload", secrets.mask_data(data) if data else {}),
         "notify": sorted(set(notify or [])),
     }
 
 
-def encode(event: dict[str, Any]) -> str:
+def encode(event: EventRecord) -> str:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def day_path(events_dir: Path, event: dict[str, Any]) -> Path:
+def day_path(events_dir: Path, event: EventRecord) -> Path:
     """The day file ``event`` belongs in."""
     return events_dir / f"{event['ts'][:10]}.jsonl"
 
 
-def append(events_dir: Path, event: dict[str, Any]) -> Path:
+def append(events_dir: Path, event: EventRecord) -> Path:
     path = day_path(events_dir, event)
     atomic.append_line(path, secrets.mask(encode(event)))
     return path
 
 
-def append_many(events_dir: Path, events: list[dict[str, Any]]) -> Path:
+def append_many(events_dir: Path, events: list[EventRecord]) -> Path:
     """An event batch in one append (all share the first event's day file)."""
     path = day_path(events_dir, events[0])
     atomic.append_line(path, "\n".join(secrets.mask(encode(event)) for event in events))
@@ -91,7 +95,7 @@ def parse_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | None]]:
         yield number, value if isinstance(value, dict) else None
 
 
-def tail(events_dir: Path, limit: int) -> list[dict[str, Any]]:
+def tail(events_dir: Path, limit: int) -> list[EventRecord]:
     """The last ``limit`` events, oldest first, reading backwards only as far as needed.
 
     Union merges can interleave machines' lines within a day, so events are ordered by
@@ -114,9 +118,10 @@ def tail(events_dir: Path, limit: int) -> list[dict[str, Any]]:
         if len(collected) >= limit:
             break
     collected.sort(key=lambda e: (str(e.get("ts")), str(e.get("id"))))
-    return collected[-limit:]
+    # Lines as written (validate reports malformed ones): readers use .get for the fields.
+    return cast("list[EventRecord]", collected[-limit:])
 
 
-def last_event(events_dir: Path) -> dict[str, Any] | None:
+def last_event(events_dir: Path) -> EventRecord | None:
     found = tail(events_dir, 1)
     return found[0] if found else None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from stat import S_ISLNK
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import clock
 from agentctl.core.checks import check_agent, check_doc, check_state, check_task
@@ -29,6 +29,10 @@ from agentctl.paths import Layout
 from agentctl.store.index_events import EVENT_TABLES, EventIndex
 from agentctl.store.index_text import TEXT_TABLES, TextIndex
 from agentctl.store.reading import read_record_bytes
+
+if TYPE_CHECKING:
+    from agentctl.core.records import AgentRecord, AgentStateRecord, TaskRecord
+    from agentctl.core.rows import PlanTask
 
 SCHEMA = 10
 
@@ -478,11 +482,11 @@ class Index(EventIndex, TextIndex):
         )
         return [row[0] for row in rows]
 
-    def task(self, task_id: str) -> dict[str, Any] | None:
+    def task(self, task_id: str) -> TaskRecord | None:
         rows = self.db.execute(_SELECT_TASK_JSON + " WHERE id=?", (task_id,)).fetchall()
-        return _decode_rows(rows)[0] if rows else None
+        return cast("TaskRecord", _decode_rows(rows)[0]) if rows else None
 
-    def tasks_by_source(self, prefix: str) -> list[dict[str, Any]]:
+    def tasks_by_source(self, prefix: str) -> list[TaskRecord]:
         """Tasks whose ``source`` starts with ``prefix`` (an importer's ``<file>#``), by
         source; a range scan on the source index."""
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
@@ -490,7 +494,7 @@ class Index(EventIndex, TextIndex):
             _SELECT_TASK_JSON + " WHERE source >= ? AND source < ? ORDER BY source, id",
             (prefix, upper),
         )
-        return _decode_rows(rows)
+        return cast("list[TaskRecord]", _decode_rows(rows))
 
     def _task_query(
         self,
@@ -557,8 +561,8 @@ class Index(EventIndex, TextIndex):
         order: str = "priority, created_at, id",
         limit: int | None = None,
         status_rank: Sequence[str] = (),
-    ) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = json.loads(
+    ) -> list[TaskRecord]:
+        result: list[TaskRecord] = json.loads(
             self.tasks_json(statuses, assignee, label, parent, order, limit, status_rank)
         )
         return result
@@ -568,7 +572,7 @@ class Index(EventIndex, TextIndex):
             self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall()
         )
 
-    def graph(self, exclude_statuses: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    def graph(self, exclude_statuses: Sequence[str] = ()) -> dict[str, PlanTask]:
         """Task data for graph and planning work: id, status, priority, created_at, updated_at,
         depends_on, assignees, labels, parent, estimate, due, title (of the tasks not in
         ``exclude_statuses``)."""
@@ -581,7 +585,7 @@ class Index(EventIndex, TextIndex):
         if exclude_statuses:
             sql += f" WHERE status NOT IN ({', '.join('?' * len(exclude_statuses))})"
         rows = self.db.execute(sql, list(exclude_statuses))
-        return {task["id"]: task for task in _decode_rows(rows)}
+        return {task["id"]: task for task in cast("list[PlanTask]", _decode_rows(rows))}
 
     def plan_text(self, done_statuses: Sequence[str]) -> str:
         """``id|parent|depends_on|estimate`` of every task not in ``done_statuses``, one per
@@ -598,7 +602,7 @@ class Index(EventIndex, TextIndex):
 
     def ready(
         self, ready_statuses: Sequence[str], done_statuses: Sequence[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[TaskRecord]:
         """Tasks in a ready status whose dependencies, and those of every task enclosing
         them, all exist and are done, in work order.
 
@@ -611,9 +615,9 @@ class Index(EventIndex, TextIndex):
             + " ORDER BY priority, created_at, id"
         )
         params = [*done_statuses, *ready_statuses, *done_statuses]
-        return _decode_rows(self.db.execute(sql, params))
+        return cast("list[TaskRecord]", _decode_rows(self.db.execute(sql, params)))
 
-    def ancestors(self, task_id: str) -> list[dict[str, Any]]:
+    def ancestors(self, task_id: str) -> list[TaskRecord]:
         """The tasks enclosing ``task_id`` (its parent, the parent's parent, ...), nearest
         first; a loop of parents is followed once round."""
         rows = self.db.execute(
@@ -668,16 +672,16 @@ class Index(EventIndex, TextIndex):
             )
         ]
 
-    def agents(self) -> list[dict[str, Any]]:
+    def agents(self) -> list[AgentRecord]:
         return [
             json.loads(row[0]) for row in self.db.execute("SELECT data FROM agents ORDER BY name")
         ]
 
-    def agent(self, name: str) -> dict[str, Any] | None:
+    def agent(self, name: str) -> AgentRecord | None:
         row = self.db.execute("SELECT data FROM agents WHERE name=?", (name,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return cast("AgentRecord", json.loads(row[0])) if row else None
 
-    def states(self) -> dict[str, dict[str, Any]]:
+    def states(self) -> dict[str, AgentStateRecord]:
         return {
             name: json.loads(data)
             for name, data in self.db.execute("SELECT name, data FROM states")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentctl.store.index import Index, _decode_rows, ready_query
@@ -94,7 +94,7 @@ def _rows(index: Index, sql: str, params: Iterable[Any]) -> list[dict[str, Any]]
 
 
 def attention_facts(
-    index: Index, flow: dict[str, Any], today: str, ids: Sequence[str] | None = None
+    index: Index, flow: Mapping[str, Any], today: str, ids: Sequence[str] | None = None
 ) -> Facts:
     """What escalation looks at: in-progress tasks with their last activity, tasks in
     in-progress or review with their returns from review, open tasks due before ``today``,

@@ -30,6 +30,8 @@ from agentctl.store.reading import open_nofollow
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.records import EventRecord
+    from agentctl.core.rows import EventRow, NotificationRow, SubscriptionRow
 
 EVENT_TABLES = """
 CREATE TABLE IF NOT EXISTS logs (
@@ -326,7 +328,7 @@ class EventIndex:
         since: str | None = None,
         after_rowid: int | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRow]:
         """Events oldest first; with ``limit`` the newest ``limit`` of them."""
         clauses, params = self._event_filter(actor, subject, types, since)
         if after_rowid is not None:
@@ -342,7 +344,7 @@ class EventIndex:
         rows = self.db.execute(sql, params).fetchall()
         result = []
         for rowid, text in reversed(rows):
-            event = json.loads(text)
+            event: EventRow = json.loads(text)
             event["_rowid"] = rowid
             result.append(event)
         return result
@@ -381,9 +383,9 @@ class EventIndex:
         row = self.db.execute("SELECT max(rowid) FROM events").fetchone()
         return int(row[0] or 0)
 
-    def event(self, event_id: str) -> dict[str, Any] | None:
+    def event(self, event_id: str) -> EventRecord | None:
         row = self.db.execute(_EVENT_JSON + " WHERE id=?", (event_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return cast("EventRecord", json.loads(row[0])) if row else None
 
     def notifications(
         self,
@@ -391,7 +393,7 @@ class EventIndex:
         include_read: bool = False,
         limit: int | None = None,
         undelivered_only: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[NotificationRow]:
         """The agent's notifications, oldest first (the newest ``limit`` when limited)."""
         sql = (
             "SELECT json_object('id', e.id, 'ts', e.ts, 'actor', e.actor, 'type', e.type, 'subject', e.subject,"
@@ -438,7 +440,7 @@ class EventIndex:
         )
         return [row[0] for row in rows]
 
-    def subscription(self, task_id: str, agent: str) -> dict[str, Any] | None:
+    def subscription(self, task_id: str, agent: str) -> SubscriptionRow | None:
         row = self.db.execute(
             "SELECT active, reason FROM subscriptions WHERE task=? AND agent=?", (task_id, agent)
         ).fetchone()

@@ -17,12 +17,15 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from stat import S_ISDIR
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core.checks import check_message
 from agentctl.errors import UsageError, ValidationError
 from agentctl.paths import MESSAGE_FILE_RE, NAME_RE
 from agentctl.store.reading import read_record_bytes
+
+if TYPE_CHECKING:
+    from agentctl.core.rows import DocumentRow, MessageRow, SearchHit
 
 TEXT_TABLES = """
 CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, sig INTEGER NOT NULL);
@@ -285,7 +288,7 @@ class TextIndex:
 
     # -- queries -----------------------------------------------------------------------
 
-    def thread(self, task_id: str, since: str | None = None) -> list[dict[str, Any]]:
+    def thread(self, task_id: str, since: str | None = None) -> list[MessageRow]:
         sql = _MESSAGE_JSON + " WHERE task = ?"
         params: list[Any] = [task_id]
         if since is not None:
@@ -294,7 +297,7 @@ class TextIndex:
         rows = self.db.execute(sql + " ORDER BY created_at, id", params)
         return [json.loads(row[0]) for row in rows]
 
-    def recent_messages(self, task_id: str, limit: int) -> list[dict[str, Any]]:
+    def recent_messages(self, task_id: str, limit: int) -> list[MessageRow]:
         rows = self.db.execute(
             _MESSAGE_JSON + " WHERE task = ? ORDER BY created_at DESC, id DESC LIMIT ?",
             (task_id, limit),
@@ -311,7 +314,7 @@ class TextIndex:
         )
         return dict(rows.fetchall())
 
-    def docs(self, type_: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
+    def docs(self, type_: str | None = None, task: str | None = None) -> list[DocumentRow]:
         clauses, params = [], []
         if type_ is not None:
             clauses.append("type = ?")
@@ -326,7 +329,7 @@ class TextIndex:
         )
         return [json.loads(row[0]) for row in self.db.execute(sql, params)]
 
-    def doc(self, doc_id: str) -> dict[str, Any] | None:
+    def doc(self, doc_id: str) -> DocumentRow | None:
         row = self.db.execute(_DOC_JSON + " WHERE id = ?", (doc_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
@@ -339,7 +342,7 @@ class TextIndex:
 
     def search(
         self, query: str, kinds: Sequence[str] = (), statuses: Sequence[str] = (), limit: int = 20
-    ) -> list[dict[str, Any]]:
+    ) -> list[SearchHit]:
         """Ranked hits (best first) with a snippet whose matches are wrapped in ``**``."""
         sql = (
             "SELECT f.kind, f.ref, f.task, f.title, snippet(fts, 4, '**', '**', '…', 16),"
@@ -363,7 +366,7 @@ class TextIndex:
                 f"bad search query {query!r}: {message}",
                 hint='quote phrases ("exact words"), use prefix* for prefixes, AND/OR/NOT in capitals',
             ) from None
-        hits = []
+        hits: list[SearchHit] = []
         for kind, ref, task, title, body_snippet, title_snippet, rank, status, task_title in rows:
             snippet = body_snippet if "**" in body_snippet or not title else title_snippet
             hits.append(

@@ -24,10 +24,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.procs import proc_stat
 from agentctl.store import atomic
+
+if TYPE_CHECKING:
+    from agentctl.core.records import EventRecord
 
 VERSION = 1
 _PREFIX = "j-"
@@ -117,7 +120,7 @@ class Entry:
     id: str
     writes: list[dict[str, Any]] = field(default_factory=list)  # {path, before, after}
     appends: list[dict[str, Any]] = field(default_factory=list)  # {path, lines}
-    events: list[dict[str, Any]] = field(default_factory=list)  # one, or an event batch
+    events: list[EventRecord] = field(default_factory=list)  # one, or an event batch
     events_path: str | None = None
     commit: dict[str, Any] | None = None  # {message, author_name, author_email}
     paths: list[str] = field(default_factory=list)  # every path the change commits
@@ -174,7 +177,7 @@ class Entry:
         return process_alive(self.pid, self.started)
 
     @property
-    def event(self) -> dict[str, Any] | None:
+    def event(self) -> EventRecord | None:
         """The (first) event of the change."""
         return self.events[0] if self.events else None
 
@@ -193,7 +196,7 @@ def begin(
     root: Path,
     writes: Iterable[tuple[Path, str | None]],
     appends: Iterable[tuple[Path, list[str]]],
-    events: list[dict[str, Any]],
+    events: list[EventRecord],
     events_path: Path | None,
     commit: dict[str, Any] | None,
     extra_paths: Iterable[Path] = (),

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core.summary import summarize
 from agentctl.core.text import neutralise
+
+if TYPE_CHECKING:
+    from agentctl.core.records import AgentRecord, AgentStateRecord, EventRecord, TaskRecord
+    from agentctl.core.rows import NeedsHuman
 
 NOTES_START = "<!-- agentctl:notes:start -->"
 NOTES_END = "<!-- agentctl:notes:end -->"
@@ -38,18 +42,18 @@ class WorkingState:
     statuses: list[str]
     done: list[str]
     attention: list[str]  # statuses listed under "Blocked / needs review"
-    open_tasks: dict[str, list[dict[str, Any]]]  # status -> first N tasks, in work order
+    open_tasks: dict[str, list[TaskRecord]]  # status -> first N tasks, in work order
     open_counts: dict[str, int]
-    recent_done: list[dict[str, Any]]
+    recent_done: list[TaskRecord]
     done_count: int
-    agents: list[dict[str, Any]]
-    states: dict[str, dict[str, Any]]
-    events: list[dict[str, Any]]
+    agents: list[AgentRecord]
+    states: dict[str, AgentStateRecord]
+    events: list[EventRecord]
     notes: str = ""
     unread: dict[str, int] = field(default_factory=dict)
     # With human gates configured: {"waiting": [task...], "refusals": [refusal...]} (else None:
     # no "Needs a human" section), and how many lines of each to show.
-    needs_human: dict[str, list[dict[str, Any]]] | None = None
+    needs_human: NeedsHuman | None = None
     needs_human_cap: int = 15
     # The next tasks on the critical path and the work left along it (workspace/graphs.py),
     # or None when no task is open.
@@ -66,14 +70,15 @@ def _short_time(ts: Any) -> str:
     return text or "never"
 
 
-def _task_line(task: dict[str, Any]) -> str:
+def _task_line(task: TaskRecord) -> str:
     parts = [f"- [{task['id']}] p{task['priority']} {task['title']}"]
     if task.get("assignees"):
         parts.append("— " + " ".join(f"@{a}" for a in task["assignees"]))
     if task.get("depends_on"):
         parts.append("(after " + ", ".join(task["depends_on"]) + ")")
-    if task.get("claim"):
-        parts.append(f"[claimed by {task['claim'].get('claimed_by')}]")
+    claim = task.get("claim")
+    if claim:
+        parts.append(f"[claimed by {claim.get('claimed_by')}]")
     return _one_line(" ".join(parts))
 
 
@@ -160,7 +165,7 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _needs_human(items: dict[str, list[dict[str, Any]]], cap: int) -> list[str]:
+def _needs_human(items: NeedsHuman, cap: int) -> list[str]:
     """Tasks whose next step a human gate reserves for people, and unresolved refusals."""
     waiting, refusals = items.get("waiting", []), items.get("refusals", [])
     out = ["## Needs a human\n"]

@@ -33,6 +33,8 @@ from agentctl.errors import PermissionDeniedError, UsageError
 from agentctl.tui.view import FeedLine, Session, Snapshot, ViewOptions
 
 if TYPE_CHECKING:
+    from agentctl.core.records import EventRecord, TaskRecord
+    from agentctl.core.rows import AgentRow
     from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
 
@@ -105,9 +107,9 @@ class Gateway:
         self._prefetched: tuple[ViewOptions, Future[Snapshot | None], Future[Snapshot]] | None = (
             None
         )
-        self._lookup: dict[str, dict[str, Any]] = {}  # every task by ID, as the index serves it
+        self._lookup: dict[str, TaskRecord] = {}  # every task by ID, as the index serves it
         self._short: dict[str, str] = {}
-        self._agents: list[dict[str, Any]] = []
+        self._agents: list[AgentRow] = []
         self._unread_agents: dict[str, int] = {}
         self._unread_tasks: dict[str, int] = {}
         self._feed: tuple[FeedLine, ...] = ()
@@ -239,7 +241,7 @@ class Gateway:
             ws.refresh(force=True)
             self._rescan = False
         if self._stale_all:
-            tasks: list[dict[str, Any]] = ws.list_tasks(include_done=True)
+            tasks: list[TaskRecord] = ws.list_tasks(include_done=True)
             self._lookup = {t["id"]: t for t in tasks}
             self._short = ids.short_ids(sorted(self._lookup))
         elif self._stale_tasks:
@@ -259,7 +261,7 @@ class Gateway:
             self._generation += 1
         self._stale_all, self._stale_tasks, self._stale_side = False, set(), False
 
-    def _feed_line(self, event: dict[str, Any]) -> FeedLine:
+    def _feed_line(self, event: EventRecord) -> FeedLine:
         subject = event.get("subject")
         shown = dict(event)
         if isinstance(subject, str) and subject in self._short:
@@ -288,7 +290,7 @@ class Gateway:
         ws = self.ws
         flow = ws.workflow
         counts = {s: 0 for s in flow["statuses"]} | ws.index.count_by_status()
-        rows: list[dict[str, Any]] = []
+        rows: list[TaskRecord] = []
         for status in flow["statuses"]:
             if status in flow["done"]:
                 limit = QUICK_PER_COLUMN if options.show_done else DONE_LIMIT

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core.rules import Actor
 from agentctl.core.text import check_line, check_lines, check_text
@@ -15,6 +15,8 @@ from agentctl.workspace.tasks import TaskOps, validate_model
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.records import AgentRecord
+    from agentctl.core.rows import AgentRow
 
 AGENT_ORDER = [
     "name", "role", "level", "capabilities", "runtime", "model", "command", "sandbox", "heartbeat", "budget",
@@ -41,14 +43,14 @@ STATE_ORDER = [
 class AgentOps(TaskOps):
     # -- reads -------------------------------------------------------------------------
 
-    def list_agents(self) -> list[dict[str, Any]]:
+    def list_agents(self) -> list[AgentRow]:
         """Every agent with its runtime state (status, last heartbeat, failures), by name, from
         the index."""
         self.refresh()
         states = self.index.states()
         open_statuses = [s for s in self.workflow["statuses"] if s not in self.workflow["done"]]
         load = self.index.open_load(open_statuses)
-        result = []
+        result: list[AgentRow] = []
         for agent in self.index.agents():
             state = states.get(agent["name"], {})
             result.append(
@@ -85,7 +87,7 @@ class AgentOps(TaskOps):
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _agent_row(self, name: str) -> dict[str, Any]:
+    def _agent_row(self, name: str) -> AgentRecord:
         validate_name(name, "agent name")
         agent = self.index.agent(name)
         if agent is None:
@@ -214,14 +216,18 @@ class AgentOps(TaskOps):
             for task in assigned:
                 remaining = [a for a in task["assignees"] if a != name]
                 changes: dict[str, Any] = {"assignees": remaining}
-                if task.get("claim") and task["claim"].get("claimed_by") == name:
+                claim = task.get("claim")
+                if claim and claim.get("claimed_by") == name:
                     changes["claim"] = None
                 if not remaining and task["status"] == flow["assigned"]:
                     changes["status"] = flow["initial"]
                 self._stage_task(m, task["id"], changes)
             m.delete(self.layout.agent(name))
             m.delete(self.layout.agent_state(name))
-            removed: ev.AgentRemoved = {"agent": agent, "unassigned": [t["id"] for t in assigned]}
+            removed: ev.AgentRemoved = {
+                "agent": cast("dict[str, Any]", agent),  # the payload holds the record as it was
+                "unassigned": [t["id"] for t in assigned],
+            }
             m.record("agent.removed", name, removed)
             returned = {**agent, "unassigned": [t["id"] for t in assigned]}
         return returned

@@ -10,12 +10,12 @@ has passed, so a refused request changes nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, assert_never, cast
+from typing import TYPE_CHECKING, Any, Self, assert_never
 
 from agentctl import paths
 from agentctl.core import clock, ids, secrets
@@ -29,6 +29,13 @@ from agentctl.workspace import containment
 
 if TYPE_CHECKING:
     from agentctl.core.events import EventType, Payload
+    from agentctl.core.records import (
+        AgentRecord,
+        ConfigRecord,
+        EventRecord,
+        WorkflowConfigRecord,
+    )
+    from agentctl.core.rows import NeedsHuman
     from agentctl.store.frontmatter import Document
     from agentctl.vcs import Repo
 
@@ -81,8 +88,8 @@ class Mutation:
     parsed: dict[Path, tuple[dict[str, Any], str]] = field(
         default_factory=dict
     )  # created tasks' data
-    event: dict[str, Any] | None = None
-    more_events: list[dict[str, Any]] = field(default_factory=list)  # an event batch (record_more)
+    event: EventRecord | None = None
+    more_events: list[EventRecord] = field(default_factory=list)  # an event batch (record_more)
     batch_subject: str | None = None  # the commit subject of an event batch
     bookkeeping: str | None = None  # commit message of an event-less change (read-state only)
 
@@ -143,13 +150,12 @@ class Mutation:
 
     def _make_event(
         self, type_: EventType, subject: str | None, data: Payload | None, notify: list[str] | None
-    ) -> dict[str, Any]:
+    ) -> EventRecord:
         wanted = [n for n in (notify or []) if n != self.actor.name]
-        plain = cast("dict[str, Any] | None", data)
-        return eventlog.make_event(self.actor.name, type_, subject, plain, wanted)
+        return eventlog.make_event(self.actor.name, type_, subject, data, wanted)
 
     @property
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[EventRecord]:
         return [] if self.event is None else [self.event, *self.more_events]
 
 
@@ -203,7 +209,7 @@ def _in_git_work_tree(root: Path) -> bool:
     return any((directory / ".git").exists() for directory in (root, *root.parents))
 
 
-def _designated(agent: dict[str, Any]) -> bool:
+def _designated(agent: AgentRecord) -> bool:
     """A lead named as a reviewer (capability or grant), not one by level alone."""
     return "review" in (agent.get("capabilities") or []) or "review" in (
         (agent.get("permissions") or {}).get("allow") or []
@@ -223,17 +229,17 @@ class WorkspaceBase:
         self.root = root.resolve()
         self.layout = paths.Layout(self.root)
         self.index = Index(self.layout)
-        self._config: dict[str, Any] | None = None
+        self._config: ConfigRecord | None = None
         self._problems: list[Problem] | None = None
         self._repo: Repo | None | bool = False  # False = not looked up yet
         self.warnings: list[
             str
         ] = []  # non-fatal diagnostics of the last operations (front ends print them)
-        self.last_event: dict[str, Any] | None = None
+        self.last_event: EventRecord | None = None
         self._batch: dict[str, Any] | None = None  # commits deferred by batched()
 
     @classmethod
-    def open(cls, explicit: str | None = None, start: Path | None = None) -> Any:
+    def open(cls, explicit: str | None = None, start: Path | None = None) -> Self:
         """The workspace at or above ``start`` (default: the current directory), or at
         ``explicit``."""
         return cls(paths.find_root(start, explicit))
@@ -241,7 +247,7 @@ class WorkspaceBase:
     # -- config, index, git ------------------------------------------------------------
 
     @property
-    def config(self) -> dict[str, Any]:
+    def config(self) -> ConfigRecord:
         """The workspace configuration (``.agentctl/config.yaml``), validated, with defaults
         filled in."""
         if self._config is None:
@@ -254,10 +260,10 @@ class WorkspaceBase:
         return self._config
 
     @property
-    def workflow(self) -> dict[str, Any]:
+    def workflow(self) -> WorkflowConfigRecord:
         """The workflow of the config: statuses, transitions, and which are ready, in progress,
         review, done and blocked."""
-        return self.config["workflow"]  # type: ignore[no-any-return]
+        return self.config["workflow"]
 
     def refresh(self, force: bool = False) -> list[Problem]:
         """Bring the index up to date with the records and logs (once per process unless
@@ -367,7 +373,7 @@ class WorkspaceBase:
             for event in mutation.events:  # every event of a batch (a dispatch, an import)
                 self._run_hooks(event)
 
-    def _run_hooks(self, event: dict[str, Any]) -> None:
+    def _run_hooks(self, event: EventRecord) -> None:
         """Event hooks: after the commit, outside the lock; failures become warnings."""
         from agentctl.workspace.hooks import run_hooks
 
@@ -538,7 +544,7 @@ class WorkspaceBase:
 
     # -- notifications -------------------------------------------------------------------
 
-    def _fan_out(self, event: dict[str, Any]) -> None:
+    def _fan_out(self, event: EventRecord) -> None:
         """Complete an event's ``notify`` list: everyone the event concerns, with the reason.
 
         Explicitly named agents (mentions, assignees) come from the operation; this adds the
@@ -546,20 +552,22 @@ class WorkspaceBase:
         waiting on a task that just became done. Only known agents, never the actor.
         """
         data = event["data"]
+        fields: Mapping[str, object] = data  # the payload keys read below, whatever the type
         kind: EventType = event["type"]
         direct, to_subscribers = fan_out_rule(kind)
         reasons: dict[str, str] = {name: direct for name in event["notify"]}
         subject = event.get("subject") or ""
-        task_id = subject if subject.startswith("t-") else data.get("task")
+        task_id = subject if subject.startswith("t-") else fields.get("task")
         flow = self.workflow
         if kind == "task.moved":
-            if data.get("to") == flow["review"]:
-                task = self.index.task(subject) or {}
+            if fields.get("to") == flow["review"]:
+                task: Mapping[str, Any] = self.index.task(subject) or {}
                 for name in self.reviewers_for(task):
                     reasons.setdefault(name, "review")
-            if data.get("to") in flow["done"]:
+            if fields.get("to") in flow["done"]:
                 for dependent in self.index.dependents(subject):
-                    for name in (self.index.task(dependent) or {}).get("assignees", []):
+                    row = self.index.task(dependent)
+                    for name in row["assignees"] if row is not None else []:
                         reasons.setdefault(name, "dependency_done")
         # Subscribers last: a more specific reason (review, dependency_done) wins.
         if to_subscribers and isinstance(task_id, str) and task_id.startswith("t-"):
@@ -581,7 +589,7 @@ class WorkspaceBase:
         chosen = [a["name"] for a in agents if a.get("level") != "lead" or _designated(a)]
         return chosen or [a["name"] for a in agents if a.get("level") == "lead"]
 
-    def reviewers_for(self, task: dict[str, Any]) -> list[str]:
+    def reviewers_for(self, task: Mapping[str, Any]) -> list[str]:
         """Who reviews ``task``: the reviewers who did not implement it, else the leads who
         did not (a reviewer's own work goes to a lead)."""
         from agentctl.core.rules import implementers
@@ -721,7 +729,7 @@ class WorkspaceBase:
 
         return [condition.line() for condition in raised_and_unresolved(self)]
 
-    def _needs_human(self) -> dict[str, list[dict[str, Any]]]:
+    def _needs_human(self) -> NeedsHuman:
         from agentctl.workspace.gates import needs_human
 
         return needs_human(self.index, self.workflow)

@@ -8,6 +8,7 @@ edits a shared file in place, so two machines working offline always merge clean
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import clock, ids, mentions
@@ -20,6 +21,14 @@ from agentctl.workspace.tasks import TaskOps
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.rows import (
+        EventRow,
+        Inbox,
+        Notification,
+        NotificationRow,
+        SearchHit,
+        Thread,
+    )
 
 MAX_MESSAGE_CHARS = 20_000
 
@@ -94,14 +103,14 @@ class CollabOps(TaskOps):
         m.create(path, Document.new(fields, body + "\n").dumps())
         return {**fields, "path": self.layout.relative(path)}, unknown
 
-    def thread(self, ref: str, since: str | None = None) -> dict[str, Any]:
+    def thread(self, ref: str, since: str | None = None) -> Thread:
         """A task's messages, oldest first."""
         task_id = self.resolve_task(ref)
         self.index.refresh_threads(task_id)
-        task = self.index.task(task_id) or {}
+        task = self.index.task(task_id)
         return {
             "task": task_id,
-            "title": task.get("title"),
+            "title": task["title"] if task else None,
             "messages": self.index.thread(task_id, since),
         }
 
@@ -122,9 +131,9 @@ class CollabOps(TaskOps):
         with self._mutate(actor) as m:
             name = self._inbox_owner(actor, agent)
             task_id = self.resolve_task(ref)
-            task = self.index.task(task_id) or {}
+            task = self.index.task(task_id)
             current = self.index.subscription(task_id, name)
-            change: ev.Subscription = {"title": task.get("title"), "agent": name}
+            change: ev.Subscription = {"title": task["title"] if task else None, "agent": name}
             m.record("task.subscribed" if on else "task.unsubscribed", task_id, change)
             returned = {
                 "task": task_id,
@@ -181,7 +190,7 @@ class CollabOps(TaskOps):
         agent: str | None = None,
         include_read: bool = False,
         limit: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Inbox:
         """The notifications of ``agent`` (default: the actor): mentions, assignments, review
         requests, messages on subscribed tasks; unread only unless ``include_read``, newest
         last."""
@@ -195,10 +204,10 @@ class CollabOps(TaskOps):
             "notifications": [self._notification(name, n) for n in items],
         }
 
-    def _notification(self, agent: str, item: dict[str, Any]) -> dict[str, Any]:
+    def _notification(self, agent: str, item: NotificationRow) -> Notification:
         from agentctl.core.summary import summarize
 
-        data = item.get("data") or {}
+        data: Mapping[str, Any] = item.get("data") or {}
         subject = item.get("subject") or ""
         task_id = subject if subject.startswith("t-") else data.get("task")
         if item["type"] == "message.added":
@@ -277,7 +286,7 @@ class CollabOps(TaskOps):
         since: str | None = None,
         limit: int | None = 50,
         after_rowid: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRow]:
         """Events oldest first (the newest ``limit``), filtered."""
         self.refresh()
         task_id = self.resolve_task(task) if task else None
@@ -298,7 +307,7 @@ class CollabOps(TaskOps):
         kinds: list[str] | None = None,
         statuses: list[str] | None = None,
         limit: int = 20,
-    ) -> list[dict[str, Any]]:
+    ) -> list[SearchHit]:
         """Ranked full-text search (SQLite FTS5) over task titles and bodies, messages and
         documents, optionally limited to ``kinds`` and task ``statuses``; results carry
         highlighted snippets."""

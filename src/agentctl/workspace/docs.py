@@ -26,6 +26,7 @@ from agentctl.workspace.tasks import TaskOps
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.rows import DocumentRow
 
 MAX_DOC_CHARS = 500_000
 
@@ -86,7 +87,7 @@ class DocOps(TaskOps):
             returned = {**fields, "path": self.layout.relative(path)}
         return returned
 
-    def list_docs(self, type_: str | None = None, task: str | None = None) -> list[dict[str, Any]]:
+    def list_docs(self, type_: str | None = None, task: str | None = None) -> list[DocumentRow]:
         """Documents, optionally of one type or linked to one task."""
         self.refresh()
         if type_ is not None and type_ not in DOC_TYPES:
@@ -146,7 +147,7 @@ class DocOps(TaskOps):
             returned = {**doc.plain(), "path": rel}
         return returned
 
-    def remove_doc(self, actor: Actor, ref: str) -> dict[str, Any]:
+    def remove_doc(self, actor: Actor, ref: str) -> DocumentRow:
         """Delete a document (its history stays in git)."""
         with self._mutate(actor) as m:
             doc_id = self.resolve_doc(ref)

@@ -7,7 +7,7 @@ people's side: the list of what waits for them, and the two verdicts on work in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from agentctl.core import clock
@@ -19,6 +19,8 @@ from agentctl.workspace.tasks import STATUS_CHANGES
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.records import TaskRecord
+    from agentctl.core.rows import GateRefusalRow, GateWait, HumanInbox, NeedsHuman
 
 MAX_REFUSALS_SCANNED = 500  # newest gate refusals looked at for what is still unresolved
 
@@ -62,10 +64,10 @@ class GateOps(CollabOps):
 
     def _verdict(
         self, actor: Actor, verb: Literal["approve", "reject"], note: str | None
-    ) -> Callable[[Mutation, dict[str, Any]], ev.MoveVerdict]:
+    ) -> Callable[[Mutation, TaskRecord], ev.MoveVerdict]:
         """Stage the verdict's review message on the task's thread, in the move's mutation."""
 
-        def stage(m: Mutation, task: dict[str, Any]) -> ev.MoveVerdict:
+        def stage(m: Mutation, task: TaskRecord) -> ev.MoveVerdict:
             data: ev.MoveVerdict = {"via": verb}
             if note and note.strip():
                 text = f"{'Approved' if verb == 'approve' else 'Changes requested'}: {note.strip()}"
@@ -77,7 +79,7 @@ class GateOps(CollabOps):
 
     # -- what waits for a person ----------------------------------------------------------
 
-    def human_inbox(self, limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    def human_inbox(self, limit: int | None = None) -> HumanInbox:
         """What waits for a person: gated approvals and refusals, and, in a workspace without
         a lead, the conditions that need attention (nobody else is told about them)."""
 
@@ -87,20 +89,18 @@ class GateOps(CollabOps):
         result = needs_human(self.index, self.workflow, limit)
         leads = [a for a in self.index.agents() if a.get("level") == "lead"]
         conditions = [] if leads else current_conditions(self, clock.now())
-        result["attention"] = [c.as_dict() for c in conditions[:limit]]
-        return result
+        return {**result, "attention": [c.as_dict() for c in conditions[:limit]]}
 
 
-def needs_human(
-    index: Any, flow: dict[str, Any], limit: int | None = None
-) -> dict[str, list[dict[str, Any]]]:
+def needs_human(index: Any, flow: Mapping[str, Any], limit: int | None = None) -> NeedsHuman:
     """What waits for a person: tasks in review whose approval a gate reserves for people, and
     agents' refusals at a gate that nothing has resolved since (no status change of the task
     after it), newest first. Both empty when no gate is configured."""
     if not flow.get("human_gates"):
         return {"waiting": [], "refusals": []}
-    waiting = []
-    for task in index.tasks(statuses=[flow["review"]]):
+    waiting: list[GateWait] = []
+    in_review: list[TaskRecord] = index.tasks(statuses=[flow["review"]])
+    for task in in_review:
         for target in flow["done"]:
             gate = gate_for(flow, task, flow["review"], target)
             if gate is not None:
@@ -111,7 +111,7 @@ def needs_human(
     events = index.events(types=["task.gate_refused"], limit=MAX_REFUSALS_SCANNED)
     statuses = index.statuses_of(sorted({e["subject"] for e in events}))
     last_change: dict[str, str] = {}
-    refusals: list[dict[str, Any]] = []
+    refusals: list[GateRefusalRow] = []
     seen: set[tuple[str, str, str]] = set()
     for event in reversed(events):  # newest first
         task_id, data = event["subject"], cast("ev.TaskGateRefused", event["data"])

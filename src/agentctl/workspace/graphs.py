@@ -23,6 +23,8 @@ from agentctl.workspace.base import WorkspaceBase
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from agentctl.core.rows import PlanTask
+
 WORKING_NEXT = 3  # tasks of the critical path named in WORKING.md
 _CACHE_KEY = "working_critical_path"
 
@@ -30,7 +32,7 @@ _CACHE_KEY = "working_critical_path"
 @dataclass
 class GanttResult:
     schedule: Schedule
-    tasks: dict[str, dict[str, Any]]
+    tasks: dict[str, PlanTask]
     short: dict[str, str]
     calendar: Calendar
 
@@ -44,7 +46,7 @@ class GraphOps(WorkspaceBase):
         critical path and the gantt schedule."""
         return Effort.from_config(self.config)
 
-    def _open_tasks(self, root: str | None) -> tuple[dict[str, dict[str, Any]], str | None]:
+    def _open_tasks(self, root: str | None) -> tuple[dict[str, PlanTask], str | None]:
         """The open tasks (under ``root``: its subtree, through finished parents too) and the
         resolved root ID."""
         self.refresh()
@@ -108,7 +110,7 @@ class GraphOps(WorkspaceBase):
             raise UsageError(f"--lanes must be at least 1, not {lanes}")
         tasks, _ = self._open_tasks(root)
         config = self.config
-        include_manual = bool(config.get("dispatch", {}).get("include_manual", False))
+        include_manual = bool(config["dispatch"]["include_manual"])
         pool = [
             agent["name"]
             for agent in self.index.agents()

@@ -349,8 +349,8 @@ class MemoryOps(WorkspaceBase):
             return result
         summary: list[str] | None = None
         fallback: str | None = None
-        record = self.index.agent(agent) or {}
-        if over and record.get("runtime") == "llm":
+        record = self.index.agent(agent)
+        if over and record is not None and record.get("runtime") == "llm":
             summary, fallback = self._summarise(agent, plan, max_chars)  # outside the lock: slow
         with self._mutate(who) as m:
             self._memory_agent(agent, must_exist=True)

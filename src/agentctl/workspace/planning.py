@@ -8,6 +8,7 @@ rules are in docs/planning.md ("Roadmap import").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from agentctl.workspace.tasks import TASK_ORDER, TaskOps, validate_model
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.records import TaskRecord
     from agentctl.store.roadmap_plan import Item, Plan
 
 REPORT_VERSION = 1
@@ -42,7 +44,7 @@ class _Entry:
     body: str
     changed: list[str] = field(default_factory=list)
     moved: tuple[str, str] | None = None
-    row: dict[str, Any] | None = None
+    row: TaskRecord | None = None
 
 
 class PlanningOps(TaskOps):
@@ -120,7 +122,11 @@ class PlanningOps(TaskOps):
         self, actor: Actor, plan: Plan, parent: str | None, label: str | None, dry_run: bool
     ) -> tuple[list[_Entry], list[str], list[dict[str, Any]]]:
         prefix = f"{plan.source}#"
-        existing = {row["source"]: row for row in self.index.tasks_by_source(prefix)}
+        existing = {
+            row["source"]: row
+            for row in self.index.tasks_by_source(prefix)
+            if row["source"] is not None  # always set: the rows are found by their source
+        }
         parent_id = self.resolve_task(parent) if parent else None
         items = list(plan.walk())
         wanted = {f"{prefix}{item.key}" for item in items}
@@ -134,7 +140,7 @@ class PlanningOps(TaskOps):
         notes: list[str] = []
         stamp = timestamp()
         entries: list[_Entry] = []
-        graph_now = self.index.graph() if existing else {}
+        graph_now: dict[str, Mapping[str, Any]] = dict(self.index.graph()) if existing else {}
         for item in items:
             source = f"{prefix}{item.key}"
             task_id = task_ids[id(item)]
@@ -191,7 +197,7 @@ class PlanningOps(TaskOps):
         return entries, notes, vanished
 
     def _task_ids(
-        self, items: list[Item], existing: dict[str, dict[str, Any]], prefix: str, dry_run: bool
+        self, items: list[Item], existing: Mapping[str, TaskRecord], prefix: str, dry_run: bool
     ) -> dict[int, str]:
         """Existing tasks keep their IDs; new ones get fresh random IDs handed out in roadmap
         order (sorted), so tasks of equal priority and age are worked in roadmap order."""
@@ -289,7 +295,7 @@ class PlanningOps(TaskOps):
         return {key: fields[key] for key in TASK_ORDER if fields.get(key) is not None}
 
     def _update(
-        self, actor: Actor, item: Item, row: dict[str, Any], source: str, assignees: list[str], labels: list[str],
+        self, actor: Actor, item: Item, row: TaskRecord, source: str, assignees: list[str], labels: list[str],
         parent: str | None, deps: list[str], roadmap_ids: set[str], description: str, notes: list[str],
     ) -> _Entry:  # fmt: skip
         """The changes a re-import makes to a task it created earlier: the roadmap's fields
@@ -380,7 +386,7 @@ class PlanningOps(TaskOps):
         return None if new == body else new
 
     def _refuse_new_cycles(
-        self, entry: _Entry, tasks: dict[str, dict[str, Any]], plan: Plan
+        self, entry: _Entry, tasks: dict[str, Mapping[str, Any]], plan: Plan
     ) -> None:
         """A dependency the roadmap adds to an existing task must not close a cycle through
         dependencies people added by hand outside the roadmap."""

@@ -52,7 +52,7 @@ def recover(ws: WorkspaceBase) -> list[dict[str, Any]]:
         reports.append(
             {
                 "change": entry.describe(),
-                "event": (entry.event or {}).get("id"),
+                "event": entry.event["id"] if entry.event else None,
                 "rewritten": redo.written,
                 "event_appended": redo.event_appended,
                 "kept_newer": redo.skipped,

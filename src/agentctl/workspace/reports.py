@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.core import clock, reports
 from agentctl.errors import ValidationError
 from agentctl.store import events as eventlog
 from agentctl.store.reading import open_nofollow
 from agentctl.workspace.base import WorkspaceBase
+
+if TYPE_CHECKING:
+    from agentctl.core.records import TaskRecord
 
 
 class ReportOps(WorkspaceBase):
@@ -52,7 +55,7 @@ class ReportOps(WorkspaceBase):
         self,
         window: reports.Window,
         loaded: list[dict[str, Any]],
-        rows: dict[str, dict[str, Any]],
+        rows: dict[str, TaskRecord],
         warnings: list[str],
     ) -> list[dict[str, Any]]:
         """Older events needed for the cycle times of the tasks completed in the window: each
@@ -98,8 +101,8 @@ class ReportOps(WorkspaceBase):
 
     def _completed_rows(
         self, events: list[dict[str, Any]], window: reports.Window
-    ) -> dict[str, dict[str, Any]]:
-        rows: dict[str, dict[str, Any]] = {}
+    ) -> dict[str, TaskRecord]:
+        rows: dict[str, TaskRecord] = {}
         for completion in reports.completions(events, window, self.workflow["done"]):
             if completion.task not in rows:
                 row = self.index.task(completion.task)
@@ -122,11 +125,11 @@ class ReportOps(WorkspaceBase):
         events = self._window_events(window, warnings)
         flow = self.workflow
         current = {
-            section: self.index.tasks(statuses=[flow[role]], order="updated_at, id")
-            for section, role in (
-                ("in_progress", "in_progress"),
-                ("blocked", "blocked"),
-                ("review", "review"),
+            section: self.index.tasks(statuses=[status], order="updated_at, id")
+            for section, status in (
+                ("in_progress", flow["in_progress"]),
+                ("blocked", flow["blocked"]),
+                ("review", flow["review"]),
             )
         }
         agents = [agent["name"] for agent in self.index.agents()]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from agentctl.core import body as taskbody
 from agentctl.core import graph, ids
@@ -36,6 +36,8 @@ STATUS_CHANGES: tuple[ev.EventType, ...] = (
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core.records import TaskRecord
+    from agentctl.core.rows import Ready, WaitingTask
     from agentctl.store.frontmatter import Document
 
 TASK_ORDER = [
@@ -66,6 +68,33 @@ class _AlreadyRecorded(Exception):
 class TaskOps(WorkspaceBase):
     # -- reads -------------------------------------------------------------------------
 
+    @overload
+    def list_tasks(
+        self,
+        statuses: list[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        include_done: bool = False,
+        sort: str = "priority",
+        limit: int | None = None,
+        as_json_text: Literal[False] = False,
+    ) -> list[TaskRecord]: ...
+
+    @overload
+    def list_tasks(
+        self,
+        statuses: list[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        include_done: bool = False,
+        sort: str = "priority",
+        limit: int | None = None,
+        *,
+        as_json_text: Literal[True],
+    ) -> str: ...
+
     def list_tasks(
         self,
         statuses: list[str] | None = None,
@@ -76,7 +105,7 @@ class TaskOps(WorkspaceBase):
         sort: str = "priority",
         limit: int | None = None,
         as_json_text: bool = False,
-    ) -> Any:
+    ) -> list[TaskRecord] | str:
         """Tasks matching the filters (open ones unless ``include_done`` or ``statuses``);
         with ``as_json_text`` the same list as JSON array text (the fast path for --json)."""
         self.refresh()
@@ -142,17 +171,17 @@ class TaskOps(WorkspaceBase):
         task["ready"] = task["status"] in self.workflow["ready"] and not task["blocked_by"]
         return task
 
-    def ready(self, agent: str | None = None, explain: bool = False) -> dict[str, Any]:
+    def ready(self, agent: str | None = None, explain: bool = False) -> Ready:
         """Tasks that can be started now, in work order; with ``explain`` also why others wait."""
         self.refresh()
         flow = self.workflow
         ready = self.index.ready(flow["ready"], flow["done"])
         if agent:
             ready = [t for t in ready if not t["assignees"] or agent in t["assignees"]]
-        result: dict[str, Any] = {"ready": ready}
+        result: Ready = {"ready": ready}
         if explain:
             tasks = self.index.graph()
-            waiting = []
+            waiting: list[WaitingTask] = []
             for task in sorted(tasks.values(), key=graph.work_order_key):
                 if task["status"] in flow["done"]:
                     continue
@@ -164,7 +193,7 @@ class TaskOps(WorkspaceBase):
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _readiness_map(self, task: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    def _readiness_map(self, task: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         """What :func:`graph.waits` needs to judge ``task``: the task, the tasks enclosing
         it, and the status of every dependency of them all (rows from the index)."""
         ancestors = self.index.ancestors(task["id"])
@@ -207,7 +236,7 @@ class TaskOps(WorkspaceBase):
         m.write(path, doc.dumps())
         return merged
 
-    def _own_or(self, actor: Actor, task: dict[str, Any], permission: str, doing: str) -> None:
+    def _own_or(self, actor: Actor, task: Mapping[str, Any], permission: str, doing: str) -> None:
         if actor.is_agent and actor.name not in task.get("assignees", []):
             actor.require(permission, doing)
 
@@ -238,9 +267,9 @@ class TaskOps(WorkspaceBase):
                         refusal.target,
                     ):
                         raise _AlreadyRecorded  # leaves the mutation without writing anything
-                task = self.index.task(refusal.task) or {}
+                task = self.index.task(refusal.task)
                 refused: ev.TaskGateRefused = {
-                    "title": task.get("title"), "gate": refusal.gate, "from": refusal.source, "to": refusal.target,
+                    "title": task["title"] if task else None, "gate": refusal.gate, "from": refusal.source, "to": refusal.target,
                 }  # fmt: skip
                 m.record("task.gate_refused", refusal.task, refused)
         except _AlreadyRecorded:
@@ -248,7 +277,7 @@ class TaskOps(WorkspaceBase):
         except AgentctlError as exc:  # the refusal stands whatever happens to its record
             self.warnings.append(f"the refusal at the human gate was not recorded: {exc.message}")
 
-    def _task_row(self, task_id: str) -> dict[str, Any]:
+    def _task_row(self, task_id: str) -> TaskRecord:
         row = self.index.task(task_id)
         if row is None:
             self.require_valid_task_file(task_id)
@@ -486,7 +515,7 @@ class TaskOps(WorkspaceBase):
         status: str,
         note: str | None = None,
         expect: str | None = None,
-        also: Callable[[Mutation, dict[str, Any]], ev.MoveVerdict] | None = None,
+        also: Callable[[Mutation, TaskRecord], ev.MoveVerdict] | None = None,
     ) -> dict[str, Any]:
         """The one status change: ``expect`` refuses unless the task is in that status now;
         ``also`` stages more writes on the same mutation and returns data for its event."""
@@ -702,7 +731,7 @@ class TaskOps(WorkspaceBase):
             returned = merged
         return returned
 
-    def remove_task(self, actor: Actor, ref: str, force: bool = False) -> dict[str, Any]:
+    def remove_task(self, actor: Actor, ref: str, force: bool = False) -> TaskRecord:
         """Delete a task file. The event keeps its fields; git keeps the file's history."""
         actor.require("remove_tasks", "remove tasks")
         with self._mutate(actor) as m:
@@ -729,7 +758,7 @@ class TaskOps(WorkspaceBase):
             m.delete(self.layout.task(task_id))
             removed: ev.TaskRemoved = {
                 "title": task["title"],
-                "task": task,
+                "task": cast("dict[str, Any]", task),  # the payload holds the row as it was
                 "updated": dependents + children,
             }
             m.record("task.removed", task_id, removed)
