@@ -9,7 +9,7 @@ only writes and ``validate`` import this module.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -381,6 +381,17 @@ class LLMConfig(Record):
     )
     cache: bool = Field(
         default=True, description="exact-match response cache under .agentctl/local/"
+    )
+    output: Literal["auto", "schema", "json", "text"] = Field(
+        default="auto",
+        description="how the answer's form is constrained: auto (the action list's JSON Schema where "
+        "litellm says the model supports it, else JSON mode) | schema | json | text (the prompt alone)",
+    )
+    repair_turns: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="re-prompts with the exact errors when actions fail validation (0: none)",
     )
 
 
