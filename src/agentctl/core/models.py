@@ -371,7 +371,12 @@ class LLMConfig(Record):
     model: str | None = Field(default=None, description="model for llm agents that name none")
     max_tokens: int = Field(default=1500, ge=1, le=100000, description="output tokens per call")
     temperature: float = Field(default=0.2, ge=0, le=2)
-    timeout: float = Field(default=60.0, gt=0, le=3600, description="seconds per call")
+    timeout: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds of wall-clock time per model call, its retries included",
+    )
     retries: int = Field(default=2, ge=0, le=10)
     fallbacks: list[str] = Field(
         default_factory=list, description="models tried in order when a call fails"

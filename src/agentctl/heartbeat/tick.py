@@ -60,7 +60,14 @@ def tick(
     validate_name(name, "agent name")
     started = now or now_seconds()
     clock = time.monotonic()
-    record: dict[str, Any] = {"agent": name, "started": stamp(started), "outcome": "skipped"}
+    from agentctl.core.ids import new_id
+
+    record: dict[str, Any] = {
+        "id": new_id("r"),  # 'agentctl runs --show ID' prints the run with its raw answers
+        "agent": name,
+        "started": stamp(started),
+        "outcome": "skipped",
+    }
     # Not locks.try_hold: a LockTimeoutError raised inside its block (the workspace lock,
     # mid-tick) makes that generator fail with "generator didn't stop after throw()".
     with ExitStack() as held:
