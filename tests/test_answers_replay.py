@@ -371,3 +371,21 @@ def test_ask_keeps_the_better_attempt_and_honours_zero_turns(tmp_path: Path) -> 
     assert result.value == 3 and result.best == 0 and len(result.attempts) == 2
     result = ask(Scripted('{"n": 3}'), _request(tmp_path), _even, repair_turns=0)
     assert result.value == 3 and result.problems == ["3 is odd"] and len(result.attempts) == 1
+
+
+def test_an_agent_with_its_own_api_base(ws_root: Path, stub: StubServer, cli: Runner) -> None:
+    """``agent add --api-base``: a local server for one agent (llm.api_base stays null)."""
+    result = cli("agent", "add", "local", "--role", "developer", "--runtime", "llm",
+                 "--model", "openai/qwen2.5-coder-0.5b-instruct", "--api-base", stub.base)  # fmt: skip
+    assert result.code == 0, str(result)
+    assert f"api_base: {stub.base}" in (ws_root / ".agentctl" / "agents" / "local.md").read_text()
+    bad = cli("agent", "add", "bad", "--role", "x", "--api-base", "http://user:pw@host/v1")
+    assert bad.code != 0 and "api_base" in bad.err and "Traceback" not in bad.err
+    task = cli("task", "add", "small job", "--assign", "local", "--json").json()["task"]["id"]
+    stub.reset()
+    stub.queue(json.dumps({"actions": [{"type": "claim", "task": task}]}))
+    result = cli("heartbeat", "local", "--json")
+    assert result.code == 0, str(result)
+    assert result.json()["runs"][0]["applied"] == 1 and len(stub.bodies()) == 1
+    assert cli("agent", "edit", "local", "--api-base", "").code == 0
+    assert "api_base" not in (ws_root / ".agentctl" / "agents" / "local.md").read_text()

@@ -174,6 +174,13 @@ class Agent(FileRecord):
         description="manual (does nothing on its own) | simulated (demo, tests) | command | llm",
     )
     model: str | None = None
+    api_base: str | None = Field(
+        default=None,
+        max_length=300,
+        pattern=r"^https?://[^\s@]+$",
+        description="llm runtime: this agent's endpoint, e.g. a local OpenAI-compatible server "
+        "(overrides llm.api_base; no credentials: the record is committed)",
+    )
     command: list[str] | None = Field(
         default=None, description="argument list for the command runtime"
     )

@@ -283,6 +283,8 @@ class LLMRuntime:
     def run(self, request: Request) -> Answer:
         agent = str(request.agent.get("name") or "?")
         settings = LLMConfig.model_validate(request.config.get("llm") or {})
+        if request.agent.get("api_base"):  # the agent's own endpoint (a local server)
+            settings = settings.model_copy(update={"api_base": str(request.agent["api_base"])})
         primary = request.agent.get("model") or settings.model
         if not primary:
             raise RuntimeFailure(
