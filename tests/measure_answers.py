@@ -10,6 +10,7 @@ from ``--src`` (default: this checkout's) and run as ``python -m agentctl`` subp
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", default=str(Path(__file__).parents[1] / "src"))
     parser.add_argument("--repair-turns", type=int, default=None)
+    parser.add_argument("--timeout", type=float, default=20.0, help="llm.timeout (seconds)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="agentctl-measure-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTCTL_"))}
@@ -47,7 +49,7 @@ def main() -> int:
             template = scratch / "template"
             template.mkdir()
             assert run("init", cwd=template)[0] == 0
-            ids = setup(run, template, stub.base)
+            ids = setup(run, template, stub.base, args.timeout)
             if args.repair_turns is not None:
                 config = template / ".agentctl" / "config.yaml"
                 text = config.read_text(encoding="utf-8")
@@ -56,6 +58,8 @@ def main() -> int:
             for entry in CORPUS:
                 root = scratch / entry.name
                 shutil.copytree(template, root)
+                if entry.delay:  # a model slower than the timeout
+                    entry = dataclasses.replace(entry, delay=args.timeout + 5)
                 outcome = replay(run, root, stub, entry, ids)
                 results.append((entry.name, outcome.applied > 0, outcome.record.get("outcome"),
                                 outcome.calls))  # fmt: skip
