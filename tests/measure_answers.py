@@ -1,6 +1,6 @@
 """Measure the fraction of recorded answers (tests/llm_replay.py) that end in applied actions,
 each through one real heartbeat tick of a fresh copy of a workspace, the agentctl code taken
-from ``--src`` (default: this checkout's) and run as ``python -m agentctl`` subprocesses.
+from ``--src`` (default: this checkout's), run in-process through the CLI's boundary.
 
     python tests/measure_answers.py                     # this code
     python tests/measure_answers.py --src /tmp/base/src # another checkout (e.g. before a change)
@@ -10,19 +10,28 @@ from ``--src`` (default: this checkout's) and run as ``python -m agentctl`` subp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from llm_replay import CORPUS, replay, setup  # noqa: E402
+from llm_replay import CORPUS, MODEL, replay, setup  # noqa: E402
 from llm_stub import serve  # noqa: E402
+
+
+def warm_up(base: str) -> None:
+    """litellm's first call loads lazily for seconds: not part of any answer's timing."""
+    import litellm
+
+    litellm.completion(model=MODEL, api_base=base, api_key="no-key-required",
+                       messages=[{"role": "user", "content": "hi"}])  # fmt: skip
 
 
 def main() -> int:
@@ -32,16 +41,26 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=20.0, help="llm.timeout (seconds)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="agentctl-measure-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTCTL_"))}
-    env.update(PYTHONPATH=args.src, HOME=str(scratch / "home"), NO_PROXY="127.0.0.1,localhost",
-               LITELLM_LOCAL_MODEL_COST_MAP="True", GIT_CEILING_DIRECTORIES=str(scratch),
-               NO_COLOR="1", USER="measure")  # fmt: skip
+    sys.path.insert(0, args.src)  # this agentctl, imported in-process (subprocesses are slow)
+    for key in [k for k in os.environ if k.startswith(("OPENAI_", "AGENTCTL_"))]:
+        del os.environ[key]
+    os.environ.update(HOME=str(scratch / "home"), NO_PROXY="127.0.0.1,localhost",
+                      LITELLM_LOCAL_MODEL_COST_MAP="True", GIT_CEILING_DIRECTORIES=str(scratch),
+                      NO_COLOR="1", USER="measure")  # fmt: skip
     (scratch / "home").mkdir()
+    from agentctl.cli import boundary
+    from agentctl.cli.app import app
 
     def run(*argv: str, cwd: Path | None = None) -> tuple[int, str]:
-        done = subprocess.run([sys.executable, "-m", "agentctl", *argv], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
-        return done.returncode, done.stdout
+        out = io.StringIO()
+        here = os.getcwd()
+        os.chdir(cwd or here)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+                code = boundary.run(app, list(argv))
+        finally:
+            os.chdir(here)
+        return code, out.getvalue()
 
     results = []
     try:
@@ -50,6 +69,7 @@ def main() -> int:
             template.mkdir()
             assert run("init", cwd=template)[0] == 0
             ids = setup(run, template, stub.base, args.timeout)
+            warm_up(stub.base)
             if args.repair_turns is not None:
                 config = template / ".agentctl" / "config.yaml"
                 text = config.read_text(encoding="utf-8")

@@ -136,7 +136,7 @@ class Case:
     answer: str | Callable[[dict[str, str]], str]
     agent: str = "h-dev"
     code: int | None = None  # default: 11 for a failed tick, else 0
-    outcome: str | None = None  # default: failed when nothing applied and some rejected
+    outcome: str | None = None  # default: failed for NO_VALID_ACTION, else worked
     applied: int | None = 0
     rejected: int | None = None
     may_change: frozenset[str] = frozenset()
@@ -633,6 +633,16 @@ CORPUS: list[Case] = [
 ]
 
 
+# Answers holding no action that passes validation (invalid ones, perhaps noops): failed ticks.
+# Valid actions the workspace refuses (permissions, workflow, unknown tasks) are decisions.
+NO_VALID_ACTION = {
+    "unknown-action-type", "extra-fields", "overlong-text", "overlong-doc", "newline-in-title",
+    "path-traversal-id", "absolute-paths", "edits-agents-config-hooks", "control-characters",
+    "numbers-for-strings", "out-of-range-values", "type-not-a-string", "mention-in-type",
+    "nested-value",
+}  # fmt: skip
+
+
 def kind_of(rel: str, ids: dict[str, str]) -> str:
     by_id = {v: k for k, v in ids.items()}
     parts = rel.split("/")
@@ -671,7 +681,7 @@ def test_hostile_answer(case: Case, hostile: dict[str, Any], cli: Runner) -> Non
     }
 
     result = cli("heartbeat", case.agent, "--json")
-    failing = case.applied == 0 and (case.rejected or 0) > 0  # nothing valid applied: failed
+    failing = case.name in NO_VALID_ACTION  # invalid actions only: a failed tick
     outcome = case.outcome or ("failed" if failing else "worked")
     code = case.code if case.code is not None else (11 if outcome == "failed" else 0)
     assert result.code == code, str(result)[:3000]

@@ -270,9 +270,10 @@ def test_a_schema_violating_answer_applies_nothing_but_notes_the_rejections(
         {"type": "comment", "task": task, "text": "x", "as": "lead-1"},
     ]})  # fmt: skip
     result = cli("heartbeat", "llm-1", "--json", env={"OPENAI_API_KEY": KEY})
-    assert result.code == 11, str(result)  # nothing applied, all rejected: a failed tick
+    # the set_status is a valid action the workflow refuses: the agent's decision, a worked tick
+    assert result.code == 0, str(result)
     [record] = result.json()["runs"]
-    assert record["outcome"] == "failed" and record["failures"] == 1
+    assert record["outcome"] == "worked"
     assert record["applied"] == 0 and record["rejected"] == 3
     notes = thread(cli, task)  # the two actions naming the task (edit_agent names none)
     assert [m["author"] for m in notes] == ["agentctl"] * 2

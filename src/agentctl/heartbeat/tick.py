@@ -242,9 +242,9 @@ def _apply_answer(
     record: dict[str, Any],
     started: datetime,
 ) -> None:
-    """Apply the valid actions. A tick that applies nothing while its answer was unusable or
-    had actions rejected failed (a clean noop did not): backoff, failure count, notifications
-    left undelivered, leads told after max_failures."""
+    """Apply the valid actions. A tick whose answer was unusable or held no valid action (only
+    invalid ones, or invalid ones and noops) failed: backoff, failure count, notifications left
+    undelivered, leads told after max_failures."""
     from agentctl.heartbeat.answering import json_attempt
 
     actor = ws.actor(name)
@@ -265,6 +265,9 @@ def _apply_answer(
         return
     actions, rejected = result.value
     rejected = list(rejected)
+    # The model produced no valid action (a clean noop is one): the tick fails. Valid actions
+    # that the workspace refuses (permissions, workflow) are the agent's decisions: it worked.
+    produced_nothing = bool(rejected) and not any(a.type != "noop" for a in actions)
     applied: list[dict[str, Any]] = []
     with ws.batched(actor, f"heartbeat of {name}"):
         for action in actions:
@@ -288,13 +291,13 @@ def _apply_answer(
                     )
                 except AgentctlError:
                     pass  # the task itself may be unknown: the run log keeps the reason
-        if rejected and not any(a["action"] != "noop" for a in applied):
+        if produced_nothing:
             record.update(applied=0, rejected=len(rejected), actions=applied,
                           rejections=rejected[:LOGGED_REJECTIONS])  # fmt: skip
             first = " ".join(str(rejected[0]["reason"]).split())
             state = ws.index.states().get(name, {})
             _record_failure(ws, name, state, started, record,
-                            f"no valid action ({len(rejected)} rejected; first: {first[:200]})")  # fmt: skip
+                            f"no valid action ({len(rejected)} invalid; first: {first[:200]})")  # fmt: skip
             return
         current = next((a.get("task") for a in applied if a.get("task")), task_id)
         _close_tick(ws, name, work, started, record, applied, rejected, current)
