@@ -389,3 +389,29 @@ def test_an_agent_with_its_own_api_base(ws_root: Path, stub: StubServer, cli: Ru
     assert result.json()["runs"][0]["applied"] == 1 and len(stub.bodies()) == 1
     assert cli("agent", "edit", "local", "--api-base", "").code == 0
     assert "api_base" not in (ws_root / ".agentctl" / "agents" / "local.md").read_text()
+
+
+def test_a_command_agent_whose_cli_wraps_long_lines(
+    ws_root: Path, tmp_path: Path, cli: Runner
+) -> None:
+    """The aider case: a CLI wrapped its JSON answer at 60 columns. Read leniently it applies;
+    JSON that is not an action list fails the tick and is posted nowhere."""
+    from helpers_heartbeat import answer_agent
+
+    answer = answer_agent(cli, "aider", tmp_path / "scripts")
+    task = cli("task", "add", "fix the bug", "--assign", "aider", "--json").json()["task"]["id"]
+    text = json.dumps({"actions": [{"type": "comment", "task": task, "kind": "status_update",
+                                    "text": "Fixed the off-by-one in the parser and added a test for the empty input."}]})  # fmt: skip
+    answer.write_text("\n".join(text[i : i + 60] for i in range(0, len(text), 60)), "utf-8")
+    result = cli("heartbeat", "aider", "--json")
+    assert result.code == 0, str(result)
+    assert result.json()["runs"][0]["applied"] == 1
+    [body] = messages_by(cli, task, "aider")
+    assert "off-by-one" in body
+    answer.write_text('{"actions": ["comment", "set_status"]}', "utf-8")
+    cli("task", "add", "more", "--assign", "aider")  # new work, so the tick calls the CLI
+    result = cli("heartbeat", "aider", "--json")
+    assert result.code == 11, str(result)
+    [record] = result.json()["runs"]
+    assert record["outcome"] == "failed" and "lists action names" in record["error"]
+    assert len(messages_by(cli, task, "aider")) == 1  # the JSON was not posted as a comment

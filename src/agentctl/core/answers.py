@@ -39,32 +39,44 @@ class AnswerError(ValueError):
 
 
 def join_wrapped(text: str) -> str:
-    """``text`` with each raw line break inside a JSON string (and the blanks around it)
-    replaced by one space; everything outside strings is left as it is."""
+    """``text`` with each raw line break inside a JSON string (a CLI's wrapping: JSON forbids
+    them) undone: removed inside an object key (keys hold no spaces), else replaced by one
+    space, or just removed where a blank already separates the words. Outside strings nothing
+    changes."""
     out: list[str] = []
-    in_string = escaped = False
     i, n = 0, len(text)
     while i < n:
         char = text[i]
-        if in_string:
+        if char != '"':
+            out.append(char)
+            i += 1
+            continue
+        pieces: list[str] = []  # the string's characters; None-free, breaks as "\n" markers
+        breaks = False
+        j = i + 1
+        escaped = False
+        while j < n:
+            c = text[j]
             if escaped:
                 escaped = False
-            elif char == "\\":
+            elif c == "\\":
                 escaped = True
-            elif char == '"':
-                in_string = False
-            elif char in "\r\n":
-                while out and out[-1] in " \t":
-                    out.pop()
-                while i + 1 < n and text[i + 1] in " \t\r\n":
-                    i += 1
-                out.append(" ")
-                i += 1
-                continue
-        elif char == '"':
-            in_string = True
-        out.append(char)
-        i += 1
+            elif c == '"':
+                break
+            elif c in "\r\n":
+                breaks = True
+            pieces.append(c)
+            j += 1
+        body = "".join(pieces)
+        if breaks:
+            rest = text[j + 1 : j + 40].lstrip()
+            if rest.startswith(":"):  # an object key
+                body = re.sub(r"[ \t]*[\r\n]+[ \t]*", "", body)
+            else:
+                body = re.sub(r"(?<=[^ \t\r\n])[\r\n]+(?=[^ \t\r\n])", " ", body)
+                body = re.sub(r"[ \t]*[\r\n]+[ \t]*", " ", body)
+        out.append('"' + body + ('"' if j < n else ""))
+        i = j + 1
     return "".join(out)
 
 
