@@ -575,8 +575,9 @@ def test_runs_and_agent_show_report_recent_runs(
 
     plain = cli("runs")
     assert plain.code == 0 and plain.out.splitlines()[0].split() == [
-        "STARTED", "AGENT", "OUTCOME", "APPLIED", "REJECTED", "TOKENS", "USD", "MS", "NOTE",
+        "RUN", "STARTED", "AGENT", "OUTCOME", "APPLIED", "REJECTED", "TOKENS", "USD", "MS", "NOTE",
     ]  # fmt: skip
+    assert plain.out.splitlines()[1].split()[0] == everyone[0]["id"]  # 'runs --show ID' takes it
 
     shown = cli("agent", "show", "dev-1")
     assert shown.code == 0, str(shown)

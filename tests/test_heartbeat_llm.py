@@ -105,7 +105,12 @@ def test_an_llm_tick_applies_the_answer_and_records_tokens_and_cost(
     assert stub.seen[0]["auth"] == f"Bearer {KEY}"
     assert body["model"] == "gpt-4o-mini"
     assert body["max_tokens"] == 200
-    assert body["response_format"] == {"type": "json_object"}
+    # litellm says gpt-4o-mini takes a response schema: the action list's, from the models
+    assert body["response_format"]["type"] == "json_schema"
+    schema = body["response_format"]["json_schema"]
+    assert schema["name"] == "actions" and schema["schema"]["required"] == ["actions"]
+    kinds = {d["properties"]["type"]["const"] for d in schema["schema"]["$defs"].values()}
+    assert {"comment", "claim", "noop"} <= kinds
     [system, user] = body["messages"]
     assert system == {"role": "system", "content": primed["system"]}
     assert user["role"] == "user"
@@ -236,7 +241,15 @@ def test_an_answer_that_is_not_json_changes_nothing(
     result = cli("heartbeat", "llm-1", "--json", env={"OPENAI_API_KEY": KEY})
     assert_one_line_error(result, 11, "llm-1: unusable answer: the answer is not JSON")
     [record] = result.json()["runs"]
-    assert record["outcome"] == "failed" and record["tokens_in"] == 321, record
+    # one repair turn (counted: two calls' tokens), which the stub answers alike
+    assert record["outcome"] == "failed" and record["tokens_in"] == 2 * 321, record
+    assert [a["text"] for a in record["answers"]] == [stub.content] * 2
+    repair = chat_bodies(stub)[1]["messages"]
+    assert [m["role"] for m in repair] == ["system", "user", "assistant", "user"]
+    assert repair[2]["content"] == stub.content
+    assert repair[3]["content"].startswith(
+        "Your answer could not be used as it was:\n- the answer is not JSON"
+    )
     after = snapshot(root)
     touched = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     assert {p for p in touched if not p.startswith(".agentctl/events/")} <= {
@@ -257,13 +270,15 @@ def test_a_schema_violating_answer_applies_nothing_but_notes_the_rejections(
         {"type": "comment", "task": task, "text": "x", "as": "lead-1"},
     ]})  # fmt: skip
     result = cli("heartbeat", "llm-1", "--json", env={"OPENAI_API_KEY": KEY})
+    # the set_status is a valid action the workflow refuses: the agent's decision, a worked tick
     assert result.code == 0, str(result)
     [record] = result.json()["runs"]
+    assert record["outcome"] == "worked"
     assert record["applied"] == 0 and record["rejected"] == 3
     notes = thread(cli, task)  # the two actions naming the task (edit_agent names none)
     assert [m["author"] for m in notes] == ["agentctl"] * 2
     bodies = "\n".join(m["body"] for m in notes)  # schema rejections are noted before refusals
-    assert "comment.as: Extra inputs are not permitted" in bodies
+    assert "action 3 (comment): 'as' is not a field of a comment action" in bodies
     assert "set_status(" in bodies and "cannot move from assigned to done" in bodies
     assert cli("task", "show", task, "--json").json()["task"]["status"] == "assigned"
     agent_file = (root / ".agentctl" / "agents" / "llm-1.md").read_text(encoding="utf-8")

@@ -67,6 +67,11 @@ def add(
     model: str = typer.Option(
         None, "--model", help="Model name for the llm runtime (any litellm model)."
     ),
+    api_base: str = typer.Option(
+        None,
+        "--api-base",
+        help="Endpoint for the llm runtime, e.g. a local server: http://127.0.0.1:8080/v1.",
+    ),
     command: str = typer.Option(
         None, "--command", help="Command line for the command runtime (no shell)."
     ),
@@ -89,6 +94,7 @@ def add(
         command=_command(command),
         every=_every(every),
         sandbox=_choice(sandbox, SANDBOXES, "--sandbox"),
+        api_base=api_base,
     )
     if want_json(ctx, json_):
         output.emit_json({"agent": agent})
@@ -195,6 +201,9 @@ def edit(
     ),
     runtime: str = typer.Option(None, "--runtime", help="manual | command | llm | simulated."),
     model: str = typer.Option(None, "--model", help="Model for the llm runtime."),
+    api_base: str = typer.Option(
+        None, "--api-base", help="Endpoint for the llm runtime ('' to use llm.api_base)."
+    ),
     command: str = typer.Option(None, "--command", help="Command line for the command runtime."),
     sandbox: str = typer.Option(
         None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."
@@ -219,6 +228,8 @@ def edit(
         changes["runtime"] = _choice(runtime, RUNTIMES, "--runtime")
     if model is not None:
         changes["model"] = model
+    if api_base is not None:
+        changes["api_base"] = api_base or None
     if command is not None:
         changes["command"] = _command(command)
     if sandbox is not None:

@@ -26,6 +26,8 @@ def describe(record: dict[str, Any]) -> str:
             text += f" · {tokens} tokens"
         if record.get("cost_usd"):
             text += f" · ${record['cost_usd']:.4f}"
+        if record.get("repair"):
+            text += " · after a repair turn"
     elif outcome == "waiting":
         work = record.get("work") or {}
         text += " · " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in work.items() if v)
@@ -111,10 +113,20 @@ def runs(
     ctx: typer.Context,
     agent: str = typer.Argument(None, help="Only this agent's runs."),
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="At most the latest N runs."),
+    show: str = typer.Option(
+        None, "--show", help="Print one run (ID or prefix): its raw answers, repair, rejections."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Recent heartbeat runs on this machine (outcome, actions, tokens, cost), oldest first."""
     ws = open_workspace(ctx)
+    if show:
+        record = ws.run(show)
+        if want_json(ctx, json_):
+            output.emit_json({"run": record})
+        else:
+            output.write(show_run(record))
+        return
     records = ws.runs(agent, limit)
     if agent and not records:
         from agentctl.paths import validate_name
@@ -132,13 +144,60 @@ def runs(
     for r in records:
         tokens = r.get("tokens_in", 0) + r.get("tokens_out", 0)
         rows.append([
-            r.get("started", "")[:16].replace("T", " "), r["agent"], str(r.get("outcome")), str(r.get("applied", "")),
+            str(r.get("id", "")), r.get("started", "")[:16].replace("T", " "), r["agent"], str(r.get("outcome")), str(r.get("applied", "")),
             str(r.get("rejected", "")), str(tokens or ""), f"{r['cost_usd']:.4f}" if r.get("cost_usd") else "",
             f"{r.get('duration_ms', '')}", (r.get("error") or r.get("reason") or "")[:80],
         ])  # fmt: skip
     output.table(
-        ["STARTED", "AGENT", "OUTCOME", "APPLIED", "REJECTED", "TOKENS", "USD", "MS", "NOTE"], rows
+        [
+            "RUN",
+            "STARTED",
+            "AGENT",
+            "OUTCOME",
+            "APPLIED",
+            "REJECTED",
+            "TOKENS",
+            "USD",
+            "MS",
+            "NOTE",
+        ],
+        rows,
     )
+
+
+def show_run(record: dict[str, Any]) -> str:
+    """One run for people: the summary line, then each raw answer with its problems, what was
+    applied and what was rejected (all masked when logged; control characters shown as '?',
+    since a model's text must not drive the terminal)."""
+    from agentctl.core.text import CONTROL_CHARS
+
+    lines = [f"run {record.get('id', '?')}", describe(record)]
+    if record.get("hint"):
+        lines.append(f"hint: {record['hint']}")
+    answers = record.get("answers") or []
+    used = (record.get("repair") or {}).get("used", len(answers) - 1)
+    for entry in answers:
+        turn = entry.get("turn", 0)
+        title = "answer" if turn == 0 else f"repair turn {turn}"
+        mark = " (used)" if len(answers) > 1 and turn == used else ""
+        text = CONTROL_CHARS.sub("?", str(entry.get("text", "")).replace("\r\n", "\n"))
+        lines += ["", f"--- {title}{mark} ---", text.rstrip()]
+        if entry.get("omitted_chars"):
+            lines.append(f"[… {entry['omitted_chars']} more characters not kept]")
+        lines += [f"  problem: {p}" for p in entry.get("problems") or []]
+    if record.get("repair_error"):
+        lines.append(f"repair call failed: {record['repair_error']}")
+    applied = [a for a in record.get("actions") or [] if a.get("action") != "noop"]
+    if applied:
+        lines += ["", "applied:"] + [
+            "  " + " ".join(f"{k}={v}" for k, v in a.items() if v not in (None, ""))
+            for a in applied
+        ]
+    if record.get("rejections"):
+        lines += ["", "rejected:"] + [
+            f"  {r.get('action')}: {r.get('reason')}" for r in record["rejections"]
+        ]
+    return CONTROL_CHARS.sub("?", "\n".join(lines)) + "\n"
 
 
 @prime_app.command()

@@ -8,12 +8,14 @@ not JSON or not of this shape changes nothing.
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from agentctl.core import answers
+from agentctl.core.answers import AnswerError as AnswerError
 from agentctl.core.text import CONTROL_CHARS
 
 NAME = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -157,11 +159,6 @@ ACTION_TYPES = (
 _ADAPTER: TypeAdapter[Any] | None = None
 
 _TASK_REF = re.compile(TASK_REF)
-_FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)\n\s*```", re.DOTALL)
-
-
-class AnswerError(ValueError):
-    """The answer as a whole is unusable (not JSON, or not an action list)."""
 
 
 def _adapter() -> TypeAdapter[Any]:
@@ -172,68 +169,74 @@ def _adapter() -> TypeAdapter[Any]:
 
 
 def extract_json(text: str) -> Any:
-    """The JSON value in an answer: the whole text, a fenced ```json block, or the outermost
-    {...} / [...] span. Raises AnswerError when there is none."""
-    candidates = [text.strip()]
-    candidates += [m.group(1) for m in _FENCED_JSON.finditer(text)]
-    for opener, closer in (("{", "}"), ("[", "]")):
-        start, end = text.find(opener), text.rfind(closer)
-        if 0 <= start < end:
-            candidates.append(text[start : end + 1])
-    for candidate in candidates:
-        try:
-            return json.loads(candidate)
-        except (json.JSONDecodeError, RecursionError):
-            continue
-    raise AnswerError("the answer is not JSON")
+    """The JSON value in an answer (core/answers.py: fenced, in prose, wrapped lines joined).
+    Raises AnswerError when there is none."""
+    return answers.extract_json(text)
 
 
-def parse_answer(text: str, max_actions: int) -> tuple[list[Any], list[dict[str, Any]]]:
-    """(valid actions, rejected items with reasons). Raises AnswerError if the answer is not
-    an action list at all."""
+def _fields_of() -> dict[str, list[str]]:
+    """Each action type's field names (for "its fields: ..." in rejections)."""
+    schema = _adapter().json_schema()
+    fields: dict[str, list[str]] = {}
+    for definition in schema.get("$defs", {}).values():
+        properties = definition.get("properties", {})
+        kind = properties.get("type", {}).get("const")
+        if isinstance(kind, str):
+            fields[kind] = [p for p in properties if p != "type"]
+    return fields
+
+
+def parse_answer(
+    text: str, max_actions: int, tasks: Sequence[str] = ()
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """(valid actions, rejected items with reasons). ``tasks``: the task IDs the prompt listed,
+    in its numbering, to which a number or unique short ID is resolved. Raises AnswerError if
+    the answer is not an action list at all."""
     if len(text) > 200_000:
         raise AnswerError("the answer is too long")
-    value = extract_json(text)
-    if (
-        isinstance(value, dict)
-        and set(value) <= {"actions", "thoughts", "summary"}
-        and "actions" in value
-    ):
-        items = value["actions"]
-    elif isinstance(value, dict) and "type" in value:
-        items = [value]
-    else:
-        items = value
-    if not isinstance(items, list):
-        raise AnswerError('the answer must be {"actions": [...]}')
+    items = answers.action_items(answers.extract_json(text), ACTION_TYPES)
+    example = tasks[0] if tasks else answers.EXAMPLE_TASK
+    fields = _fields_of() if items else {}
     valid: list[Any] = []
     rejected: list[dict[str, Any]] = []
-    for position, item in enumerate(items):
+    for position, raw in enumerate(items):
+        item = answers.normalise_item(raw, tasks)
         if position >= max_actions:
-            rejected.append(
-                {"action": _brief(item), "reason": f"more than {max_actions} actions in one answer"}
-            )
+            rejected.append({"index": position + 1, "action": _brief(item),
+                             "reason": f"more than {max_actions} actions in one answer"})  # fmt: skip
             continue
-        if isinstance(item, dict) and item.get("type") not in ACTION_TYPES:
-            reason = (
-                f"unknown action type; the actions are: {', '.join(ACTION_TYPES)}"  # never echo it
-            )
-        else:
+        error: ValidationError | None = None
+        if isinstance(item, dict) and item.get("type") in ACTION_TYPES:
             try:
                 valid.append(_adapter().validate_python(item))
                 continue
             except ValidationError as exc:
-                error = exc.errors()[0]
-                where = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
-                reason = (
-                    f"invalid action: {where or 'action'}: {' '.join(str(error['msg']).split())}"
-                )
-        rejection = {"action": _brief(item), "reason": reason}
+                error = exc
+        reason = answers.item_reason(position + 1, item, ACTION_TYPES, fields, error, example)
+        rejection: dict[str, Any] = {
+            "index": position + 1,
+            "action": _brief(item),
+            "reason": reason,
+        }
         task = item.get("task") if isinstance(item, dict) else None
         if isinstance(task, str) and _TASK_REF.match(task):
             rejection["task"] = task  # reported on that task, if it exists
         rejected.append(rejection)
     return valid, rejected
+
+
+def answer_schema() -> dict[str, Any]:
+    """The JSON Schema of a whole answer, ``{"actions": [action, ...]}``, generated from the
+    action models (for providers that constrain their output to a schema)."""
+    items = _adapter().json_schema()
+    definitions = items.pop("$defs", {})
+    return {
+        "type": "object",
+        "properties": {"actions": {"type": "array", "items": items}},
+        "required": ["actions"],
+        "additionalProperties": False,
+        "$defs": definitions,
+    }
 
 
 def _brief(item: Any) -> str:

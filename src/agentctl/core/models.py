@@ -9,7 +9,7 @@ only writes and ``validate`` import this module.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -174,6 +174,13 @@ class Agent(FileRecord):
         description="manual (does nothing on its own) | simulated (demo, tests) | command | llm",
     )
     model: str | None = None
+    api_base: str | None = Field(
+        default=None,
+        max_length=300,
+        pattern=r"^https?://[^\s@]+$",
+        description="llm runtime: this agent's endpoint, e.g. a local OpenAI-compatible server "
+        "(overrides llm.api_base; no credentials: the record is committed)",
+    )
     command: list[str] | None = Field(
         default=None, description="argument list for the command runtime"
     )
@@ -371,7 +378,12 @@ class LLMConfig(Record):
     model: str | None = Field(default=None, description="model for llm agents that name none")
     max_tokens: int = Field(default=1500, ge=1, le=100000, description="output tokens per call")
     temperature: float = Field(default=0.2, ge=0, le=2)
-    timeout: float = Field(default=60.0, gt=0, le=3600, description="seconds per call")
+    timeout: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds of wall-clock time per model call, its retries included",
+    )
     retries: int = Field(default=2, ge=0, le=10)
     fallbacks: list[str] = Field(
         default_factory=list, description="models tried in order when a call fails"
@@ -381,6 +393,17 @@ class LLMConfig(Record):
     )
     cache: bool = Field(
         default=True, description="exact-match response cache under .agentctl/local/"
+    )
+    output: Literal["auto", "schema", "json", "text"] = Field(
+        default="auto",
+        description="how the answer's form is constrained: auto (the action list's JSON Schema where "
+        "litellm says the model supports it, else JSON mode) | schema | json | text (the prompt alone)",
+    )
+    repair_turns: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="re-prompts with the exact errors when actions fail validation (0: none)",
     )
 
 

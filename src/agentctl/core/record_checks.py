@@ -43,6 +43,7 @@ _FIELDS_2 = frozenset({"claimed_by", "epoch", "lease_expires"})
 _NAMES_3 = ("claimed_by", "epoch", "lease_expires")
 _FIELDS_3 = frozenset(
     {
+        "api_base",
         "budget",
         "capabilities",
         "command",
@@ -61,10 +62,11 @@ _NAMES_4 = ("created_at", "name", "role")
 _NAMES_5 = ("capabilities", "heartbeat", "level", "runtime")
 _CHOICES_1 = ("intern", "specialist", "lead")
 _CHOICES_2 = ("manual", "simulated", "command", "llm")
+_PATTERN_6 = f.compile_pattern("^https?://[^\\s@]+$")
 _CHOICES_3 = ("auto", "bwrap", "none")
 _FIELDS_4 = frozenset({"active_hours", "every", "offset"})
 _NAMES_6 = ("every",)
-_PATTERN_6 = f.compile_pattern("^\\d{2}:\\d{2}-\\d{2}:\\d{2}$")
+_PATTERN_7 = f.compile_pattern("^\\d{2}:\\d{2}-\\d{2}:\\d{2}$")
 _FIELDS_5 = frozenset({"daily_tokens", "daily_usd"})
 _FIELDS_6 = frozenset({"allow", "deny"})
 _NAMES_7 = ("allow", "deny")
@@ -94,11 +96,11 @@ _CHOICES_5 = ("idle", "active", "blocked")
 _FIELDS_8 = frozenset({"author", "created_at", "id", "kind", "mentions", "reply_to", "task"})
 _NAMES_9 = ("author", "created_at", "id", "task")
 _NAMES_10 = ("kind", "mentions")
-_PATTERN_7 = f.compile_pattern("^m-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_PATTERN_8 = f.compile_pattern("^m-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
 _CHOICES_6 = ("comment", "question", "answer", "review", "status_update")
 _FIELDS_9 = frozenset({"author", "created_at", "id", "task", "title", "type", "updated_at"})
 _NAMES_11 = ("author", "created_at", "id", "title", "type", "updated_at")
-_PATTERN_8 = f.compile_pattern("^d-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_PATTERN_9 = f.compile_pattern("^d-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
 _CHOICES_7 = ("deliverable", "research", "protocol", "decision")
 
 
@@ -181,6 +183,9 @@ def _check_agent(data: dict[str, Any], path: str, prefix: str = "") -> None:
     value = data.get("model")
     if value is not None:
         f.text(path, f"{prefix}model", value)
+    value = data.get("api_base")
+    if value is not None:
+        f.text(path, f"{prefix}api_base", value, high=300, pattern=_PATTERN_6)
     value = data.get("command")
     if value is not None:
         for i, item in enumerate(f.array(path, f"{prefix}command", value)):
@@ -216,7 +221,7 @@ def _check_heartbeat_settings(data: dict[str, Any], path: str, prefix: str = "")
         f.duration(path, f"{prefix}offset", value)
     value = data.get("active_hours")
     if value is not None:
-        f.text(path, f"{prefix}active_hours", value, pattern=_PATTERN_6)
+        f.text(path, f"{prefix}active_hours", value, pattern=_PATTERN_7)
 
 
 def _check_budget(data: dict[str, Any], path: str, prefix: str = "") -> None:
@@ -269,7 +274,7 @@ def _check_agent_state(data: dict[str, Any], path: str, prefix: str = "") -> Non
 def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_8, _NAMES_9, _NAMES_10)
     value = data["id"]
-    f.text(path, f"{prefix}id", value, pattern=_PATTERN_7)
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_8)
     value = data["task"]
     f.text(path, f"{prefix}task", value, pattern=_PATTERN_1)
     value = data["author"]
@@ -285,13 +290,13 @@ def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:
             f.text(path, f"{prefix}mentions.{i}", item, pattern=_PATTERN_4)
     value = data.get("reply_to")
     if value is not None:
-        f.text(path, f"{prefix}reply_to", value, pattern=_PATTERN_7)
+        f.text(path, f"{prefix}reply_to", value, pattern=_PATTERN_8)
 
 
 def _check_document(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_9, _NAMES_11, ())
     value = data["id"]
-    f.text(path, f"{prefix}id", value, pattern=_PATTERN_8)
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_9)
     value = data["title"]
     f.text(path, f"{prefix}title", value, low=1, high=500, pattern=_PATTERN_2)
     value = data["type"]

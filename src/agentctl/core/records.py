@@ -88,6 +88,7 @@ class AgentRecord(TypedDict):
     capabilities: NotRequired[list[str]]
     runtime: NotRequired[RuntimeKind]
     model: NotRequired[str | None]
+    api_base: NotRequired[str | None]
     command: NotRequired[list[str] | None]
     sandbox: NotRequired[Sandbox | None]
     heartbeat: NotRequired[HeartbeatSettingsRecord]
@@ -213,6 +214,8 @@ class LLMConfigRecord(TypedDict):
     fallbacks: list[str]
     api_base: str | None
     cache: bool
+    output: Literal["auto", "schema", "json", "text"]
+    repair_turns: int
 
 
 class SecretsConfigRecord(TypedDict):

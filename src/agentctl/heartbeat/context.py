@@ -33,6 +33,7 @@ MAX_REVIEWS = 5
 MAX_TRIAGE = 10
 MAX_STALE = 5
 MESSAGES_PER_TASK = 4
+MAX_LISTED = 12  # task IDs numbered in the closing of a prompt
 
 
 @dataclass
@@ -170,6 +171,7 @@ class Prompt:
     context: dict[str, Any]  # structured work, for the simulated runtime
     nonce: str
     task_id: str | None
+    tasks: list[str] = field(default_factory=list)  # task IDs listed, in the prompt's numbering
 
     @property
     def tokens(self) -> int:
@@ -223,6 +225,14 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
     agent = work.agent
     name = agent["name"]
     budget = chars_for(int(ws.config["heartbeat"]["prompt_tokens"]))
+    listed = _listed_tasks(work)
+    closing = (
+        "## What to do\n"
+        + example_answer(listed, _may_dispatch(agent) and bool(work.triage))
+        + "\nDecide your next steps for the work above and answer with the JSON action list. "
+        "Work in small steps; comment on tasks to report progress; use noop if nothing is needed."
+    )
+    share_of = budget - len(closing)  # the sections share what the closing leaves
     blocks = _Blocks()
     parts: list[tuple[str, str]] = []  # (heading, text with {U:i} placeholders)
 
@@ -254,7 +264,7 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
     }
 
     if work.notifications:
-        each = int(budget * share["notifications"]) // max(1, len(work.notifications))
+        each = int(share_of * share["notifications"]) // max(1, len(work.notifications))
         lines = []
         for n in work.notifications:
             lines.append(
@@ -266,7 +276,7 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
     def task_section(tasks: list[TaskRecord], key: str, heading: str, portion: float) -> None:
         if not tasks:
             return
-        each = int(budget * portion) // len(tasks)
+        each = int(share_of * portion) // len(tasks)
         lines = []
         for task in tasks:
             detail = ws.show_task(task["id"])
@@ -351,20 +361,20 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
             ]
         if lead_lines:
             parts.append(
-                ("Lead duties", _clip("\n".join(lead_lines), int(budget * share["lead"]) * 2))
+                ("Lead duties", _clip("\n".join(lead_lines), int(share_of * share["lead"]) * 2))
             )
 
-    memory = ws.memory_context(name, int(budget * share["memory"]))
+    memory = ws.memory_context(name, int(share_of * share["memory"]))
     if memory.strip():
         parts.append(
-            ("Your memory", untrusted("your memory", memory, int(budget * share["memory"])))
+            ("Your memory", untrusted("your memory", memory, int(share_of * share["memory"])))
         )
     working_text, _ = ws.render_working()  # the fresh rendering, without writing it
     if working_text:
         parts.append(
             (
                 "WORKING.md (shared state, excerpt)",
-                untrusted("WORKING.md", str(working_text), int(budget * share["working"])),
+                untrusted("WORKING.md", str(working_text), int(share_of * share["working"])),
             )
         )
 
@@ -374,10 +384,6 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
     body = [f"Time: {clock.stamp(moment, 'minutes')}. You are {name}."]
     for heading, text in parts:
         body.append(f"## {heading}\n{blocks.render(text, tag)}")
-    closing = (
-        "## What to do\nDecide your next steps for the work above and answer with the JSON action list. "
-        "Work in small steps; comment on tasks to report progress; use noop if nothing is needed."
-    )
     prompt = "\n\n".join([*body, closing])
     if len(prompt) > budget:
         # Cut the work, never the closing instructions; cut at a line end and close a block
@@ -401,7 +407,36 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
     )
     first = work.tasks or work.reviews
     main_task = first[0]["id"] if first else None
-    return Prompt(system=system, prompt=prompt, context=context, nonce=nonce, task_id=main_task)
+    return Prompt(
+        system=system, prompt=prompt, context=context, nonce=nonce, task_id=main_task, tasks=listed
+    )
+
+
+def _listed_tasks(work: Work) -> list[str]:
+    """The task IDs the prompt shows, in order: the numbering a model may refer to."""
+    ids = [t["id"] for t in (*work.tasks, *work.reviews, *work.triage, *work.stale_tasks)]
+    ids += [n["task"] for n in work.notifications if n.get("task")]
+    return list(dict.fromkeys(ids))[:MAX_LISTED]
+
+
+def example_answer(tasks: list[str], dispatch: bool = False) -> str:
+    """The task IDs of this prompt with their numbers, and an example answer built from them
+    (real IDs: a placeholder such as ID is what small models copy)."""
+    import json
+
+    lines = []
+    if tasks:
+        numbered = ", ".join(f"{n} = {t}" for n, t in enumerate(tasks, 1))
+        lines.append(f"Task IDs here (always write the ID itself): {numbered}.")
+        actions: list[dict[str, Any]] = [
+            {"type": "comment", "task": tasks[0], "kind": "status_update", "text": "Started: what I do first."}
+        ]  # fmt: skip
+        if dispatch:
+            actions.append({"type": "dispatch"})
+    else:
+        actions = [{"type": "noop", "reason": "nothing needs me right now"}]
+    lines.append("Example of the form (not of what to do): " + json.dumps({"actions": actions}))
+    return "\n".join(lines)
 
 
 def _may_dispatch(agent: AgentRecord) -> bool:

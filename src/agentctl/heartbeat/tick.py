@@ -35,8 +35,10 @@ from agentctl.paths import validate_name
 if TYPE_CHECKING:
     from agentctl.core import events as ev
     from agentctl.core.records import AgentRecord, AgentStateRecord
+    from agentctl.heartbeat.answering import Parsed
     from agentctl.heartbeat.contain import Guard
     from agentctl.runtime.base import Answer
+    from agentctl.runtime.structured import Structured
     from agentctl.workspace import Workspace
 
 SYSTEM_ACTOR = Actor("agentctl")
@@ -59,7 +61,14 @@ def tick(
     validate_name(name, "agent name")
     started = now or now_seconds()
     clock = time.monotonic()
-    record: dict[str, Any] = {"agent": name, "started": stamp(started), "outcome": "skipped"}
+    from agentctl.core.ids import new_id
+
+    record: dict[str, Any] = {
+        "id": new_id("r"),  # 'agentctl runs --show ID' prints the run with its raw answers
+        "agent": name,
+        "started": stamp(started),
+        "outcome": "skipped",
+    }
     # Not locks.try_hold: a LockTimeoutError raised inside its block (the workspace lock,
     # mid-tick) makes that generator fail with "generator didn't stop after throw()".
     with ExitStack() as held:
@@ -143,7 +152,7 @@ def _tick(
         record["outcome"] = "would_work"
         return
     from agentctl import runtime
-    from agentctl.core import secrets
+    from agentctl.heartbeat.answering import ask_for_actions, log_answers
     from agentctl.runtime.base import Request
 
     request = Request(
@@ -158,13 +167,17 @@ def _tick(
     )
     failure: AgentctlError | None = None
     answer: Answer | None = None
+    result: Structured[Parsed] | None = None
     try:
         guard = _guard(ws, name, agent) if kind == "command" else None
     except AgentctlError as exc:  # e.g. sandbox: bwrap where bubblewrap cannot run
         _record_failure(ws, name, state, started, record, exc.message)
         return
     try:
-        answer = runtime.load(kind).run(replace(request, confine=guard))
+        if kind == "manual":
+            answer = runtime.load(kind).run(replace(request, confine=guard))
+        else:
+            result = ask_for_actions(ws, kind, replace(request, confine=guard), prompt.tasks)
     except BudgetError:
         raise
     except AgentctlError as exc:
@@ -175,6 +188,10 @@ def _tick(
         shown = ", ".join(findings.reverted[:5]) + (" …" if len(findings.reverted) > 5 else "")
         record.update(outcome="failed", blocked=True, contained=findings.reverted[:50],
                       error=f"{name}'s command changed protected files directly (reverted: {shown}); {name} is blocked")  # fmt: skip
+        return
+    if result is not None:
+        log_answers(record, result)
+        _apply_answer(ws, name, kind, work, prompt.task_id, result, record, started)
         return
     if failure is not None or answer is None:
         if failure is not None and failure.hint:
@@ -192,7 +209,6 @@ def _tick(
         if len(answer.text) > MANUAL_PROMPT_CHARS:
             record["prompt_omitted_chars"] = len(answer.text) - MANUAL_PROMPT_CHARS
         return
-    _apply_answer(ws, name, kind, work, prompt.task_id, secrets.mask(answer.text), record, started)
 
 
 def _escalate(ws: Workspace, record: dict[str, Any], started: datetime) -> None:
@@ -223,19 +239,20 @@ def _apply_answer(
     kind: str,
     work: Work,
     task_id: str | None,
-    text: str,
+    result: Structured[Parsed],
     record: dict[str, Any],
     started: datetime,
 ) -> None:
-    from agentctl.core.actions import AnswerError, parse_answer
+    """Apply the valid actions. A tick whose answer was unusable or held no valid action (only
+    invalid ones, or invalid ones and noops) failed: backoff, failure count, notifications left
+    undelivered, leads told after max_failures."""
+    from agentctl.heartbeat.answering import json_attempt
 
     actor = ws.actor(name)
-    max_actions = int(ws.config["heartbeat"]["max_actions"])
-    try:
-        actions, rejected = parse_answer(text, max_actions)
-    except AnswerError as exc:
+    text = result.attempts[result.best].text
+    if result.value is None:
         report = _plain_text(text)[:4000].strip()
-        if kind == "command" and report and task_id:
+        if kind == "command" and report and task_id and not json_attempt(report):
             # A coding agent that just talks: its output is the progress report.
             with ws.batched(actor, f"heartbeat of {name}: output posted on {task_id}"):
                 ws.comment(actor, task_id, report, kind="status_update")
@@ -244,8 +261,14 @@ def _apply_answer(
                 )
             return
         state = ws.index.states().get(name, {})
-        _record_failure(ws, name, state, started, record, f"unusable answer: {exc}")
+        problem = result.problems[0] if result.problems else "the runtime gave no answer"
+        _record_failure(ws, name, state, started, record, f"unusable answer: {problem}")
         return
+    actions, rejected = result.value
+    rejected = list(rejected)
+    # The model produced no valid action (a clean noop is one): the tick fails. Valid actions
+    # that the workspace refuses (permissions, workflow) are the agent's decisions: it worked.
+    produced_nothing = bool(rejected) and not any(a.type != "noop" for a in actions)
     applied: list[dict[str, Any]] = []
     with ws.batched(actor, f"heartbeat of {name}"):
         for action in actions:
@@ -269,6 +292,14 @@ def _apply_answer(
                     )
                 except AgentctlError:
                     pass  # the task itself may be unknown: the run log keeps the reason
+        if produced_nothing:
+            record.update(applied=0, rejected=len(rejected), actions=applied,
+                          rejections=rejected[:LOGGED_REJECTIONS])  # fmt: skip
+            first = " ".join(str(rejected[0]["reason"]).split())
+            state = ws.index.states().get(name, {})
+            _record_failure(ws, name, state, started, record,
+                            f"no valid action ({len(rejected)} invalid; first: {first[:200]})")  # fmt: skip
+            return
         current = next((a.get("task") for a in applied if a.get("task")), task_id)
         _close_tick(ws, name, work, started, record, applied, rejected, current)
 

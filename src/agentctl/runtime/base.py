@@ -26,6 +26,12 @@ class Request:
         default_factory=dict
     )  # structured work, for the simulated runtime
     confine: Confinement | None = None  # the tick's containment of a command agent's child
+    # JSON Schema the answer must match: providers that can constrain their output to it do
+    # (runtime/llm.py); the others see it only in the prompt.
+    schema: dict[str, Any] | None = None
+    schema_name: str = "answer"
+    # Earlier turns of a repair conversation: (the runtime's answer, the message about it).
+    turns: tuple[tuple[str, str], ...] = ()
 
 
 class Confinement(Protocol):

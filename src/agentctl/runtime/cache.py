@@ -3,7 +3,7 @@
 One JSON file per key, written atomically, so concurrent processes never see half an entry
 and the last writer of the same key wins (the entries are equivalent). The key is a SHA-256 of
 what decides the answer: model, messages, max_tokens, temperature, whether JSON output was
-requested, and the endpoint (``api_base`` without any user:password part, since two servers
+requested (or a JSON Schema), and the endpoint (``api_base`` without any user:password part, since two servers
 can serve different models under one name). It never includes credentials, and an entry holds
 only the answer and its original usage, so nothing secret is written. Deleting the directory is always safe.
 """
@@ -29,7 +29,7 @@ def cache_key(
     messages: list[dict[str, str]],
     max_tokens: int,
     temperature: float,
-    json_output: bool,
+    json_output: bool | str,  # JSON mode, or "schema" when a JSON Schema constrained it
     api_base: str | None = None,
 ) -> str:
     payload = {

@@ -43,9 +43,13 @@ PROMPT, PROMPT_FILE = "{prompt}", "{prompt_file}"
 _ERROR_WORDS = re.compile(r"\b(error|fatal|failed|denied)\b", re.IGNORECASE)
 
 
-def compose(system: str, prompt: str) -> str:
-    """What the child reads: the system text, a Markdown rule, the work."""
-    return f"{system.strip()}{SEPARATOR}{prompt.strip()}\n"
+def compose(system: str, prompt: str, turns: tuple[tuple[str, str], ...] = ()) -> str:
+    """What the child reads: the system text, a Markdown rule, the work (and, in a repair
+    turn, each earlier answer followed by what was wrong with it)."""
+    text = f"{system.strip()}{SEPARATOR}{prompt.strip()}"
+    for answer, reply in turns:
+        text += f"{SEPARATOR}Your previous answer was:\n{answer.strip()}{SEPARATOR}{reply.strip()}"
+    return text + "\n"
 
 
 def _timeout(config: Mapping[str, object]) -> float:
@@ -81,7 +85,7 @@ class CommandRuntime:
                 f"agent {agent}: no command configured for the command runtime",
                 hint=f"set command: [claude, -p] (an argument list) in .agentctl/agents/{agent}.md",
             )
-        text = compose(request.system, request.prompt)
+        text = compose(request.system, request.prompt, request.turns)
         timeout = _timeout(request.config)
         env = dict(os.environ)
         env["AGENTCTL_AGENT"] = agent

@@ -31,6 +31,7 @@ import importlib
 import logging
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,7 @@ class _Target:
     role: str  # "model" or "fallback model", for messages
     placeholder_key: bool  # send PLACEHOLDER_KEY (an OpenAI-compatible api_base without a key)
     json_output: bool  # the provider takes response_format={"type": "json_object"}
+    schema_output: bool  # litellm says the model constrains its output to a JSON Schema
 
 
 def _target(lm: Any, agent: str, model: str, role: str, api_base: str | None) -> _Target:
@@ -126,7 +128,60 @@ def _target(lm: Any, agent: str, model: str, role: str, api_base: str | None) ->
         )
     except Exception:  # unknown to litellm's parameter tables: rely on the prompt alone
         params = []
-    return _Target(model, role, placeholder, "response_format" in params)
+    try:
+        schema_output = bool(
+            lm.supports_response_schema(model=model_name, custom_llm_provider=provider)
+        )
+    except Exception:  # not in litellm's model map: JSON mode (or the prompt) only
+        schema_output = False
+    return _Target(model, role, placeholder, "response_format" in params, schema_output)
+
+
+def _formats(target: _Target, settings: LLMConfig, request: Request) -> list[str]:
+    """The output constraints to try for ``target``, strongest first ("schema": the answer's
+    JSON Schema; "json": JSON mode; "text": the prompt alone). A server that refuses one gets
+    the next."""
+    wanted = settings.output
+    if wanted == "text":
+        return ["text"]
+    schema = request.schema is not None and (
+        wanted == "schema" or (wanted == "auto" and target.schema_output)
+    )
+    json_mode = wanted == "json" or target.json_output or wanted == "schema"
+    return [*(["schema"] if schema else []), *(["json"] if json_mode else []), "text"]
+
+
+def _response_format(kind: str, request: Request) -> dict[str, Any] | None:
+    if kind == "schema" and request.schema is not None:
+        return {"type": "json_schema", "json_schema": {"name": request.schema_name, "schema": request.schema, "strict": False}}  # fmt: skip
+    if kind == "json":
+        return {"type": "json_object"}
+    return None
+
+
+class _Deadline(Exception):
+    """The model's wall-clock bound (llm.timeout) passed before it answered."""
+
+
+def _bounded(fn: Any, kwargs: dict[str, Any], seconds: float) -> Any:
+    """``fn(**kwargs)`` within ``seconds`` of wall-clock time, whatever the client library
+    retries or waits inside; _Deadline otherwise (the call is abandoned on a daemon thread)."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = fn(**kwargs)
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="agentctl-llm-call", daemon=True)
+    worker.start()
+    worker.join(max(0.0, seconds))
+    if worker.is_alive():
+        raise _Deadline()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -228,6 +283,8 @@ class LLMRuntime:
     def run(self, request: Request) -> Answer:
         agent = str(request.agent.get("name") or "?")
         settings = LLMConfig.model_validate(request.config.get("llm") or {})
+        if request.agent.get("api_base"):  # the agent's own endpoint (a local server)
+            settings = settings.model_copy(update={"api_base": str(request.agent["api_base"])})
         primary = request.agent.get("model") or settings.model
         if not primary:
             raise RuntimeFailure(
@@ -246,6 +303,11 @@ class LLMRuntime:
             {"role": "system", "content": request.system},
             {"role": "user", "content": request.prompt},
         ]
+        for answer_text, reply in request.turns:  # a repair conversation
+            messages += [
+                {"role": "assistant", "content": answer_text},
+                {"role": "user", "content": reply},
+            ]
 
         cache = ResponseCache.for_local(request.local_dir) if settings.cache else None
         key = cache_key(
@@ -253,7 +315,7 @@ class LLMRuntime:
             messages,
             settings.max_tokens,
             settings.temperature,
-            chain[0].json_output,
+            {"json": True, "text": False}.get(fmt := _formats(chain[0], settings, request)[0], fmt),
             settings.api_base,
         )
         ledger = Ledger.for_local(request.local_dir)
@@ -276,7 +338,7 @@ class LLMRuntime:
             hold_time(settings.timeout, attempts) + BACKOFF_MAX * attempts,
         )
         try:
-            response, target = self._complete(lm, agent, chain, messages, settings)
+            response, target = self._complete(lm, agent, chain, messages, settings, request)
         except BaseException:
             ledger.release(reservation)
             raise
@@ -306,11 +368,15 @@ class LLMRuntime:
         chain: list[_Target],
         messages: list[dict[str, str]],
         settings: LLMConfig,
+        request: Request,
     ) -> tuple[Any, _Target]:
-        """The first answer from the chain; RuntimeFailure naming every model's last error."""
+        """The first answer from the chain; RuntimeFailure naming every model's last error.
+        Each model has ``llm.timeout`` seconds of wall-clock time for all its attempts."""
         failures: list[str] = []
+        timed_out = False
         for target in chain:
-            json_output = target.json_output
+            formats = _formats(target, settings, request)
+            deadline = time.monotonic() + settings.timeout
             attempt = 0
             while True:
                 kwargs: dict[str, Any] = {
@@ -318,27 +384,42 @@ class LLMRuntime:
                     "messages": messages,
                     "max_tokens": settings.max_tokens,
                     "temperature": settings.temperature,
-                    "timeout": settings.timeout,
+                    "timeout": max(0.001, deadline - time.monotonic()),
                     "num_retries": 0,  # retries are counted here, not by litellm or the SDK
+                    "max_retries": 0,
                     "drop_params": True,  # a provider without a parameter ignores it
                 }
                 if settings.api_base is not None:
                     kwargs["api_base"] = settings.api_base
                 if target.placeholder_key:
                     kwargs["api_key"] = PLACEHOLDER_KEY
-                if json_output:
-                    kwargs["response_format"] = {"type": "json_object"}
+                response_format = _response_format(formats[0], request)
+                if response_format is not None:
+                    kwargs["response_format"] = response_format
                 try:
-                    return lm.completion(**kwargs), target
+                    return _bounded(lm.completion, kwargs, deadline - time.monotonic()), target
+                except _Deadline:
+                    timed_out = True
+                    failures.append(f"{target.model}: timed out after {settings.timeout:g} s")
+                    break
                 except Exception as exc:  # every litellm/provider failure is reported below
                     if (
-                        json_output
+                        len(formats) > 1
                         and isinstance(exc, lm.BadRequestError)
                         and "response_format" in str(exc)
                     ):
-                        json_output = False  # a server without JSON mode: the prompt asks for JSON
+                        formats = formats[1:]  # a server without it: the next weaker constraint
                         continue
-                    if _is_transient(exc) and attempt < settings.retries:
+                    network = _network_failure(exc)
+                    if network == "timeout":
+                        timed_out = True
+                    left = deadline - time.monotonic()
+                    if (
+                        _is_transient(exc)
+                        and network != "timeout"
+                        and attempt < settings.retries
+                        and left > BACKOFF_START * 2**attempt
+                    ):
                         time.sleep(min(BACKOFF_START * 2**attempt, BACKOFF_MAX))
                         attempt += 1
                         continue
@@ -347,7 +428,11 @@ class LLMRuntime:
                     )
                     break
         tried = "; ".join(failures)
-        raise RuntimeFailure(
-            f"agent {agent}: model call failed ({tried})",
-            hint="fallback models are tried in order (llm.fallbacks); transient errors are retried llm.retries times",
-        )
+        if timed_out:
+            hint = (
+                f"raise llm.timeout in .agentctl/config.yaml (now {settings.timeout:g} s, a bound on each "
+                "model's whole call, retries included); a slow local model also wants a smaller llm.max_tokens"
+            )
+        else:
+            hint = "fallback models are tried in order (llm.fallbacks); transient errors are retried llm.retries times"
+        raise RuntimeFailure(f"agent {agent}: model call failed ({tried})", hint=hint)

@@ -6,6 +6,7 @@ line per tick and is never rotated, so reads take only its end."""
 from __future__ import annotations
 
 import json
+import re
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,24 @@ def read(local: Path, agent: str | None = None, limit: int = 20) -> list[dict[st
                 continue
     runs.sort(key=lambda r: (str(r.get("started")), str(r.get("agent"))))
     return runs[-limit:]
+
+
+RUN_ID = re.compile(r"^r-[0-9a-z]{4,12}$")
+SEARCHED = 5000  # latest runs of each agent searched for a run ID
+
+
+def find(local: Path, run_id: str) -> list[dict[str, Any]]:
+    """The runs whose ID is ``run_id`` or starts with it (a prefix of at least 4 characters
+    after ``r-``), among each agent's latest :data:`SEARCHED`."""
+    wanted = run_id.strip().lower()
+    if not wanted.startswith("r-"):
+        wanted = "r-" + wanted
+    if not RUN_ID.match(wanted):
+        return []
+    directory = runs_dir(local)
+    found: list[dict[str, Any]] = []
+    for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
+        found += [
+            r for r in read(local, path.stem, SEARCHED) if str(r.get("id", "")).startswith(wanted)
+        ]
+    return found

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from agentctl.core.rows import AgentRow
 
 AGENT_ORDER = [
-    "name", "role", "level", "capabilities", "runtime", "model", "command", "sandbox", "heartbeat", "budget",
+    "name", "role", "level", "capabilities", "runtime", "model", "api_base", "command", "sandbox", "heartbeat", "budget",
     "permissions", "created_at",
 ]  # fmt: skip
 SYSTEM_NAME = "agentctl"  # the actor of what the tool does on its own (containment)
@@ -118,6 +118,7 @@ class AgentOps(TaskOps):
         every: str | None = None,
         persona: str | None = None,
         sandbox: str | None = None,
+        api_base: str | None = None,
     ) -> dict[str, Any]:
         """Create an agent record (``agents/<name>.md``) with its role, level, capabilities and
         runtime; needs ``manage_agents``. Returns the new record."""
@@ -147,6 +148,7 @@ class AgentOps(TaskOps):
                 "capabilities": list(dict.fromkeys(capabilities or [])),
                 "runtime": runtime,
                 "model": model,
+                "api_base": api_base,
                 "command": command,
                 "sandbox": sandbox,
                 "heartbeat": {"every": every} if every else None,
