@@ -54,6 +54,7 @@ def timed_agent(
             with open(base / "{name}.times", "a", encoding="utf-8") as fh:
                 fh.write(f"{{what}} {{time.time()}}\\n")
         note("start")
+        (base / "{name}.ppid").write_text(str(os.getppid()), encoding="utf-8")
         deadline = time.time() + {WAIT!r}
         while time.time() < deadline and not all((base / f"{{o}}.times").exists() for o in {list(meet)!r}):
             time.sleep(0.02)
@@ -190,6 +191,8 @@ def test_a_killed_tick_is_a_failed_record_and_the_round_goes_on(
     for name in ("dev-a", "dev-b", "dev-c"):
         timed_agent(cli, name, scripts, delay=0.0 if name == "dev-b" else 0.5)
         add_task(cli, f"something for {name}", "--assign", name)
+    # unsandboxed, so its script's parent is the tick process itself
+    assert cli("agent", "edit", "dev-b", "--sandbox", "none").code == 0
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentctl", "heartbeat", "--all", "--jobs", "3", "--json"],
         cwd=root,
@@ -199,10 +202,11 @@ def test_a_killed_tick_is_a_failed_record_and_the_round_goes_on(
     )
     try:
         deadline = time.monotonic() + WAIT
-        while not (scripts / "dev-b.times").exists():  # dev-b's "model call" waits for release
+        ppid = scripts / "dev-b.ppid"
+        while not ppid.exists() or not ppid.read_text():  # its "model call" waits for release
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.02)
-        os.kill(tick_pid("dev-b"), signal.SIGKILL)
+        os.kill(int(ppid.read_text()), signal.SIGKILL)
         (scripts / "dev-b.release").touch()  # let the orphaned script end
         out, err = proc.communicate(timeout=WAIT)
     finally:
@@ -220,20 +224,6 @@ def test_a_killed_tick_is_a_failed_record_and_the_round_goes_on(
     # its run lock died with it: the next tick works
     again = cli("heartbeat", "dev-b", "--json")
     assert again.code == 0 and again.json()["runs"][0]["outcome"] == "worked", str(again)
-
-
-def tick_pid(agent: str) -> int:
-    """The pid of the round's tick process of ``agent`` (from /proc)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"--in-round" in argv and agent.encode() in argv:
-            return int(entry.name)
-    raise AssertionError(f"no tick process of {agent}")
 
 
 @pytest.mark.slow

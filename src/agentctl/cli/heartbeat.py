@@ -60,7 +60,6 @@ def heartbeat(
     dry_run: bool = typer.Option(
         False, "--dry-run", "-n", help="Show what the tick would do; call nothing, write nothing."
     ),
-    in_round: bool = typer.Option(False, "--in-round", hidden=True),
     json_: bool = JSON_OPTION,
 ) -> None:
     """One heartbeat tick: collect work, call the runtime only if there is any, apply its actions.
@@ -85,8 +84,7 @@ def heartbeat(
 
         records = run_round(ws, default_jobs() if jobs is None else jobs, dry_run=dry_run)
     else:
-        # --in-round: started by a round of --all, which raised the attention conditions once.
-        records = [tick(ws, str(name), dry_run=dry_run, escalate=not in_round)]
+        records = [tick(ws, str(name), dry_run=dry_run)]
     if want_json(ctx, json_):
         output.emit_json({"runs": records})
     else:

@@ -1,152 +1,138 @@
 """A round of heartbeats with the ticks of different agents at once (``heartbeat --all --jobs N``).
 
-Each agent's tick runs as its own process, ``python -m agentctl -W ROOT heartbeat AGENT --json
---in-round`` (the same command cron and ``agentctl run`` start), at most ``jobs`` at a time, in
-name order. A tick spends nearly all its time waiting for the model or the command, outside the
+Each agent's tick runs in its own process, at most ``jobs`` at a time, started in name order.
+A tick spends nearly all its time waiting for the model or the command, outside the
 workspace lock, so the ticks overlap where they wait and serialise only where they write
 (each write takes the workspace lock; each tick's commit takes git's index lock). Two agents
 racing for one task meet in the atomic claim at apply time: the loser's action is rejected
 with the reason, as any rejected action is.
 
-A separate process per tick, not a thread: a tick that crashes, hangs in a C library or is
-killed takes only itself down, and every tick gets its own workspace object, run lock and
-journal owner, exactly as when cron starts it. The parent keeps the records in agent order;
-a tick process that ends without its JSON record (killed, crashed, an error such as a lock
-timeout) becomes a ``failed`` record of its own, logged to the run log.
+A process per tick, not a thread: a tick that crashes, hangs in a C library or is killed
+takes only itself down, and every tick has its own workspace object, run lock, containment
+window and journal owner, as when cron starts it. The processes are forked by a
+``multiprocessing`` fork server that imported the tick's modules once for the round (a
+fresh interpreter per tick would spend ~0.4 s of CPU on imports, which on a small machine
+is most of a tick's CPU). Each child takes the parent's environment and working directory
+as they are when it starts, opens the workspace, ticks and sends back its run record. The
+parent returns the records in agent order; a tick that ends without one (killed, crashed)
+becomes a ``failed`` record, logged to the run log.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core.clock import now_seconds, stamp
-from agentctl.errors import AgentctlError, ExitCode
+from agentctl.errors import AgentctlError
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import ForkServerContext
+    from multiprocessing.process import BaseProcess
+
     from agentctl.workspace import Workspace
 
 MAX_DEFAULT_JOBS = 8
 KILL_AFTER = 5.0  # seconds between SIGTERM and SIGKILL for ticks left running by an interrupt
-ERROR_PREFIX = "agentctl: error: "
-WARNING_PREFIX = "agentctl: warning: "
-HINT_PREFIX = "agentctl: hint: "
+# Imported once by the fork server, so each tick starts warm. The CLI app too: a child
+# re-runs the parent's ``__main__`` (``agentctl.__main__`` or the ``agentctl`` script), which
+# imports it. Not litellm: a library that starts threads at import must not be imported by a
+# process that forks.
+PRELOAD = [
+    "agentctl.cli.app",
+    "agentctl.heartbeat.tick",
+    "agentctl.heartbeat.context",
+    "agentctl.heartbeat.contain",
+    "agentctl.heartbeat.sandbox",
+    "agentctl.core.actions",
+    "agentctl.runtime.command",
+    "agentctl.runtime.simulated",
+    "agentctl.runtime.llm",
+    "agentctl.workspace",
+    "agentctl.store.frontmatter",
+    "agentctl.vcs",
+]
 
 
 def default_jobs(cpus: int | None = None) -> int:
     """Two ticks per CPU core, at least 2 and at most 8 (see docs/decisions.md): a tick mostly
-    waits for its model, but each is a Python process (~40 MB, ~0.2 s of CPU to start and to
-    apply), command agents may be CPU-heavy, and providers limit concurrent requests."""
+    waits for its model, but applying an answer costs CPU, command agents may be CPU-heavy,
+    and providers limit concurrent requests."""
     count = os.cpu_count() if cpus is None else cpus
     return max(2, min(MAX_DEFAULT_JOBS, 2 * (count or 1)))
 
 
-def tick_argv(root: str, agent: str, dry_run: bool) -> list[str]:
-    """One tick of ``agent`` in a round: JSON out, no escalation (the round raised it)."""
-    argv = [sys.executable, "-m", "agentctl", "-W", root, "heartbeat", agent, "--json"]
-    return argv + ["--in-round"] + (["--dry-run"] if dry_run else [])
+def _context() -> ForkServerContext:
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)  # only read when the server starts
+    return context
+
+
+def _tick_child(
+    root: str, agent: str, dry_run: bool, env: dict[str, str], conn: Connection
+) -> None:
+    """In the child: one tick, its run record (or how it failed) and warnings sent back."""
+    os.environ.clear()
+    os.environ.update(env)  # as the parent's is now (the fork server's may be older)
+    os.chdir(root)
+    from agentctl.core import secrets
+    from agentctl.errors import BudgetError
+    from agentctl.heartbeat.tick import tick
+    from agentctl.workspace import Workspace
+
+    secrets.reset(names=True)
+    message: dict[str, Any] = {}
+    ws: Workspace | None = None
+    try:
+        ws = Workspace(Path(root))
+        message["record"] = tick(ws, agent, dry_run=dry_run, escalate=False)
+    except BudgetError as exc:
+        message["budget"] = exc.message
+    except AgentctlError as exc:  # e.g. the workspace lock timed out mid-tick
+        message["error"] = exc.message
+    except Exception as exc:  # a bug: this tick fails with its name, the round goes on
+        message["error"] = secrets.mask(f"internal error: {type(exc).__name__}: {exc}")
+    finally:
+        if ws is not None:
+            message["warnings"] = list(ws.warnings)
+            ws.close()
+    conn.send(message)
+    conn.close()
 
 
 @dataclass
-class _Outcome:
+class _Running:
     agent: str
-    code: int
-    stdout: str
-    stderr: str
-    seconds: float
+    process: BaseProcess
+    conn: Connection
     started: str
+    clock: float
+    message: dict[str, Any] | None = None
+    done: bool = field(default=False)
+
+    def receive(self) -> None:
+        """Take the child's message if it is there (EOF: the child died without one)."""
+        if self.message is not None or self.done:
+            return
+        try:
+            if self.conn.poll():
+                self.message = self.conn.recv()
+        except (EOFError, OSError):
+            self.done = True
 
 
-class _Children:
-    """The tick processes running now, so an interrupted round can end them."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._procs: set[subprocess.Popen[bytes]] = set()
-        self.closed = False
-
-    def start(self, argv: list[str], cwd: str) -> subprocess.Popen[bytes] | None:
-        with self._lock:
-            if self.closed:
-                return None
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=cwd,
-            )
-            self._procs.add(proc)
-            return proc
-
-    def done(self, proc: subprocess.Popen[bytes]) -> None:
-        with self._lock:
-            self._procs.discard(proc)
-
-    def terminate(self) -> None:
-        """Start nothing more; SIGTERM what runs, SIGKILL what is left after KILL_AFTER."""
-        with self._lock:
-            self.closed = True
-            running = list(self._procs)
-        for proc in running:
-            _signal(proc, signal.SIGTERM)
-        limit = time.monotonic() + KILL_AFTER
-        for proc in running:
-            try:
-                proc.wait(max(0.0, limit - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal(proc, signal.SIGKILL)
-                proc.wait()
-
-
-def _signal(proc: subprocess.Popen[bytes], signum: int) -> None:
-    try:
-        proc.send_signal(signum)
-    except ProcessLookupError:
-        pass
-
-
-def _run_one(children: _Children, root: str, agent: str, dry_run: bool) -> _Outcome:
-    started, clock = stamp(now_seconds()), time.monotonic()
-    try:
-        proc = children.start(tick_argv(root, agent, dry_run), root)
-    except OSError as exc:
-        return _Outcome(
-            agent, -1, "", f"{ERROR_PREFIX}cannot start the tick: {exc}\n", 0.0, started
-        )
-    if proc is None:  # the round was interrupted before this tick started
-        return _Outcome(agent, -1, "", f"{ERROR_PREFIX}the round was interrupted\n", 0.0, started)
-    try:
-        out, err = proc.communicate()
-    finally:
-        children.done(proc)
-    return _Outcome(
-        agent,
-        proc.returncode,
-        out.decode("utf-8", "replace"),
-        err.decode("utf-8", "replace"),
-        time.monotonic() - clock,
-        started,
-    )
-
-
-def run_round(
-    ws: Workspace,
-    jobs: int,
-    dry_run: bool = False,
-) -> list[dict[str, Any]]:
+def run_round(ws: Workspace, jobs: int, dry_run: bool = False) -> list[dict[str, Any]]:
     """One tick of every agent, ``jobs`` at a time, each in its own process; the run records
     in name order, as :func:`agentctl.heartbeat.tick.tick_all` returns them (which this is
     with ``jobs`` 1). New conditions that need attention are raised once, before the round.
-    Warnings of the ticks join ``ws.warnings``."""
+    The ticks' warnings join ``ws.warnings``."""
     from agentctl.heartbeat.tick import tick_all
 
     ws.refresh()
@@ -158,81 +144,89 @@ def run_round(
             ws.raise_attention()
         except AgentctlError as exc:  # the round goes on; the next one raises them
             ws.warnings.append(f"conditions needing attention were not raised: {exc.message}")
+    from multiprocessing.connection import wait
+
+    context = _context()
     root = str(ws.root)
-    children = _Children()
-    outcomes: dict[str, _Outcome] = {}
-    pool = ThreadPoolExecutor(max_workers=min(jobs, len(agents)), thread_name_prefix="tick")
+    waiting = list(agents)
+    running: dict[str, _Running] = {}
+    records: dict[str, dict[str, Any]] = {}
     try:
-        futures = {agent: pool.submit(_run_one, children, root, agent, dry_run) for agent in agents}
-        for agent, future in futures.items():
-            outcomes[agent] = future.result()
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                agent = waiting.pop(0)
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(
+                    target=_tick_child,
+                    args=(root, agent, dry_run, dict(os.environ), sender),
+                    name=f"agentctl-tick-{agent}",
+                )
+                started, clock = stamp(now_seconds()), time.monotonic()
+                process.start()
+                sender.close()  # the child holds the only sending end: EOF when it dies
+                running[agent] = _Running(agent, process, receiver, started, clock)
+            listening = [c.conn for c in running.values() if c.message is None and not c.done]
+            wait(listening + [c.process.sentinel for c in running.values()])
+            for agent, child in list(running.items()):
+                child.receive()
+                if child.process.exitcode is None:
+                    continue
+                child.receive()  # sent just before it ended
+                child.process.join()
+                child.conn.close()
+                del running[agent]
+                records[agent] = _record(ws, child, dry_run)
     except BaseException:  # Ctrl-C, or stdout gone: no tick is left running unattended
-        children.terminate()
+        _terminate([child.process for child in running.values()])
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return [_record(ws, outcomes[agent], dry_run) for agent in agents]
+    return [records[agent] for agent in agents]
 
 
-def _record(ws: Workspace, outcome: _Outcome, dry_run: bool) -> dict[str, Any]:
-    """The run record of one tick process: the one it printed, or one saying how it ended."""
-    errors: list[str] = []
-    for line in outcome.stderr.splitlines():
-        if line.startswith(WARNING_PREFIX):
-            warning = line[len(WARNING_PREFIX) :]
-            if warning not in ws.warnings:
-                ws.warnings.append(warning)
-        elif line.startswith(ERROR_PREFIX):
-            errors.append(line[len(ERROR_PREFIX) :])
-    record = _printed(outcome)
-    if record is not None:
+def _terminate(processes: list[BaseProcess]) -> None:
+    for process in processes:
+        process.terminate()
+    limit = time.monotonic() + KILL_AFTER
+    for process in processes:
+        process.join(max(0.0, limit - time.monotonic()))
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+
+
+def _record(ws: Workspace, tick: _Running, dry_run: bool) -> dict[str, Any]:
+    """The run record of one tick: the one it made, or one saying how its process ended."""
+    message = tick.message or {}
+    for warning in message.get("warnings", []):
+        if warning not in ws.warnings:
+            ws.warnings.append(warning)
+    if "record" in message:
+        record: dict[str, Any] = message["record"]
         return record
-    if outcome.code == int(ExitCode.BUDGET):
-        return {"agent": outcome.agent, "outcome": "budget", "error": _error_text(errors)}
+    if "budget" in message:
+        return {"agent": tick.agent, "outcome": "budget", "error": message["budget"]}
+    if "error" in message:
+        error = str(message["error"])
+    else:
+        error = f"the tick process {_ended(tick.process.exitcode)}"
     record = {
-        "agent": outcome.agent,
-        "started": outcome.started,
+        "agent": tick.agent,
+        "started": tick.started,
         "outcome": "failed",
-        "error": f"the tick process {_ended(outcome.code)}: {_error_text(errors, outcome.stderr)}",
-        "duration_ms": int(outcome.seconds * 1000),
+        "error": error,
+        "duration_ms": int((time.monotonic() - tick.clock) * 1000),
     }
     if not dry_run:
         try:
             ws.record_run(record)  # the tick itself could not log it
         except (OSError, AgentctlError) as exc:
-            ws.warnings.append(f"{outcome.agent}: the run was not logged: {exc}")
+            ws.warnings.append(f"{tick.agent}: the run was not logged: {exc}")
     return record
 
 
-def _printed(outcome: _Outcome) -> dict[str, Any] | None:
-    if not outcome.stdout.strip():
-        return None
-    try:
-        document = json.loads(outcome.stdout)
-    except json.JSONDecodeError:
-        return None
-    runs = document.get("runs") if isinstance(document, dict) else None
-    if not isinstance(runs, list) or len(runs) != 1 or not isinstance(runs[0], dict):
-        return None
-    record: dict[str, Any] = runs[0]
-    return record if record.get("agent") == outcome.agent else None
-
-
-def _ended(code: int) -> str:
-    if code < 0 and code != -1:
+def _ended(code: int | None) -> str:
+    if code is not None and code < 0:
         try:
-            name = signal.Signals(-code).name
+            return f"was killed by {signal.Signals(-code).name}"
         except ValueError:
-            name = f"signal {-code}"
-        return f"was killed by {name}"
-    if code == -1:
-        return "did not run"
-    return f"ended with exit code {code}"
-
-
-def _error_text(errors: list[str], stderr: str = "") -> str:
-    if errors:
-        return errors[-1]
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith(HINT_PREFIX)]
-    return lines[-1][:300] if lines else "no output"
+            return f"was killed by signal {-code}"
+    return f"ended with exit code {code} without a run record"
