@@ -193,20 +193,9 @@ def test_a_killed_tick_is_a_failed_record_and_the_round_goes_on(
         add_task(cli, f"something for {name}", "--assign", name)
     # unsandboxed, so its script's parent is the tick process itself
     assert cli("agent", "edit", "dev-b", "--sandbox", "none").code == 0
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agentctl", "heartbeat", "--all", "--jobs", "3", "--json"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_round(root, "--jobs", "3", "--json")
     try:
-        deadline = time.monotonic() + WAIT
-        ppid = scripts / "dev-b.ppid"
-        while not ppid.exists() or not ppid.read_text():  # its "model call" waits for release
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.02)
-        os.kill(int(ppid.read_text()), signal.SIGKILL)
+        os.kill(tick_process_of(scripts, "dev-b", proc), signal.SIGKILL)
         (scripts / "dev-b.release").touch()  # let the orphaned script end
         out, err = proc.communicate(timeout=WAIT)
     finally:
@@ -223,6 +212,62 @@ def test_a_killed_tick_is_a_failed_record_and_the_round_goes_on(
     assert [r["outcome"] for r in runs(cli, "dev-b")] == ["failed"]  # logged for it
     # its run lock died with it: the next tick works
     again = cli("heartbeat", "dev-b", "--json")
+    assert again.code == 0 and again.json()["runs"][0]["outcome"] == "worked", str(again)
+
+
+def start_round(root: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "agentctl", "heartbeat", "--all", *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def tick_process_of(scripts: Path, name: str, proc: subprocess.Popen[str]) -> int:
+    """The pid of ``name``'s tick process, once its (unsandboxed) script has started."""
+    ppid = scripts / f"{name}.ppid"
+    deadline = time.monotonic() + WAIT
+    while not ppid.exists() or not ppid.read_text():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    return int(ppid.read_text())
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "Z"
+
+
+@pytest.mark.slow
+def test_interrupting_a_round_interrupts_its_ticks(
+    ws_root: Path, cli: Runner, scripts: Path
+) -> None:
+    for name in ("dev-a", "dev-b"):
+        timed_agent(cli, name, scripts, delay=0.0 if name == "dev-b" else 0.2)
+        add_task(cli, f"something for {name}", "--assign", name)
+    assert cli("agent", "edit", "dev-b", "--sandbox", "none").code == 0
+    proc = start_round(ws_root, "--jobs", "2")
+    try:
+        pid = tick_process_of(scripts, "dev-b", proc)
+        proc.send_signal(signal.SIGINT)  # the round only, as `kill -INT` would
+        out, err = proc.communicate(timeout=WAIT)
+    finally:
+        (scripts / "dev-b.release").touch()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, (out, err)  # as for an interrupted single tick
+    assert "Traceback" not in err and "Error" not in err, err
+    deadline = time.monotonic() + WAIT
+    while not gone(pid):
+        assert time.monotonic() < deadline, "the tick outlived the round"
+        time.sleep(0.05)
+    again = cli("heartbeat", "dev-b", "--json")  # its run lock was released
     assert again.code == 0 and again.json()["runs"][0]["outcome"] == "worked", str(again)
 
 
@@ -349,3 +394,42 @@ def test_a_log_another_tick_starts_during_a_window_is_not_tampering(
         ws.close()
     assert findings.reverted == [layout.relative(forged)]
     assert findings.restore == {forged: None}
+
+
+# -- git's index lock while other ticks commit -------------------------------------------------
+
+
+def test_a_slow_commit_of_a_live_agentctl_is_waited_for_not_called_stale(
+    git_ws_root: Path,
+) -> None:
+    """On a loaded machine another tick's commit can hold index.lock for longer than the
+    staleness limit; a lock held by a running agentctl is waited for. Git's own is not."""
+    from agentctl import vcs
+    from agentctl.errors import GitError
+    from agentctl.store.journal import owner_marker
+
+    repo = vcs.find_repo(git_ws_root)
+    assert repo is not None
+    lock = git_ws_root / ".git" / "index.lock"
+    held = vcs._INDEX_LOCK_STALE_AFTER * 2
+
+    def hold_for_a_while() -> None:
+        time.sleep(held)
+        lock.unlink()
+
+    lock.write_text(owner_marker(), encoding="ascii")  # this process: alive
+    holder = threading.Thread(target=hold_for_a_while)
+    holder.start()
+    started = time.monotonic()
+    repo.check_index_unlocked()
+    (git_ws_root / "note.md").write_text("after the other commit\n", encoding="utf-8")
+    assert repo.commit_paths([git_ws_root / "note.md"], "waited") is not None
+    holder.join()
+    assert time.monotonic() - started >= held * 0.9
+
+    lock.write_text("", encoding="ascii")  # git's own lock (no marker): stale after the limit
+    try:
+        with pytest.raises(GitError, match="index.lock"):
+            repo.check_index_unlocked()
+    finally:
+        lock.unlink()

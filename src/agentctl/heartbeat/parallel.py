@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from agentctl.workspace import Workspace
 
 MAX_DEFAULT_JOBS = 8
-KILL_AFTER = 5.0  # seconds between SIGTERM and SIGKILL for ticks left running by an interrupt
+KILL_AFTER = 5.0  # seconds between SIGINT and SIGKILL for ticks left running by an interrupt
 # Imported once by the fork server, so each tick starts warm. The CLI app too: a child
 # re-runs the parent's ``__main__`` (``agentctl.__main__`` or the ``agentctl`` script), which
 # imports it. Not litellm: a library that starts threads at import must not be imported by a
@@ -99,6 +99,8 @@ def _tick_child(
         message["error"] = exc.message
     except Exception as exc:  # a bug: this tick fails with its name, the round goes on
         message["error"] = secrets.mask(f"internal error: {type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:  # the round is being stopped: end like an interrupted tick
+        message["error"] = "interrupted"
     finally:
         if ws is not None:
             message["warnings"] = list(ws.warnings)
@@ -183,8 +185,14 @@ def run_round(ws: Workspace, jobs: int, dry_run: bool = False) -> list[dict[str,
 
 
 def _terminate(processes: list[BaseProcess]) -> None:
+    """Interrupt the ticks (SIGINT, as Ctrl-C does: each unwinds like an interrupted tick);
+    SIGKILL what is left after KILL_AFTER."""
     for process in processes:
-        process.terminate()
+        if process.pid is not None and process.exitcode is None:
+            try:
+                os.kill(process.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
     limit = time.monotonic() + KILL_AFTER
     for process in processes:
         process.join(max(0.0, limit - time.monotonic()))
