@@ -56,6 +56,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for name in ENV_REMOVED:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+    # Rounds tick one agent after another in-process (fast, and pinned clocks apply);
+    # tests of parallel rounds pass --jobs or remove this.
+    monkeypatch.setenv("AGENTCTL_JOBS", "1")
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("USER", "tester")
     from agentctl.core import secrets

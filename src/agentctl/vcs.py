@@ -121,6 +121,17 @@ def _remove_if_ours_and_dead(lock: Path) -> bool:
     return True
 
 
+def _held_by_live_agentctl(lock: Path) -> bool:
+    """True if ``lock`` is held by an agentctl process that is still running: it is committing
+    (slowly, on a loaded machine with other ticks committing too), not stale."""
+    try:
+        with open(lock, "rb") as handle:
+            head = handle.read(200).decode("ascii", "replace")
+    except OSError:
+        return False
+    return head.startswith("agentctl pid=") and not marker_is_dead(head)
+
+
 def find_repo(path: Path) -> Repo | None:
     """The git work tree containing ``path``, or None when not in a repo or git is not installed.
 
@@ -304,11 +315,12 @@ class Repo:
         """Fail now, before anything is written, if ``index.lock`` is stale.
 
         A lock that disappears (another git command finishing) is fine; one and the same lock
-        that persists for _INDEX_LOCK_STALE_AFTER seconds raises GitError with the fix.
+        that persists for _INDEX_LOCK_STALE_AFTER seconds raises GitError with the fix, unless
+        a running agentctl process holds it (waited for up to _INDEX_LOCK_MAX_WAIT).
         """
         lock = self.git_dir / "index.lock"
         seen: tuple[int, int, int] | None = None
-        seen_since = time.monotonic()
+        start = seen_since = time.monotonic()
         while True:
             if self._clear_dead_lock(lock):
                 continue
@@ -318,9 +330,9 @@ class Repo:
                 return
             current = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
             now = time.monotonic()
-            if current != seen:
+            if current != seen or _held_by_live_agentctl(lock):
                 seen, seen_since = current, now
-            elif now - seen_since >= _INDEX_LOCK_STALE_AFTER:
+            if now - seen_since >= _INDEX_LOCK_STALE_AFTER or now - start >= _INDEX_LOCK_MAX_WAIT:
                 raise _lock_error(lock)
             time.sleep(0.02)
 
@@ -680,7 +692,9 @@ class Repo:
                     )
                 except FileNotFoundError:  # released just now: try again at once
                     continue
-                if current != seen:  # a different holder than last time: restart the clock
+                if current != seen or _held_by_live_agentctl(lock):
+                    # a different holder than last time, or a live agentctl committing:
+                    # restart the staleness clock (the whole wait stays bounded)
                     seen, seen_since = current, now
                 if (
                     now - seen_since >= _INDEX_LOCK_STALE_AFTER

@@ -50,6 +50,15 @@ def heartbeat(
     ctx: typer.Context,
     agent: str = typer.Argument(None, help="The agent to tick (default: --as)."),
     all_: bool = typer.Option(False, "--all", help="Tick every agent once, in name order."),
+    jobs: int = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        envvar="AGENTCTL_JOBS",
+        help="With --all: tick up to N agents at once, each in its own process (default: "
+        "2 per CPU core, 2 to 8); 1 ticks them one after another in this process.",
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", "-n", help="Show what the tick would do; call nothing, write nothing."
     ),
@@ -60,9 +69,11 @@ def heartbeat(
     Exit 0 when idle, worked, waiting (a manual agent: its work and prompt are reported,
     nothing is applied) or skipped (another tick of the agent is running, or it backs off
     after a failure); 11 when the runtime failed; 10 when a budget stopped it; 5 when a
-    simulated agent was refused (the config does not say allow_simulated: true).
+    simulated agent was refused (the config does not say allow_simulated: true). With --all,
+    the worst of these over the round (10, then 11, then 5); a tick process that crashed or
+    was killed counts as failed.
     """
-    from agentctl.heartbeat.tick import exit_code, tick, tick_all
+    from agentctl.heartbeat.tick import exit_code, tick
 
     ws = open_workspace(ctx, warn=False)
     name = agent or globals_of(ctx).as_agent
@@ -71,7 +82,9 @@ def heartbeat(
     if not all_ and not name:
         raise UsageError("say which agent: agentctl heartbeat AGENT (or --all)")
     if all_:
-        records = tick_all(ws, dry_run=dry_run)
+        from agentctl.heartbeat.parallel import default_jobs, run_round
+
+        records = run_round(ws, default_jobs() if jobs is None else jobs, dry_run=dry_run)
     else:
         records = [tick(ws, str(name), dry_run=dry_run)]
     if want_json(ctx, json_):

@@ -180,6 +180,15 @@ def run(
         "--grace",
         help="On stop, how long running ticks may finish before they are terminated.",
     ),
+    jobs: int = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        envvar="AGENTCTL_JOBS",
+        help="At most N ticks at once; due ticks wait for a free one "
+        "(default: 2 per CPU core, 2 to 8, as for 'heartbeat --all').",
+    ),
     json_: bool = typer.Option(
         False,
         "--json",
@@ -190,7 +199,8 @@ def run(
 
     Each tick is 'agentctl heartbeat AGENT' in its own process, logged to
     .agentctl/local/logs/AGENT.log; one line per tick outcome is printed. An agent never
-    overlaps itself: a slot that comes while its previous tick runs is skipped. Ctrl-C or
+    overlaps itself: a slot that comes while its previous tick runs is skipped; at most
+    --jobs ticks run at once, and a due tick waits for one of them to end. Ctrl-C or
     SIGTERM stops scheduling, lets running ticks finish within --grace, then terminates
     them, and exits 0 (a second Ctrl-C terminates at once).
     """
@@ -218,6 +228,7 @@ def run(
         duration=duration,
         grace=grace_seconds,
         tick_now=now,
+        jobs=jobs,
     )
     scheduler = prepared.scheduler
     for schedule in prepared.schedules:

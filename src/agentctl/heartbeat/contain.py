@@ -162,12 +162,19 @@ def compare(layout: Any, taken: dict[str, Entry], journal: Path) -> Findings:
         if journaled and (st is None or stat.S_ISREG(st.st_mode)):
             continue
         restore = was
+        # A log another writer's mutation started during the window (a first notification,
+        # a new day's events) is checked line by line like one that grew.
+        log_before = b"" if before is None else was
         if (
-            was is not None and current is not None and current.startswith(was)
+            log_before is not None and current is not None and current.startswith(log_before)
             and Path(path).parent.name in _LOG_DIRS and Path(path).parent.parent == Path(layout.dir)
         ):  # fmt: skip
             allowed = lines.get(rel, set())
-            added = current[len(was) :].decode("utf-8", errors="replace").splitlines(keepends=True)
+            added = (
+                current[len(log_before) :]
+                .decode("utf-8", errors="replace")
+                .splitlines(keepends=True)
+            )
             kept = [
                 line
                 for line in added
@@ -175,9 +182,11 @@ def compare(layout: Any, taken: dict[str, Entry], journal: Path) -> Findings:
             ]
             if len(kept) == len([line for line in added if line.strip()]):
                 continue  # every appended line was written by a mutation
-            restore = was + "".join(
+            restore = log_before + "".join(
                 line if line.endswith("\n") else line + "\n" for line in kept
             ).encode("utf-8")
+            if before is None and not kept:
+                restore = None  # the child created it: delete it
         findings.restore[Path(path)] = restore
         findings.reverted.append(rel)
         diffs.append(_diff(rel, was, current))

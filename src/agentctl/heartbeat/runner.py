@@ -201,11 +201,15 @@ def prepare_run(
     duration: float | None = None,
     grace: float = 0.0,
     tick_now: bool = False,
+    jobs: int | None = None,
 ) -> ForegroundRun:
     """A scheduler ticking the selected agents (each tick ``agentctl heartbeat AGENT`` in its own
-    process, logged to ``AGENT.log``); ``report`` gets each tick's outcome, ``warn`` each warning
-    about the schedules. Closes ``ws``: the scheduler only starts processes."""
+    process, logged to ``AGENT.log``, at most ``jobs`` at once: default
+    :func:`agentctl.heartbeat.parallel.default_jobs`, as for ``heartbeat --all``); ``report``
+    gets each tick's outcome, ``warn`` each warning about the schedules. Closes ``ws``: the
+    scheduler only starts processes."""
     from agentctl.heartbeat import scheduler as loop
+    from agentctl.heartbeat.parallel import default_jobs
 
     selected = select_agents(ws, agents)
     warnings: list[str] = []
@@ -223,6 +227,7 @@ def prepare_run(
         duration=duration,
         grace=grace,
         tick_now=tick_now,
+        jobs=default_jobs() if jobs is None else jobs,
         cwd=root,
     )
     try:

@@ -4,7 +4,8 @@ Each due tick runs as its own process (by default ``python -m agentctl -W ROOT h
 AGENT``), in a new session so a Ctrl-C in the terminal reaches only the scheduler, with its
 output appended to ``.agentctl/local/logs/<agent>.log`` like the cron lines. The loop
 sleeps on an event until the next due time or until a tick ends; it never starts a tick of
-an agent whose previous tick is still running (that slot is reported as skipped). When
+an agent whose previous tick is still running (that slot is reported as skipped), and with a
+``jobs`` limit a due tick waits (in due order) while that many run. When
 asked to stop it starts nothing new, gives running ticks a grace period, then terminates
 their process groups. What is due when is decided by :mod:`agentctl.core.schedule`.
 """
@@ -124,6 +125,7 @@ class Scheduler:
     grace: float = 30.0
     kill_after: float = KILL_AFTER
     tick_now: bool = False
+    jobs: int | None = None  # ticks running at once at most (None: no limit)
     cwd: Path | None = None
     env: Mapping[str, str] | None = None
     clock: Callable[[], datetime] = local_now
@@ -179,8 +181,12 @@ class Scheduler:
                 summary.reason = "duration"
                 break
             now = self.clock()
+            full = False  # a due tick waits for one of the running ones to end
             for agent in sorted(due, key=lambda name: due[name]):
                 if due[agent] > now:
+                    break
+                if agent not in self._running and self._full():
+                    full = True
                     break
                 self._fire(agent, due[agent], summary)
                 due[agent] = next_due(by_agent[agent], max(now, due[agent]))
@@ -190,13 +196,16 @@ class Scheduler:
                 continue
             wait = (
                 min((when - self.clock()).total_seconds() for when in due.values())
-                if due
-                else MAX_SLEEP
+                if due and not full
+                else MAX_SLEEP  # when full, the end of a tick sets _wake
             )
             if deadline is not None:
                 wait = min(wait, deadline - time.monotonic())
             self._wake.wait(max(0.0, min(wait, MAX_SLEEP)))
             self._wake.clear()
+
+    def _full(self) -> bool:
+        return self.jobs is not None and len(self._running) >= self.jobs
 
     def _fire(self, agent: str, when: datetime, summary: RunSummary) -> None:
         previous = self._running.get(agent)
