@@ -387,6 +387,8 @@ EXPECTED_MATRIX = {
         "remove_tasks",
         "edit_agents",
         "review",
+        "plan",
+        "propose_agents",
     },
 }
 

@@ -7,6 +7,7 @@ agent's ``permissions.allow`` / ``permissions.deny`` lists. docs/permissions.md 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ LEVEL_PERMISSIONS: dict[str, frozenset[str]] = {
             "remove_tasks",
             "edit_agents",
             "review",
+            "plan",
+            "propose_agents",
         }
     ),
 }
@@ -70,6 +73,21 @@ class Actor:
 def may_review(agent: dict[str, Any]) -> bool:
     """:meth:`Actor.may_review` for an agent record (as the index returns it)."""
     return actor_of(agent).may_review()
+
+
+PENDING = "pending"
+
+
+def is_pending(agent: Mapping[str, Any]) -> bool:
+    """A proposed agent no person has approved yet: it never ticks, acts or takes work."""
+    return agent.get("approval") == PENDING
+
+
+def pending_reason(name: str) -> str:
+    return (
+        f"{name} is a proposed agent waiting for approval; "
+        f"a person approves it with 'agentctl agent approve {name}'"
+    )
 
 
 def actor_of(agent: dict[str, Any]) -> Actor:
