@@ -210,6 +210,10 @@ def test_a_proposed_agent_is_pending_until_a_person_approves_it(
         "no available agent for security: warden proposed, waiting for approval"
     )
 
+    human = cli("inbox", "--human", "--json").json()["human"]
+    assert [a["name"] for a in human["agents"]] == ["warden"]
+    assert "Proposed agents waiting for approval" in cli("inbox", "--human").out
+
     # only a person approves
     assert_one_line_error(
         cli("--as", "boss", "agent", "approve", "warden"), 7, "only a person may approve"

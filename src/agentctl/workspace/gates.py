@@ -78,8 +78,9 @@ class GateOps(CollabOps):
     # -- what waits for a person ----------------------------------------------------------
 
     def human_inbox(self, limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
-        """What waits for a person: gated approvals and refusals, and, in a workspace without
-        a lead, the conditions that need attention (nobody else is told about them)."""
+        """What waits for a person: gated approvals and refusals, proposed agents waiting for
+        approval (``agents``), and, in a workspace without a lead, the conditions that need
+        attention (nobody else is told about them)."""
 
         from agentctl.workspace.attention import current_conditions
 
@@ -88,6 +89,9 @@ class GateOps(CollabOps):
         leads = [a for a in self.index.agents() if a.get("level") == "lead"]
         conditions = [] if leads else current_conditions(self, clock.now())
         result["attention"] = [c.as_dict() for c in conditions[:limit]]
+        result["agents"] = [a for a in self.index.agents() if a.get("approval") == "pending"][
+            :limit
+        ]
         return result
 
 
