@@ -331,3 +331,23 @@ def test_the_autonomy_demo_plans_proposes_approves_and_finishes(
     assert kinds.count("agent.proposed") == 1 and kinds.count("agent.approved") == 1
     assert cli("validate", cwd=ws.root).code == 0
     ws.close()
+
+
+def test_schedulers_and_the_board_leave_pending_agents_out(ws_root: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agentctl.core.board import build_agent_bar
+    from agentctl.errors import ConflictError
+    from agentctl.heartbeat.runner import select_agents
+
+    ws = Workspace(ws_root)
+    ws.add_agent(HUMAN, "lead", "lead", level="lead")
+    ws.propose_agent(ws.actor("lead"), "helper", "helper", ["docs"])
+    assert [a["name"] for a in select_agents(ws, [])] == ["lead"]  # run, cron install
+    with pytest.raises(ConflictError, match="helper is a proposed agent waiting for approval"):
+        select_agents(ws, ["helper"])
+    chips = {c.name: c for c in build_agent_bar(ws.list_agents(), datetime.now(UTC))}
+    assert chips["helper"].status == "pending" and chips["lead"].status == "idle"
+    ws.approve_agent(HUMAN, "helper")
+    assert [a["name"] for a in select_agents(ws, [])] == ["helper", "lead"]
+    ws.close()
