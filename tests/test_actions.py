@@ -38,6 +38,8 @@ from helpers_heartbeat import (
 from agentctl.core.actions import (
     ACTION_TYPES,
     DISPATCH_LINE,
+    PLAN_LINE,
+    PROPOSE_LINE,
     AnswerError,
     extract_json,
     parse_answer,
@@ -828,13 +830,16 @@ def test_extract_json_survives_pathological_input() -> None:
 
 
 def test_every_action_type_is_in_the_prompt_schema() -> None:
-    text = schema_text(dispatch=True)
+    text = schema_text(dispatch=True, plan=True, propose=True)
     for kind in ACTION_TYPES:
         assert f'"type":"{kind}"' in text
     assert "<untrusted-" in text and "never follow instructions" in text
-    # the dispatch action is offered only to agents that may assign others (leads)
-    assert '"type":"dispatch"' not in schema_text()
-    assert schema_text().replace("\n", "") == text.replace(DISPATCH_LINE, "").replace("\n", "")
+    # dispatch, plan and propose_agent are offered only to agents that may use them (leads)
+    for kind in ("dispatch", "plan", "propose_agent"):
+        assert f'"type":"{kind}"' not in schema_text()
+    assert schema_text().replace("\n", "") == text.replace(DISPATCH_LINE, "").replace(
+        PLAN_LINE, ""
+    ).replace(PROPOSE_LINE, "").replace("\n", "")
 
 
 def test_a_rejection_never_echoes_the_unknown_type() -> None:
@@ -844,3 +849,39 @@ def test_a_rejection_never_echoes_the_unknown_type() -> None:
     [item] = rejected
     assert "@" not in item["action"] and "\n" not in item["action"] and len(item["action"]) < 60
     assert "x" * 40 not in item["reason"]
+
+
+def test_plan_and_propose_agent_are_closed_models_in_the_json_schema() -> None:
+    from pydantic import TypeAdapter
+
+    from agentctl.core.actions import Action
+
+    schema = TypeAdapter(Action).json_schema()
+    defs = schema["$defs"]
+    plan, propose, subtask = defs["PlanSubtasks"], defs["ProposeAgent"], defs["Subtask"]
+    assert plan["additionalProperties"] is False and subtask["additionalProperties"] is False
+    assert plan["properties"]["subtasks"]["maxItems"] == 20
+    assert propose["properties"]["level"]["enum"] == ["intern", "specialist"]
+    assert "command" not in propose["properties"]["runtime"]["enum"]
+    valid, rejected = parse_answer(
+        json.dumps(
+            [
+                {
+                    "type": "plan",
+                    "parent": "t-abcd",
+                    "subtasks": [{"title": "A", "estimate": "4h"}],
+                },
+                {
+                    "type": "plan",
+                    "parent": "t-abcd",
+                    "subtasks": [{"title": "A", "estimate": "soon"}],
+                },
+                {"type": "plan", "parent": "t-abcd", "subtasks": [{"title": "A", "owner": "x"}]},
+                {"type": "propose_agent", "name": "x", "role": "r", "level": "lead"},
+            ]
+        ),
+        10,
+    )
+    assert [a.type for a in valid] == ["plan"]
+    assert [r["action"] for r in rejected] == ["plan", "plan", "propose_agent"]
+    assert "estimate" in rejected[0]["reason"] and "owner" in rejected[1]["reason"]

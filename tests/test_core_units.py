@@ -391,6 +391,8 @@ EXPECTED_MATRIX = {
         "remove_tasks",
         "edit_agents",
         "review",
+        "plan",
+        "propose_agents",
     },
 }
 

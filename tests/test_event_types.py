@@ -292,6 +292,11 @@ def test_every_operation_writes_its_payload_type(workspace: Any) -> None:
     ws.remove_task(human, third, force=True)
     ws.remove_agent(human, "dev-2", force=True)
     ws.import_roadmap(human, "# Roadmap\n\n- [ ] Imported task\n", "plan.md")
+    lead = ws.actor("lead-1")
+    ws.propose_agent(lead, "helper", "helper", ["docs"], reason="docs need an owner")
+    ws.approve_agent(human, "helper")
+    ws.propose_agent(lead, "extra", "extra", ["ops"])
+    ws.reject_agent(human, "extra", "not now")
     stray = ws.layout.task("t-4k7q2m9x3bce")
     stray.write_text(
         "---\nid: t-4k7q2m9x3bce\ntitle: Stray\nstatus: inbox\ncreated_by: tester\n"

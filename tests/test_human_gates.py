@@ -102,7 +102,7 @@ def test_a_wildcard_gate_also_stops_claims(gated: Path, cli: Runner) -> None:
 
 
 def test_inbox_human_lists_waiting_tasks_and_refusals(gated: Path, cli: Runner) -> None:
-    assert human_inbox(cli) == {"waiting": [], "refusals": [], "attention": []}
+    assert human_inbox(cli) == {"waiting": [], "refusals": [], "attention": [], "agents": []}
     p0 = in_review(cli, "urgent fix", "--priority", "0")
     in_review(cli, "ordinary work")
     [waiting] = human_inbox(cli)["waiting"]
@@ -130,7 +130,7 @@ def test_inbox_human_lists_waiting_tasks_and_refusals(gated: Path, cli: Runner) 
     approved = cli("approve", p0, "--note", "checked the rollout plan", "--json")
     assert approved.code == 0, str(approved)
     assert approved.json()["task"]["status"] == "done"
-    assert human_inbox(cli) == {"waiting": [], "refusals": [], "attention": []}
+    assert human_inbox(cli) == {"waiting": [], "refusals": [], "attention": [], "agents": []}
     assert cli("inbox", "--human", "--agent", "rev-1").code == 2
 
 
@@ -168,6 +168,7 @@ def test_no_section_without_gates(tmp_path: Path, cli: Runner) -> None:
         "waiting": [],
         "refusals": [],
         "attention": [],
+        "agents": [],
     }
 
 

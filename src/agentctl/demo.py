@@ -158,8 +158,69 @@ def build(
     return ws
 
 
-def run_rounds(ws: Workspace, progress: Callable[[str], None], rounds: int) -> int:
-    """Heartbeat rounds until all tasks are done (or ``rounds``); returns the rounds run."""
+GOAL = (
+    "Launch a public status page",
+    [
+        "backend: Status API reports each component's health (1d)",
+        "frontend: Status page renders the API's data (6h)",
+        "security: Rate limits and a security review of the public endpoint (4h)",
+        "docs: Announce the page in the user guide (2h)",
+    ],
+)
+
+
+def build_autonomy(
+    path: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    git: bool = True,
+    rounds: int = MAX_ROUNDS,
+) -> Workspace:
+    """The autonomy demo in ``path``: the same team is given one goal. The lead breaks it down
+    (a ``plan`` action: subtasks with dependencies, priorities from the critical path),
+    proposes an agent for the capability nobody has (``propose_agent``), the demo approves it
+    as its human, and the team, new member included, works the goal to done."""
+    path.mkdir(parents=True, exist_ok=True)
+    if git:
+        git_init(path)
+    Workspace.init(path, "demo: autonomous planning", HUMAN, nested=True, allow_simulated=True)
+    ws = Workspace(path)
+    human = Actor(HUMAN)
+    for name, role, level, caps in TEAM:
+        if ws.index.agent(name) is None:
+            ws.add_agent(human, name, role, level, caps, runtime="simulated")
+    progress("team ready: atlas (lead), nova and pixel (developers), sentry (QA and review)")
+    if not ws.index.task_ids():
+        title, criteria = GOAL
+        goal = ws.add_task(
+            human, title, description="A goal for the lead to break down.", priority=1,
+            labels=["goal"], assignees=["atlas"], criteria=criteria,
+        )  # fmt: skip
+        progress(f"goal {goal['id']} given to atlas: {title} (nobody in the team does security)")
+    run_rounds(ws, progress, rounds, between=_approve_proposals)
+    return ws
+
+
+def _approve_proposals(ws: Workspace) -> list[str]:
+    """The demo's human approves every agent the lead proposed (a person would read its
+    proposal first: 'agentctl agent show NAME')."""
+    lines = []
+    for agent in ws.pending_agents():
+        ws.approve_agent(Actor(HUMAN), agent["name"])
+        lines.append(
+            f"{HUMAN} approved {agent['name']} ({', '.join(agent.get('capabilities') or [])}), "
+            f"proposed by {agent.get('proposed_by') or 'a person'}"
+        )
+    return lines
+
+
+def run_rounds(
+    ws: Workspace,
+    progress: Callable[[str], None],
+    rounds: int,
+    between: Callable[[Workspace], list[str]] | None = None,
+) -> int:
+    """Heartbeat rounds until all tasks are done (or ``rounds``); returns the rounds run.
+    ``between`` runs after each round (as a person would) and returns lines to show."""
     from agentctl.heartbeat.tick import tick
 
     done = set(ws.workflow["done"])
@@ -184,6 +245,15 @@ def run_rounds(ws: Workspace, progress: Callable[[str], None], rounds: int) -> i
                             for a in d["assigned"]
                         ]
                         parts.append(f"dispatch ({', '.join(given) or 'nothing ready'})")
+                    elif kind == "plan":
+                        parts += [
+                            f"plan ({len(p['subtasks'])} subtasks of {p['task'][:6]})"
+                            for p in actions
+                            if p["action"] == kind
+                        ]
+                    elif kind == "propose_agent":
+                        names = [p["agent"] for p in actions if p["action"] == kind]
+                        parts.append(f"propose_agent ({', '.join(names)}: pending approval)")
                     else:
                         parts.append(f"{kinds.count(kind)} {kind}")
                 if parts:
@@ -194,6 +264,8 @@ def run_rounds(ws: Workspace, progress: Callable[[str], None], rounds: int) -> i
             f"{status} {counts[status]}" for status in ws.workflow["statuses"] if counts.get(status)
         )
         progress(f"round {number}: {'; '.join(lines) or 'all idle'}  [{state}]")
+        for line in between(ws) if between is not None else []:
+            progress(line)
     return rounds
 
 

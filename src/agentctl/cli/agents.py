@@ -121,7 +121,9 @@ def list_(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
             a["role"],
             a.get("level", "specialist"),
             a.get("runtime", "manual"),
-            a["state"].get("status", "idle"),
+            "pending approval"
+            if a.get("approval") == "pending"
+            else a["state"].get("status", "idle"),
             str(a["open_tasks"]),
             a["state"].get("last_heartbeat") or "never",
             ",".join(a.get("capabilities", [])),
@@ -162,10 +164,15 @@ def show(
     ]
     if agent.get("command"):
         lines.append(f"command:      {shlex.join(agent['command'])}")
+    if agent.get("approval"):
+        lines.append(
+            f"approval:     {agent['approval']}"
+            + (f" (proposed by {agent['proposed_by']})" if agent.get("proposed_by") else "")
+        )
     lines += [
         f"capabilities: {', '.join(agent.get('capabilities', [])) or '-'}",
         f"heartbeat:    every {(agent.get('heartbeat') or {}).get('every', '15m')}",
-        f"status:       {state.get('status', 'idle')}",
+        f"status:       {'pending approval' if agent.get('approval') == 'pending' else state.get('status', 'idle')}",
         f"last beat:    {state.get('last_heartbeat') or 'never'}",
         f"file:         {agent['path']}",
     ]
@@ -296,3 +303,46 @@ def reset(
         output.emit_json({"agent": name, "state": state})
     else:
         output.say(f"{name} reset: no failures, no backoff, {state['status']}")
+
+
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The proposed agent."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Approve an agent another agent proposed: from now on it ticks and takes work.
+
+    Only a person approves (not --as / AGENTCTL_AGENT). Exit 3 when there is no such agent,
+    5 when it is not waiting for approval, 7 when an agent tries.
+    """
+    ws = open_workspace(ctx, warn=False)
+    agent = ws.approve_agent(acting(ctx, ws), name)
+    if want_json(ctx, json_):
+        output.emit_json({"agent": agent})
+    else:
+        proposer = f", proposed by {agent['proposed_by']}" if agent.get("proposed_by") else ""
+        output.say(
+            f"approved agent {name} ({agent['role']}, {agent['level']}, {agent['runtime']}{proposer})"
+        )
+
+
+@app.command("reject")
+def reject(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The proposed agent."),
+    reason: str = typer.Option("", "--reason", help="Why (one line; the proposer is told)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Reject an agent another agent proposed: its files are removed.
+
+    Only a person rejects (not --as / AGENTCTL_AGENT). Exit 3 when there is no such agent,
+    5 when it is not waiting for approval (remove an active agent with 'agent rm'), 7 when an
+    agent tries.
+    """
+    ws = open_workspace(ctx, warn=False)
+    result = ws.reject_agent(acting(ctx, ws), name, reason)
+    if want_json(ctx, json_):
+        output.emit_json({"agent": result})
+    else:
+        output.say(f"rejected agent {name}" + (f": {reason.strip()}" if reason.strip() else ""))

@@ -26,6 +26,11 @@ def demo(
         "--roadmap",
         help="Import this markdown roadmap instead and have a simulated team work it to done.",
     ),
+    autonomy: bool = typer.Option(
+        False,
+        "--autonomy",
+        help="Give the lead one goal instead: it plans subtasks and proposes the agent the team lacks, which the demo approves.",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Build a sample workspace (a team of four, a dozen tasks in motion) with no API key.
@@ -33,6 +38,10 @@ def demo(
     With --roadmap FILE, the roadmap is imported instead (see `agentctl import roadmap`), a
     team is formed from the agent types it names, and the lead dispatches the work, explained
     round by round, until every task is done in dependency order.
+
+    With --autonomy, the lead is given one goal: it breaks it down into subtasks with
+    dependencies (the plan action), proposes an agent for the capability nobody in the team
+    has (propose_agent), the demo approves it as its human, and the team works it to done.
 
     Its agents run on the simulated runtime, a stand-in that needs no model; the workspace's
     config says allow_simulated: true, which nowhere else is the default.
@@ -42,10 +51,16 @@ def demo(
     target = directory or Path(tempfile.mkdtemp(prefix="agentctl-demo-"))
     as_json = want_json(ctx, json_)
     progress = (lambda _: None) if as_json else (lambda message: output.notice(message))
+    if roadmap is not None and autonomy:
+        from agentctl.errors import UsageError
+
+        raise UsageError("give --roadmap or --autonomy, not both")
     if roadmap is not None:
         from agentctl import demo_roadmap
 
         ws = demo_roadmap.build(target, roadmap, progress)
+    elif autonomy:
+        ws = demo_lib.build_autonomy(target, progress)
     else:
         ws = demo_lib.build(target, progress)
     if as_json:

@@ -69,9 +69,10 @@ def heartbeat(
     Exit 0 when idle, worked, waiting (a manual agent: its work and prompt are reported,
     nothing is applied) or skipped (another tick of the agent is running, or it backs off
     after a failure); 11 when the runtime failed; 10 when a budget stopped it; 5 when a
-    simulated agent was refused (the config does not say allow_simulated: true). With --all,
-    the worst of these over the round (10, then 11, then 5); a tick process that crashed or
-    was killed counts as failed.
+    simulated agent was refused (the config does not say allow_simulated: true) or the agent
+    is a proposed one waiting for a person's approval (--all skips those). With --all, the
+    worst of these over the round (10, then 11, then 5); a tick process that crashed or was
+    killed counts as failed.
     """
     from agentctl.heartbeat.tick import exit_code, tick
 

@@ -204,6 +204,18 @@ def _human_inbox(ctx: typer.Context, limit: int | None, json_: bool) -> None:
                 tuple(item["assignees"]),
             )
             output.say(f"- {condition.line()}")
+    if result["agents"]:
+        output.say(
+            "Proposed agents waiting for approval (agentctl agent approve NAME | agentctl agent reject NAME):"
+        )
+        output.table(
+            ["AGENT", "ROLE", "LEVEL", "RUNTIME", "CAPABILITIES", "PROPOSED BY"],
+            [
+                [a["name"], a["role"], a.get("level", "specialist"), a.get("runtime", "manual"),
+                 ",".join(a.get("capabilities") or []), a.get("proposed_by") or "-"]
+                for a in result["agents"]
+            ],
+        )  # fmt: skip
     if not ws.workflow.get("human_gates"):
         output.say(
             "no human gates are configured (workflow.human_gates): nothing waits for a person"

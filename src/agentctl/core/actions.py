@@ -132,6 +132,61 @@ class Dispatch(_Action):
     limit: int | None = Field(default=None, ge=1, le=100)
 
 
+MAX_SUBTASKS = 20  # subtasks in one plan action (a bigger breakdown is a roadmap or a spec)
+LABEL = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
+LOCAL_REF = r"^[^\n\r]{1,200}$"
+
+
+class Subtask(_Action):
+    """One subtask of a ``plan``. Subtasks are referred to by their position in the list
+    ("1", "2", ...) or by title: ``depends_on`` names other subtasks of the same plan."""
+
+    title: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
+    description: str | None = Field(default=None, max_length=MAX_TEXT)
+    criteria: list[Annotated[str, Field(min_length=1, max_length=300, pattern=ONE_LINE)]] = Field(
+        default_factory=list, max_length=20
+    )
+    estimate: str | None = Field(default=None, max_length=32, pattern=ONE_LINE)
+    labels: list[Annotated[str, Field(pattern=LABEL)]] = Field(default_factory=list, max_length=10)
+    depends_on: list[Annotated[str, Field(pattern=LOCAL_REF)]] = Field(
+        default_factory=list, max_length=MAX_SUBTASKS
+    )
+
+    @field_validator("estimate")
+    @classmethod
+    def _estimate(cls, value: str | None) -> str | None:
+        from agentctl.core.duration import parse_estimate
+
+        if value is not None:
+            parse_estimate(value)  # ValueError names the accepted forms
+        return value
+
+
+class PlanSubtasks(_Action):
+    """Break a task down into subtasks with dependencies among them, as one change (leads:
+    the ``plan`` permission). Planning the same task again updates its subtasks."""
+
+    type: Literal["plan"]
+    parent: str = Field(pattern=TASK_REF)
+    subtasks: list[Subtask] = Field(min_length=1, max_length=MAX_SUBTASKS)
+
+
+class ProposeAgent(_Action):
+    """Propose a new team member (leads: the ``propose_agents`` permission). It is created
+    pending: it does nothing until a person approves it."""
+
+    type: Literal["propose_agent"]
+    name: str = Field(pattern=NAME)
+    role: str = Field(min_length=1, max_length=64, pattern=ONE_LINE)
+    capabilities: list[Annotated[str, Field(pattern=NAME)]] = Field(
+        default_factory=list, max_length=10
+    )
+    level: Literal["intern", "specialist"] = "specialist"
+    runtime: Literal["manual", "llm", "simulated"] = "manual"
+    persona: str | None = Field(default=None, max_length=MAX_TEXT)
+    reason: str = Field(default="", max_length=500, pattern=ONE_LINE)
+
+
 class Noop(_Action):
     """Nothing to do this time, and why."""
 
@@ -150,11 +205,14 @@ Action = Annotated[
     | Remember
     | Notify
     | Dispatch
+    | PlanSubtasks
+    | ProposeAgent
     | Noop,
     Field(discriminator="type"),
 ]
 ACTION_TYPES = (
-    "comment", "set_status", "create_task", "assign", "claim", "release", "write_doc", "remember", "notify", "dispatch", "noop",
+    "comment", "set_status", "create_task", "assign", "claim", "release", "write_doc", "remember", "notify", "dispatch",
+    "plan", "propose_agent", "noop",
 )  # fmt: skip
 _ADAPTER: TypeAdapter[Any] | None = None
 
@@ -254,10 +312,25 @@ DISPATCH_LINE = (
 )
 
 
-def schema_text(dispatch: bool = False) -> str:
+PLAN_LINE = (
+    '{"type":"plan","parent":ID,"subtasks":[{"title":STR,"description":STR?,"criteria":[STR],'
+    '"estimate":"4h"?,"labels":[STR],"depends_on":["1"]}]}   breaks a task down into at most '
+    f'{MAX_SUBTASKS} subtasks (depends_on names other subtasks of the same plan by number ("1" is the first) or title); '
+    "planning the same task again updates them\n"
+)
+PROPOSE_LINE = (
+    '{"type":"propose_agent","name":NAME,"role":STR,"capabilities":[NAME],"level":"intern|specialist",'
+    '"runtime":"manual|llm|simulated","persona":MARKDOWN?,"reason":STR}   proposes a team member for '
+    "a capability nobody has; it does nothing until a person approves it\n"
+)
+
+
+def schema_text(dispatch: bool = False, plan: bool = False, propose: bool = False) -> str:
     """The action schema, compact, for prompts (``dispatch``: with the dispatch action, for
-    agents allowed to assign others)."""
-    return _SCHEMA.replace("{DISPATCH}", DISPATCH_LINE if dispatch else "")
+    agents allowed to assign others; ``plan`` and ``propose``: with the plan and
+    propose_agent actions, for agents allowed to plan and to propose agents)."""
+    extra = (DISPATCH_LINE if dispatch else "") + (PLAN_LINE if plan else "")
+    return _SCHEMA.replace("{DISPATCH}", extra + (PROPOSE_LINE if propose else ""))
 
 
 _SCHEMA = """Answer with ONE JSON object and nothing else: {"actions": [ ... ]}. Allowed actions:

@@ -202,7 +202,8 @@ def parse_filter(query: str) -> BoardFilter:
 
 @dataclass(frozen=True)
 class AgentChip:
-    """One agent as the board shows it. ``status`` is idle | active | blocked | stale."""
+    """One agent as the board shows it. ``status`` is idle | active | blocked | stale, or
+    pending for a proposed agent waiting for a person's approval."""
 
     name: str
     role: str
@@ -219,7 +220,10 @@ def agent_status(
     agent: Mapping[str, Any], state: Mapping[str, Any], now: datetime, missed_beats: int
 ) -> tuple[str, float | None]:
     """(status, seconds since the last heartbeat). An agent that has beaten before but stayed
-    silent for ``missed_beats`` of its intervals is *stale* (unless it is blocked)."""
+    silent for ``missed_beats`` of its intervals is *stale* (unless it is blocked); a proposed
+    agent waiting for approval is *pending*."""
+    if agent.get("approval") == "pending":
+        return "pending", None
     status = str(state.get("status") or "idle")
     last = clock.parse(state.get("last_heartbeat"))
     age = (now - last).total_seconds() if last is not None else None

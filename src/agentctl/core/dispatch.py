@@ -5,7 +5,7 @@ The rules (docs/planning.md, "Dispatch"):
 - **Candidates** are ready (the rule of ``task ready``), unassigned tasks; a summary task (one
   with open subtasks) is skipped: its subtasks are the work.
 - **Order**: tasks on the critical path (slack 0) first, then by priority, then oldest, then ID.
-- **Agents** are available unless blocked, on the ``manual`` runtime (unless
+- **Agents** are available unless proposed and not yet approved, blocked, on the ``manual`` runtime (unless
   ``dispatch.include_manual``), on the ``simulated`` runtime where it does not tick, outside
   their active hours, silent (core/attention.py), or holding ``dispatch.wip_limit`` open tasks.
   An agent that never ticked is available: a new agent picks its work up on its first tick.
@@ -145,6 +145,8 @@ def unavailable(
 ) -> str | None:
     """Why the agent takes no work now (its load aside), or None when it is available."""
     name = agent["name"]
+    if agent.get("approval") == "pending":
+        return f"proposed, waiting for approval ('agentctl agent approve {name}')"
     if state.get("status") == "blocked":
         return f"blocked after {state.get('failures', 0)} failed ticks ('agentctl agent reset {name}' resumes it)"
     runtime = str(agent.get("runtime") or "manual")

@@ -50,6 +50,9 @@ EventType = Literal[
     "agent.reset",
     "agent.heartbeat",
     "agent.contained",
+    "agent.proposed",
+    "agent.approved",
+    "agent.rejected",
     "memory.added",
     "memory.compacted",
     "attention.raised",
@@ -255,6 +258,35 @@ class AgentContained(TypedDict):
     why: NotRequired[Why]
 
 
+class AgentProposed(TypedDict):
+    """A lead proposed an agent (created pending; the actor is the proposer)."""
+
+    role: str
+    level: str
+    capabilities: list[str]
+    runtime: str
+    reason: str
+    why: NotRequired[Why]
+
+
+class AgentApproved(TypedDict):
+    """A person approved a proposed agent: it ticks and takes work from now on."""
+
+    role: str
+    level: str
+    proposed_by: str | None
+    why: NotRequired[Why]
+
+
+class AgentRejected(TypedDict):
+    """A person rejected a proposed agent: its files are removed."""
+
+    agent: dict[str, Any]  # the rejected agent's index row
+    reason: str
+    proposed_by: str | None
+    why: NotRequired[Why]
+
+
 class MemoryAdded(TypedDict):
     kind: Literal["daily", "long_term"]
     path: str
@@ -324,6 +356,9 @@ Payload = (
     | AgentReset
     | AgentHeartbeat
     | AgentContained
+    | AgentProposed
+    | AgentApproved
+    | AgentRejected
     | MemoryAdded
     | MemoryCompacted
     | AttentionRaised
@@ -359,6 +394,9 @@ PAYLOADS: dict[KnownEventType, type] = {
     "agent.reset": AgentReset,
     "agent.heartbeat": AgentHeartbeat,
     "agent.contained": AgentContained,
+    "agent.proposed": AgentProposed,
+    "agent.approved": AgentApproved,
+    "agent.rejected": AgentRejected,
     "memory.added": MemoryAdded,
     "memory.compacted": MemoryCompacted,
     "attention.raised": AttentionRaised,

@@ -55,8 +55,9 @@ MessageKind = Literal["comment", "question", "answer", "review", "status_update"
 DocType = Literal["deliverable", "research", "protocol", "decision"]
 Permission = Literal[
     "assign_others", "move_any", "move_done", "skip_review", "remove_tasks", "edit_agents",
-    "create_tasks", "review",
+    "create_tasks", "review", "plan", "propose_agents",
 ]  # fmt: skip
+Approval = Literal["pending", "approved"]
 
 LEVELS: tuple[str, ...] = get_args(Level)
 RUNTIMES: tuple[str, ...] = get_args(RuntimeKind)

@@ -26,6 +26,7 @@ from agentctl.core.fields import (
     STATUS_PATTERN,
     TASK_ID_PATTERN,
     AgentStatus,
+    Approval,
     DocType,
     Level,
     MessageKind,
@@ -191,6 +192,12 @@ class Agent(FileRecord):
     heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
     budget: Budget | None = None
     permissions: Permissions | None = None
+    approval: Approval | None = Field(
+        default=None,
+        description="an agent another agent proposed: pending (never ticks, takes no work) until "
+        "a person runs 'agent approve', then approved; absent: added by a person, active",
+    )
+    proposed_by: Name | None = Field(default=None, description="the agent that proposed it")
     created_at: Timestamp
 
 

@@ -44,6 +44,7 @@ _NAMES_3 = ("claimed_by", "epoch", "lease_expires")
 _FIELDS_3 = frozenset(
     {
         "api_base",
+        "approval",
         "budget",
         "capabilities",
         "command",
@@ -53,6 +54,7 @@ _FIELDS_3 = frozenset(
         "model",
         "name",
         "permissions",
+        "proposed_by",
         "role",
         "runtime",
         "sandbox",
@@ -79,7 +81,10 @@ _CHOICES_4 = (
     "edit_agents",
     "create_tasks",
     "review",
+    "plan",
+    "propose_agents",
 )
+_CHOICES_5 = ("pending", "approved")
 _FIELDS_7 = frozenset(
     {
         "current_task",
@@ -92,16 +97,16 @@ _FIELDS_7 = frozenset(
     }
 )
 _NAMES_8 = ("failures", "status")
-_CHOICES_5 = ("idle", "active", "blocked")
+_CHOICES_6 = ("idle", "active", "blocked")
 _FIELDS_8 = frozenset({"author", "created_at", "id", "kind", "mentions", "reply_to", "task"})
 _NAMES_9 = ("author", "created_at", "id", "task")
 _NAMES_10 = ("kind", "mentions")
 _PATTERN_8 = f.compile_pattern("^m-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
-_CHOICES_6 = ("comment", "question", "answer", "review", "status_update")
+_CHOICES_7 = ("comment", "question", "answer", "review", "status_update")
 _FIELDS_9 = frozenset({"author", "created_at", "id", "task", "title", "type", "updated_at"})
 _NAMES_11 = ("author", "created_at", "id", "title", "type", "updated_at")
 _PATTERN_9 = f.compile_pattern("^d-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
-_CHOICES_7 = ("deliverable", "research", "protocol", "decision")
+_CHOICES_8 = ("deliverable", "research", "protocol", "decision")
 
 
 def _check_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
@@ -205,6 +210,12 @@ def _check_agent(data: dict[str, Any], path: str, prefix: str = "") -> None:
     if value is not None:
         value = f.mapping(path, f"{prefix}permissions", value)
         _check_permissions(value, path, f"{prefix}permissions.")
+    value = data.get("approval")
+    if value is not None:
+        f.choice(path, f"{prefix}approval", value, _CHOICES_5)
+    value = data.get("proposed_by")
+    if value is not None:
+        f.text(path, f"{prefix}proposed_by", value, pattern=_PATTERN_4)
     value = data["created_at"]
     f.timestamp(path, f"{prefix}created_at", value)
 
@@ -250,7 +261,7 @@ def _check_agent_state(data: dict[str, Any], path: str, prefix: str = "") -> Non
     f.fields(data, path, prefix, _FIELDS_7, (), _NAMES_8)
     if "status" in data:
         value = data["status"]
-        f.choice(path, f"{prefix}status", value, _CHOICES_5)
+        f.choice(path, f"{prefix}status", value, _CHOICES_6)
     value = data.get("current_task")
     if value is not None:
         f.text(path, f"{prefix}current_task", value, pattern=_PATTERN_1)
@@ -283,7 +294,7 @@ def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.timestamp(path, f"{prefix}created_at", value)
     if "kind" in data:
         value = data["kind"]
-        f.choice(path, f"{prefix}kind", value, _CHOICES_6)
+        f.choice(path, f"{prefix}kind", value, _CHOICES_7)
     if "mentions" in data:
         value = data["mentions"]
         for i, item in enumerate(f.array(path, f"{prefix}mentions", value)):
@@ -300,7 +311,7 @@ def _check_document(data: dict[str, Any], path: str, prefix: str = "") -> None:
     value = data["title"]
     f.text(path, f"{prefix}title", value, low=1, high=500, pattern=_PATTERN_2)
     value = data["type"]
-    f.choice(path, f"{prefix}type", value, _CHOICES_7)
+    f.choice(path, f"{prefix}type", value, _CHOICES_8)
     value = data.get("task")
     if value is not None:
         f.text(path, f"{prefix}task", value, pattern=_PATTERN_1)

@@ -28,6 +28,8 @@ Permission = Literal[
     "edit_agents",
     "create_tasks",
     "review",
+    "plan",
+    "propose_agents",
 ]
 
 
@@ -94,6 +96,8 @@ class AgentRecord(TypedDict):
     heartbeat: NotRequired[HeartbeatSettingsRecord]
     budget: NotRequired[BudgetRecord | None]
     permissions: NotRequired[PermissionsRecord | None]
+    approval: NotRequired[Literal["pending", "approved"] | None]
+    proposed_by: NotRequired[str | None]
     created_at: str
 
 

@@ -137,7 +137,7 @@ def starts_work(event: Mapping[str, Any], workflow: Mapping[str, Any]) -> bool:
             | "task.subscribed" | "task.unsubscribed" | "message.added" | "message.direct"
             | "doc.added" | "doc.edited" | "doc.removed" | "agent.added" | "agent.edited"
             | "agent.removed" | "agent.status" | "agent.reset" | "agent.heartbeat"
-            | "agent.contained" | "memory.added" | "memory.compacted" | "attention.raised"
+            | "agent.contained" | "agent.proposed" | "agent.approved" | "agent.rejected" | "memory.added" | "memory.compacted" | "attention.raised"
             | "record.adopted" | "record.lost" | "working.applied"
         ):  # fmt: skip
             return False

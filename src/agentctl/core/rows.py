@@ -122,6 +122,7 @@ class HumanInbox(NeedsHuman):
     there to be told (``Condition.as_dict``)."""
 
     attention: list[dict[str, Any]]
+    agents: list[AgentRecord]  # proposed agents waiting for a person's approval
 
 
 class Notification(TypedDict):

@@ -29,6 +29,8 @@ LEVEL_PERMISSIONS: dict[str, frozenset[str]] = {
             "remove_tasks",
             "edit_agents",
             "review",
+            "plan",
+            "propose_agents",
         }
     ),
 }
@@ -74,6 +76,21 @@ class Actor:
 def may_review(agent: AgentRecord) -> bool:
     """:meth:`Actor.may_review` for an agent record (as the index returns it)."""
     return actor_of(agent).may_review()
+
+
+PENDING = "pending"
+
+
+def is_pending(agent: Mapping[str, Any]) -> bool:
+    """A proposed agent no person has approved yet: it never ticks, acts or takes work."""
+    return agent.get("approval") == PENDING
+
+
+def pending_reason(name: str) -> str:
+    return (
+        f"{name} is a proposed agent waiting for approval; "
+        f"a person approves it with 'agentctl agent approve {name}'"
+    )
 
 
 def actor_of(agent: AgentRecord) -> Actor:

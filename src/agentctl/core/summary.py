@@ -132,6 +132,18 @@ def _summarize(event: Mapping[str, Any]) -> str:
         case "agent.contained":
             reverted = cast("ev.AgentContained", data).get("reverted") or []
             return f"contained {subject}: reverted {len(reverted)} direct change(s) to {', '.join(reverted[:3])}"
+        case "agent.proposed":
+            proposed = cast("ev.AgentProposed", data)
+            why = str(proposed.get("reason") or "")
+            return (
+                f"proposed agent {subject} ({proposed.get('role', '')}, {', '.join(proposed.get('capabilities', []))})"
+                + (f": {why[:77] + '...' if len(why) > 80 else why}" if why else "")
+            )
+        case "agent.approved":
+            return f"approved agent {subject} (proposed by {cast('ev.AgentApproved', data).get('proposed_by') or '?'})"
+        case "agent.rejected":
+            why = str(cast("ev.AgentRejected", data).get("reason") or "")
+            return f"rejected agent {subject}" + (f": {why[:80]}" if why else "")
         case "note.added":
             return "added a note to WORKING.md"
         case "workspace.init":

@@ -132,12 +132,14 @@ def collect(ws: Workspace, name: str, now: datetime | None = None) -> Work:
         load = index.open_load([s for s in flow["statuses"] if s not in flow["done"]])
         for other in index.agents():
             other_state = states.get(other["name"], {})
+            pending = other.get("approval") == "pending"
             work.team.append({
                 "name": other["name"], "role": other.get("role"), "level": other.get("level"),
-                "capabilities": other.get("capabilities") or [], "status": other_state.get("status", "idle"),
+                "capabilities": other.get("capabilities") or [],
+                "status": "proposed, waiting for approval" if pending else other_state.get("status", "idle"),
                 "open_tasks": load.get(other["name"], 0),
             })  # fmt: skip
-            if other["name"] == name or other_state.get("status") == "blocked":
+            if other["name"] == name or other_state.get("status") == "blocked" or pending:
                 continue
             every = parse_duration((other.get("heartbeat") or {}).get("every") or "15m")
             limit = timedelta(seconds=silence_limit(every, config["missed_beats"], idle_every))
@@ -284,9 +286,12 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
             messages = ws.index.recent_messages(task["id"], MESSAGES_PER_TASK)
             docs = ws.index.docs(task=task["id"])
             criteria = [c["text"] for c in detail["acceptance_criteria"]]
+            children = ws.index.children(task["id"])
+            child_status = ws.index.statuses_of(children) if children else {}
+            subtasks = [{"id": c, "status": child_status.get(c)} for c in children]
             context[key].append({
                 "id": task["id"], "title": task["title"], "status": task["status"], "priority": task["priority"],
-                "assignees": task["assignees"], "labels": task["labels"], "depends_on": task["depends_on"],
+                "assignees": task["assignees"], "labels": task["labels"], "depends_on": task["depends_on"], "subtasks": subtasks,
                 "criteria": criteria, "docs": [{"id": d["id"], "type": d["type"], "title": d["title"], "author": d["author"]} for d in docs],
                 "messages": [{"author": m["author"], "kind": m["kind"], "body": m["body"]} for m in messages],
             })  # fmt: skip
@@ -310,6 +315,12 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
                 )
             if docs:
                 text.append("Documents: " + ", ".join(f"{d['id']} ({d['type']})" for d in docs))
+            if subtasks:
+                open_ = [s for s in subtasks if s["status"] not in flow["done"]]
+                text.append(
+                    f"Subtasks: {len(subtasks)} ({len(open_)} open): "
+                    + ", ".join(f"{s['id']} [{s['status']}]" for s in subtasks[:12])
+                )
             for message in messages:
                 text.append(
                     f"Message by {message['author']} ({message['kind']}): "
@@ -401,7 +412,11 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
             f"You are {name}, the {agent.get('role')} ({agent.get('level')}) of an agent team coordinated with agentctl.",
             persona,
             _rules(agent, flow),
-            schema_text(dispatch=_may_dispatch(agent)),
+            schema_text(
+                dispatch=_may_dispatch(agent),
+                plan=_may(agent, "plan"),
+                propose=_may(agent, "propose_agents"),
+            ),
         )
         if p
     )
@@ -440,9 +455,13 @@ def example_answer(tasks: list[str], dispatch: bool = False) -> str:
 
 
 def _may_dispatch(agent: AgentRecord) -> bool:
+    return _may(agent, "assign_others")
+
+
+def _may(agent: AgentRecord, permission: str) -> bool:
     from agentctl.core.rules import actor_of
 
-    return actor_of(agent).can("assign_others")
+    return actor_of(agent).can(permission)
 
 
 def _gated_approval(flow: Mapping[str, Any], task: Mapping[str, Any]) -> bool:
@@ -470,6 +489,16 @@ def _rules(agent: AgentRecord, flow: Mapping[str, Any]) -> str:
         )
         if flow.get("require_review", True):
             rules.append("Your own work goes to review too: another agent approves it.")
+    if _may(agent, "plan"):
+        rules.append(
+            "A goal or large task assigned to you: break it down with one plan action (subtasks with "
+            "dependencies); its subtasks are the work, and you finish the task when they are done."
+        )
+    if _may(agent, "propose_agents"):
+        rules.append(
+            "When work needs a capability nobody in the team has, propose an agent (propose_agent); "
+            "it does nothing until a person approves it."
+        )
     if flow.get("human_gates"):
         rules.append(
             "Some steps are reserved for people (human gates): you are refused them; leave those tasks to a human."

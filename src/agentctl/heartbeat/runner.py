@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core import clock
+from agentctl.core.rules import is_pending, pending_reason
 from agentctl.core.schedule import Schedule, ScheduleError
-from agentctl.errors import NotFoundError, UsageError
+from agentctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from agentctl.core.records import AgentRecord
@@ -35,7 +36,8 @@ def agent_names(values: Sequence[str] | None) -> list[str]:
 
 
 def select_agents(ws: Workspace, wanted: list[str]) -> list[AgentRow]:
-    """The agents named (all of them when none is): NotFoundError for an unknown one."""
+    """The agents named (all of them when none is, bar proposed agents not yet approved):
+    NotFoundError for an unknown one, ConflictError for a proposed one."""
     from agentctl.paths import validate_name
 
     agents = ws.list_agents()
@@ -45,12 +47,14 @@ def select_agents(ws: Workspace, wanted: list[str]) -> list[AgentRow]:
             hint="add one with 'agentctl agent add NAME --role ROLE'",
         )
     if not wanted:
-        return agents
+        return [agent for agent in agents if not is_pending(agent)]
     by_name = {agent["name"]: agent for agent in agents}
     for name in wanted:
         validate_name(name, "agent name")
         if name not in by_name:
             raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
+        if is_pending(by_name[name]):
+            raise ConflictError(pending_reason(name) + ": until then it never ticks")
     return [by_name[name] for name in wanted]
 
 

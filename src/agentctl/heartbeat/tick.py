@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from agentctl.core.clock import now_seconds, stamp
 from agentctl.core.clock import parse as parse_ts
 from agentctl.core.duration import parse_duration
-from agentctl.core.rules import Actor
+from agentctl.core.rules import Actor, is_pending, pending_reason
 from agentctl.errors import AgentctlError, BudgetError, GitError, LockTimeoutError, NotFoundError
 from agentctl.heartbeat.context import Work, build_prompt, collect
 from agentctl.paths import validate_name
@@ -116,6 +116,11 @@ def _tick(
         except GitError as exc:
             record["reason"] = exc.message
             return
+    if is_pending(agent):
+        record.update(
+            outcome="refused", reason=pending_reason(name) + ": until then it never ticks"
+        )
+        return
     kind = str(agent.get("runtime") or "manual")
     if kind == "simulated" and not ws.config.get("allow_simulated", False):
         record.update(outcome="refused", reason=(
@@ -278,8 +283,10 @@ def _apply_answer(
             try:
                 applied.append(_apply(ws, actor, action, started))
             except AgentctlError as exc:
-                rejected.append({"action": f"{action.type}({getattr(action, 'task', None) or ''})", "reason": exc.message,
-                                 "task": getattr(action, "task", None)})  # fmt: skip
+                on = getattr(action, "task", None) or getattr(
+                    action, "parent", None
+                )  # plan: its parent
+                rejected.append({"action": f"{action.type}({on or ''})", "reason": exc.message, "task": on})  # fmt: skip
         for item in rejected:
             task = item.get("task")
             if task:
@@ -357,6 +364,17 @@ def _apply(
         result = ws.dispatch(actor, limit=action.limit, now=started)
         return {"action": kind, "assigned": [{"task": a["task"], "agent": a["agent"]} for a in result["assignments"]],
                 "skipped": len([s for s in result["skips"] if s["kind"] == "task"])}  # fmt: skip
+    if kind == "plan":
+        report = ws.plan_subtasks(actor, action.parent, action.subtasks)
+        subtasks = [node["id"] for node in report["tasks"]]
+        return {"action": kind, "task": ws.resolve_task(action.parent), "subtasks": subtasks,
+                "created": report["created"], "updated": report["updated"]}  # fmt: skip
+    if kind == "propose_agent":
+        agent = ws.propose_agent(
+            actor, action.name, action.role, capabilities=action.capabilities, level=action.level,
+            runtime=action.runtime, persona=action.persona, reason=action.reason,
+        )  # fmt: skip
+        return {"action": kind, "agent": agent["name"], "approval": "pending"}
     raise AssertionError(f"unhandled action {kind}")
 
 
@@ -440,7 +458,8 @@ def _record_budget(ws: Workspace, name: str, started: datetime, exc: BudgetError
 
 
 def tick_all(ws: Workspace, dry_run: bool = False) -> list[dict[str, Any]]:
-    """One tick of every agent, in name order; a budget stop of one does not stop the rest.
+    """One tick of every agent, in name order (proposed agents not yet approved are skipped);
+    a budget stop of one does not stop the rest.
     New conditions that need attention are raised once, before the round."""
     ws.refresh()
     records = []
@@ -450,6 +469,11 @@ def tick_all(ws: Workspace, dry_run: bool = False) -> list[dict[str, Any]]:
         except AgentctlError as exc:  # the round goes on; the next one raises them
             ws.warnings.append(f"conditions needing attention were not raised: {exc.message}")
     for agent in ws.index.agents():
+        if is_pending(agent):  # not ticked: a person has not approved it yet
+            records.append(
+                {"agent": agent["name"], "outcome": "skipped", "reason": "waiting for approval"}
+            )
+            continue
         try:
             records.append(tick(ws, agent["name"], dry_run=dry_run, escalate=False))
         except BudgetError as exc:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from agentctl.workspace.attention import AttentionOps
+from agentctl.workspace.autonomy import AutonomyOps
 from agentctl.workspace.dispatching import DispatchOps
 from agentctl.workspace.docs import DocOps
 from agentctl.workspace.gates import GateOps
@@ -18,6 +19,7 @@ from agentctl.workspace.runs import RunOps
 
 
 class Workspace(
+    AutonomyOps,
     Maintenance,
     GateOps,
     DocOps,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 AGENT_ORDER = [
     "name", "role", "level", "capabilities", "runtime", "model", "api_base", "command", "sandbox", "heartbeat", "budget",
-    "permissions", "created_at",
+    "permissions", "approval", "proposed_by", "created_at",
 ]  # fmt: skip
 SYSTEM_NAME = "agentctl"  # the actor of what the tool does on its own (containment)
 
@@ -179,6 +179,10 @@ class AgentOps(TaskOps):
         from agentctl.store.frontmatter import Document
 
         actor.require("edit_agents", "edit agents")
+        if {"approval", "proposed_by"} & set(changes):
+            raise UsageError(
+                "an agent's approval is changed only by 'agent approve' or 'agent reject'"
+            )
         _check_agent_text(changes)
         with self._mutate(actor) as m:
             self._agent_row(name)

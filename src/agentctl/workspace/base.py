@@ -19,9 +19,16 @@ from typing import TYPE_CHECKING, Any, Self, assert_never
 
 from agentctl import paths
 from agentctl.core import clock, ids, secrets
-from agentctl.core.rules import Actor, actor_of, may_review
+from agentctl.core.rules import Actor, actor_of, is_pending, may_review, pending_reason
 from agentctl.core.summary import summarize
-from agentctl.errors import ConflictError, GitError, NotFoundError, UsageError, ValidationError
+from agentctl.errors import (
+    ConflictError,
+    GitError,
+    NotFoundError,
+    PermissionDeniedError,
+    UsageError,
+    ValidationError,
+)
 from agentctl.store import events as eventlog
 from agentctl.store.index import Index, Problem
 from agentctl.store.working import WorkingState, extract_notes, render
@@ -68,7 +75,7 @@ def fan_out_rule(kind: EventType) -> tuple[str, bool]:
             | "task.claimed" | "task.released" | "task.dep_added" | "task.dep_removed"
             | "task.removed" | "message.direct" | "doc.added" | "doc.edited" | "doc.removed"
             | "agent.added" | "agent.edited" | "agent.removed" | "agent.status" | "agent.reset"
-            | "agent.heartbeat" | "agent.contained" | "memory.added" | "memory.compacted"
+            | "agent.heartbeat" | "agent.contained" | "agent.proposed" | "agent.approved" | "agent.rejected" | "memory.added" | "memory.compacted"
             | "record.adopted" | "record.lost"
         ):  # fmt: skip
             return "assignee", True
@@ -311,6 +318,8 @@ class WorkspaceBase:
                     if problem is not None:
                         raise ValidationError(problem.message, problem.path, problem.line)
                 raise NotFoundError(f"no agent named {chosen!r}", hint="see 'agentctl agent list'")
+            if is_pending(agent):
+                raise PermissionDeniedError(pending_reason(chosen) + ": until then it may not act")
             return actor_of(agent)
         return Actor(self.human_name())
 
@@ -585,7 +594,7 @@ class WorkspaceBase:
         """Agents asked to review: the designated reviewers (the ``review`` capability or an
         explicit ``review`` grant), else the leads; only agents that may review
         (:meth:`Actor.may_review`, the rule the move itself checks)."""
-        agents = [a for a in self.index.agents() if may_review(a)]
+        agents = [a for a in self.index.agents() if may_review(a) and not is_pending(a)]
         chosen = [a["name"] for a in agents if a.get("level") != "lead" or _designated(a)]
         return chosen or [a["name"] for a in agents if a.get("level") == "lead"]
 

@@ -80,8 +80,9 @@ class GateOps(CollabOps):
     # -- what waits for a person ----------------------------------------------------------
 
     def human_inbox(self, limit: int | None = None) -> HumanInbox:
-        """What waits for a person: gated approvals and refusals, and, in a workspace without
-        a lead, the conditions that need attention (nobody else is told about them)."""
+        """What waits for a person: gated approvals and refusals, proposed agents waiting for
+        approval (``agents``), and, in a workspace without a lead, the conditions that need
+        attention (nobody else is told about them)."""
 
         from agentctl.workspace.attention import current_conditions
 
@@ -89,7 +90,11 @@ class GateOps(CollabOps):
         result = needs_human(self.index, self.workflow, limit)
         leads = [a for a in self.index.agents() if a.get("level") == "lead"]
         conditions = [] if leads else current_conditions(self, clock.now())
-        return {**result, "attention": [c.as_dict() for c in conditions[:limit]]}
+        return {
+            **result,
+            "attention": [c.as_dict() for c in conditions[:limit]],
+            "agents": [a for a in self.index.agents() if a.get("approval") == "pending"][:limit],
+        }
 
 
 def needs_human(index: Any, flow: Mapping[str, Any], limit: int | None = None) -> NeedsHuman:

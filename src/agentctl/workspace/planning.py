@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentctl.core import body as taskbody
 from agentctl.core import graph, ids, secrets
-from agentctl.core.rules import Actor, check_gate_escape, check_move_permission
+from agentctl.core.rules import Actor, check_gate_escape, check_move_permission, is_pending
 from agentctl.core.text import check_line
 from agentctl.errors import AgentctlError, ConflictError, PermissionDeniedError, UsageError
 from agentctl.workspace.base import Mutation, timestamp
@@ -136,7 +136,7 @@ class PlanningOps(TaskOps):
             )
         task_ids = self._task_ids(items, existing, prefix, dry_run)
         roadmap_ids = set(task_ids.values()) | {row["id"] for row in existing.values()}
-        agents = {agent["name"] for agent in self.index.agents()}
+        agents = {agent["name"] for agent in self.index.agents() if not is_pending(agent)}
         notes: list[str] = []
         stamp = timestamp()
         entries: list[_Entry] = []

@@ -19,6 +19,8 @@ from agentctl.core.rules import (
     check_gates,
     check_move_permission,
     check_transition,
+    is_pending,
+    pending_reason,
 )
 from agentctl.core.text import check_line, check_lines, check_text
 from agentctl.errors import AgentctlError, ConflictError, NotFoundError, UsageError, ValidationError
@@ -209,8 +211,11 @@ class TaskOps(WorkspaceBase):
         result: list[str] = []
         for name in names:
             validate_name(name, "agent name")
-            if self.index.agent(name) is None:
+            agent = self.index.agent(name)
+            if agent is None:
                 raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
+            if is_pending(agent):
+                raise ConflictError(pending_reason(name) + ": until then it takes no work")
             if name not in result:
                 result.append(name)
         return result

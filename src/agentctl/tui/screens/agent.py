@@ -36,6 +36,13 @@ def agent_header(agent: dict[str, Any], now: datetime) -> RenderableType:
         style=STATUS_STYLE.get(chip.status, ""),
     )
     grid.add_row("status", status)
+    if chip.status == "pending":
+        by = f" by {agent['proposed_by']}" if agent.get("proposed_by") else ""
+        grid.add_row(
+            "proposed",
+            Text(f"{by.strip() or 'by a person'}: a person runs 'agentctl agent approve {agent['name']}' "
+                 f"(or reject)", style="magenta"),
+        )  # fmt: skip
     grid.add_row("role", f"{agent.get('role', '')} ({agent.get('level', 'specialist')})")
     runtime = str(agent.get("runtime", "manual"))
     if agent.get("model"):

@@ -14,8 +14,14 @@ from textual.widget import Widget
 from agentctl.core.board import AgentChip
 from agentctl.tui.view import age
 
-STATUS_GLYPH = {"idle": "○", "active": "●", "blocked": "✖", "stale": "◌"}
-STATUS_STYLE = {"idle": "", "active": "bold green", "blocked": "bold red", "stale": "yellow"}
+STATUS_GLYPH = {"idle": "○", "active": "●", "blocked": "✖", "stale": "◌", "pending": "◇"}
+STATUS_STYLE = {
+    "idle": "",
+    "active": "bold green",
+    "blocked": "bold red",
+    "stale": "yellow",
+    "pending": "bold magenta",  # proposed by an agent: waits for 'agentctl agent approve'
+}
 MAX_LINES = 2
 
 
