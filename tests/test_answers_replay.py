@@ -82,10 +82,12 @@ def world(
     monkeypatch: pytest.MonkeyPatch,
 ) -> World:
     """A copy of a workspace with the llm developer ``dev`` and its three tasks (built once)."""
-    if "root" not in _TEMPLATE:
+    if _TEMPLATE.get("base") != stub.base:  # the module's server is new when pytest-xdist
+        # interleaves modules on a worker: the template's agent must point at this one
         template = tmp_path_factory.mktemp("answers-template") / "ws"
         shutil.copytree(ws_root, template)
-        _TEMPLATE.update(root=template, ids=setup(in_process, template, stub.base, TIMEOUT))
+        ids = setup(in_process, template, stub.base, TIMEOUT)
+        _TEMPLATE.update(root=template, ids=ids, base=stub.base)
     shutil.rmtree(ws_root)
     shutil.copytree(_TEMPLATE["root"], ws_root)
     shutil.rmtree(ws_root / ".agentctl" / "local", ignore_errors=True)
@@ -312,7 +314,7 @@ def test_plain_words_for_every_kind_of_mistake() -> None:
         "action 6 (assign): 'agent' must be an agent name like dev-1 (lowercase letters, digits, "
         "'-'), got 'Bob Smith'",
         "action 7 has no 'type'; the actions are: comment, set_status, create_task, assign, "
-        "claim, release, write_doc, remember, notify, dispatch, noop",
+        "claim, release, write_doc, remember, notify, dispatch, plan, propose_agent, noop",
         "action 8 (comment): 'text' must be text, got a list",
     ]
     for reason in reasons:

@@ -98,7 +98,7 @@ def test_a_command_lead_plans_a_goal_in_one_change(
         ),
         ([{"title": "A", "depends_on": ["Zebra"]}], "dependency 'Zebra' names no subtask"),
         ([{"title": "A"}, {"title": "a"}], "two subtasks have the same title"),
-        ([{"title": f"T{n}"} for n in range(21)], "List should have at most 20 items"),
+        ([{"title": f"T{n}"} for n in range(21)], "'subtasks' is too long (at most 20 items)"),
     ],
 )
 def test_an_invalid_plan_is_rejected_and_writes_nothing(
@@ -112,7 +112,7 @@ def test_an_invalid_plan_is_rejected_and_writes_nothing(
     assert record["applied"] == 0 and record["rejected"] == 1, record
     assert reason in record["rejections"][0]["reason"], record
     assert {t for t in tasks(cli)} == before
-    if "List should" not in reason:  # reported on the parent's thread
+    if "too long" not in reason:  # reported on the parent's thread
         messages = cli("thread", goal, "--json").json()["thread"]["messages"]
         assert any(reason in m["body"] for m in messages)
 

@@ -109,8 +109,9 @@ def test_an_llm_tick_applies_the_answer_and_records_tokens_and_cost(
     assert body["response_format"]["type"] == "json_schema"
     schema = body["response_format"]["json_schema"]
     assert schema["name"] == "actions" and schema["schema"]["required"] == ["actions"]
-    kinds = {d["properties"]["type"]["const"] for d in schema["schema"]["$defs"].values()}
-    assert {"comment", "claim", "noop"} <= kinds
+    defs = schema["schema"]["$defs"].values()
+    kinds = {d["properties"]["type"]["const"] for d in defs if "type" in d.get("properties", {})}
+    assert {"comment", "claim", "plan", "propose_agent", "noop"} <= kinds
     [system, user] = body["messages"]
     assert system == {"role": "system", "content": primed["system"]}
     assert user["role"] == "user"
