@@ -18,6 +18,9 @@ RECORDS = {
     "agent-state": "AgentState",
     "message": "Message",
     "document": "Document",
+    "spec": "Spec",
+    "spec-expansion": "SpecExpansion",
+    "spec-questions": "SpecQuestions",
     "event": "Event",
     "config": "Config",
 }
