@@ -172,7 +172,7 @@ def test_an_invalid_answer_from_a_command_runtime_writes_nothing(
     script = tmp_path / "writer.py"
     script.write_text(
         "import json, sys\nprompt = sys.stdin.read()\n"
-        "if 'clarifying questions' in prompt:\n    print(json.dumps({'questions': []}))\n"
+        "if 'Before writing the spec' in prompt:\n    print(json.dumps({'questions': []}))\n"
         "else:\n    print('Here is the spec:\\n```json\\n' + json.dumps({'summary': 's', 'requirements': [{'text': 'no id'}]}) + '\\n```')\n",
         encoding="utf-8",
     )
