@@ -385,3 +385,17 @@ def test_idea_to_done_then_drift(tmp_path: Path, cli: Runner) -> None:
 def test_demo_spec_cli_refuses_both_sources(cli: Runner, tmp_path: Path) -> None:
     result = cli("demo", "--dir", str(tmp_path / "d"), "--spec", IDEA, "--roadmap", "x.md")
     assert result.code == ExitCode.USAGE and "not both" in result.err, str(result)
+
+
+def test_spec_commands_import_nothing_heavy(ws_root: Path, cli: Runner, tmp_path: Path) -> None:
+    """Reads and writes (the simulated expand included) never import litellm, textual or git,
+    nor pydantic: the generated validators check specs and expansions."""
+    from test_import_hygiene import imported
+
+    spec_id = new_spec(cli)
+    for args in (("spec", "new", "another idea"), ("spec", "expand", spec_id, "--no-questions"),
+                 ("spec", "plan", spec_id), ("spec", "list"), ("spec", "show", spec_id),
+                 ("spec", "status", spec_id), ("spec", "check"), ("spec", "edit", spec_id, "--title", "x")):  # fmt: skip
+        code, modules, err = imported(ws_root, tmp_path, *args)
+        assert code == 0, f"{args}: {err}"
+        assert not modules & {"litellm", "textual", "git", "pydantic"}, f"{args}: {sorted(modules)}"

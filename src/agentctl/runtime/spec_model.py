@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentctl.core.actions import AnswerError, extract_json
 from agentctl.errors import RuntimeFailure, ValidationError
 from agentctl.runtime.base import Answer, Request
 
@@ -66,6 +65,8 @@ def ask_json(
 
 def parse_answer(text: str, check: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """The checked JSON object in a model's answer, or RuntimeFailure saying why not."""
+    from agentctl.core.actions import AnswerError, extract_json  # the action models: pydantic
+
     if len(text) > MAX_ANSWER_CHARS:
         raise RuntimeFailure(f"the model's answer is too long ({len(text)} characters)")
     try:
@@ -79,6 +80,11 @@ def parse_answer(text: str, check: Callable[[dict[str, Any]], None]) -> dict[str
         raise RuntimeFailure(
             f"the model's answer is a JSON {type(value).__name__}, not an object: nothing was written"
         )
+    return check_answer(value, check)
+
+
+def check_answer(value: dict[str, Any], check: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """``value`` if ``check`` passes it, else RuntimeFailure naming the first problem."""
     try:
         check(value)
     except ValidationError as exc:

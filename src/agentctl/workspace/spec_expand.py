@@ -87,7 +87,7 @@ class SpecExpandOps(SpecOps):
         """Have a runtime write the spec out from its idea (and the answered questions);
         the answer is checked against the expansion schema before anything is written."""
         from agentctl.core import record_checks
-        from agentctl.runtime.spec_model import ask_json, parse_answer
+        from agentctl.runtime.spec_model import ask_json, check_answer
 
         actor.require("create_tasks", "write a spec")
         spec_id = self.resolve_spec(ref)
@@ -107,8 +107,8 @@ class SpecExpandOps(SpecOps):
                 raise ValidationError(problems[0], "answer")
 
         if kind == "simulated":
-            expansion = parse_answer(
-                _json(specs.simulated_expansion(data["title"], answered, no_questions)), check
+            expansion = check_answer(
+                specs.simulated_expansion(data["title"], answered, no_questions), check
             )
         else:
             system, prompt = _prompts(data["title"], body, "expand", answered, no_questions)
@@ -132,12 +132,6 @@ class SpecExpandOps(SpecOps):
             m.record("spec.expanded", spec_id, expanded)
             returned = {**data, "path": self.layout.relative(path), "expansion": expansion}
         return returned
-
-
-def _json(value: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 def _prompts(

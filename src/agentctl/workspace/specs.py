@@ -413,6 +413,7 @@ def load_spec(layout: Layout, path: Path) -> tuple[dict[str, Any], str]:
         raise NotFoundError(f"no spec {path.stem}") from None
     data: dict[str, Any] = plain_value(fields)
     check_spec(data, path.name.removesuffix(".md"), rel)
+    data.setdefault("status", "draft")
     return data, body
 
 
