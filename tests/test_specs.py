@@ -399,3 +399,35 @@ def test_spec_commands_import_nothing_heavy(ws_root: Path, cli: Runner, tmp_path
         code, modules, err = imported(ws_root, tmp_path, *args)
         assert code == 0, f"{args}: {err}"
         assert not modules & {"litellm", "textual", "git", "pydantic"}, f"{args}: {sorted(modules)}"
+
+
+def test_questions_are_asked_on_a_terminal(ws_root: Path, cli: Runner) -> None:
+    """On a terminal (a real pty) each question is asked in turn; Enter skips one."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    spec_id = new_spec(cli)
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "agentctl", "spec", "expand", spec_id],
+                            stdin=terminal, stdout=terminal, stderr=terminal, cwd=ws_root, close_fds=True)  # fmt: skip
+    os.close(terminal)
+    os.write(controller, b"partners\n\n250 per minute\n\n")
+    seen = b""
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            seen += os.read(controller, 4096)
+        except OSError:
+            break
+    proc.wait(timeout=60)
+    os.close(controller)
+    text = seen.decode("utf-8", "replace")
+    assert proc.returncode == 0, text
+    assert "4 clarifying questions" in text and "1. Who uses rate limiting" in text, text
+    assert "(2 questions answered)" in text, text
+    body = cli("spec", "show", spec_id, "--json").json()["spec"]["body"]
+    assert "For partners." in body and "respecting" not in body
+    assert "Answered: What must rate limiting for the API never do? — 250 per minute" in body
