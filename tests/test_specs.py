@@ -431,3 +431,18 @@ def test_questions_are_asked_on_a_terminal(ws_root: Path, cli: Runner) -> None:
     body = cli("spec", "show", spec_id, "--json").json()["spec"]["body"]
     assert "For partners." in body and "respecting" not in body
     assert "Answered: What must rate limiting for the API never do? — 250 per minute" in body
+
+
+def test_a_hand_made_spec_is_adopted_by_doctor(ws_root: Path, cli: Runner) -> None:
+    spec_id = "s-0123456789ab"
+    spec_path(ws_root, spec_id).write_text(
+        f"---\nid: {spec_id}\ntitle: By hand\nauthor: tester\ncreated_at: '2026-01-01T00:00:00Z'\n"
+        "updated_at: '2026-01-01T00:00:00Z'\n---\n## Requirements\n\n- R1: one\n",
+        encoding="utf-8",
+    )
+    validated = cli("validate")
+    assert f"specs/{spec_id}.md: no event created this spec" in validated.out + validated.err, str(
+        validated
+    )
+    assert cli("doctor").code == 0
+    assert cli("spec", "plan", spec_id).code == 0
