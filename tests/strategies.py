@@ -19,6 +19,7 @@ from agentctl.core.fields import (
     PERMISSION_NAMES,
     RUNTIMES,
     SANDBOXES,
+    SPEC_STATUSES,
 )
 from agentctl.core.ids import ALPHABET
 
@@ -62,7 +63,7 @@ tricky = st.one_of(
             "30m", "4h-6h", "0m", "soon", "09:00-18:00", "9:00-18:00", "t-0123456789ab",
             "t-0123456789ab\n", "m-0123456789ab", "d-0123456789ab", "dev-1", "Dev", "-dev",
             "a\nb", "sep\u2028x", "two words", "a,b", "x" * 64, "x" * 65, "x" * 128, "x" * 129,
-            "x" * 500, "x" * 501, *LEVELS, *RUNTIMES, *SANDBOXES, *AGENT_STATUSES, *MESSAGE_KINDS,
+            "x" * 500, "x" * 501, "R1", "R0", "M2", "s-0123456789ab", "0123456789ab", *LEVELS, *RUNTIMES, *SANDBOXES, *AGENT_STATUSES, *MESSAGE_KINDS,
             *DOC_TYPES, PERMISSION_NAMES[0], "inbox", "In Progress",
         ]
     ),  # fmt: skip
@@ -104,6 +105,7 @@ tasks = st.fixed_dictionaries(
         "estimate": st.sampled_from(["30m", "4h", "1h30m", "2d", "4h-6h"]),
         "due": st.sampled_from(["2026-12-31", "2027-02-28"]),
         "spec": st.text(max_size=10),
+        "spec_hash": st.from_regex(r"[0-9a-f]{12}", fullmatch=True),
         "source": one_line,
         "claim": claims,
     },
@@ -182,12 +184,61 @@ documents = st.fixed_dictionaries(
     optional={"task": task_ids},
 )
 
+specs = st.fixed_dictionaries(
+    {
+        "id": ids("s"),
+        "title": one_line,
+        "author": st.text(min_size=1, max_size=20),
+        "created_at": stamps,
+        "updated_at": stamps,
+    },
+    optional={"status": st.sampled_from(SPEC_STATUSES)},
+)
+
+requirement_ids = st.integers(1, 30).map(lambda n: f"R{n}")
+spec_lines = st.lists(one_line, max_size=3)
+spec_expansions = st.fixed_dictionaries(
+    {
+        "summary": one_line,
+        "requirements": st.lists(
+            st.fixed_dictionaries(
+                {"id": requirement_ids, "text": one_line},
+                optional={
+                    "estimate": durations,
+                    "depends_on": st.lists(requirement_ids, max_size=2),
+                    "labels": st.lists(st.from_regex(r"[a-z]{1,8}", fullmatch=True), max_size=2),
+                },
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+    },
+    optional={
+        "goals": spec_lines,
+        "non_goals": spec_lines,
+        "acceptance": spec_lines,
+        "milestones": st.lists(
+            st.fixed_dictionaries(
+                {"id": st.integers(1, 9).map(lambda n: f"M{n}"), "title": one_line},
+                optional={"requirements": st.lists(requirement_ids, max_size=3)},
+            ),
+            max_size=2,
+        ),
+        "questions": spec_lines,
+        "assumptions": spec_lines,
+    },
+)
+spec_questions = st.fixed_dictionaries({}, optional={"questions": st.lists(one_line, max_size=8)})
+
 RECORDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "task": tasks,
     "agent": agents,
     "agent_state": states,
     "message": messages,
     "document": documents,
+    "spec": specs,
+    "spec_expansion": spec_expansions,
+    "spec_questions": spec_questions,
 }
 
 

@@ -18,7 +18,8 @@ from agentctl.errors import ValidationError
 
 MODELS: dict[str, type[models.Record]] = {
     "task": models.Task, "agent": models.Agent, "agent_state": models.AgentState,
-    "message": models.Message, "document": models.Document,
+    "message": models.Message, "document": models.Document, "spec": models.Spec,
+    "spec_expansion": models.SpecExpansion, "spec_questions": models.SpecQuestions,
 }  # fmt: skip
 
 

@@ -74,6 +74,11 @@ def test_fan_out_rules_cover_every_written_type() -> None:
         "task.unsubscribed",
         "task.gate_refused",
         "attention.raised",
+        "spec.created",
+        "spec.edited",
+        "spec.removed",
+        "spec.expanded",
+        "spec.drift",
     }
 
 
@@ -297,6 +302,14 @@ def test_every_operation_writes_its_payload_type(workspace: Any) -> None:
     ws.approve_agent(human, "helper")
     ws.propose_agent(lead, "extra", "extra", ["ops"])
     ws.reject_agent(human, "extra", "not now")
+    from agentctl.workspace.spec_expand import SpecRuntime
+
+    spec = ws.new_spec(human, "An idea")["id"]
+    ws.expand_spec(human, spec, SpecRuntime("simulated"), no_questions=True)
+    ws.plan_spec(human, spec)
+    ws.edit_spec(human, spec, body=ws.show_spec(spec)["body"].replace("Implement", "Build"))
+    ws.check_specs(human)
+    ws.remove_spec(human, spec)
     stray = ws.layout.task("t-4k7q2m9x3bce")
     stray.write_text(
         "---\nid: t-4k7q2m9x3bce\ntitle: Stray\nstatus: inbox\ncreated_by: tester\n"

@@ -16,13 +16,14 @@ from ruamel.yaml import YAML
 from strategies import RECORDS, mutated
 
 from agentctl.core import models
-from agentctl.core.fields import DOC_ID_PATTERN, TASK_ID_RE, compile_pattern
+from agentctl.core.fields import DOC_ID_PATTERN, SPEC_ID_PATTERN, TASK_ID_RE, compile_pattern
 from agentctl.errors import ExitCode
 from agentctl.paths import NAME_RE
 
 DOC_ID_RE = compile_pattern(DOC_ID_PATTERN)
+SPEC_ID_RE = compile_pattern(SPEC_ID_PATTERN)
 MODELS: dict[str, type[models.Record]] = {
-    "task": models.Task, "agent": models.Agent, "document": models.Document,
+    "task": models.Task, "agent": models.Agent, "document": models.Document, "spec": models.Spec,
 }  # fmt: skip
 
 
@@ -53,7 +54,10 @@ def test_integer_timestamp_is_refused_by_validate_and_the_readers(
 
 # Problems that are about several records, not about the file alone: readers show such tasks
 # (and 'task blocked' explains them), validate reports them. Every other verdict must agree.
-CROSS_RECORD = ("depends on missing task", "does not exist", "unknown status", "dependency cycle")
+CROSS_RECORD = (
+    "depends on missing task", "does not exist", "unknown status", "dependency cycle",
+    "is not a link like", "names no",  # a spec: link (validate checks it against the specs)
+)  # fmt: skip
 
 
 def _dump(data: dict[str, Any]) -> str:
@@ -85,17 +89,25 @@ def _corpus(kind: str) -> st.SearchStrategy[list[dict[str, Any]]]:
 
 def _original_key(record: dict[str, Any], kind: str, n: int) -> str:
     value = record.get("name" if kind == "agent" else "id")
-    pattern = {"task": TASK_ID_RE, "agent": NAME_RE, "document": DOC_ID_RE}[kind]
+    pattern = {"task": TASK_ID_RE, "agent": NAME_RE, "document": DOC_ID_RE, "spec": SPEC_ID_RE}[
+        kind
+    ]
     if isinstance(value, str) and pattern.match(value):
         return value
     # the mutation replaced the name: the file keeps a valid one (and both must flag the record)
-    return {"task": f"t-{n:012d}", "agent": f"broken-{n}", "document": f"d-{n:012d}"}[kind]
+    return {
+        "task": f"t-{n:012d}",
+        "agent": f"broken-{n}",
+        "document": f"d-{n:012d}",
+        "spec": f"s-{n:012d}",
+    }[kind]
 
 
 READERS = {
     "task": (("task", "list", "--all"), "tasks"),
     "agent": (("agent", "list"), "agents"),
     "document": (("doc", "list"), "docs"),
+    "spec": (("spec", "list"), "specs"),
 }
 
 

@@ -1,4 +1,5 @@
-"""``agentctl demo --roadmap FILE``: any markdown roadmap, imported and worked to done.
+"""``agentctl demo --roadmap FILE``: any markdown roadmap, imported and worked to done; and
+``agentctl demo --spec TITLE``: a one-line idea written out as a spec, planned and worked.
 
 The roadmap is imported into a fresh workspace (``import roadmap``), a simulated team is
 formed from the agent types the roadmap names, and heartbeat rounds run as cron would run
@@ -83,6 +84,49 @@ def build(
     )
     for problem in report.get("unresolved", [])[:5]:
         progress(f"  unresolved dependency: {problem}")
+    work(ws, progress, rounds)
+    return ws
+
+
+def build_spec(
+    path: Path,
+    title: str,
+    progress: Callable[[str], None] = lambda _: None,
+    git: bool = True,
+    rounds: int | None = None,
+) -> Workspace:
+    """A fresh workspace at ``path`` where the idea ``title`` becomes a spec (``spec new``,
+    ``spec expand`` on the simulated runtime, recording assumptions instead of asking),
+    is planned into tasks (``spec plan``) and worked to done by a simulated team."""
+    from agentctl.workspace.spec_expand import SpecRuntime
+
+    path.mkdir(parents=True, exist_ok=True)
+    if any(path.iterdir()):
+        raise UsageError(f"{path} is not empty: 'demo --spec' builds a fresh workspace")
+    if git:
+        git_init(path)
+    Workspace.init(path, f"demo: {title[:60]}", HUMAN, nested=True, allow_simulated=True)
+    ws = Workspace(path)
+    human = Actor(HUMAN)
+    spec = ws.new_spec(human, title)
+    expanded = ws.expand_spec(human, spec["id"], SpecRuntime("simulated"), no_questions=True)
+    requirements = expanded["expansion"]["requirements"]
+    progress(f"spec {spec['id']}: {len(requirements)} requirements ({spec['path']})")
+    report = ws.plan_spec(human, spec["id"])
+    progress(f"planned: {report['created']} tasks, {report['counts']['dependencies']} dependencies")
+    work(ws, progress, rounds)
+    status = ws.spec_status(spec["id"])
+    covered = len(status["requirements"]) - len(status["uncovered"])
+    progress(
+        f"spec status: {covered}/{len(status['requirements'])} requirements covered, "
+        f"{status['done']} done"
+    )
+    return ws
+
+
+def work(ws: Workspace, progress: Callable[[str], None], rounds: int | None) -> None:
+    """Form a team from the tasks' labels and run heartbeat rounds until the work is done."""
+    human = Actor(HUMAN)
     labels: Counter[str] = Counter()
     for task in ws.index.graph().values():
         labels.update(task.get("labels") or [])
@@ -93,7 +137,6 @@ def build(
     show_critical_path(ws, progress)
     open_tasks = sum(1 for t in ws.index.graph().values() if t["status"] not in ws.workflow["done"])
     run(ws, progress, rounds or max(20, ROUNDS_PER_TASK * open_tasks))
-    return ws
 
 
 def show_critical_path(ws: Workspace, progress: Callable[[str], None]) -> None:

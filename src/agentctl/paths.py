@@ -124,6 +124,9 @@ class Layout:
     def doc(self, doc_id: str) -> Path:
         return self.inside(self.docs / f"{validate_name(doc_id, 'document id')}.md")
 
+    def spec(self, spec_id: str) -> Path:
+        return self.inside(self.specs / f"{validate_name(spec_id, 'spec id')}.md")
+
     def events_file(self, day: str) -> Path:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
             raise UsageError(f"invalid event log date {day!r}")

@@ -19,6 +19,9 @@ RECORDS = {
     "agent-state": "AgentState",
     "message": "Message",
     "document": "Document",
+    "spec": "Spec",
+    "spec-expansion": "SpecExpansion",
+    "spec-questions": "SpecQuestions",
     "event": "Event",
     "config": "Config",
 }

@@ -25,6 +25,9 @@ RECORDS = {
     "agent_state": "AgentState",
     "message": "Message",
     "document": "Document",
+    "spec": "Spec",
+    "spec_expansion": "SpecExpansion",
+    "spec_questions": "SpecQuestions",
 }
 TARGET = Path(__file__).parent / "core" / "record_checks.py"
 

@@ -59,6 +59,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Add, list, show, edit and remove documents; read their git history.",
     ),
+    "spec": (
+        "agentctl.cli.specs",
+        "app",
+        "Write specs (idea -> requirements), plan them into tasks, track coverage and drift.",
+    ),
     "search": (
         "agentctl.cli.search",
         "app",

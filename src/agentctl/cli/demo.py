@@ -11,6 +11,7 @@ import typer
 from agentctl.cli import output
 from agentctl.cli.board import load_board, plain_board, rich_board
 from agentctl.cli.common import JSON_OPTION, command_name, want_json
+from agentctl.errors import UsageError
 
 app = typer.Typer(rich_markup_mode=None)
 
@@ -31,9 +32,17 @@ def demo(
         "--autonomy",
         help="Give the lead one goal instead: it plans subtasks and proposes the agent the team lacks, which the demo approves.",
     ),
+    spec: str = typer.Option(
+        None,
+        "--spec",
+        help="Write this one-line idea out as a spec, plan it and have a simulated team work it to done.",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Build a sample workspace (a team of four, a dozen tasks in motion) with no API key.
+
+    With --spec TITLE, the idea is written out as a spec (simulated runtime), planned into
+    tasks and worked to done the same way (see `agentctl spec`).
 
     With --roadmap FILE, the roadmap is imported instead (see `agentctl import roadmap`), a
     team is formed from the agent types it names, and the lead dispatches the work, explained
@@ -51,16 +60,18 @@ def demo(
     target = directory or Path(tempfile.mkdtemp(prefix="agentctl-demo-"))
     as_json = want_json(ctx, json_)
     progress = (lambda _: None) if as_json else (lambda message: output.notice(message))
-    if roadmap is not None and autonomy:
-        from agentctl.errors import UsageError
-
-        raise UsageError("give --roadmap or --autonomy, not both")
+    if sum((roadmap is not None, spec is not None, autonomy)) > 1:
+        raise UsageError("give one of --roadmap, --spec and --autonomy")
     if roadmap is not None:
         from agentctl import demo_roadmap
 
         ws = demo_roadmap.build(target, roadmap, progress)
     elif autonomy:
         ws = demo_lib.build_autonomy(target, progress)
+    elif spec is not None:
+        from agentctl import demo_roadmap
+
+        ws = demo_roadmap.build_spec(target, spec, progress)
     else:
         ws = demo_lib.build(target, progress)
     if as_json:

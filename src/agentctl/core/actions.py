@@ -9,7 +9,7 @@ not JSON or not of this shape changes nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -226,10 +226,13 @@ def _adapter() -> TypeAdapter[Any]:
     return _ADAPTER
 
 
-def extract_json(text: str) -> Any:
-    """The JSON value in an answer (core/answers.py: fenced, in prose, wrapped lines joined).
-    Raises AnswerError when there is none."""
-    return answers.extract_json(text)
+def extract_json(text: str, wanted: Callable[[Any], bool] | None = None) -> Any:
+    """The JSON value in an answer (core/answers.py: fenced, in prose, wrapped lines joined),
+    one that is ``wanted`` first (default: one that looks like an action list). Raises
+    AnswerError when there is none."""
+    if wanted is None:
+        return answers.extract_json(text)
+    return answers.extract_json(text, wanted)
 
 
 def _fields_of() -> dict[str, list[str]]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -109,17 +109,17 @@ def _decoded(text: str) -> list[Any]:
     return found
 
 
-def extract_json(text: str) -> Any:
+def extract_json(text: str, wanted: Callable[[Any], bool] = _looks_like_answer) -> Any:
     """The JSON value in an answer: the whole text, a fenced block, or the first JSON value in
-    the prose around it (one that looks like an action list first); lines wrapped inside JSON
-    strings are joined. Raises AnswerError when there is none."""
+    the prose around it (one that is ``wanted`` first: by default one that looks like an action
+    list); lines wrapped inside JSON strings are joined. Raises AnswerError when there is none."""
     found = _decoded(text)
-    if not any(_looks_like_answer(v) for v in found):
+    if not any(wanted(v) for v in found):
         joined = join_wrapped(text)
         if joined != text:
             found += _decoded(joined)
     for value in found:
-        if _looks_like_answer(value):
+        if wanted(value):
             return value
     if found:
         return found[0]
@@ -222,14 +222,21 @@ def _expected(field: str, example_task: str) -> str:
 
 def plain_error(error: Any, kind: str, fields: Sequence[str], example_task: str) -> str:
     """One pydantic error of a ``kind`` action in plain words (without the action index)."""
-    loc = [p for p in error.get("loc", ()) if isinstance(p, str)][1:]  # [0] is the type tag
+    path = list(error.get("loc", ()))[1:]  # [0] is the type tag
+    loc = [p for p in path if isinstance(p, str)]
     field = _SAFE.sub("?", loc[0][:32]) if loc else ""
+    expected = _expected(field, example_task)
+    if len(loc) > 1:  # a field of an object in a list: 'subtasks' item 2 'estimate'
+        steps = [f"item {p + 1}" if isinstance(p, int) else f"'{_SAFE.sub('?', str(p)[:32])}" for p in path[1:]]  # fmt: skip
+        field = f"{field}' {' '.join(steps)}".removesuffix("'")  # quoted again around it below
+        expected = _expected(loc[-1], example_task)
     kind_ = error.get("type", "")
     ctx = error.get("ctx") or {}
     got = shown(error.get("input"))
-    expected = _expected(field, example_task)
     if kind_ == "missing":
         return f"'{field}' is missing: it must be {expected}"
+    if kind_ == "extra_forbidden" and len(loc) > 1:
+        return f"'{field}' is not a known field"
     if kind_ == "extra_forbidden":
         return f"'{field}' is not a field of a {kind} action (its fields: {', '.join(fields)})"
     if kind_ == "literal_error":

@@ -32,7 +32,7 @@ from agentctl.errors import ValidationError
 __all__ = [
     "AGENT_STATUSES", "DOC_TYPES", "LABEL_RE", "LEVELS", "MESSAGE_KINDS", "PERMISSION_NAMES",
     "RUNTIMES", "SANDBOXES", "STATUS_RE", "TASK_ID_RE", "TITLE_RE", "check_agent", "check_doc",
-    "check_message", "check_state", "check_task", "priority_value",
+    "check_message", "check_spec", "check_state", "check_task", "priority_value",
 ]  # fmt: skip
 
 
@@ -68,4 +68,9 @@ def check_message(data: dict[str, Any], task_id: str | None, path: str) -> None:
 
 def check_doc(data: dict[str, Any], stem: str | None, path: str) -> None:
     record_checks.check_document(data, path)
+    _same_name("id", data["id"], stem, path)
+
+
+def check_spec(data: dict[str, Any], stem: str | None, path: str) -> None:
+    record_checks.check_spec(data, path)
     _same_name("id", data["id"], stem, path)

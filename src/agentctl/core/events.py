@@ -43,6 +43,11 @@ EventType = Literal[
     "doc.added",
     "doc.edited",
     "doc.removed",
+    "spec.created",
+    "spec.edited",
+    "spec.removed",
+    "spec.expanded",
+    "spec.drift",
     "agent.added",
     "agent.edited",
     "agent.removed",
@@ -207,6 +212,33 @@ class DocChange(TypedDict):
     why: NotRequired[Why]
 
 
+class SpecChange(TypedDict):
+    """``spec.created``, ``spec.edited`` (with ``fields``) and ``spec.removed``."""
+
+    title: str
+    fields: NotRequired[list[str]]  # spec.edited: title and/or body
+    why: NotRequired[Why]
+
+
+class SpecExpanded(TypedDict):
+    title: str
+    runtime: str  # simulated, llm or command
+    requirements: int
+    questions: int  # open questions left
+    assumptions: int
+    why: NotRequired[Why]
+
+
+class SpecDrift(TypedDict):
+    """``spec check`` found drift between a spec and its tasks (the notify list names the
+    assignees and the spec's author)."""
+
+    title: str | None
+    problems: list[str]  # one line each, bounded
+    tasks: list[str]
+    why: NotRequired[Why]
+
+
 # -- agents ---------------------------------------------------------------------------------
 
 
@@ -349,6 +381,9 @@ Payload = (
     | MessageAdded
     | MessageDirect
     | DocChange
+    | SpecChange
+    | SpecExpanded
+    | SpecDrift
     | AgentAdded
     | AgentEdited
     | AgentRemoved
@@ -387,6 +422,11 @@ PAYLOADS: dict[KnownEventType, type] = {
     "doc.added": DocChange,
     "doc.edited": DocChange,
     "doc.removed": DocChange,
+    "spec.created": SpecChange,
+    "spec.edited": SpecChange,
+    "spec.removed": SpecChange,
+    "spec.expanded": SpecExpanded,
+    "spec.drift": SpecDrift,
     "agent.added": AgentAdded,
     "agent.edited": AgentEdited,
     "agent.removed": AgentRemoved,

@@ -30,6 +30,11 @@ TASK_ID_PATTERN = rf"^t-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
 EVENT_ID_PATTERN = rf"^e-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
 MESSAGE_ID_PATTERN = rf"^m-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
 DOC_ID_PATTERN = rf"^d-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
+SPEC_ID_PATTERN = rf"^s-[{ALPHABET}]{{{RANDOM_CHARS}}}$"
+# A spec's stable anchors: requirements R1, R2 ... and milestones M1, M2 ...
+REQUIREMENT_ID_PATTERN = r"^R[1-9][0-9]{0,3}$"
+MILESTONE_ID_PATTERN = r"^M[1-9][0-9]{0,3}$"
+SPEC_HASH_PATTERN = r"^[0-9a-f]{12}$"
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -53,6 +58,7 @@ Sandbox = Literal["auto", "bwrap", "none"]
 AgentStatus = Literal["idle", "active", "blocked"]
 MessageKind = Literal["comment", "question", "answer", "review", "status_update"]
 DocType = Literal["deliverable", "research", "protocol", "decision"]
+SpecStatus = Literal["draft", "expanded"]
 Permission = Literal[
     "assign_others", "move_any", "move_done", "skip_review", "remove_tasks", "edit_agents",
     "create_tasks", "review", "plan", "propose_agents",
@@ -65,6 +71,7 @@ SANDBOXES: tuple[str, ...] = get_args(Sandbox)
 AGENT_STATUSES: tuple[str, ...] = get_args(AgentStatus)
 MESSAGE_KINDS: tuple[str, ...] = get_args(MessageKind)
 DOC_TYPES: tuple[str, ...] = get_args(DocType)
+SPEC_STATUSES: tuple[str, ...] = get_args(SpecStatus)
 PERMISSION_NAMES: tuple[str, ...] = get_args(Permission)
 
 # -- parsers shared by the models (as before-validators) and the fast checks ---------------

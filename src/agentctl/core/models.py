@@ -21,8 +21,12 @@ from agentctl.core.fields import (
     HOURS_PATTERN,
     LABEL_PATTERN,
     MESSAGE_ID_PATTERN,
+    MILESTONE_ID_PATTERN,
     NAME_PATTERN,
     ONE_LINE_PATTERN,
+    REQUIREMENT_ID_PATTERN,
+    SPEC_HASH_PATTERN,
+    SPEC_ID_PATTERN,
     STATUS_PATTERN,
     TASK_ID_PATTERN,
     AgentStatus,
@@ -33,6 +37,7 @@ from agentctl.core.fields import (
     Permission,
     RuntimeKind,
     Sandbox,
+    SpecStatus,
     date_value,
     priority_value,
     timestamp_value,
@@ -118,6 +123,11 @@ class Task(FileRecord):
     parent: TaskId | None = None
     depends_on: list[TaskId] = Field(default_factory=list)
     spec: str | None = Field(default=None, description="link to a spec section: <spec-id>#<anchor>")
+    spec_hash: str | None = Field(
+        default=None,
+        pattern=SPEC_HASH_PATTERN,
+        description="hash of the linked requirement's text when the task was planned (spec check)",
+    )
     estimate: str | None = Field(
         default=None, description="a duration such as 30m, 4h, 2d, 1w, or a range such as 4h-6h"
     )
@@ -238,6 +248,72 @@ class Document(FileRecord):
     author: str = Field(min_length=1, max_length=128)
     created_at: Timestamp
     updated_at: Timestamp
+
+
+class Spec(FileRecord):
+    """Frontmatter of ``.agentctl/specs/<id>.md``. The body holds the sections Summary,
+    Goals, Non-goals, Requirements (R1, R2 ...), Acceptance criteria, Milestones (M1 ...),
+    Open questions and Assumptions (docs/specs.md)."""
+
+    id: str = Field(pattern=SPEC_ID_PATTERN, description="a spec ID, e.g. s-4k7q2m9x3bce")
+    title: str = Field(min_length=1, max_length=500, pattern=ONE_LINE_PATTERN)
+    status: SpecStatus = Field(
+        default="draft", description="draft (an idea) | expanded (written out by a runtime)"
+    )
+    author: str = Field(min_length=1, max_length=128)
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+SpecLine = Annotated[str, Field(min_length=1, max_length=1000, pattern=ONE_LINE_PATTERN)]
+RequirementId = Annotated[
+    str, Field(pattern=REQUIREMENT_ID_PATTERN, description="R1, R2 ... (stable anchors)")
+]
+
+
+class SpecRequirement(FileRecord):
+    """One requirement of a spec expansion."""
+
+    id: RequirementId
+    text: SpecLine
+    estimate: str | None = Field(default=None, description="e.g. 4h, 2d, 4h-6h")
+    depends_on: list[RequirementId] = Field(default_factory=list, max_length=20)
+    labels: list[Annotated[str, Field(min_length=1, max_length=64, pattern=LABEL_PATTERN)]] = Field(
+        default_factory=list, max_length=10, description="the skills it needs (dispatch)"
+    )
+
+    _estimate = field_validator("estimate")(_check_estimate)
+
+
+class SpecMilestone(FileRecord):
+    """A milestone of a spec expansion: a title and the requirements it delivers."""
+
+    id: str = Field(pattern=MILESTONE_ID_PATTERN, description="M1, M2 ...")
+    title: SpecLine
+    requirements: list[RequirementId] = Field(default_factory=list, max_length=50)
+
+
+class SpecExpansion(FileRecord):
+    """The JSON a runtime answers to ``spec expand``: the spec written out. Validated (the
+    generated fast check, the same as this model) before anything is written."""
+
+    summary: str = Field(min_length=1, max_length=4000)
+    goals: list[SpecLine] = Field(default_factory=list, max_length=30)
+    non_goals: list[SpecLine] = Field(default_factory=list, max_length=30)
+    requirements: list[SpecRequirement] = Field(min_length=1, max_length=50)
+    acceptance: list[SpecLine] = Field(default_factory=list, max_length=50)
+    milestones: list[SpecMilestone] = Field(default_factory=list, max_length=20)
+    questions: list[SpecLine] = Field(
+        default_factory=list, max_length=20, description="open questions left"
+    )
+    assumptions: list[SpecLine] = Field(default_factory=list, max_length=30)
+
+
+class SpecQuestions(FileRecord):
+    """The JSON a runtime answers when ``spec expand`` asks what it needs to know first: at
+    most 8 clarifying questions, most important first."""
+
+    questions: list[SpecLine] = Field(default_factory=list, max_length=8)
 
 
 class Event(Record):
@@ -410,7 +486,7 @@ class LLMConfig(Record):
         default=1,
         ge=0,
         le=3,
-        description="re-prompts with the exact errors when actions fail validation (0: none)",
+        description="re-prompts with the exact errors when an answer (actions, a spec) fails validation (0: none)",
     )
 
 

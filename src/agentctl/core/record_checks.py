@@ -27,6 +27,7 @@ _FIELDS_1 = frozenset(
         "priority",
         "source",
         "spec",
+        "spec_hash",
         "status",
         "title",
         "updated_at",
@@ -39,6 +40,7 @@ _PATTERN_2 = f.compile_pattern("^[^\\n\\r\\x0b\\x0c\\x1c-\\x1e\\x85\\u2028\\u202
 _PATTERN_3 = f.compile_pattern("^[a-z][a-z0-9_-]{0,31}$")
 _PATTERN_4 = f.compile_pattern("^[a-z0-9][a-z0-9-]{0,63}$")
 _PATTERN_5 = f.compile_pattern("^[^\\s,]+$")
+_PATTERN_6 = f.compile_pattern("^[0-9a-f]{12}$")
 _FIELDS_2 = frozenset({"claimed_by", "epoch", "lease_expires"})
 _NAMES_3 = ("claimed_by", "epoch", "lease_expires")
 _FIELDS_3 = frozenset(
@@ -64,11 +66,11 @@ _NAMES_4 = ("created_at", "name", "role")
 _NAMES_5 = ("capabilities", "heartbeat", "level", "runtime")
 _CHOICES_1 = ("intern", "specialist", "lead")
 _CHOICES_2 = ("manual", "simulated", "command", "llm")
-_PATTERN_6 = f.compile_pattern("^https?://[^\\s@]+$")
+_PATTERN_7 = f.compile_pattern("^https?://[^\\s@]+$")
 _CHOICES_3 = ("auto", "bwrap", "none")
 _FIELDS_4 = frozenset({"active_hours", "every", "offset"})
 _NAMES_6 = ("every",)
-_PATTERN_7 = f.compile_pattern("^\\d{2}:\\d{2}-\\d{2}:\\d{2}$")
+_PATTERN_8 = f.compile_pattern("^\\d{2}:\\d{2}-\\d{2}:\\d{2}$")
 _FIELDS_5 = frozenset({"daily_tokens", "daily_usd"})
 _FIELDS_6 = frozenset({"allow", "deny"})
 _NAMES_7 = ("allow", "deny")
@@ -101,12 +103,41 @@ _CHOICES_6 = ("idle", "active", "blocked")
 _FIELDS_8 = frozenset({"author", "created_at", "id", "kind", "mentions", "reply_to", "task"})
 _NAMES_9 = ("author", "created_at", "id", "task")
 _NAMES_10 = ("kind", "mentions")
-_PATTERN_8 = f.compile_pattern("^m-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_PATTERN_9 = f.compile_pattern("^m-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
 _CHOICES_7 = ("comment", "question", "answer", "review", "status_update")
 _FIELDS_9 = frozenset({"author", "created_at", "id", "task", "title", "type", "updated_at"})
 _NAMES_11 = ("author", "created_at", "id", "title", "type", "updated_at")
-_PATTERN_9 = f.compile_pattern("^d-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_PATTERN_10 = f.compile_pattern("^d-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
 _CHOICES_8 = ("deliverable", "research", "protocol", "decision")
+_FIELDS_10 = frozenset({"author", "created_at", "id", "status", "title", "updated_at"})
+_NAMES_12 = ("author", "created_at", "id", "title", "updated_at")
+_NAMES_13 = ("status",)
+_PATTERN_11 = f.compile_pattern("^s-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_CHOICES_9 = ("draft", "expanded")
+_FIELDS_11 = frozenset(
+    {
+        "acceptance",
+        "assumptions",
+        "goals",
+        "milestones",
+        "non_goals",
+        "questions",
+        "requirements",
+        "summary",
+    }
+)
+_NAMES_14 = ("requirements", "summary")
+_NAMES_15 = ("acceptance", "assumptions", "goals", "milestones", "non_goals", "questions")
+_FIELDS_12 = frozenset({"depends_on", "estimate", "id", "labels", "text"})
+_NAMES_16 = ("id", "text")
+_NAMES_17 = ("depends_on", "labels")
+_PATTERN_12 = f.compile_pattern("^R[1-9][0-9]{0,3}$")
+_FIELDS_13 = frozenset({"id", "requirements", "title"})
+_NAMES_18 = ("id", "title")
+_NAMES_19 = ("requirements",)
+_PATTERN_13 = f.compile_pattern("^M[1-9][0-9]{0,3}$")
+_FIELDS_14 = frozenset({"questions"})
+_NAMES_20 = ("questions",)
 
 
 def _check_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
@@ -137,6 +168,9 @@ def _check_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
     value = data.get("spec")
     if value is not None:
         f.text(path, f"{prefix}spec", value)
+    value = data.get("spec_hash")
+    if value is not None:
+        f.text(path, f"{prefix}spec_hash", value, pattern=_PATTERN_6)
     value = data.get("estimate")
     if value is not None:
         f.text(path, f"{prefix}estimate", value)
@@ -190,7 +224,7 @@ def _check_agent(data: dict[str, Any], path: str, prefix: str = "") -> None:
         f.text(path, f"{prefix}model", value)
     value = data.get("api_base")
     if value is not None:
-        f.text(path, f"{prefix}api_base", value, high=300, pattern=_PATTERN_6)
+        f.text(path, f"{prefix}api_base", value, high=300, pattern=_PATTERN_7)
     value = data.get("command")
     if value is not None:
         for i, item in enumerate(f.array(path, f"{prefix}command", value)):
@@ -232,7 +266,7 @@ def _check_heartbeat_settings(data: dict[str, Any], path: str, prefix: str = "")
         f.duration(path, f"{prefix}offset", value)
     value = data.get("active_hours")
     if value is not None:
-        f.text(path, f"{prefix}active_hours", value, pattern=_PATTERN_7)
+        f.text(path, f"{prefix}active_hours", value, pattern=_PATTERN_8)
 
 
 def _check_budget(data: dict[str, Any], path: str, prefix: str = "") -> None:
@@ -285,7 +319,7 @@ def _check_agent_state(data: dict[str, Any], path: str, prefix: str = "") -> Non
 def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_8, _NAMES_9, _NAMES_10)
     value = data["id"]
-    f.text(path, f"{prefix}id", value, pattern=_PATTERN_8)
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_9)
     value = data["task"]
     f.text(path, f"{prefix}task", value, pattern=_PATTERN_1)
     value = data["author"]
@@ -301,13 +335,13 @@ def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:
             f.text(path, f"{prefix}mentions.{i}", item, pattern=_PATTERN_4)
     value = data.get("reply_to")
     if value is not None:
-        f.text(path, f"{prefix}reply_to", value, pattern=_PATTERN_8)
+        f.text(path, f"{prefix}reply_to", value, pattern=_PATTERN_9)
 
 
 def _check_document(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_9, _NAMES_11, ())
     value = data["id"]
-    f.text(path, f"{prefix}id", value, pattern=_PATTERN_9)
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_10)
     value = data["title"]
     f.text(path, f"{prefix}title", value, low=1, high=500, pattern=_PATTERN_2)
     value = data["type"]
@@ -321,6 +355,98 @@ def _check_document(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.timestamp(path, f"{prefix}created_at", value)
     value = data["updated_at"]
     f.timestamp(path, f"{prefix}updated_at", value)
+
+
+def _check_spec(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_10, _NAMES_12, _NAMES_13)
+    value = data["id"]
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_11)
+    value = data["title"]
+    f.text(path, f"{prefix}title", value, low=1, high=500, pattern=_PATTERN_2)
+    if "status" in data:
+        value = data["status"]
+        f.choice(path, f"{prefix}status", value, _CHOICES_9)
+    value = data["author"]
+    f.text(path, f"{prefix}author", value, low=1, high=128)
+    value = data["created_at"]
+    f.timestamp(path, f"{prefix}created_at", value)
+    value = data["updated_at"]
+    f.timestamp(path, f"{prefix}updated_at", value)
+
+
+def _check_spec_expansion(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_11, _NAMES_14, _NAMES_15)
+    value = data["summary"]
+    f.text(path, f"{prefix}summary", value, low=1, high=4000)
+    if "goals" in data:
+        value = data["goals"]
+        for i, item in enumerate(f.array(path, f"{prefix}goals", value, high=30)):
+            f.text(path, f"{prefix}goals.{i}", item, low=1, high=1000, pattern=_PATTERN_2)
+    if "non_goals" in data:
+        value = data["non_goals"]
+        for i, item in enumerate(f.array(path, f"{prefix}non_goals", value, high=30)):
+            f.text(path, f"{prefix}non_goals.{i}", item, low=1, high=1000, pattern=_PATTERN_2)
+    value = data["requirements"]
+    for i, item in enumerate(f.array(path, f"{prefix}requirements", value, low=1, high=50)):
+        item = f.mapping(path, f"{prefix}requirements.{i}", item)
+        _check_spec_requirement(item, path, f"{prefix}requirements.{i}.")
+    if "acceptance" in data:
+        value = data["acceptance"]
+        for i, item in enumerate(f.array(path, f"{prefix}acceptance", value, high=50)):
+            f.text(path, f"{prefix}acceptance.{i}", item, low=1, high=1000, pattern=_PATTERN_2)
+    if "milestones" in data:
+        value = data["milestones"]
+        for i, item in enumerate(f.array(path, f"{prefix}milestones", value, high=20)):
+            item = f.mapping(path, f"{prefix}milestones.{i}", item)
+            _check_spec_milestone(item, path, f"{prefix}milestones.{i}.")
+    if "questions" in data:
+        value = data["questions"]
+        for i, item in enumerate(f.array(path, f"{prefix}questions", value, high=20)):
+            f.text(path, f"{prefix}questions.{i}", item, low=1, high=1000, pattern=_PATTERN_2)
+    if "assumptions" in data:
+        value = data["assumptions"]
+        for i, item in enumerate(f.array(path, f"{prefix}assumptions", value, high=30)):
+            f.text(path, f"{prefix}assumptions.{i}", item, low=1, high=1000, pattern=_PATTERN_2)
+
+
+def _check_spec_requirement(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_12, _NAMES_16, _NAMES_17)
+    value = data["id"]
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_12)
+    value = data["text"]
+    f.text(path, f"{prefix}text", value, low=1, high=1000, pattern=_PATTERN_2)
+    value = data.get("estimate")
+    if value is not None:
+        f.text(path, f"{prefix}estimate", value)
+        f.estimate(path, f"{prefix}estimate", value)
+    if "depends_on" in data:
+        value = data["depends_on"]
+        for i, item in enumerate(f.array(path, f"{prefix}depends_on", value, high=20)):
+            f.text(path, f"{prefix}depends_on.{i}", item, pattern=_PATTERN_12)
+    if "labels" in data:
+        value = data["labels"]
+        for i, item in enumerate(f.array(path, f"{prefix}labels", value, high=10)):
+            f.text(path, f"{prefix}labels.{i}", item, low=1, high=64, pattern=_PATTERN_5)
+
+
+def _check_spec_milestone(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_13, _NAMES_18, _NAMES_19)
+    value = data["id"]
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_13)
+    value = data["title"]
+    f.text(path, f"{prefix}title", value, low=1, high=1000, pattern=_PATTERN_2)
+    if "requirements" in data:
+        value = data["requirements"]
+        for i, item in enumerate(f.array(path, f"{prefix}requirements", value, high=50)):
+            f.text(path, f"{prefix}requirements.{i}", item, pattern=_PATTERN_12)
+
+
+def _check_spec_questions(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_14, (), _NAMES_20)
+    if "questions" in data:
+        value = data["questions"]
+        for i, item in enumerate(f.array(path, f"{prefix}questions", value, high=8)):
+            f.text(path, f"{prefix}questions.{i}", item, low=1, high=1000, pattern=_PATTERN_2)
 
 
 def check_task(data: dict[str, Any], path: str) -> None:
@@ -346,3 +472,18 @@ def check_message(data: dict[str, Any], path: str) -> None:
 def check_document(data: dict[str, Any], path: str) -> None:
     """``data`` checked against the Document model (see core/models.py)."""
     _check_document(data, path)
+
+
+def check_spec(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the Spec model (see core/models.py)."""
+    _check_spec(data, path)
+
+
+def check_spec_expansion(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the SpecExpansion model (see core/models.py)."""
+    _check_spec_expansion(data, path)
+
+
+def check_spec_questions(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the SpecQuestions model (see core/models.py)."""
+    _check_spec_questions(data, path)

@@ -54,6 +54,7 @@ class TaskRecord(TypedDict):
     parent: str | None
     depends_on: list[str]
     spec: str | None
+    spec_hash: str | None
     estimate: str | None
     due: str | None
     source: str | None

@@ -118,6 +118,21 @@ def _summarize(event: Mapping[str, Any]) -> str:
             action = {"doc.added": "added", "doc.edited": "edited", "doc.removed": "removed"}[known]
             linked = f" (task {doc['task']})" if doc.get("task") else ""
             return f"{action} {doc.get('type', 'document')} {subject}{title}{linked}"
+        case "spec.created" | "spec.edited" | "spec.removed":
+            action = {
+                "spec.created": "created",
+                "spec.edited": "edited",
+                "spec.removed": "removed",
+            }[known]
+            return f"{action} spec {subject}{title}"
+        case "spec.expanded":
+            expanded = cast("ev.SpecExpanded", data)
+            return f"expanded spec {subject}{title} ({expanded.get('requirements', 0)} requirements, {expanded.get('runtime', '?')})"
+        case "spec.drift":
+            drift = cast("ev.SpecDrift", data)
+            return (
+                f"found drift in spec {subject}{title}: {len(drift.get('problems', []))} problem(s)"
+            )
         case "memory.added":
             return f"added to {subject}'s memory"
         case "memory.compacted":

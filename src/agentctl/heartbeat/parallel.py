@@ -177,7 +177,7 @@ def run_round(ws: Workspace, jobs: int, dry_run: bool = False) -> list[dict[str,
                 child.process.join()
                 child.conn.close()
                 del running[agent]
-                records[agent] = _record(ws, child, dry_run)
+                records[agent] = _tick_record(ws, child, dry_run)
     except BaseException:  # Ctrl-C, or stdout gone: no tick is left running unattended
         _terminate([child.process for child in running.values()])
         raise
@@ -201,7 +201,7 @@ def _terminate(processes: list[BaseProcess]) -> None:
             process.join()
 
 
-def _record(ws: Workspace, tick: _Running, dry_run: bool) -> dict[str, Any]:
+def _tick_record(ws: Workspace, tick: _Running, dry_run: bool) -> dict[str, Any]:
     """The run record of one tick: the one it made, or one saying how its process ended."""
     message = tick.message or {}
     for warning in message.get("warnings", []):

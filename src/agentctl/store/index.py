@@ -496,6 +496,16 @@ class Index(EventIndex, TextIndex):
         )
         return cast("list[TaskRecord]", _decode_rows(rows))
 
+    def tasks_with_spec(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Tasks with a ``spec:`` link starting with ``prefix`` (all linked tasks for ''), by
+        link and ID."""
+        rows = self.db.execute(
+            _SELECT_TASK_JSON
+            + " WHERE spec IS NOT NULL AND substr(spec, 1, ?) = ? ORDER BY spec, id",
+            (len(prefix), prefix),
+        )
+        return _decode_rows(rows)
+
     def _task_query(
         self,
         statuses: Iterable[str] | None,

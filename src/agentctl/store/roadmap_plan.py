@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from agentctl.store import roadmap_fields as rf
 
@@ -45,6 +46,9 @@ class Item:
     description: list[str] = field(default_factory=list)  # markdown parts, joined by blank lines
     children: list[Item] = field(default_factory=list)
     explicit: bool = False  # numbered or status-marked: kept even with nothing under it
+    fields: dict[str, Any] = field(
+        default_factory=dict
+    )  # more task fields, set on create and on update (a spec's link and requirement hash)
     key: str = ""  # stable: a hash of the heading path and the item's text
     path: tuple[str, ...] = ()  # normalised titles from the top-level ancestor to this item
     parent: Item | None = field(default=None, repr=False)

@@ -16,6 +16,7 @@ from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
 from agentctl.workspace.runs import RunOps
+from agentctl.workspace.spec_expand import SpecExpandOps
 
 
 class Workspace(
@@ -23,6 +24,7 @@ class Workspace(
     Maintenance,
     GateOps,
     DocOps,
+    SpecExpandOps,
     PlanningOps,
     GraphOps,
     DispatchOps,

@@ -68,6 +68,10 @@ def fan_out_rule(kind: EventType) -> tuple[str, bool]:
             return "assigned", False
         case "attention.raised":
             return "attention", False
+        case "spec.drift":
+            return "spec_drift", False
+        case "spec.created" | "spec.edited" | "spec.removed" | "spec.expanded":
+            return "assignee", False
         case "task.subscribed" | "task.unsubscribed" | "task.gate_refused":
             return "assignee", False
         case (

@@ -245,6 +245,7 @@ class Maintenance(AgentOps):
             (self.layout.tasks, "task"),
             (self.layout.agents, "agent"),
             (self.layout.docs, "doc"),
+            (self.layout.specs, "spec"),
         ]
         if self.layout.threads.is_dir() and not self.layout.threads.is_symlink():
             for entry in sorted(os.scandir(self.layout.threads), key=lambda e: e.name):
@@ -318,6 +319,13 @@ class Maintenance(AgentOps):
                     )
                 )
         from agentctl.core.graph import find_cycles
+        from agentctl.workspace.specs import spec_link_problems
+
+        linked = {task_id: task for task_id, task in tasks.items() if task.get("spec")}
+        if targets is not None:
+            linked = {t: task for t, task in linked.items() if self.layout.task(t) in targets}
+        if linked:
+            problems.extend(spec_link_problems(self.layout, linked))
 
         for cycle in find_cycles(tasks):
             problems.append(
@@ -493,6 +501,7 @@ def _check_record(
         data = plain_value(fields)
         record_models: dict[str, type[models.Record]] = {
             "task": models.Task, "agent": models.Agent, "doc": models.Document, "message": models.Message,
+            "spec": models.Spec,
         }  # fmt: skip
         model = record_models[kind]
         key = "name" if kind == "agent" else "id"

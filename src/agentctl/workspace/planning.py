@@ -292,6 +292,7 @@ class PlanningOps(TaskOps):
             "created_at": stamp,
             "updated_at": stamp,
         }
+        fields.update({k: v for k, v in item.fields.items() if k not in fields})
         return {key: fields[key] for key in TASK_ORDER if fields.get(key) is not None}
 
     def _update(
@@ -319,6 +320,9 @@ class PlanningOps(TaskOps):
             changes["labels"] = merged_labels
         if parent is not None and row.get("parent") != parent:
             changes["parent"] = parent
+        if item.fields:  # fields the index does not hold are compared with the file
+            current = self.load_task_doc(row["id"])
+            changes.update({k: v for k, v in item.fields.items() if current.get(k) != v})
         new_deps = list(row["depends_on"]) + [dep for dep in deps if dep not in row["depends_on"]]
         if new_deps != row["depends_on"]:
             changes["depends_on"] = new_deps

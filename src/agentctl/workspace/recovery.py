@@ -29,6 +29,7 @@ _RECORD_KINDS = (
     ("task", "tasks", "task.created", "task.removed"),
     ("agent", "agents", "agent.added", "agent.removed"),
     ("doc", "docs", "doc.added", "doc.removed"),
+    ("spec", "specs", "spec.created", "spec.removed"),
 )
 _ADOPTED: Final = "record.adopted"  # doctor: a record that no event ever created
 _LOST: Final = "record.lost"  # doctor: an event's record that exists nowhere, not even in HEAD

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 TASK_ORDER = [
     "id", "title", "status", "priority", "assignees", "labels", "parent", "depends_on", "spec",
-    "estimate", "due", "source", "created_by", "created_at", "updated_at", "claim",
+    "spec_hash", "estimate", "due", "source", "created_by", "created_at", "updated_at", "claim",
 ]  # fmt: skip
 
 
