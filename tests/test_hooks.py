@@ -132,7 +132,9 @@ def test_hook_gets_the_event_on_stdin_in_the_workspace(
         and seen["stdin"].count("\n") == 1
     )
     assert Path(seen["cwd"]).resolve() == root.resolve()
-    assert {k: v for k, v in seen["env"].items() if k != "AGENTCTL_AGENT"} == {
+    assert {
+        k: v for k, v in seen["env"].items() if k not in ("AGENTCTL_AGENT", "AGENTCTL_JOBS")
+    } == {  # JOBS: conftest
         "AGENTCTL_WORKSPACE": str(root),
         "AGENTCTL_EVENT_TYPE": "task.moved",
         "AGENTCTL_EVENT_ID": "e-aaaaaaaaaaa1",

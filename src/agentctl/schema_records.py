@@ -32,6 +32,9 @@ RECORDS: dict[str, Literal["complete", "as_written"]] = {
     "Document": "complete",
     "Event": "complete",
     "Config": "complete",
+    "Spec": "as_written",
+    "SpecExpansion": "as_written",
+    "SpecQuestions": "as_written",
 }
 TARGET = Path(__file__).parent / "core" / "records.py"
 

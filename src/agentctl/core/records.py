@@ -274,3 +274,55 @@ class ConfigRecord(TypedDict):
     dispatch: DispatchConfigRecord
     escalation: EscalationConfigRecord
     allow_simulated: bool
+
+
+class SpecRecord(TypedDict):
+    """Frontmatter of ``.agentctl/specs/<id>.md``. The body holds the sections Summary, Goals,
+    Non-goals, Requirements (R1, R2 ...), Acceptance criteria, Milestones (M1 ...), Open questions
+    and Assumptions (docs/specs.md)."""
+
+    id: str
+    title: str
+    status: NotRequired[Literal["draft", "expanded"]]
+    author: str
+    created_at: str
+    updated_at: str
+
+
+class SpecRequirementRecord(TypedDict):
+    """One requirement of a spec expansion."""
+
+    id: str
+    text: str
+    estimate: NotRequired[str | None]
+    depends_on: NotRequired[list[str]]
+    labels: NotRequired[list[str]]
+
+
+class SpecMilestoneRecord(TypedDict):
+    """A milestone of a spec expansion: a title and the requirements it delivers."""
+
+    id: str
+    title: str
+    requirements: NotRequired[list[str]]
+
+
+class SpecExpansionRecord(TypedDict):
+    """The JSON a runtime answers to ``spec expand``: the spec written out. Validated (the generated
+    fast check, the same as this model) before anything is written."""
+
+    summary: str
+    goals: NotRequired[list[str]]
+    non_goals: NotRequired[list[str]]
+    requirements: list[SpecRequirementRecord]
+    acceptance: NotRequired[list[str]]
+    milestones: NotRequired[list[SpecMilestoneRecord]]
+    questions: NotRequired[list[str]]
+    assumptions: NotRequired[list[str]]
+
+
+class SpecQuestionsRecord(TypedDict):
+    """The JSON a runtime answers when ``spec expand`` asks what it needs to know first: at most 8
+    clarifying questions, most important first."""
+
+    questions: NotRequired[list[str]]

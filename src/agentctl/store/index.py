@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from agentctl.core.records import AgentRecord, AgentStateRecord, TaskRecord
     from agentctl.core.rows import PlanTask
 
-SCHEMA = 10
+SCHEMA = 11  # 11: tasks.spec_hash
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, status TEXT NOT NULL,
     priority INTEGER NOT NULL, assignees TEXT NOT NULL, labels TEXT NOT NULL, parent TEXT,
-    depends_on TEXT NOT NULL, spec TEXT, estimate TEXT, due TEXT, source TEXT, created_by TEXT NOT NULL,
+    depends_on TEXT NOT NULL, spec TEXT, spec_hash TEXT, estimate TEXT, due TEXT, source TEXT, created_by TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, claim TEXT);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, created_at);
 CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS states (name TEXT PRIMARY KEY, path TEXT NOT NULL, da
 
 TASK_COLUMNS = (
     "id", "title", "status", "priority", "assignees", "labels", "parent", "depends_on", "spec",
-    "estimate", "due", "source", "created_by", "created_at", "updated_at", "claim",
+    "spec_hash", "estimate", "due", "source", "created_by", "created_at", "updated_at", "claim",
 )  # fmt: skip
 _JSON_COLUMNS = frozenset({"assignees", "labels", "depends_on", "claim"})
 
