@@ -63,7 +63,7 @@ tricky = st.one_of(
             "30m", "4h-6h", "0m", "soon", "09:00-18:00", "9:00-18:00", "t-0123456789ab",
             "t-0123456789ab\n", "m-0123456789ab", "d-0123456789ab", "dev-1", "Dev", "-dev",
             "a\nb", "sep\u2028x", "two words", "a,b", "x" * 64, "x" * 65, "x" * 128, "x" * 129,
-            "x" * 500, "x" * 501, "R1", "R0", "M2", "s-0123456789ab", "0123456789ab", *LEVELS, *RUNTIMES, *SANDBOXES, *AGENT_STATUSES, *MESSAGE_KINDS,
+            "x" * 500, "x" * 501, "e-0123456789ab", "e-0123", "R1", "R0", "M2", "s-0123456789ab", "0123456789ab", *LEVELS, *RUNTIMES, *SANDBOXES, *AGENT_STATUSES, *MESSAGE_KINDS,
             *DOC_TYPES, PERMISSION_NAMES[0], "inbox", "In Progress",
         ]
     ),  # fmt: skip
@@ -230,6 +230,28 @@ spec_expansions = st.fixed_dictionaries(
 )
 spec_questions = st.fixed_dictionaries({}, optional={"questions": st.lists(one_line, max_size=8)})
 
+event_ids = ids("e")
+events = st.fixed_dictionaries(
+    {
+        "id": event_ids,
+        "ts": stamps,
+        "actor": st.text(max_size=20),
+        "type": st.sampled_from(["task.created", "task.moved", "message.posted", "x.y_z"]),
+    },
+    optional={
+        "subject": st.one_of(st.none(), task_ids, names),
+        "data": st.dictionaries(st.text(max_size=8), st.one_of(st.none(), st.integers(), one_line, st.lists(names, max_size=2)), max_size=3),
+        "notify": st.lists(names, max_size=3),
+    },
+)  # fmt: skip
+inbox_entries = st.one_of(
+    st.fixed_dictionaries({"ts": stamps, "delivered": st.lists(event_ids, max_size=3)}),
+    st.fixed_dictionaries({"ts": stamps, "read": st.lists(event_ids, max_size=3)}),
+    st.fixed_dictionaries(
+        {"ts": stamps, "delivered": st.lists(event_ids, max_size=2), "read": st.lists(event_ids, max_size=2)}
+    ),
+)  # fmt: skip
+
 RECORDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "task": tasks,
     "agent": agents,
@@ -239,6 +261,8 @@ RECORDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "spec": specs,
     "spec_expansion": spec_expansions,
     "spec_questions": spec_questions,
+    "event": events,
+    "inbox_entry": inbox_entries,
 }
 
 

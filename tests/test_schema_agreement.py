@@ -153,3 +153,69 @@ def test_the_generator_refuses_what_it_cannot_check(schema: dict[str, Any]) -> N
 
     with pytest.raises(NotImplementedError):
         _Generator().value(_without_null(schema), "value", "{prefix}x", None, "x", "    ", 1)
+
+
+# -- event and read-state lines: the models' verdict, in validate and in every reader ---------
+
+
+def test_an_invalid_event_line_is_reported_by_validate_and_skipped_by_the_readers(
+    ws_root: Path, cli: Runner
+) -> None:
+    """An event line that the Event model refuses (an epoch timestamp, a notify list of numbers)
+    is reported by validate with its line and left out of the feed and the inbox; a valid
+    hand-written line next to it is in both."""
+    import json
+
+    add_task(cli, "seed")
+    assert cli("agent", "add", "dev-1", "--role", "dev").code == 0
+    [log] = sorted((ws_root / ".agentctl" / "events").glob("*.jsonl"))
+    day = log.name.removesuffix(".jsonl")
+    good: dict[str, Any] = {"id": "e-ggggggggggg1", "ts": f"{day}T10:00:00Z", "actor": "me", "type": "task.created",
+            "subject": None, "data": {}, "notify": ["dev-1"]}  # fmt: skip
+    bad_ts = {**good, "id": "e-bbbbbbbbbbb2", "ts": 1700000000}
+    bad_notify = {**good, "id": "e-nnnnnnnnnnn3", "notify": [1]}
+    lines = log.read_text(encoding="utf-8").splitlines()
+    start = len(lines) + 1
+    with log.open("a", encoding="utf-8") as handle:
+        for event in (bad_ts, good, bad_notify):
+            handle.write(json.dumps(event) + "\n")
+
+    v = cli("validate")
+    assert v.code == ExitCode.VALIDATION, str(v)
+    rel = f".agentctl/events/{log.name}"
+    assert f"{rel}:{start}: ts" in v.out and f"{rel}:{start + 2}: notify" in v.out, str(v)
+    assert f"{rel}:{start + 1}:" not in v.out, str(v)
+
+    feed = cli("feed", "--json", "--limit", "100")
+    assert feed.code == 0, str(feed)
+    shown = {e["id"] for e in feed.json()["events"]}
+    assert "e-ggggggggggg1" in shown and not shown & {"e-bbbbbbbbbbb2", "e-nnnnnnnnnnn3"}
+    inbox = cli("inbox", "--agent", "dev-1", "--all", "--json")
+    assert inbox.code == 0, str(inbox)
+    notified = {n["id"] for n in inbox.json()["inbox"]["notifications"]}
+    assert "e-ggggggggggg1" in notified and "e-nnnnnnnnnnn3" not in notified
+
+
+def test_an_invalid_read_state_line_is_reported_and_ignored(ws_root: Path, cli: Runner) -> None:
+    """A read-state line the InboxEntry model refuses (an event ID that is not one) is reported
+    by validate and marks nothing read; a valid one marks its notification read."""
+    import json
+
+    assert cli("agent", "add", "dev-1", "--role", "dev").code == 0
+    add_task(cli, "for dev", "--assign", "dev-1")
+    inbox = cli("inbox", "--agent", "dev-1", "--json").json()["inbox"]["notifications"]
+    assert inbox, inbox
+    event = inbox[0]["id"]
+    log = ws_root / ".agentctl" / "inbox" / "dev-1.jsonl"
+    log.parent.mkdir(exist_ok=True)
+    bad = {"ts": "2026-11-22T10:30:00Z", "read": [event, "not-an-id"]}
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(bad) + "\n")
+    v = cli("validate")
+    assert v.code == ExitCode.VALIDATION and ".agentctl/inbox/dev-1.jsonl:" in v.out, str(v)
+    unread = cli("inbox", "--agent", "dev-1", "--json").json()["inbox"]["notifications"]
+    assert event in {n["id"] for n in unread}  # the invalid line marked nothing read
+    with log.open("a", encoding="utf-8") as handle:  # a valid line does mark it read
+        handle.write(json.dumps({"ts": "2026-11-22T10:31:00Z", "read": [event]}) + "\n")
+    unread = cli("inbox", "--agent", "dev-1", "--json").json()["inbox"]["notifications"]
+    assert event not in {n["id"] for n in unread}

@@ -23,6 +23,7 @@ RECORDS = {
     "spec-expansion": "SpecExpansion",
     "spec-questions": "SpecQuestions",
     "event": "Event",
+    "inbox-entry": "InboxEntry",
     "config": "Config",
 }
 

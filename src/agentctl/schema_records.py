@@ -31,6 +31,7 @@ RECORDS: dict[str, Literal["complete", "as_written"]] = {
     "Message": "complete",
     "Document": "complete",
     "Event": "complete",
+    "InboxEntry": "as_written",
     "Config": "complete",
     "Spec": "as_written",
     "SpecExpansion": "as_written",

@@ -28,6 +28,8 @@ RECORDS = {
     "spec": "Spec",
     "spec_expansion": "SpecExpansion",
     "spec_questions": "SpecQuestions",
+    "event": "Event",
+    "inbox_entry": "InboxEntry",
 }
 TARGET = Path(__file__).parent / "core" / "record_checks.py"
 
@@ -250,6 +252,9 @@ class _Generator:
                 inner_indent,
                 depth + 1,
             )
+        if kind == "object" and schema.get("additionalProperties") is True:  # dict[str, Any]
+            _check_keys(schema, {"type", "additionalProperties"})
+            return _call(indent, "f.string_keys", ["path", key, var])
         raise NotImplementedError(f"{field}: unsupported schema {schema!r}")
 
     def render(self) -> str:

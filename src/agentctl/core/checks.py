@@ -32,7 +32,8 @@ from agentctl.errors import ValidationError
 __all__ = [
     "AGENT_STATUSES", "DOC_TYPES", "LABEL_RE", "LEVELS", "MESSAGE_KINDS", "PERMISSION_NAMES",
     "RUNTIMES", "SANDBOXES", "STATUS_RE", "TASK_ID_RE", "TITLE_RE", "check_agent", "check_doc",
-    "check_message", "check_spec", "check_state", "check_task", "priority_value",
+    "check_event", "check_inbox_entry", "check_message", "check_spec", "check_state", "check_task",
+    "event_problem", "inbox_entry_problem", "priority_value",
 ]  # fmt: skip
 
 
@@ -74,3 +75,39 @@ def check_doc(data: dict[str, Any], stem: str | None, path: str) -> None:
 def check_spec(data: dict[str, Any], stem: str | None, path: str) -> None:
     record_checks.check_spec(data, path)
     _same_name("id", data["id"], stem, path)
+
+
+def check_event(data: Any, path: str) -> None:
+    """One line of an event log (``.agentctl/events/<day>.jsonl``)."""
+    if not isinstance(data, dict):
+        raise ValidationError("not a JSON event (a torn or hand-edited line)", path)
+    record_checks.check_event(data, path)
+
+
+INBOX_LINE = 'not a read-state line ({"ts", "read"|"delivered": [IDs]})'
+
+
+def check_inbox_entry(data: Any, path: str) -> None:
+    """One line of an agent's read-state log (``.agentctl/inbox/<agent>.jsonl``): the schema,
+    and at least one of the ID lists (a line that records nothing is a torn or hand-made one)."""
+    if not isinstance(data, dict) or not ("delivered" in data or "read" in data):
+        raise ValidationError(INBOX_LINE, path)
+    record_checks.check_inbox_entry(data, path)
+
+
+def event_problem(data: Any) -> str | None:
+    """Why an event line is skipped by every reader (and reported by validate), or None."""
+    try:
+        check_event(data, "")
+    except ValidationError as exc:
+        return exc.problem
+    return None
+
+
+def inbox_entry_problem(data: Any) -> str | None:
+    """Why a read-state line is skipped by every reader (and reported by validate), or None."""
+    try:
+        check_inbox_entry(data, "")
+    except ValidationError as exc:
+        return exc.problem
+    return None

@@ -155,6 +155,13 @@ def mapping(path: str, key: str, value: Any) -> dict[str, Any]:
     return value
 
 
+def string_keys(path: str, key: str, value: Any) -> None:
+    """A free-form mapping (``dict[str, Any]``): any values, text keys."""
+    mapping(path, key, value)
+    if not all(isinstance(k, str) for k in value):
+        raise fail(path, key, "keys must be text")
+
+
 def _length(low: int | None, high: int | None, unit: str) -> str:
     if low is not None and high is not None:
         return f"must be {low}-{high} {unit} long"

@@ -316,16 +316,26 @@ class SpecQuestions(FileRecord):
     questions: list[SpecLine] = Field(default_factory=list, max_length=8)
 
 
-class Event(Record):
+class Event(FileRecord):
     """One line of ``.agentctl/events/<yyyy-mm-dd>.jsonl``."""
 
     id: str = Field(pattern=EVENT_ID_PATTERN)
-    ts: datetime
+    ts: Timestamp
     actor: str
     type: str = Field(pattern=r"^[a-z][a-z_.]*$")
     subject: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     notify: list[str] = Field(default_factory=list)
+
+
+class InboxEntry(FileRecord):
+    """One line of ``.agentctl/inbox/<agent>.jsonl``: the notifications (event IDs) the agent
+    was shown (``delivered``) or read (``read``) at ``ts``. A line names at least one ID list
+    (core/checks.py: not a schema rule)."""
+
+    ts: Timestamp
+    delivered: list[Annotated[str, Field(pattern=EVENT_ID_PATTERN)]] = Field(default_factory=list)
+    read: list[Annotated[str, Field(pattern=EVENT_ID_PATTERN)]] = Field(default_factory=list)
 
 
 # -- configuration -----------------------------------------------------------------------

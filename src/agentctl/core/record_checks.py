@@ -138,6 +138,14 @@ _NAMES_19 = ("requirements",)
 _PATTERN_13 = f.compile_pattern("^M[1-9][0-9]{0,3}$")
 _FIELDS_14 = frozenset({"questions"})
 _NAMES_20 = ("questions",)
+_FIELDS_15 = frozenset({"actor", "data", "id", "notify", "subject", "ts", "type"})
+_NAMES_21 = ("actor", "id", "ts", "type")
+_NAMES_22 = ("data", "notify")
+_PATTERN_14 = f.compile_pattern("^e-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_PATTERN_15 = f.compile_pattern("^[a-z][a-z_.]*$")
+_FIELDS_16 = frozenset({"delivered", "read", "ts"})
+_NAMES_23 = ("ts",)
+_NAMES_24 = ("delivered", "read")
 
 
 def _check_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
@@ -449,6 +457,42 @@ def _check_spec_questions(data: dict[str, Any], path: str, prefix: str = "") -> 
             f.text(path, f"{prefix}questions.{i}", item, low=1, high=1000, pattern=_PATTERN_2)
 
 
+def _check_event(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_15, _NAMES_21, _NAMES_22)
+    value = data["id"]
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_14)
+    value = data["ts"]
+    f.timestamp(path, f"{prefix}ts", value)
+    value = data["actor"]
+    f.text(path, f"{prefix}actor", value)
+    value = data["type"]
+    f.text(path, f"{prefix}type", value, pattern=_PATTERN_15)
+    value = data.get("subject")
+    if value is not None:
+        f.text(path, f"{prefix}subject", value)
+    if "data" in data:
+        value = data["data"]
+        f.string_keys(path, f"{prefix}data", value)
+    if "notify" in data:
+        value = data["notify"]
+        for i, item in enumerate(f.array(path, f"{prefix}notify", value)):
+            f.text(path, f"{prefix}notify.{i}", item)
+
+
+def _check_inbox_entry(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_16, _NAMES_23, _NAMES_24)
+    value = data["ts"]
+    f.timestamp(path, f"{prefix}ts", value)
+    if "delivered" in data:
+        value = data["delivered"]
+        for i, item in enumerate(f.array(path, f"{prefix}delivered", value)):
+            f.text(path, f"{prefix}delivered.{i}", item, pattern=_PATTERN_14)
+    if "read" in data:
+        value = data["read"]
+        for i, item in enumerate(f.array(path, f"{prefix}read", value)):
+            f.text(path, f"{prefix}read.{i}", item, pattern=_PATTERN_14)
+
+
 def check_task(data: dict[str, Any], path: str) -> None:
     """``data`` checked against the Task model (see core/models.py)."""
     _check_task(data, path)
@@ -487,3 +531,13 @@ def check_spec_expansion(data: dict[str, Any], path: str) -> None:
 def check_spec_questions(data: dict[str, Any], path: str) -> None:
     """``data`` checked against the SpecQuestions model (see core/models.py)."""
     _check_spec_questions(data, path)
+
+
+def check_event(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the Event model (see core/models.py)."""
+    _check_event(data, path)
+
+
+def check_inbox_entry(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the InboxEntry model (see core/models.py)."""
+    _check_inbox_entry(data, path)

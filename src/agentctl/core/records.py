@@ -151,6 +151,16 @@ class EventRecord(TypedDict):
     notify: list[str]
 
 
+class InboxEntryRecord(TypedDict):
+    """One line of ``.agentctl/inbox/<agent>.jsonl``: the notifications (event IDs) the agent was
+    shown (``delivered``) or read (``read``) at ``ts``. A line names at least one ID list
+    (core/checks.py: not a schema rule)."""
+
+    ts: str
+    delivered: NotRequired[list[str]]
+    read: NotRequired[list[str]]
+
+
 class HumanGateRecord(TypedDict):
     """A status change only a person may make, for the tasks it covers: those with a listed priority
     or a listed label (with neither listed, every task)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import clock, secrets
+from agentctl.core.checks import event_problem
 from agentctl.core.ids import EVENT, new_id
 from agentctl.errors import ValidationError
 from agentctl.store import atomic
@@ -113,7 +114,7 @@ def tail(events_dir: Path, limit: int) -> list[EventRecord]:
         collected.extend(
             event
             for _, event in parse_lines("\n".join(lines))
-            if event is not None and "ts" in event
+            if event is not None and event_problem(event) is None  # as the index and validate
         )
         if len(collected) >= limit:
             break

@@ -24,6 +24,7 @@ from pathlib import Path
 from stat import S_ISLNK, S_ISREG
 from typing import TYPE_CHECKING, Any, assert_never, cast
 
+from agentctl.core.checks import event_problem, inbox_entry_problem
 from agentctl.errors import ValidationError
 from agentctl.paths import NAME_RE
 from agentctl.store.reading import open_nofollow
@@ -254,12 +255,12 @@ class EventIndex:
             db.execute("DELETE FROM notifications WHERE event=?", (event_id,))
 
     def _ingest_event(self, day: str, event: dict[str, Any]) -> None:
-        event_id, ts, kind = event.get("id"), event.get("ts"), event.get("type")
-        if not (isinstance(event_id, str) and isinstance(ts, str) and isinstance(kind, str)):
+        if event_problem(event) is not None:  # the Event model's verdict, as validate's
             return
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        notify = [n for n in event.get("notify") or [] if isinstance(n, str) and NAME_RE.match(n)]
-        subject = event.get("subject") if isinstance(event.get("subject"), str) else None
+        event_id, ts, kind = event["id"], event["ts"], event["type"]
+        data = event.get("data") or {}
+        notify = [n for n in event.get("notify") or [] if NAME_RE.match(n)]
+        subject = event.get("subject")
         db = self.db
         cursor = db.execute(
             "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -299,14 +300,12 @@ class EventIndex:
                 )
 
     def _ingest_state(self, agent: str, entry: dict[str, Any]) -> None:
-        ts = entry.get("ts")
-        if not isinstance(ts, str):
+        if inbox_entry_problem(entry) is not None:  # the InboxEntry model's verdict
             return
+        ts = entry["ts"]
         db = self.db
         for column in ("delivered", "read"):
             for event_id in entry.get(column) or []:
-                if not isinstance(event_id, str):
-                    continue
                 db.execute(
                     f"INSERT INTO notification_state (agent, event, {column}) VALUES (?, ?, ?)"
                     f" ON CONFLICT (agent, event) DO UPDATE SET {column}=min(coalesce({column}, excluded.{column}),"

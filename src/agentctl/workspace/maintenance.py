@@ -411,7 +411,12 @@ class Maintenance(AgentOps):
         return problems
 
     def _validate_inbox(self) -> list[Problem]:
-        """Read-state logs: one JSON object per line with ts and delivered/read ID lists."""
+        """Read-state logs: one JSON object per line with ts and delivered/read ID lists
+        (models.InboxEntry; the readers skip what this reports)."""
+        from pydantic import ValidationError as PydanticError
+
+        from agentctl.core.checks import INBOX_LINE
+        from agentctl.core.models import InboxEntry
         from agentctl.store import events as eventlog
 
         problems = []
@@ -430,19 +435,15 @@ class Maintenance(AgentOps):
             for number, entry in eventlog.parse_lines(
                 path.read_text(encoding="utf-8", errors="replace")
             ):
-                if (
-                    entry is None
-                    or not isinstance(entry.get("ts"), str)
-                    or not (
-                        isinstance(entry.get("read"), list)
-                        or isinstance(entry.get("delivered"), list)
-                    )
-                ):
-                    problems.append(
-                        Problem(
-                            rel, number, 'not a read-state line ({"ts", "read"|"delivered": [IDs]})'
-                        )
-                    )
+                if entry is None or not ("delivered" in entry or "read" in entry):
+                    problems.append(Problem(rel, number, INBOX_LINE))
+                    continue
+                try:
+                    InboxEntry.model_validate(entry)
+                except PydanticError as exc:
+                    error = exc.errors()[0]
+                    where = ".".join(str(p) for p in error["loc"]) or "entry"
+                    problems.append(Problem(rel, number, f"{where}: {error['msg']}"))
         return problems
 
     def _validate_working(self) -> list[Problem]:
