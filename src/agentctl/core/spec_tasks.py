@@ -18,7 +18,6 @@ from agentctl.core.spec import ParsedSpec
 from agentctl.core.text import CONTROL_CHARS, _describe
 
 MAX_SLUG = 60
-MAX_TITLE = 200
 _SLUG_BREAK = re.compile(r"[\W_]+")
 _REQ = re.compile(r"^R([1-9][0-9]{0,3})$")
 
@@ -130,7 +129,9 @@ def simulated_task_plan(parsed: ParsedSpec) -> dict[str, Any]:
     """The simulated runtime's answer: per requirement, a task building it (its estimate,
     labels and the spec's acceptance criteria naming it; after the build tasks of the
     requirements it depends on) and a task verifying it (after the build). Deterministic: the
-    same spec always gives the same answer (tests and the demo)."""
+    same spec always gives the same answer (tests and the demo). Titles name the anchor only
+    (``Build R2``), so editing a requirement's text updates its tasks instead of renaming
+    them (the description carries the text)."""
     tasks: list[dict[str, Any]] = []
     build: dict[str, str] = {}
     for requirement in parsed.requirements:
@@ -139,9 +140,9 @@ def simulated_task_plan(parsed: ParsedSpec) -> dict[str, Any]:
         build[anchor] = f"T{len(tasks) + 1}"
         task: dict[str, Any] = {
             "id": build[anchor],
-            "title": _title(f"Build {anchor}: {requirement.title}"),
+            "title": f"Build {anchor}",
             "requirement": anchor,
-            "description": f"Build what {anchor} asks for: {requirement.title}",
+            "description": f"Build what {anchor} asks for: {requirement.title[:3000]}",
             "acceptance": [c[:1000] for c in criteria[:20]] or [f"{anchor} works as written"],
             "labels": list(requirement.labels),
             "depends_on": [build[d] for d in requirement.depends_on if d in build],
@@ -152,9 +153,10 @@ def simulated_task_plan(parsed: ParsedSpec) -> dict[str, Any]:
         tasks.append(
             {
                 "id": f"T{len(tasks) + 1}",
-                "title": _title(f"Verify {anchor}: {requirement.title}"),
+                "title": f"Verify {anchor}",
                 "requirement": anchor,
-                "description": f"Check {anchor} against its acceptance criteria with automated tests.",
+                "description": f"Check {anchor} against its acceptance criteria with automated "
+                f"tests: {requirement.title[:3000]}",
                 "acceptance": [f"Automated tests check every acceptance criterion of {anchor}"],
                 "estimate": "1h",
                 "labels": ["testing"],
@@ -162,7 +164,3 @@ def simulated_task_plan(parsed: ParsedSpec) -> dict[str, Any]:
             }
         )
     return {"tasks": tasks[:100]}
-
-
-def _title(text: str) -> str:
-    return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"

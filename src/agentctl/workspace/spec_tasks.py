@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 MAX_PROBLEMS_SHOWN = 5  # cross-check problems in one error (and one repair message)
 MAX_SPEC_IN_PROMPT = 12_000  # characters of the spec's text the prompt quotes
+MAX_PLANNED_IN_PROMPT = 100  # tasks already planned that the prompt lists
 
 
 class SpecTaskOps(SpecExpandOps):
@@ -57,7 +58,7 @@ class SpecTaskOps(SpecExpandOps):
         else:
             from agentctl.core import models  # pydantic: only for a model's call
 
-            system, prompt = _prompts(data["title"], body, parsed)
+            system, prompt = _prompts(data["title"], body, parsed, self._planned_titles(spec_id))
             answer, _ = ask_json(
                 kind, agent, system, prompt, self.root, self.config, check,
                 schema=models.SpecTaskPlan.model_json_schema(), schema_name="plan",
@@ -80,6 +81,17 @@ class SpecTaskOps(SpecExpandOps):
         ]
         return report
 
+    def _planned_titles(self, spec_id: str) -> list[tuple[str, str]]:
+        """(requirement, title) of the tasks an earlier ``--llm`` plan of the spec made, for
+        the prompt: a model that keeps a title still fitting updates that task."""
+        self.refresh()
+        found = []
+        for row in self.index.tasks_by_source(f"{spec_id}#"):
+            key = (row["source"] or "").split("#", 1)[-1]
+            if "/" in key:
+                found.append((key.split("/", 1)[0], row["title"]))
+        return sorted(found)[:MAX_PLANNED_IN_PROMPT]
+
     def _task_plan(
         self, spec_id: str, title: str, parsed: specs.ParsedSpec, answer: dict[str, Any]
     ) -> Plan:
@@ -97,7 +109,7 @@ class SpecTaskOps(SpecExpandOps):
             assert requirement is not None  # checked: every task names a requirement
             item_title = secrets.mask(task["title"])
             item = Item(item_title, "task", requirement.line, estimate=task.get("estimate"),
-                        labels=list(dict.fromkeys(task.get("labels") or requirement.labels)),
+                        labels=list(dict.fromkeys(x.lower() for x in task.get("labels") or requirement.labels)),
                         explicit=True)  # fmt: skip
             stated = [secrets.mask(c) for c in task.get("acceptance") or []]
             criteria = stated or [c for c in parsed.acceptance if _names(c, requirement.id)]
@@ -129,9 +141,14 @@ def _names(criterion: str, anchor: str) -> bool:
     return re.search(rf"\b{anchor}\b", criterion) is not None
 
 
-def _prompts(title: str, body: str, parsed: specs.ParsedSpec) -> tuple[str, str]:
+def _prompts(
+    title: str, body: str, parsed: specs.ParsedSpec, planned: list[tuple[str, str]]
+) -> tuple[str, str]:
     """(system, prompt) of the model call of ``spec plan --llm``: the spec's text, its
-    requirements by ID, the schema and an example naming this spec's real anchors."""
+    requirements by ID, the tasks planned before, the schema and an example naming this
+    spec's real anchors."""
+    import json
+
     from agentctl.core import models
     from agentctl.runtime.spec_model import schema_prompt
 
@@ -151,10 +168,20 @@ def _prompts(title: str, body: str, parsed: specs.ParsedSpec) -> tuple[str, str]
              "depends_on": ["T1"]},
         ]
     }  # fmt: skip
+    earlier = ""
+    if planned:
+        earlier = (
+            "Tasks planned from this spec before (keep the exact title of a task that still fits: "
+            "it is then updated instead of replaced):\n"
+            + "\n".join(
+                f"- {json.dumps(secrets.mask(name))} ({anchor})" for anchor, name in planned
+            )
+            + "\n\n"
+        )
     prompt = (
-        f"The spec: {title}\n<<<\n{secrets.mask(body)[:MAX_SPEC_IN_PROMPT]}\n>>>\n\n"
+        f"The spec: {secrets.mask(title)}\n<<<\n{secrets.mask(body)[:MAX_SPEC_IN_PROMPT]}\n>>>\n\n"
         f"Its requirements (every task names the one it works towards by its ID):\n{requirements}\n\n"
-        "Break the spec down into tasks. Give them the IDs T1, T2 ...; depends_on lists the tasks of "
+        f"{earlier}Break the spec down into tasks. Give them the IDs T1, T2 ...; depends_on lists the tasks of "
         "your answer that must be finished first, by ID (no loops). Titles must differ; estimates "
         "look like 2h, 1d or 4h-6h; labels are lowercase skills such as backend or testing.\n\n"
         + schema_prompt(models.SpecTaskPlan.model_json_schema(), example)
