@@ -430,7 +430,7 @@ KNOWN = {"R1", "R2", "R3", "R4", "R5"}
         (answer(T3={"depends_on": ["T3"]}), "tasks.2.depends_on: T3 is the task itself"),
         (answer(T3={"depends_on": ["T8"]}), "tasks.2.depends_on: T8 names no task of the answer"),
         (answer(T1={"depends_on": ["T2"]}), "tasks.0.depends_on: T1 -> T2 -> T1 is a loop (a task cannot wait for itself)"),
-        (answer(T4={"title": "Token  bucket per API-key"}), "tasks.3.title: the same title as tasks.1 (titles must differ)"),
+        (answer(T4={"title": "Token  bucket per API-key"}), "tasks.3.title: the same title as tasks.1 (titles must differ in their first 60 letters and digits, case aside)"),
         (answer(T2={"description": "a\x1b[31mred"}), "tasks.1.description: contains a control character (U+001B ESC)"),
     ],
 )  # fmt: skip

@@ -56,6 +56,7 @@ def check_task_plan(answer: dict[str, Any], requirements: Collection[str]) -> li
     key (so every task is found again when the spec is planned again)."""
     problems: list[str] = []
     tasks = answer["tasks"]
+    refs = {task["id"] for task in tasks}
     first_of: dict[str, int] = {}
     keys: dict[str, int] = {}
     for n, task in enumerate(tasks):
@@ -73,7 +74,8 @@ def check_task_plan(answer: dict[str, Any], requirements: Collection[str]) -> li
         key = task_key("", task["title"])
         if key in keys:
             problems.append(
-                f"tasks.{n}.title: the same title as tasks.{keys[key]} (titles must differ)"
+                f"tasks.{n}.title: the same title as tasks.{keys[key]} (titles must differ in "
+                f"their first {MAX_SLUG} letters and digits, case aside)"
             )
         else:
             keys[key] = n
@@ -88,7 +90,7 @@ def check_task_plan(answer: dict[str, Any], requirements: Collection[str]) -> li
         for dep in task.get("depends_on") or []:
             if dep == task["id"]:
                 problems.append(f"tasks.{n}.depends_on: {dep} is the task itself")
-            elif not any(t["id"] == dep for t in tasks):
+            elif dep not in refs:
                 problems.append(f"tasks.{n}.depends_on: {dep} names no task of the answer")
     if not problems:
         loop = _loop(tasks)
@@ -97,7 +99,7 @@ def check_task_plan(answer: dict[str, Any], requirements: Collection[str]) -> li
             problems.append(
                 f"tasks.{n}.depends_on: {' -> '.join(loop)} is a loop (a task cannot wait for itself)"
             )
-    return problems  # fmt: skip
+    return problems
 
 
 def _loop(tasks: list[dict[str, Any]]) -> list[str] | None:
