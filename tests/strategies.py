@@ -236,7 +236,7 @@ spec_task_plans = st.fixed_dictionaries(
             st.fixed_dictionaries(
                 {"id": spec_task_refs, "title": one_line, "requirement": requirement_ids},
                 optional={
-                    "description": st.text(max_size=40),
+                    "description": st.one_of(st.none(), st.text(max_size=40)),
                     "acceptance": spec_lines,
                     "estimate": st.one_of(st.none(), durations),
                     "labels": st.lists(st.from_regex(r"[a-z]{1,8}", fullmatch=True), max_size=2),

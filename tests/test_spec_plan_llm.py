@@ -382,6 +382,82 @@ def test_an_invalid_answer_writes_nothing(
     assert len(stub.prompts) == 2 and needle in stub.prompts[1]
 
 
+def _shapes() -> tuple[dict[str, str], dict[str, str]]:
+    """Answers in the shapes models give (good ones must be written, bad ones refused)."""
+    plain = json.dumps(GOOD)
+    minimal = {
+        "tasks": [{"id": f"T{n}", "title": f"Step {n}", "requirement": f"R{n}"} for n in (1, 2)]
+    }
+    nulls = answer(T1={"description": None, "estimate": None})
+    unicode = answer(T1={"title": "Entwurf: Ratenbegrenzung — Schlüssel je Kunde ✓"})
+    multiline = answer(T1={"description": "First line.\n\n- a point\n- another"})
+    good = {
+        "plain": plain,
+        "pretty": json.dumps(GOOD, indent=2),
+        "fenced": f"```json\n{plain}\n```",
+        "fenced-bare": f"```\n{plain}\n```",
+        "prose": f"Sure! Here is the plan:\n{plain}\nGood luck.",
+        "crlf": json.dumps(GOOD, indent=1).replace("\n", "\r\n"),
+        "minimal": json.dumps(minimal),
+        "nulls": json.dumps(nulls),
+        "unicode": json.dumps(unicode, ensure_ascii=False),
+        "multiline-description": json.dumps(multiline),
+        "bare-list": "Tasks:\n" + json.dumps(GOOD["tasks"]),  # read as {"tasks": [...]}
+    }
+    bad = {
+        "prose-only": "I would start with the design.",
+        "truncated": plain[: len(plain) // 2], "integer-id": json.dumps(answer(T1={"id": 1})),
+        "integer-requirement": json.dumps(answer(T1={"requirement": 1})),
+        "free-form-id": json.dumps(answer(T2={"id": "task-2"})), "unknown-field": json.dumps(answer(T1={"priority": "high"})),
+        "duplicate-id": json.dumps(answer(T2={"id": "T1"})), "unknown-anchor": json.dumps(answer(T3={"requirement": "R12"})),
+        "unknown-dependency": json.dumps(answer(T3={"depends_on": ["T9"]})),
+        "loop": json.dumps(answer(T1={"depends_on": ["T3"]})), "same-title": json.dumps(answer(T3={"title": "Token bucket per API key"})),
+        "multi-line-title": json.dumps(answer(T1={"title": "Design\nnote"})), "no-tasks": json.dumps({"tasks": []}),
+    }  # fmt: skip
+    return good, bad
+
+
+def test_answer_shapes_through_the_llm_runtime(llm_ws: Path, stub: Stub) -> None:
+    """Every shape through the llm runtime (HTTP, litellm, JSON extraction, the generated
+    check, the cross-checks), dry runs: the good ones all plan, the bad ones are all refused
+    in one line (after the repair turn, which gets the same answer again)."""
+    from agentctl.errors import RuntimeFailure
+    from agentctl.workspace import Workspace
+    from agentctl.workspace.spec_expand import SpecRuntime
+
+    good, bad = _shapes()
+    ws = Workspace(llm_ws)
+    human = ws.actor()
+    spec_id = ws.new_spec(human, IDEA)["id"]
+    ws.expand_spec(human, spec_id, SpecRuntime("simulated"), no_questions=True)
+    planned: dict[str, bool] = {}
+    reasons: dict[str, str] = {}
+    try:
+        for name, text in [
+            *(("good-" + k, v) for k, v in good.items()),
+            *(("bad-" + k, v) for k, v in bad.items()),
+        ]:
+            stub.answers.append(text)
+            try:
+                report = ws.plan_spec_llm(human, spec_id, SpecRuntime("llm", MODEL), dry_run=True)
+                planned[name] = report["created"] > 0
+            except RuntimeFailure as exc:
+                planned[name] = False
+                reasons[name] = exc.message
+    finally:
+        ws.close()
+    accepted = [n for n in planned if n.startswith("good-") and planned[n]]
+    refused = [n for n in planned if n.startswith("bad-") and not planned[n]]
+    print(
+        f"plan answers: {len(accepted)}/{len(good)} good ones planned, {len(refused)}/{len(bad)} bad ones refused"
+    )
+    assert len(accepted) == len(good), {n: reasons.get(n) for n in planned if n.startswith("good-")}
+    assert len(refused) == len(bad), [n for n in planned if n.startswith("bad-") and planned[n]]
+    assert all(
+        "\n" not in reason and "nothing was written" in reason for reason in reasons.values()
+    )
+
+
 def test_llm_dry_run_writes_nothing(llm_ws: Path, stub: Stub, cli: Runner) -> None:
     spec_id = expanded(cli)
     before = snapshot(llm_ws)

@@ -328,7 +328,7 @@ class SpecTask(FileRecord):
     id: SpecTaskRef
     title: str = Field(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN)
     requirement: RequirementId
-    description: str = Field(default="", max_length=4000)
+    description: str | None = Field(default=None, max_length=4000)
     acceptance: list[SpecLine] = Field(default_factory=list, max_length=20)
     estimate: str | None = Field(default=None, description="e.g. 4h, 2d, 4h-6h")
     labels: list[Annotated[str, Field(min_length=1, max_length=64, pattern=LABEL_PATTERN)]] = Field(

@@ -153,7 +153,7 @@ _FIELDS_16 = frozenset(
     }
 )
 _NAMES_22 = ("id", "requirement", "title")
-_NAMES_23 = ("acceptance", "depends_on", "description", "labels")
+_NAMES_23 = ("acceptance", "depends_on", "labels")
 _PATTERN_14 = f.compile_pattern("^T[1-9][0-9]{0,2}$")
 _FIELDS_17 = frozenset({"actor", "data", "id", "notify", "subject", "ts", "type"})
 _NAMES_24 = ("actor", "id", "ts", "type")
@@ -490,8 +490,8 @@ def _check_spec_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.text(path, f"{prefix}title", value, low=1, high=200, pattern=_PATTERN_2)
     value = data["requirement"]
     f.text(path, f"{prefix}requirement", value, pattern=_PATTERN_12)
-    if "description" in data:
-        value = data["description"]
+    value = data.get("description")
+    if value is not None:
         f.text(path, f"{prefix}description", value, high=4000)
     if "acceptance" in data:
         value = data["acceptance"]

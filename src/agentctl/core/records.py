@@ -345,7 +345,7 @@ class SpecTaskRecord(TypedDict):
     id: str
     title: str
     requirement: str
-    description: NotRequired[str]
+    description: NotRequired[str | None]
     acceptance: NotRequired[list[str]]
     estimate: NotRequired[str | None]
     labels: NotRequired[list[str]]

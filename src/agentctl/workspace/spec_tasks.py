@@ -61,7 +61,7 @@ class SpecTaskOps(SpecExpandOps):
             system, prompt = _prompts(data["title"], body, parsed, self._planned_titles(spec_id))
             answer, _ = ask_json(
                 kind, agent, system, prompt, self.root, self.config, check,
-                schema=models.SpecTaskPlan.model_json_schema(), schema_name="plan",
+                schema=models.SpecTaskPlan.model_json_schema(), schema_name="plan", list_key="tasks",
             )  # fmt: skip
         # The call ran without the lock: a spec edited meanwhile would get the hashes of text
         # it no longer has. (An edit between this read and apply_plan's lock only leaves
