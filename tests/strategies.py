@@ -229,6 +229,25 @@ spec_expansions = st.fixed_dictionaries(
     },
 )
 spec_questions = st.fixed_dictionaries({}, optional={"questions": st.lists(one_line, max_size=8)})
+spec_task_refs = st.integers(1, 120).map(lambda n: f"T{n}")
+spec_task_plans = st.fixed_dictionaries(
+    {
+        "tasks": st.lists(
+            st.fixed_dictionaries(
+                {"id": spec_task_refs, "title": one_line, "requirement": requirement_ids},
+                optional={
+                    "description": st.one_of(st.none(), st.text(max_size=40)),
+                    "acceptance": spec_lines,
+                    "estimate": st.one_of(st.none(), durations),
+                    "labels": st.lists(st.from_regex(r"[a-z]{1,8}", fullmatch=True), max_size=2),
+                    "depends_on": st.lists(spec_task_refs, max_size=2),
+                },
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    }
+)
 
 event_ids = ids("e")
 events = st.fixed_dictionaries(
@@ -261,6 +280,7 @@ RECORDS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "spec": specs,
     "spec_expansion": spec_expansions,
     "spec_questions": spec_questions,
+    "spec_task_plan": spec_task_plans,
     "event": events,
     "inbox_entry": inbox_entries,
 }

@@ -20,6 +20,7 @@ MODELS: dict[str, type[models.Record]] = {
     "task": models.Task, "agent": models.Agent, "agent_state": models.AgentState,
     "message": models.Message, "document": models.Document, "spec": models.Spec,
     "spec_expansion": models.SpecExpansion, "spec_questions": models.SpecQuestions,
+    "spec_task_plan": models.SpecTaskPlan,
     "event": models.Event, "inbox_entry": models.InboxEntry,
 }  # fmt: skip
 

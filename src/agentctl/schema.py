@@ -22,6 +22,7 @@ RECORDS = {
     "spec": "Spec",
     "spec-expansion": "SpecExpansion",
     "spec-questions": "SpecQuestions",
+    "spec-task-plan": "SpecTaskPlan",
     "event": "Event",
     "inbox-entry": "InboxEntry",
     "config": "Config",

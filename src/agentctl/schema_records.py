@@ -36,6 +36,7 @@ RECORDS: dict[str, Literal["complete", "as_written"]] = {
     "Spec": "as_written",
     "SpecExpansion": "as_written",
     "SpecQuestions": "as_written",
+    "SpecTaskPlan": "as_written",
 }
 TARGET = Path(__file__).parent / "core" / "records.py"
 

@@ -28,6 +28,7 @@ RECORDS = {
     "spec": "Spec",
     "spec_expansion": "SpecExpansion",
     "spec_questions": "SpecQuestions",
+    "spec_task_plan": "SpecTaskPlan",
     "event": "Event",
     "inbox_entry": "InboxEntry",
 }

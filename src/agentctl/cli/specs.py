@@ -226,15 +226,38 @@ def plan(
     ctx: typer.Context,
     spec: str = typer.Argument(..., help="Spec ID or unique prefix."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the tasks; write nothing."),
+    llm: bool = typer.Option(
+        False, "--llm", help="Have a runtime break the spec's prose down into tasks."
+    ),
+    runtime: str = typer.Option(
+        None, "--runtime", help="With --llm: simulated (default) | llm | command."
+    ),
+    model: str = typer.Option(
+        None, "--model", help="With --llm: the llm runtime's model (default: llm.model)."
+    ),
+    agent: str = typer.Option(
+        None, "--agent", help="With --llm: use this agent's runtime, model and command."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Turn a spec's requirements and milestones into tasks (one commit): a task per
     requirement carrying spec: <id>#R<n>, under its milestone's task, with the dependencies,
-    estimates and labels the spec states. Re-planning updates them, never duplicates."""
+    estimates and labels the spec states. With --llm a runtime writes the tasks (several per
+    requirement, with their own dependencies); nothing is written unless its answer passes the
+    checks (exit 11). Re-planning updates them, never duplicates."""
     from agentctl.cli.imports import render
 
     ws = open_workspace(ctx, warn=False)
-    report = ws.plan_spec(acting(ctx, ws), spec, dry_run=dry_run)
+    actor = acting(ctx, ws)
+    if llm:
+        from agentctl.workspace.spec_expand import SpecRuntime
+
+        how = SpecRuntime(runtime, model, agent)
+        report = ws.plan_spec_llm(actor, spec, how, dry_run=dry_run)
+    elif runtime is not None or model is not None or agent is not None:
+        raise UsageError("--runtime, --model and --agent choose who plans with --llm: add --llm")
+    else:
+        report = ws.plan_spec(actor, spec, dry_run=dry_run)
     for problem in report["problems"]:
         output.notice(f"warning: {problem}")
     if want_json(ctx, json_):

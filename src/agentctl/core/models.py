@@ -316,6 +316,37 @@ class SpecQuestions(FileRecord):
     questions: list[SpecLine] = Field(default_factory=list, max_length=8)
 
 
+SpecTaskRef = Annotated[
+    str, Field(pattern=r"^T[1-9][0-9]{0,2}$", description="T1, T2 ...: a task of this answer")
+]
+
+
+class SpecTask(FileRecord):
+    """One task of a spec plan answer: the requirement it works towards (an anchor the spec
+    has) and the other tasks of the same answer it waits for."""
+
+    id: SpecTaskRef
+    title: str = Field(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN)
+    requirement: RequirementId
+    description: str | None = Field(default=None, max_length=4000)
+    acceptance: list[SpecLine] = Field(default_factory=list, max_length=20)
+    estimate: str | None = Field(default=None, description="e.g. 4h, 2d, 4h-6h")
+    labels: list[Annotated[str, Field(min_length=1, max_length=64, pattern=LABEL_PATTERN)]] = Field(
+        default_factory=list, max_length=10, description="the skills it needs (dispatch)"
+    )
+    depends_on: list[SpecTaskRef] = Field(default_factory=list, max_length=20)
+
+    _estimate = field_validator("estimate")(_check_estimate)
+
+
+class SpecTaskPlan(FileRecord):
+    """The JSON a runtime answers to ``spec plan --llm``: the tasks that deliver the spec's
+    requirements. Validated (the generated fast check, the same as this model) and
+    cross-checked (anchors, references, cycles, titles) before anything is written."""
+
+    tasks: list[SpecTask] = Field(min_length=1, max_length=100)
+
+
 class Event(FileRecord):
     """One line of ``.agentctl/events/<yyyy-mm-dd>.jsonl``."""
 

@@ -138,14 +138,31 @@ _NAMES_19 = ("requirements",)
 _PATTERN_13 = f.compile_pattern("^M[1-9][0-9]{0,3}$")
 _FIELDS_14 = frozenset({"questions"})
 _NAMES_20 = ("questions",)
-_FIELDS_15 = frozenset({"actor", "data", "id", "notify", "subject", "ts", "type"})
-_NAMES_21 = ("actor", "id", "ts", "type")
-_NAMES_22 = ("data", "notify")
-_PATTERN_14 = f.compile_pattern("^e-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
-_PATTERN_15 = f.compile_pattern("^[a-z][a-z_.]*$")
-_FIELDS_16 = frozenset({"delivered", "read", "ts"})
-_NAMES_23 = ("ts",)
-_NAMES_24 = ("delivered", "read")
+_FIELDS_15 = frozenset({"tasks"})
+_NAMES_21 = ("tasks",)
+_FIELDS_16 = frozenset(
+    {
+        "acceptance",
+        "depends_on",
+        "description",
+        "estimate",
+        "id",
+        "labels",
+        "requirement",
+        "title",
+    }
+)
+_NAMES_22 = ("id", "requirement", "title")
+_NAMES_23 = ("acceptance", "depends_on", "labels")
+_PATTERN_14 = f.compile_pattern("^T[1-9][0-9]{0,2}$")
+_FIELDS_17 = frozenset({"actor", "data", "id", "notify", "subject", "ts", "type"})
+_NAMES_24 = ("actor", "id", "ts", "type")
+_NAMES_25 = ("data", "notify")
+_PATTERN_15 = f.compile_pattern("^e-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_PATTERN_16 = f.compile_pattern("^[a-z][a-z_.]*$")
+_FIELDS_18 = frozenset({"delivered", "read", "ts"})
+_NAMES_26 = ("ts",)
+_NAMES_27 = ("delivered", "read")
 
 
 def _check_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
@@ -457,16 +474,53 @@ def _check_spec_questions(data: dict[str, Any], path: str, prefix: str = "") -> 
             f.text(path, f"{prefix}questions.{i}", item, low=1, high=1000, pattern=_PATTERN_2)
 
 
-def _check_event(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_15, _NAMES_21, _NAMES_22)
+def _check_spec_task_plan(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_15, _NAMES_21, ())
+    value = data["tasks"]
+    for i, item in enumerate(f.array(path, f"{prefix}tasks", value, low=1, high=100)):
+        item = f.mapping(path, f"{prefix}tasks.{i}", item)
+        _check_spec_task(item, path, f"{prefix}tasks.{i}.")
+
+
+def _check_spec_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_16, _NAMES_22, _NAMES_23)
     value = data["id"]
     f.text(path, f"{prefix}id", value, pattern=_PATTERN_14)
+    value = data["title"]
+    f.text(path, f"{prefix}title", value, low=1, high=200, pattern=_PATTERN_2)
+    value = data["requirement"]
+    f.text(path, f"{prefix}requirement", value, pattern=_PATTERN_12)
+    value = data.get("description")
+    if value is not None:
+        f.text(path, f"{prefix}description", value, high=4000)
+    if "acceptance" in data:
+        value = data["acceptance"]
+        for i, item in enumerate(f.array(path, f"{prefix}acceptance", value, high=20)):
+            f.text(path, f"{prefix}acceptance.{i}", item, low=1, high=1000, pattern=_PATTERN_2)
+    value = data.get("estimate")
+    if value is not None:
+        f.text(path, f"{prefix}estimate", value)
+        f.estimate(path, f"{prefix}estimate", value)
+    if "labels" in data:
+        value = data["labels"]
+        for i, item in enumerate(f.array(path, f"{prefix}labels", value, high=10)):
+            f.text(path, f"{prefix}labels.{i}", item, low=1, high=64, pattern=_PATTERN_5)
+    if "depends_on" in data:
+        value = data["depends_on"]
+        for i, item in enumerate(f.array(path, f"{prefix}depends_on", value, high=20)):
+            f.text(path, f"{prefix}depends_on.{i}", item, pattern=_PATTERN_14)
+
+
+def _check_event(data: dict[str, Any], path: str, prefix: str = "") -> None:
+    f.fields(data, path, prefix, _FIELDS_17, _NAMES_24, _NAMES_25)
+    value = data["id"]
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_15)
     value = data["ts"]
     f.timestamp(path, f"{prefix}ts", value)
     value = data["actor"]
     f.text(path, f"{prefix}actor", value)
     value = data["type"]
-    f.text(path, f"{prefix}type", value, pattern=_PATTERN_15)
+    f.text(path, f"{prefix}type", value, pattern=_PATTERN_16)
     value = data.get("subject")
     if value is not None:
         f.text(path, f"{prefix}subject", value)
@@ -480,17 +534,17 @@ def _check_event(data: dict[str, Any], path: str, prefix: str = "") -> None:
 
 
 def _check_inbox_entry(data: dict[str, Any], path: str, prefix: str = "") -> None:
-    f.fields(data, path, prefix, _FIELDS_16, _NAMES_23, _NAMES_24)
+    f.fields(data, path, prefix, _FIELDS_18, _NAMES_26, _NAMES_27)
     value = data["ts"]
     f.timestamp(path, f"{prefix}ts", value)
     if "delivered" in data:
         value = data["delivered"]
         for i, item in enumerate(f.array(path, f"{prefix}delivered", value)):
-            f.text(path, f"{prefix}delivered.{i}", item, pattern=_PATTERN_14)
+            f.text(path, f"{prefix}delivered.{i}", item, pattern=_PATTERN_15)
     if "read" in data:
         value = data["read"]
         for i, item in enumerate(f.array(path, f"{prefix}read", value)):
-            f.text(path, f"{prefix}read.{i}", item, pattern=_PATTERN_14)
+            f.text(path, f"{prefix}read.{i}", item, pattern=_PATTERN_15)
 
 
 def check_task(data: dict[str, Any], path: str) -> None:
@@ -531,6 +585,11 @@ def check_spec_expansion(data: dict[str, Any], path: str) -> None:
 def check_spec_questions(data: dict[str, Any], path: str) -> None:
     """``data`` checked against the SpecQuestions model (see core/models.py)."""
     _check_spec_questions(data, path)
+
+
+def check_spec_task_plan(data: dict[str, Any], path: str) -> None:
+    """``data`` checked against the SpecTaskPlan model (see core/models.py)."""
+    _check_spec_task_plan(data, path)
 
 
 def check_event(data: dict[str, Any], path: str) -> None:

@@ -336,3 +336,25 @@ class SpecQuestionsRecord(TypedDict):
     clarifying questions, most important first."""
 
     questions: NotRequired[list[str]]
+
+
+class SpecTaskRecord(TypedDict):
+    """One task of a spec plan answer: the requirement it works towards (an anchor the spec has) and
+    the other tasks of the same answer it waits for."""
+
+    id: str
+    title: str
+    requirement: str
+    description: NotRequired[str | None]
+    acceptance: NotRequired[list[str]]
+    estimate: NotRequired[str | None]
+    labels: NotRequired[list[str]]
+    depends_on: NotRequired[list[str]]
+
+
+class SpecTaskPlanRecord(TypedDict):
+    """The JSON a runtime answers to ``spec plan --llm``: the tasks that deliver the spec's
+    requirements. Validated (the generated fast check, the same as this model) and cross-checked
+    (anchors, references, cycles, titles) before anything is written."""
+
+    tasks: list[SpecTaskRecord]

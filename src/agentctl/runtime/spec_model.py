@@ -45,6 +45,7 @@ def ask_json(
     *,
     schema: dict[str, Any] | None = None,
     schema_name: str = "answer",
+    list_key: str | None = None,
 ) -> tuple[dict[str, Any], Answer]:
     """Run ``kind`` (llm or command) for ``agent`` and return the JSON object it answers,
     checked by ``check`` (which raises ValidationError), with the last raw answer.
@@ -52,7 +53,9 @@ def ask_json(
     Through :func:`agentctl.runtime.structured.ask`: the llm runtime gets ``schema`` as a
     response format where the provider constrains output (JSON mode otherwise) and, when the
     answer is not JSON or does not match, up to ``llm.repair_turns`` repair turns with the
-    problem in plain words. The command runtime has no conversation: one call, no repair."""
+    problem in plain words. The command runtime has no conversation: one call, no repair.
+    ``list_key``: a bare list of objects is read as ``{list_key: [...]}`` (an answer that
+    left out the one wrapping key)."""
     from agentctl import runtime
     from agentctl.runtime.structured import Check, ask
 
@@ -71,7 +74,7 @@ def ask_json(
     turns = int((config.get("llm") or {}).get("repair_turns", 1)) if kind == "llm" else 0
 
     def checked(text: str) -> Check[dict[str, Any]]:
-        value, problem = _read(text, check)
+        value, problem = _read(text, check, list_key)
         return Check(value, [problem] if problem else [], 1 if value is not None else 0)
 
     result = ask(runtime.load(kind), request, checked, schema=schema, schema_name=schema_name,
@@ -86,18 +89,27 @@ def ask_json(
 
 
 def _read(
-    text: str, check: Callable[[dict[str, Any]], None]
+    text: str, check: Callable[[dict[str, Any]], None], list_key: str | None = None
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The checked JSON object in ``text``, or None and what is wrong with it in plain words
-    (completing "the model's answer ...")."""
+    (completing "the model's answer ..."); with ``list_key``, a list of objects is read as
+    ``{list_key: [...]}``."""
     from agentctl.core.actions import AnswerError, extract_json  # the action models: pydantic
+
+    def objects(value: Any) -> bool:
+        return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
     if len(text) > MAX_ANSWER_CHARS:
         return None, f"is too long ({len(text)} characters)"
     try:
-        value = extract_json(text, lambda v: isinstance(v, dict))  # an object, not a list in it
+        # an object, not one inside a list (unless a list of objects is wanted as such)
+        value = extract_json(
+            text, lambda v: isinstance(v, dict) or (list_key is not None and objects(v))
+        )
     except AnswerError:
         return None, "is not JSON"
+    if list_key is not None and objects(value):
+        value = {list_key: value}
     if not isinstance(value, dict):
         return None, f"is a JSON {type(value).__name__}, not an object"
     try:

@@ -16,7 +16,7 @@ from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
 from agentctl.workspace.runs import RunOps
-from agentctl.workspace.spec_expand import SpecExpandOps
+from agentctl.workspace.spec_tasks import SpecTaskOps
 
 
 class Workspace(
@@ -24,7 +24,7 @@ class Workspace(
     Maintenance,
     GateOps,
     DocOps,
-    SpecExpandOps,
+    SpecTaskOps,
     PlanningOps,
     GraphOps,
     DispatchOps,

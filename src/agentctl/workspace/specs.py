@@ -32,7 +32,7 @@ from agentctl.workspace.planning import PlanningOps
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
-    from agentctl.store.roadmap_plan import Plan
+    from agentctl.store.roadmap_plan import Item, Plan
 
 SPEC_ORDER = ["id", "title", "status", "author", "created_at", "updated_at"]
 MAX_PROBLEMS_IN_EVENT = 20
@@ -211,11 +211,9 @@ class SpecOps(PlanningOps):
 
     # -- plan, status, check -----------------------------------------------------------------
 
-    def spec_plan(self, spec_id: str, title: str, body: str) -> Plan:
-        """The plan of a spec: a task per requirement (under its milestone's task), keyed by
-        the requirement's anchor, carrying ``spec: <id>#R<n>`` and the hash of its text."""
-        from agentctl.store.roadmap_plan import Criterion, Item, Plan, finish
-
+    def _plannable(self, spec_id: str, body: str) -> specs.ParsedSpec:
+        """The parsed spec, refused when it cannot be planned (no requirements, an anchor
+        used twice)."""
         parsed = specs.parse(body)
         duplicates = [p for p in parsed.problems if "is already used" in p]
         if duplicates:
@@ -225,7 +223,14 @@ class SpecOps(PlanningOps):
                 f"{spec_id} has no requirements to plan",
                 hint="run 'agentctl spec expand' or write them as '- **R1**: ...' under ## Requirements",
             )
-        plan = Plan(spec_id, lines=body.count("\n") + 1)
+        return parsed
+
+    def spec_plan(self, spec_id: str, title: str, body: str) -> Plan:
+        """The plan of a spec: a task per requirement (under its milestone's task), keyed by
+        the requirement's anchor, carrying ``spec: <id>#R<n>`` and the hash of its text."""
+        from agentctl.store.roadmap_plan import Criterion, Item
+
+        parsed = self._plannable(spec_id, body)
         items: dict[str, Item] = {}
         for requirement in parsed.requirements:
             item = Item(_task_title(requirement.id, requirement.title), "task", requirement.line,
@@ -243,6 +248,31 @@ class SpecOps(PlanningOps):
                 "spec_hash": requirement.hash,
             }
             items[requirement.id] = item  # fmt: skip
+        for requirement in parsed.requirements:
+            for dep in requirement.depends_on:
+                if dep in items and dep != requirement.id:
+                    items[requirement.id].deps.append(items[dep])
+                    items[requirement.id].dep_refs.append((dep, requirement.line))
+        plan = self._spec_tree(spec_id, title, parsed, {k: [v] for k, v in items.items()})
+        plan.lines = body.count("\n") + 1
+        return plan
+
+    def _spec_tree(
+        self,
+        spec_id: str,
+        title: str,
+        parsed: specs.ParsedSpec,
+        by_requirement: dict[str, list[Item]],
+        keys: dict[int, str] | None = None,
+    ) -> Plan:
+        """The finished plan of a spec's tasks (``by_requirement``: each requirement's tasks,
+        dependencies set): a task per milestone holding the tasks of the requirements it lists
+        (a requirement's tasks go under the first milestone listing it), the rest at the top,
+        in the spec's order. Milestones are keyed by their anchor, tasks by ``keys`` (item's
+        ``id()`` -> key) or else their number."""
+        from agentctl.store.roadmap_plan import Item, Plan, finish
+
+        plan = Plan(spec_id)
         placed: set[str] = set()
         top: list[Item] = []
         for milestone in parsed.milestones:
@@ -251,20 +281,17 @@ class SpecOps(PlanningOps):
             item.description = [f"Milestone {milestone.id} of spec {spec_id} ({title})."]
             item.fields = {"spec": specs.link(spec_id, milestone.id), "spec_hash": milestone.hash}
             for ref in milestone.requirements:
-                if ref in items and ref not in placed:
-                    item.children.append(items[ref])
+                if ref in by_requirement and ref not in placed:
+                    item.children.extend(by_requirement[ref])
                     placed.add(ref)
             top.append(item)
-        top += [items[r.id] for r in parsed.requirements if r.id not in placed]
-        plan.items = sorted(top, key=lambda i: i.line)
         for requirement in parsed.requirements:
-            for dep in requirement.depends_on:
-                if dep in items and dep != requirement.id:
-                    items[requirement.id].deps.append(items[dep])
-                    items[requirement.id].dep_refs.append((dep, requirement.line))
+            if requirement.id not in placed:
+                top.extend(by_requirement.get(requirement.id, []))
+        plan.items = sorted(top, key=lambda i: i.line)
         finish(plan)
         for item in plan.walk():
-            item.key = item.number or item.key
+            item.key = (keys or {}).get(id(item)) or item.number or item.key
         return plan
 
     def plan_spec(self, actor: Actor, ref: str, dry_run: bool = False) -> dict[str, Any]:
