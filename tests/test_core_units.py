@@ -831,30 +831,37 @@ def test_tail_across_day_files(tmp_path: Path) -> None:
     assert events.last_event(tmp_path / "missing") is None
 
 
+def _event(n: int, ts: str, **data: Any) -> dict[str, Any]:
+    """A valid event line (the readers skip lines the Event model refuses)."""
+    return {"id": f"e-{n:012d}", "ts": ts, "actor": "me", "type": "task.created", "data": data}
+
+
 def test_tail_orders_union_merged_lines_by_time(tmp_path: Path) -> None:
     lines = [
-        {"id": "e-b", "ts": "2026-11-22T00:00:02.000Z"},
-        {"id": "e-a", "ts": "2026-11-22T00:00:03.000Z"},
-        {"id": "e-c", "ts": "2026-11-22T00:00:01.000Z"},
-        {"id": "e-0", "ts": "2026-11-22T00:00:02.000Z"},
+        _event(2, "2026-11-22T00:00:02.000Z"),
+        _event(3, "2026-11-22T00:00:03.000Z"),
+        _event(1, "2026-11-22T00:00:01.000Z"),
+        _event(0, "2026-11-22T00:00:02.000Z"),
     ]
     (tmp_path / "2026-11-22.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
-    assert [e["id"] for e in events.tail(tmp_path, 10)] == ["e-c", "e-0", "e-b", "e-a"]
+    assert [e["id"][-1] for e in events.tail(tmp_path, 10)] == ["1", "0", "2", "3"]
 
 
-def test_torn_and_odd_lines_are_skipped(tmp_path: Path) -> None:
-    good: list[Any] = [{"id": f"e-{n}", "ts": f"2026-11-22T00:00:0{n}.000Z"} for n in range(3)]
+def test_torn_odd_and_invalid_lines_are_skipped(tmp_path: Path) -> None:
+    good: list[Any] = [_event(n, f"2026-11-22T00:00:0{n}.000Z") for n in range(3)]
     body = "".join(json.dumps(e) + "\n" for e in good)
     path = tmp_path / "2026-11-22.jsonl"
+    invalid = {**_event(7, "2026-11-22T00:00:07.000Z"), "id": "e-7"}  # validate refuses it too
     path.write_text(
-        body + '\n   \n[1, 2]\n"str"\n{"no_ts": 1}\n' + '{"id": "e-torn", "ts": "2026-11-2'
-    )
+        body + '\n   \n[1, 2]\n"str"\n{"no_ts": 1}\n' + json.dumps(invalid) + "\n"
+        + '{"id": "e-torn", "ts": "2026-11-2'
+    )  # fmt: skip
     assert events.tail(tmp_path, 10) == good
     assert events.last_event(tmp_path) == good[-1]
     parsed = list(events.parse_lines(path.read_text()))
-    assert [n for n, e in parsed if e is None] == [6, 7, 9]  # non-objects and the torn line
+    assert [n for n, e in parsed if e is None] == [6, 7, 10]  # non-objects and the torn line
     # The next append starts on a line of its own: neither it nor the torn line merge.
-    new: Any = {"id": "e-new", "ts": "2026-11-22T00:00:09.000Z"}  # a partial line, as merged
+    new: Any = _event(9, "2026-11-22T00:00:09.000Z")  # a partial line, as merged
     events.append(tmp_path, new)
     assert events.tail(tmp_path, 1) == [new]
     assert path.read_text().endswith('"2026-11-2\n' + events.encode(new) + "\n")
@@ -863,9 +870,8 @@ def test_torn_and_odd_lines_are_skipped(tmp_path: Path) -> None:
 def test_tail_reads_large_files_from_the_end(tmp_path: Path) -> None:
     written: list[Any] = []
     for n in range(3000):  # ~ 300 KB: several read blocks
-        event = {"id": f"e-{n:012d}", "ts": f"2026-11-22T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}.000Z",
-                 "pad": "x" * 60}  # fmt: skip
-        written.append(event)
+        stamp = f"2026-11-22T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}.000Z"
+        written.append(_event(n, stamp, pad="x" * 60))
     (tmp_path / "2026-11-22.jsonl").write_text("".join(json.dumps(e) + "\n" for e in written))
     for limit in (1, 15, 700, 2999, 3000, 5000):
         assert events.tail(tmp_path, limit) == written[-limit:], limit
