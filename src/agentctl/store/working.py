@@ -108,6 +108,8 @@ def render_sections(state: WorkingState) -> str:
         unread = state.unread.get(agent["name"], 0)
         if unread:
             line += f" · {unread} unread"
+        if agent.get("host"):
+            line += f" · runs on {agent['host']}"
         out.append(_one_line(line))
     if len(agents) > AGENT_CAP:
         out.append(f"- … +{len(agents) - AGENT_CAP} more")
