@@ -177,6 +177,8 @@ def test_host_from_env_file_and_hostname(machines: tuple[Machine, Machine]) -> N
     assert alpha.ok("host").out == "alpha\n"  # the environment wins
     alpha.run("agent", "add", "mine", "--role", "x", env=no_env)
     assert alpha.json("agent", "show", "mine")["agent"]["host"] == "desk-1"
+    alpha.ok("agent", "add", "theirs", "--role", "x", "--host", "beta")
+    assert alpha.json("agent", "show", "theirs")["agent"]["host"] == "beta"
     assert alpha.run("host", "--unset", env=no_env).out == f"{derived}\n"
     assert not local.exists()
 
@@ -276,6 +278,9 @@ def test_ticking_another_machines_agent_is_refused(team: tuple[Machine, Machine]
     assert "agent move dev-b --host alpha" in r.err and "--force" in r.err
     assert git(alpha.root, "rev-parse", "HEAD").strip() == head and alpha.state("dev-b") == before
     assert not (alpha.root / ".agentctl" / "local" / "runs" / "dev-b.jsonl").exists()
+    assert_one_line_error(
+        alpha.run("heartbeat", "--all", "--force"), ExitCode.USAGE, "--force ticks one named agent"
+    )
     forced = alpha.json("heartbeat", "dev-b", "--force")
     assert forced["runs"][0]["agent"] == "dev-b"
     assert alpha.ok("heartbeat", "dev-a").code == 0  # its own: as before

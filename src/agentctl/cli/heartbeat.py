@@ -92,6 +92,8 @@ def heartbeat(
     name = agent or globals_of(ctx).as_agent
     if all_ and agent:
         raise UsageError("give an agent or --all, not both")
+    if all_ and force:
+        raise UsageError("--force ticks one named agent; --all takes this machine's agents")
     if not all_ and not name:
         raise UsageError("say which agent: agentctl heartbeat AGENT (or --all)")
     if all_:

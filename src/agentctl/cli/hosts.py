@@ -32,7 +32,8 @@ def host(
 
     The name is $AGENTCTL_HOST when set, else the one set once per clone with --set (in
     .agentctl/local/, never committed), else the hostname made a valid name (lowercase
-    letters, digits and '-'). Exit 2 for an invalid name.
+    letters, digits and '-'). Exit 2 for an invalid --set value or $AGENTCTL_HOST, 6 for an
+    invalid .agentctl/local/host.
     """
     from agentctl.workspace.hosts import machine_host, set_machine_host
 
