@@ -134,10 +134,10 @@ def run_round(
     ws: Workspace, jobs: int, dry_run: bool = False, include_unowned: bool = False
 ) -> list[dict[str, Any]]:
     """One tick of every agent this machine runs (``Workspace.agents_here``), ``jobs`` at a
-    time, each in its own process; the run records
-    in name order, as :func:`agentctl.heartbeat.tick.tick_all` returns them (which this is
-    with ``jobs`` 1). New conditions that need attention are raised once, before the round.
-    The ticks' warnings join ``ws.warnings``."""
+    time, each in its own process; the run records in name order, as
+    :func:`agentctl.heartbeat.tick.tick_all` returns them (which this is with ``jobs`` 1).
+    New conditions that need attention are raised once, before the round. The ticks'
+    warnings join ``ws.warnings``."""
     from agentctl.heartbeat.tick import tick_all
 
     ws.refresh()
