@@ -431,3 +431,33 @@ def test_run_schedules_only_own_agents(team: tuple[Machine, Machine]) -> None:
         ExitCode.CONFLICT,
         "agent dev-b runs on host beta",
     )
+
+
+# -- rounds on both machines, pulling and pushing between them ---------------------------------
+
+
+def test_rounds_on_two_machines_tick_only_their_own_agents(team: tuple[Machine, Machine]) -> None:
+    """Each machine's agents work their own tasks over several rounds of ``heartbeat --all``,
+    the clones pulling and pushing between rounds: no conflict, and no agent ever ticked (run
+    log) or had its state written on the other machine."""
+    alpha, beta = team
+    for machine, agent in ((alpha, "dev-a"), (beta, "dev-b")):
+        for number in range(3):
+            machine.ok("task", "add", f"Task {number} of {agent}", "--assign", agent)
+        machine.pull()
+        machine.push()
+    alpha.pull()
+    for _ in range(4):
+        for machine in team:
+            machine.ticked()
+        for machine in team:
+            machine.pull()
+            machine.push()
+    alpha.pull()
+    for machine, own in ((alpha, "dev-a"), (beta, "dev-b")):
+        runs = machine.root / ".agentctl" / "local" / "runs"
+        assert sorted(p.stem for p in runs.glob("*.jsonl")) == [own]
+        assert "warning" not in machine.ok("validate").err
+    assert "host: alpha" in beta.state("dev-a") and "host: beta" in alpha.state("dev-b")
+    tasks = alpha.json("task", "list", "--all")["tasks"]
+    assert len(tasks) == 6 and all(t["status"] != "assigned" for t in tasks), tasks
