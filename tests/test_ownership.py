@@ -403,6 +403,13 @@ def test_cron_install_writes_lines_for_own_agents_only(
         ExitCode.CONFLICT,
         "agent dev-b runs on host beta, not on this machine (alpha)",
     )
+    status = alpha.json("cron", "status")
+    assert status["missing"] == [], status  # dev-b runs elsewhere; old is unowned
+    assert {row["agent"]: row["host"] for row in status["agents"]} == {
+        "dev-a": "alpha",
+        "dev-b": "beta",
+        "old": None,
+    }
     crontab_file.unlink()
     lines = beta.json("cron", "install")["lines"]
     assert [line["agent"] for line in lines] == ["dev-b"]

@@ -86,8 +86,9 @@ def install(
 
 @app.command("status")
 def status(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
-    """Show this workspace's crontab lines per agent, agents missing from it or no longer in
-    the workspace, and each agent's log: last line and when it was written."""
+    """Show this workspace's crontab lines per agent, agents missing from it (of those this
+    machine runs) or no longer in the workspace, and each agent's log: last line and when it
+    was written."""
     ws = open_workspace(ctx)
     found = runner.cron_status(ws)
     if want_json(ctx, json_):

@@ -159,11 +159,15 @@ def install_cron(
 
 
 def cron_status(ws: Workspace) -> dict[str, Any]:
-    """This workspace's crontab lines per agent, agents missing from it or no longer in the
-    workspace, other workspaces with a block, and each agent's log (last line, when)."""
+    """This workspace's crontab lines per agent, agents missing from it (of those this
+    machine runs) or no longer in the workspace, other workspaces with a block, and each
+    agent's host and log (last line, when)."""
     from agentctl.heartbeat import cron
 
-    agents = [a["name"] for a in ws.list_agents()]
+    listed = ws.list_agents()
+    agents = [a["name"] for a in listed]
+    hosts = {a["name"]: a.get("host") for a in listed}
+    here = {a["name"] for a in ws.agents_here()}
     text = cron.Crontab().read()
     installed = cron.read_block(text, ws.root)
     lines = installed or []
@@ -175,6 +179,7 @@ def cron_status(ws: Workspace) -> dict[str, Any]:
         rows.append(
             {
                 "agent": name,
+                "host": hosts[name],
                 "installed": bool(mine),
                 "schedule": mine[0].schedule if mine else None,
                 "lines": [line.line for line in mine],
@@ -190,7 +195,7 @@ def cron_status(ws: Workspace) -> dict[str, Any]:
         "installed": installed is not None,
         "line_count": len(lines),
         "agents": rows,
-        "missing": [row["agent"] for row in rows if not row["installed"]],
+        "missing": [row["agent"] for row in rows if not row["installed"] and row["agent"] in here],
         "extra": [
             {"agent": line.agent, "schedule": line.schedule, "line": line.line}
             for line in lines
