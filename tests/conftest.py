@@ -61,6 +61,8 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("AGENTCTL_JOBS", "1")
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("USER", "tester")
+    # This machine's name (agentctl host): the same on every developer's machine and in CI.
+    monkeypatch.setenv("AGENTCTL_HOST", "test-host")
     from agentctl.core import secrets
 
     secrets.reset(names=True)  # the mask follows each test's environment

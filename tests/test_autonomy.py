@@ -179,6 +179,7 @@ def test_a_proposed_agent_is_pending_until_a_person_approves_it(
     ]
     listed = {a["name"]: a for a in cli("agent", "list", "--json").json()["agents"]}
     assert listed["warden"]["approval"] == "pending" and listed["warden"]["proposed_by"] == "boss"
+    assert listed["warden"]["host"] == "test-host"  # the machine whose lead tick proposed it
     table = cli("agent", "list").out
     assert any(
         line.startswith("warden") and "pending approval" in line for line in table.splitlines()

@@ -36,8 +36,13 @@ def test_add_defaults(ws_root: Path, cli: Runner) -> None:
     text = agent_file(ws_root, "writer").read_text(encoding="utf-8")
     assert text.startswith("---\nname: writer\nrole: technical writer\nlevel: specialist\n")
     assert "You are **writer**" in text  # the persona template
-    assert state_file(ws_root, "writer").read_text(encoding="utf-8") == "status: idle\n"
+    assert "\nhost: test-host\n" in text  # run by the machine that added it
+    # the state names its last writer, this machine
+    assert state_file(ws_root, "writer").read_text(encoding="utf-8") == (
+        "status: idle\nhost: test-host\n"
+    )
     agent = show_agent(cli, "writer")
+    assert agent["host"] == "test-host"
     assert agent["level"] == "specialist"
     assert agent["runtime"] == "manual"  # does nothing on its own until given a real runtime
     assert agent["capabilities"] == []
@@ -150,6 +155,7 @@ def test_list_plain_and_json(ws_root: Path, cli: Runner) -> None:
         "ROLE",
         "LEVEL",
         "RUNTIME",
+        "HOST",
         "STATUS",
         "OPEN",
         "LAST",
@@ -163,12 +169,13 @@ def test_list_plain_and_json(ws_root: Path, cli: Runner) -> None:
         "developer",
         "specialist",
         "simulated",
+        "test-host",
         "idle",
         "1",
         "never",
         "python",
     ]
-    assert rows["lead-1"][2] == "lead" and rows["lead-1"][5] == "0"
+    assert rows["lead-1"][2] == "lead" and rows["lead-1"][6] == "0"
 
     doc = cli("agent", "list", "--json").json()
     assert doc["schema_version"] == 1

@@ -98,7 +98,8 @@ def expected_line(root: Path, agent: str, fields: str) -> str:
     q = shlex.quote
     log = root / ".agentctl" / "local" / "logs" / f"{agent}.log"
     command = (
-        f"cd {q(str(root))} && PATH={q(os.environ['PATH'])} {q(os.path.abspath(sys.executable))} "
+        f"cd {q(str(root))} && PATH={q(os.environ['PATH'])} AGENTCTL_HOST=test-host "
+        f"{q(os.path.abspath(sys.executable))} "
         f"-m agentctl -W {q(str(root))} heartbeat {agent} >> {q(str(log))} 2>&1"
     )
     return f"{fields} {command.replace('%', chr(92) + '%')}"

@@ -294,6 +294,7 @@ def test_every_operation_writes_its_payload_type(workspace: Any) -> None:
         "dev-2", lambda: Findings(reverted=["README.md"], diff="-a\n+b\n"), notify=["lead-1"]
     )
     ws.reset_agent(human, "dev-2")
+    ws.move_agent(human, "dev-2", "other-host")
     ws.remove_task(human, third, force=True)
     ws.remove_agent(human, "dev-2", force=True)
     ws.import_roadmap(human, "# Roadmap\n\n- [ ] Imported task\n", "plan.md")

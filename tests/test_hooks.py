@@ -133,8 +133,10 @@ def test_hook_gets_the_event_on_stdin_in_the_workspace(
     )
     assert Path(seen["cwd"]).resolve() == root.resolve()
     assert {
-        k: v for k, v in seen["env"].items() if k not in ("AGENTCTL_AGENT", "AGENTCTL_JOBS")
-    } == {  # JOBS: conftest
+        k: v
+        for k, v in seen["env"].items()
+        if k not in ("AGENTCTL_AGENT", "AGENTCTL_JOBS", "AGENTCTL_HOST")
+    } == {  # JOBS, HOST: conftest
         "AGENTCTL_WORKSPACE": str(root),
         "AGENTCTL_EVENT_TYPE": "task.moved",
         "AGENTCTL_EVENT_ID": "e-aaaaaaaaaaa1",

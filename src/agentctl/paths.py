@@ -85,6 +85,11 @@ class Layout:
         return self.dir / "local"
 
     @property
+    def host_file(self) -> Path:
+        """This clone's machine name (``agentctl host --set``), machine-local."""
+        return self.local / "host"
+
+    @property
     def lock(self) -> Path:
         return self.local / "workspace.lock"
 

@@ -212,6 +212,10 @@ class Repo:
         sha = proc.stdout.decode("ascii").strip()
         return sha if proc.returncode == 0 and sha else None
 
+    def remotes(self) -> list[str]:
+        """The names of the repository's remotes (none: a workspace of one machine)."""
+        return self._out(["remote"]).split()
+
     def log_subjects(self, n: int = 50) -> list[str]:
         """Subjects of the last ``n`` commits reachable from HEAD, newest first."""
         if n <= 0 or self.head() is None:

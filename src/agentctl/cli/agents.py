@@ -79,9 +79,16 @@ def add(
         None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."
     ),
     every: str = typer.Option(None, "--every", help="Heartbeat interval, e.g. 15m."),
+    host: str = typer.Option(
+        None, "--host", help="The machine that runs it (default: this one, 'agentctl host')."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
-    """Add an agent: a definition file with a persona you can edit."""
+    """Add an agent: a definition file with a persona you can edit.
+
+    The agent runs on this machine (its host is 'agentctl host'), or on --host: only that
+    machine's 'heartbeat --all', 'cron install' and 'run' tick it (docs/teams.md).
+    """
     ws = open_workspace(ctx, warn=False)
     agent = ws.add_agent(
         acting(ctx, ws),
@@ -95,6 +102,7 @@ def add(
         every=_every(every),
         sandbox=_choice(sandbox, SANDBOXES, "--sandbox"),
         api_base=api_base,
+        host=host,
     )
     if want_json(ctx, json_):
         output.emit_json({"agent": agent})
@@ -121,6 +129,7 @@ def list_(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
             a["role"],
             a.get("level", "specialist"),
             a.get("runtime", "manual"),
+            a.get("host") or "-",
             "pending approval"
             if a.get("approval") == "pending"
             else a["state"].get("status", "idle"),
@@ -131,7 +140,17 @@ def list_(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
         for a in agents
     ]
     output.table(
-        ["NAME", "ROLE", "LEVEL", "RUNTIME", "STATUS", "OPEN", "LAST HEARTBEAT", "CAPABILITIES"],
+        [
+            "NAME",
+            "ROLE",
+            "LEVEL",
+            "RUNTIME",
+            "HOST",
+            "STATUS",
+            "OPEN",
+            "LAST HEARTBEAT",
+            "CAPABILITIES",
+        ],
         rows,
     )
 
@@ -164,6 +183,7 @@ def show(
     ]
     if agent.get("command"):
         lines.append(f"command:      {shlex.join(agent['command'])}")
+    lines.append(f"host:         {agent.get('host') or '- (unowned: any machine may tick it)'}")
     if agent.get("approval"):
         lines.append(
             f"approval:     {agent['approval']}"
@@ -251,6 +271,26 @@ def edit(
         output.emit_json({"agent": agent})
     else:
         output.say(f"edited agent {name} ({', '.join(sorted(changes))})")
+
+
+@app.command("move")
+def move(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Agent name."),
+    host: str = typer.Option(..., "--host", help="The machine that runs it from now on."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Hand an agent over to another machine: from now on only that host ticks it.
+
+    One change (the agent's host, its state handed over) and one agent.moved event. Exit 5
+    when it already runs on HOST, 2 for an invalid host name. See docs/teams.md.
+    """
+    ws = open_workspace(ctx, warn=False)
+    moved = ws.move_agent(acting(ctx, ws), name, host)
+    if want_json(ctx, json_):
+        output.emit_json(moved)
+    else:
+        output.say(f"moved agent {name} from host {moved['from'] or '(none)'} to {host}")
 
 
 @app.command("rm")

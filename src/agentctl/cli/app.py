@@ -151,6 +151,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "run_app",
         "Tick agents in the foreground on their schedules (no cron needed).",
     ),
+    "host": (
+        "agentctl.cli.hosts",
+        "app",
+        "Print this machine's name, the host of the agents it runs (--set NAME to name it).",
+    ),
 }
 
 

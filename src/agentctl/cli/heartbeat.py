@@ -62,9 +62,21 @@ def heartbeat(
     dry_run: bool = typer.Option(
         False, "--dry-run", "-n", help="Show what the tick would do; call nothing, write nothing."
     ),
+    include_unowned: bool = typer.Option(
+        False,
+        "--include-unowned",
+        help="With --all: tick agents with no host too (the default only without a git remote).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Tick the named agent even though another machine owns it."
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """One heartbeat tick: collect work, call the runtime only if there is any, apply its actions.
+
+    --all ticks the agents this machine runs: those whose host is this machine ('agentctl
+    host'), and agents with no host when the workspace has no git remote or with
+    --include-unowned. A named agent another machine owns is refused (exit 5) unless --force.
 
     Exit 0 when idle, worked, waiting (a manual agent: its work and prompt are reported,
     nothing is applied) or skipped (another tick of the agent is running, or it backs off
@@ -80,13 +92,26 @@ def heartbeat(
     name = agent or globals_of(ctx).as_agent
     if all_ and agent:
         raise UsageError("give an agent or --all, not both")
+    if all_ and force:
+        raise UsageError("--force ticks one named agent; --all takes this machine's agents")
     if not all_ and not name:
         raise UsageError("say which agent: agentctl heartbeat AGENT (or --all)")
     if all_:
         from agentctl.heartbeat.parallel import default_jobs, run_round
 
-        records = run_round(ws, default_jobs() if jobs is None else jobs, dry_run=dry_run)
+        records = run_round(
+            ws,
+            default_jobs() if jobs is None else jobs,
+            dry_run=dry_run,
+            include_unowned=include_unowned,
+        )
+        if not records:
+            output.notice(
+                f"no agent runs on this machine ({ws.host}); see 'agentctl agent list' (HOST)"
+            )
     else:
+        if not force:
+            ws.require_runs_here(str(name))
         records = [tick(ws, str(name), dry_run=dry_run)]
     if want_json(ctx, json_):
         output.emit_json({"runs": records})

@@ -27,6 +27,7 @@ run_app = typer.Typer(rich_markup_mode=None, add_completion=False)
 
 EVERY_HELP = "Interval for every agent instead of its heartbeat.every, e.g. 15m."
 STAGGER_HELP = "Offset step between agents without a heartbeat.offset (agent i ticks i*STAGGER into each interval)."
+UNOWNED_HELP = "Also agents with no host (the default only when the workspace has no git remote)."
 
 
 # -- cron --------------------------------------------------------------------------------------
@@ -40,9 +41,14 @@ def install(
     ),
     every: str = typer.Option(None, "--every", help=EVERY_HELP),
     stagger: str = typer.Option(DEFAULT_STAGGER, "--stagger", help=STAGGER_HELP),
+    include_unowned: bool = typer.Option(False, "--include-unowned", help=UNOWNED_HELP),
     json_: bool = JSON_OPTION,
 ) -> None:
-    """Write one crontab line per agent inside this workspace's marked block.
+    """Write one crontab line per agent this machine runs inside this workspace's marked block.
+
+    By default the agents whose host is this machine ('agentctl host'), and agents with no
+    host when the workspace has no git remote or with --include-unowned; naming an agent
+    another machine owns is refused (exit 5). See docs/teams.md.
 
     The block is replaced in place when it exists (installing twice leaves one block) and
     holds exactly the agents selected now; the rest of your crontab is left as it was. Each
@@ -50,7 +56,7 @@ def install(
     your current PATH, appending to .agentctl/local/logs/AGENT.log. See docs/scheduling.md.
     """
     ws = open_workspace(ctx)
-    done = runner.install_cron(ws, runner.agent_names(agent), every, stagger)
+    done = runner.install_cron(ws, runner.agent_names(agent), every, stagger, include_unowned)
     for warning in done.warnings:
         output.notice(f"warning: {warning}")
     lines = done.lines
@@ -80,8 +86,9 @@ def install(
 
 @app.command("status")
 def status(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
-    """Show this workspace's crontab lines per agent, agents missing from it or no longer in
-    the workspace, and each agent's log: last line and when it was written."""
+    """Show this workspace's crontab lines per agent, agents missing from it (of those this
+    machine runs) or no longer in the workspace, and each agent's log: last line and when it
+    was written."""
     ws = open_workspace(ctx)
     found = runner.cron_status(ws)
     if want_json(ctx, json_):
@@ -163,6 +170,7 @@ def run(
     ),
     every: str = typer.Option(None, "--every", help=EVERY_HELP),
     stagger: str = typer.Option(DEFAULT_STAGGER, "--stagger", help=STAGGER_HELP),
+    include_unowned: bool = typer.Option(False, "--include-unowned", help=UNOWNED_HELP),
     for_: str = typer.Option(
         None, "--for", help="Stop after this long, e.g. 8h (default: until Ctrl-C or SIGTERM)."
     ),
@@ -195,7 +203,10 @@ def run(
         help="Print JSON Lines: one document per tick, then a summary (each with schema_version).",
     ),
 ) -> None:
-    """Tick agents in the foreground on their schedules (for machines without cron).
+    """Tick this machine's agents in the foreground on their schedules (for machines without cron).
+
+    The agents are chosen as for 'cron install': those whose host is this machine, and
+    agents with no host when the workspace has no git remote or with --include-unowned.
 
     Each tick is 'agentctl heartbeat AGENT' in its own process, logged to
     .agentctl/local/logs/AGENT.log; one line per tick outcome is printed. An agent never
@@ -229,6 +240,7 @@ def run(
         grace=grace_seconds,
         tick_now=now,
         jobs=jobs,
+        include_unowned=include_unowned,
     )
     scheduler = prepared.scheduler
     for schedule in prepared.schedules:

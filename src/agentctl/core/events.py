@@ -53,6 +53,7 @@ EventType = Literal[
     "agent.removed",
     "agent.status",
     "agent.reset",
+    "agent.moved",
     "agent.heartbeat",
     "agent.contained",
     "agent.proposed",
@@ -262,6 +263,10 @@ class AgentRemoved(TypedDict):
 AgentStatus = TypedDict("AgentStatus", {"from": str, "to": str, "why": NotRequired[Why]})
 
 
+AgentMoved = TypedDict("AgentMoved", {"from": str | None, "to": str, "why": NotRequired[Why]})
+"""``agent move``: the agent's ``host`` before (None: unowned) and after."""
+
+
 class AgentReset(TypedDict):
     failures: int
     retry_after: str | None
@@ -389,6 +394,7 @@ Payload = (
     | AgentRemoved
     | AgentStatus
     | AgentReset
+    | AgentMoved
     | AgentHeartbeat
     | AgentContained
     | AgentProposed
@@ -432,6 +438,7 @@ PAYLOADS: dict[KnownEventType, type] = {
     "agent.removed": AgentRemoved,
     "agent.status": AgentStatus,
     "agent.reset": AgentReset,
+    "agent.moved": AgentMoved,
     "agent.heartbeat": AgentHeartbeat,
     "agent.contained": AgentContained,
     "agent.proposed": AgentProposed,

@@ -199,6 +199,11 @@ class Agent(FileRecord):
         default=None,
         description="command runtime: run the child under bubblewrap (default: the config's sandbox)",
     )
+    host: Name | None = Field(
+        default=None,
+        description="the machine that runs this agent's heartbeats ('agentctl host' names this "
+        "one); absent: unowned, ticked by any machine of a workspace without a git remote",
+    )
     heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
     budget: Budget | None = None
     permissions: Permissions | None = None
@@ -222,6 +227,10 @@ class AgentState(FileRecord):
     failures: int = Field(default=0, ge=0, description="consecutive failed ticks")
     retry_after: Timestamp | None = Field(
         default=None, description="no tick before this time (backoff)"
+    )
+    host: Name | None = Field(
+        default=None,
+        description="the machine that last wrote this state (its agent's host, when all is well)",
     )
 
 

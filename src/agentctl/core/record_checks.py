@@ -52,6 +52,7 @@ _FIELDS_3 = frozenset(
         "command",
         "created_at",
         "heartbeat",
+        "host",
         "level",
         "model",
         "name",
@@ -91,6 +92,7 @@ _FIELDS_7 = frozenset(
     {
         "current_task",
         "failures",
+        "host",
         "inbox_cursor",
         "last_heartbeat",
         "last_outcome",
@@ -257,6 +259,9 @@ def _check_agent(data: dict[str, Any], path: str, prefix: str = "") -> None:
     value = data.get("sandbox")
     if value is not None:
         f.choice(path, f"{prefix}sandbox", value, _CHOICES_3)
+    value = data.get("host")
+    if value is not None:
+        f.text(path, f"{prefix}host", value, pattern=_PATTERN_4)
     if "heartbeat" in data:
         value = data["heartbeat"]
         value = f.mapping(path, f"{prefix}heartbeat", value)
@@ -339,6 +344,9 @@ def _check_agent_state(data: dict[str, Any], path: str, prefix: str = "") -> Non
     value = data.get("retry_after")
     if value is not None:
         f.timestamp(path, f"{prefix}retry_after", value)
+    value = data.get("host")
+    if value is not None:
+        f.text(path, f"{prefix}host", value, pattern=_PATTERN_4)
 
 
 def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:

@@ -94,6 +94,7 @@ class AgentRecord(TypedDict):
     api_base: NotRequired[str | None]
     command: NotRequired[list[str] | None]
     sandbox: NotRequired[Sandbox | None]
+    host: NotRequired[str | None]
     heartbeat: NotRequired[HeartbeatSettingsRecord]
     budget: NotRequired[BudgetRecord | None]
     permissions: NotRequired[PermissionsRecord | None]
@@ -112,6 +113,7 @@ class AgentStateRecord(TypedDict):
     inbox_cursor: NotRequired[str | None]
     failures: NotRequired[int]
     retry_after: NotRequired[str | None]
+    host: NotRequired[str | None]
 
 
 class MessageRecord(TypedDict):

@@ -137,7 +137,7 @@ def starts_work(event: Mapping[str, Any], workflow: Mapping[str, Any]) -> bool:
             | "task.subscribed" | "task.unsubscribed" | "message.added" | "message.direct"
             | "doc.added" | "doc.edited" | "doc.removed" | "spec.created" | "spec.edited"
             | "spec.removed" | "spec.expanded" | "spec.drift" | "agent.added" | "agent.edited"
-            | "agent.removed" | "agent.status" | "agent.reset" | "agent.heartbeat"
+            | "agent.removed" | "agent.status" | "agent.reset" | "agent.moved" | "agent.heartbeat"
             | "agent.contained" | "agent.proposed" | "agent.approved" | "agent.rejected" | "memory.added" | "memory.compacted" | "attention.raised"
             | "record.adopted" | "record.lost" | "working.applied"
         ):  # fmt: skip

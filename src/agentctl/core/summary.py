@@ -97,6 +97,9 @@ def _summarize(event: Mapping[str, Any]) -> str:
             return f"removed agent {subject}"
         case "agent.status":
             return f"set agent {subject} {cast('ev.AgentStatus', data).get('to')}"
+        case "agent.moved":
+            handed = cast("ev.AgentMoved", data)
+            return f"moved agent {subject} from host {handed.get('from') or '(none)'} to {handed.get('to')}"
         case "agent.reset":
             failures = cast("ev.AgentReset", data).get("failures", 0)
             return f"reset agent {subject} (cleared {failures} failure(s) and its backoff)"

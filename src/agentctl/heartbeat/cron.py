@@ -172,14 +172,25 @@ def _one_line(value: str, what: str) -> str:
     return value
 
 
-def heartbeat_command(root: Path, agent: str, python: str, log: Path, path_env: str | None) -> str:
-    """The shell text of one cron line: ``cd ROOT && [PATH=...] PYTHON -m agentctl -W ROOT
-    heartbeat AGENT >> LOG 2>&1``, every variable part quoted for /bin/sh."""
+def heartbeat_command(
+    root: Path,
+    agent: str,
+    python: str,
+    log: Path,
+    path_env: str | None,
+    host_env: str | None = None,
+) -> str:
+    """The shell text of one cron line: ``cd ROOT && [PATH=...] [AGENTCTL_HOST=...] PYTHON -m
+    agentctl -W ROOT heartbeat AGENT >> LOG 2>&1``, every variable part quoted for /bin/sh.
+    ``host_env``: this machine's name when it comes from $AGENTCTL_HOST, which cron's
+    environment lacks (a name set with 'agentctl host --set' or the hostname needs nothing)."""
     q = shlex.quote
     root_text = _one_line(str(root), "the workspace path")
     parts = [f"cd {q(root_text)} &&"]
     if path_env:
         parts.append(f"PATH={q(_one_line(path_env, 'PATH'))}")
+    if host_env:
+        parts.append(f"AGENTCTL_HOST={q(_one_line(host_env, 'AGENTCTL_HOST'))}")
     parts += [
         q(_one_line(python, "the python path")),
         "-m agentctl -W",

@@ -130,17 +130,20 @@ class _Running:
             self.done = True
 
 
-def run_round(ws: Workspace, jobs: int, dry_run: bool = False) -> list[dict[str, Any]]:
-    """One tick of every agent, ``jobs`` at a time, each in its own process; the run records
-    in name order, as :func:`agentctl.heartbeat.tick.tick_all` returns them (which this is
-    with ``jobs`` 1). New conditions that need attention are raised once, before the round.
-    The ticks' warnings join ``ws.warnings``."""
+def run_round(
+    ws: Workspace, jobs: int, dry_run: bool = False, include_unowned: bool = False
+) -> list[dict[str, Any]]:
+    """One tick of every agent this machine runs (``Workspace.agents_here``), ``jobs`` at a
+    time, each in its own process; the run records in name order, as
+    :func:`agentctl.heartbeat.tick.tick_all` returns them (which this is with ``jobs`` 1).
+    New conditions that need attention are raised once, before the round. The ticks'
+    warnings join ``ws.warnings``."""
     from agentctl.heartbeat.tick import tick_all
 
     ws.refresh()
-    agents = [agent["name"] for agent in ws.index.agents()]
+    agents = [agent["name"] for agent in ws.agents_here(include_unowned)]
     if jobs <= 1 or len(agents) <= 1:
-        return tick_all(ws, dry_run=dry_run)
+        return tick_all(ws, dry_run=dry_run, include_unowned=include_unowned)
     if not dry_run:
         try:
             ws.raise_attention()

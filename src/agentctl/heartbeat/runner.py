@@ -22,7 +22,6 @@ from agentctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from agentctl.core.records import AgentRecord
-    from agentctl.core.rows import AgentRow
     from agentctl.heartbeat.scheduler import Scheduler, TickResult
     from agentctl.workspace import Workspace
 
@@ -35,9 +34,13 @@ def agent_names(values: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def select_agents(ws: Workspace, wanted: list[str]) -> list[AgentRow]:
-    """The agents named (all of them when none is, bar proposed agents not yet approved):
-    NotFoundError for an unknown one, ConflictError for a proposed one."""
+def select_agents(
+    ws: Workspace, wanted: list[str], include_unowned: bool = False
+) -> list[AgentRecord]:
+    """The agents named, or all this machine runs when none is (``Workspace.agents_here``:
+    its own, and unowned ones without a git remote or with ``include_unowned``; never
+    proposed agents not yet approved). NotFoundError for an unknown agent or when none runs
+    here, ConflictError for a proposed one or one owned by another machine."""
     from agentctl.paths import validate_name
 
     agents = ws.list_agents()
@@ -47,7 +50,16 @@ def select_agents(ws: Workspace, wanted: list[str]) -> list[AgentRow]:
             hint="add one with 'agentctl agent add NAME --role ROLE'",
         )
     if not wanted:
-        return [agent for agent in agents if not is_pending(agent)]
+        here = [agent for agent in ws.agents_here(include_unowned) if not is_pending(agent)]
+        if not here:
+            host = ws.host
+            raise NotFoundError(
+                f"no agent runs on this machine ({host}): the {len(agents)} agent(s) here "
+                "run on other hosts or are unowned",
+                hint=f"hand one over with 'agentctl agent move NAME --host {host}', "
+                "or pass --include-unowned for unowned agents",
+            )
+        return here
     by_name = {agent["name"]: agent for agent in agents}
     for name in wanted:
         validate_name(name, "agent name")
@@ -55,6 +67,7 @@ def select_agents(ws: Workspace, wanted: list[str]) -> list[AgentRow]:
             raise NotFoundError(f"no agent named {name!r}", hint="see 'agentctl agent list'")
         if is_pending(by_name[name]):
             raise ConflictError(pending_reason(name) + ": until then it never ticks")
+        ws.require_runs_here(name)
     return [by_name[name] for name in wanted]
 
 
@@ -89,22 +102,37 @@ class CronInstall:
     warnings: list[str]
 
 
-def install_cron(ws: Workspace, agents: list[str], every: str | None, stagger: str) -> CronInstall:
-    """Write one crontab line per selected agent inside this workspace's marked block (the
-    block is replaced in place; the rest of the crontab is left as it was)."""
+def install_cron(
+    ws: Workspace,
+    agents: list[str],
+    every: str | None,
+    stagger: str,
+    include_unowned: bool = False,
+) -> CronInstall:
+    """Write one crontab line per selected agent (:func:`select_agents`: by default those
+    this machine runs) inside this workspace's marked block (the block is replaced in place;
+    the rest of the crontab is left as it was)."""
     from agentctl.heartbeat import cron
 
-    selected = select_agents(ws, agents)
+    selected = select_agents(ws, agents, include_unowned)
     stagger_warnings: list[str] = []
     schedules = schedules_for(selected, every, stagger, stagger_warnings)
     logs = logs_dir(ws)
     python = os.path.abspath(sys.executable)
+    from agentctl.workspace.hosts import machine_host
+
+    host, source = machine_host(ws.layout)
     entries = []
     try:
         for schedule in schedules:
             log = logs / f"{schedule.agent}.log"
             command = cron.heartbeat_command(
-                ws.root, schedule.agent, python, log, os.environ.get("PATH")
+                ws.root,
+                schedule.agent,
+                python,
+                log,
+                os.environ.get("PATH"),
+                host if source == "env" else None,
             )
             entries.append(cron.CronEntry(schedule.agent, cron.cron_time(schedule), command, log))
         block = cron.render_block(ws.root, entries)
@@ -131,11 +159,15 @@ def install_cron(ws: Workspace, agents: list[str], every: str | None, stagger: s
 
 
 def cron_status(ws: Workspace) -> dict[str, Any]:
-    """This workspace's crontab lines per agent, agents missing from it or no longer in the
-    workspace, other workspaces with a block, and each agent's log (last line, when)."""
+    """This workspace's crontab lines per agent, agents missing from it (of those this
+    machine runs) or no longer in the workspace, other workspaces with a block, and each
+    agent's host and log (last line, when)."""
     from agentctl.heartbeat import cron
 
-    agents = [a["name"] for a in ws.list_agents()]
+    listed = ws.list_agents()
+    agents = [a["name"] for a in listed]
+    hosts = {a["name"]: a.get("host") for a in listed}
+    here = {a["name"] for a in ws.agents_here()}
     text = cron.Crontab().read()
     installed = cron.read_block(text, ws.root)
     lines = installed or []
@@ -147,6 +179,7 @@ def cron_status(ws: Workspace) -> dict[str, Any]:
         rows.append(
             {
                 "agent": name,
+                "host": hosts[name],
                 "installed": bool(mine),
                 "schedule": mine[0].schedule if mine else None,
                 "lines": [line.line for line in mine],
@@ -162,7 +195,7 @@ def cron_status(ws: Workspace) -> dict[str, Any]:
         "installed": installed is not None,
         "line_count": len(lines),
         "agents": rows,
-        "missing": [row["agent"] for row in rows if not row["installed"]],
+        "missing": [row["agent"] for row in rows if not row["installed"] and row["agent"] in here],
         "extra": [
             {"agent": line.agent, "schedule": line.schedule, "line": line.line}
             for line in lines
@@ -206,6 +239,7 @@ def prepare_run(
     grace: float = 0.0,
     tick_now: bool = False,
     jobs: int | None = None,
+    include_unowned: bool = False,
 ) -> ForegroundRun:
     """A scheduler ticking the selected agents (each tick ``agentctl heartbeat AGENT`` in its own
     process, logged to ``AGENT.log``, at most ``jobs`` at once: default
@@ -215,7 +249,7 @@ def prepare_run(
     from agentctl.heartbeat import scheduler as loop
     from agentctl.heartbeat.parallel import default_jobs
 
-    selected = select_agents(ws, agents)
+    selected = select_agents(ws, agents, include_unowned)
     warnings: list[str] = []
     schedules = schedules_for(selected, every, stagger, warnings)
     for warning in warnings:

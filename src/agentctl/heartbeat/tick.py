@@ -402,10 +402,16 @@ def _close_tick(
 
 
 def _record_idle(ws: Workspace, name: str, state: AgentStateRecord, started: datetime) -> None:
-    """Idle beats touch the tracked state at most every ``record_idle_every``."""
+    """Idle beats touch the tracked state at most every ``record_idle_every``, and whenever
+    another machine wrote it last (this one names itself its writer)."""
     every = timedelta(seconds=parse_duration(ws.config["heartbeat"]["record_idle_every"]))
     last = parse_ts(state.get("last_heartbeat"))
-    if last is not None and started - last < every and state.get("last_outcome") == "idle":
+    if (
+        last is not None
+        and started - last < every
+        and state.get("last_outcome") == "idle"
+        and state.get("host") == ws.host
+    ):
         return
     ws.record_heartbeat(name, {"last_heartbeat": stamp(started), "last_outcome": "idle"})
 
@@ -457,10 +463,12 @@ def _record_budget(ws: Workspace, name: str, started: datetime, exc: BudgetError
     ws.record_heartbeat(name, changes, data, notify=_leads(ws, name))
 
 
-def tick_all(ws: Workspace, dry_run: bool = False) -> list[dict[str, Any]]:
-    """One tick of every agent, in name order (proposed agents not yet approved are skipped);
-    a budget stop of one does not stop the rest.
-    New conditions that need attention are raised once, before the round."""
+def tick_all(
+    ws: Workspace, dry_run: bool = False, include_unowned: bool = False
+) -> list[dict[str, Any]]:
+    """One tick of every agent this machine runs (``Workspace.agents_here``), in name order
+    (proposed agents not yet approved are skipped); a budget stop of one does not stop the
+    rest. New conditions that need attention are raised once, before the round."""
     ws.refresh()
     records = []
     if not dry_run:
@@ -468,7 +476,7 @@ def tick_all(ws: Workspace, dry_run: bool = False) -> list[dict[str, Any]]:
             ws.raise_attention()
         except AgentctlError as exc:  # the round goes on; the next one raises them
             ws.warnings.append(f"conditions needing attention were not raised: {exc.message}")
-    for agent in ws.index.agents():
+    for agent in ws.agents_here(include_unowned):
         if is_pending(agent):  # not ticked: a person has not approved it yet
             records.append(
                 {"agent": agent["name"], "outcome": "skipped", "reason": "waiting for approval"}

@@ -105,7 +105,7 @@ def subscription_effects(event: dict[str, Any]) -> list[tuple[str, bool, str]]:
             | "task.released" | "task.dep_added" | "task.dep_removed" | "task.removed"
             | "task.gate_refused" | "message.direct" | "doc.added" | "doc.edited" | "doc.removed"
             | "spec.created" | "spec.edited" | "spec.removed" | "spec.expanded" | "spec.drift"
-            | "agent.added" | "agent.edited" | "agent.removed" | "agent.status" | "agent.reset"
+            | "agent.added" | "agent.edited" | "agent.removed" | "agent.status" | "agent.reset" | "agent.moved"
             | "agent.heartbeat" | "agent.contained" | "agent.proposed" | "agent.approved" | "agent.rejected" | "memory.added" | "memory.compacted"
             | "attention.raised" | "record.adopted" | "record.lost" | "working.applied"
         ):  # fmt: skip

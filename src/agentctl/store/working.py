@@ -105,6 +105,8 @@ def render_sections(state: WorkingState) -> str:
         if st.get("current_task"):
             line += f" · on {st['current_task']}"
         line += f" · last heartbeat {_short_time(st.get('last_heartbeat'))}"
+        if agent.get("host"):
+            line += f" · runs on {agent['host']}"
         unread = state.unread.get(agent["name"], 0)
         if unread:
             line += f" · {unread} unread"

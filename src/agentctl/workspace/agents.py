@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from agentctl.core.rows import AgentRow
 
 AGENT_ORDER = [
-    "name", "role", "level", "capabilities", "runtime", "model", "api_base", "command", "sandbox", "heartbeat", "budget",
+    "name", "role", "level", "capabilities", "runtime", "model", "api_base", "command", "sandbox", "host", "heartbeat", "budget",
     "permissions", "approval", "proposed_by", "created_at",
 ]  # fmt: skip
 SYSTEM_NAME = "agentctl"  # the actor of what the tool does on its own (containment)
@@ -37,10 +37,49 @@ STATE_ORDER = [
     "inbox_cursor",
     "failures",
     "retry_after",
+    "host",
 ]
 
 
 class AgentOps(TaskOps):
+    # -- which machine runs which agent (docs/teams.md) --------------------------------
+
+    @property
+    def host(self) -> str:
+        """This machine's name (``agentctl host``): the ``host`` of the agents it runs."""
+        from agentctl.workspace.hosts import machine_host
+
+        return machine_host(self.layout)[0]
+
+    def has_remote(self) -> bool:
+        """Whether the workspace's git repository has a remote (other machines may share it)."""
+        repo = self.repo
+        return repo is not None and bool(repo.remotes())
+
+    def agents_here(self, include_unowned: bool = False) -> list[AgentRecord]:
+        """The agents this machine ticks, by name: those whose ``host`` is this machine, and
+        unowned ones when ``include_unowned`` or the workspace has no git remote."""
+        from agentctl.core.ownership import runs_here
+
+        self.refresh()
+        agents = self.index.agents()
+        host = self.host
+        if not include_unowned and any(not agent.get("host") for agent in agents):
+            include_unowned = not self.has_remote()
+        return [agent for agent in agents if runs_here(agent, host, include_unowned)]
+
+    def require_runs_here(self, name: str) -> None:
+        """ConflictError when agent ``name`` is owned by another machine."""
+        self.refresh()
+        agent = self._agent_row(name)
+        owner, host = agent.get("host"), self.host
+        if owner and owner != host:
+            raise ConflictError(
+                f"agent {name} runs on host {owner}, not on this machine ({host})",
+                hint=f"tick it there, hand it over with 'agentctl agent move {name} --host {host}', "
+                "or pass --force",
+            )
+
     # -- reads -------------------------------------------------------------------------
 
     def list_agents(self) -> list[AgentRow]:
@@ -95,9 +134,11 @@ class AgentOps(TaskOps):
         return agent
 
     def _stage_state(self, m: Mutation, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Stage an agent's state with ``changes``, naming this machine as its last writer
+        (unless ``changes`` names one)."""
         from agentctl.store.frontmatter import dump_yaml
 
-        state = {**self.index.states().get(name, {}), **changes}
+        state = {**self.index.states().get(name, {}), "host": self.host, **changes}
         state = {k: state[k] for k in STATE_ORDER if state.get(k) is not None}
         validate_model("AgentState", state, self.layout.relative(self.layout.agent_state(name)))
         m.write(self.layout.agent_state(name), dump_yaml(state))
@@ -119,14 +160,17 @@ class AgentOps(TaskOps):
         persona: str | None = None,
         sandbox: str | None = None,
         api_base: str | None = None,
+        host: str | None = None,
     ) -> dict[str, Any]:
         """Create an agent record (``agents/<name>.md``) with its role, level, capabilities and
-        runtime; needs ``manage_agents``. Returns the new record."""
+        runtime, run by machine ``host`` (default: this one); needs ``manage_agents``. Returns
+        the new record."""
         from agentctl.config import template_text
         from agentctl.store.frontmatter import Document
 
         actor.require("edit_agents", "add agents")
         validate_name(name, "agent name")
+        host = validate_name(host, "host name") if host is not None else self.host
         _check_agent_text(
             {
                 "role": role,
@@ -151,6 +195,7 @@ class AgentOps(TaskOps):
                 "api_base": api_base,
                 "command": command,
                 "sandbox": sandbox,
+                "host": host,
                 "heartbeat": {"every": every} if every else None,
                 "created_at": timestamp(),
             }
@@ -183,6 +228,8 @@ class AgentOps(TaskOps):
             raise UsageError(
                 "an agent's approval is changed only by 'agent approve' or 'agent reject'"
             )
+        if "host" in changes:
+            raise UsageError("an agent's host is changed only by 'agent move NAME --host HOST'")
         _check_agent_text(changes)
         with self._mutate(actor) as m:
             self._agent_row(name)
@@ -200,6 +247,32 @@ class AgentOps(TaskOps):
             edited: ev.AgentEdited = {"fields": sorted(changes)}
             m.record("agent.edited", name, edited)
             returned = merged
+        return returned
+
+    def move_agent(self, actor: Actor, name: str, host: str) -> dict[str, Any]:
+        """Hand agent ``name`` over to machine ``host``: from now on only that machine ticks it.
+        One ``agent.moved`` event; the agent's state is handed over too (no last writer until
+        the new host's first tick). Needs ``edit_agents``. Returns the record, ``from`` (the
+        previous host, None when unowned) and ``to``."""
+        from agentctl.store.frontmatter import Document
+
+        actor.require("edit_agents", "move agents")
+        validate_name(host, "host name")
+        with self._mutate(actor) as m:
+            previous = self._agent_row(name).get("host")
+            if previous == host:
+                raise ConflictError(f"agent {name} already runs on host {host}")
+            path = self.layout.agent(name)
+            rel = self.layout.relative(path)
+            doc = Document.parse(read_record(path, rel), rel)
+            merged = {**doc.plain(), "host": host}
+            validate_model("Agent", merged, rel)
+            doc.update({"host": host}, order=AGENT_ORDER)
+            m.write(path, doc.dumps())
+            self._stage_state(m, name, {"host": None})
+            moved: ev.AgentMoved = {"from": previous, "to": host}
+            m.record("agent.moved", name, moved)
+            returned = {"agent": merged, "from": previous, "to": host}
         return returned
 
     def remove_agent(self, actor: Actor, name: str, force: bool = False) -> dict[str, Any]:

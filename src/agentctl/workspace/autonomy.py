@@ -162,6 +162,7 @@ class AutonomyOps(PlanningOps, AgentOps):
                 "level": level,
                 "capabilities": list(dict.fromkeys(capabilities or [])),
                 "runtime": runtime,
+                "host": self.host,  # the proposing machine runs it once approved
                 "approval": "pending",
                 "proposed_by": actor.name if actor.is_agent else None,
                 "created_at": timestamp(),

@@ -78,7 +78,7 @@ def fan_out_rule(kind: EventType) -> tuple[str, bool]:
             "workspace.init" | "note.added" | "task.edited" | "task.moved" | "task.unassigned"
             | "task.claimed" | "task.released" | "task.dep_added" | "task.dep_removed"
             | "task.removed" | "message.direct" | "doc.added" | "doc.edited" | "doc.removed"
-            | "agent.added" | "agent.edited" | "agent.removed" | "agent.status" | "agent.reset"
+            | "agent.added" | "agent.edited" | "agent.removed" | "agent.status" | "agent.reset" | "agent.moved"
             | "agent.heartbeat" | "agent.contained" | "agent.proposed" | "agent.approved" | "agent.rejected" | "memory.added" | "memory.compacted"
             | "record.adopted" | "record.lost"
         ):  # fmt: skip

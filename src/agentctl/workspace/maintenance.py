@@ -240,6 +240,8 @@ class Maintenance(AgentOps):
         targets = [self.layout.inside(p.resolve()) for p in only] if only else None
         tasks: dict[str, dict[str, Any]] = {}
         agents: set[str] = set()
+        owners: dict[str, dict[str, Any]] = {}  # agent name -> its record
+        states: dict[str, tuple[Path, dict[str, Any]]] = {}  # agent name -> its state
         checks = []
         directories = [
             (self.layout.tasks, "task"),
@@ -287,6 +289,11 @@ class Maintenance(AgentOps):
                 tasks[data["id"]] = data
             elif data is not None and record_kind == "agent":
                 agents.add(data["name"])
+                owners[data["name"]] = data
+            elif (
+                data is not None and record_kind == "state" and (targets is None or path in targets)
+            ):
+                states[name.removesuffix(".state.yaml")] = (path, data)
         for task_id, task in tasks.items():
             rel = self.layout.relative(self.layout.task(task_id))
             if targets is not None and self.layout.task(task_id) not in targets:
@@ -327,6 +334,7 @@ class Maintenance(AgentOps):
         if linked:
             problems.extend(spec_link_problems(self.layout, linked))
 
+        self.warnings.extend(_foreign_states(self.layout, owners, states))
         for cycle in find_cycles(tasks):
             problems.append(
                 Problem(
@@ -463,6 +471,29 @@ class Maintenance(AgentOps):
                 )
             ]
         return []
+
+
+def _foreign_states(
+    layout: paths.Layout,
+    owners: dict[str, dict[str, Any]],
+    states: dict[str, tuple[Path, dict[str, Any]]],
+) -> list[str]:
+    """Warnings for agent states last written by a machine other than the agent's host:
+    runtime state is written only where the agent runs (docs/teams.md)."""
+    from agentctl.core.ownership import foreign_state_writer
+
+    found = []
+    for name, (path, state) in sorted(states.items()):
+        agent = owners.get(name)
+        writer = foreign_state_writer(agent, state) if agent is not None else None
+        if agent is None or writer is None:
+            continue
+        message = (
+            f"written by host {writer}, but {name} runs on host {agent['host']}: its state is "
+            f"written only there (tick it there, or 'agentctl agent move {name} --host {writer}')"
+        )
+        found.append(str(Problem(layout.relative(path), _key_line(path, "host"), message)))
+    return found
 
 
 def _key_line(path: Path, key: str) -> int | None:
