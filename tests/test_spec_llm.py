@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Runner, snapshot
+from conftest import Runner, allow_simulated, snapshot
 
 from agentctl.errors import ExitCode, RuntimeFailure
 
@@ -100,7 +100,7 @@ def corpus(kind: str) -> list[Path]:
     return sorted(CORPUS.glob(f"{kind}-*.txt"))
 
 
-def test_expand_with_questions_answered_from_a_file(
+def test_expand_with_questions_from_a_file_then_plan_work_to_done_and_drift(
     llm_ws: Path, stub: Stub, cli: Runner, tmp_path: Path
 ) -> None:
     spec_id = cli("spec", "new", "Rate limiting for the API", "--json").json()["spec"]["id"]
@@ -120,6 +120,31 @@ def test_expand_with_questions_answered_from_a_file(
     assert "Answered: What is the default limit? — 100 requests per minute" in shown["body"]
     plan = cli("spec", "plan", spec_id, "--json")
     assert plan.code == 0 and plan.json()["report"]["created"] == 6, str(plan)
+
+    # the acceptance path: the planned spec is dispatched and worked to done by the
+    # demo's simulated team; every requirement is covered and done; editing R2 is drift
+    from agentctl import demo_roadmap
+    from agentctl.workspace import Workspace
+
+    allow_simulated(llm_ws)
+    said: list[str] = []
+    ws = Workspace(llm_ws)
+    try:
+        demo_roadmap.work(ws, said.append, None)
+        status = ws.spec_status(spec_id)
+    finally:
+        ws.close()
+    assert any("dispatch: " in line for line in said), said
+    assert status["uncovered"] == [] and status["done"] == 4, status
+    assert all(t["status"] == "done" for r in status["requirements"] for t in r["tasks"])
+    path = llm_ws / ".agentctl" / "specs" / f"{spec_id}.md"
+    text = path.read_text(encoding="utf-8")
+    assert "Refuse requests over the limit" in text
+    path.write_text(text.replace("Refuse requests over the limit", "Refuse requests above the limit"), encoding="utf-8")  # fmt: skip
+    check = cli("spec", "check", "--json")
+    assert check.code == ExitCode.CONFLICT, str(check)
+    (drift,) = check.json()["check"]["drift"]
+    assert "R2 was edited" in drift["problems"][0], drift
 
 
 def test_an_invalid_answer_writes_nothing(llm_ws: Path, stub: Stub, cli: Runner) -> None:
