@@ -202,6 +202,15 @@ class GitConfigRecord(TypedDict):
     autocommit: bool
 
 
+class SyncConfigRecord(TypedDict):
+    """``agentctl sync``: the remote branch the workspace is shared through."""
+
+    remote: str
+    branch: str | None
+    mode: Literal["rebase", "merge"]
+    retries: int
+
+
 class LockConfigRecord(TypedDict):
     timeout: float
 
@@ -216,6 +225,7 @@ class HeartbeatConfigRecord(TypedDict):
     prompt_tokens: int
     max_actions: int
     record_idle_every: str
+    sync: bool
 
 
 class LLMConfigRecord(TypedDict):
@@ -272,6 +282,7 @@ class ConfigRecord(TypedDict):
     tasks: TaskDefaultsRecord
     working: WorkingConfigRecord
     git: GitConfigRecord
+    sync: SyncConfigRecord
     lock: LockConfigRecord
     heartbeat: HeartbeatConfigRecord
     llm: LLMConfigRecord
