@@ -304,6 +304,34 @@ def test_heartbeat_sync_pulls_and_pushes_around_the_tick(world: list[Clone]) -> 
     assert "sync after the tick failed" in result.err
 
 
+def test_a_dedicated_branch_in_a_linked_worktree_leaves_the_code_branch_alone(
+    tmp_path: Path,
+) -> None:
+    """The layout docs/teams.md gives for a protected code branch: the workspace on an orphan
+    branch ``agentctl`` in a linked worktree; sync pushes only that branch."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    code = tmp_path / "code"
+    git(tmp_path, "clone", "-q", str(remote), str(code))
+    configure(code, "Machine 0")
+    (code / "README.md").write_text("code\n", encoding="utf-8")
+    git(code, "add", "README.md")
+    git(code, "commit", "-q", "-m", "code")
+    git(code, "push", "-q", "origin", "main")
+    team = tmp_path / "team"
+    git(code, "worktree", "add", "-q", "--detach", str(team))
+    git(team, "switch", "-q", "--orphan", "agentctl")
+    clone = Clone(team)
+    clone.ok("init")
+    task = clone.add_task("Kept off the code branch")
+    report = clone.sync()
+    assert report["branch"] == "agentctl" and report["pushed"] is True
+    files = git(remote, "ls-tree", "-r", "--name-only", "agentctl").split()
+    assert f".agentctl/tasks/{task}.md" in files and "README.md" not in files
+    assert git(remote, "log", "--format=%s", "main").split("\n")[0] == "code"
+    assert_clean(clone)
+
+
 # -- git daemon ------------------------------------------------------------------------------
 
 

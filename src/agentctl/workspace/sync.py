@@ -97,11 +97,7 @@ class SyncOps(TaskOps):
         from agentctl import vcs_remote
 
         while True:
-            self._pull(target, report)
-            upstream = vcs_remote.remote_ref(target.remote, target.branch)
-            ahead, _ = vcs_remote.ahead_behind(
-                target.repo, upstream if target.repo.resolve_rev(upstream) else None
-            )
+            ahead = self._pull(target, report)
             if ahead == 0:
                 return
             report.attempts += 1
@@ -127,8 +123,9 @@ class SyncOps(TaskOps):
             )
         time.sleep(random.uniform(0.02, 0.2) * attempts)
 
-    def _pull(self, target: _Target, report: SyncReport) -> None:
-        """Fetch and integrate the remote branch, then re-index and re-render (lock held)."""
+    def _pull(self, target: _Target, report: SyncReport) -> int:
+        """Fetch and integrate the remote branch, then re-index and re-render (lock held);
+        returns how many local commits the remote does not have."""
         from agentctl import vcs_remote
 
         repo = target.repo
@@ -136,9 +133,10 @@ class SyncOps(TaskOps):
         upstream = vcs_remote.remote_ref(target.remote, target.branch) if tip else None
         ahead, behind = vcs_remote.ahead_behind(repo, upstream)
         if upstream is None or behind == 0:
-            if report.attempts == 0 and not report.rerendered:
-                report.rerendered = self._rerender_committed()
-            return
+            if report.attempts == 0 and not report.rerendered and self._rerender_committed():
+                report.rerendered = True
+                ahead += 1
+            return ahead
         done = vcs_remote.integrate(repo, upstream, target.mode, behind, ahead)
         if done.how == "conflict":
             report.conflicts = done.conflicts
@@ -148,6 +146,7 @@ class SyncOps(TaskOps):
         self._config = None  # the config file may have come in too
         self.refresh(force=True)
         report.rerendered = self._rerender_committed() or report.rerendered
+        return vcs_remote.ahead_behind(repo, upstream)[0]
 
     def _rerender_committed(self) -> bool:
         """Re-render WORKING.md from the records; commit it when it changed (lock held)."""
