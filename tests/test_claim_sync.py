@@ -241,3 +241,27 @@ def test_a_claimant_that_released_is_not_fenced() -> None:
     # alice (a lead, may move any task) is no longer a claimant: the normal rules apply.
     moved = run_cli("--as", "alice", "task", "move", task, "blocked")
     assert moved.code == 0, str(moved)
+
+
+def test_a_claim_the_remote_refuses_is_withdrawn(tmp_path: Path) -> None:
+    """A push refused outright (here by a hook; a protected branch alike) is exit 9 and leaves
+    no local claim behind to be pushed later over someone else's."""
+    a, b = make_world(tmp_path)
+    task = a.add_task("Refused")
+    a.sync()
+    b.sync()
+    before = b.head()
+    hook = b.root / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\necho 'pushes are closed' >&2\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    result = b.run("--as", "bob", "task", "claim", task, "--sync")
+    assert result.code == ExitCode.GIT, str(result)
+    assert result.err.startswith(
+        "agentctl: error: git push to origin main was refused: pushes are closed\n"
+    ), result.err
+    assert b.head() == before
+    shown = b.json("task", "show", task)["task"]
+    assert shown.get("claim") is None and shown["status"] == "inbox"
+    assert claim_events(b, task) == []
+    hook.unlink()
+    assert_clean(b)

@@ -282,6 +282,60 @@ def test_a_rejected_push_is_fetched_integrated_and_retried(world: list[Clone]) -
         assert_clean(clone)
 
 
+def test_a_refused_push_is_exit_9_and_keeps_the_local_commits(world: list[Clone]) -> None:
+    a, _ = world
+    task = a.add_task("Stays local")
+    hook = a.root / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\necho 'pushes are closed' >&2\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    head = a.head()
+    result = a.run("sync")
+    assert result.code == ExitCode.GIT, str(result)
+    assert result.err.startswith(
+        "agentctl: error: git push to origin main was refused: pushes are closed\n"
+    )
+    assert a.head() == head and task in a.task_ids()
+    hook.unlink()
+    assert a.sync()["pushed"] is True
+
+
+def _offline_work(a: Clone, b: Clone, creations: int, changes: int) -> None:
+    """Each clone creates ``creations`` tasks, comments on and moves ``changes`` of them, all
+    offline; then they sync both ways and must hold exactly the union."""
+    made: dict[str, list[str]] = {"a": [], "b": []}
+    for key, clone, agent in (("a", a, "alice"), ("b", b, "bob")):
+        for number in range(creations):
+            made[key].append(clone.add_task(f"{key} task {number}"))
+        for task in made[key][:changes]:
+            clone.ok("--as", agent, "task", "comment", task, f"{key} on {task}")
+            clone.ok("--as", agent, "task", "claim", task)
+            clone.ok("--as", agent, "task", "move", task, "review")
+    events = set(a.events_on_disk()) | set(b.events_on_disk())
+    a.sync()
+    b.sync()
+    a.sync()
+    assert a.head() == b.head()
+    for clone in (a, b):
+        ids = clone.task_ids()
+        assert len(ids) == len(set(ids)) and set(ids) == set(made["a"]) | set(made["b"])
+        on_disk = clone.events_on_disk()
+        assert len(on_disk) == len(set(on_disk)) and set(on_disk) == events
+        in_review = clone.json("task", "list", "--status", "review")["tasks"]
+        assert len(in_review) == 2 * changes
+        assert_clean(clone)
+
+
+@pytest.mark.parametrize(
+    ("creations", "changes"),
+    [(10, 3), pytest.param(500, 100, marks=pytest.mark.slow)],
+)
+def test_two_clones_create_comment_and_move_offline(
+    world: list[Clone], creations: int, changes: int
+) -> None:
+    a, b = world
+    _offline_work(a, b, creations=creations, changes=changes)
+
+
 def test_heartbeat_sync_pulls_and_pushes_around_the_tick(world: list[Clone]) -> None:
     a, b = world
     config = a.root / ".agentctl" / "config.yaml"

@@ -159,8 +159,15 @@ def push(repo: Repo, remote: str, branch: str) -> Push:
     text = " ".join(lines) + " " + err
     if _RETRYABLE.search(text):
         return Push(False, True, " ".join(lines) or _first_error(err))
-    summary = lines[0].split("\t")[-1] if lines else _first_error(err)
-    return Push(False, False, summary)
+    if lines:
+        return Push(False, False, lines[0].split("\t")[-1])
+    # A refusal before anything was sent (a pre-push hook): its own words, not git's summary.
+    said = [
+        ln.strip()
+        for ln in err.splitlines()
+        if ln.strip() and not ln.startswith(("To ", "error: failed to push some refs"))
+    ]
+    return Push(False, False, said[0] if said else _first_error(err))
 
 
 def touched_since(repo: Repo, base: str, tip: str, path: str) -> bool:

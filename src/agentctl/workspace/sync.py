@@ -112,8 +112,8 @@ class SyncOps(TaskOps):
         if not retryable:
             raise GitError(
                 f"git push to {target.remote} {target.branch} was refused: {message}",
-                hint="a protected branch takes no direct pushes: sync a branch of its own "
-                "(sync.branch; see docs/teams.md)",
+                hint="the remote or a pre-push hook refused it; a protected branch takes no "
+                "direct pushes: sync a branch of its own (sync.branch; see docs/teams.md)",
             )
         if attempts > target.retries:
             raise GitError(
@@ -272,7 +272,19 @@ class SyncOps(TaskOps):
         self, target: _Target, actor: Actor, claimed: dict[str, Any], commit: str
     ) -> bool:
         """Push the claim (lock held): True when it landed, False when it was withdrawn to be
-        made again on top of what came in; ConflictError when someone else won the task."""
+        made again on top of what came in; ConflictError when someone else won the task. A
+        claim that cannot be pushed (the remote unreachable or refusing) is withdrawn too: it
+        is never left to be pushed later over a claim made meanwhile."""
+        held = [commit]  # the claim's commit; a rebase gives it a new id
+        try:
+            return self._push_claim(target, actor, claimed, held)
+        except GitError:
+            self._withdraw(target, held[0])
+            raise
+
+    def _push_claim(
+        self, target: _Target, actor: Actor, claimed: dict[str, Any], held: list[str]
+    ) -> bool:
         from agentctl import vcs_remote
 
         repo = target.repo
@@ -286,7 +298,6 @@ class SyncOps(TaskOps):
                     self._publish_rerender(target)
                 return True
             if not pushed.retryable:
-                self._withdraw(target, commit)
                 self._push_refused(target, attempt, False, pushed.message)
             tip = vcs_remote.fetch(repo, target.remote, target.branch)
             upstream = vcs_remote.remote_ref(target.remote, target.branch)
@@ -294,7 +305,7 @@ class SyncOps(TaskOps):
                 continue
             winner = self._rival_claim(upstream, path, actor.name)
             if winner is not None and vcs_remote.touched_since(repo, "HEAD", upstream, path):
-                self._withdraw(target, commit)
+                self._withdraw(target, held[0])
                 raise ConflictError(
                     f"{task_id} was claimed first by {winner['claimed_by']} (epoch "
                     f"{winner['epoch']}); your claim was withdrawn"
@@ -303,15 +314,15 @@ class SyncOps(TaskOps):
             done = vcs_remote.integrate(repo, upstream, "rebase", behind, ahead)
             if done.how == "conflict":
                 vcs_remote.abort(repo, "rebase")
-                self._withdraw(target, commit)
+                self._withdraw(target, held[0])
                 return False
             rebased = True
             self.refresh(force=True)
-            commit = self._claim_commit(repo)  # the rebase gave it a new id
+            held[0] = self._claim_commit(repo)
             if attempt > target.retries:
                 break
             time.sleep(random.uniform(0.02, 0.2) * attempt)
-        self._withdraw(target, commit)
+        self._withdraw(target, held[0])
         return False
 
     def _publish_rerender(self, target: _Target) -> None:
@@ -319,9 +330,12 @@ class SyncOps(TaskOps):
         re-rendered and pushed too; a rejected push leaves that commit to the next sync."""
         from agentctl import vcs_remote
 
-        self.refresh(force=True)
-        if self._rerender_committed():
-            vcs_remote.push(target.repo, target.remote, target.branch)
+        try:
+            self.refresh(force=True)
+            if self._rerender_committed():
+                vcs_remote.push(target.repo, target.remote, target.branch)
+        except GitError as exc:  # the claim has landed: this is only the rendering
+            self.warnings.append(f"WORKING.md was not re-rendered after the claim: {exc.message}")
 
     def _rival_claim(self, upstream: str, path: str, name: str) -> dict[str, Any] | None:
         """The claim the remote's copy of the task holds, if it is someone else's."""
