@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import GIT_USER_EMAIL, Result, git, run_cli
+from conftest import GIT_USER_EMAIL, Result, allow_simulated, git, run_cli
 
 from agentctl.errors import ExitCode
 
@@ -448,3 +448,55 @@ def test_sync_through_git_daemon(tmp_path: Path, daemon: str) -> None:
     for clone in (a, b):
         assert set(clone.task_ids()) == {a_task, b_task}
         assert_clean(clone)
+
+
+def _two_machines(tmp_path: Path, rounds: int) -> None:
+    """Two clones, each ticking its own simulated agent with ``heartbeat.sync: true`` on tasks
+    assigned to that agent: every tick syncs before and after; nothing conflicts and both
+    clones end with the same, current WORKING.md."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    first = tmp_path / "c0"
+    first.mkdir()
+    git(first, "init", "-q", "-b", "main")
+    configure(first, "Machine 0")
+    a = Clone(first)
+    a.ok("init")
+    allow_simulated(first)
+    config = first / ".agentctl" / "config.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("  sync: false", "  sync: true", 1)
+    )
+    git(first, "commit", "-q", "-m", "sync around ticks", "--", ".agentctl/config.yaml")
+    for name in ("alice", "bob"):
+        a.ok("agent", "add", name, "--role", "developer", "--runtime", "simulated")
+        for number in range(3):
+            a.add_task(f"{name}'s task {number}", "--assign", name)
+    git(first, "remote", "add", "origin", str(remote))
+    git(first, "push", "-q", "-u", "origin", "main")
+    second = tmp_path / "c1"
+    git(tmp_path, "clone", "-q", str(remote), str(second))
+    configure(second, "Machine 1")
+    b = Clone(second)
+    for _ in range(rounds):
+        for clone, agent in ((a, "alice"), (b, "bob")):
+            result = clone.run("heartbeat", agent)
+            assert result.code == 0, str(result)
+            assert "warning" not in result.err, str(result)
+            assert clone.git("rev-parse", "origin/main") == clone.git("rev-parse", "HEAD")
+            assert clone.json("working")["rerendered"] is False
+    a.sync()
+    assert a.head() == b.head()
+    for clone in (a, b):
+        assert_clean(clone)
+    states = {t["status"] for t in a.json("task", "list", "--all")["tasks"]}
+    assert states != {"assigned"}, "the agents did no work"
+
+
+def test_two_machines_tick_their_agents_with_heartbeat_sync(tmp_path: Path) -> None:
+    _two_machines(tmp_path, rounds=3)
+
+
+@pytest.mark.slow
+def test_two_machines_twenty_rounds(tmp_path: Path) -> None:
+    _two_machines(tmp_path, rounds=20)
