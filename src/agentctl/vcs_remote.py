@@ -70,7 +70,6 @@ def fetch(repo: Repo, remote: str, branch: str) -> str | None:
             "fetch",
             "--quiet",
             "--no-tags",
-            "--no-write-fetch-head",
             remote,
             f"+refs/heads/{branch}:{ref}",
         ],
