@@ -265,3 +265,22 @@ def test_a_claim_the_remote_refuses_is_withdrawn(tmp_path: Path) -> None:
     assert claim_events(b, task) == []
     hook.unlink()
     assert_clean(b)
+
+
+def test_held_epoch_and_stale_claim_rules() -> None:
+    from agentctl.core.fencing import held_epoch, stale_claim
+
+    def claimed(actor: str, epoch: int) -> dict[str, object]:
+        return {"type": "task.claimed", "actor": actor, "data": {"epoch": epoch}}
+
+    released = {"type": "task.released", "actor": "lead", "data": {"released": "alice"}}
+    assert held_epoch("alice", [claimed("alice", 1), claimed("bob", 2)]) == 1
+    assert held_epoch("alice", [claimed("alice", 1), released]) is None
+    assert held_epoch("alice", [claimed("alice", 1), released, claimed("alice", 3)]) == 3
+    assert held_epoch("carol", [claimed("alice", 1)]) is None
+    task = {"id": "t-x", "claim": {"claimed_by": "bob", "epoch": 2}}
+    assert stale_claim("alice", task, 1) is not None
+    assert stale_claim("alice", task, None) is None  # never claimed it: normal rules
+    assert stale_claim("bob", task, 2) is None
+    assert stale_claim("bob", task, 2, presented=1) is not None  # an old token of bob's
+    assert stale_claim("alice", {"id": "t-x"}, 1) is None  # no claim now: nothing to fence
