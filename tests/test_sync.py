@@ -214,6 +214,11 @@ def test_same_field_edits_are_a_reported_conflict(world: list[Clone], mode: str)
     assert f"git {mode} --continue" in result.err
     state = "rebase-merge" if mode == "rebase" else "MERGE_HEAD"
     assert (b.root / ".git" / state).exists()
+    # Until it is finished, sync (and every writing command) refuses and says how to finish.
+    again = b.run("sync")
+    assert again.code == ExitCode.GIT, str(again)
+    what = "a rebase" if mode == "rebase" else "a merge"
+    assert again.err.startswith(f"agentctl: error: {what} is in progress in "), again.err
     # What git says about it is what the hint says: resolve, add, continue, sync again.
     (b.root / rel).write_text(
         b.git("show", f"origin/main:{rel}"), encoding="utf-8"
