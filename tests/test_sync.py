@@ -505,3 +505,20 @@ def test_two_machines_tick_their_agents_with_heartbeat_sync(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_two_machines_twenty_rounds(tmp_path: Path) -> None:
     _two_machines(tmp_path, rounds=20)
+
+
+def test_sync_and_claim_sync_stay_light(world: list[Clone], tmp_path: Path) -> None:
+    """Like every write, a sync and a synced claim import neither pydantic nor the heavy
+    adapters (GitPython included: git runs as plain processes)."""
+    from test_import_hygiene import NEVER, imported
+
+    a, b = world
+    task = a.add_task("Light")
+    a.sync()
+    b.sync()  # a fresh clone's first command parses the config (its cache is the index)
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    for clone, args in ((a, ("sync",)), (b, ("--as", "bob", "task", "claim", task, "--sync"))):
+        code, modules, err = imported(clone.root, probe, *args)
+        assert code == 0, err
+        assert "pydantic" not in modules and not modules & NEVER, f"{args}: {sorted(modules)}"
