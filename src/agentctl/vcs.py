@@ -262,6 +262,17 @@ class Repo:
         sha = proc.stdout.decode("ascii", "replace").strip()
         return sha if proc.returncode == 0 and sha else None
 
+    def git(
+        self, args: Sequence[str], ok_codes: tuple[int, ...] = (0,)
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run one git command in the work tree (for vcs_remote.py); GitError on an exit
+        code outside ``ok_codes``."""
+        return self._run(args, ok_codes=ok_codes)
+
+    def branch_ref(self) -> str | None:
+        """The ref HEAD names (``refs/heads/main``), or None when HEAD is detached."""
+        return self._branch()
+
     # -- committing -----------------------------------------------------------------------
 
     def commit_paths(

@@ -90,6 +90,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "doctor_app",
         "Finish interrupted changes; repair git and event-log drift.",
     ),
+    "sync": (
+        "agentctl.cli.sync",
+        "sync_app",
+        "Commit, fetch, integrate, re-render and push the workspace through its git remote.",
+    ),
     "heartbeat": (
         "agentctl.cli.heartbeat",
         "heartbeat_app",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, globals_of, open_workspace, want_json
 from agentctl.errors import NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from agentctl.workspace import Workspace
 
 heartbeat_app = typer.Typer(rich_markup_mode=None)
 runs_app = typer.Typer(rich_markup_mode=None)
@@ -84,7 +87,8 @@ def heartbeat(
     simulated agent was refused (the config does not say allow_simulated: true) or the agent
     is a proposed one waiting for a person's approval (--all skips those). With --all, the
     worst of these over the round (10, then 11, then 5); a tick process that crashed or was
-    killed counts as failed.
+    killed counts as failed. With heartbeat.sync: true in the config, 'agentctl sync' runs
+    before and after the tick (a failed sync is a warning, not a failed tick).
     """
     from agentctl.heartbeat.tick import exit_code, tick
 
@@ -96,6 +100,9 @@ def heartbeat(
         raise UsageError("--force ticks one named agent; --all takes this machine's agents")
     if not all_ and not name:
         raise UsageError("say which agent: agentctl heartbeat AGENT (or --all)")
+    syncing = not dry_run and bool(ws.config["heartbeat"]["sync"])
+    if syncing:
+        _sync(ws, "before")
     if all_:
         from agentctl.heartbeat.parallel import default_jobs, run_round
 
@@ -113,6 +120,8 @@ def heartbeat(
         if not force:
             ws.require_runs_here(str(name))
         records = [tick(ws, str(name), dry_run=dry_run)]
+    if syncing:
+        _sync(ws, "after")
     if want_json(ctx, json_):
         output.emit_json({"runs": records})
     else:
@@ -121,6 +130,17 @@ def heartbeat(
     if code:
         _report_errors(records)
         raise typer.Exit(code)
+
+
+def _sync(ws: Workspace, when: str) -> None:
+    """``heartbeat.sync: true``: the same sync as ``agentctl sync``; a failure is a warning
+    on stderr, never a failed tick (the next tick syncs again)."""
+    from agentctl.errors import AgentctlError
+
+    try:
+        ws.sync()
+    except AgentctlError as exc:
+        output.notice(f"warning: sync {when} the tick failed: {exc.message}")
 
 
 def _report_errors(records: list[dict[str, Any]]) -> None:

@@ -329,11 +329,19 @@ def move(
     task: str = typer.Argument(..., help="Task ID or unique prefix."),
     status: str = typer.Argument(..., help="The new status (see the workflow in config)."),
     note: str = typer.Option(None, "--note", "-m", help="Why; appended to the task's Notes."),
+    epoch: int = typer.Option(
+        None,
+        "--epoch",
+        min=1,
+        help="The claim epoch you hold (a fencing token): refused when the task's claim is newer.",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
-    """Move a task to another status, following the workflow's transitions."""
+    """Move a task to another status, following the workflow's transitions.
+
+    A claimant whose claim was taken over (a newer claim epoch) is refused with exit 5."""
     ws = open_workspace(ctx, warn=False)
-    result = ws.move_task(acting(ctx, ws), task, status, note)
+    result = ws.move_task(acting(ctx, ws), task, status, note, epoch=epoch)
     _changed(ctx, json_, "moved", result)
 
 
@@ -367,22 +375,36 @@ def claim(
     task: str = typer.Argument(
         None, help="Task to claim; default: the most urgent ready task for you."
     ),
+    sync: bool = typer.Option(
+        False,
+        "--sync",
+        help="Win the claim only by pushing it to the git remote first (sync.remote); "
+        "exit 5 naming the winner when another machine's claim landed before.",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Atomically take a task: assigns you, moves it in progress, and holds a leased claim."""
     ws = open_workspace(ctx, warn=False)
-    _changed(ctx, json_, "claimed", ws.claim(acting(ctx, ws), task))
+    actor = acting(ctx, ws)
+    result = ws.claim_synced(actor, task) if sync else ws.claim(actor, task)
+    _changed(ctx, json_, "claimed", result)
 
 
 @app.command("release")
 def release(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="Task ID or unique prefix."),
+    epoch: int = typer.Option(
+        None,
+        "--epoch",
+        min=1,
+        help="The claim epoch you hold (a fencing token): refused when the task's claim is newer.",
+    ),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Give a claimed task back: drops the claim and your assignment."""
     ws = open_workspace(ctx, warn=False)
-    _changed(ctx, json_, "released", ws.release(acting(ctx, ws), task))
+    _changed(ctx, json_, "released", ws.release(acting(ctx, ws), task, epoch=epoch))
 
 
 @app.command("ready")

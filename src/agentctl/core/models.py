@@ -458,6 +458,27 @@ class GitConfig(Record):
     autocommit: bool = True
 
 
+class SyncConfig(Record):
+    """``agentctl sync``: the remote branch the workspace is shared through."""
+
+    remote: str = Field(
+        default="origin",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        description="the git remote to fetch from and push to",
+    )
+    branch: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+        description="the remote branch to sync with (default: the checked-out branch's name)",
+    )
+    mode: Literal["rebase", "merge"] = Field(
+        default="rebase", description="how fetched commits are integrated with local ones"
+    )
+    retries: int = Field(
+        default=3, ge=0, le=20, description="fetch-and-retry rounds after a rejected push"
+    )
+
+
 class LockConfig(Record):
     timeout: float = Field(default=10.0, gt=0, le=3600, description="seconds to wait for the lock")
 
@@ -498,6 +519,10 @@ class HeartbeatConfig(Record):
     )
     record_idle_every: str = Field(
         default="1h", description="idle ticks update the tracked agent state at most this often"
+    )
+    sync: bool = Field(
+        default=False,
+        description="'heartbeat' (and the ticks of 'run') run 'agentctl sync' before and after each tick",
     )
 
     _stale = field_validator("stale_after")(_check_duration)
@@ -604,6 +629,7 @@ class Config(Record):
     tasks: TaskDefaults = Field(default_factory=TaskDefaults)
     working: WorkingConfig = Field(default_factory=WorkingConfig)
     git: GitConfig = Field(default_factory=GitConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     lock: LockConfig = Field(default_factory=LockConfig)
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)

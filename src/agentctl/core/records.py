@@ -204,6 +204,15 @@ class GitConfigRecord(TypedDict):
     autocommit: bool
 
 
+class SyncConfigRecord(TypedDict):
+    """``agentctl sync``: the remote branch the workspace is shared through."""
+
+    remote: str
+    branch: str | None
+    mode: Literal["rebase", "merge"]
+    retries: int
+
+
 class LockConfigRecord(TypedDict):
     timeout: float
 
@@ -218,6 +227,7 @@ class HeartbeatConfigRecord(TypedDict):
     prompt_tokens: int
     max_actions: int
     record_idle_every: str
+    sync: bool
 
 
 class LLMConfigRecord(TypedDict):
@@ -274,6 +284,7 @@ class ConfigRecord(TypedDict):
     tasks: TaskDefaultsRecord
     working: WorkingConfigRecord
     git: GitConfigRecord
+    sync: SyncConfigRecord
     lock: LockConfigRecord
     heartbeat: HeartbeatConfigRecord
     llm: LLMConfigRecord

@@ -17,6 +17,7 @@ from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
 from agentctl.workspace.runs import RunOps
 from agentctl.workspace.spec_tasks import SpecTaskOps
+from agentctl.workspace.sync import SyncOps
 
 
 class Workspace(
@@ -32,6 +33,7 @@ class Workspace(
     MemoryOps,
     ReportOps,
     RunOps,
+    SyncOps,
 ):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 

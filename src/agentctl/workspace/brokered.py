@@ -79,7 +79,16 @@ class BrokeredWorkspace(Workspace):
             raise _unsupported("--reply-to")
         return self._send(actor, {"type": "comment", "task": ref, "text": text, "kind": kind})
 
-    def move_task(self, actor: Actor, ref: str, status: str, note: str | None = None) -> Any:
+    def move_task(
+        self,
+        actor: Actor,
+        ref: str,
+        status: str,
+        note: str | None = None,
+        epoch: int | None = None,
+    ) -> Any:
+        if epoch is not None:
+            raise _unsupported("--epoch")
         return self._send(
             actor, {"type": "set_status", "task": ref, "status": status, "note": note}
         )
@@ -122,8 +131,22 @@ class BrokeredWorkspace(Workspace):
             raise _unsupported("claiming the next ready task without an ID")
         return self._send(actor, {"type": "claim", "task": ref})
 
-    def release(self, actor: Actor, ref: str) -> Any:
+    def release(self, actor: Actor, ref: str, epoch: int | None = None) -> Any:
+        if epoch is not None:
+            raise _unsupported("--epoch")
         return self._send(actor, {"type": "release", "task": ref})
+
+    def claim_synced(
+        self,
+        actor: Actor,
+        ref: str | None = None,
+        remote: str | None = None,
+        branch: str | None = None,
+    ) -> Any:
+        raise _unsupported("claim --sync")
+
+    def sync(self, remote: str | None = None, branch: str | None = None) -> Any:
+        raise _unsupported("agentctl sync")
 
     def add_doc(
         self, actor: Actor, title: str, type_: str, body: str, task: str | None = None

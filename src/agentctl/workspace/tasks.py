@@ -241,6 +241,21 @@ class TaskOps(WorkspaceBase):
         m.write(path, doc.dumps())
         return merged
 
+    def _check_fence(self, actor: Actor, task: Mapping[str, Any], epoch: int | None) -> None:
+        """Refuse a change by a claimant whose claim epoch is older than the task's claim
+        (core/fencing.py); reads the task's claim events only when someone else holds it."""
+        claim = task.get("claim")
+        if not claim or (epoch is None and claim.get("claimed_by") == actor.name):
+            return
+        from agentctl.core.fencing import FENCE_EVENTS, held_epoch, stale_claim
+
+        events = self.index.events(subject=task["id"], types=FENCE_EVENTS)
+        reason = stale_claim(actor.name, task, held_epoch(actor.name, events), epoch)
+        if reason is not None:
+            raise ConflictError(
+                reason, hint="claim the task again (agentctl task claim) if it is yours to finish"
+            )
+
     def _own_or(self, actor: Actor, task: Mapping[str, Any], permission: str, doing: str) -> None:
         if actor.is_agent and actor.name not in task.get("assignees", []):
             actor.require(permission, doing)
@@ -506,12 +521,19 @@ class TaskOps(WorkspaceBase):
         return returned
 
     def move_task(
-        self, actor: Actor, ref: str, status: str, note: str | None = None
+        self,
+        actor: Actor,
+        ref: str,
+        status: str,
+        note: str | None = None,
+        epoch: int | None = None,
     ) -> dict[str, Any]:
         """Move a task to another status along the workflow's transitions, checked against the
-        actor's permissions and the human gates; ``note`` is appended to its Notes."""
+        actor's permissions, the human gates and the claim's fencing epoch (``epoch``: the
+        one the actor presents; default: the one its own claim events hold); ``note`` is
+        appended to its Notes."""
         check_text(note or "", "note")
-        return self._move_task(actor, ref, status, note)
+        return self._move_task(actor, ref, status, note, epoch=epoch)
 
     def _move_task(
         self,
@@ -521,12 +543,14 @@ class TaskOps(WorkspaceBase):
         note: str | None = None,
         expect: str | None = None,
         also: Callable[[Mutation, TaskRecord], ev.MoveVerdict] | None = None,
+        epoch: int | None = None,
     ) -> dict[str, Any]:
         """The one status change: ``expect`` refuses unless the task is in that status now;
         ``also`` stages more writes on the same mutation and returns data for its event."""
         with self._recording_refusals(actor), self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
+            self._check_fence(actor, task, epoch)
             flow = self.workflow
             if status not in flow["statuses"]:  # a mistyped argument, not a conflict
                 raise UsageError(
@@ -671,11 +695,13 @@ class TaskOps(WorkspaceBase):
             returned = merged
         return returned
 
-    def release(self, actor: Actor, ref: str) -> dict[str, Any]:
-        """Give a task back: drop the claim and the releaser's assignment; back to the pool."""
+    def release(self, actor: Actor, ref: str, epoch: int | None = None) -> dict[str, Any]:
+        """Give a task back: drop the claim and the releaser's assignment; back to the pool.
+        A stale claimant (see :meth:`move_task`) is refused."""
         with self._recording_refusals(actor), self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
+            self._check_fence(actor, task, epoch)
             claim = task.get("claim")
             holder = claim.get("claimed_by") if claim else None
             if holder != actor.name and actor.name not in task["assignees"]:
