@@ -185,24 +185,29 @@ class GitHookOps(Maintenance, CollabOps):
         if hook == "post-rewrite" and args[:1] == ["amend"]:
             return {"skipped": "an amend"}
         if hook in ("post-merge", "post-checkout", "post-rewrite"):
-            return self.rerender_after_git()
+            return self.rerender_after_git(hook)
         raise UsageError(f"unknown git hook {hook!r}; hooks are: {', '.join(HOOKS)}")
 
-    def _git_busy(self) -> str | None:
-        """Why committing now would be wrong (an operation in progress, a detached HEAD)."""
+    def _git_busy(self, hook: str = "") -> str | None:
+        """Why committing now would be wrong (an operation in progress, a detached HEAD).
+        git runs post-merge before it removes MERGE_HEAD, and post-rewrite before it removes
+        the rebase state (with the branch already moved): the work is committed by then."""
         assert self.repo is not None
+        finished = {"post-merge": ("MERGE_HEAD",), "post-rewrite": ("rebase-merge", "rebase-apply")}
         for name in ("rebase-merge", "rebase-apply", "MERGE_HEAD", "CHERRY_PICK_HEAD"):
+            if name in finished.get(hook, ()):
+                continue
             if (self.repo.git_dir / name).exists():
                 return f"{name} in progress"
         if not vcs_merge.on_branch(self.repo.root):
             return "HEAD is detached"
         return None
 
-    def rerender_after_git(self) -> dict[str, Any]:
+    def rerender_after_git(self, hook: str = "") -> dict[str, Any]:
         """Re-index and re-render WORKING.md after git changed the records under us."""
         if self.repo is None:
             return {"skipped": "no git repository"}
-        busy = self._git_busy()
+        busy = self._git_busy(hook)
         if busy:
             return {"skipped": busy}
         self.refresh(force=True)
