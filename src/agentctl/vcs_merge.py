@@ -20,6 +20,7 @@ A fresh clone has no ``.git/config`` entries: git then merges these files as pla
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -40,6 +41,11 @@ DRIVERS = {
 RECORD_PATTERNS = (".agentctl/tasks/*.md", ".agentctl/agents/*.md")
 MARKER_SIZE = 7
 LABELS = ("ours", "base", "theirs")
+# A task named in a commit message: T-4k7q, t-4k7q2m9x, "Refs t-...", "Closes T-..." (also
+# Fixes/Resolves); four or more characters of the ID.
+TASK_REF = re.compile(
+    r"(?i)(?:\b(refs|closes|fixes|resolves)\b[:\s]+)?(?<![\w-])t-([0-9a-z]{4,})(?![\w-])"
+)
 
 
 # -- configuration ------------------------------------------------------------------------
@@ -298,3 +304,16 @@ def head_commit(root: Path) -> tuple[str, str, list[str]]:
     sha, _, message = _git(root, "log", "-1", "--format=%H%n%B", "HEAD").partition("\n")
     files = _git(root, "diff-tree", "--root", "--no-commit-id", "--name-only", "-z", "-r", "HEAD")
     return sha.strip(), message.strip(), [p for p in files.split("\0") if p]
+
+
+def hook_has_work(hook: str, args: list[str], workspace: Path) -> bool:
+    """Whether a git hook has anything to do, answered without loading the workspace (most
+    commits stage no agentctl file and mention no task: their hooks stay cheap)."""
+    if hook == "pre-commit":
+        return bool(staged_files(workspace, [".agentctl", "WORKING.md"]))
+    if hook == "commit-msg":
+        text = Path(args[0]).read_text(encoding="utf-8", errors="replace") if args else ""
+        return any(match.group(1) for match in TASK_REF.finditer(text))
+    if hook == "post-commit":
+        return bool(TASK_REF.search(_git(workspace, "log", "-1", "--format=%B", "HEAD")))
+    return True

@@ -85,14 +85,21 @@ def run(
     args: list[str] = typer.Argument(None, help="The arguments git gave the hook."),
 ) -> None:
     """Run one git hook's work (called by the installed hook files)."""
-    from agentctl.errors import AgentctlError
-    from agentctl.workspace.githooks import BLOCKING
+    from pathlib import Path
 
+    from agentctl import vcs_merge
+    from agentctl.cli.common import globals_of
+    from agentctl.errors import AgentctlError
+
+    blocking = hook in ("pre-commit", "commit-msg")
     try:
+        root = Path(globals_of(ctx).workspace or ".")
+        if not vcs_merge.hook_has_work(hook, list(args or []), root):
+            return
         ws = open_workspace(ctx, warn=False)
         result = ws.run_git_hook(hook, list(args or []))
     except AgentctlError as exc:
-        if hook in BLOCKING:
+        if blocking:
             raise
         # A hook that runs after git finished must never make git report a failure.
         output.notice(f"agentctl: {hook} hook: {exc}")

@@ -38,10 +38,6 @@ BEGIN = "# >>> agentctl git hook >>>"
 END = "# <<< agentctl git hook <<<"
 USER_SUFFIX = ".agentctl-user"
 _SHELLS = re.compile(r"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(sh|bash|dash|zsh|ksh)\b")
-# T-4k7q, t-4k7q2m9x, "Refs t-...", "Closes T-..." (also Fixes/Resolves); four or more chars.
-TASK_REF = re.compile(
-    r"(?i)(?:\b(refs|closes|fixes|resolves)\b[:\s]+)?(?<![\w-])t-([0-9a-z]{4,})(?![\w-])"
-)
 CLOSING = frozenset({"closes", "fixes", "resolves"})
 
 
@@ -321,7 +317,10 @@ class GitHookOps(Maintenance, CollabOps):
 
 
 def _refs(message: str) -> list[tuple[str, str]]:
-    return [((m.group(1) or "").lower(), m.group(2).lower()) for m in TASK_REF.finditer(message)]
+    return [
+        ((m.group(1) or "").lower(), m.group(2).lower())
+        for m in vcs_merge.TASK_REF.finditer(message)
+    ]
 
 
 def _record_kind(rel: str) -> str | None:
