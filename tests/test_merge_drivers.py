@@ -195,3 +195,39 @@ def test_init_replaces_the_old_union_line_for_working_md(git_repo: Path) -> None
     assert "/WORKING.md merge=union" not in lines
     assert lines.count("/WORKING.md merge=agentctl-working") == 1
     assert lines[0] == "*.png binary"
+
+
+def test_agent_records_merge_field_by_field(clones: tuple[Clone, Clone, str]) -> None:
+    a, b, _ = clones
+    a.ok("agent", "edit", "alice", "--add-capability", "python", "--every", "30m")
+    b.ok("agent", "edit", "alice", "--add-capability", "docs", "--role", "writer")
+    git(b.root, "push", "-q", "origin", "main")
+    proc = a.pull("--rebase")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    agent = a.ok("agent", "show", "alice", "--json").json()["agent"]
+    assert sorted(agent["capabilities"]) == ["docs", "python"]
+    assert agent["role"] == "writer"
+    assert agent["heartbeat"]["every"] == "30m"
+    assert a.run("validate").code == 0
+
+
+def test_working_md_driver_keeps_ours_with_both_sides_notes() -> None:
+    from agentctl.store.working import NOTES_END, NOTES_START
+    from agentctl.vcs_merge import merge_working
+
+    def page(state: str, *notes: str) -> str:
+        return (
+            f"# WORKING\n\nstate {state}\n\n## Notes\n\n{NOTES_START}\n"
+            + "".join(f"{n}\n" for n in notes)
+            + f"{NOTES_END}\n"
+        )
+
+    base = page("base", "- n1", "- n2")
+    ours = page("ours", "- n1", "- n2", "- from ours")
+    theirs = page("theirs", "- n1", "- from theirs")  # theirs removed n2
+    assert merge_working(base, ours, theirs) == page("ours", "- n1", "- from ours", "- from theirs")
+    assert merge_working(base, ours, base) == ours
+    # ours without a Notes block gets one
+    assert merge_working("", "# WORKING\n", page("t", "- t")).endswith(
+        f"## Notes\n\n{NOTES_START}\n- t\n{NOTES_END}\n"
+    )
