@@ -92,6 +92,25 @@ def test_a_commit_mentioning_a_task_links_it_and_closes_moves_it_to_review(
     assert int(git(git_ws_root, "rev-list", "--count", "HEAD")) == int(before) + 1
 
 
+def test_closes_moves_to_done_when_configured_and_allowed(git_ws_root: Path) -> None:
+    config = git_ws_root / ".agentctl" / "config.yaml"
+    config.write_text(config.read_text().replace("closes_to: review", "closes_to: done"))
+    git(git_ws_root, "commit", "-q", "-m", "config", "--", str(config))
+    ok(git_ws_root, "hooks", "install")
+    in_review = ok(git_ws_root, "task", "add", "Reviewed", "--json").json()["task"]["id"]
+    for status in ("in_progress", "review"):
+        ok(git_ws_root, "task", "move", in_review, status)
+    fresh = ok(git_ws_root, "task", "add", "Not started", "--json").json()["task"]["id"]
+    proc = commit(
+        git_ws_root, f"Finish\n\nCloses {in_review}\nCloses {fresh}", _code_change(git_ws_root)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert ok(git_ws_root, "task", "show", in_review, "--json").json()["task"]["status"] == "done"
+    # The workflow does not let a task that never started jump to done: it stays, with a warning.
+    assert f"{fresh}: not moved to done" in proc.stderr
+    assert ok(git_ws_root, "task", "show", fresh, "--json").json()["task"]["status"] != "done"
+
+
 def test_commit_msg_refuses_a_reference_to_no_task(git_ws_root: Path) -> None:
     ok(git_ws_root, "hooks", "install")
     proc = commit(git_ws_root, "Fix\n\nCloses t-zzzzzzzz", _code_change(git_ws_root))

@@ -200,6 +200,7 @@ class WorkingConfigRecord(TypedDict):
 
 class GitConfigRecord(TypedDict):
     autocommit: bool
+    closes_to: Literal["review", "done"]
 
 
 class LockConfigRecord(TypedDict):

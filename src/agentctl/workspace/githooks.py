@@ -289,8 +289,10 @@ class GitHookOps(Maintenance, CollabOps):
         ):
             return {"skipped": "only agentctl files"}
         subject = message.splitlines()[0] if message else sha[:12]
-        actor = Actor(self.human_name())
-        linked, moved, warnings = [], [], []
+        actor = self.actor()  # the human, or the agent whose process committed
+        linked: list[str] = []
+        moved: list[dict[str, str]] = []
+        warnings: list[str] = []
         for keyword, ref in dict.fromkeys(_refs(message)):
             task_id = self._task_of(ref)
             if task_id is None or task_id in linked:
@@ -304,16 +306,26 @@ class GitHookOps(Maintenance, CollabOps):
             self.comment(actor, task_id, text, kind="status_update")
             linked.append(task_id)
             if keyword in CLOSING:
-                task = self.index.task(task_id)
-                if task is not None and task["status"] not in ("review", "done"):
-                    try:
-                        self.move_task(
-                            actor, task_id, "review", note=f"closed by commit {sha[:12]}"
-                        )
-                        moved.append(task_id)
-                    except AgentctlError as exc:
-                        warnings.append(f"{task_id}: not moved to review: {exc}")
+                self._close(actor, task_id, sha, moved, warnings)
         return {"commit": sha, "linked": linked, "moved": moved, "warnings": warnings}
+
+    def _close(
+        self, actor: Actor, task_id: str, sha: str, moved: list[dict[str, str]], warnings: list[str]
+    ) -> None:
+        """Move a task a commit closes to ``git.closes_to`` (review, or done when configured
+        and the workflow, the actor's permissions and the human gates allow it; else review)."""
+        target = self.config["git"]["closes_to"]
+        for status in dict.fromkeys([target, "review"]):
+            task = self.index.task(task_id)
+            if task is None or task["status"] in (status, "done"):
+                return
+            try:
+                self.move_task(actor, task_id, status, note=f"closed by commit {sha[:12]}")
+            except AgentctlError as exc:
+                warnings.append(f"{task_id}: not moved to {status}: {exc}")
+                continue
+            moved.append({"id": task_id, "status": status})
+            return
 
 
 def _refs(message: str) -> list[tuple[str, str]]:
