@@ -231,3 +231,36 @@ def test_working_md_driver_keeps_ours_with_both_sides_notes() -> None:
     assert merge_working("", "# WORKING\n", page("t", "- t")).endswith(
         f"## Notes\n\n{NOTES_START}\n- t\n{NOTES_END}\n"
     )
+
+
+def test_a_moved_virtualenv_falls_back_to_agentctl_on_path(
+    clones: tuple[Clone, Clone, str],
+) -> None:
+    """The configured interpreter is gone: the driver runs `agentctl` from PATH instead."""
+    import sys
+
+    from agentctl.vcs_merge import DRIVERS, driver_command
+
+    a, b, task_id = clones
+    for name, (kind, _) in DRIVERS.items():
+        git(a.root, "config", f"merge.{name}.driver", driver_command(kind, "/gone/venv/python"))
+    a.ok("task", "edit", task_id, "--priority", "1")
+    b.ok("task", "edit", task_id, "--title", "Renamed on B")
+    git(b.root, "push", "-q", "origin", "main")
+    path = os.pathsep.join(
+        [str(Path(sys.executable).parent), os.path.dirname(shutil.which("git") or "/usr/bin/git")]
+    )
+    assert (Path(sys.executable).parent / "agentctl").exists()
+    proc = subprocess.run(
+        ["git", "pull", "--no-rebase", "--no-edit", "origin", "main"],
+        cwd=a.root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PATH": path},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    task = a.task(task_id)
+    assert (task["priority"], task["title"]) == (1, "Renamed on B")
+    status = a.ok("hooks", "status", "--json").json()["merge_drivers"]
+    assert set(status.values()) == {"stale"}
