@@ -289,3 +289,19 @@ def test_the_shipped_pre_commit_hook_definition_runs_under_pre_commit(
     )
     assert failed.returncode != 0
     assert f".agentctl/tasks/{task}.md" in failed.stdout, failed.stdout
+
+
+def test_a_workspace_in_a_subdirectory_of_the_repository(git_repo: Path) -> None:
+    sub = git_repo / "team"
+    assert run_cli("init", str(sub), cwd=git_repo).code == 0
+    ok(sub, "hooks", "install")
+    task = ok(sub, "task", "add", "In a subdirectory", "--json").json()["task"]["id"]
+    proc = commit(git_repo, f"Refs {task}", _code_change(git_repo))
+    assert proc.returncode == 0, proc.stderr
+    messages = ok(sub, "thread", task, "--json").json()["thread"]["messages"]
+    assert len(messages) == 1 and "Refs" in messages[0]["body"]
+    record = sub / ".agentctl" / "tasks" / f"{task}.md"
+    record.write_text(record.read_text().replace("priority: 2", "priority: 9"))
+    proc = commit(git_repo, "hand edit", str(record.relative_to(git_repo)))
+    assert proc.returncode != 0
+    assert f".agentctl/tasks/{task}.md:" in proc.stderr
