@@ -92,6 +92,30 @@ def test_a_commit_mentioning_a_task_links_it_and_closes_moves_it_to_review(
     assert int(git(git_ws_root, "rev-list", "--count", "HEAD")) == int(before) + 1
 
 
+def test_amending_a_linked_commit_does_not_link_it_again(
+    git_ws_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok(git_ws_root, "hooks", "install")
+    task = ok(git_ws_root, "task", "add", "Amended", "--json").json()["task"]["id"]
+    # Auto-commit off: the link is not committed, so the user's commit stays HEAD.
+    monkeypatch.setenv("AGENTCTL_AUTOCOMMIT", "0")
+    assert commit(git_ws_root, f"Work on {task}", _code_change(git_ws_root)).returncode == 0
+    first = git(git_ws_root, "rev-parse", "HEAD").strip()
+    assert git(git_ws_root, "log", "-1", "--format=%s").strip() == f"Work on {task}"
+    (git_ws_root / "app.py").write_text("print('amended')\n")
+    git(git_ws_root, "add", "app.py")
+    amended = subprocess.run(
+        ["git", "commit", "-q", "--amend", "--no-edit"], cwd=git_ws_root, capture_output=True
+    )
+    assert amended.returncode == 0
+    assert git(git_ws_root, "rev-parse", "HEAD").strip() != first
+    messages = ok(git_ws_root, "thread", task, "--json").json()["thread"]["messages"]
+    assert [first in m["body"] for m in messages] == [True]
+    # A new commit with another subject is linked.
+    assert commit(git_ws_root, f"More on {task}", _code_change(git_ws_root)).returncode == 0
+    assert len(ok(git_ws_root, "thread", task, "--json").json()["thread"]["messages"]) == 2
+
+
 def test_closes_moves_to_done_when_configured_and_allowed(git_ws_root: Path) -> None:
     config = git_ws_root / ".agentctl" / "config.yaml"
     config.write_text(config.read_text().replace("closes_to: review", "closes_to: done"))

@@ -317,3 +317,15 @@ def hook_has_work(hook: str, args: list[str], workspace: Path) -> bool:
     if hook == "post-commit":
         return bool(TASK_REF.search(_git(workspace, "log", "-1", "--format=%B", "HEAD")))
     return True
+
+
+def is_ancestor(root: Path, older: str, newer: str) -> bool:
+    """Whether commit ``older`` is in ``newer``'s history (False for an unknown commit)."""
+    proc = subprocess.run(
+        _git_cmd(["merge-base", "--is-ancestor", older, newer]),
+        cwd=root,
+        env=_base_env(),
+        capture_output=True,
+        check=False,
+    )
+    return proc.returncode == 0

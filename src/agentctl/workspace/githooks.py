@@ -39,6 +39,8 @@ END = "# <<< agentctl git hook <<<"
 USER_SUFFIX = ".agentctl-user"
 _SHELLS = re.compile(r"^#!\s*(/usr/bin/env\s+)?(/bin/|/usr/bin/)?(sh|bash|dash|zsh|ksh)\b")
 CLOSING = frozenset({"closes", "fixes", "resolves"})
+# The message post-commit writes: "Commit <short>: <subject>\n\n... commit <full hash>".
+_LINK = re.compile(r"^Commit [0-9a-f]+: (.*)\n\n.*commit ([0-9a-f]{40,64})$", re.MULTILINE)
 
 
 def _block(hook: str, workspace: str) -> str:
@@ -297,10 +299,7 @@ class GitHookOps(Maintenance, CollabOps):
             task_id = self._task_of(ref)
             if task_id is None or task_id in linked:
                 continue
-            thread = self.layout.thread(task_id)
-            if thread.is_dir() and any(
-                sha in p.read_text(encoding="utf-8") for p in thread.glob("*.md")
-            ):
+            if self._already_linked(task_id, sha, subject):
                 continue
             text = f"Commit {sha[:12]}: {subject}\n\n{len(files)} file(s) changed; commit {sha}"
             self.comment(actor, task_id, text, kind="status_update")
@@ -308,6 +307,21 @@ class GitHookOps(Maintenance, CollabOps):
             if keyword in CLOSING:
                 self._close(actor, task_id, sha, moved, warnings)
         return {"commit": sha, "linked": linked, "moved": moved, "warnings": warnings}
+
+    def _already_linked(self, task_id: str, sha: str, subject: str) -> bool:
+        """This commit is on the thread, or a commit with the same subject that is no longer
+        in HEAD's history (the one ``git commit --amend`` replaced)."""
+        assert self.repo is not None
+        thread = self.layout.thread(task_id)
+        for path in sorted(thread.glob("*.md")) if thread.is_dir() else []:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if sha in text:
+                return True
+            found = _LINK.search(text)
+            if found and found.group(1) == subject:
+                if not vcs_merge.is_ancestor(self.repo.root, found.group(2), sha):
+                    return True
+        return False
 
     def _close(
         self, actor: Actor, task_id: str, sha: str, moved: list[dict[str, str]], warnings: list[str]
