@@ -189,12 +189,24 @@ def test_fresh_clone_without_drivers_gets_a_doctor_warning(tmp_path: Path) -> No
 
 
 def test_init_replaces_the_old_union_line_for_working_md(git_repo: Path) -> None:
+    assert run_cli("init", str(git_repo), cwd=git_repo).code == 0
+    status = run_cli("hooks", "status", "--json", cwd=git_repo).json()
+    assert status["attributes"] == {
+        "agentctl-working": "agentctl-working",
+        "agentctl-record": "agentctl-record",
+    }
+    # A workspace an older agentctl created: WORKING.md by union, no record lines.
     (git_repo / ".gitattributes").write_text("*.png binary\n/WORKING.md merge=union\n")
+    status = run_cli("hooks", "status", "--json", cwd=git_repo).json()
+    assert status["attributes"] == {"agentctl-working": "union", "agentctl-record": "unspecified"}
+    r = run_cli("doctor", cwd=git_repo)
+    assert ".gitattributes does not name the merge driver agentctl-record" in r.err
     assert run_cli("init", str(git_repo), cwd=git_repo).code == 0
     lines = (git_repo / ".gitattributes").read_text(encoding="utf-8").splitlines()
     assert "/WORKING.md merge=union" not in lines
     assert lines.count("/WORKING.md merge=agentctl-working") == 1
     assert lines[0] == "*.png binary"
+    assert ".gitattributes" not in run_cli("doctor", cwd=git_repo).err
 
 
 def test_agent_records_merge_field_by_field(clones: tuple[Clone, Clone, str]) -> None:

@@ -329,3 +329,14 @@ def is_ancestor(root: Path, older: str, newer: str) -> bool:
         check=False,
     )
     return proc.returncode == 0
+
+
+def attributes_status(workspace: Path) -> dict[str, str]:
+    """driver name -> the merge attribute git gives a file it should handle ("agentctl-…"
+    when ``.gitattributes`` names the driver; "unset"/"union"/… when an older ``init`` wrote
+    it or the lines are missing)."""
+    probes = {WORKING_DRIVER: "WORKING.md", RECORD_DRIVER: ".agentctl/tasks/t-probe.md"}
+    out = _git(workspace, "check-attr", "-z", "merge", "--", *probes.values())
+    fields = out.split("\0")
+    values = {fields[i]: fields[i + 2] for i in range(0, len(fields) - 2, 3)}
+    return {name: values.get(path, "unspecified") for name, path in probes.items()}

@@ -75,7 +75,11 @@ def status(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
         output.say(f"core.hooksPath: {result['hooks_path']}")
     _print_hooks(result)
     for driver, state in result["merge_drivers"].items():
-        output.say(f"merge driver {driver}: {state}")
+        named = result["attributes"][driver] == driver
+        output.say(
+            f"merge driver {driver}: {state}"
+            + ("" if named else " (.gitattributes does not name it: run 'agentctl init')")
+        )
 
 
 @hooks_app.command("run", hidden=True)

@@ -165,6 +165,7 @@ class GitHookOps(Maintenance, CollabOps):
             "hooks_path": vcs_merge.config_value(self.repo.root, "core.hooksPath"),
             "hooks": hooks,
             "merge_drivers": vcs_merge.driver_status(self.repo.root),
+            "attributes": vcs_merge.attributes_status(self.root),
         }
 
     # -- running a hook ------------------------------------------------------------------------

@@ -381,6 +381,12 @@ class Maintenance(AgentOps):
                         f"merge driver {driver} is {state} in this clone's .git/config "
                         "(git merges those files as text): run 'agentctl hooks install'"
                     )
+            for driver, value in vcs_merge.attributes_status(self.root).items():
+                if value != driver:
+                    self.warnings.append(
+                        f".gitattributes does not name the merge driver {driver} (merge={value}): "
+                        "run 'agentctl init' to add its lines"
+                    )
         return report
 
     def _symlink_problems(self) -> list[Problem]:
