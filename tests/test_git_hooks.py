@@ -329,3 +329,22 @@ def test_a_workspace_in_a_subdirectory_of_the_repository(git_repo: Path) -> None
     proc = commit(git_repo, "hand edit", str(record.relative_to(git_repo)))
     assert proc.returncode != 0
     assert f".agentctl/tasks/{task}.md:" in proc.stderr
+
+
+def test_a_branch_switch_rerenders_a_stale_working_md(git_ws_root: Path) -> None:
+    ok(git_ws_root, "hooks", "install")
+    task = ok(git_ws_root, "task", "add", "Old title", "--json").json()["task"]["id"]
+    main = git(git_ws_root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(git_ws_root, "checkout", "-q", "-b", "feature")
+    # A hand edit committed with plain git: the branch's WORKING.md is now stale.
+    record = git_ws_root / ".agentctl" / "tasks" / f"{task}.md"
+    record.write_text(record.read_text().replace("title: Old title", "title: New title"))
+    assert commit(git_ws_root, "retitle by hand", str(record)).returncode == 0
+    git(git_ws_root, "checkout", "-q", main)
+    assert git(git_ws_root, "log", "-1", "--format=%s", main).strip() != (
+        "agentctl: re-render WORKING.md"
+    )
+    git(git_ws_root, "checkout", "-q", "feature")
+    assert "New title" in (git_ws_root / "WORKING.md").read_text(encoding="utf-8")
+    assert git(git_ws_root, "log", "-1", "--format=%s").strip() == "agentctl: re-render WORKING.md"
+    assert git(git_ws_root, "status", "--porcelain") == ""
