@@ -289,13 +289,14 @@ def _check_converged(world: dict[str, Any], offline: dict[str, Any]) -> None:
 
 def _working_md(world: dict[str, Any]) -> None:
     """After the merge WORKING.md has no conflict markers; `working apply` refuses to act on
-    the merged text; `agentctl working` re-renders it identically on both clones."""
+    the merged text (rendered from one side's state); `agentctl working` re-renders it
+    identically on both clones."""
     a: Clone = world["a"]
     b: Clone = world["b"]
     merged = (a.root / "WORKING.md").read_text(encoding="utf-8")
     assert not CONFLICT_MARKERS.search(merged)
-    # Task lines of two renderings interleaved under one another's headings must never be
-    # read as hand moves: the state digest does not match, so nothing is applied.
+    # Task lines rendered from one side's state must never be read as hand moves: the state
+    # digest does not match the merged state, so nothing is applied.
     before = a.git("rev-parse", "HEAD")
     r = a.run("working", "apply")
     assert r.code == ExitCode.CONFLICT, str(r)
@@ -328,8 +329,8 @@ def test_two_clones_merge_cleanly(world: dict[str, Any], mode: str) -> None:
 
     b.git("push", "-q", "origin", "main")
     _pull(a, mode)
-    # WORKING.md merges by union (never a conflict), so right after the pull it is a mix of
-    # both renderings; any command that re-renders fixes it.
+    # WORKING.md's merge driver keeps one rendering (never a conflict); it was rendered before
+    # the merge, so any command that re-renders (or the post-merge hook) brings it up to date.
     a_merged = (a.root / "WORKING.md").read_text(encoding="utf-8")
     a.git("push", "-q", "origin", "main")
     _pull(b, "--no-rebase")
@@ -372,11 +373,6 @@ def test_repeated_round_trips_stay_consistent(world: dict[str, Any]) -> None:
         _no_conflict_markers(clone)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WORKING.md merges by union: right after a pull it holds both clones' renderings "
-    "(two headers and agent sections, ten with --rebase) until a command re-renders it",
-)
 @pytest.mark.parametrize("mode", ["--no-rebase", "--rebase"])
 def test_working_md_is_one_rendering_right_after_a_pull(world: dict[str, Any], mode: str) -> None:
     a: Clone = world["a"]

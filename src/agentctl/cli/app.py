@@ -161,6 +161,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Print this machine's name, the host of the agents it runs (--set NAME to name it).",
     ),
+    "hooks": (
+        "agentctl.cli.githooks",
+        "hooks_app",
+        "Install, remove or show agentctl's git hooks and merge drivers.",
+    ),
+}
+
+# Commands git runs, not people: callable, but not listed in --help or docs/cli.md.
+HIDDEN_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "merge-driver": (
+        "agentctl.cli.githooks",
+        "merge_driver_app",
+        "git merge drivers for records and WORKING.md (configured in .git/config).",
+    ),
 }
 
 
@@ -178,12 +192,13 @@ class LazyGroup(TyperGroup):
         return list(COMMANDS)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        entry = COMMANDS.get(cmd_name)
+        entry = COMMANDS.get(cmd_name) or HIDDEN_COMMANDS.get(cmd_name)
         if entry is None:
             return None
         module = importlib.import_module(entry[0])
         command = typer.main.get_command(getattr(module, entry[1]))
         command.name = cmd_name
+        command.hidden = cmd_name in HIDDEN_COMMANDS
         _click_suggests_only(command)
         return command
 

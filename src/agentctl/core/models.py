@@ -456,6 +456,10 @@ class WorkingConfig(Record):
 
 class GitConfig(Record):
     autocommit: bool = True
+    closes_to: Literal["review", "done"] = Field(
+        default="review",
+        description="where a commit's 'Closes t-...' moves the task (post-commit git hook)",
+    )
 
 
 class SyncConfig(Record):

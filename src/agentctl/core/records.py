@@ -202,6 +202,7 @@ class WorkingConfigRecord(TypedDict):
 
 class GitConfigRecord(TypedDict):
     autocommit: bool
+    closes_to: Literal["review", "done"]
 
 
 class SyncConfigRecord(TypedDict):

@@ -10,8 +10,8 @@ from agentctl.workspace.autonomy import AutonomyOps
 from agentctl.workspace.dispatching import DispatchOps
 from agentctl.workspace.docs import DocOps
 from agentctl.workspace.gates import GateOps
+from agentctl.workspace.githooks import GitHookOps
 from agentctl.workspace.graphs import GraphOps
-from agentctl.workspace.maintenance import Maintenance
 from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
@@ -22,7 +22,7 @@ from agentctl.workspace.sync import SyncOps
 
 class Workspace(
     AutonomyOps,
-    Maintenance,
+    GitHookOps,
     GateOps,
     DocOps,
     SpecTaskOps,

@@ -24,6 +24,9 @@ GITATTRIBUTES_LINES = (
     ".agentctl/events/*.jsonl merge=union",
     ".agentctl/inbox/*.jsonl merge=union",
     ".agentctl/memory/*/*.md merge=union",
+    # field-level merge of records, by the driver init configures (vcs_merge.py)
+    ".agentctl/tasks/*.md merge=agentctl-record",
+    ".agentctl/agents/*.md merge=agentctl-record",
 )
 LAYOUT_DIRS = ("agents", "tasks", "threads", "events", "inbox", "specs", "docs", "memory", "local")
 
@@ -84,9 +87,17 @@ class Maintenance(AgentOps):
         attributes = root / ".gitattributes"
         existing_attributes = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
         workspace.refresh()
-        # WORKING.md is generated: a union merge keeps both sides' Notes lines, and the next
-        # render (any command, or the post-merge hook) rewrites the rest.
-        working_line = f"/{workspace.layout.relative(workspace.layout.working)} merge=union"
+        # WORKING.md is generated: its driver keeps one rendering with both sides' Notes
+        # lines, and the post-merge hook (or the next command) re-renders the rest.
+        working_rel = workspace.layout.relative(workspace.layout.working)
+        working_line = f"/{working_rel} merge=agentctl-working"
+        union_line = f"/{working_rel} merge=union"  # what older versions wrote
+        if union_line in existing_attributes.splitlines():
+            existing_attributes = "".join(
+                line
+                for line in existing_attributes.splitlines(keepends=True)
+                if line.rstrip("\r\n") != union_line
+            )
         missing = [
             line
             for line in (*GITATTRIBUTES_LINES, working_line)
@@ -102,7 +113,7 @@ class Maintenance(AgentOps):
                     text = existing_attributes
                     if text and not text.endswith("\n"):
                         text += "\n"
-                    text += "# agentctl: append-only logs and the generated WORKING.md merge by union (no conflicts)\n"
+                    text += "# agentctl: append-only logs merge by union; records and WORKING.md by agentctl's merge drivers\n"
                     text += "\n".join(missing) + "\n"
                     m.write(attributes, text)
                     created.append(".gitattributes")
@@ -112,6 +123,12 @@ class Maintenance(AgentOps):
                 m.record("workspace.init", None, init)
             if needs_working:
                 created.append(workspace.layout.relative(workspace.layout.working))
+        if repo is not None:
+            from agentctl import vcs_merge
+
+            # .git/config is not committed: every clone configures the drivers itself.
+            for driver in vcs_merge.configure(repo.root):
+                created.append(f"merge driver {driver} (.git/config)")
         result = {
             "root": str(root),
             "created": created,
@@ -361,7 +378,24 @@ class Maintenance(AgentOps):
         event log (see workspace/recovery.py)."""
         from agentctl.workspace import recovery
 
-        return recovery.doctor(self, dry_run)
+        report = recovery.doctor(self, dry_run)
+        if self.repo is not None:
+            from agentctl import vcs_merge
+
+            # .git/config is not cloned: without the drivers git merges records as text.
+            for driver, state in vcs_merge.driver_status(self.repo.root).items():
+                if state != "ok":
+                    self.warnings.append(
+                        f"merge driver {driver} is {state} in this clone's .git/config "
+                        "(git merges those files as text): run 'agentctl hooks install'"
+                    )
+            for driver, value in vcs_merge.attributes_status(self.root).items():
+                if value != driver:
+                    self.warnings.append(
+                        f".gitattributes does not name the merge driver {driver} (merge={value}): "
+                        "run 'agentctl init' to add its lines"
+                    )
+        return report
 
     def _symlink_problems(self) -> list[Problem]:
         """Every symlink under .agentctl/ (but the machine-local local/), and WORKING.md if it
