@@ -188,6 +188,29 @@ def test_fresh_clone_without_drivers_gets_a_doctor_warning(tmp_path: Path) -> No
     assert ".agentctl/tasks/*.md merge=agentctl-record" in attributes.splitlines()
 
 
+def test_the_first_write_in_a_fresh_clone_configures_the_drivers(tmp_path: Path) -> None:
+    """A clone nobody ran `hooks install` in gets the drivers with agentctl's first commit
+    there, so a later plain `git pull` merges WORKING.md and the records with them."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    _configure(origin, "Origin")
+    assert run_cli("init", str(origin), cwd=origin).code == 0
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", str(origin), str(fresh))
+    _configure(fresh, "Fresh")
+    assert git(fresh, "config", "--get-regexp", "^merge\\.", check=False) == ""
+    assert run_cli("task", "add", "first in the clone", cwd=fresh).code == 0
+    configured = git(fresh, "config", "--get-regexp", "^merge\\.")
+    assert "merge.agentctl-record.driver" in configured
+    assert "merge.agentctl-working.driver" in configured
+    assert "merge driver" not in run_cli("doctor", cwd=fresh).err
+    # one task each side, then a plain pull: WORKING.md merges through the driver
+    assert run_cli("task", "add", "from origin", cwd=origin).code == 0
+    git(fresh, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    assert "<<<<<<<" not in (fresh / "WORKING.md").read_text(encoding="utf-8")
+
+
 def test_init_replaces_the_old_union_line_for_working_md(git_repo: Path) -> None:
     assert run_cli("init", str(git_repo), cwd=git_repo).code == 0
     status = run_cli("hooks", "status", "--json", cwd=git_repo).json()

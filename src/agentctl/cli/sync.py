@@ -40,6 +40,8 @@ def sync(
         output.emit_json({"sync": report.as_dict()})
         return
     parts = [f"{report.remote}/{report.branch}:"]
+    if report.drivers:
+        parts.append("configured the merge drivers in this clone;")
     if report.committed:
         parts.append(f"committed {len(report.committed)} pending file(s);")
     parts.append(f"{report.incoming} commit(s) in ({report.integration}),")

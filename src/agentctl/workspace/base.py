@@ -533,6 +533,7 @@ class WorkspaceBase:
             return True
         spec = entry.commit
         if spec is not None and self.repo is not None:
+            self._ensure_merge_drivers(self.repo)
             try:
                 self.repo.commit_paths(
                     touched, spec["message"], spec["author_name"], spec["author_email"]
@@ -545,6 +546,30 @@ class WorkspaceBase:
                 ) from exc
         journal.finish(entry)
         return False
+
+    def _ensure_merge_drivers(self, repo: Repo) -> None:
+        """Configure the merge drivers in this clone on its first commit by agentctl: a fresh
+        `git clone` has no .git/config entries, and without them git merges WORKING.md and
+        the records as plain text. A marker in .agentctl/local (per clone) holds the command
+        configured, so this costs one small read per commit, and a moved virtualenv is
+        configured again. A failure is left to `agentctl doctor`, which reports it."""
+        from agentctl import vcs_merge
+        from agentctl.store import atomic
+        from agentctl.store.reading import open_nofollow
+
+        marker = self.layout.local / "merge-drivers"
+        wanted = vcs_merge.driver_command("record")
+        try:
+            with open_nofollow(marker, str(marker)) as handle:
+                if handle.read().decode("utf-8", "replace") == wanted:
+                    return
+        except (OSError, ValidationError):
+            pass
+        try:
+            vcs_merge.configure(repo.root)
+            atomic.write_text(marker, wanted)
+        except (GitError, OSError, ValidationError):
+            return
 
     def _journal(self, mutation: Mutation, touched: list[Path]) -> None:
         """Tell a running containment window what this mutation wrote (workspace/containment.py)."""

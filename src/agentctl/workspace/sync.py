@@ -59,9 +59,11 @@ class SyncReport:
     attempts: int = 0  # push attempts (0: nothing to push)
     pushed: bool = False
     conflicts: list[str] = field(default_factory=list)
+    drivers: list[str] = field(default_factory=list)  # merge drivers configured in this clone
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "drivers": self.drivers,
             "remote": self.remote,
             "branch": self.branch,
             "mode": self.mode,
@@ -87,9 +89,20 @@ class SyncOps(TaskOps):
         target = self._sync_target(remote, branch)
         report = SyncReport(target.remote, target.branch, target.mode)
         with self._sync_locked():
+            report.drivers = self._merge_drivers(target.repo)
             report.committed = self._commit_pending(target.repo)
             self._exchange(target, report)
         return report
+
+    def _merge_drivers(self, repo: Repo) -> list[str]:
+        """Configure the merge drivers the workspace's .gitattributes names when this clone
+        lacks them (a fresh `git clone` has no .git/config entries): without them git would
+        merge WORKING.md and the records as plain text. Returns the drivers configured."""
+        from agentctl import vcs_merge
+
+        if all(state == "ok" for state in vcs_merge.driver_status(repo.root).values()):
+            return []
+        return vcs_merge.configure(repo.root)
 
     def _exchange(self, target: _Target, report: SyncReport) -> None:
         """Fetch, integrate and push until the push lands or the retries are spent (caller
