@@ -8,6 +8,7 @@ not JSON or not of this shape changes nothing.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
@@ -215,6 +216,7 @@ ACTION_TYPES = (
     "plan", "propose_agent", "noop",
 )  # fmt: skip
 _ADAPTER: TypeAdapter[Any] | None = None
+_ANSWER_SCHEMA: dict[str, Any] | None = None  # the action list's JSON Schema, built once per process
 
 _TASK_REF = re.compile(TASK_REF)
 
@@ -237,7 +239,7 @@ def extract_json(text: str, wanted: Callable[[Any], bool] | None = None) -> Any:
 
 def _fields_of() -> dict[str, list[str]]:
     """Each action type's field names (for "its fields: ..." in rejections)."""
-    schema = _adapter().json_schema()
+    schema = answer_schema()
     fields: dict[str, list[str]] = {}
     for definition in schema.get("$defs", {}).values():
         properties = definition.get("properties", {})
@@ -289,15 +291,18 @@ def parse_answer(
 def answer_schema() -> dict[str, Any]:
     """The JSON Schema of a whole answer, ``{"actions": [action, ...]}``, generated from the
     action models (for providers that constrain their output to a schema)."""
-    items = _adapter().json_schema()
-    definitions = items.pop("$defs", {})
-    return {
-        "type": "object",
-        "properties": {"actions": {"type": "array", "items": items}},
-        "required": ["actions"],
-        "additionalProperties": False,
-        "$defs": definitions,
-    }
+    global _ANSWER_SCHEMA
+    if _ANSWER_SCHEMA is None:
+        items = _adapter().json_schema()
+        definitions = items.pop("$defs", {})
+        _ANSWER_SCHEMA = {
+            "type": "object",
+            "properties": {"actions": {"type": "array", "items": items}},
+            "required": ["actions"],
+            "additionalProperties": False,
+            "$defs": definitions,
+        }
+    return copy.deepcopy(_ANSWER_SCHEMA)  # callers may change theirs
 
 
 def _brief(item: Any) -> str:

@@ -56,6 +56,7 @@ PRELOAD = [
     "agentctl.workspace",
     "agentctl.store.frontmatter",
     "agentctl.vcs",
+    "agentctl.heartbeat.warm",  # last: builds the action schema the ticks share
 ]
 
 
