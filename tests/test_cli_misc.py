@@ -524,6 +524,7 @@ def test_demo_builds_a_workspace(tmp_path: Path, cli: Runner) -> None:
     assert len(cli("agent", "list", "--json", cwd=target).json()["agents"]) >= 3
 
 
+@pytest.mark.slow  # a whole end-to-end run or thousands of files: the slow tier
 def test_demo_advice_names_a_command_that_works_without_an_activated_venv(
     tmp_path: Path, run_proc: Runner
 ) -> None:

@@ -753,6 +753,7 @@ def test_extract_digest() -> None:
     )  # only the header counts
 
 
+@pytest.mark.slow  # a whole end-to-end run or thousands of files: the slow tier
 def test_bounded_with_five_thousand_real_task_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+import pytest
 from conftest import Runner
 
 from agentctl import demo_roadmap
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 SAMPLE = Path(__file__).resolve().parents[1] / "templates" / "roadmap-sample.md"
 
 
+@pytest.mark.slow  # a whole end-to-end run or thousands of files: the slow tier
 def test_the_sample_roadmap_is_worked_to_done_in_dependency_order(tmp_path: Path) -> None:
     said: list[str] = []
     ws = demo_roadmap.build(tmp_path / "demo", SAMPLE, said.append, git=False)

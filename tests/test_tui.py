@@ -861,6 +861,7 @@ def test_a_hand_edit_in_place_is_picked_up_by_the_deep_scan(team_root: Path, cli
 # -- scale ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a whole end-to-end run or thousands of files: the slow tier
 def test_thousands_of_tasks_render_as_a_few_widgets(tmp_path: Path) -> None:
     from agentctl.core import body as taskbody
     from agentctl.store.frontmatter import Document
