@@ -7,15 +7,13 @@ OpenAI-compatible server on 127.0.0.1 (real HTTP, real litellm with ``api_base``
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Runner, run_refused, snapshot
+from spec_stub import Stub, serve
 
 from agentctl.core import spec as specs
 from agentctl.core import spec_tasks
@@ -48,61 +46,9 @@ def answer(**changes: Any) -> dict[str, Any]:
     return value
 
 
-@dataclass
-class Stub:
-    """Answers every request with the next queued text (the last one again when none is
-    queued: a repair turn then gets the same answer); records the prompts it was sent."""
-
-    answers: list[str] = field(default_factory=list)
-    prompts: list[str] = field(default_factory=list)
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-    base: str = ""
-    last: str = ""
-    hook: Callable[[], None] | None = None  # runs while a request is answered
-
-
-def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            stub.bodies.append(body)
-            stub.prompts.append(body["messages"][-1]["content"])
-            if stub.hook is not None:
-                stub.hook()
-            stub.last = stub.answers.pop(0) if stub.answers else stub.last
-            payload = {
-                "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": stub.last}}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
-            }  # fmt: skip
-            data = json.dumps(payload).encode("utf-8")
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
-
-
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stub]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    state = Stub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.base = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serve(monkeypatch, Stub())
 
 
 @pytest.fixture
