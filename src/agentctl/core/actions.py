@@ -216,7 +216,9 @@ ACTION_TYPES = (
     "plan", "propose_agent", "noop",
 )  # fmt: skip
 _ADAPTER: TypeAdapter[Any] | None = None
-_ANSWER_SCHEMA: dict[str, Any] | None = None  # the action list's JSON Schema, built once per process
+_ANSWER_SCHEMA: dict[str, Any] | None = (
+    None  # the action list's JSON Schema, built once per process
+)
 
 _TASK_REF = re.compile(TASK_REF)
 

@@ -119,17 +119,6 @@ def _read(
     return value, None
 
 
-def parse_answer(text: str, check: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """The checked JSON object in a model's answer, or RuntimeFailure saying why not."""
-    value, problem = _read(text, check)
-    if value is None:
-        raise RuntimeFailure(
-            f"the model's answer {problem}: nothing was written",
-            hint="try again, or another model (--model)",
-        )
-    return value
-
-
 def check_answer(value: dict[str, Any], check: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """``value`` if ``check`` passes it, else RuntimeFailure naming the first problem."""
     try:

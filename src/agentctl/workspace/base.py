@@ -547,12 +547,13 @@ class WorkspaceBase:
         journal.finish(entry)
         return False
 
-    def _ensure_merge_drivers(self, repo: Repo) -> None:
+    def _ensure_merge_drivers(self, repo: Repo) -> list[str]:
         """Configure the merge drivers in this clone on its first commit by agentctl: a fresh
         `git clone` has no .git/config entries, and without them git merges WORKING.md and
         the records as plain text. A marker in .agentctl/local (per clone) holds the command
         configured, so this costs one small read per commit, and a moved virtualenv is
-        configured again. A failure is left to `agentctl doctor`, which reports it."""
+        configured again. A failure is left to `agentctl doctor`, which reports it. Returns
+        the drivers configured now."""
         from agentctl import vcs_merge
         from agentctl.store import atomic
         from agentctl.store.reading import open_nofollow
@@ -562,14 +563,15 @@ class WorkspaceBase:
         try:
             with open_nofollow(marker, str(marker)) as handle:
                 if handle.read().decode("utf-8", "replace") == wanted:
-                    return
+                    return []
         except (OSError, ValidationError):
             pass
         try:
-            vcs_merge.configure(repo.root)
+            configured = vcs_merge.configure(repo.root)
             atomic.write_text(marker, wanted)
         except (GitError, OSError, ValidationError):
-            return
+            return []
+        return configured
 
     def _journal(self, mutation: Mutation, touched: list[Path]) -> None:
         """Tell a running containment window what this mutation wrote (workspace/containment.py)."""

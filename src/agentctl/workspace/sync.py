@@ -89,20 +89,10 @@ class SyncOps(TaskOps):
         target = self._sync_target(remote, branch)
         report = SyncReport(target.remote, target.branch, target.mode)
         with self._sync_locked():
-            report.drivers = self._merge_drivers(target.repo)
+            report.drivers = self._ensure_merge_drivers(target.repo)  # a fresh clone
             report.committed = self._commit_pending(target.repo)
             self._exchange(target, report)
         return report
-
-    def _merge_drivers(self, repo: Repo) -> list[str]:
-        """Configure the merge drivers the workspace's .gitattributes names when this clone
-        lacks them (a fresh `git clone` has no .git/config entries): without them git would
-        merge WORKING.md and the records as plain text. Returns the drivers configured."""
-        from agentctl import vcs_merge
-
-        if all(state == "ok" for state in vcs_merge.driver_status(repo.root).values()):
-            return []
-        return vcs_merge.configure(repo.root)
 
     def _exchange(self, target: _Target, report: SyncReport) -> None:
         """Fetch, integrate and push until the push lands or the retries are spent (caller
