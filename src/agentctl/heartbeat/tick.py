@@ -33,6 +33,8 @@ from agentctl.heartbeat.context import Work, build_prompt, collect
 from agentctl.paths import validate_name
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from agentctl.core import events as ev
     from agentctl.core.records import AgentRecord, AgentStateRecord
     from agentctl.heartbeat.answering import Parsed
@@ -275,10 +277,16 @@ def _apply_answer(
     # that the workspace refuses (permissions, workflow) are the agent's decisions: it worked.
     produced_nothing = bool(rejected) and not any(a.type != "noop" for a in actions)
     applied: list[dict[str, Any]] = []
+    to_apply, lost = _claims_won_by_push(ws, actor, actions, applied, rejected)
     with ws.batched(actor, f"heartbeat of {name}"):
-        for action in actions:
+        for action in to_apply:
             if action.type == "noop":
                 applied.append({"action": "noop", "reason": action.reason})
+                continue
+            on_task = getattr(action, "task", None)
+            if on_task is not None and on_task in lost:
+                rejected.append({"action": f"{action.type}({on_task})", "task": on_task,
+                                 "reason": f"not applied: the claim of {on_task} was not won ({lost[on_task]})"})  # fmt: skip
                 continue
             try:
                 applied.append(_apply(ws, actor, action, started))
@@ -309,6 +317,38 @@ def _apply_answer(
             return
         current = next((a.get("task") for a in applied if a.get("task")), task_id)
         _close_tick(ws, name, work, started, record, applied, rejected, current)
+
+
+def _claims_won_by_push(
+    ws: Workspace,
+    actor: Actor,
+    actions: Sequence[Any],
+    applied: list[dict[str, Any]],
+    rejected: list[dict[str, Any]],
+) -> tuple[list[Any], dict[str, str]]:
+    """With ``heartbeat.sync: true`` a claim in a tick is won the way ``task claim --sync``
+    wins one: made and pushed before the rest of the answer is applied, and withdrawn when
+    another machine's claim landed first. Returns the other actions, and the tasks whose
+    claim was not won (with why): the answer's other actions on those tasks are not applied,
+    so a losing agent never works a task someone else holds."""
+    if not any(a.type == "claim" for a in actions):
+        return list(actions), {}
+    if not ws.config["heartbeat"]["sync"] or ws.repo is None:
+        return list(actions), {}
+    rest: list[Any] = []
+    lost: dict[str, str] = {}
+    for action in actions:
+        if action.type != "claim":
+            rest.append(action)
+            continue
+        try:
+            task = ws.claim_synced(actor, action.task)
+        except AgentctlError as exc:
+            lost[action.task] = exc.message
+            rejected.append({"action": f"claim({action.task})", "reason": exc.message, "task": action.task})  # fmt: skip
+            continue
+        applied.append({"action": "claim", "task": task["id"], "pushed": True})
+    return rest, lost
 
 
 _ANSI_ESCAPE = r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"

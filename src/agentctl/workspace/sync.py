@@ -86,9 +86,10 @@ class SyncOps(TaskOps):
         ``sync.mode: merge``), re-index, re-render WORKING.md and push; a rejected push is
         retried (``sync.retries``). Raises ConflictError (exit 5) when integrating stops on a
         conflict, leaving the rebase or merge for the user to finish."""
-        target = self._sync_target(remote, branch)
-        report = SyncReport(target.remote, target.branch, target.mode)
         with self._sync_locked():
+            # Under the lock: another process's sync may be mid-rebase (HEAD detached).
+            target = self._sync_target(remote, branch)
+            report = SyncReport(target.remote, target.branch, target.mode)
             report.drivers = self._ensure_merge_drivers(target.repo)  # a fresh clone
             report.committed = self._commit_pending(target.repo)
             self._exchange(target, report)
@@ -229,16 +230,20 @@ class SyncOps(TaskOps):
         fetched history brings someone else's claim of the task, ours is withdrawn (its
         commit taken out) and ConflictError names the winner; otherwise the claim is rebased
         onto what came in and pushed again (``sync.retries`` rounds)."""
-        target = self._sync_target(remote, branch)
-        if not self.config["git"]["autocommit"]:
+        if self.repo is not None and not self.config["git"]["autocommit"]:
             raise UsageError(
                 "claim --sync needs git.autocommit: the claim travels as its commit",
                 hint="set git.autocommit: true (and unset AGENTCTL_AUTOCOMMIT)",
             )
         task_id = ref
-        for _ in range(target.retries + 1):
-            report = SyncReport(target.remote, target.branch, target.mode)
+        rounds = 1
+        attempt = 0
+        while attempt < rounds:
+            attempt += 1
             with self._sync_locked():
+                target = self._sync_target(remote, branch)  # under the lock, as in sync()
+                rounds = target.retries + 1
+                report = SyncReport(target.remote, target.branch, target.mode)
                 self._commit_pending(target.repo)
                 self._exchange(target, report)
             claimed = self.claim(actor, task_id)
@@ -248,7 +253,7 @@ class SyncOps(TaskOps):
                     return claimed
             task_id = claimed["id"]  # the next round claims the same task afresh
         raise GitError(
-            f"the claim of {task_id} could not be pushed in {target.retries + 1} rounds "
+            f"the claim of {task_id} could not be pushed in {rounds} rounds "
             "(the remote kept moving); it was withdrawn",
             hint="try again, or raise sync.retries",
         )
