@@ -42,6 +42,23 @@ ENV_REMOVED = (
     "EDITOR",
 )
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile agentctl's sources to bytecode once, before any worker or subprocess starts.
+
+    An editable install has no bytecode until an import writes it, and where
+    PYTHONDONTWRITEBYTECODE is set (as on the machines this suite runs on) no import ever
+    does: every `python -m agentctl` the tests start then compiled ~130 modules from source
+    (~0.1-0.15 s each time). py_compile writes the cache regardless of that setting, and
+    Python reads it."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller has done it
+        return
+    import compileall
+
+    source = Path(__file__).resolve().parent.parent / "src" / "agentctl"
+    if source.is_dir():
+        compileall.compile_dir(str(source), quiet=1, workers=1)
+
+
 GIT_USER_NAME = "Test User"
 GIT_USER_EMAIL = "test.user@example.com"
 
