@@ -129,6 +129,20 @@ def test_agent_bar_chips() -> None:
         2,
     )
     assert (chips[0].status, chips[0].heartbeat_age, chips[0].unread) == ("idle", None, 0)
+    assert chips[0].host is None  # one machine (or none named): no host on the chips
+
+
+def test_agent_bar_names_hosts_when_the_team_spans_machines() -> None:
+    from agentctl.tui.widgets.agents import chip_text
+
+    agents = [
+        {"name": "ada", "role": "dev", "host": "laptop", "state": {}, "open_tasks": 0},
+        {"name": "bo", "role": "dev", "host": "server", "state": {}, "open_tasks": 0},
+        {"name": "old", "role": "dev", "state": {}, "open_tasks": 0},
+    ]
+    chips = build_agent_bar(agents, NOW, 3)
+    assert [c.host for c in chips] == ["laptop", "server", "-"]
+    assert "bo@server idle" in chip_text(chips[1]).plain
 
 
 def test_formatting() -> None:

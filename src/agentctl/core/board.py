@@ -214,6 +214,7 @@ class AgentChip:
     heartbeat_age: float | None  # seconds since the last heartbeat, None if it never beat
     unread: int
     open_tasks: int
+    host: str | None = None  # shown only when the team's agents run on more than one machine
 
 
 def agent_status(
@@ -248,6 +249,8 @@ def build_agent_bar(
     """Chips in name order from agent rows carrying ``state`` and ``open_tasks`` (as
     ``Workspace.list_agents`` returns them)."""
     chips = []
+    agents = list(agents)
+    hosts = {str(a["host"]) for a in agents if a.get("host")}
     for agent in sorted(agents, key=lambda a: str(a["name"])):
         state = agent.get("state") or {}
         status, age = agent_status(agent, state, now, missed_beats)
@@ -265,6 +268,7 @@ def build_agent_bar(
                 heartbeat_age=age,
                 unread=(unread or {}).get(str(agent["name"]), 0),
                 open_tasks=int(agent.get("open_tasks", 0)),
+                host=str(agent.get("host") or "-") if len(hosts) > 1 else None,
             )
         )
     return tuple(chips)

@@ -50,6 +50,7 @@ def agent_header(agent: dict[str, Any], now: datetime) -> RenderableType:
     if agent.get("command"):
         runtime += " · " + " ".join(agent["command"])
     grid.add_row("runtime", runtime)
+    grid.add_row("host", str(agent.get("host") or "- (unowned)"))
     if agent.get("capabilities"):
         grid.add_row("capabilities", ", ".join(agent["capabilities"]))
     every = (agent.get("heartbeat") or {}).get("every") or "15m"

@@ -29,6 +29,8 @@ def chip_text(chip: AgentChip) -> Text:
     text = Text(no_wrap=True)
     text.append(STATUS_GLYPH.get(chip.status, "?") + " ", style=STATUS_STYLE.get(chip.status, ""))
     text.append(chip.name, style="bold")
+    if chip.host:
+        text.append(f"@{chip.host}", style="dim")
     text.append(f" {chip.status}", style=STATUS_STYLE.get(chip.status, ""))
     if chip.current_task:
         text.append(f" →{chip.current_task}", style="cyan")
