@@ -42,6 +42,7 @@ ENV_REMOVED = (
     "EDITOR",
 )
 
+
 def pytest_configure(config: pytest.Config) -> None:
     """Compile agentctl's sources to bytecode once, before any worker or subprocess starts.
 

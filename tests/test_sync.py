@@ -522,3 +522,76 @@ def test_sync_and_claim_sync_stay_light(world: list[Clone], tmp_path: Path) -> N
         code, modules, err = imported(clone.root, probe, *args)
         assert code == 0, err
         assert "pydantic" not in modules and not modules & NEVER, f"{args}: {sorted(modules)}"
+
+
+def test_sync_shows_git_progress_on_a_terminal_only(world: list[Clone]) -> None:
+    """On a terminal (stderr a pty) a sync passes git's progress meter through; piped, or
+    with --json, git runs quietly."""
+    import os
+    import pty
+    import sys
+
+    a, b = world
+    for number in range(5):
+        a.add_task(f"Progress {number}")
+    a.sync()
+
+    def run_with_tty_stderr(*args: str) -> tuple[int, str, str]:
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentctl", "-W", str(b.root), *args],
+            cwd=b.root,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the pty closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out, _ = proc.communicate(timeout=60)
+        os.close(leader)
+        return proc.returncode, out, seen.decode("utf-8", "replace")
+
+    code, out, err = run_with_tty_stderr("sync", "--json")
+    assert code == 0, err
+    assert json.loads(out)["sync"]["incoming"] == 5 and err == ""
+    for number in range(3):
+        a.add_task(f"More {number}")
+    a.sync()
+    code, out, err = run_with_tty_stderr("sync")
+    assert code == 0, err
+    assert "objects" in err, err  # e.g. "remote: Enumerating objects: 12, done."
+    assert "3 commit(s) in" in out
+    a.add_task("Piped")
+    a.sync()
+    piped = b.run("sync")
+    assert piped.code == 0 and piped.err == "", str(piped)
+
+
+def test_progress_from_the_remote_is_shown_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from agentctl.cli import output
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = Tty()
+    monkeypatch.setattr("sys.stderr", fake)
+    assert output.git_progress(json_=True) is None
+    show = output.git_progress(json_=False)
+    assert show is not None
+    show(b"remote: \x1b]0;owned\x07Counting objects:  50% (1/2)\rremote: Counting objects: 100%")
+    show("é done.\n".encode()[:1])  # a character split across two reads
+    show("é done.\n".encode()[1:])
+    text = fake.getvalue()
+    assert "\x1b" not in text and "\x07" not in text and "\\u001b" in text
+    assert "50% (1/2)\rremote: Counting objects: 100%é done.\n" in text

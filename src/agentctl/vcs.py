@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,6 +268,42 @@ class Repo:
         """Run one git command in the work tree (for vcs_remote.py); GitError on an exit
         code outside ``ok_codes``."""
         return self._run(args, ok_codes=ok_codes)
+
+    def git_streamed(
+        self,
+        args: Sequence[str],
+        on_stderr: Callable[[bytes], None],
+        ok_codes: tuple[int, ...] = (0,),
+    ) -> subprocess.CompletedProcess[bytes]:
+        """:meth:`git`, with git's stderr handed to ``on_stderr`` as it arrives (a fetch's or
+        push's progress) and still returned whole for the error checks."""
+        try:
+            proc = subprocess.Popen(
+                _git_cmd(args),
+                cwd=self.root,
+                env=_base_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git in {self.root}: {exc}") from exc
+        assert proc.stdout is not None and proc.stderr is not None
+        stdout = proc.stdout
+        out: list[bytes] = []
+        reader = threading.Thread(target=lambda: out.append(stdout.read()), daemon=True)
+        reader.start()
+        err = bytearray()
+        while chunk := os.read(proc.stderr.fileno(), 4096):
+            err += chunk
+            on_stderr(chunk)
+        reader.join()
+        proc.stderr.close()
+        stdout.close()
+        code = proc.wait()
+        result = subprocess.CompletedProcess(list(args), code, b"".join(out), bytes(err))
+        if code not in ok_codes:
+            raise GitError(f"git {args[0]}: {_error_line(result.stderr)}")
+        return result
 
     def branch_ref(self) -> str | None:
         """The ref HEAD names (``refs/heads/main``), or None when HEAD is detached."""

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from subprocess import CompletedProcess
 from typing import Literal
 
 from agentctl.errors import GitError, NotFoundError
@@ -61,20 +63,21 @@ def current_branch(repo: Repo) -> str:
     return ref.removeprefix("refs/heads/")
 
 
-def fetch(repo: Repo, remote: str, branch: str) -> str | None:
+Progress = Callable[[bytes], None]
+
+
+def _git(repo: Repo, args: list[str], progress: Progress | None) -> CompletedProcess[bytes]:
+    """A fetch or push: quiet, or with git's progress meter handed to ``progress``."""
+    if progress is None:
+        return repo.git([args[0], "--quiet", *args[1:]], ok_codes=(0, 1, 128))
+    return repo.git_streamed([args[0], "--progress", *args[1:]], progress, ok_codes=(0, 1, 128))
+
+
+def fetch(repo: Repo, remote: str, branch: str, progress: Progress | None = None) -> str | None:
     """Fetch ``branch`` of ``remote``; the fetched commit, or None when the remote has no
     such branch yet (an empty remote: the first push creates it)."""
     ref = remote_ref(remote, branch)
-    proc = repo.git(
-        [
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            remote,
-            f"+refs/heads/{branch}:{ref}",
-        ],
-        ok_codes=(0, 1, 128),
-    )
+    proc = _git(repo, ["fetch", "--no-tags", remote, f"+refs/heads/{branch}:{ref}"], progress)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace")
         if "couldn't find remote ref" in err:
@@ -144,12 +147,9 @@ class Push:
     message: str = ""
 
 
-def push(repo: Repo, remote: str, branch: str) -> Push:
+def push(repo: Repo, remote: str, branch: str, progress: Progress | None = None) -> Push:
     """Push HEAD to ``branch`` of ``remote`` (never forced)."""
-    proc = repo.git(
-        ["push", "--porcelain", "--quiet", remote, f"HEAD:refs/heads/{branch}"],
-        ok_codes=(0, 1, 128),
-    )
+    proc = _git(repo, ["push", "--porcelain", remote, f"HEAD:refs/heads/{branch}"], progress)
     out = proc.stdout.decode("utf-8", "replace")
     err = proc.stderr.decode("utf-8", "replace")
     if proc.returncode == 0:

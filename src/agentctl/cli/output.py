@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from agentctl.core.secrets import mask
@@ -106,6 +106,26 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def say(message: str) -> None:
     """A human-oriented confirmation line (stdout, since it is the command's result)."""
     write(message + "\n")
+
+
+def git_progress(json_: bool) -> Callable[[bytes], None] | None:
+    """Where git's fetch and push progress goes: stderr when it is a terminal and the output
+    is for people (not --json), else nowhere (git runs quietly). The remote's words are
+    untrusted: control characters are escaped (the carriage returns of the meter are kept)
+    and secrets masked."""
+    if json_ or not sys.stderr.isatty():
+        return None
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a character split by a read
+
+    def show(chunk: bytes) -> None:
+        text = decoder.decode(chunk)
+        safe = "\r".join(neutralise(mask(part)) for part in text.split("\r"))
+        sys.stderr.write(safe)
+        sys.stderr.flush()
+
+    return show
 
 
 def notice(message: str) -> None:

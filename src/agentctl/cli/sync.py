@@ -35,7 +35,7 @@ def sync(
     unknown remote.
     """
     ws = open_workspace(ctx, warn=False)
-    report = ws.sync(remote, branch)
+    report = ws.sync(remote, branch, progress=output.git_progress(want_json(ctx, json_)))
     if want_json(ctx, json_):
         output.emit_json({"sync": report.as_dict()})
         return

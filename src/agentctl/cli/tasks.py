@@ -386,7 +386,11 @@ def claim(
     """Atomically take a task: assigns you, moves it in progress, and holds a leased claim."""
     ws = open_workspace(ctx, warn=False)
     actor = acting(ctx, ws)
-    result = ws.claim_synced(actor, task) if sync else ws.claim(actor, task)
+    if sync:
+        progress = output.git_progress(want_json(ctx, json_))
+        result = ws.claim_synced(actor, task, progress=progress)
+    else:
+        result = ws.claim(actor, task)
     _changed(ctx, json_, "claimed", result)
 
 

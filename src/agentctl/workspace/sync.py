@@ -29,7 +29,7 @@ from agentctl.workspace.tasks import TaskOps
 
 if TYPE_CHECKING:
     from agentctl.vcs import Repo
-    from agentctl.vcs_remote import Mode
+    from agentctl.vcs_remote import Mode, Progress
 
 SYNC_ACTOR = "agentctl"
 _MAX_LISTED = 5  # conflicting paths named in the one-line error
@@ -42,6 +42,7 @@ class _Target:
     branch: str
     mode: Mode
     retries: int
+    progress: Progress | None = None  # git's progress meter (a terminal), else quiet
 
 
 @dataclass
@@ -81,14 +82,19 @@ class SyncReport:
 class SyncOps(TaskOps):
     # -- agentctl sync -----------------------------------------------------------------
 
-    def sync(self, remote: str | None = None, branch: str | None = None) -> SyncReport:
+    def sync(
+        self,
+        remote: str | None = None,
+        branch: str | None = None,
+        progress: Progress | None = None,
+    ) -> SyncReport:
         """Commit what agentctl left uncommitted, fetch, integrate (rebase, or merge with
         ``sync.mode: merge``), re-index, re-render WORKING.md and push; a rejected push is
         retried (``sync.retries``). Raises ConflictError (exit 5) when integrating stops on a
         conflict, leaving the rebase or merge for the user to finish."""
         with self._sync_locked():
             # Under the lock: another process's sync may be mid-rebase (HEAD detached).
-            target = self._sync_target(remote, branch)
+            target = self._sync_target(remote, branch, progress)
             report = SyncReport(target.remote, target.branch, target.mode)
             report.drivers = self._ensure_merge_drivers(target.repo)  # a fresh clone
             report.committed = self._commit_pending(target.repo)
@@ -105,7 +111,7 @@ class SyncOps(TaskOps):
             if ahead == 0:
                 return
             report.attempts += 1
-            pushed = vcs_remote.push(target.repo, target.remote, target.branch)
+            pushed = vcs_remote.push(target.repo, target.remote, target.branch, target.progress)
             if pushed.ok:
                 report.outgoing, report.pushed = ahead, True
                 return
@@ -133,7 +139,7 @@ class SyncOps(TaskOps):
         from agentctl import vcs_remote
 
         repo = target.repo
-        tip = vcs_remote.fetch(repo, target.remote, target.branch)
+        tip = vcs_remote.fetch(repo, target.remote, target.branch, target.progress)
         upstream = vcs_remote.remote_ref(target.remote, target.branch) if tip else None
         ahead, behind = vcs_remote.ahead_behind(repo, upstream)
         if upstream is None or behind == 0:
@@ -186,7 +192,9 @@ class SyncOps(TaskOps):
         )
         return pending
 
-    def _sync_target(self, remote: str | None, branch: str | None) -> _Target:
+    def _sync_target(
+        self, remote: str | None, branch: str | None, progress: Progress | None = None
+    ) -> _Target:
         from agentctl import vcs_remote
 
         repo = self.repo
@@ -202,7 +210,7 @@ class SyncOps(TaskOps):
         wanted = branch or settings["branch"] or vcs_remote.current_branch(repo)
         if wanted.startswith("-"):
             raise GitError(f"not a branch name: {wanted!r}")
-        return _Target(repo, name, wanted, settings["mode"], int(settings["retries"]))
+        return _Target(repo, name, wanted, settings["mode"], int(settings["retries"]), progress)
 
     @contextmanager
     def _sync_locked(self) -> Iterator[None]:
@@ -223,6 +231,7 @@ class SyncOps(TaskOps):
         ref: str | None = None,
         remote: str | None = None,
         branch: str | None = None,
+        progress: Progress | None = None,
     ) -> dict[str, Any]:
         """Claim a task and win it only if the claim lands on the remote first.
 
@@ -241,7 +250,7 @@ class SyncOps(TaskOps):
         while attempt < rounds:
             attempt += 1
             with self._sync_locked():
-                target = self._sync_target(remote, branch)  # under the lock, as in sync()
+                target = self._sync_target(remote, branch, progress)  # under the lock, as in sync()
                 rounds = target.retries + 1
                 report = SyncReport(target.remote, target.branch, target.mode)
                 self._commit_pending(target.repo)
@@ -300,14 +309,14 @@ class SyncOps(TaskOps):
         path = self.layout.relative(self.layout.task(task_id))
         rebased = False
         for attempt in range(1, target.retries + 2):
-            pushed = vcs_remote.push(repo, target.remote, target.branch)
+            pushed = vcs_remote.push(repo, target.remote, target.branch, target.progress)
             if pushed.ok:
                 if rebased:
                     self._publish_rerender(target)
                 return True
             if not pushed.retryable:
                 self._push_refused(target, attempt, False, pushed.message)
-            tip = vcs_remote.fetch(repo, target.remote, target.branch)
+            tip = vcs_remote.fetch(repo, target.remote, target.branch, target.progress)
             upstream = vcs_remote.remote_ref(target.remote, target.branch)
             if tip is None:
                 continue
@@ -341,7 +350,7 @@ class SyncOps(TaskOps):
         try:
             self.refresh(force=True)
             if self._rerender_committed():
-                vcs_remote.push(target.repo, target.remote, target.branch)
+                vcs_remote.push(target.repo, target.remote, target.branch, target.progress)
         except GitError as exc:  # the claim has landed: this is only the rendering
             self.warnings.append(f"WORKING.md was not re-rendered after the claim: {exc.message}")
 
