@@ -145,6 +145,10 @@ def run_round(
     agents = [agent["name"] for agent in ws.agents_here(include_unowned)]
     if jobs <= 1 or len(agents) <= 1:
         return tick_all(ws, dry_run=dry_run, include_unowned=include_unowned)
+    context = _context()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()  # it imports PRELOAD while this process raises attention
     if not dry_run:
         try:
             ws.raise_attention()
@@ -152,7 +156,6 @@ def run_round(
             ws.warnings.append(f"conditions needing attention were not raised: {exc.message}")
     from multiprocessing.connection import wait
 
-    context = _context()
     root = str(ws.root)
     waiting = list(agents)
     running: dict[str, _Running] = {}
