@@ -525,13 +525,25 @@ class Repo:
         if self.head() is None:
             return result
 
-        def names(args: list[str]) -> list[str]:
-            out = self._run([*args, "-z", "--", *rels]).stdout
-            return [n for n in os.fsdecode(out).split("\0") if n]
-
-        staged = names(["diff", "--cached", "--name-only", "--no-renames", "HEAD"])
-        result["untracked"] = names(["ls-files", "--others", "--exclude-standard"])
-        result["changed"] = names(["diff", "--name-only", "--no-renames"])
+        # One `git status` for the three questions: X is the index against HEAD (staged), Y
+        # the work tree against the index; `??` untracked. No optional locks: a status must
+        # not rewrite the user's index (nor race a commit for index.lock) to refresh it.
+        out = self._run(
+            ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--no-renames",
+             "--untracked-files=all", "--", *rels]
+        ).stdout  # fmt: skip
+        staged: list[str] = []
+        for entry in os.fsdecode(out).split("\0"):
+            if len(entry) < 4:
+                continue
+            code, name = entry[:2], entry[3:]
+            if code == "??":
+                result["untracked"].append(name)
+                continue
+            if code[0] not in " ?!":
+                staged.append(name)
+            if code[1] not in " ?!":
+                result["changed"].append(name)
         if staged:
             in_head: dict[str, str] = {}
             out = self._run(["ls-tree", "-z", "HEAD", "--", *staged]).stdout
