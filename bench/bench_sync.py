@@ -95,6 +95,68 @@ def start_daemon(base: Path) -> tuple[subprocess.Popen[bytes], str] | None:
     return None
 
 
+class LatencyProxy:
+    """A TCP proxy on 127.0.0.1 in front of ``port`` that delays every chunk by ``delay``
+    seconds each way: a remote ``2 * delay`` of round-trip time away, as a hosted remote is
+    (git's protocol takes several round trips per fetch or push). Order is kept per
+    direction; bandwidth is not limited."""
+
+    def __init__(self, port: int, delay: float) -> None:
+        import threading
+
+        self.target, self.delay = port, delay
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        import queue
+        import threading
+
+        due: queue.Queue[tuple[float, bytes]] = queue.Queue()
+
+        def send() -> None:
+            while True:
+                when, chunk = due.get()
+                pause = when - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                try:
+                    if not chunk:
+                        dst.shutdown(socket.SHUT_WR)
+                        return
+                    dst.sendall(chunk)
+                except OSError:
+                    return
+
+        threading.Thread(target=send, daemon=True).start()
+        while True:
+            try:
+                chunk = src.recv(65536)
+            except OSError:
+                chunk = b""
+            due.put((time.monotonic() + self.delay, chunk))
+            if not chunk:
+                return
+
+    def close(self) -> None:
+        self.server.close()
+
+
 def measure(clone: Path, env: dict[str, str], ids: list[str], runs: int) -> dict[str, float]:
     times: dict[str, list[float]] = {"sync": [], "fetch": [], "claim": [], "fetch+push": []}
     sync = [*AGENTCTL, "sync"]
@@ -122,6 +184,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=50.0,
+        help="round-trip time of the simulated hosted remote (git daemon behind a delaying "
+        "proxy); 0 leaves it out",
+    )
     args = parser.parse_args()
     env = {
         k: v
@@ -143,6 +212,15 @@ def main() -> None:
         daemon = start_daemon(base)
         if daemon is not None:
             remotes.append(("git daemon, 127.0.0.1", daemon[1]))
+            if args.rtt_ms > 0:
+                port = int(daemon[1].rsplit(":", 1)[1].split("/")[0])
+                proxy = LatencyProxy(port, args.rtt_ms / 2000)
+                remotes.append(
+                    (
+                        f"git daemon, {args.rtt_ms:g} ms round trip (simulated)",
+                        f"git://127.0.0.1:{proxy.port}/remote.git",
+                    )
+                )
         for label, url in remotes:
             git(clone, env, "remote", "set-url", "origin", url)
             m = measure(clone, env, ids, args.runs)
