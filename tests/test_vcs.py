@@ -458,3 +458,43 @@ def test_head_moving_forever_gives_up_with_git_error(repo_dir: Path, repo: Repo)
     assert no_temp_files(repo_dir)
     # The index entry was not touched: keep.txt still shows as modified, not staged.
     assert status(repo_dir) == " M keep.txt\n"
+
+
+def test_head_read_from_files_agrees_with_git(tmp_path: Path) -> None:
+    """Repo.head() reads HEAD and the branch ref without a process where the layout is the
+    plain one; in every state it must say what `git rev-parse HEAD` says."""
+    root = tmp_path / "r"
+    init_repo(root)
+    repo = find_repo(root)
+    assert repo is not None
+
+    def git_head(where: Path) -> str | None:
+        proc = subprocess.run(
+            ["git", "rev-parse", "-q", "--verify", "HEAD^{commit}"],
+            cwd=where, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return proc.stdout.strip() or None
+
+    assert repo.head() is None and repo._head_from_files() == (True, None)  # unborn
+    (root / "a.txt").write_text("a\n")
+    git(root, "add", "a.txt")
+    git(root, "commit", "-q", "-m", "one")
+    assert repo._head_from_files() == (True, git_head(root))
+    git(root, "pack-refs", "--all")  # the ref now lives in packed-refs only
+    assert not (root / ".git" / "refs" / "heads" / "main").exists()
+    assert repo._head_from_files() == (True, git_head(root))
+    git(root, "commit", "-q", "--allow-empty", "-m", "two")  # a loose ref again, newer
+    assert repo._head_from_files() == (True, git_head(root))
+    git(root, "switch", "-q", "--orphan", "fresh")  # unborn branch, packed refs present
+    assert repo._head_from_files() == (True, None) and repo.head() is None
+    git(root, "switch", "-q", "main")
+    git(root, "checkout", "-q", "--detach")
+    assert repo._head_from_files() == (False, None)  # detached: git is asked
+    assert repo.head() == git_head(root)
+    git(root, "switch", "-q", "main")
+    linked = tmp_path / "linked"
+    git(root, "worktree", "add", "-q", "-b", "side", str(linked))
+    other = find_repo(linked)
+    assert other is not None
+    git(linked, "commit", "-q", "--allow-empty", "-m", "on side")
+    assert other._head_from_files() == (True, git_head(linked)) != (True, git_head(root))

@@ -87,6 +87,9 @@ def _git_cmd(args: Sequence[str]) -> list[str]:
     return ["git", "-c", "core.quotepath=off", *args]
 
 
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
 def _error_line(stderr: bytes) -> str:
     """The most telling line of git's stderr: the first fatal:/error: line, else the first."""
     lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
@@ -208,6 +211,9 @@ class Repo:
 
     def head(self) -> str | None:
         """The commit HEAD points at, or None when the current branch has no commits yet."""
+        known, sha = self._head_from_files()
+        if known:
+            return sha
         proc = self._run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], ok_codes=(0, 1))
         sha = proc.stdout.decode("ascii").strip()
         return sha if proc.returncode == 0 and sha else None
@@ -481,6 +487,39 @@ class Repo:
                 hint="see `git status` and `git fsck`",
             )
         return os.fsdecode(proc.stdout).strip()
+
+    def _head_from_files(self) -> tuple[bool, str | None]:
+        """HEAD's commit read the way git reads it, without a process, in the plain layout:
+        ``HEAD`` names a branch whose loose ref file or ``packed-refs`` line holds the id (or
+        neither: the branch is unborn, None), as ``(True, id)``. Anything else (a detached
+        HEAD, a symbolic branch ref, the reftable format, an unreadable file) is
+        ``(False, None)``: ask git."""
+        unknown: tuple[bool, str | None] = (False, None)
+        try:
+            text = (self.git_dir / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
+            if not text.startswith("ref: refs/heads/") or text == "ref: refs/heads/.invalid":
+                return unknown
+            ref = text[5:].strip()
+            common = self._common_dir()
+            if (common / "reftable").exists():
+                return unknown
+            try:
+                value = (common / ref).read_text(encoding="ascii", errors="replace").strip()
+            except FileNotFoundError:
+                value = ""
+            if value:
+                return (True, value) if _OBJECT_ID.fullmatch(value) else unknown
+            try:
+                packed = (common / "packed-refs").read_text(encoding="utf-8", errors="replace")
+            except FileNotFoundError:
+                return True, None  # no loose ref and no packed one: unborn
+            for line in packed.splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref:
+                    return (True, sha) if _OBJECT_ID.fullmatch(sha) else unknown
+            return True, None
+        except OSError:
+            return unknown
 
     def _ref_problem(self, ref: str) -> str | None:
         """What is wrong with a loose ref file (None if fine, packed, or not born yet)."""
