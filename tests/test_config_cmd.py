@@ -319,3 +319,22 @@ def test_turning_auto_commit_off_and_on_is_committed(git_ws_root: Path, cli: Run
     assert cli("config", "set", "git.autocommit", "true").code == 0
     assert git(root, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
     assert ".agentctl/config.yaml" in git(root, "show", "--name-only", "--format=", "HEAD")
+
+
+def test_a_windows_file_keeps_its_line_endings(ws_root: Path, cli: Runner) -> None:
+    path = ws_root / CONFIG
+    before = path.read_bytes().replace(b"\n", b"\r\n")
+    path.write_bytes(before)
+    assert cli("config", "set", "heartbeat.sync", "true").code == 0
+    after = path.read_bytes()
+    assert _diff(before.decode(), after.decode()) == [
+        "-  sync: false             # sync before and after each tick (heartbeat, run, cron)",
+        "+  sync: true              # sync before and after each tick (heartbeat, run, cron)",
+    ]
+    assert after.count(b"\r\n") == after.count(b"\n") == before.count(b"\n")
+
+
+def test_working_md_follows_the_change_at_once(ws_root: Path, cli: Runner) -> None:
+    assert cli("config", "set", "name", "Team Rocket").code == 0
+    working = (ws_root / "WORKING.md").read_text(encoding="utf-8")
+    assert working.startswith("# WORKING — Team Rocket\n"), working[:80]

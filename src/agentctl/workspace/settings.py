@@ -165,12 +165,15 @@ class SettingsOps(WorkspaceBase):
         with self._mutate(actor) as m:
             before = self.setting(key)
             text = read_record(path, rel)
-            document = frontmatter.load_yaml_roundtrip(text, rel)
+            crlf = "\r\n" in text  # a file written on Windows keeps its line endings
+            document = frontmatter.load_yaml_roundtrip(text.replace("\r\n", "\n"), rel)
             if remove:
                 frontmatter.remove_setting(document, parts)
             else:
                 frontmatter.set_setting(document, parts, value, config_keys.leaf_keys())
             fresh = frontmatter.dump_yaml_roundtrip(document)
+            if crlf:
+                fresh = fresh.replace("\n", "\r\n")
             try:
                 config = parse_config(fresh, rel)
             except ValidationError as exc:
