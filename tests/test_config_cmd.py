@@ -338,3 +338,25 @@ def test_working_md_follows_the_change_at_once(ws_root: Path, cli: Runner) -> No
     assert cli("config", "set", "name", "Team Rocket").code == 0
     working = (ws_root / "WORKING.md").read_text(encoding="utf-8")
     assert working.startswith("# WORKING — Team Rocket\n"), working[:80]
+
+
+def test_what_get_prints_sets_the_same_value(ws_root: Path, cli: Runner) -> None:
+    """Every setting's printed value (``config get``) reads back as the same value: setting it
+    is no change where the file holds it. Through the library, to keep it fast."""
+    from agentctl.core.config_keys import format_value
+    from agentctl.core.rules import Actor
+    from agentctl.workspace import Workspace
+
+    path = ws_root / CONFIG
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  retries: 2\n", ""), encoding="utf-8")  # llm.retries: default
+    before = path.read_bytes()
+    ws, person = Workspace(ws_root), Actor("tester")
+    for setting in ws.settings():
+        key = setting["key"]
+        change = ws.set_setting(person, key, format_value(setting["value"]))
+        assert change["changed"] is (setting["source"] == "default"), change
+        assert change["new"] == setting["value"], change
+        if change["changed"]:
+            ws.unset_setting(person, key)
+    assert path.read_bytes() == before

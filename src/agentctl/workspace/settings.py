@@ -155,7 +155,7 @@ class SettingsOps(WorkspaceBase):
         self, actor: Actor, key: str, parts: list[str], value: Any, remove: bool
     ) -> SettingChange:
         from agentctl import paths
-        from agentctl.config import env_overrides, parse_config
+        from agentctl.config import env_overrides, file_settings, parse_config
         from agentctl.store import frontmatter
         from agentctl.store.reading import read_record
         from agentctl.workspace.base import _refuse_symlinked_parents
@@ -164,6 +164,9 @@ class SettingsOps(WorkspaceBase):
         rel = self.layout.relative(path)
         with self._mutate(actor) as m:
             before = self.setting(key)
+            held = file_settings(self.layout, self.index)
+            if key not in held if remove else key in held and _same(held[key], value):
+                raise _Unchanged  # not even a change of quoting or layout
             text = read_record(path, rel)
             crlf = "\r\n" in text  # a file written on Windows keeps its line endings
             document = frontmatter.load_yaml_roundtrip(text.replace("\r\n", "\n"), rel)
@@ -183,8 +186,12 @@ class SettingsOps(WorkspaceBase):
                 ) from None
             _refuse_symlinked_parents(paths.Layout(self.root, config["working"]["path"]))
             new = config_keys.lookup(config, key)
-            if fresh == text:
-                raise _Unchanged
+            if fresh == text or (
+                not remove
+                and key in held
+                and _same(config_keys.lookup(parse_config(text, rel), key), new)
+            ):
+                raise _Unchanged  # the same setting in another spelling (10 and 10.0)
             m.write(path, fresh)
             if key == "git.autocommit" and new and "git.autocommit" not in env_overrides():
                 m.commit_anyway = True  # the change that turns commits on is committed too
@@ -200,6 +207,16 @@ class SettingsOps(WorkspaceBase):
             "changed": True,
             "setting": self.setting(key),
         }
+
+
+def _same(held: Any, value: Any) -> bool:
+    """The file's value (as JSON data) is the one given (``1`` is not ``true`` or ``1.0``)."""
+    import json
+
+    def canonical(data: Any) -> str:
+        return json.dumps(data, sort_keys=True, default=str)
+
+    return canonical(held) == canonical(value)
 
 
 class _Unchanged(Exception):
