@@ -318,6 +318,8 @@ def test_every_operation_writes_its_payload_type(workspace: Any) -> None:
         encoding="utf-8",
     )
     doctor(ws)
+    ws.set_setting(human, "heartbeat.sync", "true")
+    ws.unset_setting(human, "heartbeat.sync")
 
     events = [
         json.loads(line)

@@ -80,7 +80,8 @@ def test_help_and_version_import_nothing_heavy(tmp_path: Path) -> None:
      ("agent", "show", "dev-1"), ("board", "--plain"), ("working",), ("task", "list", "--json"), ("graph",),
      ("graph", "-f", "mermaid"), ("graph", "-f", "dot"), ("graph", "--json"), ("graph", "critical-path"),
      ("graph", "gantt"), ("graph", "gantt", "-f", "mermaid"), ("graph", "cycles"), ("task", "blocked", "--explain"),
-     ("dispatch", "--dry-run"), ("attention",), ("attention", "--json"), ("inbox", "--human")],
+     ("dispatch", "--dry-run"), ("attention",), ("attention", "--json"), ("inbox", "--human"),
+     ("config", "get", "heartbeat.sync"), ("config", "list", "--json")],
     ids=lambda a: " ".join(a),
 )  # fmt: skip
 def test_read_commands_never_import_adapters(
@@ -117,6 +118,8 @@ def test_read_commands_never_import_adapters(
         ("task", "blocked", "--explain"),
         ("dispatch", "--dry-run"),
         ("attention", "--json"),
+        ("config", "get", "heartbeat.sync"),
+        ("config", "list"),
     ],
     ids=lambda a: " ".join(a),
 )
@@ -151,7 +154,7 @@ def test_reads_after_a_hand_edit_still_avoid_adapters(
 def test_mutations_never_import_adapters(workspace: tuple[Path, str], tmp_path: Path) -> None:
     root, task_id = workspace
     for args in (("task", "add", "from a subprocess"), ("task", "move", task_id, "in_progress"), ("note", "hello"),
-                 ("agent", "status", "dev-2", "active")):  # fmt: skip
+                 ("agent", "status", "dev-2", "active"), ("config", "set", "heartbeat.sync", "true")):  # fmt: skip
         code, modules, err = imported(root, tmp_path, *args)
         assert code == 0, err
         assert not modules & NEVER, f"{args}: {sorted(modules)}"

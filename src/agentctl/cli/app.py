@@ -84,6 +84,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "validate_app",
         "Check every record; print file:line: problem.",
     ),
+    "config": (
+        "agentctl.cli.config",
+        "app",
+        "Get, list, set and unset the workspace configuration by key (heartbeat.sync).",
+    ),
     "reindex": ("agentctl.cli.setup", "reindex_app", "Rebuild the local index from the records."),
     "doctor": (
         "agentctl.cli.setup",

@@ -64,6 +64,7 @@ EventType = Literal[
     "attention.raised",
     "record.adopted",
     "record.lost",
+    "config.changed",
 ]
 """Every event type agentctl writes."""
 
@@ -363,6 +364,18 @@ class RecordFound(TypedDict):
     why: NotRequired[Why]
 
 
+class ConfigChanged(TypedDict):
+    """``agentctl config set|unset``: one setting of ``.agentctl/config.yaml`` (the subject is
+    its dotted key) changed from ``old`` to ``new`` (values from the file or the defaults,
+    never the environment's)."""
+
+    key: str
+    old: Any
+    new: Any
+    unset: NotRequired[bool]  # removed from the file: ``new`` is the default
+    why: NotRequired[Why]
+
+
 class WorkingApplied(TypedDict):
     """Legacy ``working.applied``."""
 
@@ -404,6 +417,7 @@ Payload = (
     | MemoryCompacted
     | AttentionRaised
     | RecordFound
+    | ConfigChanged
 )
 """The data of an event agentctl writes (``Mutation.record``)."""
 
@@ -449,6 +463,7 @@ PAYLOADS: dict[KnownEventType, type] = {
     "attention.raised": AttentionRaised,
     "record.adopted": RecordFound,
     "record.lost": RecordFound,
+    "config.changed": ConfigChanged,
     "working.applied": WorkingApplied,
 }
 """Each type's payload TypedDict (tests check every recorded event against it)."""

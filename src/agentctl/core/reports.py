@@ -139,7 +139,7 @@ def starts_work(event: Mapping[str, Any], workflow: Mapping[str, Any]) -> bool:
             | "spec.removed" | "spec.expanded" | "spec.drift" | "agent.added" | "agent.edited"
             | "agent.removed" | "agent.status" | "agent.reset" | "agent.moved" | "agent.heartbeat"
             | "agent.contained" | "agent.proposed" | "agent.approved" | "agent.rejected" | "memory.added" | "memory.compacted" | "attention.raised"
-            | "record.adopted" | "record.lost" | "working.applied"
+            | "record.adopted" | "record.lost" | "working.applied" | "config.changed"
         ):  # fmt: skip
             return False
         case _:

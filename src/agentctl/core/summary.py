@@ -172,6 +172,17 @@ def _summarize(event: Mapping[str, Any]) -> str:
         case "record.lost":
             found = cast("ev.RecordFound", data).get("kind", "record")
             return f"recorded that {found} {subject} was lost before it was committed"
+        case "config.changed":
+            from agentctl.core.config_keys import format_value
+
+            change = cast("ev.ConfigChanged", data)
+            new, old = format_value(change.get("new")), format_value(change.get("old"))
+            if len(new) > 60:
+                new = new[:57] + "..."
+            key = change.get("key") or subject
+            if change.get("unset"):
+                return f"unset config {key}: the default {new} (was {old[:60]})"
+            return f"set config {key} to {new} (was {old[:60]})"
         case "working.applied":
             return f"applied {cast('ev.WorkingApplied', data).get('moves', 0)} WORKING.md edit(s)"
         case _:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -417,7 +417,165 @@ def load_yaml_roundtrip(text: str, path: str) -> CommentedMap:
     return data
 
 
+def _null_as_word(representer: Any, _: None) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:null", "null")
+
+
+_rt_file = _round_trip_yaml()
+_rt_file.representer.add_representer(type(None), _null_as_word)  # 'key: null', not 'key:'
+
+
 def dump_yaml_roundtrip(data: CommentedMap) -> str:
+    """A file loaded by :func:`load_yaml_roundtrip`, written back: unchanged settings keep
+    their bytes and comments (a null is written ``null``, as the config template does)."""
     buffer = io.StringIO()
-    _rt.dump(data, buffer)
+    _rt_file.dump(data, buffer)
     return buffer.getvalue()
+
+
+def _flow(value: Any) -> Any:
+    """A value set from the command line, in flow style (one line: ``[a, b]``, ``{a: [b]}``)."""
+    if isinstance(value, Mapping):
+        node = CommentedMap((key, _flow(item)) for key, item in value.items())
+        node.fa.set_flow_style()
+        return node
+    if isinstance(value, list | tuple):
+        seq = CommentedSeq(_flow(item) for item in value)
+        seq.fa.set_flow_style()
+        for i, item in enumerate(seq):  # see _to_yaml: only plainly safe words unquoted
+            if isinstance(item, str) and not _FLOW_SAFE.fullmatch(item):
+                seq[i] = DoubleQuotedScalarString(item)
+        return seq
+    if isinstance(value, str) and any(c in value for c in _LINE_BREAKS):
+        return DoubleQuotedScalarString(value)
+    return value
+
+
+def set_setting(data: CommentedMap, key: Sequence[str], value: Any, order: Sequence[str]) -> None:
+    """Set the value at ``key`` (a path of mapping keys) in a round-trip document: an existing
+    line keeps its comment; a missing key is inserted before the first key that follows it in
+    ``order`` (dotted keys in the order of the template), a missing section at the end. The
+    comment lines that stood before the following key stay before it."""
+    node = data
+    for depth, part in enumerate(key):
+        last = depth == len(key) - 1
+        if part in node and (last or isinstance(node[part], CommentedMap)):
+            if last:
+                node[part] = _flow(value)
+            else:
+                node = node[part]
+            continue
+        names = list(node)
+        if part in node:  # a section written as something else than a mapping
+            position = names.index(part)
+            del node[part]
+            names.remove(part)
+        else:
+            siblings = _names_under(order, ".".join(key[:depth])) if last else []
+            later = siblings[siblings.index(part) + 1 :] if part in siblings else []
+            position = next((names.index(name) for name in later if name in node), len(node))
+        trailing = _take_trailing(node, names[position - 1]) if position > 0 else ""
+        chain: Any = _flow(value)
+        for name in reversed(key[depth + 1 :]):
+            chain = CommentedMap([(name, chain)])
+        node.insert(position, part, chain)
+        if trailing:
+            _append_trailing(node, part, trailing)
+        return
+
+
+def _last_line_of(node: CommentedMap, name: Any) -> tuple[CommentedMap, Any] | None:
+    """The mapping and key whose line ends ``node[name]`` as written (descending into block
+    mappings); None when it ends inside a block sequence."""
+    value = node[name]
+    if isinstance(value, CommentedMap) and len(value) and not value.fa.flow_style():
+        return _last_line_of(value, list(value)[-1])
+    if isinstance(value, CommentedSeq) and len(value) and not value.fa.flow_style():
+        return None
+    return node, name
+
+
+def _take_trailing(node: CommentedMap, name: Any) -> str:
+    """Remove and return the comment and blank lines that follow ``node[name]``'s line."""
+    found = _last_line_of(node, name)
+    if found is None:
+        return ""
+    owner, key = found
+    tokens = owner.ca.items.get(key)
+    if not tokens or len(tokens) < 3 or tokens[2] is None:
+        return ""
+    text = str(tokens[2].value)
+    if text.startswith("#"):
+        first, _, rest = text.partition("\n")
+        tokens[2].value = first + "\n"
+        return rest
+    tokens[2] = None
+    return text[1:]
+
+
+def _append_trailing(node: CommentedMap, name: Any, text: str) -> None:
+    """Add comment and blank lines after ``node[name]``'s line."""
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    found = _last_line_of(node, name)
+    if found is None:
+        return
+    owner, key = found
+    tokens = owner.ca.items.setdefault(key, [None, None, None, None])
+    if tokens[2] is None:
+        tokens[2] = CommentToken("\n" + text, CommentMark(0), None)
+    else:
+        tokens[2].value += text
+
+
+def _names_under(order: Sequence[str], prefix: str) -> list[str]:
+    """The names directly under dotted ``prefix`` ('' = the top level), in order."""
+    names: list[str] = []
+    start = f"{prefix}." if prefix else ""
+    for dotted in order:
+        if dotted.startswith(start):
+            name = dotted[len(start) :].split(".", 1)[0]
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def remove_setting(data: CommentedMap, key: Sequence[str]) -> bool:
+    """Remove the setting at ``key``; False if the document does not hold it. Its line goes
+    with its own end-of-line comment (and a section left empty goes too); the comment lines
+    around it, which describe what follows, stay, attached to the line before."""
+    nodes: list[CommentedMap] = [data]
+    for part in key[:-1]:
+        child = nodes[-1].get(part)
+        if not isinstance(child, CommentedMap):
+            return False
+        nodes.append(child)
+    if key[-1] not in nodes[-1]:
+        return False
+    depth = len(key) - 1
+    kept = ""
+    while True:
+        node, name = nodes[depth], key[depth]
+        names = list(node)
+        position = names.index(name)
+        tokens = node.ca.items.pop(name, None)
+        del node[name]
+        if tokens:
+            eol = tokens[2].value if len(tokens) > 2 and tokens[2] is not None else ""
+            own = "".join(token.value for token in tokens[1] or [])
+            kept = own + (eol.split("\n", 1)[1] if eol.startswith("#") else eol) + kept
+        if len(node) or depth == 0:
+            break
+        depth -= 1
+    if not kept:
+        return True
+    if position > 0:
+        _append_trailing(node, names[position - 1], kept)
+    elif position + 1 < len(names):
+        from ruamel.yaml.error import CommentMark
+        from ruamel.yaml.tokens import CommentToken
+
+        items = node.ca.items.setdefault(names[position + 1], [None, None, None, None])
+        items[1] = [CommentToken(kept, CommentMark(0), None), *(items[1] or [])]
+    return True

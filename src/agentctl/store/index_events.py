@@ -107,7 +107,7 @@ def subscription_effects(event: dict[str, Any]) -> list[tuple[str, bool, str]]:
             | "spec.created" | "spec.edited" | "spec.removed" | "spec.expanded" | "spec.drift"
             | "agent.added" | "agent.edited" | "agent.removed" | "agent.status" | "agent.reset" | "agent.moved"
             | "agent.heartbeat" | "agent.contained" | "agent.proposed" | "agent.approved" | "agent.rejected" | "memory.added" | "memory.compacted"
-            | "attention.raised" | "record.adopted" | "record.lost" | "working.applied"
+            | "attention.raised" | "record.adopted" | "record.lost" | "working.applied" | "config.changed"
         ):  # fmt: skip
             pass
         case _:

@@ -16,6 +16,7 @@ from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
 from agentctl.workspace.runs import RunOps
+from agentctl.workspace.settings import SettingsOps
 from agentctl.workspace.spec_tasks import SpecTaskOps
 from agentctl.workspace.sync import SyncOps
 
@@ -34,6 +35,7 @@ class Workspace(
     ReportOps,
     RunOps,
     SyncOps,
+    SettingsOps,
 ):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 

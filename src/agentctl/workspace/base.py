@@ -80,7 +80,7 @@ def fan_out_rule(kind: EventType) -> tuple[str, bool]:
             | "task.removed" | "message.direct" | "doc.added" | "doc.edited" | "doc.removed"
             | "agent.added" | "agent.edited" | "agent.removed" | "agent.status" | "agent.reset" | "agent.moved"
             | "agent.heartbeat" | "agent.contained" | "agent.proposed" | "agent.approved" | "agent.rejected" | "memory.added" | "memory.compacted"
-            | "record.adopted" | "record.lost"
+            | "record.adopted" | "record.lost" | "config.changed"
         ):  # fmt: skip
             return "assignee", True
         case _:
@@ -103,6 +103,7 @@ class Mutation:
     more_events: list[EventRecord] = field(default_factory=list)  # an event batch (record_more)
     batch_subject: str | None = None  # the commit subject of an event batch
     bookkeeping: str | None = None  # commit message of an event-less change (read-state only)
+    commit_anyway: bool = False  # commit even with auto-commit off (the change turning it on)
 
     # Every staged text is masked here, so no operation can write a secret into a record,
     # a log line or git (core/secrets.py; MASK stays valid YAML/JSON/Markdown).
@@ -523,6 +524,8 @@ class WorkspaceBase:
                 self.index.record_message(path)
         self.index.refresh_logs()  # ingests just the lines appended above
         self._problems = self.index.problems()  # our writes are indexed: no rescan needed
+        if self.layout.config in mutation.writes:
+            self._config = None  # WORKING.md is rendered with the config just written
         working = self.write_working()
         if working is not None:
             touched.append(working)
@@ -695,7 +698,7 @@ class WorkspaceBase:
     def _commit_spec(self, mutation: Mutation) -> dict[str, Any] | None:
         """The commit this mutation will make (message and author), or None when nothing
         commits (no git, or auto-commit off)."""
-        if not self.config["git"]["autocommit"] or self.repo is None:
+        if not (self.config["git"]["autocommit"] or mutation.commit_anyway) or self.repo is None:
             return None
         actor = mutation.actor
         if mutation.event is None:
