@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import allow_simulated, git
+from conftest import git
 from test_sync import Clone, assert_clean, configure
 
 PLAN = """\
@@ -31,6 +32,13 @@ PLAN = """\
 - [ ] Build the page (frontend, 3h)
 - [ ] Wire the API (backend, 1h) (depends on 1)
 """
+
+# The one warning contention may cause, and which changes nothing: both machines kept
+# pushing between this sync's fetch and its push more than sync.retries times; the commits
+# stay local and the next tick's sync pushes them (docs/teams.md).
+BENIGN = re.compile(
+    r"warning: sync (before|after) the tick failed: git push to origin main was rejected \d+ times"
+)
 
 # name, role, level, capabilities, host
 TEAM = [
@@ -65,34 +73,37 @@ def start_run(root: Path, host: str, *args: str) -> subprocess.Popen[str]:
 
 
 def two_machines(tmp_path: Path) -> tuple[Clone, Clone]:
-    """Machine m0 imports the plan and adds the team (two agents per machine), then pushes;
-    m1 clones. Both sync around every tick."""
+    """The set-up docs/teams.md gives, command for command: machine m0 has the workspace (the
+    plan imported, its own agents, a remote); it turns on heartbeat.sync, adds the agents m1
+    runs and syncs; m1 clones."""
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
     first = tmp_path / "m0"
     first.mkdir()
     git(first, "init", "-q", "-b", "main")
     configure(first, "Machine 0")
-    assert agentctl(first, "m0", "init", "--name", "team").returncode == 0
-    allow_simulated(first)
-    config = first / ".agentctl" / "config.yaml"
-    text = config.read_text(encoding="utf-8")
-    assert "  sync: false" in text
-    config.write_text(text.replace("  sync: false", "  sync: true", 1), encoding="utf-8")
-    git(first, "commit", "-q", "-m", "sync around ticks", "--", ".agentctl/config.yaml")
+
+    def ok(*args: str) -> None:
+        done = agentctl(first, "m0", *args)
+        assert done.returncode == 0, (args, done.stderr)
+
+    ok("init", "--name", "team")
+    ok("config", "set", "allow_simulated", "true")  # the simulated runtime stands in
     plan = tmp_path / "plan.md"
     plan.write_text(PLAN, encoding="utf-8")
-    done = agentctl(first, "m0", "import", "roadmap", str(plan))
-    assert done.returncode == 0, done.stderr
+    ok("import", "roadmap", str(plan))
     for name, role, level, caps, host in TEAM:
-        extra = [arg for cap in caps for arg in ("-c", cap)]
-        added = agentctl(
-            first, "m0", "agent", "add", name, "--role", role, "--level", level,
-            "--runtime", "simulated", "--host", host, *extra,
-        )  # fmt: skip
-        assert added.returncode == 0, added.stderr
+        if host == "m0":
+            extra = [arg for cap in caps for arg in ("-c", cap)]
+            ok("agent", "add", name, "--role", role, "--level", level, "--runtime", "simulated", *extra)  # fmt: skip
     git(first, "remote", "add", "origin", str(remote))
-    git(first, "push", "-q", "-u", "origin", "main")
+    # docs/teams.md, "Set-up in five commands"
+    ok("config", "set", "heartbeat.sync", "true")
+    for name, role, level, caps, host in TEAM:
+        if host == "m1":
+            extra = [arg for cap in caps for arg in ("-c", cap)]
+            ok("agent", "add", name, "--role", role, "--level", level, "--runtime", "simulated", "--host", host, *extra)  # fmt: skip
+    ok("sync")
     second = tmp_path / "m1"
     git(tmp_path, "clone", "-q", str(remote), str(second))
     configure(second, "Machine 1")
@@ -150,8 +161,10 @@ def test_two_machines_work_a_plan_to_done_under_run(tmp_path: Path) -> None:
         logs = clone.root / ".agentctl" / "local" / "logs"
         assert {p.stem for p in logs.glob("*.log")} == own
         for log in logs.glob("*.log"):
-            text = log.read_text(encoding="utf-8")
-            assert "warning" not in text and "error" not in text, (log.name, text)
+            for line in log.read_text(encoding="utf-8").splitlines():
+                if BENIGN.search(line):
+                    continue
+                assert "warning" not in line and "error" not in line, (log.name, line)
         out, _err = outputs[host]
         ticked = {line.split()[2] for line in out.splitlines() if line.strip()}
         assert ticked == own, out
