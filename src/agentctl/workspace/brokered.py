@@ -142,10 +142,13 @@ class BrokeredWorkspace(Workspace):
         ref: str | None = None,
         remote: str | None = None,
         branch: str | None = None,
+        progress: Any = None,
     ) -> Any:
         raise _unsupported("claim --sync")
 
-    def sync(self, remote: str | None = None, branch: str | None = None) -> Any:
+    def sync(
+        self, remote: str | None = None, branch: str | None = None, progress: Any = None
+    ) -> Any:
         raise _unsupported("agentctl sync")
 
     def add_doc(
