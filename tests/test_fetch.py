@@ -4,6 +4,7 @@ addresses, size and time limits, other schemes, and an agent's fetch through a r
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Iterator
@@ -308,6 +309,7 @@ def test_http_errors_bad_urls_and_binary_pages(git_ws_root: Path, cli: Runner, s
     )
     assert_one_line_error(cli("fetch", "http://user:pw@127.0.0.1/"), ExitCode.USAGE, "credentials")
     assert_one_line_error(cli("fetch", "http:///nohost"), ExitCode.USAGE, "no host")
+    assert_one_line_error(cli("fetch", "http://127.0.0.1:99999/"), ExitCode.USAGE, "not a valid URL")
     task = add_task(cli, "x")
     assert_one_line_error(
         cli("fetch", url(site, "/notes.md"), "--task", "t-zzzz"), ExitCode.NOT_FOUND
@@ -379,3 +381,80 @@ def test_a_bad_fetch_config_is_one_line(git_ws_root: Path, cli: Runner) -> None:
     assert_one_line_error(
         cli("fetch", "http://example.invalid/"), ExitCode.VALIDATION, "fetch.allow"
     )
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [("93.184.215.14", True), ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True), ("127.0.0.1", False),
+     ("10.1.2.3", False), ("172.16.0.1", False), ("192.168.1.1", False), ("169.254.169.254", False),
+     ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False), ("::1", False), ("fe80::1%eth0", False),
+     ("fd00::1", False), ("::ffff:127.0.0.1", False), ("::ffff:10.0.0.1", False)],
+)  # fmt: skip
+def test_which_addresses_are_public(address: str, public: bool) -> None:
+    from agentctl.web.fetch import Policy, _public
+
+    assert _public(address, Policy(1024, 1.0)) is public
+    allowed = Policy(
+        1024, 1.0, private=(ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+    )
+    assert _public(address, allowed) is True
+
+
+def test_agents_do_not_follow_redirects_to_other_domains(
+    git_ws_root: Path, cli: Runner, site: Site, other_site: Site
+) -> None:
+    set_fetch(git_ws_root, allow_private='["127.0.0.0/8"]', allow='["127.0.0.1"]')
+    assert cli("agent", "add", "dev-1", "--role", "dev").code == 0
+    site.redirect_to = url(other_site, "/notes.md", host="127.0.0.2")
+    result = cli("--as", "dev-1", "fetch", url(site, "/redirect"))
+    assert_one_line_error(result, ExitCode.PERMISSION, "127.0.0.2 is not an allowed domain")
+    assert other_site.hits == {}
+    assert cli("fetch", url(site, "/redirect")).code == 0  # a person may follow it
+
+
+def test_https_goes_through_the_same_address_check(
+    git_ws_root: Path, cli: Runner, site: Site
+) -> None:
+    target = f"https://127.0.0.1:{site.port}/page.html"
+    assert_one_line_error(cli("fetch", target), ExitCode.PERMISSION, "127.0.0.1")
+    assert site.hits == {}
+    set_fetch(git_ws_root, **LOCAL)
+    # Allowed, the connection is made, and TLS (certificate verification) fails against the
+    # plain HTTP server: a download failure, not a crash.
+    assert_one_line_error(cli("fetch", target), ExitCode.NETWORK, target)
+
+
+@pytest.mark.slow
+def test_a_sandboxed_childs_fetch_goes_through_the_broker(
+    git_ws_root: Path, cli: Runner, site: Site, tmp_path: Path
+) -> None:
+    """A command agent under bubblewrap runs ``agentctl fetch``: its records are read-only, so
+    the fetch is sent to the tick's broker, which fetches and writes as the agent."""
+    import json
+    import shutil
+    import subprocess
+
+    bwrap = shutil.which("bwrap")
+    probe = [bwrap or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true"]
+    if bwrap is None or subprocess.run(probe, capture_output=True, check=False).returncode != 0:
+        pytest.skip("bubblewrap is not usable here")
+    set_fetch(git_ws_root, **LOCAL, allow='["127.0.0.1"]')
+    task = add_task(cli, "Read the notes")
+    report = tmp_path / "child.json"
+    argv = script(tmp_path / "scripts", "fetching-child", f"""
+        import subprocess
+        done = subprocess.run([sys.executable, "-m", "agentctl", "fetch", {url(site, "/notes.md")!r},
+                               "--task", os.environ["AGENTCTL_TASK"], "--json"], capture_output=True, text=True)
+        pathlib.Path({str(report)!r}).write_text(json.dumps({{"code": done.returncode, "out": done.stdout, "err": done.stderr}}))
+        print(json.dumps({{"actions": [{{"type": "noop", "reason": "fetched"}}]}}))
+        """)  # fmt: skip
+    add_command_agent(cli, "dev-1", argv)
+    assert cli("agent", "edit", "dev-1", "--sandbox", "bwrap").code == 0
+    assert cli("task", "assign", task, "dev-1").code == 0
+    [run] = tick_json(cli, "dev-1")
+    child = json.loads(report.read_text())
+    assert child["code"] == 0, child
+    assert json.loads(child["out"])["doc"]["author"] == "dev-1"
+    assert run["outcome"] == "worked", run
+    [doc] = cli("doc", "list", "--task", task, "--json").json()["docs"]
+    assert doc["source_url"] == url(site, "/notes.md") and doc["author"] == "dev-1"

@@ -35,10 +35,13 @@ from dataclasses import dataclass
 from email.message import Message
 from http.client import HTTPMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from agentctl.errors import NetworkError, PermissionDeniedError, UsageError
+
+if TYPE_CHECKING:
+    from agentctl.core.records import ConfigRecord
 
 SCHEMES = ("http", "https")
 MAX_REDIRECTS = 5
@@ -73,14 +76,12 @@ class Page:
         return self.content_type in HTML_TYPES
 
 
-def policy(config: dict[str, Any] | Any, agent: bool, timeout: float | None = None) -> Policy:
+def policy(config: ConfigRecord, agent: bool) -> Policy:
     """The policy from the config's ``fetch`` section: agents only reach ``fetch.allow``."""
     section = config["fetch"]
     networks = tuple(ipaddress.ip_network(n, strict=False) for n in section["allow_private"])
     domains = tuple(d.lower().rstrip(".") for d in section["allow"]) if agent else None
-    return Policy(
-        int(section["max_bytes"]), float(timeout or section["timeout"]), domains, networks
-    )
+    return Policy(section["max_bytes"], section["timeout"], domains, networks)
 
 
 def normalise(url: str) -> str:
@@ -88,7 +89,7 @@ def normalise(url: str) -> str:
     url = url.strip()
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError as exc:
         raise UsageError(f"not a valid URL: {exc}") from None
     if parts.scheme.lower() not in SCHEMES:
@@ -104,7 +105,6 @@ def normalise(url: str) -> str:
         )
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
         raise UsageError("not a valid URL: it holds spaces or control characters")
-    del port
     return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path or "/", parts.query, ""))
 
 
@@ -136,7 +136,9 @@ def _public(address: str, rules: Policy) -> bool:
         ip = ip.ipv4_mapped
     if any(ip in network for network in rules.private):
         return True
-    return not (
+    # is_global is False for every special-purpose range (private, loopback, link-local, shared
+    # 100.64/10, documentation, benchmarking, ...); the rest are named for clarity.
+    return ip.is_global and not (
         ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
         or ip.is_reserved or ip.is_unspecified
     )  # fmt: skip
