@@ -5,6 +5,7 @@ addresses, size and time limits, other schemes, and an agent's fetch through a r
 from __future__ import annotations
 
 import ipaddress
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import Runner, add_task, assert_one_line_error, git
-from helpers_heartbeat import add_command_agent, script, tick_json
+from helpers_heartbeat import add_command_agent, script, thread, tick_json
 
 from agentctl.errors import ExitCode
 
@@ -309,7 +310,9 @@ def test_http_errors_bad_urls_and_binary_pages(git_ws_root: Path, cli: Runner, s
     )
     assert_one_line_error(cli("fetch", "http://user:pw@127.0.0.1/"), ExitCode.USAGE, "credentials")
     assert_one_line_error(cli("fetch", "http:///nohost"), ExitCode.USAGE, "no host")
-    assert_one_line_error(cli("fetch", "http://127.0.0.1:99999/"), ExitCode.USAGE, "not a valid URL")
+    assert_one_line_error(
+        cli("fetch", "http://127.0.0.1:99999/"), ExitCode.USAGE, "not a valid URL"
+    )
     task = add_task(cli, "x")
     assert_one_line_error(
         cli("fetch", url(site, "/notes.md"), "--task", "t-zzzz"), ExitCode.NOT_FOUND
@@ -333,25 +336,27 @@ def test_agents_need_the_permission_and_an_allowed_domain(
     result = cli("--as", "dev-1", "fetch", target)
     assert_one_line_error(result, ExitCode.PERMISSION, "not an allowed domain", "fetch.allow: none")
     assert site.hits == {}
+    assert '"type":"fetch_doc"' not in cli("prime", "--agent", "dev-1").out  # no domain yet
     set_fetch(git_ws_root, allow='["127.0.0.1"]')
     result = cli("--as", "dev-1", "fetch", target, "--json")
     assert result.code == 0, str(result)
     assert result.json()["doc"]["author"] == "dev-1"
+    primed = cli("prime", "--agent", "dev-1")
+    assert primed.code == 0, str(primed)
+    assert '"type":"fetch_doc"' in primed.out and "domains: 127.0.0.1" in primed.out
+    assert '"type":"fetch_doc"' not in cli("prime", "--agent", "intern-1").out
 
 
 def test_an_agent_fetches_through_a_real_tick(
     git_ws_root: Path, cli: Runner, site: Site, tmp_path: Path
 ) -> None:
     set_fetch(git_ws_root, **LOCAL, allow='["127.0.0.1"]')
-    git(git_ws_root, "commit", "-q", "--allow-empty", "-m", "x")
     task = add_task(cli, "Read the widget docs")
     answer = {"actions": [
         {"type": "fetch_doc", "url": url(site, "/page.html"), "task": task},
         {"type": "fetch_doc", "url": "http://10.255.255.1/x", "task": task},
         {"type": "fetch_doc", "url": "file:///etc/passwd", "task": task},
     ]}  # fmt: skip
-    import json
-
     argv = script(tmp_path / "scripts", "fetcher", f"""
         prompt = sys.stdin.read()
         pathlib.Path({str(tmp_path / "prompt.txt")!r}).write_text(prompt)
@@ -360,7 +365,7 @@ def test_an_agent_fetches_through_a_real_tick(
     add_command_agent(cli, "dev-1", argv)
     r = cli("task", "assign", task, "dev-1")
     assert r.code == 0, str(r)
-    [run] = tick_json(cli, "dev-1", env={"AGENTCTL_SANDBOX": None})
+    [run] = tick_json(cli, "dev-1")
     assert run["outcome"] == "worked", run
     prompt = (tmp_path / "prompt.txt").read_text()
     assert '"type":"fetch_doc"' in prompt and "only from these domains: 127.0.0.1" in prompt
@@ -371,6 +376,8 @@ def test_an_agent_fetches_through_a_real_tick(
     assert "url" in reasons  # file:// fails the action's own validation
     docs = cli("doc", "list", "--task", task, "--json").json()["docs"]
     assert [d["author"] for d in docs] == ["dev-1"]
+    notes = [m["body"] for m in thread(cli, task) if m["author"] == "agentctl"]
+    assert any("Rejected dev-1's action fetch_doc" in n and "10.255.255.1" in n for n in notes)
 
 
 def test_a_bad_fetch_config_is_one_line(git_ws_root: Path, cli: Runner) -> None:
@@ -430,7 +437,6 @@ def test_a_sandboxed_childs_fetch_goes_through_the_broker(
 ) -> None:
     """A command agent under bubblewrap runs ``agentctl fetch``: its records are read-only, so
     the fetch is sent to the tick's broker, which fetches and writes as the agent."""
-    import json
     import shutil
     import subprocess
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from agentctl.core import secrets
 from agentctl.core.text import CONTROL_CHARS
+from agentctl.errors import UsageError
 
 DROPPED = (
     "script", "style", "noscript", "template", "iframe", "frame", "frameset", "object",
@@ -27,8 +28,14 @@ def html_to_markdown(html: str, base_url: str = "") -> tuple[str, str | None]:
     """(markdown, title or None) of an HTML page."""
     from urllib.parse import urljoin
 
-    from bs4 import BeautifulSoup
-    from markdownify import MarkdownConverter
+    try:
+        from bs4 import BeautifulSoup
+        from markdownify import MarkdownConverter
+    except ImportError:
+        raise UsageError(
+            "converting HTML needs markdownify (and beautifulsoup4), which are not installed",
+            hint="pip install markdownify (an agentctl dependency; reinstall agentctl)",
+        ) from None
 
     soup = BeautifulSoup(html, "html.parser")
     title_tag = soup.find("title")
