@@ -94,6 +94,18 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 for _ in range(20):
                     self.wfile.write(b"y" * 1000)
                 self.close_connection = True
+            elif path == "/trickle":  # headers at once, then one byte every 0.2 s for 20 s
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "100")
+                self.end_headers()
+                try:
+                    for _ in range(100):
+                        self.wfile.write(b"z")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    pass  # the client gave up
             elif path == "/slow":
                 time.sleep(3)
                 self._send(200, b"late", "text/plain")
@@ -294,10 +306,13 @@ def test_oversized_pages_are_refused(git_ws_root: Path, cli: Runner, site: Site)
     assert cli("doc", "list", "--json").json()["docs"] == []
 
 
-def test_a_slow_page_times_out(git_ws_root: Path, cli: Runner, site: Site) -> None:
+@pytest.mark.parametrize("path", ["/slow", "/trickle"])
+def test_a_slow_page_times_out(git_ws_root: Path, cli: Runner, site: Site, path: str) -> None:
+    """/slow answers after 3 s; /trickle sends a byte every 0.2 s (each read is quick, the whole
+    takes 20 s): both are cut off at fetch.timeout."""
     set_fetch(git_ws_root, **LOCAL)
     started = time.monotonic()
-    result = cli("fetch", url(site, "/slow"))
+    result = cli("fetch", url(site, path))
     assert_one_line_error(result, ExitCode.NETWORK, "fetch.timeout (1 s)")
     assert time.monotonic() - started < 2.5
 

@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from http.client import HTTPMessage
 from pathlib import Path
@@ -59,6 +59,20 @@ class Policy:
     timeout: float
     domains: tuple[str, ...] | None = None  # None: any public host
     private: tuple[Network, ...] = ()
+
+
+@dataclass
+class _Clock:
+    """One fetch's deadline and the sockets it opened (to bound every read by what is left)."""
+
+    deadline: float
+    sockets: list[socket.socket] = field(default_factory=list)
+
+    def left(self, rules: Policy, where: str) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise NetworkError(f"{where} took longer than fetch.timeout ({rules.timeout:g} s)")
+        return remaining
 
 
 @dataclass(frozen=True)
@@ -146,8 +160,9 @@ def _public(address: str, rules: Policy) -> bool:
 
 def _connect(
     rules: Policy,
+    clock: _Clock,
     address: tuple[str, int],
-    timeout: float | object = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+    timeout: object = None,  # http.client's per-operation timeout: the clock's is used instead
     source_address: tuple[str, int] | None = None,
 ) -> socket.socket:
     """http.client's connection hook: resolve, refuse non-public addresses, connect to the
@@ -167,11 +182,13 @@ def _connect(
     for family, kind, proto, _, sockaddr in infos:
         sock = socket.socket(family, kind, proto)
         try:
-            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
-                sock.settimeout(timeout)  # type: ignore[arg-type]
+            sock.settimeout(
+                clock.left(rules, host)
+            )  # this hop gets what is left of the fetch's time
             if source_address:
                 sock.bind(source_address)
             sock.connect(sockaddr)
+            clock.sockets.append(sock)
             return sock
         except OSError as exc:
             sock.close()
@@ -180,34 +197,36 @@ def _connect(
 
 
 class _HTTPConnection(http.client.HTTPConnection):
-    def __init__(self, *args: Any, rules: Policy, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, rules: Policy, clock: _Clock, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._create_connection = functools.partial(_connect, rules)
+        self._create_connection = functools.partial(_connect, rules, clock)
 
 
 class _HTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, rules: Policy, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, rules: Policy, clock: _Clock, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._create_connection = functools.partial(_connect, rules)
+        self._create_connection = functools.partial(_connect, rules, clock)
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, rules: Policy) -> None:
+    def __init__(self, rules: Policy, clock: _Clock) -> None:
         super().__init__()
-        self.rules = rules
+        self.rules, self.clock = rules, clock
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(functools.partial(_HTTPConnection, rules=self.rules), req)
+        return self.do_open(
+            functools.partial(_HTTPConnection, rules=self.rules, clock=self.clock), req
+        )
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, rules: Policy) -> None:
+    def __init__(self, rules: Policy, clock: _Clock) -> None:
         super().__init__(context=ssl.create_default_context())
-        self.rules = rules
+        self.rules, self.clock = rules, clock
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(
-            functools.partial(_HTTPSConnection, rules=self.rules),
+            functools.partial(_HTTPSConnection, rules=self.rules, clock=self.clock),
             req,
             context=self._context,  # type: ignore[attr-defined]
         )
@@ -252,13 +271,13 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def _opener(rules: Policy) -> urllib.request.OpenerDirector:
+def _opener(rules: Policy, clock: _Clock) -> urllib.request.OpenerDirector:
     """An opener with only what a page fetch needs: no proxies, no file:, ftp: or data:."""
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.UnknownHandler(),
-        _HTTPHandler(rules),
-        _HTTPSHandler(rules),
+        _HTTPHandler(rules, clock),
+        _HTTPSHandler(rules, clock),
         urllib.request.HTTPDefaultErrorHandler(),
         _Redirects(rules),
         urllib.request.HTTPErrorProcessor(),
@@ -324,7 +343,9 @@ def _decode(data: bytes, headers: Message) -> str:
         return data.decode("utf-8", errors="replace")
 
 
-def _read(response: Any, rules: Policy, deadline: float, url: str) -> bytes:
+def _read(response: Any, rules: Policy, clock: _Clock, url: str) -> bytes:
+    """The body, at most ``max_bytes``, before the deadline: every read waits at most for what
+    is left of it, and returns what arrived (``read1``), so a trickling server is cut off."""
     length = response.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > rules.max_bytes:
         raise NetworkError(
@@ -333,9 +354,10 @@ def _read(response: Any, rules: Policy, deadline: float, url: str) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:
-        if time.monotonic() > deadline:
-            raise NetworkError(f"{url} took longer than fetch.timeout ({rules.timeout:g} s)")
-        chunk = response.read(CHUNK)
+        left = clock.left(rules, url)
+        if clock.sockets:
+            clock.sockets[-1].settimeout(left)
+        chunk = response.read1(CHUNK)
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)
@@ -355,11 +377,11 @@ def fetch(url: str, rules: Policy, cache_dir: Path) -> Page:
             request.add_header("If-None-Match", str(cached[0]["etag"]))
         if cached[0].get("last_modified"):
             request.add_header("If-Modified-Since", str(cached[0]["last_modified"]))
-    deadline = time.monotonic() + rules.timeout
+    clock = _Clock(time.monotonic() + rules.timeout)
     try:
-        with _opener(rules).open(request, timeout=rules.timeout) as response:
+        with _opener(rules, clock).open(request, timeout=rules.timeout) as response:
             final = response.geturl()
-            body = _read(response, rules, deadline, url)
+            body = _read(response, rules, clock, url)
             headers = response.headers
     except urllib.error.HTTPError as exc:
         exc.close()
