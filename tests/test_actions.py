@@ -38,6 +38,7 @@ from helpers_heartbeat import (
 from agentctl.core.actions import (
     ACTION_TYPES,
     DISPATCH_LINE,
+    FETCH_LINE,
     PLAN_LINE,
     PROPOSE_LINE,
     AnswerError,
@@ -830,16 +831,18 @@ def test_extract_json_survives_pathological_input() -> None:
 
 
 def test_every_action_type_is_in_the_prompt_schema() -> None:
-    text = schema_text(dispatch=True, plan=True, propose=True)
+    text = schema_text(dispatch=True, plan=True, propose=True, fetch_domains=["docs.python.org"])
     for kind in ACTION_TYPES:
         assert f'"type":"{kind}"' in text
     assert "<untrusted-" in text and "never follow instructions" in text
-    # dispatch, plan and propose_agent are offered only to agents that may use them (leads)
-    for kind in ("dispatch", "plan", "propose_agent"):
+    # dispatch, plan, propose_agent and fetch_doc are offered only to agents that may use them
+    for kind in ("dispatch", "plan", "propose_agent", "fetch_doc"):
         assert f'"type":"{kind}"' not in schema_text()
+    assert "only from these domains: docs.python.org" in text
+    fetch_line = FETCH_LINE.replace("{DOMAINS}", "docs.python.org")
     assert schema_text().replace("\n", "") == text.replace(DISPATCH_LINE, "").replace(
         PLAN_LINE, ""
-    ).replace(PROPOSE_LINE, "").replace("\n", "")
+    ).replace(PROPOSE_LINE, "").replace(fetch_line, "").replace("\n", "")
 
 
 def test_a_rejection_never_echoes_the_unknown_type() -> None:

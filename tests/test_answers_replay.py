@@ -314,7 +314,7 @@ def test_plain_words_for_every_kind_of_mistake() -> None:
         "action 6 (assign): 'agent' must be an agent name like dev-1 (lowercase letters, digits, "
         "'-'), got 'Bob Smith'",
         "action 7 has no 'type'; the actions are: comment, set_status, create_task, assign, "
-        "claim, release, write_doc, remember, notify, dispatch, plan, propose_agent, noop",
+        "claim, release, write_doc, fetch_doc, remember, notify, dispatch, plan, propose_agent, noop",
         "action 8 (comment): 'text' must be text, got a list",
     ]
     for reason in reasons:

@@ -1,5 +1,5 @@
 """Import hygiene as a tested contract: the CLI's start-up and read paths never import the heavy
-adapters (litellm, textual, GitPython), reads served from the index import neither
+adapters (litellm, textual, GitPython; markdownify outside ``fetch``), reads served from the index import neither
 pydantic, ruamel.yaml nor filelock, and writes never import pydantic."""
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ WATCHED = (
     "rich",
     "agentctl.core.dispatch",
     "agentctl.core.attention",
+    "markdownify",
+    "bs4",
+    "agentctl.web",
 )
-NEVER = {"litellm", "textual", "git"}
+NEVER = {"litellm", "textual", "git", "markdownify", "bs4", "agentctl.web"}  # fetch's only
 NOT_FROM_INDEX = {"pydantic", "ruamel", "filelock"}
 
 WRAPPER = """
@@ -68,7 +71,13 @@ def workspace(ws_root: Path, cli: Runner) -> tuple[Path, str]:
 
 
 def test_help_and_version_import_nothing_heavy(tmp_path: Path) -> None:
-    for args in (("--help",), ("--version",), ("task", "--help"), ("agent", "--help")):
+    for args in (
+        ("--help",),
+        ("--version",),
+        ("task", "--help"),
+        ("agent", "--help"),
+        ("fetch", "--help"),
+    ):
         code, modules, err = imported(tmp_path, tmp_path, *args)
         assert code == 0, err
         assert not modules & (NEVER | NOT_FROM_INDEX | {"rich"}), f"{args}: {sorted(modules)}"

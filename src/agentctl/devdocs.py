@@ -28,7 +28,7 @@ LAYERS: list[list[str]] = [
     ["demo_roadmap", "demo"],
     ["heartbeat"],
     ["workspace"],
-    ["runtime", "vcs", "config"],
+    ["runtime", "vcs", "config", "web"],
     ["store"],
     ["core"],
     ["paths"],

@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     BUDGET = 10  # an agent's token/cost budget is exhausted
     RUNTIME = 11  # an agent runtime failed: missing API key, command not found, timeout, bad answer
     STORAGE = 12  # a file could not be written: disk full, read-only file system, no permission
+    NETWORK = 13  # a download failed: unreachable host, timeout, HTTP error, page too large
 
 
 class AgentctlError(Exception):
@@ -95,6 +96,12 @@ class GitError(AgentctlError):
 
 class BudgetError(AgentctlError):
     exit_code = ExitCode.BUDGET
+
+
+class NetworkError(AgentctlError):
+    """A page could not be downloaded (``agentctl fetch``, the fetch_doc action)."""
+
+    exit_code = ExitCode.NETWORK
 
 
 class RuntimeFailure(AgentctlError):

@@ -11,7 +11,7 @@ import typer
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.core.duration import parse_duration
-from agentctl.core.fields import AGENT_STATUSES, LEVELS, RUNTIMES, SANDBOXES
+from agentctl.core.fields import AGENT_STATUSES, COMMAND_OUTPUTS, LEVELS, RUNTIMES, SANDBOXES
 from agentctl.errors import UsageError
 
 app = typer.Typer(
@@ -78,6 +78,16 @@ def add(
     sandbox: str = typer.Option(
         None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."
     ),
+    preset: str = typer.Option(
+        None,
+        "--preset",
+        help="Command runtime: claude | codex | gemini | aider | opencode fills in --command and --output (docs/integrations.md).",
+    ),
+    output_: str = typer.Option(
+        None,
+        "--output",
+        help="Command runtime: how stdout is read: text | claude-json | gemini-json.",
+    ),
     every: str = typer.Option(None, "--every", help="Heartbeat interval, e.g. 15m."),
     host: str = typer.Option(
         None, "--host", help="The machine that runs it (default: this one, 'agentctl host')."
@@ -103,6 +113,8 @@ def add(
         sandbox=_choice(sandbox, SANDBOXES, "--sandbox"),
         api_base=api_base,
         host=host,
+        output=_choice(output_, COMMAND_OUTPUTS, "--output"),
+        preset=preset,
     )
     if want_json(ctx, json_):
         output.emit_json({"agent": agent})
@@ -183,6 +195,8 @@ def show(
     ]
     if agent.get("command"):
         lines.append(f"command:      {shlex.join(agent['command'])}")
+    if agent.get("output"):
+        lines.append(f"output:       {agent['output']}")
     lines.append(f"host:         {agent.get('host') or '- (unowned: any machine may tick it)'}")
     if agent.get("approval"):
         lines.append(
@@ -235,6 +249,14 @@ def edit(
     sandbox: str = typer.Option(
         None, "--sandbox", help="auto | bwrap | none: run the command under bubblewrap."
     ),
+    preset: str = typer.Option(
+        None,
+        "--preset",
+        help="claude | codex | gemini | aider | opencode: replace the command and output format.",
+    ),
+    output_: str = typer.Option(
+        None, "--output", help="How the command's stdout is read: text | claude-json | gemini-json."
+    ),
     every: str = typer.Option(None, "--every", help="Heartbeat interval, e.g. 15m."),
     json_: bool = JSON_OPTION,
 ) -> None:
@@ -261,6 +283,10 @@ def edit(
         changes["command"] = _command(command)
     if sandbox is not None:
         changes["sandbox"] = _choice(sandbox, SANDBOXES, "--sandbox")
+    if preset is not None:
+        changes = {**ws.preset_fields(preset), **changes}
+    if output_ is not None:
+        changes["output"] = _choice(output_, COMMAND_OUTPUTS, "--output")
     if every is not None:
         record: Mapping[str, Any] = ws.index.agent(name) or {}
         heartbeat = dict(record.get("heartbeat") or {})

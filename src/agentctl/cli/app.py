@@ -59,6 +59,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Add, list, show, edit and remove documents; read their git history.",
     ),
+    "fetch": (
+        "agentctl.cli.fetching",
+        "fetch_app",
+        "Download a web page as a markdown research document (source URL, fetch time).",
+    ),
     "spec": (
         "agentctl.cli.specs",
         "app",

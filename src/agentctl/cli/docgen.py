@@ -18,12 +18,13 @@ EXIT_MEANINGS = {
     ExitCode.AMBIGUOUS: "an ID prefix matches several records (the candidates are listed)",
     ExitCode.CONFLICT: "refused by the current state: illegal status move, dependency cycle, existing record, claimed task, stale WORKING.md edit",
     ExitCode.VALIDATION: "a record or config file on disk is invalid (the message names file:line)",
-    ExitCode.PERMISSION: "the acting agent (--as) is not allowed to do this",
+    ExitCode.PERMISSION: "the acting agent (--as) is not allowed to do this; a fetch refused by policy (scheme, private address, domain not allowed)",
     ExitCode.LOCK_TIMEOUT: "the workspace lock did not change hands within lock.timeout seconds",
     ExitCode.GIT: "a git operation failed, e.g. a stale .git/index.lock",
     ExitCode.BUDGET: "an agent's token or cost budget is exhausted",
     ExitCode.RUNTIME: "an agent runtime failed: missing API key, command not found, timeout or an unusable answer",
     ExitCode.STORAGE: "a file could not be written: the disk is full, the file system is read-only, or permission is denied (the change is completed by the next command once it can write)",
+    ExitCode.NETWORK: "a download failed (agentctl fetch): unreachable host, timeout, HTTP error, a page too large or not text",
 }
 
 

@@ -111,8 +111,10 @@ def show(
     head = [
         f"{data['id']}  {data['title']}",
         f"type: {data['type']} · task: {data.get('task') or '-'} · by {data['author']} · updated {data['updated_at']}",
-        "",
     ]
+    if data.get("source_url"):
+        head.append(f"source: {data['source_url']} · fetched {data.get('fetched_at') or '-'}")
+    head.append("")
     output.write("\n".join(head) + "\n" + data["body"])  # a blank line between header and text
 
 

@@ -252,6 +252,12 @@ def show_run(record: dict[str, Any]) -> str:
             "  " + " ".join(f"{k}={v}" for k, v in a.items() if v not in (None, ""))
             for a in applied
         ]
+    if record.get("new_root_files"):
+        lines += [
+            "",
+            "new files in the workspace root (left in place): "
+            + ", ".join(record["new_root_files"]),
+        ]
     if record.get("rejections"):
         lines += ["", "rejected:"] + [
             f"  {r.get('action')}: {r.get('reason')}" for r in record["rejections"]

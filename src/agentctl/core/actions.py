@@ -108,6 +108,16 @@ class WriteDoc(_Action):
     task: str | None = Field(default=None, pattern=TASK_REF)
 
 
+class FetchDoc(_Action):
+    """Download a web page from an allowed domain (config ``fetch.allow``) and keep it as a
+    research document, optionally on a task (the ``fetch`` permission: not interns)."""
+
+    type: Literal["fetch_doc"]
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")
+    task: str | None = Field(default=None, pattern=TASK_REF)
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=ONE_LINE)
+
+
 class Remember(_Action):
     """Append to the agent's own memory (daily notes, or MEMORY.md with long_term)."""
 
@@ -203,6 +213,7 @@ Action = Annotated[
     | Claim
     | Release
     | WriteDoc
+    | FetchDoc
     | Remember
     | Notify
     | Dispatch
@@ -212,8 +223,8 @@ Action = Annotated[
     Field(discriminator="type"),
 ]
 ACTION_TYPES = (
-    "comment", "set_status", "create_task", "assign", "claim", "release", "write_doc", "remember", "notify", "dispatch",
-    "plan", "propose_agent", "noop",
+    "comment", "set_status", "create_task", "assign", "claim", "release", "write_doc", "fetch_doc", "remember", "notify",
+    "dispatch", "plan", "propose_agent", "noop",
 )  # fmt: skip
 _ADAPTER: TypeAdapter[Any] | None = None
 _ANSWER_SCHEMA: dict[str, Any] | None = (
@@ -335,11 +346,25 @@ PROPOSE_LINE = (
 )
 
 
-def schema_text(dispatch: bool = False, plan: bool = False, propose: bool = False) -> str:
+FETCH_LINE = (
+    '{"type":"fetch_doc","url":URL,"task":ID?,"title":STR?}   downloads a documentation page '
+    "and keeps it as a research document on the task; only from these domains: {DOMAINS}\n"
+)
+
+
+def schema_text(
+    dispatch: bool = False,
+    plan: bool = False,
+    propose: bool = False,
+    fetch_domains: Sequence[str] = (),
+) -> str:
     """The action schema, compact, for prompts (``dispatch``: with the dispatch action, for
     agents allowed to assign others; ``plan`` and ``propose``: with the plan and
-    propose_agent actions, for agents allowed to plan and to propose agents)."""
+    propose_agent actions, for agents allowed to plan and to propose agents;
+    ``fetch_domains``: with the fetch_doc action and the domains it may reach)."""
     extra = (DISPATCH_LINE if dispatch else "") + (PLAN_LINE if plan else "")
+    if fetch_domains:
+        extra += FETCH_LINE.replace("{DOMAINS}", ", ".join(fetch_domains))
     return _SCHEMA.replace("{DISPATCH}", extra + (PROPOSE_LINE if propose else ""))
 
 

@@ -55,19 +55,21 @@ LABEL_RE = re.compile(r"^[^\s,]{1,64}\Z")  # LABEL_PATTERN with the labels' 1-64
 Level = Literal["intern", "specialist", "lead"]
 RuntimeKind = Literal["manual", "simulated", "command", "llm"]
 Sandbox = Literal["auto", "bwrap", "none"]
+CommandOutput = Literal["text", "claude-json", "gemini-json"]
 AgentStatus = Literal["idle", "active", "blocked"]
 MessageKind = Literal["comment", "question", "answer", "review", "status_update"]
 DocType = Literal["deliverable", "research", "protocol", "decision"]
 SpecStatus = Literal["draft", "expanded"]
 Permission = Literal[
     "assign_others", "move_any", "move_done", "skip_review", "remove_tasks", "edit_agents",
-    "create_tasks", "review", "plan", "propose_agents",
+    "create_tasks", "review", "plan", "propose_agents", "fetch",
 ]  # fmt: skip
 Approval = Literal["pending", "approved"]
 
 LEVELS: tuple[str, ...] = get_args(Level)
 RUNTIMES: tuple[str, ...] = get_args(RuntimeKind)
 SANDBOXES: tuple[str, ...] = get_args(Sandbox)
+COMMAND_OUTPUTS: tuple[str, ...] = get_args(CommandOutput)
 AGENT_STATUSES: tuple[str, ...] = get_args(AgentStatus)
 MESSAGE_KINDS: tuple[str, ...] = get_args(MessageKind)
 DOC_TYPES: tuple[str, ...] = get_args(DocType)

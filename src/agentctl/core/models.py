@@ -31,6 +31,7 @@ from agentctl.core.fields import (
     TASK_ID_PATTERN,
     AgentStatus,
     Approval,
+    CommandOutput,
     DocType,
     Level,
     MessageKind,
@@ -199,6 +200,11 @@ class Agent(FileRecord):
         default=None,
         description="command runtime: run the child under bubblewrap (default: the config's sandbox)",
     )
+    output: CommandOutput | None = Field(
+        default=None,
+        description="command runtime: how stdout is read: text (default, as printed) | claude-json "
+        "(the 'result' field of 'claude -p --output-format json') | gemini-json (the 'response' field)",
+    )
     host: Name | None = Field(
         default=None,
         description="the machine that runs this agent's heartbeats ('agentctl host' names this "
@@ -257,6 +263,15 @@ class Document(FileRecord):
     author: str = Field(min_length=1, max_length=128)
     created_at: Timestamp
     updated_at: Timestamp
+    source_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://[^\s]+$",
+        description="a fetched document: the page it was converted from ('agentctl fetch', fetch_doc)",
+    )
+    fetched_at: Timestamp | None = Field(
+        default=None, description="a fetched document: when its source was last downloaded"
+    )
 
 
 class Spec(FileRecord):
@@ -624,6 +639,36 @@ class EscalationConfig(Record):
     _stale_after = field_validator("stale_after")(_check_duration)
 
 
+class FetchConfig(Record):
+    """``agentctl fetch`` and the agents' ``fetch_doc`` action (docs/integrations.md)."""
+
+    max_bytes: int = Field(
+        default=2_000_000, ge=1024, le=50_000_000, description="largest page downloaded, in bytes"
+    )
+    timeout: float = Field(
+        default=20.0, gt=0, le=600, description="seconds one fetch may take, redirects included"
+    )
+    allow: list[Annotated[str, Field(pattern=r"^(\*\.)?[a-z0-9]([a-z0-9.-]{0,252})$")]] = Field(
+        default_factory=list,
+        description="domains agents may fetch from (a domain covers its subdomains); empty: agents "
+        "fetch nothing. People's 'agentctl fetch' may fetch any public host",
+    )
+    allow_private: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        description="loopback, private or link-local addresses or networks that may be fetched "
+        "anyway, e.g. 127.0.0.1 or 10.1.0.0/16 (refused by default)",
+    )
+
+    @field_validator("allow_private")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
+
+
 class Config(Record):
     """``.agentctl/config.yaml``."""
 
@@ -658,6 +703,7 @@ class Config(Record):
     planning: PlanningConfig = Field(default_factory=PlanningConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
     allow_simulated: bool = Field(
         default=False,
         description="heartbeats may tick agents on the simulated runtime (set by 'agentctl demo'; "

@@ -56,6 +56,7 @@ _FIELDS_3 = frozenset(
         "level",
         "model",
         "name",
+        "output",
         "permissions",
         "proposed_by",
         "role",
@@ -69,13 +70,14 @@ _CHOICES_1 = ("intern", "specialist", "lead")
 _CHOICES_2 = ("manual", "simulated", "command", "llm")
 _PATTERN_7 = f.compile_pattern("^https?://[^\\s@]+$")
 _CHOICES_3 = ("auto", "bwrap", "none")
+_CHOICES_4 = ("text", "claude-json", "gemini-json")
 _FIELDS_4 = frozenset({"active_hours", "every", "offset"})
 _NAMES_6 = ("every",)
 _PATTERN_8 = f.compile_pattern("^\\d{2}:\\d{2}-\\d{2}:\\d{2}$")
 _FIELDS_5 = frozenset({"daily_tokens", "daily_usd"})
 _FIELDS_6 = frozenset({"allow", "deny"})
 _NAMES_7 = ("allow", "deny")
-_CHOICES_4 = (
+_CHOICES_5 = (
     "assign_others",
     "move_any",
     "move_done",
@@ -86,8 +88,9 @@ _CHOICES_4 = (
     "review",
     "plan",
     "propose_agents",
+    "fetch",
 )
-_CHOICES_5 = ("pending", "approved")
+_CHOICES_6 = ("pending", "approved")
 _FIELDS_7 = frozenset(
     {
         "current_task",
@@ -101,21 +104,34 @@ _FIELDS_7 = frozenset(
     }
 )
 _NAMES_8 = ("failures", "status")
-_CHOICES_6 = ("idle", "active", "blocked")
+_CHOICES_7 = ("idle", "active", "blocked")
 _FIELDS_8 = frozenset({"author", "created_at", "id", "kind", "mentions", "reply_to", "task"})
 _NAMES_9 = ("author", "created_at", "id", "task")
 _NAMES_10 = ("kind", "mentions")
 _PATTERN_9 = f.compile_pattern("^m-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
-_CHOICES_7 = ("comment", "question", "answer", "review", "status_update")
-_FIELDS_9 = frozenset({"author", "created_at", "id", "task", "title", "type", "updated_at"})
+_CHOICES_8 = ("comment", "question", "answer", "review", "status_update")
+_FIELDS_9 = frozenset(
+    {
+        "author",
+        "created_at",
+        "fetched_at",
+        "id",
+        "source_url",
+        "task",
+        "title",
+        "type",
+        "updated_at",
+    }
+)
 _NAMES_11 = ("author", "created_at", "id", "title", "type", "updated_at")
 _PATTERN_10 = f.compile_pattern("^d-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
-_CHOICES_8 = ("deliverable", "research", "protocol", "decision")
+_CHOICES_9 = ("deliverable", "research", "protocol", "decision")
+_PATTERN_11 = f.compile_pattern("^https?://[^\\s]+$")
 _FIELDS_10 = frozenset({"author", "created_at", "id", "status", "title", "updated_at"})
 _NAMES_12 = ("author", "created_at", "id", "title", "updated_at")
 _NAMES_13 = ("status",)
-_PATTERN_11 = f.compile_pattern("^s-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
-_CHOICES_9 = ("draft", "expanded")
+_PATTERN_12 = f.compile_pattern("^s-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_CHOICES_10 = ("draft", "expanded")
 _FIELDS_11 = frozenset(
     {
         "acceptance",
@@ -133,11 +149,11 @@ _NAMES_15 = ("acceptance", "assumptions", "goals", "milestones", "non_goals", "q
 _FIELDS_12 = frozenset({"depends_on", "estimate", "id", "labels", "text"})
 _NAMES_16 = ("id", "text")
 _NAMES_17 = ("depends_on", "labels")
-_PATTERN_12 = f.compile_pattern("^R[1-9][0-9]{0,3}$")
+_PATTERN_13 = f.compile_pattern("^R[1-9][0-9]{0,3}$")
 _FIELDS_13 = frozenset({"id", "requirements", "title"})
 _NAMES_18 = ("id", "title")
 _NAMES_19 = ("requirements",)
-_PATTERN_13 = f.compile_pattern("^M[1-9][0-9]{0,3}$")
+_PATTERN_14 = f.compile_pattern("^M[1-9][0-9]{0,3}$")
 _FIELDS_14 = frozenset({"questions"})
 _NAMES_20 = ("questions",)
 _FIELDS_15 = frozenset({"tasks"})
@@ -156,12 +172,12 @@ _FIELDS_16 = frozenset(
 )
 _NAMES_22 = ("id", "requirement", "title")
 _NAMES_23 = ("acceptance", "depends_on", "labels")
-_PATTERN_14 = f.compile_pattern("^T[1-9][0-9]{0,2}$")
+_PATTERN_15 = f.compile_pattern("^T[1-9][0-9]{0,2}$")
 _FIELDS_17 = frozenset({"actor", "data", "id", "notify", "subject", "ts", "type"})
 _NAMES_24 = ("actor", "id", "ts", "type")
 _NAMES_25 = ("data", "notify")
-_PATTERN_15 = f.compile_pattern("^e-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
-_PATTERN_16 = f.compile_pattern("^[a-z][a-z_.]*$")
+_PATTERN_16 = f.compile_pattern("^e-[0123456789abcdefghjkmnpqrstvwxyz]{12}$")
+_PATTERN_17 = f.compile_pattern("^[a-z][a-z_.]*$")
 _FIELDS_18 = frozenset({"delivered", "read", "ts"})
 _NAMES_26 = ("ts",)
 _NAMES_27 = ("delivered", "read")
@@ -259,6 +275,9 @@ def _check_agent(data: dict[str, Any], path: str, prefix: str = "") -> None:
     value = data.get("sandbox")
     if value is not None:
         f.choice(path, f"{prefix}sandbox", value, _CHOICES_3)
+    value = data.get("output")
+    if value is not None:
+        f.choice(path, f"{prefix}output", value, _CHOICES_4)
     value = data.get("host")
     if value is not None:
         f.text(path, f"{prefix}host", value, pattern=_PATTERN_4)
@@ -276,7 +295,7 @@ def _check_agent(data: dict[str, Any], path: str, prefix: str = "") -> None:
         _check_permissions(value, path, f"{prefix}permissions.")
     value = data.get("approval")
     if value is not None:
-        f.choice(path, f"{prefix}approval", value, _CHOICES_5)
+        f.choice(path, f"{prefix}approval", value, _CHOICES_6)
     value = data.get("proposed_by")
     if value is not None:
         f.text(path, f"{prefix}proposed_by", value, pattern=_PATTERN_4)
@@ -314,18 +333,18 @@ def _check_permissions(data: dict[str, Any], path: str, prefix: str = "") -> Non
     if "allow" in data:
         value = data["allow"]
         for i, item in enumerate(f.array(path, f"{prefix}allow", value)):
-            f.choice(path, f"{prefix}allow.{i}", item, _CHOICES_4)
+            f.choice(path, f"{prefix}allow.{i}", item, _CHOICES_5)
     if "deny" in data:
         value = data["deny"]
         for i, item in enumerate(f.array(path, f"{prefix}deny", value)):
-            f.choice(path, f"{prefix}deny.{i}", item, _CHOICES_4)
+            f.choice(path, f"{prefix}deny.{i}", item, _CHOICES_5)
 
 
 def _check_agent_state(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_7, (), _NAMES_8)
     if "status" in data:
         value = data["status"]
-        f.choice(path, f"{prefix}status", value, _CHOICES_6)
+        f.choice(path, f"{prefix}status", value, _CHOICES_7)
     value = data.get("current_task")
     if value is not None:
         f.text(path, f"{prefix}current_task", value, pattern=_PATTERN_1)
@@ -361,7 +380,7 @@ def _check_message(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.timestamp(path, f"{prefix}created_at", value)
     if "kind" in data:
         value = data["kind"]
-        f.choice(path, f"{prefix}kind", value, _CHOICES_7)
+        f.choice(path, f"{prefix}kind", value, _CHOICES_8)
     if "mentions" in data:
         value = data["mentions"]
         for i, item in enumerate(f.array(path, f"{prefix}mentions", value)):
@@ -378,7 +397,7 @@ def _check_document(data: dict[str, Any], path: str, prefix: str = "") -> None:
     value = data["title"]
     f.text(path, f"{prefix}title", value, low=1, high=500, pattern=_PATTERN_2)
     value = data["type"]
-    f.choice(path, f"{prefix}type", value, _CHOICES_8)
+    f.choice(path, f"{prefix}type", value, _CHOICES_9)
     value = data.get("task")
     if value is not None:
         f.text(path, f"{prefix}task", value, pattern=_PATTERN_1)
@@ -388,17 +407,23 @@ def _check_document(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.timestamp(path, f"{prefix}created_at", value)
     value = data["updated_at"]
     f.timestamp(path, f"{prefix}updated_at", value)
+    value = data.get("source_url")
+    if value is not None:
+        f.text(path, f"{prefix}source_url", value, high=2000, pattern=_PATTERN_11)
+    value = data.get("fetched_at")
+    if value is not None:
+        f.timestamp(path, f"{prefix}fetched_at", value)
 
 
 def _check_spec(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_10, _NAMES_12, _NAMES_13)
     value = data["id"]
-    f.text(path, f"{prefix}id", value, pattern=_PATTERN_11)
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_12)
     value = data["title"]
     f.text(path, f"{prefix}title", value, low=1, high=500, pattern=_PATTERN_2)
     if "status" in data:
         value = data["status"]
-        f.choice(path, f"{prefix}status", value, _CHOICES_9)
+        f.choice(path, f"{prefix}status", value, _CHOICES_10)
     value = data["author"]
     f.text(path, f"{prefix}author", value, low=1, high=128)
     value = data["created_at"]
@@ -445,7 +470,7 @@ def _check_spec_expansion(data: dict[str, Any], path: str, prefix: str = "") -> 
 def _check_spec_requirement(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_12, _NAMES_16, _NAMES_17)
     value = data["id"]
-    f.text(path, f"{prefix}id", value, pattern=_PATTERN_12)
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_13)
     value = data["text"]
     f.text(path, f"{prefix}text", value, low=1, high=1000, pattern=_PATTERN_2)
     value = data.get("estimate")
@@ -455,7 +480,7 @@ def _check_spec_requirement(data: dict[str, Any], path: str, prefix: str = "") -
     if "depends_on" in data:
         value = data["depends_on"]
         for i, item in enumerate(f.array(path, f"{prefix}depends_on", value, high=20)):
-            f.text(path, f"{prefix}depends_on.{i}", item, pattern=_PATTERN_12)
+            f.text(path, f"{prefix}depends_on.{i}", item, pattern=_PATTERN_13)
     if "labels" in data:
         value = data["labels"]
         for i, item in enumerate(f.array(path, f"{prefix}labels", value, high=10)):
@@ -465,13 +490,13 @@ def _check_spec_requirement(data: dict[str, Any], path: str, prefix: str = "") -
 def _check_spec_milestone(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_13, _NAMES_18, _NAMES_19)
     value = data["id"]
-    f.text(path, f"{prefix}id", value, pattern=_PATTERN_13)
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_14)
     value = data["title"]
     f.text(path, f"{prefix}title", value, low=1, high=1000, pattern=_PATTERN_2)
     if "requirements" in data:
         value = data["requirements"]
         for i, item in enumerate(f.array(path, f"{prefix}requirements", value, high=50)):
-            f.text(path, f"{prefix}requirements.{i}", item, pattern=_PATTERN_12)
+            f.text(path, f"{prefix}requirements.{i}", item, pattern=_PATTERN_13)
 
 
 def _check_spec_questions(data: dict[str, Any], path: str, prefix: str = "") -> None:
@@ -493,11 +518,11 @@ def _check_spec_task_plan(data: dict[str, Any], path: str, prefix: str = "") -> 
 def _check_spec_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_16, _NAMES_22, _NAMES_23)
     value = data["id"]
-    f.text(path, f"{prefix}id", value, pattern=_PATTERN_14)
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_15)
     value = data["title"]
     f.text(path, f"{prefix}title", value, low=1, high=200, pattern=_PATTERN_2)
     value = data["requirement"]
-    f.text(path, f"{prefix}requirement", value, pattern=_PATTERN_12)
+    f.text(path, f"{prefix}requirement", value, pattern=_PATTERN_13)
     value = data.get("description")
     if value is not None:
         f.text(path, f"{prefix}description", value, high=4000)
@@ -516,19 +541,19 @@ def _check_spec_task(data: dict[str, Any], path: str, prefix: str = "") -> None:
     if "depends_on" in data:
         value = data["depends_on"]
         for i, item in enumerate(f.array(path, f"{prefix}depends_on", value, high=20)):
-            f.text(path, f"{prefix}depends_on.{i}", item, pattern=_PATTERN_14)
+            f.text(path, f"{prefix}depends_on.{i}", item, pattern=_PATTERN_15)
 
 
 def _check_event(data: dict[str, Any], path: str, prefix: str = "") -> None:
     f.fields(data, path, prefix, _FIELDS_17, _NAMES_24, _NAMES_25)
     value = data["id"]
-    f.text(path, f"{prefix}id", value, pattern=_PATTERN_15)
+    f.text(path, f"{prefix}id", value, pattern=_PATTERN_16)
     value = data["ts"]
     f.timestamp(path, f"{prefix}ts", value)
     value = data["actor"]
     f.text(path, f"{prefix}actor", value)
     value = data["type"]
-    f.text(path, f"{prefix}type", value, pattern=_PATTERN_16)
+    f.text(path, f"{prefix}type", value, pattern=_PATTERN_17)
     value = data.get("subject")
     if value is not None:
         f.text(path, f"{prefix}subject", value)
@@ -548,11 +573,11 @@ def _check_inbox_entry(data: dict[str, Any], path: str, prefix: str = "") -> Non
     if "delivered" in data:
         value = data["delivered"]
         for i, item in enumerate(f.array(path, f"{prefix}delivered", value)):
-            f.text(path, f"{prefix}delivered.{i}", item, pattern=_PATTERN_15)
+            f.text(path, f"{prefix}delivered.{i}", item, pattern=_PATTERN_16)
     if "read" in data:
         value = data["read"]
         for i, item in enumerate(f.array(path, f"{prefix}read", value)):
-            f.text(path, f"{prefix}read.{i}", item, pattern=_PATTERN_15)
+            f.text(path, f"{prefix}read.{i}", item, pattern=_PATTERN_16)
 
 
 def check_task(data: dict[str, Any], path: str) -> None:

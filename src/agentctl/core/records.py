@@ -30,6 +30,7 @@ Permission = Literal[
     "review",
     "plan",
     "propose_agents",
+    "fetch",
 ]
 
 
@@ -94,6 +95,7 @@ class AgentRecord(TypedDict):
     api_base: NotRequired[str | None]
     command: NotRequired[list[str] | None]
     sandbox: NotRequired[Sandbox | None]
+    output: NotRequired[Literal["text", "claude-json", "gemini-json"] | None]
     host: NotRequired[str | None]
     heartbeat: NotRequired[HeartbeatSettingsRecord]
     budget: NotRequired[BudgetRecord | None]
@@ -139,6 +141,8 @@ class DocumentRecord(TypedDict):
     author: str
     created_at: str
     updated_at: str
+    source_url: str | None
+    fetched_at: str | None
 
 
 class EventRecord(TypedDict):
@@ -276,6 +280,15 @@ class EscalationConfigRecord(TypedDict):
     bounce_limit: int
 
 
+class FetchConfigRecord(TypedDict):
+    """``agentctl fetch`` and the agents' ``fetch_doc`` action (docs/integrations.md)."""
+
+    max_bytes: int
+    timeout: float
+    allow: list[str]
+    allow_private: list[str]
+
+
 class ConfigRecord(TypedDict):
     """``.agentctl/config.yaml``."""
 
@@ -297,6 +310,7 @@ class ConfigRecord(TypedDict):
     planning: PlanningConfigRecord
     dispatch: DispatchConfigRecord
     escalation: EscalationConfigRecord
+    fetch: FetchConfigRecord
     allow_simulated: bool
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 LEVEL_PERMISSIONS: dict[str, frozenset[str]] = {
     "intern": frozenset({"create_tasks"}),
-    "specialist": frozenset({"create_tasks", "move_done"}),
+    "specialist": frozenset({"create_tasks", "move_done", "fetch"}),
     "lead": frozenset(
         {
             "create_tasks",
@@ -31,6 +31,7 @@ LEVEL_PERMISSIONS: dict[str, frozenset[str]] = {
             "review",
             "plan",
             "propose_agents",
+            "fetch",
         }
     ),
 }

@@ -51,6 +51,8 @@ def perform(ws: Workspace, actor: Actor, action: Any) -> Any:
         return ws.release(actor, action.task)
     if kind == "write_doc":
         return ws.add_doc(actor, action.title, action.doc_type, action.body, action.task)
+    if kind == "fetch_doc":
+        return ws.fetch_doc(actor, action.url, action.task, action.title)
     if kind == "remember":
         return ws.add_memory(actor.name, action.text, long_term=action.long_term, actor=actor)
     if kind == "notify":

@@ -199,6 +199,14 @@ def compare(layout: Any, taken: dict[str, Entry], journal: Path) -> Findings:
     return findings
 
 
+def root_entries(root: Path) -> set[str]:
+    """The names directly in the workspace root (directories end with '/')."""
+    try:
+        return {e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in os.scandir(root)}
+    except OSError:
+        return set()
+
+
 # -- processes -----------------------------------------------------------------------------
 
 
@@ -271,6 +279,8 @@ class Guard:
         self.env: dict[str, str] = {}
         self._before: set[int] = set()
         self.leads: list[str] = []
+        self._root_before: set[str] = set()
+        self.new_root_files: list[str] = []  # top-level entries the child created (reported)
 
     def open(self) -> None:
         from agentctl.store import atomic, locks
@@ -285,6 +295,7 @@ class Guard:
             )
             self.taken = snapshot(self.layout)
             self.leads = self._leads()  # as they were: the child may have edited agent files
+        self._root_before = root_entries(self.ws.root)
         self._before = _children(os.getpid())
         _subreaper(True)
 
@@ -297,8 +308,17 @@ class Guard:
             kill_escaped(self._before)
         finally:
             _subreaper(False)
+        self.new_root_files = sorted(root_entries(self.ws.root) - self._root_before - self._own())
         found: Findings | None = self.ws.contain_agent(self.agent, self._inspect, notify=self.leads)
         return found
+
+    def _own(self) -> set[str]:
+        """Top-level names agentctl itself writes: its directory, git's, WORKING.md."""
+        names = {".agentctl/", ".git/", ".git"}
+        with contextlib.suppress(ValueError, IndexError):
+            parts = Path(self.layout.working).relative_to(self.ws.root).parts
+            names.add(parts[0] if len(parts) == 1 else parts[0] + "/")
+        return names
 
     def abandon(self) -> None:
         """Close the window without inspecting (the tick is failing before the child ran)."""

@@ -416,6 +416,7 @@ def build_prompt(ws: Workspace, work: Work, now: datetime | None = None) -> Prom
                 dispatch=_may_dispatch(agent),
                 plan=_may(agent, "plan"),
                 propose=_may(agent, "propose_agents"),
+                fetch_domains=ws.config["fetch"]["allow"] if _may(agent, "fetch") else (),
             ),
         )
         if p

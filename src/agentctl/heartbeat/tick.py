@@ -191,6 +191,10 @@ def _tick(
         failure = exc
     finally:
         findings = guard.close() if guard is not None else None
+    if guard is not None and guard.new_root_files:
+        # Not reverted (a coding agent creates files), but named: tool droppings such as chat
+        # histories show up here before they end up in a commit.
+        record["new_root_files"] = guard.new_root_files[:50]
     if findings is not None:
         shown = ", ".join(findings.reverted[:5]) + (" …" if len(findings.reverted) > 5 else "")
         record.update(outcome="failed", blocked=True, contained=findings.reverted[:50],
@@ -390,6 +394,14 @@ def _apply(
     if kind == "write_doc":
         doc = ws.add_doc(actor, action.title, action.doc_type, action.body, action.task)
         return {"action": kind, "task": doc.get("task"), "doc": doc["id"]}
+    if kind == "fetch_doc":
+        doc = ws.fetch_doc(actor, action.url, action.task, action.title)
+        return {
+            "action": kind,
+            "task": doc.get("task"),
+            "doc": doc["id"],
+            "outcome": doc["outcome"],
+        }
     if kind == "remember":
         ws.add_memory(actor.name, action.text, long_term=action.long_term, actor=actor)
         return {"action": kind}

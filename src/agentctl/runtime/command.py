@@ -14,7 +14,12 @@ The agent record's ``command`` is an argument list, run without a shell:
   900 s) its whole process group gets SIGTERM, then SIGKILL after a short grace;
 - stdout is the answer, at most 256 KiB (more is drained and dropped, with a marker line);
   undecodable bytes are replaced. A non-zero exit is a :class:`RuntimeFailure` quoting the
-  last line of stderr that mentions an error (else its last line).
+  last line of stderr that mentions an error (else its last line);
+- the agent's ``output`` says how stdout is read: ``text`` (the default) as printed;
+  ``claude-json`` the ``result`` field of ``claude -p --output-format json`` (with its token
+  counts and cost; ``is_error`` is a failure); ``gemini-json`` the ``response`` field of
+  ``gemini --output-format json`` (an ``error`` object is a failure). Presets for the common
+  coding-agent CLIs are in runtime/presets.py.
 """
 
 from __future__ import annotations
@@ -114,9 +119,10 @@ class CommandRuntime:
             if request.confine is not None:  # the tick's containment: sandbox argv, broker env
                 env.update(request.confine.env)
                 args = request.confine.wrap(args)
-            return self._execute(
+            answer = self._execute(
                 agent, args, stdin_text, request.workspace_root, env, timeout, program
             )
+        return read_output(agent, str(request.agent.get("output") or "text"), answer)
 
     def _execute(
         self,
@@ -165,3 +171,50 @@ class CommandRuntime:
         if done.stdout_total > OUTPUT_LIMIT:
             stdout += f"\n[agentctl: output truncated at {OUTPUT_LIMIT // 1024} KiB of {done.stdout_total:,} bytes]\n"
         return Answer(text=stdout)
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def read_output(agent: str, output: str, answer: Answer) -> Answer:
+    """The answer in a CLI's stdout, read the way the agent's ``output`` says."""
+    import json
+
+    if output == "text":
+        return answer
+    try:
+        data = json.loads(answer.text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        first = next((line.strip() for line in answer.text.splitlines() if line.strip()), "")
+        raise RuntimeFailure(
+            f"agent {agent}: the output is not the JSON object {output} expects"
+            + (f" (it starts: {mask(first[:120])})" if first else " (it is empty)"),
+            hint="check the agent's command (e.g. --output-format json) or set its output to text",
+        )
+    if output == "claude-json":
+        text, usage = data.get("result"), data.get("usage")
+        if data.get("is_error") or not isinstance(text, str):
+            why = (
+                text if isinstance(text, str) and text else str(data.get("subtype") or "no result")
+            )
+            raise RuntimeFailure(
+                f"agent {agent}: claude reported an error: {mask(why.splitlines()[0][:200])}"
+            )
+        usage = usage if isinstance(usage, dict) else {}
+        return Answer(
+            text=text,
+            tokens_in=int(_number(usage.get("input_tokens"))),
+            tokens_out=int(_number(usage.get("output_tokens"))),
+            cost_usd=_number(data.get("total_cost_usd")),
+        )
+    text, error = data.get("response"), data.get("error")
+    if isinstance(error, dict) or not isinstance(text, str):
+        message = error.get("message") if isinstance(error, dict) else None
+        why = str(message or "no response")
+        raise RuntimeFailure(
+            f"agent {agent}: gemini reported an error: {mask(why.splitlines()[0][:200] if why else why)}"
+        )
+    return Answer(text=text)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from agentctl.core.records import AgentRecord, AgentStateRecord, TaskRecord
     from agentctl.core.rows import PlanTask
 
-SCHEMA = 11  # 11: tasks.spec_hash
+SCHEMA = 12  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -37,7 +37,8 @@ CREATE INDEX IF NOT EXISTS messages_task ON messages (task, created_at, id);
 CREATE INDEX IF NOT EXISTS messages_path ON messages (path);
 CREATE TABLE IF NOT EXISTS docs (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, type TEXT NOT NULL, task TEXT,
-    author TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+    author TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, source_url TEXT,
+    fetched_at TEXT);
 CREATE INDEX IF NOT EXISTS docs_task ON docs (task);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     kind UNINDEXED, ref UNINDEXED, task UNINDEXED, title, body, tokenize = 'porter unicode61');
@@ -50,7 +51,8 @@ _MESSAGE_JSON = (
 )
 _DOC_JSON = (
     "SELECT json_object('id', id, 'title', title, 'type', type, 'task', task, 'author', author,"
-    " 'created_at', created_at, 'updated_at', updated_at, 'path', path) FROM docs"
+    " 'created_at', created_at, 'updated_at', updated_at, 'source_url', source_url,"
+    " 'fetched_at', fetched_at, 'path', path) FROM docs"
 )
 
 
@@ -131,9 +133,10 @@ class TextIndex:
 
     def store_doc(self, rel: str, data: dict[str, Any], body: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (data["id"], rel, data["title"], data["type"], data.get("task"), str(data["author"]),
-             str(data["created_at"]), str(data["updated_at"])),
+             str(data["created_at"]), str(data["updated_at"]), data.get("source_url"),
+             str(data["fetched_at"]) if data.get("fetched_at") is not None else None),
         )  # fmt: skip
         self.fts_put(rel, "doc", data["id"], data.get("task"), data["title"], body)
 

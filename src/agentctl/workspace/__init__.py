@@ -9,6 +9,7 @@ from agentctl.workspace.attention import AttentionOps
 from agentctl.workspace.autonomy import AutonomyOps
 from agentctl.workspace.dispatching import DispatchOps
 from agentctl.workspace.docs import DocOps
+from agentctl.workspace.fetching import FetchOps
 from agentctl.workspace.gates import GateOps
 from agentctl.workspace.githooks import GitHookOps
 from agentctl.workspace.graphs import GraphOps
@@ -25,6 +26,7 @@ class Workspace(
     AutonomyOps,
     GitHookOps,
     GateOps,
+    FetchOps,
     DocOps,
     SpecTaskOps,
     PlanningOps,

@@ -19,10 +19,20 @@ if TYPE_CHECKING:
     from agentctl.core.rows import AgentRow
 
 AGENT_ORDER = [
-    "name", "role", "level", "capabilities", "runtime", "model", "api_base", "command", "sandbox", "host", "heartbeat", "budget",
+    "name", "role", "level", "capabilities", "runtime", "model", "api_base", "command", "output", "sandbox", "host", "heartbeat", "budget",
     "permissions", "approval", "proposed_by", "created_at",
 ]  # fmt: skip
 SYSTEM_NAME = "agentctl"  # the actor of what the tool does on its own (containment)
+
+
+def preset_fields(name: str) -> dict[str, Any]:
+    """The ``command`` and ``output`` of a coding-agent preset (runtime/presets.py)."""
+    from agentctl.runtime.presets import PRESETS
+
+    preset = PRESETS.get(name)
+    if preset is None:
+        raise UsageError(f"unknown preset {name!r}; presets are: {', '.join(PRESETS)}")
+    return {"command": list(preset.command), "output": preset.output}
 
 
 class _Clean(Exception):
@@ -161,14 +171,23 @@ class AgentOps(TaskOps):
         sandbox: str | None = None,
         api_base: str | None = None,
         host: str | None = None,
+        output: str | None = None,
+        preset: str | None = None,
     ) -> dict[str, Any]:
         """Create an agent record (``agents/<name>.md``) with its role, level, capabilities and
-        runtime, run by machine ``host`` (default: this one); needs ``manage_agents``. Returns
-        the new record."""
+        runtime, run by machine ``host`` (default: this one); needs ``manage_agents``.
+        ``preset`` (command runtime): a coding-agent CLI's command line and output format
+        (runtime/presets.py), unless ``command`` / ``output`` are given. Returns the new record."""
         from agentctl.config import template_text
         from agentctl.store.frontmatter import Document
 
         actor.require("edit_agents", "add agents")
+        if preset is not None:
+            if runtime != "command":
+                raise UsageError("--preset is for the command runtime: add --runtime command")
+            chosen = preset_fields(preset)
+            command = command or chosen["command"]
+            output = output or chosen["output"]
         validate_name(name, "agent name")
         host = validate_name(host, "host name") if host is not None else self.host
         _check_agent_text(
@@ -194,6 +213,7 @@ class AgentOps(TaskOps):
                 "model": model,
                 "api_base": api_base,
                 "command": command,
+                "output": output,
                 "sandbox": sandbox,
                 "host": host,
                 "heartbeat": {"every": every} if every else None,
@@ -217,6 +237,10 @@ class AgentOps(TaskOps):
             m.record("agent.added", name, added)
             returned = fields
         return returned
+
+    def preset_fields(self, name: str) -> dict[str, Any]:
+        """The ``command`` and ``output`` fields a coding-agent preset gives a command agent."""
+        return preset_fields(name)
 
     def edit_agent(self, actor: Actor, name: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Change fields of an agent record (role, level, capabilities, runtime, model,

@@ -18,7 +18,7 @@ from agentctl.errors import AgentctlError, ExitCode, PermissionDeniedError, Usag
 from agentctl.workspace import Workspace
 
 ENV_BROKER = "AGENTCTL_BROKER"
-COVERED = "task comment/move/add/assign/claim/release, dispatch, doc add, memory add"
+COVERED = "task comment/move/add/assign/claim/release, dispatch, doc add, fetch, memory add"
 
 
 class BrokerError(AgentctlError):
@@ -152,12 +152,26 @@ class BrokeredWorkspace(Workspace):
         raise _unsupported("agentctl sync")
 
     def add_doc(
-        self, actor: Actor, title: str, type_: str, body: str, task: str | None = None
+        self,
+        actor: Actor,
+        title: str,
+        type_: str,
+        body: str,
+        task: str | None = None,
+        *,
+        source: tuple[str, str] | None = None,
     ) -> Any:
+        if source is not None:
+            raise _unsupported("a fetched document")  # the broker's fetch_doc fetches itself
         return self._send(
             actor,
             {"type": "write_doc", "title": title, "doc_type": type_, "body": body, "task": task},
         )
+
+    def fetch_doc(
+        self, actor: Actor, url: str, task: str | None = None, title: str | None = None
+    ) -> Any:
+        return self._send(actor, {"type": "fetch_doc", "url": url, "task": task, "title": title})
 
     def add_memory(
         self, agent: str, text: str, long_term: bool = False, actor: Actor | None = None

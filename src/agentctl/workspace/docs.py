@@ -62,10 +62,18 @@ class DocOps(TaskOps):
         return ids.resolve(ids.DOC, ref, candidates)
 
     def add_doc(
-        self, actor: Actor, title: str, type_: str, body: str, task: str | None = None
+        self,
+        actor: Actor,
+        title: str,
+        type_: str,
+        body: str,
+        task: str | None = None,
+        *,
+        source: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
         """Create a document (deliverable, research, protocol or decision) from ``body``,
-        optionally linked to a task; one commit."""
+        optionally linked to a task; one commit. ``source``: (URL, fetch time) of a fetched
+        page (``fetch_doc``)."""
         from agentctl.store.frontmatter import Document
 
         if type_ not in DOC_TYPES:
@@ -80,6 +88,8 @@ class DocOps(TaskOps):
             if task_id:
                 fields["task"] = task_id
             fields.update({"author": actor.name, "created_at": now, "updated_at": now})
+            if source is not None:
+                fields.update({"source_url": source[0], "fetched_at": source[1]})
             path = self.layout.doc(doc_id)
             m.create(path, Document.new(fields, body).dumps())
             added: ev.DocChange = {"title": title, "type": type_, "task": task_id}
