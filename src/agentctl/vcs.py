@@ -325,7 +325,8 @@ class Repo:
         are unchanged relative to HEAD. Paths are files, absolute (under the root) or
         relative to the root. Raises GitError on any git failure, including a locked index.
         """
-        rels = list(dict.fromkeys(self._relative(p) for p in paths))  # dedupe, keep order
+        parents: dict[Path, Path] = {}  # a bulk import commits thousands of files in few folders
+        rels = list(dict.fromkeys(self._relative(p, parents) for p in paths))  # dedupe, keep order
         if not rels:
             return None
         identity = self._identity_env(author_name, author_email)
@@ -567,14 +568,21 @@ class Repo:
                 continue
         return removed
 
-    def _relative(self, path: Path) -> str:
-        """``path`` as a POSIX path relative to the root, refusing anything outside it."""
+    def _relative(self, path: Path, parents: dict[Path, Path] | None = None) -> str:
+        """``path`` as a POSIX path relative to the root, refusing anything outside it.
+        ``parents``: resolved parent folders, kept for the paths of one call."""
         absolute = path if path.is_absolute() else self.root / path
         # Collapse "." and ".." lexically, then resolve symlinks in the parent directories
         # (the root is resolved too) but not in the last component: a symlink is committed
         # as a symlink.
         normal = Path(os.path.normpath(absolute))
-        full = normal.parent.resolve() / normal.name
+        if parents is None:
+            full = normal.parent.resolve() / normal.name
+        else:
+            parent = parents.get(normal.parent)
+            if parent is None:
+                parent = parents[normal.parent] = normal.parent.resolve()
+            full = parent / normal.name
         try:
             rel = full.relative_to(self.root)
         except ValueError:

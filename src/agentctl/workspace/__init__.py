@@ -12,6 +12,7 @@ from agentctl.workspace.docs import DocOps
 from agentctl.workspace.gates import GateOps
 from agentctl.workspace.githooks import GitHookOps
 from agentctl.workspace.graphs import GraphOps
+from agentctl.workspace.interchange_jsonl import JsonlOps
 from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
@@ -26,6 +27,7 @@ class Workspace(
     GateOps,
     DocOps,
     SpecTaskOps,
+    JsonlOps,
     PlanningOps,
     GraphOps,
     DispatchOps,
