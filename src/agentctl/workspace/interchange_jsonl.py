@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core.rules import Actor
-from agentctl.errors import AgentctlError, UsageError
+from agentctl.errors import AgentctlError, PermissionDeniedError, UsageError
 from agentctl.workspace.interchange import REPORT_VERSION, InterchangeOps
 from agentctl.workspace.tasks import TASK_ORDER, validate_model
 
@@ -118,6 +118,12 @@ class JsonlOps(InterchangeOps):
             else:
                 with self._mutate(actor) as m:
                     result = self._plan_jsonl(tasks, messages, skipped)
+                    if result["update"] and actor.is_agent and not actor.can("move_any"):
+                        raise PermissionDeniedError(
+                            f"{actor.name} ({actor.level}) may not overwrite existing tasks "
+                            f"({len(result['update'])} differ from the file)",
+                            hint="a lead or a human can import this file",
+                        )
                     if not (result["create"] or result["update"] or result["new_messages"]):
                         raise _Nothing
                     self._write_jsonl(m, result, name)
