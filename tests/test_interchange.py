@@ -435,3 +435,58 @@ def test_github_csv_export(cli: Runner, ws_root: Path) -> None:
     assert by_title["Board flickers"]["milestone"] == "v1.2"
     assert by_title["Board flickers"]["state"] == "open"
     assert by_title["Document the config"]["state"] == "closed"
+
+
+def test_backlog_folder_must_hold_tasks(cli: Runner, ws_root: Path, tmp_path: Path) -> None:
+    run_refused(
+        cli,
+        ws_root,
+        ExitCode.USAGE,
+        ("import", "backlog", str(tmp_path / "none")),
+        "no such folder",
+    )
+    (tmp_path / "empty").mkdir()
+    run_refused(
+        cli,
+        ws_root,
+        ExitCode.USAGE,
+        ("import", "backlog", str(tmp_path / "empty")),
+        "no Backlog.md tasks folder",
+    )
+
+
+def test_taskwarrior_from_stdin_with_a_label(cli: Runner, ws_root: Path) -> None:
+    export = [
+        {"uuid": "11111111-1111-4111-8111-111111111111", "description": "Piped", "status": "pending",
+         "priority": "M", "entry": "20261201T100000Z", "annotations": [{"entry": "20261201T110000Z", "description": "n"}]},
+        {"uuid": "22222222-2222-4222-8222-222222222222", "description": "Odd", "status": "someday"},
+        {"uuid": "33333333-3333-4333-8333-333333333333", "description": "Bad priority", "status": "pending", "priority": "X"},
+    ]  # fmt: skip
+    result = cli(
+        "import", "taskwarrior", "-", "--label", "from-tw", "--json", input=json.dumps(export)
+    )
+    assert result.code == 0, result
+    report = result.json()["report"]
+    assert [s["reason"] for s in report["skipped"]] == [
+        "unknown status 'someday'", "unknown priority 'X' (H, M or L)"
+    ]  # fmt: skip
+    piped = tasks(ws_root)["Piped"]
+    assert piped["labels"] == ["from-tw"] and piped["priority"] == 2
+    assert report["input"] == "stdin" and report["messages"] == 1
+
+
+def test_an_agent_may_not_overwrite_tasks_with_import_jsonl(
+    cli: Runner, ws_root: Path, tmp_path: Path
+) -> None:
+    from conftest import make_team
+
+    make_team(cli)
+    assert cli("task", "add", "Mine").code == 0
+    export = tmp_path / "x.jsonl"
+    assert cli("export", "jsonl", "-o", str(export)).code == 0
+    changed = export.read_text(encoding="utf-8").replace('"title": "Mine"', '"title": "Theirs"')
+    export.write_text(changed, encoding="utf-8")
+    run_refused(cli, ws_root, ExitCode.PERMISSION, ("import", "jsonl", str(export)), "may not overwrite",
+                env={"AGENTCTL_AGENT": "dev-2"})  # fmt: skip
+    assert cli("import", "jsonl", str(export)).code == 0  # a human may
+    assert "Theirs" in tasks(ws_root)
