@@ -394,10 +394,10 @@ def dump_new(fields: Mapping[str, Any], body: str) -> str:
         if value is None:
             continue
         if isinstance(value, list):
-            items = [_flow_item(item) for item in value]
-            if not all(items):
+            items = [text for text in map(_flow_item, value) if text is not None]
+            if len(items) != len(value):
                 return Document.new(fields, body).dumps()
-            lines.append(f"{key}: [{', '.join(items)}]")  # type: ignore[arg-type]
+            lines.append(f"{key}: [{', '.join(items)}]")
             continue
         text = _fast_scalar(value)
         if text is None:
