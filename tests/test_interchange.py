@@ -490,3 +490,29 @@ def test_an_agent_may_not_overwrite_tasks_with_import_jsonl(
                 env={"AGENTCTL_AGENT": "dev-2"})  # fmt: skip
     assert cli("import", "jsonl", str(export)).code == 0  # a human may
     assert "Theirs" in tasks(ws_root)
+
+
+def test_a_bulk_import_commits_its_blobs_as_one_pack(
+    cli: Runner, ws_root: Path, tmp_path: Path
+) -> None:
+    export = [
+        {
+            "uuid": f"00000000-0000-4000-8000-{n:012d}",
+            "description": f"Task {n}",
+            "status": "pending",
+        }
+        for n in range(1100)
+    ]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    packs_before = set((ws_root / ".git" / "objects" / "pack").glob("*.pack"))
+    result = cli("import", "taskwarrior", str(path))
+    assert result.code == 0, result
+    assert len(tasks(ws_root)) == 1100
+    assert git(ws_root, "status", "--porcelain") == ""  # the index matches the commit
+    git(ws_root, "fsck", "--no-dangling")
+    assert set((ws_root / ".git" / "objects" / "pack").glob("*.pack")) - packs_before
+    loose = [p for p in (ws_root / ".git" / "objects").glob("??/*")]
+    assert len(loose) < 100, len(loose)  # trees and the commit, not 1,100 blobs
+    tree = git(ws_root, "ls-tree", "-r", "HEAD", "--", ".agentctl/tasks").splitlines()
+    assert len(tree) == 1100

@@ -18,6 +18,7 @@ import os
 import random
 import re
 import shutil
+import stat
 import subprocess
 import threading
 import time
@@ -44,6 +45,7 @@ _STRIPPED_ENV = (
 
 # How often the read-HEAD ... update-ref sequence is retried when HEAD moved under us.
 _CAS_ATTEMPTS = 5
+_PREPACK_AT = 1000  # files in one commit from which their blobs are written as one pack
 
 # How long one and the same .git/index.lock may block us before we call it stale. A lock
 # that keeps changing (other git processes taking turns) restarts this clock, bounded by
@@ -329,6 +331,8 @@ class Repo:
         rels = list(dict.fromkeys(self._relative(p, parents) for p in paths))  # dedupe, keep order
         if not rels:
             return None
+        if len(rels) >= _PREPACK_AT:
+            self._prepack(rels)
         identity = self._identity_env(author_name, author_email)
         # Hold the real index's lock for the whole operation, exactly as git commands do.
         # It keeps other git processes (and our own threads) from changing the index between
@@ -567,6 +571,40 @@ class Repo:
             except FileNotFoundError:
                 continue
         return removed
+
+    def _prepack(self, rels: list[str]) -> None:
+        """Write the blobs of many files as one pack (``git fast-import``) before
+        ``update-index`` hashes them: it then finds each blob already stored instead of
+        writing thousands of loose objects (5 s of a 10,000-task import, against 1 s). Only
+        a speed-up: ``update-index`` stays the one that decides what is committed (a file
+        whose blob git cleans or converts differently is simply written by it as before),
+        and any failure here is ignored."""
+        try:
+            proc = subprocess.Popen(
+                _git_cmd(["fast-import", "--quiet", "--done"]), cwd=self.root, env=_base_env(),
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except OSError:
+            return
+        assert proc.stdin is not None
+        try:
+            with proc.stdin as stream:
+                for rel in rels:
+                    path = self.root / rel
+                    try:
+                        if not stat.S_ISREG(path.lstat().st_mode):
+                            continue
+                        data = path.read_bytes()
+                    except OSError:
+                        continue
+                    stream.write(b"blob\ndata %d\n" % len(data))
+                    stream.write(data)
+                    stream.write(b"\n")
+                stream.write(b"done\n")
+        except OSError:  # git went away (BrokenPipeError): update-index does it all
+            pass
+        finally:
+            proc.wait()
 
     def _relative(self, path: Path, parents: dict[Path, Path] | None = None) -> str:
         """``path`` as a POSIX path relative to the root, refusing anything outside it.
