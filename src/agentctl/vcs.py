@@ -18,6 +18,7 @@ import os
 import random
 import re
 import shutil
+import stat
 import subprocess
 import threading
 import time
@@ -44,6 +45,7 @@ _STRIPPED_ENV = (
 
 # How often the read-HEAD ... update-ref sequence is retried when HEAD moved under us.
 _CAS_ATTEMPTS = 5
+_PREPACK_AT = 1000  # files in one commit from which their blobs are written as one pack
 
 # How long one and the same .git/index.lock may block us before we call it stale. A lock
 # that keeps changing (other git processes taking turns) restarts this clock, bounded by
@@ -331,9 +333,12 @@ class Repo:
         are unchanged relative to HEAD. Paths are files, absolute (under the root) or
         relative to the root. Raises GitError on any git failure, including a locked index.
         """
-        rels = list(dict.fromkeys(self._relative(p) for p in paths))  # dedupe, keep order
+        parents: dict[Path, Path] = {}  # a bulk import commits thousands of files in few folders
+        rels = list(dict.fromkeys(self._relative(p, parents) for p in paths))  # dedupe, keep order
         if not rels:
             return None
+        if len(rels) >= _PREPACK_AT:
+            self._prepack(rels)
         identity = self._identity_env(author_name, author_email)
         # Hold the real index's lock for the whole operation, exactly as git commands do.
         # It keeps other git processes (and our own threads) from changing the index between
@@ -618,14 +623,55 @@ class Repo:
                 continue
         return removed
 
-    def _relative(self, path: Path) -> str:
-        """``path`` as a POSIX path relative to the root, refusing anything outside it."""
+    def _prepack(self, rels: list[str]) -> None:
+        """Write the blobs of many files as one pack (``git fast-import``) before
+        ``update-index`` hashes them: it then finds each blob already stored instead of
+        writing thousands of loose objects (5 s of a 10,000-task import, against 1 s). Only
+        a speed-up: ``update-index`` stays the one that decides what is committed (a file
+        whose blob git cleans or converts differently is simply written by it as before),
+        and any failure here is ignored."""
+        try:
+            proc = subprocess.Popen(
+                _git_cmd(["fast-import", "--quiet", "--done"]), cwd=self.root, env=_base_env(),
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except OSError:
+            return
+        assert proc.stdin is not None
+        try:
+            with proc.stdin as stream:
+                for rel in rels:
+                    path = self.root / rel
+                    try:
+                        if not stat.S_ISREG(path.lstat().st_mode):
+                            continue
+                        data = path.read_bytes()
+                    except OSError:
+                        continue
+                    stream.write(b"blob\ndata %d\n" % len(data))
+                    stream.write(data)
+                    stream.write(b"\n")
+                stream.write(b"done\n")
+        except OSError:  # git went away (BrokenPipeError): update-index does it all
+            pass
+        finally:
+            proc.wait()
+
+    def _relative(self, path: Path, parents: dict[Path, Path] | None = None) -> str:
+        """``path`` as a POSIX path relative to the root, refusing anything outside it.
+        ``parents``: resolved parent folders, kept for the paths of one call."""
         absolute = path if path.is_absolute() else self.root / path
         # Collapse "." and ".." lexically, then resolve symlinks in the parent directories
         # (the root is resolved too) but not in the last component: a symlink is committed
         # as a symlink.
         normal = Path(os.path.normpath(absolute))
-        full = normal.parent.resolve() / normal.name
+        if parents is None:
+            full = normal.parent.resolve() / normal.name
+        else:
+            parent = parents.get(normal.parent)
+            if parent is None:
+                parent = parents[normal.parent] = normal.parent.resolve()
+            full = parent / normal.name
         try:
             rel = full.relative_to(self.root)
         except ValueError:

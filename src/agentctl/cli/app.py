@@ -139,7 +139,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": (
         "agentctl.cli.imports",
         "app",
-        "Import a plan as tasks: a markdown roadmap (import roadmap FILE).",
+        "Import tasks: a markdown roadmap, Backlog.md, Taskwarrior, beads, GitHub issues, JSONL.",
+    ),
+    "export": (
+        "agentctl.cli.exports",
+        "app",
+        "Export tasks as agentctl JSON Lines, Taskwarrior JSON or a GitHub issues CSV.",
     ),
     "dispatch": (
         "agentctl.cli.dispatch",

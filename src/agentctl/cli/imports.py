@@ -1,4 +1,5 @@
-"""``agentctl import ...``: plans from other formats as tasks (a markdown roadmap)."""
+"""``agentctl import ...``: plans and other trackers' tasks as agentctl tasks (a markdown
+roadmap, Backlog.md, Taskwarrior, beads, GitHub issues, agentctl's own JSON Lines)."""
 
 from __future__ import annotations
 
@@ -15,23 +16,25 @@ from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.errors import UsageError
 
 app = typer.Typer(
-    help="Import plans from other formats as tasks.", rich_markup_mode=None, no_args_is_help=True
+    help="Import plans and other trackers' tasks as tasks.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
 )
 
 
 @app.callback()
 def group() -> None:
-    """Import plans from other formats as tasks."""
+    """Import plans and other trackers' tasks as tasks."""
 
 
-def read_input(file: str, root: Path, limit: int) -> tuple[bytes, str]:
+def read_input(file: str, root: Path, limit: int, what: str = "roadmap") -> tuple[bytes, str]:
     """The bytes of FILE (or stdin for '-', named ``stdin``) and the name the import keys its
     tasks by: the path relative to the workspace when the file is inside it, else the file
     name. Reads at most ``limit + 1`` bytes (the importer refuses more)."""
     if file == "-":
         stream = getattr(sys.stdin, "buffer", None)
         if sys.stdin.isatty():
-            raise UsageError("give the roadmap as FILE, or pipe it in with '-'")
+            raise UsageError(f"give the {what} as FILE, or pipe it in with '-'")
         data = (
             stream.read(limit + 1)
             if stream is not None
@@ -44,7 +47,7 @@ def read_input(file: str, root: Path, limit: int) -> tuple[bytes, str]:
     except FileNotFoundError:
         raise UsageError(f"no such file: {file}") from None
     except IsADirectoryError:
-        raise UsageError(f"{file} is a directory, not a roadmap file") from None
+        raise UsageError(f"{file} is a directory, not a {what} file") from None
     except PermissionError:
         raise UsageError(f"cannot read {file}: permission denied") from None
     except OSError as exc:
@@ -52,7 +55,7 @@ def read_input(file: str, root: Path, limit: int) -> tuple[bytes, str]:
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
-            raise UsageError(f"{file} is a directory, not a roadmap file")
+            raise UsageError(f"{file} is a directory, not a {what} file")
         if not stat.S_ISREG(mode):
             raise UsageError(f"{file} is not a regular file (use '-' to read a pipe)")
         chunks: list[bytes] = []
@@ -209,3 +212,203 @@ def _section(title: str, lines: list[str], count: int | None = None) -> list[str
         f"{title} ({len(lines) if count is None else count}):",
         *(f"  {line}" for line in lines),
     ]
+
+
+# -- other trackers ------------------------------------------------------------------------------
+
+DRY_RUN_OPTION = typer.Option(False, "--dry-run", help="Show the report; write nothing.")
+LABEL_OPTION = typer.Option(None, "--label", "-l", help="Add this label to every imported task.")
+
+
+def _external(
+    ctx: typer.Context, fmt: str, file: str, dry_run: bool, label: str | None, json_: bool
+) -> None:
+    ws = open_workspace(ctx, warn=False)
+    if fmt == "backlog":
+        folder = Path(file)
+        if not folder.exists():
+            raise UsageError(f"no such folder: {file}")
+        report = ws.import_external(
+            acting(ctx, ws), fmt, folder, folder.name or file, dry_run=dry_run, label=label
+        )
+    else:
+        data, name = read_input(file, ws.root, ws.import_max_bytes(), what=f"{fmt} export")
+        if len(data) > ws.import_max_bytes():
+            raise UsageError(
+                f"{name} is larger than {ws.import_max_bytes() // (1024 * 1024)} MiB; nothing was imported"
+            )
+        report = ws.import_external(acting(ctx, ws), fmt, data, name, dry_run=dry_run, label=label)
+    _notice(report)
+    if want_json(ctx, json_):
+        output.emit_json({"report": report})
+        return
+    output.write(render_external(report))
+
+
+def _notice(report: dict[str, Any]) -> None:
+    skipped = len(report["skipped"])
+    unresolved = len(report.get("unresolved", [])) + len(report.get("cycles", []))
+    if skipped or unresolved:
+        parts = []
+        if skipped:
+            parts.append(f"{skipped} {'record' if skipped == 1 else 'records'} skipped")
+        if unresolved:
+            parts.append(f"{unresolved} {'link' if unresolved == 1 else 'links'} left out")
+        output.notice(", ".join(parts) + " (listed in the report)")
+
+
+@app.command("backlog")
+def backlog(
+    ctx: typer.Context,
+    folder: str = typer.Argument(
+        ..., help="The Backlog.md project folder (holding backlog/tasks)."
+    ),
+    dry_run: bool = DRY_RUN_OPTION,
+    label: str = LABEL_OPTION,
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Import a Backlog.md project's tasks (backlog/tasks/*.md, backlog/completed/*.md): status,
+    assignees, labels, priority, dependencies, parent, acceptance criteria (one commit).
+    Re-importing updates the tasks it created (matched by source backlog:<id>). See
+    docs/integrations.md."""
+    _external(ctx, "backlog", folder, dry_run, label, json_)
+
+
+@app.command("taskwarrior")
+def taskwarrior(
+    ctx: typer.Context,
+    file: str = typer.Argument(..., help="`task export` output (JSON); '-' reads it from stdin."),
+    dry_run: bool = DRY_RUN_OPTION,
+    label: str = LABEL_OPTION,
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Import Taskwarrior tasks (`task export`): status, priority H/M/L, tags, project, due,
+    dependencies; annotations become messages on the task's thread (one commit). Re-importing
+    updates the tasks it created (matched by source taskwarrior:<uuid>). See docs/integrations.md."""
+    _external(ctx, "taskwarrior", file, dry_run, label, json_)
+
+
+@app.command("beads")
+def beads(
+    ctx: typer.Context,
+    file: str = typer.Argument(..., help="beads' issues.jsonl; '-' reads it from stdin."),
+    dry_run: bool = DRY_RUN_OPTION,
+    label: str = LABEL_OPTION,
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Import beads issues (.beads/issues.jsonl): status, priority, labels, assignee,
+    blocking and parent-child dependencies; comments become messages (one commit). Re-importing
+    updates the tasks it created (matched by source beads:<id>). See docs/integrations.md."""
+    _external(ctx, "beads", file, dry_run, label, json_)
+
+
+@app.command("github")
+def github(
+    ctx: typer.Context,
+    file: str = typer.Argument(
+        ...,
+        help="`gh issue list --json number,title,body,state,labels,assignees,milestone,comments` "
+        "output; '-' reads it from stdin.",
+    ),
+    dry_run: bool = DRY_RUN_OPTION,
+    label: str = LABEL_OPTION,
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Import GitHub issues (`gh issue list --json ...`): state, labels, assignees, milestone;
+    comments become messages (one commit). Re-importing updates the tasks it created (matched
+    by source github:<number>). See docs/integrations.md."""
+    _external(ctx, "github", file, dry_run, label, json_)
+
+
+@app.command("jsonl")
+def jsonl(
+    ctx: typer.Context,
+    file: str = typer.Argument(
+        ..., help="An `agentctl export jsonl` file; '-' reads it from stdin."
+    ),
+    dry_run: bool = DRY_RUN_OPTION,
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Import agentctl's own JSON Lines (from `agentctl export jsonl`) as it was: same task IDs,
+    fields, bodies and thread messages; new tasks are created, changed ones overwritten (one
+    commit). See docs/integrations.md."""
+    ws = open_workspace(ctx, warn=False)
+    data, name = read_input(file, ws.root, ws.import_max_bytes(), what="JSONL export")
+    if len(data) > ws.import_max_bytes():
+        raise UsageError(
+            f"{name} is larger than {ws.import_max_bytes() // (1024 * 1024)} MiB; nothing was imported"
+        )
+    report = ws.import_jsonl(acting(ctx, ws), data, name, dry_run=dry_run)
+    _notice(report)
+    if want_json(ctx, json_):
+        output.emit_json({"report": report})
+        return
+    lines = [_tally(report)]
+    lines.extend(f"{_MARK[t['action']]} {t['id']}  {t['title']}" for t in report["tasks"])
+    lines.extend(
+        _section(
+            "Skipped",
+            [f"{s['where']}: {s['ref'] or '-'}: {s['reason']}" for s in report["skipped"]],
+        )
+    )
+    output.write("\n".join(lines) + "\n")
+
+
+def _tally(report: dict[str, Any]) -> str:
+    head = f"{report['format']} {report['input']}: {report['records']} records"
+    tally = f"{report['created']} to create, {report['updated']} to update, {report['unchanged']} unchanged"
+    if report["messages"]:
+        tally += (
+            f", {report['messages']} {'message' if report['messages'] == 1 else 'messages'} to add"
+        )
+    if report["dry_run"]:
+        return f"{head}\nDry run: {tally} (nothing written)"
+    if report["created"] or report["updated"] or report["messages"]:
+        done = (
+            tally.replace("to create", "created")
+            .replace("to update", "updated")
+            .replace("to add", "added")
+        )
+        return f"{head}\nImported: {done}" + ("; one commit" if report["committed"] else "")
+    return f"{head}\nNothing to change: {report['unchanged']} tasks already match"
+
+
+def render_external(report: dict[str, Any]) -> str:
+    lines = [_tally(report), ""]
+    stack = [(node, 0) for node in reversed(report["tasks"])]
+    while stack:
+        node, depth = stack.pop()
+        parts = [f"{'  ' * depth}{_MARK[node['action']]} {node['title']}", f"[{node['status']}]"]
+        if node["labels"]:
+            parts.append(" ".join(f"#{label}" for label in node["labels"]))
+        if node["assignees"]:
+            parts.append("@" + " @".join(node["assignees"]))
+        if node["depends_on"]:
+            parts.append("after " + ", ".join(dep["ref"] for dep in node["depends_on"]))
+        parts.append(f"({node['id'] + ', ' if node['id'] else ''}{report['format']}:{node['ref']})")
+        if node["changed"]:
+            parts.append(f"changed: {', '.join(node['changed'])}")
+        lines.append("  ".join(parts))
+        stack.extend((child, depth + 1) for child in reversed(node["children"]))
+    lines.extend(
+        _section("Status mapping", [f"{rule}: {n}" for rule, n in report["mapping"].items()])
+    )
+    lines.extend(
+        _section(
+            "Skipped",
+            [
+                f"{s['where']}: {s['ref'] + ': ' if s['ref'] else ''}{s['reason']}"
+                for s in report["skipped"]
+            ],
+        )
+    )
+    lines.extend(_section("Links left out", [
+        f"{u['where'] or u['task']}: {u['task']} -> {u['ref']}: {u['reason']}" for u in report["unresolved"]
+    ] + [
+        f"{c['where'] or c['task']}: {c['task']} depends on {c['ref']}: cycle {' -> '.join(c['cycle'])}" for c in report["cycles"]
+    ]))  # fmt: skip
+    lines.extend(_section(f"No longer in the {report['format']} export (kept, not deleted)", [
+        f"{v['id']}  {v['title']} [{v['status']}]" for v in report["vanished"]
+    ]))  # fmt: skip
+    lines.extend(_section("Notes", report["notes"]))
+    return "\n".join(lines) + "\n"

@@ -138,7 +138,9 @@ class Task(FileRecord):
         min_length=1,
         max_length=500,
         pattern=ONE_LINE_PATTERN,
-        description="where an imported task came from: <file>#<key> (roadmap import matches on it)",
+        description="where an imported task came from: <file>#<key> (roadmap import) or "
+        "<tool>:<id> such as taskwarrior:<uuid>, beads:<id>, github:<number>, backlog:<id> "
+        "(import from other trackers); a re-import matches on it",
     )
     created_by: str = Field(min_length=1, max_length=128)
     created_at: Timestamp

@@ -48,6 +48,7 @@ _fast = YAML(typ="safe", pure=False)
 MAX_SHARED = 16  # collections a file may reuse through YAML aliases
 _ALIAS_USE = re.compile(r"(?:^|[\s\[{,:])\*[^\s,\[\]{}]")
 _FLOW_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+/-]*")
+_FLOW_COLON = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+/:-]*")
 
 
 def _round_trip_yaml() -> YAML:
@@ -372,6 +373,18 @@ def _fast_scalar(value: Any) -> str | None:
     return f"'{value}'"
 
 
+def _flow_item(item: Any) -> str | None:
+    """A list item as the emitter writes it in a flow sequence: plain, or double-quoted when
+    it holds a colon (``project:x``, ``milestone:v1.2``); None when this shortcut does not know."""
+    if not isinstance(item, str):
+        return None
+    if _FLOW_SAFE.fullmatch(item):
+        return item if _resolves_to_str(item) else None
+    if ":" in item and _FLOW_COLON.fullmatch(item):
+        return f'"{item}"'
+    return None
+
+
 def dump_new(fields: Mapping[str, Any], body: str) -> str:
     """The text of a new record, exactly as ``Document.new(fields, body).dumps()`` writes it,
     several times faster for the plain values bulk creation writes (an import of a thousand
@@ -381,8 +394,8 @@ def dump_new(fields: Mapping[str, Any], body: str) -> str:
         if value is None:
             continue
         if isinstance(value, list):
-            items = [item for item in value if isinstance(item, str) and _FLOW_SAFE.fullmatch(item)]
-            if len(items) != len(value) or not all(_resolves_to_str(item) for item in items):
+            items = [text for text in map(_flow_item, value) if text is not None]
+            if len(items) != len(value):
                 return Document.new(fields, body).dumps()
             lines.append(f"{key}: [{', '.join(items)}]")
             continue

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from agentctl.core.records import AgentRecord, AgentStateRecord, TaskRecord
     from agentctl.core.rows import PlanTask
 
-SCHEMA = 12  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at
+SCHEMA = 13  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +50,7 @@ CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, created_at);
 CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
 CREATE INDEX IF NOT EXISTS tasks_source ON tasks (source) WHERE source IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent) WHERE parent IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);
 CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS states (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 """

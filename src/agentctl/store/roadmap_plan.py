@@ -102,6 +102,7 @@ class Plan:
     cycles: list[CycleCut] = field(default_factory=list)
     repaired_lines: int = 0
     lines: int = 0
+    separator: str = "#"  # between ``source`` and an item's key in a task's ``source`` field
 
     def walk(self) -> Iterator[Item]:
         """Every item, parents before children, in document order (no recursion)."""

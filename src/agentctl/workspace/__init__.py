@@ -13,6 +13,7 @@ from agentctl.workspace.fetching import FetchOps
 from agentctl.workspace.gates import GateOps
 from agentctl.workspace.githooks import GitHookOps
 from agentctl.workspace.graphs import GraphOps
+from agentctl.workspace.interchange_jsonl import JsonlOps
 from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
@@ -29,6 +30,7 @@ class Workspace(
     FetchOps,
     DocOps,
     SpecTaskOps,
+    JsonlOps,
     PlanningOps,
     GraphOps,
     DispatchOps,

@@ -513,14 +513,12 @@ class WorkspaceBase:
             touched.append(eventlog.append_many(self.layout.events, mutation.events))
         elif event is not None:
             touched.append(eventlog.append(self.layout.events, event))
-        records = [
-            path
-            for path in touched
-            if path.parent in (self.layout.tasks, self.layout.agents, self.layout.docs)
-        ]
+        record_dirs = (self.layout.tasks, self.layout.agents, self.layout.docs)
+        records = [path for path in touched if path.parent in record_dirs]
         self.index.record_files(records, mutation.parsed)
+        threads = self.layout.threads
         for path in touched:
-            if path.parent.parent == self.layout.threads:
+            if path.parent.parent == threads:
                 self.index.record_message(path)
         self.index.refresh_logs()  # ingests just the lines appended above
         self._problems = self.index.problems()  # our writes are indexed: no rescan needed

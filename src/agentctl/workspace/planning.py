@@ -106,7 +106,7 @@ class PlanningOps(TaskOps):
                 )
                 if not any(e.action != "unchanged" for e in entries):
                     raise _NothingToWrite
-                self._apply_import(m, plan.source, entries, what)
+                self._apply_import(m, plan.source + plan.separator, entries, what)
         except _NothingToWrite:
             return _report(plan, *planned, dry_run=False, committed=False)
         return _report(
@@ -121,7 +121,7 @@ class PlanningOps(TaskOps):
     def _plan_import(
         self, actor: Actor, plan: Plan, parent: str | None, label: str | None, dry_run: bool
     ) -> tuple[list[_Entry], list[str], list[dict[str, Any]]]:
-        prefix = f"{plan.source}#"
+        prefix = f"{plan.source}{plan.separator}"
         existing = {
             row["source"]: row
             for row in self.index.tasks_by_source(prefix)
@@ -148,8 +148,9 @@ class PlanningOps(TaskOps):
             description = "\n\n".join(part for part in item.description if part)
             if hints:
                 description = (
-                    description + "\n\n" if description else ""
-                ) + f"Owner (from the roadmap): {', '.join(hints)}"
+                    (description + "\n\n" if description else "")
+                    + f"Owner (from {getattr(item, 'origin', None) or 'the roadmap'}): {', '.join(hints)}"
+                )
             labels = list(item.labels) + ([label] if label and label not in item.labels else [])
             top_parent = task_ids[id(item.parent)] if item.parent is not None else parent_id
             deps = [task_ids[id(dep)] for dep in item.deps]
@@ -423,7 +424,7 @@ class PlanningOps(TaskOps):
 
         created = sum(1 for e in entries if e.action == "create")
         updated = sum(1 for e in entries if e.action == "update")
-        m.batch_subject = f"{what} {source.removesuffix('#')}: {created} created, {updated} updated"
+        m.batch_subject = f"{what} {source.removesuffix('#').removesuffix(':')}: {created} created, {updated} updated"
         for entry in entries:
             if entry.action == "create":
                 path = self.layout.task(entry.task_id)
