@@ -1,5 +1,5 @@
 """Import hygiene as a tested contract: the CLI's start-up and read paths never import the heavy
-adapters (litellm, textual, GitPython), reads served from the index import neither
+adapters (litellm, textual, GitPython, the MCP SDK), reads served from the index import neither
 pydantic, ruamel.yaml nor filelock, and writes never import pydantic."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from conftest import Runner, add_task, make_team
 
 WATCHED = (
     "litellm",
+    "mcp",
     "textual",
     "git",
     "pydantic",
@@ -23,7 +24,7 @@ WATCHED = (
     "agentctl.core.dispatch",
     "agentctl.core.attention",
 )
-NEVER = {"litellm", "textual", "git"}
+NEVER = {"litellm", "textual", "git", "mcp"}
 NOT_FROM_INDEX = {"pydantic", "ruamel", "filelock"}
 
 WRAPPER = """
@@ -68,7 +69,8 @@ def workspace(ws_root: Path, cli: Runner) -> tuple[Path, str]:
 
 
 def test_help_and_version_import_nothing_heavy(tmp_path: Path) -> None:
-    for args in (("--help",), ("--version",), ("task", "--help"), ("agent", "--help")):
+    for args in (("--help",), ("--version",), ("task", "--help"), ("agent", "--help"),
+                 ("mcp", "--help"), ("setup", "--help")):  # fmt: skip
         code, modules, err = imported(tmp_path, tmp_path, *args)
         assert code == 0, err
         assert not modules & (NEVER | NOT_FROM_INDEX | {"rich"}), f"{args}: {sorted(modules)}"
@@ -151,7 +153,7 @@ def test_reads_after_a_hand_edit_still_avoid_adapters(
 def test_mutations_never_import_adapters(workspace: tuple[Path, str], tmp_path: Path) -> None:
     root, task_id = workspace
     for args in (("task", "add", "from a subprocess"), ("task", "move", task_id, "in_progress"), ("note", "hello"),
-                 ("agent", "status", "dev-2", "active")):  # fmt: skip
+                 ("agent", "status", "dev-2", "active"), ("setup", "claude", "--mcp")):  # fmt: skip
         code, modules, err = imported(root, tmp_path, *args)
         assert code == 0, err
         assert not modules & NEVER, f"{args}: {sorted(modules)}"

@@ -12,6 +12,7 @@ from agentctl.workspace.docs import DocOps
 from agentctl.workspace.gates import GateOps
 from agentctl.workspace.githooks import GitHookOps
 from agentctl.workspace.graphs import GraphOps
+from agentctl.workspace.integrations import IntegrationOps
 from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
 from agentctl.workspace.reports import ReportOps
@@ -34,6 +35,7 @@ class Workspace(
     ReportOps,
     RunOps,
     SyncOps,
+    IntegrationOps,
 ):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 
