@@ -25,7 +25,7 @@ def mcp(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (http)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on (http)."),
 ) -> None:
-    """Run an MCP server: tasks, claim, move, comment, inbox, search, prime and add_task
+    """Run an MCP server: tasks, show, claim, move, comment, inbox, search, prime, add_task
     as tools, WORKING.md and task files as resources (docs/integrations.md).
 
     Every tool acts as one identity with the CLI's permissions; the server sees changes other
