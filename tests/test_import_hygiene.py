@@ -1,5 +1,5 @@
 """Import hygiene as a tested contract: the CLI's start-up and read paths never import the heavy
-adapters (litellm, textual, GitPython; markdownify outside ``fetch``), reads served from the index import neither
+adapters (litellm, textual, GitPython, the MCP SDK; markdownify outside ``fetch``), reads served from the index import neither
 pydantic, ruamel.yaml nor filelock, and writes never import pydantic."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from conftest import Runner, add_task, make_team
 
 WATCHED = (
     "litellm",
+    "mcp",
     "textual",
     "git",
     "pydantic",
@@ -26,7 +27,7 @@ WATCHED = (
     "bs4",
     "agentctl.web",
 )
-NEVER = {"litellm", "textual", "git", "markdownify", "bs4", "agentctl.web"}  # fetch's only
+NEVER = {"litellm", "textual", "git", "mcp", "markdownify", "bs4", "agentctl.web"}  # fetch's only
 NOT_FROM_INDEX = {"pydantic", "ruamel", "filelock"}
 
 WRAPPER = """
@@ -77,6 +78,8 @@ def test_help_and_version_import_nothing_heavy(tmp_path: Path) -> None:
         ("task", "--help"),
         ("agent", "--help"),
         ("fetch", "--help"),
+        ("mcp", "--help"),
+        ("setup", "--help"),
     ):
         code, modules, err = imported(tmp_path, tmp_path, *args)
         assert code == 0, err
@@ -163,7 +166,8 @@ def test_reads_after_a_hand_edit_still_avoid_adapters(
 def test_mutations_never_import_adapters(workspace: tuple[Path, str], tmp_path: Path) -> None:
     root, task_id = workspace
     for args in (("task", "add", "from a subprocess"), ("task", "move", task_id, "in_progress"), ("note", "hello"),
-                 ("agent", "status", "dev-2", "active"), ("config", "set", "heartbeat.sync", "true")):  # fmt: skip
+                 ("agent", "status", "dev-2", "active"), ("config", "set", "heartbeat.sync", "true"),
+                 ("setup", "claude", "--mcp")):  # fmt: skip
         code, modules, err = imported(root, tmp_path, *args)
         assert code == 0, err
         assert not modules & NEVER, f"{args}: {sorted(modules)}"

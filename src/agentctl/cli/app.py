@@ -181,6 +181,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "hooks_app",
         "Install, remove or show agentctl's git hooks and merge drivers.",
     ),
+    "mcp": (
+        "agentctl.cli.mcp_cmd",
+        "mcp_app",
+        "Serve tasks, inbox and WORKING.md to coding agents over MCP (the mcp extra).",
+    ),
+    "setup": (
+        "agentctl.cli.agent_setup",
+        "setup_app",
+        "Write agentctl instructions (and MCP config) for Claude, Codex, Gemini, Cursor, Aider.",
+    ),
 }
 
 # Commands git runs, not people: callable, but not listed in --help or docs/cli.md.

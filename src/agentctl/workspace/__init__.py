@@ -13,6 +13,7 @@ from agentctl.workspace.fetching import FetchOps
 from agentctl.workspace.gates import GateOps
 from agentctl.workspace.githooks import GitHookOps
 from agentctl.workspace.graphs import GraphOps
+from agentctl.workspace.integrations import IntegrationOps
 from agentctl.workspace.interchange_jsonl import JsonlOps
 from agentctl.workspace.memory import MemoryOps
 from agentctl.workspace.planning import PlanningOps
@@ -40,6 +41,7 @@ class Workspace(
     RunOps,
     SyncOps,
     SettingsOps,
+    IntegrationOps,
 ):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 
