@@ -381,8 +381,10 @@ def test_transitions_from_a_status_without_any() -> None:
 
 EXPECTED_MATRIX = {
     "intern": {"create_tasks"},
-    "specialist": {"create_tasks", "move_done"},  # reviewing needs the review capability or a grant
+    # reviewing needs the review capability or a grant; fetching needs fetch.allow domains too
+    "specialist": {"create_tasks", "move_done", "fetch"},
     "lead": {
+        "fetch",
         "create_tasks",
         "move_done",
         "skip_review",
