@@ -197,7 +197,7 @@ def test_a_desynced_index_without_a_journal_is_found_and_repaired(tmp_path: Path
     _assert_consistent(root)
 
 
-@pytest.mark.parametrize("point", ["read-tree", "write-tree", "commit-tree"])
+@pytest.mark.parametrize("point", ["hash-object", "cat-file", "mktree", "commit-tree"])
 def test_killed_after_writing_records_before_committing_them(
     tmp_path: Path, shim: dict[str, str], point: str
 ) -> None:
@@ -225,9 +225,7 @@ def test_a_clone_never_sees_an_event_without_its_record(
     tmp_path: Path, shim: dict[str, str]
 ) -> None:
     root = new_workspace(tmp_path / "repo")
-    run_cli(
-        root, "task", "add", "orphan", env={**shim, "SHIM_KILL_AFTER": "write-tree"}, check=False
-    )
+    run_cli(root, "task", "add", "orphan", env={**shim, "SHIM_KILL_AFTER": "mktree"}, check=False)
     run_cli(root, "task", "add", "next")
     clone = tmp_path / "clone"
     subprocess.run([REAL_GIT, "clone", "-q", str(root), str(clone)], check=True)
@@ -457,7 +455,7 @@ Dependencies: 1
 """
 
 
-@pytest.mark.parametrize("point", ["write-tree", "commit-tree"])
+@pytest.mark.parametrize("point", ["mktree", "commit-tree"])
 def test_an_import_killed_inside_its_commit_is_completed_whole(
     tmp_path: Path, shim: dict[str, str], point: str
 ) -> None:

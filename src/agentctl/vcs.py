@@ -5,11 +5,15 @@ uses only the standard library: GitPython's import alone would cost the write pa
 than the handful of git processes a commit needs.
 
 The one write operation, :meth:`Repo.commit_paths`, commits a chosen set of files without
-touching anything else the user has staged or changed. It builds the tree in a private,
-temporary index file (plumbing: ``read-tree``/``update-index``/``write-tree``), creates the
-commit with ``commit-tree`` and moves HEAD with a compare-and-swap ``update-ref``. Only
-then are the real index entries for those same paths brought in line with the commit, so
-``git status`` shows them clean.
+touching anything else the user has staged or changed, at a cost that does not grow with the
+repository: it writes the files' blobs (``hash-object -w``), reads HEAD's trees of only the
+directories on their paths (``cat-file --batch``), writes new trees for those directories
+(``mktree --batch``, computed by :mod:`agentctl.vcs_tree`; every other subtree is reused by
+its id), creates the commit with ``commit-tree`` and moves HEAD with a compare-and-swap
+``update-ref``. Meanwhile ``update-index`` brings the entries of those same paths in line
+with the commit in a staged copy of the real index (a hard link; git renames its new file
+over it), which replaces the index only once HEAD moved, so ``git status`` shows them clean.
+The index file is the one part git rewrites whole, whatever changed.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentctl import vcs_tree
 from agentctl.errors import GitError
 from agentctl.store.journal import marker_is_dead, owner_marker
 
@@ -58,17 +63,56 @@ _INDEX_LOCK_MAX_WAIT = 30.0
 _THREAD_LOCKS: dict[Path, threading.Lock] = {}
 _THREAD_LOCKS_GUARD = threading.Lock()
 
-# The empty tree, per hash algorithm: a root commit of nothing is not worth making.
-_EMPTY_TREES = frozenset(
-    {
-        "4b825dc642cb6eb9a060e54bf8d69288fbee4904",  # sha1
-        "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",  # sha256
-    }
-)
-
 # Identity used when the repository has none configured, so commits never fail for it.
 _FALLBACK_NAME = "agentctl"
 _FALLBACK_EMAIL = "agentctl@localhost"
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What a commit reads from the configuration once (see Repo._commit_settings)."""
+
+    identity: dict[str, str]  # GIT_AUTHOR_*/GIT_COMMITTER_* for commit-tree
+    trust_exec: bool  # core.fileMode
+    has_symlinks: bool  # core.symlinks
+
+
+@dataclass
+class _Staging:
+    """A copy of the index being updated (see Repo._index_copy)."""
+
+    env: dict[str, str]  # GIT_INDEX_FILE for the git commands that update it
+    replace: bool = True  # whether it replaces the index at the end of the block
+
+
+@dataclass
+class _Background:
+    """A git process running while we do something else (see Repo._updater)."""
+
+    proc: subprocess.Popen[bytes]
+    error: GitError | None = None
+    done: bool = False
+
+    def finish(self) -> None:
+        """Wait for it; GitError if it failed (again on every later call)."""
+        if not self.done:
+            _, stderr = self.proc.communicate()
+            self.done = True
+            if self.proc.returncode != 0:
+                self.error = GitError(f"git update-index: {_error_line(stderr)}")
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """Wait for it without looking at the outcome (it writes only a file we remove)."""
+        if not self.done:
+            self.proc.communicate()
+            self.done = True
+
+
+def _config_true(value: str | None) -> bool:
+    """A git boolean as ``git config --type=bool`` reads it (None: the bare key, true)."""
+    return value is None or value.strip().lower() not in ("false", "no", "off", "0", "")
 
 
 def git_available() -> bool:
@@ -182,17 +226,24 @@ class Repo:
         *,
         env: Mapping[str, str] | None = None,
         ok_codes: tuple[int, ...] = (0,),
+        stdin: bytes | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
         """Run git in the work tree; raise GitError (never CalledProcessError) on failure.
 
-        ``env`` holds extra variables on top of :func:`_base_env`.
+        ``env`` holds extra variables on top of :func:`_base_env`; ``stdin`` is git's whole
+        input (None: git inherits ours).
         """
         full_env = _base_env()
         if env:
             full_env.update(env)
         try:
             proc = subprocess.run(
-                _git_cmd(args), cwd=self.root, env=full_env, capture_output=True, check=False
+                _git_cmd(args),
+                cwd=self.root,
+                env=full_env,
+                capture_output=True,
+                check=False,
+                input=stdin,
             )
         except OSError as exc:  # git vanished, or the work tree did
             raise GitError(f"cannot run git in {self.root}: {exc}") from exc
@@ -338,40 +389,84 @@ class Repo:
         if not rels:
             return None
         if len(rels) >= _PREPACK_AT:
-            self._prepack(rels)
-        identity = self._identity_env(author_name, author_email)
+            self._prepack(rels)  # one pack instead of thousands of loose objects
+        settings = self._commit_settings(author_name, author_email)
+        new: str | None = None
         # Hold the real index's lock for the whole operation, exactly as git commands do.
         # It keeps other git processes (and our own threads) from changing the index between
         # our commit and our index update, and a stale lock fails us before we commit.
         with self._index_lock():
-            held: str | None = None  # a ref lock file that refused the last attempt
-            for attempt in range(_CAS_ATTEMPTS):
-                new, moved, held = self._try_commit(rels, message, identity)
-                if not moved:
-                    break
-                # HEAD moved under us (a commit by something not taking the index lock,
-                # e.g. plumbing): start over from the new HEAD after a short random pause.
-                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
-            else:
-                if held is not None:
-                    raise GitError(
-                        f"git ref lock {held} exists: HEAD cannot move",
-                        hint=f"another git process is running, or one was killed: if none is running, delete {held}",
-                    )
+            try:
+                with self._index_copy() as staging:
+                    # The index update runs while the commit is built: the work tree already
+                    # holds what we commit (the caller owns these files), so the staged copy
+                    # is the index after the commit. It replaces the index only once HEAD
+                    # moved, and a failure here fails the commit before HEAD moves.
+                    updater = self._updater(rels, staging.env)
+                    try:
+                        work = self._write_blobs(rels)  # once: the files hold still
+                        new = self._commit_tree(work, message, settings, updater.finish)
+                    finally:
+                        updater.abandon()
+                    staging.replace = new is not None
+            except GitError as exc:
+                if new is None:
+                    raise
                 raise GitError(
-                    f"HEAD kept moving while committing ({_CAS_ATTEMPTS} attempts)",
-                    hint="something else is committing to this repository; try again",
-                )
-            if new is not None:
-                try:
-                    self._sync_index(rels)
-                except GitError as exc:
-                    raise GitError(
-                        f"committed {new[:12]}, but could not update the index: {exc}",
-                        hint="`git status` may show the committed files as changed; "
-                        "`git reset -q -- <files>` fixes that",
-                    ) from exc
+                    f"committed {new[:12]}, but could not update the index: {exc}",
+                    hint="`git status` may show the committed files as changed; "
+                    "`git reset -q -- <files>` fixes that",
+                ) from exc
             return new
+
+    def _commit_tree(
+        self,
+        work: Mapping[str, vcs_tree.WorkFile | None],
+        message: str,
+        settings: _Settings,
+        ready: Callable[[], None],
+    ) -> str | None:
+        """Commit ``work`` on top of HEAD, retrying while HEAD moves under us; ``ready`` is
+        called (and may raise) before HEAD is first moved."""
+        held: str | None = None  # a ref lock file that refused the last attempt
+        for attempt in range(_CAS_ATTEMPTS):
+            new, moved, held = self._try_commit(work, message, settings, ready)
+            if not moved:
+                return new
+            # HEAD moved under us (a commit by something not taking the index lock,
+            # e.g. plumbing): start over from the new HEAD after a short random pause.
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+        if held is not None:
+            raise GitError(
+                f"git ref lock {held} exists: HEAD cannot move",
+                hint=f"another git process is running, or one was killed: if none is running, delete {held}",
+            )
+        raise GitError(
+            f"HEAD kept moving while committing ({_CAS_ATTEMPTS} attempts)",
+            hint="something else is committing to this repository; try again",
+        )
+
+    def _updater(self, rels: list[str], env: Mapping[str, str]) -> _Background:
+        """Start ``update-index --add --remove -- rels`` on the staged index copy: the entries
+        of our paths as the work tree has them, with fresh stat data so that status and diff
+        need not rehash them. Entries for other paths are kept as they were. If the user had
+        staged a different version of one of *our* paths, that staged version is lost: the
+        entry then matches the commit (the only state that leaves the path clean). Same for
+        an unmerged (conflicted) entry of one of our paths."""
+        full_env = _base_env()
+        full_env.update(env)
+        try:
+            proc = subprocess.Popen(
+                _git_cmd(["update-index", "--add", "--remove", "--", *rels]),
+                cwd=self.root,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git in {self.root}: {exc}") from exc
+        return _Background(proc)
 
     def check_index_unlocked(self) -> None:
         """Fail now, before anything is written, if ``index.lock`` is stale.
@@ -551,11 +646,12 @@ class Repo:
         if not rels or self.head() is None:
             return
         with self._index_lock():
-            with self._index_copy() as env:
+            with self._index_copy() as staging:
+                env = staging.env
                 self._run(["reset", "-q", "HEAD", "--", *rels], env=env, ok_codes=(0, 1))
                 # Fresh stat data for entries whose file matches HEAD, so status stays quick.
                 self._run(["update-index", "-q", "--refresh"], env=env, ok_codes=(0, 1))
-            # Under the index lock no agentctl commit is building a tree: any other private
+            # Under the index lock no agentctl commit is building a tree: any other staging
             # index was left by a killed process.
             self.sweep_private_indexes(older_than=0.0)
 
@@ -680,17 +776,25 @@ class Repo:
             raise GitError(f"{path} is not a file in the git work tree {self.root}")
         return rel.as_posix()
 
-    def _identity_env(self, author_name: str | None, author_email: str | None) -> dict[str, str]:
-        """GIT_AUTHOR_*/GIT_COMMITTER_* variables for commit-tree.
+    def _commit_settings(self, author_name: str | None, author_email: str | None) -> _Settings:
+        """The identity (GIT_AUTHOR_*/GIT_COMMITTER_* variables for commit-tree) and the
+        ``core.fileMode``/``core.symlinks`` settings a commit needs, from one ``git config``.
 
         The given author wins. Where the repository (config or environment) has no identity,
         "agentctl <agentctl@localhost>" fills in, so commits never fail for lack of one;
         git's own guess from user and host name is refused by commit-tree in many setups.
         """
-        proc = self._run(["config", "-z", "--get-regexp", r"^user\.(name|email)$"], ok_codes=(0, 1))
-        keys = {entry.split("\n", 1)[0] for entry in os.fsdecode(proc.stdout).split("\0") if entry}
-        name_known = "user.name" in keys
-        email_known = "user.email" in keys or "EMAIL" in os.environ
+        proc = self._run(
+            ["config", "-z", "--get-regexp", r"^(user\.(name|email)|core\.(filemode|symlinks))$"],
+            ok_codes=(0, 1),
+        )
+        values: dict[str, str | None] = {}
+        for entry in os.fsdecode(proc.stdout).split("\0"):
+            if entry:
+                key, newline, value = entry.partition("\n")
+                values[key] = value if newline else None  # a bare `key` (no `=`) means true
+        name_known = "user.name" in values
+        email_known = "user.email" in values or "EMAIL" in os.environ
         env: dict[str, str] = {}
         for role in ("COMMITTER", "AUTHOR"):
             if not name_known and f"GIT_{role}_NAME" not in os.environ:
@@ -701,23 +805,29 @@ class Repo:
             env["GIT_AUTHOR_NAME"] = author_name
         if author_email:
             env["GIT_AUTHOR_EMAIL"] = author_email
-        return env
+        return _Settings(
+            identity=env,
+            trust_exec=_config_true(values.get("core.filemode", "true")),
+            has_symlinks=_config_true(values.get("core.symlinks", "true")),
+        )
 
     def _try_commit(
-        self, rels: list[str], message: str, identity: Mapping[str, str]
+        self,
+        work: Mapping[str, vcs_tree.WorkFile | None],
+        message: str,
+        settings: _Settings,
+        ready: Callable[[], None],
     ) -> tuple[str | None, bool, str | None]:
         """One read-HEAD ... update-ref round: (new sha or None if unchanged, HEAD moved?,
         the ref lock file that refused the update, if one did)."""
         old = self.head()
-        tree = self._build_tree(old, rels)
-        if old is not None:
-            if tree == self._out(["rev-parse", f"{old}^{{tree}}"]):
-                return None, False, None
-        elif tree in _EMPTY_TREES:
+        tree = self._build_tree(old, work, settings)
+        if tree is None:  # unchanged, or the empty tree of a repository without commits
             return None, False, None
         parents = ["-p", old] if old is not None else []
-        new = self._out(["commit-tree", tree, *parents, "-m", message], env=identity)
+        new = self._out(["commit-tree", tree, *parents, "-m", message], env=settings.identity)
         subject = message.strip().splitlines()[0] if message.strip() else ""
+        ready()
         # Compare-and-swap: git refuses unless HEAD (or the branch it names) is still `old`;
         # the empty old value means "must not exist yet" (a root commit). HEAD is
         # dereferenced, so a checked-out branch advances and HEAD stays attached to it.
@@ -735,51 +845,121 @@ class Repo:
             raise GitError(f"git update-ref: {_error_line(proc.stderr)}")
         return new, False, None
 
-    def _build_tree(self, old: str | None, rels: list[str]) -> str:
-        """Write the tree of ``old`` with ``rels`` replaced by their working-tree state."""
-        # A private index inside the git dir: the real one is never read or written here.
-        tmp = self.git_dir / f"agentctl-index-{os.urandom(8).hex()}"
-        env = {"GIT_INDEX_FILE": str(tmp)}
+    def _write_blobs(self, rels: list[str]) -> dict[str, vcs_tree.WorkFile | None]:
+        """Write the blob of every path present in the work tree (None: gone) into the object
+        store, as ``git add`` would (a file through its clean filters and line-ending
+        conversion, a symlink as its target). One ``hash-object`` for all the files."""
+        work: dict[str, vcs_tree.WorkFile | None] = {}
+        files: list[tuple[str, vcs_tree.Kind]] = []
+        for rel in rels:
+            if "\n" in rel:
+                raise GitError(f"cannot commit {rel!r}: agentctl commits no path with a newline")
+            try:
+                st = os.lstat(self.root / rel)
+            except (FileNotFoundError, NotADirectoryError):
+                work[rel] = None
+                continue
+            except OSError as exc:
+                raise GitError(f"cannot read {rel}: {exc}") from exc
+            if stat.S_ISLNK(st.st_mode):
+                target = os.fsencode(os.readlink(self.root / rel))
+                linked = self._run(
+                    ["hash-object", "-w", "--stdin", "--no-filters"], stdin=target
+                ).stdout
+                work[rel] = vcs_tree.WorkFile("link", linked.decode("ascii").strip())
+            elif stat.S_ISREG(st.st_mode):
+                files.append((rel, "exec" if st.st_mode & stat.S_IXUSR else "file"))
+                work[rel] = None  # placeholder: keeps the order of rels
+            else:
+                raise GitError(f"cannot commit {rel}: not a file (a directory?)")
+        if files:
+            out = self._run(["hash-object", "-w", "--", *(rel for rel, _ in files)]).stdout
+            oids = out.decode("ascii").split()
+            if len(oids) != len(files):
+                raise GitError("git hash-object: unexpected output")
+            for (rel, kind), oid in zip(files, oids, strict=True):
+                work[rel] = vcs_tree.WorkFile(kind, oid)
+        return work
+
+    def _build_tree(
+        self, old: str | None, work: Mapping[str, vcs_tree.WorkFile | None], settings: _Settings
+    ) -> str | None:
+        """Write the tree of ``old`` with ``work`` applied; None when that is ``old``'s own
+        tree (or the empty tree and there is no ``old``). Reads and writes only the trees of
+        the directories on the changed paths."""
+        dirs = vcs_tree.directories(list(work))
+        trees: dict[str, vcs_tree.OldTree] = dict.fromkeys(dirs)
+        hex_len = len(old) if old is not None else 0
+        if old is not None:
+            trees = self._read_trees(old, dirs)
+        else:
+            for item in work.values():
+                if item is not None:
+                    hex_len = len(item.oid)
+                    break
+            else:
+                return None  # nothing on disk and nothing committed: the empty tree
         try:
-            if old is not None:  # no HEAD: start from an empty index (a missing file)
-                self._run(["read-tree", old], env=env)
-            self._run(["update-index", "--add", "--remove", "--", *rels], env=env)
-            return self._out(["write-tree"], env=env)
-        finally:
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.lock").unlink(missing_ok=True)  # only if a git process was killed
+            root, new_trees = vcs_tree.rebuild(
+                work,
+                trees,
+                hex_len,
+                trust_exec=settings.trust_exec,
+                has_symlinks=settings.has_symlinks,
+            )
+        except vcs_tree.TreeConflict as exc:
+            raise GitError(f"cannot commit: {exc}") from None
+        if root is None or not new_trees:
+            return None
+        written = self._run(
+            ["mktree", "-z", "--missing", "--batch"], stdin=vcs_tree.mktree_input(new_trees)
+        ).stdout.split()
+        if [oid.decode("ascii") for oid in written] != [tree.oid for tree in new_trees]:
+            raise GitError("git mktree wrote other trees than expected; nothing was committed")
+        return root
 
-    def _sync_index(self, rels: list[str]) -> None:
-        """Set the real index entries for ``rels`` to what was just committed.
-
-        Must be called holding the index lock (see :meth:`_index_lock`). Git itself cannot
-        write the index while we hold its lock, so it updates a copy (GIT_INDEX_FILE) which
-        then atomically replaces the index: the same lock-then-rename protocol git follows.
-        Entries for other paths are kept as they were. If the user had staged a different
-        version of one of *our* paths, that staged version is lost: the entry now matches
-        the commit (the only state that leaves the path clean; there is nothing meaningful
-        to preserve it against). Same for an unmerged (conflicted) entry of one of our paths.
-        """
-        with self._index_copy() as env:
-            # The working tree still holds what we committed (we hold the index lock and the
-            # caller owns these files), so re-adding them reproduces the committed blobs,
-            # with fresh stat data so that status/diff need not rehash them.
-            self._run(["update-index", "--add", "--remove", "--", *rels], env=env)
+    def _read_trees(self, old: str, dirs: list[str]) -> dict[str, vcs_tree.OldTree]:
+        """``old``'s tree (id and raw body) of each directory in ``dirs``, None where it has
+        no directory there. One ``cat-file --batch``."""
+        request = b"".join(b"%s:%s\n" % (old.encode("ascii"), os.fsencode(d)) for d in dirs)
+        out = self._run(["cat-file", "--batch"], stdin=request).stdout
+        trees: dict[str, vcs_tree.OldTree] = {}
+        at = 0
+        for path in dirs:
+            eol = out.index(b"\n", at)
+            header = out[at:eol].split(b" ")
+            at = eol + 1
+            if header[-1] == b"missing" or len(header) != 3:
+                trees[path] = None
+                continue
+            size = int(header[2])
+            body = out[at : at + size]
+            at += size + 1
+            trees[path] = (header[0].decode("ascii"), body) if header[1] == b"tree" else None
+        return trees
 
     @contextmanager
-    def _index_copy(self) -> Iterator[dict[str, str]]:
+    def _index_copy(self) -> Iterator[_Staging]:
         """Yield the environment of git commands that update a copy of the real index; the
         copy then atomically replaces the index (git's own lock-then-rename protocol: git
-        cannot write the index itself while we hold its lock). Hold the index lock."""
+        cannot write the index itself while we hold its lock), unless the block sets
+        ``replace`` false or raises. Hold the index lock."""
         index = self.git_dir / "index"
         staging = self.git_dir / f"agentctl-index-{os.urandom(8).hex()}"
         try:
             if index.exists():
-                # copy2 keeps the mtime, which git compares entry mtimes against to spot
-                # "racily clean" entries; a fresh mtime could hide a same-second change.
-                shutil.copy2(index, staging)
-            yield {"GIT_INDEX_FILE": str(staging)}
-            if staging.exists():  # git skips writing when nothing changed
+                # A hard link, not a copy: the index of a large repository is megabytes, and
+                # git never writes an index in place (it writes `<file>.lock` and renames it
+                # over the file), so the link's target stays untouched. Either way the mtime
+                # is the index's, which git compares entry mtimes against to spot "racily
+                # clean" entries; a fresh mtime could hide a same-second change.
+                try:
+                    os.link(index, staging)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(index, staging)
+            handle = _Staging({"GIT_INDEX_FILE": str(staging)})
+            yield handle
+            if handle.replace and staging.exists():  # git skips writing when nothing changed
                 os.replace(staging, index)
         except OSError as exc:
             raise GitError(f"cannot update the git index {index}: {exc}") from exc
