@@ -189,6 +189,7 @@ def _race(clones: list[Clone], rounds: int) -> None:
         assert_clean(clone)
 
 
+@pytest.mark.slow
 def test_three_clones_race_for_each_task(tmp_path: Path) -> None:
     _race(make_world(tmp_path, clones=3), rounds=3)
 

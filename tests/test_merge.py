@@ -373,6 +373,7 @@ def test_repeated_round_trips_stay_consistent(world: dict[str, Any]) -> None:
         _no_conflict_markers(clone)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["--no-rebase", "--rebase"])
 def test_working_md_is_one_rendering_right_after_a_pull(world: dict[str, Any], mode: str) -> None:
     a: Clone = world["a"]

@@ -443,6 +443,7 @@ def test_run_schedules_only_own_agents(team: tuple[Machine, Machine]) -> None:
 # -- rounds on both machines, pulling and pushing between them ---------------------------------
 
 
+@pytest.mark.slow
 def test_rounds_on_two_machines_tick_only_their_own_agents(team: tuple[Machine, Machine]) -> None:
     """Each machine's agents work their own tasks over several rounds of ``heartbeat --all``,
     the clones pulling and pushing between rounds: no conflict, and no agent ever ticked (run

@@ -220,6 +220,7 @@ def test_importing_the_runtime_modules_does_not_import_litellm() -> None:
     assert proc.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_litellm_is_loaded_offline_and_quiet(tmp_path: Path) -> None:
     code = (
         "import logging, os, sys\nfrom agentctl.runtime.llm import _litellm\n"

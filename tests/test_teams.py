@@ -192,6 +192,7 @@ def test_two_machines_work_a_plan_to_done_under_run(tmp_path: Path) -> None:
         assert state["agent"]["state"].get("last_heartbeat"), name
 
 
+@pytest.mark.slow
 def test_a_sync_waits_for_another_sync_mid_rebase(tmp_path: Path) -> None:
     """The race found by hand: a tick's sync started while another tick of the same machine
     was rebasing read the rebase as the user's and gave up ("a rebase is in progress"). The
@@ -220,6 +221,7 @@ def test_a_sync_waits_for_another_sync_mid_rebase(tmp_path: Path) -> None:
     assert "rebase" not in err
 
 
+@pytest.mark.slow
 def test_a_claim_in_a_tick_is_won_by_push_and_the_loser_drops_its_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
