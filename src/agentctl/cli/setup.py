@@ -80,7 +80,12 @@ def validate(
 def reindex(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
     """Rebuild the local SQLite index from the record files."""
     ws = open_workspace(ctx, warn=False)
-    result = ws.reindex()
+    bar = output.long_progress(want_json(ctx, json_), "indexing")
+    try:
+        result = ws.reindex(progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
     problems = result.pop("problems")
     for problem in problems:
         output.notice(f"warning: {problem}")

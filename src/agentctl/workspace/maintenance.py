@@ -18,6 +18,7 @@ from agentctl.workspace.base import timestamp
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from collections.abc import Callable
 
 GITIGNORE = "# Machine-local state: locks, index, run logs, caches. Never committed.\nlocal/\n"
 GITATTRIBUTES_LINES = (
@@ -230,10 +231,11 @@ class Maintenance(AgentOps):
 
     # -- validate / reindex -------------------------------------------------------------
 
-    def reindex(self) -> dict[str, Any]:
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Rebuild the SQLite index from the files (it is a cache: deleting it loses nothing);
-        returns counts and the problems found."""
-        problems = self.index.rebuild()
+        returns counts and the problems found. ``progress(done, total)`` follows the record
+        files read."""
+        problems = self.index.rebuild(progress)
         return {
             "tasks": len(self.index.task_ids()),
             "agents": len(self.index.agents()),
