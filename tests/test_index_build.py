@@ -83,10 +83,14 @@ def root(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tasks / f"{new_id(rng)}.md").write_bytes(b"---\ntitle: \xff\n---\n")
     bad = new_id(rng)
     (tasks / f"{bad}.md").write_text(task_text(bad, "Other status").replace("inbox", "nope"))
+    wrong_day = new_id(rng)  # ruamel raised a bare ValueError for it (a traceback before)
+    (tasks / f"{wrong_day}.md").write_text(task_text(wrong_day, "Wrong day", "due: 2026-02-30\n"))
     return ws
 
 
-def build(root: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> tuple[dict[str, Any], list[str]]:
+def build(
+    root: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> tuple[dict[str, Any], list[str]]:
     with monkeypatch.context() as m:
         if mode == "incremental":  # the file-by-file path (what a refresh does for each change)
             m.setattr(Index, "_empty", lambda self: False)
@@ -113,14 +117,17 @@ def test_a_cold_build_gives_the_rows_and_problems_of_file_by_file_indexing(
     assert serial == incremental
     assert parallel == incremental
     rows, problems = serial
-    assert len(rows["tasks"]) >= 42 and len(problems) == 4, problems
+    assert len(rows["tasks"]) >= 42 and len(problems) == 5, problems
     assert any("not valid UTF-8" in p for p in problems)
     assert any("missing frontmatter" in p for p in problems)
     assert any("does not match the file name" in p for p in problems)
+    assert any("invalid YAML: day is out of range for month" in p for p in problems), problems
     assert rows["fts_count"] == [repr((len(rows["fts"]),))]
 
 
-def test_refreshing_after_edits_matches_a_rebuild(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refreshing_after_edits_matches_a_rebuild(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build(root, monkeypatch, "serial")
     tasks = root / ".agentctl" / "tasks"
     files = sorted(tasks.glob("*.md"))
@@ -136,7 +143,9 @@ def test_refreshing_after_edits_matches_a_rebuild(root: Path, monkeypatch: pytes
     assert refreshed == rebuilt
 
 
-def test_a_parallel_build_is_used_for_many_files(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_parallel_build_is_used_for_many_files(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With enough files and two workers, the rows come from worker processes."""
     seen: list[int] = []
     real = index_build._parse_parallel

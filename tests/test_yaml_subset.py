@@ -38,7 +38,7 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and a != a:  # .nan
         return bool(b != b)
     if isinstance(a, datetime):
-        return a == b and a.tzinfo == b.tzinfo and a.tzname() == b.tzname()
+        return bool(a == b and a.tzinfo == b.tzinfo and a.tzname() == b.tzname())
     return bool(a == b)
 
 

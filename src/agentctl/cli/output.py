@@ -149,7 +149,10 @@ class LongProgress:
 
     def update(self, done: int, total: int) -> None:
         if self._bar is None:
-            if total < PROGRESS_AFTER_ITEMS and self._clock() - self._start < PROGRESS_AFTER_SECONDS:
+            if (
+                total < PROGRESS_AFTER_ITEMS
+                and self._clock() - self._start < PROGRESS_AFTER_SECONDS
+            ):
                 return
             self._open(total)
         self._bar.update(self._task, completed=done, total=total)
@@ -160,7 +163,11 @@ class LongProgress:
 
         stderr = Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
         self._bar = Progress(
-            TextColumn(self._label), BarColumn(), MofNCompleteColumn(), console=stderr, transient=True
+            TextColumn(self._label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=stderr,
+            transient=True,
         )
         self._bar.start()
         self._task = self._bar.add_task(self._label, total=total)

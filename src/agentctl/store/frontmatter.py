@@ -164,7 +164,8 @@ def _resolve_plain(value: str) -> str:
 
 def _timestamp(value: str) -> Any:
     """A timestamp scalar as ruamel's safe constructor builds it."""
-    from ruamel.yaml.constructor import SafeConstructor, create_timestamp
+    from ruamel.yaml.constructor import SafeConstructor
+    from ruamel.yaml.util import create_timestamp
 
     match = SafeConstructor.timestamp_regexp.match(value)
     if match is None:
@@ -195,6 +196,8 @@ def _load_head(head: str, path: str, first_line: int) -> dict[str, Any]:
         data = _fast.load(head)
     except YAMLError as exc:
         raise _yaml_error(exc, path, first_line) from None
+    except ValueError as exc:  # ruamel's constructor: an impossible date (2026-02-30)
+        raise ValidationError(f"invalid YAML: {exc}", path, first_line) from None
     check_aliases(data, head, path, first_line)
     if data is None:
         data = {}
@@ -210,6 +213,8 @@ def load_yaml_fast(text: str, path: str) -> Any:
         data = _fast.load(text)
     except YAMLError as exc:
         raise _yaml_error(exc, path, 1) from None
+    except ValueError as exc:  # ruamel's constructor: an impossible date (2026-02-30)
+        raise ValidationError(f"invalid YAML: {exc}", path, 1) from None
     check_aliases(data, text, path, 1)
     return data
 

@@ -481,9 +481,7 @@ class Index(EventIndex, TextIndex):
         )
 
     def store_state(self, name: str, rel: str, data: dict[str, Any]) -> None:
-        self.put(
-            "INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (name, rel, json.dumps(data))
-        )
+        self.put("INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (name, rel, json.dumps(data)))
 
     # -- queries -----------------------------------------------------------------------
 

@@ -28,14 +28,17 @@ _worker_index: Index | None = None  # set in the parent before forking
 
 
 def workers() -> int:
-    """Worker processes for a large build: the CPUs this process may use (at most 4)."""
-    if os.environ.get("AGENTCTL_INDEX_WORKERS"):
-        return max(1, int(os.environ["AGENTCTL_INDEX_WORKERS"]))
+    """Worker processes for a large build: ``AGENTCTL_INDEX_WORKERS``, else one fewer than
+    the usable CPUs (at most 4) from 3 CPUs on, else 1 (serial): on 2 shared cores two
+    workers did not beat one (docs/decisions.md, "Cold index build")."""
+    value = os.environ.get("AGENTCTL_INDEX_WORKERS", "")
+    if value.isdigit():
+        return max(1, int(value))
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return min(cpus, 4)
+    return min(cpus - 1, 4) if cpus >= 3 else 1
 
 
 def parse_files(index: Index, files: list[tuple[str, str]]) -> Rows:

@@ -48,6 +48,7 @@ _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
+
 class _Fallback(Exception):
     """Outside the subset: the caller parses with ruamel."""
 

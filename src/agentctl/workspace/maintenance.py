@@ -17,8 +17,9 @@ from agentctl.workspace.agents import AgentOps
 from agentctl.workspace.base import timestamp
 
 if TYPE_CHECKING:
-    from agentctl.core import events as ev
     from collections.abc import Callable
+
+    from agentctl.core import events as ev
 
 GITIGNORE = "# Machine-local state: locks, index, run logs, caches. Never committed.\nlocal/\n"
 GITATTRIBUTES_LINES = (
