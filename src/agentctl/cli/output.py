@@ -128,6 +128,63 @@ def git_progress(json_: bool) -> Callable[[bytes], None] | None:
     return show
 
 
+PROGRESS_AFTER_SECONDS = 1.0  # a bar appears once a long job has run this long ...
+PROGRESS_AFTER_ITEMS = 2000  # ... or at once when it has at least this many items
+
+
+class LongProgress:
+    """A progress bar on stderr for a job that turns out to be long: ``update(done, total)``
+    is called as it goes; rich is imported only once the job has run more than
+    :data:`PROGRESS_AFTER_SECONDS` or counts :data:`PROGRESS_AFTER_ITEMS` items, and never
+    when stderr is not a terminal or the output is ``--json`` (see :func:`long_progress`)."""
+
+    def __init__(self, label: str) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._label = label
+        self._bar: Any = None
+        self._task: Any = None
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if (
+                total < PROGRESS_AFTER_ITEMS
+                and self._clock() - self._start < PROGRESS_AFTER_SECONDS
+            ):
+                return
+            self._open(total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def _open(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        stderr = Console(stderr=True, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
+        self._bar = Progress(
+            TextColumn(self._label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=stderr,
+            transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(self._label, total=total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def long_progress(json_: bool, label: str) -> LongProgress | None:
+    """A :class:`LongProgress` for people at a terminal, else None."""
+    if json_ or not sys.stderr.isatty():
+        return None
+    return LongProgress(label)
+
+
 def notice(message: str) -> None:
     """A diagnostic for people: stderr, so it never pollutes piped data."""
     sys.stderr.write(neutralise(mask(f"agentctl: {message}\n")))

@@ -78,9 +78,19 @@ def validate(
 
 @reindex_app.command()
 def reindex(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
-    """Rebuild the local SQLite index from the record files."""
+    """Rebuild the local SQLite index from the record files.
+
+    On a terminal (not with --json) a progress bar shows on stderr when the build is long.
+    AGENTCTL_INDEX_WORKERS=N parses the files in N worker processes (default: one fewer than
+    the CPUs from 3 CPUs on, else none).
+    """
     ws = open_workspace(ctx, warn=False)
-    result = ws.reindex()
+    bar = output.long_progress(want_json(ctx, json_), "indexing")
+    try:
+        result = ws.reindex(progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
     problems = result.pop("problems")
     for problem in problems:
         output.notice(f"warning: {problem}")

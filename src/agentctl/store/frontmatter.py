@@ -39,6 +39,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from agentctl.core import clock
 from agentctl.errors import ValidationError
+from agentctl.store import yaml_subset
 
 DELIMITER = "---"
 _LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
@@ -154,19 +155,56 @@ def check_aliases(data: Any, head: str, path: str, first_line: int) -> None:
         )
 
 
+@functools.lru_cache(maxsize=8192)
+def _resolve_plain(value: str) -> str:
+    """The tag ruamel's safe loader gives a plain scalar (YAML 1.2 implicit resolution)."""
+    from ruamel.yaml.nodes import ScalarNode
+
+    return str(_fast.resolver.resolve(ScalarNode, value, (True, False)))
+
+
+def _timestamp(value: str) -> Any:
+    """A timestamp scalar as ruamel's safe constructor builds it."""
+    from ruamel.yaml.constructor import SafeConstructor
+    from ruamel.yaml.util import create_timestamp
+
+    match = SafeConstructor.timestamp_regexp.match(value)
+    if match is None:
+        raise ValueError(value)
+    return create_timestamp(**match.groupdict())
+
+
 def load_fast(text: str, path: str) -> tuple[dict[str, Any], str]:
-    """Frontmatter as plain data plus the body. Raises ValidationError with file:line."""
+    """Frontmatter as plain data plus the body. Raises ValidationError with file:line.
+
+    The restricted YAML agentctl writes is read by :mod:`agentctl.store.yaml_subset`
+    (several times faster); anything outside it goes through ruamel."""
     head, body, first_line = split(text, path)
+    quick = yaml_subset.parse(head, _resolve_plain, _timestamp)
+    if quick is not None:
+        return quick, body
+    return _load_head(head, path, first_line), body
+
+
+def load_fast_ruamel(text: str, path: str) -> tuple[dict[str, Any], str]:
+    """:func:`load_fast` through ruamel alone (the reference the fast path is tested against)."""
+    head, body, first_line = split(text, path)
+    return _load_head(head, path, first_line), body
+
+
+def _load_head(head: str, path: str, first_line: int) -> dict[str, Any]:
     try:
         data = _fast.load(head)
     except YAMLError as exc:
         raise _yaml_error(exc, path, first_line) from None
+    except ValueError as exc:  # ruamel's constructor: an impossible date (2026-02-30)
+        raise ValidationError(f"invalid YAML: {exc}", path, first_line) from None
     check_aliases(data, head, path, first_line)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ValidationError("frontmatter must be a YAML mapping", path, first_line)
-    return data, body
+    return data
 
 
 def load_yaml_fast(text: str, path: str) -> Any:
@@ -176,6 +214,8 @@ def load_yaml_fast(text: str, path: str) -> Any:
         data = _fast.load(text)
     except YAMLError as exc:
         raise _yaml_error(exc, path, 1) from None
+    except ValueError as exc:  # ruamel's constructor: an impossible date (2026-02-30)
+        raise ValidationError(f"invalid YAML: {exc}", path, 1) from None
     check_aliases(data, text, path, 1)
     return data
 

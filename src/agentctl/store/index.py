@@ -108,6 +108,10 @@ def _task_json_sql() -> str:
 
 
 _SELECT_TASK_JSON = _task_json_sql()
+_INSERT_TASK = (
+    f"INSERT OR REPLACE INTO tasks (path, {', '.join(TASK_COLUMNS)})"
+    f" VALUES (?{', ?' * len(TASK_COLUMNS)})"
+)
 
 
 def ready_query(candidates: str, done_count: int) -> str:
@@ -148,6 +152,16 @@ class Index(EventIndex, TextIndex):
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self._db: sqlite3.Connection | None = None
+        # During a build into an empty index: rows to insert, by statement (see _bulk_load).
+        self.bulk_rows: dict[str, list[tuple[Any, ...]]] | None = None
+
+    def put(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run one INSERT now, or batch it during a bulk build (same order per statement,
+        so INSERT OR REPLACE keeps the last of two files claiming one key, as before)."""
+        if self.bulk_rows is not None:
+            self.bulk_rows.setdefault(sql, []).append(params)
+        else:
+            self.db.execute(sql, params)
 
     # -- connection --------------------------------------------------------------------
 
@@ -202,11 +216,15 @@ class Index(EventIndex, TextIndex):
             self._db.close()
             self._db = None
 
-    def rebuild(self) -> list[Problem]:
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> list[Problem]:
+        """Delete the index and build it again from the files; ``progress(done, total)`` is
+        called now and then while record files are read."""
         self.close()
         for suffix in ("", "-wal", "-shm"):
             Path(str(self.layout.index) + suffix).unlink(missing_ok=True)
-        return self.refresh()
+        self.refresh_records(progress=progress)
+        self.refresh_logs()
+        return self.problems()
 
     # -- refresh -----------------------------------------------------------------------
 
@@ -280,7 +298,9 @@ class Index(EventIndex, TextIndex):
             self.refresh_threads()
         return self.problems()
 
-    def refresh_records(self, agents_only: bool = False) -> None:
+    def refresh_records(
+        self, agents_only: bool = False, progress: Callable[[int, int], None] | None = None
+    ) -> None:
         """Re-index changed record files: all of them, or (cheap, for finding who acts) only
         the agent definitions and states."""
         db = self.db
@@ -291,7 +311,9 @@ class Index(EventIndex, TextIndex):
         }
         changed = [p for p, (_, sig) in on_disk.items() if known.get(p) != sig]
         removed = [p for p in known if p not in on_disk]
-        if changed or removed:
+        if changed and not known and not agents_only and self._empty():
+            self._bulk_load(changed, on_disk, progress)
+        elif changed or removed:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for path in removed:
@@ -304,6 +326,25 @@ class Index(EventIndex, TextIndex):
                 db.execute("ROLLBACK")
                 raise
 
+    def _empty(self) -> bool:
+        """No record rows at all (a new or deleted index)."""
+        db = self.db
+        return not any(
+            db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+            for table in ("files", "tasks", "agents", "states", "docs", "search_rows")
+        )
+
+    def _bulk_load(
+        self,
+        paths: list[str],
+        on_disk: dict[str, tuple[str, int]],
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """Index every record file into empty tables (see :mod:`agentctl.store.index_build`)."""
+        from agentctl.store import index_build
+
+        index_build.build(self, [(path, on_disk[path][0]) for path in paths], progress)
+
     def _forget(self, rel: str) -> None:
         db = self.db
         db.execute("DELETE FROM files WHERE path=?", (rel,))
@@ -313,10 +354,12 @@ class Index(EventIndex, TextIndex):
         db.execute("DELETE FROM docs WHERE path=?", (rel,))
         self.fts_forget(rel)
 
-    def _load_file(self, rel: str, kind: str) -> None:
-        """(Re)read one record file into the index, recording a problem if it is invalid."""
+    def _load_file(self, rel: str, kind: str, fresh: bool = False) -> None:
+        """(Re)read one record file into the index, recording a problem if it is invalid
+        (``fresh``: the index holds nothing of it yet)."""
         path = self.layout.root / rel
-        self._forget(rel)
+        if not fresh:
+            self._forget(rel)
         problem: Problem | None = None
         try:
             # No symlink, nothing but a regular file, at most MAX_RECORD_BYTES (see reading).
@@ -336,7 +379,7 @@ class Index(EventIndex, TextIndex):
                 problem = Problem(rel, None, "not valid UTF-8")
             except ValidationError as exc:
                 problem = Problem(exc.path or rel, exc.line, exc.problem)
-        self.db.execute(
+        self.put(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
             (
                 rel,
@@ -435,20 +478,15 @@ class Index(EventIndex, TextIndex):
             elif value is not None:
                 value = str(value)
             values.append(value)
-        self.db.execute(
-            f"INSERT OR REPLACE INTO tasks (path, {', '.join(TASK_COLUMNS)}) VALUES (?{', ?' * len(TASK_COLUMNS)})",
-            (rel, *values),
-        )
+        self.put(_INSERT_TASK, (rel, *values))
 
     def store_agent(self, rel: str, data: dict[str, Any]) -> None:
-        self.db.execute(
+        self.put(
             "INSERT OR REPLACE INTO agents VALUES (?, ?, ?)", (data["name"], rel, json.dumps(data))
         )
 
     def store_state(self, name: str, rel: str, data: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (name, rel, json.dumps(data))
-        )
+        self.put("INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (name, rel, json.dumps(data)))
 
     # -- queries -----------------------------------------------------------------------
 

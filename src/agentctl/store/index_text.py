@@ -106,9 +106,13 @@ class TextIndex:
     """Mixed into :class:`agentctl.store.index.Index` (uses its ``db`` and ``layout``)."""
 
     layout: Any
+    bulk_rows: dict[str, list[tuple[Any, ...]]] | None  # provided by Index
 
     @property
     def db(self) -> sqlite3.Connection:  # provided by Index
+        raise NotImplementedError
+
+    def put(self, sql: str, params: tuple[Any, ...]) -> None:  # provided by Index
         raise NotImplementedError
 
     # -- full-text rows ----------------------------------------------------------------
@@ -116,6 +120,10 @@ class TextIndex:
     def fts_put(
         self, rel: str, kind: str, ref: str, task: str | None, title: str, body: str
     ) -> None:
+        bulk = self.bulk_rows
+        if bulk is not None:  # a build into an empty index: nothing to forget (index_build)
+            bulk["fts"].append((rel, kind, ref, task, title, body))
+            return
         self.fts_forget(rel)
         cursor = self.db.execute(
             "INSERT INTO fts (kind, ref, task, title, body) VALUES (?, ?, ?, ?, ?)",
@@ -132,7 +140,7 @@ class TextIndex:
     # -- documents (called from the record scan) ---------------------------------------
 
     def store_doc(self, rel: str, data: dict[str, Any], body: str) -> None:
-        self.db.execute(
+        self.put(
             "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (data["id"], rel, data["title"], data["type"], data.get("task"), str(data["author"]),
              str(data["created_at"]), str(data["updated_at"]), data.get("source_url"),

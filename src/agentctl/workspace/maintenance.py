@@ -17,6 +17,8 @@ from agentctl.workspace.agents import AgentOps
 from agentctl.workspace.base import timestamp
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from agentctl.core import events as ev
 
 GITIGNORE = "# Machine-local state: locks, index, run logs, caches. Never committed.\nlocal/\n"
@@ -230,10 +232,11 @@ class Maintenance(AgentOps):
 
     # -- validate / reindex -------------------------------------------------------------
 
-    def reindex(self) -> dict[str, Any]:
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Rebuild the SQLite index from the files (it is a cache: deleting it loses nothing);
-        returns counts and the problems found."""
-        problems = self.index.rebuild()
+        returns counts and the problems found. ``progress(done, total)`` follows the record
+        files read."""
+        problems = self.index.rebuild(progress)
         return {
             "tasks": len(self.index.task_ids()),
             "agents": len(self.index.agents()),

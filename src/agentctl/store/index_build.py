@@ -1,0 +1,135 @@
+"""Building the index into empty tables (``agentctl reindex``, a deleted index).
+
+Every record file is read, parsed and checked into rows without touching SQLite
+(:meth:`Index.put` batches them), then the rows go in with one ``executemany`` per statement
+in one transaction without fsync (the index is a cache: a crash loses nothing the files do
+not hold). With many files and more than one CPU, forked worker processes parse chunks of
+files in parallel and send their rows back; the parent inserts them in file order, so the
+result is the same as a serial build (and as indexing file by file).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentctl.store.index import Index
+
+FTS = "fts"  # bulk_rows key of full-text rows: (path, kind, ref, task, title, body)
+_FTS_SQL = "INSERT INTO fts (rowid, kind, ref, task, title, body) VALUES (?, ?, ?, ?, ?, ?)"
+_SEARCH_SQL = "INSERT INTO search_rows VALUES (?, ?)"
+PARALLEL_MIN_FILES = 2000  # below this a pool costs more than it saves (measured)
+_CHUNK = 500
+
+Rows = dict[str, list[tuple[Any, ...]]]
+_worker_index: Index | None = None  # set in the parent before forking
+
+
+def workers() -> int:
+    """Worker processes for a large build: ``AGENTCTL_INDEX_WORKERS``, else one fewer than
+    the usable CPUs (at most 4) from 3 CPUs on, else 1 (serial): on 2 shared cores two
+    workers did not beat one (docs/decisions.md, "Cold index build")."""
+    value = os.environ.get("AGENTCTL_INDEX_WORKERS", "")
+    if value.isdigit():
+        return max(1, int(value))
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return min(cpus - 1, 4) if cpus >= 3 else 1
+
+
+def parse_files(index: Index, files: list[tuple[str, str]]) -> Rows:
+    """Rows for ``(path, kind)`` files, by statement, in file order (no SQLite access)."""
+    index.bulk_rows = {FTS: []}
+    try:
+        for rel, kind in files:
+            index._load_file(rel, kind, fresh=True)
+        return index.bulk_rows
+    finally:
+        index.bulk_rows = None
+
+
+def _parse_chunk(files: list[tuple[str, str]]) -> Rows:
+    assert _worker_index is not None
+    return parse_files(_worker_index, files)
+
+
+def build(
+    index: Index,
+    files: list[tuple[str, str]],
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Index ``files`` into the (empty) record tables."""
+    total = len(files)
+    if progress is not None:
+        progress(0, total)
+    count = workers()
+    if total >= PARALLEL_MIN_FILES and count > 1 and _can_fork():
+        rows = _parse_parallel(index, files, count, progress)
+    else:
+        rows = {}
+        for start in range(0, total, _CHUNK):
+            _merge(rows, parse_files(index, files[start : start + _CHUNK]))
+            if progress is not None:
+                progress(min(start + _CHUNK, total), total)
+    insert(index, rows)
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _parse_parallel(
+    index: Index,
+    files: list[tuple[str, str]],
+    count: int,
+    progress: Callable[[int, int], None] | None,
+) -> Rows:
+    import multiprocessing
+
+    from agentctl.store import frontmatter  # noqa: F401  (imported once, before the fork)
+
+    global _worker_index
+    chunks = [files[start : start + _CHUNK] for start in range(0, len(files), _CHUNK)]
+    rows: Rows = {}
+    done = 0
+    _worker_index = index
+    try:
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            for chunk, result in zip(chunks, pool.imap(_parse_chunk, chunks), strict=True):
+                _merge(rows, result)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, len(files))
+    finally:
+        _worker_index = None
+    return rows
+
+
+def _merge(rows: Rows, more: Rows) -> None:
+    for sql, params in more.items():
+        rows.setdefault(sql, []).extend(params)
+
+
+def insert(index: Index, rows: Rows) -> None:
+    """Insert batched rows in one transaction, without fsync."""
+    db = index.db
+    fts = rows.pop(FTS, [])
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, params in rows.items():
+            db.executemany(sql, params)
+        db.executemany(_FTS_SQL, ((n, *row[1:]) for n, row in enumerate(fts, 1)))
+        db.executemany(_SEARCH_SQL, ((row[0], n) for n, row in enumerate(fts, 1)))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.execute("PRAGMA synchronous=NORMAL")

@@ -1,0 +1,161 @@
+"""A fast reader for the restricted YAML that agentctl itself writes in frontmatter.
+
+:func:`parse` reads a mapping of ``key: scalar`` lines, flow lists of words or simple
+double-quoted strings, single- and double-quoted one-line strings, and one level of nested
+``key:`` maps indented by two spaces. Anything else (comments, blank lines, tabs, CR, block
+sequences, anchors, aliases, tags, escapes, multi-line scalars, floats, odd integers, flow
+maps, duplicate keys, non-printable characters ...) makes it return ``None`` and the caller
+parses with ruamel, so ruamel's error messages and YAML 1.2 semantics are untouched.
+
+Plain scalars are typed by ruamel's own resolver (passed in as ``resolve``), and timestamps
+built by ruamel's own ``create_timestamp``; only the forms whose construction is trivial are
+accepted (``str``, ``null``, ``true``/``false``, decimal integers without a leading zero or
+sign, and dates or ``YYYY-MM-DDTHH:MM:SS[.f]Z`` timestamps). Property tests
+(``tests/test_yaml_subset.py``) check that whenever this returns data, ruamel's safe loader
+returns the same data with the same types.
+
+This module imports no third-party library: the caller (:mod:`agentctl.store.frontmatter`)
+supplies the resolver and timestamp constructor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+# Printable characters YAML (and libyaml) accept, minus the line breaks NEL, LS, PS, the BOM,
+# NBSP (kept out to stay well away from whitespace rules), tab and CR.
+_PRINTABLE_HEAD = re.compile(
+    "[\n\x20-\x7e\xa1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*"
+)
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SINGLE = re.compile(r"'((?:[^']|'')*)'")
+_DOUBLE = re.compile(r'"([^"\\]*)"')
+_FLOW_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.+/-]*"
+_FLOW_ITEM = rf'(?:{_FLOW_WORD}|"[^"\\]*")'
+_FLOW_LIST = re.compile(rf"\[(?:{_FLOW_ITEM}(?:, {_FLOW_ITEM})*)?\]")
+_FLOW_ITEMS = re.compile(rf'({_FLOW_WORD})|"([^"\\]*)"')
+# First character of a plain scalar accepted here: no indicator, no sign, no dot.
+_PLAIN_START = re.compile(r"[A-Za-z0-9_(/$~]|[^\x00-\x7f]")
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z")
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Fallback(Exception):
+    """Outside the subset: the caller parses with ruamel."""
+
+
+def parse(
+    head: str, resolve: Callable[[str], str], timestamp: Callable[[str], Any]
+) -> dict[str, Any] | None:
+    """The mapping ``head`` holds, or ``None`` when it is outside the subset.
+
+    ``resolve(text)`` is the YAML tag ruamel gives the plain scalar ``text``;
+    ``timestamp(text)`` is ruamel's value for a timestamp scalar."""
+    if not head or "\t" in head or "\r" in head or not _PRINTABLE_HEAD.fullmatch(head):
+        return None
+    lines = head.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return None
+    try:
+        result: dict[str, Any] = {}
+        nested: dict[str, Any] | None = None
+        for line in lines:
+            if line.startswith("  "):
+                if nested is None or line[2] == " ":
+                    return None
+                _entry(nested, line[2:], resolve, timestamp, allow_nested=False)
+                continue
+            if nested is not None and not nested:
+                return None  # "key:" then another key: a null; left to ruamel
+            nested = None
+            opened = _entry(result, line, resolve, timestamp, allow_nested=True)
+            if opened is not None:
+                nested = opened
+        if nested is not None and not nested:
+            return None
+    except _Fallback:
+        return None
+    return result
+
+
+def _entry(
+    target: dict[str, Any],
+    line: str,
+    resolve: Callable[[str], str],
+    timestamp: Callable[[str], Any],
+    allow_nested: bool,
+) -> dict[str, Any] | None:
+    """Add one ``key: value`` line to ``target``; returns the new map for ``key:``."""
+    colon = line.find(":")
+    if colon <= 0:
+        raise _Fallback
+    key = line[:colon]
+    if not _KEY.fullmatch(key) or key in target or resolve(key) != _STR:
+        raise _Fallback
+    rest = line[colon + 1 :]
+    if not rest:
+        if not allow_nested:
+            raise _Fallback
+        child: dict[str, Any] = {}
+        target[key] = child
+        return child
+    if rest[0] != " ":
+        raise _Fallback
+    target[key] = _value(rest[1:], resolve, timestamp)
+    return None
+
+
+def _value(text: str, resolve: Callable[[str], str], timestamp: Callable[[str], Any]) -> Any:
+    if not text or text[0] == " " or text[-1] == " ":
+        raise _Fallback
+    first = text[0]
+    if first == "'":
+        match = _SINGLE.fullmatch(text)
+        if match is None:
+            raise _Fallback
+        return match.group(1).replace("''", "'")
+    if first == '"':
+        match = _DOUBLE.fullmatch(text)
+        if match is None:
+            raise _Fallback
+        return match.group(1)
+    if first == "[":
+        if _FLOW_LIST.fullmatch(text) is None:
+            raise _Fallback
+        items: list[Any] = []
+        for word, quoted in _FLOW_ITEMS.findall(text[1:-1]):
+            if word:
+                if resolve(word) != _STR:
+                    raise _Fallback
+                items.append(word)
+            else:
+                items.append(quoted)
+        return items
+    if not _PLAIN_START.match(first) or " #" in text or ": " in text or text[-1] == ":":
+        raise _Fallback
+    tag = resolve(text)
+    if tag == _STR:
+        return text
+    if tag == _NULL and text in ("~", "null", "Null", "NULL"):
+        return None
+    if tag == _BOOL and text in ("true", "True", "TRUE", "false", "False", "FALSE"):
+        return text[0] in "tT"
+    if tag == _INT and _DECIMAL.fullmatch(text):
+        return int(text)
+    if tag == _TIMESTAMP and (_DATE.fullmatch(text) or _STAMP.fullmatch(text)):
+        try:
+            return timestamp(text)
+        except ValueError:  # 2026-13-40: ruamel's error
+            raise _Fallback from None
+    raise _Fallback
