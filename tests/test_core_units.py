@@ -943,3 +943,26 @@ def test_write_text_leaves_no_temp_when_it_fails(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         atomic.write_text(target, "x")  # cannot replace a non-empty directory
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir-in-the-way"]
+
+
+def test_layout_inside_refuses_escapes_and_symlinks(tmp_path: Path) -> None:
+    from agentctl.errors import UsageError, ValidationError
+    from agentctl.paths import Layout
+
+    root = tmp_path / "ws"
+    (root / ".agentctl" / "tasks").mkdir(parents=True)
+    layout = Layout(root)
+    assert layout.inside(Path(".agentctl/tasks/t-1.md")) == root / ".agentctl/tasks/t-1.md"
+    assert layout.inside(root / ".agentctl" / "x" / ".." / "tasks") == root / ".agentctl/tasks"
+    assert layout.inside(root / "not-there" / "deeper") == root / "not-there/deeper"
+    assert layout.inside(root) == root
+    with pytest.raises(UsageError):
+        layout.inside(root / ".." / "elsewhere")
+    with pytest.raises(UsageError):
+        layout.inside(Path(str(root) + "-sibling") / "x")  # a shared prefix is not inside
+    (tmp_path / "outside").mkdir()
+    (root / ".agentctl" / "docs").symlink_to(tmp_path / "outside")
+    with pytest.raises(ValidationError):
+        layout.inside(root / ".agentctl" / "docs" / "d-1.md")
+    (root / "linked").symlink_to(tmp_path / "outside")  # outside .agentctl/: the user's
+    assert layout.inside(root / "linked" / "f") == root / "linked/f"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from agentctl.errors import NotFoundError, UsageError, ValidationError
@@ -142,21 +144,31 @@ class Layout:
 
         Refuses ``..`` escapes and any symlink between ``.agentctl/`` and the path.
         """
-        absolute = path if path.is_absolute() else self.root / path
-        normal = Path(os.path.normpath(absolute))
-        try:
-            relative = normal.relative_to(self.root)
-        except ValueError:
-            raise UsageError(f"path {path} is outside the workspace {self.root}") from None
-        if relative.parts and relative.parts[0] == DIR_NAME:
-            current = self.root
-            for part in relative.parts:
-                current = current / part
-                if current.is_symlink():
-                    raise ValidationError(
-                        "symlinks are not allowed inside .agentctl/", str(current)
-                    )
-        return normal
+        # Strings and lstat, not pathlib per component: a bulk import checks thousands.
+        root = self._root_text
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        text = os.fspath(path)
+        normal = os.path.normpath(text if os.path.isabs(text) else os.path.join(root, text))
+        if normal != root and not normal.startswith(prefix):
+            raise UsageError(f"path {path} is outside the workspace {self.root}")
+        parts = normal[len(prefix) :].split(os.sep) if normal != root else []
+        if parts and parts[0] == DIR_NAME:
+            current = root
+            for part in parts:
+                current = current + os.sep + part
+                try:
+                    mode = os.lstat(current).st_mode
+                except (FileNotFoundError, NotADirectoryError):
+                    break  # nothing below a missing part exists either
+                except OSError:
+                    continue  # as Path.is_symlink: an unreadable part is no symlink
+                if stat.S_ISLNK(mode):
+                    raise ValidationError("symlinks are not allowed inside .agentctl/", current)
+        return Path(normal)
+
+    @cached_property
+    def _root_text(self) -> str:
+        return os.path.normpath(os.fspath(self.root))
 
     def relative(self, path: Path) -> str:
         """Display form of a workspace path, relative to the root with '/' separators."""
