@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.errors import PermissionDeniedError, UsageError
+from agentctl.workspace.freshness import stat_key
 
 if TYPE_CHECKING:
     from agentctl.core.rules import Actor
@@ -37,14 +38,6 @@ if TYPE_CHECKING:
 TOOLS = ("tasks", "show", "claim", "move", "comment", "inbox", "search", "prime", "add_task")
 FULL_SCAN_EVERY = 2.0  # seconds: how stale an in-place edit (no rename) may be seen
 DEFAULT_LIMIT = 50
-
-
-def _stat_key(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def resolve_identity(as_agent: str | None) -> str | None:
@@ -70,7 +63,7 @@ class McpService:
         self.as_agent = resolve_identity(as_agent)
         self.ws: Workspace = Workspace.open(workspace, start)
         self._signature: tuple[Any, ...] | None = None
-        self._config_key = _stat_key(self.ws.layout.config)
+        self._config_key = stat_key(self.ws.layout.config)
         self._full_at = 0.0
         self._memo: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._memo_key: tuple[int, int] | None = None
@@ -81,47 +74,12 @@ class McpService:
     # -- freshness -----------------------------------------------------------------------
 
     def signature(self) -> tuple[Any, ...]:
-        """Cheap: the stat of each record directory (creations, deletions, atomic renames),
-        the config, the newest event log and each read-state log."""
-        layout = self.ws.layout
-        keys: list[Any] = [
-            _stat_key(path)
-            for path in (
-                layout.tasks,
-                layout.agents,
-                layout.docs,
-                layout.threads,
-                layout.events,
-                layout.inbox,
-                layout.config,
-            )
-        ]
-        for directory in (layout.events, layout.inbox):
-            try:
-                names = sorted(os.listdir(directory))
-            except OSError:
-                continue
-            # events: only the newest log grows; inbox: one small read-state log per agent
-            for name in names[-1:] if directory == layout.events else names:
-                keys.append((name, _stat_key(directory / name)))
-        return tuple(keys)
+        """Cheap: see :meth:`agentctl.workspace.Workspace.change_signature`."""
+        return self.ws.change_signature()
 
     def deep_signature(self) -> int:
-        """Every task, agent and doc file's stat: catches edits the cheap signature misses."""
-        layout = self.ws.layout
-        entries: list[tuple[str, int, int, int]] = []
-        for directory in (layout.tasks, layout.agents, layout.docs):
-            try:
-                with os.scandir(directory) as scan:
-                    for entry in scan:
-                        try:
-                            st = entry.stat(follow_symlinks=False)
-                        except FileNotFoundError:
-                            continue
-                        entries.append((entry.path, st.st_mtime_ns, st.st_size, st.st_ino))
-            except FileNotFoundError:
-                continue
-        return hash(tuple(sorted(entries)))
+        """Every record file's stat: see :meth:`agentctl.workspace.Workspace.records_signature`."""
+        return self.ws.records_signature()
 
     def start_watching(self, every: float | None = None) -> None:
         """Scan every record file's stat in a background thread every ``every`` seconds
@@ -149,7 +107,7 @@ class McpService:
         overdue = self._watching is None and now - self._full_at >= FULL_SCAN_EVERY
         if signature != self._signature or self._stale or overdue:
             self._stale = False  # before the refresh: a change during it flags again
-            config_key = _stat_key(self.ws.layout.config)
+            config_key = stat_key(self.ws.layout.config)
             if config_key != self._config_key:  # the config came in (git pull) or was edited
                 old = self.ws
                 self.ws = type(old)(old.root)

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentctl.core import clock, ids
@@ -31,6 +29,7 @@ from agentctl.core.checks import priority_value
 from agentctl.core.summary import summarize
 from agentctl.errors import PermissionDeniedError, UsageError
 from agentctl.tui.view import FeedLine, Session, Snapshot, ViewOptions
+from agentctl.workspace.freshness import stat_key
 
 if TYPE_CHECKING:
     from agentctl.core.records import EventRecord, TaskRecord
@@ -52,14 +51,6 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     return clock.now().astimezone()
-
-
-def _stat_key(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def unread(ws: Workspace, actor: Actor, names: list[str]) -> tuple[dict[str, int], dict[str, int]]:
@@ -161,7 +152,7 @@ class Gateway:
         ws = self.ws
         ws.refresh()  # once per process: a caller that already refreshed pays nothing
         actor = ws.actor(self._actor_name)
-        self._config_key = _stat_key(ws.layout.config)
+        self._config_key = stat_key(ws.layout.config)
         self.session = Session(
             actor=actor,
             name=str(ws.config.get("name", ws.root.name)),
@@ -174,49 +165,12 @@ class Gateway:
     # -- watching --------------------------------------------------------------------------
 
     def signature(self) -> tuple[Any, ...]:
-        """Cheap: directory stats (creations, deletions, atomic renames) and the newest event log."""
-        layout = self.ws.layout
-        watched: list[Path] = [
-            layout.tasks,
-            layout.agents,
-            layout.events,
-            layout.threads,
-            layout.docs,
-            layout.config,
-        ]
-        keys: list[Any] = [_stat_key(path) for path in watched]
-        inbox = getattr(layout, "inbox", None)  # read-state logs: one small file per agent
-        if isinstance(inbox, Path):
-            try:
-                names = sorted(os.listdir(inbox))
-            except FileNotFoundError:
-                names = []
-            keys.extend((name, _stat_key(inbox / name)) for name in names)
-        try:
-            logs = sorted(n for n in os.listdir(layout.events) if n.endswith(".jsonl"))
-        except FileNotFoundError:
-            logs = []
-        if logs:
-            keys.append((logs[-1], _stat_key(layout.events / logs[-1])))
-        return tuple(keys)
+        """Cheap: see :meth:`agentctl.workspace.Workspace.change_signature`."""
+        return self.ws.change_signature()
 
     def deep_signature(self) -> int:
-        """Every task and agent file's stat: catches in-place edits the cheap one misses."""
-        layout = self.ws.layout
-        entries: list[tuple[str, int, int]] = []
-        for directory in (layout.tasks, layout.agents):
-            try:
-                with os.scandir(directory) as scan:
-                    for entry in scan:
-                        try:
-                            st = entry.stat(follow_symlinks=False)
-                        except FileNotFoundError:
-                            continue
-                        entries.append((entry.name, st.st_mtime_ns, st.st_size))
-            except FileNotFoundError:
-                continue
-        entries.sort()
-        return hash(tuple(entries))
+        """Every record file's stat: see :meth:`agentctl.workspace.Workspace.records_signature`."""
+        return self.ws.records_signature(docs=False)
 
     def mark_changed(self) -> None:
         """Something changed on disk: the next snapshot refreshes the index and re-reads all."""
@@ -226,7 +180,7 @@ class Gateway:
     # -- snapshots -------------------------------------------------------------------------
 
     def _reopen_if_config_changed(self) -> None:
-        key = _stat_key(self.ws.layout.config)
+        key = stat_key(self.ws.layout.config)
         if key != self._config_key:
             self._config_key = key
             old = self.ws

@@ -10,6 +10,7 @@ from agentctl.workspace.autonomy import AutonomyOps
 from agentctl.workspace.dispatching import DispatchOps
 from agentctl.workspace.docs import DocOps
 from agentctl.workspace.fetching import FetchOps
+from agentctl.workspace.freshness import FreshnessOps
 from agentctl.workspace.gates import GateOps
 from agentctl.workspace.githooks import GitHookOps
 from agentctl.workspace.graphs import GraphOps
@@ -42,6 +43,7 @@ class Workspace(
     SyncOps,
     SettingsOps,
     IntegrationOps,
+    FreshnessOps,
 ):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
 

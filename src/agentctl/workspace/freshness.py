@@ -1,0 +1,79 @@
+"""How a long-running front end (the board, the MCP server) notices changes made by other
+processes, CLI writers and git, without re-reading everything: two stat signatures.
+
+* :meth:`FreshnessOps.change_signature` is cheap: the stat of each record directory (a file
+  created, deleted or atomically replaced changes its directory), the config, the newest
+  event log and each agent's read-state log.
+* :meth:`FreshnessOps.records_signature` stats every task, agent (and doc) file: it also
+  catches an edit made in place, which leaves the directory untouched. It costs a stat per
+  file, so front ends run it at a slower cadence or off their call path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentctl.paths import Layout
+
+
+def stat_key(path: Path) -> tuple[int, int, int] | None:
+    """(mtime, size, inode) of ``path``, or None when it is not there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class FreshnessOps:
+    layout: Layout
+
+    def change_signature(self) -> tuple[Any, ...]:
+        """Cheap: the record directories, the config, the newest event log, the read-state
+        logs (see the module docstring)."""
+        layout = self.layout
+        keys: list[Any] = [
+            stat_key(path)
+            for path in (
+                layout.tasks,
+                layout.agents,
+                layout.docs,
+                layout.threads,
+                layout.events,
+                layout.inbox,
+                layout.config,
+            )
+        ]
+        for directory in (layout.events, layout.inbox):
+            try:
+                names = sorted(os.listdir(directory))
+            except OSError:
+                continue
+            # events: only the newest log grows; inbox: one small read-state log per agent
+            for name in names[-1:] if directory == layout.events else names:
+                keys.append((name, stat_key(directory / name)))
+        return tuple(keys)
+
+    def records_signature(self, docs: bool = True) -> int:
+        """Every task and agent file's stat (and every doc's with ``docs``): catches the
+        in-place edits :meth:`change_signature` misses."""
+        layout = self.layout
+        entries: list[tuple[str, int, int, int]] = []
+        directories = (
+            (layout.tasks, layout.agents, layout.docs) if docs else (layout.tasks, layout.agents)
+        )
+        for directory in directories:
+            try:
+                with os.scandir(directory) as scan:
+                    for entry in scan:
+                        try:
+                            st = entry.stat(follow_symlinks=False)
+                        except FileNotFoundError:
+                            continue
+                        entries.append((entry.path, st.st_mtime_ns, st.st_size, st.st_ino))
+            except FileNotFoundError:
+                continue
+        return hash(tuple(sorted(entries)))
