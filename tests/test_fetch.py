@@ -117,8 +117,15 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a refused or timed-out fetch) is expected here; socketserver
+        would print a traceback to stderr, inside the output of whichever in-process command
+        a test is capturing at that moment."""
+
+
 def _serve(host: str, site: Site) -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer((host, site.port), _handler(site))
+    server = _QuietServer((host, site.port), _handler(site))
     server.daemon_threads = True
     site.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
