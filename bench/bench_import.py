@@ -21,12 +21,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_roadmap import roadmap  # noqa: E402
+from bench_roadmap import roadmap, run  # noqa: E402
 
 
 def taskwarrior_export(count: int) -> str:
@@ -55,17 +54,6 @@ def taskwarrior_export(count: int) -> str:
             record["annotations"] = [{"entry": "20261202T110000Z", "description": f"note {n}"}]
         lines.append(json.dumps(record))
     return "[\n" + ",\n".join(lines) + "\n]\n"
-
-
-def run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(
-        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
-    )
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"exit {proc.returncode}: {' '.join(argv)}\n{proc.stderr.decode()}")
-    return elapsed
 
 
 def main() -> None:

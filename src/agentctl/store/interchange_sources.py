@@ -5,6 +5,7 @@ an :class:`~agentctl.store.interchange.ImportPlan`; the mappings are in docs/int
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,14 +67,8 @@ def taskwarrior(text: str, name: str) -> ic.ImportPlan:
             depends = [d for d in depends.split(",") if d]
         if depends is not None and not isinstance(depends, list):
             raise BadRecord("depends is not a list of uuids")
-        notes = []
-        for annotation in ic.list_value(record, "annotations"):
-            if not isinstance(annotation, dict) or not isinstance(
-                annotation.get("description"), str
-            ):
-                raise BadRecord("an annotation without a description")
-            notes.append(Note(ic.message_text(annotation["description"]), None,
-                              ic.timestamp_of(annotation.get("entry"))))  # fmt: skip
+        notes = _notes(record, "annotations", "description", "entry",
+                       "an annotation without a description", lambda _: None)  # fmt: skip
         return ExternalItem(
             title=title,
             kind="task",
@@ -157,14 +152,7 @@ def beads(text: str, name: str) -> ic.ImportPlan:
                     parent = dep["depends_on_id"]
                 case _:  # related, discovered-from: links, not order
                     pass
-        notes = []
-        for comment in ic.list_value(record, "comments"):
-            if not isinstance(comment, dict) or not isinstance(comment.get("text"), str):
-                raise BadRecord("a comment without text")
-            author = comment.get("author")
-            notes.append(Note(ic.message_text(comment["text"]),
-                              author if isinstance(author, str) and author.strip() else None,
-                              ic.timestamp_of(comment.get("created_at"))))  # fmt: skip
+        notes = _notes(record, "comments", "text", "created_at", "a comment without text", _author)
         assignee = ic.text_value(record, "assignee")
         return ExternalItem(
             title=title,
@@ -230,15 +218,7 @@ def github(text: str, name: str) -> ic.ImportPlan:
             login = assignee.get("login") if isinstance(assignee, dict) else assignee
             if isinstance(login, str) and login.strip():
                 owners.append(login.strip())
-        notes = []
-        for comment in ic.list_value(record, "comments"):
-            if not isinstance(comment, dict) or not isinstance(comment.get("body"), str):
-                raise BadRecord("a comment without a body")
-            author = comment.get("author")
-            login = author.get("login") if isinstance(author, dict) else None
-            notes.append(Note(ic.message_text(comment["body"]),
-                              login if isinstance(login, str) and login else None,
-                              ic.timestamp_of(comment.get("createdAt"))))  # fmt: skip
+        notes = _notes(record, "comments", "body", "createdAt", "a comment without a body", _login)
         body = ic.text_value(record, "body")
         return ExternalItem(
             title=title,
@@ -255,3 +235,40 @@ def github(text: str, name: str) -> ic.ImportPlan:
         )
 
     return ic.read_records(collector, numbered, read, "number")
+
+
+def _notes(
+    record: dict[str, Any],
+    field: str,
+    text_key: str,
+    time_key: str,
+    missing: str,
+    author_of: Callable[[dict[str, Any]], str | None],
+) -> list[Note]:
+    """A record's comments or annotations as thread messages; BadRecord (``missing``) for
+    one without its text."""
+    notes = []
+    for item in ic.list_value(record, field):
+        if not isinstance(item, dict) or not isinstance(item.get(text_key), str):
+            raise BadRecord(missing)
+        notes.append(
+            Note(
+                ic.message_text(item[text_key]),
+                author_of(item),
+                ic.timestamp_of(item.get(time_key)),
+            )
+        )
+    return notes
+
+
+def _author(comment: dict[str, Any]) -> str | None:
+    """A beads comment's author, if it names one."""
+    author = comment.get("author")
+    return author if isinstance(author, str) and author.strip() else None
+
+
+def _login(comment: dict[str, Any]) -> str | None:
+    """A GitHub comment's author login (``author: {login: ...}``), if it has one."""
+    author = comment.get("author")
+    login = author.get("login") if isinstance(author, dict) else None
+    return login if isinstance(login, str) and login else None
