@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from agentctl.core.checks import check_agent, check_doc, check_state, check_task
 from agentctl.errors import ValidationError
 from agentctl.paths import Layout
 from agentctl.store.index_events import EVENT_TABLES, EventIndex
+from agentctl.store.index_fresh import THREADS, FreshIndex, dir_signature
 from agentctl.store.index_text import TEXT_TABLES, TextIndex
 from agentctl.store.reading import read_record_bytes
 
@@ -148,9 +150,10 @@ def _decode_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     return result
 
 
-class Index(EventIndex, TextIndex):
+class Index(EventIndex, TextIndex, FreshIndex):
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+        self._verified = {}
         self._db: sqlite3.Connection | None = None
         # During a build into an empty index: rows to insert, by statement (see _bulk_load).
         self.bulk_rows: dict[str, list[tuple[Any, ...]]] | None = None
@@ -228,92 +231,122 @@ class Index(EventIndex, TextIndex):
 
     # -- refresh -----------------------------------------------------------------------
 
-    def _scan(self, agents_only: bool = False) -> dict[str, tuple[str, int]]:
-        """relative path -> (kind, signature) for every record file on disk (or just the
-        agent definitions and states)."""
+    def _record_dirs(self, agents_only: bool = False) -> list[tuple[Path, tuple[str, ...]]]:
+        """The record directories (or just the agents') and the file kinds each holds."""
+        layout = self.layout
+        if agents_only:
+            return [(layout.agents, ("agent", "state"))]
+        return [
+            (layout.tasks, ("task",)),
+            (layout.agents, ("agent", "state")),
+            (layout.docs, ("doc",)),
+        ]
+
+    def _scan_dir(self, directory: Path) -> dict[str, tuple[str, int]]:
+        """relative path -> (kind, signature) for every record file of one record directory."""
         found: dict[str, tuple[str, int]] = {}
         stat = os.stat
-        directories = (
-            (self.layout.agents,)
-            if agents_only
-            else (self.layout.tasks, self.layout.agents, self.layout.docs)
-        )
-        for directory in directories:
-            is_tasks = directory == self.layout.tasks
-            try:
-                dir_st = stat(directory, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if S_ISLNK(dir_st.st_mode):
-                # Recorded as a problem of the directory itself (loading it is refused).
-                kind = "task" if is_tasks else "doc" if directory == self.layout.docs else "agent"
-                found[self.layout.relative(directory)] = (kind, signature(dir_st))
-                continue
-            try:
-                names = os.listdir(directory)
-            except FileNotFoundError:
-                continue
-            if directory == self.layout.docs:
-                base = str(directory) + os.sep
-                for name in names:
-                    if name[0] != "." and name.endswith(".md"):
-                        try:
-                            st = stat(base + name, follow_symlinks=False)
-                        except FileNotFoundError:
-                            continue
-                        found[f".agentctl/docs/{name}"] = ("doc", signature(st))
-                continue
-            rel_dir = "/".join(directory.relative_to(self.layout.root).parts)
-            base = str(directory) + os.sep
+        is_tasks = directory == self.layout.tasks
+        is_docs = directory == self.layout.docs
+        try:
+            dir_st = stat(directory, follow_symlinks=False)
+        except FileNotFoundError:
+            return found
+        if S_ISLNK(dir_st.st_mode):
+            # Recorded as a problem of the directory itself (loading it is refused).
+            kind = "task" if is_tasks else "doc" if is_docs else "agent"
+            found[self.layout.relative(directory)] = (kind, signature(dir_st))
+            return found
+        try:
+            names = os.listdir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return found
+        base = str(directory) + os.sep
+        if is_docs:
             for name in names:
-                if name[0] == ".":
-                    continue
-                if is_tasks:
-                    if not name.endswith(".md"):
+                if name[0] != "." and name.endswith(".md"):
+                    try:
+                        st = stat(base + name, follow_symlinks=False)
+                    except FileNotFoundError:
                         continue
-                    kind = "task"
-                elif name.endswith(".state.yaml"):
-                    kind = "state"
-                elif name.endswith(".md"):
-                    kind = "agent"
-                else:
+                    found[f".agentctl/docs/{name}"] = ("doc", signature(st))
+            return found
+        rel_dir = "/".join(directory.relative_to(self.layout.root).parts)
+        for name in names:
+            if name[0] == ".":
+                continue
+            if is_tasks:
+                if not name.endswith(".md"):
                     continue
-                try:
-                    st = stat(base + name, follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                found[f"{rel_dir}/{name}"] = (
-                    kind,
-                    hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)),
-                )
+                kind = "task"
+            elif name.endswith(".state.yaml"):
+                kind = "state"
+            elif name.endswith(".md"):
+                kind = "agent"
+            else:
+                continue
+            try:
+                st = stat(base + name, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            found[f"{rel_dir}/{name}"] = (
+                kind,
+                hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)),
+            )
         return found
 
-    def refresh(self, logs: bool = True, threads: bool = False) -> list[Problem]:
+    def refresh(
+        self, logs: bool = True, threads: bool = False, full: bool = False
+    ) -> list[Problem]:
         """Bring the index up to date with the record files (and the event/inbox logs, and
-        with ``threads`` every thread's messages); returns current record file problems."""
-        self.refresh_records()
+        with ``threads`` every thread's messages); returns current record file problems.
+        ``full`` scans every file even where the directory signatures say nothing changed
+        (see :mod:`agentctl.store.index_fresh`)."""
+        self.refresh_records(full=full)
         if logs:
             self.refresh_logs()
         if threads:
-            self.refresh_threads()
+            self.refresh_threads(full=full)
+        else:
+            self.verify(THREADS, self.threads_signature())
         return self.problems()
 
     def refresh_records(
-        self, agents_only: bool = False, progress: Callable[[int, int], None] | None = None
+        self,
+        agents_only: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        full: bool = False,
     ) -> None:
         """Re-index changed record files: all of them, or (cheap, for finding who acts) only
-        the agent definitions and states."""
+        the agent definitions and states. A big directory whose signature has not changed
+        since its last scan (within the rescan cadence) is not scanned unless ``full``."""
         db = self.db
-        on_disk = self._scan(agents_only)
-        wanted = "kind IN ('agent', 'state')" if agents_only else "kind != 'message'"
+        now = time.time_ns()
+        on_disk: dict[str, tuple[str, int]] = {}
+        kinds: list[str] = []
+        scanned: list[tuple[str, int | None, int]] = []
+        for directory, dir_kinds in self._record_dirs(agents_only):
+            name = self.layout.relative(directory)
+            sig = dir_signature(directory)
+            if not full and self.may_skip(name, sig, now):
+                continue
+            found = self._scan_dir(directory)
+            on_disk.update(found)
+            kinds.extend(dir_kinds)
+            scanned.append((name, sig, len(found)))
+        if not scanned:
+            return
+        wanted = ", ".join(f"'{kind}'" for kind in kinds)
         known = {
-            path: sig for path, sig in db.execute(f"SELECT path, sig FROM files WHERE {wanted}")
+            path: sig
+            for path, sig in db.execute(f"SELECT path, sig FROM files WHERE kind IN ({wanted})")
         }
         changed = [p for p, (_, sig) in on_disk.items() if known.get(p) != sig]
         removed = [p for p in known if p not in on_disk]
         if changed and not known and not agents_only and self._empty():
             self._bulk_load(changed, on_disk, progress)
-        elif changed or removed:
+            db.execute("BEGIN IMMEDIATE")
+        else:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for path in removed:
@@ -321,10 +354,58 @@ class Index(EventIndex, TextIndex):
                 for path in changed:
                     kind, _ = on_disk[path]
                     self._load_file(path, kind)
-                db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        try:
+            for name, sig, count in scanned:
+                self.record_scan(name, sig, now, count)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def threads_signature(self) -> int | None:
+        """The threads' signal: the threads and event log directories' signatures."""
+        threads = dir_signature(self.layout.threads)
+        if threads is None:
+            return None
+        return hash((threads, dir_signature(self.layout.events)))
+
+    def refresh_threads(self, task_id: str | None = None, full: bool = False) -> int:
+        """Every thread's new and removed messages (or one thread's, deeply); all threads are
+        looked at only when the threads' signal changed or the cadence is due (``full``:
+        always)."""
+        if task_id is not None:
+            return super().refresh_threads(task_id)
+        now = time.time_ns()
+        sig = self.threads_signature()
+        if not full and self.may_skip(THREADS, sig, now):
+            return 0
+        count = super().refresh_threads()
+        self.record_scan(THREADS, sig, now, count)
+        return count
+
+    def note_own_writes(self, paths: Iterable[Path]) -> None:
+        """Record the new signatures of the directories this process just wrote into (holding
+        the workspace lock), so the next command need not rescan them."""
+        layout = self.layout
+        dirs = {path.parent for path in paths}
+        record_dirs = {directory for directory, _ in self._record_dirs()}
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for directory in dirs & record_dirs:
+                self.follow_own_write(layout.relative(directory), dir_signature(directory))
+            if any(
+                d == layout.events or d.parent == layout.threads or d == layout.threads
+                for d in dirs
+            ):
+                self.follow_own_write(THREADS, self.threads_signature())
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _empty(self) -> bool:
         """No record rows at all (a new or deleted index)."""

@@ -161,8 +161,9 @@ class TextIndex:
         )
         return [(str(path), line, str(problem)) for path, line, problem in rows]
 
-    def refresh_threads(self, task_id: str | None = None) -> None:
-        """Index new, changed and removed message files: every thread, or just one (deeply)."""
+    def refresh_threads(self, task_id: str | None = None, full: bool = False) -> int:
+        """Index new, changed and removed message files: every thread, or just one (deeply);
+        returns the number of threads looked at."""
         threads = self.layout.threads
         if task_id is not None:
             dirs = [task_id]
@@ -194,7 +195,7 @@ class TextIndex:
             changed.append((name, rel, sig))
         gone = list(known_dirs) if task_id is None else []
         if not changed and not gone:
-            return
+            return len(dirs)
         db.execute("BEGIN IMMEDIATE")
         try:
             for rel in gone:
@@ -205,6 +206,7 @@ class TextIndex:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        return len(dirs)
 
     def _sync_thread(self, task_id: str, rel_dir: str, sig: int | None, deep: bool = False) -> None:
         db = self.db
@@ -285,12 +287,12 @@ class TextIndex:
         try:
             self.load_message(self.layout.relative(path), path)
             directory = path.parent
-            db.execute(
-                "INSERT OR REPLACE INTO dirs VALUES (?, ?)",
-                (
-                    self.layout.relative(directory),
-                    _dir_sig(os.stat(directory, follow_symlinks=False)),
-                ),
+            # The rest of the thread too: recording the directory's new signature alone
+            # would hide a message that came into it just before (a pull, a hand-made file).
+            self._sync_thread(
+                directory.name,
+                self.layout.relative(directory),
+                _dir_sig(os.stat(directory, follow_symlinks=False)),
             )
             db.execute("COMMIT")
         except BaseException:

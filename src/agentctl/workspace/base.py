@@ -521,6 +521,7 @@ class WorkspaceBase:
             if path.parent.parent == threads:
                 self.index.record_message(path)
         self.index.refresh_logs()  # ingests just the lines appended above
+        self.index.note_own_writes(touched)  # so the next command need not rescan them
         self._problems = self.index.problems()  # our writes are indexed: no rescan needed
         if self.layout.config in mutation.writes:
             self._config = None  # WORKING.md is rendered with the config just written

@@ -12,6 +12,7 @@ processes, CLI writers and git, without re-reading everything: two stat signatur
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,21 +60,33 @@ class FreshnessOps:
 
     def records_signature(self, docs: bool = True) -> int:
         """Every task and agent file's stat (and every doc's with ``docs``): catches the
-        in-place edits :meth:`change_signature` misses."""
+        in-place edits :meth:`change_signature` misses. A directory as big as the index's
+        full-scan threshold contributes its own signature and the current rescan period
+        instead (see :mod:`agentctl.store.index_fresh`): the front end then refreshes once a
+        period, and the index decides what to scan."""
+        from agentctl.store import index_fresh
+
         layout = self.layout
+        big = index_fresh.scan_below()
+        period = int(time.time() // max(index_fresh.rescan_seconds(), 1.0))
         entries: list[tuple[str, int, int, int]] = []
         directories = (
             (layout.tasks, layout.agents, layout.docs) if docs else (layout.tasks, layout.agents)
         )
         for directory in directories:
             try:
-                with os.scandir(directory) as scan:
-                    for entry in scan:
-                        try:
-                            st = entry.stat(follow_symlinks=False)
-                        except FileNotFoundError:
-                            continue
-                        entries.append((entry.path, st.st_mtime_ns, st.st_size, st.st_ino))
-            except FileNotFoundError:
+                names = os.listdir(directory)
+            except OSError:
                 continue
+            if len(names) >= big:
+                sig = index_fresh.dir_signature(directory)
+                entries.append((str(directory), sig or 0, period, len(names)))
+                continue
+            base = str(directory) + os.sep
+            for name in names:
+                try:
+                    st = os.stat(base + name, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                entries.append((base + name, st.st_mtime_ns, st.st_size, st.st_ino))
         return hash(tuple(sorted(entries)))
