@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Runner, add_task, git, run_cli
 
 from agentctl.store import index_fresh
 from agentctl.store.index import Index
 from agentctl.workspace import Workspace
-from conftest import Runner, add_task, git, run_cli
 
 
 @pytest.fixture(autouse=True)
 def skip_even_small_directories(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(index_fresh.SCAN_BELOW_ENV, "0")
     monkeypatch.setenv(index_fresh.RESCAN_ENV, "3600")
+    monkeypatch.setenv(index_fresh.SLICE_ENV, "0")  # no rolling check unless a test says so
 
 
 def scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -162,6 +163,24 @@ def test_an_edit_in_place_is_seen_within_the_rescan_cadence(
     assert path.stat().st_ino == inode
     time.sleep(1.1)
     assert listed(cli)[task]["title"] == "Count the ducks"
+
+
+def test_an_edit_in_place_is_found_by_the_rolling_check(
+    ws_root: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = [add_task(cli, f"Bird {n}") for n in range(5)]
+    assert len(listed(cli)) == 5
+    monkeypatch.setenv(index_fresh.SLICE_ENV, "2")  # two files a command, in turn
+    target = made[3]
+    path = ws_root / ".agentctl" / "tasks" / f"{target}.md"
+    with open(path, "r+", encoding="utf-8") as handle:
+        text = handle.read().replace("Bird 3", "Bird three")
+        handle.seek(0)
+        handle.write(text)
+        handle.truncate()
+    titles = [listed(cli)[target]["title"] for _ in range(4)]  # 5 files, 2 a command
+    assert titles[-1] == "Bird three"
+    assert titles.index("Bird three") <= 2
 
 
 def test_reindex_sees_an_edit_in_place_at_once(ws_root: Path, cli: Runner) -> None:

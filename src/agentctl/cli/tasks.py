@@ -186,7 +186,7 @@ def list_(
         output.emit_json_raw("tasks", text)
         return
     tasks = ws.list_tasks(status or None, assignee, label, parent, all_, sort, limit)
-    _print_tasks(tasks, ws.short_ids(), "no tasks match")
+    _print_tasks(tasks, ws.short_ids([t["id"] for t in tasks]), "no tasks match")
 
 
 @app.command("show")
@@ -420,16 +420,18 @@ def ready(
     mine: bool = typer.Option(
         False, "--mine", help="Only tasks the acting agent (--as) could take."
     ),
+    limit: int = typer.Option(None, "--limit", "-n", min=1, help="At most this many tasks."),
     json_: bool = JSON_OPTION,
 ) -> None:
     """Tasks whose dependencies are all done, most urgent first."""
     ws = open_workspace(ctx)
     agent = acting(ctx, ws).name if mine else None
-    result = ws.ready(agent, explain)
+    result = ws.ready(agent, explain, limit)
     if want_json(ctx, json_):
         output.emit_json(result)
         return
-    short = ws.short_ids()
+    shown = [t["id"] for t in result["ready"]] + [t["id"] for t in result.get("not_ready", [])]
+    short = ws.short_ids(shown)
     rows = [
         [
             short[t["id"]],

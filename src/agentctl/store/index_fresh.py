@@ -5,23 +5,26 @@ Creating, deleting or renaming a file changes its directory's mtime and ctime. a
 writes through a temporary file and a link or rename, git checks files out by removing and
 creating them (pull, checkout, merge, rebase, reset, stash), and editors that save through a
 rename do the same, so each of them changes the record directory. A directory whose signature
-is the one recorded after its last scan, scanned less than :func:`rescan_seconds` ago, is not
-scanned again: a command on a 100,000-task workspace then costs three ``stat`` calls for its
-freshness, not 100,000.
+is the one recorded after its last scan is not scanned again: a command on a 100,000-task
+workspace then costs three ``stat`` calls for its freshness, not 100,000.
 
-What this cannot see at once (docs/decisions.md, "Freshness without stat-ing everything"):
+An edit made in place (``>>``, editors that truncate and rewrite the same file) leaves the
+directory as it was. For those, each refresh that skips a directory stats the next
+:func:`slice_size` files of it in turn (2,000 by default, a few ms), so such an edit is found
+within ``files / 2,000`` commands (50 at 100,000 tasks; at once below 2,000), and a full scan
+comes back at the latest :func:`rescan_seconds` after the last one (default an hour).
+``agentctl reindex`` sees everything at once, and ``task show`` reads the task's file itself.
 
-* an edit made in place (``>>``, editors that truncate and rewrite the same file): seen by the
-  next full scan, at most :func:`rescan_seconds` later (default 30 s), or by ``reindex``;
-* a file created or replaced by another program while an agentctl mutation writes into the
-  same directory (between the mutation's check under its lock and its last write), or in the
-  same clock tick (a few milliseconds) as a scan: the same bound.
+What else is not seen at once (docs/decisions.md, "Freshness without stat-ing everything"):
+a file created or replaced by another program while an agentctl mutation writes into the
+same directory (between the mutation's check under its lock and its last write), or in the
+same clock tick (a few milliseconds) as a scan; the same bound applies.
 
 Directories holding fewer than :func:`scan_below` files are always scanned (a few ms), so
 small workspaces see every edit at once as before. A message thread is one directory per task;
 instead of stat-ing every thread directory, the threads are rescanned when the threads
 directory or the event log directory changed (a pulled message arrives with its event line,
-and git replaces the log file), with the same cadence for hand-made message files.
+and git replaces the log file), or at the full-scan cadence for hand-made message files.
 
 Signatures live in the index's ``meta`` table as ``fresh:<name>`` = ``"sig scanned_ns count"``.
 """
@@ -35,8 +38,10 @@ from stat import S_ISDIR
 
 RESCAN_ENV = "AGENTCTL_INDEX_RESCAN"
 SCAN_BELOW_ENV = "AGENTCTL_INDEX_SCAN_BELOW"
-DEFAULT_RESCAN = 30.0
+SLICE_ENV = "AGENTCTL_INDEX_SLICE"
+DEFAULT_RESCAN = 3600.0
 DEFAULT_SCAN_BELOW = 2000
+DEFAULT_SLICE = 2000
 THREADS = "threads"  # the name of the threads' signal
 
 
@@ -55,6 +60,15 @@ def scan_below() -> int:
         return max(0, int(os.environ.get(SCAN_BELOW_ENV, DEFAULT_SCAN_BELOW)))
     except ValueError:
         return DEFAULT_SCAN_BELOW
+
+
+def slice_size() -> int:
+    """How many files of a skipped directory each refresh stats in turn
+    (``$AGENTCTL_INDEX_SLICE``)."""
+    try:
+        return max(0, int(os.environ.get(SLICE_ENV, DEFAULT_SLICE)))
+    except ValueError:
+        return DEFAULT_SLICE
 
 
 def dir_signature(path: Path | str) -> int | None:
@@ -116,6 +130,14 @@ class FreshIndex:
             ("fresh:" + name, f"{sig} {now_ns} {count}"),
         )
         self._verified[name] = sig
+
+    def cursor(self, name: str) -> str:
+        """Where the rolling check of ``name`` goes on from (a relative path, '' at first)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", ("slice:" + name,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def set_cursor(self, name: str, path: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", ("slice:" + name, path))
 
     def verify(self, name: str, sig: int | None) -> None:
         """Note whether ``name``'s recorded signature is ``sig`` (the disk's, just taken)."""

@@ -174,6 +174,11 @@ def _pending_agents(pending: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def _critical_path_line(path: dict[str, Any]) -> str:
     """``Critical path: 14h left (1.8 days) · next t-ab12 Title → t-cd34 Title (+2 more)``."""
+    if "too_many" in path:
+        return (
+            f"Critical path: not traced after each change with {path['too_many']:,} open tasks"
+            f" (over {path['limit']:,}): run `agentctl graph critical-path`"
+        )
     hours = float(path["total_hours"])
     days = hours / float(path["hours_per_day"])
     total = f"{hours:.1f}".removesuffix(".0")

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from agentctl.paths import Layout
 
 
+# A big record directory counts as changed for front ends once per this many seconds.
+BIG_DIRECTORY_PERIOD = 30.0
+
+
 def stat_key(path: Path) -> tuple[int, int, int] | None:
     """(mtime, size, inode) of ``path``, or None when it is not there."""
     try:
@@ -61,14 +65,14 @@ class FreshnessOps:
     def records_signature(self, docs: bool = True) -> int:
         """Every task and agent file's stat (and every doc's with ``docs``): catches the
         in-place edits :meth:`change_signature` misses. A directory as big as the index's
-        full-scan threshold contributes its own signature and the current rescan period
+        full-scan threshold contributes its own signature and the current 30 s period
         instead (see :mod:`agentctl.store.index_fresh`): the front end then refreshes once a
-        period, and the index decides what to scan."""
+        period, and the index checks the next slice of files."""
         from agentctl.store import index_fresh
 
         layout = self.layout
         big = index_fresh.scan_below()
-        period = int(time.time() // max(index_fresh.rescan_seconds(), 1.0))
+        period = int(time.time() // BIG_DIRECTORY_PERIOD)
         entries: list[tuple[str, int, int, int]] = []
         directories = (
             (layout.tasks, layout.agents, layout.docs) if docs else (layout.tasks, layout.agents)

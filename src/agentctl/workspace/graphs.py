@@ -265,6 +265,11 @@ def critical_path_data(
 # -- WORKING.md --------------------------------------------------------------------------
 
 
+# Above this many open tasks WORKING.md names the command instead of tracing the path after
+# every change (~1 s per 50,000 open tasks on the reference machine).
+WORKING_PATH_MAX_OPEN = 5000
+
+
 def working_critical_path(ws: WorkspaceBase) -> dict[str, Any] | None:
     """The critical-path line of WORKING.md: the next few open tasks on the path and the
     work left along it, or None when nothing is open.
@@ -276,6 +281,10 @@ def working_critical_path(ws: WorkspaceBase) -> dict[str, Any] | None:
     """
     config = ws.config
     done = list(config["workflow"]["done"])
+    open_count = sum(n for s, n in ws.index.count_by_status().items() if s not in done)
+    if open_count > WORKING_PATH_MAX_OPEN:
+        # Tracing 50,000 open tasks after every change costs seconds: the line says so.
+        return {"too_many": open_count, "limit": WORKING_PATH_MAX_OPEN}
     effort = Effort.from_config(config)
     text = ws.index.plan_text(done)
     if not text:

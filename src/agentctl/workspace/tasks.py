@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -26,6 +26,10 @@ from agentctl.core.text import check_line, check_lines, check_text
 from agentctl.errors import AgentctlError, ConflictError, NotFoundError, UsageError, ValidationError
 from agentctl.paths import validate_name
 from agentctl.workspace.base import Mutation, WorkspaceBase, now, timestamp
+
+# Up to this many IDs, short IDs come from each one's neighbours in the index (two indexed
+# lookups each) rather than from a pass over every task ID.
+_SHORT_BY_NEIGHBOURS = 200
 
 # Events after which a task's status may differ: a refusal before the latest of them is stale.
 STATUS_CHANGES: tuple[ev.EventType, ...] = (
@@ -138,8 +142,11 @@ class TaskOps(WorkspaceBase):
         query = (wanted, assignee, label, parent_id, orders[sort], limit, rank)
         return self.index.tasks_json(*query) if as_json_text else self.index.tasks(*query)
 
-    def short_ids(self) -> dict[str, str]:
-        """The shortest unique prefix of every task ID, by ID."""
+    def short_ids(self, among: Sequence[str] | None = None) -> dict[str, str]:
+        """The shortest unique prefix of every task ID (or of the IDs ``among``: a page of
+        a big workspace asks the index for their neighbours instead of reading every ID)."""
+        if among is not None and len(among) <= _SHORT_BY_NEIGHBOURS:
+            return {t: ids.short_id(t, self.index.neighbours(t)) for t in among}
         return ids.short_ids(self.index.task_ids())
 
     def show_task(self, ref: str) -> dict[str, Any]:
@@ -173,13 +180,18 @@ class TaskOps(WorkspaceBase):
         task["ready"] = task["status"] in self.workflow["ready"] and not task["blocked_by"]
         return task
 
-    def ready(self, agent: str | None = None, explain: bool = False) -> Ready:
-        """Tasks that can be started now, in work order; with ``explain`` also why others wait."""
+    def ready(
+        self, agent: str | None = None, explain: bool = False, limit: int | None = None
+    ) -> Ready:
+        """Tasks that can be started now, in work order (the first ``limit`` of them); with
+        ``explain`` also why others wait."""
         self.refresh()
         flow = self.workflow
-        ready = self.index.ready(flow["ready"], flow["done"])
         if agent:
-            ready = [t for t in ready if not t["assignees"] or agent in t["assignees"]]
+            ready = self.index.ready(flow["ready"], flow["done"])
+            ready = [t for t in ready if not t["assignees"] or agent in t["assignees"]][:limit]
+        else:
+            ready = self.index.ready(flow["ready"], flow["done"], limit)
         result: Ready = {"ready": ready}
         if explain:
             tasks = self.index.graph()
