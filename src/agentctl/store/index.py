@@ -370,6 +370,31 @@ class Index(EventIndex, TextIndex, FreshIndex):
             db.execute("ROLLBACK")
             raise
 
+    def recheck_file(self, rel: str, kind: str) -> bool:
+        """Re-index one record file if its stat differs from the indexed one; True if it
+        did (a command about one task sees an edit made in place at once)."""
+        db = self.db
+        row = db.execute("SELECT sig FROM files WHERE path=?", (rel,)).fetchone()
+        try:
+            st = os.stat(str(self.layout.root) + os.sep + rel, follow_symlinks=False)
+        except FileNotFoundError:
+            st = None
+        if row is not None and st is not None and signature(st) == row[0]:
+            return False
+        if row is None and st is None:
+            return False
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if st is None:
+                self._forget(rel)
+            else:
+                self._load_file(rel, kind)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return True
+
     def _check_slices(self, skipped: list[tuple[str, tuple[str, ...]]]) -> None:
         """Stat the next slice of the files of each directory that was not scanned, in turn,
         so an edit made in place is found within (files / slice) commands even where the

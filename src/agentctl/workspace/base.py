@@ -277,12 +277,14 @@ class WorkspaceBase:
         review, done and blocked."""
         return self.config["workflow"]
 
-    def refresh(self, force: bool = False) -> list[Problem]:
+    def refresh(self, force: bool = False, full: bool = False) -> list[Problem]:
         """Bring the index up to date with the records and logs (once per process unless
-        forced); returns record file problems. Threads are refreshed by their readers."""
-        if self._problems is None or force:
+        forced); returns record file problems. Threads are refreshed by their readers.
+        ``full`` stats every record file, where a big directory is otherwise trusted by its
+        signature (see :mod:`agentctl.store.index_fresh`)."""
+        if self._problems is None or force or full:
             self.config  # noqa: B018 - validates config first: everything depends on it
-            self._problems = self.index.refresh()
+            self._problems = self.index.refresh(full=full)
         return self._problems
 
     @property
@@ -350,7 +352,12 @@ class WorkspaceBase:
                 stem = problem.path.removeprefix(tasks_dir).removesuffix(".md")
                 if problem.path.startswith(tasks_dir) and stem.startswith(wanted):
                     raise ValidationError(problem.message, problem.path, problem.line)
-        return ids.resolve(ids.TASK, ref, candidates)
+        task_id = ids.resolve(ids.TASK, ref, candidates)
+        # The task a command names is always current, even where an edit made in place is
+        # not yet seen by the directory checks (see store/index_fresh.py): one stat.
+        if self.index.recheck_file(self.layout.relative(self.layout.task(task_id)), "task"):
+            self._problems = self.index.problems()
+        return task_id
 
     def short_id(self, task_id: str) -> str:
         """The shortest unique prefix of ``task_id`` (at least four characters after ``t-``)."""

@@ -373,7 +373,7 @@ class Maintenance(AgentOps):
             integrity = recovery.check(self)
             problems.extend(integrity.problems)
             self.warnings.extend(str(w) for w in integrity.warnings)
-        self.refresh(force=True)
+        self.refresh(force=True, full=targets is None)  # a whole validate sees every file
         return problems
 
     def doctor(self, dry_run: bool = False) -> dict[str, Any]:

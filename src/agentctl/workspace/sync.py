@@ -219,7 +219,9 @@ class SyncOps(TaskOps):
 
         with locks.hold(self.layout.lock, float(self.config["lock"]["timeout"])):
             self.check_git_preconditions()
-            self.refresh(force=True)
+            # Everything, edits made in place included: what is pending is committed and
+            # WORKING.md rendered from it before the push (see store/index_fresh.py).
+            self.refresh(force=True, full=True)
             self.recover_interrupted()
             yield
 
