@@ -931,7 +931,10 @@ def test_a_long_column_is_read_a_page_at_a_time_and_scrolls_to_its_end(tmp_path:
             await pilot.press("down")
             if app.board.selected_card is None or app.board.selected_card.id != made[n]:
                 # at the last card read: the next page is on its way; press again once it is in
-                await until(pilot, lambda n=n: len(card_ids(app, "in_progress")) > n, f"card {n}")
+                def read(n: int = n) -> bool:
+                    return len(card_ids(app, "in_progress")) > n
+
+                await until(pilot, read, f"card {n}")
                 await pilot.press("down")
             assert app.board.selected_card is not None and app.board.selected_card.id == made[n]
         assert card_ids(app, "in_progress") == made

@@ -406,6 +406,7 @@ def test_the_windowed_board_is_the_top_of_the_whole_board(tmp_path: Path, query:
                 assert g.cards == w.cards[:limit], (query, g.status)
             if not wanted.active:
                 assert any(card.blocked for c in got.board.columns for card in c.cards)
-        assert sum(c.total for c in got.board.columns) == sum(wanted.matches(t) for t in everything)
+            shown = sum(c.total for c in got.board.columns)
+            assert shown == sum(wanted.matches(t) for t in everything)
     finally:
         gateway.close()
