@@ -1,14 +1,26 @@
-"""Benchmark: the live board's time to first paint and key-press-to-repaint latency of moving
-a card, at 100 / 1,000 / 10,000 tasks, headless. Reports medians; never a pass/fail timing.
+"""Benchmark: the live board's time to first paint, peak memory and key-press-to-repaint
+latency of moving a card, at 100 / 1,000 / 10,000 / 100,000 tasks, headless, against two
+floors measured in the same run. Reports medians; never a pass/fail timing.
 
-    python bench/bench_tui.py [--sizes 100 1000 10000] [--runs 7] [--moves 12] [--out bench/results/tui.md]
+    python bench/bench_tui.py [--sizes 100 1000 10000 100000] [--runs 7] [--moves 12]
+                              [--work DIR] [--no-freshness] [--profile N] [--out FILE]
+
+Workspaces are built once and kept in ``--work`` (default ``$TMPDIR/agentctl-bench-tui``):
+up to 10,000 tasks by ``bench/bench_cli.py``'s ``build``, beyond by copying those task files
+under new IDs (``bench/bench_index.py``'s trick), then committed to git.
 
 * first paint: a fresh process per run (as ``agentctl board`` starts), from just before the
   process is spawned until the first frame that shows the workspace's cards is composed
-  (the import of typer's CLI module, opening the workspace, building the app, the quick
-  first snapshot: the top cards of every column). ``first frame`` is the first frame at all
-  (columns may still say "loading"); ``full board`` is the first frame after every task has
-  been read (what filtering and deep scrolling need).
+  (the import of typer's CLI module, opening the workspace, the index's freshness check,
+  building the app, the first snapshot). ``first frame`` is the first frame at all (columns
+  may still say "loading"). ``peak RSS`` is the child's ``ru_maxrss``.
+* floors, interleaved run by run with the first paints: ``typer floor``, a trivial typer
+  app (one command that returns) from spawn to exit; ``textual floor``, a trivial textual
+  app (one label) from spawn to its first composed frame, headless at the same size.
+* ``--no-freshness``: the children skip the index's freshness check (the stat of every
+  record file, which issue 15 removes elsewhere); the index is warm, so nothing is missed.
+* ``--profile N``: one more first paint at the largest size under cProfile; the N
+  functions with the most cumulative time go to stderr.
 * card move: in one board process, a card is moved between in_progress and review with
   ``]`` / ``[``; ``repaint`` is the time from the key press until a frame showing the card in
   its new column is composed (drawn before the write finishes), ``confirmed`` until the
@@ -54,46 +66,85 @@ def _instrument(app: Any) -> list[float]:
     return frames
 
 
+def _skip_freshness() -> None:
+    """Serve the (warm) index as it is: no stat of every record file."""
+    from agentctl.workspace.base import WorkspaceBase
+
+    def refresh(self: Any, force: bool = False, full: bool = False) -> list[Any]:
+        self._problems = self._problems or []
+        return list(self._problems)
+
+    WorkspaceBase.refresh = refresh  # type: ignore[method-assign]
+
+
 def child_first_paint(root: str, spawned_at: float) -> None:
     import agentctl.cli.app  # noqa: F401 - the CLI's own imports, as `agentctl board` pays them
     from agentctl.tui.app import make_app
     from agentctl.workspace import Workspace
 
+    if os.environ.get("BENCH_TUI_NO_FRESHNESS"):
+        _skip_freshness()
     ws = Workspace.open(root)
     for problem in ws.refresh():
         sys.stderr.write(f"warning: {problem}\n")
     app = make_app(ws)
     frames = _instrument(app)
-    applied: list[tuple[int, bool]] = []  # (frames composed before, complete) per snapshot shown
+    applied: list[int] = []  # frames composed before each snapshot shown
     apply = app.apply
 
     def recorded_apply(snapshot: Any) -> None:
         apply(snapshot)
-        applied.append((len(frames), snapshot.complete))
+        applied.append(len(frames))
 
     app.apply = recorded_apply  # type: ignore[method-assign]
     result: dict[str, float] = {}
     offset = time.time() - time.perf_counter()  # perf_counter -> wall clock
 
     async def pilot(p: Any) -> None:
-        def full() -> int | None:
-            return next((n for n, complete in applied if complete), None)
-
-        while full() is None or len(frames) <= (full() or 0):
+        while not applied or len(frames) <= applied[0]:
             await asyncio.sleep(0.001)
         result["first_frame"] = frames[0] + offset - spawned_at
-        result["first_paint"] = frames[applied[0][0]] + offset - spawned_at
-        result["full_board"] = frames[full() or 0] + offset - spawned_at
+        result["first_paint"] = frames[applied[0]] + offset - spawned_at
         app.exit()
 
     app.run(headless=True, size=SIZE, auto_pilot=pilot)
     print(json.dumps(result))
 
 
+def child_textual_floor(spawned_at: float) -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Label
+
+    class Hello(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Label("hello")
+
+    app = Hello()
+    frames = _instrument(app)
+    offset = time.time() - time.perf_counter()
+    result: dict[str, float] = {}
+
+    async def pilot(p: Any) -> None:
+        while not frames:
+            await asyncio.sleep(0.001)
+        result["first_frame"] = frames[0] + offset - spawned_at
+        app.exit()
+
+    app.run(headless=True, size=SIZE, auto_pilot=pilot)
+    print(json.dumps(result))
+
+
+TYPER_FLOOR = (
+    "import typer\napp = typer.Typer()\n@app.command()\ndef main() -> None:\n    pass\napp()\n"
+)
+
+
 def child_moves(root: str, moves: int) -> None:
     from agentctl.tui.app import make_app
     from agentctl.workspace import Workspace
 
+    if os.environ.get("BENCH_TUI_NO_FRESHNESS"):
+        _skip_freshness()
     ws = Workspace.open(root)
     app = make_app(ws)
     frames = _instrument(app)
@@ -113,7 +164,7 @@ def child_moves(root: str, moves: int) -> None:
         return frames[shown[call][0]]
 
     async def pilot(p: Any) -> None:
-        while not app.ready:  # the whole board, not only the first paint
+        while not app.ready:
             await asyncio.sleep(0.001)
         board = app.board
         set_board = board.set_board
@@ -178,67 +229,123 @@ def _env() -> dict[str, str]:
     }
 
 
-def _child(*args: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, __file__, *args],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        check=False,
-        timeout=600,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"child {args[:1]} failed ({proc.returncode}):\n{proc.stderr}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+def _child(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run this file as a child; its JSON result plus its peak RSS (``rss_mib``)."""
+    argv = [sys.executable, __file__, *args]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(argv, env=env or _env(), stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code != 0:
+        raise SystemExit(f"child {args[:1]} failed ({code}):\n{stderr}")
+    if stderr.strip():
+        sys.stderr.write(stderr)
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    result["rss_mib"] = usage.ru_maxrss / 1024
     return result
 
 
-def bench_size(n: int, runs: int, moves: int, base: Path) -> dict[str, float]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_cli import build
+def _typer_floor() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", TYPER_FLOOR], env=_env(), check=True)
+    return time.perf_counter() - start
 
-    root = base / f"ws-{n}"
-    build(root, n)
-    _child("--child-first-paint", str(root), str(time.time()))  # warm the page cache and bytecode
-    paints, frames, fulls = [], [], []
-    for _ in range(runs):
-        result = _child("--child-first-paint", str(root), str(time.time()))
+
+def workspace(work: Path, n: int) -> Path:
+    """The benchmark's workspace of ``n`` tasks, built once and committed."""
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    from bench_index import workspace as build_or_copy
+
+    root = build_or_copy(work, n)
+    status = subprocess.run(["git", "-C", str(root), "status", "--porcelain"],
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    if status.strip():
+        env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+               "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}  # fmt: skip
+        subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+        subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", "bench"], check=True, env=env)
+    return root
+
+
+def bench_size(n: int, runs: int, moves: int, work: Path, env: dict[str, str]) -> dict[str, float]:
+    root = workspace(work, n)
+    _child("--child-first-paint", str(root), str(time.time()), env=env)  # warm caches, index
+    paints, frames, rss, typer_floor, textual_floor = [], [], [], [], []
+    for _ in range(runs):  # interleaved: load on a shared machine falls on all three alike
+        result = _child("--child-first-paint", str(root), str(time.time()), env=env)
         paints.append(result["first_paint"])
         frames.append(result["first_frame"])
-        fulls.append(result["full_board"])
-    moved = _child("--child-moves", str(root), str(moves))
+        rss.append(result["rss_mib"])
+        typer_floor.append(_typer_floor())
+        textual_floor.append(_child("--child-textual-floor", str(time.time()))["first_frame"])
+    moved = _child("--child-moves", str(root), str(moves), env=env)
     ms = 1000.0
+    paint = statistics.median(paints)
     return {
         "first frame (loading)": round(statistics.median(frames) * ms, 1),
-        "first paint with cards": round(statistics.median(paints) * ms, 1),
-        "full board read and shown": round(statistics.median(fulls) * ms, 1),
+        "first paint with cards": round(paint * ms, 1),
+        "typer floor (trivial app, spawn to exit)": round(statistics.median(typer_floor) * ms, 1),
+        "textual floor (trivial app, first frame)": round(statistics.median(textual_floor) * ms, 1),
+        "first paint / typer floor": round(paint / statistics.median(typer_floor), 2),
+        "first paint / textual floor": round(paint / statistics.median(textual_floor), 2),
+        "peak RSS of the first paint, MiB": round(max(rss), 1),
         "card move: key press to repaint": round(statistics.median(moved["repaint"]) * ms, 1),
         "card move: key press to confirmed write": round(
             statistics.median(moved["confirmed"]) * ms, 1
         ),
+        "peak RSS after the moves, MiB": round(moved["rss_mib"], 1),
     }
+
+
+def profile(root: Path, top: int, env: dict[str, str]) -> None:
+    """One first paint under cProfile; the ``top`` functions by cumulative time to stderr."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "paint.prof"
+        argv = [sys.executable, "-m", "cProfile", "-o", str(out), __file__,
+                "--child-first-paint", str(root), str(time.time())]  # fmt: skip
+        subprocess.run(argv, env=env, check=True, capture_output=True)
+        import pstats
+
+        pstats.Stats(str(out), stream=sys.stderr).sort_stats("cumulative").print_stats(top)
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child-first-paint":
         child_first_paint(sys.argv[2], float(sys.argv[3]))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-textual-floor":
+        child_textual_floor(float(sys.argv[2]))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--child-moves":
         child_moves(sys.argv[2], int(sys.argv[3]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000, 100000])
     parser.add_argument("--runs", type=int, default=7, help="first-paint runs per size")
     parser.add_argument("--moves", type=int, default=12, help="card moves timed per size")
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "agentctl-bench-tui"
+    )
+    parser.add_argument("--no-freshness", action="store_true")
+    parser.add_argument("--profile", type=int, default=0, metavar="N")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    env = _env()
+    if args.no_freshness:
+        env["BENCH_TUI_NO_FRESHNESS"] = "1"
     table: dict[str, dict[int, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="agentctl-bench-tui-") as tmp:
-        for n in args.sizes:
-            row = bench_size(n, args.runs, args.moves, Path(tmp))
-            print(json.dumps({"tasks": n, **row}), file=sys.stderr)
-            for label, value in row.items():
-                table.setdefault(label, {})[n] = value
+    for n in args.sizes:
+        row = bench_size(n, args.runs, args.moves, args.work, env)
+        print(json.dumps({"tasks": n, **row}), file=sys.stderr, flush=True)
+        for label, value in row.items():
+            table.setdefault(label, {})[n] = value
+    if args.profile:
+        profile(workspace(args.work, max(args.sizes)), args.profile, env)
     header = "| measure (median ms) | " + " | ".join(f"{n:,} tasks" for n in args.sizes) + " |"
     lines = [header, "|---|" + "---:|" * len(args.sizes)]
     for label, by_size in table.items():

@@ -392,6 +392,26 @@ def test_stats_document(history: Path) -> None:
     assert len(result["warnings"]) == 1
 
 
+def test_loads_by_status_count_as_json_each_does(history: Path, cli: Runner) -> None:
+    """stats reads the per-agent loads in one scan grouped by the assignee lists' text;
+    it must count what a json_each over every task counts (shared lists, several agents)."""
+    for n in range(3):
+        add_task(cli, f"Shared {n}", "--assign", "dev-1", "--assign", "dev-2")
+    ws = Workspace(history)
+    ws.refresh()
+    flow = ws.workflow
+    open_statuses = [s for s in flow["statuses"] if s not in flow["done"]]
+    by_status = ws.index.load_by_status(open_statuses)
+    for status in open_statuses:
+        assert by_status.get(status, {}) == ws.index.open_load([status])
+    total: dict[str, int] = {}
+    for per_agent in by_status.values():
+        for name, count in per_agent.items():
+            total[name] = total.get(name, 0) + count
+    assert total == ws.index.open_load(open_statuses) and total["dev-1"] >= 3
+    ws.close()
+
+
 def test_stats_json_and_narrow_windows(history: Path, cli: Runner) -> None:
     r = cli("stats", "--since", "2026-03-03", "--until", "2026-03-03T12:00:00Z", "--json")
     assert r.code == 0, str(r)

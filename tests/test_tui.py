@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -22,10 +23,11 @@ from textual.widgets import Input
 
 from agentctl.store.frontmatter import load_fast
 from agentctl.tui.app import BoardApp, make_app
-from agentctl.tui.gateway import PER_COLUMN
+from agentctl.tui.gateway import PAGE
 from agentctl.tui.screens.agent import AgentScreen
 from agentctl.tui.screens.dialogs import ChoiceDialog, NewTaskDialog
 from agentctl.tui.screens.task import TaskScreen
+from agentctl.tui.widgets.column import CardColumn
 from agentctl.workspace import Workspace
 
 SIZE = (120, 40)
@@ -881,18 +883,66 @@ def test_thousands_of_tasks_render_as_a_few_widgets(tmp_path: Path) -> None:
 
     async def script(pilot: Any) -> None:
         assert app.snapshot is not None and app.snapshot.counts["inbox"] == 2000
-        assert len(card_ids(app, "inbox")) == PER_COLUMN  # built cards are capped; the rest is "+N"
+        assert len(card_ids(app, "inbox")) == PAGE  # read a page at a time
         assert len(app.query("*")) < 80  # one widget per column, never one per task
         assert "inbox 2000" in screen_text(app)
-        await pilot.press("end")
-        assert (
-            app.board.selected_card is not None
-            and app.board.selected_card.id == card_ids(app, "inbox")[-1]
-        )
+        await pilot.press("end")  # the last card read, and the next page is read
+        await until(pilot, lambda: len(card_ids(app, "inbox")) == 2 * PAGE, "the next page")
+        assert app.board.selected_card is not None
+        assert app.board.selected_card.id == card_ids(app, "inbox")[PAGE - 1]
         text = screen_text(app)
-        assert "↑ " in text and f"+{2000 - PER_COLUMN} (/ filter)" in text
+        assert "↑ " in text and f"↓ {2000 - PAGE} more" in text
         await pilot.press("slash", *"number 1999")
         await until(pilot, lambda: card_ids(app, "inbox") == ["t-000000001999"], "the filter")
+
+    run_app(app, script)
+
+
+def test_a_long_column_is_read_a_page_at_a_time_and_scrolls_to_its_end(tmp_path: Path) -> None:
+    """A column holds the first ``page`` cards and says how many more there are; moving
+    down reads the next pages until the last card, which can then be moved like any."""
+    from agentctl.core import body as taskbody
+    from agentctl.store.frontmatter import Document
+
+    root = tmp_path / "paged"
+    Workspace.init(root, "paged", "tester")
+    made = []
+    for n in range(30):
+        task_id = f"t-{n:012d}"
+        fields: dict[str, Any] = {"id": task_id, "title": f"Card {n}", "status": "in_progress",
+                  "priority": 2, "assignees": [], "labels": [], "depends_on": [], "created_by": "tester",
+                  "created_at": f"2026-01-01T00:00:{n:02d}Z", "updated_at": f"2026-01-01T00:00:{n:02d}Z"}  # fmt: skip
+        (root / ".agentctl" / "tasks" / f"{task_id}.md").write_text(
+            Document.new(fields, taskbody.task_body("", [])).dumps(), encoding="utf-8"
+        )
+        made.append(task_id)
+    app = open_app(root, page=8)
+
+    async def script(pilot: Any) -> None:
+        assert card_ids(app, "in_progress") == made[:8]
+        column = app.board.query_one("#col-in_progress", CardColumn)
+        lines = column.lines_text()
+        assert lines[0].startswith("in_progress 30")
+        # the last line counts the cards below, read or not (22 are not read yet)
+        marker = re.fullmatch(r"↓ (\d+) more", lines[-1].strip())
+        assert marker is not None and int(marker.group(1)) >= 22, lines
+        app.board.select(app.board.statuses.index("in_progress"), 0)
+        for n in range(1, 30):
+            await pilot.press("down")
+            if app.board.selected_card is None or app.board.selected_card.id != made[n]:
+                # at the last card read: the next page is on its way; press again once it is in
+                def read(n: int = n) -> bool:
+                    return len(card_ids(app, "in_progress")) > n
+
+                await until(pilot, read, f"card {n}")
+                await pilot.press("down")
+            assert app.board.selected_card is not None and app.board.selected_card.id == made[n]
+        assert card_ids(app, "in_progress") == made
+        assert "↓" not in "".join(column.lines_text())
+        await pilot.press("right_square_bracket")  # in_progress -> review
+        await until(pilot, lambda: task_file(root, made[29])["status"] == "review", "the move")
+        await until(pilot, lambda: made[29] in card_ids(app, "review"), "the moved card")
+        assert len(card_ids(app, "in_progress")) == 29
 
     run_app(app, script)
 

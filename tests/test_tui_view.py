@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import Runner, add_task, assert_one_line_error, make_team
 
+from agentctl.core import ids
 from agentctl.core.board import (
     Board,
     BoardFilter,
@@ -21,6 +22,7 @@ from agentctl.core.board import (
     Column,
     agent_status,
     build_agent_bar,
+    build_board,
     parse_filter,
 )
 from agentctl.tui.view import Cursor, age, clock_time, move_card, neighbour_status, reselect
@@ -335,12 +337,28 @@ def test_board_with_an_unknown_agent_fails_before_any_screen(ws_root: Path, cli:
     assert_one_line_error(r, 3, "no agent named 'nobody'")
 
 
-# -- the gateway's quick first paint ------------------------------------------------------------------
+# -- the gateway's windowed reads ---------------------------------------------------------------------
 
 
-def test_the_quick_first_paint_is_the_top_of_the_full_board(tmp_path: Path) -> None:
-    """The first paint reads one small query per column; it must show exactly the first cards
-    of the full board (order, markers, counts), whatever the size of the columns."""
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "task 1",
+        "@dev-1",
+        "#perf",
+        "p2",
+        "#perf @dev-2 p1",
+        "ÉTÉ",
+        "K",
+        "t-0000000001",
+        "nothing",
+    ],
+)
+def test_the_windowed_board_is_the_top_of_the_whole_board(tmp_path: Path, query: str) -> None:
+    """The board reads per column only the first cards and the counts from the index (the
+    filter runs there too); it must show exactly the first cards of the board built from
+    every task by the pure view model (order, markers, counts), whatever the column sizes."""
     import random
 
     from agentctl.core import body as taskbody
@@ -350,39 +368,45 @@ def test_the_quick_first_paint_is_the_top_of_the_full_board(tmp_path: Path) -> N
     from agentctl.workspace import Workspace
 
     root = tmp_path / "ws"
-    Workspace.init(root, "quick", "tester")
+    Workspace.init(root, "windowed", "tester")
     rng = random.Random(5)
     statuses = ["inbox", "assigned", "in_progress", "review", "done", "blocked"]
     made: list[str] = []
+    titles = ["task {n}", "Été {n}", "\u212a kelvin {n}", "KELVIN {n}", "plain {n}"]
     for n in range(400):
         task_id = f"t-{n:012d}"
         stamp = f"2026-01-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z"
-        fields = {"id": task_id, "title": f"task {n}", "status": rng.choice(statuses), "priority": rng.randint(0, 3),
-                  "assignees": [], "labels": [], "depends_on": rng.sample(made[-30:], k=min(len(made), rng.choice([0, 1, 2]))),
-                  "created_by": "tester", "created_at": stamp, "updated_at": stamp}  # fmt: skip
+        fields = {"id": task_id, "title": rng.choice(titles).format(n=n), "status": rng.choice(statuses),
+                  "priority": rng.randint(0, 3), "assignees": rng.sample(["dev-1", "dev-2"], k=rng.randint(0, 2)),
+                  "labels": rng.sample(["perf", "docs", "a\"b"], k=rng.randint(0, 2)),
+                  "depends_on": rng.sample(made[-30:], k=min(len(made), rng.choice([0, 1, 2]))),
+                  "created_by": "tester", "created_at": stamp, "updated_at": f"2026-02-0{1 + n % 3}T00:00:00Z"}  # fmt: skip
         (root / ".agentctl" / "tasks" / f"{task_id}.md").write_text(
             Document.new(fields, taskbody.task_body("", [])).dumps(), encoding="utf-8"
         )
         made.append(task_id)
-    gateway = gw.Gateway(Workspace(root))
+    gateway = gw.Gateway(Workspace(root), page=7)
     try:
         gateway.run_sync(gateway.open)
-        for show_done in (False, True):
-            options = ViewOptions(show_done=show_done)
-            quick = gateway.run_sync(gateway.quick_snapshot, options)
-            full = gateway.run_sync(gateway.snapshot, options)
-            assert quick is not None and not quick.complete and full.complete
-            assert quick.counts == full.counts and sum(full.counts.values()) == 400
-            for q, f in zip(quick.board.columns, full.board.columns, strict=True):
-                assert (q.status, q.total) == (f.status, f.total)
-                assert q.cards == f.cards[: len(q.cards)]
-                assert len(q.cards) == min(
-                    f.total,
-                    gw.QUICK_PER_COLUMN if show_done or q.status != "done" else gw.DONE_LIMIT,
-                )
-            assert any(card.blocked for c in full.board.columns for card in c.cards)
-        assert (
-            gateway.run_sync(gateway.quick_snapshot, ViewOptions(parse_filter("task"))) is None
-        )  # filters need all
+        everything = gateway.run_sync(lambda: gateway.ws.list_tasks(include_done=True))
+        short = ids.short_ids(sorted(t["id"] for t in everything))
+        wanted = parse_filter(query)
+        for show_done, limits in ((False, ()), (True, ()), (True, (("done", 30), ("inbox", 9)))):
+            options = ViewOptions(wanted, show_done, limits)
+            got = gateway.run_sync(gateway.snapshot, options)
+            whole = build_board(
+                [t for t in everything if wanted.matches(t)], gateway.ws.workflow, short,
+                per_column=10_000, show_done=show_done,
+                all_tasks={t["id"]: t for t in everything},
+            )  # fmt: skip
+            assert got.counts == {s: sum(t["status"] == s for t in everything) for s in statuses}
+            for g, w in zip(got.board.columns, whole.columns, strict=True):
+                assert (g.status, g.total) == (w.status, w.total), query
+                limit = options.limit(g.status, 7) if show_done or g.status != "done" else 5
+                assert g.cards == w.cards[:limit], (query, g.status)
+            if not wanted.active:
+                assert any(card.blocked for c in got.board.columns for card in c.cards)
+            shown = sum(c.total for c in got.board.columns)
+            assert shown == sum(wanted.matches(t) for t in everything)
     finally:
         gateway.close()

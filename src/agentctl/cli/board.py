@@ -16,7 +16,7 @@ import typer
 
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, globals_of, open_workspace, want_json
-from agentctl.core.board import Board, build_board, matches
+from agentctl.core.board import Board, BoardFilter
 from agentctl.core.text import neutralise
 from agentctl.errors import UsageError
 
@@ -31,17 +31,19 @@ PRIORITY_STYLE = {0: "bold red", 1: "yellow", 2: "cyan", 3: "dim"}
 
 
 def load_board(
-    ws: Workspace, show_done: bool = False, per_column: int = 12, **filters: Any
+    ws: Workspace,
+    show_done: bool = False,
+    per_column: int = 12,
+    assignee: str | None = None,
+    label: str | None = None,
 ) -> Board:
-    tasks = [t for t in ws.list_tasks(include_done=True) if matches(t, **filters)]
-    return build_board(
-        tasks,
-        ws.workflow,
-        ws.short_ids(),
-        per_column=per_column,
-        show_done=show_done,
-        all_tasks=ws.index.graph(),
-    )
+    """The first ``per_column`` cards of each column and the counts, read from the index a
+    column at a time (as the live board reads them: flat in the number of tasks)."""
+    from agentctl.workspace.board_view import read_board
+
+    ws.refresh()
+    wanted = BoardFilter(assignee=assignee, label=label)
+    return read_board(ws, wanted, show_done, lambda _status: per_column).board
 
 
 def plain_board(board: Board) -> str:

@@ -50,6 +50,17 @@ class Board:
         return sum(self.counts.values())
 
 
+def text_matches(task_id: str, title: str, wanted: str) -> bool:
+    """The filter's free text (already lower-cased): a phrase in the title (case-insensitive)
+    or a prefix of the ID, with or without its ``t-``. (The board's index query calls this
+    too, so both agree.)"""
+    return (
+        wanted in title.lower()
+        or task_id.startswith(wanted)
+        or task_id.partition("-")[2].startswith(wanted)
+    )
+
+
 def matches(
     task: Mapping[str, Any],
     text: str | None = None,
@@ -57,12 +68,8 @@ def matches(
     label: str | None = None,
     priority: int | None = None,
 ) -> bool:
-    if text:
-        wanted = text.lower()
-        task_id = str(task["id"])
-        in_id = task_id.startswith(wanted) or task_id.partition("-")[2].startswith(wanted)
-        if wanted not in str(task["title"]).lower() and not in_id:
-            return False
+    if text and not text_matches(str(task["id"]), str(task["title"]), text.lower()):
+        return False
     if assignee and assignee not in task.get("assignees", ()):
         return False
     if label and label not in task.get("labels", ()):

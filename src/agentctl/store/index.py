@@ -927,3 +927,106 @@ class Index(EventIndex, TextIndex, FreshIndex):
             (key, json.dumps({"sig": sig, "value": value})),
         )
         return value
+
+    # -- the board: what one screen shows, never the whole table -------------------------
+
+    def board_filter(
+        self,
+        text: str | None = None,
+        text_match: Callable[[str, str, str], bool] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        priority: int | None = None,
+    ) -> dict[str, int]:
+        """Mark the tasks matching the board's filter for the next :meth:`board_tasks` calls
+        with ``matched=True`` (in a temporary table of this connection: the filter reads
+        each task once, however many columns follow) and return how many match per status.
+
+        Free text goes through ``text_match`` (the board's own predicate, registered as an
+        SQL function), so the index and the board agree on case folding beyond ASCII."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("assignees", assignee), ("labels", label)):
+            if value is None:
+                continue
+            if value.isascii() and value.isprintable() and not set(value) & set('"\\'):
+                # written as itself in the JSON text: a substring test skips most rows cheaply
+                clauses.append(f"instr({column}, ?) > 0")
+                params.append(f'"{value}"')
+            clauses.append(f"EXISTS (SELECT 1 FROM json_each(tasks.{column}) WHERE value = ?)")
+            params.append(value)
+        if priority is not None:
+            clauses.append("priority = ?")
+            params.append(priority)
+        if text and text_match is not None:
+            self.db.create_function("agentctl_text_match", 3, text_match, deterministic=True)
+            clauses.append("agentctl_text_match(id, title, ?)")
+            params.append(text)
+        db = self.db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS board_match (rid INTEGER PRIMARY KEY)")
+        db.execute("DELETE FROM board_match")
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        db.execute(f"INSERT INTO board_match SELECT rowid FROM tasks{where}", params)
+        rows = db.execute(
+            "SELECT status, COUNT(*) FROM tasks WHERE rowid IN (SELECT rid FROM board_match)"
+            " GROUP BY status"
+        )
+        return dict(rows.fetchall())
+
+    def board_tasks(
+        self,
+        status: str,
+        newest_first: bool,
+        limit: int,
+        matched: bool = False,
+        sizes: tuple[int, int] = (0, 0),
+    ) -> list[TaskRecord]:
+        """The first ``limit`` tasks of one board column: in work order (priority, age, ID),
+        or most recently updated first (``newest_first``, done columns); only those the last
+        :meth:`board_filter` matched if ``matched``.
+
+        Work order is the ``tasks_status`` index's own order. Recency is not: sorting a done
+        column of 44,000 tasks by it costs ~0.25 s, while walking ``tasks_updated`` from the
+        newest end and skipping other statuses visits about ``limit * tasks / column`` rows
+        (``sizes``: the tasks the column holds and all tasks, as the caller counted them). So
+        the walk is taken when that is fewer rows than the column has (a big column); a
+        small one is sorted."""
+        order = "updated_at DESC, id DESC" if newest_first else "priority, created_at, id"
+        where = "status = ?"
+        if matched:
+            where += " AND rowid IN (SELECT rid FROM board_match)"
+        column, tasks = sizes
+        walk = newest_first and column * column > limit * tasks
+        source = "tasks INDEXED BY tasks_updated" if walk else "tasks"
+        select = _SELECT_TASK_JSON.removesuffix(" FROM tasks") + f" FROM {source}"
+        rows = self.db.execute(f"{select} WHERE {where} ORDER BY {order} LIMIT ?", (status, limit))
+        return cast("list[TaskRecord]", _decode_rows(rows))
+
+    def neighbours_of(self, task_ids: Sequence[str]) -> dict[str, list[str]]:
+        """:meth:`neighbours` of many IDs in one query (short IDs of the cards on a screen);
+        IDs that are not tasks are left out."""
+        rows = self.db.execute(
+            "SELECT w.value,"
+            " (SELECT id FROM tasks WHERE id < w.value ORDER BY id DESC LIMIT 1),"
+            " (SELECT id FROM tasks WHERE id > w.value ORDER BY id LIMIT 1)"
+            " FROM json_each(?) AS w WHERE EXISTS (SELECT 1 FROM tasks WHERE id = w.value)",
+            (json.dumps(list(task_ids)),),
+        )
+        return {task_id: [n for n in (before, after) if n] for task_id, before, after in rows}
+
+    def load_by_status(self, statuses: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per status of ``statuses``, the tasks per assignee (as :meth:`open_load` counts
+        them, for several status sets in one scan): rows are grouped by their assignees'
+        JSON text in SQLite, so only the distinct lists are decoded, not every row's."""
+        marks = ", ".join("?" * len(statuses))
+        rows = self.db.execute(
+            f"SELECT status, assignees, COUNT(*) FROM tasks WHERE status IN ({marks})"
+            " AND assignees != '[]' GROUP BY status, assignees",
+            list(statuses),
+        )
+        result: dict[str, dict[str, int]] = {}
+        for status, assignees, count in rows:
+            per_agent = result.setdefault(status, {})
+            for name in json.loads(assignees):
+                per_agent[name] = per_agent.get(name, 0) + count
+        return result

@@ -30,7 +30,7 @@ from agentctl.core import clock
 from agentctl.core.board import parse_filter
 from agentctl.heartbeat.scheduler import heartbeat_argv
 from agentctl.tui.actions import BoardActions, HeartbeatCommand
-from agentctl.tui.gateway import Clock, Gateway, system_clock
+from agentctl.tui.gateway import PAGE, Clock, Gateway, system_clock
 from agentctl.tui.view import Session, Snapshot, ViewOptions
 from agentctl.tui.widgets.agents import AgentBar
 from agentctl.tui.widgets.board import BoardView
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 COALESCE_STEP = 0.1  # seconds between checks that a burst of changes has settled
 COALESCE_MAX = 8  # checks at most before reloading anyway (a continuous stream of writes)
+DEEP_SHARE = 20  # the deep check waits at least this many times its own cost
 TICK = 30.0  # seconds between re-draws of ages (time since each agent's last heartbeat)
 
 
@@ -137,11 +138,7 @@ class BoardApp(BoardActions):
         options = self.options
         epoch = self._writes_done
         if self.snapshot is None:
-            quick, full = self.gateway.first_snapshots(options)
-            first = await asyncio.wrap_future(quick) if quick is not None else None
-            if first is not None and self.alive and not self._pending_writes:
-                self.apply(first)  # the top of every column, while the rest is read
-            snapshot = await asyncio.wrap_future(full)
+            snapshot = await asyncio.wrap_future(self.gateway.first_snapshot(options))
         else:
             snapshot = await self.gateway.call(self.gateway.snapshot, options)
         if self._pending_writes or epoch != self._writes_done or options is not self.options:
@@ -151,8 +148,8 @@ class BoardApp(BoardActions):
 
     @property
     def ready(self) -> bool:
-        """Whether the whole board has been read and shown (not just the first paint)."""
-        return self.snapshot is not None and self.snapshot.complete
+        """Whether the board has been read and shown."""
+        return self.snapshot is not None
 
     def apply(self, snapshot: Snapshot) -> None:
         changed = snapshot.generation != self._generation
@@ -193,9 +190,13 @@ class BoardApp(BoardActions):
             current = await gateway.call(gateway.signature)
             changed = current != last
             if not changed and time.monotonic() >= next_deep:
+                started = time.monotonic()
                 fresh = await gateway.call(gateway.deep_signature)
                 changed, deep = fresh != deep, fresh
-                next_deep = time.monotonic() + self.deep_interval
+                # At most ~5% of the gateway's time: a stat of 100,000 files can take a
+                # second, and writes queue behind it.
+                cost = time.monotonic() - started
+                next_deep = time.monotonic() + max(self.deep_interval, DEEP_SHARE * cost)
             if not changed:
                 continue
             for _ in range(COALESCE_MAX):
@@ -323,7 +324,8 @@ class BoardApp(BoardActions):
         if query == self.filter_query:
             return
         self.filter_query = query
-        self.options = replace(self.options, filter=parse_filter(query))
+        # a new filter starts every column at its first page again
+        self.options = replace(self.options, filter=parse_filter(query), limits=())
         self.reload()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -341,6 +343,14 @@ class BoardApp(BoardActions):
         self.set_filter(event.value)
         event.input.display = False
         self.board.focus()
+
+    def on_board_view_more(self, message: BoardView.More) -> None:
+        """Scrolling got near the last card read of a column that has more: read the next
+        page of it (the board keeps the selection while it arrives)."""
+        wanted = message.cards + self.gateway.page
+        if wanted > self.options.limit(message.status, self.gateway.page):
+            self.options = self.options.with_limit(message.status, wanted)
+            self.reload()
 
     def action_toggle_done(self) -> None:
         self.options = replace(self.options, show_done=not self.options.show_done)
@@ -373,14 +383,16 @@ def make_app(
     heartbeat_command: HeartbeatCommand = heartbeat_argv,
     query: str = "",
     show_done: bool = False,
+    page: int = PAGE,
 ) -> BoardApp:
     """The board for ``workspace`` acting as ``actor`` (an agent name; default: the human).
 
     The app takes the workspace over: from now on it is used only on the app's gateway
     thread, and closed when the app exits. ``clock`` fixes "now" (tests, screenshots);
-    ``query`` is an initial ``/`` filter and ``show_done`` expands the done column.
+    ``query`` is an initial ``/`` filter and ``show_done`` expands the done column;
+    ``page`` is how many cards of a column are read at a time.
     """
-    gateway = Gateway(workspace, actor, clock or system_clock)
+    gateway = Gateway(workspace, actor, clock or system_clock, page)
     try:
         session = gateway.run_sync(gateway.open)
     except BaseException:

@@ -19,28 +19,27 @@ import asyncio
 import functools
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentctl.core import clock, ids
-from agentctl.core.board import AgentChip, Board, Column, build_agent_bar, build_board
+from agentctl.core import clock
+from agentctl.core.board import AgentChip, Board, build_agent_bar
 from agentctl.core.checks import priority_value
 from agentctl.core.summary import summarize
 from agentctl.errors import PermissionDeniedError, UsageError
 from agentctl.tui.view import FeedLine, Session, Snapshot, ViewOptions
+from agentctl.workspace.board_view import read_board, shorten
 from agentctl.workspace.freshness import stat_key
 
 if TYPE_CHECKING:
-    from agentctl.core.records import EventRecord, TaskRecord
+    from agentctl.core.records import EventRecord
     from agentctl.core.rows import AgentRow
     from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
 
 T = TypeVar("T")
 
-PER_COLUMN = 500  # cards built per column; the rest is "+N more" (narrow it with /)
-QUICK_PER_COLUMN = 60  # cards per column of the first paint (more than any screen shows)
+PAGE = 100  # cards read per column at first; scrolling near the end reads the next page
 DONE_LIMIT = 5  # done columns show the latest few unless expanded
 FEED_LIMIT = 50
 RECENT_RUNS = 10  # heartbeat runs on the agent screen
@@ -85,7 +84,11 @@ class Gateway:
     """Runs workspace operations on its own thread; ``await gateway.call(fn, ...)``."""
 
     def __init__(
-        self, workspace: Workspace, actor_name: str | None = None, clock: Clock = system_clock
+        self,
+        workspace: Workspace,
+        actor_name: str | None = None,
+        clock: Clock = system_clock,
+        page: int = PAGE,
     ) -> None:
         # SQLite objects belong to the thread that created them: let the gateway's thread
         # reopen the index (a cheap connect) instead of sharing the caller's connection.
@@ -95,17 +98,15 @@ class Gateway:
         self.clock = clock
         self._actor_name = actor_name
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="agentctl-board")
-        self._prefetched: tuple[ViewOptions, Future[Snapshot | None], Future[Snapshot]] | None = (
-            None
-        )
-        self._lookup: dict[str, TaskRecord] = {}  # every task by ID, as the index serves it
-        self._short: dict[str, str] = {}
+        self._prefetched: tuple[ViewOptions, Future[Snapshot]] | None = None
+        self.page = page
+        self._short: dict[str, str] = {}  # short IDs of the tasks shown (and named) lately
         self._agents: list[AgentRow] = []
         self._unread_agents: dict[str, int] = {}
         self._unread_tasks: dict[str, int] = {}
         self._feed: tuple[FeedLine, ...] = ()
-        # What the next snapshot must re-read: everything (something changed on disk), only
-        # the tasks this board just wrote (and the cheap side data), or nothing.
+        # What changed since the last snapshot: anything (on disk: refresh the index first),
+        # or only the tasks this board just wrote; the agents, inboxes and feed (side data).
         self._stale_all = True
         self._stale_tasks: set[str] = set()
         self._stale_side = True
@@ -121,20 +122,15 @@ class Gateway:
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
     def prefetch(self, options: ViewOptions) -> None:
-        """Start reading the first board now, while the app is still starting up: the quick
-        one for the first paint, then the full one."""
-        quick = self._executor.submit(self.quick_snapshot, options)
-        self._prefetched = (options, quick, self._executor.submit(self.snapshot, options))
+        """Start reading the first board now, while the app is still starting up."""
+        self._prefetched = (options, self._executor.submit(self.snapshot, options))
 
-    def first_snapshots(
-        self, options: ViewOptions
-    ) -> tuple[Future[Snapshot | None] | None, Future[Snapshot]]:
-        """The prefetched (quick, full) snapshots if they were for ``options``, else a full
-        one started now."""
+    def first_snapshot(self, options: ViewOptions) -> Future[Snapshot]:
+        """The prefetched snapshot if it was for ``options``, else one started now."""
         prefetched, self._prefetched = self._prefetched, None
         if prefetched is not None and prefetched[0] == options:
-            return prefetched[1], prefetched[2]
-        return None, self._executor.submit(self.snapshot, options)
+            return prefetched[1]
+        return self._executor.submit(self.snapshot, options)
 
     def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run on the gateway's thread and wait (for tests and benchmarks, not the UI)."""
@@ -194,24 +190,11 @@ class Gateway:
             ws = self.ws
             ws.refresh(force=True)
             self._rescan = False
-        if self._stale_all:
-            tasks: list[TaskRecord] = ws.list_tasks(include_done=True)
-            self._lookup = {t["id"]: t for t in tasks}
-            self._short = ids.short_ids(sorted(self._lookup))
-        elif self._stale_tasks:
-            added = False
-            for task_id in self._stale_tasks:
-                row = ws.index.task(task_id)
-                if row is None:
-                    self._lookup.pop(task_id, None)
-                else:
-                    added = added or task_id not in self._lookup
-                    self._lookup[task_id] = row
-            if added:
-                self._short = ids.short_ids(sorted(self._lookup))
-        if self._stale_all or self._stale_side:
+        changed = self._stale_all or bool(self._stale_tasks)
+        if changed:
+            self._short = {}  # a new or removed task can lengthen its neighbours' short IDs
+        if changed or self._stale_side:
             self._load_side()
-        if self._stale_all or self._stale_tasks or self._stale_side:
             self._generation += 1
         self._stale_all, self._stale_tasks, self._stale_side = False, set(), False
 
@@ -230,72 +213,37 @@ class Gateway:
     def _load_side(self) -> None:
         """The agents, their inboxes and the feed (a few small queries)."""
         ws = self.ws
-        self._agents = ws.list_agents()
+        # Not Workspace.list_agents: its open-task count per agent reads the assignees of
+        # every open task (~0.25 s at 100,000 tasks), and the agent bar does not show it.
+        states = ws.index.states()
+        self._agents = [
+            {**agent, "state": {"status": "idle", **states.get(agent["name"], {})}, "open_tasks": 0}
+            for agent in ws.index.agents()
+        ]
         names = [a["name"] for a in self._agents]
         self._unread_agents, self._unread_tasks = unread(ws, self._actor(), names)
-        self._feed = tuple(self._feed_line(e) for e in ws.feed(limit=FEED_LIMIT))
-
-    def quick_snapshot(self, options: ViewOptions) -> Snapshot | None:
-        """The first paint: only the cards a screen can show, read with one small query per
-        column (10,000 tasks need not be decoded to draw the top of each column). The full
-        :meth:`snapshot` follows; None when a filter needs every task anyway."""
-        if options.filter.active:
-            return None
-        ws = self.ws
-        flow = ws.workflow
-        counts = {s: 0 for s in flow["statuses"]} | ws.index.count_by_status()
-        rows: list[TaskRecord] = []
-        for status in flow["statuses"]:
-            if status in flow["done"]:
-                limit = QUICK_PER_COLUMN if options.show_done else DONE_LIMIT
-                # a few more than shown: the board breaks ties in update time by ID, descending
-                rows += ws.list_tasks(statuses=[status], sort="updated", limit=limit + 20)
-            else:
-                rows += ws.list_tasks(statuses=[status], limit=QUICK_PER_COLUMN)
-        lookup: dict[str, Any] = {t["id"]: t for t in rows}
-        deps = sorted({d for t in rows for d in t["depends_on"]} - set(lookup))
-        for dep, status in ws.index.statuses_of(deps).items():
-            lookup[dep] = {"id": dep, "status": status}
-        self._short = ids.short_ids(ws.index.task_ids())
-        self._load_side()
-        board = build_board(
-            rows, flow, self._short, per_column=QUICK_PER_COLUMN, done_limit=DONE_LIMIT,
-            show_done=options.show_done, all_tasks=lookup, unread=self._unread_tasks,
-        )  # fmt: skip
-        columns = tuple(Column(c.status, c.cards, counts.get(c.status, 0)) for c in board.columns)
-        board = Board(columns, {c.status: c.total for c in columns})
-        quick = self._snapshot(
-            board, counts, options, {t["id"]: str(t.get("created_at", "")) for t in rows}
-        )
-        return replace(quick, complete=False)
+        events = ws.feed(limit=FEED_LIMIT)
+        named: list[Any] = [e.get("subject") for e in events]
+        named += [(a.get("state") or {}).get("current_task") for a in self._agents]
+        shorten(ws, self._short, (t for t in named if isinstance(t, str) and t.startswith("t-")))
+        self._feed = tuple(self._feed_line(e) for e in events)
 
     def snapshot(self, options: ViewOptions) -> Snapshot:
-        """The board for ``options`` (re-reading the workspace only if something changed)."""
+        """The board for ``options``: per column the first cards in its order (as many as
+        ``options`` asks, a page by default) and the number of tasks, read from the index
+        with one small query per column; the filter runs in the index too. Nothing is done
+        for tasks that are not shown, so it costs about the same at 100 and 100,000 tasks."""
         self._load()
-        tasks = self._lookup.values()
-        ws = self.ws
-        flow = ws.workflow
-        wanted = options.filter
-        shown = [t for t in tasks if wanted.matches(t)] if wanted.active else tasks
-        board = build_board(
-            shown,
-            flow,
+        read = read_board(
+            self.ws,
+            options.filter,
+            options.show_done,
+            lambda status: options.limit(status, self.page),
+            DONE_LIMIT,
             self._short,
-            per_column=PER_COLUMN,
-            done_limit=DONE_LIMIT,
-            show_done=options.show_done,
-            all_tasks=self._lookup,
-            unread=self._unread_tasks,
+            self._unread_tasks,
         )
-        counts: dict[str, int] = dict.fromkeys(flow["statuses"], 0)
-        for task in tasks:
-            counts[task["status"]] = counts.get(task["status"], 0) + 1
-        created = {
-            card.id: str(self._lookup[card.id].get("created_at", ""))
-            for c in board.columns
-            for card in c.cards
-        }
-        return self._snapshot(board, counts, options, created)
+        return self._snapshot(read.board, read.counts, options, read.created_at)
 
     def chips(self) -> tuple[AgentChip, ...]:
         """The agent bar as of now (ages move on with the clock) from the agents last read."""

@@ -20,10 +20,21 @@ from agentctl.core.rules import Actor
 
 @dataclass(frozen=True)
 class ViewOptions:
-    """What the person asked to see: the ``/`` filter and whether done is expanded."""
+    """What the person asked to see: the ``/`` filter, whether done is expanded, and how
+    many cards of each column to read (``limits``: (status, cards) pairs; a column not named
+    reads the gateway's first page). Scrolling near the end of a column raises its limit."""
 
     filter: BoardFilter = field(default_factory=BoardFilter)
     show_done: bool = False
+    limits: tuple[tuple[str, int], ...] = ()
+
+    def limit(self, status: str, default: int) -> int:
+        return max(dict(self.limits).get(status, default), default)
+
+    def with_limit(self, status: str, cards: int) -> ViewOptions:
+        limits = dict(self.limits)
+        limits[status] = cards
+        return replace(self, limits=tuple(sorted(limits.items())))
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,6 @@ class Snapshot:
     problems: int = 0  # record files the index refused (see `agentctl validate`)
     created_at: Mapping[str, str] = field(default_factory=dict)  # task id -> created_at
     generation: int = 0  # data generation it was built from (bumps on every change seen)
-    complete: bool = True  # False for the quick first paint (top cards only; the rest follows)
 
     @property
     def total(self) -> int:
@@ -167,7 +177,10 @@ def move_card(
                     (i for i, c in enumerate(cards_list) if _order_key(c, created_at) > key),
                     len(cards_list),
                 )
-                cards_list.insert(at, moved)
+                # After the last card read of a column with more unread cards, its place is
+                # among those: it shows up when scrolling gets there.
+                if at < len(cards_list) or not column.hidden:
+                    cards_list.insert(at, moved)
                 cards = tuple(cards_list)
             columns.append(Column(column.status, cards, column.total + 1))
         else:

@@ -160,13 +160,19 @@ class ReportOps(WorkspaceBase):
         )
         flow = self.workflow
         open_statuses = [s for s in flow["statuses"] if s not in flow["done"]]
+        # one scan for both loads
+        load = self.index.load_by_status(list(dict.fromkeys([*open_statuses, flow["in_progress"]])))
+        open_load: dict[str, int] = {}
+        for status in open_statuses:
+            for name, count in load.get(status, {}).items():
+                open_load[name] = open_load.get(name, 0) + count
         result = reports.stats(
             window,
             history,
             rows,
             self.index.count_by_status(),
-            self.index.open_load([flow["in_progress"]]),
-            self.index.open_load(open_statuses),
+            load.get(flow["in_progress"], {}),
+            open_load,
             self.index.tasks(statuses=open_statuses, order="created_at, id", limit=oldest)
             if oldest
             else [],

@@ -7,14 +7,27 @@ from collections.abc import Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 
 from agentctl.core.board import Board, Card, Column
 from agentctl.tui.view import Cursor, reselect
 from agentctl.tui.widgets.column import CardColumn, ColumnState
 
+MARGIN = 20  # cards before the last one read at which the next page is asked for
+
 
 class BoardView(Horizontal, can_focus=True):
-    """Keyboard navigation over cards; task actions are the app's (bound here for the footer)."""
+    """Keyboard navigation over cards; task actions are the app's (bound here for the footer).
+    A column holds the cards read so far; when the selection comes within :data:`MARGIN`
+    cards of its end and the column has more, the board asks for them (:class:`More`)."""
+
+    class More(Message):
+        """Read more of the column ``status``, which holds ``cards`` cards now."""
+
+        def __init__(self, status: str, cards: int) -> None:
+            super().__init__()
+            self.status = status
+            self.cards = cards
 
     BINDINGS = [
         Binding("left", "column(-1)", "column", show=False),
@@ -116,7 +129,14 @@ class BoardView(Horizontal, can_focus=True):
                 index = max(0, min(index, len(cards) - 1))
                 self.cursor.index[status] = index
                 self.cursor.selected[status] = cards[index].id
+                self._page_if_near_end(index)
         self._paint()
+
+    def _page_if_near_end(self, index: int) -> None:
+        column = self._board_columns()[self.cursor.column]
+        collapsed = column.status in self.done and not self.show_done
+        if column.hidden > 0 and not collapsed and index >= len(column.cards) - MARGIN:
+            self.post_message(self.More(column.status, len(column.cards)))
 
     def action_column(self, step: int) -> None:
         self.select(self.cursor.column + step)

@@ -203,12 +203,11 @@ class CardColumn(Widget):
                     rows.append(index)
             if below:
                 rest = len(column.cards) - top - shown
+                if column.hidden and not state.done_collapsed:
+                    rest += column.hidden  # not read yet: scrolling there reads them
                 note = f"↓ {rest} more" if rest else ""
-                if column.hidden:
-                    extra = f"+{column.hidden} " + (
-                        "(d: all)" if state.done_collapsed else "(/ filter)"
-                    )
-                    note = f"{note} {extra}".strip()
+                if column.hidden and state.done_collapsed:
+                    note = f"{note} +{column.hidden} (d: all)".strip()
                 lines.append(LineBuilder(width).add(note, "dim").strip())
                 rows.append(None)
         self._strips = lines[:height]
