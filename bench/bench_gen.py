@@ -487,7 +487,9 @@ def main() -> None:
     parser.add_argument("dir", type=Path)
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=None, help="default: 5 per task")
-    parser.add_argument("--events", type=int, default=None, help="default: 10 per task")
+    parser.add_argument(
+        "--events", type=int, default=None, help="default: 10 per task; at least tasks + messages"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--commits", type=int, default=4, help="commits of records (default 4)")
     args = parser.parse_args()

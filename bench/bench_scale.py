@@ -64,6 +64,7 @@ def run(
             stdout=subprocess.PIPE if first_line else subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        elapsed: float | None = None
         if first_line:
             assert proc.stdout is not None
             proc.stdout.readline()
@@ -72,7 +73,7 @@ def run(
                 pass
             proc.stdout.close()
         code = proc.wait()
-        if not first_line:
+        if elapsed is None:
             elapsed = time.perf_counter() - start
         text = Path(rss.name).read_text(encoding="utf-8").split()
     return elapsed, int(text[-1]) if GNU_TIME and text else None, code
