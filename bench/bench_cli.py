@@ -3,8 +3,8 @@
 
     python bench/bench_cli.py [--sizes 100 1000 10000] [--runs 9] [--out bench/results/cli.md]
 
-Workspaces are generated directly as files (agents through the API, tasks and events as
-files, then one reindex), in a git repo with everything committed. Each command runs as a
+Workspaces are generated directly as files by bench_gen.py (agents through the API, tasks and
+events as files, then one reindex), in a git repo with everything committed. Each command runs as a
 fresh process, the way agents and people call it; the index is warm (one untimed run first),
 as it is in normal use.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -22,70 +21,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentctl.core import body as taskbody
-from agentctl.core import ids
-from agentctl.core.rules import Actor
-from agentctl.store import events as eventlog
-from agentctl.store.frontmatter import Document
 from agentctl.workspace import Workspace
 
-STATUSES = ["inbox", "assigned", "in_progress", "review", "done", "blocked"]
-WEIGHTS = [20, 15, 10, 5, 45, 5]
-AGENTS = [f"agent-{i}" for i in range(10)]
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_gen import AGENTS, Params, generate  # noqa: E402
+
+__all__ = ["AGENTS", "build", "measure", "run_once"]
 
 
 def build(root: Path, n_tasks: int, seed: int = 7) -> list[str]:
-    rng = random.Random(seed)
-    root.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
-    for key, value in (("user.name", "bench"), ("user.email", "bench@example.invalid")):
-        subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
-    os.environ["AGENTCTL_AUTOCOMMIT"] = "0"
-    Workspace.init(root, f"bench {n_tasks}", "bench")
-    ws = Workspace(root)
-    human = Actor("bench")
-    for i, name in enumerate(AGENTS):
-        ws.add_agent(human, name, "developer", "lead" if i == 0 else "specialist", ["python"])
-    task_ids: list[str] = []
-    events = []
-    for i in range(n_tasks):
-        task_id = ids.new_id(ids.TASK)
-        status = rng.choices(STATUSES, WEIGHTS)[0]
-        deps = rng.sample(task_ids[-50:], k=min(len(task_ids[-50:]), rng.choice([0, 0, 1, 2])))
-        stamp = f"2026-11-{1 + i * 20 // max(n_tasks, 1):02d}T{i % 24:02d}:{i % 60:02d}:00Z"
-        fields = {
-            "id": task_id,
-            "title": f"Task {i}: {rng.choice(['build', 'fix', 'test', 'document', 'review'])} the {rng.choice(['store', 'index', 'cli', 'board', 'hooks'])}",
-            "status": status,
-            "priority": rng.randint(0, 3),
-            "assignees": [] if status == "inbox" else [rng.choice(AGENTS)],
-            "labels": rng.sample(
-                ["backend", "frontend", "perf", "docs", "qa"], k=rng.randint(0, 2)
-            ),
-            "depends_on": deps,
-            "created_by": "bench",
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
-        text = Document.new(
-            fields, taskbody.task_body(f"Description of task {i}.", [taskbody.Criterion("works")])
-        ).dumps()
-        (ws.layout.tasks / f"{task_id}.md").write_text(text, encoding="utf-8")
-        events.append(
-            eventlog.encode(
-                eventlog.make_event("bench", "task.created", task_id, {"title": fields["title"]})
-            )
-        )
-        task_ids.append(task_id)
-    with open(ws.layout.events / "2026-11-01.jsonl", "a", encoding="utf-8") as handle:
-        handle.write("\n".join(events) + "\n")
-    ws.reindex()
-    ws.working_text()
-    ws.close()
-    del os.environ["AGENTCTL_AUTOCOMMIT"]
-    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", "bench workspace"], check=True)
-    return task_ids
+    """A workspace of ``n_tasks`` tasks (one ``task.created`` event each, no messages) in a
+    git repository with everything committed; see bench_gen.py."""
+    params = Params(tasks=n_tasks, messages=0, events=n_tasks, seed=seed, commits=1)
+    return generate(root, params, quiet=True, idle_agent=False).task_ids
 
 
 def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int]:

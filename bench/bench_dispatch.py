@@ -102,14 +102,15 @@ def prepare(root: Path, size: int) -> None:
         )
     for event in lines:
         event["ts"] = "2026-11-20T12:00:00.000Z"
-    # bench_cli stamps its task.created events with the real clock: back-date them, so the
+    # bench_cli spreads its task.created events over three months: back-date them all, so the
     # in-progress tasks are stale (their last activity weeks ago) as in a neglected project.
     created = ws.layout.events / "2026-11-01.jsonl"
-    old = [
-        json.loads(line)
-        for line in created.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    old = []
+    for day in sorted(ws.layout.events.glob("2026-0*.jsonl")) + sorted(
+        ws.layout.events.glob("2026-1[01]-*.jsonl")
+    ):  # bench_gen's timeline (September to November); the init's events are today's
+        old += [json.loads(line) for line in day.read_text(encoding="utf-8").splitlines() if line]
+        day.unlink()
     for event in old:
         event["ts"] = "2026-11-01T00:00:00.000Z"
     created.write_text("".join(eventlog.encode(e) + "\n" for e in old), encoding="utf-8")
