@@ -93,8 +93,25 @@ def head_tree(root: Path) -> str | None:
     after=tree_states,
     chosen=st.sets(st.sampled_from(UNIVERSE), max_size=12),
     filemode=st.booleans(),
+    big=st.booleans(),
 )
 def test_tree_equals_git_add_and_commit(
+    before: dict[str, State],
+    after: dict[str, State],
+    chosen: set[str],
+    filemode: bool,
+    big: bool,
+) -> None:
+    # ``big``: every tree is edited in place as a big directory's is (vcs_tree.BigTree).
+    default = vcs_tree.BIG_TREE
+    vcs_tree.BIG_TREE = 0 if big else default
+    try:
+        _tree_equals_git_add_and_commit(before, after, chosen, filemode)
+    finally:
+        vcs_tree.BIG_TREE = default
+
+
+def _tree_equals_git_add_and_commit(
     before: dict[str, State], after: dict[str, State], chosen: set[str], filemode: bool
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:

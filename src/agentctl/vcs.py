@@ -911,11 +911,24 @@ class Repo:
             raise GitError(f"cannot commit: {exc}") from None
         if root is None or not new_trees:
             return None
-        written = self._run(
-            ["mktree", "-z", "--missing", "--batch"], stdin=vcs_tree.mktree_input(new_trees)
-        ).stdout.split()
-        if [oid.decode("ascii") for oid in written] != [tree.oid for tree in new_trees]:
-            raise GitError("git mktree wrote other trees than expected; nothing was committed")
+        written: list[bytes] = []
+        for tree in new_trees:  # big directories, edited in place: their bodies as they are
+            if tree.raw is not None:
+                # Stored uncompressed: a big tree is mostly object ids, which zlib cannot
+                # shrink (4.5 MB -> 3.2 MB at level 1 for 100,000 entries, ~80 ms a commit);
+                # `git gc` packs it like any loose object.
+                written += self._run(
+                    ["-c", "core.loosecompression=0", "hash-object", "-w", "-t", "tree", "--stdin"],
+                    stdin=tree.raw,
+                ).stdout.split()
+        listed = [tree for tree in new_trees if tree.raw is None]
+        if listed:
+            written += self._run(
+                ["mktree", "-z", "--missing", "--batch"], stdin=vcs_tree.mktree_input(listed)
+            ).stdout.split()
+        expected = [t.oid for t in new_trees if t.raw is not None] + [t.oid for t in listed]
+        if [oid.decode("ascii") for oid in written] != expected:
+            raise GitError("git wrote other trees than expected; nothing was committed")
         return root
 
     def _read_trees(self, old: str, dirs: list[str]) -> dict[str, vcs_tree.OldTree]:

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 SCHEMA = (
     15  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path;
 )
-# 14: tasks_depends (dependents of a task); 15: files_problems (the files with a problem)
+# 14: tasks_depends (dependents of a task); 15: files_problems (the files with a problem),
+# tasks_status ends with id (a page of one status in work order comes from the index alone)
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     depends_on TEXT NOT NULL, spec TEXT, spec_hash TEXT, estimate TEXT, due TEXT, source TEXT, created_by TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, claim TEXT);
 CREATE INDEX IF NOT EXISTS files_problems ON files (path) WHERE problem IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, created_at);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, priority, created_at, id);
 CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
 CREATE INDEX IF NOT EXISTS tasks_source ON tasks (source) WHERE source IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent) WHERE parent IS NOT NULL;
