@@ -138,6 +138,26 @@ def bench_size(n: int, calls: int, base: Path) -> dict[str, Any]:
             result["parts"][f"{label}, first call after another process's change"] = _summary(
                 after_change
             )
+        # Another agentctl process edits a task through the API (as CLI writers and agents
+        # do): it indexes its write and records the directory's new signature, so the next
+        # call re-reads nothing but what the signature check and the rolling slice cover.
+        from agentctl.core.rules import Actor
+        from agentctl.workspace import Workspace
+
+        other = Workspace(root)
+        try:
+            for label in ("show", "ready", "list --limit 50"):
+                after_write = []
+                for i in range(max(5, calls // 20)):
+                    other.edit_task(Actor("bench"), task_ids[1], title=f"Edited {label} {i}")
+                    start = time.perf_counter()
+                    tools[label]()
+                    after_write.append((time.perf_counter() - start) * 1000)
+                result["parts"][f"{label}, first call after another agentctl's write"] = _summary(
+                    after_write
+                )
+        finally:
+            other.close()
     finally:
         service.close()
     try:

@@ -155,8 +155,7 @@ class McpService:
         found = self._remembered(key)
         if found is None:
             if view == "ready":
-                ready = ws.ready(agent)["ready"]
-                found = {"ready": ready[:limit] if limit else ready}
+                found = {"ready": ws.ready(agent, limit=limit or None)["ready"]}
             else:
                 found = {
                     "tasks": ws.list_tasks(

@@ -754,12 +754,16 @@ class Index(EventIndex, TextIndex, FreshIndex):
         db = self.db
         if limit is None:
             return _json_array(db.execute(sql, params))
-        picked = [row[0] for row in db.execute(sql, params)]
+        return self._json_of_rowids([row[0] for row in db.execute(sql, params)])
+
+    def _json_of_rowids(self, picked: list[int]) -> str:
+        """The JSON array of the tasks with these rowids, in this order (a page picked by a
+        query that built no JSON)."""
         if not picked:
             return "[]"
         marks = ", ".join("?" * len(picked))
         by_rowid = dict(
-            db.execute(
+            self.db.execute(
                 _SELECT_TASK_JSON.replace("SELECT ", "SELECT rowid, ", 1)
                 + f" WHERE rowid IN ({marks})",
                 picked,
@@ -833,9 +837,10 @@ class Index(EventIndex, TextIndex, FreshIndex):
             + " ORDER BY priority, created_at, id"
         )
         params: list[Any] = [*done_statuses, *ready_statuses, *done_statuses]
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+        if limit is not None:  # the page's rows are picked first, then built (see tasks_json)
+            pick = sql.replace(_SELECT_TASK_JSON, "SELECT tasks.rowid FROM tasks", 1)
+            picked = [row[0] for row in self.db.execute(pick + " LIMIT ?", [*params, limit])]
+            return cast("list[TaskRecord]", json.loads(self._json_of_rowids(picked)))
         return cast("list[TaskRecord]", _decode_rows(self.db.execute(sql, params)))
 
     def ancestors(self, task_id: str) -> list[TaskRecord]:
