@@ -26,7 +26,29 @@ WATCHED = (
     "markdownify",
     "bs4",
     "agentctl.web",
+    "agentctl.core.graph_render",
+    "agentctl.core.gantt",
+    "agentctl.core.plan",
+    "agentctl.core.spec",
+    "agentctl.core.spec_tasks",
+    "agentctl.core.reports",
+    "agentctl.core.fieldmerge",
+    "agentctl.vcs",
+    "agentctl.vcs_merge",
+    "agentctl.store.journal",
+    "hashlib",
+    "tempfile",
+    "agentctl.errors",
+    "agentctl.cli.common",
+    "agentctl.workspace",
 )
+# What the start-up of a read command leaves out (issue 15): the planning, rendering and git
+# modules behind other commands are imported by the methods that use them.
+NOT_ON_READS = {
+    "agentctl.core.graph_render", "agentctl.core.gantt", "agentctl.core.plan", "agentctl.core.spec",
+    "agentctl.core.spec_tasks", "agentctl.core.reports", "agentctl.core.fieldmerge", "agentctl.vcs",
+    "agentctl.vcs_merge", "agentctl.store.journal", "hashlib", "tempfile",
+}  # fmt: skip
 NEVER = {"litellm", "textual", "git", "mcp", "markdownify", "bs4", "agentctl.web"}  # fetch's only
 NOT_FROM_INDEX = {"pydantic", "ruamel", "filelock"}
 
@@ -84,6 +106,33 @@ def test_help_and_version_import_nothing_heavy(tmp_path: Path) -> None:
         code, modules, err = imported(tmp_path, tmp_path, *args)
         assert code == 0, err
         assert not modules & (NEVER | NOT_FROM_INDEX | {"rich"}), f"{args}: {sorted(modules)}"
+
+
+def test_help_loads_only_the_command_table(tmp_path: Path) -> None:
+    """``agentctl --help`` imports agentctl's root modules and nothing else of it: no errors,
+    no workspace, no globals (issue 15: ``--help`` within 1.0x of a trivial typer app)."""
+    code, modules, err = imported(tmp_path, tmp_path, "--help")
+    assert code == 0, err
+    assert not modules & {"agentctl.errors", "agentctl.cli.common", "agentctl.workspace"}, modules
+    assert not modules & NOT_ON_READS, sorted(modules)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("task", "list"), ("task", "list", "--json"), ("task", "list", "-n", "5"), ("task", "show", "{id}"),
+     ("task", "ready"), ("inbox", "--human"), ("--as", "dev-1", "inbox"), ("search", "first"),
+     ("agent", "list")],
+    ids=lambda a: " ".join(a),
+)  # fmt: skip
+def test_read_commands_leave_out_planning_rendering_and_git(
+    workspace: tuple[Path, str], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    root, task_id = workspace
+    argv = tuple(a.format(id=task_id[:7]) for a in args)
+    imported(root, tmp_path, *argv)  # brings the index up to date if needed
+    code, modules, err = imported(root, tmp_path, *argv)
+    assert code == 0, err
+    assert not modules & NOT_ON_READS, f"{argv}: {sorted(modules & NOT_ON_READS)}"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ stat signature), so pydantic is imported only when the file changed. Environment
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -22,6 +21,8 @@ if TYPE_CHECKING:
 
 def template_text(name: str) -> str:
     """A file from templates/ (installed as agentctl/_templates, or the source tree's)."""
+    from importlib import resources
+
     packaged = resources.files("agentctl") / "_templates" / name
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")

@@ -17,9 +17,8 @@ from typing import Any
 import click
 import typer
 
-from agentctl.core.secrets import mask
-from agentctl.core.text import neutralise
-from agentctl.errors import AgentctlError, ExitCode
+# agentctl's own modules (errors, masking, the workspace's warnings) are imported when there is
+# something to report: ``agentctl --help`` loads nothing of agentctl beyond the command table.
 
 _STORAGE_ERRORS = {
     errno.ENOSPC: "the disk is full",
@@ -31,6 +30,9 @@ _STORAGE_ERRORS = {
 
 
 def _error(message: str, hint: str | None = None) -> None:
+    from agentctl.core.secrets import mask
+    from agentctl.core.text import neutralise
+
     text = f"agentctl: error: {message}\n"
     if hint:
         text += f"agentctl: hint: {hint}\n"
@@ -43,22 +45,34 @@ def _error(message: str, hint: str | None = None) -> None:
 
 
 def run(app: Any, args: list[str]) -> int:
-    from agentctl.cli import common
-    from agentctl.core import secrets
-
-    secrets.reset(names=True)  # this command's environment and config decide what is secret
-    common.OPENED.clear()
+    # Not imported yet: nothing to reset (the first command of this process).
+    secrets = sys.modules.get("agentctl.core.secrets")
+    if secrets is not None:
+        secrets.reset(names=True)  # this command's environment and config decide what is secret
+    common = sys.modules.get("agentctl.cli.common")
+    if common is not None:
+        common.OPENED.clear()
     try:
         return _run(app, args)
     finally:
-        for workspace in common.OPENED:
-            for warning in workspace.warnings:
-                try:
-                    sys.stderr.write(neutralise(mask(f"agentctl: warning: {warning}\n")))
-                except OSError:
-                    pass
-            workspace.warnings.clear()
-        common.OPENED.clear()
+        common = sys.modules.get("agentctl.cli.common")
+        if common is not None:
+            _warn_and_forget(common.OPENED)
+
+
+def _warn_and_forget(opened: list[Any]) -> None:
+    """Print the warnings of the workspaces this command opened, then forget them."""
+    from agentctl.core.secrets import mask
+    from agentctl.core.text import neutralise
+
+    for workspace in opened:
+        for warning in workspace.warnings:
+            try:
+                sys.stderr.write(neutralise(mask(f"agentctl: warning: {warning}\n")))
+            except OSError:
+                pass
+        workspace.warnings.clear()
+    opened.clear()
 
 
 def _run(app: Any, args: list[str]) -> int:
@@ -66,6 +80,20 @@ def _run(app: Any, args: list[str]) -> int:
     try:
         result = command.main(args=args, prog_name="agentctl", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
+    except Exception as exc:
+        return _failed(exc)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+def _failed(exc: Exception) -> int:
+    """The exit code of a command that raised ``exc`` (after its message on stderr); called
+    from the ``except`` clause, so a bare ``raise`` re-raises ``exc``."""
+    from agentctl.errors import AgentctlError, ExitCode
+
+    try:
+        raise exc
     except AgentctlError as exc:
         _error(exc.message, exc.hint)
         return int(exc.exit_code)
@@ -87,9 +115,6 @@ def _run(app: Any, args: list[str]) -> int:
         _error(message, hint)
         code = getattr(exc, "exit_code", ExitCode.USAGE)
         return int(ExitCode.USAGE if code == 2 else code)
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error; silence the flush at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)

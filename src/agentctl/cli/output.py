@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from agentctl.core.secrets import mask
@@ -93,14 +93,56 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         for i, cell in enumerate(row[:-1]):
             if len(cell) > widths[i]:
                 widths[i] = len(cell)
-    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(columns)).rstrip()]
-    for row in rows:
-        lines.append(
-            "  ".join(
-                cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)
-            ).rstrip()
-        )
+    lines = [_plain_row(columns, widths)]
+    lines += [_plain_row(row, widths) for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def _plain_row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    last = len(cells) - 1
+    return "  ".join(
+        cell.ljust(widths[i]) if i < last else cell for i, cell in enumerate(cells)
+    ).rstrip()
+
+
+STREAM_LINES = 512  # lines per write of a streamed table or JSON array
+
+
+def stream_table(
+    columns: Sequence[str], widths: Sequence[int], rows: Iterable[Sequence[str]]
+) -> None:
+    """:func:`plain_table` of ``rows`` written as they come, given the widest cell of every
+    column but the last (measured beforehand): the same text, with its first row out before
+    the last is read. The header and first row go out at once, then every STREAM_LINES rows."""
+    full = [max(len(c), w) for c, w in zip(columns, [*widths, 0], strict=False)]
+    lines = [_plain_row(columns, full)]
+    wanted = 2
+    for row in rows:
+        lines.append(_plain_row(row, full))
+        if len(lines) >= wanted:
+            write("\n".join(lines) + "\n")
+            lines = []
+            wanted = STREAM_LINES
+    if lines:
+        write("\n".join(lines) + "\n")
+
+
+def emit_json_items(key: str, items: Iterable[str]) -> None:
+    """:func:`emit_json_raw` of a JSON array given as the text of its items, written as they
+    come (the same bytes when piped; on a terminal it is collected and indented)."""
+    if is_terminal():
+        emit_json_raw(key, "[" + ",".join(items) + "]")
+        return
+    chunk = [f'{{"schema_version":{SCHEMA_VERSION},"{key}":[']
+    first = True
+    for item in items:
+        chunk.append(item if first else "," + item)
+        first = False
+        if len(chunk) >= STREAM_LINES:
+            write("".join(chunk))
+            chunk = []
+    chunk.append("]}\n")
+    write("".join(chunk))
 
 
 def say(message: str) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -18,8 +15,6 @@ from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
 from agentctl.cli.threads import register as register_thread_commands
 from agentctl.cli.threads import render_messages
-from agentctl.core.checks import priority_value
-from agentctl.core.duration import parse_estimate
 from agentctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -41,6 +36,8 @@ app.add_typer(dep_app, name="dep")
 
 
 def _priority(value: str | None) -> int | None:
+    from agentctl.core.checks import priority_value
+
     if value is None:
         return None
     number = priority_value(value)
@@ -50,6 +47,8 @@ def _priority(value: str | None) -> int | None:
 
 
 def _estimate(value: str | None) -> str | None:
+    from agentctl.core.duration import parse_estimate
+
     if value is None:
         return None
     try:
@@ -89,13 +88,14 @@ def _row(task: Mapping[str, Any], short: dict[str, str]) -> list[str]:
     ]
 
 
+TASK_COLUMNS = ("ID", "PRI", "STATUS", "TITLE", "ASSIGNEES", "LABELS")
+
+
 def _print_tasks(tasks: Sequence[Mapping[str, Any]], short: dict[str, str], empty: str) -> None:
     if not tasks:
         output.notice(empty)
         return
-    output.table(
-        ["ID", "PRI", "STATUS", "TITLE", "ASSIGNEES", "LABELS"], [_row(t, short) for t in tasks]
-    )
+    output.table(TASK_COLUMNS, [_row(t, short) for t in tasks])
 
 
 def _changed(
@@ -179,14 +179,20 @@ def list_(
 ) -> None:
     """List open tasks (served from the index)."""
     ws = open_workspace(ctx)
+    query = (status or None, assignee, label, parent, all_, sort, limit)
     if want_json(ctx, json_):
-        text = ws.list_tasks(
-            status or None, assignee, label, parent, all_, sort, limit, as_json_text=True
-        )
-        output.emit_json_raw("tasks", text)
+        output.emit_json_items("tasks", ws.list_tasks_json_rows(*query))
         return
-    tasks = ws.list_tasks(status or None, assignee, label, parent, all_, sort, limit)
-    _print_tasks(tasks, ws.short_ids([t["id"] for t in tasks]), "no tasks match")
+    if output.is_terminal():
+        tasks = ws.list_tasks(*query)
+        _print_tasks(tasks, ws.short_ids([t["id"] for t in tasks]), "no tasks match")
+        return
+    # Piped: streamed from the index row by row (the first row of 100,000 comes at once).
+    table = ws.list_tasks_table(*query)
+    if not table.count:
+        output.notice("no tasks match")
+        return
+    output.stream_table(TASK_COLUMNS, table.widths, table.rows)
 
 
 @app.command("show")
@@ -307,6 +313,10 @@ def edit(
 
 
 def _edit_in_editor(ws: Workspace, actor: Actor, ref: str) -> dict[str, Any]:
+    import shlex
+    import subprocess
+    import tempfile
+
     command = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not command:
         raise UsageError("set $VISUAL or $EDITOR to use --editor")
@@ -431,7 +441,7 @@ def ready(
         output.emit_json(result)
         return
     shown = [t["id"] for t in result["ready"]] + [t["id"] for t in result.get("not_ready", [])]
-    short = ws.short_ids(shown)
+    short = ws.short_ids_of(shown)
     rows = [
         [
             short[t["id"]],

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentctl.core import record_checks
 from agentctl.core.fields import (
     AGENT_STATUSES,
     DOC_TYPES,
@@ -44,22 +43,30 @@ def _same_name(key: str, value: str, stem: str | None, path: str) -> None:
 
 def check_task(data: dict[str, Any], stem: str | None, path: str) -> None:
     """Validate task frontmatter (normalising ``priority`` to an int in place)."""
+    from agentctl.core import record_checks
+
     record_checks.check_task(data, path)
     _same_name("id", data["id"], stem, path)
 
 
 def check_agent(data: dict[str, Any], stem: str | None, path: str) -> None:
+    from agentctl.core import record_checks
+
     record_checks.check_agent(data, path)
     _same_name("name", data["name"], stem, path)
 
 
 def check_state(data: Any, path: str) -> None:
+    from agentctl.core import record_checks
+
     if not isinstance(data, dict):
         raise ValidationError("agent state must be a YAML mapping", path)
     record_checks.check_agent_state(data, path)
 
 
 def check_message(data: dict[str, Any], task_id: str | None, path: str) -> None:
+    from agentctl.core import record_checks
+
     record_checks.check_message(data, path)
     if task_id is not None and data["task"] != task_id:
         raise ValidationError(
@@ -68,17 +75,23 @@ def check_message(data: dict[str, Any], task_id: str | None, path: str) -> None:
 
 
 def check_doc(data: dict[str, Any], stem: str | None, path: str) -> None:
+    from agentctl.core import record_checks
+
     record_checks.check_document(data, path)
     _same_name("id", data["id"], stem, path)
 
 
 def check_spec(data: dict[str, Any], stem: str | None, path: str) -> None:
+    from agentctl.core import record_checks
+
     record_checks.check_spec(data, path)
     _same_name("id", data["id"], stem, path)
 
 
 def check_event(data: Any, path: str) -> None:
     """One line of an event log (``.agentctl/events/<day>.jsonl``)."""
+    from agentctl.core import record_checks
+
     if not isinstance(data, dict):
         raise ValidationError("not a JSON event (a torn or hand-edited line)", path)
     record_checks.check_event(data, path)
@@ -90,6 +103,8 @@ INBOX_LINE = 'not a read-state line ({"ts", "read"|"delivered": [IDs]})'
 def check_inbox_entry(data: Any, path: str) -> None:
     """One line of an agent's read-state log (``.agentctl/inbox/<agent>.jsonl``): the schema,
     and at least one of the ID lists (a line that records nothing is a torn or hand-made one)."""
+    from agentctl.core import record_checks
+
     if not isinstance(data, dict) or not ("delivered" in data or "read" in data):
         raise ValidationError(INBOX_LINE, path)
     record_checks.check_inbox_entry(data, path)

@@ -103,11 +103,14 @@ def short_ids(sorted_ids: Sequence[str]) -> dict[str, str]:
 
 def short_id(ident: str, neighbours: Sequence[str]) -> str:
     """Shortest unique prefix of ``ident`` given the IDs next to it in sort order."""
-    dash = ident.find("-") + 1
-    common = max(
-        (_common_prefix(ident, other) for other in neighbours if other != ident), default=0
-    )
-    return ident[: max(dash + MIN_PREFIX, common + 1)]
+    base = ident.find("-") + 1 + MIN_PREFIX
+    head = ident[:base]
+    length = base
+    for other in neighbours:
+        # Random IDs rarely share MIN_PREFIX characters: compare slices before walking.
+        if other != ident and other[:base] == head:
+            length = max(length, _common_prefix(ident, other) + 1)
+    return ident[:length]
 
 
 def _common_prefix(a: str, b: str) -> int:

@@ -15,7 +15,6 @@ order in which merged lines arrive.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -60,6 +59,8 @@ TAIL_BYTES = 4096  # the bytes before a log's read offset that must be unchanged
 
 
 def _tail_digest(data: bytes) -> str:
+    import hashlib
+
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 

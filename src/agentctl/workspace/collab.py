@@ -11,7 +11,6 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from agentctl.core import clock, ids, mentions
 from agentctl.core.checks import MESSAGE_KINDS
 from agentctl.core.rules import Actor
 from agentctl.core.text import check_text
@@ -40,6 +39,8 @@ class CollabOps(TaskOps):
         self, actor: Actor, ref: str, text: str, kind: str = "comment", reply_to: str | None = None
     ) -> dict[str, Any]:
         """Add a message to a task's thread; mentioned agents are notified and subscribed."""
+        from agentctl.core import ids, mentions
+
         if kind not in MESSAGE_KINDS:
             raise UsageError(
                 f"unknown message kind {kind!r}; kinds are: {', '.join(MESSAGE_KINDS)}"
@@ -80,6 +81,7 @@ class CollabOps(TaskOps):
     ) -> tuple[dict[str, Any], list[str]]:
         """Stage one new message file on a thread; returns its fields (with ``path``) and the
         mention tokens that named nobody."""
+        from agentctl.core import clock, ids, mentions
         from agentctl.store.frontmatter import Document
 
         found, unknown = mentions.resolve(mentions.tokens(body), self.index.agents())
@@ -149,6 +151,8 @@ class CollabOps(TaskOps):
 
     def direct_message(self, actor: Actor, agent: str, text: str) -> dict[str, Any]:
         """A message to one agent that belongs to no task: it lands in the agent's inbox."""
+        from agentctl.core import mentions
+
         validate_name(agent, "agent name")
         body = check_text(text, "message").strip()
         if not body:
@@ -246,6 +250,8 @@ class CollabOps(TaskOps):
     def _mark(
         self, actor: Actor, column: str, refs: list[str], agent: str | None, every: bool
     ) -> dict[str, Any]:
+        from agentctl.core import ids
+
         if not refs and not every:
             raise UsageError(
                 "name notifications to mark (IDs from 'agentctl inbox'), or pass --all"
@@ -270,6 +276,8 @@ class CollabOps(TaskOps):
 
     def stage_inbox_state(self, m: Any, agent: str, column: str, event_ids: list[str]) -> None:
         """Stage one read-state line (``delivered`` or ``read``) on a mutation."""
+        from agentctl.core import clock
+
         if not event_ids:
             return
         stamp = clock.stamp_ms()

@@ -15,7 +15,6 @@ While a heartbeat tick runs a command agent's child, it keeps a *window* open: a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -44,6 +43,8 @@ def journal_path(layout: Layout, agent: str) -> Path:
 
 
 def digest(data: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 

@@ -6,7 +6,6 @@ and ``diff`` read git and say so clearly when the workspace is not in a reposito
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core import ids
@@ -207,6 +206,8 @@ class DocOps(TaskOps):
 
     def doc_diff(self, ref: str, rev: str | None = None) -> dict[str, Any]:
         """Unified diff of the document from ``rev`` (default: its previous version) to now."""
+        import difflib
+
         doc_id = self.resolve_doc(ref)
         repo = self._doc_repo()
         path = self.layout.doc(doc_id)

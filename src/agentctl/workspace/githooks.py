@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from agentctl import vcs_merge
 from agentctl.core.rules import Actor
 from agentctl.errors import AgentctlError, UsageError
 from agentctl.store.index import Problem
@@ -44,6 +41,8 @@ _LINK = re.compile(r"^Commit [0-9a-f]+: (.*)\n\n.*commit ([0-9a-f]{40,64})$", re
 
 
 def _block(hook: str, workspace: str) -> str:
+    import shlex
+
     python = shlex.quote(sys.executable)
     args = f'-W {shlex.quote(workspace)} hooks run {hook} "$@" </dev/null'
     stop = " || exit $?" if hook in BLOCKING else ""
@@ -77,6 +76,8 @@ class GitHookOps(Maintenance, CollabOps):
     # -- install / uninstall / status --------------------------------------------------------
 
     def _hooks_dir(self) -> Path:
+        from agentctl import vcs_merge
+
         repo = self.repo
         if repo is None:
             raise UsageError(f"{self.root} is not inside a git repository: there are no git hooks")
@@ -85,6 +86,8 @@ class GitHookOps(Maintenance, CollabOps):
     def install_git_hooks(self) -> dict[str, Any]:
         """Install agentctl's git hooks (keeping any hook already there) and configure the
         merge drivers in ``.git/config``. Idempotent; returns what each hook became."""
+        from agentctl import vcs_merge
+
         directory = self._hooks_dir()
         assert self.repo is not None
         directory.mkdir(parents=True, exist_ok=True)
@@ -120,6 +123,8 @@ class GitHookOps(Maintenance, CollabOps):
 
     def uninstall_git_hooks(self) -> dict[str, Any]:
         """Remove agentctl's blocks (a user's hook stays as it was) and the merge drivers."""
+        from agentctl import vcs_merge
+
         directory = self._hooks_dir()
         assert self.repo is not None
         result: dict[str, str] = {}
@@ -148,6 +153,8 @@ class GitHookOps(Maintenance, CollabOps):
     def git_hooks_status(self) -> dict[str, Any]:
         """Which hooks carry agentctl's block, where git looks for them, and whether the merge
         drivers are configured in this clone."""
+        from agentctl import vcs_merge
+
         directory = self._hooks_dir()
         assert self.repo is not None
         hooks = {}
@@ -191,6 +198,8 @@ class GitHookOps(Maintenance, CollabOps):
         """Why committing now would be wrong (an operation in progress, a detached HEAD).
         git runs post-merge before it removes MERGE_HEAD, and post-rewrite before it removes
         the rebase state (with the branch already moved): the work is committed by then."""
+        from agentctl import vcs_merge
+
         assert self.repo is not None
         finished = {"post-merge": ("MERGE_HEAD",), "post-rewrite": ("rebase-merge", "rebase-apply")}
         for name in ("rebase-merge", "rebase-apply", "MERGE_HEAD", "CHERRY_PICK_HEAD"):
@@ -215,6 +224,9 @@ class GitHookOps(Maintenance, CollabOps):
 
     def check_staged(self) -> list[Problem]:
         """Problems in the staged versions of agentctl's files (only those staged)."""
+        import tempfile
+
+        from agentctl import vcs_merge
         from agentctl.core import secrets
         from agentctl.store.frontmatter import check_conflict_markers
 
@@ -280,6 +292,8 @@ class GitHookOps(Maintenance, CollabOps):
         """Post HEAD's commit on the thread of each task its message mentions; ``Closes``
         moves the task to review. Commits of only agentctl files, and commits replayed by a
         rebase or cherry-pick, are not linked; a commit already linked is not linked again."""
+        from agentctl import vcs_merge
+
         assert self.repo is not None
         busy = self._git_busy()
         if busy:
@@ -312,6 +326,8 @@ class GitHookOps(Maintenance, CollabOps):
     def _already_linked(self, task_id: str, sha: str, subject: str) -> bool:
         """This commit is on the thread, or a commit with the same subject that is no longer
         in HEAD's history (the one ``git commit --amend`` replaced)."""
+        from agentctl import vcs_merge
+
         assert self.repo is not None
         thread = self.layout.thread(task_id)
         for path in sorted(thread.glob("*.md")) if thread.is_dir() else []:
@@ -344,6 +360,8 @@ class GitHookOps(Maintenance, CollabOps):
 
 
 def _refs(message: str) -> list[tuple[str, str]]:
+    from agentctl import vcs_merge
+
     return [
         ((m.group(1) or "").lower(), m.group(2).lower())
         for m in vcs_merge.TASK_REF.finditer(message)

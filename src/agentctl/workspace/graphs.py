@@ -7,23 +7,25 @@ it with :mod:`agentctl.core.graph_render` and :mod:`agentctl.core.gantt_render`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core import graph, ids
-from agentctl.core.gantt import Calendar, Schedule, schedule
-from agentctl.core.graph_render import GraphView, build_view, subtree
-from agentctl.core.plan import CriticalPath, Effort, critical_path
 from agentctl.errors import UsageError
 from agentctl.workspace.base import WorkspaceBase
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from agentctl.core.gantt import Calendar, Schedule
+    from agentctl.core.graph_render import GraphView
+    from agentctl.core.plan import CriticalPath, Effort
     from agentctl.core.rows import PlanTask
+
+# The planning and rendering modules (core.gantt, core.plan, core.graph_render) are imported
+# by the methods that use them: every command builds this class, few of them draw graphs.
 
 WORKING_NEXT = 3  # tasks of the critical path named in WORKING.md
 _CACHE_KEY = "working_critical_path"
@@ -44,11 +46,15 @@ class GraphOps(WorkspaceBase):
     def effort(self) -> Effort:
         """The planning settings (hours per day, days per week, default estimate) as used by the
         critical path and the gantt schedule."""
+        from agentctl.core.plan import Effort
+
         return Effort.from_config(self.config)
 
     def _open_tasks(self, root: str | None) -> tuple[dict[str, PlanTask], str | None]:
         """The open tasks (under ``root``: its subtree, through finished parents too) and the
         resolved root ID."""
+        from agentctl.core.graph_render import subtree
+
         self.refresh()
         done = self.workflow["done"]
         tasks = self.index.graph(exclude_statuses=done)
@@ -69,6 +75,9 @@ class GraphOps(WorkspaceBase):
     def graph_view(self, root: str | None = None, include_done: bool = False) -> GraphView:
         """The dependency and parent/child graph: open tasks (every task with
         ``include_done``) under ``root``, the critical path marked."""
+        from agentctl.core.graph_render import build_view
+        from agentctl.core.plan import critical_path
+
         self.refresh()
         flow = self.workflow
         tasks = self.index.graph()
@@ -89,6 +98,8 @@ class GraphOps(WorkspaceBase):
     def critical_path_report(self, root: str | None = None) -> dict[str, Any]:
         """The critical path of the open tasks (under ``root``) with timing and slack of every
         open task, the tasks that used the default estimate and those left out (loops)."""
+        from agentctl.core.plan import critical_path
+
         tasks, root_id = self._open_tasks(root)
         effort = self.effort
         plan = critical_path(tasks, (), effort)
@@ -106,6 +117,8 @@ class GraphOps(WorkspaceBase):
 
         Unassigned work goes to the agents dispatch would give work to (not on the manual
         runtime, unless ``dispatch.include_manual``), or to ``lanes`` anonymous lanes."""
+        from agentctl.core.gantt import Calendar, schedule
+
         if lanes is not None and lanes < 1:
             raise UsageError(f"--lanes must be at least 1, not {lanes}")
         tasks, _ = self._open_tasks(root)
@@ -279,6 +292,10 @@ def working_critical_path(ws: WorkspaceBase) -> dict[str, Any] | None:
     estimate, plus the planning settings): a move between open statuses, a claim or a
     comment costs one SQL query; only a change of the plan's input recomputes it.
     """
+    import hashlib
+
+    from agentctl.core.plan import Effort, critical_path
+
     config = ws.config
     done = list(config["workflow"]["done"])
     open_count = sum(n for s, n in ws.index.count_by_status().items() if s not in done)

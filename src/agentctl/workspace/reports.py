@@ -12,18 +12,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentctl.core import clock, reports
 from agentctl.errors import ValidationError
 from agentctl.store import events as eventlog
 from agentctl.store.reading import open_nofollow
 from agentctl.workspace.base import WorkspaceBase
 
 if TYPE_CHECKING:
+    from agentctl.core import reports
     from agentctl.core.records import TaskRecord
 
 
 class ReportOps(WorkspaceBase):
     def _read_events(self, path: Path, warnings: list[str]) -> list[dict[str, Any]]:
+        from agentctl.core import reports
+
         rel = self.layout.relative(path)
         try:
             with open_nofollow(path, rel) as handle:  # a symlinked log is never read
@@ -46,6 +48,8 @@ class ReportOps(WorkspaceBase):
     def _window_events(self, window: reports.Window, warnings: list[str]) -> list[dict[str, Any]]:
         """Every event in the day files the window overlaps (also those just outside it),
         sorted by (timestamp, id)."""
+        from agentctl.core import reports
+
         found: list[dict[str, Any]] = []
         for day in window.days():
             found.extend(self._read_events(self.layout.events_file(day), warnings))
@@ -60,6 +64,8 @@ class ReportOps(WorkspaceBase):
     ) -> list[dict[str, Any]]:
         """Older events needed for the cycle times of the tasks completed in the window: each
         task's events back to its creation or its previous completion, whichever is later."""
+        from agentctl.core import reports
+
         done = self.workflow["done"]
         first_done: dict[str, datetime] = {}
         for completion in reports.completions(loaded, window, done):
@@ -102,6 +108,8 @@ class ReportOps(WorkspaceBase):
     def _completed_rows(
         self, events: list[dict[str, Any]], window: reports.Window
     ) -> dict[str, TaskRecord]:
+        from agentctl.core import reports
+
         rows: dict[str, TaskRecord] = {}
         for completion in reports.completions(events, window, self.workflow["done"]):
             if completion.task not in rows:
@@ -119,6 +127,8 @@ class ReportOps(WorkspaceBase):
     ) -> dict[str, Any]:
         """Per agent: completed tasks and decisions in the window, and tasks now in progress,
         in review or blocked. ``at`` replaces the current time (reproducible reports, tests)."""
+        from agentctl.core import clock, reports
+
         self.refresh()
         window = reports.resolve_window(since, until, at or clock.now())
         warnings: list[str] = []
@@ -149,6 +159,8 @@ class ReportOps(WorkspaceBase):
     ) -> dict[str, Any]:
         """Tasks by status, throughput per day, cycle time p50/p90, per-agent counts and the
         oldest open tasks (their age counted to ``at``, default now, whatever the window)."""
+        from agentctl.core import clock, reports
+
         self.refresh()
         moment = at or clock.now()
         window = reports.resolve_window(since, until, moment)

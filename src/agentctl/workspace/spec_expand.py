@@ -11,7 +11,6 @@ import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agentctl.core import spec as specs
 from agentctl.core.rules import Actor
 from agentctl.core.text import check_line
 from agentctl.errors import ConflictError, NotFoundError, UsageError, ValidationError
@@ -61,6 +60,7 @@ class SpecExpandOps(SpecOps):
         """The clarifying questions the runtime asks before writing the spec (at most 8, most
         important first). Nothing is written."""
         from agentctl.core import record_checks
+        from agentctl.core import spec as specs
         from agentctl.runtime.spec_model import ask_json
 
         spec_id = self.resolve_spec(ref)
@@ -90,6 +90,7 @@ class SpecExpandOps(SpecOps):
         """Have a runtime write the spec out from its idea (and the answered questions);
         the answer is checked against the expansion schema before anything is written."""
         from agentctl.core import record_checks
+        from agentctl.core import spec as specs
         from agentctl.runtime.spec_model import ask_json, check_answer
 
         actor.require("create_tasks", "write a spec")
@@ -151,6 +152,7 @@ def _prompts(
 ) -> tuple[str, str]:
     """(system, prompt) of the model calls of ``spec expand``."""
     from agentctl.core import models
+    from agentctl.core import spec as specs
     from agentctl.core.secrets import mask
     from agentctl.runtime.spec_model import schema_prompt
 

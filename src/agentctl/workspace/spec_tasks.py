@@ -13,13 +13,12 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from agentctl.core import secrets, spec_tasks
-from agentctl.core import spec as specs
 from agentctl.core.rules import Actor
 from agentctl.errors import ConflictError, ValidationError
 from agentctl.workspace.spec_expand import SpecExpandOps, SpecRuntime
 
 if TYPE_CHECKING:
+    from agentctl.core import spec as specs
     from agentctl.store.roadmap_plan import Item, Plan
 
 MAX_PROBLEMS_SHOWN = 5  # cross-check problems in one error (and one repair message)
@@ -34,7 +33,7 @@ class SpecTaskOps(SpecExpandOps):
         """Have a runtime break the spec down into tasks, then apply them as one mutation
         (``dry_run``: only the report); returns :meth:`apply_plan`'s report with ``runtime``
         and ``problems`` (requirements left without a task, the spec's own warnings)."""
-        from agentctl.core import record_checks
+        from agentctl.core import record_checks, spec_tasks
         from agentctl.runtime.spec_model import ask_json, check_answer
 
         actor.require("create_tasks", "create tasks from a plan")
@@ -99,6 +98,8 @@ class SpecTaskOps(SpecExpandOps):
         the spec), keyed ``R<n>/<slug of the title>``, with ``spec`` and ``spec_hash`` of its
         requirement; the spec's acceptance criteria naming the requirement where the task
         states none; the requirement's labels where it states none."""
+        from agentctl.core import secrets, spec_tasks
+        from agentctl.core import spec as specs
         from agentctl.store.roadmap_plan import Criterion, Item
 
         by_requirement: dict[str, list[Item]] = {}
@@ -149,7 +150,7 @@ def _prompts(
     spec's real anchors."""
     import json
 
-    from agentctl.core import models
+    from agentctl.core import models, secrets
     from agentctl.runtime.spec_model import schema_prompt
 
     system = (

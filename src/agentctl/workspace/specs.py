@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.core import ids
-from agentctl.core import spec as specs
 from agentctl.core.fields import TITLE_RE
 from agentctl.core.rules import Actor
 from agentctl.core.text import check_line, check_text
@@ -32,6 +31,7 @@ from agentctl.workspace.planning import PlanningOps
 
 if TYPE_CHECKING:
     from agentctl.core import events as ev
+    from agentctl.core import spec as specs
     from agentctl.store.roadmap_plan import Item, Plan
 
 SPEC_ORDER = ["id", "title", "status", "author", "created_at", "updated_at"]
@@ -46,6 +46,8 @@ def _check_title(title: str) -> str:
 
 
 def _check_body(body: str) -> str:
+    from agentctl.core import spec as specs
+
     check_text(body, "spec")
     if len(body) > specs.MAX_BODY_CHARS:
         raise UsageError(
@@ -87,6 +89,8 @@ class SpecOps(PlanningOps):
 
     def list_specs(self) -> list[dict[str, Any]]:
         """Every spec, oldest first, with its number of requirements."""
+        from agentctl.core import spec as specs
+
         rows = []
         for data, body in self._all_specs():
             parsed = specs.parse(body)
@@ -102,6 +106,8 @@ class SpecOps(PlanningOps):
 
     def show_spec(self, ref: str) -> dict[str, Any]:
         """One spec: its front matter, body, requirements and milestones."""
+        from agentctl.core import spec as specs
+
         spec_id = self.resolve_spec(ref)
         data, body = self._load_spec(self.layout.spec(spec_id))
         parsed = specs.parse(body)
@@ -214,6 +220,8 @@ class SpecOps(PlanningOps):
     def _plannable(self, spec_id: str, body: str) -> specs.ParsedSpec:
         """The parsed spec, refused when it cannot be planned (no requirements, an anchor
         used twice)."""
+        from agentctl.core import spec as specs
+
         parsed = specs.parse(body)
         duplicates = [p for p in parsed.problems if "is already used" in p]
         if duplicates:
@@ -228,6 +236,7 @@ class SpecOps(PlanningOps):
     def spec_plan(self, spec_id: str, title: str, body: str) -> Plan:
         """The plan of a spec: a task per requirement (under its milestone's task), keyed by
         the requirement's anchor, carrying ``spec: <id>#R<n>`` and the hash of its text."""
+        from agentctl.core import spec as specs
         from agentctl.store.roadmap_plan import Criterion, Item
 
         parsed = self._plannable(spec_id, body)
@@ -270,6 +279,7 @@ class SpecOps(PlanningOps):
         (a requirement's tasks go under the first milestone listing it), the rest at the top,
         in the spec's order. Milestones are keyed by their anchor, tasks by ``keys`` (item's
         ``id()`` -> key) or else their number."""
+        from agentctl.core import spec as specs
         from agentctl.store.roadmap_plan import Item, Plan, finish
 
         plan = Plan(spec_id)
@@ -297,6 +307,8 @@ class SpecOps(PlanningOps):
     def plan_spec(self, actor: Actor, ref: str, dry_run: bool = False) -> dict[str, Any]:
         """Tasks from a spec's requirements and milestones, as one mutation (``dry_run``: only
         the report). Re-planning updates the tasks it made, never duplicates them."""
+        from agentctl.core import spec as specs
+
         spec_id = self.resolve_spec(ref)
         data, body = self._load_spec(self.layout.spec(spec_id))
         plan = self.spec_plan(spec_id, data["title"], body)
@@ -311,6 +323,8 @@ class SpecOps(PlanningOps):
     def spec_status(self, ref: str) -> dict[str, Any]:
         """Per requirement (and milestone), its tasks and their states; requirements without a
         task are flagged ``covered: false``."""
+        from agentctl.core import spec as specs
+
         spec_id = self.resolve_spec(ref)
         data, body = self._load_spec(self.layout.spec(spec_id))
         parsed = specs.parse(body)
@@ -351,6 +365,8 @@ class SpecOps(PlanningOps):
         planned, a task whose requirement is gone, a ``spec:`` link naming no spec or anchor.
         The assignees and the spec's author are notified (one ``spec.drift`` event per spec,
         not repeated while the drift stays the same)."""
+        from agentctl.core import spec as specs
+
         spec_id = self.resolve_spec(ref) if ref is not None else None
         known: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
         for data, body in self._all_specs():
@@ -379,6 +395,8 @@ class SpecOps(PlanningOps):
         self, task: dict[str, Any], known: dict[str, tuple[dict[str, Any], dict[str, str]]]
     ) -> tuple[str | None, str | None]:
         """(the problem of a task's spec link, or None; the spec it concerns)."""
+        from agentctl.core import spec as specs
+
         value = task["spec"]
         split = specs.split_link(value)
         short = f"{task['id']} ({task['title'][:50]})"
@@ -447,6 +465,8 @@ def load_spec(layout: Layout, path: Path) -> tuple[dict[str, Any], str]:
 
 def spec_link_problems(layout: Layout, tasks: dict[str, dict[str, Any]]) -> list[Problem]:
     """``validate``: every task's ``spec:`` link names an existing spec and one of its anchors."""
+    from agentctl.core import spec as specs
+
     known: dict[str, dict[str, str]] = {}
     for path in spec_files(layout):
         try:

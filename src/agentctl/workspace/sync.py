@@ -16,7 +16,6 @@ theirs) and the claim fails naming the winner.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,6 +118,8 @@ class SyncOps(TaskOps):
 
     def _push_refused(self, target: _Target, attempts: int, retryable: bool, message: str) -> None:
         """Raise unless another attempt is due; then wait a random, growing moment."""
+        import random
+
         if not retryable:
             raise GitError(
                 f"git push to {target.remote} {target.branch} was refused: {message}",
@@ -304,6 +305,8 @@ class SyncOps(TaskOps):
     def _push_claim(
         self, target: _Target, actor: Actor, claimed: dict[str, Any], held: list[str]
     ) -> bool:
+        import random
+
         from agentctl import vcs_remote
 
         repo = target.repo

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from agentctl.core.records import TaskRecord
     from agentctl.core.rows import Ready, WaitingTask
     from agentctl.store.frontmatter import Document
+    from agentctl.store.index import TaskTable
 
 TASK_ORDER = [
     "id", "title", "status", "priority", "assignees", "labels", "parent", "depends_on", "spec",
@@ -114,6 +115,48 @@ class TaskOps(WorkspaceBase):
     ) -> list[TaskRecord] | str:
         """Tasks matching the filters (open ones unless ``include_done`` or ``statuses``);
         with ``as_json_text`` the same list as JSON array text (the fast path for --json)."""
+        query = self._list_query(statuses, assignee, label, parent, include_done, sort, limit)
+        return self.index.tasks_json(*query) if as_json_text else self.index.tasks(*query)
+
+    def list_tasks_json_rows(
+        self,
+        statuses: list[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        include_done: bool = False,
+        sort: str = "priority",
+        limit: int | None = None,
+    ) -> Iterator[str]:
+        """:meth:`list_tasks` as the JSON object text of each task, streamed from the index."""
+        query = self._list_query(statuses, assignee, label, parent, include_done, sort, limit)
+        return self.index.task_json_rows(*query)
+
+    def list_tasks_table(
+        self,
+        statuses: list[str] | None = None,
+        assignee: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        include_done: bool = False,
+        sort: str = "priority",
+        limit: int | None = None,
+    ) -> TaskTable:
+        """:meth:`list_tasks` as table cells streamed from the index (short ID, priority,
+        status, title, assignees, labels), with the widest cell of each column known first."""
+        query = self._list_query(statuses, assignee, label, parent, include_done, sort, limit)
+        return self.index.task_table(*query)
+
+    def _list_query(
+        self,
+        statuses: list[str] | None,
+        assignee: str | None,
+        label: str | None,
+        parent: str | None,
+        include_done: bool,
+        sort: str,
+        limit: int | None,
+    ) -> tuple[list[str] | None, str | None, str | None, str | None, str, int | None, Any]:
         self.refresh()
         flow = self.workflow
         if statuses:
@@ -139,15 +182,18 @@ class TaskOps(WorkspaceBase):
             raise UsageError(f"unknown sort {sort!r}; use one of: {', '.join(orders)}")
         parent_id = self.resolve_task(parent) if parent else None
         rank = flow["statuses"] if sort == "status" else ()
-        query = (wanted, assignee, label, parent_id, orders[sort], limit, rank)
-        return self.index.tasks_json(*query) if as_json_text else self.index.tasks(*query)
+        return (wanted, assignee, label, parent_id, orders[sort], limit, rank)
 
     def short_ids(self, among: Sequence[str] | None = None) -> dict[str, str]:
         """The shortest unique prefix of every task ID (or of the IDs ``among``: a page of
         a big workspace asks the index for their neighbours instead of reading every ID)."""
         if among is not None and len(among) <= _SHORT_BY_NEIGHBOURS:
-            return {t: ids.short_id(t, self.index.neighbours(t)) for t in among}
+            return self.index.short_ids_of(among)
         return ids.short_ids(self.index.task_ids())
+
+    def short_ids_of(self, task_ids: Iterable[str]) -> dict[str, str]:
+        """:meth:`short_ids` of just these tasks (for output that shows a few of many)."""
+        return self.index.short_ids_of(task_ids)
 
     def show_task(self, ref: str) -> dict[str, Any]:
         """A task with its body sections, dependents, children and readiness."""

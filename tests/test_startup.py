@@ -1,0 +1,60 @@
+"""Start-up cuts of issue 15 that must not change behaviour: command groups convert only the
+subcommand asked for (help and the command tree are typer's own), and the regular expressions
+rewritten to compile faster match exactly the characters the originals matched."""
+
+from __future__ import annotations
+
+import re
+
+import typer
+
+from agentctl.cli import app as cli_app
+from agentctl.cli import tasks as task_commands
+from agentctl.core import graph_render
+from agentctl.store import index_text
+
+
+def _sample() -> list[str]:
+    """Every character up to U+3100, then every 61st to U+10FFFF (surrogates included)."""
+    return [chr(c) for c in [*range(0x3100), *range(0x3100, 0x110000, 61), 0x10FFFF]]
+
+
+def test_bareword_class_is_the_original_set() -> None:
+    original = re.compile(r"[0-9A-Za-z_\u0080-\U0010ffff]+")
+    for char in _sample():
+        assert bool(index_text._BAREWORD.fullmatch(char)) == bool(original.fullmatch(char)), hex(
+            ord(char)
+        )
+
+
+def test_mermaid_unsafe_class_is_the_original_set() -> None:
+    original = re.compile(r"[^A-Za-z0-9 .,_\-+!?/@\u00a0-\U0010ffff]")
+    for char in _sample():
+        assert bool(graph_render._MERMAID_UNSAFE.fullmatch(char)) == bool(
+            original.fullmatch(char)
+        ), hex(ord(char))
+
+
+def test_a_group_converts_only_the_subcommand_asked_for() -> None:
+    group = cli_app.LazyGroup(name="agentctl").get_command(None, "task")
+    assert isinstance(group, cli_app.LazySubGroup)
+    show = group.get_command(None, "show")
+    assert show is not None and show.name == "show"
+    assert list(group.__dict__["commands"]) == ["show"]  # nothing else was converted
+    assert group.get_command(None, "show") is show
+    assert group.get_command(None, "no-such-command") is None
+
+
+def test_a_lazy_group_lists_what_typer_builds_in_its_order() -> None:
+    eager = typer.main.get_command(task_commands.app)
+    lazy = cli_app.LazyGroup(name="agentctl").get_command(None, "task")
+    assert lazy.list_commands(None) == eager.list_commands(None)  # type: ignore[attr-defined]
+    assert list(lazy.commands) == list(eager.commands)  # type: ignore[attr-defined]
+    for name in lazy.list_commands(None):
+        ours, theirs = lazy.get_command(None, name), eager.get_command(None, name)  # type: ignore[attr-defined]
+        assert ours.get_short_help_str() == theirs.get_short_help_str()
+        assert [p.name for p in ours.params] == [p.name for p in theirs.params]
+    assert [p.name for p in lazy.params] == [p.name for p in eager.params]
+    dep = lazy.get_command(None, "dep")
+    assert dep.list_commands(None) == ["add", "rm"]  # a nested group, converted by typer
+    assert dep.suggest_commands is False  # click alone suggests ("Did you mean ...?")
