@@ -17,7 +17,7 @@ from agentctl.core import graph, ids, secrets
 from agentctl.core.rules import Actor, check_gate_escape, check_move_permission, is_pending
 from agentctl.core.text import check_line
 from agentctl.errors import AgentctlError, ConflictError, PermissionDeniedError, UsageError
-from agentctl.workspace.base import Mutation, timestamp
+from agentctl.workspace.base import Mutation, pausing_gc, timestamp
 from agentctl.workspace.tasks import TASK_ORDER, TaskOps, validate_model
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class PlanningOps(TaskOps):
 
         return MAX_BYTES
 
+    @pausing_gc
     def import_roadmap(
         self,
         actor: Actor,
@@ -76,6 +77,7 @@ class PlanningOps(TaskOps):
         plan = roadmap.parse(decoded, source, repaired)
         return self.apply_plan(actor, plan, dry_run=dry_run, parent=parent, label=label)
 
+    @pausing_gc
     def apply_plan(
         self,
         actor: Actor,
