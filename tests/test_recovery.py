@@ -551,8 +551,11 @@ def _taskwarrior_export(count: int) -> str:
             "description": f"Imported task {n}",
             "status": "pending",
             "entry": "20261201T100000Z",
-            **({"annotations": [{"entry": "20261202T110000Z", "description": f"note {n}"}]}
-               if n % 4 == 0 else {}),
+            **(
+                {"annotations": [{"entry": "20261202T110000Z", "description": f"note {n}"}]}
+                if n % 4 == 0
+                else {}
+            ),
         }  # fmt: skip
         for n in range(count)
     ]

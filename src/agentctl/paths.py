@@ -182,6 +182,8 @@ class Layout:
                     raise ValidationError("symlinks are not allowed inside .agentctl/", current)
                 if checked is not None and depth == len(parts) - 1:
                     checked.add(current)  # the path's folder exists and no part of it links
+        if normal == text and isinstance(path, Path):
+            return path  # already absolute and normal: no second Path built
         return Path(normal)
 
     @cached_property
