@@ -978,6 +978,9 @@ def test_layout_inside_all_checks_like_inside(tmp_path: Path) -> None:
         root / "WORKING.md",
     ]
     assert layout.inside_all(paths) == [layout.inside(p) for p in paths]
+    assert layout.tasks_of(["t-1", "t-2"]) == [layout.task("t-1"), layout.task("t-2")]
+    with pytest.raises(UsageError):
+        layout.tasks_of(["t-1", "../t-2"])
     assert layout.relative(root / ".agentctl" / "tasks" / "t-1.md") == ".agentctl/tasks/t-1.md"
     assert layout.relative(tmp_path / "elsewhere") == str(tmp_path / "elsewhere")
     with pytest.raises(UsageError):

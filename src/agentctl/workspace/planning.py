@@ -427,9 +427,10 @@ class PlanningOps(TaskOps):
         created = sum(1 for e in entries if e.action == "create")
         updated = sum(1 for e in entries if e.action == "update")
         m.batch_subject = f"{what} {source.removesuffix('#').removesuffix(':')}: {created} created, {updated} updated"
+        new_paths = iter(self.layout.tasks_of(e.task_id for e in entries if e.action == "create"))
         for entry in entries:
             if entry.action == "create":
-                path = self.layout.task(entry.task_id)
+                path = next(new_paths)
                 validate_model("Task", entry.fields, self.layout.relative(path))
                 m.create(path, dump_new(entry.fields, entry.body), (entry.fields, entry.body))
                 new_task: ev.TaskCreated = {
