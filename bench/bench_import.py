@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -83,6 +84,8 @@ def main() -> None:
             subprocess.run(["git", "-C", str(template), "config", key, value], check=True)
         run([*exe, "init"], template, env)
         times: dict[str, list[float]] = {"taskwarrior": [], "roadmap": [], "add": []}
+        cpu: dict[str, list[float]] = {"taskwarrior": [], "roadmap": [], "add": []}
+        loads: list[float] = []
         for i in range(args.runs + 1):
             for label, argv in (
                 ("taskwarrior", [*exe, "import", "taskwarrior", str(export)]),
@@ -91,20 +94,27 @@ def main() -> None:
             ):
                 target = base / f"ws-{i}-{label}"
                 shutil.copytree(template, target, symlinks=True)
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 elapsed = run(argv, target, env)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                # CPU (user + sys) of the command and its git processes: what load does not add.
+                used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                loads.append(os.getloadavg()[0])
                 if i:  # the first round warms the page cache and bytecode
                     times[label].append(elapsed)
-                print(f"round {i} {label}: {elapsed:.2f} s", file=sys.stderr)
+                    cpu[label].append(used)
+                print(f"round {i} {label}: {elapsed:.2f} s, {used:.2f} s CPU", file=sys.stderr)
                 commits = subprocess.run(["git", "-C", str(target), "rev-list", "--count", "HEAD"],
                                          capture_output=True, text=True, check=True)  # fmt: skip
                 assert commits.stdout.strip() == "2", commits.stdout  # init, then the one commit
                 shutil.rmtree(target)
         tw, rm, add = (statistics.median(times[k]) for k in ("taskwarrior", "roadmap", "add"))
         lines = [
-            f"| {args.tasks:,} tasks, median of {args.runs} | median s | min s | max s |",
-            "|---|---:|---:|---:|",
+            f"| {args.tasks:,} tasks, median of {args.runs} | median s | min s | max s | CPU s |",
+            "|---|---:|---:|---:|---:|",
             *(
-                f"| {name} | {statistics.median(times[key]):.2f} | {min(times[key]):.2f} | {max(times[key]):.2f} |"
+                f"| {name} | {statistics.median(times[key]):.2f} | {min(times[key]):.2f} "
+                f"| {max(times[key]):.2f} | {statistics.median(cpu[key]):.2f} |"
                 for key, name in (
                     ("taskwarrior", "`import taskwarrior` (one commit)"),
                     (
@@ -116,7 +126,9 @@ def main() -> None:
             ),
             "",
             f"import taskwarrior / import roadmap: {tw / rm:.2f}; / one task add: {tw / add:.1f} "
-            f"({tw / args.tasks * 1000:.2f} ms per task); target 10 s.",
+            f"({tw / args.tasks * 1000:.2f} ms per task); target 10 s. "
+            f"Load average (1 min) {min(loads):.1f}-{max(loads):.1f}; CPU: user + sys of "
+            "the command and its git processes (median).",
         ]
         text = "\n".join(lines) + "\n"
         print(text)

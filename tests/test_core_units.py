@@ -945,6 +945,83 @@ def test_write_text_leaves_no_temp_when_it_fails(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir-in-the-way"]
 
 
+def test_create_many_creates_every_file_and_names_the_one_in_the_way(tmp_path: Path) -> None:
+    items = [(tmp_path / "tasks" / f"t-{n}.md", f"task {n}\n") for n in range(20)]
+    items += [(tmp_path / "threads" / f"t-{n}" / "m.md", f"message {n}\n") for n in range(3)]
+    atomic.create_many(items)
+    assert all(path.read_text() == text for path, text in items)
+    assert sorted(p.name for p in (tmp_path / "tasks").iterdir()) == sorted(
+        f"t-{n}.md" for n in range(20)
+    )  # no temp file left behind
+    taken = tmp_path / "more" / "b.md"
+    taken.parent.mkdir()
+    taken.write_text("someone else's\n")
+    with pytest.raises(FileExistsError) as caught:
+        atomic.create_many([(tmp_path / "more" / "a.md", "a\n"), (taken, "mine\n")])
+    assert caught.value.filename == str(taken)  # the target, not a temp file's name
+    assert taken.read_text() == "someone else's\n"
+    assert sorted(p.name for p in taken.parent.iterdir()) == ["a.md", "b.md"]
+
+
+def test_layout_inside_all_checks_like_inside(tmp_path: Path) -> None:
+    from agentctl.errors import UsageError, ValidationError
+    from agentctl.paths import Layout
+
+    root = tmp_path / "ws"
+    (root / ".agentctl" / "tasks").mkdir(parents=True)
+    layout = Layout(root)
+    paths = [
+        root / ".agentctl" / "tasks" / "t-1.md",
+        Path(".agentctl/tasks/t-2.md"),
+        root / ".agentctl" / "threads" / "t-1" / "m.md",  # a folder not made yet
+        root / ".agentctl" / "x" / ".." / "tasks" / "t-3.md",
+        root / "WORKING.md",
+    ]
+    assert layout.inside_all(paths) == [layout.inside(p) for p in paths]
+    assert layout.tasks_of(["t-1", "t-2"]) == [layout.task("t-1"), layout.task("t-2")]
+    with pytest.raises(UsageError):
+        layout.tasks_of(["t-1", "../t-2"])
+    assert layout.relative(root / ".agentctl" / "tasks" / "t-1.md") == ".agentctl/tasks/t-1.md"
+    assert layout.relative(tmp_path / "elsewhere") == str(tmp_path / "elsewhere")
+    with pytest.raises(UsageError):
+        layout.inside_all([paths[0], root / ".." / "elsewhere"])
+    (tmp_path / "outside").mkdir()
+    (root / ".agentctl" / "docs").symlink_to(tmp_path / "outside")
+    with pytest.raises(ValidationError):
+        layout.inside_all([paths[0], root / ".agentctl" / "docs" / "d-1.md"])
+    # The file's own name is checked for every path, even in a folder already checked.
+    (root / ".agentctl" / "tasks" / "t-9.md").symlink_to(tmp_path / "outside")
+    with pytest.raises(ValidationError):
+        layout.inside_all([paths[0], root / ".agentctl" / "tasks" / "t-9.md"])
+
+
+def test_pausing_gc_pauses_the_collector_and_restores_it() -> None:
+    import gc
+
+    from agentctl.workspace.base import pausing_gc
+
+    seen: list[bool] = []
+
+    @pausing_gc
+    def bulk(fail: bool) -> int:
+        seen.append(gc.isenabled())
+        if fail:
+            raise ValueError("boom")
+        return 7
+
+    assert gc.isenabled()
+    assert bulk(False) == 7
+    with pytest.raises(ValueError):
+        bulk(True)
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        bulk(False)  # paused by the caller: left paused
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_layout_inside_refuses_escapes_and_symlinks(tmp_path: Path) -> None:
     from agentctl.errors import UsageError, ValidationError
     from agentctl.paths import Layout

@@ -510,3 +510,98 @@ def test_an_event_batch_killed_before_its_events_are_written_gets_them_all(
     ws.add_task(Actor("tester"), "next")
     ws.close()
     _assert_consistent(root)
+
+
+# -- a bulk create (an import) killed while creating its files --------------------------------
+
+_DIE_AT = """
+import os, signal, sys
+from agentctl.store import atomic
+from agentctl.cli.app import main
+
+point, wanted = sys.argv[1], int(sys.argv[2])
+calls = [0]
+real = atomic._write_new if point == "write" else os.link
+
+
+def dying(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == wanted:
+        if point == "write":  # killed halfway through writing the file's bytes
+            path, data = args
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, data[: len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+
+
+if point == "write":
+    atomic._write_new = dying
+else:
+    os.link = dying
+sys.argv = ["agentctl", *sys.argv[3:]]
+main()
+"""
+
+
+def _taskwarrior_export(count: int) -> str:
+    tasks = [
+        {
+            "uuid": f"00000000-0000-4000-8000-{n:012d}",
+            "description": f"Imported task {n}",
+            "status": "pending",
+            "entry": "20261201T100000Z",
+            **(
+                {"annotations": [{"entry": "20261202T110000Z", "description": f"note {n}"}]}
+                if n % 4 == 0
+                else {}
+            ),
+        }  # fmt: skip
+        for n in range(count)
+    ]
+    return json.dumps(tasks)
+
+
+@pytest.mark.parametrize(("point", "at"), [("write", 1), ("write", 23), ("link", 1), ("link", 23)])
+def test_an_import_killed_while_creating_its_files_leaves_no_half_file_and_is_completed(
+    tmp_path: Path, point: str, at: int
+) -> None:
+    """The bulk create (atomic.create_many) killed halfway through writing a file, or while
+    linking the files into place: no reader ever sees a torn record (every file under its own
+    name is complete; the torn one is a hidden temp file), and the next command completes the
+    import from the journal, whole."""
+    import sys
+
+    from agentctl.store.frontmatter import load_fast
+
+    root = new_workspace(tmp_path / "repo")
+    export = tmp_path / "export.json"
+    export.write_text(_taskwarrior_export(40), encoding="utf-8")  # 40 tasks and 10 messages
+    before = head_count(root)
+    killed = subprocess.run(
+        [sys.executable, "-c", _DIE_AT, point, str(at), "-W", str(root),
+         "import", "taskwarrior", str(export)],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    written = task_files(root)
+    # Killed while writing temp files: nothing is linked yet; while linking: some are.
+    assert (written == set()) if point == "write" else (len(written) == at - 1)
+    for path in (root / ".agentctl").rglob("*.md"):
+        if not path.name.startswith("."):  # temp files are hidden; readers skip them
+            fields, _ = load_fast(path.read_text(encoding="utf-8"), str(path))
+            assert fields["id"]
+    assert head_count(root) == before
+    result = run_cli(root, "validate", check=False)
+    assert "an interrupted change is not finished" in result.stdout, result.stdout
+
+    run_cli(root, "task", "add", "next")
+    _assert_consistent(root)
+    assert len(task_files(root)) == 41
+    assert len(list((root / ".agentctl" / "threads").rglob("*.md"))) == 10
+    assert list((root / ".agentctl").rglob("*.agentctl-tmp")) == []
+    assert head_count(root) == before + 2  # the import (completed), then the new task
+    assert run_cli(root, "validate", check=False).returncode == 0
+    # Re-importing changes nothing: the completed tasks carry their source keys.
+    again = run_json(root, "import", "taskwarrior", str(export))
+    assert head_count(root) == before + 2, again

@@ -671,6 +671,28 @@ def test_criteria_render_and_parse(items: list[tuple[str, bool]]) -> None:
     assert taskbody.parse_criteria(taskbody.get_section(body, taskbody.ACCEPTANCE)) == criteria
 
 
+_BODY_TEXT = st.lists(
+    st.sampled_from(["a", " ", "\n", "#", "## ", "```", "~~~", "- [ ] x", "\r"]), max_size=12
+).map("".join)
+
+
+@SETTINGS
+@given(
+    _BODY_TEXT, st.lists(st.text(st.sampled_from("ab #`\n"), min_size=1, max_size=8)), _BODY_TEXT
+)
+@example("", [], "")
+@example("d\n", ["one"], "\n\nn\n")
+def test_task_body_is_the_three_sections_set_in_turn(
+    description: str, criteria: list[str], notes: str
+) -> None:
+    """task_body's direct build (texts without '#') equals setting the sections one by one."""
+    items = [taskbody.Criterion(text) for text in criteria]
+    body = taskbody.set_section("", taskbody.DESCRIPTION, description)
+    body = taskbody.set_section(body, taskbody.ACCEPTANCE, taskbody.render_criteria(items))
+    body = taskbody.set_section(body, taskbody.NOTES, notes)
+    assert taskbody.task_body(description, items, notes) == body
+
+
 # -- through the workspace ------------------------------------------------------------------------
 
 

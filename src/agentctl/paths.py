@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -37,70 +38,72 @@ def validate_name(value: str, what: str = "name") -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """Names of everything in a workspace rooted at ``root`` (resolved, absolute)."""
+    """Names of everything in a workspace rooted at ``root`` (resolved, absolute). The fixed
+    names are computed once per layout (an import asks for the tasks folder ten thousand
+    times); anything that checks the disk (:meth:`inside`, ``working``) checks every time."""
 
     root: Path
     working_name: str = "WORKING.md"
 
-    @property
+    @cached_property
     def dir(self) -> Path:
         return self.root / DIR_NAME
 
-    @property
+    @cached_property
     def config(self) -> Path:
         return self.dir / "config.yaml"
 
-    @property
+    @cached_property
     def agents(self) -> Path:
         return self.dir / "agents"
 
-    @property
+    @cached_property
     def tasks(self) -> Path:
         return self.dir / "tasks"
 
-    @property
+    @cached_property
     def threads(self) -> Path:
         return self.dir / "threads"
 
-    @property
+    @cached_property
     def events(self) -> Path:
         return self.dir / "events"
 
-    @property
+    @cached_property
     def specs(self) -> Path:
         return self.dir / "specs"
 
-    @property
+    @cached_property
     def docs(self) -> Path:
         return self.dir / "docs"
 
-    @property
+    @cached_property
     def memory(self) -> Path:
         return self.dir / "memory"
 
-    @property
+    @cached_property
     def inbox(self) -> Path:
         return self.dir / "inbox"
 
-    @property
+    @cached_property
     def local(self) -> Path:
         return self.dir / "local"
 
-    @property
+    @cached_property
     def host_file(self) -> Path:
         """This clone's machine name (``agentctl host --set``), machine-local."""
         return self.local / "host"
 
-    @property
+    @cached_property
     def lock(self) -> Path:
         return self.local / "workspace.lock"
 
-    @property
+    @cached_property
     def journal(self) -> Path:
         """Write-ahead entries of changes not yet committed (see store/journal.py)."""
         return self.local / "journal"
 
-    @property
+    @cached_property
     def index(self) -> Path:
         return self.local / "index.sqlite"
 
@@ -110,6 +113,11 @@ class Layout:
 
     def task(self, task_id: str) -> Path:
         return self.inside(self.tasks / f"{validate_name(task_id, 'task id')}.md")
+
+    def tasks_of(self, task_ids: Iterable[str]) -> list[Path]:
+        """:meth:`task` of each ID, the tasks folder checked once (an import names 10,000)."""
+        tasks = self.tasks
+        return self.inside_all(tasks / f"{validate_name(i, 'task id')}.md" for i in task_ids)
 
     def agent(self, name: str) -> Path:
         return self.inside(self.agents / f"{validate_name(name, 'agent name')}.md")
@@ -144,6 +152,16 @@ class Layout:
 
         Refuses ``..`` escapes and any symlink between ``.agentctl/`` and the path.
         """
+        return self._inside(path, None)
+
+    def inside_all(self, paths: Iterable[Path]) -> list[Path]:
+        """:meth:`inside` of each path, checking each folder once for the whole call (a bulk
+        import writes ten thousand files in a few folders): each path's own name is still
+        checked."""
+        checked: set[str] = set()
+        return [self._inside(path, checked) for path in paths]
+
+    def _inside(self, path: Path, checked: set[str] | None) -> Path:
         # Strings and lstat, not pathlib per component: a bulk import checks thousands.
         root = self._root_text
         prefix = root if root.endswith(os.sep) else root + os.sep
@@ -154,7 +172,10 @@ class Layout:
         parts = normal[len(prefix) :].split(os.sep) if normal != root else []
         if parts and parts[0] == DIR_NAME:
             current = root
-            for part in parts:
+            folder = os.path.dirname(normal)
+            if checked is not None and folder in checked:
+                current, parts = folder, parts[-1:]  # its folders were checked by this call
+            for depth, part in enumerate(parts, 1):
                 current = current + os.sep + part
                 try:
                     mode = os.lstat(current).st_mode
@@ -164,6 +185,10 @@ class Layout:
                     continue  # as Path.is_symlink: an unreadable part is no symlink
                 if stat.S_ISLNK(mode):
                     raise ValidationError("symlinks are not allowed inside .agentctl/", current)
+                if checked is not None and depth == len(parts) - 1:
+                    checked.add(current)  # the path's folder exists and no part of it links
+        if normal == text and isinstance(path, Path):
+            return path  # already absolute and normal: no second Path built
         return Path(normal)
 
     @cached_property
@@ -172,6 +197,11 @@ class Layout:
 
     def relative(self, path: Path) -> str:
         """Display form of a workspace path, relative to the root with '/' separators."""
+        text = os.fspath(path)
+        root = self._root_text
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        if text.startswith(prefix):  # strings, not pathlib: an import names ten thousand
+            return text[len(prefix) :].replace(os.sep, "/")
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:

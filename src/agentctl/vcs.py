@@ -384,7 +384,7 @@ class Repo:
         are unchanged relative to HEAD. Paths are files, absolute (under the root) or
         relative to the root. Raises GitError on any git failure, including a locked index.
         """
-        parents: dict[Path, Path] = {}  # a bulk import commits thousands of files in few folders
+        parents: dict[str, str] = {}  # a bulk import commits thousands of files in few folders
         rels = list(dict.fromkeys(self._relative(p, parents) for p in paths))  # dedupe, keep order
         if not rels:
             return None
@@ -736,12 +736,14 @@ class Repo:
         assert proc.stdin is not None
         try:
             with proc.stdin as stream:
+                root = os.fspath(self.root)
                 for rel in rels:
-                    path = self.root / rel
+                    path = os.path.join(root, rel)
                     try:
-                        if not stat.S_ISREG(path.lstat().st_mode):
+                        if not stat.S_ISREG(os.lstat(path).st_mode):
                             continue
-                        data = path.read_bytes()
+                        with open(path, "rb") as handle:
+                            data = handle.read()
                     except OSError:
                         continue
                     stream.write(b"blob\ndata %d\n" % len(data))
@@ -753,28 +755,32 @@ class Repo:
         finally:
             proc.wait()
 
-    def _relative(self, path: Path, parents: dict[Path, Path] | None = None) -> str:
+    def _relative(self, path: Path, parents: dict[str, str] | None = None) -> str:
         """``path`` as a POSIX path relative to the root, refusing anything outside it.
         ``parents``: resolved parent folders, kept for the paths of one call."""
-        absolute = path if path.is_absolute() else self.root / path
+        # Strings, not pathlib: a bulk import commits ten thousand paths.
+        root = os.fspath(self.root)
+        text = os.fspath(path)
+        absolute = text if os.path.isabs(text) else os.path.join(root, text)
         # Collapse "." and ".." lexically, then resolve symlinks in the parent directories
         # (the root is resolved too) but not in the last component: a symlink is committed
         # as a symlink.
-        normal = Path(os.path.normpath(absolute))
-        if parents is None:
-            full = normal.parent.resolve() / normal.name
-        else:
-            parent = parents.get(normal.parent)
-            if parent is None:
-                parent = parents[normal.parent] = normal.parent.resolve()
-            full = parent / normal.name
-        try:
-            rel = full.relative_to(self.root)
-        except ValueError:
-            raise GitError(f"{path} is outside the git work tree {self.root}") from None
-        if not rel.parts or rel.parts[0] == ".git":
+        folder, name = os.path.split(os.path.normpath(absolute))
+        parent = None if parents is None else parents.get(folder)
+        if parent is None:
+            parent = os.fspath(Path(folder).resolve())
+            if parents is not None:
+                parents[folder] = parent
+        full = os.path.join(parent, name) if name else parent
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        if not full.startswith(prefix):
+            if full == root:
+                raise GitError(f"{path} is not a file in the git work tree {self.root}")
+            raise GitError(f"{path} is outside the git work tree {self.root}")
+        rel = full[len(prefix) :]
+        if rel.split(os.sep, 1)[0] == ".git":
             raise GitError(f"{path} is not a file in the git work tree {self.root}")
-        return rel.as_posix()
+        return rel.replace(os.sep, "/")
 
     def _commit_settings(self, author_name: str | None, author_email: str | None) -> _Settings:
         """The identity (GIT_AUTHOR_*/GIT_COMMITTER_* variables for commit-tree) and the

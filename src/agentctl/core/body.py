@@ -102,7 +102,20 @@ def task_body(
     description: str = "", criteria: list[Criterion] | None = None, notes: str = ""
 ) -> str:
     """The body of a new task with its three standard sections."""
-    body = set_section("", DESCRIPTION, description)
-    body = set_section(body, ACCEPTANCE, render_criteria(criteria or []))
-    body = set_section(body, NOTES, notes)
+    texts = (description, render_criteria(criteria or []), notes)
+    if any("#" in text for text in texts):  # a text may hold a heading: section by section
+        body = set_section("", DESCRIPTION, texts[0])
+        body = set_section(body, ACCEPTANCE, texts[1])
+        return set_section(body, NOTES, texts[2])
+    # No heading anywhere: what set_section appends, without rescanning the body three times
+    # (an import builds ten thousand bodies).
+    body = ""
+    for name, text in zip(TASK_SECTIONS, texts, strict=True):
+        content = text.strip("\n")
+        stem = body.rstrip("\n")
+        body = (
+            (f"{stem}\n\n" if stem else "\n")
+            + f"## {name}\n"
+            + (f"\n{content}\n" if content else "")
+        )
     return body

@@ -203,8 +203,14 @@ def begin(
 ) -> Entry:
     """Write (durably) and return the entry for a change that is about to be applied."""
 
+    root_text = os.fspath(root)
+    prefix = root_text if root_text.endswith(os.sep) else root_text + os.sep
+
     def rel(path: Path) -> str:
-        return path.relative_to(root).as_posix()
+        text = os.fspath(path)  # strings, not pathlib: an import journals ten thousand files
+        if text.startswith(prefix):
+            return text[len(prefix) :].replace(os.sep, "/")
+        return path.relative_to(root).as_posix()  # raises ValueError, as for any outsider
 
     entry = Entry(id=f"{_PREFIX}{time.time_ns():x}-{os.urandom(4).hex()}", pid=_me().pid,
                   started=_me().started, created=time.time(), commit=commit, events=list(events))  # fmt: skip

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from agentctl.core import clock, ids
 from agentctl.core.rules import Actor
 from agentctl.errors import UsageError
-from agentctl.workspace.base import Mutation
+from agentctl.workspace.base import Mutation, pausing_gc
 from agentctl.workspace.planning import PlanningOps
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class InterchangeOps(PlanningOps):
 
         return MAX_BYTES
 
+    @pausing_gc
     def import_external(
         self,
         actor: Actor,

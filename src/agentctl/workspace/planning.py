@@ -17,7 +17,7 @@ from agentctl.core import graph, ids, secrets
 from agentctl.core.rules import Actor, check_gate_escape, check_move_permission, is_pending
 from agentctl.core.text import check_line
 from agentctl.errors import AgentctlError, ConflictError, PermissionDeniedError, UsageError
-from agentctl.workspace.base import Mutation, timestamp
+from agentctl.workspace.base import Mutation, pausing_gc, timestamp
 from agentctl.workspace.tasks import TASK_ORDER, TaskOps, validate_model
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ class PlanningOps(TaskOps):
 
         return MAX_BYTES
 
+    @pausing_gc
     def import_roadmap(
         self,
         actor: Actor,
@@ -76,6 +77,7 @@ class PlanningOps(TaskOps):
         plan = roadmap.parse(decoded, source, repaired)
         return self.apply_plan(actor, plan, dry_run=dry_run, parent=parent, label=label)
 
+    @pausing_gc
     def apply_plan(
         self,
         actor: Actor,
@@ -425,9 +427,10 @@ class PlanningOps(TaskOps):
         created = sum(1 for e in entries if e.action == "create")
         updated = sum(1 for e in entries if e.action == "update")
         m.batch_subject = f"{what} {source.removesuffix('#').removesuffix(':')}: {created} created, {updated} updated"
+        new_paths = iter(self.layout.tasks_of(e.task_id for e in entries if e.action == "create"))
         for entry in entries:
             if entry.action == "create":
-                path = self.layout.task(entry.task_id)
+                path = next(new_paths)
                 validate_model("Task", entry.fields, self.layout.relative(path))
                 m.create(path, dump_new(entry.fields, entry.body), (entry.fields, entry.body))
                 new_task: ev.TaskCreated = {
