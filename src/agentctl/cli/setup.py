@@ -83,6 +83,12 @@ def reindex(ctx: typer.Context, json_: bool = JSON_OPTION) -> None:
     On a terminal (not with --json) a progress bar shows on stderr when the build is long.
     AGENTCTL_INDEX_WORKERS=N parses the files in N worker processes (default: one fewer than
     the CPUs from 3 CPUs on, else none).
+
+    Other commands re-read only what changed: a record directory of 2,000 files or more is
+    trusted while its mtime is as last seen (edits by agentctl, git and editors that save
+    through a rename change it), each command stats the next AGENTCTL_INDEX_SLICE (2,000)
+    of its files, and AGENTCTL_INDEX_RESCAN (3600) seconds bound the time between full
+    scans. Run reindex after editing files of a big workspace in place.
     """
     ws = open_workspace(ctx, warn=False)
     bar = output.long_progress(want_json(ctx, json_), "indexing")
