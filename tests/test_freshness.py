@@ -253,3 +253,13 @@ def test_a_pull_is_seen_at_once_by_lists_and_search(
     hits = cli("search", "heron", "--json").json()["hits"]
     assert [h["type"] for h in hits] == ["message"]
     assert len(cli("search", "remark", "--json").json()["hits"]) == 2
+
+
+def test_reindex_indexes_the_threads_too(ws_root: Path, cli: Runner) -> None:
+    task = add_task(cli, "Talk about it")
+    assert cli("task", "comment", task, "a remark").code == 0
+    ws = Workspace(ws_root)
+    ws.reindex()
+    # Indexed by the rebuild itself, not left to the first search.
+    (count,) = ws.index.db.execute("SELECT COUNT(*) FROM messages").fetchone()
+    assert count == 1
