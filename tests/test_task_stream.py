@@ -135,8 +135,8 @@ def test_short_ids_of_a_few_are_those_among_all(tasks: Path) -> None:
     try:
         ws.refresh()
         everything = short_ids(ws.index.task_ids())
-        assert ws.short_ids_of(IDS) == {i: everything[i] for i in IDS}
-        assert ws.short_ids_of(["t-aaaa0000001z"]) == {"t-aaaa0000001z": "t-aaaa0000001"}
-        assert ws.short_ids_of([]) == {}
+        assert ws.short_ids(IDS) == {i: everything[i] for i in IDS}
+        assert ws.short_ids(["t-aaaa0000001z"]) == {"t-aaaa0000001z": "t-aaaa0000001"}
+        assert ws.short_ids([]) == {}
     finally:
         ws.close()

@@ -84,13 +84,13 @@ class BigTree:
                 return at
         return None
 
+    def _entry(self, at: int) -> tuple[int, str]:
+        entry = self.raw[at]
+        return int(entry[: entry.index(b" ")], 8), entry[-self.raw_len :].hex()
+
     def get(self, name: bytes) -> tuple[int, str] | None:
         at = self._find(name)
-        if at is None:
-            return None
-        entry = self.raw[at]
-        space = entry.index(b" ")
-        return int(entry[:space], 8), entry[-self.raw_len :].hex()
+        return None if at is None else self._entry(at)
 
     def __setitem__(self, name: bytes, value: tuple[int, str]) -> None:
         mode, oid = value
@@ -101,12 +101,13 @@ class BigTree:
         self.raw.insert(at, b"%o %s\0%s" % (mode, name, bytes.fromhex(oid)))
 
     def pop(self, name: bytes, default: None = None) -> tuple[int, str] | None:
-        found = self.get(name)
         at = self._find(name)
-        if at is not None:
-            del self.keys[at]
-            del self.raw[at]
-        return found if found is not None else default
+        if at is None:
+            return default
+        found = self._entry(at)
+        del self.keys[at]
+        del self.raw[at]
+        return found
 
     def __delitem__(self, name: bytes) -> None:
         self.pop(name)

@@ -441,7 +441,7 @@ def ready(
         output.emit_json(result)
         return
     shown = [t["id"] for t in result["ready"]] + [t["id"] for t in result.get("not_ready", [])]
-    short = ws.short_ids_of(shown)
+    short = ws.short_ids(shown)
     rows = [
         [
             short[t["id"]],

@@ -313,8 +313,6 @@ class Index(EventIndex, TextIndex, FreshIndex):
             self.refresh_logs()
         if threads:
             self.refresh_threads(full=full)
-        else:
-            self.verify(THREADS, self.threads_signature())
         return self.problems()
 
     def refresh_records(
@@ -453,6 +451,11 @@ class Index(EventIndex, TextIndex, FreshIndex):
         count = super().refresh_threads()
         self.record_scan(THREADS, sig, now, count)
         return count
+
+    def verify_threads(self) -> None:
+        """Before this process writes (holding the lock): note whether the threads' recorded
+        signal is still the disk's, so :meth:`note_own_writes` may follow it."""
+        self.verify(THREADS, self.threads_signature())
 
     def note_own_writes(self, paths: Iterable[Path]) -> None:
         """Record the new signatures of the directories this process just wrote into (holding

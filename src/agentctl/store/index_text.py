@@ -163,7 +163,7 @@ class TextIndex:
         )
         return [(str(path), line, str(problem)) for path, line, problem in rows]
 
-    def refresh_threads(self, task_id: str | None = None, full: bool = False) -> int:
+    def refresh_threads(self, task_id: str | None = None) -> int:
         """Index new, changed and removed message files: every thread, or just one (deeply);
         returns the number of threads looked at."""
         threads = self.layout.threads

@@ -413,6 +413,7 @@ class WorkspaceBase:
             self.check_git_preconditions()  # before anything is written
             self.refresh(force=True)
             self.recover_interrupted()
+            self.index.verify_threads()  # after recovery: what it wrote is not ours to follow
             mutation = Mutation(actor)
             yield mutation
             self._apply(mutation)
@@ -795,7 +796,9 @@ class WorkspaceBase:
             unread=index.unread_counts(),
             needs_human=self._needs_human() if flow.get("human_gates") else None,
             needs_human_cap=caps["max_per_status"],
-            critical_path=working_critical_path(self),
+            critical_path=working_critical_path(
+                self, sum(n for s, n in counts.items() if s not in flow["done"])
+            ),
             needs_attention=self._needs_attention(),
             needs_attention_cap=caps["max_per_status"],
         )

@@ -283,7 +283,7 @@ def critical_path_data(
 WORKING_PATH_MAX_OPEN = 5000
 
 
-def working_critical_path(ws: WorkspaceBase) -> dict[str, Any] | None:
+def working_critical_path(ws: WorkspaceBase, open_count: int) -> dict[str, Any] | None:
     """The critical-path line of WORKING.md: the next few open tasks on the path and the
     work left along it, or None when nothing is open.
 
@@ -298,7 +298,6 @@ def working_critical_path(ws: WorkspaceBase) -> dict[str, Any] | None:
 
     config = ws.config
     done = list(config["workflow"]["done"])
-    open_count = sum(n for s, n in ws.index.count_by_status().items() if s not in done)
     if open_count > WORKING_PATH_MAX_OPEN:
         # Tracing 50,000 open tasks after every change costs seconds: the line says so.
         return {"too_many": open_count, "limit": WORKING_PATH_MAX_OPEN}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -190,10 +190,6 @@ class TaskOps(WorkspaceBase):
         if among is not None and len(among) <= _SHORT_BY_NEIGHBOURS:
             return self.index.short_ids_of(among)
         return ids.short_ids(self.index.task_ids())
-
-    def short_ids_of(self, task_ids: Iterable[str]) -> dict[str, str]:
-        """:meth:`short_ids` of just these tasks (for output that shows a few of many)."""
-        return self.index.short_ids_of(task_ids)
 
     def show_task(self, ref: str) -> dict[str, Any]:
         """A task with its body sections, dependents, children and readiness."""
