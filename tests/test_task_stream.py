@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from conftest import Runner, make_team
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agentctl.cli import output
 from agentctl.core import body as taskbody
@@ -138,5 +140,127 @@ def test_short_ids_of_a_few_are_those_among_all(tasks: Path) -> None:
         assert ws.short_ids(IDS) == {i: everything[i] for i in IDS}
         assert ws.short_ids(["t-aaaa0000001z"]) == {"t-aaaa0000001z": "t-aaaa0000001"}
         assert ws.short_ids([]) == {}
+    finally:
+        ws.close()
+
+
+# -- the width indexes and the walk in work order (index schema 16) -------------------------
+
+FEW = "01z"  # three letters: random IDs over them share long prefixes, so short IDs grow
+WORKFLOW = ["inbox", "assigned", "in_progress", "review", "done", "blocked"]
+# A status no workflow names (a hand-made file): listed by --all, measured like the others.
+STATUS_NAMES = [*WORKFLOW, "x-custom-status"]
+
+
+def _write_tasks(root: Path, rows: list[tuple[str, str, int, list[str], str]]) -> None:
+    folder = root / ".agentctl" / "tasks"
+    for old in folder.glob("*.md"):
+        old.unlink()
+    for n, (tail, status, priority, assignees, title) in enumerate(rows):
+        task_id = "t-" + tail
+        fields = {
+            "id": task_id,
+            "title": title,
+            "status": status,
+            "priority": priority,
+            "assignees": assignees,
+            "labels": [],
+            "depends_on": [],
+            "created_by": "tester",
+            "created_at": f"2026-11-{1 + n % 28:02d}T00:00:00Z",
+            "updated_at": "2026-11-30T00:00:00Z",
+        }
+        text = Document.new(fields, taskbody.task_body("", [])).dumps()
+        (folder / f"{task_id}.md").write_text(text, encoding="utf-8")
+
+
+task_rows = st.lists(
+    st.tuples(
+        st.text(FEW, min_size=12, max_size=12),
+        st.sampled_from(STATUS_NAMES),
+        st.integers(0, 3),
+        st.lists(
+            st.sampled_from(["a", "dev-1", "a-much-longer-agent-name"]), max_size=3, unique=True
+        ),
+        st.text(
+            st.characters(codec="utf-8", exclude_categories=("C", "Z")), min_size=1, max_size=30
+        ),
+    ),
+    max_size=40,
+    unique_by=lambda row: row[0],
+)
+STREAMED_QUERIES: list[dict[str, Any]] = [
+    {},
+    {"include_done": True},
+    {"statuses": ["inbox"]},
+    {"statuses": ["inbox", "assigned", "in_progress", "review"]},
+    {"statuses": ["done", "blocked"], "sort": "created"},
+    {"include_done": True, "sort": "status"},
+    {"assignee": "dev-1", "include_done": True},
+]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=task_rows)
+def test_widths_from_the_indexes_are_those_of_the_rows(
+    ws_root: Path, rows: list[tuple[str, str, int, list[str], str]]
+) -> None:
+    """Whatever the tasks, a whole list measured from the width indexes (and walked through
+    tasks_order when it lists most tasks) is the materialised table, byte for byte."""
+    _write_tasks(ws_root, rows)
+    ws = Workspace(ws_root)
+    try:
+        ws.refresh()
+        short = short_ids(ws.index.task_ids())
+        columns = ["ID", "PRI", "STATUS", "TITLE", "ASSIGNEES", "LABELS"]
+        for query in STREAMED_QUERIES:
+            materialised = ws.list_tasks(**query)
+            expected = [
+                [
+                    short[t["id"]],
+                    f"p{t['priority']}",
+                    t["status"],
+                    t["title"],
+                    ",".join(t["assignees"]) or "-",
+                    ",".join(t["labels"]),
+                ]
+                for t in materialised
+            ]
+            table = ws.list_tasks_table(**query)
+            assert table.count == len(expected), query
+            streamed = _captured(lambda t=table: output.stream_table(columns, t.widths, t.rows))
+            if expected:
+                assert streamed == output.plain_table(columns, expected), query
+            json_rows = list(ws.list_tasks_json_rows(**query))
+            assert "[" + ",".join(json_rows) + "]" == ws.list_tasks(as_json_text=True, **query)
+    finally:
+        ws.close()
+
+
+def test_a_whole_list_walks_the_work_order_index(tasks: Path) -> None:
+    """The plan behind the streamed first row: a list of most tasks in work order reads
+    tasks_order (no sort before the first row); a list of a few picks them by status."""
+    ws = Workspace(tasks)
+    try:
+        ws.refresh()
+        index = ws.index
+
+        def plan(statuses: list[str] | None) -> str:
+            in_order = index._in_work_order(statuses, "priority, created_at, id", None, ())
+            sql, params = index._task_query(
+                statuses, None, None, None, "priority, created_at, id", None, (), in_order
+            )
+            return " | ".join(
+                row[3] for row in index.db.execute("EXPLAIN QUERY PLAN " + sql, params)
+            )
+
+        assert "tasks_order" in plan(None) and "TEMP B-TREE" not in plan(None)
+        most = ["inbox", "assigned", "in_progress", "review"]
+        assert "tasks_order" in plan(most) and "TEMP B-TREE" not in plan(most)
+        assert "TEMP B-TREE" in plan(["review", "done"])  # two of ten: by status, then sorted
     finally:
         ws.close()

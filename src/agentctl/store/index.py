@@ -38,12 +38,31 @@ if TYPE_CHECKING:
     from agentctl.core.rows import PlanTask
 
 SCHEMA = (
-    15  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path;
+    16  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path;
 )
 # 14: tasks_depends (dependents of a task); 15: files_problems (the files with a problem),
-# tasks_status ends with id (a page of one status in work order comes from the index alone)
+# tasks_status ends with id (a page of one status in work order comes from the index alone);
+# 16: tasks_order (work order without a sort) and the width indexes of a plain task table
 
-_TABLES = """
+# len(",".join(assignees) or "-") of the JSON the index writes (json.dumps: '", "' between
+# items), for lists without an escape or a '","' (those are measured by _joined_length).
+_PLAIN_ASSIGNEES_WIDTH = (
+    "CASE WHEN assignees = '[]' OR instr(assignees, '\\') OR instr(assignees, '\",\"') THEN 1"
+    " ELSE max(1, length(replace(substr(assignees, 3, length(assignees) - 4), '\", \"', ',')))"
+    " END"
+)
+
+# A task row whose assignees hold an escape or are written without spaces ('","'): measured by
+# _joined_length, not by _PLAIN_ASSIGNEES_WIDTH (a partial index finds them).
+_ODD_ASSIGNEES = "(instr(assignees, '\\') OR instr(assignees, '\",\"'))"
+# A task ID not of the form "t-" + at least MIN_PREFIX characters (a hand-made file name):
+# the others' shortest short ID is _BASE_LENGTH characters (a partial index finds the odd ones).
+_BASE_LENGTH = 2 + MIN_PREFIX
+_ODD_IDS = f"(instr(id, '-') != 2 OR length(id) < {_BASE_LENGTH})"
+_WORK_ORDER = "priority, created_at, id"  # the default order of task lists (tasks_order)
+_MAX_STATUSES_MEASURED = 64  # distinct statuses measured one by one from the width indexes
+
+_TABLES = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, kind TEXT NOT NULL, sig INTEGER NOT NULL,
@@ -60,6 +79,11 @@ CREATE INDEX IF NOT EXISTS tasks_source ON tasks (source) WHERE source IS NOT NU
 CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent) WHERE parent IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);
 CREATE INDEX IF NOT EXISTS tasks_depends ON tasks (depends_on, id) WHERE depends_on != '[]';
+CREATE INDEX IF NOT EXISTS tasks_order ON tasks (priority, created_at, id);
+CREATE INDEX IF NOT EXISTS tasks_title_width ON tasks (status, length(title));
+CREATE INDEX IF NOT EXISTS tasks_assignees_width ON tasks (status, {_PLAIN_ASSIGNEES_WIDTH});
+CREATE INDEX IF NOT EXISTS tasks_odd_assignees ON tasks (status) WHERE {_ODD_ASSIGNEES};
+CREATE INDEX IF NOT EXISTS tasks_odd_ids ON tasks (status) WHERE {_ODD_IDS};
 CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS states (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 """
@@ -711,12 +735,17 @@ class Index(EventIndex, TextIndex, FreshIndex):
         order: str,
         limit: int | None,
         status_rank: Sequence[str] = (),
+        in_order: bool = False,
     ) -> tuple[str, list[Any]]:
+        """The SELECT of a task list; ``in_order``: most tasks are listed, so walk them in work
+        order through ``tasks_order`` (the first row comes at once) rather than pick them by
+        status and sort them all first."""
         clauses: list[str] = []
         params: list[Any] = []
         if statuses is not None:
             wanted = list(statuses)
-            clauses.append(f"status IN ({', '.join('?' * len(wanted))})")
+            unary = "+" if in_order else ""  # "+status": not by the status index
+            clauses.append(f"{unary}status IN ({', '.join('?' * len(wanted))})")
             params.extend(wanted)
         if assignee is not None:
             clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.assignees) WHERE value = ?)")
@@ -1061,7 +1090,11 @@ class Index(EventIndex, TextIndex, FreshIndex):
     ) -> Iterator[str]:
         """The items of :meth:`tasks_json`'s array, one JSON object text each, as SQLite
         yields them (nothing is held but the row at hand)."""
-        sql, params = self._task_query(statuses, assignee, label, parent, order, limit, status_rank)
+        wanted = None if statuses is None else list(statuses)
+        in_order = self._in_work_order(wanted, order, limit, status_rank)
+        sql, params = self._task_query(
+            wanted, assignee, label, parent, order, limit, status_rank, in_order
+        )
         if limit is not None:  # a page: picked, then built
             return iter(
                 self._json_texts_of_rowids([row[0] for row in self.db.execute(sql, params)])
@@ -1080,10 +1113,24 @@ class Index(EventIndex, TextIndex, FreshIndex):
     ) -> TaskTable:
         """The rows of :meth:`tasks` as table cells (short ID, ``p<priority>``, status, title,
         assignees, labels), streamed in order, with the width of every column measured first
-        by one aggregate query (so a plain table can be aligned before its first row is
-        written). Short IDs are those of :func:`agentctl.core.ids.short_ids` over every task:
-        the neighbours of each ID in ID order decide it."""
-        sql, params = self._task_query(statuses, assignee, label, parent, order, limit, status_rank)
+        (so a plain table can be aligned before its first row is written). Short IDs are those
+        of :func:`agentctl.core.ids.short_ids` over every task: the neighbours of each ID in ID
+        order decide it.
+
+        A whole list filtered by status only (the usual one) is measured from indexes, a few
+        seeks a status whatever the number of tasks, and streamed in work order from
+        ``tasks_order`` when most tasks are listed, so its first row comes before SQLite has
+        read the rest; other lists are measured by aggregate passes."""
+        wanted = None if statuses is None else list(dict.fromkeys(statuses))
+        by_status = None
+        if limit is None and assignee is None and label is None and parent is None:
+            by_status = self._widths_by_status(wanted)
+        in_order = self._in_work_order(
+            wanted, order, limit, status_rank, None if by_status is None else by_status[0]
+        )
+        sql, params = self._task_query(
+            wanted, assignee, label, parent, order, limit, status_rank, in_order
+        )
         where_and_order = sql[len(_PICK if limit is not None else _SELECT_TASK_JSON) :]
         db = self.db
         if limit is not None:  # a page: at most ``limit`` rows, measured once fetched
@@ -1093,24 +1140,25 @@ class Index(EventIndex, TextIndex, FreshIndex):
             ]
             widths = [max((len(cells[i]) for cells in page), default=0) for i in range(5)]
             return TaskTable(len(page), widths, iter(page))
-        # Everything: measured by SQL in passes that hold nothing, then streamed.
         where = where_and_order.split(" ORDER BY ", 1)[0]
         where_params = params[: where.count("?")]
-        count, status, title, priority, base, assignees = db.execute(
-            "SELECT count(*), max(length(status)), max(length(title)), max(length(priority)),"
-            f" max(min(length(id), instr(id, '-') + {MIN_PREFIX})), max({_PLAIN_ASSIGNEES_WIDTH})"
-            f" FROM tasks{where}",
-            where_params,
-        ).fetchone()
-        odd = f"{where} AND" if where else " WHERE"
-        for (names,) in db.execute(
-            f"SELECT assignees FROM tasks{odd} (instr(assignees, '\\') OR instr(assignees, '\",\"'))",
-            where_params,
-        ):
-            assignees = max(assignees or 0, _joined_length(names))
+        if by_status is not None:
+            count, status, title, priority, base, assignees = by_status
+        else:  # measured by SQL in passes that hold nothing
+            count, status, title, priority, base, assignees = db.execute(
+                "SELECT count(*), max(length(status)), max(length(title)), max(length(priority)),"
+                f" max(min(length(id), instr(id, '-') + {MIN_PREFIX})),"
+                f" max({_PLAIN_ASSIGNEES_WIDTH}) FROM tasks{where}",
+                where_params,
+            ).fetchone()
+            odd = f"{where} AND" if where else " WHERE"
+            for (names,) in db.execute(
+                f"SELECT assignees FROM tasks{odd} {_ODD_ASSIGNEES}", where_params
+            ):
+                assignees = max(assignees or 0, _joined_length(names))
         # Short IDs longer than the minimum are rare: find those among all IDs in one pass over
         # the ID index, then take the longest of them among the listed rows.
-        longer = _longer_short_ids(row[0] for row in db.execute("SELECT id FROM tasks ORDER BY id"))
+        longer = _longer_short_ids(db)
         (short,) = db.execute(
             f"SELECT max(j.value) FROM json_each(?) AS j JOIN tasks ON tasks.id = j.key{where}",
             [json.dumps(longer), *where_params],
@@ -1127,6 +1175,79 @@ class Index(EventIndex, TextIndex, FreshIndex):
             ],
             (_cells(row) for row in rows),
         )
+
+    def _in_work_order(
+        self,
+        statuses: list[str] | None,
+        order: str,
+        limit: int | None,
+        status_rank: Sequence[str],
+        listed: int | None = None,
+    ) -> bool:
+        """Whether a whole list in work order should walk ``tasks_order``: when it lists at
+        least half of the tasks (else picking them by status and sorting them is cheaper)."""
+        if limit is not None or status_rank or order != _WORK_ORDER:
+            return False
+        if statuses is None:
+            return True
+        db = self.db
+        if listed is None:
+            listed = sum(
+                _one(db, "SELECT count(*) FROM tasks WHERE status = ?", (name,))
+                for name in set(statuses)
+            )
+        return bool(listed * 2 > _one(db, "SELECT count(*) FROM tasks", ()))
+
+    def _widths_by_status(
+        self, statuses: list[str] | None
+    ) -> tuple[int, int, int, int, int, int] | None:
+        """(count, and the widest status, title, priority, base short ID and assignees) of the
+        tasks in ``statuses`` (every status when None), from the width indexes: a few seeks a
+        status. None when there are too many statuses for that to pay (hand-made files)."""
+        db = self.db
+        if statuses is None:
+            statuses = []
+            row = db.execute("SELECT min(status) FROM tasks").fetchone()
+            while row[0] is not None:  # each distinct status, by seeks in tasks_status
+                statuses.append(row[0])
+                if len(statuses) > _MAX_STATUSES_MEASURED:
+                    return None
+                row = db.execute("SELECT min(status) FROM tasks WHERE status > ?", row).fetchone()
+        elif len(statuses) > _MAX_STATUSES_MEASURED:
+            return None
+        count = status = title = priority = base = assignees = 0
+        for name in statuses:
+            (n,) = db.execute("SELECT count(*) FROM tasks WHERE status = ?", (name,)).fetchone()
+            if not n:
+                continue
+            count += n
+            status = max(status, len(name))
+            one = (name,)
+            title = max(
+                title, _one(db, "SELECT max(length(title)) FROM tasks WHERE status = ?", one)
+            )
+            lowest = _one(db, "SELECT min(priority) FROM tasks WHERE status = ?", one)
+            highest = _one(db, "SELECT max(priority) FROM tasks WHERE status = ?", one)
+            priority = max(priority, len(str(lowest)), len(str(highest)))
+            assignees = max(
+                assignees,
+                _one(db, f"SELECT max({_PLAIN_ASSIGNEES_WIDTH}) FROM tasks WHERE status = ?", one),
+            )
+            for (names,) in db.execute(
+                "SELECT assignees FROM tasks INDEXED BY tasks_odd_assignees"
+                f" WHERE status = ? AND {_ODD_ASSIGNEES}",
+                one,
+            ):
+                assignees = max(assignees, _joined_length(names))
+            odd_count, odd_base = db.execute(
+                f"SELECT count(*), max(min(length(id), instr(id, '-') + {MIN_PREFIX}))"
+                f" FROM tasks INDEXED BY tasks_odd_ids WHERE status = ? AND {_ODD_IDS}",
+                one,
+            ).fetchone()
+            if odd_count < n:  # an ID of the usual form is listed
+                base = max(base, _BASE_LENGTH)
+            base = max(base, odd_base or 0)
+        return count, status, title, priority, base, assignees
 
     def short_ids_of(self, task_ids: Iterable[str]) -> dict[str, str]:
         """The short IDs of ``task_ids`` among every task (as :func:`agentctl.core.ids.short_ids`
@@ -1171,13 +1292,6 @@ _SELECT_ROW_CELLS = (
     " (SELECT b.id FROM tasks AS b WHERE b.id > t.id ORDER BY b.id LIMIT 1)"
     " FROM (SELECT id, priority, status, title, assignees, labels FROM tasks"
 )
-# len(",".join(assignees) or "-") of the JSON the index writes (json.dumps: '", "' between
-# items), for lists without an escape or a '","' (those are measured by _joined_length).
-_PLAIN_ASSIGNEES_WIDTH = (
-    "CASE WHEN assignees = '[]' OR instr(assignees, '\\') OR instr(assignees, '\",\"') THEN 1"
-    " ELSE max(1, length(replace(substr(assignees, 3, length(assignees) - 4), '\", \"', ',')))"
-    " END"
-)
 
 
 def _joined_length(names: str) -> int:
@@ -1197,31 +1311,39 @@ def _base_length(task_id: str) -> int:
     return min(len(task_id), task_id.find("-") + 1 + MIN_PREFIX)
 
 
-def _longer_short_ids(sorted_ids: Iterable[str]) -> dict[str, int]:
+def _longer_short_ids(db: sqlite3.Connection) -> dict[str, int]:
     """The length of the short ID of every ID whose short ID is longer than its minimum
-    (:func:`agentctl.core.ids.short_ids`, without holding every ID)."""
-    from agentctl.core.ids import MIN_PREFIX, short_id
+    (:func:`agentctl.core.ids.short_ids`). Such an ID shares its first characters with a
+    neighbour in ID order: SQLite finds the pairs of usual IDs that share _BASE_LENGTH in one
+    pass over the ID index, and the pairs around each odd ID by seeks (the rest hold nothing
+    in Python)."""
+    from agentctl.core.ids import short_id
 
+    pairs = db.execute(
+        "SELECT id, n FROM (SELECT a.id AS id,"
+        " (SELECT b.id FROM tasks AS b WHERE b.id > a.id ORDER BY b.id LIMIT 1) AS n"
+        f" FROM tasks AS a) WHERE substr(n, 1, {_BASE_LENGTH}) = substr(id, 1, {_BASE_LENGTH})"
+    ).fetchall()
+    pairs += db.execute(
+        "SELECT p, id FROM (SELECT o.id AS id,"
+        " (SELECT b.id FROM tasks AS b WHERE b.id < o.id ORDER BY b.id DESC LIMIT 1) AS p"
+        f" FROM tasks AS o INDEXED BY tasks_odd_ids WHERE {_ODD_IDS}) WHERE p IS NOT NULL"
+        " UNION SELECT id, n FROM (SELECT o.id AS id,"
+        " (SELECT b.id FROM tasks AS b WHERE b.id > o.id ORDER BY b.id LIMIT 1) AS n"
+        f" FROM tasks AS o INDEXED BY tasks_odd_ids WHERE {_ODD_IDS}) WHERE n IS NOT NULL"
+    ).fetchall()
     longer: dict[str, int] = {}
-    before: str | None = None
-    current: str | None = None
-    for following in _then_none(sorted_ids):
-        if current is not None:
-            head = current[: current.find("-") + 1 + MIN_PREFIX]
-            if (before is not None and before.startswith(head)) or (
-                following is not None and following.startswith(head)
-            ):
-                neighbours = [n for n in (before, following) if n is not None]
-                length = len(short_id(current, neighbours))
-                if length > _base_length(current):
-                    longer[current] = length
-        before, current = current, following
+    for first, second in pairs:
+        for one, other in ((first, second), (second, first)):
+            length = len(short_id(one, [other]))
+            if length > _base_length(one) and length > longer.get(one, 0):
+                longer[one] = length
     return longer
 
 
-def _then_none(items: Iterable[str]) -> Iterator[str | None]:
-    yield from items
-    yield None
+def _one(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    """The one value of a one-row, one-column query (0 for NULL)."""
+    return db.execute(sql, params).fetchone()[0] or 0
 
 
 def _cells(row: Sequence[Any]) -> list[str]:
