@@ -380,3 +380,69 @@ def test_search_result_ids_look_right(corpus: dict[str, str], cli: Runner) -> No
         assert re.fullmatch(prefix + r"[0-9a-z]{12}", hit["id"])
         if hit["type"] == "task":
             assert hit["task"] == hit["id"]
+
+
+# The single query search ran before snippets were limited to the best hits: the model the
+# two-step query must equal, hit for hit (ties broken by reference, filters, limits).
+_ONE_PASS = (
+    "SELECT f.kind, f.ref, f.task, f.title, snippet(fts, 4, '**', '**', '…', 16),"
+    " snippet(fts, 3, '**', '**', '…', 16), bm25(fts, 0.0, 0.0, 0.0, 4.0, 1.0) AS rank,"
+    " t.status, t.title FROM fts AS f LEFT JOIN tasks AS t ON t.id = f.task WHERE fts MATCH ?"
+)
+
+
+def test_snippets_of_the_best_hits_only_give_the_one_pass_result(
+    plain_dir: Path, template_dir: Path, cli: Runner
+) -> None:
+    from conftest import copy_template
+
+    from agentctl.store.index_text import fts_query
+    from agentctl.workspace import Workspace
+
+    root = copy_template("plain", plain_dir, template_dir)
+    make_team(cli, cwd=root)
+    tasks = [
+        add_task(
+            cli,
+            f"Heron {'count ' * (n % 3)}report {n}",
+            "--description",
+            "heron " * (n % 4),
+            cwd=root,
+        )
+        for n in range(12)
+    ]
+    for n, task in enumerate(tasks[:6]):
+        comment(cli, task, f"a heron {'heron ' * (n % 2)}was seen near the dam {n}", cwd=root)
+    cli("task", "move", tasks[1], "done", cwd=root)
+    ws = Workspace(root)
+    try:
+        ws.refresh()
+        db = ws.index.db
+        for kinds, statuses, limit in [
+            ((), (), 20),
+            ((), (), 5),
+            ((), (), 1),
+            (("task",), (), 3),
+            (("message",), (), 4),
+            ((), ("inbox",), 7),
+            (("task", "message"), ("done",), 20),
+        ]:
+            sql = _ONE_PASS
+            params: list[Any] = [fts_query("heron")]
+            if kinds:
+                sql += f" AND f.kind IN ({', '.join('?' * len(kinds))})"
+                params.extend(kinds)
+            if statuses:
+                sql += f" AND t.status IN ({', '.join('?' * len(statuses))})"
+                params.extend(statuses)
+            expected = db.execute(
+                sql + " ORDER BY rank, f.ref LIMIT ?", [*params, limit]
+            ).fetchall()
+            hits = ws.index.search("heron", kinds, statuses, limit)
+            assert [(h["id"], h["snippet"]) for h in hits] == [
+                (row[1], " ".join((row[4] if "**" in row[4] or not row[3] else row[5]).split()))
+                for row in expected
+            ], (kinds, statuses, limit)
+            assert len(hits) == min(limit, len(expected)) and hits or not expected
+    finally:
+        ws.close()
