@@ -238,3 +238,23 @@ def test_the_watcher_sees_in_place_edits_without_a_call_paying_for_the_scan(
         assert title() == ["edited while watched"]
     finally:
         service.close()
+
+
+def test_inbox_is_a_page_of_the_newest_with_the_unread_count(team_ws: Path, cli: Runner) -> None:
+    """An agent far behind gets the newest notifications (limit, default 50), not all of them:
+    a reply of 30,000 notifications is more than any model can read."""
+    task_id = add_task(cli, "Many mentions", cwd=team_ws)
+    for n in range(7):
+        assert cli("task", "comment", task_id, f"@dev-1 note {n}", cwd=team_ws).code == 0
+
+    async def session(client: Client) -> list[Any]:
+        return [
+            data(await client.call_tool("inbox", arguments))["inbox"]
+            for arguments in ({"limit": 3}, {}, {"limit": 0})
+        ]
+
+    page, whole, one = with_server(params(team_ws, "mcp", "--as", "dev-1"), session)
+    assert page["unread"] == whole["unread"] == len(whole["notifications"]) >= 7
+    assert page["notifications"] == whole["notifications"][-3:]  # the newest, oldest first
+    assert one["notifications"] == whole["notifications"][-1:]  # at least one
+    assert "note 6" in page["notifications"][-1]["excerpt"]

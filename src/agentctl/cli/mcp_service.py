@@ -172,12 +172,19 @@ class McpService:
         return {"task": data}
 
     def inbox(
-        self, read: list[str] | None = None, read_all: bool = False, include_read: bool = False
+        self,
+        read: list[str] | None = None,
+        read_all: bool = False,
+        include_read: bool = False,
+        limit: int = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
+        """The newest ``limit`` notifications (``unread`` counts them all): an agent behind
+        by 30,000 notifications gets a page, not a reply no model can read."""
         ws = self.fresh()
         if read or read_all:
             return {"marked": ws.mark_read(self.actor(), read or [], every=read_all)}
-        return {"inbox": ws.inbox(self.actor(), include_read=include_read)}
+        page = max(1, min(limit, 1000))
+        return {"inbox": ws.inbox(self.actor(), include_read=include_read, limit=page)}
 
     def search(self, query: str, limit: int = 20) -> dict[str, Any]:
         ws = self.fresh()

@@ -122,10 +122,13 @@ def build_server(runner: Runner) -> MCPServer:
         return await runner.tool(service.comment, task=task, text=text, reply_to=reply_to)
 
     async def inbox(
-        read: Names = None, read_all: bool = False, include_read: bool = False
+        read: Names = None,
+        read_all: bool = False,
+        include_read: bool = False,
+        limit: int = DEFAULT_LIMIT,
     ) -> CallToolResult:
         return await runner.tool(
-            service.inbox, read=read, read_all=read_all, include_read=include_read
+            service.inbox, read=read, read_all=read_all, include_read=include_read, limit=limit
         )
 
     async def search(query: str, limit: int = 20) -> CallToolResult:
@@ -178,7 +181,8 @@ def build_server(runner: Runner) -> MCPServer:
         (comment, "Post a message on a task's thread; @name mentions notify agents."),
         (
             inbox,
-            f"Unread notifications of {who}; read=[IDs] or read_all=true marks them read.",
+            f"Unread notifications of {who} (the newest limit; unread counts all); read=[IDs] "
+            "or read_all=true marks them read.",
         ),
         (
             search,
