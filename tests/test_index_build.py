@@ -36,6 +36,9 @@ TABLES = {
     "notification_state": "SELECT rowid, * FROM notification_state",
     "subscriptions": "SELECT rowid, * FROM subscriptions",
     "logs": "SELECT * FROM logs",
+    "messages": "SELECT * FROM messages",
+    "message_files": "SELECT * FROM message_files",
+    "dirs": "SELECT * FROM dirs",
     # the indexes dropped for the insert are created again as the schema wrote them
     "schema": "SELECT type, name, tbl_name, sql FROM sqlite_master",
 }
@@ -95,7 +98,27 @@ def root(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> Path:
     blank = new_id(rng)  # a blank indented line after a nested key (the fast reader raised)
     (tasks / f"{blank}.md").write_text(task_text(blank, "Blank", "claim:\n  \n"))
     events_with_traps(ws, first, rng)
+    messages_with_traps(ws, cli, first)
     return ws
+
+
+def messages_with_traps(ws: Path, cli: Runner, task_id: str) -> None:
+    """Threads: comments written by the tool, and by hand a message that fails its checks,
+    one of another task's thread, one not UTF-8, a symlinked one and a directory in a
+    message's name."""
+    for n in range(3):
+        assert cli("task", "comment", task_id, f"comment {n} on the first task").code == 0
+    thread = ws / ".agentctl" / "threads" / task_id
+    written = min(thread.iterdir()).read_text(encoding="utf-8")
+    (thread / "20261101T100000000Z-m-aaaaaaaaaaaa.md").write_text(
+        written.replace("kind: comment", "kind: nonsense"), encoding="utf-8"
+    )
+    other = ws / ".agentctl" / "threads" / ("t-" + "b" * 12)
+    other.mkdir()
+    (other / "20261101T100000000Z-m-bbbbbbbbbbbb.md").write_text(written, encoding="utf-8")
+    (thread / "20261101T100000000Z-m-cccccccccccc.md").write_bytes(b"---\nid: \xff\n---\n")
+    (thread / "20261101T100000000Z-m-dddddddddddd.md").symlink_to(min(thread.iterdir()))
+    (thread / "20261101T100000000Z-m-eeeeeeeeeeee.md").mkdir()
 
 
 def event(event_id: str, ts: str, kind: str, subject: str | None, **more: Any) -> str:
@@ -149,6 +172,7 @@ def build(
         if mode == "incremental":  # the file-by-file path (what a refresh does for each change)
             m.setattr(Index, "_empty", lambda self: False)
             m.setattr(Index, "_no_events", lambda self: False)
+            m.setattr(Index, "_no_messages", lambda self: False)
         elif mode == "parallel":
             m.setattr(index_build, "PARALLEL_MIN_FILES", 1)
             m.setattr(index_build, "_CHUNK", 7)
@@ -181,6 +205,8 @@ def test_a_cold_build_gives_the_rows_and_problems_of_file_by_file_indexing(
     assert any("'Blank'" in row for row in rows["tasks"])  # a null claim, read by ruamel
     assert len(rows["subscriptions"]) >= 3 and len(rows["notification_state"]) == 2
     assert sum("'note.added'" in row for row in rows["events"]) == 1  # one with extra data
+    assert len(rows["messages"]) == 3 and len(rows["message_files"]) == 8, rows["message_files"]
+    assert sum("None, None)" not in row for row in rows["message_files"]) == 5  # problems
     events = root / ".agentctl" / "events"
     for log in ("2026-11-01.jsonl", "2026-11-02.jsonl"):  # read up to the last complete line
         read = (events / log).read_bytes().rpartition(b"\n")[0] + b"\n"
