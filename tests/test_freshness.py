@@ -35,9 +35,11 @@ def scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     original = Index._scan_dir
 
-    def counted(self: Index, directory: Path) -> dict[str, tuple[str, int]]:
+    def counted(
+        self: Index, directory: Path, signatures: bool = True
+    ) -> dict[str, tuple[str, int]]:
         seen.append(directory.name)
-        return original(self, directory)
+        return original(self, directory, signatures)
 
     monkeypatch.setattr(Index, "_scan_dir", counted)
     return seen

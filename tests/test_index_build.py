@@ -4,6 +4,7 @@ and ``reindex`` shows a progress bar on a terminal only."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sqlite3
@@ -30,9 +31,16 @@ TABLES = {
     "fts": "SELECT s.path, f.kind, f.ref, f.task, f.title, f.body FROM search_rows AS s"
     " JOIN fts AS f ON f.rowid = s.fts",
     "fts_count": "SELECT count(*) FROM fts",
-    "events": "SELECT * FROM events",
-    # A cold build drops the tables' secondary indexes and makes them again: the same ones.
-    "schema": "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+    "events": "SELECT rowid, * FROM events",
+    "notifications": "SELECT rowid, * FROM notifications",
+    "notification_state": "SELECT rowid, * FROM notification_state",
+    "subscriptions": "SELECT rowid, * FROM subscriptions",
+    "logs": "SELECT * FROM logs",
+    "messages": "SELECT * FROM messages",
+    "message_files": "SELECT * FROM message_files",
+    "dirs": "SELECT * FROM dirs",
+    # the indexes dropped for the insert are created again as the schema wrote them
+    "schema": "SELECT type, name, tbl_name, sql FROM sqlite_master",
 }
 
 
@@ -87,7 +95,74 @@ def root(tmp_path: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tasks / f"{bad}.md").write_text(task_text(bad, "Other status").replace("inbox", "nope"))
     wrong_day = new_id(rng)  # ruamel raised a bare ValueError for it (a traceback before)
     (tasks / f"{wrong_day}.md").write_text(task_text(wrong_day, "Wrong day", "due: 2026-02-30\n"))
+    blank = new_id(rng)  # a blank indented line after a nested key (the fast reader raised)
+    (tasks / f"{blank}.md").write_text(task_text(blank, "Blank", "claim:\n  \n"))
+    events_with_traps(ws, first, rng)
+    messages_with_traps(ws, cli, first)
     return ws
+
+
+def messages_with_traps(ws: Path, cli: Runner, task_id: str) -> None:
+    """Threads: comments written by the tool, and by hand a message that fails its checks,
+    one of another task's thread, one not UTF-8, a symlinked one and a directory in a
+    message's name."""
+    for n in range(3):
+        assert cli("task", "comment", task_id, f"comment {n} on the first task").code == 0
+    thread = ws / ".agentctl" / "threads" / task_id
+    written = min(thread.iterdir()).read_text(encoding="utf-8")
+    (thread / "20261101T100000000Z-m-aaaaaaaaaaaa.md").write_text(
+        written.replace("kind: comment", "kind: nonsense"), encoding="utf-8"
+    )
+    other = ws / ".agentctl" / "threads" / ("t-" + "b" * 12)
+    other.mkdir()
+    (other / "20261101T100000000Z-m-bbbbbbbbbbbb.md").write_text(written, encoding="utf-8")
+    (thread / "20261101T100000000Z-m-cccccccccccc.md").write_bytes(b"---\nid: \xff\n---\n")
+    (thread / "20261101T100000000Z-m-dddddddddddd.md").symlink_to(min(thread.iterdir()))
+    (thread / "20261101T100000000Z-m-eeeeeeeeeeee.md").mkdir()
+
+
+def event(event_id: str, ts: str, kind: str, subject: str | None, **more: Any) -> str:
+    line = {"id": event_id, "ts": ts, "actor": more.pop("actor", "dev-1"), "type": kind,
+            "subject": subject, "data": more.pop("data", {}), "notify": more.pop("notify", [])}  # fmt: skip
+    return json.dumps(line) + "\n"
+
+
+def events_with_traps(ws: Path, task_id: str, rng: random.Random) -> None:
+    """Event logs a cold build must read as line-by-line ingestion does: an ID twice (the
+    first line wins, with its notifications and subscriptions), lines that are not events, a
+    torn last line, whitespace around a line and something after one, a repeated and an
+    invalid notified name, notify values that are not lists of names, subscription changes
+    with equal and with earlier stamps, and read-state lines for some of the notifications."""
+    ids = ["e-" + new_id(rng)[2:] for _ in range(12)]
+    day1 = (
+        event(ids[0], "2026-11-01T10:00:00Z", "message.added", task_id, notify=["dev-2", "dev-2", "Bad Name"],
+              data={"mentions": ["dev-2"]})
+        + event(ids[1], "2026-11-01T11:00:00Z", "task.unsubscribed", task_id, data={"agent": "dev-2"})
+        + event(ids[2], "2026-11-01T11:00:00Z", "task.subscribed", task_id, data={"agent": "dev-2"})
+        + '{"id": "not an event"}\n[1, 2]\n'
+        + "  " + event(ids[10], "2026-11-01T12:30:00Z", "note.added", None).replace("\n", " \n")
+        + event(ids[11], "2026-11-01T12:40:00Z", "note.added", None).replace("\n", "{}\n")
+        + event(ids[8], "2026-11-01T12:00:00Z", "message.added", task_id, notify=5)
+        + event(ids[9], "2026-11-01T12:00:00Z", "message.added", task_id, notify=[1, "dev-1"])
+        + event(ids[3], "2026-11-01T09:00:00Z", "task.assigned", task_id, notify=["intern-1"],
+                data={"added": ["intern-1"]})
+    )  # fmt: skip
+    day2 = (
+        event(ids[0], "2026-11-02T10:00:00Z", "task.claimed", task_id, actor="lead-1", notify=["lead-1"])
+        + event(ids[4], "2026-11-02T08:00:00Z", "task.subscribed", task_id, data={"agent": "intern-1"})
+        + event(ids[5], "2026-10-30T08:00:00Z", "task.unsubscribed", task_id, data={"agent": "intern-1"})
+        + event(ids[6], "2026-11-02T12:00:00Z", "task.created", "t-" + ids[6][2:], actor="lead-1",
+                notify=["dev-1", "lead-1"])  # lead-1: created and assigned, one stamp
+        + '{"id": "' + ids[7] + '", "ts": "2026-11-02T13:00'
+    )  # fmt: skip
+    events_dir = ws / ".agentctl" / "events"
+    (events_dir / "2026-11-01.jsonl").write_text(day1, encoding="utf-8")
+    (events_dir / "2026-11-02.jsonl").write_text(day2, encoding="utf-8")
+    inbox = ws / ".agentctl" / "inbox"
+    inbox.mkdir(exist_ok=True)
+    with (inbox / "dev-2.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"ts": "2026-11-03T00:00:00Z", "delivered": [ids[0]]}) + "\n")
+        handle.write(json.dumps({"ts": "2026-11-04T00:00:00Z", "read": [ids[0], ids[3]]}) + "\n")
 
 
 def build(
@@ -96,6 +171,8 @@ def build(
     with monkeypatch.context() as m:
         if mode == "incremental":  # the file-by-file path (what a refresh does for each change)
             m.setattr(Index, "_empty", lambda self: False)
+            m.setattr(Index, "_no_events", lambda self: False)
+            m.setattr(Index, "_no_messages", lambda self: False)
         elif mode == "parallel":
             m.setattr(index_build, "PARALLEL_MIN_FILES", 1)
             m.setattr(index_build, "_CHUNK", 7)
@@ -125,6 +202,20 @@ def test_a_cold_build_gives_the_rows_and_problems_of_file_by_file_indexing(
     assert any("does not match the file name" in p for p in problems)
     assert any("invalid YAML: day is out of range for month" in p for p in problems), problems
     assert rows["fts_count"] == [repr((len(rows["fts"]),))]
+    assert any("'Blank'" in row for row in rows["tasks"])  # a null claim, read by ruamel
+    assert len(rows["subscriptions"]) >= 3 and len(rows["notification_state"]) == 2
+    assert sum("'note.added'" in row for row in rows["events"]) == 1  # one with extra data
+    assert len(rows["messages"]) == 3 and len(rows["message_files"]) == 8, rows["message_files"]
+    assert sum("None, None)" not in row for row in rows["message_files"]) == 5  # problems
+    events = root / ".agentctl" / "events"
+    for log in ("2026-11-01.jsonl", "2026-11-02.jsonl"):  # read up to the last complete line
+        read = (events / log).read_bytes().rpartition(b"\n")[0] + b"\n"
+        assert any(
+            f"'.agentctl/events/{log}'" in row and f", {len(read)}, " in row for row in rows["logs"]
+        )
+    assert any(
+        "'dev-2'" in row and "'2026-11-04T00:00:00Z'" in row for row in rows["notifications"]
+    )
 
 
 def test_refreshing_after_edits_matches_a_rebuild(

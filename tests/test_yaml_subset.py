@@ -16,6 +16,7 @@ from agentctl.errors import ValidationError
 from agentctl.store import yaml_subset
 from agentctl.store.frontmatter import (
     Document,
+    _resolve_by_ruamel,
     _resolve_plain,
     _timestamp,
     dump_new,
@@ -168,7 +169,7 @@ def test_hand_written_frontmatter_reads_the_same(head: str) -> None:
      "a: 0x10\n", "a: 010\n", "a: .inf\n", "# c\na: 1\n", "a: 1 # c\n", "a: 'x\n  y'\n",
      "a: x\r\n", "a: \"\\u00e9\"\n", "'a': 1\n", "true: 1\n", "a: x\na: y\n", "a:\n    b: 1\n",
      "a: 2026-01-01 10:00:00\n", "a: 2026-01-01T10:00:00+01:00\n", "a: ~x\n", "a: {b: 1}\n",
-     "a: x\u00a0y\n", "a: \ufeffx\n"],
+     "a: x\u00a0y\n", "a: \ufeffx\n", "a:\n  \n", "a:\n  b: 1\n  \n"],
 )  # fmt: skip
 def test_outside_the_subset_falls_back(head: str) -> None:
     """Constructs the fast reader does not prove go to ruamel (answers None)."""
@@ -188,3 +189,65 @@ def test_values_are_typed_like_ruamel() -> None:
     assert isinstance(data["e"], datetime) and data["e"].tzname() == "Z"
     assert data["f"] == "1"
     assert same(data, load_fast_ruamel(text, "t.md")[0])
+
+
+@SETTINGS
+@given(st.one_of(scalar_text, key_text, text_value, st.text(max_size=12)))
+@example("")
+@example("<<")
+@example("=")
+@example("~")
+@example("NULL")
+@example("tRUE")
+def test_plain_scalars_are_typed_by_ruamels_own_resolver(value: str) -> None:
+    """The resolver loop over ruamel's table gives the tag ruamel's resolve gives."""
+    assert _resolve_plain.__wrapped__(value) == _resolve_by_ruamel(value)
+
+
+def test_a_repeated_line_is_parsed_once_and_never_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines seen before come from the line cache: their lists are copies, and a full cache
+    is emptied without changing any result."""
+    head = "status: done\nlabels: [qa, ops]\nclaim:\n  epoch: 2\n"
+    first = yaml_subset.parse(head, _resolve_plain, _timestamp)
+    assert first is not None
+    first["labels"].append("changed")
+    first["claim"]["epoch"] = 3
+    again = yaml_subset.parse(head, _resolve_plain, _timestamp)
+    assert again == {"status": "done", "labels": ["qa", "ops"], "claim": {"epoch": 2}}
+    assert yaml_subset.parse("epoch: 2\nepoch: 2\n", _resolve_plain, _timestamp) is None
+    assert yaml_subset.parse("claim:\n  claim:\n", _resolve_plain, _timestamp) is None
+    monkeypatch.setattr(yaml_subset, "_LINES_MAX", 3)
+    for n in range(20):
+        text = f"---\nid: x{n}\nn: {n}\nlabels: [a{n % 3}]\nstatus: done\n---\n"
+        assert_agrees(text)
+        assert len(yaml_subset._LINES) <= 3
+
+
+def split_reference(text: str) -> tuple[str, str, int]:
+    """The closing-line search as it was written first: every line, in turn."""
+    first_break = text.find("\n")
+    start = first_break + 1
+    pos = start
+    while True:
+        end = text.find("\n", pos)
+        line = text[pos:] if end < 0 else text[pos:end]
+        if line.rstrip("\r") == "---":
+            return text[start:pos], "" if end < 0 else text[end + 1 :], 2
+        if end < 0:
+            raise ValidationError("unterminated frontmatter: no closing '---' line", "t.md", 1)
+        pos = end + 1
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.sampled_from(["---", "---\r", "---\r\r", "----", " ---", "--- x", "-- -", "", "\r",
+                         "a: 1", "a: ---", "b:\n---"]),
+        max_size=8,
+    ),
+    st.sampled_from(["", "\n"]),
+)  # fmt: skip
+def test_the_closing_line_is_found_as_before(lines: list[str], end: str) -> None:
+    text = "---\n" + "\n".join(lines) + end
+    expected = outcome(lambda t, p: split_reference(t), text)
+    assert outcome(split, text) == expected

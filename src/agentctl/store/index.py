@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -114,17 +115,36 @@ def signature(st: os.stat_result) -> int:
     return hash((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None)})  # exact types plain_value keeps
+
+
 def plain_value(value: Any) -> Any:
-    """YAML scalars as JSON-friendly values (timestamps as ISO strings)."""
+    """YAML scalars as JSON-friendly values (timestamps as ISO strings); mappings and lists
+    are copied."""
+    if isinstance(value, dict):
+        return {k: v if type(v) in _SCALARS else plain_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [v if type(v) in _SCALARS else plain_value(v) for v in value]
     if isinstance(value, datetime):
         return clock.iso(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {k: plain_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain_value(v) for v in value]
     return value
+
+
+# Printable ASCII but '"' and '\\': json.dumps writes such a string as itself in quotes.
+_JSON_AS_IS = re.compile(r"[ !#-\[\]-~]*")
+
+
+def json_list(value: Any) -> str:
+    """``json.dumps(value or [])`` of a list of names, IDs or labels, without the encoder
+    for the usual ones (checked items written as themselves: ~0.3 us instead of ~1.5 us)."""
+    if not value:
+        return "[]"
+    if type(value) is list and all(type(item) is str for item in value):
+        if _JSON_AS_IS.fullmatch("".join(value)):
+            return '["' + '", "'.join(value) + '"]'
+    return json.dumps(value)
 
 
 def _task_json_sql() -> str:
@@ -181,6 +201,7 @@ def _decode_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
 class Index(EventIndex, TextIndex, FreshIndex):
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+        self._root_prefix = str(layout.root).rstrip(os.sep) + os.sep
         self._verified = {}
         self._db: sqlite3.Connection | None = None
         # During a build into an empty index: rows to insert, by statement (see _bulk_load).
@@ -272,8 +293,10 @@ class Index(EventIndex, TextIndex, FreshIndex):
             (layout.docs, ("doc",)),
         ]
 
-    def _scan_dir(self, directory: Path) -> dict[str, tuple[str, int]]:
-        """relative path -> (kind, signature) for every record file of one record directory."""
+    def _scan_dir(self, directory: Path, signatures: bool = True) -> dict[str, tuple[str, int]]:
+        """relative path -> (kind, signature) for every record file of one record directory
+        (signature 0 without ``signatures``: for a build into an empty index, which has none
+        to compare with and takes each file's from the file it reads)."""
         found: dict[str, tuple[str, int]] = {}
         stat = os.stat
         is_tasks = directory == self.layout.tasks
@@ -296,10 +319,12 @@ class Index(EventIndex, TextIndex, FreshIndex):
             for name in names:
                 if name[0] != "." and name.endswith(".md"):
                     try:
-                        st = stat(base + name, follow_symlinks=False)
+                        sig = (
+                            signature(stat(base + name, follow_symlinks=False)) if signatures else 0
+                        )
                     except FileNotFoundError:
                         continue
-                    found[f".agentctl/docs/{name}"] = ("doc", signature(st))
+                    found[f".agentctl/docs/{name}"] = ("doc", sig)
             return found
         rel_dir = "/".join(directory.relative_to(self.layout.root).parts)
         for name in names:
@@ -314,6 +339,9 @@ class Index(EventIndex, TextIndex, FreshIndex):
             elif name.endswith(".md"):
                 kind = "agent"
             else:
+                continue
+            if not signatures:
+                found[f"{rel_dir}/{name}"] = (kind, 0)
                 continue
             try:
                 st = stat(base + name, follow_symlinks=False)
@@ -354,13 +382,19 @@ class Index(EventIndex, TextIndex, FreshIndex):
         kinds: list[str] = []
         scanned: list[tuple[str, int | None, int]] = []
         skipped: list[tuple[str, tuple[str, ...]]] = []
+        # No file indexed yet (a build): the scan's signatures would be compared with none
+        cold: bool | None = None
         for directory, dir_kinds in self._record_dirs(agents_only):
             name = self.layout.relative(directory)
             sig = dir_signature(directory)
             if not full and self.may_skip(name, sig, now):
                 skipped.append((name, dir_kinds))
                 continue
-            found = self._scan_dir(directory)
+            if cold is None:
+                cold = (
+                    not agents_only and db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is None
+                )
+            found = self._scan_dir(directory, signatures=not cold)
             on_disk.update(found)
             kinds.extend(dir_kinds)
             scanned.append((name, sig, len(found)))
@@ -533,7 +567,7 @@ class Index(EventIndex, TextIndex, FreshIndex):
     def _load_file(self, rel: str, kind: str, fresh: bool = False) -> None:
         """(Re)read one record file into the index, recording a problem if it is invalid
         (``fresh``: the index holds nothing of it yet)."""
-        path = self.layout.root / rel
+        path = self._root_prefix + rel  # a str: pathlib costs ~2 us a file here
         if not fresh:
             self._forget(rel)
         problem: Problem | None = None
@@ -550,7 +584,7 @@ class Index(EventIndex, TextIndex, FreshIndex):
             raw, problem = b"", Problem(rel, None, exc.problem)
         if problem is None:
             try:
-                self._parse_file(rel, kind, path.name, raw)
+                self._parse_file(rel, kind, rel.rpartition("/")[2], raw)
             except UnicodeDecodeError:
                 problem = Problem(rel, None, "not valid UTF-8")
             except ValidationError as exc:
@@ -642,19 +676,21 @@ class Index(EventIndex, TextIndex, FreshIndex):
         )
 
     def store_task(self, rel: str, data: dict[str, Any]) -> None:
-        values = []
-        for column in TASK_COLUMNS:
-            value = data.get(column)
-            if column in ("assignees", "labels", "depends_on"):
-                value = json.dumps(value or [])
-            elif column == "claim":
-                value = json.dumps(value) if value else None
-            elif column == "priority":
-                value = int(value if value is not None else 2)
-            elif value is not None:
-                value = str(value)
-            values.append(value)
-        self.put(_INSERT_TASK, (rel, *values))
+        """The row of one checked task: lists and the claim as JSON text, the priority as
+        an int (2 when absent), other values as text (in the order of TASK_COLUMNS)."""
+        get = data.get
+        priority = get("priority")
+        claim = get("claim")
+        self.put(
+            _INSERT_TASK,
+            (rel, _text(get("id")), _text(get("title")), _text(get("status")),
+             int(priority if priority is not None else 2), json_list(get("assignees")),
+             json_list(get("labels")), _text(get("parent")), json_list(get("depends_on")),
+             _text(get("spec")), _text(get("spec_hash")), _text(get("estimate")),
+             _text(get("due")), _text(get("source")), _text(get("created_by")),
+             _text(get("created_at")), _text(get("updated_at")),
+             json.dumps(claim) if claim else None),
+        )  # fmt: skip
 
     def store_agent(self, rel: str, data: dict[str, Any]) -> None:
         self.put(
@@ -1266,6 +1302,10 @@ class Index(EventIndex, TextIndex, FreshIndex):
             task_id: short_id(task_id, [n for n in (before, after) if n is not None])
             for task_id, before, after in rows
         }
+
+
+def _text(value: Any) -> str | None:
+    return value if value is None or type(value) is str else str(value)
 
 
 class TaskTable:

@@ -11,7 +11,8 @@ result is the same as a serial build (and as indexing file by file).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -116,29 +117,51 @@ def _merge(rows: Rows, more: Rows) -> None:
         rows.setdefault(sql, []).extend(params)
 
 
+_RECORD_TABLES = ("files", "tasks", "agents", "states", "docs", "search_rows")
+
+
+def secondary_indexes(db: sqlite3.Connection, tables: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the non-unique indexes of ``tables`` as the schema made
+    them (not those SQLite makes for a primary key, which have no statement)."""
+    marks = ", ".join("?" * len(tables))
+    rows = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        f" AND tbl_name IN ({marks}) ORDER BY rowid",
+        list(tables),
+    )
+    return [(name, sql) for name, sql in rows if not sql.upper().startswith("CREATE UNIQUE")]
+
+
+def insert_then_index(
+    db: sqlite3.Connection, tables: Sequence[str], insert_rows: Callable[[], None]
+) -> None:
+    """Run ``insert_rows`` into empty ``tables`` with their secondary indexes dropped, then
+    create the indexes again from their own statements (inside the caller's transaction):
+    building an index from the whole table once is faster than updating it row by row, and
+    no statement of the schema is repeated here. Unique indexes stay (they decide conflicts)."""
+    indexes = secondary_indexes(db, tables)
+    for name, _ in indexes:
+        db.execute(f'DROP INDEX "{name}"')
+    insert_rows()
+    for _, sql in indexes:
+        db.execute(sql)
+
+
 def insert(index: Index, rows: Rows) -> None:
     """Insert batched rows in one transaction, without fsync."""
     db = index.db
     fts = rows.pop(FTS, [])
+
+    def insert_rows() -> None:
+        for sql, params in rows.items():
+            db.executemany(sql, params)
+        db.executemany(_FTS_SQL, ((n, *row[1:]) for n, row in enumerate(fts, 1)))
+        db.executemany(_SEARCH_SQL, ((row[0], n) for n, row in enumerate(fts, 1)))
+
     db.execute("PRAGMA synchronous=OFF")
     db.execute("BEGIN IMMEDIATE")
     try:
-        # The tables are empty: their secondary indexes are dropped and made again once the
-        # rows are in (one sort each instead of a B-tree insert per row and index: the
-        # width and order indexes of schema 16 cost a 10,000-task build ~25% otherwise),
-        # inside the transaction, so a build cut short leaves them as they were.
-        secondary = db.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-            " AND tbl_name IN ('tasks', 'files', 'agents', 'states', 'docs')"
-        ).fetchall()
-        for name, _ in secondary:
-            db.execute(f'DROP INDEX "{name}"')
-        for sql, params in rows.items():
-            db.executemany(sql, params)
-        for _, sql in secondary:
-            db.execute(sql)
-        db.executemany(_FTS_SQL, ((n, *row[1:]) for n, row in enumerate(fts, 1)))
-        db.executemany(_SEARCH_SQL, ((row[0], n) for n, row in enumerate(fts, 1)))
+        insert_then_index(db, _RECORD_TABLES, insert_rows)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

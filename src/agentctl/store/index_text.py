@@ -201,24 +201,72 @@ class TextIndex:
         gone = list(known_dirs) if task_id is None else []
         if not changed and not gone:
             return len(dirs)
+        # No message indexed yet (a new or deleted index): rows are gathered and inserted in
+        # one batch per statement, as a build does with the records (see index_build)
+        fresh = task_id is None and not gone and self._no_messages()
         db.execute("BEGIN IMMEDIATE")
         try:
             for rel in gone:
                 self._sync_thread(rel.rsplit("/", 1)[-1], rel, None)
+            if fresh:
+                self.bulk_rows = {"fts": []}
             for thread_name, thread_rel, thread_sig in changed:
-                self._sync_thread(thread_name, thread_rel, thread_sig, deep=task_id is not None)
+                self._sync_thread(
+                    thread_name, thread_rel, thread_sig, deep=task_id is not None, fresh=fresh
+                )
+            if fresh:
+                rows, self.bulk_rows = self.bulk_rows, None
+                self._insert_message_rows(rows or {})
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        finally:
+            if fresh:
+                self.bulk_rows = None
         return len(dirs)
 
-    def _sync_thread(self, task_id: str, rel_dir: str, sig: int | None, deep: bool = False) -> None:
+    def _no_messages(self) -> bool:
+        """No message file indexed yet (a new or deleted index)."""
+        return self.db.execute("SELECT 1 FROM message_files LIMIT 1").fetchone() is None
+
+    def _insert_message_rows(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+        """The rows of every message, gathered by :meth:`load_message`, into the (message-
+        free) tables: full-text rows numbered on from the last one, as one by one."""
+        from agentctl.store.index_build import insert_then_index
+
         db = self.db
-        known = dict(
-            db.execute(
-                "SELECT path, sig FROM message_files WHERE path >= ? AND path < ?",
-                (rel_dir + "/", rel_dir + "0"),
+        fts = rows.pop("fts", [])
+        (last,) = db.execute("SELECT coalesce(max(rowid), 0) FROM fts").fetchone()
+
+        def insert_rows() -> None:
+            for sql, params in rows.items():
+                db.executemany(sql, params)
+            db.executemany(
+                "INSERT INTO fts (rowid, kind, ref, task, title, body) VALUES (?, ?, ?, ?, ?, ?)",
+                ((last + n, *row[1:]) for n, row in enumerate(fts, 1)),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO search_rows VALUES (?, ?)",
+                ((row[0], last + n) for n, row in enumerate(fts, 1)),
+            )
+
+        insert_then_index(db, ("messages", "message_files"), insert_rows)
+
+    def _sync_thread(
+        self, task_id: str, rel_dir: str, sig: int | None, deep: bool = False, fresh: bool = False
+    ) -> None:
+        """Index a thread's new, changed and removed message files (``fresh``: the index holds
+        no message yet, so there is nothing to compare with or to forget)."""
+        db = self.db
+        known = (
+            {}
+            if fresh
+            else dict(
+                db.execute(
+                    "SELECT path, sig FROM message_files WHERE path >= ? AND path < ?",
+                    (rel_dir + "/", rel_dir + "0"),
+                )
             )
         )
         directory = self.layout.threads / task_id
@@ -228,6 +276,11 @@ class TextIndex:
                 names = [n for n in os.listdir(directory) if MESSAGE_FILE_RE.match(n)]
             except (FileNotFoundError, NotADirectoryError):
                 names = []
+        if fresh:
+            base = str(directory) + os.sep
+            for name in names:  # each file's signature comes from the fstat of its read
+                self.load_message(f"{rel_dir}/{name}", base + name, fresh=True, thread=task_id)
+            names = []
         for name in names:
             rel = f"{rel_dir}/{name}"
             before = known.pop(rel, None)
@@ -252,18 +305,28 @@ class TextIndex:
         self.db.execute("DELETE FROM messages WHERE path=?", (rel,))
         self.fts_forget(rel)
 
-    def load_message(self, rel: str, path: Path, st: os.stat_result | None = None) -> None:
+    def load_message(
+        self,
+        rel: str,
+        path: Path | str,
+        st: os.stat_result | None = None,
+        fresh: bool = False,
+        thread: str | None = None,
+    ) -> None:
+        """(Re)index one message file of the thread ``thread`` (else its directory's name);
+        ``fresh``: the index holds nothing of it yet."""
         from agentctl.store import frontmatter
         from agentctl.store.index import plain_value
 
-        self.forget_message(rel)
+        if not fresh:
+            self.forget_message(rel)
         problem: tuple[str | None, int | None] = (None, None)
         try:
             raw, st = read_record_bytes(path, rel)
             fields, body = frontmatter.load_fast(raw.decode("utf-8"), rel)
             data = plain_value(fields)
-            check_message(data, path.parent.name, rel)
-            self.db.execute(
+            check_message(data, thread if thread is not None else Path(path).parent.name, rel)
+            self.put(
                 "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (data["id"], data["task"], rel, str(data["author"]), str(data["created_at"]), data.get("kind", "comment"),
                  json.dumps(data.get("mentions") or []), data.get("reply_to"), body),
@@ -280,7 +343,7 @@ class TextIndex:
                 st = os.stat(path, follow_symlinks=False)
             except FileNotFoundError:
                 return
-        self.db.execute(
+        self.put(
             "INSERT OR REPLACE INTO message_files VALUES (?, ?, ?, ?)",
             (rel, _file_sig(st), problem[0], problem[1]),
         )

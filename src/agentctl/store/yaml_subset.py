@@ -30,7 +30,7 @@ _PRINTABLE_HEAD = re.compile(
     "[\n\x20-\x7e\xa1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*"
 )
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SINGLE = re.compile(r"'((?:[^']|'')*)'")
+_SINGLE = re.compile(r"'([^']*(?:''[^']*)*)'")  # (?:[^']|'')* unrolled: no backtracking
 _DOUBLE = re.compile(r'"([^"\\]*)"')
 _FLOW_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.+/-]*"
 _FLOW_ITEM = rf'(?:{_FLOW_WORD}|"[^"\\]*")'
@@ -53,6 +53,16 @@ class _Fallback(Exception):
     """Outside the subset: the caller parses with ruamel."""
 
 
+_OPEN = object()  # the value of a "key:" line that opens a nested map
+# Parsed lines, ``line -> (key, value)``: most lines of a workspace's records repeat
+# (``status: done``, ``labels: [backend]``, ``created_by: alice``), and a line's meaning does
+# not depend on where it stands (duplicates and nesting are checked by :func:`parse`). Kept
+# for one (resolve, timestamp) pair, emptied when full; lists are copied on the way out.
+_LINES: dict[str, tuple[str, Any]] = {}
+_LINES_MAX = 8192
+_lines_for: tuple[Callable[[str], str], Callable[[str], Any]] | None = None
+
+
 def parse(
     head: str, resolve: Callable[[str], str], timestamp: Callable[[str], Any]
 ) -> dict[str, Any] | None:
@@ -60,6 +70,7 @@ def parse(
 
     ``resolve(text)`` is the YAML tag ruamel gives the plain scalar ``text``;
     ``timestamp(text)`` is ruamel's value for a timestamp scalar."""
+    global _lines_for
     if not head or "\t" in head or "\r" in head or not _PRINTABLE_HEAD.fullmatch(head):
         return None
     lines = head.split("\n")
@@ -67,21 +78,41 @@ def parse(
         lines.pop()
     if not lines:
         return None
+    if _lines_for is None or _lines_for[0] is not resolve or _lines_for[1] is not timestamp:
+        _LINES.clear()
+        _lines_for = (resolve, timestamp)
+    known = _LINES
+    result: dict[str, Any] = {}
+    nested: dict[str, Any] | None = None
     try:
-        result: dict[str, Any] = {}
-        nested: dict[str, Any] | None = None
         for line in lines:
-            if line.startswith("  "):
-                if nested is None or line[2] == " ":
+            inner = line.startswith("  ")
+            if inner:
+                if nested is None or line[2:3] in (" ", ""):
+                    return None  # a blank or deeper line: left to ruamel
+                line = line[2:]
+            elif nested is not None:
+                if not nested:
+                    return None  # "key:" then another key: a null; left to ruamel
+                nested = None
+            entry = known.get(line)
+            if entry is None:
+                entry = _entry(line, resolve, timestamp)
+                if len(known) >= _LINES_MAX:
+                    known.clear()
+                known[line] = entry
+            key, value = entry
+            target = result if nested is None else nested
+            if key in target:
+                return None
+            if value is _OPEN:
+                if inner:
                     return None
-                _entry(nested, line[2:], resolve, timestamp, allow_nested=False)
-                continue
-            if nested is not None and not nested:
-                return None  # "key:" then another key: a null; left to ruamel
-            nested = None
-            opened = _entry(result, line, resolve, timestamp, allow_nested=True)
-            if opened is not None:
-                nested = opened
+                nested = target[key] = {}
+            elif type(value) is list:
+                target[key] = value.copy()
+            else:
+                target[key] = value
         if nested is not None and not nested:
             return None
     except _Fallback:
@@ -90,30 +121,21 @@ def parse(
 
 
 def _entry(
-    target: dict[str, Any],
-    line: str,
-    resolve: Callable[[str], str],
-    timestamp: Callable[[str], Any],
-    allow_nested: bool,
-) -> dict[str, Any] | None:
-    """Add one ``key: value`` line to ``target``; returns the new map for ``key:``."""
+    line: str, resolve: Callable[[str], str], timestamp: Callable[[str], Any]
+) -> tuple[str, Any]:
+    """The key and value of one ``key: value`` line (``_OPEN`` for ``key:``)."""
     colon = line.find(":")
     if colon <= 0:
         raise _Fallback
     key = line[:colon]
-    if not _KEY.fullmatch(key) or key in target or resolve(key) != _STR:
+    if not _KEY.fullmatch(key) or resolve(key) != _STR:
         raise _Fallback
     rest = line[colon + 1 :]
     if not rest:
-        if not allow_nested:
-            raise _Fallback
-        child: dict[str, Any] = {}
-        target[key] = child
-        return child
+        return key, _OPEN
     if rest[0] != " ":
         raise _Fallback
-    target[key] = _value(rest[1:], resolve, timestamp)
-    return None
+    return key, _value(rest[1:], resolve, timestamp)
 
 
 def _value(text: str, resolve: Callable[[str], str], timestamp: Callable[[str], Any]) -> Any:
@@ -133,8 +155,15 @@ def _value(text: str, resolve: Callable[[str], str], timestamp: Callable[[str], 
     if first == "[":
         if _FLOW_LIST.fullmatch(text) is None:
             raise _Fallback
+        inner = text[1:-1]
+        if '"' not in inner:  # words only, and a word holds no ", "
+            words = inner.split(", ") if inner else []
+            for word in words:
+                if resolve(word) != _STR:
+                    raise _Fallback
+            return words
         items: list[Any] = []
-        for word, quoted in _FLOW_ITEMS.findall(text[1:-1]):
+        for word, quoted in _FLOW_ITEMS.findall(inner):
             if word:
                 if resolve(word) != _STR:
                     raise _Fallback
