@@ -58,3 +58,33 @@ def test_a_lazy_group_lists_what_typer_builds_in_its_order() -> None:
     dep = lazy.get_command(None, "dep")
     assert dep.list_commands(None) == ["add", "rm"]  # a nested group, converted by typer
     assert dep.suggest_commands is False  # click alone suggests ("Did you mean ...?")
+
+
+def test_the_reader_is_the_facade_cut_down() -> None:
+    """Read commands open workspace/reader.Reader: every attribute it has must be the very
+    one the facade has (no mixin of the facade overrides it), so a read is the same read."""
+    import inspect
+
+    from agentctl.workspace import Workspace
+    from agentctl.workspace.reader import Reader
+
+    assert issubclass(Workspace, Reader.__mro__[1])
+    assert set(Reader.__mro__[1:]) <= set(Workspace.__mro__)
+    differs = [
+        name
+        for name in dir(Reader)
+        if name not in ("__doc__", "__module__", "__dict__", "__weakref__")
+        and inspect.getattr_static(Reader, name) is not inspect.getattr_static(Workspace, name)
+    ]
+    assert differs == []
+
+
+def test_importing_the_package_leaves_the_facade_to_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, agentctl.workspace.reader; assert 'agentctl.workspace.facade' not in sys.modules;"
+        " from agentctl.workspace import Workspace; assert Workspace.__module__ == 'agentctl.workspace.facade'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 
@@ -13,10 +13,9 @@ from agentctl.core.text import neutralise
 if TYPE_CHECKING:
     from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
+    from agentctl.workspace.collab import CollabOps
 
-OPENED: list[
-    Workspace
-] = []  # workspaces opened by this invocation: the boundary prints their warnings
+OPENED: list[CollabOps] = []  # opened by this invocation: the boundary prints their warnings
 
 JSON_OPTION: Any = typer.Option(
     False, "--json", help="Print one JSON document with schema_version."
@@ -45,18 +44,35 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
     Write commands pass ``warn=False``: they refuse an invalid target record with a single
     ``file:line`` error instead, and a failed write prints nothing but that error.
     """
-    import os
-
     from agentctl.workspace import Workspace
 
-    cls: type[Workspace] = Workspace
+    return _open(ctx, Workspace, warn)
+
+
+def open_reader(ctx: typer.Context) -> CollabOps:
+    """The workspace for a read command (task list/show/ready, thread, inbox, search): the
+    facade's read methods alone, which import a third of its modules (workspace/reader.py).
+    Warns about invalid files on stderr like :func:`open_workspace`."""
+    from agentctl.workspace.reader import Reader
+
+    return _open(ctx, Reader, True)
+
+
+_W = TypeVar("_W", bound="CollabOps")
+
+
+def _open(ctx: typer.Context, cls: type[_W], warn: bool) -> _W:
+    import os
+
+    workspace: _W
     if os.environ.get(
         "AGENTCTL_BROKER"
     ):  # inside a sandboxed command agent: writes go to the broker
         from agentctl.workspace.brokered import BrokeredWorkspace
 
-        cls = BrokeredWorkspace
-    workspace: Workspace = cls.open(globals_of(ctx).workspace)
+        workspace = cast(_W, BrokeredWorkspace.open(globals_of(ctx).workspace))
+    else:
+        workspace = cls.open(globals_of(ctx).workspace)
     OPENED.append(workspace)
     if warn:
         for problem in workspace.refresh():
@@ -66,7 +82,7 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
     return workspace
 
 
-def acting(ctx: typer.Context, workspace: Workspace) -> Actor:
+def acting(ctx: typer.Context, workspace: CollabOps) -> Actor:
     return workspace.actor(globals_of(ctx).as_agent)
 
 

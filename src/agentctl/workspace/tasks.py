@@ -193,14 +193,14 @@ class TaskOps(WorkspaceBase):
 
     def show_task(self, ref: str) -> dict[str, Any]:
         """A task with its body sections, dependents, children and readiness."""
-        from agentctl.store.frontmatter import load_fast
         from agentctl.store.index import plain_value
+        from agentctl.store.plain_yaml import load_fields
         from agentctl.store.reading import read_record
 
         task_id = self.resolve_task(ref)
         self.require_valid_task_file(task_id)
         path = self.layout.task(task_id)
-        fields, body = load_fast(
+        fields, body = load_fields(
             read_record(path, self.layout.relative(path)), self.layout.relative(path)
         )
         task: dict[str, Any] = plain_value(fields)
