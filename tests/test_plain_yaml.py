@@ -41,6 +41,13 @@ def test_the_resolver_table_is_ruamels_for_yaml_1_2() -> None:
 
 
 DIGIT_LED = st.text(st.sampled_from("0123456789-+.:_eExXoObTtZz ~"), min_size=1, max_size=24)
+# Dates and timestamps as agentctl writes them, and with one character changed.
+STAMPS = st.tuples(
+    st.datetimes().map(lambda d: d.isoformat(timespec="microseconds") + "Z"),
+    st.integers(0, 40),
+    st.sampled_from("0123456789-+.:_eTtZz \u0661\u00b2x"),
+    st.integers(10, 30),
+).map(lambda t: [t[0][:10], t[0][:19] + "Z", t[0][: t[3]] + "Z", t[0][: t[1]] + t[2] + t[0][t[1] + 1 :]])
 WORDS = st.text(st.characters(codec="utf-8"), max_size=12)
 
 
@@ -68,6 +75,13 @@ WORDS = st.text(st.characters(codec="utf-8"), max_size=12)
 @example("2026-1-2 3:04:05.6 +01:00")
 def test_plain_scalars_get_ruamels_tag(value: str) -> None:
     assert plain_yaml.resolve_plain(value) == _resolve_plain(value), value
+
+
+@SETTINGS
+@given(STAMPS)
+def test_dates_and_timestamps_get_ruamels_tag(values: list[str]) -> None:
+    for value in values:
+        assert plain_yaml.resolve_plain(value) == _resolve_plain(value), value
 
 
 def _stamp(y: int, mo: int, d: int, h: int, mi: int, s: int, fraction: str) -> str:

@@ -88,3 +88,15 @@ def test_importing_the_package_leaves_the_facade_to_first_use() -> None:
         " from agentctl.workspace import Workspace; assert Workspace.__module__ == 'agentctl.workspace.facade'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_printable_head_class_is_the_original_set() -> None:
+    from agentctl.store import yaml_subset
+
+    original = re.compile(
+        "[\n\x20-\x7e\xa1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    )
+    for char in [*_sample(), *map(chr, range(0xD7F0, 0x10000))]:
+        assert bool(yaml_subset._PRINTABLE_HEAD.fullmatch(char)) == bool(
+            original.fullmatch(char)
+        ), hex(ord(char))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
@@ -22,11 +21,18 @@ JSON_OPTION: Any = typer.Option(
 )
 
 
-@dataclass
 class Globals:
-    workspace: str | None = None
-    as_agent: str | None = None
-    json: bool = False
+    """The root options of this invocation (a plain class: a dataclass costs ~0.4 ms to
+    build at every start)."""
+
+    __slots__ = ("workspace", "as_agent", "json")
+
+    def __init__(
+        self, workspace: str | None = None, as_agent: str | None = None, json: bool = False
+    ) -> None:
+        self.workspace = workspace
+        self.as_agent = as_agent
+        self.json = json
 
 
 def globals_of(ctx: typer.Context) -> Globals:

@@ -9,7 +9,6 @@ import typer
 
 from agentctl.cli import output
 from agentctl.cli.common import JSON_OPTION, acting, open_reader, open_workspace, want_json
-from agentctl.core.duration import since_timestamp
 from agentctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -125,6 +124,8 @@ def thread(
 ) -> None:
     """Print a task's message thread, oldest first."""
     ws = open_reader(ctx)
+    from agentctl.core.duration import since_timestamp
+
     result = ws.thread(task, since_timestamp(since) if since else None)
     for problem in ws.thread_problems(result["task"]):
         output.notice(f"warning: {problem} (skipped; run 'agentctl validate')")

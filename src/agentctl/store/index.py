@@ -24,7 +24,6 @@ from stat import S_ISLNK
 from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import clock
-from agentctl.core.checks import check_agent, check_doc, check_state, check_task
 from agentctl.core.ids import MIN_PREFIX
 from agentctl.errors import ValidationError
 from agentctl.paths import Layout
@@ -351,6 +350,10 @@ class Index(EventIndex, TextIndex, FreshIndex):
         }
         changed = [p for p, (_, sig) in on_disk.items() if known.get(p) != sig]
         removed = [p for p in known if p not in on_disk]
+        if not changed and not removed:
+            scanned = [entry for entry in scanned if not self.same_as_recorded(*entry)]
+            if not scanned:
+                return
         if changed and not known and not agents_only and self._empty():
             self._bulk_load(changed, on_disk, progress)
             db.execute("BEGIN IMMEDIATE")
@@ -544,6 +547,7 @@ class Index(EventIndex, TextIndex, FreshIndex):
 
     def _parse_file(self, rel: str, kind: str, name: str, raw: bytes) -> None:
         """Check one record file's bytes and store its rows (raises for a problem)."""
+        from agentctl.core.checks import check_agent, check_doc, check_state, check_task
         from agentctl.store import frontmatter
 
         text = raw.decode("utf-8")
@@ -606,6 +610,8 @@ class Index(EventIndex, TextIndex, FreshIndex):
     def _store_known_task(self, path: Path, rel: str, fields: dict[str, Any], body: str) -> None:
         """A task file written from ``fields`` and ``body`` by this process: checked and
         stored like a parsed one, with the file's signature."""
+        from agentctl.core.checks import check_task
+
         st = os.stat(path, follow_symlinks=False)
         data = plain_value(dict(fields))
         self._forget(rel)

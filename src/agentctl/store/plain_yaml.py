@@ -84,6 +84,12 @@ IMPLICIT_RESOLVERS: tuple[tuple[str, str, str, bool], ...] = (
     ("tag:yaml.org,2002:yaml", "^(?:!|&|\\*)$", "!&*", False),
 )
 _NULL_TAG = "tag:yaml.org,2002:null"
+_INT_TAG = "tag:yaml.org,2002:int"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+# The digit-led scalars every task file holds, whose tags the table gives without compiling
+# it: decimal digits (no float form lacks '.' or 'e': int) and the dates and timestamps
+# agentctl writes (neither float nor int allows their '-': timestamp).
+_COMMON = re.compile(r"[0-9]+|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z)?")
 
 
 @functools.cache
@@ -100,6 +106,8 @@ def _resolvers(first: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
 @functools.lru_cache(maxsize=8192)
 def resolve_plain(value: str) -> str:
     """The tag ruamel's safe loader gives the plain scalar ``value`` (YAML 1.2)."""
+    if _COMMON.fullmatch(value):
+        return _INT_TAG if value.isdigit() else _TIMESTAMP_TAG
     for tag, pattern in _resolvers(value[:1]):
         if pattern.match(value):
             return tag

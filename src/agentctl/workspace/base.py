@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Self, TypeVar, assert_never
 from agentctl import paths
 from agentctl.core import clock, ids, secrets
 from agentctl.core.rules import Actor, actor_of, is_pending, may_review, pending_reason
-from agentctl.core.summary import summarize
 from agentctl.errors import (
     ConflictError,
     GitError,
@@ -33,7 +32,6 @@ from agentctl.errors import (
 )
 from agentctl.store import events as eventlog
 from agentctl.store.index import Index, Problem
-from agentctl.store.working import WorkingState, extract_notes, render
 from agentctl.workspace import containment
 
 if TYPE_CHECKING:
@@ -46,6 +44,7 @@ if TYPE_CHECKING:
     )
     from agentctl.core.rows import NeedsHuman
     from agentctl.store.frontmatter import Document
+    from agentctl.store.working import WorkingState
     from agentctl.vcs import Repo
 
 ENV_AGENT = "AGENTCTL_AGENT"
@@ -723,6 +722,8 @@ class WorkspaceBase:
         return True
 
     def _batch_line(self, mutation: Mutation) -> str:
+        from agentctl.core.summary import summarize
+
         if mutation.more_events:
             return f"{mutation.actor.name}: {mutation.batch_subject}"
         if mutation.event is not None:
@@ -734,6 +735,8 @@ class WorkspaceBase:
         commits (no git, or auto-commit off)."""
         if not (self.config["git"]["autocommit"] or mutation.commit_anyway) or self.repo is None:
             return None
+        from agentctl.core.summary import summarize
+
         actor = mutation.actor
         if mutation.event is None:
             message = f"agentctl: {mutation.bookkeeping}\n\nActor: {actor.name}\n"
@@ -764,6 +767,7 @@ class WorkspaceBase:
     def working_state(self, notes: str) -> WorkingState:
         """Everything WORKING.md shows, gathered from the index (``notes`` is the human notes
         block to keep)."""
+        from agentctl.store.working import WorkingState
         from agentctl.workspace.graphs import working_critical_path
 
         cfg = self.config
@@ -837,6 +841,8 @@ class WorkspaceBase:
 
     def render_working(self) -> tuple[str, str]:
         """(fresh rendering, current file text or '')."""
+        from agentctl.store.working import extract_notes, render
+
         self.refresh()
         current = self.read_working()
         return render(self.working_state(extract_notes(current))), current
