@@ -47,7 +47,14 @@ STAMPS = st.tuples(
     st.integers(0, 40),
     st.sampled_from("0123456789-+.:_eTtZz \u0661\u00b2x"),
     st.integers(10, 30),
-).map(lambda t: [t[0][:10], t[0][:19] + "Z", t[0][: t[3]] + "Z", t[0][: t[1]] + t[2] + t[0][t[1] + 1 :]])
+).map(
+    lambda t: [
+        t[0][:10],
+        t[0][:19] + "Z",
+        t[0][: t[3]] + "Z",
+        t[0][: t[1]] + t[2] + t[0][t[1] + 1 :],
+    ]
+)
 WORDS = st.text(st.characters(codec="utf-8"), max_size=12)
 
 
@@ -96,7 +103,10 @@ def _stamp(y: int, mo: int, d: int, h: int, mi: int, s: int, fraction: str) -> s
     st.integers(0, 25),
     st.integers(0, 60),
     st.integers(0, 61),
-    st.one_of(st.just(""), st.text(st.sampled_from("0123456789"), min_size=1, max_size=9).map(".{}".format)),
+    st.one_of(
+        st.just(""),
+        st.text(st.sampled_from("0123456789"), min_size=1, max_size=9).map(".{}".format),
+    ),
 )
 @example(2026, 11, 22, 1, 2, 3, ".9999995")
 @example(2026, 2, 30, 0, 0, 0, "")
@@ -137,7 +147,12 @@ def test_records_read_the_same_as_through_ruamel(fields: dict[str, Any]) -> None
 
 @pytest.mark.parametrize("value", YAML_TRAPS)
 def test_traps_read_the_same_as_through_ruamel(value: str) -> None:
-    base = {"id": "t-aaaaaaaaaaaa", "title": "x", "status": "todo", "created_at": "2026-01-01T00:00:00Z"}
+    base = {
+        "id": "t-aaaaaaaaaaaa",
+        "title": "x",
+        "status": "todo",
+        "created_at": "2026-01-01T00:00:00Z",
+    }
     assert_reads_the_same(dump_new({**base, "title": value}, "body\n"))
     assert_reads_the_same(dump_new({**base, "labels": [value]}, ""))
     assert_reads_the_same(f"---\nid: t-aaaaaaaaaaaa\nnote: {value}\n---\nbody\n")

@@ -82,7 +82,9 @@ class Actor:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{key}={value!r}" for key, value in zip(_FIELDS, self._key(), strict=True))
+        shown = ", ".join(
+            f"{key}={value!r}" for key, value in zip(_FIELDS, self._key(), strict=True)
+        )
         return f"{type(self).__qualname__}({shown})"
 
     @property

@@ -89,7 +89,9 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 # The digit-led scalars every task file holds, whose tags the table gives without compiling
 # it: decimal digits (no float form lacks '.' or 'e': int) and the dates and timestamps
 # agentctl writes (neither float nor int allows their '-': timestamp).
-_COMMON = re.compile(r"[0-9]+|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z)?")
+_COMMON = re.compile(
+    r"[0-9]+|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?Z)?"
+)
 
 
 @functools.cache
@@ -97,7 +99,7 @@ def _resolvers(first: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """The resolvers tried for scalars starting with ``first`` ('' for the empty scalar),
     compiled on first use (a task file needs those of a few characters)."""
     return tuple(
-        (tag, re.compile(pattern, re.X if verbose else 0))
+        (tag, re.compile(pattern, re.VERBOSE if verbose else 0))
         for tag, pattern, firsts, verbose in IMPLICIT_RESOLVERS
         if (first in firsts if first else tag == _NULL_TAG)
     )

@@ -46,4 +46,3 @@ class Workspace(
     FreshnessOps,
 ):
     """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
-
