@@ -51,6 +51,9 @@ WATCHED = (
     "agentctl.workspace.gates",
     "agentctl.workspace.memory",
     "agentctl.workspace.graphs",
+    "agentctl.store.working",
+    "agentctl.procs",
+    "dataclasses",
 )
 # What the start-up of a read command leaves out (issue 15): the planning, rendering and git
 # modules behind other commands are imported by the methods that use them.
@@ -66,6 +69,9 @@ NOT_ON_READER = {
     "agentctl.workspace.specs", "agentctl.workspace.sync", "agentctl.workspace.githooks",
     "agentctl.workspace.maintenance", "agentctl.workspace.gates", "agentctl.workspace.memory",
     "agentctl.workspace.graphs",
+    # nor what only writes use: WORKING.md's renderer, child processes, and dataclasses (the
+    # few classes a read builds are written out: ~0.5 ms each to build)
+    "agentctl.store.working", "agentctl.procs", "dataclasses",
 }  # fmt: skip
 NEVER = {"litellm", "textual", "git", "mcp", "markdownify", "bs4", "agentctl.web"}  # fetch's only
 NOT_FROM_INDEX = {"pydantic", "ruamel", "filelock"}

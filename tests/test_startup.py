@@ -5,8 +5,10 @@ rewritten to compile faster match exactly the characters the originals matched."
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import typer
+from conftest import Runner, add_task
 
 from agentctl.cli import app as cli_app
 from agentctl.cli import tasks as task_commands
@@ -100,3 +102,44 @@ def test_printable_head_class_is_the_original_set() -> None:
         assert bool(yaml_subset._PRINTABLE_HEAD.fullmatch(char)) == bool(
             original.fullmatch(char)
         ), hex(ord(char))
+
+
+def test_a_read_of_an_unchanged_small_workspace_writes_nothing(ws_root: Path, cli: Runner) -> None:
+    """A small record directory is scanned on every read (an edit in place is seen at once);
+    when the scan finds what the index recorded, the index is not written (no transaction)."""
+    from agentctl.workspace.reader import Reader
+
+    task_id = add_task(cli, "first")
+    first = Reader.open(None, ws_root)
+    first.refresh()
+    key = "fresh:.agentctl/tasks"
+    before = first.index.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    changes = first.index.db.total_changes
+    first.refresh(force=True)
+    assert first.index.db.total_changes == changes  # nothing written
+    first.close()
+    second = Reader.open(None, ws_root)
+    second.refresh()
+    assert second.index.db.total_changes == 0
+    assert (
+        second.index.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone() == before
+    )
+    # an edit in place (the directory unchanged) is still seen by the next read
+    path = ws_root / ".agentctl" / "tasks" / f"{task_id}.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: first", "title: edited"))
+    second.refresh(force=True)
+    assert second.show_task(task_id)["title"] == "edited"
+    assert second.list_tasks()[0]["title"] == "edited"
+    second.close()
+
+
+def test_commands_collect_the_youngest_generation_less_often() -> None:
+    import gc
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        cli_app._fewer_young_collections()
+        assert gc.get_threshold() == (cli_app.YOUNG_THRESHOLD, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
