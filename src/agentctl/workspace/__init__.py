@@ -2,7 +2,7 @@
 
 ``Workspace`` returns data and raises :mod:`agentctl.errors`; it never prints. It joins
 ~30 mixin modules (``workspace/facade.py``) and is imported on first use, so importing one
-of this package's modules (a read command's :mod:`agentctl.workspace.reads`, ``containment``)
+of this package's modules (a read command's :mod:`agentctl.workspace.reader`, ``containment``)
 does not import them all.
 """
 
