@@ -11,7 +11,8 @@ next to it. Every round runs the floor and each agentctl command as fresh proces
 the other, so load on a shared machine falls on all alike. Bytecode caching is on (the child
 environment drops ``PYTHONDONTWRITEBYTECODE``) and one untimed round warms the caches.
 Reported: median ms per command and its ratio to the floor's median (``--help`` against the
-trivial app's ``--help``; read commands against its subcommand).
+trivial app's ``--help``; read commands against its subcommand), and the same for the CPU time
+(user + system) of the process, which waiting for a core on a loaded machine does not inflate.
 
 ``--memory``: peak RSS (``ru_maxrss`` of the child) of the read commands, including a full
 ``task list`` and ``task list --json`` and ``stats --json``, and the time from start to the
@@ -84,7 +85,15 @@ GNU_TIME = "/usr/bin/time"
 def run_once(
     argv: list[str], cwd: Path, env: dict[str, str], peak: bool = False
 ) -> tuple[float, int]:
-    """(seconds, peak RSS in KiB) of one whole process; its output is discarded.
+    """(seconds, peak RSS in KiB) of one whole process; its output is discarded."""
+    elapsed, rss, _ = run_timed(argv, cwd, env, peak)
+    return elapsed, rss
+
+
+def run_timed(
+    argv: list[str], cwd: Path, env: dict[str, str], peak: bool = False
+) -> tuple[float, int, float]:
+    """(seconds, peak RSS in KiB, CPU seconds) of one whole process; its output is discarded.
 
     The peak comes from GNU time when it is installed: Linux keeps the peak RSS of the memory
     a process had before ``exec``, so the ``ru_maxrss`` that ``wait4`` reports for a child
@@ -102,7 +111,8 @@ def run_once(
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"exit {code}: {' '.join(argv)}\n{err}")
-    return elapsed, int(err.split()[-1]) if timed else usage.ru_maxrss
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, int(err.split()[-1]) if timed else usage.ru_maxrss, cpu
 
 
 def first_line(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
@@ -160,17 +170,28 @@ def startup(root: Path, floor: Path, env: dict[str, str], runs: int) -> str:
         (label, [*exe, "agentctl", *args], "floor hello") for label, args in read_commands(root)
     ]
     times: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    cpus: dict[str, list[float]] = {label: [] for label, _, _ in cases}
     for round_ in range(runs + 1):
         for label, argv, _ in cases:
-            elapsed, _ = run_once(argv, root, env)
+            elapsed, _, cpu = run_timed(argv, root, env)
             if round_:
                 times[label].append(elapsed)
+                cpus[label].append(cpu)
     medians = {label: statistics.median(values) for label, values in times.items()}
-    lines = ["| command | median ms | ratio to the floor |", "|---|---:|---:|"]
+    cpu_medians = {label: statistics.median(values) for label, values in cpus.items()}
+    lines = [
+        "| command | median ms | ratio to the floor | CPU ms | CPU ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for label, _, against in cases:
         ratio = f"{medians[label] / medians[against]:.2f}×" if against else "1.00× (floor)"
-        lines.append(f"| `{label}` | {medians[label] * 1000:.1f} | {ratio} |")
-        print(json.dumps({"command": label, "median_ms": round(medians[label] * 1000, 1)}),
+        cpu_ratio = f"{cpu_medians[label] / cpu_medians[against]:.2f}×" if against else "1.00×"
+        lines.append(
+            f"| `{label}` | {medians[label] * 1000:.1f} | {ratio} "
+            f"| {cpu_medians[label] * 1000:.1f} | {cpu_ratio} |"
+        )
+        print(json.dumps({"command": label, "median_ms": round(medians[label] * 1000, 1),
+                          "cpu_ms": round(cpu_medians[label] * 1000, 1)}),
               file=sys.stderr)  # fmt: skip
     return "\n".join(lines) + "\n"
 

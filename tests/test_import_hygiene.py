@@ -41,6 +41,19 @@ WATCHED = (
     "agentctl.errors",
     "agentctl.cli.common",
     "agentctl.workspace",
+    "agentctl.workspace.facade",
+    "agentctl.workspace.agents",
+    "agentctl.workspace.planning",
+    "agentctl.workspace.specs",
+    "agentctl.workspace.sync",
+    "agentctl.workspace.githooks",
+    "agentctl.workspace.maintenance",
+    "agentctl.workspace.gates",
+    "agentctl.workspace.memory",
+    "agentctl.workspace.graphs",
+    "agentctl.store.working",
+    "agentctl.procs",
+    "dataclasses",
 )
 # What the start-up of a read command leaves out (issue 15): the planning, rendering and git
 # modules behind other commands are imported by the methods that use them.
@@ -48,6 +61,17 @@ NOT_ON_READS = {
     "agentctl.core.graph_render", "agentctl.core.gantt", "agentctl.core.plan", "agentctl.core.spec",
     "agentctl.core.spec_tasks", "agentctl.core.reports", "agentctl.core.fieldmerge", "agentctl.vcs",
     "agentctl.vcs_merge", "agentctl.store.journal", "hashlib", "tempfile",
+}  # fmt: skip
+# What the read commands that open the workspace's reader (cli/common.open_reader) leave out:
+# the facade and the mixins of the operations they never call (workspace/reader.py).
+NOT_ON_READER = {
+    "agentctl.workspace.facade", "agentctl.workspace.agents", "agentctl.workspace.planning",
+    "agentctl.workspace.specs", "agentctl.workspace.sync", "agentctl.workspace.githooks",
+    "agentctl.workspace.maintenance", "agentctl.workspace.gates", "agentctl.workspace.memory",
+    "agentctl.workspace.graphs",
+    # nor what only writes use: WORKING.md's renderer, child processes, and dataclasses (the
+    # few classes a read builds are written out: ~0.5 ms each to build)
+    "agentctl.store.working", "agentctl.procs", "dataclasses",
 }  # fmt: skip
 NEVER = {"litellm", "textual", "git", "mcp", "markdownify", "bs4", "agentctl.web"}  # fetch's only
 NOT_FROM_INDEX = {"pydantic", "ruamel", "filelock"}
@@ -133,6 +157,27 @@ def test_read_commands_leave_out_planning_rendering_and_git(
     code, modules, err = imported(root, tmp_path, *argv)
     assert code == 0, err
     assert not modules & NOT_ON_READS, f"{argv}: {sorted(modules & NOT_ON_READS)}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("task", "list"), ("task", "list", "--json"), ("task", "show", "{id}"), ("task", "show", "{id}", "--json"),
+     ("task", "ready"), ("task", "ready", "--explain"), ("--as", "dev-1", "inbox"), ("search", "first"),
+     ("thread", "{id}")],
+    ids=lambda a: " ".join(a),
+)  # fmt: skip
+def test_reader_commands_leave_out_the_facade(
+    workspace: tuple[Path, str], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """Issue 15: read commands open the workspace's reader (base, tasks, collab), not the
+    facade's ~30 modules; ``task show`` reads the task file without ruamel (plain_yaml.py)."""
+    root, task_id = workspace
+    argv = tuple(a.format(id=task_id[:7]) for a in args)
+    imported(root, tmp_path, *argv)  # brings the index up to date if needed
+    code, modules, err = imported(root, tmp_path, *argv)
+    assert code == 0, err
+    assert not modules & NOT_ON_READER, f"{argv}: {sorted(modules & NOT_ON_READER)}"
+    assert not modules & (NEVER | NOT_FROM_INDEX), f"{argv}: {sorted(modules)}"
 
 
 @pytest.mark.parametrize(

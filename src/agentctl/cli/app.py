@@ -390,5 +390,22 @@ def main(argv: list[str] | None = None) -> None:
     # pydantic otherwise scans every installed distribution's entry points for plugins the
     # first time a model validates (~20 ms); the CLI uses none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _fewer_young_collections()
     code = boundary.run(app, sys.argv[1:] if argv is None else argv)
     sys.exit(code)
+
+
+YOUNG_THRESHOLD = 10_000
+
+
+def _fewer_young_collections() -> None:
+    """Collect the youngest generation every 10,000 allocations rather than 700 (Python's
+    default; 2,000 from 3.13 on): what a command does after this point (its module, the
+    workspace, the index) allocates ~60,000 objects that live to the end of the command,
+    and the ~10 young collections that walked them cost ~1.5 ms of a ~30 ms read. Cycles
+    are still collected (older generations keep their thresholds), and bulk operations
+    pause the collector as before (workspace/base.pausing_gc)."""
+    import gc
+
+    threshold, older, oldest = gc.get_threshold()
+    gc.set_threshold(max(threshold, YOUNG_THRESHOLD), older, oldest)

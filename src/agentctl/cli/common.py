@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 
@@ -13,21 +12,27 @@ from agentctl.core.text import neutralise
 if TYPE_CHECKING:
     from agentctl.core.rules import Actor
     from agentctl.workspace import Workspace
+    from agentctl.workspace.collab import CollabOps
 
-OPENED: list[
-    Workspace
-] = []  # workspaces opened by this invocation: the boundary prints their warnings
+OPENED: list[CollabOps] = []  # opened by this invocation: the boundary prints their warnings
 
 JSON_OPTION: Any = typer.Option(
     False, "--json", help="Print one JSON document with schema_version."
 )
 
 
-@dataclass
 class Globals:
-    workspace: str | None = None
-    as_agent: str | None = None
-    json: bool = False
+    """The root options of this invocation (a plain class: a dataclass costs ~0.4 ms to
+    build at every start)."""
+
+    __slots__ = ("workspace", "as_agent", "json")
+
+    def __init__(
+        self, workspace: str | None = None, as_agent: str | None = None, json: bool = False
+    ) -> None:
+        self.workspace = workspace
+        self.as_agent = as_agent
+        self.json = json
 
 
 def globals_of(ctx: typer.Context) -> Globals:
@@ -45,18 +50,35 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
     Write commands pass ``warn=False``: they refuse an invalid target record with a single
     ``file:line`` error instead, and a failed write prints nothing but that error.
     """
-    import os
-
     from agentctl.workspace import Workspace
 
-    cls: type[Workspace] = Workspace
+    return _open(ctx, Workspace, warn)
+
+
+def open_reader(ctx: typer.Context) -> CollabOps:
+    """The workspace for a read command (task list/show/ready, thread, inbox, search): the
+    facade's read methods alone, which import a third of its modules (workspace/reader.py).
+    Warns about invalid files on stderr like :func:`open_workspace`."""
+    from agentctl.workspace.reader import Reader
+
+    return _open(ctx, Reader, True)
+
+
+_W = TypeVar("_W", bound="CollabOps")
+
+
+def _open(ctx: typer.Context, cls: type[_W], warn: bool) -> _W:
+    import os
+
+    workspace: _W
     if os.environ.get(
         "AGENTCTL_BROKER"
     ):  # inside a sandboxed command agent: writes go to the broker
         from agentctl.workspace.brokered import BrokeredWorkspace
 
-        cls = BrokeredWorkspace
-    workspace: Workspace = cls.open(globals_of(ctx).workspace)
+        workspace = cast(_W, BrokeredWorkspace.open(globals_of(ctx).workspace))
+    else:
+        workspace = cls.open(globals_of(ctx).workspace)
     OPENED.append(workspace)
     if warn:
         for problem in workspace.refresh():
@@ -66,7 +88,7 @@ def open_workspace(ctx: typer.Context, warn: bool = True) -> Workspace:
     return workspace
 
 
-def acting(ctx: typer.Context, workspace: Workspace) -> Actor:
+def acting(ctx: typer.Context, workspace: CollabOps) -> Actor:
     return workspace.actor(globals_of(ctx).as_agent)
 
 

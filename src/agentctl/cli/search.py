@@ -7,7 +7,7 @@ import re
 import typer
 
 from agentctl.cli import output
-from agentctl.cli.common import JSON_OPTION, open_workspace, want_json
+from agentctl.cli.common import JSON_OPTION, open_reader, want_json
 from agentctl.core.text import neutralise
 
 app = typer.Typer(rich_markup_mode=None)
@@ -29,7 +29,7 @@ def search(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Search titles, task bodies, messages and documents, best match first, with a snippet."""
-    ws = open_workspace(ctx)
+    ws = open_reader(ctx)
     hits = ws.search(query, type_ or [], status or [], limit)
     if want_json(ctx, json_):
         output.emit_json({"query": query, "hits": hits})

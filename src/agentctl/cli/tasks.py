@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from agentctl.cli import output
-from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
+from agentctl.cli.common import JSON_OPTION, acting, open_reader, open_workspace, want_json
 from agentctl.cli.threads import register as register_thread_commands
 from agentctl.cli.threads import render_messages
 from agentctl.errors import UsageError
@@ -178,7 +178,7 @@ def list_(
     json_: bool = JSON_OPTION,
 ) -> None:
     """List open tasks (served from the index)."""
-    ws = open_workspace(ctx)
+    ws = open_reader(ctx)
     query = (status or None, assignee, label, parent, all_, sort, limit)
     if want_json(ctx, json_):
         output.emit_json_items("tasks", ws.list_tasks_json_rows(*query))
@@ -202,7 +202,7 @@ def show(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Show one task: fields, description, acceptance criteria, dependencies and notes."""
-    ws = open_workspace(ctx)
+    ws = open_reader(ctx)
     data = ws.show_task(task)
     data["thread"] = ws.thread(data["id"])["messages"]
     data["docs"] = ws.index.docs(task=data["id"])
@@ -434,7 +434,7 @@ def ready(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Tasks whose dependencies are all done, most urgent first."""
-    ws = open_workspace(ctx)
+    ws = open_reader(ctx)
     agent = acting(ctx, ws).name if mine else None
     result = ws.ready(agent, explain, limit)
     if want_json(ctx, json_):

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from agentctl.cli import output
-from agentctl.cli.common import JSON_OPTION, acting, open_workspace, want_json
-from agentctl.core.duration import since_timestamp
+from agentctl.cli.common import JSON_OPTION, acting, open_reader, open_workspace, want_json
 from agentctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -124,7 +123,9 @@ def thread(
     json_: bool = JSON_OPTION,
 ) -> None:
     """Print a task's message thread, oldest first."""
-    ws = open_workspace(ctx)
+    ws = open_reader(ctx)
+    from agentctl.core.duration import since_timestamp
+
     result = ws.thread(task, since_timestamp(since) if since else None)
     for problem in ws.thread_problems(result["task"]):
         output.notice(f"warning: {problem} (skipped; run 'agentctl validate')")
@@ -164,7 +165,7 @@ def inbox(
             raise UsageError("--human lists what waits for a person: it takes no --agent or --all")
         _human_inbox(ctx, limit, json_)
         return
-    ws = open_workspace(ctx)
+    ws = open_reader(ctx)
     result = ws.inbox(acting(ctx, ws), agent, include_read=all_, limit=limit)
     if want_json(ctx, json_):
         output.emit_json({"inbox": result})

@@ -14,14 +14,15 @@ Values shorter than :data:`MIN_SECRET_CHARS` are ignored (``KEYBOARD=us`` must n
 the file, not its name). A masked value becomes :data:`MASK`, which is plain text in YAML (also
 unquoted), JSON, Markdown and a commit message, so masking a serialized record keeps it valid.
 
-The pattern is compiled once per process (per CLI command), on first use; :func:`reset`
-recompiles it (tests that change the environment, :func:`add_names` when a config names more
-variables). With no secret
-in the environment only the shape pattern runs: one regex scan per text.
+The secret values are gathered once per process (per CLI command), on first use; :func:`reset`
+gathers them again (tests that change the environment, :func:`add_names` when a config names
+more variables). A credential shape's pattern is compiled the first time a text holds one of
+its prefixes (compiling all six costs ~1 ms, a command's output rarely holds any).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -50,7 +51,7 @@ SHAPES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 _configured: set[str] = set()
-_compiled_state: tuple[list[str], list[tuple[tuple[str, ...], re.Pattern[str]]]] | None = None
+_compiled_state: list[str] | None = None  # the secret values, longest first
 
 
 def is_secret_name(name: str) -> bool:
@@ -69,14 +70,16 @@ def secret_values(environ: dict[str, str] | None = None) -> list[str]:
     return sorted(values, key=lambda v: (-len(v), v))
 
 
-def _compiled() -> tuple[list[str], list[tuple[tuple[str, ...], re.Pattern[str]]]]:
+def _compiled() -> list[str]:
     global _compiled_state
     if _compiled_state is None:
-        _compiled_state = (
-            secret_values(),
-            [(prefixes, re.compile(shape)) for prefixes, shape in SHAPES],
-        )
+        _compiled_state = secret_values()
     return _compiled_state
+
+
+@functools.cache
+def _shape(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def reset(names: bool = False) -> None:
@@ -100,14 +103,13 @@ def mask(text: str) -> str:
     """``text`` with every secret replaced by :data:`MASK`."""
     if not text:
         return text
-    values, shapes = _compiled()
-    for value in values:  # longest first: a value inside a longer one goes with it
+    for value in _compiled():  # longest first: a value inside a longer one goes with it
         if value in text:
             text = text.replace(value, MASK)
-    for prefixes, pattern in shapes:
+    for prefixes, pattern in SHAPES:
         for prefix in prefixes:  # a plain loop: any() of a generator costs more than the tests
             if prefix in text:
-                text = pattern.sub(MASK, text)
+                text = _shape(pattern).sub(MASK, text)
                 break
     return text
 

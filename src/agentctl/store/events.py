@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.core import clock, secrets
-from agentctl.core.checks import event_problem
 from agentctl.core.ids import EVENT, new_id
 from agentctl.errors import ValidationError
 from agentctl.store import atomic
@@ -104,6 +103,8 @@ def tail(events_dir: Path, limit: int) -> list[EventRecord]:
     """
     if limit <= 0:
         return []
+    from agentctl.core.checks import event_problem
+
     collected: list[dict[str, Any]] = []
     for path in reversed(day_files(events_dir)):
         try:

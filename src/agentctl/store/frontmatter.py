@@ -40,10 +40,11 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from agentctl.core import clock
 from agentctl.errors import ValidationError
 from agentctl.store import yaml_subset
+from agentctl.store.plain_yaml import DELIMITER as DELIMITER
+from agentctl.store.plain_yaml import check_conflict_markers as check_conflict_markers
+from agentctl.store.plain_yaml import split as split
 
-DELIMITER = "---"
 _LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
-_CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ")
 
 _fast = YAML(typ="safe", pure=False)
 MAX_SHARED = 16  # collections a file may reuse through YAML aliases
@@ -61,44 +62,6 @@ def _round_trip_yaml() -> YAML:
 
 
 _rt = _round_trip_yaml()
-
-
-def split(text: str, path: str) -> tuple[str, str, int]:
-    """Split a file into (yaml text, body, 1-based line of the first yaml line)."""
-    check_conflict_markers(text, path)
-    text = text.removeprefix("\ufeff")
-    first_break = text.find("\n")
-    if first_break < 0 or text[:first_break].rstrip("\r") != DELIMITER:
-        raise ValidationError("missing frontmatter: the file must start with a '---' line", path, 1)
-    start = first_break + 1
-    # The closing line is the first line that is '---' (and CRs): look only where a line
-    # starts with '---', not at every line.
-    found = first_break
-    while True:
-        found = text.find("\n---", found)
-        if found < 0:
-            raise ValidationError("unterminated frontmatter: no closing '---' line", path, 1)
-        pos = found + 1
-        end = text.find("\n", pos)
-        line = text[pos:] if end < 0 else text[pos:end]
-        if line.rstrip("\r") == DELIMITER:
-            body = "" if end < 0 else text[end + 1 :]
-            return text[start:pos], body, 2
-        found = pos
-
-
-def check_conflict_markers(text: str, path: str) -> None:
-    """Refuse files that still hold git merge conflict markers, naming the line."""
-    if "<<<<<<< " not in text and ">>>>>>> " not in text:
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith((_CONFLICT_MARKERS[0], _CONFLICT_MARKERS[2])):
-            raise ValidationError(
-                "unresolved git merge conflict marker",
-                path,
-                number,
-                hint="resolve the conflict and commit",
-            )
 
 
 def _yaml_error(exc: YAMLError, path: str, first_line: int) -> ValidationError:

@@ -119,6 +119,19 @@ class FreshIndex:
         self._verified[name] = sig
         return True
 
+    def same_as_recorded(self, name: str, sig: int | None, count: int) -> bool:
+        """True when a full scan of ``name`` found what its record says (signature and file
+        count) and ``name`` is small enough to be scanned every time, so that the time of its
+        last scan decides nothing: the record need not be written again (a read of a small
+        workspace then writes nothing to the index)."""
+        entry = self.fresh_entry(name)
+        if sig is None or entry is None or entry[0] != sig or entry[2] != count:
+            return False
+        if count >= scan_below():
+            return False
+        self._verified[name] = sig
+        return True
+
     def record_scan(self, name: str, sig: int | None, now_ns: int, count: int) -> None:
         """``name`` was scanned in full; ``sig`` is its signature from before the scan."""
         if sig is None:

@@ -1,51 +1,24 @@
 """The library API every front end calls (CLI, TUI, heartbeats, hooks, MCP).
 
-``Workspace`` returns data and raises :mod:`agentctl.errors`; it never prints.
+``Workspace`` returns data and raises :mod:`agentctl.errors`; it never prints. It joins
+~30 mixin modules (``workspace/facade.py``) and is imported on first use, so importing one
+of this package's modules (a read command's :mod:`agentctl.workspace.reader`, ``containment``)
+does not import them all.
 """
 
 from __future__ import annotations
 
-from agentctl.workspace.attention import AttentionOps
-from agentctl.workspace.autonomy import AutonomyOps
-from agentctl.workspace.dispatching import DispatchOps
-from agentctl.workspace.docs import DocOps
-from agentctl.workspace.fetching import FetchOps
-from agentctl.workspace.freshness import FreshnessOps
-from agentctl.workspace.gates import GateOps
-from agentctl.workspace.githooks import GitHookOps
-from agentctl.workspace.graphs import GraphOps
-from agentctl.workspace.integrations import IntegrationOps
-from agentctl.workspace.interchange_jsonl import JsonlOps
-from agentctl.workspace.memory import MemoryOps
-from agentctl.workspace.planning import PlanningOps
-from agentctl.workspace.reports import ReportOps
-from agentctl.workspace.runs import RunOps
-from agentctl.workspace.settings import SettingsOps
-from agentctl.workspace.spec_tasks import SpecTaskOps
-from agentctl.workspace.sync import SyncOps
+from typing import TYPE_CHECKING, Any
 
-
-class Workspace(
-    AutonomyOps,
-    GitHookOps,
-    GateOps,
-    FetchOps,
-    DocOps,
-    SpecTaskOps,
-    JsonlOps,
-    PlanningOps,
-    GraphOps,
-    DispatchOps,
-    AttentionOps,
-    MemoryOps,
-    ReportOps,
-    RunOps,
-    SyncOps,
-    SettingsOps,
-    IntegrationOps,
-    FreshnessOps,
-):
-    """A workspace rooted at a directory holding ``.agentctl/config.yaml``."""
-
+if TYPE_CHECKING:
+    from agentctl.workspace.facade import Workspace
 
 __all__ = ["Workspace"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Workspace":
+        from agentctl.workspace.facade import Workspace
+
+        return Workspace
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

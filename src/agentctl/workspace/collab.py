@@ -11,7 +11,6 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from agentctl.core.checks import MESSAGE_KINDS
 from agentctl.core.rules import Actor
 from agentctl.core.text import check_text
 from agentctl.errors import NotFoundError, PermissionDeniedError, UsageError
@@ -40,6 +39,7 @@ class CollabOps(TaskOps):
     ) -> dict[str, Any]:
         """Add a message to a task's thread; mentioned agents are notified and subscribed."""
         from agentctl.core import ids, mentions
+        from agentctl.core.checks import MESSAGE_KINDS
 
         if kind not in MESSAGE_KINDS:
             raise UsageError(

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.errors import PermissionDeniedError
-from agentctl.procs import proc_stat
 
 if TYPE_CHECKING:
     from agentctl.paths import Layout
@@ -49,6 +48,8 @@ def digest(data: bytes) -> str:
 
 
 def _parent(pid: int) -> int | None:
+    from agentctl.procs import proc_stat
+
     fields = proc_stat(pid)
     return int(fields[1]) if fields is not None and len(fields) > 1 else None
 

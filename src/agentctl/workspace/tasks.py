@@ -7,10 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from agentctl.core import body as taskbody
 from agentctl.core import graph, ids
-from agentctl.core.checks import priority_value
-from agentctl.core.duration import parse_duration
 from agentctl.core.rules import (
     Actor,
     GateRefusal,
@@ -193,14 +190,15 @@ class TaskOps(WorkspaceBase):
 
     def show_task(self, ref: str) -> dict[str, Any]:
         """A task with its body sections, dependents, children and readiness."""
-        from agentctl.store.frontmatter import load_fast
+        from agentctl.core import body as taskbody
         from agentctl.store.index import plain_value
+        from agentctl.store.plain_yaml import load_fields
         from agentctl.store.reading import read_record
 
         task_id = self.resolve_task(ref)
         self.require_valid_task_file(task_id)
         path = self.layout.task(task_id)
-        fields, body = load_fast(
+        fields, body = load_fields(
             read_record(path, self.layout.relative(path)), self.layout.relative(path)
         )
         task: dict[str, Any] = plain_value(fields)
@@ -377,6 +375,8 @@ class TaskOps(WorkspaceBase):
     ) -> dict[str, Any]:
         """Create a task (status ``inbox``, or ``assigned`` with assignees) with the given
         fields and acceptance criteria; needs ``create_tasks``. Returns the new task."""
+        from agentctl.core import body as taskbody
+
         actor.require("create_tasks", "create tasks")
         _check_title(title)
         check_text(description, "description")
@@ -448,6 +448,8 @@ class TaskOps(WorkspaceBase):
     ) -> dict[str, Any]:
         """Change a task's fields, labels and acceptance criteria (check, uncheck, add) and
         clear optional fields; only what is given changes."""
+        from agentctl.core import body as taskbody
+
         if title is not None:
             _check_title(title)
         check_text(description or "", "description")
@@ -529,6 +531,7 @@ class TaskOps(WorkspaceBase):
         self, actor: Actor, task_id: str, original: str, edited: str
     ) -> dict[str, Any]:
         """Apply a whole-file edit (``task edit --editor``) if the file did not change meanwhile."""
+        from agentctl.core.checks import priority_value
         from agentctl.store.frontmatter import Document, load_fast
         from agentctl.store.reading import read_record
 
@@ -601,6 +604,8 @@ class TaskOps(WorkspaceBase):
     ) -> dict[str, Any]:
         """The one status change: ``expect`` refuses unless the task is in that status now;
         ``also`` stages more writes on the same mutation and returns data for its event."""
+        from agentctl.core import body as taskbody
+
         with self._recording_refusals(actor), self._mutate(actor) as m:
             task_id = self.resolve_task(ref)
             task = self._task_row(task_id)
@@ -690,6 +695,8 @@ class TaskOps(WorkspaceBase):
 
     def claim(self, actor: Actor, ref: str | None = None) -> dict[str, Any]:
         """Atomically take a task: assign the actor, move it in progress, hold a leased claim."""
+        from agentctl.core.duration import parse_duration
+
         with self._recording_refusals(actor), self._mutate(actor) as m:
             flow = self.workflow
             if ref is None:
