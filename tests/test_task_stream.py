@@ -262,5 +262,18 @@ def test_a_whole_list_walks_the_work_order_index(tasks: Path) -> None:
         most = ["inbox", "assigned", "in_progress", "review"]
         assert "tasks_order" in plan(most) and "TEMP B-TREE" not in plan(most)
         assert "TEMP B-TREE" in plan(["review", "done"])  # two of ten: by status, then sorted
+
+        # The width indexes serve the width queries only: keyed by the bare status they looked
+        # as good as tasks_status to the planner, whose order a page and `ready` then lost.
+        from agentctl.store.index import ready_query
+
+        statuses = ["inbox", "assigned"]
+        page, params = index._task_query(
+            statuses, None, None, None, "priority, created_at, id", 50, ()
+        )
+        ready = ready_query("status IN (?, ?)", 1) + " ORDER BY priority, created_at, id LIMIT 50"
+        for sql, args in ((page, params), (ready, ["done", *statuses, "done"])):
+            used = " | ".join(r[3] for r in index.db.execute("EXPLAIN QUERY PLAN " + sql, args))
+            assert "_width" not in used and "tasks_status" in used, used
     finally:
         ws.close()

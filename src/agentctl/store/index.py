@@ -37,11 +37,12 @@ if TYPE_CHECKING:
     from agentctl.core.rows import PlanTask
 
 SCHEMA = (
-    16  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path;
+    17  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path;
 )
 # 14: tasks_depends (dependents of a task); 15: files_problems (the files with a problem),
 # tasks_status ends with id (a page of one status in work order comes from the index alone);
-# 16: tasks_order (work order without a sort) and the width indexes of a plain task table
+# 16: tasks_order (work order without a sort) and the width indexes of a plain task table;
+# 17: the width indexes keyed by an expression of the status (see _WIDTH_KEY)
 
 # len(",".join(assignees) or "-") of the JSON the index writes (json.dumps: '", "' between
 # items), for lists without an escape or a '","' (those are measured by _joined_length).
@@ -58,6 +59,11 @@ _ODD_ASSIGNEES = "(instr(assignees, '\\') OR instr(assignees, '\",\"'))"
 # the others' shortest short ID is _BASE_LENGTH characters (a partial index finds the odd ones).
 _BASE_LENGTH = 2 + MIN_PREFIX
 _ODD_IDS = f"(instr(id, '-') != 2 OR length(id) < {_BASE_LENGTH})"
+# The status as the width indexes key it: an expression, so that only the width queries (which
+# spell it the same way) use those indexes. Keyed by the bare column they looked as good as
+# tasks_status to the planner for any "status IN (...)", which then lost tasks_status's order
+# (task ready --limit 50 at 100,000 tasks: 3 -> 120 ms).
+_WIDTH_KEY = "(status || '')"
 _WORK_ORDER = "priority, created_at, id"  # the default order of task lists (tasks_order)
 _MAX_STATUSES_MEASURED = 64  # distinct statuses measured one by one from the width indexes
 
@@ -79,8 +85,8 @@ CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent) WHERE parent IS NOT NU
 CREATE INDEX IF NOT EXISTS tasks_path ON tasks (path);
 CREATE INDEX IF NOT EXISTS tasks_depends ON tasks (depends_on, id) WHERE depends_on != '[]';
 CREATE INDEX IF NOT EXISTS tasks_order ON tasks (priority, created_at, id);
-CREATE INDEX IF NOT EXISTS tasks_title_width ON tasks (status, length(title));
-CREATE INDEX IF NOT EXISTS tasks_assignees_width ON tasks (status, {_PLAIN_ASSIGNEES_WIDTH});
+CREATE INDEX IF NOT EXISTS tasks_title_width ON tasks ({_WIDTH_KEY}, length(title));
+CREATE INDEX IF NOT EXISTS tasks_assignees_width ON tasks ({_WIDTH_KEY}, {_PLAIN_ASSIGNEES_WIDTH});
 CREATE INDEX IF NOT EXISTS tasks_odd_assignees ON tasks (status) WHERE {_ODD_ASSIGNEES};
 CREATE INDEX IF NOT EXISTS tasks_odd_ids ON tasks (status) WHERE {_ODD_IDS};
 CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
@@ -1291,14 +1297,18 @@ class Index(EventIndex, TextIndex, FreshIndex):
             status = max(status, len(name))
             one = (name,)
             title = max(
-                title, _one(db, "SELECT max(length(title)) FROM tasks WHERE status = ?", one)
+                title, _one(db, f"SELECT max(length(title)) FROM tasks WHERE {_WIDTH_KEY} = ?", one)
             )
             lowest = _one(db, "SELECT min(priority) FROM tasks WHERE status = ?", one)
             highest = _one(db, "SELECT max(priority) FROM tasks WHERE status = ?", one)
             priority = max(priority, len(str(lowest)), len(str(highest)))
             assignees = max(
                 assignees,
-                _one(db, f"SELECT max({_PLAIN_ASSIGNEES_WIDTH}) FROM tasks WHERE status = ?", one),
+                _one(
+                    db,
+                    f"SELECT max({_PLAIN_ASSIGNEES_WIDTH}) FROM tasks WHERE {_WIDTH_KEY} = ?",
+                    one,
+                ),
             )
             for (names,) in db.execute(
                 "SELECT assignees FROM tasks INDEXED BY tasks_odd_assignees"
