@@ -301,3 +301,55 @@ def test_no_progress_bar_for_a_short_build_for_json_or_off_a_terminal(root: Path
     proc = subprocess.run([sys.executable, "-m", "agentctl", "reindex"], cwd=root,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0 and "indexing" not in proc.stderr, proc.stderr
+
+
+def _agents_of_tasks(root: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(task_agents rows, the assignees of the tasks rows): the same whatever the writes."""
+    db = sqlite3.connect(root / ".agentctl" / "local" / "index.sqlite")
+    try:
+        kept = db.execute("SELECT agent, task FROM task_agents ORDER BY 1, 2").fetchall()
+        model = db.execute(
+            "SELECT DISTINCT j.value, t.id FROM tasks AS t, json_each(t.assignees) AS j ORDER BY 1, 2"
+        ).fetchall()
+        return kept, model
+    finally:
+        db.close()
+
+
+def test_task_agents_follow_every_write(
+    root: Path, monkeypatch: pytest.MonkeyPatch, cli: Runner
+) -> None:
+    """The assignee table behind `--assignee` and an agent's heartbeat is kept by SQLite on
+    every path that writes tasks: a cold build (serial and file by file), agentctl's own
+    writes, hand edits, deletions and two files claiming one ID with other assignees."""
+    tasks = root / ".agentctl" / "tasks"
+    files = sorted(tasks.glob("*.md"))
+    first_id = files[2].stem
+    twin = tasks / f"{new_id(random.Random(99))}.md"  # claims files[2]'s ID, other assignees
+    twin.write_text(
+        task_text(first_id, "Twin").replace("assignees: [dev-1]", "assignees: [dev-2, lead-1]"),
+        encoding="utf-8",
+    )
+    for mode in ("serial", "incremental"):
+        build(root, monkeypatch, mode)
+        kept, model = _agents_of_tasks(root)
+        assert kept == model and kept, mode
+    made = add_task(cli, "Assigned by the tool", "--assign", "dev-2", cwd=root)
+    edited = files[3].read_text(encoding="utf-8").replace("[dev-1]", "[lead-1, dev-2]")
+    files[3].write_text(edited, encoding="utf-8")
+    files[4].unlink()
+    twin.unlink()
+    ws = Workspace(root)
+    try:
+        ws.refresh()
+        kept, model = _agents_of_tasks(root)
+        assert kept == model
+        assert ("dev-2", made) in kept and ("lead-1", files[3].stem) in kept
+        assert not [row for row in kept if row[1] == files[4].stem]
+        everything = ws.list_tasks(include_done=True)
+        for agent in ("dev-1", "dev-2", "lead-1", "nobody"):
+            assert [t["id"] for t in ws.list_tasks(assignee=agent, include_done=True)] == [
+                t["id"] for t in everything if agent in t["assignees"]
+            ], agent
+    finally:
+        ws.close()

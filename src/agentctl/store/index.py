@@ -37,12 +37,12 @@ if TYPE_CHECKING:
     from agentctl.core.rows import PlanTask
 
 SCHEMA = (
-    17  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path;
+    18  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path;
 )
 # 14: tasks_depends (dependents of a task); 15: files_problems (the files with a problem),
 # tasks_status ends with id (a page of one status in work order comes from the index alone);
 # 16: tasks_order (work order without a sort) and the width indexes of a plain task table;
-# 17: the width indexes keyed by an expression of the status (see _WIDTH_KEY)
+# 17: the width indexes keyed by an expression of the status (see _WIDTH_KEY); 18: task_agents
 
 # len(",".join(assignees) or "-") of the JSON the index writes (json.dumps: '", "' between
 # items), for lists without an escape or a '","' (those are measured by _joined_length).
@@ -89,9 +89,26 @@ CREATE INDEX IF NOT EXISTS tasks_title_width ON tasks ({_WIDTH_KEY}, length(titl
 CREATE INDEX IF NOT EXISTS tasks_assignees_width ON tasks ({_WIDTH_KEY}, {_PLAIN_ASSIGNEES_WIDTH});
 CREATE INDEX IF NOT EXISTS tasks_odd_assignees ON tasks (status) WHERE {_ODD_ASSIGNEES};
 CREATE INDEX IF NOT EXISTS tasks_odd_ids ON tasks (status) WHERE {_ODD_IDS};
+CREATE TABLE IF NOT EXISTS task_agents (
+    agent TEXT NOT NULL, task TEXT NOT NULL, PRIMARY KEY (agent, task)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS task_agents_task ON task_agents (task);
 CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS states (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 """
+
+# task_agents holds each task's assignees, one row each, so "the tasks of agent X" is an index
+# seek instead of a json_each over every task. Kept by SQLite itself on every write of tasks
+# (an INSERT OR REPLACE of a task deletes its old rows first: REPLACE fires no DELETE trigger).
+_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS task_agents_put AFTER INSERT ON tasks BEGIN"
+    " DELETE FROM task_agents WHERE task = new.id;"
+    " INSERT OR IGNORE INTO task_agents SELECT value, new.id FROM json_each(new.assignees); END",
+    "CREATE TRIGGER IF NOT EXISTS task_agents_change AFTER UPDATE OF id, assignees ON tasks BEGIN"
+    " DELETE FROM task_agents WHERE task = old.id;"
+    " INSERT OR IGNORE INTO task_agents SELECT value, new.id FROM json_each(new.assignees); END",
+    "CREATE TRIGGER IF NOT EXISTS task_agents_gone AFTER DELETE ON tasks BEGIN"
+    " DELETE FROM task_agents WHERE task = old.id; END",
+)
 
 TASK_COLUMNS = (
     "id", "title", "status", "priority", "assignees", "labels", "parent", "depends_on", "spec",
@@ -273,6 +290,8 @@ class Index(EventIndex, TextIndex, FreshIndex):
                         for statement in (_TABLES + EVENT_TABLES + TEXT_TABLES).split(";"):
                             if statement.strip():
                                 db.execute(statement)
+                        for trigger in _TRIGGERS:
+                            db.execute(trigger)
                         db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
                     db.execute("COMMIT")
                 return db
@@ -821,7 +840,7 @@ class Index(EventIndex, TextIndex, FreshIndex):
             clauses.append(f"{unary}status IN ({', '.join('?' * len(wanted))})")
             params.extend(wanted)
         if assignee is not None:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.assignees) WHERE value = ?)")
+            clauses.append("tasks.id IN (SELECT task FROM task_agents WHERE agent = ?)")
             params.append(assignee)
         if label is not None:
             clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE value = ?)")
