@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import Runner, add_task, make_team
 
-from agentctl.core.ids import ALPHABET
+from agentctl.core.ids import ALPHABET, short_ids
 from agentctl.store import index_build
 from agentctl.store.index import Index
 from agentctl.workspace import Workspace
@@ -39,6 +39,8 @@ TABLES = {
     "messages": "SELECT * FROM messages",
     "message_files": "SELECT * FROM message_files",
     "dirs": "SELECT * FROM dirs",
+    "task_agents": "SELECT * FROM task_agents",
+    "short_ids": "SELECT * FROM short_ids",
     # the indexes dropped for the insert are created again as the schema wrote them
     "schema": "SELECT type, name, tbl_name, sql FROM sqlite_master",
 }
@@ -323,7 +325,8 @@ def test_task_agents_follow_every_write(
     every path that writes tasks: a cold build (serial and file by file), agentctl's own
     writes, hand edits, deletions and two files claiming one ID with other assignees."""
     tasks = root / ".agentctl" / "tasks"
-    files = sorted(tasks.glob("*.md"))
+    # Valid hand-written tasks, assigned to dev-1 (the tool-made ones have random IDs)
+    files = sorted(f for f in tasks.glob("*.md") if b"title: 'Hand task" in f.read_bytes())
     first_id = files[2].stem
     twin = tasks / f"{new_id(random.Random(99))}.md"  # claims files[2]'s ID, other assignees
     twin.write_text(
@@ -344,7 +347,12 @@ def test_task_agents_follow_every_write(
         ws.refresh()
         kept, model = _agents_of_tasks(root)
         assert kept == model
-        assert ("dev-2", made) in kept and ("lead-1", files[3].stem) in kept
+        every = short_ids(ws.index.task_ids())
+        assert dict(ws.index.db.execute("SELECT task, length FROM short_ids").fetchall()) == {
+            i: len(s) for i, s in every.items() if len(s) > 6
+        }
+        assert ("dev-2", made) in kept, kept
+        assert ("lead-1", files[3].stem) in kept, kept
         assert not [row for row in kept if row[1] == files[4].stem]
         everything = ws.list_tasks(include_done=True)
         for agent in ("dev-1", "dev-2", "lead-1", "nobody"):

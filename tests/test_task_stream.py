@@ -216,6 +216,9 @@ def test_widths_from_the_indexes_are_those_of_the_rows(
     try:
         ws.refresh()
         short = short_ids(ws.index.task_ids())
+        # The index keeps the IDs whose short ID is longer than the minimum ("t-" + 4).
+        kept = dict(ws.index.db.execute("SELECT task, length FROM short_ids").fetchall())
+        assert kept == {i: len(s) for i, s in short.items() if len(s) > 6}
         columns = ["ID", "PRI", "STATUS", "TITLE", "ASSIGNEES", "LABELS"]
         for query in STREAMED_QUERIES:
             materialised = ws.list_tasks(**query)
@@ -275,5 +278,33 @@ def test_a_whole_list_walks_the_work_order_index(tasks: Path) -> None:
         for sql, args in ((page, params), (ready, ["done", *statuses, "done"])):
             used = " | ".join(r[3] for r in index.db.execute("EXPLAIN QUERY PLAN " + sql, args))
             assert "_width" not in used and "tasks_status" in used, used
+    finally:
+        ws.close()
+
+
+def test_short_ids_kept_by_the_index_follow_deletions_and_additions(tasks: Path) -> None:
+    """The index's short_ids (IDs whose short ID is longer than the minimum) change with their
+    neighbours: deleting t-aaaa00000001 shortens t-aaaa00000000 and t-aaaa0000001z; adding an
+    ID next to one lengthens it."""
+    folder = tasks / ".agentctl" / "tasks"
+    ws = Workspace(tasks)
+
+    def kept() -> dict[str, int]:
+        ws.refresh(force=True)  # one workspace object refreshes once unless forced
+        rows = ws.index.db.execute("SELECT task, length FROM short_ids").fetchall()
+        model = {i: len(s) for i, s in short_ids(ws.index.task_ids()).items() if len(s) > 6}
+        assert dict(rows) == model
+        return model
+
+    try:
+        assert kept()["t-aaaa00000000"] == 14
+        (folder / "t-aaaa00000001.md").unlink()
+        assert kept()["t-aaaa00000000"] == 13  # now next to t-aaaa0000001z
+        (folder / "t-aaaa0000001z.md").unlink()
+        assert "t-aaaa00000000" not in kept()  # t-aaab... shares only "t-aaa"
+        text = (folder / "t-zzzzzzzzzzzz.md").read_text(encoding="utf-8")
+        twin = "t-zzzzzzzzzzzy"
+        (folder / f"{twin}.md").write_text(text.replace("t-zzzzzzzzzzzz", twin), encoding="utf-8")
+        assert kept()["t-zzzzzzzzzzzz"] == 14
     finally:
         ws.close()

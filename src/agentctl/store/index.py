@@ -37,12 +37,13 @@ if TYPE_CHECKING:
     from agentctl.core.rows import PlanTask
 
 SCHEMA = (
-    18  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path;
+    19  # 11: tasks.spec_hash; 12: docs.source_url, docs.fetched_at; 13: an index on tasks.path;
 )
 # 14: tasks_depends (dependents of a task); 15: files_problems (the files with a problem),
 # tasks_status ends with id (a page of one status in work order comes from the index alone);
 # 16: tasks_order (work order without a sort) and the width indexes of a plain task table;
-# 17: the width indexes keyed by an expression of the status (see _WIDTH_KEY); 18: task_agents
+# 17: the width indexes keyed by an expression of the status (see _WIDTH_KEY); 18: task_agents;
+# 19: short_ids (the IDs whose short ID is longer than the minimum)
 
 # len(",".join(assignees) or "-") of the JSON the index writes (json.dumps: '", "' between
 # items), for lists without an escape or a '","' (those are measured by _joined_length).
@@ -89,12 +90,75 @@ CREATE INDEX IF NOT EXISTS tasks_title_width ON tasks ({_WIDTH_KEY}, length(titl
 CREATE INDEX IF NOT EXISTS tasks_assignees_width ON tasks ({_WIDTH_KEY}, {_PLAIN_ASSIGNEES_WIDTH});
 CREATE INDEX IF NOT EXISTS tasks_odd_assignees ON tasks (status) WHERE {_ODD_ASSIGNEES};
 CREATE INDEX IF NOT EXISTS tasks_odd_ids ON tasks (status) WHERE {_ODD_IDS};
+CREATE TABLE IF NOT EXISTS short_ids (task TEXT PRIMARY KEY, length INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS task_agents (
     agent TEXT NOT NULL, task TEXT NOT NULL, PRIMARY KEY (agent, task)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS task_agents_task ON task_agents (task);
 CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS states (name TEXT PRIMARY KEY, path TEXT NOT NULL, data TEXT NOT NULL);
 """
+
+
+def _longer_than_base(x: str, other: str) -> str:
+    """SQL: the length of ``x``'s short ID given the ID ``other`` next to it when that is
+    longer than _BASE_LENGTH (they share _BASE_LENGTH characters or more), else 0. For IDs of
+    the usual form ("t-" and 12 characters; the checks admit no other), so at most 14."""
+    ladder = " ".join(
+        f"WHEN substr({x}, 1, {n}) = substr({other}, 1, {n}) THEN {n + 1}"
+        for n in range(13, _BASE_LENGTH - 1, -1)
+    )
+    return f"CASE WHEN {other} IS NULL THEN 0 {ladder} ELSE 0 END"
+
+
+def _short_id_recompute(ids: str) -> str:
+    """SQL (trigger body): the short_ids rows of the IDs ``ids`` (a SELECT of one column,
+    NULLs ignored) recomputed from their neighbours in ID order."""
+    before = "(SELECT b.id FROM tasks AS b WHERE b.id < x ORDER BY b.id DESC LIMIT 1)"
+    after = "(SELECT b.id FROM tasks AS b WHERE b.id > x ORDER BY b.id LIMIT 1)"
+    return (
+        f" DELETE FROM short_ids WHERE task IN ({ids});"
+        " INSERT INTO short_ids SELECT x, n FROM (SELECT x,"
+        f" max({_longer_than_base('x', 'p')}, {_longer_than_base('x', 'q')}) AS n"
+        f" FROM (SELECT x, {before} AS p, {after} AS q FROM ({ids})"
+        " WHERE x IS NOT NULL AND x IN (SELECT id FROM tasks))) WHERE n > 0;"
+    )
+
+
+def _short_id_triggers() -> tuple[str, ...]:
+    """Triggers that keep short_ids: the IDs whose short ID (:func:`agentctl.core.ids.short_id`)
+    is longer than _BASE_LENGTH, with its length. Adding or removing an ID changes at most its
+    own and its two neighbours' short IDs; a whole list measures its ID column from this
+    table instead of a pass over every ID."""
+
+    def around(ref: str) -> str:
+        return (
+            f"SELECT {ref} AS x"
+            f" UNION SELECT (SELECT b.id FROM tasks AS b WHERE b.id < {ref} ORDER BY b.id DESC LIMIT 1)"
+            f" UNION SELECT (SELECT b.id FROM tasks AS b WHERE b.id > {ref} ORDER BY b.id LIMIT 1)"
+        )
+
+    return (
+        "CREATE TRIGGER IF NOT EXISTS short_ids_put AFTER INSERT ON tasks BEGIN"
+        + _short_id_recompute(around("new.id"))
+        + " END",
+        "CREATE TRIGGER IF NOT EXISTS short_ids_gone AFTER DELETE ON tasks BEGIN"
+        + _short_id_recompute(around("old.id"))
+        + " END",
+        "CREATE TRIGGER IF NOT EXISTS short_ids_change AFTER UPDATE OF id ON tasks BEGIN"
+        + _short_id_recompute(around("old.id"))
+        + _short_id_recompute(around("new.id"))
+        + " END",
+    )
+
+
+# short_ids of every task at once (a cold build fills it after its rows, without the triggers).
+SHORT_IDS_FILL = (
+    "INSERT INTO short_ids SELECT x, n FROM (SELECT x,"
+    f" max({_longer_than_base('x', 'p')}, {_longer_than_base('x', 'q')}) AS n FROM (SELECT a.id AS x,"
+    " (SELECT b.id FROM tasks AS b WHERE b.id < a.id ORDER BY b.id DESC LIMIT 1) AS p,"
+    " (SELECT b.id FROM tasks AS b WHERE b.id > a.id ORDER BY b.id LIMIT 1) AS q"
+    " FROM tasks AS a)) WHERE n > 0"
+)
 
 # task_agents holds each task's assignees, one row each, so "the tasks of agent X" is an index
 # seek instead of a json_each over every task. Kept by SQLite itself on every write of tasks
@@ -108,6 +172,7 @@ _TRIGGERS = (
     " INSERT OR IGNORE INTO task_agents SELECT value, new.id FROM json_each(new.assignees); END",
     "CREATE TRIGGER IF NOT EXISTS task_agents_gone AFTER DELETE ON tasks BEGIN"
     " DELETE FROM task_agents WHERE task = old.id; END",
+    *_short_id_triggers(),
 )
 
 TASK_COLUMNS = (
@@ -1248,13 +1313,20 @@ class Index(EventIndex, TextIndex, FreshIndex):
                 f"SELECT assignees FROM tasks{odd} {_ODD_ASSIGNEES}", where_params
             ):
                 assignees = max(assignees or 0, _joined_length(names))
-        # Short IDs longer than the minimum are rare: find those among all IDs in one pass over
-        # the ID index, then take the longest of them among the listed rows.
-        longer = _longer_short_ids(db)
-        (short,) = db.execute(
-            f"SELECT max(j.value) FROM json_each(?) AS j JOIN tasks ON tasks.id = j.key{where}",
-            [json.dumps(longer), *where_params],
-        ).fetchone()
+        # Short IDs longer than the minimum are rare: the index keeps them (short_ids); the
+        # longest among the listed rows is one join. IDs of another form (which the checks
+        # do not admit) are measured by a pass over the ID index instead.
+        if db.execute(f"SELECT 1 FROM tasks INDEXED BY tasks_odd_ids WHERE {_ODD_IDS}").fetchone():
+            (short,) = db.execute(
+                f"SELECT max(j.value) FROM json_each(?) AS j JOIN tasks ON tasks.id = j.key{where}",
+                [json.dumps(_longer_short_ids(db)), *where_params],
+            ).fetchone()
+        else:
+            (short,) = db.execute(
+                "SELECT max(short_ids.length) FROM short_ids"
+                f" JOIN tasks ON tasks.id = short_ids.task{where}",
+                where_params,
+            ).fetchone()
         rows = db.execute(_SELECT_ROW_CELLS + where_and_order + ") AS t", params)
         return TaskTable(
             count,
