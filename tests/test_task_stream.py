@@ -62,6 +62,21 @@ def tasks(ws_root: Path, cli: Runner) -> Path:
     return ws_root
 
 
+def _table_rows(tasks: list[Any], short: dict[str, str]) -> list[list[str]]:
+    """The cells the plain table shows for ``tasks`` (the model of the streamed rows)."""
+    return [
+        [
+            short[t["id"]],
+            f"p{t['priority']}",
+            t["status"],
+            t["title"],
+            ",".join(t["assignees"]) or "-",
+            ",".join(t["labels"]),
+        ]
+        for t in tasks
+    ]
+
+
 def _captured(write: object) -> str:
     buffer = io.StringIO()
     with redirect_stdout(buffer):
@@ -92,17 +107,7 @@ def test_streamed_table_is_the_materialised_table(tasks: Path, query: dict[str, 
         materialised = ws.list_tasks(**query)
         short = short_ids(ws.index.task_ids())
         assert short["t-aaaa00000001"] == "t-aaaa00000001"  # the long-prefix case is exercised
-        rows = [
-            [
-                short[t["id"]],
-                f"p{t['priority']}",
-                t["status"],
-                t["title"],
-                ",".join(t["assignees"]) or "-",
-                ",".join(t["labels"]),
-            ]
-            for t in materialised
-        ]
+        rows = _table_rows(materialised, short)
         columns = ["ID", "PRI", "STATUS", "TITLE", "ASSIGNEES", "LABELS"]
         table = ws.list_tasks_table(**query)
         assert table.count == len(rows)
@@ -222,17 +227,7 @@ def test_widths_from_the_indexes_are_those_of_the_rows(
         columns = ["ID", "PRI", "STATUS", "TITLE", "ASSIGNEES", "LABELS"]
         for query in STREAMED_QUERIES:
             materialised = ws.list_tasks(**query)
-            expected = [
-                [
-                    short[t["id"]],
-                    f"p{t['priority']}",
-                    t["status"],
-                    t["title"],
-                    ",".join(t["assignees"]) or "-",
-                    ",".join(t["labels"]),
-                ]
-                for t in materialised
-            ]
+            expected = _table_rows(materialised, short)
             table = ws.list_tasks_table(**query)
             assert table.count == len(expected), query
             streamed = _captured(lambda t=table: output.stream_table(columns, t.widths, t.rows))

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from agentctl.errors import NotFoundError, UsageError, ValidationError
+from agentctl.frozen import Frozen
 
 # The one definition of a record name (agents, capabilities, mentions, file stems); the
 # models and the fast checks in core take it from here (paths is the lowest layer using it).
@@ -35,7 +36,7 @@ def validate_name(value: str, what: str = "name") -> str:
     return value
 
 
-class Layout:
+class Layout(Frozen):
     """Names of everything in a workspace rooted at ``root`` (resolved, absolute). The fixed
     names are computed once per layout (an import asks for the tasks folder ten thousand
     times); anything that checks the disk (:meth:`inside`, ``working``) checks every time.
@@ -43,30 +44,13 @@ class Layout:
     Immutable, compared and hashed by its two fields: what ``@dataclass(frozen=True)`` made
     it, written out (building a dataclass costs ~0.5 ms at every start)."""
 
+    _fields = ("root", "working_name")
     root: Path
     working_name: str
 
     def __init__(self, root: Path, working_name: str = "WORKING.md") -> None:
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "working_name", working_name)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Layout)
-        return (self.root, self.working_name) == (other.root, other.working_name)
-
-    def __hash__(self) -> int:
-        return hash((self.root, self.working_name))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__qualname__}(root={self.root!r}, working_name={self.working_name!r})"
 
     @cached_property
     def dir(self) -> Path:

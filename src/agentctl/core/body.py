@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from agentctl.frozen import Frozen
+
 DESCRIPTION = "Description"
 ACCEPTANCE = "Acceptance criteria"
 NOTES = "Notes"
@@ -15,34 +17,17 @@ _CHECK = re.compile(r"^\s*[-*] \[( |x|X)\] (.*)$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
 
 
-class Criterion:
+class Criterion(Frozen):
     """One acceptance criterion. Immutable, compared and hashed by its fields (a frozen
     dataclass written out: ``task show`` would otherwise build one, ~1 ms with the module)."""
 
+    _fields = ("text", "done")
     text: str
     done: bool
 
     def __init__(self, text: str, done: bool = False) -> None:
         object.__setattr__(self, "text", text)
         object.__setattr__(self, "done", done)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Criterion)
-        return (self.text, self.done) == (other.text, other.done)
-
-    def __hash__(self) -> int:
-        return hash((self.text, self.done))
-
-    def __repr__(self) -> str:
-        return f"Criterion(text={self.text!r}, done={self.done!r})"
 
 
 def _section_spans(body: str) -> list[tuple[str, int, int, int]]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentctl.errors import ConflictError, PermissionDeniedError
+from agentctl.frozen import Frozen
 
 if TYPE_CHECKING:
     from agentctl.core.records import AgentRecord
@@ -40,12 +41,13 @@ REVIEW = "review"  # both the capability and the permission that make an agent a
 _FIELDS = ("name", "level", "allow", "deny", "capabilities")
 
 
-class Actor:
+class Actor(Frozen):
     """Who performs an operation. ``level`` is None for humans.
 
     Immutable, compared and hashed by its fields: what ``@dataclass(frozen=True)`` made it,
     written out (building a dataclass costs ~0.5 ms at every start)."""
 
+    _fields = _FIELDS
     name: str
     level: str | None
     allow: frozenset[str]
@@ -62,30 +64,6 @@ class Actor:
     ) -> None:
         for key, value in zip(_FIELDS, (name, level, allow, deny, capabilities), strict=True):
             object.__setattr__(self, key, value)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def _key(self) -> tuple[Any, ...]:
-        return (self.name, self.level, self.allow, self.deny, self.capabilities)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Actor)
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{key}={value!r}" for key, value in zip(_FIELDS, self._key(), strict=True)
-        )
-        return f"{type(self).__qualname__}({shown})"
 
     @property
     def is_agent(self) -> bool:
