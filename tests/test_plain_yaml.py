@@ -18,11 +18,11 @@ from test_yaml_subset import outcome, same
 from agentctl.store import plain_yaml
 from agentctl.store.frontmatter import (
     Document,
-    _resolve_plain,
     _timestamp,
     dump_new,
     load_fast_ruamel,
 )
+from agentctl.store.frontmatter import _resolve_by_ruamel as _resolve_plain
 
 
 def test_the_resolver_table_is_ruamels_for_yaml_1_2() -> None:

@@ -17,13 +17,13 @@ from agentctl.store import yaml_subset
 from agentctl.store.frontmatter import (
     Document,
     _resolve_by_ruamel,
-    _resolve_plain,
-    _timestamp,
     dump_new,
     load_fast,
     load_fast_ruamel,
     split,
 )
+from agentctl.store.plain_yaml import resolve_plain as _resolve_plain
+from agentctl.store.plain_yaml import timestamp as _timestamp
 
 
 def same(a: Any, b: Any) -> bool:

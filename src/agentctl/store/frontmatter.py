@@ -39,7 +39,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from agentctl.core import clock
 from agentctl.errors import ValidationError
-from agentctl.store import yaml_subset
+from agentctl.store import plain_yaml, yaml_subset
 from agentctl.store.plain_yaml import DELIMITER as DELIMITER
 from agentctl.store.plain_yaml import check_conflict_markers as check_conflict_markers
 from agentctl.store.plain_yaml import split as split
@@ -122,49 +122,17 @@ def check_aliases(data: Any, head: str, path: str, first_line: int) -> None:
         )
 
 
-@functools.lru_cache(maxsize=8192)
-def _resolve_plain(value: str) -> str:
-    """The tag ruamel's safe loader gives a plain scalar (YAML 1.2 implicit resolution).
-
-    Ruamel's own ``resolve`` loop over ruamel's own table of implicit resolvers (by first
-    character; regexes tried in order, the default tag when none matches), without the
-    per-call version look-ups that made a miss cost ~2.5 us (titles and IDs never repeat)."""
-    table = _implicit_resolvers()
-    if table is None:
-        return _resolve_by_ruamel(value)
-    for tag, regexp in table.get(value[0] if value else "", ()):
-        if regexp.match(value):
-            return str(tag)
-    return _STR_TAG
-
-
-_STR_TAG = "tag:yaml.org,2002:str"
-
-
-@functools.cache
-def _implicit_resolvers() -> dict[str, list[tuple[str, re.Pattern[str]]]] | None:
-    """Ruamel's YAML 1.2 implicit resolvers by first character (None when the table has
-    resolvers for any first character, which its loop adds to every look-up)."""
-    table: dict[Any, list[tuple[str, re.Pattern[str]]]] = _fast.resolver.versioned_resolver
-    if table.get(None) or str(_fast.resolver.DEFAULT_SCALAR_TAG) != _STR_TAG:
-        return None
-    # ruamel wraps its patterns in a lazy proxy (an attribute look-up per match): the same
-    # pattern compiled here is matched directly
-    return {
-        key: [(tag, re.compile(regexp.pattern, regexp.flags)) for tag, regexp in value]
-        for key, value in table.items()
-        if key is not None
-    }
-
-
 def _resolve_by_ruamel(value: str) -> str:
+    """The tag ruamel's safe loader gives a plain scalar (the reference
+    :func:`agentctl.store.plain_yaml.resolve_plain` is tested against)."""
     from ruamel.yaml.nodes import ScalarNode
 
     return str(_fast.resolver.resolve(ScalarNode, value, (True, False)))
 
 
 def _timestamp(value: str) -> Any:
-    """A timestamp scalar as ruamel's safe constructor builds it."""
+    """A timestamp scalar as ruamel's safe constructor builds it (the reference
+    :func:`agentctl.store.plain_yaml.timestamp` is tested against)."""
     from ruamel.yaml.constructor import SafeConstructor
     from ruamel.yaml.util import create_timestamp
 
@@ -180,7 +148,7 @@ def load_fast(text: str, path: str) -> tuple[dict[str, Any], str]:
     The restricted YAML agentctl writes is read by :mod:`agentctl.store.yaml_subset`
     (several times faster); anything outside it goes through ruamel."""
     head, body, first_line = split(text, path)
-    quick = yaml_subset.parse(head, _resolve_plain, _timestamp)
+    quick = yaml_subset.parse(head, plain_yaml.resolve_plain, plain_yaml.timestamp)
     if quick is not None:
         return quick, body
     return _load_head(head, path, first_line), body
