@@ -111,17 +111,28 @@ def _longer_than_base(x: str, other: str) -> str:
     return f"CASE WHEN {other} IS NULL THEN 0 {ladder} ELSE 0 END"
 
 
+def _short_id_rows(ids: str) -> str:
+    """SQL: the short_ids rows of the IDs ``ids`` (a SELECT of one column ``x``), from each
+    one's neighbours in ID order."""
+    return (
+        "SELECT x, n FROM (SELECT x,"
+        f" max({_longer_than_base('x', 'p')}, {_longer_than_base('x', 'q')}) AS n FROM (SELECT x,"
+        " (SELECT b.id FROM tasks AS b WHERE b.id < x ORDER BY b.id DESC LIMIT 1) AS p,"
+        " (SELECT b.id FROM tasks AS b WHERE b.id > x ORDER BY b.id LIMIT 1) AS q"
+        f" FROM ({ids}))) WHERE n > 0"
+    )
+
+
 def _short_id_recompute(ids: str) -> str:
     """SQL (trigger body): the short_ids rows of the IDs ``ids`` (a SELECT of one column,
-    NULLs ignored) recomputed from their neighbours in ID order."""
-    before = "(SELECT b.id FROM tasks AS b WHERE b.id < x ORDER BY b.id DESC LIMIT 1)"
-    after = "(SELECT b.id FROM tasks AS b WHERE b.id > x ORDER BY b.id LIMIT 1)"
+    NULLs and IDs no longer in tasks ignored) recomputed from their neighbours."""
     return (
         f" DELETE FROM short_ids WHERE task IN ({ids});"
-        " INSERT INTO short_ids SELECT x, n FROM (SELECT x,"
-        f" max({_longer_than_base('x', 'p')}, {_longer_than_base('x', 'q')}) AS n"
-        f" FROM (SELECT x, {before} AS p, {after} AS q FROM ({ids})"
-        " WHERE x IS NOT NULL AND x IN (SELECT id FROM tasks))) WHERE n > 0;"
+        " INSERT INTO short_ids "
+        + _short_id_rows(
+            f"SELECT x FROM ({ids}) WHERE x IS NOT NULL AND x IN (SELECT id FROM tasks)"
+        )
+        + ";"
     )
 
 
@@ -153,13 +164,7 @@ def _short_id_triggers() -> tuple[str, ...]:
 
 
 # short_ids of every task at once (a cold build fills it after its rows, without the triggers).
-SHORT_IDS_FILL = (
-    "INSERT INTO short_ids SELECT x, n FROM (SELECT x,"
-    f" max({_longer_than_base('x', 'p')}, {_longer_than_base('x', 'q')}) AS n FROM (SELECT a.id AS x,"
-    " (SELECT b.id FROM tasks AS b WHERE b.id < a.id ORDER BY b.id DESC LIMIT 1) AS p,"
-    " (SELECT b.id FROM tasks AS b WHERE b.id > a.id ORDER BY b.id LIMIT 1) AS q"
-    " FROM tasks AS a)) WHERE n > 0"
-)
+SHORT_IDS_FILL = "INSERT INTO short_ids " + _short_id_rows("SELECT id AS x FROM tasks")
 
 # task_agents holds each task's assignees, one row each, so "the tasks of agent X" is an index
 # seek instead of a json_each over every task. Kept by SQLite itself on every write of tasks
